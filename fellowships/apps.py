@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FellowshipsConfig(AppConfig):
+    name = "fellowships"
+    default_auto_field = "django.db.models.BigAutoField"

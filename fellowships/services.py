@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from fellowships.models import Fellowship, MeetingType
+from fellowships.vocabularies import fellowship_entries
+
+
+@transaction.atomic
+def vocabularies_sync() -> dict[str, Fellowship]:
+    """Create or update every fellowship and its type vocabulary; idempotent."""
+    fellowships = {}
+    for entry in fellowship_entries():
+        fellowship, _ = Fellowship.objects.update_or_create(
+            slug=entry.slug,
+            defaults={"name": entry.name, "website": entry.website, "default_open_closed": entry.default_open_closed},
+        )
+        existing = {t.code: t for t in fellowship.types.all()}
+        for t in entry.types:
+            values = {"name": t.name, "kind": t.kind, "meaning": t.meaning, "language": t.language,
+                      "translations": t.translations}
+            current = existing.get(t.code)
+            if current is None:
+                MeetingType.objects.create(fellowship=fellowship, code=t.code, **values)
+            elif any(getattr(current, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(current, k, v)
+                current.save()
+        fellowships[entry.slug] = fellowship
+    return fellowships
+
+
+def open_closed_for(*, fellowship: Fellowship, types: Iterable[MeetingType]) -> str:
+    """The fellowship's rule: a closed code wins over an open one (feeds send
+    both); with neither, the fellowship's default (often "not stated")."""
+    meanings = {t.meaning for t in types}
+    if MeetingType.Meaning.CLOSED in meanings:
+        return "closed"
+    if MeetingType.Meaning.OPEN in meanings:
+        return "open"
+    return fellowship.default_open_closed

@@ -1,0 +1,121 @@
+"""Each fellowship's type vocabulary: one table per fellowship.
+
+AA's is the Meeting Guide table (`data/meeting_guide_types.json`, with its
+translations); NA's comes from BMLT's world format ids; Al-Anon's follows the
+codes Al-Anon areas publish in their Meeting Guide feeds, where `Y` is Alateen.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class TypeEntry:
+    code: str
+    name: str
+    kind: str  # format, feature, language, attendance
+    meaning: str = ""  # open, closed, temporarily_closed
+    language: str = ""
+    translations: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class FellowshipEntry:
+    slug: str
+    name: str
+    website: str
+    default_open_closed: str
+    types: tuple[TypeEntry, ...]
+
+
+# Meeting Guide's language codes and their ISO 639-1 equivalents (S, ITA, KOR,
+# POL, POR, PUN, RUS and TUR are legacy codes).
+MEETING_GUIDE_LANGUAGES = {
+    "AF": "af", "AM": "am", "AR": "ar", "BG": "bg", "DA": "da", "DE": "de", "EL": "el", "EN": "en",
+    "FA": "fa", "FI": "fi", "FR": "fr", "HE": "he", "HI": "hi", "HR": "hr", "HU": "hu", "IS": "is",
+    "ITA": "it", "JA": "ja", "KA": "ka", "KOR": "ko", "LT": "lt", "ML": "ml", "MT": "mt", "NE": "ne",
+    "NL": "nl", "NO": "no", "POL": "pl", "POR": "pt", "PUN": "pa", "RUS": "ru", "S": "es", "SK": "sk",
+    "SL": "sl", "SV": "sv", "TH": "th", "TL": "tl", "TUR": "tr", "UK": "uk",
+}
+# Who may come, and what the room offers; the rest of the table is formats.
+MEETING_GUIDE_FEATURES = {
+    "A", "ASL", "BA", "BI", "CF", "DB", "DD", "FF", "G", "L", "LGBTQ", "M", "N", "NB", "NDG",
+    "OUT", "P", "POA", "POC", "SEN", "SM", "T", "W", "X", "XB", "XT", "Y",
+}
+MEANINGS = {"O": "open", "C": "closed", "TC": "temporarily_closed"}
+
+
+def _aa_types() -> tuple[TypeEntry, ...]:
+    table = json.loads((DATA_DIR / "meeting_guide_types.json").read_text(encoding="utf-8"))
+    entries = []
+    for code, names in sorted(table.items()):
+        if code in MEETING_GUIDE_LANGUAGES:
+            kind = "language"
+        elif code == "TC":
+            kind = "attendance"
+        elif code in MEETING_GUIDE_FEATURES:
+            kind = "feature"
+        else:
+            kind = "format"
+        entries.append(
+            TypeEntry(code, names["en"], kind, MEANINGS.get(code, ""), MEETING_GUIDE_LANGUAGES.get(code, ""), names)
+        )
+    return tuple(entries)
+
+
+def _table(rows: list[tuple]) -> tuple[TypeEntry, ...]:
+    return tuple(TypeEntry(*row) for row in rows)
+
+
+# NA: BMLT world ids (bmlt.md), plus the meeting languages BMLT's lang_enum carries.
+NA_TYPES = _table([
+    ("BEG", "Beginner", "format"), ("BT", "Basic Text", "format"), ("CAN", "Candlelight", "format"),
+    ("CH", "Closed Holidays", "feature"), ("CLOSED", "Closed", "format", "closed"),
+    ("CPT", "12 Concepts", "format"), ("CW", "Children Welcome", "feature"), ("DISC", "Discussion", "format"),
+    ("GL", "Gay/Lesbian", "feature"), ("GP", "Guiding Principles", "format"),
+    ("HYBR", "Virtual and In Person", "attendance"), ("IP", "IP Study", "format"),
+    ("IW", "It Works", "format"), ("JFT", "Just For Today", "format"),
+    ("LANG", "Alternate Language", "feature"), ("LC", "Living Clean", "format"),
+    ("LIT", "Literature", "format"), ("M", "Men", "feature"), ("MED", "Meditation", "format"),
+    ("NC", "No Children", "feature"), ("NS", "Non-Smoking", "feature"), ("OPEN", "Open", "format", "open"),
+    ("QA", "Questions and Answers", "format"), ("RA", "Restricted Access", "feature"),
+    ("S-D", "Speaker/Discussion", "format"), ("SMOK", "Smoking", "feature"),
+    ("SPAD", "Spiritual Principle a Day", "format"), ("SPK", "Speaker", "format"), ("STEP", "Step", "format"),
+    ("SWG", "Step Working Guide", "format"), ("TC", "Temporarily Closed Facility", "attendance", "temporarily_closed"),
+    ("TOP", "Topic", "format"), ("TRAD", "Tradition", "format"), ("VAR", "Format Varies", "format"),
+    ("VM", "Virtual", "attendance"), ("W", "Women", "feature"), ("WCHR", "Wheelchair", "feature"),
+    ("Y", "Young People", "feature"),
+    ("en", "English", "language", "", "en"), ("es", "Spanish", "language", "", "es"),
+    ("fr", "French", "language", "", "fr"), ("pt", "Portuguese", "language", "", "pt"),
+])
+
+# Al-Anon (with Alateen): meetings are for families and friends of alcoholics;
+# "open" ones welcome observers.
+AL_ANON_TYPES = _table([
+    ("O", "Open (observers welcome)", "format", "open"), ("C", "Closed (families and friends only)", "format", "closed"),
+    ("Y", "Alateen", "feature"), ("AC", "Adult Children of Alcoholics", "feature"),
+    ("B", "Beginners", "format"), ("D", "Discussion", "format"), ("SP", "Speaker", "format"),
+    ("ST", "Steps", "format"), ("TR", "Traditions", "format"), ("CO", "Concepts of Service", "format"),
+    ("LIT", "Literature Study", "format"), ("CAL", "Courage to Change", "format"),
+    ("DF", "One Day at a Time in Al-Anon", "format"), ("MED", "Meditation", "format"),
+    ("P", "Parents of Alcoholics", "feature"), ("W", "Women", "feature"), ("M", "Men", "feature"),
+    ("LGBTQ", "LGBTQ", "feature"), ("X", "Wheelchair Access", "feature"), ("CF", "Child Care Available", "feature"),
+    ("TC", "Location Temporarily Closed", "attendance", "temporarily_closed"),
+    ("EN", "English", "language", "", "en"), ("S", "Spanish", "language", "", "es"),
+    ("KOR", "Korean", "language", "", "ko"), ("VI", "Vietnamese", "language", "", "vi"),
+])
+
+
+@lru_cache(maxsize=1)
+def fellowship_entries() -> tuple[FellowshipEntry, ...]:
+    return (
+        FellowshipEntry("aa", "Alcoholics Anonymous", "https://www.aa.org", "", _aa_types()),
+        FellowshipEntry("na", "Narcotics Anonymous", "https://na.org", "", NA_TYPES),
+        FellowshipEntry("al-anon", "Al-Anon Family Groups", "https://al-anon.org", "closed", AL_ANON_TYPES),
+    )

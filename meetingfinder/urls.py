@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from fellowships.api.views import FellowshipViewSet, MeetingTypeViewSet, ServiceBodyViewSet
+from meetings.api.views import MeetingViewSet, RegionViewSet
+
+router = DefaultRouter()
+router.register("meetings", MeetingViewSet, basename="meeting")
+router.register("fellowships", FellowshipViewSet, basename="fellowship")
+router.register("types", MeetingTypeViewSet, basename="type")
+router.register("regions", RegionViewSet, basename="region")
+router.register("service-bodies", ServiceBodyViewSet, basename="service-body")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    re_path(r"^api/(?P<version>v1)/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("meetings.urls")),
+]

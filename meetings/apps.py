@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class MeetingsConfig(AppConfig):
+    name = "meetings"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from meetings.geo import register_sqlite_functions
+
+        # SQLite has no great-circle function; give it ours so geo search is
+        # one query on both backends.
+        connection_created.connect(register_sqlite_functions, dispatch_uid="meetings.geo.sqlite")

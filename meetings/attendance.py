@@ -1,0 +1,67 @@
+"""How a meeting is attended: the rules consumers of Meeting Guide feeds apply
+(meeting-guide.md), as plain functions."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+# Hosts whose links consumers accept as a meeting's join link, with the label
+# they show. Matched on a dot boundary: myzoom.us is not Zoom.
+CONFERENCE_PROVIDERS = {
+    "bluejeans.com": "Bluejeans",
+    "discord.gg": "Discord",
+    "freeconference.com": "Free Conference",
+    "freeconferencecall.com": "FreeConferenceCall",
+    "goto.com": "GoTo",
+    "gotomeet.me": "GoTo",
+    "gotomeeting.com": "GoTo",
+    "horizon.meta.com": "Virtual Reality",
+    "maps.secondlife.com": "Virtual Reality",
+    "slurl.com": "Virtual Reality",
+    "vrchat.com": "Virtual Reality",
+    "meet.google.com": "Google Meet",
+    "meet.jit.si": "Jitsi",
+    "meetings.dialpad.com": "Dialpad",
+    "signal.group": "Signal",
+    "skype.com": "Skype",
+    "teams.live.com": "Teams",
+    "teams.microsoft.com": "Teams",
+    "webex.com": "WebEx",
+    "zoho.com": "Zoho",
+    "zoom.us": "Zoom",
+}
+PHONE_KEEP_RE = re.compile(r"[^0-9,+#]")
+
+
+def conference_provider(url: str) -> str:
+    """The provider label of a recognised conference link, else ""."""
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https"):
+        return ""
+    host = (parts.hostname or "").lower().rstrip(".")
+    for domain, label in CONFERENCE_PROVIDERS.items():
+        if host == domain or host.endswith("." + domain):
+            return label
+    return ""
+
+
+def phone_is_usable(phone: str) -> bool:
+    """tsml-ui's rule: at least 10 characters once all but digits , + # are gone."""
+    return len(PHONE_KEEP_RE.sub("", phone or "")) >= 10
+
+
+def is_online(*, conference_url: str, conference_phone: str) -> bool:
+    return bool(conference_provider(conference_url)) or phone_is_usable(conference_phone)
+
+
+def derive_attendance(*, temporarily_closed: bool, online: bool, approximate: bool) -> str:
+    """TSML's table: TC and online decide, then whether the place is only an area."""
+    if temporarily_closed:
+        return "online" if online else "inactive"
+    if online:
+        return "online" if approximate else "hybrid"
+    return "inactive" if approximate else "in_person"

@@ -1,0 +1,206 @@
+"""The meeting search's query parameters, validated in one place: bad input
+becomes a 400 naming the parameter, never a 500."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.conf import settings
+
+from fellowships.models import Fellowship, ServiceBody
+from meetings import clock, geo
+from meetings.geocoding import GeocodingError, geocode
+from meetings.models import Meeting, Region
+from meetings.selectors import (
+    ATTENDANCE_MATCHES,
+    MeetingFilters,
+    descendant_ids,
+    known_languages,
+    known_type_codes,
+    meeting_search,
+)
+
+MAX_STARTING_WITHIN = 7 * 24 * 60
+
+
+class ListWidget(forms.TextInput):
+    """Reads `day=1,2`, `day=1&day=2` and mixes of both as one list."""
+
+    def value_from_datadict(self, data, files, name):
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+        items = [item.strip() for value in values if value for item in str(value).split(",")]
+        return [item for item in items if item]
+
+
+class ListField(forms.Field):
+    widget = ListWidget
+
+    def __init__(self, *, item_field: forms.Field | None = None, **kwargs):
+        self.item_field = item_field or forms.CharField()
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = value or []
+        return [self.item_field.clean(item) for item in value]
+
+
+class ListFilter(django_filters.Filter):
+    field_class = ListField
+
+    def filter(self, qs, value):  # the whole search happens in MeetingFilterSet.filter_queryset
+        return qs
+
+
+class SearchFilter(django_filters.Filter):
+    def filter(self, qs, value):
+        return qs
+
+
+class CharSearchFilter(SearchFilter):
+    field_class = forms.CharField
+
+
+class NumberSearchFilter(SearchFilter):
+    field_class = forms.FloatField
+
+
+class IntegerSearchFilter(SearchFilter):
+    field_class = forms.IntegerField
+
+
+class ChoiceSearchFilter(SearchFilter):
+    field_class = forms.ChoiceField
+
+
+class TimeSearchFilter(SearchFilter):
+    field_class = forms.TimeField
+
+
+class MeetingSearchForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        self._clean_point(data)
+        self._clean_names(data)
+        after, before = data.get("time_after"), data.get("time_before")
+        if after and before and after == before:
+            self.add_error("time_before", "time_before must differ from time_after.")
+        return data
+
+    def _clean_point(self, data) -> None:
+        lat, lng, near = data.get("lat"), data.get("lng"), data.get("near")
+        data["point"] = None
+        if (lat is None) != (lng is None) and "lat" not in self.errors and "lng" not in self.errors:
+            missing = "lng" if lng is None else "lat"
+            self.add_error(missing, f"{missing} is required together with {'lat' if missing == 'lng' else 'lng'}.")
+        if near and lat is not None:
+            self.add_error("near", "Give either near or lat and lng, not both.")
+        elif near:
+            try:
+                place = geocode(near)
+            except GeocodingError:
+                self.add_error("near", f"No place is known by {near!r}: try a ZIP code or 'City, ST'.")
+            else:
+                data["point"] = geo.Point(place.latitude, place.longitude)
+        elif lat is not None and lng is not None:
+            data["point"] = geo.Point(lat, lng)
+        radius = data.get("radius")
+        if radius is not None:
+            unit = data.get("units") or "mi"
+            if not any(k in self.errors for k in ("lat", "lng", "near")) and data["point"] is None:
+                self.add_error("radius", "radius needs a place: give near, or lat and lng.")
+            elif geo.to_metres(radius, unit) > settings.MEETINGS_MAX_RADIUS_KM * 1000:
+                limit = geo.from_metres(settings.MEETINGS_MAX_RADIUS_KM * 1000, unit)
+                self.add_error("radius", f"radius may be at most {limit:.0f} {unit}.")
+
+    def _clean_names(self, data) -> None:
+        slugs = data.get("fellowship") or []
+        fellowships = list(Fellowship.objects.filter(slug__in=slugs)) if slugs else []
+        unknown = sorted(set(slugs) - {f.slug for f in fellowships})
+        if unknown:
+            self.add_error("fellowship", f"Unknown fellowship: {', '.join(unknown)}.")
+        data["fellowship_objects"] = tuple(fellowships)
+        codes = data.get("type") or []
+        if codes:
+            missing = sorted(set(codes) - known_type_codes(data["fellowship_objects"]))
+            if missing:
+                scope = f" in {', '.join(slugs)}" if slugs else ""
+                self.add_error("type", f"Unknown type code{'s' if len(missing) > 1 else ''}{scope}: {', '.join(missing)}.")
+        languages = [code.lower() for code in data.get("language") or []]
+        if languages:
+            missing = sorted(set(languages) - known_languages())
+            if missing:
+                self.add_error("language", f"Unknown language: {', '.join(missing)} (use ISO 639-1 codes such as en, es).")
+        data["language"] = languages
+        for name, model in (("region", Region), ("service_body", ServiceBody)):
+            wanted = data.get(name) or []
+            found = list(model.objects.filter(slug__in=wanted)) if wanted else []
+            unknown = sorted(set(wanted) - {x.slug for x in found})
+            if unknown:
+                self.add_error(name, f"Unknown {name.replace('_', ' ')}: {', '.join(unknown)}.")
+            data[f"{name}_ids"] = descendant_ids(model, found) if found else ()
+
+
+class MeetingFilterSet(django_filters.FilterSet):
+    lat = NumberSearchFilter(min_value=-90, max_value=90, help_text="Latitude of the place to search around.")
+    lng = NumberSearchFilter(min_value=-180, max_value=180, help_text="Longitude of the place to search around.")
+    near = CharSearchFilter(max_length=200,
+                        help_text="A US ZIP code or 'City, ST' to search around, instead of lat and lng.")
+    radius = NumberSearchFilter(min_value=0.01,
+                          help_text="Only meetings within this distance of the place.")
+    units = ChoiceSearchFilter(choices=[("mi", "miles"), ("km", "kilometres")],
+                         help_text="Unit of radius and distance: mi (default) or km.")
+    fellowship = ListFilter(help_text="Fellowship slugs (aa, na, al-anon), comma-separated or repeated.")
+    day = ListFilter(item_field=forms.IntegerField(min_value=0, max_value=6),
+                     help_text="Weekdays, 0 = Sunday ... 6 = Saturday; several allowed.")
+    time_after = TimeSearchFilter(help_text="Starting at or after this local time (HH:MM).")
+    time_before = TimeSearchFilter(
+        help_text="Starting before this local time (HH:MM); earlier than time_after means across midnight.")
+    open = ChoiceSearchFilter(choices=[("open", "open"), ("closed", "closed")],
+                        help_text="open or closed.")
+    attendance = ListFilter(item_field=forms.ChoiceField(choices=[(k, k) for k in ATTENDANCE_MATCHES]),
+                            help_text="in_person (includes hybrid), online (includes hybrid), hybrid, inactive.")
+    type = ListFilter(help_text="Type codes of the meeting's fellowship; all are required.")
+    language = ListFilter(help_text="ISO 639-1 language codes (en, es...); meetings naming none are in their "
+                                    "service body's language.")
+    region = ListFilter(help_text="Region slugs; sub-regions included.")
+    service_body = ListFilter(help_text="Service body slugs; bodies below them included.")
+    q = CharSearchFilter(max_length=200,
+                     help_text="Keywords, all required, over name, group, notes, location and address.")
+    starting_within = IntegerSearchFilter(min_value=1, max_value=MAX_STARTING_WITHIN,
+                                   help_text="Meetings starting in the next N minutes, each in its own time zone.")
+
+    class Meta:
+        model = Meeting
+        fields: list[str] = []
+        form = MeetingSearchForm
+
+    def filter_queryset(self, queryset):
+        data = self.form.cleaned_data
+        filters = MeetingFilters(
+            fellowships=data["fellowship_objects"],
+            days=tuple(sorted(set(data.get("day") or []))),
+            time_after=data.get("time_after"),
+            time_before=data.get("time_before"),
+            open_closed=data.get("open") or None,
+            attendance=tuple(data.get("attendance") or ()),
+            type_codes=tuple(data.get("type") or ()),
+            languages=tuple(data.get("language") or ()),
+            region_ids=data["region_ids"],
+            service_body_ids=data["service_body_ids"],
+            keyword=(data.get("q") or "").strip(),
+            starting_within=data.get("starting_within"),
+            now=self.now(),
+        )
+        radius = data.get("radius")
+        radius_m = geo.to_metres(radius, self.units) if radius is not None else None
+        return meeting_search(point=data["point"], radius_m=radius_m, filters=filters)
+
+    @property
+    def units(self) -> str:
+        return (self.form.cleaned_data.get("units") if hasattr(self.form, "cleaned_data") else None) or "mi"
+
+    def now(self) -> dt.datetime:
+        return clock.now()

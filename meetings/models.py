@@ -1,0 +1,153 @@
+"""What the directory publishes: regions, locations and weekly meetings.
+
+A meeting held on several weekdays is stored as one `Meeting` per weekday.
+The rows share `group` (the group holding them) and, when they came from one
+feed record, the same `source_key` stem; each has its own stable slug. This
+keeps every query, index and export one row per weekly occurrence, which is
+also how Meeting Guide consumers and BMLT model it.
+"""
+
+from django.db import models
+from django.utils.timezone import now
+
+from fellowships.models import Fellowship, MeetingType, OpenClosed, ServiceBody
+from meetings.querysets import MeetingManager
+
+
+class Region(models.Model):
+    """A place for browsing: Orange County > Irvine."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Location(models.Model):
+    """A venue, or for online-only meetings an approximate city-level place."""
+
+    class GeocodeStatus(models.TextChoices):
+        NOT_NEEDED = "", "Not geocoded (coordinates given)"
+        OK = "ok", "Geocoded"
+        MANUAL = "manual", "Placed by hand"
+        FAILED = "failed", "Geocoding failed"
+
+    name = models.CharField(max_length=200, blank=True, help_text="Venue name, e.g. 'Community Church'.")
+    address = models.CharField(max_length=200, blank=True, help_text="Street address only.")
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=50, blank=True, default="US")
+    formatted_address = models.CharField(max_length=300, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    approximate = models.BooleanField(default=False, help_text="The position is only an area, not a door.")
+    timezone = models.CharField(max_length=64, blank=True)
+    region = models.ForeignKey(Region, on_delete=models.SET_NULL, null=True, blank=True, related_name="locations")
+    notes = models.TextField(blank=True)
+    geocode_status = models.CharField(max_length=8, choices=GeocodeStatus.choices, blank=True)
+    geocode_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["name", "formatted_address"]
+
+    def __str__(self) -> str:
+        return ", ".join(part for part in (self.name, self.formatted_address) if part) or f"Location {self.pk}"
+
+
+class Attendance(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    HYBRID = "hybrid", "Hybrid"
+    ONLINE = "online", "Online"
+    INACTIVE = "inactive", "Inactive"
+
+
+class Meeting(models.Model):
+    fellowship = models.ForeignKey(Fellowship, on_delete=models.PROTECT, related_name="meetings")
+    service_body = models.ForeignKey(ServiceBody, on_delete=models.PROTECT, related_name="meetings")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, null=True, blank=True, related_name="meetings")
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=255)
+    # Sunday = 0 as in Meeting Guide; none means by appointment.
+    day = models.PositiveSmallIntegerField(null=True, blank=True, choices=[
+        (0, "Sunday"), (1, "Monday"), (2, "Tuesday"), (3, "Wednesday"),
+        (4, "Thursday"), (5, "Friday"), (6, "Saturday"),
+    ])
+    # Wall-clock time in `timezone`, never UTC.
+    time = models.TimeField(null=True, blank=True)
+    end_time = models.TimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, blank=True, help_text="IANA time zone, e.g. America/Los_Angeles.")
+    types = models.ManyToManyField(MeetingType, blank=True, related_name="meetings")
+    # Derived from the types by the fellowship's rule; blank means not stated.
+    open_closed = models.CharField(max_length=6, choices=OpenClosed.choices, blank=True)
+    # Derived from TC, the usable conference details and the location (meeting-guide.md).
+    attendance = models.CharField(max_length=10, choices=Attendance.choices, default=Attendance.IN_PERSON)
+    conference_url = models.URLField(max_length=500, blank=True)
+    conference_url_notes = models.TextField(blank=True)
+    # Provider label of a recognised host ("Zoom"); blank when the host is unknown.
+    conference_provider = models.CharField(max_length=40, blank=True)
+    conference_phone = models.CharField(max_length=64, blank=True)
+    conference_phone_notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    group = models.CharField(max_length=200, blank=True)
+    group_notes = models.TextField(blank=True)
+    url = models.URLField(max_length=500, blank=True, help_text="The meeting's page on the publisher's site.")
+    published = models.BooleanField(default=True)
+    needs_review = models.BooleanField(default=False)
+    review_reason = models.CharField(max_length=300, blank=True)
+    # Copied from the location so that geo search filters and orders one table
+    # through one index (see the GiST index in migration 0002).
+    latitude = models.FloatField(null=True, blank=True, editable=False)
+    longitude = models.FloatField(null=True, blank=True, editable=False)
+    # Where it came from: "sample", "admin", or a feed; with the feed's own key
+    # so imports can match and update it.
+    source = models.CharField(max_length=200, blank=True)
+    source_key = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(default=now, editable=False)
+    updated = models.DateTimeField(default=now)
+
+    objects = MeetingManager()
+
+    class Meta:
+        ordering = ["day", "time", "name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(day__gte=0, day__lte=6), name="meeting_day_0_to_6"),
+            models.UniqueConstraint(
+                fields=["source", "source_key"],
+                condition=~models.Q(source_key=""),
+                name="meeting_unique_source_key",
+            ),
+        ]
+        indexes = [
+            # Bounding-box prefilter of geo search on SQLite.
+            models.Index(fields=["latitude", "longitude"], name="meeting_lat_lng"),
+            # Unplaced listing: published meetings by weekday and time.
+            models.Index(fields=["day", "time"], condition=models.Q(published=True), name="meeting_pub_day_time"),
+            # starting_within: meetings of a zone in a wall-clock window.
+            models.Index(fields=["timezone", "day", "time"], name="meeting_tz_day_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GeocodeCacheEntry(models.Model):
+    """An online geocoder's answer, kept so a place is looked up once."""
+
+    provider = models.CharField(max_length=30)
+    query = models.CharField(max_length=300)
+    latitude = models.FloatField(null=True)
+    longitude = models.FloatField(null=True)
+    label = models.CharField(max_length=300, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "query"], name="geocode_cache_unique_query"),
+        ]

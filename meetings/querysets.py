@@ -1,0 +1,102 @@
+"""Query vocabulary for meetings: `Meeting.objects.published().near(point, radius_m=...)`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from functools import reduce
+from operator import or_
+
+from django.db import models
+from django.db.models import BooleanField, Case, F, FloatField, Func, IntegerField, Q, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import ExtractHour, ExtractMinute, Mod
+
+from meetings import geo, schedule
+
+
+def _wall_segment_q(segment: schedule.WallSegment) -> Q:
+    q = Q(day=segment.day, time__gte=dt.time(segment.start_minute // 60, segment.start_minute % 60))
+    if segment.end_minute < schedule.MINUTES_PER_DAY:
+        q &= Q(time__lt=dt.time(segment.end_minute // 60, segment.end_minute % 60))
+    return q
+
+
+class MeetingQuerySet(models.QuerySet):
+    def published(self) -> MeetingQuerySet:
+        return self.filter(published=True)
+
+    def with_listing_relations(self) -> MeetingQuerySet:
+        return self.select_related("fellowship", "service_body", "location", "location__region").prefetch_related(
+            "types"
+        )
+
+    def near(self, point: geo.Point, *, radius_m: float | None) -> MeetingQuerySet:
+        """Meetings with coordinates, within `radius_m` when given, nearest
+        first (ties by id), annotated with `distance_m`."""
+        qs = self.filter(latitude__isnull=False, longitude__isnull=False)
+        if self.db_vendor() == "postgresql":
+            return qs._near_postgresql(point, radius_m)
+        return qs._near_bounding_box(point, radius_m)
+
+    def db_vendor(self) -> str:
+        from django.db import connections
+
+        return connections[self.db].vendor
+
+    def _near_postgresql(self, point: geo.Point, radius_m: float | None) -> MeetingQuerySet:
+        lat_lng = (point.latitude, point.longitude)
+        qs = self
+        if radius_m is not None:
+            # The box is served by the GiST index; the exact distance trims its corners.
+            qs = qs.filter(RawSQL(geo.PG_WITHIN_BOX_SQL, (*lat_lng, radius_m), output_field=BooleanField()))
+            qs = qs.filter(RawSQL(f"{geo.PG_DISTANCE_SQL} <= %s", (*lat_lng, radius_m), output_field=BooleanField()))
+        return qs.annotate(distance_m=RawSQL(geo.PG_DISTANCE_SQL, lat_lng, output_field=FloatField())).order_by(
+            RawSQL(geo.PG_KNN_SQL, lat_lng).asc(), "id"
+        )
+
+    def _near_bounding_box(self, point: geo.Point, radius_m: float | None) -> MeetingQuerySet:
+        qs = self
+        if radius_m is not None:
+            box = geo.bounding_box(point, radius_m)
+            longitudes = reduce(or_, (Q(longitude__gte=west, longitude__lte=east) for west, east in box.longitude_ranges))
+            qs = qs.filter(Q(latitude__gte=box.min_latitude, latitude__lte=box.max_latitude) & longitudes)
+        distance = Func(
+            F("latitude"), F("longitude"), Value(point.latitude), Value(point.longitude),
+            function="gc_distance_m", output_field=FloatField(),
+        )
+        qs = qs.annotate(distance_m=distance)
+        if radius_m is not None:
+            qs = qs.filter(distance_m__lte=radius_m)
+        return qs.order_by("distance_m", "id")
+
+    def starting_within(self, *, now: dt.datetime, minutes: int, zones: list[str] | None = None) -> MeetingQuerySet:
+        """Meetings whose next start lies in [now, now + minutes], each in its
+        own zone, DST exact; annotated with `starts_in` (minutes from now)."""
+        zones = sorted(schedule.known_zone_names()) if zones is None else zones
+        # Zones whose clocks agree over the window share one clause.
+        by_segments: dict[tuple[schedule.WallSegment, ...], list[str]] = defaultdict(list)
+        for name in zones:
+            by_segments[schedule.starting_window_segments(timezone=name, now=now, minutes=minutes)].append(name)
+        now_utc = schedule.utc_week_minute(now)
+        conditions, whens = [], []
+        for segments, names in by_segments.items():
+            if not segments:
+                continue
+            zone_q = Q(timezone__in=names)
+            for segment in segments:
+                clause = zone_q & _wall_segment_q(segment)
+                conditions.append(clause)
+                # Minutes from now to the start: UTC week minute of the start minus now's.
+                base = segment.day * schedule.MINUTES_PER_DAY - segment.utc_offset_minutes - now_utc
+                whens.append(When(clause, then=Value(base + 2 * schedule.MINUTES_PER_WEEK)))
+        if not conditions:
+            return self.none()
+        minute_of_day = ExtractHour("time") * 60 + ExtractMinute("time")
+        offset = Case(*whens, output_field=IntegerField())
+        return self.filter(reduce(or_, conditions)).annotate(
+            starts_in=Mod(offset + minute_of_day, Value(schedule.MINUTES_PER_WEEK), output_field=IntegerField())
+        )
+
+
+MeetingManager = models.Manager.from_queryset(MeetingQuerySet)

@@ -1,0 +1,168 @@
+"""The one place for schedule and time-zone math.
+
+A meeting's `day` and `time` are wall-clock values in its own IANA zone.
+Instants are resolved the way RFC 5545 asks (and zoneinfo does with fold=0):
+a wall time skipped by a spring-forward gap takes the offset from before the
+gap (02:30 on the day Los Angeles springs forward is 10:30 UTC), and a wall
+time repeated by a fall-back takes its first occurrence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+UTC = dt.timezone.utc
+MINUTES_PER_DAY = 1440
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+
+
+def sunday_zero_weekday(date: dt.date) -> int:
+    """Meeting Guide's weekday number: Sunday = 0 ... Saturday = 6."""
+    return date.isoweekday() % 7
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=1)
+def known_zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_valid_zone(name: str) -> bool:
+    if not name or name not in known_zone_names():
+        return False
+    try:
+        zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def resolve_wall_time(local: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """The UTC instant of a naive wall-clock datetime in `tz` (fold=0, RFC 5545)."""
+    return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def next_start(*, day: int | None, time: dt.time | None, timezone: str, now: dt.datetime) -> dt.datetime | None:
+    """The first start at or after `now`, as a UTC instant; None for by-appointment
+    meetings and meetings without a usable time zone."""
+    if day is None or time is None or not is_valid_zone(timezone):
+        return None
+    tz = zone(timezone)
+    local_today = now.astimezone(tz).date()
+    days_ahead = (day - sunday_zero_weekday(local_today)) % 7
+    # A start earlier in the same local day, or shifted by a transition, moves a week on.
+    for weeks in (0, 1, 2):
+        date = local_today + dt.timedelta(days=days_ahead + 7 * weeks)
+        start = resolve_wall_time(dt.datetime.combine(date, time), tz)
+        if start >= now.replace(second=0, microsecond=0):
+            return start
+    raise AssertionError("unreachable: a weekly meeting starts within three weeks")
+
+
+@dataclass(frozen=True)
+class WallSegment:
+    """Meetings on `day` starting in [start_minute, end_minute) of local wall
+    time begin at UTC (day * 1440 + minute - utc_offset_minutes) in week minutes."""
+
+    day: int
+    start_minute: int
+    end_minute: int
+    utc_offset_minutes: int
+
+
+def _offset_minutes(tz: ZoneInfo, instant: dt.datetime) -> int:
+    return int(instant.astimezone(tz).utcoffset().total_seconds() // 60)
+
+
+def _transitions(tz: ZoneInfo, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, int, int]]:
+    """(instant, offset before, offset after) of each offset change in [start, end],
+    to the minute. Sampled every six hours: zones never change twice in that time."""
+    found = []
+    step = dt.timedelta(hours=6)
+    left = start
+    left_offset = _offset_minutes(tz, left)
+    while left < end:
+        right = min(left + step, end)
+        right_offset = _offset_minutes(tz, right)
+        if right_offset != left_offset:
+            lo, hi = left, right  # offset(lo) = before, offset(hi) = after
+            while hi - lo > dt.timedelta(minutes=1):
+                mid = lo + (hi - lo) / 2
+                mid = mid.replace(second=0, microsecond=0)
+                if mid <= lo:
+                    mid = lo + dt.timedelta(minutes=1)
+                if _offset_minutes(tz, mid) == left_offset:
+                    lo = mid
+                else:
+                    hi = mid
+            found.append((hi, left_offset, right_offset))
+        left, left_offset = right, right_offset
+    return found
+
+
+def _split_by_day(start: dt.datetime, stop: dt.datetime, offset: int) -> list[WallSegment]:
+    """Cut a naive local interval [start, stop) into per-weekday minute ranges."""
+    segments = []
+    cursor = start
+    while cursor < stop:
+        day_end = dt.datetime.combine(cursor.date() + dt.timedelta(days=1), dt.time())
+        piece_end = min(stop, day_end)
+        start_minute = cursor.hour * 60 + cursor.minute
+        end_minute = MINUTES_PER_DAY if piece_end == day_end else piece_end.hour * 60 + piece_end.minute
+        segments.append(WallSegment(sunday_zero_weekday(cursor.date()), start_minute, end_minute, offset))
+        cursor = piece_end
+    return segments
+
+
+def starting_window_segments(*, timezone: str, now: dt.datetime, minutes: int) -> tuple[WallSegment, ...]:
+    """The local wall-clock ranges of the meetings in `timezone` whose start lies
+    in [now, now + minutes] (now taken to the minute), exact across transitions.
+
+    A wall time w resolves with the offset in force before the first boundary
+    B = T + max(before, after) of each transition T it has not reached; so the
+    window is, per constant-offset piece k, [now + o_k, end + o_k] cut to [B_k, B_k+1).
+    """
+    return _starting_window_segments(timezone, now.astimezone(UTC).replace(second=0, microsecond=0), minutes)
+
+
+@lru_cache(maxsize=4096)
+def _starting_window_segments(timezone: str, now: dt.datetime, minutes: int) -> tuple[WallSegment, ...]:
+    tz = zone(timezone)
+    end = now + dt.timedelta(minutes=minutes)
+    margin = dt.timedelta(days=1)
+    transitions = _transitions(tz, now - margin, end + margin)
+    offsets = [_offset_minutes(tz, now - margin)] + [after for _, _, after in transitions]
+    boundaries = [None] + [
+        (instant + dt.timedelta(minutes=max(before, after))).replace(tzinfo=None)
+        for instant, before, after in transitions
+    ] + [None]
+    segments: list[WallSegment] = []
+    one_minute = dt.timedelta(minutes=1)
+    for k, offset in enumerate(offsets):
+        shift = dt.timedelta(minutes=offset)
+        lo = (now + shift).replace(tzinfo=None)
+        hi = (end + shift).replace(tzinfo=None) + one_minute  # end is inclusive
+        if boundaries[k] is not None:
+            lo = max(lo, boundaries[k])
+        if boundaries[k + 1] is not None:
+            hi = min(hi, boundaries[k + 1])
+        if lo < hi:
+            segments.extend(_split_by_day(lo, hi, offset))
+    return tuple(segments)
+
+
+def week_minute(day: int, time: dt.time) -> int:
+    return day * MINUTES_PER_DAY + time.hour * 60 + time.minute
+
+
+def utc_week_minute(instant: dt.datetime) -> int:
+    instant = instant.astimezone(UTC)
+    return sunday_zero_weekday(instant.date()) * MINUTES_PER_DAY + instant.hour * 60 + instant.minute
