@@ -8,6 +8,8 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from fellowships.models import Fellowship, ServiceBody
 from meetings import clock, geo
@@ -47,6 +49,7 @@ class ListField(forms.Field):
         return [self.item_field.clean(item) for item in value]
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
 class ListFilter(django_filters.Filter):
     field_class = ListField
 
@@ -59,22 +62,27 @@ class SearchFilter(django_filters.Filter):
         return qs
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class CharSearchFilter(SearchFilter):
     field_class = forms.CharField
 
 
+@extend_schema_field(OpenApiTypes.DOUBLE)
 class NumberSearchFilter(SearchFilter):
     field_class = forms.FloatField
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class IntegerSearchFilter(SearchFilter):
     field_class = forms.IntegerField
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class ChoiceSearchFilter(SearchFilter):
     field_class = forms.ChoiceField
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "18:30"})
 class TimeSearchFilter(SearchFilter):
     field_class = forms.TimeField
 
@@ -195,11 +203,11 @@ class MeetingFilterSet(django_filters.FilterSet):
             now=self.now(),
         )
         radius = data.get("radius")
-        radius_m = geo.to_metres(radius, self.units) if radius is not None else None
+        radius_m = geo.to_metres(radius, self.distance_unit) if radius is not None else None
         return meeting_search(point=data["point"], radius_m=radius_m, filters=filters)
 
     @property
-    def units(self) -> str:
+    def distance_unit(self) -> str:
         return (self.form.cleaned_data.get("units") if hasattr(self.form, "cleaned_data") else None) or "mi"
 
     def now(self) -> dt.datetime:

@@ -1,0 +1,396 @@
+"""The meeting search API: each filter, their combination, ordering, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import override_settings
+
+from meetings import clock
+from meetings.geo import from_metres, great_circle_m
+from meetings.models import Meeting, Region
+from tests.factories import LocationFactory, RegionFactory, ServiceBodyFactory, make_meeting
+
+URL = "/api/v1/meetings/"
+NEWPORT = (33.6295, -117.8684)  # ZIP 92660 centre
+
+
+def names(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [m["name"] for m in response.json()["results"]]
+
+
+def at(lat: float, lng: float, **fields):
+    return LocationFactory(latitude=lat, longitude=lng, **fields)
+
+
+@pytest.fixture
+def frozen_now(monkeypatch):
+    def freeze(instant: dt.datetime) -> dt.datetime:
+        monkeypatch.setattr(clock, "now", lambda: instant)
+        return instant
+
+    return freeze
+
+
+@pytest.fixture
+def newport(vocabularies):
+    """Meetings at known distances from Newport Beach."""
+    return {
+        "near": make_meeting(name="Near", location=at(33.6300, -117.8700), types=("O",)),  # ~0.1 mi
+        "mid": make_meeting(name="Mid", location=at(33.6846, -117.8265), types=("C",)),  # Irvine, ~4.5 mi
+        "far": make_meeting(name="Far", location=at(34.0522, -118.2437), types=("O",)),  # Los Angeles, ~36 mi
+    }
+
+
+@pytest.mark.django_db
+class TestNearestFirst:
+    def test_nearest_first_with_distance_in_miles(self, newport, client):
+        response = client.get(URL, {"lat": NEWPORT[0], "lng": NEWPORT[1], "units": "mi"})
+        assert names(response) == ["Near", "Mid", "Far"]
+        distances = [m["distance"] for m in response.json()["results"]]
+        expected = from_metres(great_circle_m(*NEWPORT, 34.0522, -118.2437), "mi")
+        assert distances == sorted(distances)
+        assert distances[2] == pytest.approx(expected, abs=0.01)
+
+    def test_kilometres(self, newport, client):
+        response = client.get(URL, {"lat": NEWPORT[0], "lng": NEWPORT[1], "units": "km"})
+        far = response.json()["results"][2]
+        assert far["distance"] == pytest.approx(great_circle_m(*NEWPORT, 34.0522, -118.2437) / 1000, abs=0.01)
+
+    def test_radius_excludes_what_is_beyond(self, newport, client):
+        assert names(client.get(URL, {"lat": NEWPORT[0], "lng": NEWPORT[1], "radius": 10, "units": "mi"})) == [
+            "Near", "Mid"]
+        assert names(client.get(URL, {"lat": NEWPORT[0], "lng": NEWPORT[1], "radius": 1, "units": "km"})) == ["Near"]
+
+    def test_near_zip_code(self, newport, client):
+        assert names(client.get(URL, {"near": "92660", "radius": 10})) == ["Near", "Mid"]
+
+    def test_near_city_and_state(self, newport, client):
+        # Los Angeles' centre is close to the Far meeting.
+        assert names(client.get(URL, {"near": "Los Angeles, CA", "radius": 15}))[0] == "Far"
+
+    def test_meetings_without_coordinates_are_left_out_of_geo_searches(self, newport, client):
+        make_meeting(name="Online only", no_location=True, conference_url="https://zoom.us/j/123")
+        assert "Online only" not in names(client.get(URL, {"lat": NEWPORT[0], "lng": NEWPORT[1]}))
+        assert "Online only" in names(client.get(URL))
+
+    def test_ties_are_broken_by_id(self, vocabularies, client):
+        place = at(33.65, -117.85)
+        first = make_meeting(name="B first", location=place)
+        second = make_meeting(name="A second", location=place)
+        results = names(client.get(URL, {"lat": 33.65, "lng": -117.85}))
+        assert results == [first.name, second.name]
+
+    def test_same_order_as_an_exact_great_circle_sort(self, vocabularies, client):
+        """Both backends must agree with one reference, hence with each other."""
+        import random
+
+        rng = random.Random(7)
+        for i in range(60):
+            make_meeting(name=f"M{i}", location=at(33.4 + rng.random() * 0.5, -118.1 + rng.random() * 0.6),
+                         day=rng.randint(0, 6))
+        point = (33.7, -117.9)
+        response = client.get(URL, {"lat": point[0], "lng": point[1], "radius": 15, "units": "mi", "limit": 200})
+        got = [(m["slug"], m["distance"]) for m in response.json()["results"]]
+        reference = sorted(
+            ((great_circle_m(*point, m.latitude, m.longitude), m.pk, m.slug) for m in Meeting.objects.all()),
+        )
+        expected = [(slug, round(from_metres(d, "mi"), 2)) for d, _, slug in reference if d <= 15 * 1609.344]
+        assert got == expected
+
+
+@pytest.mark.django_db
+class TestFilters:
+    def test_fellowship(self, vocabularies, client):
+        make_meeting(name="AA one")
+        make_meeting(name="NA one", fellowship="na")
+        make_meeting(name="Al-Anon one", fellowship="al-anon")
+        assert names(client.get(URL, {"fellowship": "na"})) == ["NA one"]
+        assert sorted(names(client.get(URL, {"fellowship": "aa,al-anon"}))) == ["AA one", "Al-Anon one"]
+
+    def test_one_or_several_days(self, vocabularies, client):
+        for day in range(7):
+            make_meeting(name=f"Day {day}", day=day)
+        make_meeting(name="By appointment", day=None, time=None)
+        assert names(client.get(URL, {"day": 2})) == ["Day 2"]
+        assert names(client.get(URL, {"day": "1,5"})) == ["Day 1", "Day 5"]
+        assert names(client.get(URL + "?day=0&day=6")) == ["Day 0", "Day 6"]
+
+    def test_time_range_and_across_midnight(self, vocabularies, client):
+        for hhmm in ("06:30", "12:00", "19:00", "23:30", "00:30"):
+            make_meeting(name=hhmm, time=hhmm)
+        assert names(client.get(URL, {"time_after": "12:00"})) == ["12:00", "19:00", "23:30"]
+        assert names(client.get(URL, {"time_before": "12:00"})) == ["00:30", "06:30"]
+        assert names(client.get(URL, {"time_after": "07:00", "time_before": "20:00"})) == ["12:00", "19:00"]
+        assert names(client.get(URL, {"time_after": "22:00", "time_before": "01:00"})) == ["00:30", "23:30"]
+
+    def test_open_closed_by_each_fellowships_rule(self, vocabularies, client):
+        make_meeting(name="AA open", types=("O",))
+        make_meeting(name="AA closed", types=("C",))
+        make_meeting(name="AA both", types=("O", "C"))  # real feeds send both: closed wins
+        make_meeting(name="AA unstated", types=("D",))
+        make_meeting(name="NA open", fellowship="na", types=("OPEN",))
+        make_meeting(name="Al-Anon default", fellowship="al-anon", types=("D",))
+        assert sorted(names(client.get(URL, {"open": "open"}))) == ["AA open", "NA open"]
+        assert sorted(names(client.get(URL, {"open": "closed"}))) == ["AA both", "AA closed", "Al-Anon default"]
+        unstated = [m for m in client.get(URL).json()["results"] if m["name"] == "AA unstated"][0]
+        assert unstated["open_closed"] is None
+
+    def test_attendance_in_person_and_online_both_include_hybrid(self, vocabularies, client):
+        make_meeting(name="In person")
+        make_meeting(name="Hybrid", conference_url="https://us02web.zoom.us/j/123")
+        make_meeting(name="Online", location=at(33.7, -117.8, approximate=True), conference_phone="+1 555 010 0199")
+        make_meeting(name="Closed building", types=("TC",))
+        make_meeting(name="Unknown host", conference_url="https://myzoom.us/j/1", location=at(33.7, -117.8,
+                                                                                                approximate=True))
+        assert sorted(names(client.get(URL, {"attendance": "in_person"}))) == ["Hybrid", "In person"]
+        assert sorted(names(client.get(URL, {"attendance": "online"}))) == ["Hybrid", "Online"]
+        assert names(client.get(URL, {"attendance": "hybrid"})) == ["Hybrid"]
+        assert sorted(names(client.get(URL, {"attendance": "inactive"}))) == ["Closed building", "Unknown host"]
+
+    def test_types_are_all_required_and_read_in_the_meetings_fellowship(self, vocabularies, client):
+        make_meeting(name="Women speaker", types=("W", "SP"))
+        make_meeting(name="Women", types=("W",))
+        make_meeting(name="Young people", types=("Y",))
+        make_meeting(name="Alateen", fellowship="al-anon", types=("Y",))
+        assert names(client.get(URL, {"type": "W,SP"})) == ["Women speaker"]
+        assert sorted(names(client.get(URL, {"type": "W"}))) == ["Women", "Women speaker"]
+        assert names(client.get(URL, {"type": "Y", "fellowship": "al-anon"})) == ["Alateen"]
+        assert names(client.get(URL, {"type": "Y", "fellowship": "aa"})) == ["Young people"]
+
+    def test_language(self, vocabularies, client):
+        make_meeting(name="Spanish AA", types=("S",))
+        make_meeting(name="Spanish NA", fellowship="na", types=("es",))
+        make_meeting(name="Unmarked")  # its service body's language: English
+        make_meeting(name="English marked", types=("EN",))
+        assert sorted(names(client.get(URL, {"language": "es"}))) == ["Spanish AA", "Spanish NA"]
+        assert sorted(names(client.get(URL, {"language": "en"}))) == ["English marked", "Unmarked"]
+
+    def test_region_includes_sub_regions(self, vocabularies, client):
+        county = RegionFactory(name="Orange County", slug="orange-county")
+        irvine = Region.objects.create(name="Irvine", slug="irvine", parent=county)
+        other = RegionFactory(name="Los Angeles County", slug="la-county")
+        make_meeting(name="In Irvine", location=LocationFactory(region=irvine))
+        make_meeting(name="In county", location=LocationFactory(region=county))
+        make_meeting(name="Elsewhere", location=LocationFactory(region=other))
+        assert sorted(names(client.get(URL, {"region": "orange-county"}))) == ["In Irvine", "In county"]
+        assert names(client.get(URL, {"region": "irvine"})) == ["In Irvine"]
+
+    def test_service_body_includes_children(self, vocabularies, client):
+        office = ServiceBodyFactory(name="OC office", slug="oc-office")
+        district = ServiceBodyFactory(name="District 9", slug="district-9", parent=office)
+        make_meeting(name="Office", service_body=office)
+        make_meeting(name="District", service_body=district)
+        make_meeting(name="Other")
+        assert names(client.get(URL, {"service_body": "oc-office"})) == ["District", "Office"]
+        assert names(client.get(URL, {"service_body": "district-9"})) == ["District"]
+
+    def test_keyword_over_name_location_notes_and_group(self, vocabularies, client):
+        make_meeting(name="Serenity Seekers")
+        make_meeting(name="Plain", group="Serenity Group")
+        make_meeting(name="Noted", notes="Park behind the serenity garden")
+        make_meeting(name="Venue", location=LocationFactory(name="Serenity Hall"))
+        make_meeting(name="Nothing")
+        assert sorted(names(client.get(URL, {"q": "serenity"}))) == ["Noted", "Plain", "Serenity Seekers", "Venue"]
+        assert names(client.get(URL, {"q": "serenity seekers"})) == ["Serenity Seekers"]
+
+    def test_unpublished_meetings_are_not_found(self, vocabularies, client):
+        hidden = make_meeting(name="Hidden", published=False)
+        assert names(client.get(URL)) == []
+        assert client.get(f"{URL}{hidden.slug}/").status_code == 404
+
+    def test_the_readme_query(self, vocabularies, client):
+        want = make_meeting(name="Tuesday open", day=2, types=("O",), location=at(33.62, -117.90))
+        make_meeting(name="Tuesday open nearer", day=2, types=("O", "D"), location=at(33.63, -117.87))
+        make_meeting(name="Tuesday closed", day=2, types=("C",), location=at(33.62, -117.90))
+        make_meeting(name="Wednesday open", day=3, types=("O",), location=at(33.62, -117.90))
+        make_meeting(name="NA Tuesday open", fellowship="na", day=2, types=("OPEN",), location=at(33.62, -117.90))
+        make_meeting(name="Too far", day=2, types=("O",), location=at(34.05, -118.24))
+        response = client.get(URL, {"near": "92660", "radius": 10, "units": "mi", "fellowship": "aa",
+                                    "open": "open", "day": 2})
+        assert names(response) == ["Tuesday open nearer", want.name]
+        assert all(0 <= m["distance"] <= 10 for m in response.json()["results"])
+
+
+@pytest.mark.django_db
+class TestStartingWithin:
+    def test_online_meetings_starting_soon_in_any_time_zone(self, vocabularies, client, frozen_now):
+        # Wednesday 2026-12-02 17:00 UTC = 12:00 in New York = 09:00 in Los Angeles.
+        frozen_now(dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc))
+        online = {"location": at(33.7, -117.8, approximate=True), "conference_url": "https://zoom.us/j/1"}
+        make_meeting(name="NY noon", day=3, time="12:30", timezone="America/New_York", **online)
+        make_meeting(name="LA nine thirty", day=3, time="09:40", timezone="America/Los_Angeles", **online)
+        make_meeting(name="LA eleven", day=3, time="11:00", timezone="America/Los_Angeles", **online)
+        make_meeting(name="NY started", day=3, time="11:59", timezone="America/New_York", **online)
+        make_meeting(name="In person soon", day=3, time="09:30", timezone="America/Los_Angeles")
+        response = client.get(URL, {"attendance": "online", "starting_within": 60})
+        assert names(response) == ["NY noon", "LA nine thirty"]  # soonest first
+        assert response.json()["results"][0]["next_start"] == "2026-12-02T17:30:00Z"
+
+    def test_across_the_week_boundary(self, vocabularies, client, frozen_now):
+        # Saturday 23:30 in Los Angeles; a Sunday 00:15 meeting is 45 minutes away.
+        frozen_now(dt.datetime(2026, 12, 6, 7, 30, tzinfo=dt.timezone.utc))
+        make_meeting(name="Sunday early", day=0, time="00:15", timezone="America/Los_Angeles")
+        make_meeting(name="Saturday late", day=6, time="23:45", timezone="America/Los_Angeles")
+        assert names(client.get(URL, {"starting_within": 60})) == ["Saturday late", "Sunday early"]
+
+    def test_spring_forward_gap(self, vocabularies, client, frozen_now):
+        # 2027-03-14: Los Angeles jumps from 02:00 PST to 03:00 PDT at 10:00 UTC.
+        # A 02:30 meeting that day starts at 10:30 UTC (RFC 5545: offset before the gap).
+        make_meeting(name="Gap", day=0, time="02:30", timezone="America/Los_Angeles")
+        frozen_now(dt.datetime(2027, 3, 14, 9, 45, tzinfo=dt.timezone.utc))  # 01:45 PST
+        assert names(client.get(URL, {"starting_within": 60})) == ["Gap"]
+        # 30 minutes reach 10:15 UTC (03:15 PDT): a wall-clock window would wrongly include 02:30.
+        assert names(client.get(URL, {"starting_within": 30})) == []
+
+    def test_fall_back_repeated_hour(self, vocabularies, client, frozen_now):
+        # 2026-11-01: Los Angeles falls back from 02:00 PDT to 01:00 PST at 09:00 UTC.
+        # A 01:30 meeting that day is held at its first occurrence, 08:30 UTC.
+        make_meeting(name="Fold", day=0, time="01:30", timezone="America/Los_Angeles")
+        frozen_now(dt.datetime(2026, 11, 1, 8, 15, tzinfo=dt.timezone.utc))  # 01:15 PDT
+        assert names(client.get(URL, {"starting_within": 30})) == ["Fold"]
+        frozen_now(dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.timezone.utc))  # 01:00 PST, second pass
+        assert names(client.get(URL, {"starting_within": 60})) == []
+
+    def test_with_a_place_results_stay_nearest_first(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc))  # 09:00 in LA
+        make_meeting(name="Far soon", day=3, time="09:10", timezone="America/Los_Angeles", location=at(33.9, -117.9))
+        make_meeting(name="Near later", day=3, time="09:50", timezone="America/Los_Angeles",
+                     location=at(33.63, -117.87))
+        assert names(client.get(URL, {"near": "92660", "starting_within": 60})) == ["Near later", "Far soon"]
+
+
+@pytest.mark.django_db
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("query", "parameter"),
+        [
+            ({"lat": 200, "lng": -117}, "lat"),
+            ({"lat": 33, "lng": -500}, "lng"),
+            ({"lat": "north", "lng": -117}, "lat"),
+            ({"lat": 33}, "lng"),
+            ({"lng": -117}, "lat"),
+            ({"lat": 33, "lng": -117, "radius": -1}, "radius"),
+            ({"lat": 33, "lng": -117, "radius": 0}, "radius"),
+            ({"lat": 33, "lng": -117, "radius": 10000, "units": "mi"}, "radius"),
+            ({"lat": 33, "lng": -117, "radius": 600, "units": "km"}, "radius"),
+            ({"radius": 10}, "radius"),
+            ({"lat": 33, "lng": -117, "units": "yards"}, "units"),
+            ({"near": "nowhere"}, "near"),
+            ({"near": "99999"}, "near"),
+            ({"near": "92660", "lat": 33, "lng": -117}, "near"),
+            ({"fellowship": "xa"}, "fellowship"),
+            ({"day": 9}, "day"),
+            ({"day": "monday"}, "day"),
+            ({"time_after": "25:00"}, "time_after"),
+            ({"time_before": "noon"}, "time_before"),
+            ({"time_after": "10:00", "time_before": "10:00"}, "time_before"),
+            ({"open": "maybe"}, "open"),
+            ({"attendance": "teleport"}, "attendance"),
+            ({"type": "NOPE"}, "type"),
+            ({"type": "CLOSED", "fellowship": "aa"}, "type"),
+            ({"language": "xx"}, "language"),
+            ({"region": "atlantis"}, "region"),
+            ({"service_body": "none-such"}, "service_body"),
+            ({"starting_within": 0}, "starting_within"),
+            ({"starting_within": "soon"}, "starting_within"),
+            ({"starting_within": 20000}, "starting_within"),
+            ({"limit": 10, "offset": -3, "day": 10}, "day"),
+        ],
+    )
+    def test_400_naming_the_parameter(self, vocabularies, client, query, parameter):
+        response = client.get(URL, query)
+        assert response.status_code == 400, response.content
+        assert parameter in response.json()
+        assert response.json()[parameter][0]
+
+    def test_several_errors_at_once(self, vocabularies, client):
+        response = client.get(URL, {"near": "nowhere", "day": 9, "time_after": "25:00", "fellowship": "xx"})
+        assert response.status_code == 400
+        assert {"near", "day", "time_after", "fellowship"} <= set(response.json())
+
+
+@pytest.mark.django_db
+class TestPagesAndCost:
+    def test_limit_offset_and_count(self, vocabularies, client):
+        for i in range(7):
+            make_meeting(name=f"M{i}", time=f"1{i}:00")
+        body = client.get(URL, {"limit": 3, "offset": 3}).json()
+        assert body["count"] == 7 and body["count_capped"] is False
+        assert [m["name"] for m in body["results"]] == ["M3", "M4", "M5"]
+        assert body["next"] and body["previous"]
+
+    @override_settings(MEETINGS_MAX_PAGE_SIZE=5)
+    def test_page_size_is_capped(self, vocabularies, client):
+        for i in range(7):
+            make_meeting(name=f"M{i}")
+        assert len(client.get(URL, {"limit": 100}).json()["results"]) == 5
+
+    @override_settings(MEETINGS_COUNT_CAP=4)
+    def test_count_stops_at_the_cap_and_says_so(self, vocabularies, client):
+        for i in range(7):
+            make_meeting(name=f"M{i}")
+        body = client.get(URL, {"limit": 2}).json()
+        assert body["count"] == 4 and body["count_capped"] is True
+        last = client.get(URL, {"limit": 2, "offset": 4}).json()
+        assert [m["name"] for m in last["results"]] == ["M4", "M5"]
+        assert last["next"] is not None
+
+    @pytest.mark.parametrize("query", [{}, {"near": "92660", "radius": 50, "type": "O", "language": "en"}])
+    def test_query_count_does_not_grow_with_results(self, vocabularies, client, query):
+        def run() -> int:
+            from django.db import connection
+            from django.test.utils import CaptureQueriesContext
+
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(URL, query).status_code == 200
+            return len(captured)
+
+        make_meeting(name="One", types=("O", "D"))
+        few = run()
+        for i in range(20):
+            make_meeting(name=f"More {i}", types=("O", "SP", "W"), location=LocationFactory(region=RegionFactory()))
+        assert run() == few
+        assert few <= 8
+
+    def test_detail_by_slug(self, vocabularies, client):
+        meeting = make_meeting(name="Detail", types=("O", "BE"), conference_url="https://zoom.us/j/9")
+        body = client.get(f"{URL}{meeting.slug}/").json()
+        assert body["slug"] == meeting.slug and body["types"] == ["BE", "O"]
+        assert body["conference_provider"] == "Zoom" and body["attendance_option"] == "hybrid"
+        assert body["distance"] is None
+
+
+@pytest.mark.django_db
+class TestDirectoryEndpoints:
+    def test_fellowships(self, vocabularies, client):
+        slugs = [f["slug"] for f in client.get("/api/v1/fellowships/").json()["results"]]
+        assert set(slugs) == {"aa", "na", "al-anon"}
+
+    def test_types_per_fellowship(self, vocabularies, client):
+        body = client.get("/api/v1/types/", {"fellowship": "al-anon", "limit": 200}).json()
+        alateen = [t for t in body["results"] if t["code"] == "Y"]
+        assert alateen[0]["name"] == "Alateen" and {t["fellowship"] for t in body["results"]} == {"al-anon"}
+        aa = client.get("/api/v1/types/", {"fellowship": "aa", "limit": 200}).json()
+        assert aa["count"] == 87
+        assert client.get("/api/v1/types/", {"fellowship": "nope"}).status_code == 400
+
+    def test_regions_and_service_bodies(self, vocabularies, client):
+        county = RegionFactory(name="Orange County", slug="orange-county")
+        Region.objects.create(name="Irvine", slug="irvine", parent=county)
+        ServiceBodyFactory(name="OC office", slug="oc-office")
+        regions = client.get("/api/v1/regions/").json()["results"]
+        assert {"slug": "irvine", "name": "Irvine", "parent": "orange-county"} in regions
+        bodies = client.get("/api/v1/service-bodies/").json()["results"]
+        assert bodies[0]["slug"] == "oc-office" and bodies[0]["timezone"] == "America/Los_Angeles"
+
+    def test_schema_and_docs(self, db, client):
+        schema = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+        assert schema.status_code == 200
+        assert "/api/v1/meetings/" in schema.json()["paths"]
+        assert client.get("/api/docs/").status_code == 200
+
+    def test_unknown_version_is_404(self, db, client):
+        assert client.get("/api/v2/meetings/").status_code == 404
