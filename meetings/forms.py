@@ -1,0 +1,116 @@
+"""Forms curators fill in the admin: they check what a person can get wrong
+(a misspelt time zone, another fellowship's type codes, half a coordinate)
+and leave deriving and saving to `meetings.services`."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from fellowships.models import MeetingType
+from meetings.models import Location, Meeting
+from meetings.schedule import is_valid_zone
+
+
+def clean_zone_name(name: str) -> str:
+    """Blank, or an IANA zone name; anything else is a form error."""
+    name = (name or "").strip()
+    if name and not is_valid_zone(name):
+        raise ValidationError(
+            "%(name)s is not an IANA time zone name; use one such as America/Los_Angeles.",
+            code="invalid_timezone",
+            params={"name": repr(name)},
+        )
+    return name
+
+
+class MeetingTypeChoiceField(forms.ModelMultipleChoiceField):
+    # The list mixes fellowships (AA's `Y` is not Al-Anon's `Y`), so each
+    # choice names its fellowship.
+    def label_from_instance(self, obj: MeetingType) -> str:
+        return f"{obj.fellowship.slug.upper()} {obj.code}: {obj.name}"
+
+
+class MeetingAdminForm(forms.ModelForm):
+    types = MeetingTypeChoiceField(
+        queryset=MeetingType.objects.select_related("fellowship").order_by("fellowship__slug", "code"),
+        required=False,
+        help_text="Only types of the meeting's fellowship. Open/closed and attendance follow from them on save.",
+    )
+
+    class Meta:
+        model = Meeting
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        types_field = self.fields.get("types")
+        # Offer only the saved fellowship's types when showing a meeting. A
+        # submitted form keeps every type so that a code of another fellowship
+        # gets the clear message from `clean` rather than "not a valid choice".
+        if types_field is not None and not self.is_bound and self.instance.fellowship_id:
+            types_field.queryset = types_field.queryset.filter(fellowship_id=self.instance.fellowship_id)
+
+    def clean_timezone(self) -> str:
+        return clean_zone_name(self.cleaned_data.get("timezone", ""))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        fellowship = cleaned.get("fellowship")
+        if fellowship is None:
+            return cleaned
+        foreign = [t for t in cleaned.get("types") or [] if t.fellowship_id != fellowship.pk]
+        if foreign:
+            codes = ", ".join(sorted(f"{t.fellowship.slug.upper()} {t.code}" for t in foreign))
+            self.add_error("types", f"These types belong to another fellowship than {fellowship.name}: {codes}.")
+        service_body = cleaned.get("service_body")
+        if service_body is not None and service_body.fellowship_id != fellowship.pk:
+            self.add_error(
+                "service_body", f"{service_body.name} keeps {service_body.fellowship.name} meetings, not {fellowship.name}."
+            )
+        return cleaned
+
+
+# Fields whose change means the location must be looked up again.
+LOCATION_ADDRESS_FIELDS = ("address", "city", "state", "postal_code", "country", "formatted_address")
+LOCATION_COORDINATE_FIELDS = ("latitude", "longitude")
+
+
+class LocationAdminForm(forms.ModelForm):
+    class Meta:
+        model = Location
+        fields = "__all__"
+
+    def clean_timezone(self) -> str:
+        return clean_zone_name(self.cleaned_data.get("timezone", ""))
+
+    def clean_latitude(self) -> float | None:
+        latitude = self.cleaned_data.get("latitude")
+        if latitude is not None and not -90 <= latitude <= 90:
+            raise ValidationError("Latitude must be between -90 and 90.", code="latitude_range")
+        return latitude
+
+    def clean_longitude(self) -> float | None:
+        longitude = self.cleaned_data.get("longitude")
+        if longitude is not None and not -180 <= longitude <= 180:
+            raise ValidationError("Longitude must be between -180 and 180.", code="longitude_range")
+        return longitude
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        given = [cleaned.get(name) is not None for name in LOCATION_COORDINATE_FIELDS]
+        # Both fields passed their own checks but only one was filled in.
+        if any(given) and not all(given) and not self.errors.keys() & set(LOCATION_COORDINATE_FIELDS):
+            raise ValidationError(
+                "Give both latitude and longitude to place the location by hand, or clear both to geocode its address.",
+                code="half_coordinate",
+            )
+        return cleaned
+
+    @property
+    def address_changed(self) -> bool:
+        return any(name in self.changed_data for name in LOCATION_ADDRESS_FIELDS)
+
+    @property
+    def coordinates_changed(self) -> bool:
+        return any(name in self.changed_data for name in LOCATION_COORDINATE_FIELDS)

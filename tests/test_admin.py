@@ -1,0 +1,478 @@
+"""The curators' admin, driven through the test client as a superuser."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from geopy.location import Location as GeopyLocation
+from geopy.point import Point as GeopyPoint
+
+from fellowships.models import Fellowship, MeetingType, ServiceBody
+from meetings import geocoding
+from meetings.models import Location, Meeting
+from tests.factories import LocationFactory, RegionFactory, ServiceBodyFactory, make_meeting
+
+MEETING_CHANGELIST = reverse("admin:meetings_meeting_changelist")
+ZOOM = "https://zoom.us/j/5550100"
+
+
+@pytest.fixture
+def curator(client, vocabularies):
+    user = get_user_model().objects.create_superuser("curator", "curator@example.org", "not-a-real-password")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def offline_geocoder(settings):
+    settings.GEOCODER = "offline"
+
+
+def fake_geocoder(monkeypatch, *, latitude: float, longitude: float, calls: list | None = None) -> None:
+    """Make the configured geocoder answer every query with one point."""
+
+    def answer(query: str) -> GeopyLocation:
+        if calls is not None:
+            calls.append(query)
+        return GeopyLocation(query, GeopyPoint(latitude, longitude), {"timezone": "America/Los_Angeles"})
+
+    monkeypatch.setattr(geocoding, "_geocode_function", lambda name: answer)
+
+
+def failing_if_called(monkeypatch) -> None:
+    def refuse(query: str):
+        raise AssertionError(f"geocoder should not have been asked for {query!r}")
+
+    monkeypatch.setattr(geocoding, "_geocode_function", lambda name: refuse)
+
+
+def type_ids(fellowship: str, *codes: str) -> list[int]:
+    ids = list(MeetingType.objects.filter(fellowship__slug=fellowship, code__in=codes).values_list("pk", flat=True))
+    assert len(ids) == len(codes)
+    return ids
+
+
+def meeting_form_data(meeting: Meeting, **overrides) -> dict:
+    """What the change form posts for `meeting` as it stands, with overrides."""
+    data = {
+        "name": meeting.name,
+        "slug": meeting.slug,
+        "fellowship": meeting.fellowship_id,
+        "service_body": meeting.service_body_id,
+        "group": meeting.group,
+        "url": meeting.url,
+        "notes": meeting.notes,
+        "group_notes": meeting.group_notes,
+        "day": "" if meeting.day is None else meeting.day,
+        "time": meeting.time.strftime("%H:%M") if meeting.time else "",
+        "end_time": meeting.end_time.strftime("%H:%M") if meeting.end_time else "",
+        "timezone": meeting.timezone,
+        "location": meeting.location_id or "",
+        "conference_url": meeting.conference_url,
+        "conference_url_notes": meeting.conference_url_notes,
+        "conference_phone": meeting.conference_phone,
+        "conference_phone_notes": meeting.conference_phone_notes,
+        "types": [t.pk for t in meeting.types.all()],
+        "review_reason": meeting.review_reason,
+    }
+    for flag in ("published", "needs_review"):
+        if getattr(meeting, flag):
+            data[flag] = "on"
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def location_form_data(location: Location, **overrides) -> dict:
+    data = {
+        field: getattr(location, field) for field in (
+            "name", "address", "city", "state", "postal_code", "country", "formatted_address", "timezone", "notes",
+        )
+    }
+    data.update({
+        "latitude": "" if location.latitude is None else location.latitude,
+        "longitude": "" if location.longitude is None else location.longitude,
+        "region": location.region_id or "",
+    })
+    if location.approximate:
+        data["approximate"] = "on"
+    data.update(overrides)
+    return data
+
+
+def change_url(obj) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def shown(response) -> list[str]:
+    return sorted(m.name for m in response.context["cl"].result_list)
+
+
+def message_texts(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def run_action(client, action: str, meetings: list[Meeting]):
+    return client.post(
+        MEETING_CHANGELIST, {"action": action, "_selected_action": [m.pk for m in meetings]}, follow=True
+    )
+
+
+# Changelist
+
+
+def test_changelist_lists_searches_and_filters(curator):
+    irvine = LocationFactory(name="Community Church", city="Irvine")
+    anaheim = LocationFactory(name="Fellowship Hall", city="Anaheim", address="200 Harbor Blvd")
+    make_meeting(name="Early Birds", location=irvine, types=("O",), day=1)
+    make_meeting(name="Clean Start", fellowship="na", location=anaheim, day=2, group="Harbor Group")
+    make_meeting(name="Lunch Bunch", location=irvine, conference_url=ZOOM, types=("C",), day=2)
+
+    response = curator.get(MEETING_CHANGELIST)
+    assert response.status_code == 200
+    assert shown(response) == ["Clean Start", "Early Birds", "Lunch Bunch"]
+    assert "Anaheim" in response.content.decode()  # the location's city column
+
+    assert shown(curator.get(MEETING_CHANGELIST, {"q": "Anaheim"})) == ["Clean Start"]
+    assert shown(curator.get(MEETING_CHANGELIST, {"q": "harbor group"})) == ["Clean Start"]
+    assert shown(curator.get(MEETING_CHANGELIST, {"q": "Community Church"})) == ["Early Birds", "Lunch Bunch"]
+
+    na = Fellowship.objects.get(slug="na")
+    assert shown(curator.get(MEETING_CHANGELIST, {"fellowship__id__exact": na.pk})) == ["Clean Start"]
+    assert shown(curator.get(MEETING_CHANGELIST, {"day__exact": 2})) == ["Clean Start", "Lunch Bunch"]
+    assert shown(curator.get(MEETING_CHANGELIST, {"attendance__exact": "hybrid"})) == ["Lunch Bunch"]
+    assert shown(curator.get(MEETING_CHANGELIST, {"open_closed": "open"})) == ["Early Birds"]
+    assert shown(curator.get(MEETING_CHANGELIST, {"open_closed": "none"})) == ["Clean Start"]
+    assert shown(curator.get(MEETING_CHANGELIST, {"published__exact": 1})) == [
+        "Clean Start", "Early Birds", "Lunch Bunch"
+    ]
+
+
+def test_changelist_query_count_does_not_grow_with_rows(curator):
+    def changelist_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = curator.get(MEETING_CHANGELIST)
+        assert response.status_code == 200
+        return len(queries)
+
+    service_body = ServiceBodyFactory(name="Orange County Central Office")
+    for n in range(3):
+        make_meeting(name=f"Meeting {n}", service_body=service_body, types=("O", "D"))
+    with_three = changelist_queries()
+
+    for n in range(3, 30):
+        make_meeting(name=f"Meeting {n}", service_body=service_body, types=("O", "D"))
+    with_thirty = changelist_queries()
+
+    assert with_thirty == with_three
+    assert len(shown(curator.get(MEETING_CHANGELIST))) == 30
+
+
+def test_changelist_of_thirty_stays_within_the_three_meeting_budget(curator, django_assert_max_num_queries):
+    for n in range(3):
+        make_meeting(name=f"Meeting {n}")
+    with CaptureQueriesContext(connection) as queries:
+        curator.get(MEETING_CHANGELIST)
+    budget = len(queries)
+    for n in range(3, 30):
+        make_meeting(name=f"Meeting {n}")
+    with django_assert_max_num_queries(budget):
+        response = curator.get(MEETING_CHANGELIST)
+    assert len(response.context["cl"].result_list) == 30
+
+
+# Bulk actions
+
+
+def test_publish_and_unpublish_change_only_the_selected_meetings(curator):
+    hidden = [make_meeting(name=f"Hidden {n}", published=False) for n in range(2)]
+    already = make_meeting(name="Already Listed")
+    untouched = make_meeting(name="Not Selected", published=False)
+
+    response = run_action(curator, "publish", [*hidden, already])
+    assert "2 meetings published. 1 left as it was (already published)." in message_texts(response)
+    assert set(Meeting.objects.filter(published=True).values_list("name", flat=True)) == {
+        "Hidden 0", "Hidden 1", "Already Listed"
+    }
+    untouched.refresh_from_db()
+    assert untouched.published is False
+
+    response = run_action(curator, "unpublish", [hidden[0]])
+    assert "1 meeting unpublished." in message_texts(response)
+    assert set(Meeting.objects.filter(published=False).values_list("name", flat=True)) == {
+        "Hidden 0", "Not Selected"
+    }
+
+
+def test_temporarily_closed_and_reopen_move_attendance(curator):
+    hybrid = make_meeting(name="Hybrid Step Study", conference_url=ZOOM)
+    in_person = make_meeting(name="Book Study")
+    bystander = make_meeting(name="Not Selected", conference_url=ZOOM)
+    assert (hybrid.attendance, in_person.attendance) == ("hybrid", "in_person")
+
+    response = run_action(curator, "mark_temporarily_closed", [hybrid, in_person])
+    assert "2 meetings marked temporarily closed." in message_texts(response)
+    hybrid.refresh_from_db()
+    in_person.refresh_from_db()
+    bystander.refresh_from_db()
+    # With a usable link the meeting carries on online; without one it stops.
+    assert hybrid.attendance == "online"
+    assert in_person.attendance == "inactive"
+    assert list(hybrid.types.values_list("code", flat=True)) == ["TC"]
+    assert bystander.attendance == "hybrid"
+
+    response = run_action(curator, "mark_temporarily_closed", [hybrid])
+    assert any("0 meetings marked temporarily closed. 1 left as it was" in text for text in message_texts(response))
+
+    response = run_action(curator, "reopen", [hybrid, in_person, bystander])
+    assert "2 meetings reopened. 1 left as it was (not temporarily closed)." in message_texts(response)
+    hybrid.refresh_from_db()
+    in_person.refresh_from_db()
+    assert (hybrid.attendance, in_person.attendance) == ("hybrid", "in_person")
+    assert not hybrid.types.exists()
+
+
+# Meeting change form
+
+
+def test_editing_a_meeting_rederives_its_fields(curator):
+    meeting = make_meeting(name="Tuesday Night", types=("O",))
+    assert (meeting.open_closed, meeting.attendance, meeting.conference_provider) == ("open", "in_person", "")
+
+    data = meeting_form_data(meeting, types=type_ids("aa", "C", "D"), conference_url=ZOOM, day=4)
+    response = curator.post(change_url(meeting), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+    meeting.refresh_from_db()
+    assert meeting.day == 4
+    assert meeting.open_closed == "closed"
+    assert meeting.attendance == "hybrid"
+    assert meeting.conference_provider == "Zoom"
+    assert sorted(meeting.types.values_list("code", flat=True)) == ["C", "D"]
+
+    data = meeting_form_data(meeting, types=type_ids("aa", "C", "TC"))
+    assert curator.post(change_url(meeting), data).status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.attendance == "online"
+
+
+def test_adding_a_meeting_derives_fields_and_records_the_admin_as_source(curator):
+    location = LocationFactory(latitude=33.7455, longitude=-117.8677, city="Santa Ana")
+    service_body = ServiceBodyFactory(name="Orange County Central Office")
+    data = {
+        "name": "Noon Speaker", "slug": "noon-speaker", "fellowship": Fellowship.objects.get(slug="aa").pk,
+        "service_body": service_body.pk, "location": location.pk, "day": 5, "time": "12:00", "timezone": "",
+        "types": type_ids("aa", "SP", "C"), "published": "on",
+    }
+    response = curator.post(reverse("admin:meetings_meeting_add"), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+    meeting = Meeting.objects.get(slug="noon-speaker")
+    assert meeting.source == "admin"
+    assert meeting.open_closed == "closed"
+    assert meeting.attendance == "in_person"
+    assert (meeting.latitude, meeting.longitude) == (33.7455, -117.8677)
+    assert meeting.timezone == "America/Los_Angeles"
+
+
+def test_change_form_offers_only_the_fellowships_types(curator):
+    meeting = make_meeting(name="Clean Start", fellowship="na")
+    response = curator.get(change_url(meeting))
+    assert response.status_code == 200
+    offered = response.context["adminform"].form.fields["types"].queryset
+    assert offered.exists()
+    assert set(offered.values_list("fellowship__slug", flat=True)) == {"na"}
+    assert "OpenStreetMap" in response.content.decode()
+
+
+def test_a_misspelt_time_zone_is_refused_and_nothing_changes(curator):
+    meeting = make_meeting(name="Tuesday Night")
+    data = meeting_form_data(meeting, timezone="America/Irvine", name="Renamed")
+    response = curator.post(change_url(meeting), data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "'America/Irvine' is not an IANA time zone name" in errors["timezone"][0]
+    meeting.refresh_from_db()
+    assert (meeting.name, meeting.timezone) == ("Tuesday Night", "America/Los_Angeles")
+
+
+def test_types_of_another_fellowship_are_refused(curator):
+    meeting = make_meeting(name="Tuesday Night", types=("O",))
+    data = meeting_form_data(meeting, types=[*type_ids("aa", "O"), *type_ids("na", "CLOSED")])
+    response = curator.post(change_url(meeting), data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["types"] == ["These types belong to another fellowship than Alcoholics Anonymous: NA CLOSED."]
+    assert list(meeting.types.values_list("code", flat=True)) == ["O"]
+
+
+def test_a_service_body_of_another_fellowship_is_refused(curator):
+    meeting = make_meeting(name="Tuesday Night")
+    na_area = ServiceBodyFactory(name="Orange County Area", fellowship=Fellowship.objects.get(slug="na"))
+    response = curator.post(change_url(meeting), meeting_form_data(meeting, service_body=na_area.pk))
+    assert response.status_code == 200
+    assert "keeps Narcotics Anonymous meetings" in response.context["adminform"].form.errors["service_body"][0]
+
+
+def test_service_body_autocomplete_answers(curator):
+    ServiceBodyFactory(name="Orange County Central Office")
+    response = curator.get(reverse("admin:autocomplete"), {
+        "app_label": "meetings", "model_name": "meeting", "field_name": "service_body", "term": "orange",
+    })
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == ["Orange County Central Office"]
+
+
+# Locations
+
+
+def test_an_address_that_cannot_be_geocoded_still_saves_and_flags_its_meetings(curator):
+    location = LocationFactory(name="Old Hall")
+    meetings = [make_meeting(name=f"Meeting {n}", location=location) for n in range(2)]
+    elsewhere = make_meeting(name="Elsewhere")
+    assert not any(m.needs_review for m in meetings)
+
+    data = location_form_data(location, address="1 Nowhere Lane", city="Atlantis", state="ZZ", postal_code="",
+                              formatted_address="")
+    response = curator.post(change_url(location), data, follow=True)
+    assert response.status_code == 200
+
+    location.refresh_from_db()
+    assert location.address == "1 Nowhere Lane"
+    assert location.geocode_status == Location.GeocodeStatus.FAILED
+    assert "1 Nowhere Lane, Atlantis, ZZ" in location.geocode_error
+    for meeting in meetings:
+        meeting.refresh_from_db()
+        assert meeting.needs_review
+        assert meeting.review_reason.startswith("Location could not be geocoded")
+    elsewhere.refresh_from_db()
+    assert not elsewhere.needs_review
+    assert any("2 meetings here are flagged for review" in text for text in message_texts(response))
+
+
+def test_a_new_address_is_geocoded_and_moves_its_meetings(curator, monkeypatch):
+    calls: list[str] = []
+    fake_geocoder(monkeypatch, latitude=33.8353, longitude=-117.9145, calls=calls)
+    location = LocationFactory()
+    meeting = make_meeting(name="Tuesday Night", location=location)
+
+    data = location_form_data(location, address="300 Harbor Blvd", city="Anaheim", postal_code="92805",
+                              formatted_address="")
+    response = curator.post(change_url(location), data, follow=True)
+    assert response.status_code == 200
+    assert calls == ["300 Harbor Blvd, Anaheim, CA 92805"]
+    assert not any("flagged" in text for text in message_texts(response))
+
+    location.refresh_from_db()
+    meeting.refresh_from_db()
+    assert location.geocode_status == Location.GeocodeStatus.OK
+    assert (meeting.latitude, meeting.longitude) == (33.8353, -117.9145)
+
+
+def test_coordinates_typed_by_hand_mark_the_location_manual_and_move_its_meetings(curator, monkeypatch):
+    failing_if_called(monkeypatch)
+    location = LocationFactory(name="Beach Pavilion")
+    meeting = make_meeting(name="Sunset Meeting", location=location)
+    location.geocode_status = Location.GeocodeStatus.FAILED
+    location.save()
+
+    data = location_form_data(location, latitude="33.6189", longitude="-117.9298")
+    response = curator.post(change_url(location), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+    location.refresh_from_db()
+    meeting.refresh_from_db()
+    assert location.geocode_status == Location.GeocodeStatus.MANUAL
+    assert (location.latitude, location.longitude) == (33.6189, -117.9298)
+    assert (meeting.latitude, meeting.longitude) == (33.6189, -117.9298)
+
+
+def test_half_a_coordinate_is_refused(curator, monkeypatch):
+    failing_if_called(monkeypatch)
+    location = LocationFactory()
+    response = curator.post(change_url(location), location_form_data(location, longitude=""))
+    assert response.status_code == 200
+    assert "Give both latitude and longitude" in str(response.context["adminform"].form.non_field_errors())
+    location.refresh_from_db()
+    assert location.longitude == -117.8265
+
+
+def test_location_timezone_and_range_are_checked(curator):
+    location = LocationFactory()
+    response = curator.post(change_url(location), location_form_data(location, timezone="PST", latitude="95"))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "not an IANA time zone name" in errors["timezone"][0]
+    assert errors["latitude"] == ["Latitude must be between -90 and 90."]
+
+
+def test_location_pages_render_with_filters_and_map_link(curator):
+    region = RegionFactory(name="Irvine")
+    location = LocationFactory(name="Community Church", region=region)
+    LocationFactory(name="Fellowship Hall", city="Anaheim", geocode_status=Location.GeocodeStatus.FAILED)
+    changelist = reverse("admin:meetings_location_changelist")
+
+    response = curator.get(changelist, {"geocode_status__exact": "failed"})
+    assert [loc.name for loc in response.context["cl"].result_list] == ["Fellowship Hall"]
+    response = curator.get(changelist, {"region__id__exact": region.pk})
+    assert [loc.name for loc in response.context["cl"].result_list] == ["Community Church"]
+    response = curator.get(changelist, {"q": "anaheim"})
+    assert [loc.name for loc in response.context["cl"].result_list] == ["Fellowship Hall"]
+
+    page = curator.get(change_url(location)).content.decode()
+    assert "https://www.openstreetmap.org/?mlat=33.6846&amp;mlon=-117.8265" in page
+
+
+# Fellowships, types, service bodies, regions
+
+
+def test_fellowship_links_to_its_types(curator):
+    aa = Fellowship.objects.get(slug="aa")
+    response = curator.get(reverse("admin:fellowships_fellowship_changelist"))
+    link = reverse("admin:fellowships_meetingtype_changelist") + f"?fellowship__id__exact={aa.pk}"
+    assert f'href="{link}"' in response.content.decode()
+    assert f"{aa.types.count()} types" in response.content.decode()
+
+    response = curator.get(link.split("?")[0], {"fellowship__id__exact": aa.pk, "q": "temporarily"})
+    assert [(t.fellowship.slug, t.code) for t in response.context["cl"].result_list] == [("aa", "TC")]
+
+
+def test_meeting_types_are_read_only(curator):
+    open_type = MeetingType.objects.get(fellowship__slug="aa", code="O")
+    response = curator.post(change_url(open_type), {"name": "Changed", "meaning": "closed"})
+    assert response.status_code == 403
+    open_type.refresh_from_db()
+    assert (open_type.name, open_type.meaning) == ("Open", "open")
+
+
+def test_service_body_hierarchy_and_time_zone_are_checked(curator):
+    aa = Fellowship.objects.get(slug="aa")
+    parent = ServiceBodyFactory(name="Area 09")
+    child = ServiceBodyFactory(name="Orange County Central Office")
+    child.parent = parent
+    child.save()
+    data = {"name": parent.name, "slug": parent.slug, "fellowship": aa.pk, "parent": child.pk,
+            "timezone": "Pacific", "default_language": "en"}
+    response = curator.post(change_url(parent), data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "cannot sit under itself" in errors["parent"][0]
+    assert "not an IANA time zone name" in errors["timezone"][0]
+    parent.refresh_from_db()
+    assert parent.parent is None
+
+    data.update(parent="", timezone="America/Los_Angeles", location="Orange County, California")
+    assert curator.post(change_url(parent), data).status_code == 302
+    assert ServiceBody.objects.get(pk=parent.pk).location == "Orange County, California"
+
+
+def test_region_add_and_changelist(curator):
+    response = curator.post(reverse("admin:meetings_region_add"), {"name": "Costa Mesa", "slug": "costa-mesa"})
+    assert response.status_code == 302
+    response = curator.get(reverse("admin:meetings_region_changelist"), {"q": "costa"})
+    assert [r.name for r in response.context["cl"].result_list] == ["Costa Mesa"]
