@@ -47,9 +47,10 @@ def location_geocode(*, location: Location, geocoder=None) -> bool:
 
 @transaction.atomic
 def location_save(*, location: Location, address_changed: bool, coordinates_changed: bool, geocoder=None) -> Location:
-    """Save a location; geocode it when its address changed and nobody placed
-    it by hand, then bring its meetings' copied coordinates and attendance up
-    to date. Geocoding failure never blocks the save: meetings are flagged."""
+    """Save a location; geocode it when it has no coordinates or its address
+    changed (a pin for the old address is stale), unless the same edit placed
+    the pin by hand; then bring its meetings' copied coordinates and attendance
+    up to date. Geocoding failure never blocks the save: meetings are flagged."""
     if coordinates_changed and location.latitude is not None:
         location.geocode_status = Location.GeocodeStatus.MANUAL
         location.geocode_error = ""
