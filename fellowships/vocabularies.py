@@ -119,3 +119,38 @@ def fellowship_entries() -> tuple[FellowshipEntry, ...]:
         FellowshipEntry("na", "Narcotics Anonymous", "https://na.org", "", NA_TYPES),
         FellowshipEntry("al-anon", "Al-Anon Family Groups", "https://al-anon.org", "closed", AL_ANON_TYPES),
     )
+
+
+# Each fellowship's bridge to Meeting Guide codes, for publishing its meetings
+# in a Meeting Guide feed. A code with no equivalent is left out rather than
+# reusing a spec letter for another meaning: Al-Anon's `Y` (Alateen) is not
+# Meeting Guide's `Y` (Young People), and its `B` (Beginners) is `BE`, not Big Book.
+NA_TO_MEETING_GUIDE = {
+    "CLOSED": ("C",), "OPEN": ("O",), "BEG": ("BE",), "DISC": ("D",), "SPK": ("SP",), "STEP": ("ST",),
+    "TRAD": ("TR",), "W": ("W",), "M": ("M",), "Y": ("Y",), "WCHR": ("X",), "TC": ("TC",),
+    "GL": ("G", "L"), "SMOK": ("SM",), "MED": ("MED",), "LIT": ("LIT",), "CAN": ("CAN",),
+    "en": ("EN",), "es": ("S",), "fr": ("FR",), "pt": ("POR",),
+}
+AL_ANON_TO_MEETING_GUIDE = {
+    "O": ("O",), "C": ("C",), "B": ("BE",), "D": ("D",), "SP": ("SP",), "ST": ("ST",), "TR": ("TR",),
+    "LIT": ("LIT",), "MED": ("MED",), "W": ("W",), "M": ("M",), "LGBTQ": ("LGBTQ",), "X": ("X",),
+    "TC": ("TC",), "EN": ("EN",), "S": ("S",), "KOR": ("KOR",),
+}
+
+
+@lru_cache(maxsize=1)
+def meeting_guide_codes() -> frozenset[str]:
+    return frozenset(json.loads((DATA_DIR / "meeting_guide_types.json").read_text(encoding="utf-8")))
+
+
+def meeting_guide_equivalents(*, fellowship: str, code: str) -> tuple[str, ...]:
+    """The Meeting Guide codes that say what `code` says in `fellowship`'s
+    vocabulary; empty when Meeting Guide has no such code. AA's vocabulary is
+    Meeting Guide's own."""
+    if fellowship == "na":
+        found = NA_TO_MEETING_GUIDE.get(code, ())
+    elif fellowship == "al-anon":
+        found = AL_ANON_TO_MEETING_GUIDE.get(code, ())
+    else:
+        found = (code,)
+    return tuple(c for c in found if c in meeting_guide_codes())

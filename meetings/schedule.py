@@ -166,3 +166,93 @@ def week_minute(day: int, time: dt.time) -> int:
 def utc_week_minute(instant: dt.datetime) -> int:
     instant = instant.astimezone(UTC)
     return sunday_zero_weekday(instant.date()) * MINUTES_PER_DAY + instant.hour * 60 + instant.minute
+
+
+# A meeting that states no end lasts an hour (Meeting Guide's default); an end
+# equal to the start says nothing either.
+DEFAULT_DURATION_MINUTES = 60
+
+
+def wall_end(*, time: dt.time, end_time: dt.time | None) -> tuple[int, dt.time]:
+    """(days after the start's date, wall-clock end) of a meeting starting at
+    `time`: an end at or before the start is on the next day."""
+    if end_time is None or end_time == time:
+        minutes = time.hour * 60 + time.minute + DEFAULT_DURATION_MINUTES
+        return minutes // MINUTES_PER_DAY, dt.time((minutes % MINUTES_PER_DAY) // 60, minutes % 60)
+    return (1 if end_time < time else 0), end_time
+
+
+def wall_duration_minutes(*, time: dt.time, end_time: dt.time | None) -> int:
+    """Minutes from start to end on the wall clock (real time differs by a
+    transition's size when one falls inside the meeting)."""
+    days, end = wall_end(time=time, end_time=end_time)
+    return days * MINUTES_PER_DAY + end.hour * 60 + end.minute - (time.hour * 60 + time.minute)
+
+
+def occurrence(*, date: dt.date, time: dt.time, end_time: dt.time | None, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """UTC (start, end) of the occurrence on local `date`, each resolved in its
+    own wall time: the end of a meeting spanning a transition keeps its wall hour."""
+    days, end = wall_end(time=time, end_time=end_time)
+    start = resolve_wall_time(dt.datetime.combine(date, time), tz)
+    finish = resolve_wall_time(dt.datetime.combine(date + dt.timedelta(days=days), end), tz)
+    if finish <= start:
+        # Both ends inside one spring-forward gap resolve to the same instant: keep the length.
+        finish = start + dt.timedelta(minutes=wall_duration_minutes(time=time, end_time=end_time))
+    return start, finish
+
+
+def next_occurrence(*, day: int | None, time: dt.time | None, end_time: dt.time | None, timezone: str,
+                    now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """UTC (start, end) of the first occurrence starting at or after `now`: the
+    start is `next_start`'s. None for by-appointment and zone-less meetings."""
+    if day is None or time is None or not is_valid_zone(timezone):
+        return None
+    tz = zone(timezone)
+    local_today = now.astimezone(tz).date()
+    days_ahead = (day - sunday_zero_weekday(local_today)) % 7
+    for weeks in (0, 1, 2):
+        date = local_today + dt.timedelta(days=days_ahead + 7 * weeks)
+        start, end = occurrence(date=date, time=time, end_time=end_time, tz=tz)
+        if start >= now.replace(second=0, microsecond=0):
+            return start, end
+    raise AssertionError("unreachable: a weekly meeting starts within three weeks")
+
+
+def next_end(*, day: int | None, time: dt.time | None, end_time: dt.time | None, timezone: str,
+             now: dt.datetime) -> dt.datetime | None:
+    """The end of the occurrence that `next_start` returns; None when it is None."""
+    found = next_occurrence(day=day, time=time, end_time=end_time, timezone=timezone, now=now)
+    return found[1] if found else None
+
+
+def current_occurrence(*, day: int | None, time: dt.time | None, end_time: dt.time | None, timezone: str,
+                       now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """UTC (start, end) of the occurrence under way at `now` (start <= now < end),
+    else None; None always for by-appointment and zone-less meetings. Checks last
+    week's occurrence too: it may still run past midnight into today."""
+    if day is None or time is None or not is_valid_zone(timezone):
+        return None
+    tz = zone(timezone)
+    local_today = now.astimezone(tz).date()
+    days_back = (sunday_zero_weekday(local_today) - day) % 7
+    for weeks in (0, 1):
+        date = local_today - dt.timedelta(days=days_back + 7 * weeks)
+        start, end = occurrence(date=date, time=time, end_time=end_time, tz=tz)
+        if start <= now < end:
+            return start, end
+    return None
+
+
+def in_progress(*, day: int | None, time: dt.time | None, end_time: dt.time | None, timezone: str,
+                now: dt.datetime) -> bool:
+    return current_occurrence(day=day, time=time, end_time=end_time, timezone=timezone, now=now) is not None
+
+
+def first_date_on_or_after(*, day: int, date: dt.date) -> dt.date:
+    """The first date on weekday `day` (Sunday = 0) at or after `date`."""
+    return date + dt.timedelta(days=(day - sunday_zero_weekday(date)) % 7)
+
+
+def viewer_zone(name: str) -> ZoneInfo | None:
+    """A viewer's zone by IANA name; None when the name is not one."""
+    return zone(name) if is_valid_zone(name) else None

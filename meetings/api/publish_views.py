@@ -1,0 +1,156 @@
+"""What other apps and calendars read: the Meeting Guide feed and .ics files.
+Thin: parse the query with the meeting search's FilterSet, call meetings.publish
+or meetings.calendars, shape the HTTP response."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, quote_etag
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.generics import GenericAPIView
+from rest_framework.views import APIView
+
+from meetings import calendars, clock
+from meetings.filters import MeetingFilterSet
+from meetings.models import Meeting
+from meetings.publish.meeting_guide import feed_version, meeting_guide_json
+
+# The feed's narrowing: the search's own parameters, so they mean the same thing.
+FEED_PARAMETERS = ("fellowship", "service_body", "region")
+# A search calendar this big is a mistake (or a scraper); the feed serves bulk.
+CALENDAR_MAX_EVENTS = 1000
+ICS_TYPE = "text/calendar; charset=utf-8"
+
+
+class FirstRendererNegotiation(BaseContentNegotiation):
+    """Feed readers and calendar apps send all kinds of Accept headers; errors
+    are JSON whatever they ask for, successes are the file itself."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class PublishView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = FirstRendererNegotiation
+    filter_backends: list = []
+    pagination_class = None
+
+    def page_url(self, meeting: Meeting) -> str:
+        """The publisher's page for the meeting, else ours."""
+        return meeting.url or self.request.build_absolute_uri(
+            reverse("meeting-detail", kwargs={"version": "v1", "slug": meeting.slug}))
+
+
+def _open_to_all_origins(response):
+    # tsml-ui and other sites fetch the feed from visitors' browsers.
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Expose-Headers"] = "ETag, Last-Modified"
+    return response
+
+
+_NARROWING_PARAMETERS = [
+    OpenApiParameter("fellowship", OpenApiTypes.STR, description="Fellowship slugs, comma-separated or repeated."),
+    OpenApiParameter("service_body", OpenApiTypes.STR, description="Service body slugs; bodies below included."),
+    OpenApiParameter("region", OpenApiTypes.STR, description="Region slugs; sub-regions included."),
+]
+
+
+class MeetingGuideFeedView(PublishView):
+    @extend_schema(
+        summary="Meeting Guide feed",
+        description=(
+            "Every published meeting as a bare JSON array in the Meeting Guide format, readable unchanged by "
+            "tsml-ui and the Meeting Guide app; optionally narrowed by fellowship, service body or region. "
+            "CORS is open; send If-None-Match or If-Modified-Since to get 304 when nothing changed. "
+            "By-appointment meetings carry no day, time or end_time; meetings without a valid time zone "
+            "no timezone; online-only meetings the principal city of their zone, approximate."
+        ),
+        parameters=_NARROWING_PARAMETERS,
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="A JSON array of meetings."),
+                   304: OpenApiResponse(description="Not modified."), 400: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, version: str):
+        query = request.GET.copy()
+        for key in list(query):
+            if key not in FEED_PARAMETERS:
+                del query[key]
+        filterset = MeetingFilterSet(data=query, queryset=Meeting.objects.none(), request=request)
+        if not filterset.is_valid():
+            return _open_to_all_origins(Response(filterset.errors, status=400))
+        meetings = filterset.qs
+        current = feed_version(meetings=meetings, narrowing=query.urlencode())
+        etag = quote_etag(current.etag)
+        last_modified = int(current.last_modified.timestamp()) if current.last_modified else None
+        not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
+        headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+        if last_modified is not None:
+            headers["Last-Modified"] = http_date(last_modified)
+        if not_modified is not None:
+            for name, value in headers.items():
+                not_modified[name] = value
+            return _open_to_all_origins(not_modified)
+        response = StreamingHttpResponse(meeting_guide_json(meetings=meetings), content_type="application/json",
+                                         headers=headers)
+        return _open_to_all_origins(response)
+
+
+class MeetingCalendarView(PublishView):
+    @extend_schema(
+        summary="One meeting as a calendar file",
+        description="An iCalendar file with the meeting as a weekly event in its own time zone. By-appointment "
+                    "meetings and meetings without a time zone have none (404).",
+        responses={(200, "text/calendar"): OpenApiTypes.STR, 404: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, version: str, slug: str):
+        meeting = get_object_or_404(Meeting.objects.published().with_listing_relations(), slug=slug)
+        if not calendars.is_calendarable(meeting):
+            return Response({"detail": "This meeting has no weekly time in a known time zone (by appointment, "
+                                       "or no time zone): there is nothing to put in a calendar."}, status=404)
+        body = calendars.meetings_calendar(meetings=[meeting], name=meeting.name, page_url_for=self.page_url,
+                                           uid_domain=request.get_host(), now=clock.now())
+        return HttpResponse(body, content_type=ICS_TYPE,
+                            headers={"Content-Disposition": f'inline; filename="{meeting.slug}.ics"'})
+
+
+class SearchCalendarView(GenericAPIView, PublishView):
+    # The search's FilterSet through the usual backend: same parameters, same 400s, same schema.
+    queryset = Meeting.objects.none()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = MeetingFilterSet
+
+    @extend_schema(
+        summary="A meeting search as a calendar file",
+        description=(
+            "The meetings a search with the same parameters as /api/v1/meetings/ finds, as weekly events in "
+            f"their own time zones. At most {CALENDAR_MAX_EVENTS} meetings: a larger search is a 400 asking to "
+            "narrow it. By-appointment meetings and meetings without a time zone are left out."
+        ),
+        responses={(200, "text/calendar"): OpenApiTypes.STR, 400: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, version: str):
+        meetings = list(
+            self.filter_queryset(self.get_queryset()).filter(day__isnull=False, time__isnull=False)
+            .select_related("location", "service_body")[: CALENDAR_MAX_EVENTS + 1]
+        )
+        if len(meetings) > CALENDAR_MAX_EVENTS:
+            return Response({"detail": f"More than {CALENDAR_MAX_EVENTS} meetings match: narrow the search "
+                                       "(for everything, read the Meeting Guide feed)."}, status=400)
+        body = calendars.meetings_calendar(meetings=meetings, name="Meetings", page_url_for=self.page_url,
+                                           uid_domain=request.get_host(), now=clock.now())
+        return HttpResponse(body, content_type=ICS_TYPE,
+                            headers={"Content-Disposition": 'inline; filename="meetings.ics"'})

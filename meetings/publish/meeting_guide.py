@@ -1,0 +1,222 @@
+"""The directory as a Meeting Guide feed (meeting-guide.md, "Exporting for
+tsml-ui and the Meeting Guide app"): a bare JSON array, one object per weekly
+meeting, spec type codes only, streamed so memory stays flat at any size.
+
+Rows are read with `.values()` in chunks; each chunk's type links are fetched
+in one query, and the small tables (types, service bodies, regions) are read
+once per export. Nothing holds more than one chunk of meetings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, QuerySet
+
+from fellowships.models import MeetingType, ServiceBody
+from fellowships.vocabularies import meeting_guide_equivalents
+from meetings import schedule
+from meetings.attendance import conference_provider, phone_is_usable
+from meetings.models import Meeting, Region
+from meetings.publish.places import zone_place
+
+# Bump when the shape of a record changes, so caches holding the old shape revalidate.
+FORMAT_VERSION = "1"
+DEFAULT_CHUNK_SIZE = 2000
+UPDATED_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+ROW_FIELDS = (
+    "id", "slug", "name", "day", "time", "end_time", "timezone", "notes", "attendance",
+    "conference_url", "conference_url_notes", "conference_phone", "conference_phone_notes",
+    "group", "group_notes", "url", "updated", "service_body_id",
+    "location_id", "location__name", "location__notes", "location__address", "location__city",
+    "location__state", "location__postal_code", "location__country", "location__formatted_address",
+    "location__latitude", "location__longitude", "location__approximate", "location__region_id",
+)
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    """What a client revalidates against: changes whenever the feed's bytes may."""
+
+    etag: str
+    last_modified: dt.datetime | None
+
+
+def feed_version(*, meetings: QuerySet[Meeting], narrowing: str) -> FeedVersion:
+    """One aggregate over the narrowed meetings (count and latest `updated`)
+    plus the service bodies' entity fields, which the records carry but which
+    do not touch a meeting's `updated`. `narrowing` is the canonical query."""
+    totals = meetings.order_by().aggregate(count=Count("id"), latest=Max("updated"))
+    bodies = list(ServiceBody.objects.order_by("id").values_list(
+        "id", "name", "website", "email", "phone", "location"))
+    digest = hashlib.sha256(json.dumps(
+        [FORMAT_VERSION, narrowing, totals["count"], totals["latest"].isoformat() if totals["latest"] else None,
+         bodies],
+        separators=(",", ":"),
+    ).encode()).hexdigest()[:32]
+    latest = totals["latest"]
+    return FeedVersion(etag=digest, last_modified=latest.replace(microsecond=0) if latest else None)
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    """The small tables every record draws on, read once per export."""
+
+    type_codes: dict[int, tuple[str, ...]]
+    service_bodies: dict[int, dict]
+    region_paths: dict[int, list[str]]
+
+
+def _lookups() -> _Lookups:
+    type_codes = {
+        pk: meeting_guide_equivalents(fellowship=fellowship, code=code)
+        for pk, fellowship, code in MeetingType.objects.values_list("pk", "fellowship__slug", "code")
+    }
+    service_bodies = {
+        body["id"]: body
+        for body in ServiceBody.objects.values("id", "name", "website", "email", "phone", "location")
+    }
+    regions = {pk: (name, parent) for pk, name, parent in Region.objects.values_list("pk", "name", "parent_id")}
+    paths: dict[int, list[str]] = {}
+    for pk in regions:
+        path, cursor, seen = [], pk, set()
+        while cursor is not None and cursor not in seen:  # a cycle typed in the admin must not hang the feed
+            seen.add(cursor)
+            name, cursor = regions[cursor]
+            path.append(name)
+        paths[pk] = path[::-1]
+    return _Lookups(type_codes, service_bodies, paths)
+
+
+def _hh_mm(value: dt.time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _utc(value: dt.datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc)
+    return value.strftime(UPDATED_FORMAT)
+
+
+def _place(row: dict, timezone: str) -> dict:
+    """Address fields, coordinates and `approximate` of a record."""
+    if row["location_id"] is not None:
+        place = {
+            "location": row["location__name"],
+            "location_notes": row["location__notes"],
+            "address": row["location__address"],
+            "city": row["location__city"],
+            "state": row["location__state"],
+            "postal_code": row["location__postal_code"],
+            "country": row["location__country"],
+            "formatted_address": row["location__formatted_address"] or ", ".join(
+                part for part in (row["location__address"], row["location__city"],
+                                  " ".join(p for p in (row["location__state"], row["location__postal_code"]) if p),
+                                  row["location__country"]) if part
+            ),
+        }
+        latitude, longitude = row["location__latitude"], row["location__longitude"]
+        if latitude is not None and longitude is not None:
+            place.update(latitude=round(latitude, 6), longitude=round(longitude, 6),
+                         approximate="yes" if row["location__approximate"] else "no")
+            return {k: v for k, v in place.items() if v != ""}
+        # An address nobody could place: consumers treat it as an area, and so does the directory.
+        place["approximate"] = "yes"
+        return {k: v for k, v in place.items() if v != ""}
+    # Online only: the principal city of the meeting's own zone, marked approximate.
+    city = zone_place(timezone)
+    if city is None:
+        return {"approximate": "yes"}
+    return {
+        "city": city.city, "country": city.country, "formatted_address": city.formatted_address,
+        "latitude": city.latitude, "longitude": city.longitude, "approximate": "yes",
+    }
+
+
+def meeting_guide_record(*, row: dict, type_ids: Iterable[int], lookups: _Lookups) -> dict:
+    """One meeting as a Meeting Guide object; blank optional fields are left out."""
+    timezone = row["timezone"] if schedule.is_valid_zone(row["timezone"]) else ""
+    record: dict = {"slug": row["slug"], "name": row["name"]}
+    # No day (or no time) is Meeting Guide's "by appointment": both are left out.
+    if row["day"] is not None and row["time"] is not None:
+        _, end = schedule.wall_end(time=row["time"], end_time=row["end_time"])
+        record.update(day=row["day"], time=_hh_mm(row["time"]), end_time=_hh_mm(end))
+    if timezone:
+        record["timezone"] = timezone
+    record.update(_place(row, timezone))
+    region = lookups.region_paths.get(row["location__region_id"]) if row["location__region_id"] else None
+    if region:
+        record["regions"] = region
+    codes = {code for pk in type_ids for code in lookups.type_codes.get(pk, ())}
+    record["types"] = sorted(codes)
+    record["attendance_option"] = row["attendance"]
+    for name in ("notes", "group", "group_notes", "url"):
+        if row[name]:
+            record[name] = row[name]
+    # Only links and numbers consumers accept: an unknown host would show as a broken "online".
+    if conference_provider(row["conference_url"]):
+        record["conference_url"] = row["conference_url"]
+        if row["conference_url_notes"]:
+            record["conference_url_notes"] = row["conference_url_notes"]
+    if phone_is_usable(row["conference_phone"]):
+        record["conference_phone"] = row["conference_phone"]
+        if row["conference_phone_notes"]:
+            record["conference_phone_notes"] = row["conference_phone_notes"]
+    record["updated"] = _utc(row["updated"])
+    body = lookups.service_bodies.get(row["service_body_id"])
+    if body:
+        record["entity"] = body["name"]
+        # The spec's text says entity_website_url, its example and every consumer entity_url: write both.
+        for field, value in (("entity_url", body["website"]), ("entity_website_url", body["website"]),
+                             ("entity_email", body["email"]), ("entity_phone", body["phone"]),
+                             ("entity_location", body["location"])):
+            if value:
+                record[field] = value
+    return record
+
+
+def _chunks(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def meeting_guide_records(*, meetings: QuerySet[Meeting], chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[dict]:
+    """The records of `meetings`, in its order, a chunk of rows at a time."""
+    lookups = _lookups()
+    through = Meeting.types.through
+    rows = meetings.values(*ROW_FIELDS).iterator(chunk_size=chunk_size)
+    for chunk in _chunks(rows, chunk_size):
+        type_ids: dict[int, list[int]] = defaultdict(list)
+        for meeting_id, type_id in through.objects.filter(meeting_id__in=[r["id"] for r in chunk]).values_list(
+            "meeting_id", "meetingtype_id"
+        ):
+            type_ids[meeting_id].append(type_id)
+        for row in chunk:
+            yield meeting_guide_record(row=row, type_ids=type_ids.get(row["id"], ()), lookups=lookups)
+
+
+def meeting_guide_json(*, meetings: QuerySet[Meeting], chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+    """The feed as byte pieces of a JSON array, about one chunk of meetings each."""
+    yield b"["
+    first = True
+    buffer: list[str] = []
+    for record in meeting_guide_records(meetings=meetings, chunk_size=chunk_size):
+        buffer.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+        if len(buffer) == chunk_size:
+            yield (("" if first else ",") + ",".join(buffer)).encode()
+            first, buffer = False, []
+    if buffer:
+        yield (("" if first else ",") + ",".join(buffer)).encode()
+    yield b"]"

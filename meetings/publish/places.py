@@ -1,0 +1,71 @@
+"""An approximate, city-level place for meetings that have no place of their
+own (online only): the principal city of their time zone, from tzdata's
+zone table, so the place is in the meeting's zone by construction."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+TABLE_NAMES = ("zone1970.tab", "zone.tab")  # later ones win
+COORDINATE_RE = re.compile(r"^([+-]\d{4,6})([+-]\d{5,7})$")
+
+
+@dataclass(frozen=True)
+class ZonePlace:
+    city: str
+    country: str
+    latitude: float
+    longitude: float
+
+    @property
+    def formatted_address(self) -> str:
+        return f"{self.city}, {self.country}" if self.country else self.city
+
+
+def _degrees(text: str, degree_digits: int) -> float:
+    """tzdata's ISO 6709 ±DDMM[SS] / ±DDDMM[SS] to decimal degrees."""
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:]
+    degrees, minutes, seconds = digits[:degree_digits], digits[degree_digits:degree_digits + 2], digits[degree_digits + 2:]
+    return round(sign * (int(degrees) + int(minutes) / 60 + (int(seconds) / 3600 if seconds else 0)), 5)
+
+
+@lru_cache(maxsize=1)
+def _zone_table() -> dict[str, ZonePlace]:
+    # zone1970.tab leaves out zones merged since 1970 (Europe/Oslo); zone.tab still lists them.
+    places: dict[str, ZonePlace] = {}
+    for directory in zoneinfo.TZPATH:
+        for name in TABLE_NAMES:
+            path = Path(directory) / name
+            if path.exists():
+                places.update(_parse(path.read_text(encoding="utf-8")))
+    return places
+
+
+def _parse(text: str) -> dict[str, ZonePlace]:
+    places = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        columns = line.split("\t")
+        if len(columns) < 3:
+            continue
+        match = COORDINATE_RE.match(columns[1])
+        if not match:
+            continue
+        # zone1970.tab lists every country sharing a zone; the first is the zone's own.
+        country = columns[0].split(",")[0]
+        zone_name = columns[2]
+        city = zone_name.rsplit("/", 1)[-1].replace("_", " ")
+        places[zone_name] = ZonePlace(city, country, _degrees(match.group(1), 2), _degrees(match.group(2), 3))
+    return places
+
+
+def zone_place(timezone: str) -> ZonePlace | None:
+    """The principal city of an IANA zone; None for zones tzdata gives no place
+    (UTC, Etc/...) or when the zone table is not installed."""
+    return _zone_table().get(timezone)

@@ -1,0 +1,189 @@
+"""Calendar files: parsed back with icalendar, checked for RRULE, TZID,
+VTIMEZONE and the instants a calendar in another zone would show."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from dateutil.rrule import rrulestr
+
+from meetings import clock
+from tests.factories import LocationFactory, ServiceBodyFactory, make_meeting
+
+UTC = dt.timezone.utc
+LA = ZoneInfo("America/Los_Angeles")
+
+
+@pytest.fixture
+def frozen_now(monkeypatch):
+    def freeze(instant: dt.datetime) -> dt.datetime:
+        monkeypatch.setattr(clock, "now", lambda: instant)
+        return instant
+
+    return freeze
+
+
+def parse(response) -> icalendar.Calendar:
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/calendar")
+    return icalendar.Calendar.from_ical(response.content)
+
+
+def events(calendar: icalendar.Calendar) -> list[icalendar.Event]:
+    return [c for c in calendar.walk("VEVENT")]
+
+
+def occurrences(event: icalendar.Event, count: int) -> list[dt.datetime]:
+    """The first `count` starts, expanded from DTSTART and the RRULE by dateutil
+    (a weekly rule repeats the wall time in DTSTART's zone, as RFC 5545 says)."""
+    start = event.decoded("dtstart")
+    rule = rrulestr(event["rrule"].to_ical().decode(), dtstart=start)
+    return list(rule[:count])
+
+
+@pytest.mark.django_db
+class TestOneMeeting:
+    def test_weekly_event_in_the_meetings_zone(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))  # Monday
+        hall = LocationFactory(name="Community Church", notes="Room 4")
+        meeting = make_meeting(name="Tuesday Night", day=2, time="19:00", end_time=dt.time(20, 30), location=hall,
+                               notes="Bring a friend.", conference_url="https://zoom.us/j/5550100",
+                               conference_url_notes="Passcode 1234", conference_phone="+15550100123")
+        calendar = parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics"))
+        assert calendar["version"] == "2.0" and calendar["prodid"]
+        [event] = events(calendar)
+        assert event["rrule"]["FREQ"] == ["WEEKLY"] and event["rrule"]["BYDAY"] == ["TU"]
+        assert event["dtstart"].params["TZID"] == "America/Los_Angeles"
+        assert event.decoded("dtstart") == dt.datetime(2027, 3, 2, 19, 0, tzinfo=LA)
+        assert event.decoded("dtend") == dt.datetime(2027, 3, 2, 20, 30, tzinfo=LA)
+        assert [tz["tzid"] for tz in calendar.walk("VTIMEZONE")] == ["America/Los_Angeles"]
+        assert event["summary"] == "Tuesday Night"
+        assert event["uid"] == f"{meeting.slug}@testserver"
+        assert str(event["location"]) == f"Community Church, {hall.formatted_address}"
+        assert event["url"] == f"http://testserver/api/v1/meetings/{meeting.slug}/"
+        description = str(event["description"])
+        for text in ("Bring a friend.", "Room 4", "https://zoom.us/j/5550100 (Passcode 1234)", "+15550100123"):
+            assert text in description
+        conferences = event["conference"] if isinstance(event["conference"], list) else [event["conference"]]
+        assert {str(c) for c in conferences} == {"https://zoom.us/j/5550100", "tel:+15550100123"}
+        assert event.decoded("geo") is not None
+
+    def test_the_publishers_page_is_the_url_when_known(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(url="https://aa.example.org/meetings/tuesday-night/")
+        [event] = events(parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")))
+        assert event["url"] == "https://aa.example.org/meetings/tuesday-night/"
+
+    def test_after_dst_the_utc_instant_still_matches_the_wall_time(self, vocabularies, client, frozen_now):
+        """A calendar in Berlin expands the rule in Los Angeles time: 19:00 is 03:00 UTC
+        in winter and 02:00 UTC in summer, never a drifting 19:00 in UTC or Berlin."""
+        frozen_now(dt.datetime(2027, 2, 22, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(day=2, time="19:00")
+        [event] = events(parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")))
+        starts = occurrences(event, 5)  # Feb 23 ... Mar 23; LA springs forward on Mar 14
+        utc = [s.astimezone(UTC) for s in starts]
+        assert utc[0] == dt.datetime(2027, 2, 24, 3, 0, tzinfo=UTC)
+        assert utc[-1] == dt.datetime(2027, 3, 24, 2, 0, tzinfo=UTC)
+        berlin = ZoneInfo("Europe/Berlin")
+        assert [s.astimezone(LA).time() for s in starts] == [dt.time(19, 0)] * 5
+        assert starts[-1].astimezone(berlin).time() == dt.time(3, 0)
+
+    def test_vtimezone_carries_both_offsets(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2027, 2, 22, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(day=2, time="19:00")
+        calendar = parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics"))
+        [vtimezone] = calendar.walk("VTIMEZONE")
+        offsets = {sub.decoded("tzoffsetto") for sub in vtimezone.subcomponents}
+        assert offsets == {dt.timedelta(hours=-8), dt.timedelta(hours=-7)}
+        # The library turns the VTIMEZONE back into a zone that agrees with the IANA one.
+        zone = vtimezone.to_tz()
+        summer = dt.datetime(2027, 7, 6, 19, 0)
+        assert summer.replace(tzinfo=zone).utcoffset() == summer.replace(tzinfo=LA).utcoffset()
+
+    def test_overnight_meeting_ends_the_next_day(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(day=6, time="23:30")
+        [event] = events(parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")))
+        assert event.decoded("dtend") - event.decoded("dtstart") == dt.timedelta(hours=1)
+        assert event.decoded("dtend").date() == dt.date(2027, 3, 7)
+
+    def test_online_only_meeting_is_located_by_its_link(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(no_location=True, timezone="America/New_York", conference_url="https://zoom.us/j/1")
+        [event] = events(parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")))
+        assert str(event["location"]) == "https://zoom.us/j/1"
+        assert event["dtstart"].params["TZID"] == "America/New_York"
+        assert "geo" not in event
+
+    def test_today_is_the_first_occurrence_even_under_way(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2027, 3, 3, 3, 30, tzinfo=UTC))  # Tuesday 19:30 in Los Angeles
+        meeting = make_meeting(day=2, time="19:00")
+        [event] = events(parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")))
+        assert event.decoded("dtstart").date() == dt.date(2027, 3, 2)
+
+    def test_by_appointment_has_no_calendar(self, vocabularies, client):
+        meeting = make_meeting(day=None, time=None)
+        response = client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")
+        assert response.status_code == 404
+        assert "appointment" in response.json()["detail"]
+
+    def test_unpublished_and_unknown_meetings_are_404(self, vocabularies, client):
+        hidden = make_meeting(published=False)
+        assert client.get(f"/api/v1/meetings/{hidden.slug}/calendar.ics").status_code == 404
+        assert client.get("/api/v1/meetings/no-such-meeting/calendar.ics").status_code == 404
+
+
+@pytest.mark.django_db
+class TestSearchCalendar:
+    URL = "/api/v1/meetings/calendar.ics"
+
+    def test_same_filters_as_the_search(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        na_area = ServiceBodyFactory(name="NA Area", slug="na-area", fellowship=vocabularies["na"])
+        make_meeting(name="AA Monday", day=1, types=("O",))
+        make_meeting(name="AA Tuesday", day=2, types=("C",))
+        make_meeting(name="NA Monday", fellowship="na", day=1, service_body=na_area)
+        make_meeting(name="Appointment", day=None, time=None)
+        search = client.get("/api/v1/meetings/", {"fellowship": "aa", "day": "1,2"}).json()["results"]
+        calendar = parse(client.get(self.URL, {"fellowship": "aa", "day": "1,2"}))
+        assert sorted(str(e["summary"]) for e in events(calendar)) == sorted(m["name"] for m in search)
+        assert {str(e["summary"]) for e in events(parse(client.get(self.URL, {"type": "C"})))} == {"AA Tuesday"}
+
+    def test_by_appointment_meetings_are_left_out(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        make_meeting(name="Weekly")
+        make_meeting(name="Appointment", day=None, time=None)
+        assert [str(e["summary"]) for e in events(parse(client.get(self.URL)))] == ["Weekly"]
+
+    def test_one_vtimezone_per_zone(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        make_meeting(name="West")
+        make_meeting(name="West again")
+        make_meeting(name="East", no_location=True, timezone="America/New_York", conference_url="https://zoom.us/j/1")
+        calendar = parse(client.get(self.URL))
+        assert sorted(str(tz["tzid"]) for tz in calendar.walk("VTIMEZONE")) == [
+            "America/Los_Angeles", "America/New_York"]
+        assert len(events(calendar)) == 3
+
+    def test_bad_parameters_are_a_400_naming_them(self, vocabularies, client):
+        response = client.get(self.URL, {"day": "9"})
+        assert response.status_code == 400
+        assert "day" in response.json()
+
+    def test_too_many_meetings_is_a_400(self, vocabularies, client, monkeypatch):
+        from meetings.api import publish_views
+
+        monkeypatch.setattr(publish_views, "CALENDAR_MAX_EVENTS", 2)
+        for n in range(3):
+            make_meeting(name=f"M{n}")
+        response = client.get(self.URL)
+        assert response.status_code == 400
+        assert "narrow" in response.json()["detail"]
+
+    def test_not_swallowed_by_the_meeting_routes(self, vocabularies, client):
+        # /meetings/calendar.ics must not be read as a meeting called "calendar" in format "ics".
+        make_meeting(name="Calendar", slug="calendar")
+        assert client.get(self.URL)["Content-Type"].startswith("text/calendar")

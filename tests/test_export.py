@@ -1,0 +1,264 @@
+"""The Meeting Guide feed export: every record against the reference's field
+rules, the fellowship bridges, narrowing, CORS, revalidation, streaming."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from fellowships.models import ServiceBody
+from meetings import schedule
+from meetings.attendance import conference_provider
+from meetings.models import Meeting
+from meetings.publish.meeting_guide import meeting_guide_json
+from meetings.services import meeting_save
+from tests.factories import LocationFactory, RegionFactory, ServiceBodyFactory, make_meeting
+
+URL = "/api/v1/feeds/meeting-guide.json"
+SPEC_CODES = set(json.loads(
+    (Path(__file__).resolve().parents[1] / "fellowships" / "data" / "meeting_guide_types.json").read_text()))
+HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+UPDATED = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def feed(client, **params) -> list[dict]:
+    response = client.get(URL, params)
+    assert response.status_code == 200, response.content
+    assert response.streaming
+    return json.loads(b"".join(response.streaming_content))
+
+
+def assert_follows_field_rules(records: list[dict]) -> None:
+    """The exporter checklist of meeting-guide.md, record by record."""
+    slugs = [r["slug"] for r in records]
+    assert len(slugs) == len(set(slugs)), "slugs must be unique in the feed"
+    for r in records:
+        where = r["slug"]
+        assert isinstance(r["slug"], str) and SLUG.match(r["slug"]), where
+        assert isinstance(r["name"], str) and 0 < len(r["name"]) <= 255, where
+        if "day" in r:  # by appointment otherwise, and then no time either
+            assert type(r["day"]) is int and 0 <= r["day"] <= 6, where
+            assert HH_MM.match(r["time"]) and HH_MM.match(r["end_time"]), where
+        else:
+            assert "time" not in r and "end_time" not in r, where
+        assert schedule.is_valid_zone(r["timezone"]), where
+        assert isinstance(r["formatted_address"], str) and r["formatted_address"], where
+        assert isinstance(r["latitude"], float) and -90 <= r["latitude"] <= 90, where
+        assert isinstance(r["longitude"], float) and -180 <= r["longitude"] <= 180, where
+        assert r["approximate"] in ("yes", "no"), where
+        assert isinstance(r["types"], list) and set(r["types"]) <= SPEC_CODES, (where, r["types"])
+        assert UPDATED.match(r["updated"]), where
+        if "conference_url" in r:
+            assert conference_provider(r["conference_url"]), where
+        if "conference_url_notes" in r:
+            assert "conference_url" in r, where
+        if any(k.startswith("entity_") for k in r):
+            assert r["entity"], where
+        if "regions" in r:
+            assert all(isinstance(name, str) and name for name in r["regions"]), where
+        for value in r.values():
+            assert value not in ("", None), (where, r)
+
+
+@pytest.fixture
+def directory(vocabularies):
+    county = RegionFactory(name="Orange County", slug="orange-county")
+    irvine = RegionFactory(name="Irvine", slug="irvine", parent=county)
+    office = ServiceBodyFactory(
+        name="Central Office", slug="central-office", website="https://aa.example.org",
+        email="office@example.org", phone="555-0100", location="Orange County, California",
+    )
+    na_area = ServiceBodyFactory(name="NA Area", slug="na-area", fellowship=vocabularies["na"])
+    al_anon = ServiceBodyFactory(name="Al-Anon District", slug="al-anon-district", fellowship=vocabularies["al-anon"])
+    hall = LocationFactory(name="Community Church", region=irvine, notes="Room 4, side door")
+    return {
+        "aa": make_meeting(name="Morning Light", day=1, time="07:00", end_time=dt.time(8, 15), location=hall,
+                           types=("O", "D", "X"), service_body=office, group="Sunrise Group",
+                           notes="Bring a friend.", conference_url="https://zoom.us/j/5550100",
+                           conference_url_notes="Passcode 1234"),
+        "no_end": make_meeting(name="Late Start", day=6, time="23:30", service_body=office, types=("C",)),
+        "na": make_meeting(name="Clean Time", fellowship="na", day=3, time="19:00", service_body=na_area,
+                           types=("CLOSED", "GL", "BEG", "VM", "es")),
+        "al_anon": make_meeting(name="Hope", fellowship="al-anon", day=2, time="18:00", service_body=al_anon,
+                                types=("Y", "B", "O")),
+        "online": make_meeting(name="Night Owls", day=5, time="21:00", no_location=True, timezone="America/New_York",
+                               service_body=office, conference_url="https://us02web.zoom.us/j/5550101",
+                               conference_phone="+1 555 010 0102,,123#"),
+        "unknown_host": make_meeting(name="Odd Link", day=4, time="12:00", service_body=office,
+                                     conference_url="https://myzoom.us/j/1", conference_phone="555"),
+        "appointment": make_meeting(name="By Appointment", day=None, time=None, service_body=office),
+        "hidden": make_meeting(name="Unpublished", service_body=office, published=False),
+    }
+
+
+@pytest.mark.django_db
+class TestRecords:
+    def test_every_record_follows_the_field_rules(self, directory, client):
+        records = feed(client)
+        assert_follows_field_rules(records)
+        assert {r["slug"] for r in records} == {m.slug for k, m in directory.items() if k != "hidden"}
+
+    def test_a_meeting_field_by_field(self, directory, client):
+        meeting = directory["aa"]
+        record = next(r for r in feed(client) if r["slug"] == meeting.slug)
+        assert record == {
+            "slug": meeting.slug, "name": "Morning Light", "day": 1, "time": "07:00", "end_time": "08:15",
+            "timezone": "America/Los_Angeles", "location": "Community Church", "location_notes": "Room 4, side door",
+            "address": meeting.location.address, "city": "Irvine", "state": "CA", "postal_code": "92618",
+            "country": "US", "formatted_address": meeting.location.formatted_address,
+            "latitude": 33.6846, "longitude": -117.8265, "approximate": "no",
+            "regions": ["Orange County", "Irvine"], "types": ["D", "O", "X"], "attendance_option": "hybrid",
+            "notes": "Bring a friend.", "group": "Sunrise Group",
+            "conference_url": "https://zoom.us/j/5550100", "conference_url_notes": "Passcode 1234",
+            "updated": meeting.updated.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+            "entity": "Central Office", "entity_url": "https://aa.example.org",
+            "entity_website_url": "https://aa.example.org", "entity_email": "office@example.org",
+            "entity_phone": "555-0100", "entity_location": "Orange County, California",
+        }
+
+    def test_end_time_defaults_to_an_hour_after_the_start_across_midnight(self, directory, client):
+        record = next(r for r in feed(client) if r["slug"] == directory["no_end"].slug)
+        assert (record["day"], record["time"], record["end_time"]) == (6, "23:30", "00:30")
+
+    def test_na_codes_are_bridged_to_meeting_guide(self, directory, client):
+        record = next(r for r in feed(client) if r["slug"] == directory["na"].slug)
+        # VM (virtual) has no spec code: online is told by the conference fields.
+        assert record["types"] == ["BE", "C", "G", "L", "S"]
+
+    def test_al_anon_alateen_is_not_young_people(self, directory, client):
+        record = next(r for r in feed(client) if r["slug"] == directory["al_anon"].slug)
+        assert "Y" not in record["types"]
+        assert record["types"] == ["BE", "O"]  # Beginners is Newcomer, not Big Book
+
+    def test_online_only_meeting_gets_a_city_in_its_own_zone(self, directory, client):
+        record = next(r for r in feed(client) if r["slug"] == directory["online"].slug)
+        assert record["timezone"] == "America/New_York"
+        assert record["approximate"] == "yes"
+        assert record["city"] == "New York"
+        assert record["latitude"] == pytest.approx(40.71, abs=0.05)
+        assert record["longitude"] == pytest.approx(-74.0, abs=0.05)
+        assert record["conference_phone"] == "+1 555 010 0102,,123#"
+        assert record["attendance_option"] == "online"
+
+    def test_unrecognised_conference_details_are_left_out(self, directory, client):
+        record = next(r for r in feed(client) if r["slug"] == directory["unknown_host"].slug)
+        assert "conference_url" not in record and "conference_phone" not in record
+
+    def test_by_appointment_has_no_day_or_time(self, directory, client):
+        record = next(r for r in feed(client) if r["slug"] == directory["appointment"].slug)
+        assert "day" not in record and "time" not in record
+        assert record["timezone"] == "America/Los_Angeles"
+
+    def test_empty_directory_is_an_empty_array(self, vocabularies, client):
+        assert feed(client) == []
+
+
+@pytest.mark.django_db
+class TestNarrowing:
+    def test_by_fellowship(self, directory, client):
+        assert {r["slug"] for r in feed(client, fellowship="na")} == {directory["na"].slug}
+
+    def test_by_service_body(self, directory, client):
+        slugs = {r["slug"] for r in feed(client, service_body="al-anon-district,na-area")}
+        assert slugs == {directory["na"].slug, directory["al_anon"].slug}
+
+    def test_by_region_includes_sub_regions(self, directory, client):
+        assert {r["slug"] for r in feed(client, region="orange-county")} == {directory["aa"].slug}
+
+    def test_unknown_names_are_a_400_naming_the_parameter(self, directory, client):
+        response = client.get(URL, {"region": "atlantis"})
+        assert response.status_code == 400
+        assert "region" in response.json()
+        assert response["Access-Control-Allow-Origin"] == "*"
+
+    def test_search_parameters_other_than_the_narrowing_are_ignored(self, directory, client):
+        assert len(feed(client, day=1)) == len(feed(client))
+
+
+@pytest.mark.django_db
+class TestHttp:
+    def test_cors_is_open(self, directory, client):
+        response = client.get(URL, HTTP_ORIGIN="https://intergroup.example.org")
+        assert response["Access-Control-Allow-Origin"] == "*"
+        assert "ETag" in response["Access-Control-Expose-Headers"]
+        assert response["Content-Type"] == "application/json"
+
+    def test_other_endpoints_stay_closed(self, directory, client):
+        assert "Access-Control-Allow-Origin" not in client.get("/api/v1/meetings/")
+
+    def test_if_none_match_gives_304(self, directory, client):
+        first = client.get(URL)
+        again = client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"])
+        assert again.status_code == 304
+        assert again["ETag"] == first["ETag"]
+        assert again["Access-Control-Allow-Origin"] == "*"
+
+    def test_if_modified_since_gives_304(self, directory, client):
+        first = client.get(URL)
+        latest = max(m.updated for m in Meeting.objects.published())
+        assert parsedate_to_datetime(first["Last-Modified"]) == latest.replace(microsecond=0)
+        assert client.get(URL, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 304
+
+    def test_a_changed_meeting_changes_the_etag(self, directory, client):
+        first = client.get(URL)
+        meeting = directory["na"]
+        meeting.name = "Clean Time Renamed"
+        meeting_save(meeting=meeting, now=meeting.updated + dt.timedelta(seconds=5))
+        again = client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"])
+        assert again.status_code == 200
+        assert again["ETag"] != first["ETag"]
+
+    def test_a_changed_service_body_changes_the_etag(self, directory, client):
+        first = client.get(URL)
+        ServiceBody.objects.filter(slug="central-office").update(phone="555-0199")
+        assert client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+
+    def test_a_removed_meeting_changes_the_etag(self, directory, client):
+        first = client.get(URL)
+        Meeting.objects.filter(pk=directory["hidden"].pk).delete()  # not in the feed: no change
+        assert client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+        Meeting.objects.filter(pk=directory["al_anon"].pk).delete()
+        assert client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+
+    def test_each_narrowing_has_its_own_etag(self, directory, client):
+        assert client.get(URL, {"fellowship": "na"})["ETag"] != client.get(URL)["ETag"]
+
+    def test_discovery_link_on_the_home_page(self, vocabularies, client):
+        html = client.get("/").content.decode()
+        assert ('<link rel="alternate" type="application/json" title="Meetings Feed" '
+                'href="http://testserver/api/v1/feeds/meeting-guide.json">') in html
+
+
+@pytest.mark.django_db
+class TestStreaming:
+    def test_queries_grow_with_chunks_not_meetings(self, vocabularies):
+        office = ServiceBodyFactory(name="Central Office", slug="central-office")
+        region = RegionFactory(name="Irvine", slug="irvine")
+        for n in range(12):
+            make_meeting(name=f"M{n}", day=n % 7, location=LocationFactory(region=region), types=("O", "D"),
+                         service_body=office)
+        with CaptureQueriesContext(connection) as queries:
+            body = b"".join(meeting_guide_json(meetings=Meeting.objects.published().order_by("id"), chunk_size=5))
+        records = json.loads(body)
+        assert len(records) == 12
+        assert all(r["types"] == ["D", "O"] and r["regions"] == ["Irvine"] for r in records)
+        # types, service bodies, regions once; then per chunk of 5: the rows and their type links.
+        # (SQLite reads all rows with the first fetch; PostgreSQL walks a server-side cursor.)
+        assert len(queries) <= 3 + 2 * 3
+
+    def test_pieces_are_chunks_not_the_whole_feed(self, vocabularies):
+        office = ServiceBodyFactory(name="Central Office", slug="central-office")
+        for n in range(7):
+            make_meeting(name=f"M{n}", service_body=office)
+        pieces = list(meeting_guide_json(meetings=Meeting.objects.published().order_by("id"), chunk_size=3))
+        assert pieces[0] == b"[" and pieces[-1] == b"]"
+        assert len(pieces) == 2 + 3  # 3 + 3 + 1 meetings
+        assert len(json.loads(b"".join(pieces))) == 7
