@@ -110,6 +110,24 @@ class Meeting(models.Model):
     source_key = models.CharField(max_length=200, blank=True)
     created = models.DateTimeField(default=now, editable=False)
     updated = models.DateTimeField(default=now)
+    # Feed bookkeeping (meetings/feeds/importer.py). `content_hash` is the hash
+    # of the last applied feed record, so an unchanged record costs no write.
+    feed_source = models.ForeignKey(
+        "meetings.FeedSource", on_delete=models.SET_NULL, null=True, blank=True, related_name="meetings"
+    )
+    content_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # Gone from its feed: kept (history, favourites) and restored if it returns.
+    removed = models.BooleanField(default=False)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    # Curated fields: names an admin edited, which imports leave alone, and the
+    # feed's latest value of every imported field, shown beside the curated one.
+    locked_fields = models.JSONField(default=list, blank=True)
+    feed_values = models.JSONField(default=dict, blank=True, editable=False)
+    # The same meeting listed by another source: this row records the second
+    # source and is not shown; the primary is shown once.
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
+    )
 
     objects = MeetingManager()
 
@@ -151,3 +169,106 @@ class GeocodeCacheEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["provider", "query"], name="geocode_cache_unique_query"),
         ]
+
+
+class FeedFormat(models.TextChoices):
+    MEETING_GUIDE = "meeting-guide", "Meeting Guide JSON"
+    BMLT = "bmlt", "BMLT"
+    CSV = "csv", "CSV (TSML template columns)"
+
+
+class FeedSource(models.Model):
+    """A feed a service body publishes, curated in the admin and imported on a schedule."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    format = models.CharField(max_length=16, choices=FeedFormat.choices, default=FeedFormat.MEETING_GUIDE)
+    url = models.CharField(
+        max_length=500, blank=True,
+        help_text="Feed URL; for BMLT the root server URL (…/main_server). Empty when a file is uploaded.",
+    )
+    upload = models.FileField(upload_to="feeds/", blank=True, help_text="A feed file, instead of a URL.")
+    fellowship = models.ForeignKey(Fellowship, on_delete=models.PROTECT, related_name="feed_sources")
+    service_body = models.ForeignKey(ServiceBody, on_delete=models.PROTECT, related_name="feed_sources")
+    # BMLT: which of the server's service bodies to take (ids, sub-bodies included).
+    bmlt_service_body_ids = models.CharField(max_length=200, blank=True, help_text="Comma-separated BMLT ids.")
+    refresh_minutes = models.PositiveIntegerField(default=12 * 60)
+    enabled = models.BooleanField(default=True)
+    # Share of its meetings a run may remove before it is held; empty = the setting.
+    shrink_guard_share = models.FloatField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=10, blank=True)
+    # Claimed by a running import: one run per source at a time.
+    running_since = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def meeting_source(self) -> str:
+        """The value of `Meeting.source` for this feed's meetings."""
+        return f"feed:{self.pk}"
+
+
+class ImportRun(models.Model):
+    """One import of one feed: what it did, or why it was held."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        HELD = "held", "Held for approval"
+        FAILED = "failed", "Failed"
+
+    source = models.ForeignKey(FeedSource, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    reason = models.TextField(blank=True, help_text="Why the run was held or failed.")
+    started = models.DateTimeField(default=now)
+    finished = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    records = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    restored = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    repaired = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    # Type codes the fellowship's vocabulary does not know, with how often they came.
+    unknown_types = models.JSONField(default=dict, blank=True)
+    # The feed as fetched, kept while held so an approval applies exactly it.
+    payload = models.TextField(blank=True, editable=False)
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started", "-id"]
+        indexes = [
+            # A source's runs, newest first (admin inline, last status).
+            models.Index(fields=["source", "-started"], name="import_run_source_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.started:%Y-%m-%d %H:%M} {self.status}"
+
+
+class ImportIssue(models.Model):
+    """A record a run rejected, or repaired with a note."""
+
+    class Kind(models.TextChoices):
+        REJECTED = "rejected", "Rejected"
+        REPAIRED = "repaired", "Repaired"
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="issues")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    record_key = models.CharField(max_length=200, blank=True, help_text="The feed's slug or id of the record.")
+    field = models.CharField(max_length=60, blank=True)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.record_key} {self.field}: {self.reason}"

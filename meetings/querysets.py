@@ -24,7 +24,8 @@ def _wall_segment_q(segment: schedule.WallSegment) -> Q:
 
 class MeetingQuerySet(models.QuerySet):
     def published(self) -> MeetingQuerySet:
-        return self.filter(published=True)
+        # Removed from their feed, or a second source's copy of a meeting shown once.
+        return self.filter(published=True, removed=False, duplicate_of__isnull=True)
 
     def with_listing_relations(self) -> MeetingQuerySet:
         return self.select_related("fellowship", "service_body", "location", "location__region").prefetch_related(
@@ -97,6 +98,36 @@ class MeetingQuerySet(models.QuerySet):
         return self.filter(reduce(or_, conditions)).annotate(
             starts_in=Mod(offset + minute_of_day, Value(schedule.MINUTES_PER_WEEK), output_field=IntegerField())
         )
+
+    def in_progress(self, *, now: dt.datetime, zones: list[str] | None = None) -> MeetingQuerySet:
+        """Meetings under way at `now` (started, not yet ended), each in its own
+        zone, DST exact. SQL narrows to meetings that started within their wall
+        length plus an hour of `now`; `schedule.in_progress` decides the rest."""
+        # The longest meeting lasts under a day of wall time, plus a transition.
+        window = schedule.MINUTES_PER_DAY + 60
+        since = now - dt.timedelta(minutes=window)
+        start_minute = ExtractHour("time") * 60 + ExtractMinute("time")
+        end_minute = ExtractHour("end_time") * 60 + ExtractMinute("end_time")
+        wall_length = Case(
+            When(Q(end_time__isnull=True) | Q(end_time=F("time")), then=Value(schedule.DEFAULT_DURATION_MINUTES)),
+            default=Mod(end_minute - start_minute + Value(schedule.MINUTES_PER_DAY), Value(schedule.MINUTES_PER_DAY)),
+            output_field=IntegerField(),
+        )
+        # A fresh queryset over the same meetings, so a starts_in already annotated here is kept.
+        narrowed = self.model._default_manager.filter(pk__in=self.order_by().values("pk"))
+        candidates = (
+            narrowed.starting_within(now=since, minutes=window, zones=zones)
+            .annotate(wall_length=wall_length)
+            # starts_in counts from `since`: started (window - starts_in) minutes ago.
+            .filter(starts_in__gte=Value(window - 60) - F("wall_length"))
+            .order_by()
+            .values_list("pk", "day", "time", "end_time", "timezone")
+        )
+        ids = [
+            pk for pk, day, time, end_time, timezone in candidates
+            if schedule.in_progress(day=day, time=time, end_time=end_time, timezone=timezone, now=now)
+        ]
+        return self.filter(pk__in=ids)
 
 
 MeetingManager = models.Manager.from_queryset(MeetingQuerySet)

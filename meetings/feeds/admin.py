@@ -1,0 +1,70 @@
+"""Admin for feed sources and their import runs: thin, every action calls
+the importer or the task. Registered from `meetings/admin.py`."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from meetings.feeds.importer import import_run_approve
+from meetings.models import FeedSource, ImportIssue, ImportRun
+from meetings.tasks import import_feed_source
+
+
+class ImportRunInline(admin.TabularInline):
+    model = ImportRun
+    fields = ("started", "status", "reason", "created", "updated", "unchanged", "removed", "rejected",
+              "duration_seconds")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    show_change_link = True
+    ordering = ("-started",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("payload")
+
+
+@admin.register(FeedSource)
+class FeedSourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "format", "fellowship", "service_body", "enabled", "last_run_at", "last_status")
+    list_filter = ("format", "enabled", "last_status", "fellowship")
+    search_fields = ("name", "slug", "url")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("last_run_at", "last_status", "running_since")
+    inlines = [ImportRunInline]
+    actions = ["import_now"]
+
+    @admin.action(description="Import now")
+    def import_now(self, request, queryset):
+        for source in queryset:
+            import_feed_source.delay(source.pk)
+        self.message_user(request, f"Import started for {queryset.count()} source(s).", messages.SUCCESS)
+
+
+class ImportIssueInline(admin.TabularInline):
+    model = ImportIssue
+    fields = ("kind", "record_key", "field", "reason")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    list_display = ("source", "started", "status", "created", "updated", "unchanged", "removed", "rejected",
+                    "repaired", "duration_seconds")
+    list_filter = ("status", "source")
+    readonly_fields = [f.name for f in ImportRun._meta.fields if f.name != "payload"]
+    exclude = ("payload",)
+    inlines = [ImportIssueInline]
+    actions = ["approve"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Approve held runs (apply the feed as fetched)")
+    def approve(self, request, queryset):
+        for run in queryset.filter(status=ImportRun.Status.HELD):
+            run = import_run_approve(run=run)
+            level = messages.SUCCESS if run.status == ImportRun.Status.SUCCEEDED else messages.ERROR
+            self.message_user(request, f"{run.source}: {run.status} {run.reason}".strip(), level)

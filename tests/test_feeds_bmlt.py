@@ -1,0 +1,152 @@
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from meetings.feeds import bmlt
+from meetings.feeds.records import RecordRejected
+
+FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
+ROOT = "https://bmlt.example.org/main_server"
+FORMATS = [
+    {"id": "1", "key_string": "C", "world_id": "CLOSED"},
+    {"id": "2", "key_string": "O", "world_id": "OPEN"},
+    {"id": "3", "key_string": "VM", "world_id": "VM"},
+    {"id": "4", "key_string": "TC", "world_id": "TC"},
+    {"id": "5", "key_string": "HY", "world_id": "HYBR"},
+    {"id": "6", "key_string": "RF", "world_id": ""},
+]
+
+
+def record(**fields):
+    return {"id_bigint": "10", "meeting_name": "Just for Today", "weekday_tinyint": "2", "start_time": "19:00:00",
+            "duration_time": "01:00:00", "time_zone": "America/New_York", "location_street": "1 Main St",
+            "location_municipality": "Auburn", "location_province": "NY", "latitude": "42.93",
+            "longitude": "-76.56", "format_shared_id_list": "", "formats": "", **fields}
+
+
+def parse(*records, formats=FORMATS, default_closed=None):
+    return bmlt.parse_bmlt(list(records), formats=formats, root=ROOT, default_closed=default_closed)
+
+
+@pytest.mark.parametrize("value, expected", [("1", 0), ("2", 1), ("7", 6)])
+def test_weekday_one_is_sunday(value, expected):
+    assert bmlt.read_weekday(value) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "8", "", "Monday"])
+def test_weekday_out_of_range_is_rejected(value):
+    with pytest.raises(RecordRejected):
+        bmlt.read_weekday(value)
+
+
+@pytest.mark.parametrize("value, minutes", [
+    ("01:00:00", 60), ("01:00", 60), ("1:00:00", 60), ("01:30:00", 90), ("24:00:00", 1440), ("junk", None),
+])
+def test_durations_in_several_shapes(value, minutes):
+    assert bmlt.read_duration(value) == minutes
+
+
+def test_end_time_from_duration_wraps_past_midnight():
+    meeting = parse(record(start_time="23:30:00", duration_time="1:00:00")).meetings[0]
+    assert (meeting.day, meeting.time, meeting.end_time) == (1, dt.time(23, 30), dt.time(0, 30))
+
+
+def test_legacy_prompt_values_keep_the_part_after_the_separator():
+    assert bmlt.legacy_value("Bus Lines#@-@#On CAT bus line") == "On CAT bus line"
+    meeting = parse(record(location_text="Venue#@-@#Hall")).meetings[0]
+    assert meeting.location_name == "Hall"
+
+
+def test_formats_map_by_world_id_not_by_language_key():
+    # Portuguese server: Closed is "F"; its id still joins to world id CLOSED.
+    portuguese = [{"id": "9", "key_string": "F", "world_id": "CLOSED"}]
+    meeting = parse(record(format_shared_id_list="9", formats="F"), formats=portuguese).meetings[0]
+    assert meeting.type_tokens == ["CLOSED"]
+
+
+def test_keys_without_world_id_are_kept_for_the_report():
+    meeting = parse(record(format_shared_id_list="2,6")).meetings[0]
+    assert meeting.type_tokens == ["OPEN", "key:RF"]
+
+
+def test_keys_joined_through_used_formats_when_no_id_list():
+    meeting = parse(record(formats="C,RF")).meetings[0]
+    assert meeting.type_tokens == ["CLOSED", "key:RF"]
+
+
+def test_server_default_closed_status_when_formats_say_neither():
+    assert "CLOSED" in parse(record(), default_closed=True).meetings[0].type_tokens
+    assert "OPEN" in parse(record(), default_closed=False).meetings[0].type_tokens
+    assert "CLOSED" not in parse(record(format_shared_id_list="2"), default_closed=True).meetings[0].type_tokens
+
+
+def test_empty_venue_type_falls_back_to_formats():
+    virtual = parse(record(venue_type="", format_shared_id_list="3", location_street="")).meetings[0]
+    assert virtual.approximate is True and virtual.latitude is None
+    hybrid = parse(record(venue_type="", format_shared_id_list="5")).meetings[0]
+    assert hybrid.approximate is False and hybrid.latitude == 42.93
+
+
+def test_link_hidden_in_comments_and_placeholder_coordinates_dropped():
+    parsed = parse(record(venue_type="2", location_street="", comments="Join: https://us02web.zoom.us/j/555.",
+                          virtual_meeting_link=""))
+    meeting = parsed.meetings[0]
+    assert meeting.conference_url == "https://us02web.zoom.us/j/555"
+    assert (meeting.latitude, meeting.longitude) == (None, None)
+    assert {n.field for n in parsed.notes} == {"comments", "latitude"}
+
+
+def test_zero_coordinates_are_placeholders():
+    meeting = parse(record(latitude="0", longitude="0")).meetings[0]
+    assert meeting.latitude is None
+
+
+def test_key_is_root_server_and_id_and_missing_id_is_rejected():
+    parsed = parse(record(root_server_uri="https://other.example.org/main_server"), record(id_bigint=""))
+    assert parsed.meetings[0].key == "https://other.example.org/main_server#10"
+    assert parsed.notes[0].kind == "rejected" and parsed.notes[0].field == "id_bigint"
+
+
+def test_search_url_uses_array_parameters():
+    url = bmlt.search_url(root=ROOT + "/", service_body_ids=["5", "6"])
+    assert url.startswith(ROOT + "/client_interface/json/?switcher=GetSearchResults")
+    assert "services%5B%5D=5&services%5B%5D=6&recursive=1" in url
+
+
+def test_server_info_default_closed_status():
+    info = json.loads((FEEDS / "bmlt_yap_latest-aws_GetServerInfo_REDACTED.json").read_text())
+    assert bmlt.default_closed_status(info) is True
+
+
+def test_real_search_results_with_used_formats():
+    data = json.loads((FEEDS / "bmlt_yap_latest-aws_GetSearchResults_geo_nearest50_weekday2_get_used_formats.json")
+                      .read_text())
+    meetings, formats = bmlt.split_search_results(data)
+    parsed = bmlt.parse_bmlt(meetings, formats=formats, root="https://latest.aws.bmlt.app/main_server")
+    assert len(parsed.meetings) == 53 and not parsed.notes
+    assert {m.day for m in parsed.meetings} == {1}  # a Monday search: weekday 2
+    first = next(m for m in parsed.meetings if m.key.endswith("#2566"))
+    assert first.type_tokens[0] == "OPEN" and "key:RF" not in first.type_tokens
+
+
+def test_real_full_field_record_with_legacy_values_and_empty_venue():
+    meetings = json.loads((FEEDS / "bmlt_dijon-test-mock_GetSearchResults_fullfields_sezf.json").read_text())
+    formats = json.loads((FEEDS / "bmlt_sezf_GetFormats_for_tests.json").read_text())
+    parsed = bmlt.parse_bmlt(meetings, formats=formats, root="")
+    meeting = parsed.meetings[0]
+    assert meeting.key == "https://bmlt.sezf.org/main_server#6102"
+    assert (meeting.day, meeting.time, meeting.end_time) == (0, dt.time(16), dt.time(17))
+    assert meeting.type_tokens == ["OPEN", "CW", "DISC", "TOP", "key:To", "TC", "en"]
+    assert meeting.published is False and meeting.approximate is False
+
+
+def test_real_virtual_meetings():
+    meetings = json.loads((FEEDS / "bmlt_virtual-na_testmock_GetSearchResults_2virtual.json").read_text())
+    formats = json.loads((FEEDS / "bmlt_virtual-na_GetFormats_for_tests.json").read_text())
+    parsed = bmlt.parse_bmlt(meetings, formats=formats, root="")
+    assert [m.conference_url for m in parsed.meetings] == [
+        "https://us04web.zoom.us/j/9998886262", "https://zoom.us/j/9119111212"]
+    assert all(m.latitude is None and m.approximate for m in parsed.meetings)
+    assert [m.timezone for m in parsed.meetings] == ["America/Sao_Paulo", "Europe/Moscow"]

@@ -1,0 +1,154 @@
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from meetings.feeds.meeting_guide import load_feed_text, parse_meeting_guide
+from meetings.feeds.records import FeedUnreadable, RecordRejected, read_day, read_time, read_timezone
+
+FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
+
+
+def one(record):
+    parsed = parse_meeting_guide([record])
+    return parsed
+
+
+def base(**fields):
+    return {"slug": "s1", "name": "Serenity", "day": 1, "time": "19:00", "address": "1 Main St",
+            "city": "Irvine", "state": "CA", **fields}
+
+
+@pytest.mark.parametrize("value, expected", [
+    (0, 0), (6, 6), ("3", 3), ("Monday", 1), ("sunday", 0), ("Sat", 6),
+])
+def test_days_in_every_shape(value, expected):
+    assert read_day(value) == expected
+
+
+@pytest.mark.parametrize("value", [7, -1, "7", "someday", None, True, 2.5])
+def test_day_seven_null_and_junk_are_not_guessed(value):
+    with pytest.raises(RecordRejected):
+        read_day(value)
+
+
+def test_day_array_makes_one_meeting_per_day_with_stable_keys():
+    parsed = one(base(day=[1, 3]))
+    assert [(m.key, m.day, m.slug_hint) for m in parsed.meetings] == [
+        ("s1@1", 1, "s1-monday"), ("s1@3", 3, "s1-wednesday")]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("19:00", dt.time(19)), ("7:05", dt.time(7, 5)), ("6:30 PM", dt.time(18, 30)), ("12:00 am", dt.time(0)),
+    ("19", dt.time(19)), ("19:00:00", dt.time(19)),
+])
+def test_times_in_every_shape(value, expected):
+    assert read_time(value)[0] == expected
+
+
+@pytest.mark.parametrize("value", ["junk", "", "25:00", "13:00 PM", "7.30", None])
+def test_junk_time_is_an_error_never_midnight(value):
+    with pytest.raises(RecordRejected):
+        read_time(value)
+
+
+def test_junk_time_rejects_that_record_only():
+    parsed = parse_meeting_guide([base(slug="a", time="soon"), base(slug="b")])
+    assert [m.key for m in parsed.meetings] == ["b"]
+    assert [(n.kind, n.record_key, n.field) for n in parsed.notes] == [("rejected", "a", "time")]
+    assert parsed.seen_keys == {"a", "b"}
+
+
+def test_day_null_with_a_time_is_rejected_and_no_day_no_time_is_by_appointment():
+    parsed = parse_meeting_guide([base(slug="a", day=None), {"slug": "b", "name": "Call us"}])
+    assert [(m.key, m.day, m.time) for m in parsed.meetings] == [("b", None, None)]
+    assert parsed.notes[0].record_key == "a" and parsed.notes[0].field == "day"
+
+
+def test_types_as_string_or_array():
+    assert one(base(types="O, D,BE")).meetings[0].type_tokens == ["O", "D", "BE"]
+    assert one(base(types=["Closed", "C"])).meetings[0].type_tokens == ["Closed", "C"]
+
+
+@pytest.mark.parametrize("value, expected", [("yes", True), ("no", False), (True, True), (False, False)])
+def test_approximate_as_word_or_boolean(value, expected):
+    assert one(base(approximate=value)).meetings[0].approximate is expected
+
+
+def test_zone_words_are_mapped_with_a_note_and_unknown_words_rejected():
+    assert read_timezone("Eastern") == ("America/New_York", "time zone 'Eastern' mapped to America/New_York")
+    assert read_timezone("America/Chicago") == ("America/Chicago", "")
+    parsed = one(base(timezone="Moon Standard"))
+    assert parsed.meetings == [] and parsed.notes[0].field == "timezone"
+
+
+def test_html_in_notes_becomes_text_with_a_note():
+    parsed = one(base(notes="Ring the bell.<br>Second floor &amp; left"))
+    assert parsed.meetings[0].notes == "Ring the bell.\nSecond floor & left"
+    assert parsed.notes[0].field == "notes"
+
+
+def test_missing_slug_is_keyed_on_content_the_same_every_time():
+    record = base()
+    del record["slug"]
+    first, second = one(dict(record)), one(dict(record))
+    assert first.meetings[0].key == second.meetings[0].key
+    assert first.meetings[0].key.startswith("noslug-")
+
+
+def test_integer_slug_and_duplicate_slugs():
+    parsed = parse_meeting_guide([base(slug=42), base(slug=42, name="Other"), base(slug=42, name="Other")])
+    keys = [m.key for m in parsed.meetings]
+    assert keys[0] == "42" and keys[1].startswith("42~") and len(keys) == 2
+    assert [n.reason.split(";")[0] for n in parsed.notes] == ["duplicate slug", "record repeated in the feed"]
+
+
+def test_updated_in_real_shapes_is_accepted_and_junk_noted():
+    for value in ("2024-01-02 03:04:05", "2024-01-02", "2024-01-02 03:04:05.123", "2024-01-02T03:04:05Z"):
+        assert one(base(updated=value)).notes == []
+    assert one(base(updated="last week")).notes[0].field == "updated"
+
+
+def test_conference_links_and_phones():
+    parsed = one(base(conference_url="https://example.org/room", conference_phone="+1 555 0100 *9#"))
+    meeting = parsed.meetings[0]
+    assert meeting.conference_url == "https://example.org/room"
+    assert meeting.conference_phone == "+1 555 0100 *9#"
+    assert "not a recognised provider" in parsed.notes[0].reason
+    assert one(base(conference_url="zoom.us/j/1")).meetings[0].conference_url == ""
+
+
+def test_coordinates_string_alias_and_zero_placeholder():
+    assert one(base(coordinates="33.68,-117.82")).meetings[0].latitude == 33.68
+    parsed = one(base(latitude=0, longitude=0))
+    assert parsed.meetings[0].latitude is None and parsed.notes[0].field == "latitude"
+
+
+def test_online_in_the_address_is_not_a_street():
+    meeting = one(base(address="Online")).meetings[0]
+    assert meeting.address == "" and meeting.approximate is True
+
+
+def test_unreadable_feeds():
+    with pytest.raises(FeedUnreadable, match="HTML"):
+        load_feed_text("<!doctype html><html>Error</html>")
+    with pytest.raises(FeedUnreadable, match="truncated"):
+        load_feed_text('[{"slug": "a", "name": "A"}, {"slug": "b"')
+    with pytest.raises(FeedUnreadable, match="not valid JSON"):
+        load_feed_text('[{"slug": "a",, }] trailing')
+    with pytest.raises(FeedUnreadable, match="not an array"):
+        load_feed_text('"hello"')
+
+
+def test_real_samples_parse_cleanly():
+    for name in ("code4recovery-pdf__tests-Fixtures-meetings.json",
+                 "code4recovery-pdf__tests-Fixtures-meetings-multi-region.json"):
+        records = json.loads((FEEDS / name).read_text())
+        parsed = parse_meeting_guide(records)
+        assert len(parsed.meetings) == len(records)
+        assert not [n for n in parsed.notes if n.kind == "rejected"]
+    example = json.loads((FEEDS / "code4recovery-spec-PR106__schema-example.json").read_text())
+    meeting = parse_meeting_guide([example]).meetings[0]
+    assert (meeting.key, meeting.end_time, meeting.location_name, meeting.group) == (
+        "sunday-serenity-14", dt.time(19, 30), "Alano Club", "The Serenity Group")
