@@ -121,6 +121,22 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=15 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=14 * 60)
 CELERY_BEAT_SCHEDULE: dict = {}
+# Feed imports: every few minutes, start the sources whose refresh interval has passed.
+CELERY_BEAT_SCHEDULE["import-due-feeds"] = {
+    "task": "meetings.tasks.import_due_feeds",
+    "schedule": env.float("FEEDS_SCHEDULE_SECONDS", default=300.0),
+}
+
+# Feed fetching and the shrink guard (meetings/feeds/).
+FEEDS_CONNECT_TIMEOUT_SECONDS = env.float("FEEDS_CONNECT_TIMEOUT_SECONDS", default=10.0)
+FEEDS_READ_TIMEOUT_SECONDS = env.float("FEEDS_READ_TIMEOUT_SECONDS", default=60.0)
+FEEDS_MAX_BYTES = env.int("FEEDS_MAX_BYTES", default=50 * 1024 * 1024)
+FEEDS_MAX_REDIRECTS = env.int("FEEDS_MAX_REDIRECTS", default=5)
+# Private and loopback addresses are refused unless this is on (tests, intranets).
+FEEDS_ALLOW_PRIVATE_ADDRESSES = env.bool("FEEDS_ALLOW_PRIVATE_ADDRESSES", default=False)
+FEEDS_USER_AGENT = env("FEEDS_USER_AGENT", default="meetingfinder feed importer")
+# A run that would remove more than this share of a source's meetings is held.
+FEEDS_SHRINK_GUARD_SHARE = env.float("FEEDS_SHRINK_GUARD_SHARE", default=0.30)
 
 # Geocoding: "offline" (US ZIP/city gazetteer, no network) or "nominatim".
 GEOCODER = env("GEOCODER", default="offline")
