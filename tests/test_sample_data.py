@@ -1,0 +1,301 @@
+"""The Orange County sample directory and its loader (`meetings/sample_data.py`,
+`manage.py load_sample_data`)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import importlib.util
+import io
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from fellowships.models import MeetingType, ServiceBody
+from meetings import clock, geo
+from meetings.geocoding import geocode
+from meetings.models import Location, Meeting, Region
+from meetings.sample_data import DEFAULT_PATH, SampleDataError, sample_data_load
+from tests.factories import make_meeting
+
+pytestmark = pytest.mark.django_db
+FILE = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+LA = ZoneInfo("America/Los_Angeles")
+# Orange County, roughly.
+OC_LATITUDES, OC_LONGITUDES = (33.38, 33.95), (-118.13, -117.41)
+WRITE_RE = re.compile(r'^\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+@pytest.fixture
+def loaded():
+    return sample_data_load()
+
+
+def _write(tmp_path, data) -> object:
+    path = tmp_path / "sample.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def _meeting_row(slug: str, data=FILE) -> dict:
+    return next(m for m in data["meetings"] if m["slug"] == slug)
+
+
+# --- loading ----------------------------------------------------------------
+
+def test_load_on_empty_database_creates_the_whole_directory(loaded):
+    assert loaded.meetings.created == len(FILE["meetings"]) == Meeting.objects.filter(source="sample").count()
+    assert loaded.locations.created == len(FILE["locations"]) == Location.objects.count()
+    assert loaded.regions.created == len(FILE["regions"]) == Region.objects.count()
+    assert loaded.service_bodies.created == len(FILE["service_bodies"]) == ServiceBody.objects.count()
+    assert loaded.written == sum(len(FILE[k]) for k in ("meetings", "locations", "regions", "service_bodies"))
+    central = ServiceBody.objects.get(slug="oc-aa-central-office")
+    assert central.timezone == "America/Los_Angeles"
+    assert set(central.children.values_list("slug", flat=True)) >= {"oc-aa-north-district", "oc-aa-south-district"}
+    assert ServiceBody.objects.get(slug="oc-na-area").fellowship.slug == "na"
+    assert ServiceBody.objects.get(slug="oc-al-anon-district").fellowship.slug == "al-anon"
+    assert Region.objects.get(slug="irvine").parent.slug == "orange-county"
+    # Derived fields come from the services, e.g. a Zoom link on a real venue is hybrid.
+    meeting = Meeting.objects.get(slug="aa-serenity-seekers-irvine-tue")
+    assert (meeting.attendance, meeting.conference_provider, meeting.open_closed) == ("hybrid", "Zoom", "open")
+    assert (meeting.latitude, meeting.longitude) == (meeting.location.latitude, meeting.location.longitude)
+    assert meeting.timezone == "America/Los_Angeles"
+    assert sorted(meeting.types.values_list("code", flat=True)) == sorted(_meeting_row(meeting.slug)["types"])
+
+
+def test_second_load_writes_nothing(loaded):
+    before = {slug: updated for slug, updated in Meeting.objects.values_list("slug", "updated")}
+    counts = [model.objects.count() for model in (Meeting, Location, Region, ServiceBody, MeetingType)]
+    types = list(Meeting.types.through.objects.order_by("pk").values_list("pk", "meeting_id", "meetingtype_id"))
+    with CaptureQueriesContext(connection) as queries:
+        again = sample_data_load()
+    assert again.written == 0
+    assert again.meetings.unchanged == len(FILE["meetings"])
+    assert again.locations.unchanged == len(FILE["locations"])
+    assert {slug: updated for slug, updated in Meeting.objects.values_list("slug", "updated")} == before
+    assert [model.objects.count() for model in (Meeting, Location, Region, ServiceBody, MeetingType)] == counts
+    assert list(Meeting.types.through.objects.order_by("pk").values_list("pk", "meeting_id", "meetingtype_id")) == types
+    written = {m.group(1) for q in queries.captured_queries if (m := WRITE_RE.match(q["sql"]))}
+    # vocabularies_sync() refreshes the three fellowship rows with update_or_create; nothing else is touched.
+    assert written <= {"fellowships_fellowship"}
+    # Matching is done in bulk, not a query per row.
+    assert len(queries.captured_queries) < 40
+
+
+def test_changed_file_updates_only_what_changed(loaded, tmp_path):
+    data = copy.deepcopy(FILE)
+    _meeting_row("aa-tuesday-night-big-book-newport-beach-tue", data)["time"] = "19:30"
+    club = next(loc for loc in data["locations"] if loc["name"] == "Mesa Serenity Clubhouse")
+    club["latitude"] = round(club["latitude"] + 0.001, 6)
+    untouched = Meeting.objects.get(slug="aa-harbor-group-newport-beach-tue").updated
+
+    report = sample_data_load(path=_write(tmp_path, data))
+
+    assert (report.meetings.updated, report.locations.updated) == (1, 1)
+    assert report.meetings.created == report.locations.created == 0
+    assert Meeting.objects.get(slug="aa-tuesday-night-big-book-newport-beach-tue").time == dt.time(19, 30)
+    assert Meeting.objects.get(slug="aa-harbor-group-newport-beach-tue").updated == untouched
+    # Meetings at the moved clubhouse follow its pin.
+    at_club = Meeting.objects.filter(location__name="Mesa Serenity Clubhouse")
+    assert at_club.count() > 5
+    assert set(at_club.values_list("latitude", flat=True)) == {club["latitude"]}
+
+
+def test_bad_file_is_refused_and_changes_nothing(tmp_path):
+    data = copy.deepcopy(FILE)
+    data["meetings"][-1]["types"] = ["O", "NOPE"]
+    with pytest.raises(SampleDataError, match=r"meeting '.+': unknown \w+ type codes: NOPE"):
+        sample_data_load(path=_write(tmp_path, data))
+    assert Meeting.objects.count() == Location.objects.count() == ServiceBody.objects.count() == 0
+
+    with pytest.raises(SampleDataError, match="no sample data file"):
+        sample_data_load(path=tmp_path / "missing.json")
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    with pytest.raises(SampleDataError, match="not valid JSON"):
+        sample_data_load(path=tmp_path / "broken.json")
+
+
+def test_does_not_overwrite_a_meeting_someone_else_made(vocabularies):
+    slug = FILE["meetings"][0]["slug"]
+    mine = make_meeting(name="Curated", slug=slug, source="admin")
+    with pytest.raises(SampleDataError, match=slug):
+        sample_data_load()
+    mine.refresh_from_db()
+    assert (mine.name, mine.source, Meeting.objects.count()) == ("Curated", "admin", 1)
+
+
+def test_command_prints_counts_and_reports_bad_files(tmp_path):
+    out = io.StringIO()
+    call_command("load_sample_data", stdout=out)
+    assert re.search(rf"meetings\s+{len(FILE['meetings'])}\s+0\s+0", out.getvalue())
+    out = io.StringIO()
+    call_command("load_sample_data", stdout=out)
+    assert re.search(rf"meetings\s+0\s+0\s+{len(FILE['meetings'])}", out.getvalue())
+    assert "nothing written" in out.getvalue()
+    with pytest.raises(CommandError, match="Nothing was loaded: no sample data file"):
+        call_command("load_sample_data", "--path", str(tmp_path / "missing.json"))
+
+
+# --- the directory's contents ----------------------------------------------
+
+def test_generator_is_deterministic_and_matches_the_committed_file(monkeypatch):
+    script = DEFAULT_PATH.parent / "generate_orange_county.py"
+    spec = importlib.util.spec_from_file_location("generate_orange_county", script)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    assert module.build() == FILE
+    assert module.build(seed=1) != FILE  # the seed matters, so the check above means something
+
+
+def test_each_fellowship_has_its_share(loaded):
+    counts = Counter(Meeting.objects.values_list("fellowship__slug", flat=True))
+    total = sum(counts.values())
+    assert total >= 330
+    assert counts["aa"] >= 190 and counts["na"] >= 80 and counts["al-anon"] >= 45
+    assert 0.55 <= counts["aa"] / total <= 0.65
+    assert 0.20 <= counts["na"] / total <= 0.30
+    assert 0.10 <= counts["al-anon"] / total <= 0.20
+
+
+def test_the_mix_a_directory_needs(loaded):
+    meetings = Meeting.objects.select_related("fellowship", "location")
+    assert set(meetings.values_list("attendance", flat=True)) == {"in_person", "hybrid", "online", "inactive"}
+    for slug in ("aa", "na", "al-anon"):
+        mine = meetings.filter(fellowship__slug=slug)
+        assert set(mine.values_list("open_closed", flat=True)) >= {"open", "closed"}, slug
+        assert mine.filter(types__language="es").exists(), f"no Spanish {slug} meeting"
+        assert mine.filter(day__isnull=True, time__isnull=True).exists(), f"no by-appointment {slug} meeting"
+        assert set(mine.values_list("day", flat=True)) >= set(range(7)), slug
+        assert mine.filter(attendance__in=["online", "hybrid"]).exists(), slug
+    assert meetings.filter(fellowship__slug="aa", types__code="S").exists()
+    assert meetings.filter(fellowship__slug="na", types__code="es").exists()
+    assert meetings.filter(fellowship__slug="al-anon", types__code="S").exists()
+    alateen = meetings.filter(fellowship__slug="al-anon", types__code="Y")
+    assert alateen.count() >= 2 and all(m.service_body.slug == "oc-alateen" for m in alateen)
+    assert meetings.filter(time__lte=dt.time(6, 30)).exists()
+    assert meetings.filter(time__gte=dt.time(23, 0)).exists()
+    temporarily_closed = meetings.filter(types__code="TC")
+    assert set(temporarily_closed.values_list("attendance", flat=True)) == {"online", "inactive"}
+    online = meetings.filter(attendance="online", location__approximate=True)
+    assert {m.conference_provider for m in online} >= {"Zoom", "Google Meet"}
+    assert all(m.conference_phone for m in online.exclude(types__code="TC"))
+    # Clubhouses host many meetings.
+    assert max(Counter(meetings.exclude(location__approximate=True).values_list("location", flat=True)).values()) >= 15
+
+
+def test_groups_meeting_on_several_days_share_group_and_source_key_stem(loaded):
+    by_stem = defaultdict(list)
+    for meeting in Meeting.objects.filter(source="sample"):
+        stem, _, suffix = meeting.source_key.rpartition("/")
+        by_stem[stem].append((meeting.group, meeting.day, suffix))
+    several = {stem: rows for stem, rows in by_stem.items() if len(rows) > 1}
+    assert len(several) >= 10
+    for stem, rows in several.items():
+        assert len({group for group, _, _ in rows}) == 1, stem
+        assert len({day for _, day, _ in rows}) == len(rows), stem  # one row per weekday
+    assert sorted(d for _, d, _ in by_stem["aa/nooner-costa-mesa"]) == [1, 2, 3, 4, 5]
+
+
+def test_online_meetings_in_other_time_zones(loaded, api):
+    elsewhere = Meeting.objects.exclude(timezone="America/Los_Angeles").exclude(day__isnull=True)
+    assert {"America/New_York", "America/Phoenix"} <= set(elsewhere.values_list("timezone", flat=True))
+    assert set(elsewhere.values_list("attendance", flat=True)) == {"online"}
+    meeting = elsewhere.filter(timezone="America/New_York", time=dt.time(7, 0)).first()
+    assert meeting is not None and meeting.location.timezone == "America/New_York"
+    body = api.get(f"/api/v1/meetings/{meeting.slug}/").json()
+    start = dt.datetime.fromisoformat(body["next_start"].replace("Z", "+00:00"))
+    assert start.astimezone(ZoneInfo("America/New_York")).time() == dt.time(7, 0)
+    assert start.astimezone(LA).time() == dt.time(4, 0)
+
+
+def test_no_real_looking_personal_data():
+    strings: list[str] = []
+
+    def walk(value):
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(FILE)
+    text = "\n".join(strings)
+    emails = re.findall(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)", text)
+    assert emails and all(domain == "example.org" or domain.endswith(".example.org") for domain in emails)
+    phones = re.findall(r"\(?\b\d{3}\)?[ .-]?(\d{3})[ .-](\d{4})\b", text)
+    assert len(phones) >= 50
+    assert all(exchange == "555" and line.startswith("01") for exchange, line in phones), phones
+    hosts = {urlsplit(url).hostname for url in re.findall(r"https?://[^\s,]+", text)}
+    allowed = ("example.org", "zoom.us", "meet.google.com")
+    assert hosts and all(any(host == a or host.endswith("." + a) for a in allowed) for host in hosts), hosts
+
+
+def test_coordinates_lie_in_orange_county_except_city_level_online_places(loaded):
+    venues = Location.objects.filter(approximate=False)
+    assert venues.count() >= 80
+    for location in venues:
+        assert OC_LATITUDES[0] <= location.latitude <= OC_LATITUDES[1], location
+        assert OC_LONGITUDES[0] <= location.longitude <= OC_LONGITUDES[1], location
+        assert re.fullmatch(rf".+, {re.escape(location.city)}, CA \d{{5}}, USA", location.formatted_address)
+    placeholders = Location.objects.filter(approximate=True)
+    assert placeholders.count() >= 5
+    for location in placeholders:
+        # City-level: the city's centre as the gazetteer knows it, no street.
+        centre = geocode(f"{location.city}, {location.state}")
+        assert (location.address, location.name) == ("", "")
+        assert abs(location.latitude - centre.latitude) < 1e-3 and abs(location.longitude - centre.longitude) < 1e-3
+    assert placeholders.filter(city="New York").exists()
+    for meeting in Meeting.objects.select_related("location").exclude(location=None):
+        assert (meeting.latitude, meeting.longitude) == (meeting.location.latitude, meeting.location.longitude)
+
+
+def test_readme_query_finds_aa_open_tuesday_meetings_near_newport_beach(loaded, api):
+    url = "/api/v1/meetings/?near=92660&radius=10&units=mi&fellowship=aa&open=open&day=2"
+    response = api.get(url + "&limit=200")
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) >= 5
+    distances = [m["distance"] for m in results]
+    assert distances == sorted(distances) and distances[-1] <= 10
+    assert {(m["fellowship"], m["open_closed"], m["day"]) for m in results} == {("aa", "open", 2)}
+    assert sum(1 for m in results if m["attendance_option"] in ("in_person", "hybrid")) >= 5
+    # Nothing within the radius is missed.
+    centre = geocode("92660")
+    expected = {
+        m.slug for m in Meeting.objects.filter(fellowship__slug="aa", open_closed="open", day=2, published=True)
+        if geo.great_circle_m(centre.latitude, centre.longitude, m.latitude, m.longitude) <= geo.to_metres(10, "mi")
+    }
+    assert {m["slug"] for m in results} == expected
+    assert api.get(url).json()["count"] == len(expected)
+
+
+def test_online_meeting_starting_within_the_hour_through_the_day(loaded, api, monkeypatch):
+    # A week in winter (PST) and a day in summer (PDT), from early morning to late evening.
+    dates = [dt.date(2025, 1, 12) + dt.timedelta(days=n) for n in range(7)] + [dt.date(2025, 7, 16)]
+    for date in dates:
+        for local in ("06:10", "08:45", "11:20", "13:40", "15:05", "17:50", "19:25", "21:35", "22:30"):
+            now = dt.datetime.combine(date, dt.time.fromisoformat(local), tzinfo=LA)
+            monkeypatch.setattr(clock, "now", lambda now=now: now)
+            body = api.get("/api/v1/meetings/?attendance=online&starting_within=60").json()
+            assert body["count"] >= 1, f"nothing online starting within an hour of {now}"
+
+
+def test_slugs_are_stable_and_fellowship_prefixed():
+    slugs = [m["slug"] for m in FILE["meetings"]]
+    assert len(slugs) == len(set(slugs))
+    assert all(re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", s) and len(s) <= 64 for s in slugs)
+    assert all(m["slug"].startswith(m["fellowship"] + "-") for m in FILE["meetings"])
+    assert {"aa-nooner-costa-mesa-tue", "aa-serenity-seekers-irvine-tue", "na-grupo-rendicion-santa-ana-tue"} <= set(
+        slugs)
