@@ -588,3 +588,42 @@ def _load_postgresql(connection, tables, through, directory: Directory, *, rebui
             cursor.execute(f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT COALESCE(MAX(id), 1) FROM {qn(table)}))",
                            [table])
             cursor.execute(f"ANALYZE {qn(table)}")
+
+
+# --- command line: load one benchmark database ---------------------------------
+
+META_TABLE = "bench_directory_meta"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`DATABASE_URL=... python bench/directory.py --size N [--seed S]`: bulk-load a
+    migrated, empty database and record what was loaded in META_TABLE."""
+    import argparse
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetingfinder.settings")
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--size", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    args = parser.parse_args(argv)
+
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    _, report = directory_load(size=args.size, seed=args.seed, rebuild_indexes=True)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (generator_version int, size int, seed int, "
+                       "loaded_at timestamptz DEFAULT now(), report jsonb)")
+        cursor.execute(f"INSERT INTO {META_TABLE} (generator_version, size, seed, report) VALUES (%s, %s, %s, %s)",
+                       [GENERATOR_VERSION, args.size, args.seed, json.dumps(report.__dict__)])
+    print(json.dumps(report.__dict__))
+
+
+if __name__ == "__main__":
+    main()
