@@ -1,0 +1,307 @@
+import json
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from geopy.location import Location as GeopyLocation
+from geopy.point import Point as GeopyPoint
+
+from fellowships.models import Fellowship, ServiceBody
+from meetings.feeds import importer
+from meetings.feeds.importer import import_feed_text, import_records, import_run_approve
+from meetings.feeds.locks import meeting_release_lock
+from meetings.models import FeedSource, ImportRun, Meeting
+from meetings.services import meeting_save
+
+FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
+
+
+def feed_record(n, **fields):
+    return {"slug": f"m{n}", "name": f"Meeting {n}", "day": n % 7, "time": "19:00", "types": ["O", "D"],
+            "address": f"{n} Main St", "city": "Irvine", "state": "CA", "postal_code": "92618",
+            "latitude": 33.68 + n * 0.001, "longitude": -117.82, **fields}
+
+
+def make_source(slug="oc", fellowship="aa", **fields):
+    fellowship_obj = Fellowship.objects.get(slug=fellowship)
+    body, _ = ServiceBody.objects.get_or_create(
+        slug=f"{slug}-office", defaults={"name": f"{slug} office", "fellowship": fellowship_obj,
+                                         "timezone": "America/Los_Angeles"})
+    return FeedSource.objects.create(slug=slug, name=slug, fellowship=fellowship_obj, service_body=body, **fields)
+
+
+def run_feed(source, records, **kwargs):
+    return import_feed_text(source=source, text=json.dumps(records), **kwargs)
+
+
+@pytest.fixture
+def source(vocabularies):
+    return make_source()
+
+
+def test_first_import_creates_meetings_with_derived_fields(source):
+    run = run_feed(source, [feed_record(1), feed_record(2, types="C,W", conference_url="https://zoom.us/j/5550100")])
+    assert (run.status, run.created, run.rejected) == ("succeeded", 2, 0)
+    first, second = Meeting.objects.order_by("source_key")
+    assert (first.slug, first.open_closed, first.attendance, first.timezone) == (
+        "m1", "open", "in_person", "America/Los_Angeles")
+    assert (second.open_closed, second.attendance, second.conference_provider) == ("closed", "hybrid", "Zoom")
+    assert sorted(t.code for t in second.types.all()) == ["C", "W"]
+    assert first.feed_source == source and first.source_key == "m1"
+
+
+def test_unchanged_reimport_writes_nothing(source):
+    records = [feed_record(n) for n in range(20)]
+    run_feed(source, records)
+    with CaptureQueriesContext(connection) as queries:
+        run = run_feed(source, records)
+    writes = [q["sql"] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")
+              and "meetings_meeting" in q["sql"].split("(")[0] + q["sql"][:60]]
+    assert (run.unchanged, run.created, run.updated) == (20, 0, 0)
+    assert writes == []
+
+
+def test_changed_record_updates_in_place_and_slug_stays(source):
+    run_feed(source, [feed_record(1)])
+    meeting = Meeting.objects.get()
+    run = run_feed(source, [feed_record(1, name="Renamed", time="6:30 PM")])
+    meeting_after = Meeting.objects.get()
+    assert (run.updated, meeting_after.pk, meeting_after.slug, meeting_after.name, str(meeting_after.time)) == (
+        1, meeting.pk, "m1", "Renamed", "18:30:00")
+
+
+def test_vanished_meeting_is_removed_not_deleted_and_restored(source):
+    records = [feed_record(n) for n in range(10)]
+    run_feed(source, records)
+    run = run_feed(source, records[1:])
+    gone = Meeting.objects.get(source_key="m0")
+    assert (run.removed, gone.removed, gone.removed_at is not None) == (1, True, True)
+    assert not Meeting.objects.published().filter(pk=gone.pk).exists()
+    run = run_feed(source, records)
+    gone.refresh_from_db()
+    assert (run.restored, gone.removed, gone.slug) == (1, False, "m0")
+    assert Meeting.objects.published().filter(pk=gone.pk).exists()
+
+
+def test_rejected_record_does_not_remove_its_meeting(source):
+    records = [feed_record(n) for n in range(5)]
+    run_feed(source, records)
+    run = run_feed(source, records[:4] + [feed_record(4, time="whenever")])
+    assert (run.rejected, run.removed) == (1, 0)
+    assert run.issues.get().reason == "time 'whenever' is not a time"
+    assert not Meeting.objects.get(source_key="m4").removed
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("[]", "empty list"),
+    ("<html><body>502 Bad Gateway</body></html>", "HTML"),
+    ('[{"slug": "m1", "name": "Meeting 1", "day": 1', "truncated"),
+    ("{not json at all} []", "not valid JSON"),
+])
+def test_shrink_guard_holds_unreadable_or_empty_feeds(source, text, reason):
+    run_feed(source, [feed_record(n) for n in range(5)])
+    before = list(Meeting.objects.values_list("id", "updated", "removed"))
+    run = import_feed_text(source=source, text=text)
+    assert run.status == ImportRun.Status.HELD and reason in run.reason
+    assert list(Meeting.objects.values_list("id", "updated", "removed")) == before
+    source.refresh_from_db()
+    assert source.last_status == "held"
+
+
+def test_shrink_guard_holds_a_big_drop_and_admin_approves(source):
+    run_feed(source, [feed_record(n) for n in range(10)])
+    run = run_feed(source, [feed_record(n) for n in range(6)])
+    assert run.status == "held" and "remove 4 of 10" in run.reason
+    assert Meeting.objects.filter(removed=True).count() == 0
+    approved = import_run_approve(run=run)
+    assert (approved.pk, approved.status, approved.removed) == (run.pk, "succeeded", 4)
+    assert approved.approved_at is not None and approved.payload == ""
+    assert Meeting.objects.filter(removed=True).count() == 4
+
+
+def test_shrink_guard_share_is_configurable(source):
+    source.shrink_guard_share = 0.5
+    source.save()
+    run_feed(source, [feed_record(n) for n in range(10)])
+    assert run_feed(source, [feed_record(n) for n in range(6)]).status == "succeeded"
+
+
+def test_curated_field_is_kept_shown_beside_and_releasable(source):
+    run_feed(source, [feed_record(1, notes="Side door")])
+    meeting = Meeting.objects.get()
+    meeting.name = "Curated Name"
+    meeting_save(meeting=meeting)
+    run = run_feed(source, [feed_record(1, name="Feed Name", notes="Front door")])
+    meeting.refresh_from_db()
+    assert run.updated == 1
+    assert (meeting.name, meeting.notes, meeting.locked_fields) == ("Curated Name", "Front door", ["name"])
+    assert meeting.feed_values["name"] == "Feed Name"
+    run_feed(source, [feed_record(1, name="Feed Name 2", notes="Front door")])
+    meeting.refresh_from_db()
+    assert (meeting.name, meeting.feed_values["name"]) == ("Curated Name", "Feed Name 2")
+    meeting_release_lock(meeting=meeting, field="name")
+    meeting.refresh_from_db()
+    assert (meeting.name, meeting.locked_fields) == ("Feed Name 2", [])
+
+
+def test_curated_types_are_kept(source, vocabularies):
+    run_feed(source, [feed_record(1)])
+    meeting = Meeting.objects.get()
+    closed = source.fellowship.types.get(code="C")
+    meeting_save(meeting=meeting, types=[closed])
+    run_feed(source, [feed_record(1, types=["O", "BE"])])
+    meeting.refresh_from_db()
+    assert [t.code for t in meeting.types.all()] == ["C"] and meeting.open_closed == "closed"
+    assert meeting.feed_values["types"] == ["BE", "O"] and meeting.locked_fields == ["types"]
+
+
+def test_one_transaction_a_failure_mid_run_applies_nothing(source, monkeypatch):
+    run_feed(source, [feed_record(n) for n in range(3)])
+    calls = {"n": 0}
+    real = importer.meeting_refresh_derived
+
+    def dies_on_third(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker killed")
+        return real(**kwargs)
+
+    monkeypatch.setattr(importer, "meeting_refresh_derived", dies_on_third)
+    run = run_feed(source, [feed_record(n, name=f"New {n}") for n in range(5)])
+    assert run.status == "failed" and "worker killed" in run.reason
+    assert sorted(Meeting.objects.values_list("name", flat=True)) == ["Meeting 0", "Meeting 1", "Meeting 2"]
+
+
+def test_types_map_into_the_fellowship_vocabulary_and_unknown_codes_are_reported(source):
+    run = run_feed(source, [feed_record(1, types="Closed, BE, ZZZ, ONL")])
+    meeting = Meeting.objects.get()
+    assert sorted(t.code for t in meeting.types.all()) == ["BE", "C"]
+    assert run.unknown_types == {"ZZZ": 1, "ONL": 1}
+
+
+def test_same_letter_means_the_fellowships_own_type(vocabularies):
+    al_anon = make_source("al-anon-d1", fellowship="al-anon")
+    run_feed(al_anon, [feed_record(1, types=["Y"])])
+    assert Meeting.objects.get().types.get().name == "Alateen"
+
+
+def test_slug_collision_across_sources_is_derived_deterministically(source):
+    other = make_source("district")
+    run_feed(source, [feed_record(1)])
+    run_feed(other, [feed_record(1, latitude=40.0, longitude=-100.0, name="Elsewhere")])
+    slugs = dict(Meeting.objects.values_list("feed_source__slug", "slug"))
+    assert slugs["oc"] == "m1" and slugs["district"].startswith("m1-") and len(slugs["district"]) == 11
+    Meeting.objects.filter(feed_source=other).delete()
+    run_feed(other, [feed_record(1, latitude=40.0, longitude=-100.0, name="Elsewhere")])
+    assert Meeting.objects.get(feed_source=other).slug == slugs["district"]
+
+
+def test_same_meeting_from_two_sources_is_shown_once_with_both_recorded(source):
+    district = make_source("district")
+    run_feed(source, [feed_record(1, name="Serenity Group")])
+    run = run_feed(district, [feed_record(1, name="Serenity", latitude=33.6815, slug="d-77")])
+    primary = Meeting.objects.get(feed_source=source)
+    copy = Meeting.objects.get(feed_source=district)
+    assert run.duplicates == 1 and copy.duplicate_of == primary
+    assert list(Meeting.objects.published()) == [primary]
+    assert {d.feed_source.slug for d in primary.duplicates.all()} == {"district"}
+    # The primary's feed drops it: the other source's copy is shown again.
+    run_feed(source, [feed_record(2)], allow_shrink=True)
+    copy.refresh_from_db()
+    assert copy.duplicate_of is None and Meeting.objects.published().filter(pk=copy.pk).exists()
+
+
+def test_different_meetings_at_one_place_are_not_duplicates(source):
+    district = make_source("district")
+    run_feed(source, [feed_record(1, name="Serenity Group")])
+    run = run_feed(district, [feed_record(1, name="Living Sober Women", slug="d-78")])
+    assert run.duplicates == 0
+
+
+def fake_geocoder(found):
+    def geocode(query):
+        if found is None:
+            return None
+        return GeopyLocation(query, GeopyPoint(*found), {"timezone": ""})
+    return geocode
+
+
+def test_missing_coordinates_are_geocoded_and_zone_comes_from_the_point(source):
+    record = feed_record(1, city="Denver", state="CO", postal_code="")
+    del record["latitude"], record["longitude"]
+    run = run_feed(source, [record], geocoder=fake_geocoder((39.74, -104.99)))
+    meeting = Meeting.objects.get()
+    assert run.status == "succeeded"
+    assert (meeting.latitude, meeting.timezone, meeting.needs_review) == (39.74, "America/Denver", False)
+
+
+def test_geocoding_failure_flags_the_meeting_and_never_blocks(source):
+    record = feed_record(1, city="Nowhere", state="ZZ", postal_code="")
+    del record["latitude"], record["longitude"]
+    run = run_feed(source, [record, feed_record(2)], geocoder=fake_geocoder(None))
+    meeting = Meeting.objects.get(source_key="m1")
+    assert (run.status, run.created) == ("succeeded", 2)
+    assert meeting.needs_review and meeting.review_reason.startswith("Location could not be geocoded")
+    assert meeting.timezone == "America/Los_Angeles"  # the service body's default
+
+
+def test_zone_from_record_wins_and_words_are_mapped(source):
+    run_feed(source, [feed_record(1, timezone="Eastern"), feed_record(2, timezone="America/Chicago")])
+    zones = dict(Meeting.objects.values_list("source_key", "timezone"))
+    assert zones == {"m1": "America/New_York", "m2": "America/Chicago"}
+
+
+def test_import_records_for_round_trips(vocabularies):
+    aa = Fellowship.objects.get(slug="aa")
+    body = ServiceBody.objects.create(slug="export-test", name="Export", fellowship=aa, timezone="America/Chicago")
+    run = import_records(fellowship=aa, service_body=body, records=[feed_record(1), feed_record(2)])
+    again = import_records(fellowship=aa, service_body=body, records=[feed_record(1), feed_record(2)])
+    assert (run.created, again.unchanged, again.source_id) == (2, 2, run.source_id)
+
+
+def test_real_meeting_guide_sample_imports_cleanly(source):
+    text = (FEEDS / "code4recovery-pdf__tests-Fixtures-meetings.json").read_text()
+    run = import_feed_text(source=source, text=text)
+    assert (run.status, run.created, run.rejected) == ("succeeded", 25, 0)
+    assert run.unknown_types == {"ONL": 2}  # removed from the spec; online comes from links
+    attendance = dict(Meeting.objects.values_list("slug", "attendance"))
+    assert attendance["sunday-serenity"] == "in_person"
+    assert attendance["online-mondays"] == "inactive"  # no link: not online, place only a city
+    assert attendance["closed-renovation"] == "inactive"
+    assert dict(Meeting.objects.values_list("slug", "open_closed"))["womens-wed"] == "closed"
+    assert set(Meeting.objects.values_list("timezone", flat=True)) == {"America/Chicago"}
+    assert import_feed_text(source=source, text=text).unchanged == 25
+
+
+def test_real_bmlt_samples_import_cleanly(vocabularies):
+    na_source = make_source("yap", fellowship="na", format="bmlt", url="https://latest.aws.bmlt.app/main_server")
+    text = (FEEDS / "bmlt_yap_latest-aws_GetSearchResults_geo_nearest50_weekday2_get_used_formats.json").read_text()
+    run = import_feed_text(source=na_source, text=text, default_closed=True)
+    assert (run.status, run.created, run.rejected) == ("succeeded", 53, 0)
+    meeting = Meeting.objects.get(source_key="https://latest.aws.bmlt.app/main_server#2566")
+    assert (meeting.day, meeting.open_closed, meeting.timezone) == (1, "open", "America/New_York")
+
+    virtual = make_source("vna", fellowship="na", format="bmlt")
+    formats = json.loads((FEEDS / "bmlt_virtual-na_GetFormats_for_tests.json").read_text())
+    text = (FEEDS / "bmlt_virtual-na_testmock_GetSearchResults_2virtual.json").read_text()
+    run = import_feed_text(source=virtual, text=text, bmlt_formats=formats)
+    rows = Meeting.objects.filter(feed_source=virtual)
+    assert run.status == "succeeded"
+    assert {(m.attendance, m.open_closed, m.latitude, m.timezone) for m in rows} == {
+        ("online", "closed", None, "America/Sao_Paulo"), ("online", "closed", None, "Europe/Moscow")}
+
+    dijon = make_source("sezf", fellowship="na", format="bmlt")
+    formats = json.loads((FEEDS / "bmlt_sezf_GetFormats_for_tests.json").read_text())
+    text = (FEEDS / "bmlt_dijon-test-mock_GetSearchResults_fullfields_sezf.json").read_text()
+    run = import_feed_text(source=dijon, text=text, bmlt_formats=formats)
+    meeting = Meeting.objects.get(feed_source=dijon)
+    assert (run.status, meeting.attendance, meeting.published) == ("succeeded", "inactive", False)
+    assert run.unknown_types == {"key:To": 1}
+
+    minimal = make_source("minimal", fellowship="na", format="bmlt")
+    text = (FEEDS / "bmlt_yap_latest-aws_GetSearchResults_geo30mi_minimal_fields.json").read_text()
+    run = import_feed_text(source=minimal, text=text)
+    # Three fields a record: nothing to key a meeting on. Every record is
+    # reported, and a feed with no usable record is held, not applied.
+    assert (run.status, run.rejected, run.issues.count()) == ("held", 21, 21)
