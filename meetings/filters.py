@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from fellowships.models import Fellowship, ServiceBody
-from meetings import clock, geo
+from meetings import clock, geo, schedule
 from meetings.geocoding import GeocodingError, geocode
 from meetings.models import Meeting, Region
 from meetings.selectors import (
@@ -87,6 +87,25 @@ class TimeSearchFilter(SearchFilter):
     field_class = forms.TimeField
 
 
+class StrictBooleanField(forms.Field):
+    """true/false (or 1/0); anything else is an error rather than quietly false."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("Use true or false.")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class BooleanSearchFilter(SearchFilter):
+    field_class = StrictBooleanField
+
+
 class MeetingSearchForm(forms.Form):
     def clean(self):
         data = super().clean()
@@ -95,6 +114,9 @@ class MeetingSearchForm(forms.Form):
         after, before = data.get("time_after"), data.get("time_before")
         if after and before and after == before:
             self.add_error("time_before", "time_before must differ from time_after.")
+        viewer_zone = data.get("tz")
+        if viewer_zone and not schedule.is_valid_zone(viewer_zone):
+            self.add_error("tz", f"Unknown time zone {viewer_zone!r}: use an IANA name such as America/New_York.")
         return data
 
     def _clean_point(self, data) -> None:
@@ -179,6 +201,10 @@ class MeetingFilterSet(django_filters.FilterSet):
                      help_text="Keywords, all required, over name, group, notes, location and address.")
     starting_within = IntegerSearchFilter(min_value=1, max_value=MAX_STARTING_WITHIN,
                                    help_text="Meetings starting in the next N minutes, each in its own time zone.")
+    in_progress = BooleanSearchFilter(help_text="true: only meetings under way now (started, not ended), each in "
+                                                "its own time zone.")
+    tz = CharSearchFilter(max_length=64, help_text="The viewer's IANA time zone: each meeting's next start is "
+                                                   "also given in it (day_local, time_local, next_start_local).")
 
     class Meta:
         model = Meeting
@@ -200,6 +226,7 @@ class MeetingFilterSet(django_filters.FilterSet):
             service_body_ids=data["service_body_ids"],
             keyword=(data.get("q") or "").strip(),
             starting_within=data.get("starting_within"),
+            in_progress=bool(data.get("in_progress")),
             now=self.now(),
         )
         radius = data.get("radius")

@@ -28,6 +28,7 @@ class MeetingFilters:
     service_body_ids: tuple[int, ...] = ()
     keyword: str = ""
     starting_within: int | None = None
+    in_progress: bool = False
     now: dt.datetime | None = field(default=None, compare=False)
 
 
@@ -97,6 +98,8 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
             )
     if f.starting_within is not None:
         qs = qs.starting_within(now=f.now or dt.datetime.now(dt.timezone.utc), minutes=f.starting_within)
+    if f.in_progress:
+        qs = qs.in_progress(now=f.now or dt.datetime.now(dt.timezone.utc))
     if point is not None:
         return qs.near(point, radius_m=radius_m)
     if f.starting_within is not None:

@@ -40,6 +40,11 @@ class MeetingSerializer(serializers.ModelSerializer):
     approximate = serializers.SerializerMethodField()
     region = serializers.SerializerMethodField()
     next_start = serializers.SerializerMethodField()
+    next_end = serializers.SerializerMethodField()
+    in_progress = serializers.SerializerMethodField()
+    day_local = serializers.SerializerMethodField()
+    time_local = serializers.SerializerMethodField()
+    next_start_local = serializers.SerializerMethodField()
     distance = serializers.SerializerMethodField()
 
     class Meta:
@@ -49,7 +54,8 @@ class MeetingSerializer(serializers.ModelSerializer):
             "open_closed", "attendance_option", "location", "location_notes", "formatted_address", "address",
             "city", "state", "postal_code", "country", "latitude", "longitude", "approximate", "region",
             "notes", "conference_url", "conference_url_notes", "conference_provider", "conference_phone",
-            "conference_phone_notes", "group", "url", "updated", "next_start", "distance",
+            "conference_phone_notes", "group", "url", "updated", "next_start", "next_end", "in_progress", "day_local", "time_local", "next_start_local",
+            "distance",
         ]
 
     def _location(self, meeting: Meeting) -> Location | None:
@@ -109,6 +115,51 @@ class MeetingSerializer(serializers.ModelSerializer):
         now = self.context.get("now") or clock.now()
         start = schedule.next_start(day=meeting.day, time=meeting.time, timezone=meeting.timezone, now=now)
         return start.isoformat().replace("+00:00", "Z") if start else None
+
+    def _now(self):
+        return self.context.get("now") or clock.now()
+
+    def _next_occurrence(self, meeting):
+        return schedule.next_occurrence(day=meeting.day, time=meeting.time, end_time=meeting.end_time,
+                                        timezone=meeting.timezone, now=self._now())
+
+    def _viewer_next_start(self, meeting):
+        """The next start in the viewer's zone (the `tz` parameter), or None."""
+        request = self.context.get("request")
+        name = request.query_params.get("tz") if request is not None else None
+        viewer_zone = schedule.viewer_zone(name) if name else None
+        found = self._next_occurrence(meeting) if viewer_zone else None
+        return found[0].astimezone(viewer_zone) if found else None
+
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True,
+                          "description": "End of the occurrence starting at next_start, UTC."})
+    def get_next_end(self, meeting) -> str | None:
+        found = self._next_occurrence(meeting)
+        return found[1].isoformat().replace("+00:00", "Z") if found else None
+
+    @extend_schema_field({"type": "boolean", "description": "Under way now: false for by-appointment and "
+                                                            "zone-less meetings."})
+    def get_in_progress(self, meeting) -> bool:
+        return schedule.in_progress(day=meeting.day, time=meeting.time, end_time=meeting.end_time,
+                                    timezone=meeting.timezone, now=self._now())
+
+    @extend_schema_field({"type": "integer", "nullable": True,
+                          "description": "Weekday of the next start in the viewer's zone (tz), Sunday = 0."})
+    def get_day_local(self, meeting) -> int | None:
+        local = self._viewer_next_start(meeting)
+        return schedule.sunday_zero_weekday(local.date()) if local else None
+
+    @extend_schema_field({"type": "string", "nullable": True,
+                          "description": "HH:MM of the next start in the viewer's zone (tz)."})
+    def get_time_local(self, meeting) -> str | None:
+        local = self._viewer_next_start(meeting)
+        return local.strftime("%H:%M") if local else None
+
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True,
+                          "description": "The next start with the viewer's offset (tz)."})
+    def get_next_start_local(self, meeting) -> str | None:
+        local = self._viewer_next_start(meeting)
+        return local.isoformat() if local else None
 
     @extend_schema_field({"type": "number", "nullable": True,
                           "description": "Distance from the searched place in the requested units (geo searches)."})
