@@ -73,6 +73,7 @@ _NARROWING_PARAMETERS = [
 class MeetingGuideFeedView(PublishView):
     @extend_schema(
         summary="Meeting Guide feed",
+        operation_id="feed_meeting_guide",
         description=(
             "Every published meeting as a bare JSON array in the Meeting Guide format, readable unchanged by "
             "tsml-ui and the Meeting Guide app; optionally narrowed by fellowship, service body or region. "
@@ -112,6 +113,7 @@ class MeetingGuideFeedView(PublishView):
 class MeetingCalendarView(PublishView):
     @extend_schema(
         summary="One meeting as a calendar file",
+        operation_id="meeting_calendar",
         description="An iCalendar file with the meeting as a weekly event in its own time zone. By-appointment "
                     "meetings and meetings without a time zone have none (404).",
         responses={(200, "text/calendar"): OpenApiTypes.STR, 404: OpenApiTypes.OBJECT},
@@ -135,6 +137,8 @@ class SearchCalendarView(GenericAPIView, PublishView):
 
     @extend_schema(
         summary="A meeting search as a calendar file",
+        operation_id="meeting_search_calendar",
+        filters=True,
         description=(
             "The meetings a search with the same parameters as /api/v1/meetings/ finds, as weekly events in "
             f"their own time zones. At most {CALENDAR_MAX_EVENTS} meetings: a larger search is a 400 asking to "
