@@ -89,6 +89,8 @@ def _read_limited(response: http.client.HTTPResponse, max_bytes: int) -> bytes:
         if total > max_bytes:
             raise FetchError(f"feed is larger than the limit of {max_bytes} bytes")
         chunks.append(chunk)
+    if length and length.isdigit() and total < int(length):
+        raise FeedUnreadable(f"truncated body: {total} of {int(length)} bytes arrived")
     return b"".join(chunks)
 
 

@@ -1,0 +1,151 @@
+import datetime as dt
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from celery.exceptions import Retry
+from django.db import connection
+from django.utils import timezone
+
+from meetings import tasks
+from meetings.feeds.fetch import TransientFetchError
+from meetings.models import FeedSource, ImportRun, Meeting
+from tests.test_import_importer import feed_record, make_source
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def feed_file(tmp_path):
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps([feed_record(n) for n in range(3)]))
+    return path
+
+
+def test_task_imports_a_source_eagerly(vocabularies, feed_file):
+    source = make_source(url=str(feed_file))
+    result = tasks.import_feed_source.delay(source.pk).get()
+    assert (result["status"], result["created"]) == ("succeeded", 3)
+    source.refresh_from_db()
+    assert source.running_since is None and source.last_status == "succeeded"
+
+
+def test_one_run_per_source_at_a_time(vocabularies, feed_file):
+    source = make_source(url=str(feed_file))
+    assert tasks.claim_source(source.pk) is True
+    result = tasks.import_feed_source.delay(source.pk).get()
+    assert result["status"] == "skipped" and not ImportRun.objects.exists()
+    tasks.release_source(source.pk)
+    assert tasks.import_feed_source.delay(source.pk).get()["status"] == "succeeded"
+
+
+def test_a_stale_claim_is_taken_over(vocabularies, feed_file):
+    source = make_source(url=str(feed_file))
+    FeedSource.objects.filter(pk=source.pk).update(running_since=timezone.now() - dt.timedelta(hours=1))
+    assert tasks.claim_source(source.pk) is True
+
+
+def test_network_errors_are_retried(vocabularies, feed_file, monkeypatch):
+    source = make_source(url=str(feed_file))
+    real = tasks.import_source
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise TransientFetchError("connection reset")
+        return real(**kwargs)
+
+    monkeypatch.setattr(tasks, "import_source", flaky)
+    # Eagerly, Celery raises the scheduled retry instead of sleeping through it.
+    with pytest.raises(Retry, match="Retry in"):
+        tasks.import_feed_source.apply(args=[source.pk]).get()
+    source.refresh_from_db()
+    assert source.running_since is None  # the claim is released for the retry
+    assert tasks.import_feed_source.apply(args=[source.pk]).get()["status"] == "succeeded"
+    assert len(calls) == 2
+    assert tasks.import_feed_source.time_limit and tasks.import_feed_source.soft_time_limit
+
+
+def test_due_sources(vocabularies, feed_file):
+    now = timezone.now()
+    never = make_source("never", url=str(feed_file))
+    recent = make_source("recent", url=str(feed_file), last_run_at=now - dt.timedelta(minutes=5))
+    old = make_source("old", url=str(feed_file), last_run_at=now - dt.timedelta(hours=13))
+    make_source("off", url=str(feed_file), enabled=False)
+    assert sorted(tasks.sources_due(now=now)) == sorted([never.pk, old.pk])
+    assert recent.pk not in tasks.import_due_feeds.delay().get()
+    assert Meeting.objects.filter(feed_source=never).count() == 3
+
+
+class FeedHandler(http.server.BaseHTTPRequestHandler):
+    body = b"[]"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_consumes_the_task_from_redis_into_postgresql(vocabularies):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL: the worker process must share the database")
+    from celery import Celery
+
+    FeedHandler.body = json.dumps([feed_record(n) for n in range(4)]).encode()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FeedHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    source = make_source(url=f"http://127.0.0.1:{httpd.server_address[1]}/feed.json")
+
+    db = connection.settings_dict
+    broker = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/11")
+    queue = f"mf-test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_BROKER_URL": broker,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "FEEDS_ALLOW_PRIVATE_ADDRESSES": "true",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "meetingfinder", "worker", "--pool=solo", "-Q", queue,
+         "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    client = Celery("test-client", broker=broker)
+    try:
+        client.send_task("meetings.tasks.import_feed_source", args=[source.pk], queue=queue)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and worker.poll() is None:
+            run = ImportRun.objects.filter(source=source).exclude(status="running").first()
+            if run:
+                break
+            time.sleep(0.5)
+        else:
+            run = None
+        assert run is not None, "the worker did not finish an import within 60 s"
+        assert (run.status, run.created) == ("succeeded", 4)
+        assert Meeting.objects.filter(feed_source=source).count() == 4
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        httpd.shutdown()
+        httpd.server_close()
+        client.close()
