@@ -211,3 +211,4 @@ class RegionAdmin(admin.ModelAdmin):
     list_select_related = ("parent",)
     autocomplete_fields = ("parent",)
     prepopulated_fields = {"slug": ("name",)}
+from meetings.feeds import admin as feeds_admin  # noqa: E402,F401  (registers FeedSource and ImportRun)

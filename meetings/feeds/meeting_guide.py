@@ -108,6 +108,11 @@ def _updated(value, repair) -> None:
     text = str(value or "").strip()
     if not text:
         return
+    try:
+        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return
+    except ValueError:
+        pass
     candidate = text.replace("Z", "").replace("T", " ") if "T" in text else text
     for fmt in UPDATED_FORMATS:
         try:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
-import json
 import re
 import zoneinfo
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from meetings.attendance import conference_provider
 
@@ -73,16 +72,20 @@ class FeedMeeting:
     regions: list[str] = field(default_factory=list)
 
     def content_hash(self) -> str:
-        """Stable over runs: an unchanged record hashes the same."""
-        data = asdict(self)
-        data["time"] = self.time.isoformat() if self.time else None
-        data["end_time"] = self.end_time.isoformat() if self.end_time else None
-        encoded = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+        """Stable over runs: an unchanged record hashes the same. The repr of
+        plain values (str, int, float, bool, time, lists) is deterministic."""
+        cached = self.__dict__.get("_content_hash")
+        if cached is None:
+            values = repr(tuple(getattr(self, name) for name in _FIELD_NAMES))
+            cached = self.__dict__["_content_hash"] = hashlib.sha256(values.encode("utf-8")).hexdigest()
+        return cached
 
     @property
     def has_place(self) -> bool:
         return bool(self.address or self.formatted_address or self.city or self.postal_code)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(FeedMeeting))
 
 
 @dataclass

@@ -1,0 +1,35 @@
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from meetings.models import FeedSource, Meeting
+from tests.test_import_importer import feed_record, make_source
+
+
+def test_command_imports_a_file_and_prints_counts(vocabularies, tmp_path, capsys):
+    make_source("oc")
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps([feed_record(1), feed_record(2, time="junk")]))
+    call_command("import_feed", str(path), "--fellowship", "aa", "--service-body", "oc-office")
+    out = capsys.readouterr().out
+    assert "created 1, updated 0, unchanged 0, removed 0, rejected 1" in out
+    assert "rejected m2 [time]: time 'junk' is not a time" in out
+    source = FeedSource.objects.get(url=str(path.resolve()))
+    call_command("import_feed", source.slug)
+    assert "unchanged 1" in capsys.readouterr().out
+    assert Meeting.objects.count() == 1
+
+
+def test_command_exits_non_zero_when_held(vocabularies, tmp_path):
+    source = make_source("oc", url=str(tmp_path / "feed.json"))
+    (tmp_path / "feed.json").write_text("<html>oops</html>")
+    with pytest.raises(CommandError, match="held"):
+        call_command("import_feed", str(source.pk))
+
+
+def test_command_needs_fellowship_for_a_new_file(vocabularies, tmp_path):
+    path = tmp_path / "feed.csv"
+    path.write_text("Name,Day,Time\nA,Monday,19:00\n")
+    with pytest.raises(CommandError, match="--fellowship"):
+        call_command("import_feed", str(path))
