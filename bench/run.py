@@ -82,7 +82,10 @@ def run_json(script: Path, url: str, *args: str, timeout: int = 3600) -> dict:
                                    capture_output=True, text=True)
         if completed.returncode != 0:
             return {"error": f"{script.name} exited {completed.returncode}: {completed.stderr[-1500:]}"}
-        return json.loads(Path(path).read_text())
+        try:
+            return json.loads(Path(path).read_text())
+        except ValueError:
+            return {"error": f"{script.name} wrote no JSON", "output": completed.stdout[-2000:]}
     finally:
         Path(path).unlink(missing_ok=True)
 
@@ -98,12 +101,26 @@ def run_size(server_url: str, size: int, args) -> dict:
     if not args.skip_http:
         result["http"] = run_json(BENCH / "http_bench.py", url, "--seconds", str(args.http_seconds))
         print("   http done", file=sys.stderr, flush=True)
-    for name in OPTIONAL_BENCHES:
-        script = BENCH / name
-        key = name.removesuffix("_bench.py")
-        # Hook: other benchmarks join the table once their script exists.
-        result[key] = run_json(script, url) if script.exists() else {"missing": f"bench/{name} not written yet"}
     return result
+
+
+def run_optional(server_url: str, name: str) -> dict:
+    """Import/export benchmarks (issues 3 and 4) print their own tables and load
+    their own data, so each runs once, in a fresh database of its own (never a
+    size's database, whose search figures it would change); its text is kept."""
+    script = BENCH / name
+    if not script.exists():
+        return {"missing": f"bench/{name} not written yet"}
+    db = f"mf_bench_{name.removesuffix('.py')}"
+    with psycopg.connect(database_url(server_url, "postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{db}"')
+        admin.execute(f'CREATE DATABASE "{db}"')
+    env = dict(os.environ, DATABASE_URL=database_url(server_url, db), DJANGO_DEBUG="false")
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    completed = subprocess.run([PYTHON, str(script)], cwd=ROOT, env=env, capture_output=True, text=True,
+                               timeout=3600)
+    return {"database": db, "exit": completed.returncode, "output": completed.stdout[-4000:],
+            "stderr": completed.stderr[-1500:] if completed.returncode else ""}
 
 
 def _get(data: dict, *path, default="-"):
@@ -135,6 +152,8 @@ def table(results: list[dict]) -> str:
         add(f"DB ms p50/p95/p99 full scan, {place}", lambda r, p=place: _pct(_get(r, "search", "db", p, "full_scan")))
         add(f"full scan / indexed (p50), {place}", lambda r, p=place: _ratio(
             _get(r, "search", "db", p, "full_scan", "p50"), _get(r, "search", "db", p, "indexed", "p50")))
+    add("DB planning ms p50, indexed dense / API points", lambda r: f"{_get(r, 'search', 'db', 'dense', 'indexed', 'planning', 'p50')}"
+        f" / {_get(r, 'search', 'api', 'db_same_points', 'planning', 'p50')}")
     add("count ms p50 exact / capped / search (dense)", lambda r: " / ".join(
         f"{_get(r, 'search', 'count', k, 'p50')}" for k in ("exact_count", "capped_count", "search")))
     add("DB ms p50 same points as API", lambda r: _pct(_get(r, "search", "api", "db_same_points")))
@@ -147,8 +166,6 @@ def table(results: list[dict]) -> str:
     add("HTTP ms p50/p95/p99", lambda r: f"{_get(r, 'http', 'p50_ms')} / {_get(r, 'http', 'p95_ms')} / "
         f"{_get(r, 'http', 'p99_ms')}")
     add("HTTP errors", lambda r: f"{_get(r, 'http', 'errors')}")
-    for key in ("import", "export"):
-        add(key, lambda r, k=key: "not written yet" if "missing" in r.get(k, {}) else json.dumps(r.get(k))[:60])
     width = max(len(label) for label, _ in rows)
     col = max(22, *(len(v) for _, values in rows for v in values))
     lines = [f"{label:<{width}} | " + " | ".join(f"{v:>{col}}" for v in values) for label, values in rows]
@@ -172,15 +189,35 @@ def main() -> None:
     parser.add_argument("--api-samples", type=int, default=300)
     parser.add_argument("--http-seconds", type=int, default=15)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-optional", action="store_true", help="skip bench/import_bench.py, export_bench.py")
+    parser.add_argument("--table-from", metavar="JSON", help="print the table of an earlier run's JSON and stop")
     args = parser.parse_args()
+    if args.table_from:
+        print(table(json.loads(Path(args.table_from).read_text())["results"]))
+        return
     server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     if not server_url.startswith(("postgres://", "postgresql://")):
         sys.exit("bench/run.py needs DATABASE_URL pointing at a PostgreSQL server (postgres://user@host:port/)")
-    results = [run_size(server_url, int(size), args) for size in args.sizes.split(",") if size.strip()]
-    report = table(results)
-    print(report)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"command": " ".join(sys.argv), "results": results}, indent=2))
+    results, optional = [], {}
+
+    def save() -> None:
+        # After every step, so a long run that fails late keeps what it measured.
+        if args.json:
+            Path(args.json).write_text(json.dumps(
+                {"command": " ".join(sys.argv), "results": results, "optional": optional}, indent=2))
+
+    for size in (int(s) for s in args.sizes.split(",") if s.strip()):
+        results.append(run_size(server_url, size, args))
+        save()
+    if not args.skip_optional:
+        for name in OPTIONAL_BENCHES:
+            print(f"== {name}", file=sys.stderr, flush=True)
+            optional[name] = run_optional(server_url, name)
+            save()
+    print(table(results))
+    for name, outcome in optional.items():
+        print(f"\n== bench/{name}" + (f" (exit {outcome['exit']})" if outcome.get("exit") else ""))
+        print(outcome.get("missing") or outcome.get("output", "").rstrip() or outcome.get("stderr", ""))
 
 
 if __name__ == "__main__":
