@@ -47,9 +47,12 @@ def loaded_matches(url: str, size: int, seed: int) -> bool:
         with psycopg.connect(url, autocommit=True) as conn:
             row = conn.execute(
                 f"SELECT generator_version, size, seed FROM {META_TABLE} ORDER BY loaded_at DESC LIMIT 1").fetchone()
+            # Anything else that wrote to the database (a stray import) makes it unusable.
+            meetings = conn.execute("SELECT COUNT(*), COUNT(*) FILTER (WHERE source = 'bench') "
+                                    "FROM meetings_meeting").fetchone()
     except psycopg.Error:
         return False
-    return row == (GENERATOR_VERSION, size, seed)
+    return row == (GENERATOR_VERSION, size, seed) and meetings == (size, size)
 
 
 def prepare_database(server_url: str, size: int, seed: int) -> tuple[str, dict]:
