@@ -10,8 +10,6 @@ import json
 import re
 from urllib.parse import urlencode
 
-from django.utils.text import slugify
-
 from meetings.feeds.records import (
     FeedMeeting,
     FeedUnreadable,
@@ -191,7 +189,7 @@ def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: 
             # Virtual meetings carry placeholder coordinates far from anything.
             latitude = longitude = None
             repair("latitude", "placeholder coordinates of a virtual meeting dropped")
-    slug_hint = f"{slugify(name)[:40] or 'meeting'}-{slugify(str(meeting_id))[:12]}"
+    slug_hint = f"{name[:40]}-{str(meeting_id)[:12]}"
     return FeedMeeting(
         key=f"{root}#{meeting_id}"[:200],
         slug_hint=slug_hint,

@@ -274,10 +274,11 @@ class Applier:
     def _slugs(self, hints: list[tuple[str, str]]) -> list[str]:
         """Our slugs for new meetings: the feed's, unless another meeting has
         it; then one derived from (source, key), the same on every run."""
-        taken = set(Meeting.objects.filter(slug__in=[h for h, _ in hints]).values_list("slug", flat=True))
         slugs = []
+        hints = [((slugify(hint).strip("-")[:50] or "meeting"), key) for hint, key in hints]
+        taken = set(Meeting.objects.filter(slug__in=[h for h, _ in hints]).values_list("slug", flat=True))
         for hint, key in hints:
-            slug = hint[:64] or "meeting"
+            slug = hint
             digest = hashlib.sha1(f"{self.source.pk}:{key}".encode()).hexdigest()
             length = 8
             while slug in taken:

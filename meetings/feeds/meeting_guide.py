@@ -10,8 +10,6 @@ import hashlib
 import json
 import re
 
-from django.utils.text import slugify
-
 from meetings.attendance import conference_provider
 from meetings.feeds.records import (
     FeedMeeting,
@@ -234,7 +232,8 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair) -> list[FeedMeeting]:
         location_notes=location_notes,
         regions=_regions(raw),
     )
-    slug_base = slugify(key)[:50] or slugify(name)[:50] or "meeting"
+    # Slugified by the importer, and only for new meetings.
+    slug_base = key[:50]
     if len(days) == 1:
         return [FeedMeeting(key=key, slug_hint=slug_base, day=days[0], **common)]
     return [
@@ -252,23 +251,29 @@ def parse_meeting_guide(records: list) -> ParsedFeed:
     """Every record of a feed: meetings, and a note for each rejected or
     repaired record. One bad record never stops the others."""
     parsed = ParsedFeed(records=len(records))
-    fingerprints: dict[str, str] = {}
+    # key -> the record that claimed it; fingerprints are only computed on a
+    # collision or a missing slug (hashing every record would slow re-imports).
+    claimed: dict[str, object] = {}
     for index, raw in enumerate(records):
         slug = raw.get("slug") if isinstance(raw, dict) else None
         key = str(slug).strip()[:180] if slug not in (None, "") and not isinstance(slug, (dict, list, bool)) else ""
-        fingerprint = _record_fingerprint(raw)
         label = key or f"record {index + 1}"
         if not key:
             # No slug: key on the content, so the same record matches next time.
-            key = f"noslug-{fingerprint}"
-            parsed.repair(label, "slug", f"missing slug; keyed as {key}")
-        elif key in fingerprints:
-            if fingerprints[key] == fingerprint or f"{key}~{fingerprint}" in fingerprints:
+            key = f"noslug-{_record_fingerprint(raw)}"
+            if key in claimed:
                 parsed.repair(label, "slug", "record repeated in the feed; imported once")
                 continue
-            key = f"{key}~{fingerprint}"
+            parsed.repair(label, "slug", f"missing slug; keyed as {key}")
+        elif key in claimed:
+            fingerprint = _record_fingerprint(raw)
+            derived = f"{key}~{fingerprint}"
+            if _record_fingerprint(claimed[key]) == fingerprint or derived in claimed:
+                parsed.repair(label, "slug", "record repeated in the feed; imported once")
+                continue
+            key = derived
             parsed.repair(label, "slug", f"duplicate slug; this record keyed as {key}")
-        fingerprints[key] = fingerprint
+        claimed[key] = raw
         parsed.seen_keys.add(key)
 
         def repair(field_name: str, reason: str, label=label) -> None:

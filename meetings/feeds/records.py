@@ -42,7 +42,7 @@ class FeedMeeting:
     """One weekly occurrence as a feed describes it, in our words."""
 
     key: str  # the feed's own key, unique within the source
-    slug_hint: str  # what our slug is derived from when the meeting is new
+    slug_hint: str  # what our slug is derived from (slugified) when the meeting is new
     name: str
     day: int | None  # 0 = Sunday; None = by appointment
     time: dt.time | None
