@@ -27,6 +27,8 @@ class Command(BaseCommand):
         self.stdout.write(f"{'':16}{'created':>9}{'updated':>9}{'unchanged':>11}")
         for label, tally in report.tallies().items():
             self.stdout.write(f"{label:16}{tally.created:>9}{tally.updated:>9}{tally.unchanged:>11}")
+        if report.meetings_not_in_file:
+            self.stdout.write(f"{report.meetings_not_in_file} sample meetings no longer in the file were left as is.")
         if report.written == 0:
             self.stdout.write(self.style.SUCCESS("Already up to date: nothing written."))
         else:
