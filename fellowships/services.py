@@ -13,10 +13,12 @@ def vocabularies_sync() -> dict[str, Fellowship]:
     """Create or update every fellowship and its type vocabulary; idempotent."""
     fellowships = {}
     for entry in fellowship_entries():
-        fellowship, _ = Fellowship.objects.update_or_create(
-            slug=entry.slug,
-            defaults={"name": entry.name, "website": entry.website, "default_open_closed": entry.default_open_closed},
-        )
+        values = {"name": entry.name, "website": entry.website, "default_open_closed": entry.default_open_closed}
+        fellowship, created = Fellowship.objects.get_or_create(slug=entry.slug, defaults=values)
+        if not created and any(getattr(fellowship, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(fellowship, k, v)
+            fellowship.save()
         existing = {t.code: t for t in fellowship.types.all()}
         for t in entry.types:
             values = {"name": t.name, "kind": t.kind, "meaning": t.meaning, "language": t.language,
