@@ -8,8 +8,12 @@ radius, so the SQLite and PostgreSQL paths agree to the centimetre.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
+
+from django.db import connections, transaction
 
 # earthdistance's earth() in metres; using it everywhere keeps both paths equal.
 EARTH_RADIUS_M = 6378168.0
@@ -91,3 +95,22 @@ POINT_EARTH = "ll_to_earth(%s::float8, %s::float8)"
 PG_DISTANCE_SQL = f"earth_distance({MEETING_EARTH}, {POINT_EARTH})"
 PG_KNN_SQL = f"({MEETING_EARTH} <-> {POINT_EARTH})"
 PG_WITHIN_BOX_SQL = f"earth_box({POINT_EARTH}, %s::float8) @> {MEETING_EARTH}"
+
+
+@contextmanager
+def nearest_first_plan(*, using: str) -> Iterator[None]:
+    """Within the block, PostgreSQL plans without bitmap scans, so a nearest-
+    first search is the GiST KNN scan. The setting is local to a transaction
+    (or savepoint) of its own: an error rolls it back with the savepoint, and
+    on success it is put back for an enclosing transaction."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('enable_bitmapscan'), set_config('enable_bitmapscan', 'off', true)")
+            previous = cursor.fetchone()[0]
+        yield
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('enable_bitmapscan', %s, true)", [previous])

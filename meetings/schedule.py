@@ -53,18 +53,8 @@ def resolve_wall_time(local: dt.datetime, tz: ZoneInfo) -> dt.datetime:
 def next_start(*, day: int | None, time: dt.time | None, timezone: str, now: dt.datetime) -> dt.datetime | None:
     """The first start at or after `now`, as a UTC instant; None for by-appointment
     meetings and meetings without a usable time zone."""
-    if day is None or time is None or not is_valid_zone(timezone):
-        return None
-    tz = zone(timezone)
-    local_today = now.astimezone(tz).date()
-    days_ahead = (day - sunday_zero_weekday(local_today)) % 7
-    # A start earlier in the same local day, or shifted by a transition, moves a week on.
-    for weeks in (0, 1, 2):
-        date = local_today + dt.timedelta(days=days_ahead + 7 * weeks)
-        start = resolve_wall_time(dt.datetime.combine(date, time), tz)
-        if start >= now.replace(second=0, microsecond=0):
-            return start
-    raise AssertionError("unreachable: a weekly meeting starts within three weeks")
+    found = next_occurrence(day=day, time=time, end_time=None, timezone=timezone, now=now)
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
@@ -101,7 +102,8 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     if f.in_progress:
         qs = qs.in_progress(now=f.now or dt.datetime.now(dt.timezone.utc))
     if point is not None:
-        return qs.near(point, radius_m=radius_m)
+        # Without a radius the widest one applies: it bounds the index scan.
+        return qs.near(point, radius_m=radius_m if radius_m is not None else settings.MEETINGS_MAX_RADIUS_KM * 1000)
     if f.starting_within is not None:
         return qs.order_by("starts_in", "name", "id")
     return qs.order_by("day", "time", "name", "id")

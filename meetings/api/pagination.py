@@ -4,9 +4,16 @@ from rest_framework.response import Response
 
 
 class CappedCountPagination(LimitOffsetPagination):
-    """Limit/offset pages with a total count that stops at MEETINGS_COUNT_CAP:
-    counting a dense search exactly can cost more than the search itself.
-    `count_capped` says when `count` is a floor rather than the total."""
+    """Limit/offset pages whose total count never costs more than the page.
+
+    - Listings count at most MEETINGS_COUNT_CAP matches (in no particular
+      order, so the count needs no sort).
+    - Nearest-first searches run no count query at all: the page is read with
+      one row of lookahead, which is all the KNN scan needs, and `count` says
+      how many there are up to the end of this page, plus one when more follow.
+
+    `count_capped` is true when `count` is a floor rather than the total.
+    """
 
     default_limit = 25
 
@@ -14,23 +21,32 @@ class CappedCountPagination(LimitOffsetPagination):
     def max_limit(self) -> int:
         return settings.MEETINGS_MAX_PAGE_SIZE
 
-    def get_count(self, queryset) -> int:
-        cap = settings.MEETINGS_COUNT_CAP
-        counted = queryset[: cap + 1].count() if hasattr(queryset, "count") else len(queryset[: cap + 1])
-        self.count_capped = counted > cap
-        return min(counted, cap) if self.count_capped else counted
-
     def paginate_queryset(self, queryset, request, view=None):
-        self.count_capped = False
-        page = super().paginate_queryset(queryset, request, view)
-        if self.count_capped and self.offset + self.limit >= self.count and len(page) == self.limit:
-            # There is more beyond the cap: keep "next" pointing on.
-            self.count = self.offset + self.limit + 1
-        return page
+        self.request = request
+        self.limit = self.get_limit(request)
+        self.offset = self.get_offset(request)
+        if getattr(view, "count_by_lookahead", False):
+            page = list(queryset[self.offset : self.offset + self.limit + 1])
+            more = len(page) > self.limit
+            page = page[: self.limit]
+            if page or self.offset == 0:
+                self.count = self.offset + len(page) + (1 if more else 0)
+                self.count_capped = more
+                return page
+        cap = settings.MEETINGS_COUNT_CAP
+        counted = queryset.order_by()[: cap + 1].count()
+        self.count_capped = counted > cap
+        self.count = min(counted, cap)
+        if self.count_capped:
+            # More lie beyond the cap: keep "next" pointing on.
+            self.count = max(self.count, self.offset + self.limit + 1)
+        if self.offset >= counted and not self.count_capped:
+            return []
+        return list(queryset[self.offset : self.offset + self.limit])
 
     def get_paginated_response(self, data):
         return Response({
-            "count": min(self.count, settings.MEETINGS_COUNT_CAP) if self.count_capped else self.count,
+            "count": self.count,
             "count_capped": self.count_capped,
             "next": self.get_next_link(),
             "previous": self.get_previous_link(),
@@ -41,6 +57,6 @@ class CappedCountPagination(LimitOffsetPagination):
         response = super().get_paginated_response_schema(schema)
         response["properties"]["count_capped"] = {
             "type": "boolean",
-            "description": "True when count stopped at the cap and more meetings match.",
+            "description": "True when count is a floor: more meetings match than it says.",
         }
         return response

@@ -2,7 +2,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
-from meetings import clock
+from meetings import clock, schedule
+from meetings.api.listing import listing_values, meeting_listing
 from meetings.api.serializers import MeetingSerializer, RegionSerializer
 from meetings.filters import MeetingFilterSet
 from meetings.models import Meeting, Region
@@ -24,17 +25,21 @@ class MeetingViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return Meeting.objects.published().with_listing_relations()
 
-    def filter_queryset(self, queryset):
-        filtered = super().filter_queryset(queryset)
-        if self.action == "list":
-            # The search builds its own queryset; keep the listing relations.
-            filtered = filtered.with_listing_relations()
-        return filtered
+    def list(self, request, *args, **kwargs):
+        """The search's fast path (meetings/api/listing.py): the same fields
+        as MeetingSerializer, built from plain rows."""
+        meetings = self.filter_queryset(self.get_queryset())
+        self.count_by_lookahead = "distance_m" in meetings.query.annotations
+        rows = self.paginate_queryset(meetings.values(*listing_values(), *meetings.query.annotations))
+        context = self.get_serializer_context()
+        results = meeting_listing(rows=rows, now=context["now"], unit=context["units"],
+                                  viewer_zone=schedule.viewer_zone(request.query_params.get("tz", "")))
+        return self.get_paginated_response(results)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
         context["now"] = clock.now()
-        context["units"] = self.request.query_params.get("units") or "mi" if self.request else "mi"
+        context["units"] = (self.request.query_params.get("units") if self.request else None) or "mi"
         return context
 
 

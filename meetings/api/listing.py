@@ -1,0 +1,79 @@
+"""The search's fast path: a page of meetings as plain dicts built from one
+`.values()` query and one query for their types, with no model instances or
+serializer fields in between. It keeps MeetingSerializer's contract exactly;
+tests/test_api_listing.py compares the two field by field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from meetings import geo, schedule
+from meetings.models import Meeting
+
+# Output field -> the `.values()` path it comes from.
+VALUE_PATHS = {
+    "slug": "slug", "name": "name", "fellowship": "fellowship__slug", "service_body": "service_body__slug",
+    "day": "day", "time": "time", "end_time": "end_time", "timezone": "timezone", "open_closed": "open_closed",
+    "attendance_option": "attendance", "location": "location__name", "location_notes": "location__notes",
+    "formatted_address": "location__formatted_address", "address": "location__address", "city": "location__city",
+    "state": "location__state", "postal_code": "location__postal_code", "country": "location__country",
+    "latitude": "latitude", "longitude": "longitude", "approximate": "location__approximate",
+    "region": "location__region__slug", "notes": "notes", "conference_url": "conference_url",
+    "conference_url_notes": "conference_url_notes", "conference_provider": "conference_provider",
+    "conference_phone": "conference_phone", "conference_phone_notes": "conference_phone_notes",
+    "group": "group", "url": "url", "updated": "updated",
+}
+LOCATION_TEXT = ("location", "location_notes", "formatted_address", "address", "city", "state", "postal_code",
+                 "country")
+
+
+def listing_values() -> tuple[str, ...]:
+    return ("id", *VALUE_PATHS.values())
+
+
+def _utc(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _types_by_meeting(ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    rows = Meeting.types.through.objects.filter(meeting_id__in=ids).values_list("meeting_id", "meetingtype__code")
+    for meeting_id, code in rows:
+        found[meeting_id].append(code)
+    return found
+
+
+def meeting_listing(*, rows: Iterable[dict], now: dt.datetime, unit: geo.Unit,
+                    viewer_zone: ZoneInfo | None) -> list[dict]:
+    """Turn `.values(*listing_values())` rows (with `distance_m` on geo
+    searches) into the API's meeting objects."""
+    rows = list(rows)
+    types = _types_by_meeting([row["id"] for row in rows])
+    listing = []
+    for row in rows:
+        item = {field: row[path] for field, path in VALUE_PATHS.items()}
+        for field in LOCATION_TEXT:
+            if item[field] is None:  # no location
+                item[field] = ""
+        item["approximate"] = item["approximate"] is not False
+        item["types"] = sorted(types.get(row["id"], ()))
+        item["open_closed"] = item["open_closed"] or None
+        item["time"] = item["time"].strftime("%H:%M") if item["time"] else None
+        item["end_time"] = item["end_time"].strftime("%H:%M") if item["end_time"] else None
+        item["updated"] = _utc(row["updated"])
+        day, time, end_time, zone = row["day"], row["time"], row["end_time"], row["timezone"]
+        upcoming = schedule.next_occurrence(day=day, time=time, end_time=end_time, timezone=zone, now=now)
+        item["next_start"] = _utc(upcoming[0]) if upcoming else None
+        item["next_end"] = _utc(upcoming[1]) if upcoming else None
+        item["in_progress"] = schedule.in_progress(day=day, time=time, end_time=end_time, timezone=zone, now=now)
+        local = upcoming[0].astimezone(viewer_zone) if upcoming and viewer_zone else None
+        item["day_local"] = schedule.sunday_zero_weekday(local.date()) if local else None
+        item["time_local"] = local.strftime("%H:%M") if local else None
+        item["next_start_local"] = local.isoformat() if local else None
+        distance = row.get("distance_m")
+        item["distance"] = round(geo.from_metres(distance, unit), 2) if distance is not None else None
+        listing.append(item)
+    return listing
