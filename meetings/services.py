@@ -58,8 +58,11 @@ def location_save(*, location: Location, address_changed: bool, coordinates_chan
         location_geocode(location=location, geocoder=geocoder)
     location.save()
     meetings = list(location.meetings.select_related("fellowship", "service_body", "location").prefetch_related("types"))
+    changed_at = timezone.now()
     for meeting in meetings:
         meeting_refresh_derived(meeting=meeting)
+        # The meeting as published (its address, pin) changed with its location.
+        meeting.updated = changed_at
         if location.geocode_status == Location.GeocodeStatus.FAILED:
             meeting.needs_review = True
             meeting.review_reason = f"Location could not be geocoded: {location.geocode_error}"[:300]
@@ -67,7 +70,7 @@ def location_save(*, location: Location, address_changed: bool, coordinates_chan
             meeting.needs_review = False
             meeting.review_reason = ""
     Meeting.objects.bulk_update(
-        meetings, ["latitude", "longitude", "attendance", "timezone", "needs_review", "review_reason"]
+        meetings, ["latitude", "longitude", "attendance", "timezone", "needs_review", "review_reason", "updated"]
     )
     return location
 

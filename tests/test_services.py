@@ -85,3 +85,15 @@ def test_time_zone_falls_back_to_location_then_service_body(vocabularies):
     assert east.timezone == "America/New_York"
     assert bare.timezone == "America/Los_Angeles"
     assert bare.attendance == "online"
+
+
+@pytest.mark.django_db
+def test_editing_a_location_marks_its_meetings_updated(vocabularies):
+    """Feeds and their ETags follow `updated`: a moved venue is a changed meeting."""
+    place = LocationFactory()
+    meeting = make_meeting(location=place)
+    before = meeting.updated
+    place.name = "New hall name"
+    location_save(location=place, address_changed=False, coordinates_changed=False)
+    meeting.refresh_from_db()
+    assert meeting.updated > before
