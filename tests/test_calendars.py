@@ -10,20 +10,10 @@ import icalendar
 import pytest
 from dateutil.rrule import rrulestr
 
-from meetings import clock
 from tests.factories import LocationFactory, ServiceBodyFactory, make_meeting
 
 UTC = dt.timezone.utc
 LA = ZoneInfo("America/Los_Angeles")
-
-
-@pytest.fixture
-def frozen_now(monkeypatch):
-    def freeze(instant: dt.datetime) -> dt.datetime:
-        monkeypatch.setattr(clock, "now", lambda: instant)
-        return instant
-
-    return freeze
 
 
 def parse(response) -> icalendar.Calendar:

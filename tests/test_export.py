@@ -343,3 +343,18 @@ def test_round_trip_into_an_empty_directory(vocabularies, client):
     without_updated = lambda records: sorted(({k: v for k, v in r.items() if k != "updated"} for r in records),
                                              key=lambda r: r["slug"])  # noqa: E731
     assert without_updated(again) == without_updated(exported)
+
+
+def test_online_places_come_from_the_tzdata_package_without_system_zone_data(monkeypatch):
+    """Slim containers have no /usr/share/zoneinfo: the zone table still comes from `tzdata`."""
+    import zoneinfo
+
+    from meetings.publish import places
+
+    monkeypatch.setattr(zoneinfo, "TZPATH", ())
+    places._zone_table.cache_clear()
+    try:
+        place = places.zone_place("America/Chicago")
+        assert place is not None and place.city == "Chicago"
+    finally:
+        places._zone_table.cache_clear()

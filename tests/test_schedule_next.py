@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from meetings import clock, schedule
+from meetings import schedule
 from meetings.models import Meeting
 from tests.factories import make_meeting
 
@@ -107,15 +107,6 @@ class TestInProgress:
         kwargs = {"day": 0, "time": t("01:00"), "end_time": t("03:00"), "timezone": LA}
         assert schedule.in_progress(now=dt.datetime(2027, 11, 7, 10, 30, tzinfo=UTC), **kwargs)
         assert not schedule.in_progress(now=dt.datetime(2027, 11, 7, 11, 0, tzinfo=UTC), **kwargs)
-
-
-@pytest.fixture
-def frozen_now(monkeypatch):
-    def freeze(instant: dt.datetime) -> dt.datetime:
-        monkeypatch.setattr(clock, "now", lambda: instant)
-        return instant
-
-    return freeze
 
 
 @pytest.mark.django_db

@@ -4,6 +4,7 @@ zone table, so the place is in the meeting's zone by construction."""
 
 from __future__ import annotations
 
+import importlib.resources
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -38,12 +39,25 @@ def _degrees(text: str, degree_digits: int) -> float:
 def _zone_table() -> dict[str, ZonePlace]:
     # zone1970.tab leaves out zones merged since 1970 (Europe/Oslo); zone.tab still lists them.
     places: dict[str, ZonePlace] = {}
-    for directory in zoneinfo.TZPATH:
+    for directory in _table_directories():
         for name in TABLE_NAMES:
-            path = Path(directory) / name
-            if path.exists():
+            path = directory / name
+            if path.is_file():
                 places.update(_parse(path.read_text(encoding="utf-8")))
+        if places:
+            break
     return places
+
+
+def _table_directories() -> list[Path]:
+    """The system's zone data first, then the `tzdata` package's (slim
+    containers have no /usr/share/zoneinfo; zoneinfo falls back the same way)."""
+    directories = [Path(directory) for directory in zoneinfo.TZPATH]
+    try:
+        directories.append(Path(str(importlib.resources.files("tzdata").joinpath("zoneinfo"))))
+    except ModuleNotFoundError:
+        pass
+    return directories
 
 
 def _parse(text: str) -> dict[str, ZonePlace]:
