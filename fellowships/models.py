@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -75,6 +76,12 @@ class ServiceBody(models.Model):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=32, blank=True)
     location = models.CharField(max_length=200, blank=True, help_text="Area served, e.g. 'Orange County, California'.")
+    # Staff users who keep this body's listings (and its children's) in the
+    # admin; meetings/curation.py turns this into what each of them may see.
+    curators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="curated_service_bodies",
+        help_text="Staff users who curate this body's meetings, locations and feeds, and those of its children.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "simple_history",
     "fellowships",
     "meetings",
 ]
@@ -46,6 +47,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Records the signed-in user on the history of what a request changes.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -69,6 +72,14 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+        "DATABASE_PREPARED_STATEMENTS", default=True):
+    # The nearest-first search runs as a prepared statement (meetings/geo.py:
+    # nearest_first_rows), which skips its planning. psycopg prepares nothing
+    # while the threshold is None (Django's default); with it set, only
+    # statements that ask are prepared, since Django's own cursors bind on the
+    # client. Turn off behind a pooler that cannot keep prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -153,6 +164,25 @@ MEETINGS_MAX_PAGE_SIZE = env.int("MEETINGS_MAX_PAGE_SIZE", default=200)
 # Counting every match of a dense search can cost more than the search; the
 # API counts up to this many and says when the count was capped.
 MEETINGS_COUNT_CAP = env.int("MEETINGS_COUNT_CAP", default=1000)
+
+# Curation (issue 5). Public change requests: per-client rate (DRF's "N/period").
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "change-requests": env("CHANGE_REQUESTS_RATE", default="10/hour"),
+}
+# History: reverting goes through the admin's own "revert this change"
+# (meetings/history.py), not simple-history's revert-to-version form.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+# Mail to people who sent a change request; console in the embedded default.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="meetingfinder <noreply@example.org>")
+# Data-quality review thresholds (meetings/quality.py).
+QUALITY_TEMPORARILY_CLOSED_DAYS = env.int("QUALITY_TEMPORARILY_CLOSED_DAYS", default=90)
+QUALITY_STALE_DAYS = env.int("QUALITY_STALE_DAYS", default=365)
 
 LOGGING = {
     "version": 1,

@@ -13,3 +13,10 @@ class MeetingsConfig(AppConfig):
         # SQLite has no great-circle function; give it ours so geo search is
         # one query on both backends.
         connection_created.connect(register_sqlite_functions, dispatch_uid="meetings.geo.sqlite")
+
+        from simple_history.signals import pre_create_historical_record
+
+        from meetings.history import on_pre_create_historical_record
+
+        # Each historical row says what made the change and, for a meeting, its types.
+        pre_create_historical_record.connect(on_pre_create_historical_record, dispatch_uid="meetings.history")

@@ -7,8 +7,10 @@ keeps every query, index and export one row per weekly occurrence, which is
 also how Meeting Guide consumers and BMLT model it.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
+from simple_history.models import HistoricalRecords
 
 from fellowships.models import Fellowship, MeetingType, OpenClosed, ServiceBody
 from meetings.querysets import MeetingManager
@@ -26,6 +28,31 @@ class Region(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ChangeAttribution(models.Model):
+    """What made a change besides a user, on every historical row
+    (meetings/history.py fills it in): an import run or an approved request."""
+
+    import_run = models.ForeignKey(
+        "meetings.ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    change_request = models.ForeignKey(
+        "meetings.ChangeRequest", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_constraint=False,
+    )
+
+    class Meta:
+        abstract = True
+
+
+class MeetingChangeAttribution(ChangeAttribution):
+    # The meeting's type codes at that moment: types are a many-to-many, which
+    # the historical row would otherwise not carry.
+    type_codes = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
 
 
 class Location(models.Model):
@@ -52,6 +79,13 @@ class Location(models.Model):
     notes = models.TextField(blank=True)
     geocode_status = models.CharField(max_length=8, choices=GeocodeStatus.choices, blank=True)
     geocode_error = models.CharField(max_length=300, blank=True)
+    # Who added it in the admin: a curator may edit the locations of their
+    # bodies' meetings and the ones they made (meetings/curation.py).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+
+    history = HistoricalRecords(bases=[ChangeAttribution], excluded_fields=["created_by"])
 
     class Meta:
         ordering = ["name", "formatted_address"]
@@ -130,6 +164,11 @@ class Meeting(models.Model):
     )
 
     objects = MeetingManager()
+    # Feed bookkeeping is left out: it changes with every import and says
+    # nothing a curator or a mirror reads.
+    history = HistoricalRecords(
+        bases=[MeetingChangeAttribution], excluded_fields=["content_hash", "feed_values", "locked_fields"]
+    )
 
     class Meta:
         ordering = ["day", "time", "name", "id"]
@@ -272,3 +311,41 @@ class ImportIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.record_key} {self.field}: {self.reason}"
+
+
+class ChangeRequest(models.Model):
+    """A correction (or a new meeting) sent by the public, waiting for a
+    curator of the meeting's service body (meetings/change_requests.py)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    # Empty for a proposed new meeting, which names its service body instead.
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, null=True, blank=True, related_name="change_requests")
+    service_body = models.ForeignKey(ServiceBody, on_delete=models.CASCADE, related_name="change_requests")
+    description = models.TextField(help_text="What the sender says is wrong.")
+    # Field name -> value as validated at submission (meetings/change_requests.py encodes them).
+    proposed = models.JSONField(default=dict, blank=True)
+    contact_email = models.EmailField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created = models.DateTimeField(default=now, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+    decision_note = models.TextField(blank=True, help_text="Why it was rejected (required to reject), or a note.")
+    # The fields approval wrote, for the record.
+    applied = models.JSONField(default=list, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # The curators' queue: a body's pending requests, oldest first.
+            models.Index(fields=["service_body", "status", "created"], name="change_request_queue"),
+        ]
+
+    def __str__(self) -> str:
+        what = self.meeting.name if self.meeting_id else "new meeting"
+        return f"Request {self.pk} ({what}, {self.status})"

@@ -15,6 +15,7 @@ from fellowships.models import MeetingType
 from fellowships.services import open_closed_for
 from meetings.attendance import conference_provider, derive_attendance, is_online
 from meetings.geocoding import GeocodingError, geocode
+from meetings.history import history_bulk_record, record_type_codes
 from meetings.models import Location, Meeting
 
 
@@ -103,6 +104,8 @@ def meeting_save(*, meeting: Meeting, types: Iterable[MeetingType] | None = None
     meeting_refresh_derived(meeting=meeting, types=types if types is not None else (
         meeting.types.all() if meeting.pk else []))
     meeting.updated = now or timezone.now()
+    if types is not None:
+        record_type_codes(meeting, types)
     meeting.save()
     if types is not None:
         meeting.types.set(types)
@@ -116,8 +119,15 @@ def _temporarily_closed_type(meeting: Meeting) -> MeetingType | None:
 
 
 @transaction.atomic
-def meetings_set_published(*, meetings: QuerySet[Meeting], published: bool) -> int:
-    return meetings.exclude(published=published).update(published=published, updated=timezone.now())
+def meetings_set_published(*, meetings: QuerySet[Meeting], published: bool, user=None) -> int:
+    changing = list(meetings.exclude(published=published))
+    now = timezone.now()
+    for meeting in changing:
+        meeting.published, meeting.updated = published, now
+    Meeting.objects.bulk_update(changing, ["published", "updated"], batch_size=500)
+    # A queryset write skips save(): its history is recorded here.
+    history_bulk_record(instances=changing, user=user, date=now)
+    return len(changing)
 
 
 @transaction.atomic

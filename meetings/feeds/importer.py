@@ -40,6 +40,7 @@ from meetings.feeds.csv import parse_csv
 from meetings.feeds.duplicates import mark_duplicates
 from meetings.feeds.meeting_guide import load_feed_text, parse_meeting_guide
 from meetings.feeds.records import FeedMeeting, FeedUnreadable, ParsedFeed
+from meetings.history import attributed, history_bulk_record
 from meetings.models import FeedFormat, FeedSource, ImportIssue, ImportRun, Location, Meeting, Region
 from meetings.services import location_geocode, meeting_refresh_derived
 
@@ -270,6 +271,9 @@ class Applier:
     def _save_locations(self) -> None:
         new = [loc for loc in self.places.by_signature.values() if loc.pk is None]
         Location.objects.bulk_create(new, batch_size=500)
+        # Bulk writes skip save(), so their history is written here, in bulk,
+        # attributed to the run (apply_parsed wraps the run in `attributed`).
+        history_bulk_record(instances=new, history_type="+", date=self.now)
 
     def _slugs(self, hints: list[tuple[str, str]]) -> list[str]:
         """Our slugs for new meetings: the feed's, unless another meeting has
@@ -323,7 +327,7 @@ class Applier:
                 self.progress(done, total)
         touched.extend(new_meetings)
 
-        changed = []
+        changed, changed_codes = [], {}
         for fm, meeting, location, signature, types, values in updates:
             current_types = types_of[meeting.pk]
             current = locks.current_values(meeting, [t.code for t in current_types])
@@ -346,6 +350,7 @@ class Applier:
             self._flag_geocoding(meeting, meeting.location)
             if not keep_types and {t.pk for t in types} != {t.pk for t in current_types}:
                 meeting.types.set(types)
+            changed_codes[meeting.pk] = sorted(t.code for t in final_types)
             changed.append(meeting)
             done += 1
             if self.progress and done % 200 == 0:
@@ -364,14 +369,20 @@ class Applier:
                   "open_closed", "attendance", "conference_provider", "latitude", "longitude", "needs_review",
                   "review_reason", "duplicate_of", *[n for n in locks.FEED_FIELDS if n != "types"]]
         Meeting.objects.bulk_update(changed, fields, batch_size=500)
+        history_bulk_record(instances=new_meetings, history_type="+", date=self.now,
+                            type_codes={m.pk: sorted(t.code for t in types) for m, types in zip(new_meetings, new_types)})
+        history_bulk_record(instances=changed, date=self.now, type_codes=changed_codes)
 
         if plan.restore_unchanged:
             Meeting.objects.filter(pk__in=plan.restore_unchanged).update(removed=False, removed_at=None)
             self.run.restored += len(plan.restore_unchanged)
+            history_bulk_record(instances=Meeting.objects.filter(pk__in=plan.restore_unchanged), date=self.now)
         if plan.remove:
             Meeting.objects.filter(pk__in=plan.remove).update(removed=True, removed_at=self.now)
             # The other source's copy of a meeting that left its feed is shown again.
-            Meeting.objects.filter(duplicate_of__in=plan.remove).update(duplicate_of=None)
+            shown_again = list(Meeting.objects.filter(duplicate_of__in=plan.remove).values_list("pk", flat=True))
+            Meeting.objects.filter(pk__in=shown_again).update(duplicate_of=None)
+            history_bulk_record(instances=Meeting.objects.filter(pk__in=[*plan.remove, *shown_again]), date=self.now)
         if self.progress:
             self.progress(total, total)
         self.run.created = len(new_meetings)
@@ -418,7 +429,8 @@ def apply_parsed(*, source: FeedSource, parsed: ParsedFeed, run: ImportRun | Non
                 run.payload = payload
                 return _finish(run, status=ImportRun.Status.HELD, reason=reason, started=started)
             applier = Applier(source=source, run=run, geocoder=geocoder, progress=progress)
-            applier.apply(parsed=parsed, plan=plan)
+            with attributed(import_run=run):
+                applier.apply(parsed=parsed, plan=plan)
             run.unknown_types = applier.unknown
     except Exception as error:
         return _finish(run, status=ImportRun.Status.FAILED, reason=f"{type(error).__name__}: {error}",

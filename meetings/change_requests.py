@@ -1,0 +1,269 @@
+"""Corrections and new meetings sent by the public, and a curator's decision.
+
+- `change_request_submit(...)`: validate and queue a request. Proposed values
+  are checked field by field as the model would check them (its own field
+  validation, plus the directory's rules: IANA zones, the fellowship's type
+  codes); unknown fields are refused, so nothing unexpected is ever applied.
+- `change_request_approve(...)`: apply the values through the write services,
+  recorded in history as made by the request (and the approving curator),
+  and lock them as curated fields so the next import keeps them.
+- `change_request_reject(...)`: record why.
+Both decisions mail the sender when they left an address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from fellowships.models import Fellowship, MeetingType, ServiceBody
+from meetings.history import attributed
+from meetings.models import ChangeRequest, Location, Meeting
+from meetings.schedule import is_valid_zone
+
+logger = logging.getLogger(__name__)
+
+# What the public may propose: the meeting's own listing fields...
+MEETING_FIELDS = (
+    "name", "day", "time", "end_time", "timezone", "notes", "conference_url", "conference_url_notes",
+    "conference_phone", "conference_phone_notes", "group", "group_notes", "url", "types",
+)
+# ...and its place, under names of their own (a request's `name` is the meeting's).
+LOCATION_FIELDS = {"location_name": "name", "address": "address", "city": "city", "state": "state",
+                   "postal_code": "postal_code"}
+PROPOSABLE = (*MEETING_FIELDS, *LOCATION_FIELDS)
+DESCRIPTION_MAX = 5000
+
+
+class ChangeRequestInvalid(Exception):
+    """Bad input: `errors` maps a field (or `proposed.<field>`) to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class ChangeRequestDecided(Exception):
+    """The request was approved or rejected already."""
+
+
+def _clean_field(model, name: str, value):
+    field = model._meta.get_field(name)
+    if isinstance(value, str):
+        value = value.strip()
+    if value is None and field.null is False and field.blank:
+        value = ""
+    return field.clean(value, None)
+
+
+def _encode(value):
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    return value
+
+
+def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
+    """Proposed values validated and encoded for storage (JSON); raises
+    `ChangeRequestInvalid` naming every bad field."""
+    if not isinstance(proposed, dict):
+        raise ChangeRequestInvalid({"proposed": ["Give the proposed values as an object of field: value."]})
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(proposed) - set(PROPOSABLE))
+    if unknown:
+        errors["proposed"] = [f"Unknown field(s): {', '.join(unknown)}. Fields you can propose: "
+                              f"{', '.join(PROPOSABLE)}."]
+    cleaned = {}
+    for name in PROPOSABLE:
+        if name not in proposed:
+            continue
+        value = proposed[name]
+        try:
+            if name == "types":
+                cleaned[name] = _clean_type_codes(value, fellowship)
+            elif name in LOCATION_FIELDS:
+                cleaned[name] = _clean_field(Location, LOCATION_FIELDS[name], value)
+            else:
+                cleaned[name] = _encode(_clean_field(Meeting, name, value))
+                if name == "timezone" and cleaned[name] and not is_valid_zone(cleaned[name]):
+                    raise ValidationError(f"{cleaned[name]!r} is not an IANA time zone name, such as "
+                                          "America/Los_Angeles.")
+        except ValidationError as error:
+            errors[f"proposed.{name}"] = error.messages
+    if errors:
+        raise ChangeRequestInvalid(errors)
+    return cleaned
+
+
+def _clean_type_codes(value, fellowship: Fellowship) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ValidationError("Give types as a list of codes, e.g. [\"O\", \"D\"].")
+    codes = sorted({code.strip() for code in value})
+    known = set(MeetingType.objects.filter(fellowship=fellowship, code__in=codes).values_list("code", flat=True))
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise ValidationError(f"Not {fellowship.name} type codes: {', '.join(unknown)}.")
+    return codes
+
+
+def change_request_submit(*, description: str, proposed: dict | None = None, meeting: Meeting | None = None,
+                          service_body: ServiceBody | None = None, contact_email: str = "") -> ChangeRequest:
+    """Queue a correction of `meeting`, or a new meeting for `service_body`."""
+    errors: dict[str, list[str]] = {}
+    description = (description or "").strip()
+    if not description:
+        errors["description"] = ["Say what is wrong (or what the new meeting is)."]
+    elif len(description) > DESCRIPTION_MAX:
+        errors["description"] = [f"At most {DESCRIPTION_MAX} characters."]
+    contact_email = (contact_email or "").strip()
+    if contact_email:
+        try:
+            validate_email(contact_email)
+        except ValidationError:
+            errors["contact_email"] = ["Enter a valid email address, or leave it empty."]
+    if meeting is None and service_body is None:
+        errors["meeting"] = ["Name the meeting to correct, or the service body of a new meeting."]
+    proposed = {} if proposed is None else proposed
+    fellowship = meeting.fellowship if meeting is not None else getattr(service_body, "fellowship", None)
+    cleaned = {}
+    if fellowship is not None:
+        try:
+            cleaned = proposed_values_clean(proposed=proposed, fellowship=fellowship)
+        except ChangeRequestInvalid as error:
+            errors.update(error.errors)
+    if meeting is None and service_body is not None and not (cleaned.get("name") or errors.get("proposed.name")):
+        errors["proposed.name"] = ["A new meeting needs a name."]
+    if errors:
+        raise ChangeRequestInvalid(errors)
+    return ChangeRequest.objects.create(
+        meeting=meeting, service_body=meeting.service_body if meeting is not None else service_body,
+        description=description, proposed=cleaned, contact_email=contact_email,
+    )
+
+
+def proposed_beside_current(change_request: ChangeRequest) -> list[tuple[str, object, object]]:
+    """(field, current value, proposed value) of each proposed field."""
+    meeting = change_request.meeting
+    location = meeting.location if meeting is not None else None
+    rows = []
+    for name, value in change_request.proposed.items():
+        if meeting is None:
+            current = None
+        elif name == "types":
+            current = sorted(meeting.types.values_list("code", flat=True))
+        elif name in LOCATION_FIELDS:
+            current = getattr(location, LOCATION_FIELDS[name]) if location is not None else None
+        else:
+            current = _encode(getattr(meeting, name))
+        rows.append((name, current, value))
+    return rows
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50].strip("-") or "meeting"
+    slug, number = base, 1
+    while Meeting.objects.filter(slug=slug).exists():
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
+
+
+def _decode(name: str, value):
+    if name in ("time", "end_time") and value:
+        return dt.time.fromisoformat(value)
+    return value
+
+
+@transaction.atomic
+def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datetime | None = None) -> Meeting:
+    """Apply the proposed values; they become curated fields of the meeting."""
+    from meetings.feeds.locks import FEED_FIELDS, meeting_lock_fields
+    from meetings.services import location_save, meeting_save
+
+    change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
+    if change_request.status != ChangeRequest.Status.PENDING:
+        raise ChangeRequestDecided(f"Request {change_request.pk} was {change_request.status} already.")
+    body = change_request.service_body
+    meeting = change_request.meeting
+    proposed = change_request.proposed
+    with attributed(change_request=change_request):
+        if meeting is None:
+            meeting = Meeting(fellowship=body.fellowship, service_body=body, slug=_unique_slug(proposed["name"]),
+                              source="change-request", name=proposed["name"])
+        location_values = {LOCATION_FIELDS[n]: v for n, v in proposed.items() if n in LOCATION_FIELDS}
+        if location_values:
+            location = meeting.location or Location(created_by=user)
+            for name, value in location_values.items():
+                setattr(location, name, value)
+            # The address is what people gave; the pin comes from it, so the old one goes.
+            location.formatted_address = ""
+            location.latitude = location.longitude = None
+            location._history_user = user
+            meeting.location = location_save(location=location, address_changed=True, coordinates_changed=False)
+        for name in MEETING_FIELDS:
+            if name in proposed and name != "types":
+                setattr(meeting, name, _decode(name, proposed[name]))
+        types = None
+        if "types" in proposed:
+            types = list(MeetingType.objects.filter(fellowship_id=meeting.fellowship_id, code__in=proposed["types"]))
+        meeting._history_user = user
+        meeting = meeting_save(meeting=meeting, types=types, now=now)
+        curated = [name for name in proposed if name in FEED_FIELDS]
+        if curated:
+            meeting_lock_fields(meeting=meeting, fields=curated)
+    change_request.meeting = meeting
+    change_request.status = ChangeRequest.Status.APPROVED
+    change_request.decided_by = user
+    change_request.decided_at = now or timezone.now()
+    change_request.applied = sorted(proposed)
+    change_request.save()
+    transaction.on_commit(lambda: change_request_notify(change_request=change_request))
+    return meeting
+
+
+@transaction.atomic
+def change_request_reject(*, change_request: ChangeRequest, user, reason: str,
+                          now: dt.datetime | None = None) -> ChangeRequest:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ChangeRequestInvalid({"decision_note": ["Say why the request is rejected."]})
+    change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
+    if change_request.status != ChangeRequest.Status.PENDING:
+        raise ChangeRequestDecided(f"Request {change_request.pk} was {change_request.status} already.")
+    change_request.status = ChangeRequest.Status.REJECTED
+    change_request.decision_note = reason
+    change_request.decided_by = user
+    change_request.decided_at = now or timezone.now()
+    change_request.save()
+    transaction.on_commit(lambda: change_request_notify(change_request=change_request))
+    return change_request
+
+
+def change_request_notify(*, change_request: ChangeRequest) -> bool:
+    """Tell the sender what became of their request; a mail failure is
+    logged, never undoes the decision."""
+    if not change_request.contact_email:
+        return False
+    what = change_request.meeting.name if change_request.meeting_id else "a new meeting"
+    if change_request.status == ChangeRequest.Status.APPROVED:
+        subject = f"Your correction to {what} was applied"
+        body = "Thank you: the listing now shows what you sent."
+    else:
+        subject = f"Your correction to {what} was not applied"
+        body = f"The listing's curators did not apply it: {change_request.decision_note}"
+    if change_request.decision_note and change_request.status == ChangeRequest.Status.APPROVED:
+        body += f"\n\n{change_request.decision_note}"
+    try:
+        send_mail(subject, f"{body}\n\nYou wrote: {change_request.description}", settings.DEFAULT_FROM_EMAIL,
+                  [change_request.contact_email])
+    except Exception:  # noqa: BLE001 - any mail backend error
+        logger.exception("could not mail change request %s", change_request.pk)
+        return False
+    return True

@@ -1,0 +1,138 @@
+"""Who may curate what: a curator belongs to service bodies (through
+`ServiceBody.curators`) and keeps their listings and those of every body
+below them. A superuser keeps everything.
+
+What a curator reaches:
+- meetings of their bodies;
+- locations used by those meetings, or that they added themselves (so a new
+  hall can be made before the meeting that uses it). A hall shared with
+  another body's meetings is reachable by both bodies' curators: it is one
+  building, and moving its pin is right for everyone meeting there;
+- feed sources of their bodies and those sources' import runs;
+- change requests sent to their bodies.
+
+Every admin list, form choice, autocomplete and action goes through these
+selectors (meetings/admin_scope.py), so one rule decides everywhere.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from fellowships.models import ServiceBody
+from meetings.models import ChangeRequest, FeedSource, ImportRun, Location, Meeting
+
+CURATORS_GROUP = "Curators"
+# (app label, model, actions) a curator needs; deleting is left to superusers
+# (a meeting that stopped is unpublished, which keeps its history and slug).
+CURATOR_PERMISSIONS = (
+    ("meetings", "meeting", ("view", "add", "change")),
+    ("meetings", "location", ("view", "add", "change")),
+    ("meetings", "region", ("view", "add", "change")),
+    ("meetings", "feedsource", ("view", "add", "change")),
+    ("meetings", "importrun", ("view", "change")),
+    ("meetings", "importissue", ("view",)),
+    ("meetings", "changerequest", ("view", "change")),
+    ("fellowships", "servicebody", ("view",)),
+    ("fellowships", "fellowship", ("view",)),
+    ("fellowships", "meetingtype", ("view",)),
+)
+_CACHE_ATTRIBUTE = "_curated_body_ids"
+
+
+def service_body_tree_ids(*, root_ids) -> frozenset[int]:
+    """The given bodies and every body below them."""
+    ids = set(root_ids)
+    frontier = set(ids)
+    while frontier:
+        children = set(ServiceBody.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - ids
+        ids |= children
+        frontier = children
+    return frozenset(ids)
+
+
+def curated_body_ids(*, user) -> frozenset[int] | None:
+    """Ids of the service bodies `user` curates, children included; None
+    means every body (a superuser). Cached on the user object, which lives
+    for one request."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    if user.is_superuser:
+        return None
+    cached = getattr(user, _CACHE_ATTRIBUTE, None)
+    if cached is not None:
+        return cached
+    result = service_body_tree_ids(root_ids=ServiceBody.objects.filter(curators=user).values_list("id", flat=True))
+    setattr(user, _CACHE_ATTRIBUTE, result)
+    return result
+
+
+def service_bodies_curated_by(*, user, queryset: QuerySet[ServiceBody] | None = None) -> QuerySet[ServiceBody]:
+    queryset = ServiceBody.objects.all() if queryset is None else queryset
+    ids = curated_body_ids(user=user)
+    return queryset if ids is None else queryset.filter(pk__in=ids)
+
+
+def meetings_curated_by(*, user, queryset: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]:
+    queryset = Meeting.objects.all() if queryset is None else queryset
+    ids = curated_body_ids(user=user)
+    return queryset if ids is None else queryset.filter(service_body_id__in=ids)
+
+
+def locations_curated_by(*, user, queryset: QuerySet[Location] | None = None) -> QuerySet[Location]:
+    queryset = Location.objects.all() if queryset is None else queryset
+    ids = curated_body_ids(user=user)
+    if ids is None:
+        return queryset
+    # Exists rather than a join: no duplicate rows, no DISTINCT for the admin's ordering.
+    used_by_their_meetings = Exists(Meeting.objects.filter(location_id=OuterRef("pk"), service_body_id__in=ids))
+    return queryset.filter(used_by_their_meetings | Q(created_by_id=user.pk))
+
+
+def feed_sources_curated_by(*, user, queryset: QuerySet[FeedSource] | None = None) -> QuerySet[FeedSource]:
+    queryset = FeedSource.objects.all() if queryset is None else queryset
+    ids = curated_body_ids(user=user)
+    return queryset if ids is None else queryset.filter(service_body_id__in=ids)
+
+
+def import_runs_curated_by(*, user, queryset: QuerySet[ImportRun] | None = None) -> QuerySet[ImportRun]:
+    queryset = ImportRun.objects.all() if queryset is None else queryset
+    ids = curated_body_ids(user=user)
+    return queryset if ids is None else queryset.filter(source__service_body_id__in=ids)
+
+
+def change_requests_curated_by(*, user, queryset: QuerySet[ChangeRequest] | None = None) -> QuerySet[ChangeRequest]:
+    queryset = ChangeRequest.objects.all() if queryset is None else queryset
+    ids = curated_body_ids(user=user)
+    return queryset if ids is None else queryset.filter(service_body_id__in=ids)
+
+
+@transaction.atomic
+def curators_group_sync() -> Group:
+    """The "Curators" group with exactly the permissions a curator needs."""
+    group, _ = Group.objects.get_or_create(name=CURATORS_GROUP)
+    wanted = Q(pk__in=[])
+    for app_label, model, actions in CURATOR_PERMISSIONS:
+        wanted |= Q(content_type__app_label=app_label, content_type__model=model,
+                    codename__in=[f"{action}_{model}" for action in actions])
+    group.permissions.set(Permission.objects.filter(wanted))
+    return group
+
+
+@transaction.atomic
+def curator_assign(*, user, service_bodies: list[ServiceBody], replace: bool = False):
+    """Make `user` a curator of `service_bodies` (and their children): staff,
+    in the Curators group. `replace` drops bodies not named."""
+    group = curators_group_sync()
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    user.groups.add(group)
+    if replace:
+        user.curated_service_bodies.set(service_bodies)
+    else:
+        user.curated_service_bodies.add(*service_bodies)
+    user.__dict__.pop(_CACHE_ATTRIBUTE, None)
+    return user

@@ -1,0 +1,279 @@
+"""History of meetings and locations: who or what changed them, when, and
+the values before and after (django-simple-history's tables, migration 0004).
+
+- A save records itself (simple-history's post_save); the signed-in user
+  comes from its middleware. What else made the change, an import run or an
+  approved change request, is set around the write with `attributed(...)`.
+- Writes that skip `save()` (the importer's bulk writes, queryset updates)
+  record with `history_bulk_record(...)`: one historical row per object, in
+  bulk, attributed the same way.
+- A meeting's historical row carries its type codes (`type_codes`), since
+  the types are a many-to-many the row would not hold.
+- `history_changes(...)` pairs each row with the one before it, for the
+  admin and the `/api/v1/changes/` feed; `history_revert(...)` undoes one
+  change through the write services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.db import models, transaction
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from fellowships.models import MeetingType
+from meetings.models import Location, Meeting
+
+_attribution: ContextVar[dict] = ContextVar("history_attribution", default={})
+
+# Fields a revert may set back; the rest are derived (recomputed by the
+# services), bookkeeping, or the feed's (`removed`).
+MEETING_REVERTIBLE = (
+    "name", "slug", "fellowship", "service_body", "location", "day", "time", "end_time", "timezone", "notes",
+    "conference_url", "conference_url_notes", "conference_phone", "conference_phone_notes", "group", "group_notes",
+    "url", "published", "needs_review", "review_reason",
+)
+LOCATION_REVERTIBLE = (
+    "name", "address", "city", "state", "postal_code", "country", "formatted_address", "latitude", "longitude",
+    "approximate", "timezone", "region", "notes",
+)
+# Left out of what a change shows: timestamps every save moves, and the row's own id.
+NOT_SHOWN = {"id", "updated", "created"}
+
+
+@contextmanager
+def attributed(*, import_run=None, change_request=None) -> Iterator[None]:
+    """Attribute every change recorded inside to an import run or a request."""
+    token = _attribution.set({
+        "import_run_id": getattr(import_run, "pk", None),
+        "change_request_id": getattr(change_request, "pk", None),
+    })
+    try:
+        yield
+    finally:
+        _attribution.reset(token)
+
+
+def record_type_codes(meeting: Meeting, types: Iterable[MeetingType]) -> None:
+    """Tell the next historical row of `meeting` its types (they are set
+    after the row is saved, so the database still has the old ones)."""
+    meeting._history_type_codes = sorted(t.code for t in types)
+
+
+def on_pre_create_historical_record(sender, instance, history_instance, **kwargs) -> None:
+    """simple-history's hook for each row it writes on save (connected in
+    MeetingsConfig.ready): add the attribution and a meeting's types."""
+    for name, value in _attribution.get().items():
+        setattr(history_instance, name, value)
+    if isinstance(instance, Meeting):
+        codes = instance.__dict__.pop("_history_type_codes", None)
+        if codes is None:
+            codes = sorted(instance.types.values_list("code", flat=True)) if instance.pk else []
+        history_instance.type_codes = codes
+
+
+def _request_user():
+    # The user simple-history's middleware saw sign in to this request, if any.
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def _type_codes_of(meeting_ids: list[int]) -> dict[int, list[str]]:
+    codes: dict[int, list[str]] = defaultdict(list)
+    rows = Meeting.types.through.objects.filter(meeting_id__in=meeting_ids).values_list("meeting_id", "meetingtype__code")
+    for meeting_id, code in rows:
+        codes[meeting_id].append(code)
+    return {pk: sorted(found) for pk, found in codes.items()}
+
+
+def history_bulk_record(*, instances: Iterable[models.Model], history_type: str = "~", user=None, reason: str = "",
+                        date: dt.datetime | None = None, type_codes: dict[int, list[str]] | None = None,
+                        batch_size: int = 500) -> int:
+    """Record the current state of saved `instances` (meetings or locations,
+    all of one model) as one historical row each, in bulk. `type_codes`
+    (meeting id -> codes) saves reading them back."""
+    instances = list(instances)
+    if not instances:
+        return 0
+    model = type(instances[0])
+    History = model.history.model
+    date = date or timezone.now()
+    user = user or _request_user()
+    attribution = _attribution.get()
+    if model is Meeting:
+        missing = [m.pk for m in instances if type_codes is None or m.pk not in type_codes]
+        type_codes = {**(_type_codes_of(missing) if missing else {}), **(type_codes or {})}
+    rows = []
+    for obj in instances:
+        row = History(
+            history_date=date, history_type=history_type, history_user=user, history_change_reason=reason,
+            **{field.attname: getattr(obj, field.attname) for field in History.tracked_fields},
+            **attribution,
+        )
+        if model is Meeting:
+            row.type_codes = type_codes.get(obj.pk, [])
+        rows.append(row)
+    History.objects.bulk_create(rows, batch_size=batch_size)
+    return len(rows)
+
+
+# Reading ---------------------------------------------------------------------
+
+def encode_value(value):
+    """A field's value as JSON: times as HH:MM, datetimes ISO 8601."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _shown_fields(History) -> list[tuple[str, str]]:
+    """(name shown, attribute) of each field a change lists."""
+    return [(f.name, f.attname) for f in History.tracked_fields if f.name not in NOT_SHOWN]
+
+
+def record_values(record) -> dict:
+    values = {name: encode_value(getattr(record, attname)) for name, attname in _shown_fields(type(record))}
+    if hasattr(record, "type_codes"):
+        values["types"] = record.type_codes or []
+    return values
+
+
+def record_diff(record, previous) -> dict[str, dict]:
+    """{field: {"old": ..., "new": ...}} of what `record` changed since
+    `previous` (every field, old None, when there is no previous row)."""
+    new = record_values(record)
+    old = record_values(previous) if previous is not None else {}
+    return {
+        name: {"old": old.get(name), "new": value}
+        for name, value in new.items()
+        if previous is None or old.get(name) != value
+    }
+
+
+def previous_records(records: list) -> dict[int, object]:
+    """history_id -> the row before it of the same object, for rows of one
+    model, in three queries whatever their number."""
+    if not records:
+        return {}
+    History = type(records[0])
+    object_ids = {r.id for r in records}
+    latest = max(r.history_date for r in records)
+    order = defaultdict(list)
+    for object_id, history_id, date in (
+        History.objects.filter(id__in=object_ids, history_date__lte=latest)
+        .order_by("history_date", "history_id").values_list("id", "history_id", "history_date")
+    ):
+        order[object_id].append(history_id)
+    wanted: dict[int, int] = {}
+    for record in records:
+        ids = order[record.id]
+        position = ids.index(record.history_id) if record.history_id in ids else 0
+        if position:
+            wanted[record.history_id] = ids[position - 1]
+    found = History.objects.in_bulk(list(wanted.values()))
+    return {history_id: found.get(previous_id) for history_id, previous_id in wanted.items()}
+
+
+@dataclass
+class Attribution:
+    kind: str  # "user", "import", "change_request", "system"
+    user: object | None
+    import_run_id: int | None
+    change_request_id: int | None
+    reason: str
+
+    def describe(self) -> str:
+        parts = []
+        if self.change_request_id:
+            parts.append(f"change request #{self.change_request_id}")
+        if self.import_run_id:
+            parts.append(f"import run #{self.import_run_id}")
+        if self.user is not None:
+            parts.append(f"by {self.user}")
+        text = ", ".join(parts) or "system"
+        return f"{text} ({self.reason})" if self.reason else text
+
+
+def record_attribution(record) -> Attribution:
+    if record.change_request_id:
+        kind = "change_request"
+    elif record.import_run_id:
+        kind = "import"
+    elif record.history_user_id:
+        kind = "user"
+    else:
+        kind = "system"
+    return Attribution(kind=kind, user=record.history_user if record.history_user_id else None,
+                       import_run_id=record.import_run_id, change_request_id=record.change_request_id,
+                       reason=record.history_change_reason or "")
+
+
+# Reverting -------------------------------------------------------------------
+
+class RevertError(Exception):
+    """A change that cannot be reverted, with the reason a curator reads."""
+
+
+@transaction.atomic
+def history_revert(*, record, user=None):
+    """Undo one change: the fields it changed go back to their values before
+    it, through the write services (derived fields follow). On an imported
+    meeting the reverted feed fields become curated, or the next import
+    would change them again. Returns the saved meeting or location."""
+    # Imported here: the write services record history through this module.
+    from meetings.feeds.locks import FEED_FIELDS, meeting_lock_fields
+    from meetings.services import location_save, meeting_save
+
+    previous = record.prev_record
+    if record.history_type == "+" or previous is None:
+        raise RevertError("This is the record's creation; unpublish the meeting instead of reverting it.")
+    model = record.instance_type
+    try:
+        current = model.objects.select_for_update().get(pk=record.id)
+    except model.DoesNotExist as error:
+        raise RevertError("The record no longer exists.") from error
+    changed = record_diff(record, previous)
+    reason = f"revert of change {record.history_id}"
+    if model is Meeting:
+        fields = [name for name in MEETING_REVERTIBLE if name in changed]
+        types = None
+        if "types" in changed:
+            types = list(MeetingType.objects.filter(fellowship_id=current.fellowship_id,
+                                                    code__in=previous.type_codes or []))
+        if not fields and types is None:
+            raise RevertError("Nothing this change made can be reverted (only derived or feed bookkeeping fields).")
+        for name in fields:
+            attname = Meeting._meta.get_field(name).attname
+            setattr(current, attname, getattr(previous, attname))
+        current._history_user = user
+        current._change_reason = reason
+        meeting_save(meeting=current, types=types)
+        feed_fields = [n for n in fields + (["types"] if types is not None else []) if n in FEED_FIELDS]
+        if feed_fields and current.feed_source_id:
+            meeting_lock_fields(meeting=current, fields=feed_fields)
+        return current
+    fields = [name for name in LOCATION_REVERTIBLE if name in changed]
+    if not fields:
+        raise RevertError("Nothing this change made can be reverted.")
+    for name in fields:
+        attname = Location._meta.get_field(name).attname
+        setattr(current, attname, getattr(previous, attname))
+    current._history_user = user
+    current._change_reason = reason
+    return location_save(
+        location=current,
+        address_changed=any(n in fields for n in ("address", "city", "state", "postal_code", "country",
+                                                  "formatted_address")),
+        coordinates_changed=any(n in fields for n in ("latitude", "longitude")),
+    )
