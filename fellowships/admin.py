@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
+from meetings.admin_scope import CuratorScopedAdmin
 from meetings.forms import clean_zone_name
 
 
@@ -76,16 +77,22 @@ class ServiceBodyAdminForm(forms.ModelForm):
 
 
 @admin.register(ServiceBody)
-class ServiceBodyAdmin(admin.ModelAdmin):
+class ServiceBodyAdmin(CuratorScopedAdmin):
     form = ServiceBodyAdminForm
     list_display = ("name", "fellowship", "parent", "timezone", "location")
     list_filter = ("fellowship",)
     search_fields = ("name", "slug", "location")
     list_select_related = ("fellowship", "parent")
     autocomplete_fields = ("parent",)
+    filter_horizontal = ("curators",)
     prepopulated_fields = {"slug": ("name",)}
     fieldsets = (
         (None, {"fields": ("name", "slug", "fellowship", "parent", "location")}),
+        ("Curators", {
+            "fields": ("curators",),
+            "description": "Staff users in the Curators group who keep this body's listings and those of the "
+                           "bodies below it (see README, Curators).",
+        }),
         ("Defaults for its meetings", {"fields": ("timezone", "default_language")}),
         ("Contact", {"fields": ("website", "email", "phone")}),
     )

@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Before the router, whose format-suffix routes would swallow meetings/calendar.ics.
     re_path(r"^api/(?P<version>v1)/", include("meetings.api.publish_urls")),
+    re_path(r"^api/(?P<version>v1)/", include("meetings.api.change_urls")),
     re_path(r"^api/(?P<version>v1)/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -10,11 +10,18 @@ here registers models it does not name.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.utils.html import format_html
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
 
+from meetings import curation, history, quality
+from meetings.admin_scope import CuratorScopedAdmin
+from meetings.feeds.locks import FEED_FIELDS, meeting_lock_fields, meeting_release_lock
 from meetings.forms import LocationAdminForm, MeetingAdminForm
 from meetings.models import Location, Meeting, Region
 from meetings.services import location_save, meeting_save, meetings_set_published, meetings_set_temporarily_closed
@@ -48,6 +55,44 @@ class OpenClosedFilter(admin.SimpleListFilter):
         if value in ("open", "closed"):
             return queryset.filter(open_closed=value)
         return queryset
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    """The data-quality rules (meetings/quality.py) as a list filter, so the
+    review page links to exactly the meetings it counted."""
+
+    title = "needs attention"
+    parameter_name = "quality"
+
+    def lookups(self, request, model_admin):
+        return [(rule.slug, rule.label) for rule in quality.QUALITY_RULES]
+
+    def queryset(self, request, queryset):
+        rule = quality.RULES_BY_SLUG.get(self.value() or "")
+        return rule.select(meetings=queryset) if rule else queryset
+
+
+class ServiceBodyTreeFilter(admin.SimpleListFilter):
+    """A service body with every body below it (a curator's whole scope)."""
+
+    title = "service body (with children)"
+    parameter_name = "body"
+
+    def lookups(self, request, model_admin):
+        return [(str(b.pk), b.name) for b in curation.service_bodies_curated_by(user=request.user).order_by("name")]
+
+    def queryset(self, request, queryset):
+        if not (self.value() or "").isdigit():
+            return queryset
+        return queryset.filter(service_body_id__in=curation.service_body_tree_ids(root_ids=[int(self.value())]))
+
+
+def feed_value_text(field: str, value) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, list):
+        return " ".join(value) or "(none)"
+    return str(value)
 
 
 @admin.action(description="Publish selected meetings", permissions=["change"])
@@ -84,14 +129,78 @@ def reopen(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Me
                                   unchanged_because="not temporarily closed")
 
 
+@admin.action(description="Give curated fields back to the feed", permissions=["change"])
+def release_curated_fields(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
+    released = 0
+    for meeting in queryset.exclude(locked_fields=[]).select_related("fellowship", "service_body", "location"):
+        for field in list(meeting.locked_fields):
+            meeting = meeting_release_lock(meeting=meeting, field=field)
+            released += 1
+    modeladmin.message_user(request, ngettext("%(count)d curated field released.", "%(count)d curated fields released.",
+                                              released) % {"count": released},
+                            messages.SUCCESS if released else messages.WARNING)
+
+
+class HistoryColumns:
+    """Columns of the history page (simple-history's), shared by meetings and locations."""
+
+    history_list_display = ["made_by", "revert_link"]
+
+    @admin.display(description="made by")
+    def made_by(self, record) -> str:
+        return history.record_attribution(record).describe()
+
+    @admin.display(description="revert")
+    def revert_link(self, record) -> str:
+        if record.history_type == "+":
+            return ""
+        opts = self.model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_revert", args=[record.id, record.history_id])
+        return format_html('<a href="{}">Revert this change…</a>', url)
+
+    def history_revert_view(self, request: HttpRequest, object_id: str, history_id: int):
+        """GET: what the revert would do; POST: do it."""
+        obj = self.get_object(request, object_id)
+        if obj is None or not self.has_change_permission(request, obj):
+            raise Http404 if obj is None else PermissionDenied
+        record = self.model.history.filter(id=obj.pk, history_id=history_id).first()
+        if record is None:
+            raise Http404
+        history_url = reverse(f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_history",
+                              args=[obj.pk])
+        if request.method == "POST":
+            try:
+                history.history_revert(record=record, user=request.user)
+            except history.RevertError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(request, f"Change {history_id} reverted.", messages.SUCCESS)
+            return HttpResponseRedirect(history_url)
+        previous = record.prev_record
+        return render(request, "admin/meetings/revert_confirm.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta, "object": obj, "record": record, "history_url": history_url,
+            "attribution": history.record_attribution(record).describe(),
+            "changes": history.record_diff(record, previous) if previous is not None else {},
+            "title": f"Revert a change to {obj}",
+        })
+
+    def history_urls(self):
+        opts = self.model._meta
+        return [path("<path:object_id>/revert/<int:history_id>/",
+                     self.admin_site.admin_view(self.history_revert_view),
+                     name=f"{opts.app_label}_{opts.model_name}_revert")]
+
+
 @admin.register(Meeting)
-class MeetingAdmin(admin.ModelAdmin):
+class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
     form = MeetingAdminForm
     list_display = (
         "name", "fellowship", "day", "time", "city", "attendance", "open_closed", "published", "needs_review",
     )
     list_filter = (
-        "fellowship", "day", "attendance", OpenClosedFilter, "published", "needs_review", "service_body",
+        NeedsAttentionFilter, ServiceBodyTreeFilter, "fellowship", "day", "attendance", OpenClosedFilter,
+        "published", "needs_review",
     )
     search_fields = (
         "name", "group", "location__name", "location__address", "location__city", "location__formatted_address",
@@ -102,10 +211,10 @@ class MeetingAdmin(admin.ModelAdmin):
     autocomplete_fields = ("location", "service_body")
     filter_horizontal = ("types",)
     prepopulated_fields = {"slug": ("name",)}
-    actions = (publish, unpublish, mark_temporarily_closed, reopen)
+    actions = (publish, unpublish, mark_temporarily_closed, reopen, release_curated_fields)
     readonly_fields = (
         "open_closed", "attendance", "conference_provider", "latitude", "longitude", "map_link",
-        "source", "source_key", "created", "updated",
+        "source", "source_key", "created", "updated", "curated_fields",
     )
     fieldsets = (
         (None, {"fields": ("name", "slug", "fellowship", "service_body", "group", "url", "notes", "group_notes")}),
@@ -128,6 +237,11 @@ class MeetingAdmin(admin.ModelAdmin):
                            "location when you save.",
         }),
         ("Publishing and review", {"fields": ("published", "needs_review", "review_reason")}),
+        ("Curated fields", {
+            "fields": ("curated_fields",),
+            "description": "Fields of an imported meeting edited here are curated: imports leave them alone. "
+                           "The feed's latest value is shown beside each; release one to take the feed's value.",
+        }),
         ("Provenance", {"fields": ("source", "source_key", "created", "updated"), "classes": ("collapse",)}),
     )
 
@@ -139,13 +253,86 @@ class MeetingAdmin(admin.ModelAdmin):
     def map_link(self, meeting: Meeting) -> str:
         return openstreetmap_link(meeting.latitude, meeting.longitude)
 
+    @admin.display(description="curated fields")
+    def curated_fields(self, meeting: Meeting) -> str:
+        if not meeting.pk or not meeting.feed_source_id:
+            return "Not imported: every field is kept as edited here."
+        if not meeting.locked_fields:
+            return "None: every field follows the feed."
+        feed = meeting.feed_values or {}
+        # The buttons submit the change form to the release URL (a form
+        # cannot sit inside the change form); the edits in it are not saved.
+        rows = format_html_join("", (
+            '<tr><td>{}</td><td>{}</td><td><button type="submit" class="button" formaction="{}" '
+            'name="_release_lock">Release</button></td></tr>'
+        ), (
+            (field, feed_value_text(field, feed.get(field)),
+             reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, field]))
+            for field in meeting.locked_fields
+        ))
+        return format_html('<table><tr><th>curated field</th><th>feed\'s value</th><th></th></tr>{}</table>', rows)
+
+    def get_urls(self):
+        return [
+            path("quality/", self.admin_site.admin_view(self.quality_index_view), name="meetings_meeting_quality"),
+            path("quality/<int:body_id>/", self.admin_site.admin_view(self.quality_view),
+                 name="meetings_meeting_quality_body"),
+            path("<path:object_id>/release-lock/<str:field>/", self.admin_site.admin_view(self.release_lock_view),
+                 name="meetings_meeting_release_lock"),
+            *self.history_urls(),
+            *super().get_urls(),
+        ]
+
+    def release_lock_view(self, request: HttpRequest, object_id: str, field: str):
+        meeting = self.get_object(request, object_id)
+        if meeting is None:
+            raise Http404
+        if request.method != "POST" or not self.has_change_permission(request, meeting):
+            raise PermissionDenied
+        try:
+            meeting_release_lock(meeting=meeting, field=field)
+        except ValueError as error:
+            self.message_user(request, str(error), messages.ERROR)
+        else:
+            self.message_user(request, f"{field} follows the feed again.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:meetings_meeting_change", args=[meeting.pk]))
+
+    def quality_index_view(self, request: HttpRequest):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        bodies = list(curation.service_bodies_curated_by(user=request.user).select_related("fellowship")
+                      .order_by("name"))
+        if len(bodies) == 1:
+            return HttpResponseRedirect(reverse("admin:meetings_meeting_quality_body", args=[bodies[0].pk]))
+        return render(request, "admin/meetings/quality_index.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "bodies": bodies,
+            "title": "Data-quality review",
+        })
+
+    def quality_view(self, request: HttpRequest, body_id: int):
+        from meetings.admin_quality import quality_context
+
+        body = curation.service_bodies_curated_by(user=request.user).filter(pk=body_id).first()
+        if body is None or not self.has_view_permission(request):
+            raise Http404
+        return render(request, "admin/meetings/quality.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta,
+            **quality_context(request=request, body=body, meetings=self.get_queryset(request)),
+        })
+
     def save_model(self, request: HttpRequest, obj: Meeting, form: MeetingAdminForm, change: bool) -> None:
         if not change and not obj.source:
             obj.source = "admin"
+        obj._history_user = request.user
         # Types come from the form rather than the saved rows, so what is
         # derived matches what the curator chose; save_related then finds the
         # types already set and changes nothing.
         meeting_save(meeting=obj, types=form.cleaned_data.get("types", []))
+        # An edit of an imported meeting's feed field is curated at once, so
+        # the next import keeps it (meetings/feeds/locks.py).
+        edited = [name for name in form.changed_data if name in FEED_FIELDS]
+        if change and obj.feed_source_id and edited:
+            meeting_lock_fields(meeting=obj, fields=edited)
 
     def report_bulk_change(self, request: HttpRequest, *, changed: int, selected: int, done: str,
                            unchanged_because: str) -> None:
@@ -161,7 +348,7 @@ class MeetingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
     form = LocationAdminForm
     list_display = ("__str__", "city", "formatted_address", "latitude", "longitude", "approximate", "geocode_status")
     list_filter = ("geocode_status", "approximate", "region")
@@ -187,7 +374,13 @@ class LocationAdmin(admin.ModelAdmin):
     def map_link(self, location: Location) -> str:
         return openstreetmap_link(location.latitude, location.longitude)
 
+    def get_urls(self):
+        return [*self.history_urls(), *super().get_urls()]
+
     def save_model(self, request: HttpRequest, obj: Location, form: LocationAdminForm, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        obj._history_user = request.user
         location_save(
             location=obj,
             address_changed=form.address_changed or not change,
@@ -212,3 +405,4 @@ class RegionAdmin(admin.ModelAdmin):
     autocomplete_fields = ("parent",)
     prepopulated_fields = {"slug": ("name",)}
 from meetings.feeds import admin as feeds_admin  # noqa: E402,F401  (registers FeedSource and ImportRun)
+from meetings import admin_change_requests  # noqa: E402,F401  (registers ChangeRequest)

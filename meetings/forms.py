@@ -114,3 +114,33 @@ class LocationAdminForm(forms.ModelForm):
     @property
     def coordinates_changed(self) -> bool:
         return any(name in self.changed_data for name in LOCATION_COORDINATE_FIELDS)
+
+
+class CorrectionForm(forms.Form):
+    """The correction form on a meeting's page: what is wrong, the values
+    that should be listed (left empty: unchanged), a contact address. The
+    proposed values are then checked like the API's
+    (meetings/change_requests.py)."""
+
+    description = forms.CharField(label="What is wrong?", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    name = forms.CharField(label="Meeting name", required=False, max_length=255)
+    day = forms.TypedChoiceField(label="Day", required=False, coerce=int, empty_value=None, choices=[
+        ("", "(unchanged)"), *[(str(number), name) for number, name in enumerate(
+            ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"))]])
+    time = forms.CharField(label="Start time (HH:MM)", required=False, max_length=5)
+    end_time = forms.CharField(label="End time (HH:MM)", required=False, max_length=5)
+    address = forms.CharField(label="Street address", required=False, max_length=200)
+    city = forms.CharField(label="City", required=False, max_length=100)
+    conference_url = forms.CharField(label="Online meeting link", required=False, max_length=500)
+    conference_phone = forms.CharField(label="Dial-in phone", required=False, max_length=64)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    contact_email = forms.EmailField(label="Your email (optional, to hear back)", required=False)
+    # Hidden from people by the page's CSS; bots fill it in.
+    website = forms.CharField(required=False, label="Leave this empty",
+                              widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
+
+    PROPOSED = ("name", "day", "time", "end_time", "address", "city", "conference_url", "conference_phone", "notes")
+
+    def proposed(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.PROPOSED
+                if self.cleaned_data.get(name) not in (None, "")}

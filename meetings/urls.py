@@ -4,4 +4,5 @@ from meetings import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("meetings/<slug:slug>/", views.meeting_page, name="meeting-page"),
 ]

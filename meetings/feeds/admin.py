@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from meetings import curation, quality
+from meetings.admin_scope import CuratorScopedAdmin
 from meetings.feeds.importer import import_run_approve
 from meetings.models import FeedSource, ImportIssue, ImportRun
 from meetings.tasks import import_feed_source
@@ -24,17 +26,42 @@ class ImportRunInline(admin.TabularInline):
         return super().get_queryset(request).defer("payload")
 
 
+class FeedAttentionFilter(admin.SimpleListFilter):
+    # The data-quality review's link: last run failed or held.
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Last run failed or was held")]
+
+    def queryset(self, request, queryset):
+        return quality.feed_sources_needing_attention(sources=queryset) if self.value() == "yes" else queryset
+
+
+class FeedBodyTreeFilter(admin.SimpleListFilter):
+    title = "service body (with children)"
+    parameter_name = "body"
+
+    def lookups(self, request, model_admin):
+        return [(str(b.pk), b.name) for b in curation.service_bodies_curated_by(user=request.user).order_by("name")]
+
+    def queryset(self, request, queryset):
+        if not (self.value() or "").isdigit():
+            return queryset
+        return queryset.filter(service_body_id__in=curation.service_body_tree_ids(root_ids=[int(self.value())]))
+
+
 @admin.register(FeedSource)
-class FeedSourceAdmin(admin.ModelAdmin):
+class FeedSourceAdmin(CuratorScopedAdmin):
     list_display = ("name", "format", "fellowship", "service_body", "enabled", "last_run_at", "last_status")
-    list_filter = ("format", "enabled", "last_status", "fellowship")
+    list_filter = (FeedAttentionFilter, FeedBodyTreeFilter, "format", "enabled", "last_status", "fellowship")
     search_fields = ("name", "slug", "url")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("last_run_at", "last_status", "running_since")
     inlines = [ImportRunInline]
     actions = ["import_now"]
 
-    @admin.action(description="Import now")
+    @admin.action(description="Import now", permissions=["change"])
     def import_now(self, request, queryset):
         for source in queryset:
             import_feed_source.delay(source.pk)
@@ -50,10 +77,10 @@ class ImportIssueInline(admin.TabularInline):
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(CuratorScopedAdmin):
     list_display = ("source", "started", "status", "created", "updated", "unchanged", "removed", "rejected",
                     "repaired", "duration_seconds")
-    list_filter = ("status", "source")
+    list_filter = ("status", ("source", admin.RelatedOnlyFieldListFilter))
     readonly_fields = [f.name for f in ImportRun._meta.fields if f.name != "payload"]
     exclude = ("payload",)
     inlines = [ImportIssueInline]
@@ -62,7 +89,7 @@ class ImportRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Approve held runs (apply the feed as fetched)")
+    @admin.action(description="Approve held runs (apply the feed as fetched)", permissions=["change"])
     def approve(self, request, queryset):
         for run in queryset.filter(status=ImportRun.Status.HELD):
             run = import_run_approve(run=run)

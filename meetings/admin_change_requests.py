@@ -1,0 +1,92 @@
+"""The curators' queue of public change requests: proposed values beside
+the current ones, approve or reject (with a reason). Thin: decisions are
+meetings/change_requests.py's. Registered from meetings/admin.py."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from meetings.admin_scope import CuratorScopedAdmin
+from meetings.change_requests import (
+    ChangeRequestDecided,
+    ChangeRequestInvalid,
+    change_request_approve,
+    change_request_reject,
+    proposed_beside_current,
+)
+from meetings.models import ChangeRequest
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, list):
+        return " ".join(value) or "(none)"
+    return str(value)
+
+
+@admin.action(description="Approve selected requests (apply their values)", permissions=["change"])
+def approve_selected(modeladmin, request: HttpRequest, queryset) -> None:
+    approved = 0
+    for change_request in queryset.filter(status=ChangeRequest.Status.PENDING):
+        change_request_approve(change_request=change_request, user=request.user)
+        approved += 1
+    modeladmin.message_user(request, f"{approved} request(s) approved and applied.",
+                            messages.SUCCESS if approved else messages.WARNING)
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(CuratorScopedAdmin):
+    change_form_template = "admin/meetings/changerequest/change_form.html"
+    list_display = ("__str__", "meeting", "service_body", "status", "created", "decided_by")
+    list_filter = ("status", ("service_body", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("meeting", "service_body", "decided_by")
+    search_fields = ("description", "meeting__name", "contact_email")
+    actions = (approve_selected,)
+    fields = ("meeting_link", "service_body", "description", "proposed_values", "contact_email", "status",
+              "created", "decided_by", "decided_at", "applied", "decision_note")
+    readonly_fields = ("meeting_link", "service_body", "description", "proposed_values", "contact_email", "status",
+                       "created", "decided_by", "decided_at", "applied")
+    ordering = ("status", "created")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="meeting")
+    def meeting_link(self, change_request: ChangeRequest) -> str:
+        if change_request.meeting_id is None:
+            return "A new meeting (approving creates it)"
+        url = reverse("admin:meetings_meeting_change", args=[change_request.meeting_id])
+        return format_html('<a href="{}">{}</a>', url, change_request.meeting)
+
+    @admin.display(description="proposed values")
+    def proposed_values(self, change_request: ChangeRequest) -> str:
+        rows = proposed_beside_current(change_request)
+        if not rows:
+            return "No values proposed: read the description."
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td><strong>{}</strong></td></tr>",
+                                ((name, _shown(current), _shown(value)) for name, current, value in rows))
+        return format_html('<table class="proposed"><tr><th>field</th><th>current</th><th>proposed</th></tr>{}'
+                           "</table>", body)
+
+    def response_change(self, request: HttpRequest, obj: ChangeRequest):
+        decision = "_approve" if "_approve" in request.POST else "_reject" if "_reject" in request.POST else None
+        if decision is None:
+            return super().response_change(request, obj)
+        try:
+            if decision == "_approve":
+                meeting = change_request_approve(change_request=obj, user=request.user)
+                self.message_user(request, f"Applied to {meeting}; its changed fields are now curated.",
+                                  messages.SUCCESS)
+            else:
+                change_request_reject(change_request=obj, user=request.user, reason=obj.decision_note)
+                self.message_user(request, "Rejected; the reason is recorded.", messages.SUCCESS)
+        except ChangeRequestInvalid as error:
+            self.message_user(request, " ".join(m for ms in error.errors.values() for m in ms), messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        except ChangeRequestDecided as error:
+            self.message_user(request, str(error), messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:meetings_changerequest_changelist"))

@@ -1,0 +1,198 @@
+"""Public curation endpoints: change requests in, changes out. Thin: the
+rules live in meetings/change_requests.py and meetings/history.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import CharField, Value
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from fellowships.models import ServiceBody
+from meetings import history
+from meetings.change_requests import PROPOSABLE, ChangeRequestInvalid, change_request_submit
+from meetings.models import Location, Meeting
+
+# Curators' working notes and geocoder errors are not the public's business.
+PRIVATE_FIELDS = {"needs_review", "review_reason", "geocode_error", "geocode_status"}
+RECEIVED = {"status": "received", "detail": "Thank you: the listing's curators will review your correction."}
+
+
+class ChangeRequestThrottle(SimpleRateThrottle):
+    """Per client (address), at the rate `CHANGE_REQUESTS_RATE` sets."""
+
+    scope = "change-requests"
+
+    def get_rate(self):
+        # Read at each request, not import, so the setting can change.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class ChangeRequestInSerializer(serializers.Serializer):
+    meeting = serializers.SlugField(required=False, help_text="Slug of the meeting to correct.")
+    service_body = serializers.SlugField(required=False, help_text="For a new meeting: its service body's slug.")
+    description = serializers.CharField(help_text="What is wrong, or what the new meeting is.")
+    proposed = serializers.DictField(required=False, help_text=f"Proposed values; fields: {', '.join(PROPOSABLE)}.")
+    contact_email = serializers.EmailField(required=False, allow_blank=True,
+                                           help_text="Optional: to hear what became of the request.")
+    website = serializers.CharField(required=False, allow_blank=True,
+                                    help_text="Leave empty (a trap for bots).")
+
+
+class ReceivedSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class ChangeRequestCreateView(APIView):
+    permission_classes = [AllowAny]
+    # No session: a public form needs no login and no CSRF cookie.
+    authentication_classes: list = []
+    throttle_classes = [ChangeRequestThrottle]
+
+    @extend_schema(
+        summary="Send a correction or a new meeting",
+        operation_id="change_request_create",
+        description="Queues a correction of a published meeting (`meeting`), or a new meeting (`service_body`) "
+                    "for the curators of its service body. Proposed values are validated like any input; unknown "
+                    "fields are refused. Throttled per client (429). No login.",
+        request=ChangeRequestInSerializer,
+        responses={202: ReceivedSerializer, 400: OpenApiTypes.OBJECT, 429: OpenApiTypes.OBJECT},
+    )
+    def post(self, request, version: str):
+        incoming = ChangeRequestInSerializer(data=request.data)
+        if not incoming.is_valid():
+            return Response(incoming.errors, status=status.HTTP_400_BAD_REQUEST)
+        data = incoming.validated_data
+        if data.get("website"):
+            # A bot filled the hidden field: answer as usual, keep nothing.
+            return Response(RECEIVED, status=status.HTTP_202_ACCEPTED)
+        meeting = service_body = None
+        if data.get("meeting"):
+            meeting = Meeting.objects.published().select_related("fellowship", "service_body").filter(
+                slug=data["meeting"]).first()
+            if meeting is None:
+                return Response({"meeting": ["No published meeting has this slug."]}, status=400)
+        elif data.get("service_body"):
+            service_body = ServiceBody.objects.select_related("fellowship").filter(slug=data["service_body"]).first()
+            if service_body is None:
+                return Response({"service_body": ["No service body has this slug."]}, status=400)
+        try:
+            change_request_submit(meeting=meeting, service_body=service_body, description=data["description"],
+                                  proposed=data.get("proposed"), contact_email=data.get("contact_email", ""))
+        except ChangeRequestInvalid as error:
+            return Response(error.errors, status=status.HTTP_400_BAD_REQUEST)
+        return Response(RECEIVED, status=status.HTTP_202_ACCEPTED)
+
+
+class ChangePagination(LimitOffsetPagination):
+    default_limit = 100
+    max_limit = 500
+
+
+class ChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The change's own id (per kind).")
+    kind = serializers.ChoiceField(choices=["meeting", "location"])
+    object_id = serializers.IntegerField()
+    slug = serializers.CharField(allow_null=True, help_text="The meeting's slug; null for locations.")
+    action = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    at = serializers.DateTimeField()
+    made_by = serializers.ChoiceField(choices=["curator", "import", "change_request", "system"])
+    import_run = serializers.IntegerField(allow_null=True)
+    change_request = serializers.IntegerField(allow_null=True)
+    changes = serializers.DictField(help_text="field: {old, new}; every field, old null, for a creation.")
+
+
+ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+MADE_BY = {"user": "curator", "import": "import", "change_request": "change_request", "system": "system"}
+
+
+def parse_since(value: str) -> dt.datetime:
+    """ISO 8601 date or date-time; a naive one is UTC."""
+    try:
+        moment = parse_datetime(value)
+        if moment is None:
+            day = parse_date(value)
+            if day is None:
+                raise ValueError
+            moment = dt.datetime.combine(day, dt.time())
+    except ValueError as error:
+        raise serializers.ValidationError(
+            {"since": ["Give an ISO 8601 date or date-time, e.g. 2025-01-31 or 2025-01-31T12:00:00Z."]}
+        ) from error
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _change(record, previous, kind: str) -> dict:
+    attribution = history.record_attribution(record)
+    changes = {name: values for name, values in history.record_diff(record, previous).items()
+               if name not in PRIVATE_FIELDS}
+    return {
+        "id": record.history_id, "kind": kind, "object_id": record.id,
+        "slug": getattr(record, "slug", None) if kind == "meeting" else None,
+        "action": ACTIONS[record.history_type], "at": record.history_date,
+        "made_by": MADE_BY[attribution.kind], "import_run": attribution.import_run_id,
+        "change_request": attribution.change_request_id, "changes": changes,
+    }
+
+
+class ChangesView(generics.ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = ChangeSerializer
+    pagination_class = ChangePagination
+    filter_backends: list = []
+
+    @extend_schema(
+        summary="Changes since a moment, for mirrors",
+        operation_id="changes_list",
+        description="Every change to a meeting or a location at or after `since` (all when absent), oldest "
+                    "first: what changed, old and new values, and what made it (a curator, an import run, an "
+                    "approved change request). Like BMLT's GetChanges.",
+        parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601 date or date-time.")],
+        responses={200: ChangeSerializer(many=True), 400: OpenApiResponse(OpenApiTypes.OBJECT)},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        since = self.request.query_params.get("since")
+        meetings = Meeting.history.all()
+        locations = Location.history.all()
+        if since:
+            moment = parse_since(since)
+            meetings = meetings.filter(history_date__gte=moment)
+            locations = locations.filter(history_date__gte=moment)
+        # One ordered list of both kinds: (when, kind, id) rows, paged in SQL.
+        rows = meetings.order_by().annotate(kind=Value("meeting", output_field=CharField())).values_list(
+            "history_date", "kind", "history_id")
+        rows = rows.union(locations.order_by().annotate(kind=Value("location", output_field=CharField()))
+                          .values_list("history_date", "kind", "history_id"), all=True)
+        return rows.order_by("history_date", "kind", "history_id")
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        ids = {"meeting": [], "location": []}
+        for _, kind, history_id in page:
+            ids[kind].append(history_id)
+        records = {
+            "meeting": Meeting.history.in_bulk(ids["meeting"], field_name="history_id"),
+            "location": Location.history.in_bulk(ids["location"], field_name="history_id"),
+        }
+        previous = {kind: history.previous_records(list(found.values())) for kind, found in records.items()}
+        results = [
+            _change(records[kind][history_id], previous[kind].get(history_id), kind) for _, kind, history_id in page
+        ]
+        return self.get_paginated_response(ChangeSerializer(results, many=True).data)

@@ -1,0 +1,167 @@
+"""Curator scopes: a curator sees and changes only their bodies' meetings,
+locations, feed sources and requests, by every admin path; a superuser all."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.urls import reverse
+
+from meetings.curation import curated_body_ids, locations_curated_by, meetings_curated_by
+from meetings.models import ChangeRequest, FeedSource, Location, Meeting
+from tests.curation_setup import aa_meeting, make_directory, na_meeting
+from tests.factories import LocationFactory, make_meeting
+from tests.test_admin import change_url, meeting_form_data, message_texts
+
+MEETINGS = reverse("admin:meetings_meeting_changelist")
+AUTOCOMPLETE = reverse("admin:autocomplete")
+
+
+@pytest.fixture(autouse=True)
+def offline_geocoder(settings):
+    settings.GEOCODER = "offline"
+
+
+@pytest.fixture
+def directory(vocabularies):
+    return make_directory()
+
+
+@pytest.fixture
+def aa_client(client, directory):
+    client.force_login(directory.aa_curator)
+    return client
+
+
+def listed(response) -> list[str]:
+    return sorted(m.name for m in response.context["cl"].result_list)
+
+
+def test_scope_includes_child_bodies_and_superuser_sees_all(directory):
+    assert curated_body_ids(user=directory.aa_curator) == {directory.aa_office.pk, directory.aa_district.pk}
+    assert curated_body_ids(user=directory.na_curator) == {directory.na_area.pk}
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.org", "not-a-real-password")
+    assert curated_body_ids(user=boss) is None
+    office = aa_meeting(directory, "Office Meeting")
+    child = make_meeting(name="District Meeting", service_body=directory.aa_district)
+    other = na_meeting(directory)
+    assert set(meetings_curated_by(user=directory.aa_curator)) == {office, child}
+    assert set(meetings_curated_by(user=boss)) == {office, child, other}
+
+
+def test_changelist_lists_only_the_curators_meetings(aa_client, directory):
+    aa_meeting(directory, "Office Meeting")
+    make_meeting(name="District Meeting", service_body=directory.aa_district)
+    na_meeting(directory, "NA Meeting")
+    response = aa_client.get(MEETINGS)
+    assert response.status_code == 200
+    assert listed(response) == ["District Meeting", "Office Meeting"]
+
+
+def test_another_bodys_meeting_cannot_be_read_or_changed_by_url(aa_client, directory):
+    theirs = na_meeting(directory, "NA Meeting")
+    response = aa_client.get(change_url(theirs))
+    # The admin answers "does not exist" and goes back to the index.
+    assert response.status_code == 302
+    assert "doesn’t exist" in " ".join(message_texts(aa_client.get(response.url)))
+    response = aa_client.post(change_url(theirs), meeting_form_data(theirs, name="Hijacked"))
+    assert response.status_code == 302
+    theirs.refresh_from_db()
+    assert theirs.name == "NA Meeting"
+    history_url = reverse("admin:meetings_meeting_history", args=[theirs.pk])
+    assert aa_client.get(history_url).status_code in (403, 404)
+    record = theirs.history.first()
+    assert aa_client.get(reverse("admin:meetings_meeting_simple_history", args=[theirs.pk, record.history_id])
+                         ).status_code in (403, 404)
+    revert = reverse("admin:meetings_meeting_revert", args=[theirs.pk, record.history_id])
+    assert aa_client.post(revert).status_code in (302, 403, 404)
+    assert Meeting.objects.get(pk=theirs.pk).name == "NA Meeting"
+
+
+def test_bulk_action_on_another_bodys_meeting_changes_nothing(aa_client, directory):
+    mine = aa_meeting(directory, "Office Meeting")
+    theirs = na_meeting(directory, "NA Meeting")
+    response = aa_client.post(MEETINGS, {"action": "unpublish", "_selected_action": [theirs.pk]}, follow=True)
+    assert Meeting.objects.get(pk=theirs.pk).published is True
+    assert not any("unpublished" in text and text.startswith("1") for text in message_texts(response))
+    aa_client.post(MEETINGS, {"action": "unpublish", "_selected_action": [theirs.pk, mine.pk]}, follow=True)
+    assert Meeting.objects.get(pk=theirs.pk).published is True
+    assert Meeting.objects.get(pk=mine.pk).published is False
+
+
+def test_a_meeting_cannot_be_moved_to_another_body_or_location(aa_client, directory):
+    mine = aa_meeting(directory, "Office Meeting")
+    theirs = na_meeting(directory, "NA Meeting")
+    response = aa_client.post(change_url(mine), meeting_form_data(mine, service_body=directory.na_area.pk))
+    assert response.status_code == 200 and "service_body" in response.context["adminform"].form.errors
+    response = aa_client.post(change_url(mine), meeting_form_data(mine, location=theirs.location_id))
+    assert response.status_code == 200 and "location" in response.context["adminform"].form.errors
+    mine.refresh_from_db()
+    assert (mine.service_body_id, mine.location_id) != (directory.na_area.pk, theirs.location_id)
+
+
+def test_autocomplete_offers_only_the_curators_rows(aa_client, directory):
+    mine = aa_meeting(directory, "Serenity Office", location=LocationFactory(name="Serenity Hall"))
+    theirs = na_meeting(directory, "Serenity NA", location=LocationFactory(name="Serenity Church"))
+
+    def answer(model_name: str, field_name: str, term: str) -> list[str]:
+        response = aa_client.get(AUTOCOMPLETE, {"app_label": "meetings", "model_name": model_name,
+                                                "field_name": field_name, "term": term})
+        assert response.status_code == 200
+        return sorted(item["text"] for item in response.json()["results"])
+
+    assert [text.split(",")[0] for text in answer("meeting", "location", "Serenity")] == ["Serenity Hall"]
+    assert answer("changerequest", "meeting", "Serenity") == [mine.name]
+    assert answer("meeting", "service_body", "") == ["OC Central Office", "South County District"]
+    assert theirs.name not in answer("changerequest", "meeting", "NA")
+
+
+def test_locations_reachable_are_their_meetings_and_their_own(aa_client, directory):
+    mine = aa_meeting(directory, "Office Meeting")
+    theirs = na_meeting(directory, "NA Meeting")
+    response = aa_client.post(reverse("admin:meetings_location_add"), {
+        "name": "New Hall", "address": "", "city": "Irvine", "state": "CA", "postal_code": "92618",
+        "country": "US", "formatted_address": "", "latitude": "33.68", "longitude": "-117.82", "timezone": "",
+        "region": "", "notes": "",
+    })
+    assert response.status_code == 302
+    new_hall = Location.objects.get(name="New Hall")
+    assert set(locations_curated_by(user=directory.aa_curator)) == {mine.location, new_hall}
+    assert aa_client.get(change_url(theirs.location)).status_code == 302
+    assert aa_client.get(change_url(new_hall)).status_code == 200
+
+
+def test_feed_sources_and_change_requests_are_scoped(aa_client, directory):
+    from meetings.models import Fellowship
+
+    FeedSource.objects.create(slug="oc-aa", name="OC AA feed", fellowship=Fellowship.objects.get(slug="aa"),
+                              service_body=directory.aa_office, url="https://example.org/aa.json")
+    theirs = FeedSource.objects.create(slug="oc-na", name="OC NA feed", fellowship=Fellowship.objects.get(slug="na"),
+                                       service_body=directory.na_area, url="https://example.org/na.json")
+    response = aa_client.get(reverse("admin:meetings_feedsource_changelist"))
+    assert [s.name for s in response.context["cl"].result_list] == ["OC AA feed"]
+    assert aa_client.get(change_url(theirs)).status_code == 302
+    na = na_meeting(directory)
+    request = ChangeRequest.objects.create(meeting=na, service_body=directory.na_area, description="wrong time")
+    response = aa_client.get(reverse("admin:meetings_changerequest_changelist"))
+    assert list(response.context["cl"].result_list) == []
+    assert aa_client.post(change_url(request), {"decision_note": "", "_approve": "1"}).status_code == 302
+    request.refresh_from_db()
+    assert request.status == "pending"
+
+
+def test_a_curator_cannot_delete(aa_client, directory):
+    mine = aa_meeting(directory)
+    assert aa_client.post(reverse("admin:meetings_meeting_delete", args=[mine.pk]), {"post": "yes"}).status_code == 403
+    assert Meeting.objects.filter(pk=mine.pk).exists()
+
+
+def test_make_curator_command_creates_a_staff_curator(directory):
+    call_command("make_curator", "new-volunteer", "--email", "new-volunteer@example.org",
+                 "--service-body", directory.na_area.slug)
+    user = get_user_model().objects.get(username="new-volunteer")
+    assert user.is_staff and not user.is_superuser
+    assert user.groups.filter(name="Curators").exists()
+    assert user.has_perm("meetings.change_meeting") and not user.has_perm("meetings.delete_meeting")
+    assert curated_body_ids(user=user) == {directory.na_area.pk}
