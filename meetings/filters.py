@@ -3,11 +3,10 @@ becomes a 400 naming the parameter, never a 500."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import django_filters
 from django import forms
 from django.conf import settings
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -211,8 +210,32 @@ class MeetingFilterSet(django_filters.FilterSet):
         fields: list[str] = []
         form = MeetingSearchForm
 
+    @classmethod
+    def form_class(cls) -> type[forms.Form]:
+        """The validation form, built once per FilterSet class. django-filter
+        deep-copies every filter and builds a new form class with new fields for
+        each instance (~1 ms a search); the fields keep no per-request state."""
+        built = cls.__dict__.get("_built_form_class")
+        if built is None:
+            built = super(MeetingFilterSet, cls(queryset=Meeting.objects.none())).get_form_class()
+            cls._built_form_class = built
+        return built
+
+    def get_form_class(self):
+        return self.form_class()
+
+    @classmethod
+    def search_form(cls, data) -> forms.Form:
+        """A bound validation form for query parameters, without a FilterSet
+        instance: the search list's fast path (meetings/api/views.py)."""
+        return cls.form_class()(data)
+
     def filter_queryset(self, queryset):
-        data = self.form.cleaned_data
+        return self.search(self.form.cleaned_data)
+
+    @classmethod
+    def search(cls, data: dict) -> QuerySet[Meeting]:
+        """The search a valid form's cleaned_data asks for."""
         filters = MeetingFilters(
             fellowships=data["fellowship_objects"],
             days=tuple(sorted(set(data.get("day") or []))),
@@ -227,15 +250,8 @@ class MeetingFilterSet(django_filters.FilterSet):
             keyword=(data.get("q") or "").strip(),
             starting_within=data.get("starting_within"),
             in_progress=bool(data.get("in_progress")),
-            now=self.now(),
+            now=clock.now(),
         )
         radius = data.get("radius")
-        radius_m = geo.to_metres(radius, self.distance_unit) if radius is not None else None
+        radius_m = geo.to_metres(radius, data.get("units") or "mi") if radius is not None else None
         return meeting_search(point=data["point"], radius_m=radius_m, filters=filters)
-
-    @property
-    def distance_unit(self) -> str:
-        return (self.form.cleaned_data.get("units") if hasattr(self.form, "cleaned_data") else None) or "mi"
-
-    def now(self) -> dt.datetime:
-        return clock.now()

@@ -8,12 +8,14 @@ radius, so the SQLite and PostgreSQL paths agree to the centimetre.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 
 # earthdistance's earth() in metres; using it everywhere keeps both paths equal.
 EARTH_RADIUS_M = 6378168.0
@@ -97,20 +99,92 @@ PG_KNN_SQL = f"({MEETING_EARTH} <-> {POINT_EARTH})"
 PG_WITHIN_BOX_SQL = f"earth_box({POINT_EARTH}, %s::float8) @> {MEETING_EARTH}"
 
 
+# The planner setting a nearest-first search runs under: local to the
+# transaction it is set in (see nearest_first_plan and nearest_first_rows).
+NEAREST_FIRST_SETTING_SQL = "SELECT set_config('enable_bitmapscan', 'off', true)"
+
+
+def can_pipeline_nearest_first(*, using: str) -> bool:
+    """True where nearest_first_rows applies: PostgreSQL in autocommit (a
+    request), with a libpq that pipelines."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    import psycopg
+
+    return psycopg.Pipeline.is_supported()
+
+
+def nearest_first_rows(*, using: str, sql: str, params) -> list[tuple]:
+    """Rows of a nearest-first search in one round trip, without planning.
+
+    The planner setting and the search are pipelined: both reach the server
+    before the one Sync that ends them, so they run in one implicit
+    transaction and the setting ends with it, on success or error. The search
+    is a prepared statement (server-side parameters); after five executions
+    PostgreSQL reuses its generic plan, planned under the setting, and stops
+    spending ~0.5-1 ms planning each search. Only outside a transaction: see
+    can_pipeline_nearest_first.
+    """
+    server_binding, prepared = _postgresql_cursor_classes()
+    connection = connections[using]
+    connection.ensure_connection()
+    raw = connection.connection
+    # Django's cursor wrapper (execute_wrappers, error translation); the debug
+    # log is written below, since Django's cannot read back a pipelined query.
+    setting, search = connection.make_cursor(server_binding(raw)), connection.make_cursor(prepared(raw))
+    started = time.monotonic()
+    try:
+        with connection.wrap_database_errors:
+            with raw.pipeline():
+                setting.execute(NEAREST_FIRST_SETTING_SQL)
+                search.execute(sql, params)
+            return search.fetchall()
+    finally:
+        setting.close()
+        search.close()
+        if connection.queries_logged:
+            duration = f"{time.monotonic() - started:.3f}"
+            connection.queries_log.append({"sql": NEAREST_FIRST_SETTING_SQL, "time": "0.000"})
+            connection.queries_log.append({"sql": connection.ops.compose_sql(sql, params), "time": duration})
+
+
+@lru_cache(maxsize=1)
+def _postgresql_cursor_classes() -> tuple[type, type]:
+    """(server-side binding cursor, one that prepares every statement): Django's
+    default cursor binds on the client, which psycopg never prepares."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparedCursor(ServerBindingCursor):
+        def execute(self, query, params=None, **kwargs):
+            kwargs.setdefault("prepare", True)
+            return super().execute(query, params, **kwargs)
+
+    return ServerBindingCursor, PreparedCursor
+
+
 @contextmanager
 def nearest_first_plan(*, using: str) -> Iterator[None]:
     """Within the block, PostgreSQL plans without bitmap scans, so a nearest-
-    first search is the GiST KNN scan. The setting is local to a transaction
-    (or savepoint) of its own: an error rolls it back with the savepoint, and
-    on success it is put back for an enclosing transaction."""
+    first search is the GiST KNN scan. The setting is local to a transaction:
+    the enclosing one (put back on success; a database error aborts it, and
+    its rollback puts the setting back), or one of its own in autocommit.
+    Requests take nearest_first_rows instead: one round trip, not five."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         yield
         return
-    with transaction.atomic(using=using):
+    with nullcontext() if connection.in_atomic_block else transaction.atomic(using=using):
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_setting('enable_bitmapscan'), set_config('enable_bitmapscan', 'off', true)")
             previous = cursor.fetchone()[0]
-        yield
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('enable_bitmapscan', %s, true)", [previous])
+        aborted = False
+        try:
+            yield
+        except DatabaseError:
+            aborted = True
+            raise
+        finally:
+            if not aborted:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('enable_bitmapscan', %s, true)", [previous])

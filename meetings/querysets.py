@@ -7,10 +7,12 @@ from collections import defaultdict
 from functools import reduce
 from operator import or_
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import BooleanField, Case, F, FloatField, Func, IntegerField, Q, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractHour, ExtractMinute, Mod
+from django.db.models.query import ValuesIterable
 
 from meetings import geo, schedule
 
@@ -71,9 +73,26 @@ class MeetingQuerySet(models.QuerySet):
         # which grows with density; bench/README.md has both plans. Turning
         # bitmap scans off for this one statement leaves it the KNN scan.
         if self._nearest_first and self._result_cache is None:
+            if (self._iterable_class is ValuesIterable and not self._prefetch_related_lookups
+                    and geo.can_pipeline_nearest_first(using=self.db)):
+                self._result_cache = self._pipelined_values()
+                return
             with geo.nearest_first_plan(using=self.db):
                 return super()._fetch_all()
         return super()._fetch_all()
+
+    def _pipelined_values(self) -> list[dict]:
+        """What ValuesIterable yields, read with geo.nearest_first_rows (one
+        round trip, a prepared statement) instead of the default cursor."""
+        query = self.query
+        compiler = query.get_compiler(using=self.db)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return []
+        rows = geo.nearest_first_rows(using=self.db, sql=sql, params=params)
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        return [dict(zip(names, row)) for row in compiler.results_iter(results=[rows])]
 
     def _near_bounding_box(self, point: geo.Point, radius_m: float) -> MeetingQuerySet:
         box = geo.bounding_box(point, radius_m)

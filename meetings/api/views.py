@@ -1,9 +1,10 @@
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
 from meetings import clock, schedule
-from meetings.api.listing import listing_values, meeting_listing
+from meetings.api.listing import listing_rows, meeting_listing
 from meetings.api.serializers import MeetingSerializer, RegionSerializer
 from meetings.filters import MeetingFilterSet
 from meetings.models import Meeting, Region
@@ -27,10 +28,15 @@ class MeetingViewSet(viewsets.ReadOnlyModelViewSet):
 
     def list(self, request, *args, **kwargs):
         """The search's fast path (meetings/api/listing.py): the same fields
-        as MeetingSerializer, built from plain rows."""
-        meetings = self.filter_queryset(self.get_queryset())
+        as MeetingSerializer, built from plain rows. MeetingFilterSet validates
+        and searches, as DjangoFilterBackend would have it do, minus its
+        per-request copies of every filter and form field."""
+        form = self.filterset_class.search_form(request.query_params)
+        if not form.is_valid():
+            raise translate_validation(form.errors)
+        meetings = self.filterset_class.search(form.cleaned_data)
         self.count_by_lookahead = "distance_m" in meetings.query.annotations
-        rows = self.paginate_queryset(meetings.values(*listing_values(), *meetings.query.annotations))
+        rows = self.paginate_queryset(listing_rows(meetings))
         context = self.get_serializer_context()
         results = meeting_listing(rows=rows, now=context["now"], unit=context["units"],
                                   viewer_zone=schedule.viewer_zone(request.query_params.get("tz", "")))
