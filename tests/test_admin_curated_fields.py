@@ -1,0 +1,76 @@
+"""Curated fields in the Meeting admin: editing an imported meeting locks
+the edited fields, the feed's value is shown beside them, a lock can be
+released (one button or the bulk action)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from meetings.models import Meeting
+from tests.curation_setup import make_directory
+from tests.test_admin import change_url, meeting_form_data
+from tests.test_import_importer import feed_record, make_source, run_feed
+
+
+@pytest.fixture
+def imported(vocabularies, settings):
+    settings.GEOCODER = "offline"
+    directory = make_directory()
+    source = make_source()
+    source.service_body = directory.aa_office
+    source.save()
+    run_feed(source, [feed_record(1), feed_record(2)])
+    return directory, source
+
+
+@pytest.fixture
+def aa_client(client, imported):
+    client.force_login(imported[0].aa_curator)
+    return client
+
+
+def test_an_admin_edit_locks_the_edited_fields_and_shows_the_feeds_value(aa_client, imported):
+    _, source = imported
+    Meeting.objects.update(service_body=imported[0].aa_office)
+    meeting = Meeting.objects.get(source_key="m1")
+    response = aa_client.post(change_url(meeting), meeting_form_data(meeting, name="Monday Night Big Book"))
+    assert response.status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.locked_fields == ["name"]
+    page = aa_client.get(change_url(meeting)).content.decode()
+    assert "Meeting 1" in page and "Release" in page
+    run_feed(source, [feed_record(1, name="Feed Name", notes="from feed"), feed_record(2)])
+    meeting.refresh_from_db()
+    assert (meeting.name, meeting.notes, meeting.feed_values["name"]) == ("Monday Night Big Book", "from feed",
+                                                                         "Feed Name")
+
+
+def test_release_button_gives_the_field_back_to_the_feed(aa_client, imported):
+    Meeting.objects.update(service_body=imported[0].aa_office)
+    meeting = Meeting.objects.get(source_key="m1")
+    aa_client.post(change_url(meeting), meeting_form_data(meeting, name="Curated"))
+    url = reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, "name"])
+    assert aa_client.get(url).status_code == 403
+    assert aa_client.post(url).status_code == 302
+    meeting.refresh_from_db()
+    assert (meeting.name, meeting.locked_fields) == ("Meeting 1", [])
+
+
+def test_release_action_and_scope(aa_client, imported, client):
+    Meeting.objects.update(service_body=imported[0].aa_office)
+    first, second = Meeting.objects.order_by("source_key")
+    for meeting in (first, second):
+        aa_client.post(change_url(meeting), meeting_form_data(meeting, name=f"Curated {meeting.pk}"))
+    aa_client.post(reverse("admin:meetings_meeting_changelist"),
+                   {"action": "release_curated_fields", "_selected_action": [first.pk]})
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.name, first.locked_fields) == ("Meeting 1", [])
+    assert second.locked_fields == ["name"]
+    # Another body's curator cannot release it.
+    client.force_login(imported[0].na_curator)
+    url = reverse("admin:meetings_meeting_release_lock", args=[second.pk, "name"])
+    assert client.post(url).status_code == 404
+    second.refresh_from_db()
+    assert second.locked_fields == ["name"]

@@ -1,0 +1,179 @@
+"""Public change requests: from the API and the meeting's page, validated,
+throttled, trapped for bots; curators approve (applied, curated, recorded in
+history, sender mailed) or reject (with a reason)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+from django.urls import reverse
+
+from meetings.change_requests import ChangeRequestInvalid, change_request_approve, change_request_reject
+from meetings.models import ChangeRequest, Meeting
+from tests.curation_setup import aa_meeting, make_directory, na_meeting
+from tests.test_admin import change_url
+from tests.test_import_importer import feed_record, make_source, run_feed
+
+SUBMIT = "/api/v1/change-requests/"
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle(settings):
+    settings.GEOCODER = "offline"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def directory(vocabularies):
+    return make_directory()
+
+
+def submit(client, **body):
+    return client.post(SUBMIT, body, content_type="application/json")
+
+
+def test_a_correction_is_queued_for_the_meetings_body(client, directory):
+    meeting = aa_meeting(directory)
+    response = submit(client, meeting=meeting.slug, description="It starts at 7:30 now",
+                      proposed={"time": "19:30", "types": ["C", "D"]}, contact_email="sender@example.org")
+    assert response.status_code == 202, response.content
+    request = ChangeRequest.objects.get()
+    assert (request.meeting, request.service_body, request.status) == (meeting, directory.aa_office, "pending")
+    assert request.proposed == {"time": "19:30", "types": ["C", "D"]}
+
+
+@pytest.mark.parametrize("proposed, key", [
+    ({"slug": "hijack"}, "proposed"),
+    ({"published": False}, "proposed"),
+    ({"day": 9}, "proposed.day"),
+    ({"time": "25:00"}, "proposed.time"),
+    ({"timezone": "Mars/Olympus"}, "proposed.timezone"),
+    ({"conference_url": "not a link"}, "proposed.conference_url"),
+    ({"types": ["NOPE"]}, "proposed.types"),
+    ({"name": ""}, "proposed.name"),
+    ({"name": "x" * 300}, "proposed.name"),
+])
+def test_bad_proposed_values_are_refused_by_name(client, directory, proposed, key):
+    meeting = aa_meeting(directory)
+    response = submit(client, meeting=meeting.slug, description="fix", proposed=proposed)
+    assert response.status_code == 400
+    assert key in response.json()
+    assert not ChangeRequest.objects.exists()
+
+
+def test_missing_description_unknown_meeting_and_bad_email_are_400(client, directory):
+    meeting = aa_meeting(directory)
+    assert "description" in submit(client, meeting=meeting.slug, description="").json()
+    assert "meeting" in submit(client, meeting="no-such-meeting", description="x").json()
+    assert "contact_email" in submit(client, meeting=meeting.slug, description="x", contact_email="nope").json()
+    assert "meeting" in submit(client, description="x").json()
+    assert not ChangeRequest.objects.exists()
+
+
+def test_a_new_meeting_needs_a_name_and_a_body(client, directory):
+    assert "proposed.name" in submit(client, service_body=directory.na_area.slug, description="new").json()
+    response = submit(client, service_body=directory.na_area.slug, description="A new group",
+                      proposed={"name": "Recovery at Noon", "day": 1, "time": "12:00", "address": "1 Main St",
+                                "city": "Irvine", "state": "CA", "postal_code": "92618"})
+    assert response.status_code == 202
+    request = ChangeRequest.objects.get()
+    assert request.meeting is None and request.service_body == directory.na_area
+
+
+def test_the_honeypot_keeps_nothing(client, directory):
+    meeting = aa_meeting(directory)
+    response = submit(client, meeting=meeting.slug, description="buy things", website="http://spam.example.org")
+    assert response.status_code == 202
+    assert not ChangeRequest.objects.exists()
+
+
+def test_requests_are_throttled_per_client(client, directory, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"change-requests": "2/hour"}}
+    meeting = aa_meeting(directory)
+    codes = [submit(client, meeting=meeting.slug, description=f"fix {n}").status_code for n in range(3)]
+    assert codes == [202, 202, 429]
+    other_client = client.__class__(REMOTE_ADDR="192.0.2.7")
+    assert submit(other_client, meeting=meeting.slug, description="fix").status_code == 202
+    assert ChangeRequest.objects.count() == 3
+
+
+def test_the_meeting_page_shows_details_and_takes_a_correction(client, directory):
+    meeting = aa_meeting(directory, conference_url="https://zoom.us/j/5550100", conference_phone="+1 555 0100 123")
+    page = client.get(reverse("meeting-page", args=[meeting.slug]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    for expected in (meeting.name, "https://zoom.us/j/5550100", 'href="tel:+1 555 0100 123"',
+                     f"/api/v1/meetings/{meeting.slug}/calendar.ics", "google.com/maps/dir/", 'name="website"'):
+        assert expected in html
+    response = client.post(reverse("meeting-page", args=[meeting.slug]),
+                           {"description": "Moved to 8pm", "time": "20:00", "contact_email": ""})
+    assert response.status_code == 200 and "Thank you" in response.content.decode()
+    assert ChangeRequest.objects.get().proposed == {"time": "20:00"}
+    response = client.post(reverse("meeting-page", args=[meeting.slug]), {"description": "x", "time": "8pm"})
+    assert response.status_code == 400 and ChangeRequest.objects.count() == 1
+    assert client.get(reverse("meeting-page", args=["no-such-meeting"])).status_code == 404
+
+
+def test_approval_applies_curates_records_and_mails(client, directory, django_capture_on_commit_callbacks):
+    source = make_source()
+    run_feed(source, [feed_record(1)])
+    meeting = Meeting.objects.get(source_key="m1")
+    meeting.service_body = directory.aa_office
+    meeting.save()
+    submit(client, meeting=meeting.slug, description="Starts later; closed now",
+           proposed={"time": "19:30", "types": ["C"], "address": "200 Oak Ave"}, contact_email="sender@example.org")
+    request = ChangeRequest.objects.get()
+
+    client.force_login(directory.aa_curator)
+    page = client.get(change_url(request))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "19:00" in html and "19:30" in html and "Approve and apply" in html
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(change_url(request), {"decision_note": "", "_approve": "1"})
+    assert response.status_code == 302
+
+    meeting.refresh_from_db()
+    request.refresh_from_db()
+    assert request.status == "approved" and request.decided_by == directory.aa_curator
+    assert meeting.time.strftime("%H:%M") == "19:30" and meeting.open_closed == "closed"
+    assert meeting.location.address == "200 Oak Ave"
+    assert {"time", "types"} <= set(meeting.locked_fields)
+    record = meeting.history.order_by("-history_id").first()
+    assert record.change_request_id == request.pk and record.history_user == directory.aa_curator
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["sender@example.org"]
+    # The next import keeps the curated values.
+    run_feed(source, [feed_record(1, notes="feed note")])
+    meeting.refresh_from_db()
+    assert meeting.time.strftime("%H:%M") == "19:30" and meeting.notes == "feed note"
+
+
+def test_rejection_needs_a_reason_and_records_it(client, directory, django_capture_on_commit_callbacks):
+    meeting = na_meeting(directory)
+    submit(client, meeting=meeting.slug, description="wrong", proposed={"name": "Other"},
+           contact_email="sender@example.org")
+    request = ChangeRequest.objects.get()
+    with pytest.raises(ChangeRequestInvalid):
+        change_request_reject(change_request=request, user=directory.na_curator, reason=" ")
+    client.force_login(directory.na_curator)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(change_url(request), {"decision_note": "The group confirmed the name is right.", "_reject": "1"})
+    request.refresh_from_db()
+    meeting.refresh_from_db()
+    assert request.status == "rejected" and request.decision_note.startswith("The group confirmed")
+    assert meeting.name == "Just For Today"
+    assert "confirmed the name" in mail.outbox[0].body
+
+
+def test_approving_a_new_meeting_creates_it(client, directory):
+    submit(client, service_body=directory.na_area.slug, description="A new group",
+           proposed={"name": "Recovery at Noon", "day": 1, "time": "12:00", "address": "1 Main St",
+                     "city": "Irvine", "state": "CA", "postal_code": "92618"})
+    meeting = change_request_approve(change_request=ChangeRequest.objects.get(), user=directory.na_curator)
+    assert (meeting.name, meeting.day, meeting.service_body, meeting.fellowship.slug) == (
+        "Recovery at Noon", 1, directory.na_area, "na")
+    assert meeting.location.latitude is not None and meeting.location.created_by == directory.na_curator
+    assert meeting.history.get().change_request_id == ChangeRequest.objects.get().pk
