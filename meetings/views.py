@@ -1,3 +1,6 @@
+import re
+from urllib.parse import quote
+
 from django.http import Http404
 from django.shortcuts import render
 
@@ -57,6 +60,8 @@ def meeting_page(request, slug: str):
             if has_door else ""),
         "join_url": meeting.conference_url if conference_provider(meeting.conference_url) else "",
         "phone": meeting.conference_phone if phone_is_usable(meeting.conference_phone) else "",
+        # Dialable characters only; "#" escaped, or the browser reads it as a fragment.
+        "tel_href": "tel:" + quote(re.sub(r"[^0-9+,#*]", "", meeting.conference_phone), safe="+,*"),
         "form": form,
         "sent": sent,
     }, status=400 if request.method == "POST" and not sent and form.errors else 200)

@@ -101,11 +101,11 @@ def test_requests_are_throttled_per_client(client, directory, settings):
 
 
 def test_the_meeting_page_shows_details_and_takes_a_correction(client, directory):
-    meeting = aa_meeting(directory, conference_url="https://zoom.us/j/5550100", conference_phone="+1 555 0100 123")
+    meeting = aa_meeting(directory, conference_url="https://zoom.us/j/5550100", conference_phone="+1 555 0100 123,,5550100#")
     page = client.get(reverse("meeting-page", args=[meeting.slug]))
     assert page.status_code == 200
     html = page.content.decode()
-    for expected in (meeting.name, "https://zoom.us/j/5550100", 'href="tel:+1 555 0100 123"',
+    for expected in (meeting.name, "https://zoom.us/j/5550100", 'href="tel:+15550100123,,5550100%23"',
                      f"/api/v1/meetings/{meeting.slug}/calendar.ics", "google.com/maps/dir/", 'name="website"'):
         assert expected in html
     response = client.post(reverse("meeting-page", args=[meeting.slug]),
