@@ -64,12 +64,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int, *, threads: int = 8, worker_class: str = "gthread") -> subprocess.Popen:
     env = dict(os.environ, DJANGO_DEBUG="false", DJANGO_SETTINGS_MODULE="meetingfinder.settings")
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
         [str(gunicorn), "meetingfinder.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--worker-class", "gthread", "--threads", "4", "--log-level", "warning", "--access-logfile", "-"
+         "--worker-class", worker_class, "--threads", str(threads), "--log-level", "warning", "--access-logfile", "-"
          if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
@@ -158,11 +158,12 @@ def run_python_client(port: int, points, *, seconds: int, connections: int, seed
             "p50_ms": at(0.5), "p95_ms": at(0.95), "p99_ms": at(0.99), "client": "python-threads"}
 
 
-def run(*, seconds: int, connections: int, workers: int, seed: int) -> dict:
+def run(*, seconds: int, connections: int, workers: int, seed: int, threads: int = 8,
+        worker_class: str = "gthread") -> dict:
     rng = random.Random(seed)
     points = directory.populated_points(rng, 2000)
     port = free_port()
-    process = start_gunicorn(port, workers)
+    process = start_gunicorn(port, workers, threads=threads, worker_class=worker_class)
     try:
         if shutil.which("wrk"):
             # A short warm-up so every worker has its connection and caches.
@@ -172,7 +173,8 @@ def run(*, seconds: int, connections: int, workers: int, seed: int) -> dict:
             result = run_python_client(port, points, seconds=seconds, connections=connections, seed=seed)
     finally:
         stop(process)
-    result.update(gunicorn_workers=workers, connections=connections, seconds=seconds)
+    result.update(gunicorn_workers=workers, threads=threads, worker_class=worker_class, connections=connections,
+                  seconds=seconds)
     return result
 
 
@@ -181,10 +183,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8, help="gthread threads per worker")
+    parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json")
     args = parser.parse_args()
-    result = run(seconds=args.seconds, connections=args.connections, workers=args.workers, seed=args.seed)
+    result = run(seconds=args.seconds, connections=args.connections, workers=args.workers, seed=args.seed,
+                 threads=args.threads, worker_class=args.worker_class)
     text = json.dumps(result, indent=2)
     if args.json:
         Path(args.json).write_text(text)
