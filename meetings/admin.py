@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from meetings import curation, history, quality
-from meetings.admin_scope import CuratorScopedAdmin
+from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
 from meetings.feeds.locks import FEED_FIELDS, meeting_lock_fields, meeting_release_lock
 from meetings.forms import LocationAdminForm, MeetingAdminForm
 from meetings.models import Location, Meeting, Region
@@ -70,21 +70,6 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         rule = quality.RULES_BY_SLUG.get(self.value() or "")
         return rule.select(meetings=queryset) if rule else queryset
-
-
-class ServiceBodyTreeFilter(admin.SimpleListFilter):
-    """A service body with every body below it (a curator's whole scope)."""
-
-    title = "service body (with children)"
-    parameter_name = "body"
-
-    def lookups(self, request, model_admin):
-        return [(str(b.pk), b.name) for b in curation.service_bodies_curated_by(user=request.user).order_by("name")]
-
-    def queryset(self, request, queryset):
-        if not (self.value() or "").isdigit():
-            return queryset
-        return queryset.filter(service_body_id__in=curation.service_body_tree_ids(root_ids=[int(self.value())]))
 
 
 def feed_value_text(field: str, value) -> str:

@@ -55,3 +55,18 @@ class CuratorScopedAdmin(admin.ModelAdmin):
         if db_field.related_model in SCOPES and "queryset" not in kwargs:
             kwargs["queryset"] = scoped(request, db_field.related_model._default_manager.all())
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ServiceBodyTreeFilter(admin.SimpleListFilter):
+    """A service body with every body below it (a curator's whole scope)."""
+
+    title = "service body (with children)"
+    parameter_name = "body"
+
+    def lookups(self, request, model_admin):
+        return [(str(b.pk), b.name) for b in curation.service_bodies_curated_by(user=request.user).order_by("name")]
+
+    def queryset(self, request, queryset):
+        if not (self.value() or "").isdigit():
+            return queryset
+        return queryset.filter(service_body_id__in=curation.service_body_tree_ids(root_ids=[int(self.value())]))

@@ -10,27 +10,12 @@ from django.urls import reverse
 
 from meetings.history import RevertError, history_revert, record_attribution, record_diff
 from meetings.models import Location, Meeting
-from tests.curation_setup import aa_meeting, make_directory
+from tests.curation_setup import aa_meeting
+from tests.test_curation import aa_client, directory, offline_geocoder  # noqa: F401  (shared fixtures)
 from tests.test_admin import change_url, location_form_data, meeting_form_data
 from tests.test_import_importer import feed_record, make_source, run_feed
 
 MEETINGS = reverse("admin:meetings_meeting_changelist")
-
-
-@pytest.fixture(autouse=True)
-def offline_geocoder(settings):
-    settings.GEOCODER = "offline"
-
-
-@pytest.fixture
-def directory(vocabularies):
-    return make_directory()
-
-
-@pytest.fixture
-def aa_client(client, directory):
-    client.force_login(directory.aa_curator)
-    return client
 
 
 def latest_change(obj):

@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from django.test import override_settings
 
-from meetings import clock
 from meetings.geo import from_metres, great_circle_m
 from meetings.models import Meeting, Region
 from tests.factories import LocationFactory, RegionFactory, ServiceBodyFactory, make_meeting
@@ -23,15 +22,6 @@ def names(response) -> list[str]:
 
 def at(lat: float, lng: float, **fields):
     return LocationFactory(latitude=lat, longitude=lng, **fields)
-
-
-@pytest.fixture
-def frozen_now(monkeypatch):
-    def freeze(instant: dt.datetime) -> dt.datetime:
-        monkeypatch.setattr(clock, "now", lambda: instant)
-        return instant
-
-    return freeze
 
 
 @pytest.fixture

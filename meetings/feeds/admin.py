@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from meetings import curation, quality
-from meetings.admin_scope import CuratorScopedAdmin
+from meetings import quality
+from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
 from meetings.feeds.importer import import_run_approve
 from meetings.models import FeedSource, ImportIssue, ImportRun
 from meetings.tasks import import_feed_source
@@ -38,23 +38,10 @@ class FeedAttentionFilter(admin.SimpleListFilter):
         return quality.feed_sources_needing_attention(sources=queryset) if self.value() == "yes" else queryset
 
 
-class FeedBodyTreeFilter(admin.SimpleListFilter):
-    title = "service body (with children)"
-    parameter_name = "body"
-
-    def lookups(self, request, model_admin):
-        return [(str(b.pk), b.name) for b in curation.service_bodies_curated_by(user=request.user).order_by("name")]
-
-    def queryset(self, request, queryset):
-        if not (self.value() or "").isdigit():
-            return queryset
-        return queryset.filter(service_body_id__in=curation.service_body_tree_ids(root_ids=[int(self.value())]))
-
-
 @admin.register(FeedSource)
 class FeedSourceAdmin(CuratorScopedAdmin):
     list_display = ("name", "format", "fellowship", "service_body", "enabled", "last_run_at", "last_status")
-    list_filter = (FeedAttentionFilter, FeedBodyTreeFilter, "format", "enabled", "last_status", "fellowship")
+    list_filter = (FeedAttentionFilter, ServiceBodyTreeFilter, "format", "enabled", "last_status", "fellowship")
     search_fields = ("name", "slug", "url")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("last_run_at", "last_status", "running_since")
