@@ -98,6 +98,10 @@ FORMS_URLFIELD_ASSUME_HTTPS = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Locally (DEBUG) WhiteNoise serves from the apps' static folders as they are,
+# so neither runserver nor the tests need collectstatic first.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 # Uploaded feed files (a feed source can be a file instead of a URL).
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
