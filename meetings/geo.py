@@ -89,9 +89,10 @@ def register_sqlite_functions(sender, connection, **kwargs) -> None:
         connection.connection.create_function("gc_distance_m", 4, _sqlite_great_circle_m, deterministic=True)
 
 
-# PostgreSQL: cube + earthdistance. The GiST index on MEETING_EARTH (migration
-# 0002) serves both the earth_box containment and the `<->` KNN ordering;
-# the chord order of `<->` is the great-circle order.
+# PostgreSQL: cube + earthdistance. The GiST index on (MEETING_EARTH, day)
+# (migration 0005) serves both the earth_box containment and the `<->` KNN
+# ordering, and a one-weekday condition in the same scan; the chord order of
+# `<->` is the great-circle order.
 MEETING_EARTH = 'll_to_earth("meetings_meeting"."latitude", "meetings_meeting"."longitude")'
 POINT_EARTH = "ll_to_earth(%s::float8, %s::float8)"
 PG_DISTANCE_SQL = f"earth_distance({MEETING_EARTH}, {POINT_EARTH})"

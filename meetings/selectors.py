@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, SmallIntegerField, Value
+from django.db.models.functions import Cast
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import geo
@@ -61,7 +62,13 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     f = filters
     if f.fellowships:
         qs = qs.filter(fellowship__in=[x.pk for x in f.fellowships])
-    if f.days:
+    if len(f.days) == 1:
+        # Typed smallint like the column: btree_gist compares int2 only with
+        # int2, so `day = 2` (an int4) would stay a filter, while
+        # `day = 2::smallint` is a condition of the (earth, day) GiST scan
+        # (migration 0005) and skips the other weekdays inside the index.
+        qs = qs.filter(day=Cast(Value(f.days[0]), SmallIntegerField()))
+    elif f.days:
         qs = qs.filter(day__in=f.days)
     if f.time_after and f.time_before and f.time_after > f.time_before:
         # A range across midnight: "after 22:00, before 02:00".

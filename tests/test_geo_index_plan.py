@@ -20,7 +20,8 @@ from meetings.selectors import ATTENDANCE_MATCHES, MeetingFilters, meeting_searc
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-INDEX = "meeting_earth_gist"
+# The (earth, day) GiST index of migration 0005.
+INDEX = "meeting_earth_day_gist"
 RADIUS_M = geo.to_metres(25, "mi")
 
 
@@ -52,6 +53,8 @@ def searches() -> list[tuple[str, geo.Point, MeetingFilters]]:
     for n, (lat, lng) in enumerate(directory.dense_points(rng, 3) + directory.rural_points(rng, 2)):
         cases.append((f"point {n}: radius + day + open + attendance + fellowship", geo.Point(lat, lng), MeetingFilters(
             fellowships=(aa,) if n % 2 else (aa, na), days=(n % 7,), open_closed="open", attendance=("in_person",))))
+        cases.append((f"point {n}: radius + open, no weekday", geo.Point(lat, lng), MeetingFilters(open_closed="open")))
+        cases.append((f"point {n}: radius + two weekdays", geo.Point(lat, lng), MeetingFilters(days=(n % 7, (n + 3) % 7))))
     return cases
 
 
@@ -92,6 +95,17 @@ def test_nearest_first_search_is_a_knn_index_scan(hundred_thousand):
         assert knn, (label, plan)
         # A sort may only order the few rows that share a distance, never every match.
         assert not [n for n in plan if n["Node Type"] == "Sort"], (label, plan)
+
+
+def test_one_weekday_is_a_condition_of_the_knn_scan(hundred_thousand):
+    """The other weekdays are skipped inside the index, not fetched and filtered."""
+    for label, point, filters in searches():
+        if len(filters.days) != 1:
+            continue
+        plan = nodes(plan_for(meeting_search(point=point, radius_m=RADIUS_M, filters=filters)[:25]))
+        (scan,) = [n for n in plan if n.get("Index Name") == INDEX]
+        assert f"(day = '{filters.days[0]}'::smallint)" in scan["Index Cond"], (label, scan)
+        assert "day" not in scan.get("Filter", ""), (label, scan)
 
 
 def expected_nearest(generated: directory.Directory, point: geo.Point, filters: MeetingFilters, fellowship_ids):
