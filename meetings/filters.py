@@ -236,6 +236,12 @@ class MeetingFilterSet(django_filters.FilterSet):
     @classmethod
     def search(cls, data: dict) -> QuerySet[Meeting]:
         """The search a valid form's cleaned_data asks for."""
+        point, radius_m, filters = cls.search_arguments(data)
+        return meeting_search(point=point, radius_m=radius_m, filters=filters)
+
+    @classmethod
+    def search_arguments(cls, data: dict) -> tuple[geo.Point | None, float | None, MeetingFilters]:
+        """(point, radius_m, filters) for meeting_search from a valid form's cleaned_data."""
         filters = MeetingFilters(
             fellowships=data["fellowship_objects"],
             days=tuple(sorted(set(data.get("day") or []))),
@@ -254,4 +260,4 @@ class MeetingFilterSet(django_filters.FilterSet):
         )
         radius = data.get("radius")
         radius_m = geo.to_metres(radius, data.get("units") or "mi") if radius is not None else None
-        return meeting_search(point=data["point"], radius_m=radius_m, filters=filters)
+        return data["point"], radius_m, filters

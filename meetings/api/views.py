@@ -5,9 +5,11 @@ from rest_framework import viewsets
 
 from meetings import clock, schedule
 from meetings.api.listing import listing_rows, meeting_listing
+from meetings.api.page_statements import NearestFirstPages
 from meetings.api.serializers import MeetingSerializer, RegionSerializer
 from meetings.filters import MeetingFilterSet
 from meetings.models import Meeting, Region
+from meetings.selectors import meeting_search
 
 
 @extend_schema_view(
@@ -34,9 +36,14 @@ class MeetingViewSet(viewsets.ReadOnlyModelViewSet):
         form = self.filterset_class.search_form(request.query_params)
         if not form.is_valid():
             raise translate_validation(form.errors)
-        meetings = self.filterset_class.search(form.cleaned_data)
-        self.count_by_lookahead = "distance_m" in meetings.query.annotations
-        rows = self.paginate_queryset(listing_rows(meetings))
+        point, radius_m, filters = self.filterset_class.search_arguments(form.cleaned_data)
+        # Nearest-first pages are read with lookahead, from a statement compiled once per search shape.
+        self.count_by_lookahead = point is not None
+        if point is not None:
+            pages = NearestFirstPages(using=Meeting.objects.db, point=point, radius_m=radius_m, filters=filters)
+        else:
+            pages = listing_rows(meeting_search(point=None, radius_m=radius_m, filters=filters))
+        rows = self.paginate_queryset(pages)
         context = self.get_serializer_context()
         results = meeting_listing(rows=rows, now=context["now"], unit=context["units"],
                                   viewer_zone=schedule.viewer_zone(request.query_params.get("tz", "")))
