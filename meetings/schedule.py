@@ -149,10 +149,6 @@ def _starting_window_segments(timezone: str, now: dt.datetime, minutes: int) -> 
     return tuple(segments)
 
 
-def week_minute(day: int, time: dt.time) -> int:
-    return day * MINUTES_PER_DAY + time.hour * 60 + time.minute
-
-
 def utc_week_minute(instant: dt.datetime) -> int:
     instant = instant.astimezone(UTC)
     return sunday_zero_weekday(instant.date()) * MINUTES_PER_DAY + instant.hour * 60 + instant.minute

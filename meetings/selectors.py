@@ -11,7 +11,7 @@ from django.db.models.functions import Cast
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import geo
-from meetings.models import Meeting, Region
+from meetings.models import Meeting
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,3 @@ def known_type_codes(fellowships: tuple[Fellowship, ...]) -> set[str]:
 def known_languages() -> set[str]:
     spoken = set(MeetingType.objects.filter(kind="language").exclude(language="").values_list("language", flat=True))
     return spoken | set(ServiceBody.objects.values_list("default_language", flat=True))
-
-
-def regions_by_slug(slugs: list[str]) -> tuple[list[Region], list[str]]:
-    found = list(Region.objects.filter(slug__in=slugs))
-    return found, sorted(set(slugs) - {r.slug for r in found})

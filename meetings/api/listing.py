@@ -48,7 +48,8 @@ def listing_rows(meetings: QuerySet[Meeting]) -> QuerySet:
     return meetings.values(*listing_values(), *meetings.query.annotations)
 
 
-def _utc(instant: dt.datetime) -> str:
+def utc_text(instant: dt.datetime) -> str:
+    """An instant as the API writes it: ISO 8601 in UTC with a Z."""
     return instant.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
@@ -65,8 +66,8 @@ def _timing(day, time, end_time, zone, *, now: dt.datetime, viewer_zone: ZoneInf
     upcoming = schedule.next_occurrence(day=day, time=time, end_time=end_time, timezone=zone, now=now)
     local = upcoming[0].astimezone(viewer_zone) if upcoming and viewer_zone else None
     return {
-        "next_start": _utc(upcoming[0]) if upcoming else None,
-        "next_end": _utc(upcoming[1]) if upcoming else None,
+        "next_start": utc_text(upcoming[0]) if upcoming else None,
+        "next_end": utc_text(upcoming[1]) if upcoming else None,
         "in_progress": schedule.in_progress(day=day, time=time, end_time=end_time, timezone=zone, now=now),
         "day_local": schedule.sunday_zero_weekday(local.date()) if local else None,
         "time_local": local.strftime("%H:%M") if local else None,
@@ -94,7 +95,7 @@ def meeting_listing(*, rows: Iterable[dict], now: dt.datetime, unit: geo.Unit,
         item["open_closed"] = item["open_closed"] or None
         item["time"] = item["time"].strftime("%H:%M") if item["time"] else None
         item["end_time"] = item["end_time"].strftime("%H:%M") if item["end_time"] else None
-        item["updated"] = _utc(row["updated"])
+        item["updated"] = utc_text(row["updated"])
         slot = (row["day"], row["time"], row["end_time"], row["timezone"])
         if slot not in timings:
             timings[slot] = _timing(*slot, now=now, viewer_zone=viewer_zone)

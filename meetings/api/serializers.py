@@ -4,7 +4,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from meetings import clock, geo, schedule
-from meetings.models import Location, Meeting, Region
+from meetings.api.listing import utc_text
+from meetings.models import Meeting, Region
 
 
 class RegionSerializer(serializers.ModelSerializer):
@@ -54,12 +55,9 @@ class MeetingSerializer(serializers.ModelSerializer):
             "open_closed", "attendance_option", "location", "location_notes", "formatted_address", "address",
             "city", "state", "postal_code", "country", "latitude", "longitude", "approximate", "region",
             "notes", "conference_url", "conference_url_notes", "conference_provider", "conference_phone",
-            "conference_phone_notes", "group", "url", "updated", "next_start", "next_end", "in_progress", "day_local", "time_local", "next_start_local",
-            "distance",
+            "conference_phone_notes", "group", "url", "updated", "next_start", "next_end", "in_progress",
+            "day_local", "time_local", "next_start_local", "distance",
         ]
-
-    def _location(self, meeting: Meeting) -> Location | None:
-        return meeting.location
 
     def _location_value(self, meeting: Meeting, attribute: str) -> str:
         location = meeting.location
@@ -112,9 +110,8 @@ class MeetingSerializer(serializers.ModelSerializer):
     @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
     def get_next_start(self, meeting) -> str | None:
         """The next start as a UTC instant (null for by-appointment meetings)."""
-        now = self.context.get("now") or clock.now()
-        start = schedule.next_start(day=meeting.day, time=meeting.time, timezone=meeting.timezone, now=now)
-        return start.isoformat().replace("+00:00", "Z") if start else None
+        found = self._next_occurrence(meeting)
+        return utc_text(found[0]) if found else None
 
     def _now(self):
         return self.context.get("now") or clock.now()
@@ -135,7 +132,7 @@ class MeetingSerializer(serializers.ModelSerializer):
                           "description": "End of the occurrence starting at next_start, UTC."})
     def get_next_end(self, meeting) -> str | None:
         found = self._next_occurrence(meeting)
-        return found[1].isoformat().replace("+00:00", "Z") if found else None
+        return utc_text(found[1]) if found else None
 
     @extend_schema_field({"type": "boolean", "description": "Under way now: false for by-appointment and "
                                                             "zone-less meetings."})
