@@ -46,6 +46,33 @@ def great_circle_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
+# earthdistance's arithmetic in Python, operation for operation, so a
+# distance computed here equals PostgreSQL's bit for bit (same libm): the
+# nearest-first page statement (meetings/api/page_statements.py) reads the
+# distance of the rows it returns here instead of in SQL.
+
+def earth_point(latitude: float, longitude: float) -> tuple[float, float, float]:
+    """ll_to_earth(latitude, longitude): the point on earthdistance's sphere."""
+    lat, lng = math.radians(latitude), math.radians(longitude)
+    return (EARTH_RADIUS_M * math.cos(lat) * math.cos(lng), EARTH_RADIUS_M * math.cos(lat) * math.sin(lng),
+            EARTH_RADIUS_M * math.sin(lat))
+
+
+def earth_distance_m(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    """earth_distance(a, b): sec_to_gc(cube_distance(a, b))."""
+    chord = math.sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]))
+    if chord < 0:
+        return 0.0
+    if chord / (2 * EARTH_RADIUS_M) > 1:
+        return math.pi * EARTH_RADIUS_M
+    return 2 * EARTH_RADIUS_M * math.asin(chord / (2 * EARTH_RADIUS_M))
+
+
+def cube_literal(point: tuple[float, float, float]) -> str:
+    """A cube's text form that reads back as exactly these floats."""
+    return f"({point[0]!r}, {point[1]!r}, {point[2]!r})"
+
+
 @dataclass(frozen=True)
 class BoundingBox:
     """Latitude/longitude ranges that contain every point within a radius.
@@ -98,6 +125,10 @@ POINT_EARTH = "ll_to_earth(%s::float8, %s::float8)"
 PG_DISTANCE_SQL = f"earth_distance({MEETING_EARTH}, {POINT_EARTH})"
 PG_KNN_SQL = f"({MEETING_EARTH} <-> {POINT_EARTH})"
 PG_WITHIN_BOX_SQL = f"earth_box({POINT_EARTH}, %s::float8) @> {MEETING_EARTH}"
+# The same with the point's earth cube as the parameter (cube_literal):
+# nothing is computed from the parameters per row, even in a generic plan.
+PG_KNN_CUBE_SQL = f"({MEETING_EARTH} <-> %s::cube)"
+PG_WITHIN_BOX_CUBE_SQL = f"earth_box(%s::cube, %s::float8) @> {MEETING_EARTH}"
 
 
 # The planner setting a nearest-first search runs under: local to the
@@ -116,24 +147,33 @@ def can_pipeline_nearest_first(*, using: str) -> bool:
     return psycopg.Pipeline.is_supported()
 
 
-def nearest_first_rows(*, using: str, sql: str, params) -> list[tuple]:
+def nearest_first_rows(*, using: str, sql: str, params, native_timestamps: bool = False) -> list[tuple]:
     """Rows of a nearest-first search in one round trip, without planning.
 
     The planner setting and the search are pipelined: both reach the server
     before the one Sync that ends them, so they run in one implicit
-    transaction and the setting ends with it, on success or error. The search
-    is a prepared statement (server-side parameters); after five executions
-    PostgreSQL reuses its generic plan, planned under the setting, and stops
-    spending ~0.5-1 ms planning each search. Only outside a transaction: see
+    transaction and the setting ends with it, on success or error. Both are
+    prepared statements (server-side parameters): after five executions
+    PostgreSQL reuses the search's generic plan, planned under the setting,
+    and stops spending ~0.5-1 ms planning each search; the setting is not
+    parsed again either. Only outside a transaction: see
     can_pipeline_nearest_first.
+
+    `native_timestamps`: timestamptz values come from psycopg's own loader (C)
+    rather than Django's Python one: the same instants, in the connection's
+    zone (UTC), as ZoneInfo("UTC") instead of datetime.timezone.utc.
     """
-    server_binding, prepared = _postgresql_cursor_classes()
+    _, prepared = _postgresql_cursor_classes()
     connection = connections[using]
     connection.ensure_connection()
     raw = connection.connection
     # Django's cursor wrapper (execute_wrappers, error translation); the debug
     # log is written below, since Django's cannot read back a pipelined query.
-    setting, search = connection.make_cursor(server_binding(raw)), connection.make_cursor(prepared(raw))
+    setting, search = connection.make_cursor(prepared(raw)), connection.make_cursor(prepared(raw))
+    if native_timestamps:
+        from psycopg.types.datetime import TimestamptzLoader
+
+        search.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
     started = time.monotonic()
     try:
         with connection.wrap_database_errors:

@@ -26,3 +26,11 @@ def frozen_now(monkeypatch):
         return instant
 
     return freeze
+
+
+@pytest.fixture(autouse=True)
+def forget_type_codes():
+    """Each test reads the type vocabulary afresh (page_statements keeps it per process)."""
+    from meetings.api import page_statements
+
+    page_statements.forget_type_codes()

@@ -21,7 +21,12 @@ RADIUS_M = geo.to_metres(25, "mi")
 
 
 def orm_page(point, radius_m, filters, window) -> list[dict]:
-    return list(listing_rows(meeting_search(point=point, radius_m=radius_m, filters=filters))[window])
+    return sorted_types(listing_rows(meeting_search(point=point, radius_m=radius_m, filters=filters))[window])
+
+
+def sorted_types(rows) -> list[dict]:
+    """Rows with their type codes sorted: neither query orders them (the listing does)."""
+    return [{**row, "type_codes": sorted(row["type_codes"])} for row in rows]
 
 
 @pytest.fixture
@@ -59,7 +64,7 @@ def test_cached_pages_equal_the_orm_for_every_shape_and_value(postgresql_only, v
                 expected = orm_page(point, RADIUS_M, filters, window)
                 got = page_statements.cached_page(using="default", point=point, radius_m=RADIUS_M,
                                                   filters=filters, window=window)
-                assert got == expected, (filters, window)
+                assert sorted_types(got) == expected, (filters, window)
                 compared += len(got)
     assert compared > 300
     # One statement per shape and window, each compiled once and reused for the other points.
@@ -83,3 +88,48 @@ def test_inside_a_transaction_or_on_sqlite_pages_come_from_the_orm(vocabularies,
     assert page_statements.cached_page(using="default", point=geo.Point(40.72, -74.0), radius_m=RADIUS_M,
                                        filters=MeetingFilters(), window=slice(0, 26)) is None
     assert fresh_statements == {}
+
+
+@pytest.mark.django_db
+def test_python_earth_arithmetic_is_earthdistances_to_the_bit(postgresql_only):
+    rng = random.Random(9)
+    pairs = [(rng.uniform(-89, 89), rng.uniform(-180, 180), rng.uniform(-89, 89), rng.uniform(-180, 180))
+             for _ in range(300)]
+    # Near pairs too: the page's distances are mostly a few km.
+    pairs += [(a, b, a + rng.uniform(-0.3, 0.3), b + rng.uniform(-0.3, 0.3)) for a, b, _, _ in pairs[:300]]
+    with connection.cursor() as cursor:
+        for lat1, lng1, lat2, lng2 in pairs:
+            here, there = geo.earth_point(lat1, lng1), geo.earth_point(lat2, lng2)
+            cursor.execute("SELECT earth_distance(ll_to_earth(%s, %s), ll_to_earth(%s, %s)), "
+                           "%s::cube = ll_to_earth(%s, %s)::cube", [lat1, lng1, lat2, lng2, geo.cube_literal(here),
+                                                                   lat1, lng1])
+            distance, same_cube = cursor.fetchone()
+            assert geo.earth_distance_m(here, there) == distance
+            assert same_cube
+
+
+@pytest.mark.django_db(transaction=True)
+def test_type_codes_follow_the_vocabulary(postgresql_only, vocabularies, fresh_statements):
+    from fellowships.models import MeetingType
+    from tests.factories import LocationFactory, make_meeting
+
+    meeting = make_meeting(location=LocationFactory(latitude=40.72, longitude=-74.0, timezone="America/New_York"),
+                           types=("O", "D"))
+    soft = MeetingType.objects.get(fellowship=meeting.fellowship, code="ST")
+
+    def codes():
+        [row] = page_statements.cached_page(using="default", point=geo.Point(40.72, -74.0), radius_m=RADIUS_M,
+                                            filters=MeetingFilters(), window=slice(0, 26))
+        return sorted(row["type_codes"])
+
+    before = codes()
+    assert before == ["D", "O"]
+    meeting.types.add(soft)  # a type the map holds
+    assert codes() == sorted([*before, soft.code])
+    soft.code = "ZZ9"
+    soft.save()  # renamed in this process: the map is read again
+    assert codes() == sorted([*before, "ZZ9"])
+    added = MeetingType.objects.create(fellowship=meeting.fellowship, code="ZZ8", name="New", kind="format")
+    MeetingType.objects.filter(pk=soft.pk).update(code="ZZ7")  # elsewhere, unseen until the map's age runs out
+    meeting.types.add(added)  # an id the map lacks: read again, which also brings ZZ7
+    assert codes() == sorted([*before, "ZZ7", "ZZ8"])

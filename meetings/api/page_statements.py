@@ -1,31 +1,60 @@
-"""Nearest-first listing pages without building the query each time.
+"""Nearest-first listing pages from one statement compiled per search shape.
 
 The SQL of a page depends only on the search's shape (which filters, how many
 values each, open/closed and attendance wanted, the page window); its
-parameters hold the values (point, radius, weekdays, fellowship, region and
-service body ids). Building and compiling the query is ~40% of a search's
-time in Python (bench/README.md), so the first search of a shape is built
-with sentinel values and compiled, and later ones reuse the statement with
-their own values where the sentinels were. Shapes with any other filter, and
-anything but a pipelined PostgreSQL search, take the ORM as before.
+parameters hold the values (the point, radius, weekdays, fellowship, region
+and service body ids). Building and compiling a query with the ORM is ~40% of
+a search's time in Python (bench/README.md), so the first search of a shape is
+built with sentinel values and compiled, and later ones reuse the statement
+with their own values where the sentinels were. Shapes with any other filter,
+and anything but a pipelined PostgreSQL search, take the ORM as before.
+
+The statement is cheaper for the database than the ORM's query, with the same
+rows (tests/test_page_statements.py compares them):
+
+- The nearest-first scan (the ORM's filters, the earth_box and `<->` order)
+  selects meeting ids only, under its LIMIT, in a MATERIALIZED CTE: the
+  planner cannot put joins between the KNN index scan and the LIMIT, so the
+  scan stops after a page's worth of rows whatever it guesses (it guesses ~2
+  rows for any box, and with joins above the scan it may hash the whole box).
+  The page's other columns come by primary key for those rows only.
+- The point is a parameter as its earth cube (geo.cube_literal), so a generic
+  plan computes nothing from the parameters per row.
+- The distance and the exact radius cut happen here (geo.earth_distance_m is
+  earthdistance's arithmetic): rows come nearest first, so the rows within the
+  radius are a prefix of the page, and cutting the page there is the ORM's
+  `earth_distance(...) <= radius` filter.
+- Types come as ids (an index-only lookup per row) and are named from a small
+  per-process map of the vocabulary (type_code_names), refreshed on an
+  unknown id, on a change in this process, and at most TYPE_CODES_MAX_AGE
+  seconds after a change made elsewhere. Joining the codes in SQL cost a scan
+  of the type table per row in every plan PostgreSQL chose (~0.5 ms a page).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db import connections
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.signals import post_delete, post_save
 
-from fellowships.models import Fellowship
+from fellowships.models import Fellowship, MeetingType
 from meetings import geo
-from meetings.api.listing import listing_rows
+from meetings.api.listing import VALUE_PATHS, listing_rows
+from meetings.models import Meeting
 from meetings.selectors import MeetingFilters, meeting_search
 
 # Values no search can hold, so each parameter that equals one is that slot's.
 _SENTINEL_BASE = 7_700_000_001
+_CUBE_SENTINEL = "(7700000001.5, 0, 0)"
 MAX_SHAPES = 512
+TYPE_CODES_MAX_AGE = 60.0
 
 
 @dataclass(frozen=True)
@@ -34,22 +63,17 @@ class _Statement:
     # Per parameter: the index of the search value it holds, or None for a constant.
     slots: tuple[int | None, ...]
     constants: tuple
-    # Turns raw rows into .values() dicts; only its converters are used, which
-    # need no database access, so threads may share it.
-    compiler: object
-    names: tuple[str, ...]
 
 
 _statements: dict[tuple, _Statement | None] = {}
 _UNSEEN = object()
 
 
-def _search_values(point: geo.Point, radius_m: float, f: MeetingFilters) -> list:
-    return [point.latitude, point.longitude, radius_m, *(x.pk for x in f.fellowships), *f.days, *f.region_ids,
-            *f.service_body_ids]
+def _search_values(cube: str, radius_m: float, f: MeetingFilters) -> list:
+    return [cube, radius_m, *(x.pk for x in f.fellowships), *f.days, *f.region_ids, *f.service_body_ids]
 
 
-def _shape(*, using: str, radius_m: float, f: MeetingFilters, window: slice) -> tuple | None:
+def _shape(*, using: str, f: MeetingFilters, window: slice) -> tuple | None:
     if (f.time_after or f.time_before or f.type_codes or f.languages or f.keyword
             or f.starting_within is not None or f.in_progress):
         return None
@@ -60,12 +84,56 @@ def _shape(*, using: str, radius_m: float, f: MeetingFilters, window: slice) -> 
             window.start, window.stop)
 
 
+# --- the statement ----------------------------------------------------------------
+
+# The page's columns, in the order of PAGE_NAMES: listing_rows' `.values()`
+# paths (VALUE_PATHS), each read from the meeting or the relation it names.
+PAGE_NAMES = ("id", *VALUE_PATHS.values(), "distance_m", "type_codes")
+
+
+def _details_sql(quote: Callable[[str], str]) -> tuple[str, str]:
+    """(select list, joins) of the page's details, for meeting alias `m`."""
+    aliases: dict[str, str] = {"": "m"}
+    joins: list[str] = []
+
+    def alias_of(path: tuple[str, ...]) -> tuple[str, type]:
+        model, key = Meeting, ""
+        for name in path:
+            field = model._meta.get_field(name)
+            parent, key = aliases[key], f"{key}__{name}"
+            model = field.related_model
+            if key not in aliases:
+                aliases[key] = f"r{len(aliases)}"
+                kind = "LEFT OUTER JOIN" if field.null else "INNER JOIN"
+                joins.append(f"{kind} {quote(model._meta.db_table)} {aliases[key]} ON ({aliases[key]}."
+                             f"{quote(model._meta.pk.column)} = {parent}.{quote(field.column)})")
+        return aliases[key], model
+
+    columns = []
+    for path in ("id", *VALUE_PATHS.values()):
+        *relations, name = path.split("__")
+        alias, model = alias_of(tuple(relations))
+        columns.append(f"{alias}.{quote(model._meta.get_field(name).column)}")
+    through = Meeting.types.through._meta
+    columns.append("NULL")  # distance_m: computed in Python
+    columns.append(f"ARRAY(SELECT t.{quote(through.get_field('meetingtype').column)} FROM {quote(through.db_table)} t "
+                   f"WHERE t.{quote(through.get_field('meeting').column)} = m.{quote(Meeting._meta.pk.column)})")
+    return ", ".join(columns), " ".join(joins)
+
+
+def _knn_queryset(f: MeetingFilters, *, cube: str, radius_m: float) -> QuerySet:
+    """The ids of meetings passing the filters within the box, nearest first."""
+    qs = meeting_search(point=None, radius_m=None, filters=f).filter(latitude__isnull=False, longitude__isnull=False)
+    qs = qs.filter(RawSQL(geo.PG_WITHIN_BOX_CUBE_SQL, (cube, radius_m), output_field=BooleanField()))
+    return qs.order_by(RawSQL(geo.PG_KNN_CUBE_SQL, (cube,)).asc()).values("id")
+
+
 def _compile(*, using: str, f: MeetingFilters, window: slice) -> _Statement | None:
     """The shape's statement, built from sentinels; None when a sentinel does
     not come out as a parameter of its own (then the shape is not cached)."""
-    count = 3 + len(f.fellowships) + len(f.days) + len(f.region_ids) + len(f.service_body_ids)
-    sentinels = [_SENTINEL_BASE + n for n in range(count)]
-    ints = iter(sentinels[3:])
+    count = 2 + len(f.fellowships) + len(f.days) + len(f.region_ids) + len(f.service_body_ids)
+    sentinels = [_CUBE_SENTINEL, float(_SENTINEL_BASE + 1), *(_SENTINEL_BASE + 2 + n for n in range(count - 2))]
+    ints = iter(sentinels[2:])
     stand_in = replace(
         f,
         fellowships=tuple(Fellowship(pk=next(ints)) for _ in f.fellowships),
@@ -73,27 +141,63 @@ def _compile(*, using: str, f: MeetingFilters, window: slice) -> _Statement | No
         region_ids=tuple(next(ints) for _ in f.region_ids),
         service_body_ids=tuple(next(ints) for _ in f.service_body_ids),
     )
-    lat, lng, radius = (float(s) for s in sentinels[:3])
-    rows = listing_rows(meeting_search(point=geo.Point(lat, lng), radius_m=radius, filters=stand_in))
-    query = rows[window.start:window.stop].query
-    compiler = query.get_compiler(using=using)
-    sql, params = compiler.as_sql()
+    knn = _knn_queryset(stand_in, cube=sentinels[0], radius_m=sentinels[1])[window.start:window.stop]
+    knn_sql, params = knn.query.get_compiler(using=using).as_sql()
     position = {value: n for n, value in enumerate(sentinels)}
-    slots = tuple(position.get(p) if isinstance(p, (int, float)) and not isinstance(p, bool) else None
+    slots = tuple(position.get(p) if isinstance(p, (int, float, str)) and not isinstance(p, bool) else None
                   for p in params)
     if set(slots) - {None} != set(range(count)):
         return None
-    names = (*query.extra_select, *query.values_select, *query.annotation_select)
-    return _Statement(sql=sql, slots=slots, constants=tuple(params), compiler=compiler, names=names)
+    quote = connections[using].ops.quote_name
+    columns, joins = _details_sql(quote)
+    sql = (f"WITH page AS MATERIALIZED (SELECT row_number() OVER () AS position, knn.id FROM ({knn_sql}) knn) "
+           f"SELECT {columns} FROM page INNER JOIN {quote(Meeting._meta.db_table)} m "
+           f"ON (m.{quote(Meeting._meta.pk.column)} = page.id) {joins} ORDER BY page.position")
+    return _Statement(sql=sql, slots=slots, constants=tuple(params))
 
 
-def cached_page(*, using: str, point: geo.Point, radius_m: float, filters: MeetingFilters,
-                window: slice) -> list[dict] | None:
-    """The rows `listing_rows(meeting_search(...))[window]` would give, or
-    None when this search is not served from a cached statement."""
+# --- type codes -------------------------------------------------------------------
+
+_type_codes: dict[tuple[str, int], str] = {}
+_type_codes_read: dict[str, float] = {}
+_type_codes_lock = threading.Lock()
+
+
+def type_code_names(ids, *, using: str) -> list[str]:
+    """The codes of these MeetingType ids, from the per-process map."""
+    codes, read = _type_codes, _type_codes_read.get(using)
+    if read is None or time.monotonic() - read > TYPE_CODES_MAX_AGE or any((using, i) not in codes for i in ids):
+        codes = _read_type_codes(using)
+    return [codes[(using, i)] for i in ids if (using, i) in codes]
+
+
+def _read_type_codes(using: str) -> dict[tuple[str, int], str]:
+    global _type_codes
+    with _type_codes_lock:
+        fresh = {(using, pk): code for pk, code in MeetingType.objects.using(using).values_list("pk", "code")}
+        _type_codes = {**{k: v for k, v in _type_codes.items() if k[0] != using}, **fresh}
+        _type_codes_read[using] = time.monotonic()
+        return _type_codes
+
+
+def forget_type_codes(**kwargs) -> None:
+    """Read the vocabulary again at its next use (a MeetingType saved or deleted here)."""
+    _type_codes_read.clear()
+
+
+post_save.connect(forget_type_codes, sender=MeetingType, dispatch_uid="page_statements.type_codes.save")
+post_delete.connect(forget_type_codes, sender=MeetingType, dispatch_uid="page_statements.type_codes.delete")
+
+
+# --- a page -----------------------------------------------------------------------
+
+def page_statement(*, using: str, point: geo.Point, radius_m: float, filters: MeetingFilters,
+                   window: slice) -> tuple[str, list] | None:
+    """(sql, params) of this search's page, or None when its shape is not
+    served from a cached statement."""
     if not geo.can_pipeline_nearest_first(using=using):
         return None
-    shape = _shape(using=using, radius_m=radius_m, f=filters, window=window)
+    shape = _shape(using=using, f=filters, window=window)
     if shape is None:
         return None
     # Threads share the dict: read once, so a clear() in between cannot bite.
@@ -104,11 +208,32 @@ def cached_page(*, using: str, point: geo.Point, radius_m: float, filters: Meeti
         statement = _statements[shape] = _compile(using=using, f=filters, window=window)
     if statement is None:
         return None
-    values = _search_values(point, radius_m, filters)
-    params = [values[slot] if slot is not None else constant
-              for slot, constant in zip(statement.slots, statement.constants)]
-    raw = geo.nearest_first_rows(using=using, sql=statement.sql, params=params)
-    return [dict(zip(statement.names, row)) for row in statement.compiler.results_iter(results=[raw])]
+    values = _search_values(geo.cube_literal(geo.earth_point(point.latitude, point.longitude)), radius_m, filters)
+    return statement.sql, [values[slot] if slot is not None else constant
+                           for slot, constant in zip(statement.slots, statement.constants)]
+
+
+_LAT, _LNG, _DISTANCE, _TYPES = (PAGE_NAMES.index(n) for n in ("latitude", "longitude", "distance_m", "type_codes"))
+
+
+def cached_page(*, using: str, point: geo.Point, radius_m: float, filters: MeetingFilters,
+                window: slice) -> list[dict] | None:
+    """The rows `listing_rows(meeting_search(...))[window]` would give, or
+    None when this search is not served from a cached statement."""
+    statement = page_statement(using=using, point=point, radius_m=radius_m, filters=filters, window=window)
+    if statement is None:
+        return None
+    centre = geo.earth_point(point.latitude, point.longitude)
+    page = []
+    for row in geo.nearest_first_rows(using=using, sql=statement[0], params=statement[1], native_timestamps=True):
+        row = list(row)
+        distance = geo.earth_distance_m(geo.earth_point(row[_LAT], row[_LNG]), centre)
+        if distance > radius_m:
+            break  # nearest first: every row after this one is farther
+        row[_DISTANCE] = distance
+        row[_TYPES] = type_code_names(row[_TYPES], using=using)
+        page.append(dict(zip(PAGE_NAMES, row)))
+    return page
 
 
 class NearestFirstPages:
