@@ -7,4 +7,5 @@ COPY . .
 RUN useradd --create-home app && chown -R app /app
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "meetingfinder.wsgi:application", "--bind", "0.0.0.0:8000"]
+# Settings (bind, workers, threads) in gunicorn.conf.py.
+CMD ["gunicorn", "meetingfinder.wsgi:application"]

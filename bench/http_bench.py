@@ -1,7 +1,8 @@
-"""HTTP throughput and latency of the search endpoint: gunicorn (2 workers) on
+"""HTTP throughput and latency of the search endpoint: gunicorn as deployed
+(gunicorn.conf.py: a gthread worker per core, one thread each) on
 127.0.0.1, driven by `wrk` with a Lua script that sends every request to a
-different random point in a populated area with a random weekday and
-attendance, so no response cache can stand in for the search.
+different random point in a populated area with a random weekday, open/closed
+and attendance, so no response cache can stand in for the search.
 
     DATABASE_URL=postgres://.../mf_bench_100000 python bench/http_bench.py --json out.json
 
@@ -64,12 +65,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int, *, threads: int = 8, worker_class: str = "gthread") -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int | None = None, *, threads: int | None = None,
+                   worker_class: str | None = None) -> subprocess.Popen:
+    """gunicorn as deployed (./gunicorn.conf.py), on this port; workers,
+    threads and worker class override the file's when given."""
     env = dict(os.environ, DJANGO_DEBUG="false", DJANGO_SETTINGS_MODULE="meetingfinder.settings")
     gunicorn = Path(sys.executable).with_name("gunicorn")
+    overrides = []
+    for flag, value in (("--workers", workers), ("--threads", threads), ("--worker-class", worker_class)):
+        if value is not None:
+            overrides += [flag, str(value)]
     process = subprocess.Popen(
-        [str(gunicorn), "meetingfinder.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--worker-class", worker_class, "--threads", str(threads), "--log-level", "warning", "--access-logfile", "-"
+        [str(gunicorn), "meetingfinder.wsgi:application", "--config", str(ROOT / "gunicorn.conf.py"), "--bind",
+         f"127.0.0.1:{port}", *overrides, "--log-level", "warning", "--access-logfile", "-"
          if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
@@ -158,8 +166,17 @@ def run_python_client(port: int, points, *, seconds: int, connections: int, seed
             "p50_ms": at(0.5), "p95_ms": at(0.95), "p99_ms": at(0.99), "client": "python-threads"}
 
 
-def run(*, seconds: int, connections: int, workers: int, seed: int, threads: int = 8,
-        worker_class: str = "gthread") -> dict:
+def gunicorn_settings(workers: int | None, threads: int | None, worker_class: str | None) -> dict:
+    """What the server runs with: gunicorn.conf.py's values under the overrides."""
+    config: dict = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), config)
+    return {"gunicorn_workers": workers if workers is not None else config["workers"],
+            "threads": threads if threads is not None else config["threads"],
+            "worker_class": worker_class or config["worker_class"]}
+
+
+def run(*, seconds: int, connections: int, workers: int | None, seed: int, threads: int | None = None,
+        worker_class: str | None = None) -> dict:
     rng = random.Random(seed)
     points = directory.populated_points(rng, 2000)
     port = free_port()
@@ -173,8 +190,7 @@ def run(*, seconds: int, connections: int, workers: int, seed: int, threads: int
             result = run_python_client(port, points, seconds=seconds, connections=connections, seed=seed)
     finally:
         stop(process)
-    result.update(gunicorn_workers=workers, threads=threads, worker_class=worker_class, connections=connections,
-                  seconds=seconds)
+    result.update(gunicorn_settings(workers, threads, worker_class), connections=connections, seconds=seconds)
     return result
 
 
@@ -182,9 +198,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8, help="gthread threads per worker")
-    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py's (one per core)")
+    parser.add_argument("--threads", type=int, help="threads per worker; default: gunicorn.conf.py's")
+    parser.add_argument("--worker-class", help="default: gunicorn.conf.py's")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json")
     args = parser.parse_args()
