@@ -588,6 +588,9 @@ def _load_postgresql(connection, tables, through, directory: Directory, *, rebui
             cursor.execute(f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT COALESCE(MAX(id), 1) FROM {qn(table)}))",
                            [table])
             cursor.execute(f"ANALYZE {qn(table)}")
+        # And the small tables the page joins (fellowships, service bodies, types): without
+        # statistics the planner guesses their sizes, as autovacuum would fix within minutes.
+        cursor.execute("ANALYZE")
 
 
 # --- command line: load one benchmark database ---------------------------------

@@ -157,17 +157,24 @@ def table(results: list[dict]) -> str:
         add(f"DB ms p50/p95/p99 full scan, {place}", lambda r, p=place: _pct(_get(r, "search", "db", p, "full_scan")))
         add(f"full scan / indexed (p50), {place}", lambda r, p=place: _ratio(
             _get(r, "search", "db", p, "full_scan", "p50"), _get(r, "search", "db", p, "indexed", "p50")))
+    add("DB ms p50/p95/p99 the API's page statement, dense", lambda r: _pct(
+        _get(r, "search", "db", "dense", "page_statement")))
     add("DB planning ms p50, indexed dense / API points", lambda r: f"{_get(r, 'search', 'db', 'dense', 'indexed', 'planning', 'p50')}"
         f" / {_get(r, 'search', 'api', 'db_same_points', 'planning', 'p50')}")
     add("count ms p50 exact / capped / search (dense)", lambda r: " / ".join(
         f"{_get(r, 'search', 'count', k, 'p50')}" for k in ("exact_count", "capped_count", "search")))
     add("DB ms p50 same points as API", lambda r: _pct(_get(r, "search", "api", "db_same_points")))
+    add("DB ms p50 the API's page statement, same points", lambda r: _pct(
+        _get(r, "search", "api", "db_page_statement")))
     add("API in-process ms (Client) p50/p95/p99", lambda r: _pct(_get(r, "search", "api", "client")))
     add("API view req/s: app / ModelSerializer", lambda r: f"{_get(r, 'search', 'api', 'app_view', 'per_second')}"
         f" / {_get(r, 'search', 'api', 'model_serializer_view', 'per_second')}")
     add("API Client p50 / DB p50", lambda r: _ratio(_get(r, "search", "api", "client", "p50"),
                                                   _get(r, "search", "api", "db_same_points", "p50")))
-    add("HTTP req/s (gunicorn 2 workers x 8 threads)", lambda r: f"{_get(r, 'http', 'per_second')}")
+    add("API Client p50 / page statement p50", lambda r: _ratio(
+        _get(r, "search", "api", "client", "p50"), _get(r, "search", "api", "db_page_statement", "p50")))
+    add("HTTP req/s (gunicorn workers x threads)", lambda r: f"{_get(r, 'http', 'per_second')} "
+        f"({_get(r, 'http', 'gunicorn_workers')}x{_get(r, 'http', 'threads')})")
     add("HTTP ms p50/p95/p99", lambda r: f"{_get(r, 'http', 'p50_ms')} / {_get(r, 'http', 'p95_ms')} / "
         f"{_get(r, 'http', 'p99_ms')}")
     add("HTTP errors", lambda r: f"{_get(r, 'http', 'errors')}")

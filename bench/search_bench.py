@@ -36,6 +36,7 @@ from rest_framework.test import APIRequestFactory  # noqa: E402
 
 from bench import directory  # noqa: E402
 from meetings import geo  # noqa: E402
+from meetings.api import page_statements  # noqa: E402
 from meetings.api.pagination import CappedCountPagination  # noqa: E402
 from meetings.api.views import MeetingViewSet  # noqa: E402
 from meetings.filters import MeetingFilterSet  # noqa: E402
@@ -134,6 +135,40 @@ def time_query(build, points, rng, *, settings: tuple[str, ...] = ()) -> dict:
     # Execution Time leaves out planning, which the API pays on every query too.
     return {**percentiles(times), "planning": percentiles(planning), "rows_mean": round(statistics.fmean(rows), 1),
             "plans": plans}
+
+
+def time_page_statement(points, rng) -> dict:
+    """The database time of the statement the API runs for a page (25 rows and
+    one of lookahead: meetings/api/page_statements.py), prepared as the app
+    prepares it, so from the sixth run on PostgreSQL runs its generic plan."""
+    names: dict[str, str] = {}
+    times, plans = [], {}
+    with connection.cursor() as cursor:
+        cursor.execute(APP_SETTINGS[0])
+        try:
+            for lat, lng in points:
+                found = page_statements.page_statement(using="default", point=geo.Point(lat, lng), radius_m=RADIUS_M,
+                                                       filters=search_filters(rng), window=slice(0, 26))
+                if found is None:
+                    return {"error": "the benchmarked search is not served from a page statement"}
+                sql, params = found
+                if sql not in names:
+                    names[sql] = f"bench_page_{len(names)}"
+                    parts = sql.split("%s")
+                    numbered = "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
+                    cursor.execute(f"PREPARE {names[sql]} AS {numbered}")
+                placeholders = ", ".join(["%s"] * len(params))
+                cursor.execute(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) EXECUTE {names[sql]}({placeholders})",
+                               params)
+                plan = cursor.fetchone()[0]
+                plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]
+                times.append(plan["Execution Time"])
+                summary = plan_summary(plan)
+                plans[summary] = plans.get(summary, 0) + 1
+        finally:
+            cursor.execute("DEALLOCATE ALL")
+            cursor.execute(f"RESET {APP_SETTINGS[0].split()[1]}")
+    return {**percentiles(times), "plans": plans}
 
 
 def count_costs(points, rng) -> dict:
@@ -274,6 +309,8 @@ def run(*, samples: int, api_samples: int, seed: int) -> dict:
     # The database time of the same populated-area searches, for the API's ratio.
     result["api"]["db_same_points"] = time_query(indexed_search, populated, random.Random(seed),
                                                   settings=APP_SETTINGS)
+    result["api"]["db_page_statement"] = time_page_statement(populated, random.Random(seed))
+    result["db"]["dense"]["page_statement"] = time_page_statement(dense, random.Random(seed))
     return result
 
 
