@@ -163,12 +163,13 @@ _type_codes_read: dict[str, float] = {}
 _type_codes_lock = threading.Lock()
 
 
-def type_code_names(ids, *, using: str) -> list[str]:
-    """The codes of these MeetingType ids, from the per-process map."""
+def type_code_names(id_lists, *, using: str) -> list[list[str]]:
+    """The codes of each list of MeetingType ids, from the per-process map."""
     codes, read = _type_codes, _type_codes_read.get(using)
-    if read is None or time.monotonic() - read > TYPE_CODES_MAX_AGE or any((using, i) not in codes for i in ids):
+    if (read is None or time.monotonic() - read > TYPE_CODES_MAX_AGE
+            or any((using, i) not in codes for ids in id_lists for i in ids)):
         codes = _read_type_codes(using)
-    return [codes[(using, i)] for i in ids if (using, i) in codes]
+    return [[codes[(using, i)] for i in ids if (using, i) in codes] for ids in id_lists]
 
 
 def _read_type_codes(using: str) -> dict[tuple[str, int], str]:
@@ -224,16 +225,16 @@ def cached_page(*, using: str, point: geo.Point, radius_m: float, filters: Meeti
     if statement is None:
         return None
     centre = geo.earth_point(point.latitude, point.longitude)
-    page = []
+    rows = []
     for row in geo.nearest_first_rows(using=using, sql=statement[0], params=statement[1], native_timestamps=True):
         row = list(row)
-        distance = geo.earth_distance_m(geo.earth_point(row[_LAT], row[_LNG]), centre)
-        if distance > radius_m:
+        row[_DISTANCE] = geo.earth_distance_m(geo.earth_point(row[_LAT], row[_LNG]), centre)
+        if row[_DISTANCE] > radius_m:
             break  # nearest first: every row after this one is farther
-        row[_DISTANCE] = distance
-        row[_TYPES] = type_code_names(row[_TYPES], using=using)
-        page.append(dict(zip(PAGE_NAMES, row)))
-    return page
+        rows.append(row)
+    for row, codes in zip(rows, type_code_names([row[_TYPES] for row in rows], using=using)):
+        row[_TYPES] = codes
+    return [dict(zip(PAGE_NAMES, row)) for row in rows]
 
 
 class NearestFirstPages:
