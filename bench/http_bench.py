@@ -77,8 +77,8 @@ def start_gunicorn(port: int, workers: int | None = None, *, threads: int | None
             overrides += [flag, str(value)]
     process = subprocess.Popen(
         [str(gunicorn), "meetingfinder.wsgi:application", "--config", str(ROOT / "gunicorn.conf.py"), "--bind",
-         f"127.0.0.1:{port}", *overrides, "--log-level", "warning", "--access-logfile", "-"
-         if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null"],
+         f"127.0.0.1:{port}", *overrides, "--log-level", "warning",
+         *(["--access-logfile", "-"] if os.environ.get("BENCH_ACCESS_LOG") else [])],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     deadline = time.monotonic() + 30
