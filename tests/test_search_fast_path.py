@@ -21,7 +21,7 @@ ZONES = ["America/Los_Angeles", "Europe/London", "Australia/Lord_Howe", "Pacific
 
 @pytest.fixture(autouse=True)
 def empty_cache(monkeypatch):
-    monkeypatch.setattr(listing, "_timings_minute", [None, {}])
+    monkeypatch.setattr(listing, "_timings", (None, {}))
 
 
 def test_timings_kept_for_a_minute_equal_computing_them_afresh():
@@ -53,16 +53,29 @@ def test_timings_kept_for_a_minute_equal_computing_them_afresh():
                 compared += 1
                 in_progress += fresh["in_progress"]
     assert compared > 8_000 and in_progress > 100
-    assert listing._timings_minute[1], "nothing was kept"
+    assert listing._timings[1], "nothing was kept"
 
 
 def test_slots_with_seconds_are_computed_every_time():
     now = dt.datetime(2026, 6, 1, 12, 0, 30, tzinfo=UTC)
     listing._timing(1, dt.time(19, 0, 15), None, "UTC", now=now, viewer_zone=None)
     listing._timing(1, dt.time(19, 0), dt.time(20, 0, 1), "UTC", now=now, viewer_zone=None)
-    assert listing._timings_minute[1] == {}
+    assert listing._timings[1] == {}
     listing._timing(1, dt.time(19, 0), None, "UTC", now=now, viewer_zone=None)
-    assert len(listing._timings_minute[1]) == 1
+    assert len(listing._timings[1]) == 1
+
+
+def test_a_thread_still_on_the_last_minute_does_not_write_into_the_new_one():
+    slot = (1, dt.time(12, 1), None, "UTC")
+    old = dt.datetime(2026, 6, 1, 12, 0, 30, tzinfo=UTC)
+    listing._timing(*slot, now=old, viewer_zone=None)
+    old_minute = listing._timings
+    new = old + dt.timedelta(minutes=1)
+    listing._timing(*slot, now=new, viewer_zone=None)
+    assert listing._timings is not old_minute and listing._timings[0][0] == new.replace(second=0)
+    # What a thread that read the old minute's map before the swap writes stays there.
+    old_minute[1][("late", "write")] = {}
+    assert ("late", "write") not in listing._timings[1]
 
 
 def test_a_new_minute_starts_afresh():

@@ -61,9 +61,11 @@ def _types_by_meeting(ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
-# Timings by slot, for the minute they were computed in: within a minute they
-# cannot change (below); a new minute starts a new map.
-_timings_minute: list = [None, {}]
+# (minute, timings by slot) for the minute they were computed in: within a
+# minute they cannot change (below); a new minute starts a new map. Replaced,
+# never changed in place, so a thread still on the previous minute writes
+# into that minute's map, not the new one.
+_timings: tuple = (None, {})
 MAX_CACHED_TIMINGS = 50_000
 
 
@@ -76,18 +78,18 @@ def _timing(day, time, end_time, zone, *, now: dt.datetime, viewer_zone: ZoneInf
     holds for every instant of a minute or none. `now` exactly on a minute
     (a frozen clock) is a key of its own; slots with seconds, and results
     off a whole minute, are not kept."""
+    global _timings
     minute = now if not (now.second or now.microsecond) else (now.replace(second=0, microsecond=0), "within")
-    bucket = _timings_minute
-    if bucket[0] != minute or len(bucket[1]) > MAX_CACHED_TIMINGS:
-        bucket = [minute, {}]
-        _timings_minute[:] = bucket  # other threads may still read the old map: harmless
+    current = _timings
+    if current[0] != minute or len(current[1]) > MAX_CACHED_TIMINGS:
+        current = _timings = (minute, {})
     key = (day, time, end_time, zone, viewer_zone)
-    found = bucket[1].get(key)
+    found = current[1].get(key)
     if found is None:
         found = _slot_timing(day, time, end_time, zone, now=now, viewer_zone=viewer_zone)
         whole = all(t is None or not (t.second or t.microsecond) for t in (time, end_time))
         if whole and (found["next_start"] is None or found["next_start"].endswith(":00Z")):
-            bucket[1][key] = found
+            current[1][key] = found
     return found
 
 
