@@ -163,7 +163,7 @@ def nearest_first_rows(*, using: str, sql: str, params, native_timestamps: bool 
     rather than Django's Python one: the same instants, in the connection's
     zone (UTC), as ZoneInfo("UTC") instead of datetime.timezone.utc.
     """
-    _, prepared = _postgresql_cursor_classes()
+    prepared = _prepared_cursor_class()
     connection = connections[using]
     connection.ensure_connection()
     raw = connection.connection
@@ -191,8 +191,8 @@ def nearest_first_rows(*, using: str, sql: str, params, native_timestamps: bool 
 
 
 @lru_cache(maxsize=1)
-def _postgresql_cursor_classes() -> tuple[type, type]:
-    """(server-side binding cursor, one that prepares every statement): Django's
+def _prepared_cursor_class() -> type:
+    """A server-side binding cursor that prepares every statement: Django's
     default cursor binds on the client, which psycopg never prepares."""
     from django.db.backends.postgresql.base import ServerBindingCursor
 
@@ -201,7 +201,7 @@ def _postgresql_cursor_classes() -> tuple[type, type]:
             kwargs.setdefault("prepare", True)
             return super().execute(query, params, **kwargs)
 
-    return ServerBindingCursor, PreparedCursor
+    return PreparedCursor
 
 
 @contextmanager
