@@ -29,8 +29,8 @@ def frozen_now(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def forget_type_codes():
-    """Each test reads the type vocabulary afresh (page_statements keeps it per process)."""
+def forget_names():
+    """Each test reads type codes and slugs afresh (page_statements keeps them per process)."""
     from meetings.api import page_statements
 
-    page_statements.forget_type_codes()
+    page_statements.forget_names()

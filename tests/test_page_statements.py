@@ -133,3 +133,40 @@ def test_type_codes_follow_the_vocabulary(postgresql_only, vocabularies, fresh_s
     MeetingType.objects.filter(pk=soft.pk).update(code="ZZ7")  # elsewhere, unseen until the map's age runs out
     meeting.types.add(added)  # an id the map lacks: read again, which also brings ZZ7
     assert codes() == sorted([*before, "ZZ7", "ZZ8"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_slugs_follow_their_tables(postgresql_only, vocabularies, fresh_statements, monkeypatch):
+    from meetings.models import Location, Region
+    from tests.factories import LocationFactory, RegionFactory, make_meeting
+
+    county = RegionFactory(name="Orange County", slug="orange-county")
+    place = LocationFactory(latitude=40.72, longitude=-74.0, timezone="America/New_York", region=county)
+    meeting = make_meeting(location=place)
+    bare = make_meeting(location=LocationFactory(latitude=40.7202, longitude=-74.0002,
+                                                 timezone="America/New_York"))
+
+    def page():
+        rows = page_statements.cached_page(using="default", point=geo.Point(40.72, -74.0), radius_m=RADIUS_M,
+                                           filters=MeetingFilters(), window=slice(0, 26))
+        return {row["slug"]: row for row in rows}
+
+    rows = page()
+    assert (rows[meeting.slug]["location__region__slug"], rows[bare.slug]["location__region__slug"]) == (
+        "orange-county", None)
+    assert rows[meeting.slug]["fellowship__slug"] == "aa"
+    assert rows[meeting.slug]["service_body__slug"] == meeting.service_body.slug
+    county.slug = "oc"
+    county.save()  # in this process: read again
+    assert page()[meeting.slug]["location__region__slug"] == "oc"
+    body = meeting.service_body
+    type(body).objects.filter(pk=body.pk).update(slug="renamed-elsewhere")
+    assert page()[meeting.slug]["service_body__slug"] == body.slug  # kept, for now
+    monkeypatch.setattr(page_statements, "NAMES_MAX_AGE", 0.0)
+    assert page()[meeting.slug]["service_body__slug"] == "renamed-elsewhere"  # once the map is old enough
+    monkeypatch.setattr(page_statements, "NAMES_MAX_AGE", 60.0)
+    page()
+    # Made elsewhere, without signals here: an id the map lacks makes it read again.
+    [south] = Region.objects.bulk_create([Region(name="South County", slug="south-county", parent=county)])
+    Location.objects.filter(pk=place.pk).update(region=south)
+    assert page()[meeting.slug]["location__region__slug"] == "south-county"
