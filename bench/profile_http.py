@@ -42,9 +42,10 @@ STAGES = [
 ]
 
 
-def cpu_seconds(kinds: dict[str, str]) -> dict[str, float]:
-    """CPU seconds used so far by the processes whose command line starts with each prefix."""
-    totals = dict.fromkeys(kinds, 0.0)
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by gunicorn's processes (`python .../gunicorn ...`)
+    and PostgreSQL's (`postgres: ...`)."""
+    totals = {"gunicorn": 0.0, "postgres": 0.0}
     tick = os.sysconf("SC_CLK_TCK")
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -52,10 +53,9 @@ def cpu_seconds(kinds: dict[str, str]) -> dict[str, float]:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        for name, marker in kinds.items():
-            if marker in command.split(" ", 1)[0] or (name == "gunicorn" and "gunicorn" in command):
-                totals[name] += (int(fields[11]) + int(fields[12])) / tick
-                break
+        name = "postgres" if command.startswith("postgres") else "gunicorn" if "gunicorn" in command else None
+        if name:
+            totals[name] += (int(fields[11]) + int(fields[12])) / tick
     return totals
 
 
@@ -79,8 +79,7 @@ def run(*, seconds: int, connections: int, seed: int) -> dict:
     profile: dict = {"skipped": "py-spy is not installed"}
     try:
         run_wrk(port, points, seconds=2, connections=connections, threads=2, seed=seed + 1)
-        kinds = {"gunicorn": "gunicorn", "postgres": "postgres"}
-        before, started = cpu_seconds(kinds), time.monotonic()
+        before, started = cpu_seconds(), time.monotonic()
         spy = None
         if Path(spy_binary).exists():
             workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
@@ -89,7 +88,7 @@ def run(*, seconds: int, connections: int, seed: int) -> dict:
                                     "-f", "raw", "-o", out, "--nonblocking"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         load = run_wrk(port, points, seconds=seconds, connections=connections, threads=2, seed=seed)
-        after, elapsed = cpu_seconds(kinds), time.monotonic() - started
+        after, elapsed = cpu_seconds(), time.monotonic() - started
         if spy is not None:
             spy.wait(timeout=60)
             profile = stages(Path(out).read_text())
@@ -97,10 +96,10 @@ def run(*, seconds: int, connections: int, seed: int) -> dict:
     finally:
         stop(server)
     searches = load["requests"]
-    cpu = {name: round((after[name] - before[name]) / searches * 1000, 3) for name in kinds}
+    cpu = {name: round((after[name] - before[name]) / searches * 1000, 3) for name in after}
     return {"per_second": load["per_second"], "p50_ms": load["p50_ms"], "p99_ms": load["p99_ms"],
             "errors": load["errors"], "cpu_ms_per_search": cpu,
-            "cores_busy": round(sum(after[n] - before[n] for n in kinds) / elapsed, 2), "py_spy_stages_percent": profile}
+            "cores_busy": round(sum(after[n] - before[n] for n in after) / elapsed, 2), "py_spy_stages_percent": profile}
 
 
 def main() -> None:

@@ -59,10 +59,9 @@ def earth_point(latitude: float, longitude: float) -> tuple[float, float, float]
 
 
 def earth_distance_m(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
-    """earth_distance(a, b): sec_to_gc(cube_distance(a, b))."""
+    """earth_distance(a, b): sec_to_gc(cube_distance(a, b)); a square root is
+    never negative, so sec_to_gc's first case never applies."""
     chord = math.sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]))
-    if chord < 0:
-        return 0.0
     if chord / (2 * EARTH_RADIUS_M) > 1:
         return math.pi * EARTH_RADIUS_M
     return 2 * EARTH_RADIUS_M * math.asin(chord / (2 * EARTH_RADIUS_M))

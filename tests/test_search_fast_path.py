@@ -72,7 +72,7 @@ def test_a_thread_still_on_the_last_minute_does_not_write_into_the_new_one():
     old_minute = listing._timings
     new = old + dt.timedelta(minutes=1)
     listing._timing(*slot, now=new, viewer_zone=None)
-    assert listing._timings is not old_minute and listing._timings[0][0] == new.replace(second=0)
+    assert listing._timings is not old_minute and listing._timings[0] == new.replace(second=0)
     # What a thread that read the old minute's map before the swap writes stays there.
     old_minute[1][("late", "write")] = {}
     assert ("late", "write") not in listing._timings[1]

@@ -75,11 +75,10 @@ def _timing(day, time, end_time, zone, *, now: dt.datetime, viewer_zone: ZoneInf
     next_occurrence reads `now` to the minute, and in_progress compares it
     with a meeting's start and end: instants on a whole minute (local times
     to the minute, zone offsets in whole minutes), so `start <= now < end`
-    holds for every instant of a minute or none. `now` exactly on a minute
-    (a frozen clock) is a key of its own; slots with seconds, and results
-    off a whole minute, are not kept."""
+    holds for every instant of a minute or none. Slots with seconds, and
+    results off a whole minute, are not kept."""
     global _timings
-    minute = now if not (now.second or now.microsecond) else (now.replace(second=0, microsecond=0), "within")
+    minute = now.replace(second=0, microsecond=0)
     current = _timings
     if current[0] != minute or len(current[1]) > MAX_CACHED_TIMINGS:
         current = _timings = (minute, {})
