@@ -168,6 +168,10 @@ MEETINGS_MAX_PAGE_SIZE = env.int("MEETINGS_MAX_PAGE_SIZE", default=200)
 # Counting every match of a dense search can cost more than the search; the
 # API counts up to this many and says when the count was capped.
 MEETINGS_COUNT_CAP = env.int("MEETINGS_COUNT_CAP", default=1000)
+# Every search's work is bounded: distinct values a list parameter may take
+# (type codes, days, fellowships...), and the query string's length.
+MEETINGS_MAX_VALUES_PER_PARAMETER = env.int("MEETINGS_MAX_VALUES_PER_PARAMETER", default=20)
+MEETINGS_MAX_QUERY_LENGTH = env.int("MEETINGS_MAX_QUERY_LENGTH", default=2000)
 
 # Curation (issue 5). Public change requests: per-client rate (DRF's "N/period").
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {

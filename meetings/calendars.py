@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterable
 import icalendar
 
 from meetings import schedule
-from meetings.attendance import conference_provider, phone_is_usable
-from meetings.models import Meeting
+from meetings.attendance import phone_is_usable
 
 PRODID = "-//meetingfinder//Meetings//EN"
 ICAL_DAYS = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")
@@ -24,85 +23,83 @@ ICAL_DAYS = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")
 VTIMEZONE_YEARS = 10
 
 
-def is_calendarable(meeting: Meeting) -> bool:
-    return meeting.day is not None and meeting.time is not None and schedule.is_valid_zone(meeting.timezone)
+def is_calendarable(row: dict) -> bool:
+    return row["day"] is not None and row["time"] is not None and schedule.is_valid_zone(row["timezone"])
 
 
-def _where(meeting: Meeting) -> str:
+def _has_door(row: dict) -> bool:
+    return not row["approximate"] and row["latitude"] is not None
+
+
+def _where(row: dict) -> str:
     """A door when there is one, else the join link, else the phone."""
-    location = meeting.location
-    if location is not None and not location.approximate and location.latitude is not None:
-        return ", ".join(part for part in (location.name, location.formatted_address) if part)
-    if conference_provider(meeting.conference_url):
-        return meeting.conference_url
-    if phone_is_usable(meeting.conference_phone):
-        return meeting.conference_phone
-    return location.formatted_address if location is not None else ""
+    if _has_door(row):
+        return ", ".join(part for part in (row["location"], row["formatted_address"]) if part)
+    if row["conference_provider"]:
+        return row["conference_url"]
+    if phone_is_usable(row["conference_phone"]):
+        return row["conference_phone"]
+    return row["formatted_address"]
 
 
-def _description(meeting: Meeting, page_url: str) -> str:
-    lines = []
-    if meeting.notes:
-        lines.append(meeting.notes)
-    if meeting.location is not None and meeting.location.notes:
-        lines.append(meeting.location.notes)
-    if conference_provider(meeting.conference_url):
-        notes = f" ({meeting.conference_url_notes})" if meeting.conference_url_notes else ""
-        lines.append(f"Join online: {meeting.conference_url}{notes}")
-    if phone_is_usable(meeting.conference_phone):
-        notes = f" ({meeting.conference_phone_notes})" if meeting.conference_phone_notes else ""
-        lines.append(f"Join by phone: {meeting.conference_phone}{notes}")
+def _description(row: dict, page_url: str) -> str:
+    lines = [text for text in (row["notes"], row["location_notes"]) if text]
+    if row["conference_provider"]:
+        notes = f" ({row['conference_url_notes']})" if row["conference_url_notes"] else ""
+        lines.append(f"Join online: {row['conference_url']}{notes}")
+    if phone_is_usable(row["conference_phone"]):
+        notes = f" ({row['conference_phone_notes']})" if row["conference_phone_notes"] else ""
+        lines.append(f"Join by phone: {row['conference_phone']}{notes}")
     lines.append(f"Details: {page_url}")
     return "\n\n".join(lines)
 
 
-def meeting_event(*, meeting: Meeting, page_url: str, uid_domain: str, now: dt.datetime) -> icalendar.Event:
-    """The meeting as a weekly VEVENT whose first occurrence is the first on or
-    after today in the meeting's zone (today's included, even under way)."""
-    tz = schedule.zone(meeting.timezone)
-    first = schedule.first_date_on_or_after(day=meeting.day, date=now.astimezone(tz).date())
-    days, end = schedule.wall_end(time=meeting.time, end_time=meeting.end_time)
+def meeting_event(*, row: dict, page_url: str, uid_domain: str, now: dt.datetime) -> icalendar.Event:
+    """A meeting row (meetings/rows.py) as a weekly VEVENT whose first
+    occurrence is the first on or after today in the meeting's zone (today's
+    included, even under way)."""
+    tz = schedule.zone(row["timezone"])
+    start = dt.time.fromisoformat(row["time"])
+    end_time = dt.time.fromisoformat(row["end_time"]) if row["end_time"] else None
+    first = schedule.first_date_on_or_after(day=row["day"], date=now.astimezone(tz).date())
+    days, end = schedule.wall_end(time=start, end_time=end_time)
     event = icalendar.Event()
-    event.add("uid", f"{meeting.slug}@{uid_domain}")
-    updated = meeting.updated.astimezone(dt.timezone.utc)
+    event.add("uid", f"{row['slug']}@{uid_domain}")
+    updated = dt.datetime.fromisoformat(row["updated"])
     event.add("dtstamp", updated)
     event.add("last-modified", updated)
-    event.add("summary", meeting.name)
-    event.add("dtstart", dt.datetime.combine(first, meeting.time, tzinfo=tz))
+    event.add("summary", row["name"])
+    event.add("dtstart", dt.datetime.combine(first, start, tzinfo=tz))
     event.add("dtend", dt.datetime.combine(first + dt.timedelta(days=days), end, tzinfo=tz))
-    event.add("rrule", {"FREQ": "WEEKLY", "BYDAY": [ICAL_DAYS[meeting.day]]})
+    event.add("rrule", {"FREQ": "WEEKLY", "BYDAY": [ICAL_DAYS[row["day"]]]})
     event.add("url", page_url)
-    where = _where(meeting)
+    where = _where(row)
     if where:
         event.add("location", where)
-    location = meeting.location
-    if location is not None and not location.approximate and location.latitude is not None:
-        event.add("geo", (location.latitude, location.longitude))
-    event.add("description", _description(meeting, page_url))
+    if _has_door(row):
+        event.add("geo", (row["latitude"], row["longitude"]))
+    event.add("description", _description(row, page_url))
     # RFC 7986 join details, which newer clients turn into a join button.
-    provider = conference_provider(meeting.conference_url)
-    if provider:
-        event.add("conference", meeting.conference_url,
-                  parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": provider})
-    if phone_is_usable(meeting.conference_phone):
-        digits = "".join(c for c in meeting.conference_phone if c.isdigit() or c in "+,#*")
+    if row["conference_provider"]:
+        event.add("conference", row["conference_url"],
+                  parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": row["conference_provider"]})
+    if phone_is_usable(row["conference_phone"]):
+        digits = "".join(c for c in row["conference_phone"] if c.isdigit() or c in "+,#*")
         event.add("conference", f"tel:{digits}", parameters={"VALUE": "URI", "FEATURE": "PHONE"})
     return event
 
 
-def meetings_calendar(*, meetings: Iterable[Meeting], name: str, page_url_for: Callable[[Meeting], str],
+def meetings_calendar(*, rows: Iterable[dict], name: str, page_url_for: Callable[[dict], str],
                       uid_domain: str, now: dt.datetime) -> bytes:
-    """An RFC 5545 calendar of `meetings`, skipping what cannot be placed in time."""
+    """An RFC 5545 calendar of meeting rows, skipping what cannot be placed in time."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", name)
-    for meeting in meetings:
-        if is_calendarable(meeting):
-            calendar.add_component(
-                meeting_event(meeting=meeting, page_url=page_url_for(meeting), uid_domain=uid_domain, now=now)
-            )
+    for row in rows:
+        if is_calendarable(row):
+            calendar.add_component(meeting_event(row=row, page_url=page_url_for(row), uid_domain=uid_domain, now=now))
     today = now.date()
     calendar.add_missing_timezones(
         first_date=today - dt.timedelta(days=8),

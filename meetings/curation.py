@@ -23,6 +23,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from fellowships.models import ServiceBody
 from meetings.models import ChangeRequest, FeedSource, ImportRun, Location, Meeting
+from meetings.selectors import tree_ids
 
 CURATORS_GROUP = "Curators"
 # (app label, model, actions) a curator needs; deleting is left to superusers
@@ -44,13 +45,7 @@ _CACHE_ATTRIBUTE = "_curated_body_ids"
 
 def service_body_tree_ids(*, root_ids) -> frozenset[int]:
     """The given bodies and every body below them."""
-    ids = set(root_ids)
-    frontier = set(ids)
-    while frontier:
-        children = set(ServiceBody.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - ids
-        ids |= children
-        frontier = children
-    return frozenset(ids)
+    return frozenset(tree_ids(ServiceBody, root_ids=root_ids))
 
 
 def curated_body_ids(*, user) -> frozenset[int] | None:

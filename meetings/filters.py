@@ -1,291 +1,347 @@
-"""The meeting search's query parameters, validated in one place: bad input
-becomes a 400 naming the parameter, never a 500."""
+"""The meeting search's query parameters, parsed and validated in one place.
+
+`search_parse(query)` turns query parameters into a frozen `MeetingSearch`
+(meetings/selectors.py) or raises `SearchInvalid` with messages keyed by
+parameter name, which the API answers as a 400. The API's list, the search
+page, the search calendar and the feed all parse their query here, and the
+OpenAPI schema's parameters are generated from `PARAMETERS` (api/views.py).
+
+Why not a django-filter FilterSet or a Django form: both deep-copy every
+field for each request (~0.5 ms for these twenty parameters, a quarter of a
+whole search at 100,000 meetings, bench/README.md), and the search is one
+function over `MeetingFilters`, not one filter per parameter. Types,
+fellowships and the other lookups are Fellowship, MeetingType and ServiceBody
+rows, so what a FilterSet would add is only its per-request copies.
+
+Every request's work is bounded: a list parameter takes at most
+MEETINGS_MAX_VALUES_PER_PARAMETER distinct values (repeats are dropped), and
+the query string at most MEETINGS_MAX_QUERY_LENGTH characters.
+"""
 
 from __future__ import annotations
 
-import django_filters
-from django import forms
-from django.conf import settings
-from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from fellowships.models import Fellowship, ServiceBody
+from django.conf import settings
+
+from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, geo, schedule
 from meetings.geocoding import GeocodingError, geocode
-from meetings.models import Meeting, Region
-from meetings.selectors import (
-    ATTENDANCE_MATCHES,
-    MeetingFilters,
-    descendant_ids,
-    known_languages,
-    known_type_codes,
-    meeting_search,
-)
+from meetings.models import Region
+from meetings.selectors import ATTENDANCE_MATCHES, MeetingFilters, MeetingSearch, tree_ids
 
 MAX_STARTING_WITHIN = 7 * 24 * 60
 
 
-class ListWidget(forms.TextInput):
-    """Reads `day=1,2`, `day=1&day=2` and mixes of both as one list."""
+class SearchInvalid(Exception):
+    """Bad query parameters: messages by parameter name."""
 
-    def value_from_datadict(self, data, files, name):
-        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
-        items = [item.strip() for value in values if value for item in str(value).split(",")]
-        return [item for item in items if item]
-
-
-class ListField(forms.Field):
-    widget = ListWidget
-
-    def __init__(self, *, item_field: forms.Field | None = None, **kwargs):
-        self.item_field = item_field or forms.CharField()
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def clean(self, value):
-        value = value or []
-        return [self.item_field.clean(item) for item in value]
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
 
 
-@extend_schema_field({"type": "array", "items": {"type": "string"}})
-class ListFilter(django_filters.Filter):
-    field_class = ListField
-
-    def filter(self, qs, value):  # the whole search happens in MeetingFilterSet.filter_queryset
-        return qs
+class ParameterError(ValueError):
+    """One parameter's value is not acceptable; the message says why."""
 
 
-class SearchFilter(django_filters.Filter):
-    def filter(self, qs, value):
-        return qs
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    # The OpenAPI schema of one value.
+    schema: dict
+    description: str
+    # Several values, comma-separated or repeated.
+    many: bool = False
+    # Reads one value (the last given) or, with `many`, the list of distinct values.
+    parse: Callable[[Any], Any] | None = None
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class CharSearchFilter(SearchFilter):
-    field_class = forms.CharField
+def _number(low: float | None = None, high: float | None = None) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ParameterError("A valid number is required.") from None
+        if not math.isfinite(value):
+            raise ParameterError("A valid number is required.")
+        if low is not None and value < low:
+            raise ParameterError(f"Ensure this value is greater than or equal to {low:g}.")
+        if high is not None and value > high:
+            raise ParameterError(f"Ensure this value is less than or equal to {high:g}.")
+        return value
+    return parse
 
 
-@extend_schema_field(OpenApiTypes.DOUBLE)
-class NumberSearchFilter(SearchFilter):
-    field_class = forms.FloatField
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.strip().lstrip("-").isdigit() or len(text) > 12:
+            raise ParameterError("Enter a whole number.")
+        value = int(text)
+        if not low <= value <= high:
+            raise ParameterError(f"Use a whole number from {low} to {high}.")
+        return value
+    return parse
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class IntegerSearchFilter(SearchFilter):
-    field_class = forms.IntegerField
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ParameterError(f"Use one of: {', '.join(choices)}.")
+        return text
+    return parse
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class ChoiceSearchFilter(SearchFilter):
-    field_class = forms.ChoiceField
+def _text(max_length: int) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        text = text.strip()
+        if len(text) > max_length:
+            raise ParameterError(f"Use at most {max_length} characters.")
+        return text
+    return parse
 
 
-@extend_schema_field({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "18:30"})
-class TimeSearchFilter(SearchFilter):
-    field_class = forms.TimeField
+def _time(text: str) -> dt.time:
+    try:
+        if len(text) in (5, 8) and text[2] == ":":
+            return dt.time.fromisoformat(text)
+    except ValueError:
+        pass
+    raise ParameterError("Use HH:MM, e.g. 18:30.")
 
 
-class StrictBooleanField(forms.Field):
-    """true/false (or 1/0); anything else is an error rather than quietly false."""
+def _boolean(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise ParameterError("Use true or false.")
 
-    def to_python(self, value):
-        if value in (None, ""):
+
+def _zone_name(text: str) -> str:
+    if not schedule.is_valid_zone(text):
+        raise ParameterError("Unknown time zone: use an IANA name such as America/New_York.")
+    return text
+
+
+def _lowered(text: str) -> str:
+    return text.lower()
+
+
+STRING = {"type": "string"}
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("lat", {"type": "number", "minimum": -90, "maximum": 90},
+              "Latitude of the place to search around.", parse=_number(-90, 90)),
+    Parameter("lng", {"type": "number", "minimum": -180, "maximum": 180},
+              "Longitude of the place to search around.", parse=_number(-180, 180)),
+    Parameter("near", {"type": "string", "maxLength": 200},
+              "A US ZIP code or 'City, ST' to search around, instead of lat and lng.", parse=_text(200)),
+    Parameter("radius", {"type": "number", "minimum": 0.01},
+              "Only meetings within this distance of the place.", parse=_number(0.01)),
+    Parameter("units", {"type": "string", "enum": ["mi", "km"]},
+              "Unit of radius and distance: mi (default) or km.", parse=_choice(("mi", "km"))),
+    Parameter("fellowship", STRING, "Fellowship slugs (aa, na, al-anon), comma-separated or repeated.",
+              many=True, parse=_lowered),
+    Parameter("day", {"type": "integer", "minimum": 0, "maximum": 6},
+              "Weekdays, 0 = Sunday ... 6 = Saturday; several allowed.", many=True, parse=_integer(0, 6)),
+    Parameter("time_after", {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "18:30"},
+              "Starting at or after this local time (HH:MM).", parse=_time),
+    Parameter("time_before", {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "21:00"},
+              "Starting before this local time (HH:MM); earlier than time_after means across midnight.",
+              parse=_time),
+    Parameter("open", {"type": "string", "enum": ["open", "closed"]}, "open or closed.",
+              parse=_choice(("open", "closed"))),
+    Parameter("attendance", {"type": "string", "enum": list(ATTENDANCE_MATCHES)},
+              "in_person (includes hybrid), online (includes hybrid), hybrid, inactive.", many=True,
+              parse=_choice(tuple(ATTENDANCE_MATCHES))),
+    Parameter("type", STRING, "Type codes of the meeting's fellowship; all are required.", many=True,
+              parse=_text(10)),
+    Parameter("language", STRING, "ISO 639-1 language codes (en, es...); meetings naming none are in their "
+                                  "service body's language.", many=True, parse=_lowered),
+    Parameter("region", STRING, "Region slugs; sub-regions included.", many=True, parse=_lowered),
+    Parameter("service_body", STRING, "Service body slugs; bodies below them included.", many=True,
+              parse=_lowered),
+    Parameter("q", {"type": "string", "maxLength": 200},
+              "Keywords, all required, over name, group, notes, location and address.", parse=_text(200)),
+    Parameter("starting_within", {"type": "integer", "minimum": 1, "maximum": MAX_STARTING_WITHIN},
+              "Meetings starting in the next N minutes, each in its own time zone.",
+              parse=_integer(1, MAX_STARTING_WITHIN)),
+    Parameter("in_progress", {"type": "boolean"},
+              "true: only meetings under way now (started, not ended), each in its own time zone.",
+              parse=_boolean),
+    Parameter("tz", {"type": "string", "maxLength": 64},
+              "The viewer's IANA time zone: each meeting's next start is also given in it "
+              "(day_local, time_local, next_start_local).", parse=_zone_name),
+)
+BY_NAME = {p.name: p for p in PARAMETERS}
+
+
+def _values(query, name: str) -> list[str]:
+    """Every value of a parameter: repeated, comma-separated, or both."""
+    given = query.getlist(name) if hasattr(query, "getlist") else [query[name]] if name in query else []
+    return [item.strip() for value in given for item in str(value).split(",") if item.strip()]
+
+
+def _read(query, parameter: Parameter, errors: dict[str, list[str]]) -> Any:
+    values = _values(query, parameter.name) if parameter.many else None
+    if not parameter.many:
+        given = query.getlist(parameter.name) if hasattr(query, "getlist") else [query.get(parameter.name)]
+        text = str(given[-1]).strip() if given and given[-1] is not None else ""
+        if not text:
             return None
-        text = str(value).strip().lower()
-        if text in ("true", "1"):
-            return True
-        if text in ("false", "0"):
-            return False
-        raise forms.ValidationError("Use true or false.")
+        try:
+            return parameter.parse(text)
+        except ParameterError as error:
+            errors[parameter.name] = [str(error)]
+            return None
+    distinct: list = []
+    for text in values:
+        try:
+            value = parameter.parse(text)
+        except ParameterError as error:
+            errors[parameter.name] = [str(error)]
+            return []
+        if value not in distinct:
+            distinct.append(value)
+    limit = settings.MEETINGS_MAX_VALUES_PER_PARAMETER
+    if len(distinct) > limit:
+        errors[parameter.name] = [f"Give at most {limit} different values."]
+        return []
+    return distinct
 
 
-@extend_schema_field(OpenApiTypes.BOOL)
-class BooleanSearchFilter(SearchFilter):
-    field_class = StrictBooleanField
+def _query_length(query) -> int:
+    if hasattr(query, "lists"):
+        return sum(len(key) + len(value) + 2 for key, values in query.lists() for value in values)
+    return sum(len(str(key)) + len(str(value)) + 2 for key, value in query.items())
 
 
-class SharedFields(dict):
-    """A form class's fields, shared by its instances: Django deep-copies
-    base_fields into every form it makes (~0.5 ms for the search's nineteen
-    fields), so a form may change its own; the search form never does, so
-    the copy is this same dict."""
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-class MeetingSearchForm(forms.Form):
-    def _clean_fields(self):
-        """Django's field cleaning without a BoundField per field and request
-        (a third of the form's time): every field here is an enabled plain
-        field, whose bound value is its widget's value from the data."""
-        for name, field in self.fields.items():
-            try:
-                self.cleaned_data[name] = field.clean(
-                    field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name)))
-                if hasattr(self, f"clean_{name}"):
-                    self.cleaned_data[name] = getattr(self, f"clean_{name}")()
-            except forms.ValidationError as error:
-                self.add_error(name, error)
-
-    def clean(self):
-        data = super().clean()
-        self._clean_point(data)
-        self._clean_names(data)
-        after, before = data.get("time_after"), data.get("time_before")
-        if after and before and after == before:
-            self.add_error("time_before", "time_before must differ from time_after.")
-        viewer_zone = data.get("tz")
-        if viewer_zone and not schedule.is_valid_zone(viewer_zone):
-            self.add_error("tz", f"Unknown time zone {viewer_zone!r}: use an IANA name such as America/New_York.")
-        return data
-
-    def _clean_point(self, data) -> None:
-        lat, lng, near = data.get("lat"), data.get("lng"), data.get("near")
-        data["point"] = None
-        if (lat is None) != (lng is None) and "lat" not in self.errors and "lng" not in self.errors:
-            missing = "lng" if lng is None else "lat"
-            self.add_error(missing, f"{missing} is required together with {'lat' if missing == 'lng' else 'lng'}.")
-        if near and lat is not None:
-            self.add_error("near", "Give either near or lat and lng, not both.")
-        elif near:
-            try:
-                place = geocode(near)
-            except GeocodingError:
-                self.add_error("near", f"No place is known by {near!r}: try a ZIP code or 'City, ST'.")
-            else:
-                data["point"] = geo.Point(place.latitude, place.longitude)
-        elif lat is not None and lng is not None:
-            data["point"] = geo.Point(lat, lng)
-        radius = data.get("radius")
-        if radius is not None:
-            unit = data.get("units") or "mi"
-            if not any(k in self.errors for k in ("lat", "lng", "near")) and data["point"] is None:
-                self.add_error("radius", "radius needs a place: give near, or lat and lng.")
-            elif geo.to_metres(radius, unit) > settings.MEETINGS_MAX_RADIUS_KM * 1000:
-                limit = geo.from_metres(settings.MEETINGS_MAX_RADIUS_KM * 1000, unit)
-                self.add_error("radius", f"radius may be at most {limit:.0f} {unit}.")
-
-    def _clean_names(self, data) -> None:
-        slugs = data.get("fellowship") or []
-        fellowships = list(Fellowship.objects.filter(slug__in=slugs)) if slugs else []
-        unknown = sorted(set(slugs) - {f.slug for f in fellowships})
-        if unknown:
-            self.add_error("fellowship", f"Unknown fellowship: {', '.join(unknown)}.")
-        data["fellowship_objects"] = tuple(fellowships)
-        codes = data.get("type") or []
-        if codes:
-            missing = sorted(set(codes) - known_type_codes(data["fellowship_objects"]))
-            if missing:
-                scope = f" in {', '.join(slugs)}" if slugs else ""
-                self.add_error("type", f"Unknown type code{'s' if len(missing) > 1 else ''}{scope}: {', '.join(missing)}.")
-        languages = [code.lower() for code in data.get("language") or []]
-        if languages:
-            missing = sorted(set(languages) - known_languages())
-            if missing:
-                self.add_error("language", f"Unknown language: {', '.join(missing)} (use ISO 639-1 codes such as en, es).")
-        data["language"] = languages
-        for name, model in (("region", Region), ("service_body", ServiceBody)):
-            wanted = data.get(name) or []
-            found = list(model.objects.filter(slug__in=wanted)) if wanted else []
-            unknown = sorted(set(wanted) - {x.slug for x in found})
-            if unknown:
-                self.add_error(name, f"Unknown {name.replace('_', ' ')}: {', '.join(unknown)}.")
-            data[f"{name}_ids"] = descendant_ids(model, found) if found else ()
+def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
+    """A validated search from query parameters (a QueryDict or a plain dict);
+    SearchInvalid names each bad parameter. Parameters it does not know are
+    left to the caller (limit and offset belong to the paginator)."""
+    if _query_length(query) > settings.MEETINGS_MAX_QUERY_LENGTH:
+        raise SearchInvalid({"query": [f"The query is longer than {settings.MEETINGS_MAX_QUERY_LENGTH} characters."]})
+    errors: dict[str, list[str]] = {}
+    data = {p.name: _read(query, p, errors) for p in PARAMETERS}
+    point = _point(data, errors)
+    radius_m = _radius_m(data, point, errors)
+    fellowships = _fellowships(data, errors)
+    _check_type_codes(data, fellowships, errors)
+    _check_languages(data, errors)
+    region_ids = _tree_ids(data, "region", Region, errors)
+    service_body_ids = _tree_ids(data, "service_body", ServiceBody, errors)
+    after, before = data["time_after"], data["time_before"]
+    if after and before and after == before:
+        errors["time_before"] = ["time_before must differ from time_after."]
+    if errors:
+        raise SearchInvalid(errors)
+    now = now or clock.now()
+    filters = MeetingFilters(
+        fellowships=fellowships,
+        days=tuple(sorted(data["day"])),
+        time_after=after,
+        time_before=before,
+        open_closed=data["open"],
+        attendance=tuple(data["attendance"]),
+        type_codes=tuple(data["type"]),
+        languages=tuple(data["language"]),
+        region_ids=region_ids,
+        service_body_ids=service_body_ids,
+        keyword=data["q"] or "",
+        starting_within=data["starting_within"],
+        in_progress=bool(data["in_progress"]),
+        now=now,
+    )
+    return MeetingSearch(point=point, radius_m=radius_m, filters=filters, unit=data["units"] or "mi",
+                         viewer_zone=schedule.zone(data["tz"]) if data["tz"] else None, now=now)
 
 
-class MeetingFilterSet(django_filters.FilterSet):
-    lat = NumberSearchFilter(min_value=-90, max_value=90, help_text="Latitude of the place to search around.")
-    lng = NumberSearchFilter(min_value=-180, max_value=180, help_text="Longitude of the place to search around.")
-    near = CharSearchFilter(max_length=200,
-                        help_text="A US ZIP code or 'City, ST' to search around, instead of lat and lng.")
-    radius = NumberSearchFilter(min_value=0.01,
-                          help_text="Only meetings within this distance of the place.")
-    units = ChoiceSearchFilter(choices=[("mi", "miles"), ("km", "kilometres")],
-                         help_text="Unit of radius and distance: mi (default) or km.")
-    fellowship = ListFilter(help_text="Fellowship slugs (aa, na, al-anon), comma-separated or repeated.")
-    day = ListFilter(item_field=forms.IntegerField(min_value=0, max_value=6),
-                     help_text="Weekdays, 0 = Sunday ... 6 = Saturday; several allowed.")
-    time_after = TimeSearchFilter(help_text="Starting at or after this local time (HH:MM).")
-    time_before = TimeSearchFilter(
-        help_text="Starting before this local time (HH:MM); earlier than time_after means across midnight.")
-    open = ChoiceSearchFilter(choices=[("open", "open"), ("closed", "closed")],
-                        help_text="open or closed.")
-    attendance = ListFilter(item_field=forms.ChoiceField(choices=[(k, k) for k in ATTENDANCE_MATCHES]),
-                            help_text="in_person (includes hybrid), online (includes hybrid), hybrid, inactive.")
-    type = ListFilter(help_text="Type codes of the meeting's fellowship; all are required.")
-    language = ListFilter(help_text="ISO 639-1 language codes (en, es...); meetings naming none are in their "
-                                    "service body's language.")
-    region = ListFilter(help_text="Region slugs; sub-regions included.")
-    service_body = ListFilter(help_text="Service body slugs; bodies below them included.")
-    q = CharSearchFilter(max_length=200,
-                     help_text="Keywords, all required, over name, group, notes, location and address.")
-    starting_within = IntegerSearchFilter(min_value=1, max_value=MAX_STARTING_WITHIN,
-                                   help_text="Meetings starting in the next N minutes, each in its own time zone.")
-    in_progress = BooleanSearchFilter(help_text="true: only meetings under way now (started, not ended), each in "
-                                                "its own time zone.")
-    tz = CharSearchFilter(max_length=64, help_text="The viewer's IANA time zone: each meeting's next start is "
-                                                   "also given in it (day_local, time_local, next_start_local).")
+def _point(data: dict, errors: dict) -> geo.Point | None:
+    lat, lng, near = data["lat"], data["lng"], data["near"]
+    if (lat is None) != (lng is None) and "lat" not in errors and "lng" not in errors:
+        missing, other = ("lng", "lat") if lng is None else ("lat", "lng")
+        errors[missing] = [f"{missing} is required together with {other}."]
+    if near and (lat is not None or lng is not None):
+        errors["near"] = ["Give either near or lat and lng, not both."]
+    elif near:
+        try:
+            place = geocode(near)
+        except GeocodingError:
+            errors["near"] = [f"No place is known by {near!r}: try a ZIP code or 'City, ST'."]
+        else:
+            return geo.Point(place.latitude, place.longitude)
+    elif lat is not None and lng is not None:
+        return geo.Point(lat, lng)
+    return None
 
-    class Meta:
-        model = Meeting
-        fields: list[str] = []
-        form = MeetingSearchForm
 
-    @classmethod
-    def form_class(cls) -> type[forms.Form]:
-        """The validation form, built once per FilterSet class. django-filter
-        deep-copies every filter and builds a new form class with new fields for
-        each instance (~1 ms a search); the fields keep no per-request state, so
-        its forms share them too (SharedFields)."""
-        built = cls.__dict__.get("_built_form_class")
-        if built is None:
-            built = super(MeetingFilterSet, cls(queryset=Meeting.objects.none())).get_form_class()
-            built.base_fields = SharedFields(built.base_fields)
-            for name, field in built.base_fields.items():
-                if field.disabled or isinstance(field, forms.FileField):
-                    raise TypeError(f"{name}: MeetingSearchForm._clean_fields cleans enabled, non-file fields only")
-            cls._built_form_class = built
-        return built
+def _radius_m(data: dict, point: geo.Point | None, errors: dict) -> float | None:
+    radius = data["radius"]
+    if radius is None:
+        return None
+    unit = data["units"] or "mi"
+    if point is None:
+        if not errors.keys() & {"lat", "lng", "near"}:
+            errors["radius"] = ["radius needs a place: give near, or lat and lng."]
+        return None
+    metres = geo.to_metres(radius, unit)
+    # Compared in whole units as shown, so "at most 311 mi" accepts 311.
+    limit = geo.from_metres(settings.MEETINGS_MAX_RADIUS_KM * 1000, unit)
+    if radius > math.floor(limit):
+        errors["radius"] = [f"radius may be at most {math.floor(limit)} {unit}."]
+        return None
+    return min(metres, settings.MEETINGS_MAX_RADIUS_KM * 1000)
 
-    def get_form_class(self):
-        return self.form_class()
 
-    @classmethod
-    def search_form(cls, data) -> forms.Form:
-        """A bound validation form for query parameters, without a FilterSet
-        instance: the search list's fast path (meetings/api/views.py)."""
-        return cls.form_class()(data)
+def _fellowships(data: dict, errors: dict) -> tuple[Fellowship, ...]:
+    slugs = data["fellowship"]
+    if not slugs:
+        return ()
+    found = list(Fellowship.objects.filter(slug__in=slugs))
+    unknown = sorted(set(slugs) - {f.slug for f in found})
+    if unknown:
+        errors["fellowship"] = [f"Unknown fellowship: {', '.join(unknown)}."]
+    return tuple(found)
 
-    def filter_queryset(self, queryset):
-        return self.search(self.form.cleaned_data)
 
-    @classmethod
-    def search(cls, data: dict) -> QuerySet[Meeting]:
-        """The search a valid form's cleaned_data asks for."""
-        point, radius_m, filters = cls.search_arguments(data)
-        return meeting_search(point=point, radius_m=radius_m, filters=filters)
+def _check_type_codes(data: dict, fellowships: tuple[Fellowship, ...], errors: dict) -> None:
+    codes = data["type"]
+    if not codes:
+        return
+    known = MeetingType.objects.filter(code__in=codes)
+    if fellowships:
+        known = known.filter(fellowship__in=[f.pk for f in fellowships])
+    missing = sorted(set(codes) - set(known.values_list("code", flat=True)))
+    if missing:
+        scope = f" in {', '.join(f.slug for f in fellowships)}" if fellowships else ""
+        errors["type"] = [f"Unknown type code{'s' if len(missing) > 1 else ''}{scope}: {', '.join(missing)}."]
 
-    @classmethod
-    def search_arguments(cls, data: dict) -> tuple[geo.Point | None, float | None, MeetingFilters]:
-        """(point, radius_m, filters) for meeting_search from a valid form's cleaned_data."""
-        filters = MeetingFilters(
-            fellowships=data["fellowship_objects"],
-            days=tuple(sorted(set(data.get("day") or []))),
-            time_after=data.get("time_after"),
-            time_before=data.get("time_before"),
-            open_closed=data.get("open") or None,
-            attendance=tuple(data.get("attendance") or ()),
-            type_codes=tuple(data.get("type") or ()),
-            languages=tuple(data.get("language") or ()),
-            region_ids=data["region_ids"],
-            service_body_ids=data["service_body_ids"],
-            keyword=(data.get("q") or "").strip(),
-            starting_within=data.get("starting_within"),
-            in_progress=bool(data.get("in_progress")),
-            now=clock.now(),
-        )
-        radius = data.get("radius")
-        radius_m = geo.to_metres(radius, data.get("units") or "mi") if radius is not None else None
-        return data["point"], radius_m, filters
+
+def _check_languages(data: dict, errors: dict) -> None:
+    languages = data["language"]
+    if not languages:
+        return
+    spoken = set(MeetingType.objects.filter(kind="language", language__in=languages)
+                 .values_list("language", flat=True))
+    spoken |= set(ServiceBody.objects.filter(default_language__in=languages).values_list("default_language",
+                                                                                         flat=True))
+    missing = sorted(set(languages) - spoken)
+    if missing:
+        errors["language"] = [f"Unknown language: {', '.join(missing)} (use ISO 639-1 codes such as en, es)."]
+
+
+def _tree_ids(data: dict, name: str, model, errors: dict) -> tuple[int, ...]:
+    wanted = data[name]
+    if not wanted:
+        return ()
+    found = list(model.objects.filter(slug__in=wanted))
+    unknown = sorted(set(wanted) - {x.slug for x in found})
+    if unknown:
+        errors[name] = [f"Unknown {name.replace('_', ' ')}: {', '.join(unknown)}."]
+    return tree_ids(model, root_ids=[x.pk for x in found]) if found else ()

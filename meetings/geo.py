@@ -8,11 +8,9 @@ radius, so the SQLite and PostgreSQL paths agree to the centimetre.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 from django.db import DatabaseError, connections, transaction
@@ -47,9 +45,8 @@ def great_circle_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 
 
 # earthdistance's arithmetic in Python, operation for operation, so a
-# distance computed here equals PostgreSQL's bit for bit (same libm): the
-# nearest-first page statement (meetings/api/page_statements.py) reads the
-# distance of the rows it returns here instead of in SQL.
+# distance computed here equals PostgreSQL's bit for bit (same libm): a row's
+# distance is computed here (meetings/rows.py), not in SQL.
 
 def earth_point(latitude: float, longitude: float) -> tuple[float, float, float]:
     """ll_to_earth(latitude, longitude): the point on earthdistance's sphere."""
@@ -115,116 +112,46 @@ def register_sqlite_functions(sender, connection, **kwargs) -> None:
         connection.connection.create_function("gc_distance_m", 4, _sqlite_great_circle_m, deterministic=True)
 
 
-# PostgreSQL: cube + earthdistance. The GiST index on (MEETING_EARTH, day)
-# (migration 0005) serves both the earth_box containment and the `<->` KNN
-# ordering, and a one-weekday condition in the same scan; the chord order of
-# `<->` is the great-circle order.
+# PostgreSQL: cube + earthdistance, the near search's SQL, named once. The
+# GiST index on (MEETING_EARTH, day) (migration 0005) serves both the
+# earth_box containment and the `<->` KNN ordering, and a one-weekday
+# condition in the same scan; the chord order of `<->` is the great-circle
+# order. Each takes the point as its earth cube (cube_literal), so a plan
+# computes nothing from the parameters per row.
 MEETING_EARTH = 'll_to_earth("meetings_meeting"."latitude", "meetings_meeting"."longitude")'
-POINT_EARTH = "ll_to_earth(%s::float8, %s::float8)"
-PG_DISTANCE_SQL = f"earth_distance({MEETING_EARTH}, {POINT_EARTH})"
-PG_KNN_SQL = f"({MEETING_EARTH} <-> {POINT_EARTH})"
-PG_WITHIN_BOX_SQL = f"earth_box({POINT_EARTH}, %s::float8) @> {MEETING_EARTH}"
-# The same with the point's earth cube as the parameter (cube_literal):
-# nothing is computed from the parameters per row, even in a generic plan.
 PG_KNN_CUBE_SQL = f"({MEETING_EARTH} <-> %s::cube)"
 PG_WITHIN_BOX_CUBE_SQL = f"earth_box(%s::cube, %s::float8) @> {MEETING_EARTH}"
-
-
-# The planner setting a nearest-first search runs under: local to the
-# transaction it is set in (see nearest_first_plan and nearest_first_rows).
-NEAREST_FIRST_SETTING_SQL = "SELECT set_config('enable_bitmapscan', 'off', true)"
-
-
-def can_pipeline_nearest_first(*, using: str) -> bool:
-    """True where nearest_first_rows applies: PostgreSQL in autocommit (a
-    request), with a libpq that pipelines."""
-    connection = connections[using]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return False
-    import psycopg
-
-    return psycopg.Pipeline.is_supported()
-
-
-def nearest_first_rows(*, using: str, sql: str, params, native_timestamps: bool = False) -> list[tuple]:
-    """Rows of a nearest-first search in one round trip, without planning.
-
-    The planner setting and the search are pipelined: both reach the server
-    before the one Sync that ends them, so they run in one implicit
-    transaction and the setting ends with it, on success or error. Both are
-    prepared statements (server-side parameters): after five executions
-    PostgreSQL reuses the search's generic plan, planned under the setting,
-    and stops spending ~0.5-1 ms planning each search; the setting is not
-    parsed again either. Only outside a transaction: see
-    can_pipeline_nearest_first.
-
-    `native_timestamps`: timestamptz values come from psycopg's own loader (C)
-    rather than Django's Python one: the same instants, in the connection's
-    zone (UTC), as ZoneInfo("UTC") instead of datetime.timezone.utc.
-    """
-    prepared = _prepared_cursor_class()
-    connection = connections[using]
-    connection.ensure_connection()
-    raw = connection.connection
-    # Django's cursor wrapper (execute_wrappers, error translation); the debug
-    # log is written below, since Django's cannot read back a pipelined query.
-    setting, search = connection.make_cursor(prepared(raw)), connection.make_cursor(prepared(raw))
-    if native_timestamps:
-        from psycopg.types.datetime import TimestamptzLoader
-
-        search.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-    started = time.monotonic()
-    try:
-        with connection.wrap_database_errors:
-            with raw.pipeline():
-                setting.execute(NEAREST_FIRST_SETTING_SQL)
-                search.execute(sql, params)
-            return search.fetchall()
-    finally:
-        setting.close()
-        search.close()
-        if connection.queries_logged:
-            duration = f"{time.monotonic() - started:.3f}"
-            connection.queries_log.append({"sql": NEAREST_FIRST_SETTING_SQL, "time": "0.000"})
-            connection.queries_log.append({"sql": connection.ops.compose_sql(sql, params), "time": duration})
-
-
-@lru_cache(maxsize=1)
-def _prepared_cursor_class() -> type:
-    """A server-side binding cursor that prepares every statement: Django's
-    default cursor binds on the client, which psycopg never prepares."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    class PreparedCursor(ServerBindingCursor):
-        def execute(self, query, params=None, **kwargs):
-            kwargs.setdefault("prepare", True)
-            return super().execute(query, params, **kwargs)
-
-    return PreparedCursor
+PG_WITHIN_RADIUS_CUBE_SQL = f"earth_distance({MEETING_EARTH}, %s::cube) <= %s::float8"
 
 
 @contextmanager
 def nearest_first_plan(*, using: str) -> Iterator[None]:
     """Within the block, PostgreSQL plans without bitmap scans, so a nearest-
-    first search is the GiST KNN scan. The setting is local to a transaction:
-    the enclosing one (put back on success; a database error aborts it, and
-    its rollback puts the setting back), or one of its own in autocommit.
-    Requests take nearest_first_rows instead: one round trip, not five."""
+    first search is the GiST KNN scan: the planner guesses that any earth_box
+    holds 0.1% of the rows and would rather read the whole box and sort it,
+    which grows with density (bench/README.md has both plans). The setting is
+    local to a transaction: the enclosing one (put back after the block), or
+    one of its own in autocommit, which ends it."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         yield
         return
-    with nullcontext() if connection.in_atomic_block else transaction.atomic(using=using):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('enable_bitmapscan'), set_config('enable_bitmapscan', 'off', true)")
-            previous = cursor.fetchone()[0]
-        aborted = False
-        try:
+    if not connection.in_atomic_block:
+        with transaction.atomic(using=using):
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_bitmapscan = off")
             yield
-        except DatabaseError:
-            aborted = True
-            raise
-        finally:
-            if not aborted:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT set_config('enable_bitmapscan', %s, true)", [previous])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_bitmapscan'), set_config('enable_bitmapscan', 'off', true)")
+        previous = cursor.fetchone()[0]
+    aborted = False
+    try:
+        yield
+    except DatabaseError:
+        aborted = True  # the enclosing transaction's rollback puts the setting back
+        raise
+    finally:
+        if not aborted:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('enable_bitmapscan', %s, true)", [previous])

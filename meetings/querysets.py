@@ -7,12 +7,10 @@ from collections import defaultdict
 from functools import reduce
 from operator import or_
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import BooleanField, Case, F, FloatField, Func, IntegerField, Q, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractHour, ExtractMinute, Mod
-from django.db.models.query import ValuesIterable
 
 from meetings import geo, schedule
 
@@ -25,8 +23,6 @@ def _wall_segment_q(segment: schedule.WallSegment) -> Q:
 
 
 class MeetingQuerySet(models.QuerySet):
-    _nearest_first = False
-
     def published(self) -> MeetingQuerySet:
         # Removed from their feed, or a second source's copy of a meeting shown once.
         return self.filter(published=True, removed=False, duplicate_of__isnull=True)
@@ -37,15 +33,12 @@ class MeetingQuerySet(models.QuerySet):
         )
 
     def near(self, point: geo.Point, *, radius_m: float) -> MeetingQuerySet:
-        """Meetings with coordinates within `radius_m`, nearest first,
-        annotated with `distance_m`."""
+        """Meetings with coordinates within `radius_m`, nearest first. On
+        PostgreSQL read it under `geo.nearest_first_plan` (selectors.search_page)."""
         qs = self.filter(latitude__isnull=False, longitude__isnull=False)
-        if self.db_vendor() == "postgresql":
+        if connections[self.db].vendor == "postgresql":
             return qs._near_postgresql(point, radius_m)
         return qs._near_bounding_box(point, radius_m)
-
-    def db_vendor(self) -> str:
-        return connections[self.db].vendor
 
     def _near_postgresql(self, point: geo.Point, radius_m: float) -> MeetingQuerySet:
         """The earth_box is the GiST index condition that bounds the scan (a
@@ -53,46 +46,12 @@ class MeetingQuerySet(models.QuerySet):
         return rows nearest first, so a page of 25 reads about 25 rows that
         pass the other filters. The order has one key: PostgreSQL 15 cannot
         serve (`<->`, id) from a GiST scan, so rows at the very same spot come
-        in index order, which is stable between requests."""
-        lat_lng = (point.latitude, point.longitude)
-        qs = self.filter(RawSQL(geo.PG_WITHIN_BOX_SQL, (*lat_lng, radius_m), output_field=BooleanField()))
-        qs = qs.filter(RawSQL(f"{geo.PG_DISTANCE_SQL} <= %s", (*lat_lng, radius_m), output_field=BooleanField()))
-        qs = qs.annotate(distance_m=RawSQL(geo.PG_DISTANCE_SQL, lat_lng, output_field=FloatField()))
-        qs = qs.order_by(RawSQL(geo.PG_KNN_SQL, lat_lng).asc())
-        qs._nearest_first = True
-        return qs
-
-    def _clone(self):
-        clone = super()._clone()
-        clone._nearest_first = self._nearest_first
-        return clone
-
-    def _fetch_all(self):
-        # The planner underrates the KNN scan (it guesses 0.1% of rows for any
-        # earth_box) and picks a bitmap scan of the whole box plus a sort,
-        # which grows with density; bench/README.md has both plans. Turning
-        # bitmap scans off for this one statement leaves it the KNN scan.
-        if self._nearest_first and self._result_cache is None:
-            if (self._iterable_class is ValuesIterable and not self._prefetch_related_lookups
-                    and geo.can_pipeline_nearest_first(using=self.db)):
-                self._result_cache = self._pipelined_values()
-                return
-            with geo.nearest_first_plan(using=self.db):
-                return super()._fetch_all()
-        return super()._fetch_all()
-
-    def _pipelined_values(self) -> list[dict]:
-        """What ValuesIterable yields, read with geo.nearest_first_rows (one
-        round trip, a prepared statement) instead of the default cursor."""
-        query = self.query
-        compiler = query.get_compiler(using=self.db)
-        try:
-            sql, params = compiler.as_sql()
-        except EmptyResultSet:
-            return []
-        rows = geo.nearest_first_rows(using=self.db, sql=sql, params=params)
-        names = [*query.extra_select, *query.values_select, *query.annotation_select]
-        return [dict(zip(names, row)) for row in compiler.results_iter(results=[rows])]
+        in index order, which is stable between requests. The point is a
+        parameter as its earth cube, so no plan computes anything from it per row."""
+        cube = geo.cube_literal(geo.earth_point(point.latitude, point.longitude))
+        qs = self.filter(RawSQL(geo.PG_WITHIN_BOX_CUBE_SQL, (cube, radius_m), output_field=BooleanField()))
+        qs = qs.filter(RawSQL(geo.PG_WITHIN_RADIUS_CUBE_SQL, (cube, radius_m), output_field=BooleanField()))
+        return qs.order_by(RawSQL(geo.PG_KNN_CUBE_SQL, (cube,)).asc())
 
     def _near_bounding_box(self, point: geo.Point, radius_m: float) -> MeetingQuerySet:
         box = geo.bounding_box(point, radius_m)

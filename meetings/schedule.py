@@ -242,3 +242,16 @@ def first_date_on_or_after(*, day: int, date: dt.date) -> dt.date:
 def viewer_zone(name: str) -> ZoneInfo | None:
     """A viewer's zone by IANA name; None when the name is not one."""
     return zone(name) if is_valid_zone(name) else None
+
+
+# How times are written wherever the directory shows or sends them (API,
+# feeds, history, forms): one rendering each.
+
+def hh_mm(value: dt.time | None) -> str | None:
+    """A wall-clock time as HH:MM (seconds dropped); None stays None."""
+    return value.isoformat("minutes") if value is not None else None
+
+
+def utc_text(instant: dt.datetime) -> str:
+    """An instant as ISO 8601 in UTC with a Z."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")

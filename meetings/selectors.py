@@ -1,17 +1,25 @@
-"""Reads: the meeting search and the lookups the API needs."""
+"""Reads: the meeting search, and the page of rows it gives.
+
+`meeting_search` is the one query builder: the API's list, the search page,
+the search calendar and the BMLT interface all call it with a validated
+`MeetingSearch` (meetings/filters.py parses query parameters into one), and
+`search_page` reads a window of it as rows (meetings/rows.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet, SmallIntegerField, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, SmallIntegerField, Value
 from django.db.models.functions import Cast
 
-from fellowships.models import Fellowship, MeetingType, ServiceBody
+from fellowships.models import Fellowship
 from meetings import geo
 from meetings.models import Meeting
+from meetings.rows import meeting_rows, meeting_rows_by_ids
 
 
 @dataclass(frozen=True)
@@ -43,10 +51,22 @@ ATTENDANCE_MATCHES = {
 }
 
 
-def descendant_ids(model, roots) -> tuple[int, ...]:
-    """Ids of `roots` and everything below them in a parent tree (small trees:
-    regions and service bodies, one query per level)."""
-    ids = {r.pk for r in roots}
+@dataclass(frozen=True)
+class MeetingSearch:
+    """A whole validated search: where, what, and how the rows are shown."""
+
+    point: geo.Point | None = None
+    radius_m: float | None = None
+    filters: MeetingFilters = MeetingFilters()
+    unit: geo.Unit = "mi"
+    viewer_zone: ZoneInfo | None = None
+    now: dt.datetime | None = field(default=None, compare=False)
+
+
+def tree_ids(model, *, root_ids) -> tuple[int, ...]:
+    """Ids of the given rows and everything below them in a `parent` tree
+    (regions, service bodies: small trees, one query per level), sorted."""
+    ids = set(root_ids)
     frontier = set(ids)
     while frontier:
         frontier = set(model.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - ids
@@ -54,11 +74,12 @@ def descendant_ids(model, roots) -> tuple[int, ...]:
     return tuple(sorted(ids))
 
 
-def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: MeetingFilters) -> QuerySet[Meeting]:
-    """Published meetings matching `filters`: nearest first with `distance_m`
-    when a point is given, else soonest first with `starting_within`, else by
-    weekday and time."""
-    qs = Meeting.objects.published()
+def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: MeetingFilters,
+                   meetings: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]:
+    """Published meetings (of `meetings`, when given) matching `filters`:
+    nearest first when a point is given, else soonest first with
+    `starting_within`, else by weekday and time."""
+    qs = (meetings if meetings is not None else Meeting.objects.all()).published()
     f = filters
     if f.fellowships:
         qs = qs.filter(fellowship__in=[x.pk for x in f.fellowships])
@@ -82,9 +103,13 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         qs = qs.filter(open_closed=f.open_closed)
     if f.attendance:
         qs = qs.filter(attendance__in=sorted({a for wanted in f.attendance for a in ATTENDANCE_MATCHES[wanted]}))
-    for code in f.type_codes:
-        # Every code is required; each is read in the meeting's own fellowship.
-        qs = qs.filter(Exists(Meeting.types.through.objects.filter(meeting_id=OuterRef("pk"), meetingtype__code=code)))
+    if f.type_codes:
+        # Every code is required, each read in the meeting's own fellowship (a
+        # meeting only has its fellowship's types): one subquery for any number.
+        having = (Meeting.types.through.objects.filter(meeting_id=OuterRef("pk"), meetingtype__code__in=f.type_codes)
+                  .values("meeting_id").annotate(codes=Count("meetingtype__code", distinct=True))
+                  .filter(codes=len(set(f.type_codes))))
+        qs = qs.filter(Exists(having))
     if f.languages:
         spoken = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk"), meetingtype__kind="language")
         qs = qs.filter(
@@ -116,13 +141,34 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     return qs.order_by("day", "time", "name", "id")
 
 
-def known_type_codes(fellowships: tuple[Fellowship, ...]) -> set[str]:
-    qs = MeetingType.objects.all()
-    if fellowships:
-        qs = qs.filter(fellowship__in=[f.pk for f in fellowships])
-    return set(qs.values_list("code", flat=True))
+def search_page(search: MeetingSearch, *, window: slice) -> list[dict]:
+    """The rows of one window of a search (meetings/rows.py), in its order."""
+    meetings = meeting_search(point=search.point, radius_m=search.radius_m, filters=search.filters)
+    shown = {"now": search.now or dt.datetime.now(dt.timezone.utc), "unit": search.unit,
+             "viewer_zone": search.viewer_zone, "centre": search.point}
+    if search.point is None:
+        return meeting_rows(meetings[window], **shown)
+    # Nearest first: the window's ids alone, so the index scan that yields
+    # them nearest first stops after the window (no join between the scan
+    # and its LIMIT), then the window's columns by key.
+    with geo.nearest_first_plan(using=meetings.db):
+        ids = list(meetings.values_list("id", flat=True)[window])
+    return meeting_rows_by_ids(ids, **shown)
 
 
-def known_languages() -> set[str]:
-    spoken = set(MeetingType.objects.filter(kind="language").exclude(language="").values_list("language", flat=True))
-    return spoken | set(ServiceBody.objects.values_list("default_language", flat=True))
+class SearchResults:
+    """A search as a paginator reads it: windows of rows, and a count that
+    never costs more than the page (meetings/api/pagination.py)."""
+
+    def __init__(self, search: MeetingSearch):
+        self.search = search
+        # A nearest-first search is read with one row of lookahead instead of a count.
+        self.counts_by_lookahead = search.point is not None
+
+    def __getitem__(self, window: slice) -> list[dict]:
+        return search_page(self.search, window=window)
+
+    def count_up_to(self, cap: int) -> int:
+        """How many meetings match, counting no further than `cap`."""
+        meetings = meeting_search(point=None, radius_m=None, filters=self.search.filters)
+        return meetings.order_by()[:cap].count()

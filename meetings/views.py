@@ -1,18 +1,20 @@
+import datetime as dt
 import re
 from urllib.parse import quote
 
 from django.http import Http404
 from django.shortcuts import render
 
-from fellowships.models import Fellowship
-from meetings import clock, geo, schedule
+from fellowships.models import Fellowship, MeetingType, OpenClosed
+from meetings import schedule
 from meetings.api.change_views import ChangeRequestThrottle
 from meetings.attendance import conference_provider, phone_is_usable
 from meetings.change_requests import ChangeRequestInvalid, change_request_submit
-from meetings.filters import MeetingFilterSet
+from meetings.filters import SearchInvalid, search_parse
 from meetings.forms import CorrectionForm
-from meetings.models import Meeting
+from meetings.models import Attendance, Meeting
 from meetings.schedule import DAY_NAMES
+from meetings.selectors import search_page
 
 
 SEARCH_PAGE_SIZE = 50
@@ -27,14 +29,14 @@ def home(request):
     asked = {key: value for key, value in request.GET.items() if key in SEARCH_PARAMETERS and value.strip()}
     results, errors, more = None, {}, False
     if asked:
-        search = MeetingFilterSet(data={**asked, "units": "mi"}, queryset=Meeting.objects.none(), request=request)
-        if search.is_valid():
-            now = clock.now()
-            rows = list(search.qs.with_listing_relations()[: SEARCH_PAGE_SIZE + 1])
-            more = len(rows) > SEARCH_PAGE_SIZE
-            results = [_search_result(meeting, now) for meeting in rows[:SEARCH_PAGE_SIZE]]
+        try:
+            search = search_parse({**asked, "units": "mi"})
+        except SearchInvalid as invalid:
+            errors = {field: " ".join(messages) for field, messages in invalid.errors.items()}
         else:
-            errors = {field: " ".join(messages) for field, messages in search.errors.items()}
+            rows = search_page(search, window=slice(0, SEARCH_PAGE_SIZE + 1))
+            more = len(rows) > SEARCH_PAGE_SIZE
+            results = _search_results(rows[:SEARCH_PAGE_SIZE], now=search.now)
     return render(request, "meetings/home.html", {
         "fellowships": Fellowship.objects.order_by("name"),
         "days": list(enumerate(DAY_NAMES)),
@@ -47,21 +49,26 @@ def home(request):
     }, status=400 if errors else 200)
 
 
-def _search_result(meeting: Meeting, now) -> dict:
-    upcoming = schedule.next_start(day=meeting.day, time=meeting.time, timezone=meeting.timezone, now=now)
-    distance = getattr(meeting, "distance_m", None)
-    location = meeting.location
-    return {
-        "meeting": meeting,
-        # The zone's abbreviation at the next start (PST or PDT), as people read it.
-        "when": (f"{DAY_NAMES[meeting.day]} {meeting.time:%H:%M}"
-                 f"{' ' + upcoming.astimezone(schedule.zone(meeting.timezone)).tzname() if upcoming else ''}"
-                 if meeting.day is not None and meeting.time else "By appointment"),
-        "starts_in_minutes": round((upcoming - now).total_seconds() / 60) if upcoming else None,
-        "distance_mi": round(geo.from_metres(distance, "mi"), 1) if distance is not None else None,
-        "place": (location.city or location.formatted_address) if location else "",
-        "types": [t.name for t in meeting.types.all()],
-    }
+def _search_results(rows: list[dict], *, now) -> list[dict]:
+    """The page's rows with what a person reads: the weekday and the zone's
+    abbreviation at the next start (PST or PDT), minutes to go, type names."""
+    names = dict(((slug, code), name) for slug, code, name in MeetingType.objects.filter(
+        code__in={code for row in rows for code in row["types"]}).values_list("fellowship__slug", "code", "name"))
+    results = []
+    for row in rows:
+        upcoming = dt.datetime.fromisoformat(row["next_start"]) if row["next_start"] else None
+        zone_name = upcoming.astimezone(schedule.zone(row["timezone"])).tzname() if upcoming else ""
+        results.append({
+            "row": row,
+            "when": (f"{DAY_NAMES[row['day']]} {row['time']} {zone_name}".strip()
+                     if row["day"] is not None and row["time"] else "By appointment"),
+            "starts_in_minutes": round((upcoming - now).total_seconds() / 60) if upcoming else None,
+            "attendance": Attendance(row["attendance_option"]).label,
+            "open_closed": OpenClosed(row["open_closed"]).label if row["open_closed"] else "",
+            "place": row["city"] or row["formatted_address"],
+            "types": [names.get((row["fellowship"], code), code) for code in row["types"]],
+        })
+    return results
 
 
 def meeting_page(request, slug: str):

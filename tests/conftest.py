@@ -27,10 +27,3 @@ def frozen_now(monkeypatch):
 
     return freeze
 
-
-@pytest.fixture(autouse=True)
-def forget_names():
-    """Each test reads type codes and slugs afresh (page_statements keeps them per process)."""
-    from meetings.api import page_statements
-
-    page_statements.forget_names()

@@ -1,9 +1,10 @@
-import re
-from urllib import parse
-
 from django.conf import settings
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
+
+# Far past any real page; a larger offset is a mistake or a probe, not a reader.
+MAX_OFFSET = 10**9
 
 
 class CappedCountPagination(LimitOffsetPagination):
@@ -11,11 +12,14 @@ class CappedCountPagination(LimitOffsetPagination):
 
     - Listings count at most MEETINGS_COUNT_CAP matches (in no particular
       order, so the count needs no sort).
-    - Nearest-first searches run no count query at all: the page is read with
+    - Nearest-first searches (`selectors.SearchResults` with
+      `counts_by_lookahead`) run no count query at all: the page is read with
       one row of lookahead, which is all the KNN scan needs, and `count` says
       how many there are up to the end of this page, plus one when more follow.
 
     `count_capped` is true when `count` is a floor rather than the total.
+    A `limit` or `offset` that is not a whole number in range is a 400; a
+    limit past the maximum reads the largest page.
     """
 
     default_limit = 25
@@ -24,11 +28,28 @@ class CappedCountPagination(LimitOffsetPagination):
     def max_limit(self) -> int:
         return settings.MEETINGS_MAX_PAGE_SIZE
 
+    def _whole_number(self, request, name: str, *, low: int, high: int, default: int) -> int:
+        text = request.query_params.get(name)
+        if text is None:
+            return default
+        if not text.isdigit() or len(text) > 10 or not low <= int(text) <= high:
+            raise ValidationError({name: [f"Use a whole number from {low} to {high}."]})
+        return int(text)
+
+    def get_limit(self, request) -> int:
+        # Past the maximum a page is the largest one, as in DRF; below 1 or not a number, a 400.
+        limit = self._whole_number(request, self.limit_query_param, low=1, high=MAX_OFFSET,
+                                   default=self.default_limit)
+        return min(limit, self.max_limit)
+
+    def get_offset(self, request) -> int:
+        return self._whole_number(request, self.offset_query_param, low=0, high=MAX_OFFSET, default=0)
+
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         self.limit = self.get_limit(request)
         self.offset = self.get_offset(request)
-        if getattr(view, "count_by_lookahead", False):
+        if getattr(queryset, "counts_by_lookahead", False):
             page = list(queryset[self.offset : self.offset + self.limit + 1])
             more = len(page) > self.limit
             page = page[: self.limit]
@@ -37,7 +58,10 @@ class CappedCountPagination(LimitOffsetPagination):
                 self.count_capped = more
                 return page
         cap = settings.MEETINGS_COUNT_CAP
-        counted = queryset.order_by()[: cap + 1].count()
+        if hasattr(queryset, "count_up_to"):
+            counted = queryset.count_up_to(cap + 1)
+        else:
+            counted = queryset.order_by()[: cap + 1].count()
         self.count_capped = counted > cap
         self.count = min(counted, cap)
         if self.count_capped:
@@ -46,28 +70,6 @@ class CappedCountPagination(LimitOffsetPagination):
         if self.offset >= counted and not self.count_capped:
             return []
         return list(queryset[self.offset : self.offset + self.limit])
-
-    def get_next_link(self):
-        if self.offset + self.limit >= self.count:
-            return None
-        return self._link(offset=self.offset + self.limit)
-
-    def get_previous_link(self):
-        if self.offset <= 0:
-            return None
-        return self._link(offset=self.offset - self.limit if self.offset - self.limit > 0 else None)
-
-    def _link(self, *, offset: int | None) -> str:
-        """DRF's link (limit replaced, offset replaced or dropped, parameters
-        sorted) with the query parsed and encoded once instead of twice."""
-        scheme, netloc, path, query, fragment = parse.urlsplit(self.request.build_absolute_uri())
-        params = parse.parse_qs(query, keep_blank_values=True)
-        params[self.limit_query_param] = [str(self.limit)]
-        if offset is None:
-            params.pop(self.offset_query_param, None)
-        else:
-            params[self.offset_query_param] = [str(offset)]
-        return parse.urlunsplit((scheme, netloc, path, _urlencode(sorted(params.items())), fragment))
 
     def get_paginated_response(self, data):
         return Response({
@@ -84,18 +86,14 @@ class CappedCountPagination(LimitOffsetPagination):
             "type": "boolean",
             "description": "True when count is a floor: more meetings match than it says.",
         }
+        response["required"] = ["count", "count_capped", "next", "previous", "results"]
         return response
 
-
-# What quote_plus leaves as it is: most search parameters (numbers, slugs).
-_UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]*")
-
-
-def _quote_plus(text: str) -> str:
-    return text if _UNQUOTED.fullmatch(text) else parse.quote_plus(text)
-
-
-def _urlencode(items) -> str:
-    """parse.urlencode(items, doseq=True) for lists of strings, skipping
-    quote_plus (~10 us a value) where it would change nothing."""
-    return "&".join(f"{_quote_plus(key)}={_quote_plus(value)}" for key, values in items for value in values)
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.limit_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_limit)
+            elif parameter["name"] == self.offset_query_param:
+                parameter["schema"].update(minimum=0, maximum=MAX_OFFSET)
+        return parameters

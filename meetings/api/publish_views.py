@@ -1,28 +1,29 @@
 """What other apps and calendars read: the Meeting Guide feed and .ics files.
-Thin: parse the query with the meeting search's FilterSet, call meetings.publish
-or meetings.calendars, shape the HTTP response."""
+Thin: parse the query as the meeting search does (meetings/filters.py), read
+with the search (meetings/selectors.py), call meetings.publish or
+meetings.calendars, shape the HTTP response."""
 
 from __future__ import annotations
 
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.generics import GenericAPIView
 from rest_framework.views import APIView
 
 from meetings import calendars, clock
-from meetings.filters import MeetingFilterSet
+from meetings.api.views import SEARCH_PARAMETERS
+from meetings.filters import SearchInvalid, search_parse
 from meetings.models import Meeting
 from meetings.publish.meeting_guide import feed_version, meeting_guide_json
+from meetings.rows import meeting_rows
+from meetings.selectors import meeting_search, search_page
 
 # The feed's narrowing: the search's own parameters, so they mean the same thing.
 FEED_PARAMETERS = ("fellowship", "service_body", "region")
@@ -50,10 +51,10 @@ class PublishView(APIView):
     filter_backends: list = []
     pagination_class = None
 
-    def page_url(self, meeting: Meeting) -> str:
+    def page_url(self, row: dict) -> str:
         """The publisher's page for the meeting, else ours."""
-        return meeting.url or self.request.build_absolute_uri(
-            reverse("meeting-detail", kwargs={"version": "v1", "slug": meeting.slug}))
+        return row["url"] or self.request.build_absolute_uri(
+            reverse("meeting-detail", kwargs={"version": "v1", "slug": row["slug"]}))
 
 
 def _open_to_all_origins(response):
@@ -90,10 +91,11 @@ class MeetingGuideFeedView(PublishView):
         for key in list(query):
             if key not in FEED_PARAMETERS:
                 del query[key]
-        filterset = MeetingFilterSet(data=query, queryset=Meeting.objects.none(), request=request)
-        if not filterset.is_valid():
-            return _open_to_all_origins(Response(filterset.errors, status=400))
-        meetings = filterset.qs
+        try:
+            search = search_parse(query)
+        except SearchInvalid as invalid:
+            return _open_to_all_origins(Response(invalid.errors, status=400))
+        meetings = meeting_search(point=None, radius_m=None, filters=search.filters)
         current = feed_version(meetings=meetings, narrowing=query.urlencode())
         etag = quote_etag(current.etag)
         last_modified = int(current.last_modified.timestamp()) if current.last_modified else None
@@ -119,26 +121,24 @@ class MeetingCalendarView(PublishView):
         responses={(200, "text/calendar"): OpenApiTypes.STR, 404: OpenApiTypes.OBJECT},
     )
     def get(self, request, version: str, slug: str):
-        meeting = get_object_or_404(Meeting.objects.published().with_listing_relations(), slug=slug)
-        if not calendars.is_calendarable(meeting):
+        now = clock.now()
+        rows = meeting_rows(Meeting.objects.published().filter(slug=slug), now=now)
+        if not rows:
+            return Response({"detail": "No published meeting has this slug."}, status=404)
+        if not calendars.is_calendarable(rows[0]):
             return Response({"detail": "This meeting has no weekly time in a known time zone (by appointment, "
                                        "or no time zone): there is nothing to put in a calendar."}, status=404)
-        body = calendars.meetings_calendar(meetings=[meeting], name=meeting.name, page_url_for=self.page_url,
-                                           uid_domain=request.get_host(), now=clock.now())
+        body = calendars.meetings_calendar(rows=rows, name=rows[0]["name"], page_url_for=self.page_url,
+                                           uid_domain=request.get_host(), now=now)
         return HttpResponse(body, content_type=ICS_TYPE,
-                            headers={"Content-Disposition": f'inline; filename="{meeting.slug}.ics"'})
+                            headers={"Content-Disposition": f'inline; filename="{rows[0]["slug"]}.ics"'})
 
 
-class SearchCalendarView(GenericAPIView, PublishView):
-    # The search's FilterSet through the usual backend: same parameters, same 400s, same schema.
-    queryset = Meeting.objects.none()
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = MeetingFilterSet
-
+class SearchCalendarView(PublishView):
     @extend_schema(
         summary="A meeting search as a calendar file",
         operation_id="meeting_search_calendar",
-        filters=True,
+        parameters=SEARCH_PARAMETERS,
         description=(
             "The meetings a search with the same parameters as /api/v1/meetings/ finds, as weekly events in "
             f"their own time zones. At most {CALENDAR_MAX_EVENTS} meetings: a larger search is a 400 asking to "
@@ -147,14 +147,15 @@ class SearchCalendarView(GenericAPIView, PublishView):
         responses={(200, "text/calendar"): OpenApiTypes.STR, 400: OpenApiTypes.OBJECT},
     )
     def get(self, request, version: str):
-        meetings = list(
-            self.filter_queryset(self.get_queryset()).filter(day__isnull=False, time__isnull=False)
-            .select_related("location", "service_body")[: CALENDAR_MAX_EVENTS + 1]
-        )
-        if len(meetings) > CALENDAR_MAX_EVENTS:
+        try:
+            search = search_parse(request.query_params)
+        except SearchInvalid as invalid:
+            return Response(invalid.errors, status=400)
+        rows = search_page(search, window=slice(0, CALENDAR_MAX_EVENTS + 1))
+        if len(rows) > CALENDAR_MAX_EVENTS:
             return Response({"detail": f"More than {CALENDAR_MAX_EVENTS} meetings match: narrow the search "
                                        "(for everything, read the Meeting Guide feed)."}, status=400)
-        body = calendars.meetings_calendar(meetings=meetings, name="Meetings", page_url_for=self.page_url,
-                                           uid_domain=request.get_host(), now=clock.now())
+        body = calendars.meetings_calendar(rows=rows, name="Meetings", page_url_for=self.page_url,
+                                           uid_domain=request.get_host(), now=search.now)
         return HttpResponse(body, content_type=ICS_TYPE,
                             headers={"Content-Disposition": 'inline; filename="meetings.ics"'})

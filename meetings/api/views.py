@@ -1,59 +1,63 @@
-from django_filters.rest_framework import DjangoFilterBackend
-from django_filters.utils import translate_validation
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
+"""The meeting search and a meeting, over the API: parse the query
+(meetings/filters.py), read rows (meetings/selectors.py, meetings/rows.py),
+page them. Nothing here decides what matches or what a row holds."""
 
-from meetings import clock, schedule
-from meetings.api.listing import listing_rows, meeting_listing
-from meetings.api.page_statements import NearestFirstPages
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from meetings import clock
 from meetings.api.serializers import MeetingSerializer, RegionSerializer
-from meetings.filters import MeetingFilterSet
+from meetings.filters import PARAMETERS, SearchInvalid, search_parse
 from meetings.models import Meeting, Region
-from meetings.selectors import meeting_search
+from meetings.rows import meeting_rows
+from meetings.selectors import SearchResults
+
+SEARCH_PARAMETERS = [
+    OpenApiParameter(p.name, {"type": "array", "items": p.schema} if p.many else p.schema,
+                     description=p.description, explode=False if p.many else None)
+    for p in PARAMETERS
+]
+
+
+def parsed_search(query):
+    """The validated search of a request's query, or the 400 naming each bad parameter."""
+    try:
+        return search_parse(query)
+    except SearchInvalid as invalid:
+        raise ValidationError(invalid.errors) from None
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Search meetings", description=(
+    list=extend_schema(summary="Search meetings", parameters=SEARCH_PARAMETERS, description=(
         "Published meetings matching every filter given. With a place (lat+lng or near) they come nearest "
         "first with `distance`; with starting_within, soonest first; otherwise by weekday and time. "
         "Bad parameters give 400 with the parameter's name as the key.")),
-    retrieve=extend_schema(summary="One meeting by slug"),
+    retrieve=extend_schema(
+        summary="One meeting by slug",
+        parameters=[OpenApiParameter("tz", {"type": "string"}, description=PARAMETERS[-1].description),
+                    OpenApiParameter("units", {"type": "string", "enum": ["mi", "km"]})],
+        responses={200: MeetingSerializer, 404: OpenApiResponse(description="No published meeting has this slug.")}),
 )
-class MeetingViewSet(viewsets.ReadOnlyModelViewSet):
+class MeetingViewSet(viewsets.GenericViewSet):
     serializer_class = MeetingSerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = MeetingFilterSet
+    queryset = Meeting.objects.none()
     lookup_field = "slug"
-
-    def get_queryset(self):
-        return Meeting.objects.published().with_listing_relations()
+    filter_backends: list = []
 
     def list(self, request, *args, **kwargs):
-        """The search's fast path (meetings/api/listing.py): the same fields
-        as MeetingSerializer, built from plain rows. MeetingFilterSet validates
-        and searches, as DjangoFilterBackend would have it do, minus its
-        per-request copies of every filter and form field."""
-        form = self.filterset_class.search_form(request.query_params)
-        if not form.is_valid():
-            raise translate_validation(form.errors)
-        point, radius_m, filters = self.filterset_class.search_arguments(form.cleaned_data)
-        # Nearest-first pages are read with lookahead, from a statement compiled once per search shape.
-        self.count_by_lookahead = point is not None
-        if point is not None:
-            pages = NearestFirstPages(using=Meeting.objects.db, point=point, radius_m=radius_m, filters=filters)
-        else:
-            pages = listing_rows(meeting_search(point=None, radius_m=radius_m, filters=filters))
-        rows = self.paginate_queryset(pages)
-        context = self.get_serializer_context()
-        results = meeting_listing(rows=rows, now=context["now"], unit=context["units"],
-                                  viewer_zone=schedule.viewer_zone(request.query_params.get("tz", "")))
-        return self.get_paginated_response(results)
+        rows = self.paginate_queryset(SearchResults(parsed_search(request.query_params)))
+        return self.get_paginated_response(rows)
 
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        context["now"] = clock.now()
-        context["units"] = (self.request.query_params.get("units") if self.request else None) or "mi"
-        return context
+    def retrieve(self, request, *args, slug: str, **kwargs):
+        shown = {key: request.query_params[key] for key in ("tz", "units") if key in request.query_params}
+        search = parsed_search(shown)
+        rows = meeting_rows(Meeting.objects.published().filter(slug=slug), now=clock.now(), unit=search.unit,
+                            viewer_zone=search.viewer_zone)
+        if not rows:
+            raise NotFound("No published meeting has this slug.")
+        return Response(rows[0])
 
 
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):

@@ -1,0 +1,171 @@
+"""A meeting as every reader gets it: the one row.
+
+The API's list and detail, the search page and the calendar files all show a
+meeting through `meeting_rows`: one `.values()` query for a page of meetings
+(with their type codes, in the same query on PostgreSQL), then plain dicts of
+JSON types. `ROW_FIELDS` is the row's field list, the only one: the API's
+OpenAPI schema is generated from it (meetings/api/serializers.py), and
+tests/test_rows.py checks real responses against that schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connections
+from django.db.models import OuterRef, QuerySet
+
+from meetings import geo, schedule
+from meetings.models import Meeting
+
+
+@dataclass(frozen=True)
+class RowField:
+    """One field of the row: where its value comes from and what it is."""
+
+    name: str
+    # The `.values()` path it is read from; None for fields computed per request.
+    path: str | None
+    # OpenAPI type: string, integer, number, boolean, date-time, time, strings.
+    kind: str
+    nullable: bool = False
+    description: str = ""
+
+
+ROW_FIELDS: tuple[RowField, ...] = (
+    RowField("slug", "slug", "string", description="Stable identifier of the meeting."),
+    RowField("name", "name", "string"),
+    RowField("fellowship", "fellowship__slug", "string", description="Fellowship slug (aa, na, al-anon)."),
+    RowField("service_body", "service_body__slug", "string", description="Slug of the service body listing it."),
+    RowField("day", "day", "integer", nullable=True,
+             description="Weekday in the meeting's zone, Sunday = 0; null: by appointment."),
+    RowField("time", "time", "time", nullable=True, description="Local start time, HH:MM."),
+    RowField("end_time", "end_time", "time", nullable=True, description="Local end time, HH:MM."),
+    RowField("timezone", "timezone", "string", description="IANA time zone of day and time."),
+    RowField("types", None, "strings", description="Type codes of the meeting's fellowship, sorted."),
+    RowField("open_closed", "open_closed", "open_closed", nullable=True,
+             description="open, closed, or null when neither the types nor the fellowship say."),
+    RowField("attendance_option", "attendance", "string",
+             description="in_person, hybrid, online or inactive (temporarily closed)."),
+    RowField("location", "location__name", "string", description="Venue name."),
+    RowField("location_notes", "location__notes", "string"),
+    RowField("formatted_address", "location__formatted_address", "string"),
+    RowField("address", "location__address", "string"),
+    RowField("city", "location__city", "string"),
+    RowField("state", "location__state", "string"),
+    RowField("postal_code", "location__postal_code", "string"),
+    RowField("country", "location__country", "string"),
+    RowField("latitude", "latitude", "number", nullable=True),
+    RowField("longitude", "longitude", "number", nullable=True),
+    RowField("approximate", "location__approximate", "boolean",
+             description="The position is only an area (a city for online meetings), not a door."),
+    RowField("region", "location__region__slug", "string", nullable=True),
+    RowField("notes", "notes", "string"),
+    RowField("conference_url", "conference_url", "string"),
+    RowField("conference_url_notes", "conference_url_notes", "string"),
+    RowField("conference_provider", "conference_provider", "string",
+             description="Zoom, Google Meet... derived from conference_url; empty when not a usable link."),
+    RowField("conference_phone", "conference_phone", "string"),
+    RowField("conference_phone_notes", "conference_phone_notes", "string"),
+    RowField("group", "group", "string"),
+    RowField("url", "url", "string", description="The publisher's page for the meeting."),
+    RowField("updated", "updated", "date-time", description="Last change, UTC."),
+    RowField("next_start", None, "date-time", nullable=True,
+             description="The next start as a UTC instant (null for by-appointment meetings)."),
+    RowField("next_end", None, "date-time", nullable=True,
+             description="End of the occurrence starting at next_start, UTC."),
+    RowField("in_progress", None, "boolean",
+             description="Under way now: false for by-appointment and zone-less meetings."),
+    RowField("day_local", None, "integer", nullable=True,
+             description="Weekday of the next start in the viewer's zone (tz), Sunday = 0."),
+    RowField("time_local", None, "time", nullable=True, description="HH:MM of the next start in the viewer's zone (tz)."),
+    RowField("next_start_local", None, "date-time", nullable=True,
+             description="The next start with the viewer's offset (tz)."),
+    RowField("distance", None, "number", nullable=True,
+             description="Distance from the searched place in the requested units (searches near a place)."),
+)
+
+_READ = tuple((f.name, f.path) for f in ROW_FIELDS if f.path is not None)
+# Fields of the location that read as "" when a meeting has none.
+_LOCATION_TEXT = tuple(f.name for f in ROW_FIELDS if f.path and f.path.startswith("location__") and f.kind == "string"
+                       and not f.nullable)
+
+
+def _values(meetings: QuerySet[Meeting]) -> tuple[list[dict], dict[int, list[str]] | None]:
+    """The page's `.values()` rows, and type codes by meeting id where they
+    were not read in the same query."""
+    paths = ["id", *(path for _, path in _READ)]
+    if connections[meetings.db].vendor == "postgresql":
+        # An ARRAY subquery, evaluated for the page's rows only: a page is one query.
+        codes = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk")).values("meetingtype__code")
+        return list(meetings.values(*paths, type_codes=ArraySubquery(codes))), None
+    rows = list(meetings.values(*paths))
+    found: dict[int, list[str]] = defaultdict(list)
+    through = Meeting.types.through.objects.filter(meeting_id__in=[row["id"] for row in rows])
+    for meeting_id, code in through.values_list("meeting_id", "meetingtype__code"):
+        found[meeting_id].append(code)
+    return rows, found
+
+
+def _timing(day, time, end_time, zone: str, *, now: dt.datetime, viewer_zone: ZoneInfo | None) -> dict:
+    """The fields that depend on the meeting's slot and the clock."""
+    upcoming = schedule.next_occurrence(day=day, time=time, end_time=end_time, timezone=zone, now=now)
+    local = upcoming[0].astimezone(viewer_zone) if upcoming and viewer_zone else None
+    return {
+        "next_start": schedule.utc_text(upcoming[0]) if upcoming else None,
+        "next_end": schedule.utc_text(upcoming[1]) if upcoming else None,
+        "in_progress": schedule.in_progress(day=day, time=time, end_time=end_time, timezone=zone, now=now),
+        "day_local": schedule.sunday_zero_weekday(local.date()) if local else None,
+        "time_local": schedule.hh_mm(local.time()) if local else None,
+        "next_start_local": local.isoformat() if local else None,
+    }
+
+
+def meeting_rows(meetings: QuerySet[Meeting], *, now: dt.datetime, unit: geo.Unit = "mi",
+                 viewer_zone: ZoneInfo | None = None, centre: geo.Point | None = None) -> list[dict]:
+    """The rows of `meetings` (already ordered and sliced), in their order.
+    `centre`: the searched place, from which `distance` is measured."""
+    return [row for _, row in _rows(meetings, now=now, unit=unit, viewer_zone=viewer_zone, centre=centre)]
+
+
+def meeting_rows_by_ids(ids: list[int], *, now: dt.datetime, unit: geo.Unit = "mi",
+                        viewer_zone: ZoneInfo | None = None, centre: geo.Point | None = None) -> list[dict]:
+    """The rows of the meetings with these ids, in the order of `ids`."""
+    position = {pk: n for n, pk in enumerate(ids)}
+    found = _rows(Meeting.objects.filter(pk__in=ids).order_by(), now=now, unit=unit, viewer_zone=viewer_zone, centre=centre)
+    return [row for _, row in sorted(found, key=lambda pair: position[pair[0]])]
+
+
+def _rows(meetings: QuerySet[Meeting], *, now: dt.datetime, unit: geo.Unit, viewer_zone: ZoneInfo | None,
+          centre: geo.Point | None) -> list[tuple[int, dict]]:
+    values, types = _values(meetings)
+    centre_earth = geo.earth_point(centre.latitude, centre.longitude) if centre is not None else None
+    # Meetings of a page share a few slots (a weekday, peak hours, one zone).
+    timings: dict[tuple, dict] = {}
+    rows = []
+    for value in values:
+        row = {name: value[path] for name, path in _READ}
+        for name in _LOCATION_TEXT:
+            if row[name] is None:  # no location
+                row[name] = ""
+        row["approximate"] = row["approximate"] is not False
+        # Sorted here, not in SQL: the same order whatever the database's collation.
+        row["types"] = sorted(value["type_codes"] if types is None else types.get(value["id"], ()))
+        row["open_closed"] = row["open_closed"] or None
+        row["time"] = schedule.hh_mm(row["time"])
+        row["end_time"] = schedule.hh_mm(row["end_time"])
+        row["updated"] = schedule.utc_text(row["updated"])
+        slot = (value["day"], value["time"], value["end_time"], value["timezone"])
+        if slot not in timings:
+            timings[slot] = _timing(*slot, now=now, viewer_zone=viewer_zone)
+        row.update(timings[slot])
+        row["distance"] = None
+        if centre_earth is not None and row["latitude"] is not None:
+            metres = geo.earth_distance_m(geo.earth_point(row["latitude"], row["longitude"]), centre_earth)
+            row["distance"] = round(geo.from_metres(metres, unit), 2)
+        rows.append((value["id"], row))
+    return rows

@@ -1,0 +1,111 @@
+"""The search's parameters (meetings/filters.py), tested without HTTP, and the
+bounds that keep every request's work small (issue 12)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.http import QueryDict
+from django.test import override_settings
+
+from meetings import geo
+from meetings.filters import PARAMETERS, SearchInvalid, search_parse
+from tests.factories import make_meeting
+
+NOW = dt.datetime(2026, 11, 3, 17, 0, tzinfo=dt.timezone.utc)
+
+
+def parse(query: str):
+    return search_parse(QueryDict(query), now=NOW)
+
+
+def errors(query: str) -> dict:
+    with pytest.raises(SearchInvalid) as invalid:
+        parse(query)
+    return invalid.value.errors
+
+
+@pytest.mark.django_db
+def test_a_whole_search_parses_into_frozen_filters(vocabularies):
+    search = parse("lat=33.6&lng=-117.8&radius=5&units=km&fellowship=AA&day=2,4&day=2&open=open"
+                   "&attendance=online&type=O&type=D,O&tz=Europe/Berlin&q=+step+")
+    assert search.point == geo.Point(33.6, -117.8) and search.radius_m == 5000 and search.unit == "km"
+    f = search.filters
+    assert [x.slug for x in f.fellowships] == ["aa"]  # slugs read case-insensitively
+    assert f.days == (2, 4) and f.type_codes == ("O", "D") and f.open_closed == "open"
+    assert f.attendance == ("online",) and f.keyword == "step" and f.now == NOW
+    assert str(search.viewer_zone) == "Europe/Berlin"
+
+
+@pytest.mark.django_db
+def test_bad_values_are_named_by_parameter(vocabularies):
+    assert errors("lat=91&lng=0") == {"lat": ["Ensure this value is less than or equal to 90."]}
+    assert set(errors("lat=nan&lng=inf")) == {"lat", "lng"}
+    assert errors("lat=1") == {"lng": ["lng is required together with lat."]}
+    assert "near" in errors("near=92660&lat=1&lng=2")
+    assert errors("radius=5") == {"radius": ["radius needs a place: give near, or lat and lng."]}
+    assert errors("day=7") == {"day": ["Use a whole number from 0 to 6."]}
+    assert errors("fellowship=xx") == {"fellowship": ["Unknown fellowship: xx."]}
+    assert errors("time_after=10:00&time_before=10:00") == {"time_before": ["time_before must differ from time_after."]}
+    assert errors("starting_within=0") == {"starting_within": ["Use a whole number from 1 to 10080."]}
+    assert errors("in_progress=maybe") == {"in_progress": ["Use true or false."]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["fellowship", "near", "region", "type", "language", "tz", "service_body", "q",
+                                  "time_after", "day", "radius", "units"])
+def test_percent_signs_in_any_value_are_only_text(vocabularies, client, name):
+    """`%s` in a value once reached a %-format and answered 500 (issue 12)."""
+    response = client.get("/api/v1/meetings/", {name: "%s%d%(x)s%", **({"lat": 1, "lng": 1} if name == "radius" else {})})
+    assert response.status_code in (200, 400), response.content
+    assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.django_db
+def test_the_same_radius_shown_as_the_limit_is_accepted(vocabularies):
+    """The limit is said in whole units ("at most 310 mi"), and that value is accepted."""
+    limit = errors("lat=1&lng=1&radius=100000&units=mi")["radius"][0]
+    shown = limit.split("at most ")[1].split()[0]
+    assert parse(f"lat=1&lng=1&radius={shown}&units=mi").radius_m <= 500_000
+
+
+@pytest.mark.django_db
+def test_repeated_values_count_once_and_too_many_are_refused(vocabularies):
+    assert parse("&".join(["type=O"] * 200)).filters.type_codes == ("O",)
+    assert parse(",".join(["day=1"] + ["1"] * 600)).filters.days == (1,)
+    with override_settings(MEETINGS_MAX_VALUES_PER_PARAMETER=3):
+        assert errors("type=O,C,D,B") == {"type": ["Give at most 3 different values."]}
+        assert parse("type=O,C,D").filters.type_codes == ("O", "C", "D")
+
+
+@pytest.mark.django_db
+def test_a_query_too_long_is_refused_before_any_work(vocabularies, django_assert_num_queries):
+    with override_settings(MEETINGS_MAX_QUERY_LENGTH=100), django_assert_num_queries(0):
+        assert errors("q=" + "x" * 120) == {"query": ["The query is longer than 100 characters."]}
+
+
+@pytest.mark.django_db
+def test_the_worst_type_search_is_one_query_and_quick(vocabularies, client, django_assert_max_num_queries):
+    """Every AA code at once: one search statement, whatever their number."""
+    from fellowships.models import MeetingType
+
+    make_meeting(types=("O", "D"))
+    codes = list(MeetingType.objects.filter(fellowship__slug="aa").values_list("code", flat=True))[:20]
+    with django_assert_max_num_queries(4):
+        response = client.get("/api/v1/meetings/", {"type": ",".join(codes), "fellowship": "aa"})
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["limit=-5", "limit=0", "limit=abc", "offset=-1", "offset=null",
+                                   "offset=100000000000000000000", "lat=1&lng=1&offset=100000000000000000000"])
+def test_bad_pages_are_400_naming_the_parameter(vocabularies, client, query):
+    response = client.get("/api/v1/meetings/?" + query)
+    assert response.status_code == 400
+    assert set(response.json()) == {query.split("=")[0].split("&")[-1]} or "offset" in response.json()
+
+
+def test_every_parameter_is_documented():
+    assert all(p.description and p.schema for p in PARAMETERS)
+    assert len({p.name for p in PARAMETERS}) == len(PARAMETERS)

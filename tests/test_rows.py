@@ -1,0 +1,119 @@
+"""The one row (meetings/rows.py): what the API's list and detail return is
+exactly what the OpenAPI schema declares, for every meeting of the sample
+directory, and a page costs what it should."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import jsonschema
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from drf_spectacular.generators import SchemaGenerator
+
+from meetings import clock
+from meetings.models import Meeting
+from meetings.rows import ROW_FIELDS
+
+NOW = dt.datetime(2026, 11, 3, 17, 5, tzinfo=dt.timezone.utc)
+
+
+def json_schema(openapi: dict, name: str) -> dict:
+    """A component of the OpenAPI 3.0 schema as plain JSON Schema: references
+    inlined, `nullable` spelled as a null type, nothing extra allowed."""
+    components = openapi["components"]["schemas"]
+
+    def convert(node):
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            return convert(components[node["$ref"].rsplit("/", 1)[1]])
+        converted = {key: convert(value) for key, value in node.items() if key not in ("nullable", "readOnly")}
+        if node.get("nullable"):
+            if "enum" in converted:
+                converted["enum"] = [*converted["enum"], None]
+            converted = {"anyOf": [converted, {"type": "null"}]}
+        elif converted.get("type") == "object" and "properties" in converted:
+            converted["additionalProperties"] = False
+            converted["required"] = list(converted["properties"])
+        return converted
+
+    return convert(components[name])
+
+
+@pytest.fixture(scope="module")
+def openapi(django_db_blocker):
+    with django_db_blocker.unblock():
+        return SchemaGenerator().get_schema(request=None, public=True)
+
+
+@pytest.fixture
+def sample(db, monkeypatch):
+    call_command("load_sample_data", verbosity=0)
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+
+
+def test_the_schema_declares_exactly_the_row(openapi):
+    declared = openapi["components"]["schemas"]["Meeting"]["properties"]
+    assert list(declared) == [field.name for field in ROW_FIELDS]
+
+
+def test_every_sample_meeting_matches_the_schema_in_list_and_detail(openapi, sample, client):
+    meeting = json_schema(openapi, "Meeting")
+    page = json_schema(openapi, "PaginatedMeetingList")
+    published = Meeting.objects.published().count()
+    assert published > 300
+    seen = set()
+    for query in ({"limit": 200}, {"lat": 33.68, "lng": -117.83, "limit": 200, "tz": "Europe/Berlin"}):
+        offset = 0
+        while True:
+            body = client.get("/api/v1/meetings/", {**query, "offset": offset}).json()
+            jsonschema.validate(body, page)
+            seen |= {row["slug"] for row in body["results"]}
+            if body["next"] is None:
+                break
+            offset += 200
+    assert len(seen) == published
+    for slug in sorted(seen)[::7]:
+        body = client.get(f"/api/v1/meetings/{slug}/", {"tz": "America/New_York"}).json()
+        jsonschema.validate(body, meeting)
+    # A row that breaks the schema is caught: the check can fail.
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**body, "day": "Monday"}, meeting)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**body, "extra": 1}, meeting)
+
+
+def test_detail_equals_the_row_in_the_list(sample, client):
+    listed = client.get("/api/v1/meetings/", {"q": "Newport", "limit": 5}).json()["results"]
+    assert listed
+    for row in listed:
+        assert client.get(f"/api/v1/meetings/{row['slug']}/").json() == row
+
+
+def test_detail_costs_one_query_with_its_types(sample, client):
+    slug = Meeting.objects.published().filter(types__isnull=False).values_list("slug", flat=True)[0]
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(f"/api/v1/meetings/{slug}/")
+    assert response.status_code == 200 and response.json()["types"]
+    # The row and, on SQLite, its types (an ARRAY subquery of the same statement on PostgreSQL).
+    assert len(captured) == (1 if connection.vendor == "postgresql" else 2), [q["sql"] for q in captured]
+
+
+def test_a_listing_page_costs_the_same_whatever_its_size(sample, client):
+    counts = []
+    for limit in (5, 50):
+        with CaptureQueriesContext(connection) as captured:
+            assert len(client.get("/api/v1/meetings/", {"limit": limit}).json()["results"]) == limit
+        counts.append(len(captured))
+    assert counts[0] == counts[1] <= 3, counts
+
+
+def test_a_missing_meeting_is_a_404_in_json(sample, client):
+    response = client.get("/api/v1/meetings/no-such-meeting/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No published meeting has this slug."}
