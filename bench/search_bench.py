@@ -36,10 +36,9 @@ from rest_framework.test import APIRequestFactory  # noqa: E402
 
 from bench import directory  # noqa: E402
 from meetings import geo  # noqa: E402
-from meetings.api import page_statements  # noqa: E402
 from meetings.api.pagination import CappedCountPagination  # noqa: E402
 from meetings.api.views import MeetingViewSet  # noqa: E402
-from meetings.filters import MeetingFilterSet  # noqa: E402
+from meetings.filters import search_parse  # noqa: E402
 from meetings.models import Location, Meeting  # noqa: E402
 from meetings.selectors import MeetingFilters, meeting_search  # noqa: E402
 
@@ -71,8 +70,8 @@ def indexed_search(point: geo.Point, filters: MeetingFilters):
     return meeting_search(point=point, radius_m=RADIUS_M, filters=filters)[:25]
 
 
-# The planner setting the app evaluates every nearest-first search under
-# (meetings/geo.py: nearest_first_rows, nearest_first_plan).
+# The planner setting the app reads every nearest-first search under
+# (meetings/geo.py: nearest_first_plan).
 APP_SETTINGS = ("SET enable_bitmapscan = off",)
 
 
@@ -81,11 +80,14 @@ def full_scan_search(point: geo.Point, filters: MeetingFilters):
     neither the box nor the KNN order can use the GiST index."""
     qs = meeting_search(point=None, radius_m=None, filters=filters).filter(
         latitude__isnull=False, longitude__isnull=False)
-    lat_lng = (point.latitude, point.longitude)
-    distance = RawSQL(geo.PG_DISTANCE_SQL, lat_lng, output_field=FloatField())
-    qs = qs.annotate(distance_m=distance).filter(
-        RawSQL(f"{geo.PG_DISTANCE_SQL} <= %s", (*lat_lng, RADIUS_M), output_field=BooleanField()))
+    cube = geo.cube_literal(geo.earth_point(point.latitude, point.longitude))
+    qs = qs.annotate(distance_m=_distance(cube)).filter(
+        RawSQL(geo.PG_WITHIN_RADIUS_CUBE_SQL, (cube, RADIUS_M), output_field=BooleanField()))
     return qs.order_by("distance_m", "id")[:25]
+
+
+def _distance(cube: str) -> RawSQL:
+    return RawSQL(f"earth_distance({geo.MEETING_EARTH}, %s::cube)", (cube,), output_field=FloatField())
 
 
 def explain(sql: str, params, *, settings: tuple[str, ...] = ()) -> dict:
@@ -138,37 +140,11 @@ def time_query(build, points, rng, *, settings: tuple[str, ...] = ()) -> dict:
 
 
 def time_page_statement(points, rng) -> dict:
-    """The database time of the statement the API runs for a page (25 rows and
-    one of lookahead: meetings/api/page_statements.py), prepared as the app
-    prepares it, so from the sixth run on PostgreSQL runs its generic plan."""
-    names: dict[str, str] = {}
-    times, plans = [], {}
-    with connection.cursor() as cursor:
-        cursor.execute(APP_SETTINGS[0])
-        try:
-            for lat, lng in points:
-                found = page_statements.page_statement(using="default", point=geo.Point(lat, lng), radius_m=RADIUS_M,
-                                                       filters=search_filters(rng), window=slice(0, 26))
-                if found is None:
-                    return {"error": "the benchmarked search is not served from a page statement"}
-                sql, params = found
-                if sql not in names:
-                    names[sql] = f"bench_page_{len(names)}"
-                    parts = sql.split("%s")
-                    numbered = "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
-                    cursor.execute(f"PREPARE {names[sql]} AS {numbered}")
-                placeholders = ", ".join(["%s"] * len(params))
-                cursor.execute(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) EXECUTE {names[sql]}({placeholders})",
-                               params)
-                plan = cursor.fetchone()[0]
-                plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]
-                times.append(plan["Execution Time"])
-                summary = plan_summary(plan)
-                plans[summary] = plans.get(summary, 0) + 1
-        finally:
-            cursor.execute("DEALLOCATE ALL")
-            cursor.execute(f"RESET {APP_SETTINGS[0].split()[1]}")
-    return {**percentiles(times), "plans": plans}
+    """The database time of the statement the API runs for a page's ids (25
+    rows and one of lookahead: meetings/selectors.py search_page), under the
+    app's planner setting; the rows by key are a second, cheap statement."""
+    return time_query(lambda point, filters: meeting_search(point=point, radius_m=RADIUS_M, filters=filters)
+                      .values_list("id", flat=True)[:26], points, rng, settings=APP_SETTINGS)
 
 
 def count_costs(points, rng) -> dict:
@@ -226,17 +202,22 @@ class ReferenceMeetingSerializer(serializers.ModelSerializer):
 
 
 class ReferenceMeetingList(generics.ListAPIView):
-    """The same search and pagination as the app's endpoint; only the serializer differs."""
+    """The same search and pagination as the app's endpoint, read under the
+    same planner setting; only the serializer differs."""
 
     serializer_class = ReferenceMeetingSerializer
-    filterset_class = MeetingFilterSet
     pagination_class = CappedCountPagination
+    filter_backends: list = []
 
     def get_queryset(self):
-        return Meeting.objects.published().with_listing_relations()
+        search = search_parse(self.request.query_params)
+        cube = geo.cube_literal(geo.earth_point(search.point.latitude, search.point.longitude))
+        return meeting_search(point=search.point, radius_m=search.radius_m, filters=search.filters).annotate(
+            distance_m=_distance(cube)).with_listing_relations()
 
-    def filter_queryset(self, queryset):
-        return super().filter_queryset(queryset).with_listing_relations()
+    def list(self, request, *args, **kwargs):
+        with geo.nearest_first_plan(using="default"):
+            return super().list(request, *args, **kwargs)
 
 
 def api_query(lat: float, lng: float, rng: random.Random) -> dict:
