@@ -31,10 +31,10 @@ from bench.http_bench import free_port, run_wrk, start_gunicorn, stop  # noqa: E
 
 # Stages by the first of these frames a sampled stack contains, in this order.
 STAGES = [
-    ("waiting on PostgreSQL + psycopg", ("nearest_first_rows",)),
-    ("search form", ("BaseForm.is_valid", "search_form", "search_arguments")),
-    ("building rows (meeting_listing)", ("meeting_listing",)),
-    ("page post-processing (distances, names)", ("cached_page",)),
+    ("waiting on PostgreSQL + psycopg", ("Cursor.execute", "Connection.wait", "Cursor.fetchall")),
+    ("compiling queries (ORM)", ("SQLCompiler.as_sql", "Query.chain", "QuerySet.filter")),
+    ("parsing parameters (search_parse)", ("search_parse",)),
+    ("building rows (meeting_rows)", ("_rows",)),
     ("pagination links and response", ("get_paginated_response",)),
     ("DRF dispatch (request, negotiation, render)", ("APIView.dispatch",)),
     ("Django handler + middleware", ("WSGIHandler.__call__",)),
