@@ -72,14 +72,6 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
-        "DATABASE_PREPARED_STATEMENTS", default=True):
-    # The nearest-first search runs as a prepared statement (meetings/geo.py:
-    # nearest_first_rows), which skips its planning. psycopg prepares nothing
-    # while the threshold is None (Django's default); with it set, only
-    # statements that ask are prepared, since Django's own cursors bind on the
-    # client. Turn off behind a pooler that cannot keep prepared statements.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
