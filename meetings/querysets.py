@@ -35,10 +35,9 @@ class MeetingQuerySet(models.QuerySet):
     def near(self, point: geo.Point, *, radius_m: float) -> MeetingQuerySet:
         """Meetings with coordinates within `radius_m`, nearest first. On
         PostgreSQL read it under `geo.nearest_first_plan` (selectors.search_page)."""
-        qs = self.filter(latitude__isnull=False, longitude__isnull=False)
         if connections[self.db].vendor == "postgresql":
-            return qs._near_postgresql(point, radius_m)
-        return qs._near_bounding_box(point, radius_m)
+            return self._near_postgresql(point, radius_m)
+        return self.filter(latitude__isnull=False, longitude__isnull=False)._near_bounding_box(point, radius_m)
 
     def _near_postgresql(self, point: geo.Point, radius_m: float) -> MeetingQuerySet:
         """The earth_box is the GiST index condition that bounds the scan (a
@@ -49,9 +48,11 @@ class MeetingQuerySet(models.QuerySet):
         in index order, which is stable between requests. The point is a
         parameter as its earth cube, so no plan computes anything from it per row."""
         cube = geo.cube_literal(geo.earth_point(point.latitude, point.longitude))
-        qs = self.filter(RawSQL(geo.PG_WITHIN_BOX_CUBE_SQL, (cube, radius_m), output_field=BooleanField()))
-        qs = qs.filter(RawSQL(geo.PG_WITHIN_RADIUS_CUBE_SQL, (cube, radius_m), output_field=BooleanField()))
-        return qs.order_by(RawSQL(geo.PG_KNN_CUBE_SQL, (cube,)).asc())
+        return self.filter(
+            # Rows without coordinates are outside every box (ll_to_earth of NULL is NULL).
+            RawSQL(geo.PG_WITHIN_BOX_CUBE_SQL, (cube, radius_m), output_field=BooleanField()),
+            RawSQL(geo.PG_WITHIN_RADIUS_CUBE_SQL, (cube, radius_m), output_field=BooleanField()),
+        ).order_by(RawSQL(geo.PG_KNN_CUBE_SQL, (cube,)).asc())
 
     def _near_bounding_box(self, point: geo.Point, radius_m: float) -> MeetingQuerySet:
         box = geo.bounding_box(point, radius_m)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connections
-from django.db.models import OuterRef, QuerySet
+from django.db.models import BooleanField, OuterRef, QuerySet
+from django.db.models.expressions import RawSQL
 
 from meetings import geo, schedule
 from meetings.models import Meeting
@@ -95,20 +97,55 @@ _LOCATION_TEXT = tuple(f.name for f in ROW_FIELDS if f.path and f.path.startswit
                        and not f.nullable)
 
 
-def _values(meetings: QuerySet[Meeting]) -> tuple[list[dict], dict[int, list[str]] | None]:
-    """The page's `.values()` rows, and type codes by meeting id where they
-    were not read in the same query."""
+def _row_values(meetings: QuerySet[Meeting]) -> QuerySet:
+    """The `.values()` query of these meetings' rows; on PostgreSQL each row
+    carries its type codes (an ARRAY subquery evaluated only for the rows
+    read), so a page is one query."""
     paths = ["id", *(path for _, path in _READ)]
     if connections[meetings.db].vendor == "postgresql":
-        # An ARRAY subquery, evaluated for the page's rows only: a page is one query.
         codes = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk")).values("meetingtype__code")
-        return list(meetings.values(*paths, type_codes=ArraySubquery(codes))), None
-    rows = list(meetings.values(*paths))
+        return meetings.values(*paths, type_codes=ArraySubquery(codes))
+    return meetings.values(*paths)
+
+
+# The rows of any set of meetings by key, as named SQL with one explicit
+# parameter (the ids as an array): compiled from the ORM's query once per
+# process and database, since building and compiling the row's thirty paths
+# is most of a page's time in Python (bench/README.md). PostgreSQL only: its
+# driver returns the same Python values as the ORM (no converters apply).
+KEY_ANY_SQL = '"meetings_meeting"."id" = ANY(%s::bigint[])'
+
+
+@lru_cache(maxsize=8)
+def _rows_by_key_statement(using: str) -> tuple[str, tuple[str, ...]]:
+    rows = _row_values(Meeting.objects.using(using).order_by().filter(
+        RawSQL(KEY_ANY_SQL, ([0],), output_field=BooleanField())))
+    sql, params = rows.query.sql_with_params()
+    if list(params) != [[0]]:
+        raise RuntimeError(f"the rows' statement should take the ids alone, not {params!r}")
+    return sql, (*rows.query.values_select, *rows.query.annotation_select)
+
+
+def _values_by_key(ids: list[int], *, using: str) -> QuerySet | list[dict]:
+    if connections[using].vendor != "postgresql":
+        return _row_values(Meeting.objects.using(using).order_by().filter(pk__in=ids))
+    sql, names = _rows_by_key_statement(using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [ids])
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _values(rows: QuerySet | list[dict], *, using: str) -> tuple[list[dict], dict[int, list[str]] | None]:
+    """The rows' values, and type codes by meeting id where they were not
+    read in the same query."""
+    values = list(rows)
+    if not values or "type_codes" in values[0]:
+        return values, None
     found: dict[int, list[str]] = defaultdict(list)
-    through = Meeting.types.through.objects.filter(meeting_id__in=[row["id"] for row in rows])
+    through = Meeting.types.through.objects.using(using).filter(meeting_id__in=[row["id"] for row in values])
     for meeting_id, code in through.values_list("meeting_id", "meetingtype__code"):
         found[meeting_id].append(code)
-    return rows, found
+    return values, found
 
 
 def _timing(day, time, end_time, zone: str, *, now: dt.datetime, viewer_zone: ZoneInfo | None) -> dict:
@@ -129,20 +166,22 @@ def meeting_rows(meetings: QuerySet[Meeting], *, now: dt.datetime, unit: geo.Uni
                  viewer_zone: ZoneInfo | None = None, centre: geo.Point | None = None) -> list[dict]:
     """The rows of `meetings` (already ordered and sliced), in their order.
     `centre`: the searched place, from which `distance` is measured."""
-    return [row for _, row in _rows(meetings, now=now, unit=unit, viewer_zone=viewer_zone, centre=centre)]
+    return [row for _, row in _rows(_row_values(meetings), using=meetings.db, now=now, unit=unit,
+                                    viewer_zone=viewer_zone, centre=centre)]
 
 
-def meeting_rows_by_ids(ids: list[int], *, now: dt.datetime, unit: geo.Unit = "mi",
+def meeting_rows_by_ids(ids: list[int], *, using: str = "default", now: dt.datetime, unit: geo.Unit = "mi",
                         viewer_zone: ZoneInfo | None = None, centre: geo.Point | None = None) -> list[dict]:
     """The rows of the meetings with these ids, in the order of `ids`."""
     position = {pk: n for n, pk in enumerate(ids)}
-    found = _rows(Meeting.objects.filter(pk__in=ids).order_by(), now=now, unit=unit, viewer_zone=viewer_zone, centre=centre)
+    found = _rows(_values_by_key(ids, using=using), using=using, now=now, unit=unit, viewer_zone=viewer_zone,
+                  centre=centre)
     return [row for _, row in sorted(found, key=lambda pair: position[pair[0]])]
 
 
-def _rows(meetings: QuerySet[Meeting], *, now: dt.datetime, unit: geo.Unit, viewer_zone: ZoneInfo | None,
-          centre: geo.Point | None) -> list[tuple[int, dict]]:
-    values, types = _values(meetings)
+def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: geo.Unit,
+          viewer_zone: ZoneInfo | None, centre: geo.Point | None) -> list[tuple[int, dict]]:
+    values, types = _values(rows, using=using)
     centre_earth = geo.earth_point(centre.latitude, centre.longitude) if centre is not None else None
     # Meetings of a page share a few slots (a weekday, peak hours, one zone).
     timings: dict[tuple, dict] = {}
