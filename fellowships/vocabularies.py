@@ -158,3 +158,30 @@ def meeting_guide_equivalents(*, fellowship: str, code: str) -> tuple[str, ...]:
     else:
         found = (code,)
     return tuple(c for c in found if c in meeting_guide_codes())
+
+
+@lru_cache(maxsize=1)
+def _world_id_of_meeting_guide_code() -> dict[str, str]:
+    """WORLD_ID_TO_MEETING_GUIDE read backwards (G and L are both GL); languages
+    are BMLT's LANG and are left out."""
+    reverse: dict[str, str] = {}
+    for world_id, codes in WORLD_ID_TO_MEETING_GUIDE.items():
+        if world_id.isupper():
+            for code in codes:
+                reverse.setdefault(code, world_id)
+    return reverse
+
+
+def bmlt_world_id(*, fellowship: str, code: str, kind: str) -> str:
+    """The BMLT world id that says what `code` says in `fellowship`'s
+    vocabulary, through the same bridge; "" when none does. Every language is
+    BMLT's LANG (the format's key then names it)."""
+    if kind == "language":
+        return "LANG"
+    if fellowship == "na":
+        return code  # NA's vocabulary is BMLT's world ids
+    reverse = _world_id_of_meeting_guide_code()
+    for mg_code in meeting_guide_equivalents(fellowship=fellowship, code=code):
+        if mg_code in reverse:
+            return reverse[mg_code]
+    return ""
