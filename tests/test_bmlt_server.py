@@ -332,6 +332,11 @@ class TestInput:
         assert response.status_code == 400
         assert parameter in response.json()
 
+    def test_a_bare_flag_is_set_as_crouton_sends_it(self, directory, client):
+        got = client.get(URL + "?switcher=GetSearchResults&get_used_formats&lang_enum=en&sort_keys=start_time").json()
+        assert set(got) == {"meetings", "formats"}
+        assert isinstance(answer(client, switcher="GetSearchResults", get_used_formats="0"), list)
+
     def test_jsonp_wraps_the_answer_in_the_callback(self, directory, client):
         response = client.get(JSONP_URL, {"switcher": "GetServiceBodies", "callback": "croutonCallback1"})
         assert response.status_code == 200

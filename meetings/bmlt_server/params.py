@@ -88,11 +88,14 @@ def number(query, name: str, *, low: float, high: float) -> float | None:
 
 
 def flag(query, name: str) -> bool:
-    text = query.get(name, "").strip().lower()
-    if text in ("", "0", "false"):
+    """Present is true, as root servers read it (crouton sends a bare `&get_used_formats`)."""
+    if name not in query:
         return False
-    if text in ("1", "true"):
+    text = query.get(name, "").strip().lower()
+    if text in ("", "1", "true"):
         return True
+    if text in ("0", "false"):
+        return False
     raise Malformed(name, f"{name}: {text!r} is not 1 or 0")
 
 
