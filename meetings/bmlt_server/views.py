@@ -64,12 +64,10 @@ def _search_ids(search: params.SearchRequest, table: FormatTable) -> tuple[list[
     formats = table.by_id()
     if (search.weekdays.include and not days) or any(f not in formats for f in search.formats.include):
         return [], {}  # only weekdays or formats no meeting has: nothing, as on a root server
-    filters = MeetingFilters(
-        days=days,
-        service_body_ids=_body_ids(search.services.include, search.recursive) or (
-            (0,) if search.services.include else ()),
-        keyword=search.search_string,
-    )
+    bodies = _body_ids(search.services.include, search.recursive)
+    if search.services.include and not bodies:
+        return [], {}
+    filters = MeetingFilters(days=days, service_body_ids=bodies, keyword=search.search_string)
     radius_m = search.radius_km * 1000 if search.radius_km is not None else None
     qs = meeting_search(point=search.point, radius_m=radius_m, filters=filters)
     # What MeetingFilters cannot say in BMLT's words narrows the search's own result.
@@ -163,6 +161,7 @@ def get_field_values(request: HttpRequest):
         pairs = ((str(value if value is not None else ""), pk)
                  for pk, value in meetings.order_by("id").values_list("id", FIELD_COLUMNS[key]))
     else:
+        # Fields made from several columns are read from records, at most BMLT_SERVER_MAX_RESULTS of them.
         ids = list(meetings.order_by("id").values_list("id", flat=True)[:settings.BMLT_SERVER_MAX_RESULTS])
         records = rows.meeting_records(ids=ids, distances={}, table=format_table(), root=_root(request))
         pairs = ((r[key], int(r["id_bigint"])) for r in records)
