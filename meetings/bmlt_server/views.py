@@ -18,7 +18,7 @@ from meetings import geo
 from meetings.bmlt_server import params, rows
 from meetings.bmlt_server.formats import FormatTable, ServerFormat, format_record, format_table
 from meetings.models import Meeting
-from meetings.selectors import MeetingFilters, descendant_ids, meeting_search
+from meetings.selectors import MeetingFilters, meeting_search, tree_ids
 
 NUMERIC_SORT_KEYS = {"id_bigint", "service_body_bigint", "weekday_tinyint", "venue_type", "latitude", "longitude",
                      "distance_in_km", "distance_in_miles"}
@@ -55,7 +55,7 @@ def _has_format(server_format: ServerFormat) -> Q:
 def _body_ids(ids: tuple[int, ...], recursive: bool) -> tuple[int, ...]:
     if not recursive:
         return ids
-    return descendant_ids(ServiceBody, ServiceBody.objects.filter(pk__in=ids))
+    return tree_ids(ServiceBody, root_ids=ServiceBody.objects.filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def _search_ids(search: params.SearchRequest, table: FormatTable) -> tuple[list[int], dict[int, float]]:
@@ -91,8 +91,13 @@ def _search_ids(search: params.SearchRequest, table: FormatTable) -> tuple[list[
     limit = min(search.nearest or settings.BMLT_SERVER_MAX_RESULTS, settings.BMLT_SERVER_MAX_RESULTS)
     if search.point is None:
         return list(qs.values_list("id", flat=True)[:limit]), {}
-    found = list(qs.values("id", "distance_m")[:limit])
-    return [row["id"] for row in found], {row["id"]: row["distance_m"] for row in found}
+    # Nearest first as selectors.search_page reads it: the ids under the KNN
+    # plan, distances with earthdistance's arithmetic (meetings/geo.py).
+    with geo.nearest_first_plan(using=qs.db):
+        found = list(qs.values_list("id", "latitude", "longitude")[:limit])
+    centre = geo.earth_point(search.point.latitude, search.point.longitude)
+    return [pk for pk, _, _ in found], {
+        pk: geo.earth_distance_m(geo.earth_point(latitude, longitude), centre) for pk, latitude, longitude in found}
 
 
 def _sort_value(record: dict, key: str):
