@@ -423,6 +423,17 @@ class TestFellowshipMeaning:
         assert record["city"] == "New York"  # the zone's city, for the map
         assert record["regions"] == ["Online"]  # not filed under New York
 
+    def test_online_meetings_placed_only_in_another_area_get_the_online_region(self, directory, client):
+        """The sample's out-of-area online meetings: an approximate place in New York, no region."""
+        new_york = LocationFactory(name="", address="", city="New York", state="NY", postal_code="",
+                                   formatted_address="New York, NY, USA", latitude=40.7568, longitude=-73.9797,
+                                   approximate=True, timezone="America/New_York")
+        meeting = make_meeting(name="East Coast Sunrise", location=new_york, timezone="America/New_York",
+                               conference_url="https://us02web.zoom.us/j/81993613770")
+        assert meeting.attendance == "online"
+        record = next(r for r in feed(client) if r["slug"] == meeting.slug)
+        assert (record["city"], record["regions"]) == ("New York", ["Online"])
+
     def test_the_online_region_is_a_setting(self, directory, client, settings):
         settings.MEETING_GUIDE_ONLINE_REGION = "Online meetings"
         record = next(r for r in feed(client) if r["slug"] == directory["online"].slug)

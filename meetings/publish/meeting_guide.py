@@ -150,12 +150,13 @@ def _place(row: dict, timezone: str) -> dict:
 
 def _regions(row: dict, lookups: _Lookups) -> list[str]:
     """Every record has regions: tsml-ui files a record without them under its
-    city, which for an online meeting is only its zone's ("New York" for an
-    Orange County group meeting on Eastern time). Such meetings get a region
-    of their own (`MEETING_GUIDE_ONLINE_REGION`)."""
+    city, which for an online meeting is only its zone's or its area's ("New
+    York" for an Orange County group meeting on Eastern time). Online meetings
+    without a region get one of their own (`MEETING_GUIDE_ONLINE_REGION`);
+    other meetings without one are filed under their city, as tsml-ui would."""
     if row["location__region_id"] and lookups.region_paths.get(row["location__region_id"]):
         return lookups.region_paths[row["location__region_id"]]
-    if row["location_id"] is not None and row["location__city"]:
+    if row["location_id"] is not None and row["location__city"] and row["attendance"] != "online":
         return [row["location__city"]]
     return [settings.MEETING_GUIDE_ONLINE_REGION]
 
