@@ -9,23 +9,27 @@ from fellowships.vocabularies import fellowship_entries
 
 
 @transaction.atomic
-def vocabularies_sync() -> dict[str, Fellowship]:
-    """Create or update every fellowship and its type vocabulary; idempotent."""
+def vocabularies_sync(*, fellowship_model=Fellowship, type_model=MeetingType) -> dict[str, Fellowship]:
+    """Create or update every fellowship and its type vocabulary; idempotent.
+
+    A data migration passes its historical models (`apps.get_model`), so the
+    same table fills a freshly migrated database; only fields the first
+    migration already has are written."""
     fellowships = {}
     for entry in fellowship_entries():
         values = {"name": entry.name, "website": entry.website, "default_open_closed": entry.default_open_closed}
-        fellowship, created = Fellowship.objects.get_or_create(slug=entry.slug, defaults=values)
+        fellowship, created = fellowship_model.objects.get_or_create(slug=entry.slug, defaults=values)
         if not created and any(getattr(fellowship, k) != v for k, v in values.items()):
             for k, v in values.items():
                 setattr(fellowship, k, v)
             fellowship.save()
-        existing = {t.code: t for t in fellowship.types.all()}
+        existing = {t.code: t for t in type_model.objects.filter(fellowship=fellowship)}
         for t in entry.types:
             values = {"name": t.name, "kind": t.kind, "meaning": t.meaning, "language": t.language,
                       "translations": t.translations}
             current = existing.get(t.code)
             if current is None:
-                MeetingType.objects.create(fellowship=fellowship, code=t.code, **values)
+                type_model.objects.create(fellowship=fellowship, code=t.code, **values)
             elif any(getattr(current, k) != v for k, v in values.items()):
                 for k, v in values.items():
                     setattr(current, k, v)

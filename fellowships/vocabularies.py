@@ -121,11 +121,15 @@ def fellowship_entries() -> tuple[FellowshipEntry, ...]:
     )
 
 
-# Each fellowship's bridge to Meeting Guide codes, for publishing its meetings
-# in a Meeting Guide feed. A code with no equivalent is left out rather than
-# reusing a spec letter for another meaning: Al-Anon's `Y` (Alateen) is not
-# Meeting Guide's `Y` (Young People), and its `B` (Beginners) is `BE`, not Big Book.
-NA_TO_MEETING_GUIDE = {
+# Each fellowship's bridge to Meeting Guide codes, one table per fellowship,
+# read both ways: by the importer (a BMLT feed's world ids into a Meeting Guide
+# vocabulary) and by the exporter (NA's and Al-Anon's meetings in a Meeting
+# Guide feed). A code with no equivalent is left out rather than reusing a spec
+# letter for another meaning: Al-Anon's `Y` (Alateen) is not Meeting Guide's
+# `Y` (Young People), and its `B` (Beginners) is `BE`, not Big Book.
+# NA's codes are BMLT world ids (bmlt.md, "a rough bridge"), plus the meeting
+# languages of NA's vocabulary.
+WORLD_ID_TO_MEETING_GUIDE = {
     "CLOSED": ("C",), "OPEN": ("O",), "BEG": ("BE",), "DISC": ("D",), "SPK": ("SP",), "STEP": ("ST",),
     "TRAD": ("TR",), "W": ("W",), "M": ("M",), "Y": ("Y",), "WCHR": ("X",), "TC": ("TC",),
     "GL": ("G", "L"), "SMOK": ("SM",), "MED": ("MED",), "LIT": ("LIT",), "CAN": ("CAN",),
@@ -148,9 +152,36 @@ def meeting_guide_equivalents(*, fellowship: str, code: str) -> tuple[str, ...]:
     vocabulary; empty when Meeting Guide has no such code. AA's vocabulary is
     Meeting Guide's own."""
     if fellowship == "na":
-        found = NA_TO_MEETING_GUIDE.get(code, ())
+        found = WORLD_ID_TO_MEETING_GUIDE.get(code, ())
     elif fellowship == "al-anon":
         found = AL_ANON_TO_MEETING_GUIDE.get(code, ())
     else:
         found = (code,)
     return tuple(c for c in found if c in meeting_guide_codes())
+
+
+@lru_cache(maxsize=1)
+def _world_id_of_meeting_guide_code() -> dict[str, str]:
+    """WORLD_ID_TO_MEETING_GUIDE read backwards (G and L are both GL); languages
+    are BMLT's LANG and are left out."""
+    reverse: dict[str, str] = {}
+    for world_id, codes in WORLD_ID_TO_MEETING_GUIDE.items():
+        if world_id.isupper():
+            for code in codes:
+                reverse.setdefault(code, world_id)
+    return reverse
+
+
+def bmlt_world_id(*, fellowship: str, code: str, kind: str) -> str:
+    """The BMLT world id that says what `code` says in `fellowship`'s
+    vocabulary, through the same bridge; "" when none does. Every language is
+    BMLT's LANG (the format's key then names it)."""
+    if kind == "language":
+        return "LANG"
+    if fellowship == "na":
+        return code  # NA's vocabulary is BMLT's world ids
+    reverse = _world_id_of_meeting_guide_code()
+    for mg_code in meeting_guide_equivalents(fellowship=fellowship, code=code):
+        if mg_code in reverse:
+            return reverse[mg_code]
+    return ""

@@ -164,6 +164,13 @@ MEETINGS_COUNT_CAP = env.int("MEETINGS_COUNT_CAP", default=1000)
 # (type codes, days, fellowships...), and the query string's length.
 MEETINGS_MAX_VALUES_PER_PARAMETER = env.int("MEETINGS_MAX_VALUES_PER_PARAMETER", default=20)
 MEETINGS_MAX_QUERY_LENGTH = env.int("MEETINGS_MAX_QUERY_LENGTH", default=2000)
+# The region of meetings without a place of their own in the Meeting Guide
+# feed (online only, often on another zone's time).
+MEETING_GUIDE_ONLINE_REGION = env("MEETING_GUIDE_ONLINE_REGION", default="Online")
+# BMLT client interface (/client_interface/json/): the most meetings one
+# answer carries, and the map centre GetServerInfo gives clients (lat, lng).
+BMLT_SERVER_MAX_RESULTS = env.int("BMLT_SERVER_MAX_RESULTS", default=10000)
+BMLT_SERVER_CENTER = tuple(env.list("BMLT_SERVER_CENTER", cast=float, default=[33.7175, -117.8311]))
 
 # Curation (issue 5). Public change requests: per-client rate (DRF's "N/period").
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {

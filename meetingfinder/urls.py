@@ -21,5 +21,7 @@ urlpatterns = [
     re_path(r"^api/(?P<version>v1)/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # BMLT's client interface, for NA's clients (crouton) that take this site as their root server.
+    path("", include("meetings.bmlt_server.urls")),
     path("", include("meetings.urls")),
 ]

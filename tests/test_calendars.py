@@ -100,6 +100,15 @@ class TestOneMeeting:
         assert event.decoded("dtend") - event.decoded("dtstart") == dt.timedelta(hours=1)
         assert event.decoded("dtend").date() == dt.date(2027, 3, 7)
 
+    def test_a_stated_end_past_midnight_is_the_next_day(self, vocabularies, client, frozen_now):
+        """23:00-00:30 (issue 13: tsml-ui puts such an end before the start; our files must not)."""
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(day=5, time="23:00", end_time=dt.time(0, 30))
+        [event] = events(parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")))
+        assert event.decoded("dtend") - event.decoded("dtstart") == dt.timedelta(minutes=90)
+        assert (event.decoded("dtstart").date(), event.decoded("dtend").date()) == (
+            dt.date(2027, 3, 5), dt.date(2027, 3, 6))
+
     def test_online_only_meeting_is_located_by_its_link(self, vocabularies, client, frozen_now):
         frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
         meeting = make_meeting(no_location=True, timezone="America/New_York", conference_url="https://zoom.us/j/1")

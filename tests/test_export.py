@@ -115,7 +115,8 @@ class TestRecords:
             "address": meeting.location.address, "city": "Irvine", "state": "CA", "postal_code": "92618",
             "country": "US", "formatted_address": meeting.location.formatted_address,
             "latitude": 33.6846, "longitude": -117.8265, "approximate": "no",
-            "regions": ["Orange County", "Irvine"], "types": ["D", "O", "X"], "attendance_option": "hybrid",
+            "regions": ["Orange County", "Irvine"], "types": ["D", "O", "X"], "fellowship": "aa",
+            "fellowship_types": ["D", "O", "X"], "attendance_option": "hybrid",
             "notes": "Bring a friend.", "group": "Sunrise Group",
             "conference_url": "https://zoom.us/j/5550100", "conference_url_notes": "Passcode 1234",
             "updated": meeting.updated.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
@@ -333,7 +334,9 @@ def test_round_trip_into_an_empty_directory(vocabularies, client):
             # It had no place; the feed gave it its zone's city, marked approximate, and that is what comes back.
             assert after[slug]["location"]["city"] == "New York"
             assert after[slug]["location"]["approximate"] is True
-            placed = ("location", "latitude", "longitude")
+            # And the region the feed filed it under (MEETING_GUIDE_ONLINE_REGION).
+            assert after[slug]["regions"] == ["Online"]
+            placed = ("location", "latitude", "longitude", "regions")
             assert after[slug]["latitude"] == after[slug]["location"]["latitude"]
             assert {k: v for k, v in after[slug].items() if k not in placed} == {
                 k: v for k, v in state.items() if k not in placed}
@@ -358,3 +361,170 @@ def test_online_places_come_from_the_tzdata_package_without_system_zone_data(mon
         assert place is not None and place.city == "Chicago"
     finally:
         places._zone_table.cache_clear()
+
+
+def assert_tsml_ui_reads_it_as_we_do(records: list[dict]) -> None:
+    """What tsml-ui needs to agree with the directory (issue 13): a closed
+    meeting says `C` whatever its fellowship's default, every record is filed
+    under a region, and provider hosts are written as tsml-ui matches them
+    (lower case, no port)."""
+    from urllib.parse import urlsplit
+
+    closed = {m.slug for m in Meeting.objects.filter(open_closed="closed")}
+    opened = {m.slug for m in Meeting.objects.filter(open_closed="open")}
+    for r in records:
+        where = r["slug"]
+        assert ("C" in r["types"]) == (where in closed), (where, r["types"])
+        assert ("O" in r["types"]) == (where in opened), (where, r["types"])
+        assert r["regions"] and all(isinstance(name, str) and name for name in r["regions"]), where
+        if "conference_url" in r:
+            netloc = urlsplit(r["conference_url"]).netloc
+            assert netloc == netloc.lower() and ":" not in netloc, (where, r["conference_url"])
+
+
+@pytest.mark.django_db
+class TestFellowshipMeaning:
+    def test_closed_by_al_anons_rule_says_c(self, directory, client):
+        meeting = make_meeting(name="Keep Coming Back", fellowship="al-anon", day=0, time="10:00",
+                               service_body=directory["al_anon"].service_body, types=("D",))
+        assert meeting.open_closed == "closed"
+        record = next(r for r in feed(client) if r["slug"] == meeting.slug)
+        assert record["types"] == ["C", "D"]
+
+    def test_a_closed_code_wins_over_an_open_one_in_the_feed_too(self, vocabularies, client):
+        meeting = make_meeting(name="Both", types=("C", "O", "D"))
+        assert meeting.open_closed == "closed"
+        assert feed(client)[0]["types"] == ["C", "D"]
+
+    def test_codes_without_a_spec_twin_travel_in_the_fellowships_own_words(self, vocabularies, client):
+        na = make_meeting(name="Clean", fellowship="na", types=("VM", "BT", "LC", "QA", "CLOSED"))
+        alateen = make_meeting(name="Teens", fellowship="al-anon", types=("Y", "CAL", "DF", "CF", "P"))
+        records = {r["slug"]: r for r in feed(client)}
+        assert records[na.slug]["types"] == ["C"]
+        assert records[na.slug]["fellowship"] == "na"
+        assert records[na.slug]["fellowship_types"] == ["BT", "CLOSED", "LC", "QA", "VM"]
+        assert records[alateen.slug]["types"] == ["C"]  # Alateen is not Young People
+        assert records[alateen.slug]["fellowship"] == "al-anon"
+        assert records[alateen.slug]["fellowship_types"] == ["CAL", "CF", "DF", "P", "Y"]
+
+    @pytest.mark.parametrize("stored, written", [
+        ("https://US02WEB.ZOOM.US/j/5550100?pwd=AbC", "https://us02web.zoom.us/j/5550100?pwd=AbC"),
+        ("https://zoom.us:443/j/5550100", "https://zoom.us/j/5550100"),
+        ("HTTPS://Meet.Google.com:443/abc-defg-hij", "https://meet.google.com/abc-defg-hij"),
+        ("http://zoom.us:80/j/1", "http://zoom.us/j/1"),
+        ("https://zoom.us:8443/j/1", "https://zoom.us:8443/j/1"),
+    ])
+    def test_provider_hosts_in_lower_case_without_default_ports(self, vocabularies, client, stored, written):
+        make_meeting(name="Online", no_location=True, timezone="America/Chicago", conference_url=stored)
+        assert feed(client)[0]["conference_url"] == written
+
+    def test_online_meetings_without_a_place_get_the_online_region(self, directory, client):
+        record = next(r for r in feed(client) if r["slug"] == directory["online"].slug)
+        assert record["city"] == "New York"  # the zone's city, for the map
+        assert record["regions"] == ["Online"]  # not filed under New York
+
+    def test_online_meetings_placed_only_in_another_area_get_the_online_region(self, directory, client):
+        """The sample's out-of-area online meetings: an approximate place in New York, no region."""
+        new_york = LocationFactory(name="", address="", city="New York", state="NY", postal_code="",
+                                   formatted_address="New York, NY, USA", latitude=40.7568, longitude=-73.9797,
+                                   approximate=True, timezone="America/New_York")
+        meeting = make_meeting(name="East Coast Sunrise", location=new_york, timezone="America/New_York",
+                               conference_url="https://us02web.zoom.us/j/81993613770")
+        assert meeting.attendance == "online"
+        record = next(r for r in feed(client) if r["slug"] == meeting.slug)
+        assert (record["city"], record["regions"]) == ("New York", ["Online"])
+
+    def test_the_online_region_is_a_setting(self, directory, client, settings):
+        settings.MEETING_GUIDE_ONLINE_REGION = "Online meetings"
+        record = next(r for r in feed(client) if r["slug"] == directory["online"].slug)
+        assert record["regions"] == ["Online meetings"]
+
+    def test_a_placed_meeting_without_a_region_is_filed_under_its_city(self, directory, client):
+        record = next(r for r in feed(client) if r["slug"] == directory["na"].slug)
+        assert record["regions"] == ["Irvine"]
+
+    def test_the_whole_feed_reads_in_tsml_ui_as_in_the_directory(self, directory, client):
+        make_meeting(name="Loud Host", fellowship="al-anon", types=("Y",), no_location=True,
+                     timezone="America/Phoenix", conference_url="https://US02WEB.ZOOM.US:443/j/9")
+        records = feed(client)
+        assert_follows_field_rules(records)
+        assert_tsml_ui_reads_it_as_we_do(records)
+
+
+def _round_trip(*, client, office, make) -> None:
+    """Export, empty the directory, import the export into `office`, and get
+    the same meetings back field by field; exporting again gives the same feed."""
+    from meetings.feeds.importer import import_records
+    from meetings.models import Location, Region
+
+    make()
+    before = {m.slug: _state(m) for m in Meeting.objects.all()}
+    exported = feed(client)
+    assert len(exported) == len(before)
+    assert_tsml_ui_reads_it_as_we_do(exported)
+
+    Meeting.objects.all().delete()
+    Location.objects.all().delete()
+    Region.objects.filter(parent__isnull=False).delete()
+    Region.objects.all().delete()
+    run = import_records(records=exported, fellowship=office.fellowship, service_body=office)
+    assert run.status == "succeeded", run.reason
+    assert run.unknown_types == {}
+    after = {m.slug: _state(m) for m in Meeting.objects.all()}
+    assert after == before
+    again = feed(client)
+    without_updated = lambda records: sorted(({k: v for k, v in r.items() if k != "updated"} for r in records),
+                                             key=lambda r: r["slug"])  # noqa: E731
+    assert without_updated(again) == without_updated(exported)
+
+
+@pytest.mark.django_db
+def test_round_trip_of_na_meetings_keeps_every_code(vocabularies, client):
+    office = ServiceBodyFactory(name="OC Area", slug="oc-area", fellowship=vocabularies["na"],
+                                website="https://ocna.example.org")
+    region = RegionFactory(name="Orange County", slug="orange-county")
+
+    def make():
+        hall = LocationFactory(name="Serenity Hall", region=region, notes="Back room")
+        make_meeting(name="Just For Today", fellowship="na", day=2, time="19:30", end_time=dt.time(21, 0),
+                     location=hall, service_body=office, types=("CLOSED", "BT", "LC", "QA", "es", "WCHR"))
+        make_meeting(name="Virtual Recovery", fellowship="na", day=4, time="12:00", location=hall,
+                     service_body=office, types=("OPEN", "VM", "GL", "SPAD"),
+                     conference_url="https://zoom.us/j/5550199", conference_phone="+1 555 010 0199")
+        make_meeting(name="Steps at Midnight", fellowship="na", day=6, time="23:00", end_time=dt.time(0, 30),
+                     location=hall, service_body=office, types=("STEP", "SWG"))
+
+    _round_trip(client=client, office=office, make=make)
+
+
+@pytest.mark.django_db
+def test_round_trip_of_al_anon_meetings_keeps_alateen_and_the_closed_rule(vocabularies, client):
+    office = ServiceBodyFactory(name="OC Al-Anon", slug="oc-al-anon", fellowship=vocabularies["al-anon"])
+    region = RegionFactory(name="Newport Beach", slug="newport-beach")
+
+    def make():
+        hall = LocationFactory(name="St. Mark", region=region, city="Newport Beach", postal_code="92660")
+        make_meeting(name="Keep Coming Back", fellowship="al-anon", day=0, time="10:00", location=hall,
+                     service_body=office, types=("D", "CAL", "DF"))
+        make_meeting(name="Alateen", fellowship="al-anon", day=3, time="18:00", location=hall,
+                     service_body=office, types=("Y", "CF", "P", "S"))
+        make_meeting(name="Observers Welcome", fellowship="al-anon", day=5, time="19:00", location=hall,
+                     service_body=office, types=("O", "B", "LIT"))
+        make_meeting(name="Phone Meeting", fellowship="al-anon", day=1, time="20:00", location=hall,
+                     service_body=office, conference_phone="+1 555 010 0150,,987#")
+
+    _round_trip(client=client, office=office, make=make)
+
+
+@pytest.mark.django_db
+def test_round_trip_of_aa_meetings_in_their_own_words(vocabularies, client):
+    office = ServiceBodyFactory(name="Central Office", slug="central-office")
+    region = RegionFactory(name="Irvine", slug="irvine")
+
+    def make():
+        hall = LocationFactory(name="Community Church", region=region)
+        make_meeting(name="Both Said", day=1, time="07:00", location=hall, service_body=office,
+                     types=("C", "O", "B", "Y"))
+        make_meeting(name="Plain", day=2, time="12:00", location=hall, service_body=office)
+
+    _round_trip(client=client, office=office, make=make)

@@ -150,3 +150,66 @@ def test_real_virtual_meetings():
         "https://us04web.zoom.us/j/9998886262", "https://zoom.us/j/9119111212"]
     assert all(m.latitude is None and m.approximate for m in parsed.meetings)
     assert [m.timezone for m in parsed.meetings] == ["America/Sao_Paulo", "Europe/Moscow"]
+
+
+LANGUAGE_FORMATS = [*FORMATS, {"id": "9", "key_string": "ES", "name_string": "Espanol", "world_id": "LANG"},
+                    {"id": "11", "key_string": "ASL", "world_id": "LANG"}]
+
+
+def test_a_language_format_makes_the_meeting_that_language():
+    meeting = parse(record(format_shared_id_list="1,9", lang_enum="en"), formats=LANGUAGE_FORMATS).meetings[0]
+    # Spanish, not the server's English; not a bare "Alternate Language".
+    assert meeting.type_tokens == ["CLOSED", "es"]
+
+
+def test_a_language_format_with_no_iso_key_stays_alternate_language():
+    meeting = parse(record(format_shared_id_list="11", lang_enum="en"), formats=LANGUAGE_FORMATS).meetings[0]
+    assert meeting.type_tokens == ["LANG", "en"]
+
+
+def test_lang_enum_is_the_language_when_no_format_says_one():
+    meeting = parse(record(lang_enum="PT")).meetings[0]
+    assert meeting.type_tokens == ["pt"]
+    assert parse(record(lang_enum="portugues")).meetings[0].type_tokens == []
+
+
+def test_formatted_address_is_composed_from_the_parts():
+    meeting = parse(record(location_street="8 Bell Ave", location_municipality="Auburn", location_province="NY",
+                           location_postal_code_1="13021", location_nation="US")).meetings[0]
+    assert meeting.formatted_address == "8 Bell Ave, Auburn, NY 13021, US"
+    virtual = parse(record(location_street="", location_municipality="", location_province="",
+                           venue_type="2", latitude="0", longitude="0")).meetings[0]
+    assert virtual.formatted_address == ""
+
+
+def test_region_from_county_and_city_when_none_is_given():
+    meeting = parse(record(location_sub_province="Cayuga", location_municipality="Auburn")).meetings[0]
+    assert meeting.regions == ["Cayuga", "Auburn"]
+    assert parse(record(location_municipality="", location_city_subsection="Old Town")).meetings[0].regions == [
+        "Old Town"]
+
+
+@pytest.mark.django_db
+def test_languages_land_in_each_fellowships_vocabulary(vocabularies):
+    """Spanish is NA's `es`, AA's `S` and Al-Anon's `S`; a Portuguese server's
+    meetings are Portuguese (AA `POR`), never an unknown code `pt`."""
+    from meetings.feeds.importer import import_records
+    from meetings.models import Meeting
+    from tests.factories import ServiceBodyFactory
+
+    spanish = record(format_shared_id_list="9", lang_enum="en")
+    portuguese = record(id_bigint="11", lang_enum="pt")
+    expected = {"na": {"10": ["es"], "11": ["pt"]}, "aa": {"10": ["S"], "11": ["POR"]},
+                "al-anon": {"10": ["S"]}}
+    for slug, codes in expected.items():
+        body = ServiceBodyFactory(name=f"{slug} body", fellowship=vocabularies[slug])
+        run = import_records(records=[spanish, portuguese] if slug != "al-anon" else [spanish], service_body=body,
+                             fellowship=vocabularies[slug], format="bmlt", bmlt_formats=LANGUAGE_FORMATS)
+        assert run.status == "succeeded", run.reason
+        assert run.unknown_types == {}, slug
+        got = {m.source_key.rsplit("#", 1)[1]: sorted(t.code for t in m.types.all())
+               for m in Meeting.objects.filter(service_body=body)}
+        assert got == codes, slug
+        located = Meeting.objects.filter(service_body=body).first().location
+        assert located.formatted_address == "1 Main St, Auburn, NY"
+        assert located.region.name == "Auburn"

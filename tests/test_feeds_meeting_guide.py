@@ -71,6 +71,15 @@ def test_types_as_string_or_array():
     assert one(base(types=["Closed", "C"])).meetings[0].type_tokens == ["Closed", "C"]
 
 
+def test_a_fellowships_own_codes_are_read_instead_of_the_spec_bridge():
+    record = base(types=["C", "D"], fellowship="al-anon", fellowship_types=["Y", "D", "CAL"])
+    assert one(record).meetings[0].type_tokens == ["Y", "D", "CAL"]
+    # Even none: a closed-by-rule meeting's `C` is the rule's, not a code of its own.
+    assert one(base(types=["C"], fellowship="al-anon", fellowship_types=[])).meetings[0].type_tokens == []
+    # Without a fellowship the extra field says nothing.
+    assert one(base(types=["C"], fellowship_types=["Y"])).meetings[0].type_tokens == ["C"]
+
+
 @pytest.mark.parametrize("value, expected", [("yes", True), ("no", False), (True, True), (False, False)])
 def test_approximate_as_word_or_boolean(value, expected):
     assert one(base(approximate=value)).meetings[0].approximate is expected

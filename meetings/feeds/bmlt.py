@@ -113,10 +113,40 @@ class FormatTable:
             entries = [(self.by_key.get(k.strip()), f"key:{k.strip()}") for k in keys.split(",") if k.strip()]
         for entry, fallback in entries:
             world_id = legacy_value(entry.get("world_id")) if entry else ""
+            if world_id == "LANG":
+                # An alternate-language format says which language by its key (ES = Spanish).
+                world_id = language_of_key(legacy_value(entry.get("key_string"))) or world_id
             token = world_id or (f"key:{entry.get('key_string')}" if entry else fallback)
             if token not in tokens:
                 tokens.append(token)
         return tokens
+
+
+def language_of_key(key: str) -> str:
+    """The ISO 639-1 code of a language format's key ("ES" -> "es"); "" when
+    the key is no such code."""
+    key = key.strip()
+    return key.lower() if len(key) == 2 and key.isascii() and key.isalpha() else ""
+
+
+def formatted_address(raw: dict) -> str:
+    """One address line from BMLT's parts: street, city, "state postcode", nation."""
+    city = raw.get("location_municipality", "") or raw.get("location_city_subsection", "")
+    state_postcode = " ".join(p for p in (raw.get("location_province", ""), raw.get("location_postal_code_1", "")) if p)
+    parts = (raw.get("location_street", ""), city, state_postcode, raw.get("location_nation", ""))
+    if not (raw.get("location_street") or city):
+        return ""
+    return ", ".join(p for p in parts if p)[:300]
+
+
+def _regions(raw: dict) -> list[str]:
+    """BMLT has no region: the county (sub-province) and the city file the meeting."""
+    city = raw.get("location_municipality", "") or raw.get("location_city_subsection", "")
+    regions: list[str] = []
+    for name in (raw.get("location_sub_province", ""), city):
+        if name and name not in regions:
+            regions.append(name[:100])
+    return regions
 
 
 def _venue(raw: dict, tokens: list[str]) -> str:
@@ -163,9 +193,12 @@ def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: 
         repair("formats", "no GetFormats table: format keys cannot be mapped to world ids")
     if "CLOSED" not in tokens and "OPEN" not in tokens and default_closed is not None:
         tokens.append("CLOSED" if default_closed else "OPEN")
-    language = (raw.get("lang_enum") or "").strip()
-    if language:
-        tokens.append(language)
+    # The language spoken: an alternate-language format, else the record's
+    # lang_enum (bmlt.md); as an ISO code each vocabulary reads as its own.
+    if not any(language_of_key(token) == token for token in tokens):
+        language = language_of_key(raw.get("lang_enum") or "")
+        if language:
+            tokens.append(language)
     venue = _venue(raw, tokens)
 
     comments, _ = read_text(raw.get("comments"))
@@ -211,6 +244,8 @@ def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: 
         state=raw.get("location_province", "")[:50],
         postal_code=raw.get("location_postal_code_1", "")[:20],
         country=raw.get("location_nation", "")[:50],
+        formatted_address=formatted_address(raw),
+        regions=_regions(raw),
         latitude=latitude,
         longitude=longitude,
         approximate=approximate,

@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
+from fellowships.vocabularies import WORLD_ID_TO_MEETING_GUIDE
 from meetings.feeds import bmlt, fetch, locks
 from meetings.feeds.csv import parse_csv
 from meetings.feeds.duplicates import mark_duplicates
@@ -45,15 +46,6 @@ from meetings.models import FeedFormat, FeedSource, ImportIssue, ImportRun, Loca
 from meetings.services import location_geocode, meeting_refresh_derived
 
 Progress = Callable[[int, int], None]
-
-# BMLT world ids to Meeting Guide codes, for fellowships whose vocabulary is
-# Meeting Guide's (bmlt.md, "a rough bridge").
-WORLD_ID_TO_MEETING_GUIDE = {
-    "CLOSED": ["C"], "OPEN": ["O"], "BEG": ["BE"], "DISC": ["D"], "SPK": ["SP"], "STEP": ["ST"],
-    "TRAD": ["TR"], "LIT": ["LIT"], "MED": ["MED"], "W": ["W"], "M": ["M"], "Y": ["Y"], "WCHR": ["X"],
-    "TC": ["TC"], "CAN": ["CAN"], "GL": ["G", "L"], "SMOK": ["SM"],
-}
-
 
 # Parsing -------------------------------------------------------------------
 

@@ -84,6 +84,16 @@ def _types(value) -> list[str]:
     return seen
 
 
+def _type_tokens(raw: dict) -> list[str]:
+    """The record's type codes. A directory like ours also sends them in the
+    meeting's own fellowship's vocabulary (`fellowship`, `fellowship_types`,
+    even when empty): those say what the spec codes in `types` cannot
+    (Al-Anon's Alateen, NA's Basic Text), so they are read instead."""
+    if isinstance(raw.get("fellowship"), str) and isinstance(raw.get("fellowship_types"), list):
+        return _types(raw["fellowship_types"])
+    return _types(raw.get("types"))
+
+
 def _days(raw: dict) -> list[int | None]:
     """The record's weekdays; [None] for a meeting by appointment (no day, no time)."""
     has_time = _text(raw, "time", "start_time") != ""
@@ -210,7 +220,7 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair) -> list[FeedMeeting]:
         time=start,
         end_time=end,
         timezone=zone,
-        type_tokens=_types(raw.get("types")),
+        type_tokens=_type_tokens(raw),
         notes=notes,
         conference_url=_conference_url(raw, repair),
         conference_url_notes=read_text(raw.get("conference_url_notes"))[0],

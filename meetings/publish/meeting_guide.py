@@ -2,6 +2,11 @@
 tsml-ui and the Meeting Guide app"): a bare JSON array, one object per weekly
 meeting, spec type codes only, streamed so memory stays flat at any size.
 
+What Meeting Guide cannot say travels in fields its consumers ignore:
+`fellowship` (our slug) and `fellowship_types` (the meeting's codes in its
+own fellowship's vocabulary), which our importer reads back, so NA's and
+Al-Anon's meanings survive export and import.
+
 Rows are read with `.values()` in chunks; each chunk's type links are fetched
 in one query, and the small tables (types, service bodies, regions) are read
 once per export. Nothing holds more than one chunk of meetings.
@@ -15,7 +20,9 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
+from django.conf import settings
 from django.db.models import Count, Max, QuerySet
 
 from fellowships.models import MeetingType, ServiceBody
@@ -26,12 +33,14 @@ from meetings.models import Meeting, Region
 from meetings.publish.places import zone_place
 
 # Bump when the shape of a record changes, so caches holding the old shape revalidate.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 DEFAULT_CHUNK_SIZE = 2000
 UPDATED_FORMAT = "%Y-%m-%d %H:%M:%S"
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 ROW_FIELDS = (
-    "id", "slug", "name", "day", "time", "end_time", "timezone", "notes", "attendance",
+    "id", "slug", "name", "day", "time", "end_time", "timezone", "notes", "attendance", "open_closed",
+    "fellowship__slug",
     "conference_url", "conference_url_notes", "conference_phone", "conference_phone_notes",
     "group", "group_notes", "url", "updated", "service_body_id",
     "location_id", "location__name", "location__notes", "location__address", "location__city",
@@ -69,15 +78,15 @@ class _Lookups:
     """The small tables every record draws on, read once per export."""
 
     type_codes: dict[int, tuple[str, ...]]
+    own_codes: dict[int, str]
     service_bodies: dict[int, dict]
     region_paths: dict[int, list[str]]
 
 
 def _lookups() -> _Lookups:
-    type_codes = {
-        pk: meeting_guide_equivalents(fellowship=fellowship, code=code)
-        for pk, fellowship, code in MeetingType.objects.values_list("pk", "fellowship__slug", "code")
-    }
+    vocabulary = list(MeetingType.objects.values_list("pk", "fellowship__slug", "code"))
+    type_codes = {pk: meeting_guide_equivalents(fellowship=fellowship, code=code) for pk, fellowship, code in vocabulary}
+    own_codes = {pk: code for pk, _, code in vocabulary}
     service_bodies = {
         body["id"]: body
         for body in ServiceBody.objects.values("id", "name", "website", "email", "phone", "location")
@@ -91,7 +100,7 @@ def _lookups() -> _Lookups:
             name, cursor = regions[cursor]
             path.append(name)
         paths[pk] = path[::-1]
-    return _Lookups(type_codes, service_bodies, paths)
+    return _Lookups(type_codes, own_codes, service_bodies, paths)
 
 
 def _hh_mm(value: dt.time) -> str:
@@ -139,6 +148,47 @@ def _place(row: dict, timezone: str) -> dict:
     }
 
 
+def _regions(row: dict, lookups: _Lookups) -> list[str]:
+    """Every record has regions: tsml-ui files a record without them under its
+    city, which for an online meeting is only its zone's or its area's ("New
+    York" for an Orange County group meeting on Eastern time). Online meetings
+    without a region get one of their own (`MEETING_GUIDE_ONLINE_REGION`);
+    other meetings without one are filed under their city, as tsml-ui would."""
+    if row["location__region_id"] and lookups.region_paths.get(row["location__region_id"]):
+        return lookups.region_paths[row["location__region_id"]]
+    if row["location_id"] is not None and row["location__city"] and row["attendance"] != "online":
+        return [row["location__city"]]
+    return [settings.MEETING_GUIDE_ONLINE_REGION]
+
+
+def _types(row: dict, type_ids: Iterable[int], lookups: _Lookups) -> list[str]:
+    """The meeting's codes bridged to the spec's; `C` or `O` as the directory
+    decided by the fellowship's rule, so an Al-Anon meeting closed by Al-Anon's
+    default says `C` to consumers that know no fellowship's default."""
+    codes = {code for pk in type_ids for code in lookups.type_codes.get(pk, ())}
+    if row["open_closed"] == "closed":
+        codes = (codes - {"O"}) | {"C"}
+    elif row["open_closed"] == "open":
+        codes = (codes - {"C"}) | {"O"}
+    return sorted(codes)
+
+
+def consumer_url(url: str) -> str:
+    """A conference link as consumers match it: tsml-ui compares hosts
+    case-sensitively and with any port, so `https://US02WEB.ZOOM.US:443/j/1`
+    is written `https://us02web.zoom.us/j/1`."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:  # "zoom.us:abc": no port a browser could use
+        port = None
+    if port == DEFAULT_PORTS.get(parts.scheme.lower()):
+        port = None
+    netloc = f"{host}:{port}" if port else host
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+
+
 def meeting_guide_record(*, row: dict, type_ids: Iterable[int], lookups: _Lookups) -> dict:
     """One meeting as a Meeting Guide object; blank optional fields are left out."""
     timezone = row["timezone"] if schedule.is_valid_zone(row["timezone"]) else ""
@@ -150,18 +200,17 @@ def meeting_guide_record(*, row: dict, type_ids: Iterable[int], lookups: _Lookup
     if timezone:
         record["timezone"] = timezone
     record.update(_place(row, timezone))
-    region = lookups.region_paths.get(row["location__region_id"]) if row["location__region_id"] else None
-    if region:
-        record["regions"] = region
-    codes = {code for pk in type_ids for code in lookups.type_codes.get(pk, ())}
-    record["types"] = sorted(codes)
+    record["regions"] = _regions(row, lookups)
+    record["types"] = _types(row, type_ids, lookups)
+    record["fellowship"] = row["fellowship__slug"]
+    record["fellowship_types"] = sorted({lookups.own_codes[pk] for pk in type_ids if pk in lookups.own_codes})
     record["attendance_option"] = row["attendance"]
     for name in ("notes", "group", "group_notes", "url"):
         if row[name]:
             record[name] = row[name]
     # Only links and numbers consumers accept: an unknown host would show as a broken "online".
     if conference_provider(row["conference_url"]):
-        record["conference_url"] = row["conference_url"]
+        record["conference_url"] = consumer_url(row["conference_url"])
         if row["conference_url_notes"]:
             record["conference_url_notes"] = row["conference_url_notes"]
     if phone_is_usable(row["conference_phone"]):

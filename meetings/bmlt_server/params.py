@@ -1,0 +1,155 @@
+"""The query parameters of BMLT's client interface, read as a root server
+reads them, validated in one place.
+
+Well-formed input that names nothing we have (an unknown service body, a
+weekday 9, a format id we never issued) finds nothing, as on a root server;
+malformed input (a weekday "monday", a latitude "north", a width with no
+place) is `Malformed`, which the view answers with a 400 naming the parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from meetings import geo
+
+KM_PER_MILE = geo.METRES_PER_UNIT["mi"] / 1000
+CALLBACK_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
+
+
+class Malformed(Exception):
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Included:
+    """A BMLT id list: positive ids include, negative ones exclude."""
+
+    include: tuple[int, ...] = ()
+    exclude: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    services: Included
+    recursive: bool
+    weekdays: Included  # 1 = Sunday
+    formats: Included
+    formats_any: bool  # formats_comparison_operator=OR
+    venue_types: Included
+    point: geo.Point | None
+    radius_km: float | None  # with a point: a radius
+    nearest: int | None  # with a point: about this many nearest meetings
+    search_string: str
+    sort_keys: tuple[str, ...]
+    data_field_keys: tuple[str, ...]
+    get_used_formats: bool
+    page_size: int | None
+    page_num: int
+
+
+def values(query, name: str) -> list[str]:
+    """`name[]=1&name[]=2`, `name=1,2` and mixes of both, as servers accept them."""
+    raw = [*query.getlist(f"{name}[]"), *query.getlist(name)]
+    return [item.strip() for value in raw for item in value.split(",") if item.strip()]
+
+
+def integers(query, name: str) -> list[int]:
+    found = []
+    for item in values(query, name):
+        if not re.fullmatch(r"-?\d{1,9}", item):
+            raise Malformed(name, f"{name}: {item!r} is not a whole number")
+        found.append(int(item))
+    return found
+
+
+def included(query, name: str) -> Included:
+    numbers = integers(query, name)
+    return Included(tuple(n for n in numbers if n > 0), tuple(-n for n in numbers if n < 0))
+
+
+def number(query, name: str, *, low: float, high: float) -> float | None:
+    text = query.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise Malformed(name, f"{name}: {text!r} is not a number") from None
+    if value != value or not low <= value <= high:
+        raise Malformed(name, f"{name}: {text!r} is outside {low:g}..{high:g}")
+    return value
+
+
+def flag(query, name: str) -> bool:
+    """Present is true, as root servers read it (crouton sends a bare `&get_used_formats`)."""
+    if name not in query:
+        return False
+    text = query.get(name, "").strip().lower()
+    if text in ("", "1", "true"):
+        return True
+    if text in ("0", "false"):
+        return False
+    raise Malformed(name, f"{name}: {text!r} is not 1 or 0")
+
+
+def whole(query, name: str, *, low: int) -> int | None:
+    text = query.get(name, "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"-?\d{1,9}", text) or int(text) < low:
+        raise Malformed(name, f"{name}: {text!r} is not a whole number of at least {low}")
+    return int(text)
+
+
+def search_request(query) -> SearchRequest:
+    latitude = number(query, "lat_val", low=-90, high=90)
+    longitude = number(query, "long_val", low=-180, high=180)
+    max_km, max_results = settings.MEETINGS_MAX_RADIUS_KM, settings.BMLT_SERVER_MAX_RESULTS
+    width_km = number(query, "geo_width_km", low=-max_results, high=max_km)
+    width_mi = number(query, "geo_width", low=-max_results, high=max_km / KM_PER_MILE)
+    width_name, width = ("geo_width_km", width_km) if width_km is not None else ("geo_width", width_mi)
+    if (latitude is None) != (longitude is None):
+        raise Malformed("lat_val" if latitude is None else "long_val", "lat_val and long_val go together")
+    if width is not None and latitude is None:
+        raise Malformed(width_name, f"{width_name} needs lat_val and long_val")
+    point, radius_km, nearest = None, None, None
+    if latitude is not None:
+        if not width:
+            raise Malformed("geo_width", "a place needs geo_width (miles) or geo_width_km; negative: the nearest N")
+        point = geo.Point(latitude, longitude)
+        if width < 0:
+            nearest = round(-width)  # a count, whatever the unit
+        else:
+            radius_km = width if width_name == "geo_width_km" else width * KM_PER_MILE
+    sort_keys = tuple(values(query, "sort_keys") or values(query, "sort_key"))
+    return SearchRequest(
+        services=included(query, "services"),
+        recursive=flag(query, "recursive"),
+        weekdays=included(query, "weekdays"),
+        formats=included(query, "formats"),
+        formats_any=query.get("formats_comparison_operator", "AND").strip().upper() == "OR",
+        venue_types=included(query, "venue_types"),
+        point=point,
+        radius_km=radius_km,
+        nearest=nearest,
+        search_string=query.get("SearchString", "").strip()[:200],
+        sort_keys=sort_keys,
+        data_field_keys=tuple(values(query, "data_field_key")),
+        get_used_formats=flag(query, "get_used_formats"),
+        page_size=whole(query, "page_size", low=1),
+        page_num=whole(query, "page_num", low=1) or 1,
+    )
+
+
+def callback(query) -> str:
+    name = query.get("callback", "").strip()
+    if not CALLBACK_RE.fullmatch(name) or len(name) > 100:
+        raise Malformed("callback", "callback must be a JavaScript function name")
+    return name

@@ -1,0 +1,425 @@
+"""The BMLT client interface (meetings/bmlt_server): contract tests against
+the recorded answers of a real root server, the switchers' parameters,
+malformed input, and the round trip through our own BMLT importer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from meetings import geo, schedule, selectors
+from meetings.bmlt_server import views
+from meetings.models import Meeting
+from tests.factories import LocationFactory, RegionFactory, ServiceBodyFactory, make_meeting
+
+URL = "/client_interface/json/"
+JSONP_URL = "/client_interface/jsonp/"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
+HH_MM_SS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
+DURATION = re.compile(r"^([01]\d|2[0-4]):[0-5]\d:[0-5]\d$")
+
+
+def sample(name: str):
+    return json.loads((SAMPLES / name).read_text())
+
+
+def answer(client, **query):
+    response = client.get(URL, query)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def names(records) -> list[str]:
+    return [r["meeting_name"] for r in records]
+
+
+@pytest.fixture
+def directory(vocabularies):
+    """Orange County NA (a region with an area below it), AA and Al-Anon."""
+    county = RegionFactory(name="Orange County", slug="orange-county")
+    irvine = RegionFactory(name="Irvine", slug="irvine", parent=county)
+    costa_mesa = RegionFactory(name="Costa Mesa", slug="costa-mesa", parent=county)
+    region = ServiceBodyFactory(name="OC Region", slug="oc-region", fellowship=vocabularies["na"])
+    area = ServiceBodyFactory(name="South Area", slug="south-area", fellowship=vocabularies["na"], parent=region,
+                              website="https://southna.example.org", phone="949-555-0110")
+    aa = ServiceBodyFactory(name="Central Office", slug="central-office")
+    al_anon = ServiceBodyFactory(name="Al-Anon District", slug="al-anon-district", fellowship=vocabularies["al-anon"])
+    irvine_hall = LocationFactory(name="Serenity Hall", address="1 Main St", city="Irvine", region=irvine,
+                                  formatted_address="1 Main St, Irvine, CA 92618, US", notes="Back room")
+    mesa_hall = LocationFactory(name="Mesa Church", address="9 Fair Dr", city="Costa Mesa", postal_code="92626",
+                                latitude=33.6595, longitude=-117.9184, region=costa_mesa,
+                                formatted_address="9 Fair Dr, Costa Mesa, CA 92626, US")
+    return {
+        "sunday": make_meeting(name="Sunday Serenity", fellowship="na", day=0, time="10:00", location=irvine_hall,
+                               service_body=region, types=("OPEN", "VAR", "TOP")),
+        "monday": make_meeting(name="Just For Today", fellowship="na", day=1, time="19:30", end_time=dt.time(21, 0),
+                               location=mesa_hall, service_body=area, types=("CLOSED", "BT", "es")),
+        "hybrid": make_meeting(name="Living Clean Hybrid", fellowship="na", day=1, time="12:00", location=irvine_hall,
+                               service_body=area, types=("LC", "DISC"), conference_url="https://zoom.us/j/5550199",
+                               conference_url_notes="Passcode 42"),
+        "online": make_meeting(name="Virtual Recovery", fellowship="na", day=3, time="23:00",
+                               end_time=dt.time(0, 30), no_location=True, timezone="America/New_York",
+                               service_body=area, types=("VM", "QA"), conference_url="https://zoom.us/j/5550100",
+                               conference_phone="+1 555 010 0100"),
+        "aa": make_meeting(name="Morning Light", day=1, time="07:00", location=mesa_hall, service_body=aa,
+                           types=("O", "D", "W")),
+        "alateen": make_meeting(name="Alateen Group", fellowship="al-anon", day=2, time="18:00", location=irvine_hall,
+                                service_body=al_anon, types=("Y", "D")),
+        "hidden": make_meeting(name="Unpublished", fellowship="na", service_body=area, published=False),
+    }
+
+
+@pytest.mark.django_db
+class TestContract:
+    """Same keys and value types as the recorded answers of a real root server."""
+
+    def test_meeting_records_have_a_root_servers_fields_and_strings(self, directory, client):
+        recorded = sample("bmlt_dijon-test-mock_GetSearchResults_fullfields_sezf.json")[0]
+        records = answer(client, switcher="GetSearchResults")
+        assert len(records) == 6
+        for record in records:
+            assert list(record) == list(recorded)
+            assert all(isinstance(value, str) for value in record.values()), record
+            assert record["weekday_tinyint"] in "1234567" and len(record["weekday_tinyint"]) == 1
+            assert HH_MM_SS.match(record["start_time"]) and DURATION.match(record["duration_time"])
+            assert record["venue_type"] in ("1", "2", "3")
+            assert record["published"] == "1"
+            assert record["root_server_uri"] == "http://testserver"
+
+    def test_a_meeting_field_by_field(self, directory, client):
+        meeting = directory["monday"]
+        record = next(r for r in answer(client, switcher="GetSearchResults") if r["id_bigint"] == str(meeting.pk))
+        formats = {f["key_string"]: f for f in answer(client, switcher="GetFormats")}
+        assert {k: v for k, v in record.items() if v} == {
+            "id_bigint": str(meeting.pk), "service_body_bigint": str(meeting.service_body_id),
+            "weekday_tinyint": "2", "venue_type": "1", "start_time": "19:30:00", "duration_time": "01:30:00",
+            "time_zone": "America/Los_Angeles", "formats": "BT,CLOSED,ES", "lang_enum": "en",
+            "latitude": "33.6595", "longitude": "-117.9184", "location_nation": "US",
+            "location_postal_code_1": "92626", "location_province": "CA", "location_sub_province": "Orange County",
+            "location_municipality": "Costa Mesa", "location_street": "9 Fair Dr", "location_text": "Mesa Church",
+            "meeting_name": "Just For Today", "published": "1", "root_server_uri": "http://testserver",
+            "format_shared_id_list": ",".join(formats[k]["id"] for k in ("BT", "CLOSED", "ES")),
+        }
+        assert formats["ES"]["world_id"] == "LANG"
+
+    def test_times_past_midnight_and_weekday_one_is_sunday(self, directory, client):
+        records = {r["meeting_name"]: r for r in answer(client, switcher="GetSearchResults")}
+        assert records["Sunday Serenity"]["weekday_tinyint"] == "1"
+        assert records["Virtual Recovery"]["weekday_tinyint"] == "4"
+        assert (records["Virtual Recovery"]["start_time"], records["Virtual Recovery"]["duration_time"]) == (
+            "23:00:00", "01:30:00")
+        assert records["Sunday Serenity"]["duration_time"] == "01:00:00"  # no end: the default hour
+
+    def test_venue_types(self, directory, client):
+        records = {r["meeting_name"]: r["venue_type"] for r in answer(client, switcher="GetSearchResults")}
+        assert records["Sunday Serenity"] == "1"
+        assert records["Virtual Recovery"] == "2"
+        assert records["Living Clean Hybrid"] == "3"
+
+    def test_used_formats_shape_and_same_formats_for_the_same_kind_of_meeting(self, directory, client):
+        recorded = sample("bmlt_yap_latest-aws_GetSearchResults_geo_nearest50_weekday2_get_used_formats.json")
+        fields = list(recorded["meetings"][0])
+        got = answer(client, switcher="GetSearchResults", lat_val="33.68", long_val="-117.82", geo_width="-50",
+                     get_used_formats="1", data_field_key=",".join(fields))
+        assert set(got) == {"meetings", "formats"}
+        assert all(list(m) == fields for m in got["meetings"])
+        assert all(isinstance(v, str) for m in got["meetings"] for v in m.values())
+        assert all(set(f) == set(recorded["formats"][0]) for f in got["formats"])
+        # The recorded open meeting with formats O, RF, To (OPEN, VAR, TOP) and ours of that kind.
+        world = {f["key_string"]: f["world_id"] for f in recorded["formats"]}
+        theirs = next(m for m in recorded["meetings"] if m["formats"] == "O,RF,To")
+        ours = next(m for m in got["meetings"] if m["meeting_name"] == "Sunday Serenity")
+        our_world = {f["key_string"]: f["world_id"] for f in got["formats"]}
+        assert {our_world[k] for k in ours["formats"].split(",")} == {world[k] for k in theirs["formats"].split(",")}
+
+    def test_minimal_fields(self, directory, client):
+        recorded = sample("bmlt_yap_latest-aws_GetSearchResults_geo30mi_minimal_fields.json")
+        got = answer(client, switcher="GetSearchResults", lat_val="33.68", long_val="-117.82", geo_width="30",
+                     data_field_key="service_body_bigint,longitude,latitude")
+        assert got and all(list(m) == list(recorded[0]) for m in got)
+
+    def test_formats(self, directory, client):
+        recorded = sample("bmlt_yap_latest-aws_GetFormats.json")
+        kinds = {f["format_type_enum"] for f in recorded}
+        formats = answer(client, switcher="GetFormats")
+        for f in formats:
+            assert list(f) == list(recorded[0]) and all(isinstance(v, str) for v in f.values()), f
+            assert f["format_type_enum"] in kinds
+        keys = [f["key_string"] for f in formats]
+        assert len(keys) == len(set(keys)), "a key means one format"
+        by_key = {f["key_string"]: f for f in formats}
+        recorded_world = {f["world_id"] for f in recorded if f["world_id"]}
+        assert {"CLOSED", "OPEN", "DISC", "BT", "LANG", "VM"} <= {f["world_id"] for f in formats}
+        assert {f["world_id"] for f in formats if f["world_id"]} - recorded_world <= {
+            "VM", "HYBR", "TC", "SMOK", "S-D", "SPAD", "GP", "RA", "SWG", "CAN"} | recorded_world
+        # One format per meaning: Women is W everywhere; Alateen is not NA's Young People.
+        assert by_key["W"]["world_id"] == "W"
+        assert by_key["Y"]["name_string"] == "Young People" and by_key["Y"]["world_id"] == "Y"
+        assert by_key["Y-al-anon"]["name_string"] == "Alateen" and by_key["Y-al-anon"]["world_id"] == ""
+        assert by_key["C"]["format_type_enum"] == "O" and by_key["C"]["world_id"] == "CLOSED"
+
+    def test_service_bodies(self, directory, client):
+        recorded = sample("bmlt_yap_latest-aws_GetServiceBodies.json")
+        bodies = {b["name"]: b for b in answer(client, switcher="GetServiceBodies")}
+        for body in bodies.values():
+            assert list(body) == list(recorded[0]) and all(isinstance(v, str) for v in body.values())
+        assert bodies["South Area"]["parent_id"] == bodies["OC Region"]["id"]
+        assert bodies["OC Region"]["parent_id"] == "0"
+        assert (bodies["OC Region"]["type"], bodies["South Area"]["type"]) == ("RS", "AS")
+        assert bodies["South Area"]["url"] == "https://southna.example.org"
+
+    def test_server_info(self, directory, client):
+        recorded = sample("bmlt_yap_latest-aws_GetServerInfo_REDACTED.json")
+        info = answer(client, switcher="GetServerInfo")
+        assert isinstance(info, list) and len(info) == 1
+        # Every key but default_closed_status, which would make NA's "not stated" open or closed.
+        assert list(info[0]) == [k for k in recorded[0] if k != "default_closed_status"]
+        assert {k: type(v) for k, v in info[0].items()} == {
+            k: type(v) for k, v in recorded[0].items() if k != "default_closed_status"}
+        assert set(info[0]["available_keys"].split(",")) <= set(recorded[0]["available_keys"].split(","))
+
+    def test_field_keys_and_values(self, directory, client):
+        keys = answer(client, switcher="GetFieldKeys")
+        assert {"key": "location_municipality", "description": "Town"} in keys
+        assert all(set(k) == {"key", "description"} for k in keys)
+        values = answer(client, switcher="GetFieldValues", meeting_key="location_municipality")
+        by_value = {v["location_municipality"]: set(v["ids"].split(",")) for v in values}
+        assert by_value["Costa Mesa"] == {str(directory["monday"].pk), str(directory["aa"].pk)}
+        formats = answer(client, switcher="GetFieldValues", meeting_key="weekday_tinyint")
+        assert {v["weekday_tinyint"] for v in formats} == {"1", "2", "3", "4"}
+        assert answer(client, switcher="GetFieldValues", meeting_key="no_such_field") == []
+
+
+@pytest.mark.django_db
+class TestSearch:
+    def test_uses_the_directory_search(self, directory, client, monkeypatch):
+        calls = []
+        original = selectors.meeting_search
+
+        def spy(**kwargs):
+            calls.append(kwargs)
+            return original(**kwargs)
+
+        monkeypatch.setattr(views, "meeting_search", spy)
+        answer(client, switcher="GetSearchResults", **{"weekdays[]": "2"})
+        assert calls and calls[0]["filters"].days == (1,)
+
+    def test_unpublished_meetings_are_not_served(self, directory, client):
+        assert "Unpublished" not in names(answer(client, switcher="GetSearchResults"))
+
+    def test_services_recursive(self, directory, client):
+        region = directory["sunday"].service_body
+        only = names(answer(client, switcher="GetSearchResults", **{"services[]": str(region.pk)}))
+        assert only == ["Sunday Serenity"]
+        below = names(answer(client, switcher="GetSearchResults", recursive="1", **{"services[]": str(region.pk)}))
+        assert set(below) == {"Sunday Serenity", "Just For Today", "Living Clean Hybrid", "Virtual Recovery"}
+        excluded = names(answer(client, switcher="GetSearchResults", **{"services[]": f"-{region.pk}"}))
+        assert "Sunday Serenity" not in excluded and "Morning Light" in excluded
+
+    def test_weekdays_one_is_sunday_and_negative_excludes(self, directory, client):
+        assert names(answer(client, switcher="GetSearchResults", **{"weekdays[]": "1"})) == ["Sunday Serenity"]
+        monday = client.get(URL + "?switcher=GetSearchResults&weekdays[]=2&weekdays[]=3")
+        assert set(names(monday.json())) == {"Morning Light", "Living Clean Hybrid", "Just For Today",
+                                             "Alateen Group"}
+        assert "Sunday Serenity" not in names(answer(client, switcher="GetSearchResults", **{"weekdays[]": "-1"}))
+
+    def test_venue_types(self, directory, client):
+        assert names(answer(client, switcher="GetSearchResults", **{"venue_types[]": "2"})) == ["Virtual Recovery"]
+        assert names(answer(client, switcher="GetSearchResults", **{"venue_types[]": "3"})) == [
+            "Living Clean Hybrid"]
+        assert "Virtual Recovery" not in names(answer(client, switcher="GetSearchResults",
+                                                      **{"venue_types[]": ["1", "3"]}))
+
+    def test_formats_all_required_any_with_or_and_negative_excludes(self, directory, client):
+        formats = {f["key_string"]: f["id"] for f in answer(client, switcher="GetFormats")}
+        got = names(answer(client, switcher="GetSearchResults", **{"formats[]": [formats["CLOSED"], formats["BT"]]}))
+        assert got == ["Just For Today"]
+        either = names(answer(client, switcher="GetSearchResults", formats_comparison_operator="OR",
+                              **{"formats[]": [formats["LC"], formats["BT"]]}))
+        assert set(either) == {"Just For Today", "Living Clean Hybrid"}
+        assert "Just For Today" not in names(answer(client, switcher="GetSearchResults",
+                                                    **{"formats[]": f"-{formats['BT']}"}))
+
+    def test_closed_by_the_fellowships_rule_is_closed_in_formats_and_filters(self, directory, client):
+        formats = {f["key_string"]: f["id"] for f in answer(client, switcher="GetFormats")}
+        records = {r["meeting_name"]: r for r in answer(client, switcher="GetSearchResults")}
+        assert records["Alateen Group"]["formats"] == "C,D,Y-al-anon"
+        closed = names(answer(client, switcher="GetSearchResults", **{"formats[]": formats["C"]}))
+        assert closed == ["Alateen Group"]
+
+    def test_radius_in_miles_and_km_nearest_first_with_distances(self, directory, client):
+        near = answer(client, switcher="GetSearchResults", lat_val="33.6846", long_val="-117.8265", geo_width="1")
+        assert set(names(near)) == {"Sunday Serenity", "Living Clean Hybrid", "Alateen Group"}
+        assert all(float(r["distance_in_miles"]) <= 1 for r in near)
+        wider = answer(client, switcher="GetSearchResults", lat_val="33.6846", long_val="-117.8265",
+                       geo_width_km="15")
+        assert names(wider)[-2:] in (["Just For Today", "Morning Light"], ["Morning Light", "Just For Today"])
+        km = [float(r["distance_in_km"]) for r in wider]
+        expected_km = geo.great_circle_m(33.6846, -117.8265, 33.6595, -117.9184) / 1000
+        assert km == sorted(km) and km[-1] == pytest.approx(expected_km)
+        assert float(wider[-1]["distance_in_miles"]) == pytest.approx(km[-1] / 1.609344)
+
+    def test_negative_width_is_the_nearest_n(self, directory, client):
+        nearest = answer(client, switcher="GetSearchResults", lat_val="33.66", long_val="-117.918", geo_width="-2")
+        assert set(names(nearest)) == {"Just For Today", "Morning Light"}
+        assert len(answer(client, switcher="GetSearchResults", lat_val="33.66", long_val="-117.918",
+                          geo_width_km="-4")) == 4
+
+    def test_search_string(self, directory, client):
+        assert names(answer(client, switcher="GetSearchResults", SearchString="sunday")) == ["Sunday Serenity"]
+        # The venue's name too, as a root server searches it.
+        assert set(names(answer(client, switcher="GetSearchResults", SearchString="mesa church"))) == {
+            "Just For Today", "Morning Light"}
+
+    def test_sort_keys_and_pages(self, directory, client):
+        by_name = names(answer(client, switcher="GetSearchResults", sort_keys="meeting_name"))
+        assert by_name == sorted(by_name, key=str.lower)
+        by_town = answer(client, switcher="GetSearchResults", sort_keys="location_municipality,start_time")
+        assert [r["location_municipality"] for r in by_town][:3] == ["", "Costa Mesa", "Costa Mesa"]
+        default = names(answer(client, switcher="GetSearchResults"))
+        assert default[0] == "Sunday Serenity"  # weekday, then time
+        pages = [names(answer(client, switcher="GetSearchResults", page_size="4", page_num=str(n))) for n in (1, 2, 3)]
+        assert pages[0] + pages[1] == default and pages[2] == []
+
+    def test_queries_do_not_grow_with_meetings(self, directory, client):
+        with CaptureQueriesContext(connection) as few:
+            answer(client, switcher="GetSearchResults", get_used_formats="1")
+        for n in range(10):
+            make_meeting(name=f"More {n}", fellowship="na", service_body=directory["monday"].service_body,
+                         types=("OPEN", "BT"))
+        with CaptureQueriesContext(connection) as many:
+            assert len(answer(client, switcher="GetSearchResults", get_used_formats="1")["meetings"]) == 16
+        assert len(many) == len(few)
+
+
+@pytest.mark.django_db
+class TestInput:
+    @pytest.mark.parametrize("query", [
+        {"switcher": "GetNothing"},
+        {"switcher": "GetSearchResults", "services[]": "99999"},
+        {"switcher": "GetSearchResults", "weekdays[]": "9"},
+        {"switcher": "GetSearchResults", "formats[]": "99999"},
+        {"switcher": "GetFormats", "lang_enum": "xx"},
+        {"switcher": "GetFormats", "key_strings[]": "NOPE"},
+    ])
+    def test_well_formed_but_unknown_is_an_empty_list(self, directory, client, query):
+        assert answer(client, **query) == []
+
+    @pytest.mark.parametrize("query, parameter", [
+        ({"switcher": "GetSearchResults", "weekdays[]": "monday"}, "weekdays"),
+        ({"switcher": "GetSearchResults", "services[]": "1;drop"}, "services"),
+        ({"switcher": "GetSearchResults", "lat_val": "north", "long_val": "1", "geo_width": "5"}, "lat_val"),
+        ({"switcher": "GetSearchResults", "lat_val": "95", "long_val": "1", "geo_width": "5"}, "lat_val"),
+        ({"switcher": "GetSearchResults", "lat_val": "33", "geo_width": "5"}, "long_val"),
+        ({"switcher": "GetSearchResults", "geo_width": "5"}, "geo_width"),
+        ({"switcher": "GetSearchResults", "lat_val": "33", "long_val": "-117"}, "geo_width"),
+        ({"switcher": "GetSearchResults", "geo_width_km": "100000", "lat_val": "33", "long_val": "-117"},
+         "geo_width_km"),
+        ({"switcher": "GetSearchResults", "page_size": "0"}, "page_size"),
+        ({"switcher": "GetSearchResults", "recursive": "yes"}, "recursive"),
+        ({"switcher": "GetFormats", "lang_enum": "e$"}, "lang_enum"),
+        ({"switcher": "GetFieldValues"}, "meeting_key"),
+        ({}, "switcher"),
+    ])
+    def test_malformed_is_a_400_naming_the_parameter(self, directory, client, query, parameter):
+        response = client.get(URL, query)
+        assert response.status_code == 400
+        assert parameter in response.json()
+
+    def test_a_bare_flag_is_set_as_crouton_sends_it(self, directory, client):
+        got = client.get(URL + "?switcher=GetSearchResults&get_used_formats&lang_enum=en&sort_keys=start_time").json()
+        assert set(got) == {"meetings", "formats"}
+        assert isinstance(answer(client, switcher="GetSearchResults", get_used_formats="0"), list)
+
+    def test_jsonp_wraps_the_answer_in_the_callback(self, directory, client):
+        response = client.get(JSONP_URL, {"switcher": "GetServiceBodies", "callback": "croutonCallback1"})
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("application/javascript")
+        body = response.content.decode()
+        match = re.fullmatch(r"/\*\*/croutonCallback1\((.*)\);", body, re.S)
+        assert match and json.loads(match.group(1)) == answer(client, switcher="GetServiceBodies")
+
+    @pytest.mark.parametrize("callback", ["", "alert(1)", "a;b", "x" * 101])
+    def test_jsonp_needs_a_function_name(self, directory, client, callback):
+        response = client.get(JSONP_URL, {"switcher": "GetServiceBodies", "callback": callback})
+        assert response.status_code == 400 and "callback" in response.json()
+
+    def test_read_only_and_open_to_other_sites(self, directory, client):
+        assert client.post(URL + "?switcher=GetServiceBodies").status_code == 405
+        assert client.get(URL, {"switcher": "GetServiceBodies"})["Access-Control-Allow-Origin"] == "*"
+
+    def test_formats_in_another_language(self, directory, client):
+        spanish = {f["key_string"]: f for f in answer(client, switcher="GetFormats", lang_enum="es")}
+        assert spanish["D"]["name_string"] == "Discusión" and spanish["D"]["lang"] == "es"
+        assert spanish["BT"]["name_string"] == "Basic Text" and spanish["BT"]["lang"] == "en"
+        only = answer(client, switcher="GetFormats", **{"key_strings[]": ["BT", "W"]})
+        assert [f["key_string"] for f in only] == ["BT", "W"] or sorted(f["key_string"] for f in only) == ["BT", "W"]
+
+
+def _state(meeting: Meeting) -> dict:
+    """An NA meeting as a BMLT reader sees it; its language as the directory
+    reads it (a meeting naming none is in its service body's)."""
+    location = meeting.location
+    types = list(meeting.types.all())
+    spoken = sorted(t.language for t in types if t.kind == "language") or [meeting.service_body.default_language]
+    return {
+        "name": meeting.name, "day": meeting.day, "time": meeting.time, "timezone": meeting.timezone,
+        "end": schedule.wall_end(time=meeting.time, end_time=meeting.end_time),
+        "types": sorted(t.code for t in types if t.kind != "language"), "languages": spoken,
+        "open_closed": meeting.open_closed, "attendance": meeting.attendance, "notes": meeting.notes,
+        "conference_url": meeting.conference_url, "conference_url_notes": meeting.conference_url_notes,
+        "conference_phone": meeting.conference_phone, "group": meeting.group, "published": meeting.published,
+        "latitude": meeting.latitude, "longitude": meeting.longitude,
+        "location": None if location is None else {
+            name: getattr(location, name) for name in ("name", "address", "city", "state", "postal_code", "country",
+                                                       "formatted_address", "latitude", "longitude", "notes")},
+        "regions": _path(location.region) if location and location.region else [],
+    }
+
+
+def _path(region) -> list[str]:
+    path = []
+    while region is not None:
+        path.insert(0, region.name)
+        region = region.parent
+    return path
+
+
+@pytest.mark.django_db
+def test_round_trip_through_our_own_bmlt_importer(directory, client):
+    """What a root server's importer does with us: GetSearchResults for a
+    service body (sub-bodies too), GetFormats, GetServerInfo; imported into an
+    empty directory, the same meetings come back."""
+    from meetings.feeds import bmlt
+    from meetings.feeds.importer import import_feed_text
+    from meetings.models import FeedSource, Location, Region
+
+    area = directory["monday"].service_body
+    region = area.parent
+    before = sorted((_state(m) for m in Meeting.objects.published().filter(service_body__in=[area, region])),
+                    key=lambda s: s["name"])
+    root = "http://testserver"
+    search = client.get(bmlt.search_url(root=root, service_body_ids=[str(region.pk)])).content.decode()
+    formats = client.get(bmlt.formats_url(root=root)).json()
+    info = client.get(bmlt.server_info_url(root=root)).json()
+
+    Meeting.objects.all().delete()
+    Location.objects.all().delete()
+    Region.objects.filter(parent__isnull=False).delete()
+    Region.objects.all().delete()
+    source = FeedSource.objects.create(slug="us", name="Us", format="bmlt", url=root, fellowship=area.fellowship,
+                                       service_body=region, bmlt_service_body_ids=str(region.pk))
+    run = import_feed_text(source=source, text=search, bmlt_formats=formats,
+                           default_closed=bmlt.default_closed_status(info))
+    assert run.status == "succeeded", run.reason
+    assert run.unknown_types == {}
+    after = sorted((_state(m) for m in Meeting.objects.all()), key=lambda s: s["name"])
+    assert [s["name"] for s in after] == [s["name"] for s in before]
+    for mine, theirs in zip(before, after):
+        assert theirs == mine, mine["name"]

@@ -1,0 +1,23 @@
+"""The bridges between vocabularies: one table per fellowship, read by the
+importer and the exporter alike."""
+
+from fellowships import vocabularies
+from fellowships.vocabularies import WORLD_ID_TO_MEETING_GUIDE, meeting_guide_codes, meeting_guide_equivalents
+
+
+def test_the_importer_and_the_exporter_read_one_bmlt_bridge():
+    from meetings.feeds import importer
+
+    assert importer.WORLD_ID_TO_MEETING_GUIDE is vocabularies.WORLD_ID_TO_MEETING_GUIDE
+    for world_id, codes in WORLD_ID_TO_MEETING_GUIDE.items():
+        assert meeting_guide_equivalents(fellowship="na", code=world_id) == codes
+
+
+def test_every_bridged_code_is_a_spec_code():
+    for table in (WORLD_ID_TO_MEETING_GUIDE, vocabularies.AL_ANON_TO_MEETING_GUIDE):
+        assert {c for codes in table.values() for c in codes} <= meeting_guide_codes()
+
+
+def test_alateen_has_no_spec_twin():
+    assert meeting_guide_equivalents(fellowship="al-anon", code="Y") == ()
+    assert meeting_guide_equivalents(fellowship="na", code="Y") == ("Y",)
