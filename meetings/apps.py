@@ -14,6 +14,11 @@ class MeetingsConfig(AppConfig):
         # one query on both backends.
         connection_created.connect(register_sqlite_functions, dispatch_uid="meetings.geo.sqlite")
 
+        from meetings.keywords import register_sqlite_unaccent
+
+        # Keyword search folds accents on both backends (PostgreSQL: the unaccent extension).
+        connection_created.connect(register_sqlite_unaccent, dispatch_uid="meetings.keywords.sqlite")
+
         from simple_history.signals import pre_create_historical_record
 
         from meetings.history import on_pre_create_historical_record

@@ -27,12 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, geo, schedule
 from meetings.geocoding import GeocodingError, geocode
-from meetings.models import Region
-from meetings.selectors import ATTENDANCE_MATCHES, MeetingFilters, MeetingSearch, tree_ids
+from meetings.models import Location, Region
+from meetings.selectors import ATTENDANCE_MATCHES, TIMES_OF_DAY, MeetingFilters, MeetingSearch, tree_ids
 
 MAX_STARTING_WITHIN = 7 * 24 * 60
 
@@ -140,7 +141,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("lng", {"type": "number", "minimum": -180, "maximum": 180},
               "Longitude of the place to search around.", parse=_number(-180, 180)),
     Parameter("near", {"type": "string", "maxLength": 200},
-              "A US ZIP code or 'City, ST' to search around, instead of lat and lng.", parse=_text(200)),
+              "A US ZIP code, 'City, ST' or a bare city name to search around, instead of lat and lng; a bare "
+              "name found in several states is the one where the directory has meetings.", parse=_text(200)),
     Parameter("radius", {"type": "number", "minimum": 0.01},
               "Only meetings within this distance of the place.", parse=_number(0.01)),
     Parameter("units", {"type": "string", "enum": ["mi", "km"]},
@@ -154,6 +156,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("time_before", {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "21:00"},
               "Starting before this local time (HH:MM); earlier than time_after means across midnight.",
               parse=_time),
+    Parameter("time_of_day", {"type": "string", "enum": list(TIMES_OF_DAY)},
+              "Parts of the day by local start time: morning 04:00-12:00, midday 11:00-17:00, evening "
+              "17:00-21:00, night 21:00-04:00; several allowed.", many=True, parse=_choice(tuple(TIMES_OF_DAY))),
     Parameter("open", {"type": "string", "enum": ["open", "closed"]}, "open or closed.",
               parse=_choice(("open", "closed"))),
     Parameter("attendance", {"type": "string", "enum": list(ATTENDANCE_MATCHES)},
@@ -167,7 +172,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("service_body", STRING, "Service body slugs; bodies below them included.", many=True,
               parse=_lowered),
     Parameter("q", {"type": "string", "maxLength": 200},
-              "Keywords, all required, over name, group, notes, location and address.", parse=_text(200)),
+              "Keywords, all required, over name, group, notes, venue, address, city and type names; "
+              "case and accents do not matter (Rendicion finds Rendición).", parse=_text(200)),
     Parameter("starting_within", {"type": "integer", "minimum": 1, "maximum": MAX_STARTING_WITHIN},
               "Meetings starting in the next N minutes, each in its own time zone.",
               parse=_integer(1, MAX_STARTING_WITHIN)),
@@ -229,7 +235,7 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
         raise SearchInvalid({"query": [f"The query is longer than {settings.MEETINGS_MAX_QUERY_LENGTH} characters."]})
     errors: dict[str, list[str]] = {}
     data = {p.name: _read(query, p, errors) for p in PARAMETERS}
-    point = _point(data, errors)
+    point, place = _point(data, errors)
     radius_m = _radius_m(data, point, errors)
     fellowships = _fellowships(data, errors)
     _check_type_codes(data, fellowships, errors)
@@ -256,13 +262,15 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
         keyword=data["q"] or "",
         starting_within=data["starting_within"],
         in_progress=bool(data["in_progress"]),
+        times_of_day=tuple(data["time_of_day"]),
         now=now,
     )
     return MeetingSearch(point=point, radius_m=radius_m, filters=filters, unit=data["units"] or "mi",
-                         viewer_zone=schedule.zone(data["tz"]) if data["tz"] else None, now=now)
+                         viewer_zone=schedule.zone(data["tz"]) if data["tz"] else None, now=now, place=place)
 
 
-def _point(data: dict, errors: dict) -> geo.Point | None:
+def _point(data: dict, errors: dict) -> tuple[geo.Point | None, str]:
+    """The searched point, and the place `near` was taken to be."""
     lat, lng, near = data["lat"], data["lng"], data["near"]
     if (lat is None) != (lng is None) and "lat" not in errors and "lng" not in errors:
         missing, other = ("lng", "lat") if lng is None else ("lat", "lng")
@@ -270,15 +278,27 @@ def _point(data: dict, errors: dict) -> geo.Point | None:
     if near and (lat is not None or lng is not None):
         errors["near"] = ["Give either near or lat and lng, not both."]
     elif near:
-        try:
-            place = geocode(near)
-        except GeocodingError:
-            errors["near"] = [f"No place is known by {near!r}: try a ZIP code or 'City, ST'."]
-        else:
-            return geo.Point(place.latitude, place.longitude)
+        for query in (near, *_states_of_bare_city(near)):
+            try:
+                place = geocode(query)
+            except GeocodingError:
+                continue
+            return geo.Point(place.latitude, place.longitude), place.label
+        errors["near"] = [f"No place is known by {near!r}: try a ZIP code or 'City, ST'."]
     elif lat is not None and lng is not None:
-        return geo.Point(lat, lng)
-    return None
+        return geo.Point(lat, lng), ""
+    return None, ""
+
+
+def _states_of_bare_city(near: str) -> list[str]:
+    """'Irvine' -> ['Irvine, CA']: a city name without a state, completed with
+    the states where the directory has meetings in a city of that name, the
+    state with the most first."""
+    if "," in near or any(c.isdigit() for c in near):
+        return []
+    states = (Location.objects.filter(city__iexact=near, meetings__isnull=False).exclude(state="")
+              .values("state").annotate(meetings=Count("meetings")).order_by("-meetings", "state"))
+    return [f"{near}, {row['state']}" for row in states[:3]]
 
 
 def _radius_m(data: dict, point: geo.Point | None, errors: dict) -> float | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
 
 from zoneinfo import ZoneInfo
 
@@ -18,6 +20,7 @@ from django.db.models.functions import Cast
 
 from fellowships.models import Fellowship
 from meetings import geo
+from meetings.keywords import keyword_condition
 from meetings.models import Meeting
 from meetings.rows import meeting_rows, meeting_rows_by_ids
 
@@ -39,6 +42,7 @@ class MeetingFilters:
     keyword: str = ""
     starting_within: int | None = None
     in_progress: bool = False
+    times_of_day: tuple[str, ...] = ()
     now: dt.datetime | None = field(default=None, compare=False)
 
 
@@ -61,6 +65,29 @@ class MeetingSearch:
     unit: geo.Unit = "mi"
     viewer_zone: ZoneInfo | None = None
     now: dt.datetime | None = field(default=None, compare=False)
+    # The place `near` was taken to be, e.g. "Irvine, CA" for "Irvine".
+    place: str = ""
+
+
+# Parts of the day by local start time, [from, until); night wraps past midnight.
+TIMES_OF_DAY = {
+    "morning": (dt.time(4), dt.time(12)),
+    "midday": (dt.time(11), dt.time(17)),
+    "evening": (dt.time(17), dt.time(21)),
+    "night": (dt.time(21), dt.time(4)),
+}
+
+
+def _wall_time_range(after: dt.time | None, before: dt.time | None) -> Q:
+    """Meetings starting in [after, before) local time; after > before wraps past midnight."""
+    if after and before and after > before:
+        return Q(time__gte=after) | Q(time__lt=before)
+    condition = Q()
+    if after:
+        condition &= Q(time__gte=after)
+    if before:
+        condition &= Q(time__lt=before)
+    return condition
 
 
 def tree_ids(model, *, root_ids) -> tuple[int, ...]:
@@ -93,14 +120,8 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         where.append(Q(day=Cast(Value(f.days[0]), SmallIntegerField())))
     elif f.days:
         where.append(Q(day__in=f.days))
-    if f.time_after and f.time_before and f.time_after > f.time_before:
-        # A range across midnight: "after 22:00, before 02:00".
-        where.append(Q(time__gte=f.time_after) | Q(time__lt=f.time_before))
-    else:
-        if f.time_after:
-            where.append(Q(time__gte=f.time_after))
-        if f.time_before:
-            where.append(Q(time__lt=f.time_before))
+    if f.time_after or f.time_before:
+        where.append(_wall_time_range(f.time_after, f.time_before))
     if f.open_closed:
         where.append(Q(open_closed=f.open_closed))
     if f.attendance:
@@ -124,9 +145,14 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     if f.service_body_ids:
         where.append(Q(service_body__in=f.service_body_ids))
     for word in f.keyword.split():
-        where.append(Q(name__icontains=word) | Q(group__icontains=word) | Q(notes__icontains=word)
-                     | Q(location__name__icontains=word) | Q(location__formatted_address__icontains=word)
-                     | Q(location__city__icontains=word))
+        where.append(keyword_condition(word))
+    if f.times_of_day:
+        where.append(reduce(or_, (_wall_time_range(*TIMES_OF_DAY[name]) for name in f.times_of_day)))
+    if point is not None:
+        # An online-only meeting's pin is a city, not a place to go: a search
+        # near a place lists meetings one can go to (search online meetings
+        # without a place).
+        where.append(~Q(attendance="online"))
     qs = (meetings if meetings is not None else Meeting.objects.all()).published()
     if where:
         qs = qs.filter(*where)
