@@ -500,6 +500,9 @@ def import_source(*, source: FeedSource, geocoder=None, progress: Progress | Non
             text = fetch.read_file(source.upload.path).text
         elif source.format == FeedFormat.BMLT and "://" in source.url and "/client_interface/" not in source.url:
             text, bmlt_formats, default_closed = _fetch_bmlt(source)
+        elif source.url and "://" not in source.url:
+            # A path: made by the import_feed command (curators may name URLs only).
+            text = fetch.read_file(source.url).text
         elif source.url:
             text = fetch.fetch(source.url).text
         else:
