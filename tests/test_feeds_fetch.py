@@ -2,6 +2,7 @@ import functools
 import gzip
 import http.server
 import ipaddress
+import json
 import socket
 import ssl
 import threading
@@ -14,7 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from meetings.feeds import fetch
+from meetings.feeds.importer import NOT_MODIFIED_REASON, import_source
 from meetings.feeds.records import FeedUnreadable
+from meetings.models import FeedSource, ImportRun, Meeting
+from tests.test_import_importer import feed_record, make_source
 
 BODY = b'[{"slug": "a", "name": "A", "day": 1, "time": "19:00"}]'
 # A self-signed certificate for feeds.example.test (valid until 2126), made with
@@ -488,3 +492,35 @@ def test_validators_are_sent_back_and_a_304_is_not_modified(server, allow_local)
 def test_a_304_to_a_plain_request_is_an_error(server, allow_local):
     with pytest.raises(fetch.FetchError, match="304 .* not conditional"):
         fetch.fetch_url(f"{server}/always-304")
+
+
+def test_an_unchanged_feed_is_not_downloaded_again(server, allow_local, vocabularies):
+    Handler.feed = json.dumps([feed_record(n) for n in range(3)]).encode()
+    source = make_source(url=f"{server}/etag")
+    first = import_source(source=source)
+    assert (first.status, first.created) == (ImportRun.Status.SUCCEEDED, 3)
+    source.refresh_from_db()
+    assert (source.fetched_etag, source.fetched_last_modified) == (ETAG, LAST_MODIFIED)
+
+    second = import_source(source=source)
+    assert (second.status, second.reason) == (ImportRun.Status.SUCCEEDED, NOT_MODIFIED_REASON)
+    assert (second.records, second.created, second.updated, second.removed) == (0, 0, 0, 0)
+    assert Handler.requests[1][1]["If-None-Match"] == ETAG
+    assert Meeting.objects.filter(feed_source=source).count() == 3
+    assert FeedSource.objects.get(pk=source.pk).last_status == ImportRun.Status.SUCCEEDED
+
+
+def test_a_held_feed_is_downloaded_again(server, allow_local, vocabularies):
+    Handler.feed = b"<html>maintenance</html>"
+    source = make_source(url=f"{server}/etag")
+    assert import_source(source=source).status == ImportRun.Status.HELD
+    assert import_source(source=source).status == ImportRun.Status.HELD
+    assert [headers.get("If-None-Match") for _, headers in Handler.requests] == [None, None]
+
+
+def test_validators_of_another_url_are_not_sent(server, allow_local, vocabularies):
+    source = make_source(url=f"{server}/etag?new", fetched_url=f"{server}/etag", fetched_etag=ETAG,
+                         fetched_last_modified=LAST_MODIFIED)
+    Handler.feed = json.dumps([feed_record(1)]).encode()
+    assert import_source(source=source).created == 1
+    assert "If-None-Match" not in Handler.requests[0][1]
