@@ -140,9 +140,12 @@ CELERY_BEAT_SCHEDULE["import-due-feeds"] = {
 # Feed fetching and the shrink guard (meetings/feeds/).
 FEEDS_CONNECT_TIMEOUT_SECONDS = env.float("FEEDS_CONNECT_TIMEOUT_SECONDS", default=10.0)
 FEEDS_READ_TIMEOUT_SECONDS = env.float("FEEDS_READ_TIMEOUT_SECONDS", default=60.0)
+# The whole fetch of a feed, redirects included: a server trickling bytes is cut off.
+FEEDS_TOTAL_TIMEOUT_SECONDS = env.float("FEEDS_TOTAL_TIMEOUT_SECONDS", default=120.0)
 FEEDS_MAX_BYTES = env.int("FEEDS_MAX_BYTES", default=50 * 1024 * 1024)
 FEEDS_MAX_REDIRECTS = env.int("FEEDS_MAX_REDIRECTS", default=5)
-# Private and loopback addresses are refused unless this is on (tests, intranets).
+# Loopback and private-use networks (10/8, 172.16/12, 192.168/16, fc00::/7) are
+# refused unless this is on (tests, intranets); other special ranges always are.
 FEEDS_ALLOW_PRIVATE_ADDRESSES = env.bool("FEEDS_ALLOW_PRIVATE_ADDRESSES", default=False)
 FEEDS_USER_AGENT = env("FEEDS_USER_AGENT", default="meetingfinder feed importer")
 # A run that would remove more than this share of a source's meetings is held.

@@ -239,6 +239,11 @@ class FeedSource(models.Model):
     last_status = models.CharField(max_length=10, blank=True)
     # Claimed by a running import: one run per source at a time.
     running_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # Conditional GET: the ETag and Last-Modified of the last successful import,
+    # and the URL they belong to (a changed URL is downloaded in full).
+    fetched_url = models.CharField(max_length=500, blank=True, editable=False)
+    fetched_etag = models.CharField(max_length=500, blank=True, editable=False)
+    fetched_last_modified = models.CharField(max_length=500, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -1,51 +1,150 @@
+import functools
+import gzip
 import http.server
+import ipaddress
+import json
+import socket
+import ssl
 import threading
+import time
+import tracemalloc
+import zlib
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from meetings.feeds import fetch
+from meetings.feeds.importer import NOT_MODIFIED_REASON, import_source
 from meetings.feeds.records import FeedUnreadable
+from meetings.models import FeedSource, ImportRun, Meeting
+from tests.test_import_importer import feed_record, make_source
 
 BODY = b'[{"slug": "a", "name": "A", "day": 1, "time": "19:00"}]'
+# A self-signed certificate for feeds.example.test (valid until 2126), made with
+# openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -subj /CN=feeds.example.test
+#   -addext subjectAltName=DNS:feeds.example.test -addext basicConstraints=critical,CA:TRUE
+TLS = Path(__file__).resolve().parent / "tls"
+ETAG, LAST_MODIFIED = '"v1"', "Wed, 21 Oct 2015 07:28:00 GMT"
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """20 kB of gzip that inflates to 20 MB of zeros."""
+    return gzip.compress(bytes(20 * 1024 * 1024), compresslevel=9)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    requests: list = []  # (path, headers) of every request, for the test to read
+    feed = BODY  # what /etag serves
+
     def log_message(self, *args):
         pass
 
     def do_GET(self):
-        if self.path == "/feed.json":
+        Handler.requests.append((self.path, self.headers))
+        path, query = self.path.partition("?")[0], parse_qs(urlsplit(self.path).query)
+        try:
+            self._answer(path, query)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, as some tests want it to
+
+    def _answer(self, path, query):
+        if path == "/feed.json":
             self._send(200, BODY)
-        elif self.path.startswith("/hop/"):
-            n = int(self.path.rsplit("/", 1)[1])
+        elif path.startswith("/hop/"):
+            n = int(path.rsplit("/", 1)[1])
             self.send_response(302)
             self.send_header("Location", f"/hop/{n - 1}" if n > 0 else "/feed.json")
             self.end_headers()
-        elif self.path == "/big":
+        elif path.startswith("/slow-hop/"):
+            time.sleep(0.4)
+            n = int(path.rsplit("/", 1)[1])
+            self.send_response(302)
+            self.send_header("Location", f"/slow-hop/{n - 1}" if n > 0 else "/feed.json")
+            self.end_headers()
+        elif path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", query["to"][0])
+            self.end_headers()
+        elif path == "/big":
             self._send(200, b"[" + b" " * 5000 + b"]")
-        elif self.path == "/truncated":
+        elif path == "/truncated":
             self.send_response(200)
             self.send_header("Content-Length", "1000")
             self.end_headers()
             self.wfile.write(BODY)
-        elif self.path == "/down":
+        elif path == "/down":
             self._send(503, b"busy")
-        elif self.path == "/missing":
+        elif path == "/missing":
             self._send(404, b"no")
+        elif path == "/gzip":
+            self._send(200, gzip.compress(BODY), encoding="gzip")
+        elif path == "/gzip-members":
+            self._send(200, gzip.compress(BODY[:20]) + gzip.compress(BODY[20:]), encoding="gzip")
+        elif path == "/deflate-zlib":
+            self._send(200, zlib.compress(BODY), encoding="deflate")
+        elif path == "/deflate-raw":
+            raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+            self._send(200, raw.compress(BODY) + raw.flush(), encoding="deflate")
+        elif path == "/feed.json.gz":
+            self._send(200, gzip.compress(BODY), content_type="application/gzip")
+        elif path == "/bomb":
+            self._send(200, gzip_bomb(), encoding="gzip")
+        elif path == "/bomb.json.gz":
+            self._send(200, gzip_bomb(), content_type="application/gzip")
+        elif path == "/gzip-truncated":
+            self._send(200, gzip.compress(BODY)[:-12], encoding="gzip")
+        elif path == "/gzip-corrupt":
+            self._send(200, gzip.compress(BODY)[:10] + b"this is not deflate data" * 3, encoding="gzip")
+        elif path == "/brotli":
+            self._send(200, b"\x8b\x03\x80[]\x03", encoding="br")
+        elif path == "/trickle-body":
+            self.send_response(200)
+            self.send_header("Content-Length", "40")
+            self.end_headers()
+            for _ in range(40):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.2)
+        elif path == "/trickle-headers":
+            for byte in b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]":
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
+        elif path == "/etag":
+            if self.headers.get("If-None-Match") == ETAG:
+                self.send_response(304)
+                self.send_header("ETag", ETAG)
+                self.end_headers()
+            else:
+                self._send(200, Handler.feed, headers={"ETag": ETAG, "Last-Modified": LAST_MODIFIED})
+        elif path == "/always-304":
+            self.send_response(304)
+            self.end_headers()
 
-    def _send(self, status, body):
+    def _send(self, status, body, *, encoding=None, content_type="application/json; charset=utf-8", headers=()):
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
+        for name, value in dict(headers).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
 
-@pytest.fixture
-def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def serve(httpd):
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
+    return httpd
+
+
+@pytest.fixture
+def server():
+    Handler.requests, Handler.feed = [], BODY
+    httpd = serve(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler))
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
@@ -57,6 +156,43 @@ def allow_local(settings):
     settings.FEEDS_MAX_BYTES = 4000
     settings.FEEDS_MAX_REDIRECTS = 3
     return settings
+
+
+class FakeDNS(dict):
+    """Name -> addresses; `lookups` lists the names asked for."""
+
+    def __init__(self):
+        super().__init__()
+        self.lookups = []
+
+    def resolve(self, host, port):
+        self.lookups.append(host)
+        try:
+            return [ipaddress.ip_address(host)]
+        except ValueError:
+            pass
+        if host not in self:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [ipaddress.ip_address(a) for a in self[host]]
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Answers for made-up names (`dns[name] = [address, ...]`); any other
+    name fails to resolve, so no test asks a real DNS server."""
+    fake = FakeDNS()
+    monkeypatch.setattr(fetch, "resolve", fake.resolve)
+    return fake
+
+
+@pytest.fixture
+def no_connections(monkeypatch):
+    """A refusal must come before any connection is tried."""
+
+    def connect(self, address):
+        raise AssertionError(f"tried to connect to {address}")
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 def test_fetches_a_feed(server, allow_local):
@@ -96,10 +232,12 @@ def test_connection_refused_is_transient(allow_local):
 
 def test_loopback_and_private_addresses_are_refused_by_default(server, settings):
     settings.FEEDS_ALLOW_PRIVATE_ADDRESSES = False
-    with pytest.raises(fetch.FetchError, match="private or loopback"):
+    with pytest.raises(fetch.FetchError, match="127.0.0.1 is loopback; refused") as error:
         fetch.fetch_url(f"{server}/feed.json")
-    with pytest.raises(fetch.FetchError, match="private or loopback"):
+    assert "FEEDS_ALLOW_PRIVATE_ADDRESSES" in str(error.value)
+    with pytest.raises(fetch.FetchError, match="10.1.2.3 is private-use; refused"):
         fetch.fetch_url("http://10.1.2.3/feed.json")
+    assert Handler.requests == []
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/feed.json", "gopher://x/"])
@@ -108,12 +246,281 @@ def test_only_http_schemes(url):
         fetch.fetch_url(url)
 
 
+@pytest.mark.parametrize("location", ["/etc/passwd", "file:///etc/passwd", "etc/passwd", "C:\\feeds\\feed.json"])
+def test_fetch_never_reads_local_files(location, tmp_path):
+    # Only the command line reads files (read_file); a curator's URL never does.
+    with pytest.raises(fetch.FetchError, match="http"):
+        fetch.fetch(location)
+
+
 def test_local_files_with_the_size_limit(tmp_path, settings):
     settings.FEEDS_MAX_BYTES = 100
     small = tmp_path / "feed.json"
     small.write_bytes(BODY)
-    assert fetch.fetch(str(small)).text == BODY.decode()
+    assert fetch.read_file(small).text == BODY.decode()
     big = tmp_path / "big.json"
     big.write_bytes(b" " * 200)
     with pytest.raises(fetch.FetchError, match="limit"):
-        fetch.fetch(str(big))
+        fetch.read_file(big)
+
+
+# Addresses: resolved once, every address checked, the connection pinned ---------
+
+def test_the_connection_goes_to_the_address_that_was_checked(server, allow_local, monkeypatch):
+    # DNS rebinding: the first answer passes the check, a second one would
+    # point elsewhere (127.0.0.2: nothing listens there). One lookup only.
+    port = int(server.rsplit(":", 1)[1])
+    real_getaddrinfo, answers = socket.getaddrinfo, iter(["127.0.0.1", "127.0.0.2", "127.0.0.2"])
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host == "feeds.example.test":
+            host = next(answers)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    fetched = fetch.fetch_url(f"http://feeds.example.test:{port}/feed.json")
+    assert fetched.text == BODY.decode()
+    assert Handler.requests[0][1]["Host"] == f"feeds.example.test:{port}"
+    assert next(answers) == "127.0.0.2"  # one answer was used
+
+
+REFUSED = [
+    ("100.100.100.200", "not globally reachable (IANA special-purpose address registry)"),
+    ("100.64.0.1", "not globally reachable"),
+    ("169.254.169.254", "link-local"),
+    ("fe80::1", "link-local"),
+    ("2002:a9fe:a9fe::1", "a 6to4 address for 169.254.169.254, which is link-local"),
+    ("2002:c0a8:101::1", "a 6to4 address for 192.168.1.1, which is private-use"),
+    ("2002:7f00:1::1", "a 6to4 address for 127.0.0.1, which is loopback"),
+    ("::ffff:169.254.169.254", "an IPv4-mapped address for 169.254.169.254, which is link-local"),
+    ("::ffff:10.0.0.1", "an IPv4-mapped address for 10.0.0.1, which is private-use"),
+    ("64:ff9b::a9fe:a9fe", "a NAT64 address for 169.254.169.254, which is link-local"),
+    ("64:ff9b::6464:64c8", "a NAT64 address for 100.100.100.200, which is not globally reachable"),
+    # Teredo: server 65.54.227.120, client 10.0.0.1 (stored inverted).
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "a Teredo address for 10.0.0.1, which is private-use"),
+    ("64:ff9b:1::1", "reserved"),  # local-use NAT64
+    ("::10.0.0.1", "reserved"),  # IPv4-compatible, deprecated
+    ("127.0.0.53", "loopback"),
+    ("::1", "loopback"),
+    ("0.0.0.0", "unspecified"),
+    ("::", "unspecified"),
+    ("224.0.0.1", "multicast"),
+    ("239.255.255.250", "multicast"),
+    ("ff02::1", "multicast"),
+    ("fec0::1", "site-local"),
+    ("10.1.2.3", "private-use"),
+    ("172.16.0.1", "private-use"),
+    ("192.168.1.1", "private-use"),
+    ("fd12:3456::1", "private-use"),
+    ("240.0.0.1", "reserved"),
+    ("255.255.255.255", "reserved"),
+    ("100::1", "reserved"),  # discard-only
+    # The rest of IANA's special-purpose registries, one address per block that is not globally reachable.
+    ("0.1.2.3", "not globally reachable"),
+    ("192.0.0.8", "not globally reachable"),
+    ("192.0.0.170", "not globally reachable"),
+    ("192.0.2.1", "not globally reachable"),
+    ("198.18.0.1", "not globally reachable"),
+    ("198.51.100.7", "not globally reachable"),
+    ("203.0.113.9", "not globally reachable"),
+    ("2001:2::1", "not globally reachable"),
+    ("2001:10::1", "not globally reachable"),
+    ("2001:db8::1", "not globally reachable"),
+    ("3fff::1", "not globally reachable"),
+    ("5f00::1", "reserved"),  # SRv6 SIDs
+]
+
+
+@pytest.mark.parametrize("address, rule", REFUSED)
+def test_special_purpose_addresses_are_refused_with_the_rule_named(address, rule, dns, no_connections):
+    dns["feeds.example.test"] = [address]
+    with pytest.raises(fetch.FetchError) as error:
+        fetch.fetch_url("https://feeds.example.test/feed.json")
+    assert not isinstance(error.value, fetch.TransientFetchError)
+    assert f"feeds.example.test resolves to {ipaddress.ip_address(address)}, which is {rule}" in str(error.value)
+
+
+def test_the_refusal_reads_as_a_sentence(dns, no_connections):
+    dns["feeds.example.test"] = ["100.100.100.200"]
+    with pytest.raises(fetch.FetchError) as error:
+        fetch.fetch_url("http://feeds.example.test/feed.json")
+    assert str(error.value) == (
+        "feeds.example.test resolves to 100.100.100.200, which is not globally reachable (IANA special-purpose "
+        "address registry); refused: feeds are fetched from public addresses only"
+    )
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c",
+                                     "::ffff:93.184.215.14", "64:ff9b::5db8:d70e", "2002:5db8:d70e::1"])
+def test_public_addresses_pass_in_every_form(address):
+    assert fetch.address_refusal(ipaddress.ip_address(address), allow_private=False) is None
+
+
+def test_every_address_of_a_name_is_checked(dns, no_connections):
+    dns["mixed.example.test"] = ["93.184.215.14", "10.0.0.1"]
+    with pytest.raises(fetch.FetchError, match="resolves to 10.0.0.1, which is private-use"):
+        fetch.fetch_url("http://mixed.example.test/feed.json")
+
+
+def test_allowing_private_addresses_opens_loopback_and_private_use_only(settings, dns, no_connections):
+    settings.FEEDS_ALLOW_PRIVATE_ADDRESSES = True
+    for address in ["127.0.0.1", "::1", "10.0.0.1", "192.168.1.1", "fd00::1", "::ffff:127.0.0.1"]:
+        assert fetch.address_refusal(ipaddress.ip_address(address), allow_private=True) is None
+    for address, rule in [("169.254.169.254", "link-local"), ("2002:a9fe:a9fe::1", "6to4"),
+                          ("100.100.100.200", "not globally reachable"), ("0.0.0.0", "unspecified"),
+                          ("ff02::1", "multicast")]:
+        dns["metadata.example.test"] = [address]
+        with pytest.raises(fetch.FetchError, match=rule):
+            fetch.fetch_url("http://metadata.example.test/latest/meta-data/")
+
+
+def test_every_redirect_hop_is_checked(server, allow_local, dns):
+    dns["metadata.example.test"] = ["169.254.169.254"]
+    with pytest.raises(fetch.FetchError, match="metadata.example.test resolves to 169.254.169.254, which is link-local"):
+        fetch.fetch_url(f"{server}/redirect?to=http://metadata.example.test/latest/meta-data/")
+    assert "metadata.example.test" in dns.lookups
+    with pytest.raises(fetch.FetchError, match="scheme 'file' refused"):
+        fetch.fetch_url(f"{server}/redirect?to=file:///etc/passwd")
+
+
+@pytest.fixture
+def tls_server(monkeypatch):
+    """An HTTPS server on 127.0.0.1 with a certificate for feeds.example.test,
+    trusted by the fetcher; yields (port, the server names clients asked for)."""
+    Handler.requests = []
+    server_names = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(TLS / "feeds.example.test.crt", TLS / "feeds.example.test.key")
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    serve(httpd)
+    monkeypatch.setattr(fetch, "tls_context", lambda: ssl.create_default_context(cafile=TLS / "feeds.example.test.crt"))
+    yield httpd.server_address[1], server_names
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_to_the_checked_address_verifies_the_host_name(tls_server, allow_local, dns):
+    port, server_names = tls_server
+    dns["feeds.example.test"] = ["127.0.0.1"]
+    fetched = fetch.fetch_url(f"https://feeds.example.test:{port}/feed.json")
+    assert fetched.text == BODY.decode()
+    assert server_names == ["feeds.example.test"]  # SNI
+    assert Handler.requests[0][1]["Host"] == f"feeds.example.test:{port}"
+
+
+def test_https_refuses_a_certificate_for_another_name(tls_server, allow_local, dns):
+    port, _ = tls_server
+    dns["other.example.test"] = ["127.0.0.1"]
+    with pytest.raises(fetch.FetchError, match="TLS certificate of other.example.test .* is not valid") as error:
+        fetch.fetch_url(f"https://other.example.test:{port}/feed.json")
+    assert not isinstance(error.value, fetch.TransientFetchError)
+    assert Handler.requests == []
+
+
+# The overall deadline ----------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/trickle-body", "/trickle-headers", "/slow-hop/3"])
+def test_a_slow_server_is_cut_off_at_the_overall_deadline(path, server, allow_local):
+    # One byte every 0.2 s never trips the 5 s read timeout; the 1 s deadline stops it.
+    allow_local.FEEDS_READ_TIMEOUT_SECONDS = 5
+    allow_local.FEEDS_TOTAL_TIMEOUT_SECONDS = 1
+    started = time.monotonic()
+    with pytest.raises(fetch.TransientFetchError, match=r"gave up on 127.0.0.1 after 1 s \(FEEDS_TOTAL_TIMEOUT"):
+        fetch.fetch_url(f"{server}{path}")
+    assert time.monotonic() - started < 1.5
+
+
+# Compressed bodies -------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/gzip", "/gzip-members", "/deflate-zlib", "/deflate-raw", "/feed.json.gz"])
+def test_compressed_bodies_are_inflated(path, server, allow_local):
+    assert fetch.fetch_url(f"{server}{path}").text == BODY.decode()
+    assert "gzip" in Handler.requests[0][1]["Accept-Encoding"]
+
+
+@pytest.mark.parametrize("path", ["/bomb", "/bomb.json.gz"])
+def test_a_gzip_bomb_stops_at_the_limit_in_bounded_memory(path, server, allow_local):
+    allow_local.FEEDS_MAX_BYTES = 100_000  # the 20 kB bomb fits; its 20 MB do not
+    gzip_bomb()
+    tracemalloc.start()
+    try:
+        with pytest.raises(fetch.FetchError, match="gzip body inflates to more than the limit of 100000 bytes"):
+            fetch.fetch_url(f"{server}{path}")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000
+
+
+def test_a_gzip_file_is_inflated_within_the_limit_by_read_file_too(tmp_path, settings):
+    settings.FEEDS_MAX_BYTES = 100_000
+    path = tmp_path / "feed.json.gz"
+    path.write_bytes(gzip.compress(BODY))
+    assert fetch.read_file(path).text == BODY.decode()
+    path.write_bytes(gzip_bomb())
+    with pytest.raises(fetch.FetchError, match="inflates to more than the limit"):
+        fetch.read_file(path)
+
+
+@pytest.mark.parametrize("path, message", [("/gzip-truncated", "truncated gzip body"),
+                                           ("/gzip-corrupt", "gzip body is corrupt")])
+def test_broken_gzip_is_unreadable(path, message, server, allow_local):
+    with pytest.raises(FeedUnreadable, match=message):
+        fetch.fetch_url(f"{server}{path}")
+
+
+def test_an_encoding_we_did_not_ask_for_is_refused(server, allow_local):
+    with pytest.raises(fetch.FetchError, match="Content-Encoding 'br' is not supported"):
+        fetch.fetch_url(f"{server}/brotli")
+
+
+# Conditional GET -----------------------------------------------------------------
+
+def test_validators_are_sent_back_and_a_304_is_not_modified(server, allow_local):
+    first = fetch.fetch_url(f"{server}/etag")
+    assert (first.text, first.etag, first.last_modified, first.not_modified) == (BODY.decode(), ETAG, LAST_MODIFIED,
+                                                                                 False)
+    again = fetch.fetch_url(f"{server}/etag", etag=first.etag, last_modified=first.last_modified)
+    assert (again.text, again.etag, again.not_modified) == ("", ETAG, True)
+    headers = Handler.requests[1][1]
+    assert (headers["If-None-Match"], headers["If-Modified-Since"]) == (ETAG, LAST_MODIFIED)
+    assert "If-None-Match" not in Handler.requests[0][1]
+
+
+def test_a_304_to_a_plain_request_is_an_error(server, allow_local):
+    with pytest.raises(fetch.FetchError, match="304 .* not conditional"):
+        fetch.fetch_url(f"{server}/always-304")
+
+
+def test_an_unchanged_feed_is_not_downloaded_again(server, allow_local, vocabularies):
+    Handler.feed = json.dumps([feed_record(n) for n in range(3)]).encode()
+    source = make_source(url=f"{server}/etag")
+    first = import_source(source=source)
+    assert (first.status, first.created) == (ImportRun.Status.SUCCEEDED, 3)
+    source.refresh_from_db()
+    assert (source.fetched_etag, source.fetched_last_modified) == (ETAG, LAST_MODIFIED)
+
+    second = import_source(source=source)
+    assert (second.status, second.reason) == (ImportRun.Status.SUCCEEDED, NOT_MODIFIED_REASON)
+    assert (second.records, second.created, second.updated, second.removed) == (0, 0, 0, 0)
+    assert Handler.requests[1][1]["If-None-Match"] == ETAG
+    assert Meeting.objects.filter(feed_source=source).count() == 3
+    assert FeedSource.objects.get(pk=source.pk).last_status == ImportRun.Status.SUCCEEDED
+
+
+def test_a_held_feed_is_downloaded_again(server, allow_local, vocabularies):
+    Handler.feed = b"<html>maintenance</html>"
+    source = make_source(url=f"{server}/etag")
+    assert import_source(source=source).status == ImportRun.Status.HELD
+    assert import_source(source=source).status == ImportRun.Status.HELD
+    assert [headers.get("If-None-Match") for _, headers in Handler.requests] == [None, None]
+
+
+def test_validators_of_another_url_are_not_sent(server, allow_local, vocabularies):
+    source = make_source(url=f"{server}/etag?new", fetched_url=f"{server}/etag", fetched_etag=ETAG,
+                         fetched_last_modified=LAST_MODIFIED)
+    Handler.feed = json.dumps([feed_record(1)]).encode()
+    assert import_source(source=source).created == 1
+    assert "If-None-Match" not in Handler.requests[0][1]

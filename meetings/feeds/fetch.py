@@ -1,15 +1,40 @@
-"""Fetching a feed safely: http(s) only, connect and read timeouts, a maximum
-body size, a bounded number of redirects, and no private or loopback
-addresses unless `FEEDS_ALLOW_PRIVATE_ADDRESSES` is on (a feed URL is typed
-by an admin, but the server must not become a way to reach the inside).
-Local files are read with the same size limit."""
+"""Fetching a feed safely. A feed URL is typed by a curator, so the server
+must not become a way to reach the inside, nor be held by a slow or hostile
+feed server:
+
+- http(s) only. Local paths and `file://` are refused here: only the command
+  line reads files, with `read_file`.
+- The host is looked up once and every address it has must be globally
+  reachable: the `ipaddress` properties (`is_global`, `is_private`,
+  `is_link_local`, ...), which follow IANA's special-purpose address
+  registries; IPv6 forms that carry an IPv4 address (IPv4-mapped, 6to4,
+  Teredo, NAT64) are judged by that address too. The connection then goes to
+  the address that was checked, with the host name in the Host header and in
+  TLS (SNI, certificate check): a second DNS answer cannot send it elsewhere
+  (DNS rebinding). Every redirect hop is checked the same way.
+  `FEEDS_ALLOW_PRIVATE_ADDRESSES` lets loopback and the private-use networks
+  through (tests, intranets); link-local (cloud metadata), multicast and the
+  other special ranges stay refused.
+- Connect and read timeouts, and an overall deadline for the whole fetch,
+  redirects included (`FEEDS_TOTAL_TIMEOUT_SECONDS`): a server sending one
+  byte every few seconds is cut off.
+- `FEEDS_MAX_BYTES` bounds the body as received and as decoded: gzip and
+  deflate (`Content-Encoding`) are inflated here, never past the limit. A
+  body that is itself a gzip file (a `.json.gz` served without the header)
+  is recognised by its magic bytes and inflated the same way.
+- Conditional GET: given the ETag / Last-Modified of the last download, a
+  304 answer comes back as `Fetched(not_modified=True)` with no body.
+"""
 
 from __future__ import annotations
 
 import http.client
+import io
 import ipaddress
 import socket
 import ssl
+import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -18,13 +43,30 @@ from django.conf import settings
 
 from meetings.feeds.records import FeedUnreadable
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# RFC 6052's well-known NAT64 prefix: the IPv4 address is the last 32 bits.
+NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
+# What FEEDS_ALLOW_PRIVATE_ADDRESSES opens besides loopback: the private-use
+# networks of RFC 1918 and RFC 4193 (an intranet's feed server).
+PRIVATE_USE_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                                               "fc00::/7"))
+# Blocks IANA's registries list as not globally reachable that an older
+# `ipaddress` takes for global: 192.0.0.0/24 before CPython gh-113171 (3.11.10,
+# 3.12.4) and 3fff::/20 (documentation, registered 2024). Harmless once the
+# runtime knows them.
+NOT_GLOBAL_UNKNOWN_TO_OLDER_PYTHON = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "3fff::/20"))
+GZIP_MAGIC = b"\x1f\x8b"
+# FeedSource keeps validators up to this length; a longer one is not remembered.
+VALIDATOR_MAX_LENGTH = 500
+
 
 class FetchError(Exception):
     """The feed could not be fetched, and trying again will not help."""
 
 
 class TransientFetchError(FetchError):
-    """A network error or a server error: worth retrying later."""
+    """A network error, a server error or a server too slow: worth retrying later."""
 
 
 @dataclass(frozen=True)
@@ -32,31 +74,354 @@ class Fetched:
     text: str
     content_type: str
     url: str
+    # The validators to send next time (conditional GET); empty when the server gave none.
+    etag: str = ""
+    last_modified: str = ""
+    # A 304 to a conditional request: nothing was downloaded, `text` is empty.
+    not_modified: bool = False
 
 
-def _limits() -> tuple[float, float, int, int, bool]:
-    return (
-        settings.FEEDS_CONNECT_TIMEOUT_SECONDS,
-        settings.FEEDS_READ_TIMEOUT_SECONDS,
-        settings.FEEDS_MAX_BYTES,
-        settings.FEEDS_MAX_REDIRECTS,
-        settings.FEEDS_ALLOW_PRIVATE_ADDRESSES,
+@dataclass(frozen=True)
+class _Limits:
+    connect_timeout: float
+    read_timeout: float
+    total_timeout: float
+    max_bytes: int
+    max_redirects: int
+    allow_private: bool
+
+
+def _limits() -> _Limits:
+    return _Limits(
+        connect_timeout=settings.FEEDS_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=settings.FEEDS_READ_TIMEOUT_SECONDS,
+        total_timeout=settings.FEEDS_TOTAL_TIMEOUT_SECONDS,
+        max_bytes=settings.FEEDS_MAX_BYTES,
+        max_redirects=settings.FEEDS_MAX_REDIRECTS,
+        allow_private=settings.FEEDS_ALLOW_PRIVATE_ADDRESSES,
     )
 
 
-def check_address(host: str, port: int, *, allow_private: bool) -> None:
-    """Refuse hosts that resolve to private, loopback, link-local or reserved addresses."""
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as error:
-        raise TransientFetchError(f"cannot resolve {host}: {error}") from error
-    if allow_private:
-        return
+# Addresses -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Embedded:
+    """The IPv4 address(es) an IPv6 address carries."""
+    form: str  # "a 6to4", ...
+    ipv4s: tuple[ipaddress.IPv4Address, ...]
+    # IPv4-mapped and NAT64 packets go to the IPv4 address: it alone decides.
+    decides: bool
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> _Embedded | None:
+    if address.ipv4_mapped is not None:
+        return _Embedded("an IPv4-mapped", (address.ipv4_mapped,), decides=True)
+    if address.sixtofour is not None:
+        return _Embedded("a 6to4", (address.sixtofour,), decides=False)
+    if address.teredo is not None:
+        return _Embedded("a Teredo", address.teredo, decides=False)  # (server, client)
+    if address in NAT64_PREFIX:
+        return _Embedded("a NAT64", (ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF),), decides=True)
+    return None
+
+
+def _in_any(address: Address, networks: tuple) -> bool:
+    return any(address.version == network.version and address in network for network in networks)
+
+
+def _is_private_use(address: Address) -> bool:
+    return _in_any(address, PRIVATE_USE_NETWORKS)
+
+
+def address_refusal(address: Address, *, allow_private: bool) -> str | None:
+    """Why a feed may not be fetched from `address`, as a phrase naming the
+    rule ("link-local", "not globally reachable ..."), or None when it may."""
+    if isinstance(address, ipaddress.IPv6Address) and (embedded := _embedded_ipv4(address)):
+        for ipv4 in embedded.ipv4s:
+            if reason := address_refusal(ipv4, allow_private=allow_private):
+                return f"{embedded.form} address for {ipv4}, which is {reason}"
+        if embedded.decides:
+            return None
+    if allow_private and (address.is_loopback or _is_private_use(address)):
+        return None
+    rules = (
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("unspecified", address.is_unspecified),
+        ("site-local", getattr(address, "is_site_local", False)),
+        ("private-use", _is_private_use(address)),
+        ("reserved", address.is_reserved),
+        # is_global is False for every block IANA lists as not globally reachable.
+        ("not globally reachable (IANA special-purpose address registry)",
+         not address.is_global or _in_any(address, NOT_GLOBAL_UNKNOWN_TO_OLDER_PYTHON)),
+    )
+    return next((rule for rule, applies in rules if applies), None)
+
+
+def resolve(host: str, port: int) -> list[Address]:
+    """The addresses `host` has, from one lookup. Tests replace this to
+    answer for made-up names."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    addresses: list[Address] = []
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
-                or address.is_multicast or address.is_unspecified):
-            raise FetchError(f"{host} resolves to a private or loopback address ({address}); refused")
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def checked_addresses(host: str, port: int, *, allow_private: bool) -> list[Address]:
+    """Resolve `host` once and refuse it unless every address passes
+    `address_refusal`; the connection is then made to these addresses only."""
+    try:
+        addresses = resolve(host, port)
+    except (OSError, UnicodeError) as error:
+        raise TransientFetchError(f"cannot resolve {host}: {error}") from error
+    if not addresses:
+        raise TransientFetchError(f"cannot resolve {host}: no addresses")
+    for address in addresses:
+        if reason := address_refusal(address, allow_private=allow_private):
+            where = str(address) if host == str(address) else f"{host} resolves to {address}, which"
+            hint = ""
+            if address.is_loopback or _is_private_use(address):
+                hint = " (FEEDS_ALLOW_PRIVATE_ADDRESSES lets loopback and private-use networks through)"
+            raise FetchError(f"{where} is {reason}; refused: feeds are fetched from public addresses only{hint}")
+    return addresses
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificates checked against the system's CAs (tests trust their own)."""
+    return ssl.create_default_context()
+
+
+# Connections -----------------------------------------------------------------
+
+class _OutOfTime(Exception):
+    """The overall deadline passed."""
+
+
+class _Deadline:
+    def __init__(self, seconds: float):
+        self._at = time.monotonic() + seconds
+
+    def timeout(self, limit: float) -> float:
+        """`limit`, or what is left of the deadline when that is shorter."""
+        left = self._at - time.monotonic()
+        if left <= 0:
+            raise _OutOfTime
+        return min(limit, left)
+
+    @property
+    def passed(self) -> bool:
+        return time.monotonic() >= self._at
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket as http.client reads a response from it: every read waits at
+    most the read timeout and never past the deadline, so a server trickling
+    its headers, chunk sizes or body is cut off at the deadline."""
+
+    def __init__(self, sock: socket.socket, *, deadline: _Deadline, read_timeout: float):
+        super().__init__()
+        self._sock = sock
+        self._stream = sock.makefile("rb", buffering=0)  # keeps the socket open while the response is read
+        self._deadline = deadline
+        self._read_timeout = read_timeout
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int | None:
+        self._sock.settimeout(self._deadline.timeout(self._read_timeout))
+        try:
+            return self._stream.readinto(buffer)
+        except TimeoutError:
+            if self._deadline.passed:
+                raise _OutOfTime from None
+            raise
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """What `http.client.HTTPResponse` is given instead of the socket: it
+    only calls `makefile("rb")`."""
+
+    def __init__(self, sock: socket.socket, *, deadline: _Deadline, read_timeout: float):
+        self._sock, self._deadline, self._read_timeout = sock, deadline, read_timeout
+
+    def makefile(self, mode: str, *args, **kwargs) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, deadline=self._deadline, read_timeout=self._read_timeout))
+
+
+class PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection to an address checked beforehand. `host` names the
+    site in the Host header (and in TLS, in the subclass) and is never looked
+    up again."""
+
+    def __init__(self, host: str, port: int, *, address: Address, deadline: _Deadline,
+                 connect_timeout: float, read_timeout: float):
+        super().__init__(host, port, timeout=connect_timeout)
+        self.address = address
+        self.deadline = deadline
+        self.read_timeout = read_timeout
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_INET6 if self.address.version == 6 else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.deadline.timeout(self.timeout))
+            sock.connect((str(self.address), self.port))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+    def send(self, data) -> None:
+        self.sock.settimeout(self.deadline.timeout(self.read_timeout))
+        super().send(data)
+
+    def response_class(self, sock: socket.socket, *args, **kwargs) -> http.client.HTTPResponse:
+        # Called by getresponse() as self.response_class(sock, method=...).
+        reader = _DeadlineSocket(sock, deadline=self.deadline, read_timeout=self.read_timeout)
+        return http.client.HTTPResponse(reader, *args, **kwargs)
+
+
+class PinnedHTTPSConnection(PinnedHTTPConnection):
+    default_port = http.client.HTTPS_PORT
+
+    def __init__(self, host: str, port: int, *, context: ssl.SSLContext, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self.context = context
+
+    def connect(self) -> None:
+        super().connect()
+        # SNI and the certificate check are for the host name, not the address.
+        # The socket timeout bounds the whole handshake.
+        self.sock.settimeout(self.deadline.timeout(self.timeout))
+        self.sock = self.context.wrap_socket(self.sock, server_hostname=self.host)
+
+
+def _connect(*, scheme: str, host: str, port: int, addresses: list[Address], deadline: _Deadline,
+             limits: _Limits) -> PinnedHTTPConnection:
+    """A connection to the first of the checked addresses that answers."""
+    last_error: OSError | None = None
+    for address in addresses:
+        common = {"address": address, "deadline": deadline, "connect_timeout": limits.connect_timeout,
+                  "read_timeout": limits.read_timeout}
+        if scheme == "https":
+            connection = PinnedHTTPSConnection(host, port, context=tls_context(), **common)
+        else:
+            connection = PinnedHTTPConnection(host, port, **common)
+        try:
+            connection.connect()
+        except ssl.SSLCertVerificationError as error:
+            connection.close()
+            raise FetchError(f"the TLS certificate of {host} ({address}) is not valid: "
+                             f"{error.verify_message or error}") from error
+        except OSError as error:
+            connection.close()
+            last_error = error
+            continue
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+    assert last_error is not None
+    raise last_error
+
+
+# Bodies ----------------------------------------------------------------------
+
+class _Inflater:
+    """A gzip or zlib/deflate stream inflated chunk by chunk, never to more
+    than `max_bytes`: a small body that inflates to gigabytes (a gzip bomb)
+    stops at the limit, memory bounded."""
+
+    def __init__(self, *, wbits: int, name: str, max_bytes: int):
+        self._wbits, self.name, self._max_bytes = wbits, name, max_bytes
+        self._zlib = zlib.decompressobj(wbits)
+        self._size = 0
+
+    def feed(self, data: bytes) -> bytes:
+        out = bytearray()
+        try:
+            while data:
+                piece = self._zlib.decompress(data, self._max_bytes - self._size + 1)
+                self._size += len(piece)
+                if self._size > self._max_bytes:
+                    raise FetchError(f"the {self.name} body inflates to more than the limit of {self._max_bytes} "
+                                     f"bytes (FEEDS_MAX_BYTES); refused")
+                out += piece
+                if not self._zlib.eof:
+                    data = self._zlib.unconsumed_tail
+                    continue
+                data = self._zlib.unused_data
+                if data and self.name == "gzip" and GZIP_MAGIC.startswith(data[:2]):
+                    # Several gzip members one after another make one file (RFC 1952).
+                    self._zlib = zlib.decompressobj(self._wbits)
+                elif data.strip(b"\0"):
+                    raise FeedUnreadable(f"the {self.name} body has data after its end")
+                else:
+                    data = b""  # the end, or the zero padding some servers add
+        except zlib.error as error:
+            raise FeedUnreadable(f"the {self.name} body is corrupt: {error}") from error
+        return bytes(out)
+
+    def finish(self) -> None:
+        if not self._zlib.eof:
+            raise FeedUnreadable(f"truncated {self.name} body: the compressed stream ends early")
+
+
+def _inflater(encoding: str, start: bytes, max_bytes: int) -> _Inflater | None:
+    """How to decode a body sent with `Content-Encoding: encoding` that begins
+    with `start` (at least two bytes unless the body is shorter)."""
+    if encoding in ("gzip", "x-gzip") or (encoding == "identity" and start.startswith(GZIP_MAGIC)):
+        return _Inflater(wbits=16 + zlib.MAX_WBITS, name="gzip", max_bytes=max_bytes)
+    if encoding == "deflate":
+        # HTTP's deflate is a zlib stream (RFC 1950), but some servers send raw deflate.
+        is_zlib = len(start) >= 2 and start[0] & 0x0F == 8 and int.from_bytes(start[:2], "big") % 31 == 0
+        return _Inflater(wbits=zlib.MAX_WBITS if is_zlib else -zlib.MAX_WBITS, name="deflate", max_bytes=max_bytes)
+    return None
+
+
+class _Body:
+    """A body received chunk by chunk, decoded, within the size limit."""
+
+    def __init__(self, *, encoding: str, max_bytes: int):
+        self._encoding, self._max_bytes = encoding, max_bytes
+        self._start = b""  # the first bytes, held until the decoding is chosen
+        self._chosen = False
+        self._inflater: _Inflater | None = None
+        self.received = 0
+        self._data = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self.received += len(chunk)
+        if self.received > self._max_bytes:
+            raise FetchError(f"feed is larger than the limit of {self._max_bytes} bytes")
+        if not self._chosen:
+            self._start += chunk
+            if len(self._start) < 2:
+                return
+            chunk, self._start = self._start, b""
+            self._choose(chunk)
+        self._data += self._inflater.feed(chunk) if self._inflater else chunk
+
+    def _choose(self, start: bytes) -> None:
+        self._inflater = _inflater(self._encoding, start, self._max_bytes)
+        self._chosen = True
+
+    def finish(self) -> bytes:
+        if not self._chosen and self._start:  # a body of one byte
+            self._choose(self._start)
+            self._data += self._inflater.feed(self._start) if self._inflater else self._start
+        if self._inflater:
+            self._inflater.finish()
+        return bytes(self._data)
 
 
 def _decode(body: bytes, content_type: str) -> str:
@@ -71,57 +436,81 @@ def _decode(body: bytes, content_type: str) -> str:
         return body.decode("utf-8", errors="replace")
 
 
+def _content_encoding(response: http.client.HTTPResponse) -> str:
+    encoding = (response.getheader("Content-Encoding") or "identity").strip().lower()
+    if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
+        raise FetchError(f"Content-Encoding {encoding!r} is not supported (gzip and deflate are)")
+    return encoding
+
+
 def _read_limited(response: http.client.HTTPResponse, max_bytes: int) -> bytes:
     length = response.getheader("Content-Length")
     if length and length.isdigit() and int(length) > max_bytes:
         raise FetchError(f"feed is {int(length)} bytes; the limit is {max_bytes}")
-    chunks, total = [], 0
+    body = _Body(encoding=_content_encoding(response), max_bytes=max_bytes)
     while True:
         try:
-            chunk = response.read(64 * 1024)
+            chunk = response.read1(64 * 1024)
         except http.client.IncompleteRead as error:
             raise FeedUnreadable(
-                f"truncated body: the connection closed after {total + len(error.partial)} bytes"
+                f"truncated body: the connection closed after {body.received + len(error.partial)} bytes"
             ) from error
         if not chunk:
             break
-        total += len(chunk)
-        if total > max_bytes:
-            raise FetchError(f"feed is larger than the limit of {max_bytes} bytes")
-        chunks.append(chunk)
-    if length and length.isdigit() and total < int(length):
-        raise FeedUnreadable(f"truncated body: {total} of {int(length)} bytes arrived")
-    return b"".join(chunks)
+        body.feed(chunk)
+    if length and length.isdigit() and body.received < int(length):
+        raise FeedUnreadable(f"truncated body: {body.received} of {int(length)} bytes arrived")
+    return body.finish()
 
 
-def fetch_url(url: str) -> Fetched:
-    """GET a feed. Raises `FetchError` (refused, too big, client error),
-    `TransientFetchError` (network or server error) or `FeedUnreadable`
-    (truncated body)."""
-    connect_timeout, read_timeout, max_bytes, max_redirects, allow_private = _limits()
-    for _hop in range(max_redirects + 1):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise FetchError(f"scheme {parts.scheme!r} refused: feeds are fetched over http(s) only")
-        if not parts.hostname:
-            raise FetchError(f"{url!r} has no host")
+def _validator(response: http.client.HTTPResponse, name: str) -> str:
+    value = (response.getheader(name) or "").strip()
+    return value if len(value) <= VALIDATOR_MAX_LENGTH else ""
+
+
+# Fetching --------------------------------------------------------------------
+
+def _request_target(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path) of a URL a feed may be fetched from."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        if not parts.scheme or "://" not in url:
+            raise FetchError(f"{url!r} is not an http(s) URL: feeds are fetched from URLs only; "
+                             f"local files are imported with the import_feed command")
+        raise FetchError(f"scheme {parts.scheme!r} refused: feeds are fetched over http(s) only")
+    if not parts.hostname:
+        raise FetchError(f"{url!r} has no host")
+    try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        check_address(parts.hostname, port, allow_private=allow_private)
-        if parts.scheme == "https":
-            connection = http.client.HTTPSConnection(
-                parts.hostname, port, timeout=connect_timeout, context=ssl.create_default_context()
-            )
-        else:
-            connection = http.client.HTTPConnection(parts.hostname, port, timeout=connect_timeout)
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
+    except ValueError as error:
+        raise FetchError(f"{url!r} has an invalid port") from error
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return parts.scheme, parts.hostname, port, path
+
+
+def fetch_url(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
+    """GET a feed, as the module docstring says. With `etag` or
+    `last_modified` (from an earlier `Fetched`) the request is conditional.
+    Raises `FetchError` (refused, too big, client error),
+    `TransientFetchError` (network or server error, deadline) or
+    `FeedUnreadable` (truncated or corrupt body)."""
+    limits = _limits()
+    deadline = _Deadline(limits.total_timeout)
+    conditional = {"If-None-Match": etag, "If-Modified-Since": last_modified}
+    headers = {
+        "User-Agent": settings.FEEDS_USER_AGENT, "Accept": "application/json, text/csv, */*",
+        "Accept-Encoding": "gzip, deflate", **{name: value for name, value in conditional.items() if value},
+    }
+    for _hop in range(limits.max_redirects + 1):
+        scheme, host, port, path = _request_target(url)
+        addresses = checked_addresses(host, port, allow_private=limits.allow_private)
+        connection = response = None
         try:
-            connection.connect()
-            connection.sock.settimeout(read_timeout)
-            connection.request("GET", path, headers={
-                "User-Agent": settings.FEEDS_USER_AGENT, "Accept": "application/json, text/csv, */*",
-            })
+            connection = _connect(scheme=scheme, host=host, port=port, addresses=addresses, deadline=deadline,
+                                  limits=limits)
+            connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             if response.status in (301, 302, 303, 307, 308):
                 location = response.getheader("Location")
@@ -129,26 +518,49 @@ def fetch_url(url: str) -> Fetched:
                     raise FetchError(f"redirect {response.status} without a Location")
                 url = urljoin(url, location)
                 continue
+            if response.status == 304:
+                if not (etag or last_modified):
+                    raise FetchError(f"HTTP 304 (not modified) from {host} to a request that was not conditional")
+                return Fetched("", "", url, etag=_validator(response, "ETag") or etag,
+                               last_modified=_validator(response, "Last-Modified") or last_modified,
+                               not_modified=True)
             if response.status >= 500:
-                raise TransientFetchError(f"server error {response.status} from {parts.hostname}")
+                raise TransientFetchError(f"server error {response.status} from {host}")
             if response.status >= 400:
-                raise FetchError(f"HTTP {response.status} from {parts.hostname}")
+                raise FetchError(f"HTTP {response.status} from {host}")
             content_type = response.getheader("Content-Type", "")
-            body = _read_limited(response, max_bytes)
-            return Fetched(_decode(body, content_type), content_type, url)
-        except (TimeoutError, socket.timeout) as error:
-            raise TransientFetchError(f"timed out fetching {parts.hostname}") from error
-        except (ConnectionError, http.client.HTTPException, ssl.SSLError, OSError) as error:
-            if isinstance(error, (FetchError, FeedUnreadable)):
-                raise
-            raise TransientFetchError(f"network error fetching {parts.hostname}: {error}") from error
+            body = _read_limited(response, limits.max_bytes)
+            return Fetched(_decode(body, content_type), content_type, url, etag=_validator(response, "ETag"),
+                           last_modified=_validator(response, "Last-Modified"))
+        except _OutOfTime as error:
+            raise TransientFetchError(
+                f"gave up on {host} after {limits.total_timeout:g} s (FEEDS_TOTAL_TIMEOUT_SECONDS): "
+                f"the server is too slow"
+            ) from error
+        except TimeoutError as error:
+            raise TransientFetchError(f"timed out fetching {host}") from error
+        except (FetchError, FeedUnreadable):
+            raise
+        except (http.client.HTTPException, OSError) as error:
+            raise TransientFetchError(f"network error fetching {host}: {error}") from error
         finally:
-            connection.close()
-    raise FetchError(f"more than {max_redirects} redirects")
+            if response is not None:
+                response.close()
+            if connection is not None:
+                connection.close()
+    raise FetchError(f"more than {limits.max_redirects} redirects")
+
+
+def fetch(location: str, *, etag: str = "", last_modified: str = "") -> Fetched:
+    """GET a feed URL; the same as `fetch_url`. A local path or `file://`
+    URL is refused: only the command line reads files (`read_file`)."""
+    return fetch_url(location, etag=etag, last_modified=last_modified)
 
 
 def read_file(path: str | Path) -> Fetched:
-    _, _, max_bytes, _, _ = _limits()
+    """A local feed file, for the command line only, with the size limit (a
+    gzip file is inflated within it too)."""
+    max_bytes = _limits().max_bytes
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -156,13 +568,8 @@ def read_file(path: str | Path) -> Fetched:
         raise FetchError(f"cannot read {path}: {error.strerror}") from error
     if size > max_bytes:
         raise FetchError(f"{path} is {size} bytes; the limit is {max_bytes}")
-    data = path.read_bytes()
-    content_type = "text/csv" if path.suffix.lower() == ".csv" else "application/json"
+    body = _Body(encoding="identity", max_bytes=max_bytes)
+    body.feed(path.read_bytes())
+    data = body.finish()
+    content_type = "text/csv" if path.name.lower().endswith((".csv", ".csv.gz")) else "application/json"
     return Fetched(_decode(data, content_type), content_type, str(path))
-
-
-def fetch(location: str) -> Fetched:
-    """A URL or a local path."""
-    if "://" in location:
-        return fetch_url(location)
-    return read_file(location)

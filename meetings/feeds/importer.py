@@ -489,19 +489,37 @@ def _fetch_bmlt(source: FeedSource) -> tuple[str, list, bool | None]:
     return results, formats if isinstance(formats, list) else [], default_closed
 
 
+NOT_MODIFIED_REASON = "not modified since the last import (HTTP 304): nothing downloaded, nothing changed"
+
+
+def _fetch_conditionally(source: FeedSource) -> fetch.Fetched:
+    """GET the source's URL with the validators of its last successful import
+    of that URL, so an unchanged feed is not downloaded again."""
+    known = source.fetched_url == source.url
+    return fetch.fetch(source.url, etag=source.fetched_etag if known else "",
+                       last_modified=source.fetched_last_modified if known else "")
+
+
 def import_source(*, source: FeedSource, geocoder=None, progress: Progress | None = None) -> ImportRun:
     """Fetch and apply one source now. Network errors that are worth a retry
     propagate as `TransientFetchError` after the run is recorded as failed."""
     run = ImportRun.objects.create(source=source)
     started = monotonic.monotonic()
     bmlt_formats, default_closed = None, None
+    fetched = None
     try:
         if source.upload:
             text = fetch.read_file(source.upload.path).text
         elif source.format == FeedFormat.BMLT and "://" in source.url and "/client_interface/" not in source.url:
             text, bmlt_formats, default_closed = _fetch_bmlt(source)
+        elif source.url and "://" not in source.url:
+            # A path: made by the import_feed command (curators may name URLs only).
+            text = fetch.read_file(source.url).text
         elif source.url:
-            text = fetch.fetch(source.url).text
+            fetched = _fetch_conditionally(source)
+            if fetched.not_modified:
+                return _finish(run, status=ImportRun.Status.SUCCEEDED, reason=NOT_MODIFIED_REASON, started=started)
+            text = fetched.text
         else:
             raise fetch.FetchError("the source has neither a URL nor an uploaded file")
     except FeedUnreadable as error:
@@ -511,8 +529,13 @@ def import_source(*, source: FeedSource, geocoder=None, progress: Progress | Non
         if isinstance(error, fetch.TransientFetchError):
             raise
         return run
-    return import_feed_text(source=source, text=text, run=run, geocoder=geocoder, progress=progress,
-                            bmlt_formats=bmlt_formats, default_closed=default_closed)
+    run = import_feed_text(source=source, text=text, run=run, geocoder=geocoder, progress=progress,
+                           bmlt_formats=bmlt_formats, default_closed=default_closed)
+    if fetched is not None and run.status == ImportRun.Status.SUCCEEDED:
+        # Only a feed that was applied may be skipped next time (a held one is fetched again).
+        FeedSource.objects.filter(pk=source.pk).update(
+            fetched_url=source.url, fetched_etag=fetched.etag, fetched_last_modified=fetched.last_modified)
+    return run
 
 
 def import_run_approve(*, run: ImportRun, geocoder=None) -> ImportRun:
