@@ -3,7 +3,7 @@
 address, city or the name of one of its types ("women" finds type W).
 
 Both databases fold the same way: PostgreSQL with its `unaccent` extension
-(migration 0006), SQLite with `fold` registered as its UNACCENT function."""
+(migration 0007), SQLite with `fold` registered as its UNACCENT function."""
 
 from __future__ import annotations
 

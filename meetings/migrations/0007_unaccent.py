@@ -6,6 +6,6 @@ class Migration(migrations.Migration):
     """Keyword search folds accents with PostgreSQL's unaccent (meetings/keywords.py);
     a no-op on SQLite, where the app registers its own UNACCENT function."""
 
-    dependencies = [("meetings", "0005_earth_day_gist_index")]
+    dependencies = [("meetings", "0006_feed_source_validators")]
 
     operations = [UnaccentExtension()]
