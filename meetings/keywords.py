@@ -11,6 +11,8 @@ import unicodedata
 
 from django.db.models import CharField, Exists, OuterRef, Q, TextField, Transform
 
+from meetings.models import Meeting
+
 
 def fold(text: str) -> str:
     """Text without accents (decomposed, combining marks dropped), lower-cased."""
@@ -38,8 +40,6 @@ MEETING_TEXT = ("name", "group", "notes", "location__name", "location__formatted
 
 def keyword_condition(word: str) -> Q:
     """Meetings in whose text or type names `word` appears, folded."""
-    from meetings.models import Meeting
-
     word = fold(word)
     named_type = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk"),
                                                       meetingtype__name__unaccent__icontains=word)
