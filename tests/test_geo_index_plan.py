@@ -113,7 +113,8 @@ def expected_nearest(generated: directory.Directory, point: geo.Point, filters: 
     attendance = {a for wanted in filters.attendance for a in ATTENDANCE_MATCHES[wanted]}
     found = []
     for m in generated.meetings:
-        if not m["published"] or m["latitude"] is None:
+        # Online-only meetings' pins are cities, not places to go: a near search leaves them out.
+        if not m["published"] or m["latitude"] is None or m["attendance"] == "online":
             continue
         if filters.days and m["day"] not in filters.days:
             continue
