@@ -103,10 +103,6 @@ def _lookups() -> _Lookups:
     return _Lookups(type_codes, own_codes, service_bodies, paths)
 
 
-def _hh_mm(value: dt.time) -> str:
-    return value.strftime("%H:%M")
-
-
 def _utc(value: dt.datetime) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(dt.timezone.utc)
@@ -196,7 +192,7 @@ def meeting_guide_record(*, row: dict, type_ids: Iterable[int], lookups: _Lookup
     # No day (or no time) is Meeting Guide's "by appointment": both are left out.
     if row["day"] is not None and row["time"] is not None:
         _, end = schedule.wall_end(time=row["time"], end_time=row["end_time"])
-        record.update(day=row["day"], time=_hh_mm(row["time"]), end_time=_hh_mm(end))
+        record.update(day=row["day"], time=schedule.hh_mm(row["time"]), end_time=schedule.hh_mm(end))
     if timezone:
         record["timezone"] = timezone
     record.update(_place(row, timezone))
