@@ -1,17 +1,16 @@
-"""Fellowships, their type vocabularies and the service bodies that keep lists."""
+"""Fellowships and their type vocabularies. Service bodies are registered by
+`meetings/admin_service_bodies.py`: which bodies a curator sees is a curator
+scope (`meetings/curation.py`), and this app knows nothing of meetings."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from fellowships.models import Fellowship, MeetingType, ServiceBody
-from meetings.admin_scope import CuratorScopedAdmin
-from meetings.forms import clean_zone_name
+from fellowships.models import Fellowship, MeetingType
 
 
 @admin.register(Fellowship)
@@ -51,48 +50,3 @@ class MeetingTypeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: MeetingType | None = None) -> bool:
         return False
-
-
-class ServiceBodyAdminForm(forms.ModelForm):
-    class Meta:
-        model = ServiceBody
-        fields = "__all__"
-
-    def clean_timezone(self) -> str:
-        name = clean_zone_name(self.cleaned_data.get("timezone", ""))
-        if not name:
-            raise forms.ValidationError("A service body needs a default time zone for its meetings.")
-        return name
-
-    def clean_parent(self) -> ServiceBody | None:
-        parent = self.cleaned_data.get("parent")
-        # Walk up from the chosen parent: reaching this body would make a loop.
-        ancestor, seen = parent, set()
-        while ancestor is not None and self.instance.pk and ancestor.pk not in seen:
-            if ancestor.pk == self.instance.pk:
-                raise forms.ValidationError("A service body cannot sit under itself or one of its own children.")
-            seen.add(ancestor.pk)
-            ancestor = ancestor.parent
-        return parent
-
-
-@admin.register(ServiceBody)
-class ServiceBodyAdmin(CuratorScopedAdmin):
-    form = ServiceBodyAdminForm
-    list_display = ("name", "fellowship", "parent", "timezone", "location")
-    list_filter = ("fellowship",)
-    search_fields = ("name", "slug", "location")
-    list_select_related = ("fellowship", "parent")
-    autocomplete_fields = ("parent",)
-    filter_horizontal = ("curators",)
-    prepopulated_fields = {"slug": ("name",)}
-    fieldsets = (
-        (None, {"fields": ("name", "slug", "fellowship", "parent", "location")}),
-        ("Curators", {
-            "fields": ("curators",),
-            "description": "Staff users in the Curators group who keep this body's listings and those of the "
-                           "bodies below it (see README, Curators).",
-        }),
-        ("Defaults for its meetings", {"fields": ("timezone", "default_language")}),
-        ("Contact", {"fields": ("website", "email", "phone")}),
-    )

@@ -391,3 +391,4 @@ class RegionAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 from meetings.feeds import admin as feeds_admin  # noqa: E402,F401  (registers FeedSource and ImportRun)
 from meetings import admin_change_requests  # noqa: E402,F401  (registers ChangeRequest)
+from meetings import admin_service_bodies  # noqa: E402,F401  (registers ServiceBody)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from fellowships.models import MeetingType
+from fellowships.models import MeetingType, ServiceBody
 from meetings.models import Location, Meeting
 from meetings.schedule import is_valid_zone
 
@@ -69,6 +69,29 @@ class MeetingAdminForm(forms.ModelForm):
                 "service_body", f"{service_body.name} keeps {service_body.fellowship.name} meetings, not {fellowship.name}."
             )
         return cleaned
+
+
+class ServiceBodyAdminForm(forms.ModelForm):
+    class Meta:
+        model = ServiceBody
+        fields = "__all__"
+
+    def clean_timezone(self) -> str:
+        name = clean_zone_name(self.cleaned_data.get("timezone", ""))
+        if not name:
+            raise forms.ValidationError("A service body needs a default time zone for its meetings.")
+        return name
+
+    def clean_parent(self) -> ServiceBody | None:
+        parent = self.cleaned_data.get("parent")
+        # Walk up from the chosen parent: reaching this body would make a loop.
+        ancestor, seen = parent, set()
+        while ancestor is not None and self.instance.pk and ancestor.pk not in seen:
+            if ancestor.pk == self.instance.pk:
+                raise forms.ValidationError("A service body cannot sit under itself or one of its own children.")
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+        return parent
 
 
 # Fields whose change means the location must be looked up again.
