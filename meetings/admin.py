@@ -130,12 +130,15 @@ class HistoryColumns:
     """Columns of the history page (simple-history's), shared by meetings and locations."""
 
     history_list_display = ["made_by", "revert_link"]
+    # simple-history's table heads columns with their attribute names and
+    # prints "None" for a change without a user or reason; this one reads.
+    object_history_list_template = "admin/meetings/object_history_list.html"
 
-    @admin.display(description="made by")
+    @admin.display(description="Changed by")
     def made_by(self, record) -> str:
         return history.record_attribution(record).describe()
 
-    @admin.display(description="revert")
+    @admin.display(description="Revert")
     def revert_link(self, record) -> str:
         if record.history_type == "+":
             return ""
@@ -162,11 +165,14 @@ class HistoryColumns:
                 self.message_user(request, f"Change {history_id} reverted.", messages.SUCCESS)
             return HttpResponseRedirect(history_url)
         previous = record.prev_record
+        changes = history.revert_changes(record=record, current=obj)
+        made = history.record_diff(record, previous) if previous is not None else {}
         return render(request, "admin/meetings/revert_confirm.html", {
             **self.admin_site.each_context(request),
             "opts": self.model._meta, "object": obj, "record": record, "history_url": history_url,
             "attribution": history.record_attribution(record).describe(),
-            "changes": history.record_diff(record, previous) if previous is not None else {},
+            "changes": changes,
+            "left_as_they_are": [name for name in made if name not in changes and name not in history.NOT_SHOWN],
             "title": f"Revert a change to {obj}",
         })
 

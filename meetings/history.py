@@ -225,6 +225,41 @@ class RevertError(Exception):
     """A change that cannot be reverted, with the reason a curator reads."""
 
 
+def current_values(obj) -> dict:
+    """A meeting's or location's values as they stand, shaped like `record_values`."""
+    values = {name: encode_value(getattr(obj, attname)) for name, attname in _shown_fields(obj.history.model)}
+    if isinstance(obj, Meeting):
+        values["types"] = sorted(obj.types.values_list("code", flat=True))
+    return values
+
+
+def revert_changes(*, record, current) -> dict[str, dict]:
+    """{field: {"now": ..., "restored": ...}} of exactly what reverting
+    `record` would change on `current`: the fields that change set that a
+    revert may set back (not derived ones, such as a meeting's copy of its
+    location's pin, which can differ between two rows of a meeting without
+    that change having made it), and whose value now is not already the one
+    from before the change. The preview shows this and the revert applies it."""
+    previous = record.prev_record
+    if previous is None:
+        return {}
+    changed = record_diff(record, previous)
+    now = current_values(current)
+    restored = record_values(previous)
+    if isinstance(current, Meeting):
+        revertible = (*MEETING_REVERTIBLE, "types")
+        # Codes the meeting's fellowship still has: the only ones a revert can set.
+        restored["types"] = sorted(MeetingType.objects.filter(
+            fellowship_id=current.fellowship_id, code__in=previous.type_codes or []).values_list("code", flat=True))
+    else:
+        revertible = LOCATION_REVERTIBLE
+    return {
+        name: {"now": now[name], "restored": restored[name]}
+        for name in revertible
+        if name in changed and now[name] != restored[name]
+    }
+
+
 @transaction.atomic
 def history_revert(*, record, user=None):
     """Undo one change: the fields it changed go back to their values before
@@ -243,16 +278,17 @@ def history_revert(*, record, user=None):
         current = model.objects.select_for_update().get(pk=record.id)
     except model.DoesNotExist as error:
         raise RevertError("The record no longer exists.") from error
-    changed = record_diff(record, previous)
+    changes = revert_changes(record=record, current=current)
+    if not changes:
+        raise RevertError("Nothing to revert: each field this change made is derived or bookkeeping, or "
+                          "already holds its value from before the change.")
+    fields = [name for name in changes if name != "types"]
     reason = f"revert of change {record.history_id}"
     if model is Meeting:
-        fields = [name for name in MEETING_REVERTIBLE if name in changed]
         types = None
-        if "types" in changed:
+        if "types" in changes:
             types = list(MeetingType.objects.filter(fellowship_id=current.fellowship_id,
-                                                    code__in=previous.type_codes or []))
-        if not fields and types is None:
-            raise RevertError("Nothing this change made can be reverted (only derived or feed bookkeeping fields).")
+                                                    code__in=changes["types"]["restored"]))
         for name in fields:
             attname = Meeting._meta.get_field(name).attname
             setattr(current, attname, getattr(previous, attname))
@@ -263,9 +299,6 @@ def history_revert(*, record, user=None):
         if feed_fields and current.feed_source_id:
             meeting_lock_fields(meeting=current, fields=feed_fields)
         return current
-    fields = [name for name in LOCATION_REVERTIBLE if name in changed]
-    if not fields:
-        raise RevertError("Nothing this change made can be reverted.")
     for name in fields:
         attname = Location._meta.get_field(name).attname
         setattr(current, attname, getattr(previous, attname))

@@ -4,11 +4,15 @@ be reverted from the admin."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from meetings.history import RevertError, history_revert, record_attribution, record_diff
+from meetings.history import (
+    LOCATION_REVERTIBLE, RevertError, current_values, history_revert, record_attribution, record_diff,
+)
 from meetings.models import Location, Meeting
 from tests.curation_setup import aa_meeting
 from tests.test_curation import aa_client, directory, offline_geocoder  # noqa: F401  (shared fixtures)
@@ -128,3 +132,74 @@ def test_superuser_sees_any_history(client, directory):
     client.force_login(boss)
     meeting = aa_meeting(directory)
     assert client.get(reverse("admin:meetings_meeting_history", args=[meeting.pk])).status_code == 200
+
+
+def revert_url(obj, record) -> str:
+    return reverse(f"admin:meetings_{obj._meta.model_name}_revert", args=[obj.pk, record.history_id])
+
+
+def test_the_revert_preview_shows_exactly_what_the_revert_changes_after_interleaved_edits(aa_client, directory):
+    meeting = aa_meeting(directory, "Serenity Group", notes="Side door")
+    location = meeting.location
+    # Pin move, then the meeting's time, then the hall's name, then the meeting's notes.
+    aa_client.post(change_url(location), location_form_data(location, latitude=33.7, longitude=-117.9))
+    meeting.refresh_from_db()
+    aa_client.post(change_url(meeting), meeting_form_data(meeting, time="20:30"))
+    time_change, _ = latest_change(meeting)
+    location.refresh_from_db()
+    aa_client.post(change_url(location), location_form_data(location, name="Parish Hall"))
+    meeting.refresh_from_db()
+    aa_client.post(change_url(meeting), meeting_form_data(meeting, notes="Front door"))
+    meeting.refresh_from_db()
+    # The time change's row also holds the meeting's copy of the moved pin.
+    assert {"time", "latitude", "longitude"} <= record_diff(time_change, time_change.prev_record).keys()
+
+    page = aa_client.get(revert_url(meeting, time_change))
+    assert page.context["changes"] == {"time": {"now": "20:30", "restored": "19:00"}}
+    assert b"before (restored)" not in page.content
+    before = current_values(meeting)
+    assert aa_client.post(revert_url(meeting, time_change)).status_code == 302
+    meeting.refresh_from_db()
+    after = current_values(meeting)
+    assert {name for name in before if before[name] != after[name]} == {"time"}
+    assert (meeting.latitude, meeting.longitude, meeting.notes) == (33.7, -117.9, "Front door")
+
+    pin_move = location.history.filter(latitude=33.7).order_by("history_date", "history_id").first()
+    location.refresh_from_db()
+    page = aa_client.get(revert_url(location, pin_move))
+    assert page.context["changes"] == {"latitude": {"now": 33.7, "restored": 33.6846},
+                                       "longitude": {"now": -117.9, "restored": -117.8265}}
+    before = current_values(location)
+    aa_client.post(revert_url(location, pin_move))
+    location.refresh_from_db()
+    after = current_values(location)
+    assert {name for name in LOCATION_REVERTIBLE if before[name] != after[name]} == {"latitude", "longitude"}
+    assert location.name == "Parish Hall"
+
+
+def test_a_change_undone_since_has_nothing_to_revert(aa_client, directory):
+    meeting = aa_meeting(directory, "Serenity Group")
+    aa_client.post(change_url(meeting), meeting_form_data(meeting, name="Wrong Name"))
+    wrong, _ = latest_change(meeting)
+    meeting.refresh_from_db()
+    aa_client.post(change_url(meeting), meeting_form_data(meeting, name="Serenity Group"))
+    rows = meeting.history.count()
+    page = aa_client.get(revert_url(meeting, wrong))
+    assert page.context["changes"] == {}
+    assert b"Nothing to revert" in page.content and b'value="Revert this change"' not in page.content
+    with pytest.raises(RevertError):
+        history_revert(record=wrong, user=directory.aa_curator)
+    assert meeting.history.count() == rows
+
+
+def test_the_history_table_has_human_headers_and_no_none_reason(aa_client, directory):
+    meeting = aa_meeting(directory, "Serenity Group")
+    aa_client.post(change_url(meeting), meeting_form_data(meeting, name="Serenity Step Study"))
+    page = aa_client.get(reverse("admin:meetings_meeting_history", args=[meeting.pk]))
+    html = re.search(r'<table id="change-history".*?</table>', page.content.decode(), re.S).group(0)
+    headers = re.findall(r"<th[^>]*>\s*([^<]*?)\s*</th>", html)
+    assert headers == ["Date/time", "Action", "Changed by", "Reason", "Changes", "Revert"]
+    assert "made_by" not in html and "revert_link" not in html
+    cells = re.findall(r"<td>\s*([^<]*?)\s*</td>", html)
+    assert "None" not in cells and "—" in cells
+    assert f"by {directory.aa_curator}" in html and "Revert this change…" in html
