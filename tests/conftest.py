@@ -1,9 +1,35 @@
+"""Fixtures every test module may use. What tests build (rows, feed records,
+form posts) is in factories.py; no test module imports another."""
+
 import datetime as dt
+import io
+from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import override_settings
 
+from fellowships.models import Fellowship, ServiceBody
 from fellowships.services import vocabularies_sync
 from meetings import clock
+from meetings.curation import curator_assign
+from tests.factories import ServiceBodyFactory
+
+# Test settings (meetingfinder/settings.py stays the one settings module): a
+# password hash costs a millisecond instead of a third of a second, and the
+# geocoder never leaves the machine whatever the environment says.
+TEST_SETTINGS = {
+    "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+    "GEOCODER": "offline",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_settings():
+    with override_settings(**TEST_SETTINGS):
+        yield
 
 
 @pytest.fixture
@@ -27,3 +53,72 @@ def frozen_now(monkeypatch):
 
     return freeze
 
+
+# Curation: two fellowships' service bodies, one with a child, and a curator for each.
+
+@dataclass
+class Directory:
+    aa_office: ServiceBody
+    aa_district: ServiceBody  # below aa_office
+    na_area: ServiceBody
+    aa_curator: object
+    na_curator: object
+
+
+@pytest.fixture
+def directory(vocabularies) -> Directory:
+    aa = Fellowship.objects.get(slug="aa")
+    na = Fellowship.objects.get(slug="na")
+    aa_office = ServiceBodyFactory(name="OC Central Office", fellowship=aa)
+    aa_district = ServiceBodyFactory(name="South County District", fellowship=aa, parent=aa_office)
+    na_area = ServiceBodyFactory(name="OC NA Area", fellowship=na)
+    User = get_user_model()
+    aa_curator = User.objects.create_user("aa-volunteer", "aa-volunteer@example.org", "not-a-real-password")
+    na_curator = User.objects.create_user("na-volunteer", "na-volunteer@example.org", "not-a-real-password")
+    curator_assign(user=aa_curator, service_bodies=[aa_office])
+    curator_assign(user=na_curator, service_bodies=[na_area])
+    return Directory(aa_office, aa_district, na_area, aa_curator, na_curator)
+
+
+@pytest.fixture
+def aa_client(client, directory):
+    """A client signed in as the AA office's curator."""
+    client.force_login(directory.aa_curator)
+    return client
+
+
+# The Orange County sample directory, for tests that only read it.
+
+@pytest.fixture(scope="session")
+def oc_sample_session(django_db_setup, django_db_blocker):
+    """Loaded once per session by the documented command, inside a
+    transaction rolled back at the end of the session; each test's own
+    transaction nests in it as a savepoint, so what a test writes is undone
+    and the next reader sees the sample as loaded. Tests that ask for it run
+    last (pytest_collection_modifyitems below), so no other test sees it."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            call_command("load_sample_data", stdout=io.StringIO())
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def oc_sample(request, oc_sample_session, db):
+    """The Orange County sample directory (read it; what a test writes is rolled back)."""
+    # A transactional test would commit, and flush the sample when it ends.
+    assert "transactional_db" not in request.fixturenames, "oc_sample is for tests inside a transaction"
+    assert connection.in_atomic_block
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    # After pytest-django's own ordering: the sample's readers last, in their order.
+    readers = [item for item in items if "oc_sample" in getattr(item, "fixturenames", ())]
+    if readers:
+        others = [item for item in items if "oc_sample" not in getattr(item, "fixturenames", ())]
+        items[:] = others + readers

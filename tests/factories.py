@@ -1,14 +1,20 @@
-"""factory_boy factories; meetings are saved through the service so their
-derived fields are what production would hold."""
+"""What tests build, shared by every test module (fixtures are in
+conftest.py): factory_boy factories and meetings saved through the service,
+so their derived fields are what production would hold; feed records and
+sources run through the importer; what the admin's forms post."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import factory
+from django.contrib.messages import get_messages
+from django.urls import reverse
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
-from meetings.models import Location, Meeting, Region
+from meetings.feeds.importer import import_feed_text
+from meetings.models import FeedSource, ImportRun, Location, Meeting, Region
 from meetings.services import meeting_save
 
 
@@ -83,3 +89,92 @@ def make_meeting(
     type_objects = list(MeetingType.objects.filter(fellowship=fellowship_obj, code__in=types))
     assert len(type_objects) == len(set(types)), f"unknown codes in {types}"
     return meeting_save(meeting=meeting, types=type_objects)
+
+
+# Meetings of the curation directory (the `directory` fixture).
+
+def aa_meeting(directory, name: str = "Serenity Group", **fields) -> Meeting:
+    fields.setdefault("location", LocationFactory())
+    return make_meeting(name=name, fellowship="aa", service_body=directory.aa_office, **fields)
+
+
+def na_meeting(directory, name: str = "Just For Today", **fields) -> Meeting:
+    fields.setdefault("location", LocationFactory())
+    return make_meeting(name=name, fellowship="na", service_body=directory.na_area, **fields)
+
+
+# Feeds: Meeting Guide records, a source, a run of the importer.
+
+def feed_record(n: int, **fields) -> dict:
+    return {"slug": f"m{n}", "name": f"Meeting {n}", "day": n % 7, "time": "19:00", "types": ["O", "D"],
+            "address": f"{n} Main St", "city": "Irvine", "state": "CA", "postal_code": "92618",
+            "latitude": 33.68 + n * 0.001, "longitude": -117.82, **fields}
+
+
+def make_source(slug: str = "oc", fellowship: str = "aa", **fields) -> FeedSource:
+    fellowship_obj = Fellowship.objects.get(slug=fellowship)
+    body, _ = ServiceBody.objects.get_or_create(
+        slug=f"{slug}-office", defaults={"name": f"{slug} office", "fellowship": fellowship_obj,
+                                         "timezone": "America/Los_Angeles"})
+    return FeedSource.objects.create(slug=slug, name=slug, fellowship=fellowship_obj, service_body=body, **fields)
+
+
+def run_feed(source: FeedSource, records: list[dict], **kwargs) -> ImportRun:
+    return import_feed_text(source=source, text=json.dumps(records), **kwargs)
+
+
+# The admin: what its change forms post, its URLs, the messages it shows.
+
+def meeting_form_data(meeting: Meeting, **overrides) -> dict:
+    """What the change form posts for `meeting` as it stands, with overrides."""
+    data = {
+        "name": meeting.name,
+        "slug": meeting.slug,
+        "fellowship": meeting.fellowship_id,
+        "service_body": meeting.service_body_id,
+        "group": meeting.group,
+        "url": meeting.url,
+        "notes": meeting.notes,
+        "group_notes": meeting.group_notes,
+        "day": "" if meeting.day is None else meeting.day,
+        "time": meeting.time.strftime("%H:%M") if meeting.time else "",
+        "end_time": meeting.end_time.strftime("%H:%M") if meeting.end_time else "",
+        "timezone": meeting.timezone,
+        "location": meeting.location_id or "",
+        "conference_url": meeting.conference_url,
+        "conference_url_notes": meeting.conference_url_notes,
+        "conference_phone": meeting.conference_phone,
+        "conference_phone_notes": meeting.conference_phone_notes,
+        "types": [t.pk for t in meeting.types.all()],
+        "review_reason": meeting.review_reason,
+    }
+    for flag in ("published", "needs_review"):
+        if getattr(meeting, flag):
+            data[flag] = "on"
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def location_form_data(location: Location, **overrides) -> dict:
+    data = {
+        field: getattr(location, field) for field in (
+            "name", "address", "city", "state", "postal_code", "country", "formatted_address", "timezone", "notes",
+        )
+    }
+    data.update({
+        "latitude": "" if location.latitude is None else location.latitude,
+        "longitude": "" if location.longitude is None else location.longitude,
+        "region": location.region_id or "",
+    })
+    if location.approximate:
+        data["approximate"] = "on"
+    data.update(overrides)
+    return data
+
+
+def change_url(obj) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def message_texts(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -14,7 +13,10 @@ from geopy.point import Point as GeopyPoint
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import geocoding
 from meetings.models import Location, Meeting
-from tests.factories import LocationFactory, RegionFactory, ServiceBodyFactory, make_meeting
+from tests.factories import (
+    LocationFactory, RegionFactory, ServiceBodyFactory, change_url, location_form_data, make_meeting, meeting_form_data,
+    message_texts,
+)
 
 MEETING_CHANGELIST = reverse("admin:meetings_meeting_changelist")
 ZOOM = "https://zoom.us/j/5550100"
@@ -25,11 +27,6 @@ def curator(client, vocabularies):
     user = get_user_model().objects.create_superuser("curator", "curator@example.org", "not-a-real-password")
     client.force_login(user)
     return client
-
-
-@pytest.fixture(autouse=True)
-def offline_geocoder(settings):
-    settings.GEOCODER = "offline"
 
 
 def fake_geocoder(monkeypatch, *, latitude: float, longitude: float, calls: list | None = None) -> None:
@@ -56,63 +53,8 @@ def type_ids(fellowship: str, *codes: str) -> list[int]:
     return ids
 
 
-def meeting_form_data(meeting: Meeting, **overrides) -> dict:
-    """What the change form posts for `meeting` as it stands, with overrides."""
-    data = {
-        "name": meeting.name,
-        "slug": meeting.slug,
-        "fellowship": meeting.fellowship_id,
-        "service_body": meeting.service_body_id,
-        "group": meeting.group,
-        "url": meeting.url,
-        "notes": meeting.notes,
-        "group_notes": meeting.group_notes,
-        "day": "" if meeting.day is None else meeting.day,
-        "time": meeting.time.strftime("%H:%M") if meeting.time else "",
-        "end_time": meeting.end_time.strftime("%H:%M") if meeting.end_time else "",
-        "timezone": meeting.timezone,
-        "location": meeting.location_id or "",
-        "conference_url": meeting.conference_url,
-        "conference_url_notes": meeting.conference_url_notes,
-        "conference_phone": meeting.conference_phone,
-        "conference_phone_notes": meeting.conference_phone_notes,
-        "types": [t.pk for t in meeting.types.all()],
-        "review_reason": meeting.review_reason,
-    }
-    for flag in ("published", "needs_review"):
-        if getattr(meeting, flag):
-            data[flag] = "on"
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def location_form_data(location: Location, **overrides) -> dict:
-    data = {
-        field: getattr(location, field) for field in (
-            "name", "address", "city", "state", "postal_code", "country", "formatted_address", "timezone", "notes",
-        )
-    }
-    data.update({
-        "latitude": "" if location.latitude is None else location.latitude,
-        "longitude": "" if location.longitude is None else location.longitude,
-        "region": location.region_id or "",
-    })
-    if location.approximate:
-        data["approximate"] = "on"
-    data.update(overrides)
-    return data
-
-
-def change_url(obj) -> str:
-    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
-
-
 def shown(response) -> list[str]:
     return sorted(m.name for m in response.context["cl"].result_list)
-
-
-def message_texts(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def run_action(client, action: str, meetings: list[Meeting]):

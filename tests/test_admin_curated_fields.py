@@ -8,15 +8,11 @@ import pytest
 from django.urls import reverse
 
 from meetings.models import Meeting
-from tests.curation_setup import make_directory
-from tests.test_admin import change_url, meeting_form_data
-from tests.test_import_importer import feed_record, make_source, run_feed
+from tests.factories import change_url, feed_record, make_source, meeting_form_data, run_feed
 
 
 @pytest.fixture
-def imported(vocabularies, settings):
-    settings.GEOCODER = "offline"
-    directory = make_directory()
+def imported(directory):
     source = make_source()
     source.service_body = directory.aa_office
     source.save()
@@ -25,9 +21,9 @@ def imported(vocabularies, settings):
 
 
 @pytest.fixture
-def aa_client(client, imported):
-    client.force_login(imported[0].aa_curator)
-    return client
+def aa_client(aa_client, imported):
+    """The AA curator, with two meetings imported into their office."""
+    return aa_client
 
 
 def test_an_admin_edit_locks_the_edited_fields_and_shows_the_feeds_value(aa_client, imported):

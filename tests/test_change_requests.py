@@ -11,9 +11,7 @@ from django.urls import reverse
 
 from meetings.change_requests import ChangeRequestInvalid, change_request_approve, change_request_reject
 from meetings.models import ChangeRequest, Meeting
-from tests.curation_setup import aa_meeting, make_directory, na_meeting
-from tests.test_admin import change_url
-from tests.test_import_importer import feed_record, make_source, run_feed
+from tests.factories import aa_meeting, change_url, feed_record, make_source, na_meeting, run_feed
 
 SUBMIT = "/api/v1/change-requests/"
 
@@ -24,11 +22,6 @@ def fresh_throttle(settings):
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def directory(vocabularies):
-    return make_directory()
 
 
 def submit(client, **body):

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from meetings.models import Location, Meeting
 from meetings.services import meeting_save
-from tests.curation_setup import aa_meeting, make_directory
-from tests.test_import_importer import feed_record, make_source, run_feed
+from tests.factories import aa_meeting, feed_record, make_source, run_feed
 
 CHANGES = "/api/v1/changes/"
-
-
-@pytest.fixture
-def directory(vocabularies, settings):
-    settings.GEOCODER = "offline"
-    return make_directory()
 
 
 def test_changes_list_meetings_and_locations_with_old_and_new_values(client, directory):

@@ -3,35 +3,18 @@ locations, feed sources and requests, by every admin path; a superuser all."""
 
 from __future__ import annotations
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
 from meetings.curation import curated_body_ids, locations_curated_by, meetings_curated_by
 from meetings.models import ChangeRequest, FeedSource, Location, Meeting
-from tests.curation_setup import aa_meeting, make_directory, na_meeting
-from tests.factories import LocationFactory, make_meeting
-from tests.test_admin import change_url, meeting_form_data, message_texts
+from tests.factories import (
+    LocationFactory, aa_meeting, change_url, make_meeting, meeting_form_data, message_texts, na_meeting,
+)
 
 MEETINGS = reverse("admin:meetings_meeting_changelist")
 AUTOCOMPLETE = reverse("admin:autocomplete")
-
-
-@pytest.fixture(autouse=True)
-def offline_geocoder(settings):
-    settings.GEOCODER = "offline"
-
-
-@pytest.fixture
-def directory(vocabularies):
-    return make_directory()
-
-
-@pytest.fixture
-def aa_client(client, directory):
-    client.force_login(directory.aa_curator)
-    return client
 
 
 def listed(response) -> list[str]:

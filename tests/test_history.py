@@ -14,10 +14,7 @@ from meetings.history import (
     LOCATION_REVERTIBLE, RevertError, current_values, history_revert, record_attribution, record_diff,
 )
 from meetings.models import Location, Meeting
-from tests.curation_setup import aa_meeting
-from tests.test_curation import aa_client, directory, offline_geocoder  # noqa: F401  (shared fixtures)
-from tests.test_admin import change_url, location_form_data, meeting_form_data
-from tests.test_import_importer import feed_record, make_source, run_feed
+from tests.factories import aa_meeting, change_url, feed_record, location_form_data, make_source, meeting_form_data, run_feed
 
 MEETINGS = reverse("admin:meetings_meeting_changelist")
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from meetings.models import FeedSource, Meeting
-from tests.test_import_importer import feed_record, make_source
+from tests.factories import feed_record, make_source
 
 
 def test_command_imports_a_file_and_prints_counts(vocabularies, tmp_path, capsys):

@@ -11,28 +11,11 @@ from fellowships.models import Fellowship, ServiceBody
 from meetings.feeds import importer
 from meetings.feeds.importer import import_feed_text, import_records, import_run_approve
 from meetings.feeds.locks import meeting_release_lock
-from meetings.models import FeedSource, ImportRun, Meeting
+from meetings.models import ImportRun, Meeting
 from meetings.services import meeting_save
+from tests.factories import feed_record, make_source, run_feed
 
 FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
-
-
-def feed_record(n, **fields):
-    return {"slug": f"m{n}", "name": f"Meeting {n}", "day": n % 7, "time": "19:00", "types": ["O", "D"],
-            "address": f"{n} Main St", "city": "Irvine", "state": "CA", "postal_code": "92618",
-            "latitude": 33.68 + n * 0.001, "longitude": -117.82, **fields}
-
-
-def make_source(slug="oc", fellowship="aa", **fields):
-    fellowship_obj = Fellowship.objects.get(slug=fellowship)
-    body, _ = ServiceBody.objects.get_or_create(
-        slug=f"{slug}-office", defaults={"name": f"{slug} office", "fellowship": fellowship_obj,
-                                         "timezone": "America/Los_Angeles"})
-    return FeedSource.objects.create(slug=slug, name=slug, fellowship=fellowship_obj, service_body=body, **fields)
-
-
-def run_feed(source, records, **kwargs):
-    return import_feed_text(source=source, text=json.dumps(records), **kwargs)
 
 
 @pytest.fixture

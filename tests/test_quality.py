@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from fellowships.models import Fellowship
 from meetings import quality
 from meetings.models import FeedSource, Location, Meeting
-from tests.curation_setup import aa_meeting, make_directory, na_meeting
-from tests.factories import LocationFactory
+from tests.factories import LocationFactory, aa_meeting, na_meeting
 
 ZOOM = "https://zoom.us/j/5550100"
-
-
-@pytest.fixture
-def directory(vocabularies, settings):
-    settings.GEOCODER = "offline"
-    return make_directory()
 
 
 def names(queryset) -> list[str]:

@@ -36,6 +36,8 @@ WRITE_RE = re.compile(r'^\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)"?', re.
 
 @pytest.fixture
 def loaded():
+    """A load of its own, for tests of the loader; tests that only read the
+    directory use the session's `oc_sample`."""
     return sample_data_load()
 
 
@@ -164,7 +166,7 @@ def test_generator_is_deterministic_and_matches_the_committed_file(monkeypatch):
     assert module.build(seed=1) != FILE  # the seed matters, so the check above means something
 
 
-def test_each_fellowship_has_its_share(loaded):
+def test_each_fellowship_has_its_share(oc_sample):
     counts = Counter(Meeting.objects.values_list("fellowship__slug", flat=True))
     total = sum(counts.values())
     assert total >= 330
@@ -174,7 +176,7 @@ def test_each_fellowship_has_its_share(loaded):
     assert 0.10 <= counts["al-anon"] / total <= 0.20
 
 
-def test_the_mix_a_directory_needs(loaded):
+def test_the_mix_a_directory_needs(oc_sample):
     meetings = Meeting.objects.select_related("fellowship", "location")
     assert set(meetings.values_list("attendance", flat=True)) == {"in_person", "hybrid", "online", "inactive"}
     for slug in ("aa", "na", "al-anon"):
@@ -200,7 +202,7 @@ def test_the_mix_a_directory_needs(loaded):
     assert max(Counter(meetings.exclude(location__approximate=True).values_list("location", flat=True)).values()) >= 15
 
 
-def test_groups_meeting_on_several_days_share_group_and_source_key_stem(loaded):
+def test_groups_meeting_on_several_days_share_group_and_source_key_stem(oc_sample):
     by_stem = defaultdict(list)
     for meeting in Meeting.objects.filter(source="sample"):
         stem, _, suffix = meeting.source_key.rpartition("/")
@@ -213,7 +215,7 @@ def test_groups_meeting_on_several_days_share_group_and_source_key_stem(loaded):
     assert sorted(d for _, d, _ in by_stem["aa/nooner-costa-mesa"]) == [1, 2, 3, 4, 5]
 
 
-def test_online_meetings_in_other_time_zones(loaded, api):
+def test_online_meetings_in_other_time_zones(oc_sample, api):
     elsewhere = Meeting.objects.exclude(timezone="America/Los_Angeles").exclude(day__isnull=True)
     assert {"America/New_York", "America/Phoenix"} <= set(elsewhere.values_list("timezone", flat=True))
     assert set(elsewhere.values_list("attendance", flat=True)) == {"online"}
@@ -250,7 +252,7 @@ def test_no_real_looking_personal_data():
     assert hosts and all(any(host == a or host.endswith("." + a) for a in allowed) for host in hosts), hosts
 
 
-def test_coordinates_lie_in_orange_county_except_city_level_online_places(loaded):
+def test_coordinates_lie_in_orange_county_except_city_level_online_places(oc_sample):
     venues = Location.objects.filter(approximate=False)
     assert venues.count() >= 80
     for location in venues:
@@ -269,7 +271,7 @@ def test_coordinates_lie_in_orange_county_except_city_level_online_places(loaded
         assert (meeting.latitude, meeting.longitude) == (meeting.location.latitude, meeting.location.longitude)
 
 
-def test_readme_query_finds_aa_open_tuesday_meetings_near_newport_beach(loaded, api):
+def test_readme_query_finds_aa_open_tuesday_meetings_near_newport_beach(oc_sample, api):
     url = "/api/v1/meetings/?near=92660&radius=10&units=mi&fellowship=aa&open=open&day=2"
     response = api.get(url + "&limit=200")
     assert response.status_code == 200
@@ -290,7 +292,7 @@ def test_readme_query_finds_aa_open_tuesday_meetings_near_newport_beach(loaded, 
     assert api.get(url).json()["count"] == len(expected)
 
 
-def test_online_meeting_starting_within_the_hour_through_the_day(loaded, api, monkeypatch):
+def test_online_meeting_starting_within_the_hour_through_the_day(oc_sample, api, monkeypatch):
     # A week in winter (PST) and a day in summer (PDT), from early morning to late evening.
     dates = [dt.date(2025, 1, 12) + dt.timedelta(days=n) for n in range(7)] + [dt.date(2025, 7, 16)]
     for date in dates:

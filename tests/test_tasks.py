@@ -17,7 +17,7 @@ from django.utils import timezone
 from meetings import tasks
 from meetings.feeds.fetch import TransientFetchError
 from meetings.models import FeedSource, ImportRun, Meeting
-from tests.test_import_importer import feed_record, make_source
+from tests.factories import feed_record, make_source
 
 ROOT = Path(__file__).resolve().parent.parent
 
