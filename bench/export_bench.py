@@ -35,7 +35,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from bench import directory  # noqa: E402
+from fixtures import directory  # noqa: E402
 from meetings.models import Location, Meeting  # noqa: E402
 
 URL = "/api/v1/feeds/meeting-guide.json"

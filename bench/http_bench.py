@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import directory  # noqa: E402
+from fixtures import directory  # noqa: E402
 
 LUA = """
 local points = {%(points)s}

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import directory  # noqa: E402
+from fixtures import directory  # noqa: E402
 from bench.http_bench import free_port, run_wrk, start_gunicorn, stop  # noqa: E402
 
 # Stages by the first of these frames a sampled stack contains, in this order.

@@ -31,7 +31,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.directory import DEFAULT_SEED, GENERATOR_VERSION, META_TABLE  # noqa: E402
+from bench.directory import META_TABLE  # noqa: E402
+from fixtures.directory import DEFAULT_SEED, GENERATOR_VERSION  # noqa: E402
 
 PYTHON = sys.executable
 OPTIONAL_BENCHES = ("import_bench.py", "export_bench.py")

@@ -34,7 +34,7 @@ from django.test import Client  # noqa: E402
 from rest_framework import generics, serializers  # noqa: E402
 from rest_framework.test import APIRequestFactory  # noqa: E402
 
-from bench import directory  # noqa: E402
+from fixtures import directory  # noqa: E402
 from meetings import geo  # noqa: E402
 from meetings.api.pagination import CappedCountPagination  # noqa: E402
 from meetings.api.views import MeetingViewSet  # noqa: E402

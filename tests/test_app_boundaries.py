@@ -1,12 +1,14 @@
 """Who may import whom, read from the source with `ast` (nothing is imported):
 `fellowships` stands alone, the modules of both apps form no import cycle
-(function-level imports count: they run too), and HTML views do not import API
-modules."""
+(function-level imports count: they run too), HTML views do not import API
+modules, and tests import neither bench code nor other test modules."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +24,8 @@ KNOWN_CYCLE_EDGES = frozenset({
 KNOWN_API_IMPORTS = frozenset({
     ("meetings.views", "meetings.api.change_views"),  # the change-request throttle
 })
+# The one module tests share besides conftest.py (which nothing imports): the builders.
+SHARED_TEST_MODULES = frozenset({"tests.factories"})
 
 
 def module_name(path: Path) -> str:
@@ -143,3 +147,14 @@ def test_only_the_api_imports_api_modules():
     }
     assert found - KNOWN_API_IMPORTS == set()
     assert KNOWN_API_IMPORTS <= found, "an allowed import is gone: remove it from KNOWN_API_IMPORTS"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "tests").glob("*.py")), ids=lambda path: path.name)
+def test_tests_import_neither_bench_nor_other_test_modules(path):
+    found = [
+        f"{path.name}:{line}: {imported}"
+        for imported, line in imported_names(path)
+        if imported.split(".")[0] == "bench"
+        or (imported.startswith("tests.") and ".".join(imported.split(".")[:2]) not in SHARED_TEST_MODULES)
+    ]
+    assert found == []

@@ -3,7 +3,7 @@ search with radius and filters is served by the GiST index, and PostgreSQL
 returns the same meetings in the same order as the exact great-circle
 computation the SQLite path uses (meetings/geo.py's `great_circle_m`).
 
-The data is bench/directory.py's generator, bulk-loaded with COPY."""
+The data is fixtures/directory.py's generator, bulk-loaded with COPY."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import random
 import pytest
 from django.db import connection, transaction
 
-from bench import directory
+from fixtures import directory
 from fellowships.models import Fellowship
 from meetings import geo
 from meetings.selectors import ATTENDANCE_MATCHES, MeetingFilters, meeting_search

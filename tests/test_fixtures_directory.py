@@ -1,5 +1,6 @@
-"""The benchmark directory generator: deterministic, realistic, and its rows
-hold exactly what the services would derive."""
+"""The generator of large directories (fixtures/directory.py) that the
+benchmarks and scale tests load: deterministic, realistic, and its rows hold
+exactly what the services would derive."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import datetime as dt
 import pytest
 import zipcodes
 
-from bench import directory
+from fixtures import directory
 from fellowships.vocabularies import fellowship_entries
 from meetings.models import Meeting
 from meetings.services import meeting_refresh_derived
