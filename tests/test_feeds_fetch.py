@@ -18,7 +18,7 @@ from meetings.feeds import fetch
 from meetings.feeds.importer import NOT_MODIFIED_REASON, import_source
 from meetings.feeds.records import FeedUnreadable
 from meetings.models import FeedSource, ImportRun, Meeting
-from tests.test_import_importer import feed_record, make_source
+from tests.factories import feed_record, make_source
 
 BODY = b'[{"slug": "a", "name": "A", "day": 1, "time": "19:00"}]'
 # A self-signed certificate for feeds.example.test (valid until 2126), made with
