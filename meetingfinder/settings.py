@@ -151,6 +151,15 @@ FEEDS_USER_AGENT = env("FEEDS_USER_AGENT", default="meetingfinder feed importer"
 # A run that would remove more than this share of a source's meetings is held.
 FEEDS_SHRINK_GUARD_SHARE = env.float("FEEDS_SHRINK_GUARD_SHARE", default=0.30)
 
+# Feed parsing limits (meetings/feeds/body.py, records.py): past them a feed is
+# held as unreadable, or a field shortened with a note, never a crash.
+FEEDS_PARSE_MAX_BYTES = env.int("FEEDS_PARSE_MAX_BYTES", default=50 * 1024 * 1024)  # decoded (and un-gzipped) body
+FEEDS_PARSE_MAX_DEPTH = env.int("FEEDS_PARSE_MAX_DEPTH", default=32)  # JSON nesting; real feeds use 3
+FEEDS_PARSE_MAX_RECORDS = env.int("FEEDS_PARSE_MAX_RECORDS", default=250_000)
+FEEDS_PARSE_MAX_NOTES_CHARACTERS = env.int("FEEDS_PARSE_MAX_NOTES_CHARACTERS", default=10_000)
+# Issues kept per run (the counts stay exact): a feed of junk cannot write millions of rows.
+FEEDS_PARSE_MAX_ISSUES = env.int("FEEDS_PARSE_MAX_ISSUES", default=1_000)
+
 # Geocoding: "offline" (US ZIP/city gazetteer, no network) or "nominatim".
 GEOCODER = env("GEOCODER", default="offline")
 GEOCODER_USER_AGENT = env("GEOCODER_USER_AGENT", default="meetingfinder (self-hosted)")

@@ -15,6 +15,8 @@ import re
 import zoneinfo
 from dataclasses import dataclass, field, fields
 
+from django.conf import settings
+
 from meetings.attendance import conference_provider
 
 
@@ -91,21 +93,194 @@ _FIELD_NAMES = tuple(f.name for f in fields(FeedMeeting))
 @dataclass
 class ParsedFeed:
     meetings: list[FeedMeeting] = field(default_factory=list)
+    # The first FEEDS_PARSE_MAX_ISSUES notes, then one line saying how many
+    # more there were; the counts below stay exact.
     notes: list[Note] = field(default_factory=list)
     # Keys of every record the feed sent, rejected ones too: a meeting whose
     # record was unreadable this time is not "gone from the feed".
     seen_keys: set[str] = field(default_factory=set)
     records: int = 0
+    rejected_count: int = 0
+    repaired_keys: set[str] = field(default_factory=set)
+    unlisted: int = 0
+
+    @property
+    def repaired_count(self) -> int:
+        return len(self.repaired_keys)
+
+    def _note(self, note: Note) -> None:
+        limit = settings.FEEDS_PARSE_MAX_ISSUES
+        if len(self.notes) < limit:
+            self.notes.append(note)
+            return
+        self.unlisted += 1
+        summary = Note("repaired", "", "", f"{self.unlisted:,} more rejected or repaired records not listed")
+        if len(self.notes) == limit:
+            self.notes.append(summary)
+        else:
+            self.notes[-1] = summary
 
     def reject(self, key: str, error: RecordRejected) -> None:
-        self.notes.append(Note("rejected", key, error.field, error.reason))
+        self.rejected_count += 1
+        self._note(Note("rejected", key[:200], error.field, error.reason[:MAX_REASON]))
 
     def repair(self, key: str, field_name: str, reason: str) -> None:
-        self.notes.append(Note("repaired", key, field_name, reason))
+        self.repaired_keys.add(key[:200])
+        self._note(Note("repaired", key[:200], field_name, reason[:MAX_REASON]))
 
 
 class FeedUnreadable(Exception):
-    """The feed as a whole cannot be read (HTML page, invalid or truncated JSON)."""
+    """The feed as a whole cannot be read (HTML page, invalid or truncated
+    JSON, an encoding or a size past the limits); the message says why."""
+
+
+# Text a feed sends --------------------------------------------------------------
+#
+# Every string of a record passes `clean_text` (NUL, other control characters
+# and lone surrogates would fail the whole run on PostgreSQL or in UTF-8) and
+# `limit_text` (model field lengths; notes FEEDS_PARSE_MAX_NOTES_CHARACTERS).
+# Both repair the field with a note; neither rejects the record. A text field
+# holding a list, an object or a boolean is ignored with a note, or rejects the
+# record when the field is required (name, key, day, time).
+
+MAX_REASON = 500
+UNSAFE_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+# Model max_length of the fields a parser fills (meetings/models.py).
+LIMITS = {
+    "name": 255, "key": 180, "group": 200, "location": 200, "address": 200, "city": 100, "state": 50,
+    "postal_code": 20, "country": 50, "formatted_address": 300, "conference_phone": 64, "url": 500,
+    "region": 100, "type": 64,
+}
+MAX_TYPES = 50
+# Set by the CSV reader on a row with more cells than the header has names.
+EXTRA_CELLS = "_extra_cells"
+MAX_REGIONS = 10
+
+
+def notes_limit() -> int:
+    return settings.FEEDS_PARSE_MAX_NOTES_CHARACTERS
+
+
+def shown(value, limit: int = 60) -> str:
+    """A value quoted for a note, never longer than `limit` and a bit."""
+    text = repr(value[:limit + 1] if isinstance(value, str) else value)
+    return text if len(text) <= limit + 2 else text[:limit] + "..."
+
+
+def clean_text(text: str) -> tuple[str, str]:
+    """Text without NUL and other control characters (tab and line breaks
+    stay) and with lone surrogates as U+FFFD; and a note ("" when clean)."""
+    if not UNSAFE_RE.search(text):
+        return text, ""
+    controls = len(CONTROL_RE.findall(text))
+    surrogates = len(SURROGATE_RE.findall(text))
+    text = SURROGATE_RE.sub("\ufffd", CONTROL_RE.sub("", text))
+    what = [f"{controls} control character{'s' if controls != 1 else ''} removed" if controls else "",
+            f"{surrogates} lone surrogate{'s' if surrogates != 1 else ''} replaced" if surrogates else ""]
+    return text, "; ".join(w for w in what if w)
+
+
+def clean_value(value, *, depth: int = 0):
+    """A decoded JSON value with every string (and object key) cleaned;
+    returns (value, changed)."""
+    if isinstance(value, str):
+        cleaned, note = clean_text(value)
+        return cleaned, bool(note)
+    if isinstance(value, list) and depth < 8:
+        changed = False
+        items = []
+        for item in value:
+            item, item_changed = clean_value(item, depth=depth + 1)
+            items.append(item)
+            changed = changed or item_changed
+        return items, changed
+    if isinstance(value, dict) and depth < 8:
+        changed = False
+        members = {}
+        for key, item in value.items():
+            clean_key, key_note = clean_text(key) if isinstance(key, str) else (key, "")
+            item, item_changed = clean_value(item, depth=depth + 1)
+            members[clean_key] = item
+            changed = changed or item_changed or bool(key_note)
+        return members, changed
+    return value, False
+
+
+def clean_record(raw, repair):
+    """A raw record with its unsafe characters cleaned, each field noted."""
+    if not isinstance(raw, dict):
+        return clean_value(raw)[0]
+    record = {}
+    for key, value in raw.items():
+        name = clean_text(key)[0] if isinstance(key, str) else key
+        if isinstance(value, str):
+            value, note = clean_text(value)
+            if note:
+                repair(str(name)[:60], f"{name}: {note}")
+        else:
+            value, changed = clean_value(value)
+            if changed:
+                repair(str(name)[:60], f"{name}: control characters or lone surrogates cleaned")
+        record[name] = value
+    return record
+
+
+def text_of(value, *, field_name: str, repair, required: bool = False) -> str:
+    """A text field's value: strings stripped, numbers as written; a list,
+    object or boolean is ignored with a note (rejected when required)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value != value or value in (float("inf"), float("-inf")):
+            problem = f"{field_name} {value!r} is not a value"
+        else:
+            return str(value)
+    else:
+        problem = f"{field_name} is {_kind(value)}, not text"
+    if required:
+        raise RecordRejected(field_name, problem)
+    repair(field_name, f"{problem}; ignored")
+    return ""
+
+
+def _kind(value) -> str:
+    return {dict: "an object", list: "a list", bool: "a boolean"}.get(type(value), f"a {type(value).__name__}")
+
+
+def limit_text(text: str, *, field_name: str, limit: int, repair) -> str:
+    """Text at most `limit` characters; longer is shortened with a note."""
+    if len(text) <= limit:
+        return text
+    repair(field_name, f"{field_name} is {len(text):,} characters; shortened to {limit:,}")
+    return text[:limit].rstrip()
+
+
+def read_notes(value, *, field_name: str, repair, limit: int) -> str:
+    """A notes field: plain text (HTML removed with a note), at most `limit`
+    characters (`notes_limit()`, read once per feed)."""
+    text = text_of(value, field_name=field_name, repair=repair)
+    if len(text) > limit:
+        # Cut before the HTML pass so a 5 MB field costs no more than a short one.
+        repair(field_name, f"{field_name} is {len(text):,} characters; shortened to {limit:,}")
+        text = text[:limit]
+    text, had_html = read_text(text)
+    if had_html:
+        repair(field_name, f"HTML removed from {field_name}")
+    return text
+
+
+def storable_text(text: str) -> str:
+    """Text a database column accepts (PostgreSQL refuses NUL, UTF-8 lone
+    surrogates): those become U+FFFD. For keeping a held feed's body."""
+    if not isinstance(text, str):
+        return ""
+    if "\x00" not in text and not SURROGATE_RE.search(text):
+        return text
+    return SURROGATE_RE.sub("\ufffd", text.replace("\x00", "\ufffd"))
 
 
 DAY_NAMES = {
@@ -116,6 +291,7 @@ DAY_NAMES = {
     ])
     for name in names
 }
+DIGITS_RE = re.compile(r"[0-9]{1,3}")
 TIME_RE = re.compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*([ap])?\.?\s*(m\.?)?$", re.IGNORECASE)
 
 
@@ -124,14 +300,15 @@ def read_day(value, *, field_name: str = "day") -> int:
     English day name. 7, negative numbers and junk are errors, never a guess."""
     if isinstance(value, bool) or value is None:
         raise RecordRejected(field_name, f"day {value!r} is not a weekday")
+    text = value.strip() if isinstance(value, str) and len(value) <= 20 else ""
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-    elif isinstance(value, str) and value.strip().lower().rstrip(".") in DAY_NAMES:
-        return DAY_NAMES[value.strip().lower().rstrip(".")]
+    elif DIGITS_RE.fullmatch(text):
+        number = int(text)
+    elif text.lower().rstrip(".") in DAY_NAMES:
+        return DAY_NAMES[text.lower().rstrip(".")]
     else:
-        raise RecordRejected(field_name, f"day {value!r} is not a weekday")
+        raise RecordRejected(field_name, f"day {shown(value)} is not a weekday")
     if not 0 <= number <= 6:
         raise RecordRejected(field_name, f"day {number} is outside 0-6 (Sunday = 0)")
     return number
@@ -141,24 +318,24 @@ def read_time(value, *, field_name: str = "time") -> tuple[dt.time, str]:
     """A wall-clock time from `HH:MM`, `H:MM`, `HH:MM:SS`, `6:30 PM` or a bare
     hour `19`; returns the time and a repair note ("" when none was needed).
     Junk is an error, never midnight."""
-    text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
-    match = TIME_RE.match(text)
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    match = TIME_RE.match(text) if len(text) <= 20 else None
     if not match:
-        raise RecordRejected(field_name, f"{field_name} {value!r} is not a time")
+        raise RecordRejected(field_name, f"{field_name} {shown(value)} is not a time")
     hour, minute, second = int(match.group(1)), int(match.group(2) or 0), int(match.group(3) or 0)
     meridiem = (match.group(4) or "").lower()
     note = ""
     if meridiem:
         if not 1 <= hour <= 12:
-            raise RecordRejected(field_name, f"{field_name} {value!r} is not a 12-hour time")
+            raise RecordRejected(field_name, f"{field_name} {shown(value)} is not a 12-hour time")
         hour = hour % 12 + (12 if meridiem == "p" else 0)
         note = f"{field_name} {text!r} read as {hour:02d}:{minute:02d}"
     elif match.group(2) is None:
         note = f"{field_name} {text!r} read as {hour:02d}:00"
     if hour == 24 and minute == 0 and second == 0:
-        raise RecordRejected(field_name, f"{field_name} {value!r} is not a time of day")
+        raise RecordRejected(field_name, f"{field_name} {shown(value)} is not a time of day")
     if hour > 23 or minute > 59 or second > 59:
-        raise RecordRejected(field_name, f"{field_name} {value!r} is not a time")
+        raise RecordRejected(field_name, f"{field_name} {shown(value)} is not a time")
     return dt.time(hour, minute), note
 
 
@@ -189,10 +366,10 @@ IANA_NAMES = _iana_names()
 IANA_BY_LOWER = {name.lower(): name for name in IANA_NAMES}
 
 
-def read_timezone(value) -> tuple[str, str]:
+def read_timezone(value, *, field_name: str = "timezone") -> tuple[str, str]:
     """An IANA zone name, and a note when a word like "Eastern" was mapped.
     Empty input gives ("", ""); an unknown word is an error."""
-    text = str(value or "").strip()
+    text = (value if isinstance(value, str) else "" if value is None else str(value)[:100]).strip()
     if not text:
         return "", ""
     if text in IANA_NAMES:
@@ -202,7 +379,7 @@ def read_timezone(value) -> tuple[str, str]:
     mapped = ZONE_ALIASES.get(text.lower())
     if mapped:
         return mapped, f"time zone {text!r} mapped to {mapped}"
-    raise RecordRejected("timezone", f"time zone {text!r} is not an IANA name and has no known mapping")
+    raise RecordRejected(field_name, f"time zone {shown(text)} is not an IANA name and has no known mapping")
 
 
 BREAK_RE = re.compile(r"<\s*(br|/p|/div|/li)\s*/?\s*>", re.IGNORECASE)
@@ -240,9 +417,11 @@ def conference_link_in(text: str) -> str:
 def read_coordinate(value, *, low: float, high: float) -> float | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
+    if not isinstance(value, (int, float, str)) or (isinstance(value, str) and len(value) > 40):
+        return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if number != number or not low <= number <= high:  # NaN or out of range
         return None

@@ -1,0 +1,351 @@
+"""Reading a feed body within bounds: bytes or text to text, and JSON to
+values, with the size, nesting and record count limited before anything
+large is built.
+
+Whatever a server or an uploaded file sends (UTF-16 or UTF-32 with or without
+a byte-order mark, gzip, a binary file, 100,000 nested brackets, a 50 MB
+array), the answer is text and values, or `FeedUnreadable` with a reason an
+admin can act on; never another exception.
+
+- Bytes: gzip (magic bytes) is decompressed up to the size limit; a BOM or
+  the NUL pattern of the first bytes picks UTF-8, UTF-16 or UTF-32 (RFC 4627
+  section 3); anything else must be UTF-8.
+- Text that was bytes decoded the wrong way (UTF-16 read as UTF-8, gzip read
+  as text) is recovered when no character was lost, else unreadable.
+- JSON: the nesting depth is checked with a scan of the brackets before the
+  (recursive) decoder runs; a top-level array is read one element at a time,
+  so a feed of junk stops at the record limit instead of filling memory;
+  integers of more than 18 digits are read as floats (every field reader
+  refuses them) instead of raising past Python's digit limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Iterator
+from itertools import accumulate
+
+from django.conf import settings
+
+from meetings.feeds.records import FeedUnreadable
+
+GZIP_MAGIC = b"\x1f\x8b"
+# (bytes, codec) in the order they must be tested: UTF-32 LE starts like UTF-16 LE.
+BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+BINARY_MAGIC = {b"PK\x03\x04": "a ZIP archive", b"%PDF": "a PDF document", b"\x89PNG": "a PNG image",
+                b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image"}
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+WHITESPACE_RE = re.compile(r"[ \t\n\r]*")
+# JSON strings (so brackets inside them are not counted), then anything but brackets.
+JSON_STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+NOT_BRACKET_RE = re.compile(r"[^\[\]{}]+")
+BRACKET_DEPTH = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+MAX_INT_DIGITS = 18
+
+
+def max_bytes() -> int:
+    return settings.FEEDS_PARSE_MAX_BYTES
+
+
+def _size(count: int) -> str:
+    return f"{count / (1024 * 1024):.1f} MB" if count >= 1024 * 1024 else f"{count:,} bytes"
+
+
+# Bytes and text ---------------------------------------------------------------
+
+def _gunzip(data: bytes, *, what: str) -> bytes:
+    """A gzip body, decompressed at most to the size limit (a gzip bomb stops there)."""
+    limit = max_bytes()
+    output, total = [], 0
+    while data:
+        decompressor = zlib.decompressobj(wbits=31)
+        try:
+            while data:
+                chunk = decompressor.decompress(data, limit + 1 - total)
+                output.append(chunk)
+                total += len(chunk)
+                if total > limit:
+                    raise FeedUnreadable(f"{what} is gzip-compressed and expands to more than {_size(limit)}, "
+                                         "the limit (a gzip bomb?)")
+                data = decompressor.unconsumed_tail
+                if decompressor.eof:
+                    break
+                if not chunk and not data:
+                    break
+        except zlib.error as error:
+            raise FeedUnreadable(f"{what} is gzip-compressed but damaged: {error}") from error
+        if not decompressor.eof:
+            raise FeedUnreadable(f"{what} is gzip-compressed but ends early (truncated download?)")
+        data = decompressor.unused_data  # a further gzip member, as `cat a.gz b.gz` makes
+        if data and not data.startswith(GZIP_MAGIC):
+            break
+    return b"".join(output)
+
+
+def _codec_without_bom(head: bytes) -> str:
+    """RFC 4627: a JSON (or CSV) text starts with an ASCII character, so the
+    NULs among its first four bytes say UTF-16 or UTF-32 and the byte order."""
+    if len(head) >= 4 and head[0] == 0 and head[1] == 0 and head[2] == 0 and head[3]:
+        return "utf-32-be"
+    if len(head) >= 4 and head[0] and head[1] == 0 and head[2] == 0 and head[3] == 0:
+        return "utf-32-le"
+    if len(head) >= 2 and head[0] == 0 and head[1]:
+        return "utf-16-be"
+    if len(head) >= 2 and head[0] and head[1] == 0:
+        return "utf-16-le"
+    return "utf-8"
+
+
+def decode_body(data: bytes, *, what: str = "the feed", _gzipped: bool = False) -> str:
+    """Bytes as text: gunzipped if gzip, in the encoding its BOM or first
+    bytes show, else UTF-8; `FeedUnreadable` with the reason otherwise."""
+    limit = max_bytes()
+    if len(data) > limit:
+        raise FeedUnreadable(f"{what} is {_size(len(data))}; the limit is {_size(limit)}")
+    if data.startswith(GZIP_MAGIC):
+        if _gzipped:
+            raise FeedUnreadable(f"{what} is gzip-compressed twice")
+        return decode_body(_gunzip(data, what=what), what=what, _gzipped=True)
+    for magic, kind in BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise FeedUnreadable(f"{what} is {kind}, not a feed")
+    codec, start = "", 0
+    for bom, bom_codec in BOMS:
+        if data.startswith(bom):
+            codec, start = bom_codec, len(bom)
+            break
+    codec = codec or _codec_without_bom(data[:4])
+    try:
+        text = data[start:].decode(codec)
+    except UnicodeDecodeError as error:
+        position = start + error.start
+        raise FeedUnreadable(
+            f"{what} is not valid {codec.upper()} text: byte {data[position:position + 1].hex()} at offset "
+            f"{position:,} cannot be read (send UTF-8, or UTF-16/UTF-32 with a byte-order mark)") from error
+    return _refuse_binary(text, what=what)
+
+
+def _refuse_binary(text: str, *, what: str) -> str:
+    sample = text[:1024]
+    if sample and len(CONTROL_RE.findall(sample)) > max(8, len(sample) // 10):
+        raise FeedUnreadable(f"{what} is binary data, not text")
+    return text
+
+
+def _misread_bytes(text: str) -> bytes | None:
+    """The bytes behind text that was decoded the wrong way (UTF-16 or UTF-32
+    read as UTF-8 with replacement characters, gzip read as text), when no
+    character was lost; None when it does not look misread."""
+    head = text[:8]
+    if head.startswith("\ufffd\ufffd\x00\x00"):  # FF FE 00 00: UTF-32 LE's BOM, each byte one U+FFFD
+        bom, rest = b"\xff\xfe\x00\x00", text[4:]
+    elif head.startswith("\x00\x00\ufffd\ufffd"):
+        bom, rest = b"\x00\x00\xfe\xff", text[4:]
+    elif head.startswith("\ufffd\ufffd") and "\x00" in head:  # FF FE or FE FF: UTF-16; the NULs say the order
+        rest = text[2:]
+        bom = b"\xfe\xff" if rest[:1] == "\x00" else b"\xff\xfe"
+    elif head.startswith(("\x1f\ufffd", "\x1f\x8b")) or "\x00" in head[:4]:
+        bom, rest = b"", text
+    else:
+        return None
+    if bom and "\ufffd" not in rest and max(rest, default="\x00") < "\x80":
+        return bom + rest.encode("ascii")
+    if not bom and max(rest, default="\x00") <= "\xff":  # read as Latin-1: every byte kept
+        return rest.encode("latin-1")
+    return b""
+
+
+def feed_text(body: str | bytes, *, what: str = "the feed") -> str:
+    """A feed body as text, within the size limit; the BOM removed."""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        text = decode_body(bytes(body), what=what)
+    else:
+        if len(body) > max_bytes():
+            raise FeedUnreadable(f"{what} is {len(body):,} characters; the limit is {_size(max_bytes())}")
+        data = _misread_bytes(body)
+        if data == b"":
+            raise FeedUnreadable(
+                f"{what} is UTF-16, UTF-32 or compressed data that was read as UTF-8 text and lost characters "
+                "(the server should send UTF-8, or name its charset)")
+        text = decode_body(data, what=what) if data is not None else _refuse_binary(body, what=what)
+    if len(text) > max_bytes():
+        raise FeedUnreadable(f"{what} is {len(text):,} characters decoded; the limit is {_size(max_bytes())}")
+    return text.lstrip("\ufeff")
+
+
+# JSON -----------------------------------------------------------------------------
+
+def _bounded_int(digits: str) -> int | float:
+    # Past 18 digits no field means an integer; a float keeps json from
+    # raising at Python's 4,300-digit limit and every reader refuses it.
+    return int(digits) if len(digits.lstrip("-")) <= MAX_INT_DIGITS else float(digits)
+
+
+DECODER = json.JSONDecoder(parse_int=_bounded_int, strict=False)
+
+
+def json_depth(text: str) -> int:
+    """The deepest bracket nesting of a JSON text, without recursion: strings
+    are removed (their brackets do not count), then the brackets are summed."""
+    brackets = NOT_BRACKET_RE.sub("", JSON_STRING_RE.sub("", text)).encode("ascii")
+    return max(accumulate(map(BRACKET_DEPTH.__getitem__, brackets)), default=0)
+
+
+def _unreadable(error: json.JSONDecodeError, text: str, what: str) -> FeedUnreadable:
+    if error.pos >= len(text.rstrip()) - 1:
+        return FeedUnreadable(f"{what}'s JSON ends early (truncated body?): {error.msg}")
+    return FeedUnreadable(f"{what} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")
+
+
+class JsonReader:
+    """One JSON text, read value by value from a position."""
+
+    def __init__(self, text: str, *, what: str) -> None:
+        self.text = text
+        self.what = what
+        self.pos = WHITESPACE_RE.match(text).end()
+
+    def skip_space(self) -> str:
+        self.pos = WHITESPACE_RE.match(self.text, self.pos).end()
+        return self.text[self.pos:self.pos + 1]
+
+    def value(self):
+        try:
+            value, self.pos = DECODER.raw_decode(self.text, self.pos)
+        except json.JSONDecodeError as error:
+            raise _unreadable(error, self.text, self.what) from error
+        except RecursionError as error:  # only if the depth limit is set past Python's own
+            raise FeedUnreadable(f"{self.what} is nested too deeply to read") from error
+        return value
+
+    def expect(self, char: str, *, after: str) -> None:
+        found = self.skip_space()
+        if found != char:
+            if not found:
+                raise FeedUnreadable(f"{self.what}'s JSON ends early (truncated body?) after {after}")
+            raise FeedUnreadable(f"{self.what} is not valid JSON: expected {char!r} after {after} "
+                                 f"at offset {self.pos:,}")
+        self.pos += 1
+
+    def items(self, *, max_items: int, label: str) -> Iterator:
+        """The elements of the array at the position, one at a time; past
+        `max_items` the feed is unreadable."""
+        self.expect("[", after="the start")
+        if self.skip_space() == "]":
+            self.pos += 1
+            return
+        count = 0
+        while True:
+            self.skip_space()
+            value = self.value()
+            count += 1
+            if count > max_items:
+                raise FeedUnreadable(f"{self.what} has more than {max_items:,} {label}, the limit")
+            yield value
+            following = self.skip_space()
+            if following == ",":
+                self.pos += 1
+                continue
+            self.expect("]", after=f"{label} {count:,}")
+            return
+
+    def members(self, *, max_items: int, label: str) -> dict:
+        """The object at the position; array members are read with `items`,
+        so a huge array inside an envelope is bounded too."""
+        self.expect("{", after="the start")
+        members: dict = {}
+        if self.skip_space() == "}":
+            self.pos += 1
+            return members
+        while True:
+            self.skip_space()
+            key = self.value()
+            if not isinstance(key, str):
+                raise FeedUnreadable(f"{self.what} is not valid JSON: an object key is not a string")
+            self.expect(":", after=f"key {key[:40]!r}")
+            if self.skip_space() == "[":
+                members[key] = list(self.items(max_items=max_items, label=label))
+            else:
+                members[key] = self.value()
+            following = self.skip_space()
+            if following == ",":
+                self.pos += 1
+                continue
+            self.expect("}", after=f"key {key[:40]!r}")
+            return members
+
+    def end(self) -> None:
+        if self.skip_space():
+            raise FeedUnreadable(f"{self.what} is not valid JSON: extra data after the end at offset {self.pos:,}")
+
+
+def json_reader(body: str | bytes, *, what: str) -> JsonReader:
+    """A reader over a feed body checked for size, encoding, HTML and depth;
+    `reader.kind` is "array", "object" or "scalar" for the top-level value."""
+    text = feed_text(body, what=what)
+    stripped = text.strip(" \t\r\n")
+    if not stripped:
+        raise FeedUnreadable(f"{what} is empty")
+    if stripped[0] == "<":
+        raise FeedUnreadable(f"{what} returned an HTML page, not JSON")
+    depth, limit = json_depth(text), settings.FEEDS_PARSE_MAX_DEPTH
+    if depth > limit:
+        raise FeedUnreadable(f"{what} nests JSON {depth:,} levels deep; the limit is {limit}")
+    return JsonReader(text, what=what)
+
+
+def top_level_kind(reader: JsonReader) -> str:
+    first = reader.skip_space()
+    return {"[": "array", "{": "object"}.get(first, "scalar")
+
+
+def read_json(body: str | bytes, *, what: str):
+    """A whole JSON document (arrays bounded by the record limit)."""
+    reader = json_reader(body, what=what)
+    kind, limit = top_level_kind(reader), settings.FEEDS_PARSE_MAX_RECORDS
+    if kind == "array":
+        value = list(reader.items(max_items=limit, label="records"))
+    elif kind == "object":
+        value = reader.members(max_items=limit, label="records")
+    else:
+        value = reader.value()
+    reader.end()
+    return value
+
+
+# Text in a JSON body that decodes to a control character or a lone surrogate.
+UNSAFE_JSON_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]|\\u(?:00[01]|007f|d[89a-f])",
+                            re.IGNORECASE)
+
+
+class JsonRecords:
+    """The records of a JSON array, checked whole (syntax, count) when made,
+    then decoded again one at a time as they are read, so a parser never
+    holds every raw record at once. `needs_cleaning` is False when no string
+    of the body can hold a control character or a lone surrogate."""
+
+    def __init__(self, reader: JsonReader, *, max_items: int, label: str) -> None:
+        self.text, self.what, self.start = reader.text, reader.what, reader.pos
+        self.max_items, self.label = max_items, label
+        self.count = sum(1 for _ in self._items())
+        self.needs_cleaning = bool(UNSAFE_JSON_RE.search(self.text))
+
+    def _items(self) -> Iterator:
+        reader = JsonReader(self.text, what=self.what)
+        reader.pos = self.start
+        yield from reader.items(max_items=self.max_items, label=self.label)
+        reader.end()
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator:
+        return self._items()
