@@ -10,8 +10,16 @@ from __future__ import annotations
 import csv
 import io
 
+from django.conf import settings
+
+from meetings.feeds.body import feed_text
 from meetings.feeds.meeting_guide import parse_meeting_guide
-from meetings.feeds.records import FeedUnreadable, ParsedFeed
+from meetings.feeds.records import EXTRA_CELLS, FeedUnreadable, ParsedFeed
+
+MAX_COLUMNS = 200
+# The csv module's own cell limit (131,072 characters); a longer cell is
+# almost always an unbalanced quote that swallowed the rest of the file.
+MAX_CELL = csv.field_size_limit()
 
 # Header words to Meeting Guide field names, beyond "Postal Code" -> postal_code.
 HEADER_ALIASES = {
@@ -35,9 +43,61 @@ def header_field(header: str) -> str:
     return HEADER_ALIASES.get(key, key)
 
 
-def csv_records(text: str) -> list[dict]:
+class CsvRecords:
+    """The rows of a CSV feed as Meeting Guide records, read one at a time.
+    The whole body is checked first (quoting, cell sizes, row count), so a
+    broken file is unreadable before anything is applied."""
+
+    def __init__(self, text: str, dialect, headers: list[str]) -> None:
+        self.text, self.dialect, self.headers = text, dialect, headers
+        self.needs_cleaning = True
+        self.count = sum(1 for _ in self._rows())
+
+    def _rows(self):
+        reader = csv.reader(io.StringIO(self.text), self.dialect, strict=True)
+        limit = settings.FEEDS_PARSE_MAX_RECORDS
+        count = 0
+        try:
+            next(reader, None)  # the header
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    continue
+                count += 1
+                if count > limit:
+                    raise FeedUnreadable(f"the CSV has more than {limit:,} rows, the limit")
+                yield row
+        except csv.Error as error:
+            raise FeedUnreadable(f"the CSV cannot be read at line {reader.line_num:,}: {error} "
+                                 "(an unbalanced quote?)") from error
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self):
+        width = len(self.headers)
+        for row in self._rows():
+            record = {}
+            for header, cell in zip(self.headers, row):
+                if header and cell.strip():
+                    record[header] = cell.strip()
+            if len(row) > width and any(cell.strip() for cell in row[width:]):
+                # Cells past the header have no name; the record says so in its report.
+                record[EXTRA_CELLS] = len(row) - width
+            yield record
+
+
+def csv_records(text: str | bytes) -> list[dict]:
     """Rows as Meeting Guide records; empty cells left out."""
-    stripped = text.lstrip("\ufeff")
+    return list(csv_rows(text))
+
+
+def csv_rows(text: str | bytes) -> CsvRecords:
+    """Rows as Meeting Guide records, read as they are used. An HTML page, a
+    file without a Name column, broken quoting, a cell longer than 131,072
+    characters or a body past the limits is `FeedUnreadable`."""
+    stripped = feed_text(text, what="the CSV")
+    if not stripped.strip():
+        raise FeedUnreadable("the CSV is empty")
     if stripped.lstrip()[:1] == "<":
         raise FeedUnreadable("the feed returned an HTML page, not CSV")
     try:
@@ -45,24 +105,18 @@ def csv_records(text: str) -> list[dict]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(stripped), dialect)
-    rows = list(reader)
-    if not rows:
-        return []
-    headers = [header_field(h) for h in rows[0]]
+    reader = csv.reader(io.StringIO(stripped), dialect, strict=True)
+    try:
+        header_row = next(reader, [])
+    except csv.Error as error:
+        raise FeedUnreadable(f"the CSV's header cannot be read: {error} (an unbalanced quote?)") from error
+    if len(header_row) > MAX_COLUMNS:
+        raise FeedUnreadable(f"the CSV has {len(header_row):,} columns; the limit is {MAX_COLUMNS}")
+    headers = [header_field(h) if len(h) <= 100 else "" for h in header_row]
     if "name" not in headers:
         raise FeedUnreadable("the CSV has no Name column (is the first row the header?)")
-    records = []
-    for row in rows[1:]:
-        if not any(cell.strip() for cell in row):
-            continue
-        record = {}
-        for header, cell in zip(headers, row):
-            if header and cell.strip():
-                record[header] = cell.strip()
-        records.append(record)
-    return records
+    return CsvRecords(stripped, dialect, headers)
 
 
-def parse_csv(text: str) -> ParsedFeed:
-    return parse_meeting_guide(csv_records(text))
+def parse_csv(text: str | bytes) -> ParsedFeed:
+    return parse_meeting_guide(csv_rows(text))

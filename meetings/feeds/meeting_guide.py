@@ -10,111 +10,174 @@ import hashlib
 import json
 import re
 
+from django.conf import settings
+
 from meetings.attendance import conference_provider
+from meetings.feeds.body import JsonRecords, json_reader, top_level_kind
 from meetings.feeds.records import (
+    EXTRA_CELLS,
+    LIMITS,
+    MAX_REGIONS,
+    MAX_TYPES,
     FeedMeeting,
     FeedUnreadable,
     ParsedFeed,
     RecordRejected,
+    clean_record,
+    limit_text,
+    notes_limit as records_notes_limit,
     read_coordinate,
     read_day,
-    read_text,
+    read_notes,
     read_time,
     read_timezone,
+    shown,
+    text_of,
 )
 
 DAY_SLUGS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 NOT_A_STREET = {"online", "virtual", "zoom", "online meeting", "virtual meeting", "web", "internet", "phone"}
 UPDATED_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S")
+MAX_DAY_VALUES = 14  # a week has 7 days; a longer list is junk, not a schedule
 
 
-def load_feed_text(text: str) -> list:
-    """The bare array of a Meeting Guide feed; an HTML page, invalid or
-    truncated JSON, or anything but an array is `FeedUnreadable`."""
-    stripped = text.lstrip("\ufeff \t\r\n")
-    if stripped[:1] == "<":
-        raise FeedUnreadable("the feed returned an HTML page, not JSON")
-    try:
-        data = json.loads(stripped)
-    except json.JSONDecodeError as error:
-        if error.pos >= len(stripped.rstrip()) - 1:
-            raise FeedUnreadable(f"the feed's JSON ends early (truncated body?): {error.msg}") from error
-        raise FeedUnreadable(f"the feed is not valid JSON: {error.msg} at line {error.lineno}") from error
+def load_feed_text(text: str | bytes) -> list | JsonRecords:
+    """The records of a Meeting Guide feed (a bare array, or one wrapped as
+    `{"meetings": [...]}`); an HTML page, invalid or truncated JSON, anything
+    but an array, or a body past the limits (meetings/feeds/body.py) is
+    `FeedUnreadable`. A bare array is checked whole now and decoded record by
+    record as it is read."""
+    reader = json_reader(text, what="the feed")
+    kind, limit = top_level_kind(reader), settings.FEEDS_PARSE_MAX_RECORDS
+    if kind == "array":
+        return JsonRecords(reader, max_items=limit, label="records")
+    data = reader.members(max_items=limit, label="records") if kind == "object" else reader.value()
+    reader.end()
     if isinstance(data, dict) and isinstance(data.get("meetings"), list):
         # Some exporters wrap the array; the meetings are still the meetings.
-        data = data["meetings"]
-    if not isinstance(data, list):
-        raise FeedUnreadable(f"the feed is a JSON {type(data).__name__}, not an array of meetings")
-    return data
+        return data["meetings"]
+    raise FeedUnreadable(f"the feed is a JSON {_json_kind(data)}, not an array of meetings")
 
 
-def _text(raw: dict, *names: str) -> str:
-    for name in names:
-        value = raw.get(name)
-        if value is not None and not isinstance(value, (dict, list)) and str(value).strip():
-            return str(value).strip()
-    return ""
+def _json_kind(value) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number")
+
+
+class Fields:
+    """One raw record's fields read as text, with its repair notes."""
+
+    def __init__(self, raw: dict, repair, *, notes_limit: int) -> None:
+        self.raw = raw
+        self.repair = repair
+        self.notes_limit = notes_limit
+
+    def text(self, *names: str, limit: int, required: bool = False) -> str:
+        """The first of `names` that holds text, at most `limit` characters."""
+        for name in names:
+            text = text_of(self.raw.get(name), field_name=name, repair=self.repair, required=required)
+            if text:
+                return limit_text(text, field_name=name, limit=limit, repair=self.repair)
+        return ""
+
+    def notes(self, name: str) -> str:
+        return read_notes(self.raw.get(name), field_name=name, repair=self.repair, limit=self.notes_limit)
+
+    def link(self, *names: str) -> str:
+        """An http(s) link of at most 500 characters; anything else dropped."""
+        url = self.text(*names, limit=100_000)
+        if not url:
+            return ""
+        field_name = next(n for n in names if self.raw.get(n))
+        if not re.match(r"^https?://", url, re.IGNORECASE):
+            self.repair(field_name, f"{field_name} {shown(url, 80)} is not an http(s) link; dropped")
+            return ""
+        if len(url) > LIMITS["url"]:
+            # A shortened link leads somewhere else: dropped, not cut.
+            self.repair(field_name, f"{field_name} is {len(url):,} characters, more than {LIMITS['url']}; dropped")
+            return ""
+        return url
 
 
 def _approximate(value, repair) -> bool:
     if isinstance(value, bool):
         return value
-    text = str(value or "").strip().lower()
+    text = value.strip().lower() if isinstance(value, str) else "" if value is None else None
     if text in ("yes", "true", "1", "y"):
         return True
     if text in ("", "no", "false", "0", "n"):
         return False
-    repair("approximate", f"approximate {value!r} is not yes/no; read as no")
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    repair("approximate", f"approximate {shown(value)} is not yes/no; read as no")
     return False
 
 
-def _types(value) -> list[str]:
+def _types(value, repair) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        tokens = value.split(",")
+        tokens = value.split(",", MAX_TYPES * 4)
     elif isinstance(value, list):
-        tokens = [str(token) for token in value if token is not None]
-    else:
+        tokens = value[:MAX_TYPES * 4]
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
         tokens = [str(value)]
-    seen: list[str] = []
-    for token in (t.strip() for t in tokens):
-        if token and token not in seen:
-            seen.append(token)
-    return seen
+    else:
+        repair("types", f"types is {type(value).__name__}, not a list or text; ignored")
+        return []
+    seen: dict[str, None] = {}
+    for token in tokens:
+        if isinstance(token, (int, float)) and not isinstance(token, bool):
+            token = str(token)
+        if not isinstance(token, str):
+            if token is not None:
+                repair("types", f"type {shown(token)} is not a code; ignored")
+            continue
+        token = token.strip()
+        if len(token) > LIMITS["type"]:
+            repair("types", f"type {shown(token)} is longer than {LIMITS['type']} characters; ignored")
+            continue
+        if token:
+            seen[token] = None
+    if len(seen) > MAX_TYPES:
+        repair("types", f"{len(seen)} types; the first {MAX_TYPES} kept")
+    return list(seen)[:MAX_TYPES]
 
 
-def _type_tokens(raw: dict) -> list[str]:
+def _type_tokens(raw: dict, repair) -> list[str]:
     """The record's type codes. A directory like ours also sends them in the
     meeting's own fellowship's vocabulary (`fellowship`, `fellowship_types`,
     even when empty): those say what the spec codes in `types` cannot
     (Al-Anon's Alateen, NA's Basic Text), so they are read instead."""
     if isinstance(raw.get("fellowship"), str) and isinstance(raw.get("fellowship_types"), list):
-        return _types(raw["fellowship_types"])
-    return _types(raw.get("types"))
+        return _types(raw["fellowship_types"], repair)
+    return _types(raw.get("types"), repair)
 
 
-def _days(raw: dict) -> list[int | None]:
+def _days(raw: dict, fields: Fields) -> list[int | None]:
     """The record's weekdays; [None] for a meeting by appointment (no day, no time)."""
-    has_time = _text(raw, "time", "start_time") != ""
-    if "day" not in raw or raw["day"] is None or raw["day"] == "":
-        if has_time:
-            raise RecordRejected("day", f"day {raw.get('day')!r} is missing but the meeting has a time")
+    value = raw.get("day")
+    if value is None or value == "":
+        if fields.text("time", "start_time", limit=100, required=True):
+            raise RecordRejected("day", f"day {shown(value)} is missing but the meeting has a time")
         return [None]
-    value = raw["day"]
+    if isinstance(value, str) and "," in value:
+        value = value.split(",", MAX_DAY_VALUES)
     if isinstance(value, list):
         if not value:
             raise RecordRejected("day", "day is an empty list")
-        days = [read_day(v) for v in value]
-        return sorted(set(days))
-    if isinstance(value, str) and "," in value:
-        return sorted({read_day(v) for v in value.split(",")})
+        if len(value) > MAX_DAY_VALUES:
+            raise RecordRejected("day", f"day lists {len(value):,} values; a week has 7 days")
+        return sorted({read_day(v) for v in value})
     return [read_day(value)]
 
 
 def _updated(value, repair) -> None:
-    text = str(value or "").strip()
-    if not text:
+    if value is None or value == "":
+        return
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > 40:
+        repair("updated", f"updated {shown(value)} is not a date; ignored")
         return
     try:
         dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -128,23 +191,31 @@ def _updated(value, repair) -> None:
             return
         except ValueError:
             continue
-    try:
-        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        repair("updated", f"updated {text!r} is not a date; ignored")
+    repair("updated", f"updated {shown(text)} is not a date; ignored")
 
 
-def _regions(raw: dict) -> list[str]:
+def _regions(raw: dict, fields: Fields) -> list[str]:
     regions = raw.get("regions")
     if isinstance(regions, list) and regions:
-        return [str(r).strip() for r in regions if str(r).strip()]
-    return [r for r in (_text(raw, "region"), _text(raw, "sub_region")) if r]
+        names = []
+        for region in regions[:MAX_REGIONS]:
+            text = text_of(region, field_name="regions", repair=fields.repair)
+            if text:
+                names.append(limit_text(text, field_name="regions", limit=LIMITS["region"], repair=fields.repair))
+        if len(regions) > MAX_REGIONS:
+            fields.repair("regions", f"{len(regions):,} regions; the first {MAX_REGIONS} kept")
+        return names
+    if regions not in (None, "", []):
+        fields.repair("regions", f"regions is {type(regions).__name__}, not a list; ignored")
+    return [r for r in (fields.text("region", limit=LIMITS["region"]),
+                        fields.text("sub_region", limit=LIMITS["region"])) if r]
 
 
 def _coordinates(raw: dict, repair) -> tuple[float | None, float | None]:
     latitude, longitude = raw.get("latitude"), raw.get("longitude")
-    if (latitude in (None, "") or longitude in (None, "")) and isinstance(raw.get("coordinates"), str):
-        parts = raw["coordinates"].split(",")
+    coordinates = raw.get("coordinates")
+    if (latitude in (None, "") or longitude in (None, "")) and isinstance(coordinates, str) and len(coordinates) < 80:
+        parts = coordinates.split(",")
         if len(parts) == 2:
             latitude, longitude = parts[0].strip(), parts[1].strip()
     if latitude in (None, "") and longitude in (None, ""):
@@ -152,7 +223,8 @@ def _coordinates(raw: dict, repair) -> tuple[float | None, float | None]:
     lat = read_coordinate(latitude, low=-90, high=90)
     lng = read_coordinate(longitude, low=-180, high=180)
     if lat is None or lng is None:
-        repair("latitude", f"coordinates {latitude!r}, {longitude!r} are not a position; will geocode")
+        repair("latitude", f"coordinates {shown(latitude, 30)}, {shown(longitude, 30)} are not a position; "
+                           "will geocode")
         return None, None
     if lat == 0 and lng == 0:
         repair("latitude", "coordinates 0,0 are a placeholder; will geocode")
@@ -160,37 +232,33 @@ def _coordinates(raw: dict, repair) -> tuple[float | None, float | None]:
     return lat, lng
 
 
-def _conference_url(raw: dict, repair) -> str:
-    url = _text(raw, "conference_url", "video_conference_url")
-    if not url:
-        return ""
-    if not re.match(r"^https?://", url, re.IGNORECASE):
-        repair("conference_url", f"conference_url {url[:80]!r} is not an http(s) link; dropped")
-        return ""
-    if not conference_provider(url):
-        repair("conference_url", "conference_url host is not a recognised provider: kept, not counted as online")
-    return url[:500]
+def _conference_url(fields: Fields) -> str:
+    url = fields.link("conference_url", "video_conference_url")
+    if url and not conference_provider(url):
+        fields.repair("conference_url", "conference_url host is not a recognised provider: kept, not counted as online")
+    return url
 
 
-def meeting_guide_meetings(raw: dict, *, key: str, repair) -> list[FeedMeeting]:
+def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int | None = None) -> list[FeedMeeting]:
     """One feed record as meetings (one per weekday); `repair(field, reason)`
-    collects notes. Raises `RecordRejected`."""
+    collects notes. Raises `RecordRejected`. Strings must already be clean
+    (`records.clean_record`)."""
     if not isinstance(raw, dict):
-        raise RecordRejected("", f"record is a {type(raw).__name__}, not an object")
-    name = _text(raw, "name")
+        raise RecordRejected("", f"record is {_article(_json_kind(raw))}, not an object")
+    fields = Fields(raw, repair, notes_limit=notes_limit or records_notes_limit())
+    if raw.get(EXTRA_CELLS):
+        repair("", f"the row has {raw[EXTRA_CELLS]} cells more than the header names; they were ignored")
+    name = fields.text("name", limit=LIMITS["name"], required=True)
     if not name:
         raise RecordRejected("name", "the meeting has no name")
-    if len(name) > 255:
-        repair("name", "name longer than 255 characters; shortened")
-        name = name[:255]
-    days = _days(raw)
-    time_value = _text(raw, "time", "start_time")
+    days = _days(raw, fields)
+    time_value = fields.text("time", "start_time", limit=100, required=True)
     start, end = None, None
     if time_value:
         start, note = read_time(time_value)
         if note:
             repair("time", note)
-    end_value = _text(raw, "end_time")
+    end_value = fields.text("end_time", limit=100)
     if end_value and start is not None:
         try:
             end, note = read_time(end_value, field_name="end_time")
@@ -198,18 +266,12 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair) -> list[FeedMeeting]:
                 repair("end_time", note)
         except RecordRejected as error:
             repair("end_time", f"{error.reason}; dropped (consumers assume one hour)")
-    zone, note = read_timezone(raw.get("timezone"))
+    zone, note = read_timezone(fields.text("timezone", limit=100))
     if note:
         repair("timezone", note)
-    notes, had_html = read_text(raw.get("notes"))
-    if had_html:
-        repair("notes", "HTML removed from notes")
-    location_notes, had_html = read_text(raw.get("location_notes"))
-    if had_html:
-        repair("location_notes", "HTML removed from location_notes")
     _updated(raw.get("updated"), repair)
     latitude, longitude = _coordinates(raw, repair)
-    address = _text(raw, "address")[:200]
+    address = fields.text("address", limit=LIMITS["address"])
     approximate = _approximate(raw.get("approximate"), repair)
     if address.lower() in NOT_A_STREET:
         # "Online" in the street field: the place is only the city around it.
@@ -220,27 +282,27 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair) -> list[FeedMeeting]:
         time=start,
         end_time=end,
         timezone=zone,
-        type_tokens=_type_tokens(raw),
-        notes=notes,
-        conference_url=_conference_url(raw, repair),
-        conference_url_notes=read_text(raw.get("conference_url_notes"))[0],
-        conference_phone=_text(raw, "conference_phone")[:64],
-        conference_phone_notes=read_text(raw.get("conference_phone_notes"))[0],
-        group=_text(raw, "group")[:200],
-        group_notes=read_text(raw.get("group_notes"))[0],
-        url=_text(raw, "url")[:500] if re.match(r"^https?://", _text(raw, "url"), re.IGNORECASE) else "",
-        location_name=_text(raw, "location", "location_name")[:200],
+        type_tokens=_type_tokens(raw, repair),
+        notes=fields.notes("notes"),
+        conference_url=_conference_url(fields),
+        conference_url_notes=fields.notes("conference_url_notes"),
+        conference_phone=fields.text("conference_phone", limit=LIMITS["conference_phone"]),
+        conference_phone_notes=fields.notes("conference_phone_notes"),
+        group=fields.text("group", limit=LIMITS["group"]),
+        group_notes=fields.notes("group_notes"),
+        url=fields.link("url"),
+        location_name=fields.text("location", "location_name", limit=LIMITS["location"]),
         address=address,
-        city=_text(raw, "city")[:100],
-        state=_text(raw, "state")[:50],
-        postal_code=_text(raw, "postal_code", "zip")[:20],
-        country=_text(raw, "country")[:50],
-        formatted_address=_text(raw, "formatted_address")[:300],
+        city=fields.text("city", limit=LIMITS["city"]),
+        state=fields.text("state", limit=LIMITS["state"]),
+        postal_code=fields.text("postal_code", "zip", limit=LIMITS["postal_code"]),
+        country=fields.text("country", limit=LIMITS["country"]),
+        formatted_address=fields.text("formatted_address", limit=LIMITS["formatted_address"]),
         latitude=latitude,
         longitude=longitude,
         approximate=approximate,
-        location_notes=location_notes,
-        regions=_regions(raw),
+        location_notes=fields.notes("location_notes"),
+        regions=_regions(raw, fields),
     )
     # Slugified by the importer, and only for new meetings.
     slug_base = key[:50]
@@ -252,22 +314,64 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair) -> list[FeedMeeting]:
     ]
 
 
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
 def _record_fingerprint(raw) -> str:
     encoded = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha1(encoded.encode("utf-8")).hexdigest()[:10]
+    # surrogatepass: the same bytes as before for clean text, no error for a lone surrogate.
+    return hashlib.sha1(encoded.encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
-def parse_meeting_guide(records: list) -> ParsedFeed:
-    """Every record of a feed: meetings, and a note for each rejected or
-    repaired record. One bad record never stops the others."""
+def _record_key(raw, repair) -> str:
+    """The feed's slug as our key ("" when it has none usable)."""
+    slug = raw.get("slug") if isinstance(raw, dict) else None
+    if slug is None or slug == "" or isinstance(slug, bool):
+        return ""
+    if isinstance(slug, float) or not isinstance(slug, (str, int)):
+        repair("slug", f"slug {shown(slug)} is not text or a whole number; keyed on the content")
+        return ""
+    key = str(slug).strip()
+    if len(key) > LIMITS["key"]:
+        repair("slug", f"slug is {len(key):,} characters; its first {LIMITS['key']} are the key")
+    return key[:LIMITS["key"]]
+
+
+def _read_record(raw, key: str, notes_limit: int) -> tuple[list[FeedMeeting], RecordRejected | None,
+                                                          list[tuple[str, str]]]:
+    """A record's meetings or its rejection, and its repair notes, not yet reported."""
+    notes: list[tuple[str, str]] = []
+    try:
+        meetings = meeting_guide_meetings(raw, key=key, notes_limit=notes_limit,
+                                          repair=lambda field_name, reason: notes.append((field_name, reason)))
+    except RecordRejected as error:
+        return [], error, notes
+    return meetings, None, notes
+
+
+def parse_meeting_guide(records) -> ParsedFeed:
+    """Every record of a feed (a list, or the `JsonRecords` of a body):
+    meetings, and a note for each rejected or repaired record. One bad record
+    never stops the others."""
     parsed = ParsedFeed(records=len(records))
-    # key -> the record that claimed it; fingerprints are only computed on a
-    # collision or a missing slug (hashing every record would slow re-imports).
-    claimed: dict[str, object] = {}
+    needs_cleaning = getattr(records, "needs_cleaning", True)
+    notes_limit = records_notes_limit()
+    # key -> what the record that claimed it said: its meetings' content
+    # hashes (which the importer needs anyway), or its fingerprint when it
+    # was rejected. Raw records are not kept, so a body's records can be read
+    # one at a time; a fingerprint is computed only for a missing slug, a
+    # rejected record or a collision.
+    claimed: dict[str, str] = {}
     for index, raw in enumerate(records):
-        slug = raw.get("slug") if isinstance(raw, dict) else None
-        key = str(slug).strip()[:180] if slug not in (None, "") and not isinstance(slug, (dict, list, bool)) else ""
+        early: list[tuple[str, str]] = []
+        if needs_cleaning:
+            raw = clean_record(raw, lambda field_name, reason: early.append((field_name, reason)))
+        key = _record_key(raw, lambda field_name, reason: early.append((field_name, reason)))
         label = key or f"record {index + 1}"
+        for field_name, reason in early:
+            parsed.repair(label, field_name, reason)
+
         if not key:
             # No slug: key on the content, so the same record matches next time.
             key = f"noslug-{_record_fingerprint(raw)}"
@@ -275,25 +379,38 @@ def parse_meeting_guide(records: list) -> ParsedFeed:
                 parsed.repair(label, "slug", "record repeated in the feed; imported once")
                 continue
             parsed.repair(label, "slug", f"missing slug; keyed as {key}")
-        elif key in claimed:
-            fingerprint = _record_fingerprint(raw)
-            derived = f"{key}~{fingerprint}"
-            if _record_fingerprint(claimed[key]) == fingerprint or derived in claimed:
+        meetings, error, notes = _read_record(raw, key, notes_limit)
+        if key in claimed and not key.startswith("noslug-"):
+            if _same_record(claimed[key], meetings, error, raw):
+                parsed.repair(label, "slug", "record repeated in the feed; imported once")
+                continue
+            derived = f"{key}~{_record_fingerprint(raw)}"
+            if derived in claimed:
                 parsed.repair(label, "slug", "record repeated in the feed; imported once")
                 continue
             key = derived
             parsed.repair(label, "slug", f"duplicate slug; this record keyed as {key}")
-        claimed[key] = raw
+            meetings, error, notes = _read_record(raw, key, notes_limit)
+        claimed[key] = _claim(meetings, error, raw)
         parsed.seen_keys.add(key)
-
-        def repair(field_name: str, reason: str, label=label) -> None:
+        for field_name, reason in notes:
             parsed.repair(label, field_name, reason)
-
-        try:
-            meetings = meeting_guide_meetings(raw, key=key, repair=repair)
-        except RecordRejected as error:
+        if error is not None:
             parsed.reject(label, error)
             continue
         parsed.meetings.extend(meetings)
         parsed.seen_keys.update(m.key for m in meetings)
     return parsed
+
+
+def _claim(meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> str:
+    """What a record said, in one short string: its meetings' content hashes,
+    or its fingerprint when it was rejected."""
+    if error is not None:
+        return "rejected:" + _record_fingerprint(raw)
+    return ",".join(m.content_hash() for m in meetings)
+
+
+def _same_record(claim: str, meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> bool:
+    """Whether a record under a key already claimed says the same as the first."""
+    return claim == _claim(meetings, error, raw)
