@@ -6,26 +6,34 @@ shapes."""
 
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import urlencode
 
+from meetings.feeds.body import read_json
 from meetings.feeds.records import (
+    LIMITS,
     FeedMeeting,
     FeedUnreadable,
     ParsedFeed,
     RecordRejected,
     add_minutes,
+    clean_record,
     conference_link_in,
+    limit_text,
+    notes_limit as records_notes_limit,
     read_coordinate,
-    read_text,
+    read_notes,
     read_time,
     read_timezone,
+    shown,
+    text_of,
 )
 
 LEGACY_SEPARATOR = "#@-@#"
 DURATION_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+WEEKDAY_RE = re.compile(r"[1-7]")
 VENUE_IN_PERSON, VENUE_VIRTUAL, VENUE_HYBRID = "1", "2", "3"
+MAX_FORMATS = 100
 
 
 def search_url(*, root: str, service_body_ids: list[str]) -> str:
@@ -46,20 +54,17 @@ def server_info_url(*, root: str) -> str:
     return f"{root.rstrip('/')}/client_interface/json/?switcher=GetServerInfo"
 
 
-def load_json_text(text: str, *, what: str):
-    stripped = text.lstrip("\ufeff \t\r\n")
-    if stripped[:1] == "<":
-        raise FeedUnreadable(f"{what} returned an HTML page, not JSON")
-    try:
-        return json.loads(stripped)
-    except json.JSONDecodeError as error:
-        raise FeedUnreadable(f"{what} is not valid JSON (truncated body?): {error.msg}") from error
+def load_json_text(text: str | bytes, *, what: str):
+    """A BMLT answer as JSON values; an HTML page, invalid or truncated JSON,
+    or a body past the limits (meetings/feeds/body.py) is `FeedUnreadable`."""
+    return read_json(text, what=what)
 
 
 def split_search_results(data) -> tuple[list, list]:
     """(meetings, formats) from a bare array or `{"meetings", "formats"}`."""
     if isinstance(data, dict) and isinstance(data.get("meetings"), list):
-        return data["meetings"], data.get("formats") or []
+        formats = data.get("formats")
+        return data["meetings"], [f for f in formats if isinstance(f, dict)] if isinstance(formats, list) else []
     if isinstance(data, list):
         return data, []
     raise FeedUnreadable("GetSearchResults returned neither an array nor {meetings, formats}")
@@ -75,7 +80,7 @@ def legacy_value(value) -> str:
 
 def read_duration(value) -> int | None:
     """Minutes from "HH:MM:SS", "01:00", "1:00:00" or "24:00:00"; None for junk."""
-    match = DURATION_RE.match(str(value or "").strip())
+    match = DURATION_RE.match(value.strip()) if isinstance(value, str) and len(value) <= 20 else None
     if not match:
         return None
     hours, minutes = int(match.group(1)), int(match.group(2))
@@ -86,9 +91,9 @@ def read_duration(value) -> int | None:
 
 def read_weekday(value) -> int:
     """BMLT's "1".."7" (1 = Sunday) as Meeting Guide's 0..6."""
-    text = str(value or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 7:
-        raise RecordRejected("weekday_tinyint", f"weekday {value!r} is not 1-7 (1 = Sunday)")
+    text = value.strip() if isinstance(value, str) else str(value) if type(value) is int else ""
+    if not WEEKDAY_RE.fullmatch(text):
+        raise RecordRejected("weekday_tinyint", f"weekday {shown(value)} is not 1-7 (1 = Sunday)")
     return int(text) - 1
 
 
@@ -96,8 +101,9 @@ class FormatTable:
     """A server's formats: by server id and by key string, to world ids."""
 
     def __init__(self, formats: list[dict]) -> None:
-        self.by_id = {str(f.get("id")): f for f in formats if isinstance(f, dict)}
-        self.by_key = {str(f.get("key_string")): f for f in formats if isinstance(f, dict)}
+        formats = [f for f in formats if isinstance(f, dict)] if isinstance(formats, list) else []
+        self.by_id = {_scalar(f.get("id")): f for f in formats if _scalar(f.get("id"))}
+        self.by_key = {_scalar(f.get("key_string")): f for f in formats if _scalar(f.get("key_string"))}
 
     def __bool__(self) -> bool:
         return bool(self.by_id or self.by_key)
@@ -106,20 +112,28 @@ class FormatTable:
         """World ids of a meeting's formats; formats with none become "key:X",
         which no vocabulary knows, so they land in the report."""
         tokens: list[str] = []
-        ids = [i.strip() for i in shared_ids.split(",") if i.strip()]
+        ids = [i.strip() for i in shared_ids.split(",", MAX_FORMATS)[:MAX_FORMATS] if i.strip()]
         if ids and self.by_id:
-            entries = [(self.by_id.get(i), f"id:{i}") for i in ids]
+            entries = [(self.by_id.get(i), f"id:{i[:20]}") for i in ids]
         else:
-            entries = [(self.by_key.get(k.strip()), f"key:{k.strip()}") for k in keys.split(",") if k.strip()]
+            entries = [(self.by_key.get(k.strip()), f"key:{k.strip()[:20]}")
+                       for k in keys.split(",", MAX_FORMATS)[:MAX_FORMATS] if k.strip()]
         for entry, fallback in entries:
-            world_id = legacy_value(entry.get("world_id")) if entry else ""
+            world_id = legacy_value(_scalar(entry.get("world_id")))[:LIMITS["type"]] if entry else ""
             if world_id == "LANG":
                 # An alternate-language format says which language by its key (ES = Spanish).
-                world_id = language_of_key(legacy_value(entry.get("key_string"))) or world_id
-            token = world_id or (f"key:{entry.get('key_string')}" if entry else fallback)
+                world_id = language_of_key(legacy_value(_scalar(entry.get("key_string")))) or world_id
+            token = world_id or (f"key:{_scalar(entry.get('key_string'))[:20]}" if entry else fallback)
             if token not in tokens:
                 tokens.append(token)
         return tokens
+
+
+def _scalar(value) -> str:
+    """A format table's id, key or world id as text; "" for anything else."""
+    if isinstance(value, str):
+        return value
+    return str(value) if type(value) is int else ""
 
 
 def language_of_key(key: str) -> str:
@@ -129,28 +143,25 @@ def language_of_key(key: str) -> str:
     return key.lower() if len(key) == 2 and key.isascii() and key.isalpha() else ""
 
 
-def formatted_address(raw: dict) -> str:
-    """One address line from BMLT's parts: street, city, "state postcode", nation."""
-    city = raw.get("location_municipality", "") or raw.get("location_city_subsection", "")
-    state_postcode = " ".join(p for p in (raw.get("location_province", ""), raw.get("location_postal_code_1", "")) if p)
-    parts = (raw.get("location_street", ""), city, state_postcode, raw.get("location_nation", ""))
-    if not (raw.get("location_street") or city):
+def formatted_address(*, street: str, city: str, state: str, postal_code: str, nation: str) -> str:
+    """One address line from BMLT's parts (already read as text): street,
+    city, "state postcode", nation."""
+    state_postcode = " ".join(p for p in (state, postal_code) if p)
+    if not (street or city):
         return ""
-    return ", ".join(p for p in parts if p)[:300]
+    return ", ".join(p for p in (street, city, state_postcode, nation) if p)[:LIMITS["formatted_address"]]
 
 
-def _regions(raw: dict) -> list[str]:
+def _regions(*, county: str, city: str) -> list[str]:
     """BMLT has no region: the county (sub-province) and the city file the meeting."""
-    city = raw.get("location_municipality", "") or raw.get("location_city_subsection", "")
     regions: list[str] = []
-    for name in (raw.get("location_sub_province", ""), city):
+    for name in (county, city):
         if name and name not in regions:
-            regions.append(name[:100])
+            regions.append(name[:LIMITS["region"]])
     return regions
 
 
-def _venue(raw: dict, tokens: list[str]) -> str:
-    venue = raw.get("venue_type", "")
+def _venue(venue: str, tokens: list[str]) -> str:
     if venue in (VENUE_IN_PERSON, VENUE_VIRTUAL, VENUE_HYBRID):
         return venue
     # Old data has no venue_type: the formats say it (VM, HYBR; VM + TC is
@@ -162,15 +173,53 @@ def _venue(raw: dict, tokens: list[str]) -> str:
     return VENUE_IN_PERSON
 
 
-def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: bool | None, repair) -> FeedMeeting:
+class Fields:
+    """One BMLT record's values as text (almost every value is a string;
+    numbers are read as written, anything else is ignored with a note)."""
+
+    def __init__(self, raw: dict, repair, *, notes_limit: int) -> None:
+        self.raw = raw
+        self.repair = repair
+        self.notes_limit = notes_limit
+
+    def text(self, name: str, *, limit: int = 0, required: bool = False) -> str:
+        text = text_of(self.raw.get(name), field_name=name, repair=self.repair, required=required)
+        return limit_text(text, field_name=name, limit=limit, repair=self.repair) if limit else text
+
+    def notes(self, name: str) -> str:
+        return read_notes(self.raw.get(name), field_name=name, repair=self.repair, limit=self.notes_limit)
+
+
+def record_key(raw, *, root: str) -> tuple[str, str]:
+    """(our key, the record's id) for a record; ("", "") without a usable id.
+    Ids are unique only within one server: the key is (root server, id)."""
+    if not isinstance(raw, dict):
+        return "", ""
+    meeting_id = raw.get("id_bigint")
+    meeting_id = legacy_value(meeting_id) if isinstance(meeting_id, str) else str(meeting_id) if type(
+        meeting_id) is int else ""
+    if not meeting_id or len(meeting_id) > 40:
+        return "", ""
+    server = raw.get("root_server_uri")
+    server = legacy_value(server) if isinstance(server, str) and server.strip() else root
+    return f"{server}#{meeting_id}"[:200], meeting_id
+
+
+def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: bool | None, repair,
+                 notes_limit: int | None = None) -> FeedMeeting:
+    """One `GetSearchResults` record. Strings must already be clean
+    (`records.clean_record`). Raises `RecordRejected`."""
     if not isinstance(raw, dict):
         raise RecordRejected("", f"record is a {type(raw).__name__}, not an object")
     raw = {k: legacy_value(v) if isinstance(v, str) else v for k, v in raw.items()}
-    meeting_id = raw.get("id_bigint", "")
-    if not meeting_id:
-        raise RecordRejected("id_bigint", "record has no id_bigint")
-    root = raw.get("root_server_uri") or root
-    name = raw.get("meeting_name", "")
+    key, meeting_id = record_key(raw, root=root)
+    if not key:
+        value = raw.get("id_bigint")
+        raise RecordRejected("id_bigint", "record has no id_bigint" if value in (None, "") else
+                             f"id_bigint {shown(value, 40)} is not an id")
+    notes_limit = notes_limit or records_notes_limit()
+    fields = Fields(raw, repair, notes_limit=notes_limit)
+    name = fields.text("meeting_name", limit=LIMITS["name"], required=True)
     if not name:
         raise RecordRejected("meeting_name", "the meeting has no name")
     day = read_weekday(raw.get("weekday_tinyint"))
@@ -178,41 +227,52 @@ def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: 
     if note:
         repair("start_time", note)
     end = None
-    if raw.get("duration_time"):
-        minutes = read_duration(raw["duration_time"])
+    duration = fields.text("duration_time")
+    if duration:
+        minutes = read_duration(duration)
         if minutes is None:
-            repair("duration_time", f"duration {raw['duration_time']!r} is not a duration; no end time")
+            repair("duration_time", f"duration {shown(duration)} is not a duration; no end time")
         else:
             end = add_minutes(start, minutes)
-    zone, note = read_timezone(raw.get("time_zone"))
+    zone, note = read_timezone(fields.text("time_zone", limit=100), field_name="time_zone")
     if note:
         repair("time_zone", note)
 
-    tokens = formats.tokens(shared_ids=raw.get("format_shared_id_list", ""), keys=raw.get("formats", ""))
-    if not formats and raw.get("formats"):
+    format_keys = fields.text("formats")
+    tokens = formats.tokens(shared_ids=fields.text("format_shared_id_list"), keys=format_keys)
+    if not formats and format_keys:
         repair("formats", "no GetFormats table: format keys cannot be mapped to world ids")
     if "CLOSED" not in tokens and "OPEN" not in tokens and default_closed is not None:
         tokens.append("CLOSED" if default_closed else "OPEN")
     # The language spoken: an alternate-language format, else the record's
     # lang_enum (bmlt.md); as an ISO code each vocabulary reads as its own.
     if not any(language_of_key(token) == token for token in tokens):
-        language = language_of_key(raw.get("lang_enum") or "")
+        language = language_of_key(fields.text("lang_enum")[:20])
         if language:
             tokens.append(language)
-    venue = _venue(raw, tokens)
+    venue = _venue(fields.text("venue_type"), tokens)
 
-    comments, _ = read_text(raw.get("comments"))
-    conference_url = raw.get("virtual_meeting_link", "")
+    comments = fields.notes("comments")
+    conference_url = fields.text("virtual_meeting_link")
     if not conference_url:
         for field_name in ("comments", "location_info", "location_text"):
-            conference_url = conference_link_in(raw.get(field_name, ""))
+            conference_url = conference_link_in(fields.text(field_name)[:notes_limit])
             if conference_url:
                 repair(field_name, f"conference link found in {field_name}")
                 break
-    street = raw.get("location_street", "")
+    if conference_url and not re.match(r"^https?://", conference_url, re.I):
+        repair("virtual_meeting_link", f"link {shown(conference_url, 80)} is not an http(s) link; dropped")
+        conference_url = ""
+    elif len(conference_url) > LIMITS["url"]:
+        repair("virtual_meeting_link", f"link is {len(conference_url):,} characters, more than {LIMITS['url']}; dropped")
+        conference_url = ""
+    street = fields.text("location_street", limit=LIMITS["address"])
     latitude = read_coordinate(raw.get("latitude"), low=-90, high=90)
     longitude = read_coordinate(raw.get("longitude"), low=-180, high=180)
     approximate = False
+    if (latitude is None) != (longitude is None):
+        repair("latitude", "only one of latitude and longitude is a number; both dropped")
+        latitude = longitude = None
     if latitude == 0 and longitude == 0:
         latitude = longitude = None
         repair("latitude", "coordinates 0,0 are a placeholder; dropped")
@@ -222,34 +282,40 @@ def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: 
             # Virtual meetings carry placeholder coordinates far from anything.
             latitude = longitude = None
             repair("latitude", "placeholder coordinates of a virtual meeting dropped")
-    slug_hint = f"{name[:40]}-{str(meeting_id)[:12]}"
+    published = raw.get("published", "1")
+    city = limit_text(fields.text("location_municipality") or fields.text("location_city_subsection"),
+                      field_name="location_municipality", limit=LIMITS["city"], repair=repair)
+    state = fields.text("location_province", limit=LIMITS["state"])
+    postal_code = fields.text("location_postal_code_1", limit=LIMITS["postal_code"])
+    nation = fields.text("location_nation", limit=LIMITS["country"])
     return FeedMeeting(
-        key=f"{root}#{meeting_id}"[:200],
-        slug_hint=slug_hint,
-        name=name[:255],
+        key=key,
+        slug_hint=f"{name[:40]}-{meeting_id[:12]}",
+        name=name,
         day=day,
         time=start,
         end_time=end,
         timezone=zone,
         type_tokens=tokens,
         notes=comments,
-        conference_url=conference_url[:500] if re.match(r"^https?://", conference_url, re.I) else "",
-        conference_url_notes=raw.get("virtual_meeting_additional_info", ""),
-        conference_phone=raw.get("phone_meeting_number", "")[:64],
-        group=raw.get("worldid_mixed", "")[:200],
-        published=raw.get("published", "1") != "0",
-        location_name=raw.get("location_text", "")[:200],
-        address=street[:200],
-        city=(raw.get("location_municipality", "") or raw.get("location_city_subsection", ""))[:100],
-        state=raw.get("location_province", "")[:50],
-        postal_code=raw.get("location_postal_code_1", "")[:20],
-        country=raw.get("location_nation", "")[:50],
-        formatted_address=formatted_address(raw),
-        regions=_regions(raw),
+        conference_url=conference_url,
+        conference_url_notes=fields.notes("virtual_meeting_additional_info"),
+        conference_phone=fields.text("phone_meeting_number", limit=LIMITS["conference_phone"]),
+        group=fields.text("worldid_mixed", limit=LIMITS["group"]),
+        published=published is not False and str(published).strip() not in ("0", "false", "False"),
+        location_name=fields.text("location_text", limit=LIMITS["location"]),
+        address=street,
+        city=city,
+        state=state,
+        postal_code=postal_code,
+        country=nation,
+        formatted_address=formatted_address(street=street, city=city, state=state, postal_code=postal_code,
+                                            nation=nation),
+        regions=_regions(county=fields.text("location_sub_province"), city=city),
         latitude=latitude,
         longitude=longitude,
         approximate=approximate,
-        location_notes=raw.get("location_info", ""),
+        location_notes=fields.notes("location_info"),
     )
 
 
@@ -259,18 +325,24 @@ def parse_bmlt(
     """Every `GetSearchResults` record of a server, formats joined by id."""
     table = FormatTable(formats)
     parsed = ParsedFeed(records=len(meetings))
+    notes_limit = records_notes_limit()
     for index, raw in enumerate(meetings):
-        meeting_id = raw.get("id_bigint") if isinstance(raw, dict) else None
+        early: list[tuple[str, str]] = []
+        raw = clean_record(raw, lambda field_name, reason: early.append((field_name, reason)))
+        key, meeting_id = record_key(raw, root=root)
         label = f"id {meeting_id}" if meeting_id else f"record {index + 1}"
-        if meeting_id:
-            parsed.seen_keys.add(f"{(raw.get('root_server_uri') or root)}#{meeting_id}"[:200])
+        if key:
+            parsed.seen_keys.add(key)
+        for field_name, reason in early:
+            parsed.repair(label, field_name, reason)
 
         def repair(field_name: str, reason: str, label=label) -> None:
             parsed.repair(label, field_name, reason)
 
         try:
             parsed.meetings.append(
-                bmlt_meeting(raw, root=root, formats=table, default_closed=default_closed, repair=repair)
+                bmlt_meeting(raw, root=root, formats=table, default_closed=default_closed, repair=repair,
+                             notes_limit=notes_limit)
             )
         except RecordRejected as error:
             parsed.reject(label, error)
