@@ -40,7 +40,7 @@ from meetings.feeds import bmlt, fetch, locks
 from meetings.feeds.csv import parse_csv
 from meetings.feeds.duplicates import mark_duplicates
 from meetings.feeds.meeting_guide import load_feed_text, parse_meeting_guide
-from meetings.feeds.records import FeedMeeting, FeedUnreadable, ParsedFeed
+from meetings.feeds.records import FeedMeeting, FeedUnreadable, ParsedFeed, storable_text
 from meetings.history import attributed, history_bulk_record
 from meetings.models import FeedFormat, FeedSource, ImportIssue, ImportRun, Location, Meeting, Region
 from meetings.services import location_geocode, meeting_refresh_derived
@@ -391,6 +391,7 @@ def _finish(run: ImportRun, *, status: str, reason: str = "", started: float) ->
     run.duration_seconds = round(monotonic.monotonic() - started, 3)
     if status != ImportRun.Status.HELD:
         run.payload = ""
+    run.payload = storable_text(run.payload)  # a held body with NUL or lone surrogates must still save
     run.save()
     FeedSource.objects.filter(pk=run.source_id).update(last_run_at=run.finished, last_status=status)
     return run
@@ -398,8 +399,9 @@ def _finish(run: ImportRun, *, status: str, reason: str = "", started: float) ->
 
 def _record_notes(run: ImportRun, parsed: ParsedFeed) -> None:
     run.records = parsed.records
-    run.rejected = sum(1 for n in parsed.notes if n.kind == "rejected")
-    run.repaired = len({n.record_key for n in parsed.notes if n.kind == "repaired"})
+    # Exact counts: parsed.notes keeps only the first FEEDS_PARSE_MAX_ISSUES.
+    run.rejected = parsed.rejected_count
+    run.repaired = parsed.repaired_count
     ImportIssue.objects.filter(run=run).delete()
     ImportIssue.objects.bulk_create([
         ImportIssue(run=run, kind=n.kind, record_key=n.record_key[:200], field=n.field[:60], reason=n.reason)
