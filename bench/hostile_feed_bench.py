@@ -1,0 +1,169 @@
+"""Memory and time of the feed parsers on large and hostile bodies (issue 12):
+135,000 valid Meeting Guide records, a 50 MB array of junk records (all
+rejected), a 50 MB array of tiny junk values (past the record limit), a
+50 MB BMLT answer of junk, 100,000-deep nesting and a gzip bomb.
+
+    .venv/bin/python bench/hostile_feed_bench.py                 # parsers only (no database)
+    .venv/bin/python bench/hostile_feed_bench.py --import        # also import_feed_text on SQLite (slow)
+
+Each case runs in a fresh process, twice: once for the time and the peak
+resident size (`ru_maxrss`, the whole process, body included), once under
+tracemalloc for the peak of Python allocations made while parsing (the body
+itself excluded: it exists before the parse starts)."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+
+
+def valid_feed(count: int) -> str:
+    cities = [("Irvine", "CA", 33.68, -117.82), ("Denver", "CO", 39.74, -104.99), ("Boston", "MA", 42.36, -71.06)]
+    records = []
+    for n in range(count):
+        city, state, lat, lng = cities[n % len(cities)]
+        records.append({
+            "slug": f"meeting-{n}", "name": f"{city} Group {n}", "day": n % 7, "time": f"{6 + n % 16:02d}:30",
+            "types": ["O", "D", "BE"], "address": f"{100 + n // 3} Main St", "city": city, "state": state,
+            "postal_code": "92618", "latitude": round(lat + (n % 100) / 1000, 5),
+            "longitude": round(lng - (n % 77) / 1000, 5), "timezone": "America/Los_Angeles",
+            "location": f"Hall {n // 3}", "notes": "Side door, second floor.", "updated": "2024-01-02 03:04:05",
+        })
+        if n % 5 == 0:
+            records[-1]["conference_url"] = "https://zoom.us/j/5550100"
+    return json.dumps(records)
+
+
+def junk_records(size: int) -> str:
+    # ~250-byte objects that are not meetings, each different: every one is rejected.
+    item = json.dumps({"slug": "junk-%09d", "junk": "x" * 190, "day": "someday", "time": "soon"})
+    return "[" + ",".join(item % n for n in range(size // (len(item) + 1))) + "]"
+
+
+def junk_values(size: int) -> str:
+    return "[" + ",".join(["1"] * (size // 2)) + "]"
+
+
+def bmlt_junk(size: int) -> str:
+    item = json.dumps({"id_bigint": "%09d", "meeting_name": {"a": 1}, "format_shared_id_list": [1, 2],
+                       "weekday_tinyint": "9", "comments": "y" * 150})
+    items = ",".join(item % n for n in range(size // (len(item) + 1)))
+    return '{"meetings": [' + items + '], "formats": {"x": 1}}'
+
+
+CASES = {
+    "valid 135,000 records (MG)": ("meeting-guide", lambda: valid_feed(135_000)),
+    "50 MB junk records (MG)": ("meeting-guide", lambda: junk_records(48 * MB)),
+    "50 MB of tiny junk values (MG)": ("meeting-guide", lambda: junk_values(48 * MB)),
+    "50 MB junk records (BMLT)": ("bmlt", lambda: bmlt_junk(48 * MB)),
+    "100,000-deep nesting (MG)": ("meeting-guide", lambda: "[" * 100_000 + "]" * 100_000),
+    "gzip bomb, 1 GB of zeros (bytes)": ("meeting-guide", lambda: gzip.compress(b"0" * (1024 * MB), 9)),
+}
+
+
+def _setup_django(database: str | None) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetingfinder.settings")
+    if database:
+        os.environ["DATABASE_URL"] = database
+    import django
+
+    django.setup()
+
+
+def run_case(name: str, *, traced: bool, do_import: bool) -> dict:
+    feed_format, make = CASES[name]
+    database = f"sqlite:///{tempfile.mkdtemp()}/hostile.sqlite3" if do_import else None
+    _setup_django(database)
+    from meetings.feeds.importer import parse_feed_text
+    from meetings.feeds.records import FeedUnreadable
+
+    body = make()
+    size = len(body)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if traced:
+        tracemalloc.start()
+    started = time.perf_counter()
+    outcome = ""
+    try:
+        if do_import:
+            outcome = _import(body, feed_format)
+        else:
+            parsed = parse_feed_text(text=body, format=feed_format)
+            outcome = (f"{len(parsed.meetings):,} meetings, {parsed.rejected_count:,} rejected, "
+                       f"{len(parsed.notes):,} notes kept")
+    except FeedUnreadable as error:
+        outcome = f"unreadable: {str(error)[:70]}"
+    seconds = time.perf_counter() - started
+    result = {"case": name, "body_mb": size / MB, "seconds": seconds, "outcome": outcome,
+              "rss_before_mb": rss_before / MB,
+              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB}
+    if traced:
+        result["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / MB
+    return result
+
+
+def _import(body, feed_format: str) -> str:
+    from django.core.management import call_command
+
+    from fellowships.models import Fellowship, ServiceBody
+    from fellowships.services import vocabularies_sync
+    from meetings.feeds.importer import import_feed_text
+    from meetings.models import FeedSource
+
+    call_command("migrate", verbosity=0)
+    vocabularies_sync()
+    fellowship = Fellowship.objects.get(slug="aa" if feed_format != "bmlt" else "na")
+    body_obj = ServiceBody.objects.create(slug="bench", name="bench", fellowship=fellowship,
+                                          timezone="America/Los_Angeles")
+    source = FeedSource.objects.create(slug="bench", name="bench", fellowship=fellowship, service_body=body_obj,
+                                       format=feed_format, url="https://bmlt.example.org/main_server")
+    text = body if isinstance(body, str) else body.decode("utf-8", "replace")
+    run = import_feed_text(source=source, text=text)
+    return (f"{run.status}: {run.created:,} created, {run.rejected:,} rejected, "
+            f"{run.issues.count():,} issue rows; {run.reason[:50]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--case")
+    parser.add_argument("--traced", action="store_true")
+    parser.add_argument("--import", dest="do_import", action="store_true")
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(run_case(args.case, traced=args.traced, do_import=args.do_import)))
+        return
+    rows = []
+    for name in CASES:
+        results = {}
+        for traced in (False, True):
+            command = [sys.executable, __file__, "--case", name] + (["--traced"] if traced else [])
+            command += ["--import"] if args.do_import else []
+            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            results.update({k: v for k, v in json.loads(output.strip().splitlines()[-1]).items()
+                            if traced is False or k == "traced_peak_mb"})
+        rows.append(results)
+    header = (f"{'case':34} {'body MB':>8} {'seconds':>8} {'RSS before':>11} {'peak RSS':>9} "
+              f"{'py peak':>8}  outcome")
+    print(("import_feed_text (SQLite)" if args.do_import else "parse_feed_text") + "; MB = MiB")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r['case']:34} {r['body_mb']:8.1f} {r['seconds']:8.2f} {r['rss_before_mb']:11.0f} "
+              f"{r['peak_rss_mb']:9.0f} {r['traced_peak_mb']:8.0f}  {r['outcome']}")
+
+
+if __name__ == "__main__":
+    main()
