@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import csv as csv_module
+import dataclasses
 import gzip
 import io
 import json
@@ -411,7 +412,7 @@ def test_the_parser_reads_or_refuses_each_kind(name, settings):
     assert {m.key for m in parsed.meetings} >= set(good)
     # What reaches the database is clean and bounded.
     for meeting in parsed.meetings:
-        for name_, value in vars(meeting).items():
+        for name_, value in ((f.name, getattr(meeting, f.name)) for f in dataclasses.fields(meeting)):
             if isinstance(value, str):
                 assert clean_text(value)[1] == "", (name_, value[:40])
                 assert len(value) <= 10_000, name_

@@ -39,7 +39,7 @@ class Note:
     reason: str
 
 
-@dataclass
+@dataclass(slots=True)
 class FeedMeeting:
     """One weekly occurrence as a feed describes it, in our words."""
 
@@ -72,22 +72,24 @@ class FeedMeeting:
     approximate: bool = False
     location_notes: str = ""
     regions: list[str] = field(default_factory=list)
+    # Slots, and the cache a field: a feed of 135,000 meetings holds them all,
+    # and an instance dict costs about 0.8 kB more per meeting.
+    hash_cache: str = field(default="", repr=False, compare=False)
 
     def content_hash(self) -> str:
         """Stable over runs: an unchanged record hashes the same. The repr of
         plain values (str, int, float, bool, time, lists) is deterministic."""
-        cached = self.__dict__.get("_content_hash")
-        if cached is None:
+        if not self.hash_cache:
             values = repr(tuple(getattr(self, name) for name in _FIELD_NAMES))
-            cached = self.__dict__["_content_hash"] = hashlib.sha256(values.encode("utf-8")).hexdigest()
-        return cached
+            self.hash_cache = hashlib.sha256(values.encode("utf-8")).hexdigest()
+        return self.hash_cache
 
     @property
     def has_place(self) -> bool:
         return bool(self.address or self.formatted_address or self.city or self.postal_code)
 
 
-_FIELD_NAMES = tuple(f.name for f in fields(FeedMeeting))
+_FIELD_NAMES = tuple(f.name for f in fields(FeedMeeting) if f.name != "hash_cache")
 
 
 @dataclass
