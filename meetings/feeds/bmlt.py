@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from meetings.feeds.body import read_json
+from meetings.feeds.body import JsonRecords, read_json
 from meetings.feeds.records import (
     LIMITS,
     FeedMeeting,
@@ -56,16 +56,18 @@ def server_info_url(*, root: str) -> str:
 
 def load_json_text(text: str | bytes, *, what: str):
     """A BMLT answer as JSON values; an HTML page, invalid or truncated JSON,
-    or a body past the limits (meetings/feeds/body.py) is `FeedUnreadable`."""
-    return read_json(text, what=what)
+    or a body past the limits (meetings/feeds/body.py) is `FeedUnreadable`.
+    Meeting records (a bare array, or `meetings` in an object) are
+    `JsonRecords`: checked now, decoded one at a time as they are read."""
+    return read_json(text, what=what, lazy=("meetings",))
 
 
-def split_search_results(data) -> tuple[list, list]:
+def split_search_results(data) -> tuple[list | JsonRecords, list]:
     """(meetings, formats) from a bare array or `{"meetings", "formats"}`."""
-    if isinstance(data, dict) and isinstance(data.get("meetings"), list):
+    if isinstance(data, dict) and isinstance(data.get("meetings"), (list, JsonRecords)):
         formats = data.get("formats")
         return data["meetings"], [f for f in formats if isinstance(f, dict)] if isinstance(formats, list) else []
-    if isinstance(data, list):
+    if isinstance(data, (list, JsonRecords)):
         return data, []
     raise FeedUnreadable("GetSearchResults returned neither an array nor {meetings, formats}")
 
@@ -326,9 +328,11 @@ def parse_bmlt(
     table = FormatTable(formats)
     parsed = ParsedFeed(records=len(meetings))
     notes_limit = records_notes_limit()
+    needs_cleaning = getattr(meetings, "needs_cleaning", True)
     for index, raw in enumerate(meetings):
         early: list[tuple[str, str]] = []
-        raw = clean_record(raw, lambda field_name, reason: early.append((field_name, reason)))
+        if needs_cleaning:
+            raw = clean_record(raw, lambda field_name, reason: early.append((field_name, reason)))
         key, meeting_id = record_key(raw, root=root)
         label = f"id {meeting_id}" if meeting_id else f"record {index + 1}"
         if key:

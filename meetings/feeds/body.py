@@ -257,9 +257,10 @@ class JsonReader:
             self.expect("]", after=f"{label} {count:,}")
             return
 
-    def members(self, *, max_items: int, label: str) -> dict:
+    def members(self, *, max_items: int, label: str, lazy: tuple[str, ...] = ()) -> dict:
         """The object at the position; array members are read with `items`,
-        so a huge array inside an envelope is bounded too."""
+        so a huge array inside an envelope is bounded too. Arrays under the
+        `lazy` keys become `JsonRecords` (checked now, decoded when read)."""
         self.expect("{", after="the start")
         members: dict = {}
         if self.skip_space() == "}":
@@ -271,7 +272,9 @@ class JsonReader:
             if not isinstance(key, str):
                 raise FeedUnreadable(f"{self.what} is not valid JSON: an object key is not a string")
             self.expect(":", after=f"key {key[:40]!r}")
-            if self.skip_space() == "[":
+            if self.skip_space() == "[" and key in lazy:
+                members[key] = JsonRecords(self, max_items=max_items, label=label)
+            elif self.skip_space() == "[":
                 members[key] = list(self.items(max_items=max_items, label=label))
             else:
                 members[key] = self.value()
@@ -307,14 +310,18 @@ def top_level_kind(reader: JsonReader) -> str:
     return {"[": "array", "{": "object"}.get(first, "scalar")
 
 
-def read_json(body: str | bytes, *, what: str):
-    """A whole JSON document (arrays bounded by the record limit)."""
+def read_json(body: str | bytes, *, what: str, lazy: tuple[str, ...] = ()):
+    """A whole JSON document (arrays bounded by the record limit). With
+    `lazy` keys, a top-level array and the arrays under those keys are
+    `JsonRecords`."""
     reader = json_reader(body, what=what)
     kind, limit = top_level_kind(reader), settings.FEEDS_PARSE_MAX_RECORDS
-    if kind == "array":
+    if kind == "array" and lazy:
+        value = JsonRecords(reader, max_items=limit, label="records")
+    elif kind == "array":
         value = list(reader.items(max_items=limit, label="records"))
     elif kind == "object":
-        value = reader.members(max_items=limit, label="records")
+        value = reader.members(max_items=limit, label="records", lazy=lazy)
     else:
         value = reader.value()
     reader.end()
@@ -335,14 +342,18 @@ class JsonRecords:
     def __init__(self, reader: JsonReader, *, max_items: int, label: str) -> None:
         self.text, self.what, self.start = reader.text, reader.what, reader.pos
         self.max_items, self.label = max_items, label
-        self.count = sum(1 for _ in self._items())
+        counter = self._reader()
+        self.count = sum(1 for _ in counter.items(max_items=max_items, label=label))
+        reader.pos = counter.pos  # the reader goes on after the array
         self.needs_cleaning = bool(UNSAFE_JSON_RE.search(self.text))
 
-    def _items(self) -> Iterator:
+    def _reader(self) -> JsonReader:
         reader = JsonReader(self.text, what=self.what)
         reader.pos = self.start
-        yield from reader.items(max_items=self.max_items, label=self.label)
-        reader.end()
+        return reader
+
+    def _items(self) -> Iterator:
+        yield from self._reader().items(max_items=self.max_items, label=self.label)
 
     def __len__(self) -> int:
         return self.count

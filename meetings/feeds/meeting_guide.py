@@ -50,7 +50,9 @@ def load_feed_text(text: str | bytes) -> list | JsonRecords:
     reader = json_reader(text, what="the feed")
     kind, limit = top_level_kind(reader), settings.FEEDS_PARSE_MAX_RECORDS
     if kind == "array":
-        return JsonRecords(reader, max_items=limit, label="records")
+        records = JsonRecords(reader, max_items=limit, label="records")
+        reader.end()
+        return records
     data = reader.members(max_items=limit, label="records") if kind == "object" else reader.value()
     reader.end()
     if isinstance(data, dict) and isinstance(data.get("meetings"), list):
