@@ -266,7 +266,8 @@ def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: 
         repair("virtual_meeting_link", f"link {shown(conference_url, 80)} is not an http(s) link; dropped")
         conference_url = ""
     elif len(conference_url) > LIMITS["url"]:
-        repair("virtual_meeting_link", f"link is {len(conference_url):,} characters, more than {LIMITS['url']}; dropped")
+        repair("virtual_meeting_link",
+               f"link is {len(conference_url):,} characters, more than {LIMITS['url']}; dropped")
         conference_url = ""
     street = fields.text("location_street", limit=LIMITS["address"])
     latitude = read_coordinate(raw.get("latitude"), low=-90, high=90)
