@@ -524,3 +524,14 @@ def test_validators_of_another_url_are_not_sent(server, allow_local, vocabularie
     Handler.feed = json.dumps([feed_record(1)]).encode()
     assert import_source(source=source).created == 1
     assert "If-None-Match" not in Handler.requests[0][1]
+
+
+def test_a_utf16_feed_without_a_charset_is_read_as_utf16():
+    """A body with a UTF-16 byte-order mark and no declared charset was read as
+    UTF-8 with replacement characters, losing every accent (issue 12)."""
+    from meetings.feeds.fetch import _decode
+
+    text = '[{"name": "Grupo Rendición"}]'
+    assert _decode(b"\xff\xfe" + text.encode("utf-16-le"), "application/json") == text
+    assert _decode(text.encode("utf-8"), "application/json; charset=utf-8") == text
+    assert _decode(b"\xff\xfe\x00", "application/json") != ""

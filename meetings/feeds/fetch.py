@@ -41,6 +41,7 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
+from meetings.feeds.body import decode_body
 from meetings.feeds.records import FeedUnreadable
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -425,14 +426,19 @@ class _Body:
 
 
 def _decode(body: bytes, content_type: str) -> str:
-    charset = "utf-8"
+    """The body as text: in its declared charset, else as its byte-order mark
+    or first bytes show (UTF-16 and UTF-32 feeds exist: body.decode_body),
+    else UTF-8 with replacement characters for what cannot be read."""
     for part in content_type.split(";")[1:]:
         name, _, value = part.strip().partition("=")
         if name.lower() == "charset" and value:
-            charset = value.strip('"')
+            try:
+                return body.decode(value.strip('"'))
+            except (LookupError, UnicodeDecodeError):
+                break
     try:
-        return body.decode(charset)
-    except (LookupError, UnicodeDecodeError):
+        return decode_body(body)
+    except FeedUnreadable:
         return body.decode("utf-8", errors="replace")
 
 
