@@ -21,10 +21,12 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from meetings import curation, history, quality
 from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
-from meetings.feeds.locks import FEED_FIELDS, meeting_lock_fields, meeting_release_lock
+from meetings.feeds.locks import FEED_FIELDS, LOCATION_FEED_FIELDS
 from meetings.forms import LocationAdminForm, MeetingAdminForm
 from meetings.models import Location, Meeting, Region
-from meetings.services import location_save, meeting_save, meetings_set_published, meetings_set_temporarily_closed
+from meetings.services import (history_revert, location_lock_fields, location_save, meeting_lock_fields,
+                               meeting_release_lock, meeting_save, meetings_set_published,
+                               meetings_set_temporarily_closed)
 
 
 def openstreetmap_link(latitude: float | None, longitude: float | None) -> str:
@@ -158,7 +160,7 @@ class HistoryColumns:
                               args=[obj.pk])
         if request.method == "POST":
             try:
-                history.history_revert(record=record, user=request.user)
+                history_revert(record=record, user=request.user)
             except history.RevertError as error:
                 self.message_user(request, str(error), messages.ERROR)
             else:

@@ -25,9 +25,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
+from meetings.feeds.locks import FEED_FIELDS
 from meetings.history import attributed
 from meetings.models import ChangeRequest, Location, Meeting
 from meetings.schedule import is_valid_zone
+from meetings.services import location_save, meeting_lock_fields, meeting_save
 
 logger = logging.getLogger(__name__)
 
@@ -184,9 +186,6 @@ def _decode(name: str, value):
 @transaction.atomic
 def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datetime | None = None) -> Meeting:
     """Apply the proposed values; they become curated fields of the meeting."""
-    from meetings.feeds.locks import FEED_FIELDS, meeting_lock_fields
-    from meetings.services import location_save, meeting_save
-
     change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
     if change_request.status != ChangeRequest.Status.PENDING:
         raise ChangeRequestDecided(f"Request {change_request.pk} was {change_request.status} already.")

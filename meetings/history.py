@@ -10,8 +10,8 @@ the values before and after (django-simple-history's tables, migration 0004).
 - A meeting's historical row carries its type codes (`type_codes`), since
   the types are a many-to-many the row would not hold.
 - `history_changes(...)` pairs each row with the one before it, for the
-  admin and the `/api/v1/changes/` feed; `history_revert(...)` undoes one
-  change through the write services.
+  admin and the `/api/v1/changes/` feed. Undoing a change is a write:
+  `meetings.services.history_revert(...)`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -258,55 +258,3 @@ def revert_changes(*, record, current) -> dict[str, dict]:
         for name in revertible
         if name in changed and now[name] != restored[name]
     }
-
-
-@transaction.atomic
-def history_revert(*, record, user=None):
-    """Undo one change: the fields it changed go back to their values before
-    it, through the write services (derived fields follow). On an imported
-    meeting the reverted feed fields become curated, or the next import
-    would change them again. Returns the saved meeting or location."""
-    # Imported here: the write services record history through this module.
-    from meetings.feeds.locks import FEED_FIELDS, meeting_lock_fields
-    from meetings.services import location_save, meeting_save
-
-    previous = record.prev_record
-    if record.history_type == "+" or previous is None:
-        raise RevertError("This is the record's creation; unpublish the meeting instead of reverting it.")
-    model = record.instance_type
-    try:
-        current = model.objects.select_for_update().get(pk=record.id)
-    except model.DoesNotExist as error:
-        raise RevertError("The record no longer exists.") from error
-    changes = revert_changes(record=record, current=current)
-    if not changes:
-        raise RevertError("Nothing to revert: each field this change made is derived or bookkeeping, or "
-                          "already holds its value from before the change.")
-    fields = [name for name in changes if name != "types"]
-    reason = f"revert of change {record.history_id}"
-    if model is Meeting:
-        types = None
-        if "types" in changes:
-            types = list(MeetingType.objects.filter(fellowship_id=current.fellowship_id,
-                                                    code__in=changes["types"]["restored"]))
-        for name in fields:
-            attname = Meeting._meta.get_field(name).attname
-            setattr(current, attname, getattr(previous, attname))
-        current._history_user = user
-        current._change_reason = reason
-        meeting_save(meeting=current, types=types)
-        feed_fields = [n for n in fields + (["types"] if types is not None else []) if n in FEED_FIELDS]
-        if feed_fields and current.feed_source_id:
-            meeting_lock_fields(meeting=current, fields=feed_fields)
-        return current
-    for name in fields:
-        attname = Location._meta.get_field(name).attname
-        setattr(current, attname, getattr(previous, attname))
-    current._history_user = user
-    current._change_reason = reason
-    return location_save(
-        location=current,
-        address_changed=any(n in fields for n in ("address", "city", "state", "postal_code", "country",
-                                                  "formatted_address")),
-        coordinates_changed=any(n in fields for n in ("latitude", "longitude")),
-    )

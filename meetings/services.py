@@ -1,6 +1,8 @@
 """Writes: every change to meetings and locations goes through here, so the
 derived fields (open/closed, attendance, provider, copied coordinates) never
-drift from what they derive from."""
+drift from what they derive from. The importer (`meetings.feeds.service`),
+the sample data (an import of its own), change-request approval, the admin
+and history reverts all write through these functions."""
 
 from __future__ import annotations
 
@@ -14,9 +16,14 @@ from django.utils import timezone
 from fellowships.models import MeetingType
 from fellowships.services import open_closed_for
 from meetings.attendance import conference_provider, derive_attendance, is_online
-from meetings.geocoding import GeocodingError, geocode
-from meetings.history import history_bulk_record, record_type_codes
+from meetings.geocoding import GeocodingError, Place, geocode
+from meetings.feeds.locks import FEED_FIELDS, LOCATION_FEED_FIELDS, decode, unknown_fields
+from meetings.history import RevertError, history_bulk_record, record_type_codes, revert_changes
 from meetings.models import Location, Meeting
+
+# How a meeting whose place could not be geocoded is flagged for review; the
+# flag is lifted by the same rule once the place has coordinates.
+GEOCODING_FAILED_REVIEW = "Location could not be geocoded"
 
 
 def location_query(location: Location) -> str:
@@ -30,13 +37,26 @@ def location_query(location: Location) -> str:
 def location_geocode(*, location: Location, geocoder=None) -> bool:
     """Fill in a location's coordinates from its address. Never raises: a
     failure is recorded on the location so a curator can fix the pin."""
-    query = location_query(location)
+    return location_apply_place(location=location, found=place_lookup(query=location_query(location),
+                                                                     geocoder=geocoder))
+
+
+def place_lookup(*, query: str, geocoder=None) -> Place | GeocodingError:
+    """A geocoder's answer for `query`, or the error that says why there is none."""
     try:
-        place = geocode(query, geocoder=geocoder)
+        return geocode(query, geocoder=geocoder)
     except GeocodingError as error:
+        return error
+
+
+def location_apply_place(*, location: Location, found: Place | GeocodingError) -> bool:
+    """Set a location's coordinates from a geocoder's answer (not saved);
+    an error is recorded on the location so a curator can fix the pin."""
+    if isinstance(found, GeocodingError):
         location.geocode_status = Location.GeocodeStatus.FAILED
-        location.geocode_error = str(error)[:300]
+        location.geocode_error = str(found)[:300]
         return False
+    place = found
     location.latitude = round(place.latitude, 6)
     location.longitude = round(place.longitude, 6)
     location.geocode_status = Location.GeocodeStatus.OK
@@ -64,16 +84,23 @@ def location_save(*, location: Location, address_changed: bool, coordinates_chan
         meeting_refresh_derived(meeting=meeting)
         # The meeting as published (its address, pin) changed with its location.
         meeting.updated = changed_at
-        if location.geocode_status == Location.GeocodeStatus.FAILED:
-            meeting.needs_review = True
-            meeting.review_reason = f"Location could not be geocoded: {location.geocode_error}"[:300]
-        elif meeting.review_reason.startswith("Location could not be geocoded"):
-            meeting.needs_review = False
-            meeting.review_reason = ""
+        meeting_flag_geocoding(meeting=meeting, location=location)
     Meeting.objects.bulk_update(
         meetings, ["latitude", "longitude", "attendance", "timezone", "needs_review", "review_reason", "updated"]
     )
     return location
+
+
+def meeting_flag_geocoding(*, meeting: Meeting, location: Location | None) -> Meeting:
+    """Flag a meeting for review when its place could not be geocoded, and
+    lift that flag (and only that one) once it could (not saved)."""
+    if location is not None and location.geocode_status == Location.GeocodeStatus.FAILED:
+        meeting.needs_review = True
+        meeting.review_reason = f"{GEOCODING_FAILED_REVIEW}: {location.geocode_error}"[:300]
+    elif meeting.review_reason.startswith(GEOCODING_FAILED_REVIEW):
+        meeting.needs_review = False
+        meeting.review_reason = ""
+    return meeting
 
 
 def meeting_refresh_derived(*, meeting: Meeting, types: Iterable[MeetingType] | None = None) -> Meeting:
@@ -150,3 +177,94 @@ def meetings_set_temporarily_closed(*, meetings: QuerySet[Meeting], closed: bool
         meeting_save(meeting=meeting, types=types)
         changed += 1
     return changed
+
+
+# Curated fields (meetings/feeds/locks.py) -----------------------------------
+
+@transaction.atomic
+def meeting_lock_fields(*, meeting: Meeting, fields: list[str]) -> Meeting:
+    """Lock fields explicitly (an admin saying "keep mine")."""
+    unknown = unknown_fields(fields, allowed=FEED_FIELDS)
+    if unknown:
+        raise ValueError(f"not feed fields: {', '.join(unknown)}")
+    meeting.locked_fields = sorted(set(meeting.locked_fields) | set(fields))
+    Meeting.objects.filter(pk=meeting.pk).update(locked_fields=meeting.locked_fields)
+    return meeting
+
+
+@transaction.atomic
+def meeting_release_lock(*, meeting: Meeting, field: str) -> Meeting:
+    """Give a curated field back to the feed: it takes the feed's latest value now."""
+    if field not in meeting.locked_fields:
+        raise ValueError(f"{field!r} is not locked on {meeting.slug}")
+    meeting.locked_fields = [name for name in meeting.locked_fields if name != field]
+    types = None
+    if field in (meeting.feed_values or {}):
+        value = decode(field, meeting.feed_values[field])
+        if field == "types":
+            types = list(MeetingType.objects.filter(fellowship_id=meeting.fellowship_id, code__in=value))
+        else:
+            setattr(meeting, field, value)
+    return meeting_save(meeting=meeting, types=types)
+
+
+@transaction.atomic
+def location_lock_fields(*, location: Location, fields: list[str]) -> Location:
+    """Lock a feed location's fields: later imports keep the curator's values."""
+    unknown = unknown_fields(fields, allowed=LOCATION_FEED_FIELDS)
+    if unknown:
+        raise ValueError(f"not feed fields of a location: {', '.join(unknown)}")
+    location.locked_fields = sorted(set(location.locked_fields) | set(fields))
+    Location.objects.filter(pk=location.pk).update(locked_fields=location.locked_fields)
+    return location
+
+
+# Reverting a change (history in meetings/history.py) --------------------------
+
+@transaction.atomic
+def history_revert(*, record, user=None):
+    """Undo one change: the fields it changed go back to their values before
+    it (exactly `history.revert_changes`, what the preview shows), through
+    the write services (derived fields follow). On an imported meeting the
+    reverted feed fields become curated, or the next import would change
+    them again. Returns the saved meeting or location."""
+    previous = record.prev_record
+    if record.history_type == "+" or previous is None:
+        raise RevertError("This is the record's creation; unpublish the meeting instead of reverting it.")
+    model = record.instance_type
+    try:
+        current = model.objects.select_for_update().get(pk=record.id)
+    except model.DoesNotExist as error:
+        raise RevertError("The record no longer exists.") from error
+    changes = revert_changes(record=record, current=current)
+    if not changes:
+        raise RevertError("Nothing to revert: each field this change made is derived or bookkeeping, or "
+                          "already holds its value from before the change.")
+    fields = [name for name in changes if name != "types"]
+    reason = f"revert of change {record.history_id}"
+    if model is Meeting:
+        types = None
+        if "types" in changes:
+            types = list(MeetingType.objects.filter(fellowship_id=current.fellowship_id,
+                                                    code__in=changes["types"]["restored"]))
+        for name in fields:
+            attname = Meeting._meta.get_field(name).attname
+            setattr(current, attname, getattr(previous, attname))
+        current._history_user = user
+        current._change_reason = reason
+        meeting_save(meeting=current, types=types)
+        feed_fields = [n for n in fields + (["types"] if types is not None else []) if n in FEED_FIELDS]
+        if feed_fields and current.feed_source_id:
+            meeting_lock_fields(meeting=current, fields=feed_fields)
+        return current
+    for name in fields:
+        attname = Location._meta.get_field(name).attname
+        setattr(current, attname, getattr(previous, attname))
+    current._history_user = user
+    current._change_reason = reason
+    return location_save(
+        location=current,
+        address_changed=any(n in fields for n in ("address", "city", "state", "postal_code", "country",
+                                                  "formatted_address")),
+        coordinates_changed=any(n in fields for n in ("latitude", "longitude")),
+    )

@@ -10,10 +10,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from meetings.history import (
-    LOCATION_REVERTIBLE, RevertError, current_values, history_revert, record_attribution, record_diff,
-)
+from meetings.history import LOCATION_REVERTIBLE, RevertError, current_values, record_attribution, record_diff
 from meetings.models import Location, Meeting
+from meetings.services import history_revert
 from tests.factories import aa_meeting, change_url, feed_record, location_form_data, make_source, meeting_form_data, run_feed
 
 MEETINGS = reverse("admin:meetings_meeting_changelist")

@@ -1,26 +1,34 @@
-"""Curated fields: a field an admin edited on an imported meeting is locked,
-so imports stop overwriting it; the feed's latest value is kept beside it
-(`Meeting.feed_values`) and the lock can be released.
+"""Curated fields: a field an admin edited on an imported meeting or location
+is locked, so imports stop overwriting it; the feed's latest value is kept
+beside it (`feed_values`) and the lock can be released
+(`meetings.services.meeting_release_lock`).
 
 An edit is recognised without any hook in the admin: the importer remembers
-the value it last wrote; when the meeting's value differs at the next import,
-someone curated it."""
+the value it last wrote; when the stored value differs at the next import,
+someone curated it. The admin also locks what a curator edits at once.
+
+This module holds the vocabulary only (which fields, how they are encoded,
+which differ) and imports no write service, so the services, the history and
+the importer can all use it without an import cycle."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
-
-from fellowships.models import MeetingType
-from meetings.models import Meeting
-from meetings.services import meeting_save
+from django.db import models
 
 # The meeting fields a feed sets, in the encoding kept in `feed_values`.
 FEED_FIELDS = (
     "name", "day", "time", "end_time", "timezone", "notes", "conference_url", "conference_url_notes",
     "conference_phone", "conference_phone_notes", "group", "group_notes", "url", "published", "types",
 )
+# The location fields a feed sets. A pin is one thing: latitude and longitude
+# are locked together (see `newly_curated`).
+LOCATION_FEED_FIELDS = (
+    "name", "address", "city", "state", "postal_code", "country", "formatted_address", "latitude", "longitude",
+    "approximate", "notes",
+)
+PIN = ("latitude", "longitude")
 
 
 def encode(field_name: str, value):
@@ -37,43 +45,26 @@ def decode(field_name: str, value):
     return value
 
 
-def current_values(meeting: Meeting, type_codes: list[str]) -> dict:
+def current_values(meeting: models.Model, type_codes: list[str]) -> dict:
     values = {name: encode(name, getattr(meeting, name)) for name in FEED_FIELDS if name != "types"}
     values["types"] = encode("types", type_codes)
     return values
 
 
-def newly_curated(*, meeting: Meeting, current: dict) -> list[str]:
-    """Fields whose value differs from what the last import wrote."""
-    last = meeting.feed_values or {}
-    return [
-        name for name in FEED_FIELDS
-        if name not in meeting.locked_fields and name in last and current.get(name) != last[name]
-    ]
+def location_current_values(location: models.Model) -> dict:
+    return {name: getattr(location, name) for name in LOCATION_FEED_FIELDS}
 
 
-@transaction.atomic
-def meeting_lock_fields(*, meeting: Meeting, fields: list[str]) -> Meeting:
-    """Lock fields explicitly (an admin saying "keep mine")."""
-    unknown = set(fields) - set(FEED_FIELDS)
-    if unknown:
-        raise ValueError(f"not feed fields: {', '.join(sorted(unknown))}")
-    meeting.locked_fields = sorted(set(meeting.locked_fields) | set(fields))
-    Meeting.objects.filter(pk=meeting.pk).update(locked_fields=meeting.locked_fields)
-    return meeting
+def newly_curated(*, obj: models.Model, current: dict, fields: tuple[str, ...] = FEED_FIELDS) -> list[str]:
+    """Fields of a meeting or location whose value differs from what the
+    last import wrote (and are not locked yet)."""
+    last = obj.feed_values or {}
+    curated = [name for name in fields
+               if name not in obj.locked_fields and name in last and current.get(name) != last[name]]
+    if any(name in PIN for name in curated):
+        curated = sorted(set(curated) | {name for name in PIN if name in fields and name not in obj.locked_fields})
+    return curated
 
 
-@transaction.atomic
-def meeting_release_lock(*, meeting: Meeting, field: str) -> Meeting:
-    """Give a curated field back to the feed: it takes the feed's latest value now."""
-    if field not in meeting.locked_fields:
-        raise ValueError(f"{field!r} is not locked on {meeting.slug}")
-    meeting.locked_fields = [name for name in meeting.locked_fields if name != field]
-    types = None
-    if field in (meeting.feed_values or {}):
-        value = decode(field, meeting.feed_values[field])
-        if field == "types":
-            types = list(MeetingType.objects.filter(fellowship_id=meeting.fellowship_id, code__in=value))
-        else:
-            setattr(meeting, field, value)
-    return meeting_save(meeting=meeting, types=types)
+def unknown_fields(fields: list[str], *, allowed: tuple[str, ...]) -> list[str]:
+    return sorted(set(fields) - set(allowed))
