@@ -128,6 +128,9 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default=""
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
+# The one set of task time limits: meetings/tasks.py reads these, and a feed
+# source's claim held longer than the hard limit by a holder that cannot be
+# checked is stale (meetings/feeds/claims.py).
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=15 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=14 * 60)
 CELERY_BEAT_SCHEDULE: dict = {}
@@ -165,6 +168,13 @@ GEOCODER = env("GEOCODER", default="offline")
 GEOCODER_USER_AGENT = env("GEOCODER_USER_AGENT", default="meetingfinder (self-hosted)")
 GEOCODER_MIN_DELAY_SECONDS = env.float("GEOCODER_MIN_DELAY_SECONDS", default=1.0)
 GEOCODER_TIMEOUT_SECONDS = env.float("GEOCODER_TIMEOUT_SECONDS", default=5.0)
+# Where the online geocoder's rate limit is shared by every worker: a Redis
+# URL (REDIS_URL, or a redis:// broker, unless set); empty = per process.
+GEOCODER_RATE_LIMIT_REDIS_URL = env(
+    "GEOCODER_RATE_LIMIT_REDIS_URL",
+    default=env("REDIS_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+                else ""),
+)
 
 # Search limits.
 MEETINGS_MAX_RADIUS_KM = env.float("MEETINGS_MAX_RADIUS_KM", default=500.0)

@@ -9,6 +9,8 @@ to OpenStreetMap's Nominatim, rate limited, with answers kept in a cache table.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -102,13 +104,53 @@ class OfflineGazetteer(Geocoder):
         return candidates
 
 
+class RequestPacer:
+    """At most one request per `min_delay_seconds`: across every process
+    that shares `redis_url` (one Redis key taken with SET NX PX: whoever sets
+    it may send, the others wait until it expires), or, without Redis,
+    across the threads of this process."""
+
+    def __init__(self, *, min_delay_seconds: float, redis_url: str = "", key: str = "geocoder:nominatim:pace") -> None:
+        self.min_delay_seconds = min_delay_seconds
+        self.key = key
+        self.redis = None
+        if redis_url:
+            import redis
+
+            self.redis = redis.Redis.from_url(redis_url)
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+
+    def wait(self) -> None:
+        if self.min_delay_seconds <= 0:
+            return
+        if self.redis is None:
+            with self._lock:
+                delay = self._last + self.min_delay_seconds - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                self._last = time.monotonic()
+            return
+        window_ms = max(1, int(self.min_delay_seconds * 1000))
+        while not self.redis.set(self.key, "1", nx=True, px=window_ms):
+            remaining_ms = self.redis.pttl(self.key)
+            time.sleep(max(remaining_ms, 5) / 1000)
+
+
 def _online_geocoder():
-    from geopy.extra.rate_limiter import RateLimiter
     from geopy.geocoders import Nominatim
 
     geocoder = Nominatim(user_agent=settings.GEOCODER_USER_AGENT, timeout=settings.GEOCODER_TIMEOUT_SECONDS)
-    # Nominatim's usage policy: at most one request a second.
-    return RateLimiter(geocoder.geocode, min_delay_seconds=settings.GEOCODER_MIN_DELAY_SECONDS, max_retries=1)
+    # Nominatim's usage policy: at most one request a second, for the whole
+    # site, so every worker waits its turn through the shared pacer.
+    pacer = RequestPacer(min_delay_seconds=settings.GEOCODER_MIN_DELAY_SECONDS,
+                         redis_url=settings.GEOCODER_RATE_LIMIT_REDIS_URL)
+
+    def paced_geocode(query: str):
+        pacer.wait()
+        return geocoder.geocode(query)
+
+    return paced_geocode
 
 
 @lru_cache(maxsize=4)

@@ -7,7 +7,10 @@ keeps every query, index and export one row per weekly occurrence, which is
 also how Meeting Guide consumers and BMLT model it.
 """
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
@@ -84,11 +87,28 @@ class Location(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
     )
+    # A place a feed described (the sample data is a feed too): the feed's
+    # place key within `source` ("feed:<id>", or a namespace shared by several
+    # sources), so a later import finds it again.
+    source = models.CharField(max_length=200, blank=True, editable=False)
+    source_key = models.CharField(max_length=200, blank=True, editable=False)
+    # Curated fields, as on meetings (meetings/feeds/locks.py): what a curator
+    # changed (a pin placed by hand, a note) and the feed's latest values.
+    locked_fields = models.JSONField(default=list, blank=True, editable=False)
+    feed_values = models.JSONField(default=dict, blank=True, editable=False)
 
-    history = HistoricalRecords(bases=[ChangeAttribution], excluded_fields=["created_by"])
+    history = HistoricalRecords(bases=[ChangeAttribution],
+                                excluded_fields=["created_by", "locked_fields", "feed_values"])
 
     class Meta:
         ordering = ["name", "formatted_address"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "source_key"],
+                condition=~models.Q(source_key=""),
+                name="location_unique_source_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return ", ".join(part for part in (self.name, self.formatted_address) if part) or f"Location {self.pk}"
@@ -216,6 +236,26 @@ class FeedFormat(models.TextChoices):
     CSV = "csv", "CSV (TSML template columns)"
 
 
+def feed_url_problem(url: str) -> str:
+    """Why `url` cannot be a feed source's URL, or "" when it can. Only
+    http(s) URLs with a host: a curator must never be able to name a file on
+    the server (`/etc/passwd`, `file:///...`); only the `import_feed` command
+    line may read a local file."""
+    if not url:
+        return ""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ("A feed URL must be an http:// or https:// address; local files and other schemes are refused "
+                "(upload the file instead).")
+    return ""
+
+
+def validate_feed_url(url: str) -> None:
+    problem = feed_url_problem(url)
+    if problem:
+        raise ValidationError(problem, code="feed_url")
+
+
 class FeedSource(models.Model):
     """A feed a service body publishes, curated in the admin and imported on a schedule."""
 
@@ -223,7 +263,7 @@ class FeedSource(models.Model):
     name = models.CharField(max_length=200)
     format = models.CharField(max_length=16, choices=FeedFormat.choices, default=FeedFormat.MEETING_GUIDE)
     url = models.CharField(
-        max_length=500, blank=True,
+        max_length=500, blank=True, validators=[validate_feed_url],
         help_text="Feed URL; for BMLT the root server URL (…/main_server). Empty when a file is uploaded.",
     )
     upload = models.FileField(upload_to="feeds/", blank=True, help_text="A feed file, instead of a URL.")
@@ -237,8 +277,11 @@ class FeedSource(models.Model):
     shrink_guard_share = models.FloatField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_status = models.CharField(max_length=10, blank=True)
-    # Claimed by a running import: one run per source at a time.
+    # Claimed by a running import: one run per source at a time
+    # (meetings/feeds/claims.py); `claimed_by` says which process holds it,
+    # so a claim left by a killed process is recognised as stale.
     running_since = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_by = models.CharField(max_length=200, blank=True, editable=False)
     # Conditional GET: the ETag and Last-Modified of the last successful import,
     # and the URL they belong to (a changed URL is downloaded in full).
     fetched_url = models.CharField(max_length=500, blank=True, editable=False)
@@ -283,6 +326,8 @@ class ImportRun(models.Model):
     duplicates = models.PositiveIntegerField(default=0)
     # Type codes the fellowship's vocabulary does not know, with how often they came.
     unknown_types = models.JSONField(default=dict, blank=True)
+    # Issues past FEEDS_PARSE_MAX_ISSUES are counted here, not stored.
+    issues_left_out = models.PositiveIntegerField(default=0)
     # The feed as fetched, kept while held so an approval applies exactly it.
     payload = models.TextField(blank=True, editable=False)
     approved_at = models.DateTimeField(null=True, blank=True)

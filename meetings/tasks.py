@@ -1,10 +1,7 @@
-"""Celery tasks for feed imports: thin; they take ids and call the importer.
-
-One run per source at a time: a run claims its source by setting
-`FeedSource.running_since` with a single conditional UPDATE, which works on
-SQLite and PostgreSQL alike; a second task for the same source finds it
-claimed and stops. A claim older than the hard time limit is stale (its
-worker died) and may be taken over."""
+"""Celery tasks for feed imports: thin; they take ids and call the import
+service (`meetings.feeds.importer.feed_import`), which holds the one-run-per-
+source claim itself. Time limits are the settings' (CELERY_TASK_TIME_LIMIT,
+CELERY_TASK_SOFT_TIME_LIMIT), the same the claim's staleness uses."""
 
 from __future__ import annotations
 
@@ -12,31 +9,15 @@ import datetime as dt
 import logging
 
 from celery import shared_task
-from django.db.models import Q
+from django.conf import settings
 from django.utils import timezone
 
+from meetings.feeds.claims import SourceBusy
 from meetings.feeds.fetch import TransientFetchError
-from meetings.feeds.importer import import_source
+from meetings.feeds.importer import feed_import
 from meetings.models import FeedSource
 
 log = logging.getLogger(__name__)
-
-SOFT_TIME_LIMIT_SECONDS = 10 * 60
-TIME_LIMIT_SECONDS = 11 * 60
-
-
-def claim_source(source_id: int) -> bool:
-    now = timezone.now()
-    stale = now - dt.timedelta(seconds=TIME_LIMIT_SECONDS)
-    return bool(
-        FeedSource.objects.filter(pk=source_id)
-        .filter(Q(running_since__isnull=True) | Q(running_since__lt=stale))
-        .update(running_since=now)
-    )
-
-
-def release_source(source_id: int) -> None:
-    FeedSource.objects.filter(pk=source_id).update(running_since=None)
 
 
 @shared_task(
@@ -46,19 +27,16 @@ def release_source(source_id: int) -> None:
     retry_backoff_max=30 * 60,
     retry_jitter=True,
     max_retries=4,
-    soft_time_limit=SOFT_TIME_LIMIT_SECONDS,
-    time_limit=TIME_LIMIT_SECONDS,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
 )
 def import_feed_source(self, source_id: int) -> dict:
     """Import one source now; returns the run's status and counts."""
-    if not claim_source(source_id):
+    try:
+        run = feed_import(source_id=source_id)
+    except SourceBusy:
         log.info("feed source %s is already being imported; skipped", source_id)
         return {"status": "skipped", "reason": "another run of this source is in progress"}
-    try:
-        source = FeedSource.objects.select_related("fellowship", "service_body").get(pk=source_id)
-        run = import_source(source=source)
-    finally:
-        release_source(source_id)
     return {"status": run.status, "run": run.pk, "created": run.created, "updated": run.updated,
             "unchanged": run.unchanged, "removed": run.removed, "rejected": run.rejected}
 

@@ -10,9 +10,8 @@ from geopy.point import Point as GeopyPoint
 from fellowships.models import Fellowship, ServiceBody
 from meetings.feeds import importer
 from meetings.feeds.importer import import_feed_text, import_records, import_run_approve
-from meetings.feeds.locks import meeting_release_lock
 from meetings.models import ImportRun, Meeting
-from meetings.services import meeting_save
+from meetings.services import meeting_release_lock, meeting_save
 from tests.factories import feed_record, make_source, run_feed
 
 FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 from celery.exceptions import Retry
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 
 from meetings import tasks
+from meetings.feeds import claims
 from meetings.feeds.fetch import TransientFetchError
 from meetings.models import FeedSource, ImportRun, Meeting
 from tests.factories import feed_record, make_source
@@ -23,38 +25,56 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def feed_file(tmp_path):
-    path = tmp_path / "feed.json"
-    path.write_text(json.dumps([feed_record(n) for n in range(3)]))
-    return path
+def feed_file(tmp_path, settings):
+    """A feed a curator uploaded (a source may not name a file on the server)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return json.dumps([feed_record(n) for n in range(3)]).encode()
+
+
+def uploaded_source(slug, body: bytes, **fields):
+    source = make_source(slug, **fields)
+    source.upload.save(f"{slug}.json", ContentFile(body))
+    return source
 
 
 def test_task_imports_a_source_eagerly(vocabularies, feed_file):
-    source = make_source(url=str(feed_file))
+    source = uploaded_source("oc", feed_file)
     result = tasks.import_feed_source.delay(source.pk).get()
     assert (result["status"], result["created"]) == ("succeeded", 3)
     source.refresh_from_db()
-    assert source.running_since is None and source.last_status == "succeeded"
+    assert source.running_since is None and source.claimed_by == "" and source.last_status == "succeeded"
 
 
 def test_one_run_per_source_at_a_time(vocabularies, feed_file):
-    source = make_source(url=str(feed_file))
-    assert tasks.claim_source(source.pk) is True
+    source = uploaded_source("oc", feed_file)
+    holder = claims.source_claim_take(source_id=source.pk)
+    assert holder
     result = tasks.import_feed_source.delay(source.pk).get()
     assert result["status"] == "skipped" and not ImportRun.objects.exists()
-    tasks.release_source(source.pk)
+    claims.source_claim_release(source_id=source.pk, holder=holder)
     assert tasks.import_feed_source.delay(source.pk).get()["status"] == "succeeded"
 
 
-def test_a_stale_claim_is_taken_over(vocabularies, feed_file):
-    source = make_source(url=str(feed_file))
-    FeedSource.objects.filter(pk=source.pk).update(running_since=timezone.now() - dt.timedelta(hours=1))
-    assert tasks.claim_source(source.pk) is True
+def test_a_stale_claim_of_an_unknown_holder_is_taken_over_after_the_time_limit(vocabularies, feed_file, settings):
+    source = uploaded_source("oc", feed_file)
+    elsewhere = "host:another-machine:4242"
+    FeedSource.objects.filter(pk=source.pk).update(running_since=timezone.now() - dt.timedelta(minutes=5),
+                                                   claimed_by=elsewhere)
+    assert claims.source_claim_take(source_id=source.pk) is None  # may still be running over there
+    FeedSource.objects.filter(pk=source.pk).update(
+        running_since=timezone.now() - dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60))
+    assert claims.source_claim_take(source_id=source.pk)
+
+
+def test_task_time_limits_are_the_settings(settings):
+    assert tasks.import_feed_source.time_limit == settings.CELERY_TASK_TIME_LIMIT
+    assert tasks.import_feed_source.soft_time_limit == settings.CELERY_TASK_SOFT_TIME_LIMIT
+    assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT
 
 
 def test_network_errors_are_retried(vocabularies, feed_file, monkeypatch):
-    source = make_source(url=str(feed_file))
-    real = tasks.import_source
+    source = uploaded_source("oc", feed_file)
+    real = tasks.feed_import
     calls = []
 
     def flaky(**kwargs):
@@ -63,7 +83,7 @@ def test_network_errors_are_retried(vocabularies, feed_file, monkeypatch):
             raise TransientFetchError("connection reset")
         return real(**kwargs)
 
-    monkeypatch.setattr(tasks, "import_source", flaky)
+    monkeypatch.setattr(tasks, "feed_import", flaky)
     # Eagerly, Celery raises the scheduled retry instead of sleeping through it.
     with pytest.raises(Retry, match="Retry in"):
         tasks.import_feed_source.apply(args=[source.pk]).get()
@@ -76,10 +96,10 @@ def test_network_errors_are_retried(vocabularies, feed_file, monkeypatch):
 
 def test_due_sources(vocabularies, feed_file):
     now = timezone.now()
-    never = make_source("never", url=str(feed_file))
-    recent = make_source("recent", url=str(feed_file), last_run_at=now - dt.timedelta(minutes=5))
-    old = make_source("old", url=str(feed_file), last_run_at=now - dt.timedelta(hours=13))
-    make_source("off", url=str(feed_file), enabled=False)
+    never = uploaded_source("never", feed_file)
+    recent = uploaded_source("recent", feed_file, last_run_at=now - dt.timedelta(minutes=5))
+    old = uploaded_source("old", feed_file, last_run_at=now - dt.timedelta(hours=13))
+    uploaded_source("off", feed_file, enabled=False)
     assert sorted(tasks.sources_due(now=now)) == sorted([never.pk, old.pk])
     assert recent.pk not in tasks.import_due_feeds.delay().get()
     assert Meeting.objects.filter(feed_source=never).count() == 3

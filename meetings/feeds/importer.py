@@ -1,24 +1,31 @@
-"""Applying a feed to the directory, safely.
+"""Importing a feed into the directory, safely: one service, `feed_import`.
 
-Entry points (keyword-only):
+    feed_import(*, source_id, ...) -> ImportRun
 
-- `import_source(source=...)`: fetch a `FeedSource` (URL, BMLT root server or
-  uploaded file), parse and apply it. What the Celery task and the admin call.
-- `import_feed_text(source=..., text=...)`: parse raw feed text in the
-  source's format and apply it. Unreadable text holds the run.
-- `import_records(source=None, fellowship=..., service_body=..., records=[...],
-  format="meeting-guide")`: apply already-decoded records (a list of Meeting
-  Guide dicts, or BMLT `GetSearchResults` records); without a source one is
-  made per service body. The exporter's round-trip tests use this.
-- `import_run_approve(run=...)`: apply a held run's feed as it was fetched.
+1. **Claim** the source (`meetings.feeds.claims`): one run per source at a
+   time, whoever starts it (Celery, the `import_feed` command, the admin);
+   runs left "running" by a dead process are marked failed.
+2. **Fetch** the feed: an uploaded file, or an http(s) URL through its
+   format's parser. A local path is refused unless the caller is the
+   command line (`local_file_allowed`): curators never name server files.
+3. **Parse** with the parser the format registry names (`meetings.feeds.formats`).
+4. **Plan** what changes, and **hold** the run (shrink guard) before any write.
+5. **Geocode** the new places outside any transaction, so the geocode cache
+   is committed as it goes and a long geocoding pass never holds a lock.
+6. **Apply** in one transaction: it applies whole or not at all.
 
-Each returns the `ImportRun`: status (succeeded, held, failed), counts and
-issues. A run is one transaction: it applies whole or not at all. Meetings
-match by (source, the feed's key); unchanged records (same content hash) cost
-no write; meetings gone from the feed are marked removed, restored when they
-return; the shrink guard holds a run that would remove too much; fields an
-admin curated are left alone (`meetings.feeds.locks`); the same meeting from
-two sources is shown once (`meetings.feeds.duplicates`).
+Thin wrappers keep the older entry points (keyword-only), all through
+`feed_import`: `import_source(source=...)`, `import_feed_text(source=...,
+text=...)`, `import_records(records=..., ...)` (decoded Meeting Guide dicts or
+BMLT records; without a source one is made per service body; the exporter's
+round-trip tests use it), `import_run_approve(run=...)` (a held run's feed as
+fetched, shrink guard off) and `parse_feed_text(text=..., format=...)`.
+
+Meetings match by (source, the feed's key); unchanged records (same content
+hash) cost no write; meetings gone from the feed are marked removed, restored
+when they return; fields a curator changed on a meeting or its location are
+left alone (`meetings.feeds.locks`); the same meeting from two sources is
+shown once (`meetings.feeds.duplicates`).
 """
 
 from __future__ import annotations
@@ -36,14 +43,17 @@ from django.utils.text import slugify
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from fellowships.vocabularies import WORLD_ID_TO_MEETING_GUIDE
-from meetings.feeds import bmlt, fetch, locks
-from meetings.feeds.csv import parse_csv
+from meetings.feeds import fetch, locks
+from meetings.feeds.claims import source_claimed
 from meetings.feeds.duplicates import mark_duplicates
-from meetings.feeds.meeting_guide import load_feed_text, parse_meeting_guide
+from meetings.feeds.formats import FeedDocument, parser_for
 from meetings.feeds.records import FeedMeeting, FeedUnreadable, ParsedFeed, storable_text
+from meetings.geocoding import GeocodingError, Place
 from meetings.history import attributed, history_bulk_record
-from meetings.models import FeedFormat, FeedSource, ImportIssue, ImportRun, Location, Meeting, Region
-from meetings.services import location_geocode, meeting_refresh_derived
+from meetings.models import (FeedFormat, FeedSource, ImportIssue, ImportRun, Location, Meeting, Region,
+                             feed_url_problem)
+from meetings.services import (location_apply_place, location_query, meeting_flag_geocoding,
+                               meeting_refresh_derived, place_lookup)
 
 Progress = Callable[[int, int], None]
 
@@ -53,15 +63,8 @@ def parse_feed_text(*, text: str, format: str, root: str = "", bmlt_formats: lis
                     default_closed: bool | None = None) -> ParsedFeed:
     """Raw feed text in one of the formats as a `ParsedFeed`; raises
     `FeedUnreadable` for an HTML page, invalid or truncated JSON."""
-    if format == FeedFormat.MEETING_GUIDE:
-        return parse_meeting_guide(load_feed_text(text))
-    if format == FeedFormat.CSV:
-        return parse_csv(text)
-    if format == FeedFormat.BMLT:
-        meetings, used_formats = bmlt.split_search_results(bmlt.load_json_text(text, what="GetSearchResults"))
-        return bmlt.parse_bmlt(meetings, formats=(bmlt_formats or []) + used_formats, root=root,
-                               default_closed=default_closed)
-    raise ValueError(f"unknown feed format {format!r}")
+    document = FeedDocument(text=text, options={"bmlt_formats": bmlt_formats, "default_closed": default_closed})
+    return parser_for(format).parse(document=document, root=root)
 
 
 # Types ---------------------------------------------------------------------
@@ -121,44 +124,141 @@ def _location_signature(fm: FeedMeeting) -> str | None:
     return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
 
 
-class Places:
-    """Locations made during one run: one per distinct place, geocoded once."""
+def _needs_geocoding(fm: FeedMeeting) -> bool:
+    return fm.latitude is None and (fm.has_place or bool(fm.location_name))
 
-    def __init__(self, geocoder) -> None:
+
+def _feed_location(fm: FeedMeeting) -> Location:
+    """The place as the feed describes it (unsaved, not geocoded)."""
+    return Location(
+        name=fm.location_name, address=fm.address, city=fm.city, state=fm.state, postal_code=fm.postal_code,
+        country=fm.country, formatted_address=fm.formatted_address, latitude=fm.latitude, longitude=fm.longitude,
+        approximate=fm.approximate, notes=fm.location_notes,
+    )
+
+
+Geocoded = dict[str, Place | GeocodingError]
+
+
+def geocode_new_places(*, meetings: list[FeedMeeting], known_keys: set[str], geocoder=None) -> Geocoded:
+    """Geocode every place of `meetings` that has no coordinates and no stored
+    location yet, once per query. Run outside any transaction: each answer
+    an online geocoder gives is cached (committed) as it comes, so a run
+    that fails later does not ask again."""
+    answers: Geocoded = {}
+    for fm in meetings:
+        if not _needs_geocoding(fm) or _location_signature(fm) in known_keys:
+            continue
+        query = location_query(_feed_location(fm))
+        if query not in answers:
+            answers[query] = place_lookup(query=query, geocoder=geocoder)
+    return answers
+
+
+def _region_path(names: list[str], cache: dict[tuple[str, ...], Region]) -> Region | None:
+    """The region at the end of a feed's path of names: an existing one with
+    that name under the same parent, else one made with a slug of the path."""
+    parent = None
+    for depth in range(1, len(names) + 1):
+        path = tuple(names[:depth])
+        if path not in cache:
+            region = Region.objects.filter(name=path[-1][:100], parent=parent).order_by("pk").first()
+            if region is None:
+                slug = slugify("-".join(path))[:100] or f"region-{depth}"
+                region, _ = Region.objects.get_or_create(slug=slug, defaults={"name": path[-1][:100],
+                                                                             "parent": parent})
+            cache[path] = region
+        parent = cache[path]
+    return parent
+
+
+class Places:
+    """The locations of one run, found by (namespace, the feed's place key),
+    so a place is stored once and reused by later runs; new ones geocoded
+    from the answers gathered before the transaction. A location a curator
+    changed keeps what they changed (`update_curated`)."""
+
+    def __init__(self, *, namespace: str, geocoded: Geocoded, geocoder=None) -> None:
+        self.namespace = namespace
+        self.geocoded = geocoded
         self.geocoder = geocoder
-        self.by_signature: dict[str, Location] = {}
+        self.by_key: dict[str, Location] = {}
+        self.by_pk: dict[int, Location] = {}
+        self.updated: dict[int, Location] = {}
         self.regions: dict[tuple[str, ...], Region] = {}
 
-    def region(self, names: list[str]) -> Region | None:
-        parent = None
-        for depth in range(1, len(names) + 1):
-            path = tuple(names[:depth])
-            if path not in self.regions:
-                slug = slugify("-".join(path))[:100] or f"region-{depth}"
-                region, _ = Region.objects.get_or_create(
-                    slug=slug, defaults={"name": path[-1][:100], "parent": parent})
-                self.regions[path] = region
-            parent = self.regions[path]
-        return parent
+    def preload(self, keys: set[str]) -> None:
+        wanted = sorted(keys - set(self.by_key))
+        for start in range(0, len(wanted), 500):
+            for location in Location.objects.filter(source=self.namespace, source_key__in=wanted[start:start + 500]):
+                self.by_key[location.source_key] = self.by_pk.setdefault(location.pk, location)
 
-    def location(self, fm: FeedMeeting, signature: str) -> Location:
-        if signature in self.by_signature:
-            return self.by_signature[signature]
-        location = Location(
-            name=fm.location_name, address=fm.address, city=fm.city, state=fm.state,
-            postal_code=fm.postal_code, country=fm.country, formatted_address=fm.formatted_address,
-            latitude=fm.latitude, longitude=fm.longitude, approximate=fm.approximate, notes=fm.location_notes,
-            region=self.region(fm.regions) if fm.regions else None,
-        )
-        if location.latitude is None and (fm.has_place or fm.location_name):
+    def _from_feed(self, fm: FeedMeeting) -> Location:
+        location = _feed_location(fm)
+        location.region = _region_path(fm.regions, self.regions) if fm.regions else None
+        if _needs_geocoding(fm):
+            query = location_query(location)
+            found = self.geocoded.get(query)
             # Never blocks: a failure is recorded and the meeting flagged for review.
-            location_geocode(location=location, geocoder=self.geocoder)
+            location_apply_place(location=location, found=found if found is not None else place_lookup(
+                query=query, geocoder=self.geocoder))
             if location.geocode_status == Location.GeocodeStatus.OK:
                 location.approximate = location.approximate or not fm.address
         if location.latitude is not None and not location.timezone:
             location.timezone = timezone_at(location.latitude, location.longitude)
-        self.by_signature[signature] = location
+        location.feed_values = locks.location_current_values(location)
         return location
+
+    def location(self, fm: FeedMeeting, key: str) -> Location:
+        if key not in self.by_key:
+            location = self._from_feed(fm)
+            location.source, location.source_key = self.namespace, key
+            self.by_key[key] = location
+        return self.by_key[key]
+
+    def canonical(self, location: Location) -> Location:
+        """One instance per stored location in a run, so what is changed on it shows everywhere."""
+        return self.by_pk.setdefault(location.pk, location)
+
+    @staticmethod
+    def curated(location: Location) -> list[str]:
+        """The feed fields a curator owns on this location: locked ones, ones
+        changed since the last import, and a pin placed by hand."""
+        owned = set(location.locked_fields) | set(locks.newly_curated(
+            obj=location, current=locks.location_current_values(location), fields=locks.LOCATION_FEED_FIELDS))
+        if location.geocode_status == Location.GeocodeStatus.MANUAL:
+            owned |= set(locks.PIN)
+        return sorted(owned)
+
+    def update_curated(self, location: Location, fm: FeedMeeting, curated: list[str]) -> Location:
+        """The feed describes the place anew: take its values for the fields
+        the curator did not change, keep theirs, and lock them."""
+        fresh = self._from_feed(fm)
+        location.locked_fields = curated
+        for name in locks.LOCATION_FEED_FIELDS:
+            if name not in curated:
+                setattr(location, name, getattr(fresh, name))
+        if not set(locks.PIN) & set(curated):
+            location.geocode_status, location.geocode_error = fresh.geocode_status, fresh.geocode_error
+            location.timezone = fresh.timezone or location.timezone
+        location.feed_values = fresh.feed_values
+        self.updated[location.pk] = location
+        return location
+
+    def save(self, *, date) -> list[Location]:
+        new = [loc for loc in self.by_key.values() if loc.pk is None]
+        Location.objects.bulk_create(new, batch_size=500)
+        for location in new:
+            self.by_pk[location.pk] = location
+        changed = list(self.updated.values())
+        Location.objects.bulk_update(
+            changed, [*locks.LOCATION_FEED_FIELDS, "geocode_status", "geocode_error", "timezone", "locked_fields",
+                      "feed_values"], batch_size=500)
+        # Bulk writes skip save(), so their history is written here, in bulk,
+        # attributed to the run (the apply stage runs inside `attributed`).
+        history_bulk_record(instances=new, history_type="+", date=date)
+        history_bulk_record(instances=changed, date=date)
+        return changed
 
 
 # Applying ------------------------------------------------------------------
@@ -172,13 +272,18 @@ class Plan:
     remove: list[int] = field(default_factory=list)
     active: int = 0
 
+    @property
+    def writes_nothing(self) -> bool:
+        return not (self.create or self.update or self.restore_unchanged or self.remove)
+
 
 def _key_stem(key: str) -> str:
     # Multi-day Meeting Guide records are keyed "slug@day"; the record is "slug".
     return key.rsplit("@", 1)[0]
 
 
-def _plan(*, source: FeedSource, parsed: ParsedFeed) -> Plan:
+def feed_plan(*, source: FeedSource, parsed: ParsedFeed) -> Plan:
+    """What applying `parsed` to the source's meetings would do (reads only)."""
     plan = Plan()
     existing = {
         key: (pk, content_hash, removed)
@@ -219,15 +324,14 @@ def _shrink_reason(*, source: FeedSource, parsed: ParsedFeed, plan: Plan) -> str
 
 
 class Applier:
-    def __init__(self, *, source: FeedSource, run: ImportRun, geocoder, progress: Progress | None) -> None:
+    def __init__(self, *, source: FeedSource, run: ImportRun, places: Places, progress: Progress | None) -> None:
         self.source = source
         self.run = run
         self.now = timezone.now()
         self.types = TypeResolver(source.fellowship)
-        self.places = Places(geocoder)
+        self.places = places
         self.progress = progress
         self.unknown: dict[str, int] = {}
-        self.issues: list[ImportIssue] = []
 
     def _zone(self, fm: FeedMeeting, location: Location | None) -> str:
         if fm.timezone:
@@ -236,9 +340,25 @@ class Applier:
             return location.timezone
         return self.source.service_body.timezone
 
-    def _feed_state(self, fm: FeedMeeting) -> tuple[Location | None, str, list[MeetingType], dict]:
+    def _feed_state(self, fm: FeedMeeting, current: Location | None = None,
+                    last_signature: str | None = None) -> tuple[Location | None, str, list[MeetingType], dict]:
+        """The meeting's place, types and feed values. `current` and
+        `last_signature`: the place an existing meeting has and the one the
+        feed gave last time; when the feed's place changed but a curator
+        changed that place (a pin placed by hand, a note), the meeting stays
+        there and the curator's fields are kept."""
         signature = _location_signature(fm)
-        location = self.places.location(fm, signature) if signature else None
+        if signature is None:
+            location = None
+        elif signature == last_signature:
+            # The feed's place is as last time: the meeting stays where it is.
+            location = self.places.canonical(current) if current is not None else None
+        elif current is not None and (curated := Places.curated(current)):
+            current = self.places.canonical(current)
+            # A curator's own hall (not made by an import) is theirs entirely.
+            location = self.places.update_curated(current, fm, curated) if current.source else current
+        else:
+            location = self.places.location(fm, signature)
         types, unknown = self.types.resolve(fm.type_tokens)
         for code in unknown:
             self.unknown[code] = self.unknown.get(code, 0) + 1
@@ -252,26 +372,12 @@ class Applier:
         }
         return location, signature or "", types, values
 
-    def _flag_geocoding(self, meeting: Meeting, location: Location | None) -> None:
-        if location is not None and location.geocode_status == Location.GeocodeStatus.FAILED:
-            meeting.needs_review = True
-            meeting.review_reason = f"Location could not be geocoded: {location.geocode_error}"[:300]
-        elif meeting.review_reason.startswith("Location could not be geocoded"):
-            meeting.needs_review = False
-            meeting.review_reason = ""
-
-    def _save_locations(self) -> None:
-        new = [loc for loc in self.places.by_signature.values() if loc.pk is None]
-        Location.objects.bulk_create(new, batch_size=500)
-        # Bulk writes skip save(), so their history is written here, in bulk,
-        # attributed to the run (apply_parsed wraps the run in `attributed`).
-        history_bulk_record(instances=new, history_type="+", date=self.now)
-
     def _slugs(self, hints: list[tuple[str, str]]) -> list[str]:
         """Our slugs for new meetings: the feed's, unless another meeting has
         it; then one derived from (source, key), the same on every run."""
         slugs = []
-        hints = [((slugify(hint).strip("-")[:50] or "meeting"), key) for hint, key in hints]
+        longest = Meeting._meta.get_field("slug").max_length
+        hints = [((slugify(hint).strip("-")[:longest].strip("-") or "meeting"), key) for hint, key in hints]
         taken = set(Meeting.objects.filter(slug__in=[h for h, _ in hints]).values_list("slug", flat=True))
         for hint, key in hints:
             slug = hint
@@ -284,19 +390,29 @@ class Applier:
             slugs.append(slug)
         return slugs
 
+    def _tick(self, done: int, total: int) -> None:
+        if self.progress and done % 200 == 0:
+            self.progress(done, total)
+
     def apply(self, *, parsed: ParsedFeed, plan: Plan) -> list[Meeting]:
         total = len(parsed.meetings)
         done = plan.unchanged
         touched: list[Meeting] = []
-        # New meetings: built in memory, derived fields by the service's rule, then bulk-written.
-        prepared = [(fm, *self._feed_state(fm)) for fm in plan.create]
-        existing_rows = Meeting.objects.in_bulk([pk for _, pk in plan.update])
+        existing_rows = Meeting.objects.select_related("location").in_bulk([pk for _, pk in plan.update])
         types_of = {pk: [] for pk in existing_rows}
         for through in Meeting.types.through.objects.filter(meeting_id__in=list(existing_rows)).select_related(
                 "meetingtype"):
             types_of[through.meeting_id].append(through.meetingtype)
-        updates = [(fm, existing_rows[pk], *self._feed_state(fm)) for fm, pk in plan.update]
-        self._save_locations()
+        self.places.preload({key for fm in [*plan.create, *(fm for fm, _ in plan.update)]
+                             if (key := _location_signature(fm))})
+        # New meetings: built in memory, derived fields by the service's rule, then bulk-written.
+        prepared = [(fm, *self._feed_state(fm)) for fm in plan.create]
+        updates = []
+        for fm, pk in plan.update:
+            meeting = existing_rows[pk]
+            state = self._feed_state(fm, meeting.location, (meeting.feed_values or {}).get("location"))
+            updates.append((fm, meeting, *state))
+        moved_locations = self.places.save(date=self.now)
 
         slugs = self._slugs([(fm.slug_hint, fm.key) for fm, *_ in prepared])
         new_meetings, new_types = [], []
@@ -311,27 +427,25 @@ class Applier:
                 if name != "types":
                     setattr(meeting, name, locks.decode(name, values[name]))
             meeting_refresh_derived(meeting=meeting, types=types)
-            self._flag_geocoding(meeting, location)
+            meeting_flag_geocoding(meeting=meeting, location=location)
             new_meetings.append(meeting)
             new_types.append(types)
             done += 1
-            if self.progress and done % 200 == 0:
-                self.progress(done, total)
+            self._tick(done, total)
         touched.extend(new_meetings)
 
         changed, changed_codes = [], {}
         for fm, meeting, location, signature, types, values in updates:
             current_types = types_of[meeting.pk]
             current = locks.current_values(meeting, [t.code for t in current_types])
-            curated = locks.newly_curated(meeting=meeting, current=current)
+            curated = locks.newly_curated(obj=meeting, current=current)
             meeting.locked_fields = sorted(set(meeting.locked_fields) | set(curated))
             for name in locks.FEED_FIELDS:
                 if name not in meeting.locked_fields and name != "types":
                     setattr(meeting, name, locks.decode(name, values[name]))
             keep_types = "types" in meeting.locked_fields
             final_types = current_types if keep_types else types
-            if signature != (meeting.feed_values or {}).get("location"):
-                meeting.location = location
+            meeting.location = location
             meeting.feed_values = {**values, "location": signature}
             meeting.content_hash = fm.content_hash()
             meeting.updated = self.now
@@ -339,14 +453,13 @@ class Applier:
                 self.run.restored += 1
             meeting.removed, meeting.removed_at = False, None
             meeting_refresh_derived(meeting=meeting, types=final_types)
-            self._flag_geocoding(meeting, meeting.location)
+            meeting_flag_geocoding(meeting=meeting, location=meeting.location)
             if not keep_types and {t.pk for t in types} != {t.pk for t in current_types}:
                 meeting.types.set(types)
             changed_codes[meeting.pk] = sorted(t.code for t in final_types)
             changed.append(meeting)
             done += 1
-            if self.progress and done % 200 == 0:
-                self.progress(done, total)
+            self._tick(done, total)
         touched.extend(changed)
 
         # Marked before writing, so the flag goes out with the rows themselves.
@@ -364,6 +477,10 @@ class Applier:
         history_bulk_record(instances=new_meetings, history_type="+", date=self.now,
                             type_codes={m.pk: sorted(t.code for t in types) for m, types in zip(new_meetings, new_types)})
         history_bulk_record(instances=changed, date=self.now, type_codes=changed_codes)
+        # Other meetings at a place the feed moved follow its pin.
+        for location in moved_locations:
+            Meeting.objects.filter(location=location).exclude(pk__in=[m.pk for m in touched]).update(
+                latitude=location.latitude, longitude=location.longitude)
 
         if plan.restore_unchanged:
             Meeting.objects.filter(pk__in=plan.restore_unchanged).update(removed=False, removed_at=None)
@@ -384,6 +501,8 @@ class Applier:
         return touched
 
 
+# Runs ----------------------------------------------------------------------
+
 def _finish(run: ImportRun, *, status: str, reason: str = "", started: float) -> ImportRun:
     run.status = status
     run.reason = reason
@@ -398,58 +517,144 @@ def _finish(run: ImportRun, *, status: str, reason: str = "", started: float) ->
 
 
 def _record_notes(run: ImportRun, parsed: ParsedFeed) -> None:
+    """The run's counts and issues: at most FEEDS_PARSE_MAX_ISSUES are stored
+    (ParsedFeed keeps no more), the rest only counted, so a junk feed cannot
+    fill the database."""
     run.records = parsed.records
-    # Exact counts: parsed.notes keeps only the first FEEDS_PARSE_MAX_ISSUES.
+    # Exact counts: parsed.notes keeps only the first FEEDS_PARSE_MAX_ISSUES
+    # (and a line saying how many more); those left out are counted here.
     run.rejected = parsed.rejected_count
     run.repaired = parsed.repaired_count
+    run.issues_left_out = parsed.unlisted
     ImportIssue.objects.filter(run=run).delete()
     ImportIssue.objects.bulk_create([
-        ImportIssue(run=run, kind=n.kind, record_key=n.record_key[:200], field=n.field[:60], reason=n.reason)
+        ImportIssue(run=run, kind=n.kind, record_key=n.record_key[:200], field=n.field[:60], reason=n.reason[:1000])
         for n in parsed.notes
     ], batch_size=500)
 
 
-def apply_parsed(*, source: FeedSource, parsed: ParsedFeed, run: ImportRun | None = None, geocoder=None,
-                 allow_shrink: bool = False, payload: str = "", progress: Progress | None = None) -> ImportRun:
-    """Apply a parsed feed to a source's meetings in one transaction, or hold it."""
-    started = monotonic.monotonic()
-    run = run or ImportRun.objects.create(source=source)
+class ImportRefused(fetch.FetchError):
+    """The source names something the importer may not read (a local path)."""
+
+
+def _obtain(*, source: FeedSource, local_file_allowed: bool) -> FeedDocument:
+    """Fetch the source's feed: its uploaded file, or its URL through its format."""
+    if source.upload:
+        return FeedDocument(text=fetch.read_file(source.upload.path).text)
+    if not source.url:
+        raise fetch.FetchError("the source has neither a URL nor an uploaded file")
+    problem = feed_url_problem(source.url)
+    if problem:
+        if local_file_allowed and "://" not in source.url:
+            return FeedDocument(text=fetch.read_file(source.url).text)
+        raise ImportRefused(f"refused: {problem}")
+    # The validators of the last import of this very URL (a changed URL is fetched in full).
+    known = source.fetched_url == source.url
+    return parser_for(source.format).fetch(
+        url=source.url, bmlt_service_body_ids=source.bmlt_service_body_ids,
+        etag=source.fetched_etag if known else "", last_modified=source.fetched_last_modified if known else "")
+
+
+NOT_MODIFIED_REASON = "not modified since the last import (HTTP 304): nothing downloaded, nothing changed"
+
+
+def _apply_parsed(*, source: FeedSource, run: ImportRun, parsed: ParsedFeed, payload: str, allow_shrink: bool,
+                  geocoder, progress: Progress | None, location_namespace: str, started: float) -> ImportRun:
     _record_notes(run, parsed)
-    try:
-        with transaction.atomic():
-            plan = _plan(source=source, parsed=parsed)
-            reason = "" if allow_shrink else _shrink_reason(source=source, parsed=parsed, plan=plan)
-            if reason:
-                run.payload = payload
-                return _finish(run, status=ImportRun.Status.HELD, reason=reason, started=started)
-            applier = Applier(source=source, run=run, geocoder=geocoder, progress=progress)
-            with attributed(import_run=run):
-                applier.apply(parsed=parsed, plan=plan)
-            run.unknown_types = applier.unknown
-    except Exception as error:
-        return _finish(run, status=ImportRun.Status.FAILED, reason=f"{type(error).__name__}: {error}",
-                       started=started)
+    plan = feed_plan(source=source, parsed=parsed)
+    reason = "" if allow_shrink else _shrink_reason(source=source, parsed=parsed, plan=plan)
+    if reason:
+        run.payload = payload
+        return _finish(run, status=ImportRun.Status.HELD, reason=reason, started=started)
+    namespace = location_namespace or source.meeting_source
+    incoming = [*plan.create, *(fm for fm, _ in plan.update)]
+    known = set(Location.objects.filter(source=namespace, source_key__in=[
+        key for fm in incoming if _needs_geocoding(fm) and (key := _location_signature(fm))
+    ]).values_list("source_key", flat=True))
+    geocoded = geocode_new_places(meetings=incoming, known_keys=known, geocoder=geocoder)
+    places = Places(namespace=namespace, geocoded=geocoded, geocoder=geocoder)
+    applier = Applier(source=source, run=run, places=places, progress=progress)
+    with transaction.atomic(), attributed(import_run=run):
+        applier.apply(parsed=parsed, plan=plan)
+    run.unknown_types = applier.unknown
     return _finish(run, status=ImportRun.Status.SUCCEEDED, started=started)
 
 
-def _hold_unreadable(*, source: FeedSource, run: ImportRun | None, error: Exception, payload: str) -> ImportRun:
-    started = monotonic.monotonic()
-    run = run or ImportRun.objects.create(source=source)
-    run.payload = payload
-    return _finish(run, status=ImportRun.Status.HELD, reason=str(error), started=started)
+def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed: ParsedFeed | None = None,
+                held_run_id: int | None = None, local_file_allowed: bool = False, allow_shrink: bool = False,
+                geocoder=None, progress: Progress | None = None, location_namespace: str = "",
+                format: str | None = None) -> ImportRun:
+    """Import one feed source now: claim, fetch, parse, geocode, apply.
+
+    `document` (text or decoded records) or `parsed` skip the fetch, and
+    `format` reads a document in another format than the source's;
+    `held_run_id` applies that held run's feed as fetched, shrink guard off;
+    `local_file_allowed` lets a source name a file on this machine (the
+    command line only); `location_namespace` shares stored places between
+    sources (the sample data's several sources). Raises `SourceBusy` when
+    another run of the source is in progress, and `TransientFetchError`
+    (after recording the run as failed) when a retry may help. Every other
+    problem ends the run held or failed, with its reason."""
+    with source_claimed(source_id=source_id):
+        source = FeedSource.objects.select_related("fellowship", "service_body").get(pk=source_id)
+        started = monotonic.monotonic()
+        if held_run_id is not None:
+            run = ImportRun.objects.get(pk=held_run_id, source=source)
+            if run.status != ImportRun.Status.HELD:
+                raise ValueError("only a held run can be approved")
+            run.approved_at = timezone.now()
+            document, allow_shrink = FeedDocument(text=run.payload), True
+        else:
+            run = ImportRun.objects.create(source=source)
+        payload = ""
+        try:
+            if parsed is None:
+                document = document or _obtain(source=source, local_file_allowed=local_file_allowed)
+                if document.not_modified:
+                    return _finish(run, status=ImportRun.Status.SUCCEEDED, reason=NOT_MODIFIED_REASON,
+                                   started=started)
+                payload = document.text
+                parsed = parser_for(format or source.format).parse(document=document, root=source.url)
+            run = _apply_parsed(source=source, run=run, parsed=parsed, payload=payload, allow_shrink=allow_shrink,
+                                geocoder=geocoder, progress=progress, location_namespace=location_namespace,
+                                started=started)
+            if document is not None and document.validators and run.status == ImportRun.Status.SUCCEEDED:
+                # Only a feed that was applied may be skipped next time (a held one is fetched again).
+                etag, last_modified = document.validators
+                FeedSource.objects.filter(pk=source.pk).update(
+                    fetched_url=source.url, fetched_etag=etag, fetched_last_modified=last_modified)
+            return run
+        except FeedUnreadable as error:
+            run.payload = payload
+            return _finish(run, status=ImportRun.Status.HELD, reason=str(error), started=started)
+        except fetch.FetchError as error:
+            _finish(run, status=ImportRun.Status.FAILED, reason=str(error), started=started)
+            if isinstance(error, fetch.TransientFetchError):
+                raise
+            return run
+        except Exception as error:  # noqa: BLE001 - any failure ends the run as failed, never "running"
+            return _finish(run, status=ImportRun.Status.FAILED, reason=f"{type(error).__name__}: {error}"[:2000],
+                           started=started)
+
+
+# The older entry points, kept for their callers: each is one `feed_import`.
+
+def import_source(*, source: FeedSource, geocoder=None, progress: Progress | None = None,
+                  local_file_allowed: bool = False) -> ImportRun:
+    """Fetch and apply one source now."""
+    return feed_import(source_id=source.pk, geocoder=geocoder, progress=progress,
+                       local_file_allowed=local_file_allowed)
 
 
 def import_feed_text(*, source: FeedSource, text: str, run: ImportRun | None = None, geocoder=None,
                      allow_shrink: bool = False, progress: Progress | None = None, bmlt_formats: list | None = None,
                      default_closed: bool | None = None) -> ImportRun:
     """Parse `text` in the source's format and apply it."""
-    try:
-        parsed = parse_feed_text(text=text, format=source.format, root=source.url, bmlt_formats=bmlt_formats,
-                                 default_closed=default_closed)
-    except FeedUnreadable as error:
-        return _hold_unreadable(source=source, run=run, error=error, payload=text)
-    return apply_parsed(source=source, parsed=parsed, run=run, geocoder=geocoder, allow_shrink=allow_shrink,
-                        payload=text, progress=progress)
+    document = FeedDocument(text=text, options={"bmlt_formats": bmlt_formats, "default_closed": default_closed})
+    if run is not None and run.status == ImportRun.Status.HELD:
+        return feed_import(source_id=source.pk, held_run_id=run.pk, geocoder=geocoder, progress=progress)
+    return feed_import(source_id=source.pk, document=document, geocoder=geocoder, allow_shrink=allow_shrink,
+                       progress=progress)
 
 
 def source_for_records(*, fellowship: Fellowship, service_body: ServiceBody, format: str) -> FeedSource:
@@ -469,80 +674,13 @@ def import_records(*, records: list, source: FeedSource | None = None, fellowshi
         if fellowship is None or service_body is None:
             raise ValueError("import_records needs a source, or a fellowship and a service body")
         source = source_for_records(fellowship=fellowship, service_body=service_body, format=format)
-    if format == FeedFormat.BMLT:
-        parsed = bmlt.parse_bmlt(records, formats=bmlt_formats or [], root=source.url)
-    elif format in (FeedFormat.MEETING_GUIDE, FeedFormat.CSV):
-        parsed = parse_meeting_guide(records)
-    else:
-        raise ValueError(f"unknown feed format {format!r}")
-    return apply_parsed(source=source, parsed=parsed, geocoder=geocoder, allow_shrink=allow_shrink)
-
-
-def _fetch_bmlt(source: FeedSource) -> tuple[str, list, bool | None]:
-    root = source.url
-    ids = [i.strip() for i in source.bmlt_service_body_ids.split(",") if i.strip()]
-    results = fetch.fetch_url(bmlt.search_url(root=root, service_body_ids=ids)).text
-    formats = bmlt.load_json_text(fetch.fetch_url(bmlt.formats_url(root=root)).text, what="GetFormats")
-    try:
-        info = bmlt.load_json_text(fetch.fetch_url(bmlt.server_info_url(root=root)).text, what="GetServerInfo")
-        default_closed = bmlt.default_closed_status(info)
-    except (fetch.FetchError, FeedUnreadable):
-        default_closed = None  # older servers: open/closed then comes from formats only
-    return results, formats if isinstance(formats, list) else [], default_closed
-
-
-NOT_MODIFIED_REASON = "not modified since the last import (HTTP 304): nothing downloaded, nothing changed"
-
-
-def _fetch_conditionally(source: FeedSource) -> fetch.Fetched:
-    """GET the source's URL with the validators of its last successful import
-    of that URL, so an unchanged feed is not downloaded again."""
-    known = source.fetched_url == source.url
-    return fetch.fetch(source.url, etag=source.fetched_etag if known else "",
-                       last_modified=source.fetched_last_modified if known else "")
-
-
-def import_source(*, source: FeedSource, geocoder=None, progress: Progress | None = None) -> ImportRun:
-    """Fetch and apply one source now. Network errors that are worth a retry
-    propagate as `TransientFetchError` after the run is recorded as failed."""
-    run = ImportRun.objects.create(source=source)
-    started = monotonic.monotonic()
-    bmlt_formats, default_closed = None, None
-    fetched = None
-    try:
-        if source.upload:
-            text = fetch.read_file(source.upload.path).text
-        elif source.format == FeedFormat.BMLT and "://" in source.url and "/client_interface/" not in source.url:
-            text, bmlt_formats, default_closed = _fetch_bmlt(source)
-        elif source.url and "://" not in source.url:
-            # A path: made by the import_feed command (curators may name URLs only).
-            text = fetch.read_file(source.url).text
-        elif source.url:
-            fetched = _fetch_conditionally(source)
-            if fetched.not_modified:
-                return _finish(run, status=ImportRun.Status.SUCCEEDED, reason=NOT_MODIFIED_REASON, started=started)
-            text = fetched.text
-        else:
-            raise fetch.FetchError("the source has neither a URL nor an uploaded file")
-    except FeedUnreadable as error:
-        return _hold_unreadable(source=source, run=run, error=error, payload="")
-    except fetch.FetchError as error:
-        _finish(run, status=ImportRun.Status.FAILED, reason=str(error), started=started)
-        if isinstance(error, fetch.TransientFetchError):
-            raise
-        return run
-    run = import_feed_text(source=source, text=text, run=run, geocoder=geocoder, progress=progress,
-                           bmlt_formats=bmlt_formats, default_closed=default_closed)
-    if fetched is not None and run.status == ImportRun.Status.SUCCEEDED:
-        # Only a feed that was applied may be skipped next time (a held one is fetched again).
-        FeedSource.objects.filter(pk=source.pk).update(
-            fetched_url=source.url, fetched_etag=fetched.etag, fetched_last_modified=fetched.last_modified)
-    return run
+    document = FeedDocument(records=records, options={"bmlt_formats": bmlt_formats})
+    return feed_import(source_id=source.pk, document=document, format=format, geocoder=geocoder,
+                       allow_shrink=allow_shrink)
 
 
 def import_run_approve(*, run: ImportRun, geocoder=None) -> ImportRun:
     """An admin's approval of a held run: apply its feed, shrink guard off."""
     if run.status != ImportRun.Status.HELD:
         raise ValueError("only a held run can be approved")
-    run.approved_at = timezone.now()
-    return import_feed_text(source=run.source, text=run.payload, run=run, geocoder=geocoder, allow_shrink=True)
+    return feed_import(source_id=run.source_id, held_run_id=run.pk, geocoder=geocoder)

@@ -3,7 +3,9 @@
 SOURCE is a feed source's id or slug, a URL, or a file path. A URL or path
 is kept as a feed source of its own (so the next import of it updates the
 same meetings), which needs --fellowship and --service-body the first time.
-Exits non-zero when the run failed or was held."""
+Only this command may read a file on the server (a curator's feed source is
+an http(s) URL or an upload). Exits non-zero when the run failed, was held
+or another run of the source is in progress."""
 
 from __future__ import annotations
 
@@ -14,18 +16,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
 from fellowships.models import Fellowship, ServiceBody
+from meetings.feeds.claims import SourceBusy
 from meetings.feeds.fetch import FetchError
-from meetings.feeds.importer import import_source
-from meetings.models import FeedFormat, FeedSource, ImportRun
+from meetings.feeds.formats import PARSERS, guess_format
+from meetings.feeds.importer import feed_import
+from meetings.models import FeedSource, ImportRun
 
-
-def guess_format(location: str) -> str:
-    lowered = location.lower()
-    if lowered.endswith(".csv"):
-        return FeedFormat.CSV
-    if "client_interface" in lowered or "main_server" in lowered:
-        return FeedFormat.BMLT
-    return FeedFormat.MEETING_GUIDE
+__all__ = ["Command", "guess_format"]
 
 
 class Command(BaseCommand):
@@ -33,7 +30,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("source", help="feed source id or slug, a URL, or a file path")
-        parser.add_argument("--format", choices=[c.value for c in FeedFormat])
+        parser.add_argument("--format", choices=list(PARSERS))
         parser.add_argument("--fellowship", help="fellowship slug (for a URL or file)")
         parser.add_argument("--service-body", dest="service_body", help="service body slug (for a URL or file)")
 
@@ -85,7 +82,10 @@ class Command(BaseCommand):
             source.format = options["format"]
             source.save(update_fields=["format"])
         try:
-            run = import_source(source=source, progress=self._progress)
+            # The command line is the one place a feed may be a file on this machine.
+            run = feed_import(source_id=source.pk, progress=self._progress, local_file_allowed=True)
+        except SourceBusy as error:
+            raise CommandError(str(error)) from error
         except FetchError as error:
             raise CommandError(f"fetch failed: {error}") from error
         self.stdout.write(
@@ -94,6 +94,8 @@ class Command(BaseCommand):
         )
         for issue in run.issues.filter(kind="rejected"):
             self.stdout.write(f"  rejected {issue.record_key} [{issue.field}]: {issue.reason}")
+        if run.issues_left_out:
+            self.stdout.write(f"  {run.issues_left_out} more issues counted, not stored")
         if run.unknown_types:
             codes = ", ".join(f"{code} ({count})" for code, count in sorted(run.unknown_types.items()))
             self.stdout.write(f"  unknown types: {codes}")
