@@ -7,9 +7,10 @@ from django.contrib import admin, messages
 
 from meetings import quality
 from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
+from meetings.feeds.claims import SourceBusy
+from meetings.feeds.dispatch import IN_BACKGROUND, ImportQueueUnavailable, feed_import_start
 from meetings.feeds.importer import import_run_approve
 from meetings.models import FeedSource, ImportIssue, ImportRun
-from meetings.tasks import import_feed_source
 
 
 class ImportRunInline(admin.TabularInline):
@@ -44,15 +45,27 @@ class FeedSourceAdmin(CuratorScopedAdmin):
     list_filter = (FeedAttentionFilter, ServiceBodyTreeFilter, "format", "enabled", "last_status", "fellowship")
     search_fields = ("name", "slug", "url")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("last_run_at", "last_status", "running_since")
+    readonly_fields = ("last_run_at", "last_status", "running_since", "claimed_by")
     inlines = [ImportRunInline]
     actions = ["import_now"]
 
     @admin.action(description="Import now", permissions=["change"])
     def import_now(self, request, queryset):
+        started = {}
         for source in queryset:
-            import_feed_source.delay(source.pk)
-        self.message_user(request, f"Import started for {queryset.count()} source(s).", messages.SUCCESS)
+            try:
+                started[source.pk] = feed_import_start(source_id=source.pk)
+            except ImportQueueUnavailable:
+                self.message_user(request, "The import queue is unavailable, try again later.", messages.ERROR)
+                break
+        if not started:
+            return
+        if IN_BACKGROUND in started.values():
+            text = (f"Import started in the background for {len(started)} source(s); each run appears on its "
+                    "source when it finishes.")
+        else:
+            text = f"Import queued for {len(started)} source(s)."
+        self.message_user(request, text, messages.SUCCESS)
 
 
 class ImportIssueInline(admin.TabularInline):
@@ -79,6 +92,11 @@ class ImportRunAdmin(CuratorScopedAdmin):
     @admin.action(description="Approve held runs (apply the feed as fetched)", permissions=["change"])
     def approve(self, request, queryset):
         for run in queryset.filter(status=ImportRun.Status.HELD):
-            run = import_run_approve(run=run)
+            try:
+                run = import_run_approve(run=run)
+            except SourceBusy:
+                self.message_user(request, f"{run.source}: another run of this source is in progress; "
+                                           "approve again when it is done.", messages.WARNING)
+                continue
             level = messages.SUCCESS if run.status == ImportRun.Status.SUCCEEDED else messages.ERROR
             self.message_user(request, f"{run.source}: {run.status} {run.reason}".strip(), level)

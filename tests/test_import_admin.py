@@ -1,0 +1,78 @@
+"""The admin's "Import now" (meetings/feeds/admin.py, meetings/feeds/dispatch.py):
+never a server error when the queue is down, never minutes inside the request."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from celery import Celery
+from django.core.files.base import ContentFile
+
+from meetings.feeds import dispatch
+from meetings.models import ImportRun, Meeting
+from tests.test_import_importer import feed_record, make_source
+
+
+def _import_now(client, source):
+    return client.post("/admin/meetings/feedsource/", {"action": "import_now", "_selected_action": [source.pk]},
+                       follow=True)
+
+
+@pytest.fixture
+def uploaded(vocabularies, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    source = make_source("oc")
+    source.upload.save("feed.json", ContentFile(json.dumps([feed_record(n) for n in range(3)]).encode()))
+    return source
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """A broker configured but not answering, as when Redis is down: the
+    task as an app with such a broker would send it."""
+    app = Celery("broker-down", broker="redis://127.0.0.1:9/0", set_as_current=False)  # port 9: nothing listens
+
+    @app.task(name="broker-down.import_feed_source", shared=False)
+    def import_feed_source(source_id):
+        raise AssertionError("never run: the broker is down")
+
+    monkeypatch.setattr(dispatch, "import_feed_source", import_feed_source)
+    yield
+    app.close()
+
+
+def test_import_now_with_the_queue_down_says_try_again_later(uploaded, admin_client, broker_down):
+    started = time.monotonic()
+    response = _import_now(admin_client, uploaded)
+    assert response.status_code == 200
+    assert "the import queue is unavailable, try again later" in response.content.decode().lower()
+    assert time.monotonic() - started < 10
+    assert not ImportRun.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_now_without_a_broker_runs_outside_the_request(uploaded, admin_client, monkeypatch):
+    release = threading.Event()
+    real = dispatch.feed_import
+
+    def slow_import(**kwargs):
+        # A large feed: the request must not wait for it.
+        release.wait(timeout=30)
+        return real(**kwargs)
+
+    monkeypatch.setattr(dispatch, "feed_import", slow_import)
+    started = time.monotonic()
+    response = _import_now(admin_client, uploaded)
+    assert time.monotonic() - started < 5
+    assert response.status_code == 200 and "in the background" in response.content.decode()
+    assert not Meeting.objects.exists()
+    release.set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not ImportRun.objects.exclude(status="running").exists():
+        time.sleep(0.1)
+    run = ImportRun.objects.get()
+    assert (run.status, run.created) == ("succeeded", 3)
+    assert Meeting.objects.count() == 3
