@@ -379,6 +379,11 @@ class LocationAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
             address_changed=form.address_changed or not change,
             coordinates_changed=form.coordinates_changed,
         )
+        # A place a feed described keeps what the curator edited at its next
+        # import, as a meeting's curated fields do (meetings/feeds/locks.py).
+        edited = [name for name in form.changed_data if name in LOCATION_FEED_FIELDS]
+        if change and obj.source and edited:
+            location_lock_fields(location=obj, fields=edited)
         if obj.geocode_status == Location.GeocodeStatus.FAILED:
             flagged = obj.meetings.count()
             self.message_user(

@@ -17,7 +17,8 @@ from fellowships.models import MeetingType
 from fellowships.services import open_closed_for
 from meetings.attendance import conference_provider, derive_attendance, is_online
 from meetings.geocoding import GeocodingError, Place, geocode
-from meetings.feeds.locks import FEED_FIELDS, LOCATION_FEED_FIELDS, decode, unknown_fields
+from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, PIN, current_values, decode, newly_curated,
+                                  unknown_fields)
 from meetings.history import RevertError, history_bulk_record, record_type_codes, revert_changes
 from meetings.models import Location, Meeting
 
@@ -124,6 +125,28 @@ def meeting_refresh_derived(*, meeting: Meeting, types: Iterable[MeetingType] | 
     return meeting
 
 
+def meeting_take_feed(*, meeting: Meeting, values: dict, types: list[MeetingType], location: Location | None,
+                      place_key: str, current_types: list[MeetingType] | None = None) -> list[MeetingType]:
+    """Give a meeting what its feed says now (not saved; the importer writes
+    in bulk). `values` are the feed's fields in the encoding of
+    `meetings.feeds.locks`. For a stored meeting (`current_types` given), a
+    field a curator changed since the feed last wrote it becomes curated and
+    keeps its value. Derived fields and the geocoding flag follow. Returns
+    the types the meeting ends with."""
+    if current_types is not None:
+        current = current_values(meeting, [t.code for t in current_types])
+        meeting.locked_fields = sorted(set(meeting.locked_fields) | set(newly_curated(obj=meeting, current=current)))
+    for name in FEED_FIELDS:
+        if name != "types" and name not in meeting.locked_fields:
+            setattr(meeting, name, decode(name, values[name]))
+    final_types = current_types if current_types is not None and "types" in meeting.locked_fields else types
+    meeting.location = location
+    meeting.feed_values = {**values, "location": place_key}
+    meeting_refresh_derived(meeting=meeting, types=final_types)
+    meeting_flag_geocoding(meeting=meeting, location=location)
+    return final_types
+
+
 @transaction.atomic
 def meeting_save(*, meeting: Meeting, types: Iterable[MeetingType] | None = None, now: dt.datetime | None = None) -> Meeting:
     """Save a meeting with its derived fields; `types` replaces its types."""
@@ -214,7 +237,10 @@ def location_lock_fields(*, location: Location, fields: list[str]) -> Location:
     unknown = unknown_fields(fields, allowed=LOCATION_FEED_FIELDS)
     if unknown:
         raise ValueError(f"not feed fields of a location: {', '.join(unknown)}")
-    location.locked_fields = sorted(set(location.locked_fields) | set(fields))
+    fields = set(fields)
+    if fields & set(PIN):
+        fields |= set(PIN)  # a pin is one thing: half of it is never the feed's
+    location.locked_fields = sorted(set(location.locked_fields) | fields)
     Location.objects.filter(pk=location.pk).update(locked_fields=location.locked_fields)
     return location
 

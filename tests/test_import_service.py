@@ -21,8 +21,8 @@ from django.db import connection
 from geopy.location import Location as GeopyLocation
 from geopy.point import Point as GeopyPoint
 
-from meetings import geocoding
-from meetings.feeds import claims, formats, importer
+from meetings import geocoding, services
+from meetings.feeds import claims, formats
 from meetings.feeds.claims import SourceBusy
 from meetings.feeds.formats import FeedParser, guess_format
 from meetings.feeds.importer import feed_import, import_feed_text, import_run_approve
@@ -182,7 +182,7 @@ def test_geocoding_happens_before_the_apply_transaction_and_its_cache_survives_a
     def dies(**kwargs):
         raise RuntimeError("worker killed mid-apply")
 
-    monkeypatch.setattr(importer, "meeting_refresh_derived", dies)
+    monkeypatch.setattr(services, "meeting_refresh_derived", dies)
     base_depth = len(connection.savepoint_ids)
     run = run_feed(source, records)
     assert run.status == "failed" and Meeting.objects.count() == 0

@@ -24,6 +24,7 @@ from meetings import clock, geo
 from meetings.geocoding import geocode
 from meetings.models import Location, Meeting, Region
 from meetings.sample_data import DEFAULT_PATH, SampleDataError, sample_data_load
+from meetings.services import location_save, meeting_save
 from tests.factories import make_meeting
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,7 @@ def _meeting_row(slug: str, data=FILE) -> dict:
 # --- loading ----------------------------------------------------------------
 
 def test_load_on_empty_database_creates_the_whole_directory(loaded):
-    assert loaded.meetings.created == len(FILE["meetings"]) == Meeting.objects.filter(source="sample").count()
+    assert loaded.meetings.created == len(FILE["meetings"]) == Meeting.objects.filter(feed_source__slug__startswith="sample-").count()
     assert loaded.locations.created == len(FILE["locations"]) == Location.objects.count()
     assert loaded.regions.created == len(FILE["regions"]) == Region.objects.count()
     assert loaded.service_bodies.created == len(FILE["service_bodies"]) == ServiceBody.objects.count()
@@ -100,7 +101,10 @@ def test_changed_file_updates_only_what_changed(loaded, tmp_path):
 
     report = sample_data_load(path=_write(tmp_path, data))
 
-    assert (report.meetings.updated, report.locations.updated) == (1, 1)
+    # The meetings at the moved clubhouse changed too (their copy of its pin); nothing else did.
+    at_club_slugs = set(Meeting.objects.filter(location__name="Mesa Serenity Clubhouse").values_list("slug", flat=True))
+    assert "aa-tuesday-night-big-book-newport-beach-tue" not in at_club_slugs
+    assert (report.meetings.updated, report.locations.updated) == (1 + len(at_club_slugs), 1)
     assert report.meetings_not_in_file == 0
     assert report.meetings.created == report.locations.created == 0
     assert Meeting.objects.get(slug="aa-tuesday-night-big-book-newport-beach-tue").time == dt.time(19, 30)
@@ -204,7 +208,7 @@ def test_the_mix_a_directory_needs(oc_sample):
 
 def test_groups_meeting_on_several_days_share_group_and_source_key_stem(oc_sample):
     by_stem = defaultdict(list)
-    for meeting in Meeting.objects.filter(source="sample"):
+    for meeting in Meeting.objects.filter(feed_source__slug__startswith="sample-"):
         stem, _, suffix = meeting.source_key.rpartition("/")
         by_stem[stem].append((meeting.group, meeting.day, suffix))
     several = {stem: rows for stem, rows in by_stem.items() if len(rows) > 1}
@@ -310,3 +314,95 @@ def test_slugs_are_stable_and_fellowship_prefixed():
     assert all(m["slug"].startswith(m["fellowship"] + "-") for m in FILE["meetings"])
     assert {"aa-nooner-costa-mesa-tue", "aa-serenity-seekers-irvine-tue", "na-grupo-rendicion-santa-ana-tue"} <= set(
         slugs)
+
+
+# --- curators' edits survive loading again (the sample is a feed) -------------
+
+def _serenity_and_its_place():
+    meeting = Meeting.objects.select_related("location").get(slug="aa-serenity-seekers-irvine-tue")
+    key = meeting.location.source_key.removeprefix("key:")
+    return meeting, meeting.location, key
+
+
+def _file_changing(slug: str, place_key: str) -> dict:
+    """A later version of the file that changes the very fields curators
+    edited, and others beside them."""
+    data = copy.deepcopy(FILE)
+    row = _meeting_row(slug, data)
+    row.update(notes="The file's note", name="Serenity Seekers Renamed")
+    place = next(loc for loc in data["locations"] if loc["key"] == place_key)
+    place.update(latitude=round(place["latitude"] + 0.01, 6), notes="The file's place note", name="Renamed Hall")
+    return data
+
+
+def test_edits_made_in_the_admin_survive_loading_again(loaded, admin_client, tmp_path):
+    meeting, location, key = _serenity_and_its_place()
+    form = {
+        "name": meeting.name, "slug": meeting.slug, "fellowship": meeting.fellowship_id,
+        "service_body": meeting.service_body_id, "group": meeting.group, "url": meeting.url,
+        "notes": "Side door after 7 pm", "group_notes": meeting.group_notes, "day": meeting.day,
+        "time": meeting.time.strftime("%H:%M"), "end_time": meeting.end_time.strftime("%H:%M") if meeting.end_time else "",
+        "timezone": meeting.timezone, "location": location.pk, "conference_url": meeting.conference_url,
+        "conference_url_notes": meeting.conference_url_notes, "conference_phone": meeting.conference_phone,
+        "conference_phone_notes": meeting.conference_phone_notes, "types": [t.pk for t in meeting.types.all()],
+        "review_reason": meeting.review_reason, "published": "on",
+    }
+    response = admin_client.post(f"/admin/meetings/meeting/{meeting.pk}/change/", form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    place_form = {name: getattr(location, name) for name in (
+        "name", "address", "city", "state", "postal_code", "country", "formatted_address", "timezone")}
+    place_form.update(latitude=33.7001, longitude=-117.8002, notes="Park behind the hall",
+                      region=location.region_id or "")
+    response = admin_client.post(f"/admin/meetings/location/{location.pk}/change/", place_form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+    out = io.StringIO()
+    call_command("load_sample_data", stdout=out)  # what `make run` does on every start
+    assert "nothing written" in out.getvalue()
+    meeting.refresh_from_db()
+    location.refresh_from_db()
+    assert meeting.notes == "Side door after 7 pm"
+    assert (location.latitude, location.longitude, location.notes, location.geocode_status) == (
+        33.7001, -117.8002, "Park behind the hall", "manual")
+    assert (meeting.latitude, meeting.longitude) == (33.7001, -117.8002)
+
+    sample_data_load(path=_write(tmp_path, _file_changing(meeting.slug, key)))
+    meeting.refresh_from_db()
+    location.refresh_from_db()
+    assert (meeting.notes, meeting.name) == ("Side door after 7 pm", "Serenity Seekers Renamed")
+    assert (location.latitude, location.notes, location.name) == (33.7001, "Park behind the hall", "Renamed Hall")
+    assert (meeting.latitude, meeting.longitude) == (33.7001, -117.8002)
+    assert meeting.feed_values["notes"] == "The file's note"
+
+
+def test_edits_made_through_the_services_survive_a_changed_file(loaded, tmp_path):
+    meeting, location, key = _serenity_and_its_place()
+    meeting.notes = "Side door after 7 pm"
+    meeting_save(meeting=meeting)
+    location.latitude, location.longitude, location.notes = 33.7001, -117.8002, "Park behind the hall"
+    location_save(location=location, address_changed=False, coordinates_changed=True)
+
+    again = sample_data_load()
+    assert again.written == 0
+    report = sample_data_load(path=_write(tmp_path, _file_changing(meeting.slug, key)))
+    assert report.locations.updated == 1
+    meeting.refresh_from_db()
+    location.refresh_from_db()
+    assert (meeting.notes, meeting.name, meeting.locked_fields) == (
+        "Side door after 7 pm", "Serenity Seekers Renamed", ["notes"])
+    assert (location.latitude, location.longitude, location.notes, location.name) == (
+        33.7001, -117.8002, "Park behind the hall", "Renamed Hall")
+    assert set(location.locked_fields) == {"latitude", "longitude", "notes"}
+    # Another meeting at the same place shows the curator's pin too.
+    neighbours = Meeting.objects.filter(location=location).exclude(pk=meeting.pk)
+    assert set(neighbours.values_list("latitude", "longitude")) <= {(33.7001, -117.8002)}
+
+
+def test_sample_meetings_are_a_feed_of_their_own_per_service_body(loaded):
+    from meetings.models import FeedSource
+
+    sources = FeedSource.objects.filter(slug__startswith="sample-")
+    assert sources.count() == len({m["service_body"] for m in FILE["meetings"]})
+    assert not sources.filter(enabled=True).exists()  # nothing fetches them
+    meeting = Meeting.objects.get(slug="aa-nooner-costa-mesa-mon")
+    assert meeting.feed_source.service_body == meeting.service_body and meeting.source_key == "aa/nooner-costa-mesa/mon"

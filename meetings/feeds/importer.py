@@ -52,8 +52,7 @@ from meetings.geocoding import GeocodingError, Place
 from meetings.history import attributed, history_bulk_record
 from meetings.models import (FeedFormat, FeedSource, ImportIssue, ImportRun, Location, Meeting, Region,
                              feed_url_problem)
-from meetings.services import (location_apply_place, location_query, meeting_flag_geocoding,
-                               meeting_refresh_derived, place_lookup)
+from meetings.services import location_apply_place, location_query, meeting_take_feed, place_lookup
 
 Progress = Callable[[int, int], None]
 
@@ -116,7 +115,14 @@ def timezone_at(latitude: float, longitude: float) -> str:
 
 
 def _location_signature(fm: FeedMeeting) -> str | None:
-    """What identifies a feed meeting's place; None for meetings without one."""
+    """What identifies a feed meeting's place; None for meetings without one.
+    A feed that names its places with stable keys (the sample data does)
+    gives one as `place_key`, and then a change to the place's description
+    changes that place rather than making a new one; otherwise the key is a
+    hash of the description."""
+    explicit = getattr(fm, "place_key", "")
+    if explicit:
+        return f"key:{explicit}"[:200]
     if not fm.has_place and fm.latitude is None and not fm.location_name:
         return None
     parts = [fm.location_name, fm.address, fm.city, fm.state, fm.postal_code, fm.country, fm.formatted_address,
@@ -214,7 +220,24 @@ class Places:
             location = self._from_feed(fm)
             location.source, location.source_key = self.namespace, key
             self.by_key[key] = location
-        return self.by_key[key]
+        location = self.by_key[key]
+        if location.pk is not None and key.startswith("key:"):
+            self.refresh(location, fm)
+        return location
+
+    def refresh(self, location: Location, fm: FeedMeeting) -> Location:
+        """A place with a stable key whose description in the feed changed
+        takes the new description, except what a curator changed."""
+        if location.pk in self.updated or location.source != self.namespace:
+            return location
+        described = locks.location_current_values(_feed_location(fm))
+        last = location.feed_values or {}
+        if fm.latitude is None:
+            # Coordinates the import found itself are not the feed's to compare.
+            described = {k: v for k, v in described.items() if k not in locks.PIN}
+        if all(last.get(name) == value for name, value in described.items()):
+            return location
+        return self.update_curated(location, fm, self.curated(location))
 
     def canonical(self, location: Location) -> Location:
         """One instance per stored location in a run, so what is changed on it shows everywhere."""
@@ -351,8 +374,10 @@ class Applier:
         if signature is None:
             location = None
         elif signature == last_signature:
-            # The feed's place is as last time: the meeting stays where it is.
+            # The feed's place is the same place as last time: the meeting stays where it is.
             location = self.places.canonical(current) if current is not None else None
+            if location is not None and signature.startswith("key:"):
+                self.places.refresh(location, fm)
         elif current is not None and (curated := Places.curated(current)):
             current = self.places.canonical(current)
             # A curator's own hall (not made by an import) is theirs entirely.
@@ -418,16 +443,11 @@ class Applier:
         new_meetings, new_types = [], []
         for (fm, location, signature, types, values), slug in zip(prepared, slugs):
             meeting = Meeting(
-                fellowship=self.source.fellowship, service_body=self.source.service_body, location=location,
-                slug=slug, source=self.source.meeting_source, source_key=fm.key, feed_source=self.source,
-                content_hash=fm.content_hash(), feed_values={**values, "location": signature},
-                created=self.now, updated=self.now,
+                fellowship=self.source.fellowship, service_body=self.source.service_body, slug=slug,
+                source=self.source.meeting_source, source_key=fm.key, feed_source=self.source,
+                content_hash=fm.content_hash(), created=self.now, updated=self.now,
             )
-            for name in locks.FEED_FIELDS:
-                if name != "types":
-                    setattr(meeting, name, locks.decode(name, values[name]))
-            meeting_refresh_derived(meeting=meeting, types=types)
-            meeting_flag_geocoding(meeting=meeting, location=location)
+            meeting_take_feed(meeting=meeting, values=values, types=types, location=location, place_key=signature)
             new_meetings.append(meeting)
             new_types.append(types)
             done += 1
@@ -437,25 +457,15 @@ class Applier:
         changed, changed_codes = [], {}
         for fm, meeting, location, signature, types, values in updates:
             current_types = types_of[meeting.pk]
-            current = locks.current_values(meeting, [t.code for t in current_types])
-            curated = locks.newly_curated(obj=meeting, current=current)
-            meeting.locked_fields = sorted(set(meeting.locked_fields) | set(curated))
-            for name in locks.FEED_FIELDS:
-                if name not in meeting.locked_fields and name != "types":
-                    setattr(meeting, name, locks.decode(name, values[name]))
-            keep_types = "types" in meeting.locked_fields
-            final_types = current_types if keep_types else types
-            meeting.location = location
-            meeting.feed_values = {**values, "location": signature}
+            final_types = meeting_take_feed(meeting=meeting, values=values, types=types, location=location,
+                                            place_key=signature, current_types=current_types)
             meeting.content_hash = fm.content_hash()
             meeting.updated = self.now
             if meeting.removed:
                 self.run.restored += 1
             meeting.removed, meeting.removed_at = False, None
-            meeting_refresh_derived(meeting=meeting, types=final_types)
-            meeting_flag_geocoding(meeting=meeting, location=meeting.location)
-            if not keep_types and {t.pk for t in types} != {t.pk for t in current_types}:
-                meeting.types.set(types)
+            if {t.pk for t in final_types} != {t.pk for t in current_types}:
+                meeting.types.set(final_types)
             changed_codes[meeting.pk] = sorted(t.code for t in final_types)
             changed.append(meeting)
             done += 1
@@ -635,6 +645,24 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
         except Exception as error:  # noqa: BLE001 - any failure ends the run as failed, never "running"
             return _finish(run, status=ImportRun.Status.FAILED, reason=f"{type(error).__name__}: {error}"[:2000],
                            started=started)
+
+
+def feed_places_apply(*, namespace: str, places: list[FeedMeeting]) -> None:
+    """Store places a feed lists beside its meetings (halls no meeting uses
+    yet, as the sample data has), by the same rules as a meeting's place:
+    found by key, described anew except for what a curator changed, and the
+    meetings there follow a moved pin. Each place is a `FeedMeeting` of which
+    only the place fields (and `place_key`) are read."""
+    now = timezone.now()
+    with transaction.atomic():
+        stored = Places(namespace=namespace, geocoded={})
+        keyed = [(key, fm) for fm in places if (key := _location_signature(fm))]
+        stored.preload({key for key, _ in keyed})
+        for key, fm in keyed:
+            stored.location(fm, key)
+        for location in stored.save(date=now):
+            Meeting.objects.filter(location=location).update(latitude=location.latitude,
+                                                             longitude=location.longitude)
 
 
 # The older entry points, kept for their callers: each is one `feed_import`.
