@@ -418,11 +418,19 @@ def _adopt_legacy_rows(*, by_body: dict, sources: dict[str, FeedSource], places:
                 "location": _place_key(place) if place else "",
             }
             adopted.append(meeting)
+    if not adopted:
+        return
     Meeting.objects.bulk_update(adopted, ["source", "feed_source", "source_key", "content_hash", "feed_values"])
+    # The old loader found its locations by (name, formatted address); the oldest wins, as it did.
+    stored = {}
+    for location in Location.objects.filter(source="", formatted_address__in=[
+            p.formatted_address for p in places.values()]).order_by("-pk"):
+        stored[(location.name, location.formatted_address)] = location
     for place in places.values():
-        Location.objects.filter(source="", name=place.location_name, formatted_address=place.formatted_address,
-                                meetings__in=adopted).update(
-            source=PLACES, source_key=_place_key(place), feed_values=_described(place))
+        location = stored.get((place.location_name, place.formatted_address))
+        if location is not None:
+            location.source, location.source_key, location.feed_values = PLACES, _place_key(place), _described(place)
+            location.save(update_fields=["source", "source_key", "feed_values"])
 
 
 def _import(*, source: FeedSource, meetings: list[SampleMeeting], stored_keys: set[str], tally: Tally) -> None:

@@ -406,3 +406,24 @@ def test_sample_meetings_are_a_feed_of_their_own_per_service_body(loaded):
     assert not sources.filter(enabled=True).exists()  # nothing fetches them
     meeting = Meeting.objects.get(slug="aa-nooner-costa-mesa-mon")
     assert meeting.feed_source.service_body == meeting.service_body and meeting.source_key == "aa/nooner-costa-mesa/mon"
+
+
+def test_rows_loaded_before_the_sample_was_a_feed_are_adopted_with_their_edits(loaded):
+    from meetings.models import FeedSource
+
+    # What the loader used to leave: meetings with source "sample", plain locations.
+    sources = FeedSource.objects.filter(slug__startswith="sample-")
+    Meeting.objects.filter(feed_source__in=sources).update(source="sample", feed_source=None, content_hash="",
+                                                           feed_values={}, locked_fields=[])
+    Location.objects.update(source="", source_key="", feed_values={}, locked_fields=[])
+    sources.delete()
+    meeting = Meeting.objects.get(slug="aa-serenity-seekers-irvine-tue")
+    Meeting.objects.filter(pk=meeting.pk).update(notes="A curator's note from before")
+
+    sample_data_load()
+    meeting.refresh_from_db()
+    assert (meeting.notes, meeting.locked_fields) == ("A curator's note from before", ["notes"])
+    assert meeting.feed_source.slug == f"sample-{meeting.service_body.slug}"
+    assert Location.objects.count() == len(FILE["locations"])  # the same halls, not copies
+    assert Meeting.objects.count() == len(FILE["meetings"])
+    assert sample_data_load().written == 0
