@@ -28,7 +28,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from fellowships.models import MeetingType
-from meetings.models import Location, Meeting
+from meetings.models import Meeting
 
 _attribution: ContextVar[dict] = ContextVar("history_attribution", default={})
 

@@ -5,13 +5,16 @@ and local paths refused to anyone but the command line."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -29,6 +32,8 @@ from meetings.feeds.importer import feed_import, import_feed_text, import_run_ap
 from meetings.feeds.meeting_guide import parse_meeting_guide
 from meetings.models import FeedFormat, FeedSource, GeocodeCacheEntry, ImportIssue, ImportRun, Location, Meeting
 from tests.test_import_importer import feed_record, make_source, run_feed
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -276,3 +281,67 @@ def test_an_uploaded_file_is_read(source, settings, tmp_path):
     source.upload.save("feed.json", ContentFile(json.dumps([feed_record(1)]).encode()))
     assert feed_import(source_id=source.pk).created == 1
     assert Location.objects.count() == 1
+
+
+class StallingFeed(http.server.BaseHTTPRequestHandler):
+    """Sends the start of a feed, then nothing: an import waits in the middle."""
+
+    stall = True
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        body = json.dumps([feed_record(n) for n in range(3)]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if StallingFeed.stall:
+            self.wfile.write(body[:10])
+            self.wfile.flush()
+            time.sleep(30)
+        else:
+            self.wfile.write(body)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_kill_9_mid_import_then_the_next_run_proceeds(vocabularies):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL: the killed process must share the database")
+    StallingFeed.stall = True
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StallingFeed)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    source = make_source(url=f"http://127.0.0.1:{httpd.server_address[1]}/feed.json")
+    db = connection.settings_dict
+    env = {**os.environ, "FEEDS_ALLOW_PRIVATE_ADDRESSES": "true",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    importing = subprocess.Popen([sys.executable, "manage.py", "import_feed", source.slug], cwd=ROOT, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not ImportRun.objects.filter(source=source).exists():
+            time.sleep(0.2)
+        crashed = ImportRun.objects.get(source=source)
+        assert crashed.status == "running"
+        importing.send_signal(signal.SIGKILL)
+        importing.wait(timeout=10)
+    finally:
+        if importing.poll() is None:
+            importing.kill()
+    StallingFeed.stall = False
+    # The database notices the killed session within moments.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            run = feed_import(source_id=source.pk, allow_shrink=True)
+            break
+        except SourceBusy:
+            assert time.monotonic() < deadline, "the killed import's claim was never seen as stale"
+            time.sleep(0.2)
+    httpd.shutdown()
+    httpd.server_close()
+    crashed.refresh_from_db()
+    assert (run.status, run.created) == ("succeeded", 3)
+    assert crashed.status == "failed" and "crashed or was killed" in crashed.reason
