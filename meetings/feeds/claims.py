@@ -59,6 +59,8 @@ def holder_alive(*, holder: str, since: dt.datetime | None) -> bool:
     if kind == "pg" and connection.vendor == "postgresql":
         pid, _, started = rest.partition(":")
         with connection.cursor() as cursor:
+            # pg_stat_activity is a snapshot taken once per transaction: take it now.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute("SELECT backend_start FROM pg_stat_activity WHERE pid = %s", [int(pid)])
             row = cursor.fetchone()
         return row is not None and row[0].isoformat() == started
