@@ -158,7 +158,8 @@ class Meeting(models.Model):
     # through one index (see the GiST index in migration 0002).
     latitude = models.FloatField(null=True, blank=True, editable=False)
     longitude = models.FloatField(null=True, blank=True, editable=False)
-    # Where it came from: "sample", "admin", or a feed; with the feed's own key
+    # Where it came from: "admin", "change-request", or a feed ("feed:<id>"; the
+    # sample data is feeds too); with the feed's own key
     # so imports can match and update it.
     source = models.CharField(max_length=200, blank=True)
     source_key = models.CharField(max_length=200, blank=True)

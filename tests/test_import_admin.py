@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 
 from meetings.feeds import dispatch
 from meetings.models import ImportRun, Meeting
-from tests.test_import_importer import feed_record, make_source
+from tests.factories import feed_record, make_source
 
 
 def _import_now(client, source):

@@ -31,7 +31,7 @@ from meetings.feeds.formats import FeedParser, guess_format
 from meetings.feeds.importer import feed_import, import_feed_text, import_run_approve
 from meetings.feeds.meeting_guide import parse_meeting_guide
 from meetings.models import FeedFormat, FeedSource, GeocodeCacheEntry, ImportIssue, ImportRun, Location, Meeting
-from tests.test_import_importer import feed_record, make_source, run_feed
+from tests.factories import feed_record, make_source, run_feed
 
 ROOT = Path(__file__).resolve().parent.parent
 
