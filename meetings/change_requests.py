@@ -26,7 +26,7 @@ from django.utils.text import slugify
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings.feeds.locks import FEED_FIELDS
-from meetings.history import attributed
+from meetings.history import attributed, encode_value
 from meetings.models import ChangeRequest, Location, Meeting
 from meetings.schedule import is_valid_zone
 from meetings.services import location_save, meeting_lock_fields, meeting_save
@@ -66,12 +66,6 @@ def _clean_field(model, name: str, value):
     return field.clean(value, None)
 
 
-def _encode(value):
-    if isinstance(value, dt.time):
-        return value.strftime("%H:%M")
-    return value
-
-
 def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
     """Proposed values validated and encoded for storage (JSON); raises
     `ChangeRequestInvalid` naming every bad field."""
@@ -93,7 +87,7 @@ def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
             elif name in LOCATION_FIELDS:
                 cleaned[name] = _clean_field(Location, LOCATION_FIELDS[name], value)
             else:
-                cleaned[name] = _encode(_clean_field(Meeting, name, value))
+                cleaned[name] = encode_value(_clean_field(Meeting, name, value))
                 if name == "timezone" and cleaned[name] and not is_valid_zone(cleaned[name]):
                     raise ValidationError(f"{cleaned[name]!r} is not an IANA time zone name, such as "
                                           "America/Los_Angeles.")
@@ -163,7 +157,7 @@ def proposed_beside_current(change_request: ChangeRequest) -> list[tuple[str, ob
         elif name in LOCATION_FIELDS:
             current = getattr(location, LOCATION_FIELDS[name]) if location is not None else None
         else:
-            current = _encode(getattr(meeting, name))
+            current = encode_value(getattr(meeting, name))
         rows.append((name, current, value))
     return rows
 

@@ -28,6 +28,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from fellowships.models import MeetingType
+from meetings import schedule
 from meetings.models import Meeting
 
 _attribution: ContextVar[dict] = ContextVar("history_attribution", default={})
@@ -131,7 +132,7 @@ def encode_value(value):
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.time):
-        return value.strftime("%H:%M")
+        return schedule.hh_mm(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     return value

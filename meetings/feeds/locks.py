@@ -17,6 +17,8 @@ import datetime as dt
 
 from django.db import models
 
+from meetings import schedule
+
 # The meeting fields a feed sets, in the encoding kept in `feed_values`.
 FEED_FIELDS = (
     "name", "day", "time", "end_time", "timezone", "notes", "conference_url", "conference_url_notes",
@@ -33,7 +35,7 @@ PIN = ("latitude", "longitude")
 
 def encode(field_name: str, value):
     if field_name in ("time", "end_time"):
-        return value.strftime("%H:%M") if value else None
+        return schedule.hh_mm(value)
     if field_name == "types":
         return sorted(value)
     return value
