@@ -64,16 +64,19 @@ def curated_body_ids(*, user) -> frozenset[int] | None:
     return result
 
 
-def service_bodies_curated_by(*, user, queryset: QuerySet[ServiceBody] | None = None) -> QuerySet[ServiceBody]:
-    queryset = ServiceBody.objects.all() if queryset is None else queryset
+def _in_curated_bodies(model, body_path: str, *, user, queryset: QuerySet | None) -> QuerySet:
+    """Rows of `model` whose service body (at `body_path`) `user` curates."""
+    queryset = model.objects.all() if queryset is None else queryset
     ids = curated_body_ids(user=user)
-    return queryset if ids is None else queryset.filter(pk__in=ids)
+    return queryset if ids is None else queryset.filter(**{f"{body_path}__in": ids})
+
+
+def service_bodies_curated_by(*, user, queryset: QuerySet[ServiceBody] | None = None) -> QuerySet[ServiceBody]:
+    return _in_curated_bodies(ServiceBody, "pk", user=user, queryset=queryset)
 
 
 def meetings_curated_by(*, user, queryset: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]:
-    queryset = Meeting.objects.all() if queryset is None else queryset
-    ids = curated_body_ids(user=user)
-    return queryset if ids is None else queryset.filter(service_body_id__in=ids)
+    return _in_curated_bodies(Meeting, "service_body_id", user=user, queryset=queryset)
 
 
 def locations_curated_by(*, user, queryset: QuerySet[Location] | None = None) -> QuerySet[Location]:
@@ -87,21 +90,15 @@ def locations_curated_by(*, user, queryset: QuerySet[Location] | None = None) ->
 
 
 def feed_sources_curated_by(*, user, queryset: QuerySet[FeedSource] | None = None) -> QuerySet[FeedSource]:
-    queryset = FeedSource.objects.all() if queryset is None else queryset
-    ids = curated_body_ids(user=user)
-    return queryset if ids is None else queryset.filter(service_body_id__in=ids)
+    return _in_curated_bodies(FeedSource, "service_body_id", user=user, queryset=queryset)
 
 
 def import_runs_curated_by(*, user, queryset: QuerySet[ImportRun] | None = None) -> QuerySet[ImportRun]:
-    queryset = ImportRun.objects.all() if queryset is None else queryset
-    ids = curated_body_ids(user=user)
-    return queryset if ids is None else queryset.filter(source__service_body_id__in=ids)
+    return _in_curated_bodies(ImportRun, "source__service_body_id", user=user, queryset=queryset)
 
 
 def change_requests_curated_by(*, user, queryset: QuerySet[ChangeRequest] | None = None) -> QuerySet[ChangeRequest]:
-    queryset = ChangeRequest.objects.all() if queryset is None else queryset
-    ids = curated_body_ids(user=user)
-    return queryset if ids is None else queryset.filter(service_body_id__in=ids)
+    return _in_curated_bodies(ChangeRequest, "service_body_id", user=user, queryset=queryset)
 
 
 @transaction.atomic
