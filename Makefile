@@ -5,12 +5,14 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup schema
+.PHONY: run test setup schema lock
 
-$(BIN)/.installed: requirements.txt
+# Installs exactly the locked versions, each checked against its hash. The
+# lock holds the application's pins (requirements.lock, what the Docker image
+# installs) plus the test-only packages.
+$(BIN)/.installed: requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
 
 setup: $(BIN)/.installed
@@ -29,3 +31,16 @@ test: setup
 # Write the OpenAPI schema and fail on any warning.
 schema: setup
 	$(BIN)/python manage.py spectacular --fail-on-warn --file /dev/null
+
+# Refresh the lock files from requirements.in and requirements-dev.in, keeping
+# the versions already locked where they still fit; `make lock LOCK_ARGS=--upgrade`
+# moves everything to the newest versions allowed. Needs PyPI.
+UV_VERSION ?= 0.13.9
+LOCK_ARGS ?=
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip compile --quiet --generate-hashes --no-header --python-version 3.11 --python-platform linux \
+		$(LOCK_ARGS) requirements.in -o requirements.lock
+	$(BIN)/uv pip compile --quiet --generate-hashes --no-header --python-version 3.11 --python-platform linux \
+		$(LOCK_ARGS) requirements-dev.in -o requirements-dev.lock

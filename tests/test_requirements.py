@@ -1,0 +1,69 @@
+"""Installs are reproducible: the direct dependencies in requirements.in (and
+requirements-dev.in for tests) are locked with exact versions and hashes, the
+lock agrees with them, and the image gets no test-only package."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_ONLY = {"pytest", "pytest-django", "factory-boy"}
+
+
+def direct_requirements(name: str) -> list[Requirement]:
+    """The requirements a .in file names itself (not its -r / -c includes)."""
+    lines = (line.split("#", 1)[0].strip() for line in (ROOT / name).read_text().splitlines())
+    return [Requirement(line) for line in lines if line and not line.startswith("-")]
+
+
+def locked(name: str) -> dict[str, tuple[Version, int]]:
+    """Package -> (pinned version, number of hashes) in a lock file."""
+    pins: dict[str, tuple[Version, int]] = {}
+    for entry in re.split(r"\n(?=\S)", (ROOT / name).read_text()):
+        match = re.match(r"([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==(\S+)", entry)
+        if match:
+            pins[canonicalize_name(match[1])] = (Version(match[2]), entry.count("--hash=sha256:"))
+    return pins
+
+
+def test_every_direct_dependency_is_locked_at_a_version_it_allows():
+    for in_file, lock_file in (("requirements.in", "requirements.lock"),
+                               ("requirements-dev.in", "requirements-dev.lock")):
+        pins = locked(lock_file)
+        for requirement in direct_requirements(in_file):
+            name = canonicalize_name(requirement.name)
+            assert name in pins, f"{name} is in {in_file} but not in {lock_file}: run `make lock`"
+            assert requirement.specifier.contains(pins[name][0], prereleases=True), (
+                f"{lock_file} pins {name}=={pins[name][0]}, outside {requirement.specifier}: run `make lock`")
+
+
+def test_every_locked_package_has_an_exact_version_and_a_hash():
+    for lock_file in ("requirements.lock", "requirements-dev.lock"):
+        text = (ROOT / lock_file).read_text()
+        requirement_lines = [line for line in text.splitlines() if re.match(r"[A-Za-z0-9]", line)]
+        assert requirement_lines, lock_file
+        for line in requirement_lines:
+            assert "==" in line, f"{lock_file}: {line!r} is not an exact pin"
+        assert all(hashes for _, hashes in locked(lock_file).values()), f"{lock_file}: a pin without a hash"
+
+
+def test_the_test_lock_adds_packages_but_changes_no_application_pin():
+    application, development = locked("requirements.lock"), locked("requirements-dev.lock")
+    for name, (version, _) in application.items():
+        assert development.get(name, (None,))[0] == version, f"{name}: the two locks disagree"
+    assert TEST_ONLY <= set(development)
+    assert not TEST_ONLY & set(application), "test-only packages would go into the image"
+    assert not TEST_ONLY & {canonicalize_name(r.name) for r in direct_requirements("requirements.in")}
+
+
+def test_make_ci_and_the_image_install_from_the_locks():
+    makefile, dockerfile = (ROOT / "Makefile").read_text(), (ROOT / "Dockerfile").read_text()
+    assert "--require-hashes -r requirements-dev.lock" in makefile
+    assert "--require-hashes -r requirements.lock" in dockerfile
+    assert "requirements-dev" not in dockerfile and "requirements.in" not in dockerfile
+    assert not (ROOT / "requirements.txt").exists(), "an unlocked requirements.txt would invite installing it"
