@@ -18,11 +18,12 @@ $(BIN)/.installed: requirements-dev.lock
 setup: $(BIN)/.installed
 
 # Serve the API, admin and pages on the embedded default (SQLite, in-process
-# tasks, offline geocoder) with the Orange County sample data loaded.
+# tasks, offline geocoder) with the Orange County sample data loaded. DEBUG is
+# off unless asked for, and a local run asks for it (and so needs no key).
 run: setup
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_sample_data
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=true $(BIN)/python manage.py load_sample_data
+	DJANGO_DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite on the configured database (SQLite unless DATABASE_URL is set).
 test: setup
@@ -30,7 +31,7 @@ test: setup
 
 # Write the OpenAPI schema and fail on any warning.
 schema: setup
-	$(BIN)/python manage.py spectacular --fail-on-warn --file /dev/null
+	DJANGO_DEBUG=true $(BIN)/python manage.py spectacular --fail-on-warn --file /dev/null
 
 # Refresh the lock files from requirements.in and requirements-dev.in, keeping
 # the versions already locked where they still fit; `make lock LOCK_ARGS=--upgrade`

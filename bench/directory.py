@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     """`DATABASE_URL=... python bench/directory.py --size N [--seed S]`: bulk-load a
     migrated, empty database and record what was loaded in META_TABLE."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetingfinder.settings")
+    # DEBUG is off, as in production, so Django needs a key: a throwaway one.
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-key-never-used-in-production-7c1e9a4f2b8d6e3a5c0f")
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--size", type=int, required=True)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)

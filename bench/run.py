@@ -30,6 +30,8 @@ import psycopg
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
+# DEBUG is off, as in production, so Django needs a key: a throwaway one.
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-key-never-used-in-production-7c1e9a4f2b8d6e3a5c0f")
 
 from bench.directory import META_TABLE  # noqa: E402
 from fixtures.directory import DEFAULT_SEED, GENERATOR_VERSION  # noqa: E402

@@ -20,6 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetingfinder.settings")
+# DEBUG is off, as in production, so Django needs a key: a throwaway one.
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-key-never-used-in-production-7c1e9a4f2b8d6e3a5c0f")
 # Benchmarks measure production settings: DEBUG keeps every query in memory.
 os.environ.setdefault("DJANGO_DEBUG", "false")
 

@@ -1,13 +1,16 @@
 """Settings for every environment, driven by environment variables.
 
 Nothing set means the embedded default: SQLite, Celery tasks run in-process,
-the offline geocoder and DEBUG on. `DATABASE_URL`, `CELERY_BROKER_URL` (or
-`REDIS_URL`) and `GEOCODER` switch to real services.
+the offline geocoder, the local-memory cache. `DATABASE_URL`,
+`CELERY_BROKER_URL` (or `REDIS_URL`), `CACHE_URL` and `GEOCODER` switch to
+real services. DEBUG is off unless `DJANGO_DEBUG` turns it on (`make run`
+does); with DEBUG off a strong `DJANGO_SECRET_KEY` is required.
 """
 
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -15,13 +18,51 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env(
-    "DJANGO_SECRET_KEY",
-    default="insecure-local-development-key-change-me-in-production",
-)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Only ever used with DEBUG on; refused otherwise.
+DEVELOPMENT_SECRET_KEY = "insecure-local-development-key-change-me-in-production"
+
+
+def secret_key_weakness(key: str) -> str | None:
+    """Why a key must not sign production sessions, or None. Django's own
+    rule (check security.W009), so `check --deploy` agrees."""
+    if not key:
+        return "DJANGO_SECRET_KEY is not set"
+    if key == DEVELOPMENT_SECRET_KEY or key.startswith("django-insecure-"):
+        return "DJANGO_SECRET_KEY is a development key"
+    if len(key) < 50 or len(set(key)) < 5:
+        return "DJANGO_SECRET_KEY is weak (fewer than 50 characters or fewer than 5 distinct ones)"
+    return None
+
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY if DEBUG else "")
+if not DEBUG and (weakness := secret_key_weakness(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"{weakness}. With DEBUG off (the default) set DJANGO_SECRET_KEY to a long random value, e.g. "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`; for local development set "
+        "DJANGO_DEBUG=true instead (make run does)."
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# HTTPS. Off unless set, since they need TLS in front of the app; the
+# production environment in the README turns them all on (check --deploy: 0 warnings).
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=False)
+# Behind a TLS-terminating proxy: the header and value it sets on https
+# requests, e.g. "HTTP_X_FORWARDED_PROTO,https". Only set it if the proxy
+# always sets or strips that header, or clients could claim https.
+SECURE_PROXY_SSL_HEADER = tuple(env.list("DJANGO_SECURE_PROXY_SSL_HEADER", default=[])) or None
+if SECURE_PROXY_SSL_HEADER is not None and len(SECURE_PROXY_SSL_HEADER) != 2:
+    raise ImproperlyConfigured("DJANGO_SECURE_PROXY_SSL_HEADER is a header and a value: HTTP_X_FORWARDED_PROTO,https")
+# How many proxies in front of the app append to X-Forwarded-For: the client's
+# address is read that many places from the right; 0 ignores the header (a
+# client can write anything in it). Throttles count per this address.
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -74,6 +115,11 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Throttle counts and login failures must be shared by every worker process:
+# Redis in production (e.g. redis://redis:6379/1, Django's own Redis backend),
+# local memory for the embedded default's single process.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -106,6 +152,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "meetings.api.pagination.CappedCountPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_RENDERER_CLASSES": [
         "meetings.api.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
