@@ -11,3 +11,4 @@ from meetingfinder.settings import *  # noqa: E402,F403
 # WhiteNoise serves the apps' static folders as they are: no collectstatic
 # before the tests (the settings tie this to DEBUG, which tests keep off).
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
