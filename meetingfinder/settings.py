@@ -9,6 +9,8 @@ does); with DEBUG off a strong `DJANGO_SECRET_KEY` is required.
 
 from pathlib import Path
 
+import datetime as dt
+
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -77,6 +79,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    # Admin login failures, lockouts and their cool-off (below).
+    "axes",
     "fellowships",
     "meetings",
 ]
@@ -94,6 +98,8 @@ MIDDLEWARE = [
     # Records the signed-in user on the history of what a request changes.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Pages, the admin and the API docs run no inline script and no inline style:
@@ -120,6 +126,19 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
         "publickey-credentials-get", "screen-wake-lock", "usb", "xr-spatial-tracking",
     )
 }
+
+# Admin login (django-axes): after this many failed logins for one username
+# from one address, that pair is locked out for the cool-off time; a success
+# resets the count. The address is read as the throttles read it (NUM_PROXIES).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.float("ADMIN_LOGIN_COOLOFF_MINUTES", default=30.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "meetingfinder.client_address.client_address"
 
 ROOT_URLCONF = "meetingfinder.urls"
 WSGI_APPLICATION = "meetingfinder.wsgi.application"
