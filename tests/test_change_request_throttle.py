@@ -1,0 +1,148 @@
+"""The change-request throttle (API and meeting page) counts per real client
+address: a forged X-Forwarded-For makes no fresh client, and behind a
+configured number of proxies each client is counted apart. The count lives in
+the shared cache: two workers (processes) with their own cache clients share
+one limit, and parallel requests cannot slip past it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.test import Client, RequestFactory
+from django.urls import reverse
+
+from meetings.api.change_views import ChangeRequestThrottle
+from meetings.models import ChangeRequest
+from tests.curation_setup import aa_meeting, make_directory
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMIT = "/api/v1/change-requests/"
+REDIS_URL = os.environ.get("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/5")
+
+
+@pytest.fixture(autouse=True)
+def ten_an_hour(settings):
+    settings.GEOCODER = "offline"
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"change-requests": "10/hour"}}
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def meeting(vocabularies):
+    return aa_meeting(make_directory())
+
+
+def submit(client: Client, meeting, **headers) -> int:
+    return client.post(SUBMIT, {"meeting": meeting.slug, "description": "fix"}, content_type="application/json",
+                       **headers).status_code
+
+
+def test_fifty_forged_forwarded_for_addresses_get_only_the_limit_through(client, meeting):
+    codes = [submit(client, meeting, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}") for n in range(50)]
+    assert codes.count(202) == 10 and codes.count(429) == 40
+    assert ChangeRequest.objects.count() == 10
+
+
+def test_refused_requests_say_when_to_come_back(client, meeting):
+    for _ in range(10):
+        submit(client, meeting)
+    response = client.post(SUBMIT, {"meeting": meeting.slug, "description": "fix"}, content_type="application/json")
+    assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= 3600
+
+
+def test_the_meeting_page_form_is_not_fooled_by_forged_addresses(client, meeting):
+    page = reverse("meeting-page", args=[meeting.slug])
+    codes = [client.post(page, {"description": f"fix {n}", "time": "20:00"},
+                         HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code for n in range(50)]
+    assert codes.count(200) == 10 and ChangeRequest.objects.count() == 10
+    assert "Too many corrections" in client.post(page, {"description": "x"}).content.decode()
+
+
+def test_behind_one_proxy_each_client_is_counted_apart(meeting, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    proxy = Client(REMOTE_ADDR="10.0.0.2")
+    # One client forging what it puts before the proxy's entry: still one client.
+    codes = [submit(proxy, meeting, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.7") for n in range(20)]
+    assert codes.count(202) == 10
+    # Another client behind the same proxy has its own count.
+    assert submit(proxy, meeting, HTTP_X_FORWARDED_FOR="203.0.113.8") == 202
+
+
+def redis_or_skip() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError as error:
+        pytest.skip(f"needs Redis at {REDIS_URL} (.ci/run starts it): {error}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def shared_cache(settings):
+    """The default cache in Redis, as in production; yields a client address
+    of this test's own, so runs sharing the database do not meet."""
+    import redis
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": redis_or_skip()}}
+    address = f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+    yield address
+    keys = redis.Redis.from_url(REDIS_URL)
+    for key in keys.scan_iter(f"*{address}*"):
+        keys.delete(key)
+
+
+WORKER = """
+import json, sys
+import django
+django.setup()
+from django.test import RequestFactory
+from meetings.api.change_views import ChangeRequestThrottle
+request = RequestFactory().post("/api/v1/change-requests/", REMOTE_ADDR=sys.argv[2])
+print(json.dumps([ChangeRequestThrottle().allow_request(request, None) for _ in range(int(sys.argv[1]))]))
+"""
+
+
+@pytest.mark.services
+def test_two_workers_share_one_count_in_redis(shared_cache):
+    request = RequestFactory().post(SUBMIT, REMOTE_ADDR=shared_cache)
+    here = [ChangeRequestThrottle().allow_request(request, None) for _ in range(6)]
+    # Another process: its own Django, its own connection to Redis, same settings.
+    env = {**os.environ, "CACHE_URL": REDIS_URL, "CHANGE_REQUESTS_RATE": "10/hour"}
+    worker = subprocess.run([sys.executable, "-c", WORKER, "10", shared_cache], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert worker.returncode == 0, worker.stderr
+    there = json.loads(worker.stdout.strip().splitlines()[-1])
+    assert here == [True] * 6 and there == [True] * 4 + [False] * 6
+    assert not ChangeRequestThrottle().allow_request(request, None)
+
+
+@pytest.mark.services
+def test_parallel_requests_cannot_slip_past_the_limit(shared_cache):
+    allowed: list[bool] = []
+    start = threading.Barrier(40)
+
+    def one_request():
+        request = RequestFactory().post(SUBMIT, REMOTE_ADDR=shared_cache)
+        throttle = ChangeRequestThrottle()
+        start.wait()
+        allowed.append(throttle.allow_request(request, None))
+
+    threads = [threading.Thread(target=one_request) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(allowed) == 40 and allowed.count(True) == 10
