@@ -316,4 +316,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # django-axes announces its settings at every start; lockouts still log as warnings.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
 }
