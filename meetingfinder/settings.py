@@ -7,9 +7,8 @@ real services. DEBUG is off unless `DJANGO_DEBUG` turns it on (`make run`
 does); with DEBUG off a strong `DJANGO_SECRET_KEY` is required.
 """
 
-from pathlib import Path
-
 import datetime as dt
+from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
@@ -48,8 +47,8 @@ if not DEBUG and (weakness := secret_key_weakness(SECRET_KEY)):
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
-# HTTPS. Off unless set, since they need TLS in front of the app; the
-# production environment in the README turns them all on (check --deploy: 0 warnings).
+# HTTPS. Off unless set, since they need TLS in front of the app;
+# deploy/production.env.example turns them all on (check --deploy: 0 warnings).
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
