@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from meetings.api.change_views import ChangeRequestThrottle
 from meetings.models import ChangeRequest
-from tests.curation_setup import aa_meeting, make_directory
+from tests.factories import aa_meeting
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMIT = "/api/v1/change-requests/"
@@ -30,7 +30,6 @@ REDIS_URL = os.environ.get("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/5")
 
 @pytest.fixture(autouse=True)
 def ten_an_hour(settings):
-    settings.GEOCODER = "offline"
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"change-requests": "10/hour"}}
     cache.clear()
     yield
@@ -38,8 +37,8 @@ def ten_an_hour(settings):
 
 
 @pytest.fixture
-def meeting(vocabularies):
-    return aa_meeting(make_directory())
+def meeting(directory):
+    return aa_meeting(directory)
 
 
 def submit(client: Client, meeting, **headers) -> int:

@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from tests.curation_setup import aa_meeting, make_directory
+from tests.factories import aa_meeting
 
 
 class PageParts(HTMLParser):
@@ -80,12 +80,6 @@ def assert_page_keeps_to_the_policy(client, response) -> PageParts:
         body = b"".join(served.streaming_content) if served.streaming else served.content
         assert served.status_code == 200 and body, url
     return parts
-
-
-@pytest.fixture
-def directory(vocabularies, settings):
-    settings.GEOCODER = "offline"
-    return make_directory()
 
 
 @pytest.fixture
