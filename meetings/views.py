@@ -7,13 +7,13 @@ from django.shortcuts import render
 
 from fellowships.models import Fellowship, MeetingType, OpenClosed
 from meetings import schedule
-from meetings.api.change_views import ChangeRequestThrottle
 from meetings.attendance import conference_provider, phone_is_usable
 from meetings.change_requests import ChangeRequestInvalid, change_request_submit
 from meetings.filters import SearchInvalid, search_parse
 from meetings.forms import CorrectionForm
 from meetings.models import Attendance, Meeting
 from meetings.schedule import DAY_NAMES
+from meetings.throttles import ChangeRequestThrottle
 from meetings.selectors import search_page
 
 

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from meetings.api.change_views import ChangeRequestThrottle
+from meetings.throttles import ChangeRequestThrottle
 from meetings.models import ChangeRequest
 from tests.factories import aa_meeting
 
@@ -108,7 +108,7 @@ import json, sys
 import django
 django.setup()
 from django.test import RequestFactory
-from meetings.api.change_views import ChangeRequestThrottle
+from meetings.throttles import ChangeRequestThrottle
 request = RequestFactory().post("/api/v1/change-requests/", REMOTE_ADDR=sys.argv[2])
 print(json.dumps([ChangeRequestThrottle().allow_request(request, None) for _ in range(int(sys.argv[1]))]))
 """
