@@ -1,79 +1,257 @@
+"""The pages for people: the search page (`/`) and a meeting's page.
+
+The search page is the API's search: its URL parameters are the API's
+(meetings/filters.py PARAMETERS, plus `offset`), parsed by `search_parse` and
+read by `search_page`. What the page adds is only how it asks when a person
+gave nothing: soonest first from now in the viewer's zone, temporarily closed
+meetings left out unless asked for, and the radius only with a place."""
+
+from __future__ import annotations
+
 import datetime as dt
 import re
-from urllib.parse import quote
+from pathlib import Path
+from urllib.parse import quote, urlencode
 
-from django.http import Http404
+from django.conf import settings
+from django.conf.locale import LANG_INFO
+from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import render
+from django.utils.translation import get_language, gettext as _
 
-from fellowships.models import Fellowship, MeetingType, OpenClosed
-from meetings import schedule
+from fellowships.models import Fellowship, MeetingType, ServiceBody
+from meetings import clock, display, schedule
 from meetings.attendance import conference_provider, phone_is_usable
 from meetings.change_requests import ChangeRequestInvalid, change_request_submit
-from meetings.filters import SearchInvalid, search_parse
+from meetings.filters import PARAMETERS, SearchInvalid, search_parse
 from meetings.forms import CorrectionForm
-from meetings.models import Attendance, Meeting
-from meetings.schedule import DAY_NAMES
-from meetings.throttles import ChangeRequestThrottle
+from meetings.models import Meeting, Region
 from meetings.selectors import search_page
-
+from meetings.throttles import ChangeRequestThrottle
 
 SEARCH_PAGE_SIZE = 50
-# What the search page's form sends; anything else in the query is left alone.
-SEARCH_PARAMETERS = ("near", "radius", "fellowship", "day", "attendance", "open", "q", "starting_within",
-                     "language")
+# The page's URL parameters: the API's, and `offset` for the next pages.
+PAGE_PARAMETERS = frozenset(p.name for p in PARAMETERS) | {"offset"}
+# Given alone, these do not make a search: the page still opens on now.
+SETTINGS_ONLY = frozenset({"tz", "units", "radius", "offset"})
+PLACE_PARAMETERS = ("near", "lat", "lng")
+# A week: every weekly meeting starts within it, so "soonest first" lists them all.
+WEEK_MINUTES = 7 * 24 * 60
+RADIUS_CHOICES = (1, 2, 5, 10, 25, 50)
+DEFAULT_RADIUS = 10
+FAVICON = Path(__file__).resolve().parent / "static" / "meetings" / "favicon.ico"
+
+
+def _asked(request) -> QueryDict:
+    """The request's search parameters, blank values dropped."""
+    asked = QueryDict(mutable=True)
+    for key, values in request.GET.lists():
+        if key in PAGE_PARAMETERS:
+            kept = [value for value in values if value.strip()]
+            if kept:
+                asked.setlist(key, kept)
+    return asked
+
+
+def _viewer_zone_name(asked: QueryDict) -> str:
+    name = asked.get("tz", "")
+    return name if schedule.is_valid_zone(name) else settings.MEETINGS_PAGE_TIME_ZONE
+
+
+def _offset(asked: QueryDict) -> int:
+    text = asked.get("offset", "0")
+    return int(text) if text.isdigit() and int(text) < 10_000 else 0
 
 
 def home(request):
-    """The front page and the search page for people: the API's search
-    (same parameters, same validation, same order), rendered as a list."""
-    asked = {key: value for key, value in request.GET.items() if key in SEARCH_PARAMETERS and value.strip()}
-    results, errors, more = None, {}, False
-    if asked:
-        try:
-            search = search_parse({**asked, "units": "mi"})
-        except SearchInvalid as invalid:
-            errors = {field: " ".join(messages) for field, messages in invalid.errors.items()}
-        else:
-            rows = search_page(search, window=slice(0, SEARCH_PAGE_SIZE + 1))
-            more = len(rows) > SEARCH_PAGE_SIZE
-            results = _search_results(rows[:SEARCH_PAGE_SIZE], now=search.now)
+    """The search page: opens on now (in progress, starting soon, later today,
+    then other days); every filter of the API, combinable, kept in the URL."""
+    asked = _asked(request)
+    zone_name = _viewer_zone_name(asked)
+    has_place = any(asked.get(name) for name in PLACE_PARAMETERS)
+    searched = bool(set(asked) - SETTINGS_ONLY)
+
+    query = asked.copy()
+    query.pop("offset", None)
+    query["tz"] = zone_name
+    if not has_place:
+        query.pop("radius", None)  # shown in the form, applied only with a place
+    if not query.get("attendance"):
+        # Temporarily closed meetings only when asked for (attendance=inactive).
+        query.setlist("attendance", ["in_person", "online"])
+    soonest_first = not has_place and not query.get("starting_within") and not query.get("in_progress")
+    if soonest_first:
+        query["starting_within"] = str(WEEK_MINUTES)
+
+    offset = _offset(asked)
+    errors: dict[str, str] = {}
+    results: list[dict] = []
+    in_progress: list[dict] = []
+    more = False
+    place_label = ""
+    now = clock.now()
+    unit = query.get("units") or "mi"
+    try:
+        search = search_parse(query, now=now)
+    except SearchInvalid as invalid:
+        errors = {field: " ".join(messages) for field, messages in invalid.errors.items()}
+    else:
+        place_label = str(getattr(search, "place_label", "") or getattr(search, "place", "") or "")
+        rows = search_page(search, window=slice(offset, offset + SEARCH_PAGE_SIZE + 1))
+        more = len(rows) > SEARCH_PAGE_SIZE
+        rows = rows[:SEARCH_PAGE_SIZE]
+        if soonest_first:
+            # Under way now: listed first (on the first page), not again as next week's.
+            rows = [row for row in rows if not row["in_progress"]]
+            if offset == 0:
+                now_query = query.copy()
+                now_query.pop("starting_within")
+                now_query["in_progress"] = "true"
+                in_progress = search_page(search_parse(now_query, now=now), window=slice(0, SEARCH_PAGE_SIZE))
+        viewer_zone = schedule.zone(zone_name)
+        types = _types_by_code({code for row in [*rows, *in_progress] for code in row["types"]})
+        in_progress = [_result(row, viewer_zone=viewer_zone, now=now, unit=unit, types=types) for row in in_progress]
+        results = [_result(row, viewer_zone=viewer_zone, now=now, unit=unit, types=types) for row in rows]
+    groups = _grouped(results) if soonest_first else [("", results)] if results else []
+    if in_progress:
+        groups.insert(0, (_("In progress"), in_progress))
+
     return render(request, "meetings/home.html", {
-        "fellowships": Fellowship.objects.order_by("name"),
-        "days": list(enumerate(DAY_NAMES)),
         "asked": asked,
-        "results": results,
+        "searched": searched,
+        "has_place": has_place,
+        "place_label": place_label,
+        "zone_name": zone_name,
+        "unit": unit,
         "errors": errors,
-        # Shown under the form; near and radius have their own places beside their fields.
-        "other_errors": {field: message for field, message in errors.items() if field not in ("near", "radius")},
-        "more": more,
+        "other_errors": {key: message for key, message in errors.items() if key not in ("near", "radius")},
+        "groups": groups,
+        "result_count": len(results) + len(in_progress),
+        "offset": offset,
+        "next_url": _page_url(asked, offset + SEARCH_PAGE_SIZE) if more else "",
+        "previous_url": _page_url(asked, max(offset - SEARCH_PAGE_SIZE, 0)) if offset else "",
+        "title": _search_title(asked, place_label),
+        "soonest_first": soonest_first,
+        "radius_choices": RADIUS_CHOICES,
+        "radius": asked.get("radius") or str(DEFAULT_RADIUS),
+        "tile_url": settings.MAP_TILE_URL,
+        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+        **_form_choices(asked, zone_name=zone_name, now=now),
     }, status=400 if errors else 200)
 
 
-def _search_results(rows: list[dict], *, now) -> list[dict]:
-    """The page's rows with what a person reads: the weekday and the zone's
-    abbreviation at the next start (PST or PDT), minutes to go, type names."""
-    names = dict(((slug, code), name) for slug, code, name in MeetingType.objects.filter(
-        code__in={code for row in rows for code in row["types"]}).values_list("fellowship__slug", "code", "name"))
-    results = []
-    for row in rows:
-        upcoming = dt.datetime.fromisoformat(row["next_start"]) if row["next_start"] else None
-        zone_name = upcoming.astimezone(schedule.zone(row["timezone"])).tzname() if upcoming else ""
-        results.append({
-            "row": row,
-            "when": (f"{DAY_NAMES[row['day']]} {row['time']} {zone_name}".strip()
-                     if row["day"] is not None and row["time"] else "By appointment"),
-            "starts_in_minutes": round((upcoming - now).total_seconds() / 60) if upcoming else None,
-            "attendance": Attendance(row["attendance_option"]).label,
-            "open_closed": OpenClosed(row["open_closed"]).label if row["open_closed"] else "",
-            "place": row["city"] or row["formatted_address"],
-            "types": [names.get((row["fellowship"], code), code) for code in row["types"]],
-        })
-    return results
+def _page_url(asked: QueryDict, offset: int) -> str:
+    page = asked.copy()
+    page.pop("offset", None)
+    if offset:
+        page["offset"] = str(offset)
+    return "?" + page.urlencode()
+
+
+def _types_by_code(codes: set[str]) -> dict[tuple[str, str], str]:
+    """(fellowship slug, code) -> the type's name in the page's language."""
+    language = (get_language() or "en").split("-")[0]
+    found = list(MeetingType.objects.filter(code__in=codes).select_related("fellowship"))
+    english = display.names_by_english(MeetingType.objects.exclude(translations={}), language) \
+        if language != "en" else {}
+    return {(t.fellowship.slug, t.code): display.type_name(t, language=language, names_by_english=english)
+            for t in found}
+
+
+def _result(row: dict, *, viewer_zone, now: dt.datetime, unit: str, types: dict) -> dict:
+    open_closed, open_closed_means = display.open_closed_text(row)
+    return {
+        "row": row,
+        "when": display.when(row, viewer_zone=viewer_zone, now=now),
+        "attendance": display.attendance_text(row),
+        "open_closed": open_closed,
+        "open_closed_means": open_closed_means,
+        "distance": display.distance_text(row, unit),
+        "place": row["city"] or row["formatted_address"],
+        "types": [types.get((row["fellowship"], code), code) for code in row["types"]],
+        # A pin only where there is a door to go to.
+        "pin": row["latitude"] is not None and not row["approximate"]
+               and row["attendance_option"] in ("in_person", "hybrid"),
+    }
+
+
+def _grouped(results: list[dict]) -> list[tuple[str, list[dict]]]:
+    groups: list[tuple[str, list[dict]]] = []
+    for result in results:
+        heading = result["when"].heading
+        if not groups or groups[-1][0] != heading:
+            groups.append((heading, []))
+        groups[-1][1].append(result)
+    return groups
+
+
+def _search_title(asked: QueryDict, place_label: str) -> str:
+    parts = []
+    if asked.get("q"):
+        parts.append(f"“{asked['q']}”")
+    if asked.get("fellowship"):
+        parts.append(", ".join(slug.upper() for slug in asked.getlist("fellowship")))
+    if asked.get("near"):
+        parts.append(_("near %(place)s") % {"place": place_label or asked["near"]})
+    elif asked.get("lat"):
+        parts.append(_("near you"))
+    if asked.get("day"):
+        parts.append(", ".join(str(display.DAY_NAMES[int(d)]) for d in asked.getlist("day") if d.isdigit()
+                               and int(d) < 7))
+    if not parts:
+        return _("Meetings starting soon")
+    return _("Meetings: %(what)s") % {"what": " · ".join(parts)}
+
+
+def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict:
+    """What the filters offer: only what the directory has."""
+    language = (get_language() or "en").split("-")[0]
+    today = schedule.sunday_zero_weekday(now.astimezone(schedule.zone(zone_name)).date())
+    days = [(str(today), _("Today (%(day)s)") % {"day": display.DAY_NAMES[today]}),
+            (str((today + 1) % 7), _("Tomorrow (%(day)s)") % {"day": display.DAY_NAMES[(today + 1) % 7]})]
+    days += [(str(n), str(name)) for n, name in enumerate(display.DAY_NAMES) if n not in (today, (today + 1) % 7)]
+    fellowships = list(Fellowship.objects.order_by("name"))
+    used = (MeetingType.objects.filter(kind__in=("format", "feature"), meetings__published=True)
+            .select_related("fellowship").distinct().order_by("fellowship__name", "name"))
+    english = display.names_by_english(MeetingType.objects.exclude(translations={}), language) \
+        if language != "en" else {}
+    types_by_fellowship: dict[str, list[tuple[str, str]]] = {}
+    for t in used:
+        types_by_fellowship.setdefault(t.fellowship.name, []).append(
+            (t.code, display.type_name(t, language=language, names_by_english=english)))
+    spoken = set(MeetingType.objects.filter(kind="language", meetings__published=True)
+                 .values_list("language", flat=True)) | set(
+        ServiceBody.objects.values_list("default_language", flat=True))
+    languages = sorted(((code, _language_name(code)) for code in spoken if code), key=lambda pair: pair[1])
+    regions = [(r.slug, r.name if r.parent_id is None else f"{r.parent.name} › {r.name}")
+               for r in Region.objects.select_related("parent").order_by("name")]
+    chosen_fellowships = asked.getlist("fellowship")
+    closed_lines = [display.closed_means(f.slug) for f in fellowships
+                    if not chosen_fellowships or f.slug in chosen_fellowships]
+    return {
+        "fellowships": fellowships,
+        "days": days,
+        "times_of_day": display.TIMES_OF_DAY,
+        "types_by_fellowship": types_by_fellowship,
+        "languages": languages,
+        "regions": sorted(regions, key=lambda pair: pair[1]),
+        "open_means": display.OPEN_MEANS,
+        "closed_means": closed_lines,
+        "chosen": {key: asked.getlist(key) for key in asked},
+    }
+
+
+def _language_name(code: str) -> str:
+    info = LANG_INFO.get(code)
+    if not info:
+        return code
+    return info["name_local"].capitalize() if code == (get_language() or "en")[:2] else _(info["name"])
 
 
 def meeting_page(request, slug: str):
-    """A published meeting: details, directions, join link, phone, calendar,
-    and the correction form (same rules and throttle as the API)."""
+    """A published meeting: when (its zone and the viewer's), where with a map
+    and directions, join and dial, types in words, calendar, share, and the
+    correction form (same rules and throttle as the API)."""
     meeting = (Meeting.objects.published().select_related("fellowship", "service_body", "location")
                .prefetch_related("types").filter(slug=slug).first())
     if meeting is None:
@@ -82,7 +260,7 @@ def meeting_page(request, slug: str):
     form = CorrectionForm(request.POST or None)
     if request.method == "POST":
         if not ChangeRequestThrottle().allow_request(request, None):
-            form.add_error(None, "Too many corrections from your connection; please try again later.")
+            form.add_error(None, _("Too many corrections from your connection; please try again later."))
         elif form.is_valid():
             if form.cleaned_data.get("website"):
                 sent = True  # a bot: thank it, keep nothing
@@ -99,19 +277,62 @@ def meeting_page(request, slug: str):
         if sent:
             form = CorrectionForm()
     location = meeting.location
-    has_door = location is not None and location.latitude is not None and not location.approximate
+    has_door = (location is not None and location.latitude is not None and not location.approximate
+                and meeting.attendance in ("in_person", "hybrid"))
+    now = clock.now()
+    viewer_zone_name = request.GET.get("tz", "")
+    viewer_zone = schedule.zone(viewer_zone_name) if schedule.is_valid_zone(viewer_zone_name) else None
+    upcoming = schedule.next_occurrence(day=meeting.day, time=meeting.time, end_time=meeting.end_time,
+                                        timezone=meeting.timezone, now=now)
+    own_when = viewer_when = ""
+    if upcoming:
+        own = upcoming[0].astimezone(schedule.zone(meeting.timezone))
+        own_when = f"{display.DAY_NAMES[meeting.day]} {display.clock_time(own)}"
+        if meeting.end_time:
+            own_when += f"–{display.clock_time(meeting.end_time)}"
+        own_when += f" {own.tzname()}"
+        if viewer_zone is not None and upcoming[0].astimezone(viewer_zone).utcoffset() != own.utcoffset():
+            local = upcoming[0].astimezone(viewer_zone)
+            viewer_when = f"{display.DAY_NAMES[schedule.sunday_zero_weekday(local.date())]} " \
+                          f"{display.clock_time(local)} {local.tzname()}"
+    language = (get_language() or "en").split("-")[0]
+    english = display.names_by_english(MeetingType.objects.exclude(translations={}), language) \
+        if language != "en" else {}
+    types = [display.type_name(t, language=language, names_by_english=english) for t in meeting.types.all()
+             if t.kind != "attendance"]
+    row_like = {"open_closed": meeting.open_closed or None, "fellowship": meeting.fellowship.slug,
+                "attendance_option": meeting.attendance, "conference_provider": meeting.conference_provider,
+                "conference_phone": meeting.conference_phone if phone_is_usable(meeting.conference_phone) else ""}
+    open_closed, open_closed_means = display.open_closed_text(row_like)
+    page_url = request.build_absolute_uri(request.path)
     return render(request, "meetings/meeting.html", {
         "meeting": meeting,
-        "day_name": DAY_NAMES[meeting.day] if meeting.day is not None else "By appointment",
-        "types": list(meeting.types.all()),
+        "own_when": own_when or _("By appointment"),
+        "viewer_when": viewer_when,
+        "next_start": schedule.utc_text(upcoming[0]) if upcoming else "",
+        "types": types,
         "location": location,
+        "has_door": has_door,
         "directions_url": (
             f"https://www.google.com/maps/dir/?api=1&destination={location.latitude},{location.longitude}"
             if has_door else ""),
+        "osm_url": (f"https://www.openstreetmap.org/?mlat={location.latitude}&mlon={location.longitude}#map=17/"
+                    f"{location.latitude}/{location.longitude}" if has_door else ""),
         "join_url": meeting.conference_url if conference_provider(meeting.conference_url) else "",
-        "phone": meeting.conference_phone if phone_is_usable(meeting.conference_phone) else "",
+        "phone": row_like["conference_phone"],
         # Dialable characters only; "#" escaped, or the browser reads it as a fragment.
         "tel_href": "tel:" + quote(re.sub(r"[^0-9+,#*]", "", meeting.conference_phone), safe="+,*"),
+        "attendance": display.attendance_text(row_like),
+        "open_closed": open_closed,
+        "open_closed_means": open_closed_means,
+        "share_url": page_url,
+        "share_mail": "mailto:?" + urlencode({"subject": meeting.name, "body": page_url}, quote_via=quote),
         "form": form,
         "sent": sent,
+        "tile_url": settings.MAP_TILE_URL,
+        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
     }, status=400 if request.method == "POST" and not sent and form.errors else 200)
+
+
+def favicon(request):
+    return FileResponse(FAVICON.open("rb"), content_type="image/x-icon")

@@ -1,47 +1,203 @@
-"""The search page for people: the API's search rendered as a list."""
+"""The search page for people (issue 10): the API's search rendered as a
+list that opens on now, with every filter kept in the URL."""
 
 import datetime as dt
+import re
 
 import pytest
 
+from meetings.models import Meeting
 from tests.factories import LocationFactory, make_meeting
 
+# Wednesday 2 December 2026, 09:00 in Los Angeles.
+WEDNESDAY_9AM_LA = dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc)
+
+
+def results_of(html: str) -> str:
+    return html.split('id="results-heading"', 1)[1]
+
+
+def names_in_order(html: str) -> list[str]:
+    return re.findall(r'<a class="name" href="[^"]+">([^<]+)</a>', html)
+
+
+@pytest.fixture
+def week(vocabularies, frozen_now):
+    """A few meetings around a frozen Wednesday morning in Los Angeles."""
+    frozen_now(WEDNESDAY_9AM_LA)
+    online = LocationFactory(approximate=True, latitude=33.75, longitude=-117.87, city="Santa Ana")
+    return {
+        "under_way": make_meeting(name="Under way", day=3, time="08:30", end_time=dt.time(9, 30),
+                                  timezone="America/Los_Angeles"),
+        "soon": make_meeting(name="Soon online", day=3, time="09:25", timezone="America/Los_Angeles",
+                             location=online, conference_url="https://zoom.us/j/5"),
+        "later": make_meeting(name="Later today", day=3, time="19:00", timezone="America/Los_Angeles",
+                              types=("O", "W")),
+        "tomorrow": make_meeting(name="Tomorrow noon", day=4, time="12:00", timezone="America/Los_Angeles"),
+        "monday": make_meeting(name="Monday night", day=1, time="21:00", timezone="America/Los_Angeles",
+                               types=("C",)),
+        "new_york": make_meeting(name="Eastern online", day=3, time="13:00", timezone="America/New_York",
+                                 location=online, conference_url="https://meet.google.com/abc-defg-hij"),
+        "closed_building": make_meeting(name="Closed building", day=3, time="10:00", timezone="America/Los_Angeles",
+                                        types=("TC",)),
+    }
+
 
 @pytest.mark.django_db
-def test_search_page_lists_matches_nearest_first_with_links(vocabularies, client):
-    make_meeting(name="Far Tuesday", day=2, types=("O",), location=LocationFactory(latitude=33.75, longitude=-117.85))
-    near = make_meeting(name="Near Tuesday", day=2, types=("O", "SP"),
-                        location=LocationFactory(latitude=33.63, longitude=-117.87))
-    make_meeting(name="Wednesday", day=3, types=("O",), location=LocationFactory(latitude=33.63, longitude=-117.87))
-    response = client.get("/", {"near": "92660", "radius": 20, "day": 2, "fellowship": "aa"})
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert html.index("Near Tuesday") < html.index("Far Tuesday")
-    assert "Wednesday" not in html.split("results-heading")[1]
-    assert f'href="/meetings/{near.slug}/"' in html
-    assert "Tuesday 19:00 P" in html and "Speaker" in html and " mi" in html
+class TestOpensOnNow:
+    def test_no_input_lists_in_progress_then_soon_then_later_today_then_other_days(self, week, client):
+        response = client.get("/")
+        html = response.content.decode()
+        assert response.status_code == 200
+        names = names_in_order(html)
+        assert names == ["Under way", "Soon online", "Eastern online", "Later today", "Tomorrow noon",
+                         "Monday night"]
+        for heading in ("In progress", "Starting soon", "Later today", "Tomorrow", "Monday"):
+            assert f"<h3>{heading}</h3>" in html
+        assert "Starts in 25 min" in html
+
+    def test_across_zones_the_order_is_the_next_start_not_the_wall_clock(self, week, client):
+        # 13:00 in New York is 10:00 in Los Angeles: before the 19:00 Pacific meeting.
+        names = names_in_order(client.get("/", {"day": 3}).content.decode())
+        assert names.index("Eastern online") < names.index("Later today")
+        assert "10:00 AM PST" in client.get("/").content.decode()
+        assert "1:00 PM EST where it meets" in client.get("/").content.decode()
+
+    def test_the_viewers_zone_from_tz(self, week, client):
+        html = client.get("/", {"tz": "America/New_York"}).content.decode()
+        assert "Wednesday 10:00 PM EST" in html  # Later today at 19:00 Pacific
+        assert "7:00 PM PST where it meets" in html
+
+    def test_temporarily_closed_meetings_hidden_unless_asked_for(self, week, client):
+        assert "Closed building" not in results_of(client.get("/").content.decode())
+        html = results_of(client.get("/", {"attendance": "inactive"}).content.decode())
+        assert names_in_order(html) == ["Closed building"]
 
 
 @pytest.mark.django_db
-def test_search_page_says_what_is_wrong(vocabularies, client):
-    response = client.get("/", {"near": "nowhere", "day": 9})
-    html = response.content.decode()
-    assert response.status_code == 400
-    assert "No place is known by" in html and "day:" in html
+class TestSearchWithoutAPlace:
+    def test_the_default_radius_is_shown_and_only_applied_with_a_place(self, week, client):
+        # What the form sends when Search is pressed with nothing typed.
+        response = client.get("/", {"near": "", "radius": "10", "fellowship": "aa", "day": "", "q": ""})
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert '<option value="10" selected>10 mi</option>' in html
+        assert "Later today" in names_in_order(html)
+
+    @pytest.mark.parametrize("asked", [{"attendance": "online"}, {"fellowship": "aa"}, {"day": "4"}])
+    def test_online_fellowship_or_day_alone(self, week, client, asked):
+        response = client.get("/", {**asked, "radius": "10"})
+        assert response.status_code == 200 and names_in_order(response.content.decode())
 
 
 @pytest.mark.django_db
-def test_online_meetings_starting_soon(vocabularies, client, frozen_now):
-    frozen_now(dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc))  # Wednesday 09:00 in LA
-    make_meeting(name="Soon online", day=3, time="09:30", location=LocationFactory(approximate=True),
-                 conference_url="https://zoom.us/j/5")
-    make_meeting(name="Later online", day=3, time="13:00", location=LocationFactory(approximate=True),
-                 conference_url="https://zoom.us/j/6")
-    html = client.get("/", {"attendance": "online", "starting_within": 60}).content.decode()
-    assert "Soon online" in html and "starts in 30 min" in html and "Later online" not in html
+class TestFilters:
+    def test_filters_combine_and_stay_in_the_form(self, week, client):
+        html = client.get("/", {"fellowship": "aa", "open": "open", "day": "3", "type": "W"}).content.decode()
+        assert names_in_order(html) == ["Later today"]
+        assert '<option value="aa" selected>' in html and '<option value="open" selected>' in html
+        assert 'value="W" checked' in html and '<option value="3" selected>' in html
+
+    def test_days_offer_today_and_tomorrow_in_the_viewers_zone(self, week, client):
+        html = client.get("/").content.decode()
+        assert '<option value="3">Today (Wednesday)</option>' in html
+        assert '<option value="4">Tomorrow (Thursday)</option>' in html
+
+    def test_types_in_words_and_open_closed_explained(self, week, client):
+        html = client.get("/").content.decode()
+        assert 'value="W"> Women' in html
+        assert "Open: anyone may attend" in html
+        assert "Closed (AA): only for people who have a drinking problem" in html
+        assert "Closed (Al-Anon): only for families and friends" in html
+
+    def test_language_region_and_keyword_filters_are_offered(self, week, client):
+        html = client.get("/").content.decode()
+        for field in ('name="language"', 'name="region"', 'name="q"', 'name="time_of_day"', 'name="attendance"'):
+            assert field in html
+
+    def test_errors_name_the_parameter(self, vocabularies, client):
+        response = client.get("/", {"near": "nowhere", "day": 9})
+        html = response.content.decode()
+        assert response.status_code == 400
+        assert "No place is known by" in html and "day:" in html
 
 
 @pytest.mark.django_db
-def test_front_page_without_a_search(vocabularies, client):
-    response = client.get("/")
-    assert response.status_code == 200 and "results-heading" not in response.content.decode()
+class TestRows:
+    def test_a_row_says_when_how_and_what(self, week, client):
+        html = client.get("/").content.decode()
+        item = html.split("Soon online", 1)[1].split("</li>", 1)[0]
+        assert "Online · Zoom" in item and "Wednesday 9:25 AM PST" in item and "AA" in item
+        item = html.split(">Later today</a>", 1)[1].split("</li>", 1)[0]
+        assert "In person" in item and ">Open</abbr>" in item and "Women" in item
+
+    def test_near_a_place_nearest_first_with_distance(self, vocabularies, client):
+        make_meeting(name="Far Tuesday", day=2, types=("O",),
+                     location=LocationFactory(latitude=33.75, longitude=-117.85))
+        near = make_meeting(name="Near Tuesday", day=2, types=("O", "SP"),
+                            location=LocationFactory(latitude=33.63, longitude=-117.87))
+        make_meeting(name="Wednesday", day=3, types=("O",), location=LocationFactory(latitude=33.63, longitude=-117.87))
+        response = client.get("/", {"near": "92660", "radius": 20, "day": 2, "fellowship": "aa"})
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert names_in_order(html) == ["Near Tuesday", "Far Tuesday"]
+        assert f'href="/meetings/{near.slug}/"' in html
+        assert "Speaker" in html and re.search(r"\d+\.\d mi", results_of(html))
+        assert "<title>Meetings: AA · near 92660 · Tuesday · meetingfinder</title>" in html
+
+    def test_pins_only_for_real_places(self, week, client):
+        html = client.get("/").content.decode()
+        soon = html.split('data-name="Soon online"', 1)[0].rsplit("<li", 1)[1]
+        later = html.split('data-name="Later today"', 1)[0].rsplit("<li", 1)[1]
+        assert "data-lat" not in soon and "data-lat" in later
+
+    def test_next_pages_beyond_fifty(self, vocabularies, client, frozen_now):
+        frozen_now(WEDNESDAY_9AM_LA)
+        location = LocationFactory()
+        for n in range(55):
+            make_meeting(name=f"Meeting {n:02d}", day=4, time=f"{8 + n // 6:02d}:{(n % 6) * 10:02d}",
+                         timezone="America/Los_Angeles", location=location)
+        first = client.get("/", {"fellowship": "aa"}).content.decode()
+        assert len(names_in_order(first)) == 50
+        next_url = re.search(r'href="(\?[^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+        assert "offset=50" in next_url and "fellowship=aa" in next_url
+        second = client.get("/" + next_url).content.decode()
+        assert names_in_order(second) == [f"Meeting {n:02d}" for n in range(50, 55)]
+
+
+@pytest.mark.django_db
+class TestPageShell:
+    def test_public_links_only_developers_and_service_bodies_in_the_footer(self, vocabularies, client):
+        html = client.get("/").content.decode()
+        main, footer = html.split("<footer", 1)
+        assert "/api/" not in main.split("</head>", 1)[1] and "/admin/" not in main
+        assert ">For developers</a>" in footer and ">For service bodies</a>" in footer
+
+    def test_landmarks_skip_link_and_title(self, vocabularies, client):
+        html = client.get("/").content.decode()
+        assert '<main id="main"' in html and 'href="#main"' in html
+        assert "<title>Meetings starting soon · meetingfinder</title>" in html
+
+    def test_favicon(self, client):
+        response = client.get("/favicon.ico")
+        assert response.status_code == 200 and response["Content-Type"] == "image/x-icon"
+        assert b"".join(response.streaming_content)[:4] == b"\x00\x00\x01\x00"
+
+    def test_stylesheet_is_phone_first_with_dark_mode_and_print(self, client):
+        from django.contrib.staticfiles import finders
+        css = open(finders.find("meetings/site.css")).read()
+        assert "font: 1rem/1.5" in css and "min-height: 44px" in css
+        assert "@media (prefers-color-scheme: dark)" in css and "@media print" in css
+        assert "@media (min-width: 600px)" in css  # one column below it
+
+    def test_no_map_library_from_elsewhere(self, vocabularies, client):
+        html = client.get("/").content.decode()
+        assert "unpkg" not in html and "cdn" not in html.lower()
+        assert client.get("/static/leaflet/leaflet.js").status_code == 200
+
+
+@pytest.mark.django_db
+def test_in_progress_is_not_listed_again_as_next_week(week, client):
+    html = client.get("/").content.decode()
+    assert names_in_order(html).count("Under way") == 1
+    assert Meeting.objects.filter(name="Under way").exists()

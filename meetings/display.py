@@ -1,0 +1,151 @@
+"""How a meeting reads to a person on the pages, in the page's language:
+when it is in the viewer's time (and its own, when that differs), how soon,
+its types in words, attendance with the provider, open/closed explained.
+
+Plain functions over the one row (meetings/rows.py) and the vocabularies;
+nothing here queries meetings or knows HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.utils import dateformat
+from django.utils.translation import get_language, gettext as _, gettext_lazy, pgettext
+
+from fellowships.models import MeetingType
+from meetings import schedule
+
+# Django's own catalogue translates these (Monday -> lunes).
+DAY_NAMES = tuple(gettext_lazy(name) for name in schedule.DAY_NAMES)
+
+# Time of day as the search's `time_of_day` parameter names its parts.
+TIMES_OF_DAY = (
+    ("morning", gettext_lazy("Morning"), gettext_lazy("4 am to noon")),
+    ("midday", gettext_lazy("Midday"), gettext_lazy("11 am to 5 pm")),
+    ("evening", gettext_lazy("Evening"), gettext_lazy("5 pm to 9 pm")),
+    ("night", gettext_lazy("Night"), gettext_lazy("9 pm to 4 am")),
+)
+
+ATTENDANCE_NAMES = {
+    "in_person": gettext_lazy("In person"),
+    "hybrid": gettext_lazy("Hybrid: in person and online"),
+    "online": gettext_lazy("Online"),
+    "inactive": gettext_lazy("Temporarily closed"),
+}
+
+# What open and closed mean, per fellowship, in one plain line each.
+OPEN_MEANS = gettext_lazy("Open: anyone may attend, including family, friends and the curious.")
+CLOSED_MEANS = {
+    "aa": gettext_lazy("Closed (AA): only for people who have a drinking problem or think they may have one."),
+    "na": gettext_lazy("Closed (NA): only for people who have a drug problem or think they may have one."),
+    "al-anon": gettext_lazy("Closed (Al-Anon): only for families and friends of someone with a drinking problem."),
+}
+CLOSED_MEANS_ANY = gettext_lazy("Closed: only for people who share the problem the fellowship is about.")
+
+
+def closed_means(fellowship_slug: str) -> str:
+    return str(CLOSED_MEANS.get(fellowship_slug, CLOSED_MEANS_ANY))
+
+
+def uses_12_hour_clock(language: str | None = None) -> bool:
+    """English readers get 7:00 PM; Spanish (and others) 19:00."""
+    return (language or get_language() or "en").startswith("en")
+
+
+def clock_time(value: dt.time | dt.datetime, language: str | None = None) -> str:
+    return dateformat.time_format(value, "g:i A" if uses_12_hour_clock(language) else "H:i")
+
+
+def type_name(meeting_type: MeetingType, *, language: str | None = None,
+              names_by_english: dict[str, str] | None = None) -> str:
+    """A type's name in the page's language: its own translation, else the
+    translation another vocabulary gives the same English name (NA's and
+    Al-Anon's "Women" are AA's "Mujeres"), else its name."""
+    language = (language or get_language() or "en").split("-")[0]
+    if language == "en":
+        return meeting_type.name
+    own = (meeting_type.translations or {}).get(language)
+    if own:
+        return own
+    return (names_by_english or {}).get(meeting_type.name, meeting_type.name)
+
+
+def names_by_english(types, language: str) -> dict[str, str]:
+    """English name -> name in `language`, from every vocabulary's translations."""
+    found: dict[str, str] = {}
+    for meeting_type in types:
+        translated = (meeting_type.translations or {}).get(language)
+        if translated:
+            found.setdefault(meeting_type.name, translated)
+    return found
+
+
+@dataclass(frozen=True)
+class When:
+    """A meeting's next start as a person reads it."""
+
+    text: str                 # "Tuesday 7:00 PM PDT" in the viewer's zone
+    own_zone_text: str        # the same in the meeting's zone when its clock differs, else ""
+    soon_label: str           # "In progress", "Starts in 25 min", ""
+    minutes_to_start: int | None
+    heading: str              # "Starting soon", "Later today", "Tomorrow", "Thursday"
+    start_utc: str            # ISO instant, for scripts that rewrite it in the browser's zone
+
+
+def when(row: dict, *, viewer_zone: ZoneInfo, now: dt.datetime) -> When:
+    if not row["next_start"] or row["day"] is None:
+        return When(str(_("By appointment")), "", "", None, str(_("By appointment")), "")
+    start = dt.datetime.fromisoformat(row["next_start"].replace("Z", "+00:00"))
+    local = start.astimezone(viewer_zone)
+    text = f"{DAY_NAMES[schedule.sunday_zero_weekday(local.date())]} {clock_time(local)} {local.tzname()}"
+    own = start.astimezone(schedule.zone(row["timezone"]))
+    own_text = ""
+    if own.utcoffset() != local.utcoffset():
+        own_text = f"{DAY_NAMES[schedule.sunday_zero_weekday(own.date())]} {clock_time(own)} {own.tzname()}"
+    minutes = round((start - now).total_seconds() / 60)
+    if row.get("in_progress"):
+        label = str(_("In progress"))
+    elif minutes <= 90:
+        label = _("Starts in %(minutes)d min") % {"minutes": max(minutes, 0)}
+    else:
+        label = ""
+    today = now.astimezone(viewer_zone).date()
+    if row.get("in_progress"):
+        heading = str(_("In progress"))
+    elif minutes <= 60:
+        heading = str(_("Starting soon"))
+    elif local.date() == today:
+        heading = str(_("Later today"))
+    elif local.date() == today + dt.timedelta(days=1):
+        heading = str(_("Tomorrow"))
+    else:
+        heading = str(DAY_NAMES[schedule.sunday_zero_weekday(local.date())])
+    return When(text, own_text, label, minutes, heading, row["next_start"])
+
+
+def attendance_text(row: dict) -> str:
+    """"In person", "Online · Zoom", "Hybrid · Zoom · Phone"."""
+    parts = [str(ATTENDANCE_NAMES.get(row["attendance_option"], row["attendance_option"]))]
+    if row["attendance_option"] in ("online", "hybrid"):
+        if row.get("conference_provider"):
+            parts.append(row["conference_provider"])
+        if row.get("conference_phone"):
+            parts.append(pgettext("join by", "Phone"))
+    return " · ".join(parts)
+
+
+def open_closed_text(row: dict) -> tuple[str, str]:
+    """("Open", explanation) or ("Closed", explanation); ("", "") when unstated."""
+    if row["open_closed"] == "open":
+        return str(_("Open")), str(OPEN_MEANS)
+    if row["open_closed"] == "closed":
+        return str(_("Closed")), closed_means(row["fellowship"])
+    return "", ""
+
+
+def distance_text(row: dict, unit: str) -> str:
+    if row.get("distance") is None:
+        return ""
+    return f"{row['distance']:.1f} {unit}"
