@@ -8,7 +8,9 @@ does); with DEBUG off a strong `DJANGO_SECRET_KEY` is required.
 """
 
 import datetime as dt
+import importlib.util
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
@@ -318,3 +320,27 @@ LOGGING = {
     # django-axes announces its settings at every start; lockouts still log as warnings.
     "loggers": {"axes.apps": {"level": "WARNING"}},
 }
+
+# The pages for people (issue 10): languages, the map, the viewer's default zone.
+# LocaleMiddleware picks English or Spanish from the language switch (cookie)
+# or Accept-Language; catalogues are locale/<lang>/LC_MESSAGES/django.po,
+# compiled by `make messages` (Makefile) and at test start (tests/conftest.py).
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+                  "django.middleware.locale.LocaleMiddleware")
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Leaflet's files as the django-leaflet package bundles them, served by WhiteNoise
+# (no CDN). Only its static folder: the app itself would need GDAL.
+STATICFILES_DIRS = [("leaflet", Path(importlib.util.find_spec("leaflet").origin).parent / "static" / "leaflet")]
+MAP_TILE_URL = env("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION",
+                           default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors')
+# The search page's zone for "now" when the browser has not said its own (tz).
+MEETINGS_PAGE_TIME_ZONE = env("MEETINGS_PAGE_TIME_ZONE", default="America/Los_Angeles")
+# The map's tiles come from the tile server (Content-Security-Policy img-src),
+# and "Near me" asks the browser for its position (Permissions-Policy), only when pressed.
+_tiles = urlsplit(MAP_TILE_URL.replace("{s}", "a"))
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] = [*CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"],
+                                                    f"{_tiles.scheme}://{_tiles.netloc}"]
+PERMISSIONS_POLICY["geolocation"] = ["self"]

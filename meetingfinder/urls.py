@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from fellowships.api.views import FellowshipViewSet, MeetingTypeViewSet, ServiceBodyViewSet
+from meetings import views as page_views
 from meetings.api.views import MeetingViewSet, RegionViewSet
 
 router = DefaultRouter()
@@ -15,6 +16,9 @@ router.register("service-bodies", ServiceBodyViewSet, basename="service-body")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The pages' language switch (English, Spanish): a POST form, works without JavaScript.
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("favicon.ico", page_views.favicon, name="favicon"),
     # Before the router, whose format-suffix routes would swallow meetings/calendar.ics.
     re_path(r"^api/(?P<version>v1)/", include("meetings.api.publish_urls")),
     re_path(r"^api/(?P<version>v1)/", include("meetings.api.change_urls")),
