@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup schema lock
+.PHONY: run test setup schema lock messages
 
 # Installs exactly the locked versions, each checked against its hash. The
 # lock holds the application's pins (requirements.lock, what the Docker image
@@ -15,7 +15,13 @@ $(BIN)/.installed: requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
 
-setup: $(BIN)/.installed
+setup: $(BIN)/.installed messages
+
+# The pages' English and Spanish catalogues (locale/*/django.po -> .mo), with
+# gettext's msgfmt (Debian: apt-get install gettext).
+messages: $(BIN)/.installed
+	@command -v msgfmt >/dev/null || { echo "msgfmt not found: apt-get install gettext" >&2; exit 1; }
+	DJANGO_DEBUG=true $(BIN)/python manage.py compilemessages --ignore .venv --ignore staticfiles --ignore node_modules -v 0
 
 # Serve the API, admin and pages on the embedded default (SQLite, in-process
 # tasks, offline geocoder) with the Orange County sample data loaded. DEBUG is

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from fellowships.models import MeetingType, ServiceBody
 from meetings.models import Location, Meeting
@@ -145,21 +146,21 @@ class CorrectionForm(forms.Form):
     proposed values are then checked like the API's
     (meetings/change_requests.py)."""
 
-    description = forms.CharField(label="What is wrong?", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
-    name = forms.CharField(label="Meeting name", required=False, max_length=255)
-    day = forms.TypedChoiceField(label="Day", required=False, coerce=int, empty_value=None, choices=[
-        ("", "(unchanged)"), *[(str(number), name) for number, name in enumerate(
+    description = forms.CharField(label=_("What is wrong?"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    name = forms.CharField(label=_("Meeting name"), required=False, max_length=255)
+    day = forms.TypedChoiceField(label=_("Day"), required=False, coerce=int, empty_value=None, choices=[
+        ("", _("(unchanged)")), *[(str(number), _(name)) for number, name in enumerate(
             ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"))]])
-    time = forms.CharField(label="Start time (HH:MM)", required=False, max_length=5)
-    end_time = forms.CharField(label="End time (HH:MM)", required=False, max_length=5)
-    address = forms.CharField(label="Street address", required=False, max_length=200)
-    city = forms.CharField(label="City", required=False, max_length=100)
-    conference_url = forms.CharField(label="Online meeting link", required=False, max_length=500)
-    conference_phone = forms.CharField(label="Dial-in phone", required=False, max_length=64)
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    contact_email = forms.EmailField(label="Your email (optional, to hear back)", required=False)
+    time = forms.CharField(label=_("Start time (HH:MM)"), required=False, max_length=5)
+    end_time = forms.CharField(label=_("End time (HH:MM)"), required=False, max_length=5)
+    address = forms.CharField(label=_("Street address"), required=False, max_length=200)
+    city = forms.CharField(label=_("City"), required=False, max_length=100)
+    conference_url = forms.CharField(label=_("Online meeting link"), required=False, max_length=500)
+    conference_phone = forms.CharField(label=_("Dial-in phone"), required=False, max_length=64)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    contact_email = forms.EmailField(label=_("Your email (optional, to hear back)"), required=False)
     # Hidden from people by the page's CSS; bots fill it in.
-    website = forms.CharField(required=False, label="Leave this empty",
+    website = forms.CharField(required=False, label=_("Leave this empty"),
                               widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
 
     PROPOSED = ("name", "day", "time", "end_time", "address", "city", "conference_url", "conference_phone", "notes")

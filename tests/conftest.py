@@ -122,3 +122,22 @@ def pytest_collection_modifyitems(items):
     if readers:
         others = [item for item in items if "oc_sample" not in getattr(item, "fixturenames", ())]
         items[:] = others + readers
+
+def pytest_sessionstart(session):
+    """The pages' catalogues (locale/*/LC_MESSAGES/django.po) compiled before
+    any test reads them, as `make setup` does: .mo files are never committed."""
+    from pathlib import Path
+
+    locale = Path(__file__).resolve().parent.parent / "locale"
+    stale = [po for po in locale.glob("*/LC_MESSAGES/django.po")
+             if not po.with_suffix(".mo").exists() or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime]
+    if stale:
+        import os
+
+        here = os.getcwd()
+        os.chdir(locale.parent)  # compilemessages walks the working directory for locale folders
+        try:
+            call_command("compilemessages", locale=[po.parent.parent.name for po in stale],
+                         ignore_patterns=[".venv", "staticfiles", "node_modules"], verbosity=0)
+        finally:
+            os.chdir(here)

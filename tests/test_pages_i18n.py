@@ -1,0 +1,66 @@
+"""The pages in English and Spanish: Accept-Language, the switch on the page,
+type names from the vocabularies' translations, the clock by language."""
+
+import datetime as dt
+
+import pytest
+
+from tests.factories import LocationFactory, make_meeting
+from tests.test_pages import WEDNESDAY_9AM_LA, names_in_order
+
+
+@pytest.fixture
+def evening(vocabularies, frozen_now):
+    frozen_now(WEDNESDAY_9AM_LA)
+    return {
+        "aa": make_meeting(name="Grupo Mujeres", day=3, time="19:00", timezone="America/Los_Angeles",
+                           types=("O", "W")),
+        "na": make_meeting(name="NA Women", fellowship="na", day=3, time="19:30", timezone="America/Los_Angeles",
+                           types=("W",), location=LocationFactory()),
+    }
+
+
+@pytest.mark.django_db
+class TestSpanish:
+    def test_accept_language_picks_spanish(self, evening, client):
+        html = client.get("/", HTTP_ACCEPT_LANGUAGE="es-MX,es;q=0.9").content.decode()
+        assert '<html lang="es">' in html
+        assert "Buscar una reunión" in html and "Más tarde hoy" in html and "Cerca de mí" in html
+        assert "<title>Reuniones que empiezan pronto · meetingfinder</title>" in html
+
+    def test_english_by_default(self, evening, client):
+        html = client.get("/").content.decode()
+        assert '<html lang="en">' in html and "Find a meeting" in html
+
+    def test_24_hour_clock_and_spanish_day_names(self, evening, client):
+        html = client.get("/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        assert "miércoles 19:00 PST" in html
+        assert "7:00 PM" not in html
+        assert "Wednesday 7:00 PM PST" in client.get("/").content.decode()
+
+    def test_type_names_from_the_vocabularies_translations(self, evening, client):
+        html = client.get("/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        aa = html.split(">Grupo Mujeres</a>", 1)[1].split("</li>", 1)[0]
+        na = html.split(">NA Women</a>", 1)[1].split("</li>", 1)[0]
+        assert "Mujeres" in aa and "Abierta" in aa
+        # NA's vocabulary has no Spanish names: AA's translation of the same English name.
+        assert "Mujeres" in na
+        assert 'value="W"> Mujeres' in html
+
+    def test_open_closed_explained_in_spanish(self, evening, client):
+        html = client.get("/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        assert "Abierta: puede asistir cualquier persona" in html
+        assert "Cerrada (NA): solo para personas que tienen un problema con las drogas" in html
+
+    def test_switch_on_the_page_works_without_javascript(self, evening, client):
+        html = client.get("/").content.decode()
+        assert 'action="/i18n/setlang/"' in html and 'name="language" value="es"' in html
+        response = client.post("/i18n/setlang/", {"language": "es", "next": "/?fellowship=aa"})
+        assert response.status_code == 302 and response["Location"] == "/?fellowship=aa"
+        html = client.get("/?fellowship=aa").content.decode()
+        assert '<html lang="es">' in html and names_in_order(html) == ["Grupo Mujeres"]
+
+    def test_the_meeting_page_in_spanish(self, evening, client):
+        html = client.get(f"/meetings/{evening['aa'].slug}/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        assert "Añadir al calendario" in html and "Cómo llegar" in html and "Mujeres" in html
+        assert "miércoles 19:00 PST" in html and "¿Qué está mal?" in html
