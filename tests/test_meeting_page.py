@@ -1,0 +1,72 @@
+"""A meeting's page (issue 10): map when the place is real, directions, join
+labelled by provider, tap-to-dial, time in both zones, open/closed explained,
+types in words, calendar, share, correction form, source and last update."""
+
+import datetime as dt
+
+import pytest
+
+from tests.factories import LocationFactory, ServiceBodyFactory, make_meeting
+from tests.test_pages import WEDNESDAY_9AM_LA
+
+
+@pytest.fixture
+def meetings(vocabularies, frozen_now, settings):
+    frozen_now(WEDNESDAY_9AM_LA)
+    body = ServiceBodyFactory(name="OC Office", website="https://oc.example.org", phone="+1 555 0100",
+                              email="office@example.org")
+    hall = make_meeting(name="Hall meeting", day=3, time="19:00", end_time=dt.time(20, 0),
+                        timezone="America/Los_Angeles", types=("C", "W", "BE"), service_body=body,
+                        url="https://oc.example.org/meetings/hall")
+    online = make_meeting(name="Zoom only", day=3, time="13:00", timezone="America/New_York",
+                          location=LocationFactory(approximate=True, city="Santa Ana"),
+                          conference_url="https://zoom.us/j/5550100", conference_phone="+1 555 0100 123,,5550100#")
+    return {"hall": hall, "online": online}
+
+
+@pytest.mark.django_db
+class TestMeetingPage:
+    def test_a_real_place_gets_a_map_directions_and_its_address(self, meetings, client):
+        html = client.get(f"/meetings/{meetings['hall'].slug}/").content.decode()
+        assert 'id="map"' in html and 'data-lat="33.684600"' in html
+        assert "google.com/maps/dir/?api=1&amp;destination=33.6846,-117.8265" in html
+        assert "openstreetmap.org/?mlat=33.6846" in html  # the map's fallback link without JavaScript
+        assert "Main St, Irvine, CA 92618" in html
+
+    def test_an_online_meeting_has_no_map_and_a_join_button_by_provider(self, meetings, client):
+        html = client.get(f"/meetings/{meetings['online'].slug}/").content.decode()
+        assert 'id="map"' not in html and "maps/dir" not in html
+        assert '<a class="button primary" href="https://zoom.us/j/5550100" rel="noopener">Join on Zoom</a>' in html
+        assert 'href="tel:+15550100123,,5550100%23"' in html and "Call +1 555 0100 123,,5550100#" in html
+
+    def test_time_in_the_meetings_zone_and_the_viewers(self, meetings, client):
+        html = client.get(f"/meetings/{meetings['online'].slug}/", {"tz": "America/Los_Angeles"}).content.decode()
+        assert "Wednesday 1:00 PM EST" in html and "Your time: Wednesday 10:00 AM PST" in html
+        assert 'data-start="2026-12-02T18:00:00Z"' in html  # rewritten in the browser's own zone by pages.js
+        same_zone = client.get(f"/meetings/{meetings['hall'].slug}/", {"tz": "America/Los_Angeles"}).content.decode()
+        assert "Wednesday 7:00 PM–8:00 PM PST" in same_zone and "Your time:" not in same_zone
+
+    def test_open_closed_explained_and_types_in_words(self, meetings, client):
+        html = client.get(f"/meetings/{meetings['hall'].slug}/").content.decode()
+        assert "<dt>Closed</dt><dd>Closed (AA): only for people who have a drinking problem" in html
+        assert "<dt>Types</dt><dd>" in html and "Women" in html and "Newcomer" in html
+
+    def test_calendar_share_correction_source_and_update(self, meetings, client):
+        slug = meetings["hall"].slug
+        html = client.get(f"/meetings/{slug}/").content.decode()
+        assert f'href="/api/v1/meetings/{slug}/calendar.ics" download>Add to calendar' in html
+        assert f'data-url="http://testserver/meetings/{slug}/"' in html and "mailto:?subject=Hall%20meeting" in html
+        assert 'name="description"' in html and "Send correction" in html
+        assert "https://oc.example.org/meetings/hall" in html and "<dt>Last update</dt><dd>" in html
+        assert "OC Office" in html and 'href="tel:+1 555 0100"' in html and "office@example.org" in html
+        assert client.get(f"/api/v1/meetings/{slug}/calendar.ics").status_code == 200
+
+    def test_public_links_only(self, meetings, client):
+        html = client.get(f"/meetings/{meetings['hall'].slug}/").content.decode()
+        main = html.split("<main", 1)[1].split("</main>", 1)[0]
+        assert "/admin/" not in main and "/api/docs" not in main
+
+    def test_long_links_wrap_on_a_phone(self, meetings, client):
+        # A long URL is what made the old page 457 px wide at 390 (the browser test measures it).
+        html = client.get(f"/meetings/{meetings['online'].slug}/").content.decode()
+        assert 'class="wrap">https://zoom.us/j/5550100</a>' in html
