@@ -96,7 +96,7 @@ def home(request):
     except SearchInvalid as invalid:
         errors = {field: " ".join(messages) for field, messages in invalid.errors.items()}
     else:
-        place_label = str(getattr(search, "place_label", "") or getattr(search, "place", "") or "")
+        place_label = search.place
         rows = search_page(search, window=slice(offset, offset + SEARCH_PAGE_SIZE + 1))
         more = len(rows) > SEARCH_PAGE_SIZE
         rows = rows[:SEARCH_PAGE_SIZE]
@@ -211,28 +211,35 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
             (str((today + 1) % 7), _("Tomorrow (%(day)s)") % {"day": display.DAY_NAMES[(today + 1) % 7]})]
     days += [(str(n), str(name)) for n, name in enumerate(display.DAY_NAMES) if n not in (today, (today + 1) % 7)]
     fellowships = list(Fellowship.objects.order_by("name"))
+    chosen_fellowships = asked.getlist("fellowship")
     used = (MeetingType.objects.filter(kind__in=("format", "feature"), meetings__published=True)
-            .select_related("fellowship").distinct().order_by("fellowship__name", "name"))
+            .select_related("fellowship").distinct().order_by("code", "fellowship__slug"))
+    if chosen_fellowships:
+        used = used.filter(fellowship__slug__in=[slug.lower() for slug in chosen_fellowships])
     english = display.names_by_english(MeetingType.objects.exclude(translations={}), language) \
         if language != "en" else {}
-    types_by_fellowship: dict[str, list[tuple[str, str]]] = {}
+    # One box per code: a code is read in each meeting's own fellowship, so
+    # "W" is Women in all three; a code with different meanings says both.
+    names_by_code: dict[str, list[str]] = {}
     for t in used:
-        types_by_fellowship.setdefault(t.fellowship.name, []).append(
-            (t.code, display.type_name(t, language=language, names_by_english=english)))
+        name = display.type_name(t, language=language, names_by_english=english)
+        if name not in names_by_code.setdefault(t.code, []):
+            names_by_code[t.code].append(name)
+    types = sorted(((code, " / ".join(names)) for code, names in names_by_code.items()),
+                   key=lambda pair: pair[1].lower())
     spoken = set(MeetingType.objects.filter(kind="language", meetings__published=True)
                  .values_list("language", flat=True)) | set(
         ServiceBody.objects.values_list("default_language", flat=True))
     languages = sorted(((code, _language_name(code)) for code in spoken if code), key=lambda pair: pair[1])
     regions = [(r.slug, r.name if r.parent_id is None else f"{r.parent.name} › {r.name}")
                for r in Region.objects.select_related("parent").order_by("name")]
-    chosen_fellowships = asked.getlist("fellowship")
     closed_lines = [display.closed_means(f.slug) for f in fellowships
                     if not chosen_fellowships or f.slug in chosen_fellowships]
     return {
         "fellowships": fellowships,
         "days": days,
         "times_of_day": display.TIMES_OF_DAY,
-        "types_by_fellowship": types_by_fellowship,
+        "types": types,
         "languages": languages,
         "regions": sorted(regions, key=lambda pair: pair[1]),
         "open_means": display.OPEN_MEANS,

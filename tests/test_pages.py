@@ -115,6 +115,18 @@ class TestFilters:
         for field in ('name="language"', 'name="region"', 'name="q"', 'name="time_of_day"', 'name="attendance"'):
             assert field in html
 
+    def test_time_of_day_several_allowed(self, week, client):
+        html = client.get("/", {"time_of_day": ["evening", "night"]}).content.decode()
+        assert names_in_order(html) == ["Later today", "Monday night"]
+        assert 'value="evening" checked' in html and 'value="night" checked' in html
+
+    def test_a_bare_city_name_says_which_place_was_taken(self, week, client):
+        response = client.get("/", {"near": "Irvine"})
+        html = response.content.decode()
+        assert response.status_code == 200 and "Place taken: Irvine, CA" in html
+        # Near a place: places to go, nearest first; online-only meetings are not "0.0 mi" away.
+        assert "Soon online" not in names_in_order(html) and "Later today" in names_in_order(html)
+
     def test_errors_name_the_parameter(self, vocabularies, client):
         response = client.get("/", {"near": "nowhere", "day": 9})
         html = response.content.decode()
@@ -143,7 +155,8 @@ class TestRows:
         assert names_in_order(html) == ["Near Tuesday", "Far Tuesday"]
         assert f'href="/meetings/{near.slug}/"' in html
         assert "Speaker" in html and re.search(r"\d+\.\d mi", results_of(html))
-        assert "<title>Meetings: AA · near 92660 · Tuesday · meetingfinder</title>" in html
+        assert "<title>Meetings: AA · near Newport Beach, CA 92660 · Tuesday · meetingfinder</title>" in html
+        assert "Place taken: Newport Beach, CA 92660" in html
 
     def test_pins_only_for_real_places(self, week, client):
         html = client.get("/").content.decode()

@@ -73,17 +73,25 @@
     withLeaflet(mapBox, function (L) {
       var map = L.map(mapBox);
       tiles(L, mapBox, map);
-      var bounds = [];
+      // One pin per place; its popup lists every meeting held there.
+      var places = {}, bounds = [];
       document.querySelectorAll(".meeting[data-lat]").forEach(function (item) {
-        var at = [parseFloat(item.dataset.lat), parseFloat(item.dataset.lng)];
-        var link = document.createElement("a");
+        var key = item.dataset.lat + "," + item.dataset.lng;
+        if (!places[key]) {
+          places[key] = {at: [parseFloat(item.dataset.lat), parseFloat(item.dataset.lng)], list: document.createElement("ul"), names: []};
+          bounds.push(places[key].at);
+        }
+        var link = document.createElement("a"), entry = document.createElement("li"), when = item.querySelector("time");
         link.href = item.dataset.href; link.textContent = item.dataset.name;
-        var when = item.querySelector("time");
-        var popup = document.createElement("div");
-        popup.appendChild(link);
-        if (when) { popup.appendChild(document.createElement("br")); popup.appendChild(document.createTextNode(when.textContent)); }
-        L.marker(at, {title: item.dataset.name, alt: item.dataset.name}).addTo(map).bindPopup(popup);
-        bounds.push(at);
+        entry.appendChild(link);
+        if (when) entry.appendChild(document.createTextNode(" " + when.textContent));
+        places[key].list.appendChild(entry);
+        places[key].names.push(item.dataset.name);
+      });
+      Object.keys(places).forEach(function (key) {
+        var place = places[key], label = place.names.join(", ");
+        place.list.className = "pin-list";
+        L.marker(place.at, {title: label, alt: label}).addTo(map).bindPopup(place.list);
       });
       if (bounds.length) map.fitBounds(bounds, {padding: [30, 30], maxZoom: 15});
       else map.setView([33.72, -117.83], 10);
