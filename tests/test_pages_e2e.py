@@ -1,0 +1,304 @@
+"""End to end: the search page and a meeting's page in Debian's headless
+Chromium against the running server with the Orange County sample data, at
+a phone's and a desktop's size, in English and Spanish, with and without
+JavaScript, with axe-core's accessibility check.
+
+The clock is stopped on Tuesday 1 December 2026, 18:45 in Los Angeles, so
+"now" has meetings under way and starting soon. The browser reaches nothing
+but the live server: map tiles are refused, which is how the list is shown
+to work when tiles fail. axe-core comes from the npm registry at test time
+(never committed).
+
+Screenshots: set MEETINGFINDER_SCREENSHOTS=docs/screenshots to write the
+README's pictures (PNG) there."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from django.core.management import call_command
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+# Tuesday 1 December 2026, 18:45 in Los Angeles.
+TUESDAY_EVENING = dt.datetime(2026, 12, 2, 2, 45, tzinfo=dt.timezone.utc)
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+IRVINE = {"latitude": 33.6846, "longitude": -117.8265}
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="session")
+def axe_script(tmp_path_factory) -> Path:
+    if not Path(CHROMIUM).exists() or shutil.which("npm") is None:
+        pytest.fail("these tests need Debian's chromium (apt-get install chromium) and npm")
+    where = tmp_path_factory.mktemp("axe")
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(where), "axe-core@4"],
+                   check=True, timeout=600)
+    return where / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def site(live_server, frozen_now):
+    frozen_now(TUESDAY_EVENING)
+    call_command("load_sample_data", verbosity=0)
+    return live_server.url
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def open_context(browser, site: str, *, viewport: dict, locale: str = "en-US", javascript: bool = True,
+                 geolocation: dict | None = None):
+    context = browser.new_context(
+        viewport=viewport, locale=locale, timezone_id="America/Los_Angeles", java_script_enabled=javascript,
+        geolocation=geolocation, permissions=["geolocation"] if geolocation else [], accept_downloads=True,
+        extra_http_headers={"Accept-Language": locale.split("-")[0]})
+
+    def only_the_site(route):
+        if route.request.url.startswith(site):
+            return route.continue_()
+        return route.abort()  # map tiles and anything else from the internet fail, as offline
+
+    context.route("**/*", only_the_site)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    return context, page
+
+
+def names(page) -> list[str]:
+    return page.locator("#list a.name").all_inner_texts()
+
+
+def query_of(page) -> dict[str, list[str]]:
+    return parse_qs(urlparse(page.url).query)
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def shoot(page, name: str) -> None:
+    target = os.environ.get("MEETINGFINDER_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(target) / f"{name}.png"))
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_search_flows(site, browser, viewport):
+    size = "phone" if viewport is PHONE else "desktop"
+    context, page = open_context(browser, site, viewport=viewport)
+    try:
+        # No input: meetings under way and starting soon, labelled.
+        page.goto(site + "/")
+        assert page.title() == "Meetings starting soon · meetingfinder"
+        headings = page.locator("#list h3").all_inner_texts()
+        assert headings[:2] == ["In progress", "Starting soon"], headings
+        assert page.locator(".soon", has_text=re.compile(r"Starts in \d+ min")).count() > 0
+        assert page.locator("#tz").input_value() == "America/Los_Angeles"
+        assert no_sideways_scroll(page)
+        shoot(page, f"home-{size}-en")
+
+        # A bare city name.
+        page.fill("#near", "Irvine")
+        page.click("button.primary")
+        page.wait_for_load_state()
+        assert query_of(page)["near"] == ["Irvine"]
+        assert page.locator("#list .meeting").count() > 0, page.content()[:3000]
+        assert "Irvine" in page.title()
+        distances = [float(d) for d in re.findall(r"· (\d+\.\d) mi", page.locator("#list").inner_text())]
+        assert distances and distances[0] <= 10
+
+        # List and map: pins for meetings with a door; a pin shows its meeting.
+        page.click("#view-switch [data-view=map]")
+        page.wait_for_selector(".leaflet-marker-icon")
+        assert page.locator("#list").is_hidden()
+        pins = page.locator(".leaflet-marker-icon").count()
+        assert pins > 0
+        page.locator(".leaflet-marker-icon").last.click()
+        popup = page.locator(".leaflet-popup-content a")
+        popup.wait_for()
+        assert popup.get_attribute("href").startswith("/meetings/")
+        shoot(page, f"results-map-{size}-en")
+        page.click("#view-switch [data-view=list]")
+        assert page.locator("#list").is_visible() and page.locator("#map").is_hidden()
+        shoot(page, f"results-list-{size}-en")
+
+        # Filters: AA, open, Tuesday, evening.
+        page.goto(site + "/")
+        page.select_option("#fellowship", "aa")
+        page.select_option("#open", "open")
+        page.select_option("#day", "2")
+        page.check("input[name=time_of_day][value=evening]")
+        page.click("button.primary")
+        page.wait_for_load_state()
+        asked = query_of(page)
+        assert asked["fellowship"] == ["aa"] and asked["open"] == ["open"] and asked["day"] == ["2"]
+        assert asked["time_of_day"] == ["evening"]
+        rows = page.locator("#list .meeting").all_inner_texts()
+        assert rows
+        for row in rows:
+            assert "AA ·" in row and "Open" in row and "Tuesday" in row, row
+            hour = re.search(r"Tuesday (\d+):\d\d PM", row)
+            assert hour and 5 <= int(hour.group(1)) <= 8, row
+        # ... then Women instead of open, then Spanish instead of Women.
+        page.select_option("#open", "")
+        page.locator("details summary").click()
+        page.check("input[name=type][value=W]")
+        page.click("button.primary")
+        page.wait_for_load_state()
+        assert names(page) == ["Women's Step Study"]
+        page.locator("details").evaluate("d => d.open = true")
+        page.uncheck("input[name=type][value=W]")
+        page.select_option("#language", "es")
+        page.click("button.primary")
+        page.wait_for_load_state()
+        assert names(page) == ["Grupo Esperanza", "Grupo Nueva Vida"]
+        assert page.locator("#language").input_value() == "es"
+
+        # Back works: the previous search comes back from the URL.
+        page.go_back()
+        assert names(page) == ["Women's Step Study"]
+
+        # A meeting: calendar file, share link.
+        page.goto(site + "/?q=Grupo+Esperanza")
+        page.locator("#list a.name").first.click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Grupo Esperanza"
+        assert no_sideways_scroll(page)
+        with page.expect_download() as download:
+            page.click("text=Add to calendar")
+        ics = Path(download.value.path()).read_text()
+        assert ics.startswith("BEGIN:VCALENDAR") and "RRULE:FREQ=WEEKLY;BYDAY=TU" in ics
+        assert "TZID=America/Los_Angeles" in ics
+        shared = page.locator("#share").get_attribute("data-url")
+        assert shared == page.url.split("?")[0]
+        page.goto(shared)
+        assert page.locator("h1").inner_text() == "Grupo Esperanza"
+        assert page.locator("#your-time").inner_text().startswith("In your time zone: Tuesday, 7:00 PM")
+        assert page.locator("#map .leaflet-marker-icon").count() == 1
+        shoot(page, f"meeting-{size}-en")
+
+        # Spanish, from the switch on the page.
+        page.click("button[name=language][value=es]")
+        page.wait_for_load_state()
+        assert page.locator("html").get_attribute("lang") == "es"
+        assert "Añadir al calendario" in page.content()
+        assert "martes 19:00" in page.locator(".facts").inner_text()
+        shoot(page, f"meeting-{size}-es")
+        page.goto(site + "/")
+        assert page.locator("h1").inner_text() == "Buscar una reunión"
+        shoot(page, f"home-{size}-es")
+        page.goto(site + "/?near=Irvine")
+        shoot(page, f"results-list-{size}-es")
+        assert page.errors == []
+    finally:
+        context.close()
+
+
+def test_near_me_with_a_granted_position(site, browser):
+    context, page = open_context(browser, site, viewport=PHONE, geolocation=IRVINE)
+    try:
+        page.goto(site + "/")
+        with page.expect_navigation():
+            page.click("#near-me")
+        asked = query_of(page)
+        assert asked["lat"] == ["33.68460"] and asked["lng"] == ["-117.82650"] and "near" not in asked
+        assert page.title() == "Meetings: near you · meetingfinder"
+        distances = [float(d) for d in re.findall(r"· (\d+\.\d) mi", page.locator("#list").inner_text())]
+        assert distances and distances[0] < 2
+        assert page.errors == []
+    finally:
+        context.close()
+
+
+def test_the_meeting_page_fits_a_360_px_phone(site, browser):
+    context, page = open_context(browser, site, viewport={"width": 360, "height": 740})
+    try:
+        page.goto(site + "/?attendance=online")
+        page.locator("#list a.name").first.click()
+        page.wait_for_load_state()
+        assert no_sideways_scroll(page), page.evaluate("document.documentElement.scrollWidth")
+        sizes = page.evaluate("""() => [...document.querySelectorAll('main a.button, main button, main input, main select')]
+            .filter(e => e.offsetParent && e.type !== 'checkbox' && !e.closest('.trap'))
+            .map(e => e.getBoundingClientRect().height)""")
+        assert sizes and min(sizes) >= 44
+        assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") == 16
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_search_and_filters_without_javascript(site, browser, viewport):
+    context, page = open_context(browser, site, viewport=viewport, javascript=False)
+    try:
+        page.goto(site + "/")
+        assert page.locator("#list .meeting").count() > 0
+        assert page.locator("#near-me").is_hidden() and page.locator("#view-switch").is_hidden()
+        page.fill("#near", "Irvine, CA")
+        page.select_option("#fellowship", "na")
+        page.select_option("#attendance", "in_person")
+        page.click("button.primary")
+        page.wait_for_load_state()
+        asked = query_of(page)
+        assert asked["near"] == ["Irvine, CA"] and asked["fellowship"] == ["na"]
+        rows = page.locator("#list .meeting").all_inner_texts()
+        assert rows and all("NA ·" in row for row in rows)
+        page.select_option("#day", "2")
+        page.check("input[name=time_of_day][value=evening]")
+        page.click("button.primary")
+        page.wait_for_load_state()
+        assert query_of(page)["day"] == ["2"] and page.locator("#day").input_value() == "2"
+        assert all("Tuesday" in row for row in page.locator("#list .meeting").all_inner_texts())
+        # The language switch is a plain form.
+        page.click("button[name=language][value=es]")
+        page.wait_for_load_state()
+        assert page.locator("html").get_attribute("lang") == "es" and query_of(page)["fellowship"] == ["na"]
+    finally:
+        context.close()
+
+
+def test_accessibility_with_axe(site, browser, axe_script):
+    """No critical or serious axe-core violations on the home page, a results
+    page and a meeting page, in English and Spanish, at both widths."""
+    counts: Counter = Counter()
+    serious: list[str] = []
+    for locale in ("en-US", "es-ES"):
+        for viewport in (PHONE, DESKTOP):
+            context, page = open_context(browser, site, viewport=viewport, locale=locale)
+            try:
+                for path in ("/", "/?near=Irvine%2C+CA&fellowship=aa", "/meetings/aa-nooner-costa-mesa-mon/"):
+                    page.goto(site + path)
+                    page.add_script_tag(path=str(axe_script))
+                    found = page.evaluate("async () => (await axe.run()).violations.map("
+                                          "v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))")
+                    for violation in found:
+                        counts[violation["impact"]] += 1
+                        if violation["impact"] in ("critical", "serious"):
+                            serious.append(f"{locale} {viewport['width']} {path}: {json.dumps(violation)}")
+            finally:
+                context.close()
+    print("axe violations by impact:", dict(counts) or "none")
+    assert serious == []
