@@ -35,6 +35,9 @@ PAGE_PARAMETERS = frozenset(p.name for p in PARAMETERS) | {"offset"}
 # Given alone, these do not make a search: the page still opens on now.
 SETTINGS_ONLY = frozenset({"tz", "units", "radius", "offset"})
 PLACE_PARAMETERS = ("near", "lat", "lng")
+# What the page's "Filters" section holds (it opens when one is chosen).
+FILTERS = frozenset({"fellowship", "day", "time_of_day", "attendance", "open", "type", "language", "region", "q",
+                     "service_body", "time_after", "time_before", "starting_within", "in_progress"})
 # A week: every weekly meeting starts within it, so "soonest first" lists them all.
 WEEK_MINUTES = 7 * 24 * 60
 RADIUS_CHOICES = (1, 2, 5, 10, 25, 50)
@@ -132,6 +135,7 @@ def home(request):
         "previous_url": _page_url(asked, max(offset - SEARCH_PAGE_SIZE, 0)) if offset else "",
         "title": _search_title(asked, place_label),
         "soonest_first": soonest_first,
+        "filter_count": len(set(asked) & FILTERS),
         "radius_choices": RADIUS_CHOICES,
         "radius": asked.get("radius") or str(DEFAULT_RADIUS),
         "tile_url": settings.MAP_TILE_URL,
@@ -154,8 +158,9 @@ def _types_by_code(codes: set[str]) -> dict[tuple[str, str], str]:
     found = list(MeetingType.objects.filter(code__in=codes).select_related("fellowship"))
     english = display.names_by_english(MeetingType.objects.exclude(translations={}), language) \
         if language != "en" else {}
+    # Open and closed have their own words on the row: not repeated as types.
     return {(t.fellowship.slug, t.code): display.type_name(t, language=language, names_by_english=english)
-            for t in found}
+            if t.meaning not in ("open", "closed") else None for t in found}
 
 
 def _result(row: dict, *, viewer_zone, now: dt.datetime, unit: str, types: dict) -> dict:
@@ -168,7 +173,7 @@ def _result(row: dict, *, viewer_zone, now: dt.datetime, unit: str, types: dict)
         "open_closed_means": open_closed_means,
         "distance": display.distance_text(row, unit),
         "place": row["city"] or row["formatted_address"],
-        "types": [types.get((row["fellowship"], code), code) for code in row["types"]],
+        "types": [name for name in (types.get((row["fellowship"], code), code) for code in row["types"]) if name],
         # A pin only where there is a door to go to.
         "pin": row["latitude"] is not None and not row["approximate"]
                and row["attendance_option"] in ("in_person", "hybrid"),
@@ -306,7 +311,7 @@ def meeting_page(request, slug: str):
     english = display.names_by_english(MeetingType.objects.exclude(translations={}), language) \
         if language != "en" else {}
     types = [display.type_name(t, language=language, names_by_english=english) for t in meeting.types.all()
-             if t.kind != "attendance"]
+             if t.kind != "attendance" and t.meaning not in ("open", "closed")]
     row_like = {"open_closed": meeting.open_closed or None, "fellowship": meeting.fellowship.slug,
                 "attendance_option": meeting.attendance, "conference_provider": meeting.conference_provider,
                 "conference_phone": meeting.conference_phone if phone_is_usable(meeting.conference_phone) else ""}

@@ -142,6 +142,7 @@ class TestRows:
         assert "Online · Zoom" in item and "Wednesday 9:25 AM PST" in item and "AA" in item
         item = html.split(">Later today</a>", 1)[1].split("</li>", 1)[0]
         assert "In person" in item and ">Open</abbr>" in item and "Women" in item
+        assert '<span class="types">Women</span>' in item  # open is said once, not again as a type
 
     def test_near_a_place_nearest_first_with_distance(self, vocabularies, client):
         make_meeting(name="Far Tuesday", day=2, types=("O",),

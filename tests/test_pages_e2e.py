@@ -148,6 +148,7 @@ def test_search_flows(site, browser, viewport):
 
         # Filters: AA, open, Tuesday, evening.
         page.goto(site + "/")
+        page.click("details.filters summary")
         page.select_option("#fellowship", "aa")
         page.select_option("#open", "open")
         page.select_option("#day", "2")
@@ -164,13 +165,12 @@ def test_search_flows(site, browser, viewport):
             hour = re.search(r"Tuesday (\d+):\d\d PM", row)
             assert hour and 5 <= int(hour.group(1)) <= 8, row
         # ... then Women instead of open, then Spanish instead of Women.
+        assert page.locator("details.filters").get_attribute("open") is not None
         page.select_option("#open", "")
-        page.locator("details summary").click()
         page.check("input[name=type][value=W]")
         page.click("button.primary")
         page.wait_for_load_state()
         assert names(page) == ["Women's Step Study"]
-        page.locator("details").evaluate("d => d.open = true")
         page.uncheck("input[name=type][value=W]")
         page.select_option("#language", "es")
         page.click("button.primary")
@@ -258,6 +258,7 @@ def test_search_and_filters_without_javascript(site, browser, viewport):
         assert page.locator("#list .meeting").count() > 0
         assert page.locator("#near-me").is_hidden() and page.locator("#view-switch").is_hidden()
         page.fill("#near", "Irvine, CA")
+        page.click("details.filters summary")
         page.select_option("#fellowship", "na")
         page.select_option("#attendance", "in_person")
         page.click("button.primary")

@@ -54,11 +54,12 @@ class TestSpanish:
 
     def test_switch_on_the_page_works_without_javascript(self, evening, client):
         html = client.get("/").content.decode()
-        assert 'action="/i18n/setlang/"' in html and 'name="language" value="es"' in html
+        assert 'action="/i18n/setlang/"' in html and 'name="language" value="es" lang="es" class="link">Español<' in html
         response = client.post("/i18n/setlang/", {"language": "es", "next": "/?fellowship=aa"})
         assert response.status_code == 302 and response["Location"] == "/?fellowship=aa"
         html = client.get("/?fellowship=aa").content.decode()
         assert '<html lang="es">' in html and names_in_order(html) == ["Grupo Mujeres"]
+        assert 'value="en" lang="en" class="link">English<' in html
 
     def test_the_meeting_page_in_spanish(self, evening, client):
         html = client.get(f"/meetings/{evening['aa'].slug}/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
