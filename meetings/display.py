@@ -16,17 +16,21 @@ from django.utils.translation import get_language, gettext as _, gettext_lazy, p
 
 from fellowships.models import MeetingType
 from meetings import schedule
+from meetings.selectors import TIMES_OF_DAY
 
 # Django's own catalogue translates these (Monday -> lunes).
 DAY_NAMES = tuple(gettext_lazy(name) for name in schedule.DAY_NAMES)
 
-# Time of day as the search's `time_of_day` parameter names its parts.
-TIMES_OF_DAY = (
-    ("morning", gettext_lazy("Morning"), gettext_lazy("4 am to noon")),
-    ("midday", gettext_lazy("Midday"), gettext_lazy("11 am to 5 pm")),
-    ("evening", gettext_lazy("Evening"), gettext_lazy("5 pm to 9 pm")),
-    ("night", gettext_lazy("Night"), gettext_lazy("9 pm to 4 am")),
-)
+TIME_OF_DAY_NAMES = {"morning": gettext_lazy("Morning"), "midday": gettext_lazy("Midday"),
+                     "evening": gettext_lazy("Evening"), "night": gettext_lazy("Night")}
+
+
+def times_of_day() -> list[tuple[str, str, str]]:
+    """The search's parts of the day (selectors.TIMES_OF_DAY, the one
+    definition) as (value, name, hours) in the page's language and clock."""
+    return [(value, str(TIME_OF_DAY_NAMES.get(value, value)), f"{clock_time(start)}–{clock_time(until)}")
+            for value, (start, until) in TIMES_OF_DAY.items()]
+
 
 ATTENDANCE_NAMES = {
     "in_person": gettext_lazy("In person"),

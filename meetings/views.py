@@ -243,7 +243,7 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
     return {
         "fellowships": fellowships,
         "days": days,
-        "times_of_day": display.TIMES_OF_DAY,
+        "times_of_day": display.times_of_day(),
         "types": types,
         "languages": languages,
         "regions": sorted(regions, key=lambda pair: pair[1]),
@@ -322,6 +322,9 @@ def meeting_page(request, slug: str):
         "own_when": own_when or _("By appointment"),
         "viewer_when": viewer_when,
         "next_start": schedule.utc_text(upcoming[0]) if upcoming else "",
+        # The meeting's own UTC offset then, in minutes: the browser adds its own time only when it differs.
+        "own_offset": int(upcoming[0].astimezone(schedule.zone(meeting.timezone)).utcoffset().total_seconds() // 60)
+                      if upcoming else "",
         "types": types,
         "location": location,
         "has_door": has_door,

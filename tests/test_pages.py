@@ -112,6 +112,7 @@ class TestFilters:
 
     def test_language_region_and_keyword_filters_are_offered(self, week, client):
         html = client.get("/").content.decode()
+        assert "Evening <small>5:00 PM–9:00 PM</small>" in html and "Night <small>9:00 PM–4:00 AM</small>" in html
         for field in ('name="language"', 'name="region"', 'name="q"', 'name="time_of_day"', 'name="attendance"'):
             assert field in html
 

@@ -127,9 +127,10 @@
     });
   }
   var yours = document.getElementById("your-time");
-  if (yours && yours.dataset.start) {
+  var start = yours && yours.dataset.start ? new Date(yours.dataset.start) : null;
+  // Only when the browser's clock differs from the meeting's own.
+  if (start && -start.getTimezoneOffset() !== parseInt(yours.dataset.ownOffset, 10)) {
     var lang = document.documentElement.lang || "en";
-    var start = new Date(yours.dataset.start);
     yours.textContent = yours.dataset.label + " " + start.toLocaleString(lang, {
       weekday: "long", hour: "numeric", minute: "2-digit", hour12: lang.indexOf("en") === 0, timeZoneName: "short"});
   }
