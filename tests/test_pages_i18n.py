@@ -1,8 +1,6 @@
 """The pages in English and Spanish: Accept-Language, the switch on the page,
 type names from the vocabularies' translations, the clock by language."""
 
-import datetime as dt
-
 import pytest
 
 from tests.factories import LocationFactory, make_meeting
