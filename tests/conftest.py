@@ -123,6 +123,7 @@ def pytest_collection_modifyitems(items):
         others = [item for item in items if "oc_sample" not in getattr(item, "fixturenames", ())]
         items[:] = others + readers
 
+
 def pytest_sessionstart(session):
     """The pages' catalogues (locale/*/LC_MESSAGES/django.po) compiled before
     any test reads them, as `make setup` does: .mo files are never committed."""

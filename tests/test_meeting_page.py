@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 
 from tests.factories import LocationFactory, ServiceBodyFactory, make_meeting
-from tests.test_pages import WEDNESDAY_9AM_LA
+
+# Wednesday 2 December 2026, 09:00 in Los Angeles.
+WEDNESDAY_9AM_LA = dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture

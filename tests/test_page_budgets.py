@@ -11,9 +11,7 @@ of a second; with the sample's 4 zones the same pages take ~100-125 ms."""
 import gzip
 import time
 
-import pytest
 from django.contrib.staticfiles import finders
-from django.core.management import call_command
 
 SERVER_BUDGET_MS = 300
 WEIGHT_BUDGET_BYTES = 150 * 1024
@@ -25,12 +23,7 @@ SEARCHES = {
 }
 
 
-@pytest.fixture
-def orange_county(db):
-    call_command("load_sample_data", verbosity=0)
-
-
-def test_first_page_of_results_under_300_ms(orange_county, client):
+def test_first_page_of_results_under_300_ms(oc_sample, client):
     timings = {}
     for label, query in SEARCHES.items():
         client.get("/", query)  # warm: vocabularies, zone data, compiled templates
@@ -45,7 +38,7 @@ def test_first_page_of_results_under_300_ms(orange_county, client):
     assert max(timings.values()) < SERVER_BUDGET_MS, timings
 
 
-def test_home_page_weight_under_150_kb_compressed(orange_county, client):
+def test_home_page_weight_under_150_kb_compressed(oc_sample, client):
     html = client.get("/").content
     parts = {"html": html}
     for name in ("meetings/site.css", "meetings/pages.js", "leaflet/leaflet.js", "leaflet/leaflet.css"):

@@ -1,10 +1,19 @@
 """The pages in English and Spanish: Accept-Language, the switch on the page,
 type names from the vocabularies' translations, the clock by language."""
 
+import datetime as dt
+import re
+
 import pytest
 
 from tests.factories import LocationFactory, make_meeting
-from tests.test_pages import WEDNESDAY_9AM_LA, names_in_order
+
+# Wednesday 2 December 2026, 09:00 in Los Angeles.
+WEDNESDAY_9AM_LA = dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc)
+
+
+def names_in_order(html: str) -> list[str]:
+    return re.findall(r'<a class="name" href="[^"]+">([^<]+)</a>', html)
 
 
 @pytest.fixture
