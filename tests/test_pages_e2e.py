@@ -69,9 +69,9 @@ def browser():
 
 
 def open_context(browser, site: str, *, viewport: dict, locale: str = "en-US", javascript: bool = True,
-                 geolocation: dict | None = None):
+                 geolocation: dict | None = None, zone: str = "America/Los_Angeles"):
     context = browser.new_context(
-        viewport=viewport, locale=locale, timezone_id="America/Los_Angeles", java_script_enabled=javascript,
+        viewport=viewport, locale=locale, timezone_id=zone, java_script_enabled=javascript,
         geolocation=geolocation, permissions=["geolocation"] if geolocation else [], accept_downloads=True,
         extra_http_headers={"Accept-Language": locale.split("-")[0]})
 
@@ -231,6 +231,22 @@ def test_near_me_with_a_granted_position(site, browser):
         distances = [float(d) for d in re.findall(r"· (\d+\.\d) mi", page.locator("#list").inner_text())]
         assert distances and distances[0] < 2
         assert page.errors == []
+    finally:
+        context.close()
+
+
+def test_the_browsers_own_zone(site, browser):
+    context, page = open_context(browser, site, viewport=PHONE, zone="America/New_York")
+    try:
+        page.goto(site + "/")
+        page.wait_for_url(re.compile(r"tz=America%2FNew_York"))
+        assert page.locator("#tz").input_value() == "America/New_York"
+        first = page.locator("#list .meeting time").first.inner_text()
+        assert first.endswith("EST"), first
+        assert page.locator(".own", has_text="PST where it meets").count() > 0
+        page.locator("#list a.name").first.click()
+        page.wait_for_load_state()
+        assert page.locator("#your-time").inner_text().startswith("In your time zone:")
     finally:
         context.close()
 
