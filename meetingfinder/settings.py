@@ -332,15 +332,14 @@ LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # Leaflet's files as the django-leaflet package bundles them, served by WhiteNoise
 # (no CDN). Only its static folder: the app itself would need GDAL.
-STATICFILES_DIRS = [("leaflet", Path(importlib.util.find_spec("leaflet").origin).parent / "static" / "leaflet")]
+STATICFILES_DIRS += [("leaflet", Path(importlib.util.find_spec("leaflet").origin).parent / "static" / "leaflet")]
 MAP_TILE_URL = env("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION",
                            default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors')
 # The search page's zone for "now" when the browser has not said its own (tz).
 MEETINGS_PAGE_TIME_ZONE = env("MEETINGS_PAGE_TIME_ZONE", default="America/Los_Angeles")
-# The map's tiles come from the tile server (Content-Security-Policy img-src),
-# and "Near me" asks the browser for its position (Permissions-Policy), only when pressed.
+# The map's tiles come from the tile server (Content-Security-Policy img-src).
+# "Near me" needs geolocation: the search page alone allows it (meetings/views.py).
 _tiles = urlsplit(MAP_TILE_URL.replace("{s}", "a"))
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] = [*CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"],
                                                     f"{_tiles.scheme}://{_tiles.netloc}"]
-PERMISSIONS_POLICY["geolocation"] = ["self"]

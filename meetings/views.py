@@ -119,7 +119,7 @@ def home(request):
     if in_progress:
         groups.insert(0, (_("In progress"), in_progress))
 
-    return render(request, "meetings/home.html", {
+    response = render(request, "meetings/home.html", {
         "asked": asked,
         "searched": searched,
         "has_place": has_place,
@@ -142,6 +142,16 @@ def home(request):
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         **_form_choices(asked, zone_name=zone_name, now=now),
     }, status=400 if errors else 200)
+    # "Near me" asks the browser's position (only when pressed): this page
+    # alone lifts the site's geolocation=() (django-permissions-policy).
+    response._permissions_policy_override = _permissions_policy(geolocation=("self",))
+    return response
+
+
+def _permissions_policy(**allowed: tuple[str, ...]) -> str:
+    """The site's Permissions-Policy with some features allowed."""
+    features = {**settings.PERMISSIONS_POLICY, **allowed}
+    return ", ".join(f"{feature}=({' '.join(origins)})" for feature, origins in features.items())
 
 
 def _page_url(asked: QueryDict, offset: int) -> str:

@@ -193,6 +193,17 @@ class TestPageShell:
         assert '<main id="main"' in html and 'href="#main"' in html
         assert "<title>Meetings starting soon · meetingfinder</title>" in html
 
+    def test_only_the_search_page_may_ask_for_the_position(self, week, client):
+        page = client.get("/")["Permissions-Policy"]
+        assert "geolocation=(self)" in page and "camera=()" in page and "microphone=()" in page
+        meeting = client.get(f"/meetings/{week['later'].slug}/")["Permissions-Policy"]
+        assert "geolocation=()" in meeting
+
+    def test_map_tiles_are_allowed_images(self, vocabularies, client):
+        policy = client.get("/")["Content-Security-Policy"]
+        assert "img-src 'self' data: https://tile.openstreetmap.org" in policy
+        assert "script-src 'self'" in policy  # Leaflet is a file of this site
+
     def test_favicon(self, client):
         response = client.get("/favicon.ico")
         assert response.status_code == 200 and response["Content-Type"] == "image/x-icon"

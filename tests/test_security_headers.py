@@ -64,7 +64,9 @@ def assert_strict_policy(response) -> None:
     assert policy["default-src"] == ["'self'"] and policy["object-src"] == ["'none'"]
     assert policy["frame-ancestors"] == ["'none'"] and policy["base-uri"] == ["'self'"]
     features = response.headers.get("Permissions-Policy", "")
-    for feature in ("camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()"):
+    # The search page alone may ask the position, for its "Near me" button (issue 10).
+    position = "geolocation=(self)" if response.request["PATH_INFO"] == "/" else "geolocation=()"
+    for feature in ("camera=()", "microphone=()", position, "payment=()", "usb=()"):
         assert feature in features, (feature, features)
 
 
