@@ -4,9 +4,10 @@ the first page of results in under 300 ms of server time, and the home page
 under 150 KB compressed. Both print what they measured.
 
 Searches without a place read soonest first (`starting_within`) and the
-meetings under way (`in_progress`): today both build their SQL over every
-IANA zone (599), not the few the directory's meetings use, which costs most
-of a second; with the sample's 4 zones the same pages take ~100-125 ms."""
+meetings under way (`in_progress`): both build their SQL over every IANA
+zone (599, querysets.py), not the few the directory's meetings use. That is
+most of their ~240-270 ms here (close to the budget, over it on a loaded
+machine); with the sample's 4 zones the same pages took ~100-125 ms."""
 
 import gzip
 import time
