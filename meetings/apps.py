@@ -25,3 +25,8 @@ class MeetingsConfig(AppConfig):
 
         # Each historical row says what made the change and, for a meeting, its types.
         pre_create_historical_record.connect(on_pre_create_historical_record, dispatch_uid="meetings.history")
+
+        from meetings.directory_version import connect_signals
+
+        # Every write to what readers see bumps the directory version (cached answers, ETags).
+        connect_signals()

@@ -16,6 +16,7 @@ from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
 from fellowships.models import Fellowship, MeetingType, OpenClosed, ServiceBody
+from meetings.directory_version import DirectoryQuerySet
 from meetings.querysets import MeetingManager
 
 
@@ -99,6 +100,8 @@ class Location(models.Model):
 
     history = HistoricalRecords(bases=[ChangeAttribution],
                                 excluded_fields=["created_by", "locked_fields", "feed_values"])
+    # Its queryset writes (bulk_update, update) bump the directory version.
+    objects = DirectoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "formatted_address"]
@@ -400,3 +403,16 @@ class ChangeRequest(models.Model):
     def __str__(self) -> str:
         what = self.meeting.name if self.meeting_id else "new meeting"
         return f"Request {self.pk} ({what}, {self.status})"
+
+
+class DirectoryVersion(models.Model):
+    """One row: the version of everything the public read path shows,
+    bumped in the same transaction as every write to it
+    (meetings/directory_version.py). Cached answers and ETags are keyed by it,
+    so readers see a committed write at once, in every process."""
+
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="directory_version_single_row")]

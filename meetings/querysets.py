@@ -13,6 +13,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractHour, ExtractMinute, Mod
 
 from meetings import geo, schedule
+from meetings.directory_version import DirectoryQuerySet
 
 
 def _wall_segment_q(segment: schedule.WallSegment) -> Q:
@@ -22,7 +23,7 @@ def _wall_segment_q(segment: schedule.WallSegment) -> Q:
     return q
 
 
-class MeetingQuerySet(models.QuerySet):
+class MeetingQuerySet(DirectoryQuerySet):
     def published(self) -> MeetingQuerySet:
         # Removed from their feed, or a second source's copy of a meeting shown once.
         return self.filter(published=True, removed=False, duplicate_of__isnull=True)

@@ -1,0 +1,101 @@
+"""The directory's version: one row bumped by every write to what the public
+read path shows, read by every cached answer (meetings/api/caching.py).
+
+Every write reaches `directory_changed` from one of two doors, wired here:
+- saves, deletes and type changes of the models readers see, through Django's
+  model signals (services, the admin, change-request approval, revert, the
+  sample data, factories: whatever calls `save()`);
+- the writes that skip `save()` (`QuerySet.update`, `bulk_create`,
+  `bulk_update`: the importer, bulk admin actions, location moves), through
+  `DirectoryQuerySet`, the querysets of `Meeting` and `Location`.
+
+The bump is an UPDATE of the row in the writer's own transaction, before the
+write: a reader sees the new version exactly when it sees the new data (on
+this process or any other, primary or replica), and a rolled-back write
+bumps nothing. Writers take the row's lock first and in the same order, so
+two write transactions queue on it (no deadlock) until the first commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import models, router
+from django.db.models import F
+from django.db.models.signals import m2m_changed, pre_delete, pre_save
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class Version:
+    number: int
+    changed_at: dt.datetime | None
+
+    @property
+    def token(self) -> str:
+        """Names this state of the directory; the time makes a restored
+        database (an older number again) name its state anew at its first write."""
+        stamp = int(self.changed_at.timestamp() * 1_000_000) if self.changed_at else 0
+        return f"{self.number}.{stamp:x}"
+
+
+def directory_changed(*, using: str | None = None) -> None:
+    """Bump the version, in the current transaction of `using` (the primary)."""
+    from meetings.models import DirectoryVersion
+
+    using = using or router.db_for_write(DirectoryVersion)
+    bumped = DirectoryVersion.objects.using(using).filter(pk=1).update(
+        version=F("version") + 1, changed_at=timezone.now())
+    if not bumped:  # a database emptied by a test's flush, or restored without the row
+        DirectoryVersion.objects.using(using).get_or_create(pk=1, defaults={"version": 1})
+
+
+def directory_version(*, using: str | None = None) -> Version:
+    """The version as the database `using` (a replica when reading there) has it."""
+    from meetings.models import DirectoryVersion
+
+    row = DirectoryVersion.objects.using(using).filter(pk=1).values_list("version", "changed_at").first()
+    return Version(*row) if row else Version(0, None)
+
+
+class DirectoryQuerySet(models.QuerySet):
+    """Writes that skip `save()` bump the version too."""
+
+    def update(self, **kwargs) -> int:
+        directory_changed(using=router.db_for_write(self.model))
+        return super().update(**kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        if objs:
+            directory_changed(using=router.db_for_write(self.model))
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if objs:
+            directory_changed(using=router.db_for_write(self.model))
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+
+def _on_write(sender, using=None, **kwargs) -> None:
+    directory_changed(using=using)
+
+
+def _on_types_changed(sender, action: str, using=None, **kwargs) -> None:
+    if action in ("pre_add", "pre_remove", "pre_clear"):
+        directory_changed(using=using)
+
+
+def connect_signals() -> None:
+    """The models whose rows a public answer shows (meetings/rows.py, the
+    feed, calendars, BMLT): their saves, deletes and type changes."""
+    from fellowships.models import Fellowship, MeetingType, ServiceBody
+    from meetings.models import Location, Meeting, Region
+
+    for model in (Meeting, Location, Region, Fellowship, MeetingType, ServiceBody, Meeting.types.through):
+        uid = f"directory_version.{model._meta.label}"
+        pre_save.connect(_on_write, sender=model, dispatch_uid=f"{uid}.save")
+        pre_delete.connect(_on_write, sender=model, dispatch_uid=f"{uid}.delete")
+    m2m_changed.connect(_on_types_changed, sender=Meeting.types.through, dispatch_uid="directory_version.types")
