@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from meetings.directory_version import DirectoryQuerySet
+
 
 class OpenClosed(models.TextChoices):
     OPEN = "open", "Open"
@@ -17,6 +19,9 @@ class Fellowship(models.Model):
     # leave it unstated; Al-Anon meetings are for families and friends unless
     # they say otherwise.
     default_open_closed = models.CharField(max_length=6, choices=OpenClosed.choices, blank=True)
+
+    # Its queryset writes bump the directory version (meetings/directory_version.py).
+    objects = DirectoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -52,6 +57,9 @@ class MeetingType(models.Model):
     # Names in other languages, as the Meeting Guide table carries them.
     translations = models.JSONField(default=dict, blank=True)
 
+    # Its queryset writes bump the directory version (meetings/directory_version.py).
+    objects = DirectoryQuerySet.as_manager()
+
     class Meta:
         ordering = ["fellowship__slug", "code"]
         constraints = [
@@ -82,6 +90,9 @@ class ServiceBody(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="curated_service_bodies",
         help_text="Staff users who curate this body's meetings, locations and feeds, and those of its children.",
     )
+
+    # Its queryset writes bump the directory version (meetings/directory_version.py).
+    objects = DirectoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

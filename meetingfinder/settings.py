@@ -161,12 +161,39 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# Read replicas (meetingfinder/replicas.py): public reads go to one that
+# answers and lags at most DATABASE_REPLICA_MAX_LAG_SECONDS; all else to the primary.
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
+    DATABASES[f"replica_{_number}"] = {
+        **env.db_url_config(_url),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        # Under test, a replica alias reads the test database (a real standby
+        # copies it by itself: the replica test sets TEST_REPLICA_URL).
+        "TEST": {"MIRROR": "default"},
+    }
+    if DATABASES[f"replica_{_number}"]["ENGINE"].endswith("postgresql"):
+        DATABASES[f"replica_{_number}"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+            "DATABASE_REPLICA_CONNECT_TIMEOUT", default=2)
+DATABASE_ROUTERS = ["meetingfinder.replicas.PrimaryReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=10.0)
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=5.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Throttle counts and login failures must be shared by every worker process:
 # Redis in production (e.g. redis://redis:6379/1, Django's own Redis backend),
 # local memory for the embedded default's single process.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Public answers are kept there too (meetings/public_answers.py); a cache that
+# does not answer in half a second is skipped, not waited on.
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=0.5, socket_timeout=0.5)
+# Public answers: how long a browser or proxy may reuse one (answers that
+# show the clock: until the minute turns, at most), and how long the cache
+# keeps one (its key names the directory version, so it is never stale).
+CACHE_PUBLIC_MAX_AGE = env.int("CACHE_PUBLIC_MAX_AGE", default=60)
+CACHE_ANSWER_SECONDS = env.int("CACHE_ANSWER_SECONDS", default=600)
+CACHE_ANSWER_MAX_BYTES = env.int("CACHE_ANSWER_MAX_BYTES", default=4 * 1024 * 1024)
+CACHE_ANSWERS = env.bool("CACHE_ANSWERS", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -27,6 +27,8 @@ class Region(models.Model):
     name = models.CharField(max_length=100)
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
 
+    objects = DirectoryQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.test.utils import override_settings
 
@@ -142,3 +143,11 @@ def pytest_sessionstart(session):
                          ignore_patterns=[".venv", "staticfiles", "node_modules"], verbosity=0)
         finally:
             os.chdir(here)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty shared cache (answers, throttles)."""
+    cache.clear()
+    yield
+    cache.clear()

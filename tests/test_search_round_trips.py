@@ -61,13 +61,15 @@ def test_a_geo_page_is_its_ids_then_its_rows(directory, client):
     by_key = '"meetings_meeting"."id" = ANY(' if connection.vendor == "postgresql" else '"meetings_meeting"."id" IN ('
     assert by_key in searches[1] and "ORDER BY" not in searches[1], sql
     assert not [s for s in sql if "COUNT(" in s.upper()], sql
+    # First the directory version (the answer's cache key and ETag).
+    assert "meetings_directoryversion" in sql[0], sql
     if connection.vendor == "postgresql":
         assert "<->" in searches[0] and "ARRAY(" in searches[1]
         # Inside the test's transaction: the setting, the ids, the setting put back, the rows.
-        assert len(sql) == 4, sql
+        assert len(sql) == 1 + 4, sql
         assert setting() == "on"
     else:
-        assert len(sql) == 3, sql  # the ids, the rows, the rows' types
+        assert len(sql) == 1 + 3, sql  # the ids, the rows, the rows' types
 
 
 @pytest.mark.django_db

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
-from django.utils.cache import get_conditional_response
-from django.utils.http import http_date, quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
@@ -18,10 +16,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from meetings import calendars, clock
+from meetings.api.caching import public_answer
 from meetings.api.views import SEARCH_PARAMETERS
 from meetings.filters import SearchInvalid, search_parse
 from meetings.models import Meeting
-from meetings.publish.meeting_guide import feed_version, meeting_guide_json
+from meetings.publish.meeting_guide import meeting_guide_json
 from meetings.rows import meeting_rows
 from meetings.selectors import meeting_search, search_page
 
@@ -50,6 +49,15 @@ class PublishView(APIView):
     content_negotiation_class = FirstRendererNegotiation
     filter_backends: list = []
     pagination_class = None
+    # Calendars carry the time they were made (DTSTAMP) and start from today.
+    answer_depends_on_clock = True
+    answer_max_age: int | None = None
+    answer_headers: dict[str, str] = {}
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return public_answer(clock_dependent=cls.answer_depends_on_clock, max_age=cls.answer_max_age,
+                             extra_headers=cls.answer_headers)(super().as_view(**initkwargs))
 
     def page_url(self, row: dict) -> str:
         """The publisher's page for the meeting, else ours."""
@@ -57,10 +65,13 @@ class PublishView(APIView):
             reverse("meeting-detail", kwargs={"version": "v1", "slug": row["slug"]}))
 
 
+# tsml-ui and other sites fetch the feed from visitors' browsers.
+OPEN_TO_ALL_ORIGINS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Last-Modified"}
+
+
 def _open_to_all_origins(response):
-    # tsml-ui and other sites fetch the feed from visitors' browsers.
-    response["Access-Control-Allow-Origin"] = "*"
-    response["Access-Control-Expose-Headers"] = "ETag, Last-Modified"
+    for name, value in OPEN_TO_ALL_ORIGINS.items():
+        response[name] = value
     return response
 
 
@@ -71,7 +82,19 @@ _NARROWING_PARAMETERS = [
 ]
 
 
+def _feed_search(request):
+    query = request.GET.copy()
+    for key in list(query):
+        if key not in FEED_PARAMETERS:
+            del query[key]
+    return query, search_parse(query)
+
+
 class MeetingGuideFeedView(PublishView):
+    answer_depends_on_clock = False
+    answer_max_age = 300
+    answer_headers = OPEN_TO_ALL_ORIGINS
+
     @extend_schema(
         summary="Meeting Guide feed",
         operation_id="feed_meeting_guide",
@@ -87,28 +110,12 @@ class MeetingGuideFeedView(PublishView):
                    304: OpenApiResponse(description="Not modified."), 400: OpenApiTypes.OBJECT},
     )
     def get(self, request, version: str):
-        query = request.GET.copy()
-        for key in list(query):
-            if key not in FEED_PARAMETERS:
-                del query[key]
         try:
-            search = search_parse(query)
+            _, search = _feed_search(request)
         except SearchInvalid as invalid:
             return _open_to_all_origins(Response(invalid.errors, status=400))
         meetings = meeting_search(point=None, radius_m=None, filters=search.filters)
-        current = feed_version(meetings=meetings, narrowing=query.urlencode())
-        etag = quote_etag(current.etag)
-        last_modified = int(current.last_modified.timestamp()) if current.last_modified else None
-        not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
-        headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
-        if last_modified is not None:
-            headers["Last-Modified"] = http_date(last_modified)
-        if not_modified is not None:
-            for name, value in headers.items():
-                not_modified[name] = value
-            return _open_to_all_origins(not_modified)
-        response = StreamingHttpResponse(meeting_guide_json(meetings=meetings), content_type="application/json",
-                                         headers=headers)
+        response = StreamingHttpResponse(meeting_guide_json(meetings=meetings), content_type="application/json")
         return _open_to_all_origins(response)
 
 

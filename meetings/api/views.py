@@ -8,6 +8,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from meetings import clock
+from meetings.api.caching import public_answer
 from meetings.api.serializers import MeetingSerializer, RegionSerializer
 from meetings.filters import PARAMETERS, SearchInvalid, search_parse
 from meetings.models import Meeting, Region
@@ -45,6 +46,13 @@ class MeetingViewSet(viewsets.GenericViewSet):
     queryset = Meeting.objects.none()
     lookup_field = "slug"
     filter_backends: list = []
+    # The same answer for everyone (so it can be shared): no session is read.
+    authentication_classes: list = []
+
+    @classmethod
+    def as_view(cls, actions=None, **initkwargs):
+        # Every row shows the clock (next_start, in_progress): cached by the minute.
+        return public_answer(clock_dependent=True, negotiates=True)(super().as_view(actions, **initkwargs))
 
     def list(self, request, *args, **kwargs):
         rows = self.paginate_queryset(SearchResults(parsed_search(request.query_params)))

@@ -1,9 +1,11 @@
 from django.urls import path
 
+from meetings.api.caching import public_answer
 from meetings.bmlt_server import views
 
 # BMLT's own paths, so a client configured with this site as its root server finds them.
 urlpatterns = [
-    path("client_interface/json/", views.client_interface_json, name="bmlt-json"),
-    path("client_interface/jsonp/", views.client_interface_jsonp, name="bmlt-jsonp"),
+    path("client_interface/json/", public_answer(clock_dependent=True)(views.client_interface_json), name="bmlt-json"),
+    path("client_interface/jsonp/", public_answer(clock_dependent=True)(views.client_interface_jsonp),
+         name="bmlt-jsonp"),
 ]

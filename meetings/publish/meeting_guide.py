@@ -32,8 +32,6 @@ from meetings.attendance import conference_provider, phone_is_usable
 from meetings.models import Meeting, Region
 from meetings.publish.places import zone_place
 
-# Bump when the shape of a record changes, so caches holding the old shape revalidate.
-FORMAT_VERSION = "2"
 DEFAULT_CHUNK_SIZE = 2000
 UPDATED_FORMAT = "%Y-%m-%d %H:%M:%S"
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -47,30 +45,6 @@ ROW_FIELDS = (
     "location__state", "location__postal_code", "location__country", "location__formatted_address",
     "location__latitude", "location__longitude", "location__approximate", "location__region_id",
 )
-
-
-@dataclass(frozen=True)
-class FeedVersion:
-    """What a client revalidates against: changes whenever the feed's bytes may."""
-
-    etag: str
-    last_modified: dt.datetime | None
-
-
-def feed_version(*, meetings: QuerySet[Meeting], narrowing: str) -> FeedVersion:
-    """One aggregate over the narrowed meetings (count and latest `updated`)
-    plus the service bodies' entity fields, which the records carry but which
-    do not touch a meeting's `updated`. `narrowing` is the canonical query."""
-    totals = meetings.order_by().aggregate(count=Count("id"), latest=Max("updated"))
-    bodies = list(ServiceBody.objects.order_by("id").values_list(
-        "id", "name", "website", "email", "phone", "location"))
-    digest = hashlib.sha256(json.dumps(
-        [FORMAT_VERSION, narrowing, totals["count"], totals["latest"].isoformat() if totals["latest"] else None,
-         bodies],
-        separators=(",", ":"),
-    ).encode()).hexdigest()[:32]
-    latest = totals["latest"]
-    return FeedVersion(etag=digest, last_modified=latest.replace(microsecond=0) if latest else None)
 
 
 @dataclass(frozen=True)

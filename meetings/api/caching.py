@@ -1,0 +1,204 @@
+"""Public answers (search, a meeting, the Meeting Guide feed, calendars, the
+BMLT interface): read from a replica when there is one (meetingfinder/replicas.py),
+kept in the shared cache, and revalidated over HTTP.
+
+An answer's key is its URL (host, path, the query with its parameters
+sorted), the directory version (meetings/directory_version.py: bumped by
+every write, in the writer's transaction) and, for answers that show the
+clock (every meeting row carries `next_start` and `in_progress`), the minute.
+So a cached answer is never older than the data: a write changes the version,
+and the next read in any process misses and computes afresh.
+
+Over HTTP the same names give `ETag` and `Last-Modified`, a 304 when they
+match (one small query, no cache, no search), `Cache-Control: public` with a
+short max-age (an answer that shows the clock: until the minute turns) and
+`Vary: Accept` where the API would answer HTML to a browser (not cached).
+
+The cache fails open: an error from it (Redis down) is logged, the answer is
+computed as if it missed, and the cache is left alone for a few seconds.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import hashlib
+import logging
+import time
+from functools import lru_cache, wraps
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, OperationalError
+from django.http import HttpResponse
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date
+
+from meetingfinder import replicas
+from meetings import clock
+from meetings.directory_version import directory_version
+
+log = logging.getLogger(__name__)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# Response headers a cached answer keeps; the validators are set anew on each.
+KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers")
+# After the cache fails, this many seconds without asking it.
+CACHE_RETRY_SECONDS = 5.0
+_cache_down_until = 0.0
+
+
+@lru_cache(maxsize=1)
+def code_token() -> str:
+    """Names the code that shapes answers: a deploy that changes it must not
+    serve (or 304) answers shaped by the code before it."""
+    digest = hashlib.sha256()
+    for app in ("meetingfinder", "meetings", "fellowships"):
+        for path in sorted((BASE_DIR / app).rglob("*.py")):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def _cache_get(key: str):
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        return None
+    try:
+        return cache.get(key)
+    except Exception as error:  # any backend error: the answer is computed instead
+        log.warning("cache unavailable (%s): answering without it", error)
+        _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
+        return None
+
+
+def _cache_set(key: str, value, timeout: int) -> None:
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        return
+    try:
+        cache.set(key, value, timeout)
+    except Exception as error:
+        log.warning("cache unavailable (%s): answer not kept", error)
+        _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
+
+
+def answer_key(request, *, version_token: str, minute: dt.datetime | None) -> str:
+    query = sorted((name, value) for name, values in request.GET.lists() for value in values)
+    url = f"{request.scheme}://{request.get_host()}{request.path}?{query!r}"
+    digest = hashlib.sha256(url.encode()).hexdigest()[:40]
+    return f"answer:{code_token()}:{version_token}:{int(minute.timestamp()) if minute else '-'}:{digest}"
+
+
+def _public_headers(response, *, etag: str, last_modified: dt.datetime | None, max_age: int,
+                    negotiates: bool, extra: dict[str, str]) -> HttpResponse:
+    response["ETag"] = etag
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(int(last_modified.timestamp()))
+    response["Cache-Control"] = f"public, max-age={max_age}"
+    if negotiates:
+        patch_vary_headers(response, ("Accept",))
+    for name, value in extra.items():
+        response[name] = value
+    return response
+
+
+def _kept_while_streamed(chunks, *, context: contextvars.Context, key: str, headers: dict, timeout: int):
+    """Stream the answer, reading in the request's database context, and keep
+    it when it was read whole within the size limit."""
+    iterator = iter(chunks)
+    kept: list[bytes] | None = []
+    size = 0
+    while True:
+        try:
+            chunk = context.run(next, iterator)
+        except StopIteration:
+            break
+        if kept is not None:
+            size += len(chunk)
+            if size <= settings.CACHE_ANSWER_MAX_BYTES:
+                kept.append(chunk)
+            else:
+                kept = None
+        yield chunk
+    if kept is not None:
+        _cache_set(key, (headers, b"".join(kept)), timeout)
+
+
+def _answer(view, request, args, kwargs, *, alias: str, clock_dependent: bool, max_age: int | None,
+            negotiates: bool, extra_headers: dict[str, str]):
+    with replicas.reading_from(alias):
+        # A browser asking the API for HTML gets the browsable API: per user, not kept.
+        if negotiates and "text/html" in request.headers.get("Accept", ""):
+            return view(request, *args, **kwargs)
+        version = directory_version(using=alias)
+        now = clock.now()
+        minute = now.replace(second=0, microsecond=0) if clock_dependent else None
+        key = answer_key(request, version_token=version.token, minute=minute)
+        # Unique to the answer: the key's last part names the URL.
+        etag = f'"{key.rsplit(":", 1)[1][:12]}.{version.token}' + (f'-{int(minute.timestamp()):x}"' if minute else '"')
+        last_modified = max(t for t in (version.changed_at, minute) if t) if (version.changed_at or minute) else None
+        if clock_dependent:
+            until_next_minute = 60 - now.second
+            max_age = min(max_age or settings.CACHE_PUBLIC_MAX_AGE, until_next_minute)
+        else:
+            max_age = max_age or settings.CACHE_PUBLIC_MAX_AGE
+        shown = dict(etag=etag, last_modified=last_modified, max_age=max_age, negotiates=negotiates,
+                     extra=extra_headers)
+        not_modified = get_conditional_response(
+            request, etag=etag, last_modified=int(last_modified.timestamp()) if last_modified else None)
+        if not_modified is not None and not_modified.status_code == 304:
+            return _public_headers(not_modified, **shown)
+        use_cache = settings.CACHE_ANSWERS
+        timeout = 120 if clock_dependent else settings.CACHE_ANSWER_SECONDS
+        kept = _cache_get(key) if use_cache else None
+        if kept is not None:
+            headers, body = kept
+            response = HttpResponse(body, headers=headers)
+            response["X-Cache"] = "hit"
+            return _public_headers(response, **shown)
+        response = view(request, *args, **kwargs)
+        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+            response.render()
+        if response.status_code != 200 or response.has_header("Set-Cookie"):
+            return response
+        if negotiates and not response.get("Content-Type", "").startswith("application/json"):
+            return response
+        headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+        if use_cache:
+            if response.streaming:
+                response.streaming_content = _kept_while_streamed(
+                    response.streaming_content, context=contextvars.copy_context(), key=key, headers=headers,
+                    timeout=timeout)
+            elif len(response.content) <= settings.CACHE_ANSWER_MAX_BYTES:
+                _cache_set(key, (headers, response.content), timeout)
+        response["X-Cache"] = "miss"
+        return _public_headers(response, **shown)
+
+
+def public_answer(*, clock_dependent: bool, max_age: int | None = None, negotiates: bool = False,
+                  extra_headers: dict[str, str] | None = None):
+    """Wrap a public read view: replica, cache, validators (see the module).
+    `negotiates`: the view answers HTML to browsers (DRF's browsable API)."""
+
+    def decorate(view):
+        @wraps(view)
+        def answer(request, *args, **kwargs):
+            if request.method not in ("GET", "HEAD"):
+                return view(request, *args, **kwargs)
+            options = dict(clock_dependent=clock_dependent, max_age=max_age, negotiates=negotiates,
+                           extra_headers=extra_headers or {})
+            alias = replicas.read_alias()
+            if alias == DEFAULT_DB_ALIAS:
+                return _answer(view, request, args, kwargs, alias=alias, **options)
+            try:
+                return _answer(view, request, args, kwargs, alias=alias, **options)
+            except OperationalError:
+                # The replica went away since its last check: the primary answers.
+                replicas.set_aside(alias)
+                return _answer(view, request, args, kwargs, alias=DEFAULT_DB_ALIAS, **options)
+
+        return answer
+
+    return decorate

@@ -1,0 +1,243 @@
+"""Public answers kept in the shared cache are never stale (meetings/api/caching.py,
+meetings/directory_version.py): every kind of write is read at once, in this
+process and from another one; validators and 304s; a cache that is down."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from meetings.directory_version import directory_version
+from meetings.models import Meeting
+from tests.directory_writes import KINDS, prepare, setup_directory, write
+from tests.factories import make_meeting
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+NOW = dt.datetime(2025, 3, 4, 18, 30, 20, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def directory(db, settings, frozen_now):
+    settings.GEOCODER = "offline"
+    frozen_now(NOW)
+    setup_directory()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_of_write_is_read_at_once(directory, client, kind):
+    plan = prepare(kind)
+    first = client.get(plan["url"])
+    again = client.get(plan["url"])
+    assert (first["X-Cache"], again["X-Cache"]) == ("miss", "hit")
+    assert again.content == first.content
+    assert plan["expected"] not in first.content.decode()
+
+    write(kind)
+
+    after = client.get(plan["url"])
+    assert after.status_code == 200
+    assert after["X-Cache"] == "miss"
+    assert plan["expected"] in after.content.decode()
+
+
+def test_every_write_path_bumps_the_version(directory):
+    for kind in KINDS:
+        prepare(kind)
+        before = directory_version()
+        write(kind)
+        assert directory_version().number > before.number, kind
+
+
+def test_a_rolled_back_write_bumps_nothing(directory):
+    from django.db import transaction
+
+    before = directory_version()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Meeting.objects.filter(slug="service-meeting").update(name="never")
+        raise RuntimeError
+    assert directory_version() == before
+
+
+def test_a_hit_reads_nothing_but_the_version(directory, client):
+    client.get("/api/v1/meetings/", {"q": "before"})
+    with CaptureQueriesContext(connection) as captured:
+        hit = client.get("/api/v1/meetings/", {"q": "before"})
+    assert hit["X-Cache"] == "hit"
+    assert len(hit.json()["results"]) == len(KINDS)
+    assert len(captured) == 1 and "meetings_directoryversion" in captured[0]["sql"]
+
+
+def test_the_query_is_normalised_and_the_host_kept(directory, client):
+    client.get("/api/v1/meetings/", {"q": "before", "day": "2"})
+    assert client.get("/api/v1/meetings/?day=2&q=before")["X-Cache"] == "hit"
+    # Pagination links name the host: another host is another answer.
+    other = client.get("/api/v1/meetings/?day=2&q=before", HTTP_HOST="localhost")
+    assert other["X-Cache"] == "miss"
+
+
+def test_answers_that_show_the_clock_are_kept_for_their_minute(directory, client, frozen_now):
+    url = "/api/v1/meetings/service-meeting/"
+    client.get(url)
+    frozen_now(NOW + dt.timedelta(seconds=30))  # 18:30:50, the same minute
+    assert client.get(url)["X-Cache"] == "hit"
+    frozen_now(NOW + dt.timedelta(seconds=40))  # 18:31:00
+    later = client.get(url)
+    assert later["X-Cache"] == "miss"
+    assert later.json()["next_start"] is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/api/v1/meetings/?q=before", "/api/v1/meetings/service-meeting/",
+                                 "/api/v1/feeds/meeting-guide.json", "/api/v1/meetings/calendar.ics?q=before",
+                                 "/api/v1/meetings/service-meeting/calendar.ics"])
+def test_validators_and_304(directory, client, url):
+    first = client.get(url)
+    assert first.status_code == 200
+    assert first["Cache-Control"].startswith("public, max-age=")
+    assert first["ETag"] and first["Last-Modified"]
+    assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    assert client.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 304
+    write("bulk_update")
+    # The write renamed a meeting each of these answers shows.
+    changed = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
+
+
+def test_api_answers_vary_on_accept_and_html_is_not_kept(directory, client):
+    url = "/api/v1/meetings/service-meeting/"
+    json_answer = client.get(url)
+    assert "Accept" in json_answer["Vary"]
+    html = client.get(url, HTTP_ACCEPT="text/html")
+    assert html["Content-Type"].startswith("text/html")
+    assert not html.has_header("X-Cache") and "public" not in html.get("Cache-Control", "")
+    assert client.get(url)["X-Cache"] == "hit"
+
+
+def test_answers_that_show_the_clock_are_reused_until_the_minute_turns(directory, client):
+    answer = client.get("/api/v1/meetings/service-meeting/")  # at 18:30:20
+    assert answer["Cache-Control"] == "public, max-age=40"
+    feed = client.get("/api/v1/feeds/meeting-guide.json")
+    assert feed["Cache-Control"] == "public, max-age=300"
+
+
+def test_errors_are_not_kept(directory, client):
+    assert client.get("/api/v1/meetings/", {"lat": "100", "lng": "0"}).status_code == 400
+    assert client.get("/api/v1/meetings/no-such-meeting/").status_code == 404
+    again = client.get("/api/v1/meetings/no-such-meeting/")
+    assert again.status_code == 404 and not again.has_header("X-Cache")
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_cache_that_is_down_does_not_take_search_down(directory, client, settings, monkeypatch):
+    from meetings.api import caching
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{_closed_port()}/9",
+                                   "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+    monkeypatch.setattr(caching, "cache", caches["default"])
+    monkeypatch.setattr(caching, "_cache_down_until", 0.0)
+    with pytest.raises(Exception):
+        caches["default"].get("anything")  # the cache really is down
+    started = time.monotonic()
+    for _ in range(3):
+        answer = client.get("/api/v1/meetings/", {"q": "before"})
+        assert answer.status_code == 200 and len(answer.json()["results"]) == len(KINDS)
+    assert client.get("/api/v1/feeds/meeting-guide.json").status_code == 200
+    # After the first failure the cache is left alone for a while: no waiting on it per request.
+    assert time.monotonic() - started < 5
+
+
+def test_a_big_feed_is_streamed_and_kept(directory, client):
+    for n in range(30):
+        make_meeting(name=f"Extra {n}", service_body=Meeting.objects.get(slug="service-meeting").service_body)
+    first = client.get("/api/v1/feeds/meeting-guide.json")
+    body = b"".join(first.streaming_content)
+    again = client.get("/api/v1/feeds/meeting-guide.json")
+    assert again["X-Cache"] == "hit" and again.content == body
+    assert len(json.loads(body)) == 30 + len(KINDS)
+
+
+# Another process: a gunicorn serving the API and a writer process, on one
+# SQLite file, neither of them this process.
+
+def _free_port() -> int:
+    return _closed_port()
+
+
+def _ask(writer, **command) -> dict:
+    writer.stdin.write(json.dumps(command) + "\n")
+    writer.stdin.flush()
+    answer = json.loads(writer.stdout.readline())
+    assert answer.pop("ok"), answer
+    return answer
+
+
+def _get(port: int, url: str):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{url}", timeout=10) as response:
+        return response.headers, response.read().decode()
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("processes")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DATABASE_")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}", CACHE_URL="locmemcache://", GEOCODER="offline",
+               DJANGO_SETTINGS_MODULE="meetingfinder.settings", PYTHONPATH=str(BASE_DIR))
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env,
+                   check=True, timeout=120)
+    writer = subprocess.Popen([sys.executable, "-m", "tests.directory_writes"], cwd=BASE_DIR, env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "meetingfinder.wsgi:application", "-c", "/dev/null",
+                               "-b", f"127.0.0.1:{port}", "-w", "1", "--threads", "2"], cwd=BASE_DIR, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _ask(writer, do="setup")
+        for _ in range(100):
+            try:
+                _get(port, "/api/v1/fellowships/")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        yield writer, port
+    finally:
+        server.terminate()
+        writer.stdin.close()
+        writer.terminate()
+        server.wait(10)
+        writer.wait(10)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_of_write_in_another_process_is_read_at_once(two_processes, kind):
+    writer, port = two_processes
+    plan = _ask(writer, do="prepare", kind=kind)
+    headers, first = _get(port, plan["url"])
+    again_headers, again = _get(port, plan["url"])
+    assert again_headers["X-Cache"] == "hit" and again == first
+    assert plan["expected"] not in first
+
+    _ask(writer, do="write", kind=kind)
+
+    headers, after = _get(port, plan["url"])
+    assert headers["X-Cache"] == "miss"
+    assert plan["expected"] in after
