@@ -1,0 +1,240 @@
+"""A realistic traffic mix replayed with `wrk` against gunicorn (as deployed,
+bench/http_bench.py) on PostgreSQL at 100,000 meetings (issue 14), with the
+shared cache in Redis, and the same mix with the answer cache off, and
+random points alone without it, in one run; prints a table.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ .venv/bin/python bench/mix_bench.py \
+        [--size 100000] [--seconds 20] [--connections 16] [--cache-url redis://127.0.0.1:6379/9] [--json out.json] \
+        [--database NAME]
+
+The database `mf_bench_<size>` must exist (bench/run.py makes it); it is only
+read, through the app. The mix, each request drawn at random:
+  40% near a ZIP code or "City, ST" drawn from the directory's places, a weekday, radius 10 mi
+  20% near a random populated GPS point (bench/directory.py), random weekday/open/attendance
+  15% online meetings starting within the hour
+  15% a meeting's detail (slugs drawn from the directory)
+   5% a service body's Meeting Guide feed, with If-None-Match of the ETag the client last saw
+   5% a search calendar (.ics) near a ZIP code
+The hit ratio counts answers served from the cache (`X-Cache: hit`) and 304s
+among all 200/304 answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import directory  # noqa: E402
+from bench.http_bench import LUA as POINTS_LUA  # noqa: E402
+from bench.http_bench import free_port, start_gunicorn, stop  # noqa: E402
+
+MIX_LUA = """
+local places = {%(places)s}
+local points = {%(points)s}
+local slugs = {%(slugs)s}
+local feeds = {%(feeds)s}
+math.randomseed(%(seed)d)
+local days = {0, 1, 2, 3, 4, 5, 6}
+local attendance = {"in_person", "in_person", "in_person", "online", "hybrid"}
+local opens = {"open", "open", "closed"}
+-- Globals: the main state reads each thread's with thread:get.
+hits, misses, not_modified, other = 0, 0, 0, 0
+local threads = {}
+
+setup = function(thread) table.insert(threads, thread) end
+
+request = function()
+  local r = math.random(100)
+  local path
+  local headers = {}
+  if r <= 40 then
+    path = string.format("/api/v1/meetings/?near=%%s&radius=10&day=%%d", places[math.random(#places)], days[math.random(#days)])
+  elseif r <= 60 then
+    local p = points[math.random(#points)]
+    path = string.format("/api/v1/meetings/?lat=%%.5f&lng=%%.5f&radius=25&units=mi&day=%%d&open=%%s&attendance=%%s",
+      p[1], p[2], days[math.random(#days)], opens[math.random(#opens)], attendance[math.random(#attendance)])
+  elseif r <= 75 then
+    path = "/api/v1/meetings/?attendance=online&starting_within=60"
+  elseif r <= 90 then
+    path = "/api/v1/meetings/" .. slugs[math.random(#slugs)] .. "/"
+  elseif r <= 95 then
+    local f = feeds[math.random(#feeds)]
+    path = "/api/v1/feeds/meeting-guide.json?service_body=" .. f[1]
+    headers["If-None-Match"] = f[2]
+  else
+    path = string.format("/api/v1/meetings/calendar.ics?near=%%s&radius=5&day=%%d", places[math.random(#places)], days[math.random(#days)])
+  end
+  return wrk.format("GET", path, headers)
+end
+
+response = function(status, headers, body)
+  if status == 304 then not_modified = not_modified + 1
+  elseif status == 200 and headers["X-Cache"] == "hit" then hits = hits + 1
+  elseif status == 200 then misses = misses + 1
+  else other = other + 1 end
+end
+
+done = function(summary, latency, requests)
+  local h, m, n, o = 0, 0, 0, 0
+  for _, t in ipairs(threads) do
+    h = h + t:get("hits"); m = m + t:get("misses"); n = n + t:get("not_modified"); o = o + t:get("other")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %%d, "duration_us": %%d, "connect_errors": %%d, "read_errors": %%d, "write_errors": %%d, ' ..
+    '"status_errors": %%d, "timeouts": %%d, "p50_ms": %%.3f, "p95_ms": %%.3f, "p99_ms": %%.3f, "max_ms": %%.3f, ' ..
+    '"hits": %%d, "misses": %%d, "not_modified": %%d, "other_status": %%d}\\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000, h, m, n, o))
+end
+"""
+
+
+def _lua_strings(values) -> str:
+    return ", ".join(json.dumps(v) for v in values)
+
+
+def workload(*, size: int, seed: int, port: int) -> dict:
+    """Places, slugs and service bodies drawn from the directory itself (read only)."""
+    import psycopg
+
+    rng = random.Random(seed)
+    url = os.environ["DATABASE_URL"]
+    with psycopg.connect(url) as connection:
+        zips = [r[0] for r in connection.execute(
+            "SELECT DISTINCT postal_code FROM meetings_location WHERE country = 'US' AND postal_code ~ '^[0-9]{5}$' "
+            "AND NOT approximate ORDER BY 1")]
+        cities = [f"{c}, {s}" for c, s in connection.execute(
+            "SELECT DISTINCT city, state FROM meetings_location WHERE country = 'US' AND city <> '' AND state <> '' "
+            "AND NOT approximate ORDER BY 1, 2")]
+        slugs = [r[0] for r in connection.execute(
+            "SELECT slug FROM meetings_meeting WHERE published AND NOT removed AND duplicate_of_id IS NULL ORDER BY id")]
+        bodies = [r[0] for r in connection.execute("SELECT slug FROM fellowships_servicebody ORDER BY id")]
+    places = rng.sample(zips, min(150, len(zips))) + rng.sample(cities, min(150, len(cities)))
+    feeds = []
+    for body in (urllib.parse.quote(b) for b in rng.sample(bodies, min(20, len(bodies)))):
+        # What a client saw on its last visit: the current ETag (a cached copy to revalidate).
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/feeds/meeting-guide.json?service_body={body}",
+                                    timeout=120) as response:
+            response.read()
+            feeds.append((body, response.headers["ETag"]))
+    return {"places": [urllib.parse.quote(p) for p in places], "slugs": rng.sample(slugs, min(2000, len(slugs))),
+            "feeds": feeds, "points": directory.populated_points(rng, 2000)}
+
+
+def run_wrk(script_text: str, *, port: int, seconds: int, connections: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(script_text)
+    try:
+        output = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", script.name,
+             f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 60)
+        if output.returncode:
+            raise RuntimeError(f"wrk failed: {output.stdout[-2000:]} {output.stderr[-2000:]}")
+        output = output.stdout
+    finally:
+        os.unlink(script.name)
+    result = json.loads(next(l for l in output.splitlines() if l.startswith("WRKJSON "))[len("WRKJSON "):])
+    result["per_second"] = round(result["requests"] / (result["duration_us"] / 1e6), 1)
+    result["errors"] = sum(result[k] for k in ("connect_errors", "read_errors", "write_errors", "status_errors",
+                                               "timeouts"))
+    if "hits" in result:
+        answered = result["hits"] + result["misses"] + result["not_modified"]
+        result["hit_ratio"] = round((result["hits"] + result["not_modified"]) / answered, 3) if answered else None
+    return result
+
+
+def mix_script(work: dict, seed: int) -> str:
+    return MIX_LUA % {
+        "places": _lua_strings(work["places"]),
+        "points": ", ".join(f"{{{lat:.5f}, {lng:.5f}}}" for lat, lng in work["points"]),
+        "slugs": _lua_strings(work["slugs"]),
+        "feeds": ", ".join(f"{{{json.dumps(b)}, {json.dumps(e)}}}" for b, e in work["feeds"]),
+        "seed": seed,
+    }
+
+
+def one_run(name: str, *, env: dict, script, seconds: int, connections: int) -> dict:
+    saved = dict(os.environ)
+    os.environ.update(env)
+    port = free_port()
+    try:
+        process = start_gunicorn(port)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    try:
+        text = script(port)
+        run_wrk(text, port=port, seconds=3, connections=connections)  # warm: connections, plans, caches
+        result = run_wrk(text, port=port, seconds=seconds, connections=connections)
+    finally:
+        stop(process)
+    result["name"] = name
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--json")
+    parser.add_argument("--database", help="default mf_bench_<size>; a copy migrated to this branch's schema")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("needs wrk (Debian package wrk)")
+    server = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+    database_url = server._replace(path="/" + (args.database or f"mf_bench_{args.size}")).geturl()
+    os.environ["DATABASE_URL"] = database_url
+    common = {"DATABASE_URL": database_url, "GEOCODER": "offline", "DATABASE_REPLICA_URLS": ""}
+    if args.cache_url.startswith("redis://"):
+        subprocess.run(["redis-cli", "-u", args.cache_url, "FLUSHDB"], check=False, capture_output=True)
+    work_holder: dict = {}
+
+    def the_mix(port):
+        if not work_holder:
+            work_holder.update(workload(size=args.size, seed=args.seed, port=port))
+        return mix_script(work_holder, args.seed)
+
+    def random_points(port):
+        points = directory.populated_points(random.Random(args.seed), 2000)
+        return POINTS_LUA % {"points": ", ".join(f"{{{a:.5f}, {b:.5f}}}" for a, b in points), "seed": args.seed}
+
+    runs = [
+        one_run("mix, cache on (Redis)", env={**common, "CACHE_URL": args.cache_url}, script=the_mix,
+                seconds=args.seconds, connections=args.connections),
+        one_run("mix, cache off", env={**common, "CACHE_ANSWERS": "false"}, script=the_mix,
+                seconds=args.seconds, connections=args.connections),
+        one_run("random points alone, cache off", env={**common, "CACHE_ANSWERS": "false"}, script=random_points,
+                seconds=args.seconds, connections=args.connections),
+    ]
+    print(f"\n{args.size:,} meetings, gunicorn as deployed (gunicorn.conf.py), wrk -t2 -c{args.connections} "
+          f"-d{args.seconds}s\n")
+    header = f"{'run':<34}| {'req/s':>8} | {'p50 ms':>8} | {'p99 ms':>8} | {'errors':>6} | {'hit ratio':>9}"
+    print(header)
+    print("-" * len(header))
+    for r in runs:
+        ratio = "" if r.get("hit_ratio") is None else f"{r['hit_ratio']:.1%}"
+        print(f"{r['name']:<34}| {r['per_second']:>8.1f} | {r['p50_ms']:>8.2f} | {r['p99_ms']:>8.2f} | "
+              f"{r['errors']:>6} | {ratio:>9}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(runs, indent=2))
+
+
+if __name__ == "__main__":
+    main()
