@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from meetings.directory_version import DirectoryQuerySet
+from fellowships.querysets import AnnouncedWritesQuerySet
 
 
 class OpenClosed(models.TextChoices):
@@ -20,8 +20,8 @@ class Fellowship(models.Model):
     # they say otherwise.
     default_open_closed = models.CharField(max_length=6, choices=OpenClosed.choices, blank=True)
 
-    # Its queryset writes bump the directory version (meetings/directory_version.py).
-    objects = DirectoryQuerySet.as_manager()
+    # Its queryset writes are announced (pre_queryset_write), as saves are.
+    objects = AnnouncedWritesQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -57,8 +57,8 @@ class MeetingType(models.Model):
     # Names in other languages, as the Meeting Guide table carries them.
     translations = models.JSONField(default=dict, blank=True)
 
-    # Its queryset writes bump the directory version (meetings/directory_version.py).
-    objects = DirectoryQuerySet.as_manager()
+    # Its queryset writes are announced (pre_queryset_write), as saves are.
+    objects = AnnouncedWritesQuerySet.as_manager()
 
     class Meta:
         ordering = ["fellowship__slug", "code"]
@@ -91,8 +91,8 @@ class ServiceBody(models.Model):
         help_text="Staff users who curate this body's meetings, locations and feeds, and those of its children.",
     )
 
-    # Its queryset writes bump the directory version (meetings/directory_version.py).
-    objects = DirectoryQuerySet.as_manager()
+    # Its queryset writes are announced (pre_queryset_write), as saves are.
+    objects = AnnouncedWritesQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -1,7 +1,7 @@
 """Read replicas: public reads on a healthy replica, everything else on the primary.
 
 `DATABASE_REPLICA_URLS` configures zero or more replicas (aliases
-`replica_0`, `replica_1`...). The public read views (meetings/api/caching.py:
+`replica_0`, `replica_1`...). The public read views (meetings/public_answers.py:
 search, a meeting, the feed, calendars, the BMLT interface) run inside
 `reading_from(alias)`; `PrimaryReplicaRouter` sends every read made there to
 that alias, and every other read and every write to the primary, so the

@@ -1,5 +1,5 @@
 """The directory's version: one row bumped by every write to what the public
-read path shows, read by every cached answer (meetings/api/caching.py).
+read path shows, read by every cached answer (meetings/public_answers.py).
 
 Every write reaches `directory_changed` from one of two doors, wired here:
 - saves, deletes and type changes of the models readers see, through Django's
@@ -7,7 +7,8 @@ Every write reaches `directory_changed` from one of two doors, wired here:
   sample data, factories: whatever calls `save()`);
 - the writes that skip `save()` (`QuerySet.update`, `bulk_create`,
   `bulk_update`: the importer, bulk admin actions, location moves), through
-  `DirectoryQuerySet`, the querysets of `Meeting` and `Location`.
+  `pre_queryset_write`, which the querysets of those models send
+  (fellowships/querysets.py).
 
 The bump is an UPDATE of the row in the writer's own transaction, before the
 write: a reader sees the new version exactly when it sees the new data (on
@@ -21,10 +22,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import models, router
+from django.db import router
 from django.db.models import F
 from django.db.models.signals import m2m_changed, pre_delete, pre_save
 from django.utils import timezone
+
+from fellowships.querysets import pre_queryset_write
 
 
 @dataclass(frozen=True)
@@ -59,26 +62,6 @@ def directory_version(*, using: str | None = None) -> Version:
     return Version(*row) if row else Version(0, None)
 
 
-class DirectoryQuerySet(models.QuerySet):
-    """Writes that skip `save()` bump the version too."""
-
-    def update(self, **kwargs) -> int:
-        directory_changed(using=router.db_for_write(self.model))
-        return super().update(**kwargs)
-
-    def bulk_create(self, objs, *args, **kwargs):
-        objs = list(objs)
-        if objs:
-            directory_changed(using=router.db_for_write(self.model))
-        return super().bulk_create(objs, *args, **kwargs)
-
-    def bulk_update(self, objs, fields, *args, **kwargs):
-        objs = list(objs)
-        if objs:
-            directory_changed(using=router.db_for_write(self.model))
-        return super().bulk_update(objs, fields, *args, **kwargs)
-
-
 def _on_write(sender, using=None, **kwargs) -> None:
     directory_changed(using=using)
 
@@ -98,4 +81,5 @@ def connect_signals() -> None:
         uid = f"directory_version.{model._meta.label}"
         pre_save.connect(_on_write, sender=model, dispatch_uid=f"{uid}.save")
         pre_delete.connect(_on_write, sender=model, dispatch_uid=f"{uid}.delete")
+        pre_queryset_write.connect(_on_write, sender=model, dispatch_uid=f"{uid}.queryset")
     m2m_changed.connect(_on_types_changed, sender=Meeting.types.through, dispatch_uid="directory_version.types")

@@ -16,7 +16,7 @@ from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
 from fellowships.models import Fellowship, MeetingType, OpenClosed, ServiceBody
-from meetings.directory_version import DirectoryQuerySet
+from fellowships.querysets import AnnouncedWritesQuerySet
 from meetings.querysets import MeetingManager
 
 
@@ -27,7 +27,7 @@ class Region(models.Model):
     name = models.CharField(max_length=100)
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
 
-    objects = DirectoryQuerySet.as_manager()
+    objects = AnnouncedWritesQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -102,8 +102,8 @@ class Location(models.Model):
 
     history = HistoricalRecords(bases=[ChangeAttribution],
                                 excluded_fields=["created_by", "locked_fields", "feed_values"])
-    # Its queryset writes (bulk_update, update) bump the directory version.
-    objects = DirectoryQuerySet.as_manager()
+    # Its queryset writes are announced (pre_queryset_write), as saves are.
+    objects = AnnouncedWritesQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "formatted_address"]

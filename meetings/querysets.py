@@ -12,8 +12,8 @@ from django.db.models import BooleanField, Case, F, FloatField, Func, IntegerFie
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractHour, ExtractMinute, Mod
 
+from fellowships.querysets import AnnouncedWritesQuerySet
 from meetings import geo, schedule
-from meetings.directory_version import DirectoryQuerySet
 
 
 def _wall_segment_q(segment: schedule.WallSegment) -> Q:
@@ -23,7 +23,7 @@ def _wall_segment_q(segment: schedule.WallSegment) -> Q:
     return q
 
 
-class MeetingQuerySet(DirectoryQuerySet):
+class MeetingQuerySet(AnnouncedWritesQuerySet):
     def published(self) -> MeetingQuerySet:
         # Removed from their feed, or a second source's copy of a meeting shown once.
         return self.filter(published=True, removed=False, duplicate_of__isnull=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import factory
 from django.contrib.messages import get_messages
@@ -178,3 +179,84 @@ def change_url(obj) -> str:
 
 def message_texts(response) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+# Every kind of write a directory gets, each a change a reader can see
+# (tests/test_public_answers.py, in-process and from a writer process):
+# `writes_prepare(kind)` makes the state before the write and says which URL
+# shows it and what text it will show; `writes_write(kind)` makes the write.
+
+WRITE_KINDS = ("service", "importer", "admin", "change_request", "revert", "bulk_update")
+WRITES_FEED = Path(__file__).resolve().parent.parent / "fixtures" / "feeds" / "code4recovery-pdf__tests-Fixtures-meetings.json"
+WRITES_OFFICE = "writes-office"
+
+
+def _writes_superuser():
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="writes-admin", defaults={"is_staff": True, "is_superuser": True, "email": "w@example.org"})
+    return user
+
+
+def writes_setup() -> None:
+    """AA, a service body and one meeting per kind of write."""
+    from fellowships.services import vocabularies_sync
+
+    vocabularies_sync()
+    office = ServiceBodyFactory(name="Writes Office", slug=WRITES_OFFICE, fellowship=Fellowship.objects.get(slug="aa"))
+    for kind in WRITE_KINDS:
+        make_meeting(name=f"{kind} before", slug=f"{kind}-meeting", service_body=office,
+                     timezone="America/Los_Angeles")
+    _writes_superuser()
+
+
+def _writes_meeting(kind: str) -> Meeting:
+    return Meeting.objects.get(slug=f"{kind}-meeting")
+
+
+def writes_prepare(kind: str) -> dict:
+    """The URL that will show `kind`'s write, and the text it will show."""
+    if kind == "importer":
+        # A keyword only the feed's meetings have.
+        return {"url": "/api/v1/meetings/?q=Serenity", "expected": "Sunday Serenity"}
+    if kind == "revert":
+        meeting = _writes_meeting(kind)
+        meeting.name = "revert after"
+        meeting_save(meeting=meeting)
+        return {"url": f"/api/v1/meetings/{kind}-meeting/", "expected": "revert before"}
+    return {"url": f"/api/v1/meetings/{kind}-meeting/", "expected": f"{kind} after"}
+
+
+def writes_write(kind: str) -> None:
+    new_name = f"{kind} after"
+    if kind == "service":
+        meeting = _writes_meeting(kind)
+        meeting.name = new_name
+        meeting_save(meeting=meeting)
+    elif kind == "importer":
+        from django.core.management import call_command
+
+        call_command("import_feed", str(WRITES_FEED), "--fellowship", "aa", "--service-body", WRITES_OFFICE, verbosity=0)
+    elif kind == "admin":
+        from django.test import Client
+
+        client = Client()
+        client.force_login(_writes_superuser())
+        meeting = _writes_meeting(kind)
+        response = client.post(reverse("admin:meetings_meeting_change", args=[meeting.pk]),
+                               meeting_form_data(meeting, name=new_name))
+        assert response.status_code == 302, response.content[:2000]
+    elif kind == "change_request":
+        from meetings.change_requests import change_request_approve, change_request_submit
+
+        request = change_request_submit(description="renamed", proposed={"name": new_name}, meeting=_writes_meeting(kind))
+        change_request_approve(change_request=request, user=_writes_superuser())
+    elif kind == "revert":
+        from meetings.history import history_revert
+
+        history_revert(record=_writes_meeting(kind).history.order_by("-history_id").first(), user=_writes_superuser())
+    elif kind == "bulk_update":
+        Meeting.objects.filter(slug=f"{kind}-meeting").update(name=new_name)
+    else:
+        raise ValueError(kind)

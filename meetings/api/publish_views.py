@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from meetings import calendars, clock
-from meetings.api.caching import public_answer
+from meetings.public_answers import public_answer
 from meetings.api.views import SEARCH_PARAMETERS
 from meetings.filters import SearchInvalid, search_parse
 from meetings.models import Meeting

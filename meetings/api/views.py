@@ -8,7 +8,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from meetings import clock
-from meetings.api.caching import public_answer
+from meetings.public_answers import public_answer
 from meetings.api.serializers import MeetingSerializer, RegionSerializer
 from meetings.filters import PARAMETERS, SearchInvalid, search_parse
 from meetings.models import Meeting, Region

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from meetings.api.caching import public_answer
+from meetings.public_answers import public_answer
 from meetings.bmlt_server import views
 
 # BMLT's own paths, so a client configured with this site as its root server finds them.

@@ -1,4 +1,4 @@
-"""Public answers kept in the shared cache are never stale (meetings/api/caching.py,
+"""Public answers kept in the shared cache are never stale (meetings/public_answers.py,
 meetings/directory_version.py): every kind of write is read at once, in this
 process and from another one; validators and 304s; a cache that is down."""
 
@@ -22,15 +22,18 @@ from django.test.utils import CaptureQueriesContext
 
 from meetings.directory_version import directory_version
 from meetings.models import Meeting
-from tests.directory_writes import KINDS, prepare, setup_directory, write
+from tests.factories import WRITE_KINDS as KINDS
 from tests.factories import make_meeting
+from tests.factories import writes_prepare as prepare
+from tests.factories import writes_setup as setup_directory
+from tests.factories import writes_write as write
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2025, 3, 4, 18, 30, 20, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
-def directory(db, settings, frozen_now):
+def writes_directory(db, settings, frozen_now):
     settings.GEOCODER = "offline"
     frozen_now(NOW)
     setup_directory()
@@ -38,7 +41,7 @@ def directory(db, settings, frozen_now):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_kind_of_write_is_read_at_once(directory, client, kind):
+def test_every_kind_of_write_is_read_at_once(writes_directory, client, kind):
     plan = prepare(kind)
     first = client.get(plan["url"])
     again = client.get(plan["url"])
@@ -54,7 +57,7 @@ def test_every_kind_of_write_is_read_at_once(directory, client, kind):
     assert plan["expected"] in after.content.decode()
 
 
-def test_every_write_path_bumps_the_version(directory):
+def test_every_write_path_bumps_the_version(writes_directory):
     for kind in KINDS:
         prepare(kind)
         before = directory_version()
@@ -62,7 +65,7 @@ def test_every_write_path_bumps_the_version(directory):
         assert directory_version().number > before.number, kind
 
 
-def test_a_rolled_back_write_bumps_nothing(directory):
+def test_a_rolled_back_write_bumps_nothing(writes_directory):
     from django.db import transaction
 
     before = directory_version()
@@ -72,7 +75,7 @@ def test_a_rolled_back_write_bumps_nothing(directory):
     assert directory_version() == before
 
 
-def test_a_hit_reads_nothing_but_the_version(directory, client):
+def test_a_hit_reads_nothing_but_the_version(writes_directory, client):
     client.get("/api/v1/meetings/", {"q": "before"})
     with CaptureQueriesContext(connection) as captured:
         hit = client.get("/api/v1/meetings/", {"q": "before"})
@@ -81,7 +84,7 @@ def test_a_hit_reads_nothing_but_the_version(directory, client):
     assert len(captured) == 1 and "meetings_directoryversion" in captured[0]["sql"]
 
 
-def test_the_query_is_normalised_and_the_host_kept(directory, client):
+def test_the_query_is_normalised_and_the_host_kept(writes_directory, client):
     client.get("/api/v1/meetings/", {"q": "before", "day": "2"})
     assert client.get("/api/v1/meetings/?day=2&q=before")["X-Cache"] == "hit"
     # Pagination links name the host: another host is another answer.
@@ -89,7 +92,7 @@ def test_the_query_is_normalised_and_the_host_kept(directory, client):
     assert other["X-Cache"] == "miss"
 
 
-def test_answers_that_show_the_clock_are_kept_for_their_minute(directory, client, frozen_now):
+def test_answers_that_show_the_clock_are_kept_for_their_minute(writes_directory, client, frozen_now):
     url = "/api/v1/meetings/service-meeting/"
     client.get(url)
     frozen_now(NOW + dt.timedelta(seconds=30))  # 18:30:50, the same minute
@@ -104,7 +107,7 @@ def test_answers_that_show_the_clock_are_kept_for_their_minute(directory, client
 @pytest.mark.parametrize("url", ["/api/v1/meetings/?q=before", "/api/v1/meetings/service-meeting/",
                                  "/api/v1/feeds/meeting-guide.json", "/api/v1/meetings/calendar.ics?q=before",
                                  "/api/v1/meetings/service-meeting/calendar.ics"])
-def test_validators_and_304(directory, client, url):
+def test_validators_and_304(writes_directory, client, url):
     first = client.get(url)
     assert first.status_code == 200
     assert first["Cache-Control"].startswith("public, max-age=")
@@ -117,7 +120,7 @@ def test_validators_and_304(directory, client, url):
     assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
 
 
-def test_api_answers_vary_on_accept_and_html_is_not_kept(directory, client):
+def test_api_answers_vary_on_accept_and_html_is_not_kept(writes_directory, client):
     url = "/api/v1/meetings/service-meeting/"
     json_answer = client.get(url)
     assert "Accept" in json_answer["Vary"]
@@ -127,14 +130,14 @@ def test_api_answers_vary_on_accept_and_html_is_not_kept(directory, client):
     assert client.get(url)["X-Cache"] == "hit"
 
 
-def test_answers_that_show_the_clock_are_reused_until_the_minute_turns(directory, client):
+def test_answers_that_show_the_clock_are_reused_until_the_minute_turns(writes_directory, client):
     answer = client.get("/api/v1/meetings/service-meeting/")  # at 18:30:20
     assert answer["Cache-Control"] == "public, max-age=40"
     feed = client.get("/api/v1/feeds/meeting-guide.json")
     assert feed["Cache-Control"] == "public, max-age=300"
 
 
-def test_errors_are_not_kept(directory, client):
+def test_errors_are_not_kept(writes_directory, client):
     assert client.get("/api/v1/meetings/", {"lat": "100", "lng": "0"}).status_code == 400
     assert client.get("/api/v1/meetings/no-such-meeting/").status_code == 404
     again = client.get("/api/v1/meetings/no-such-meeting/")
@@ -147,8 +150,8 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_cache_that_is_down_does_not_take_search_down(directory, client, settings, monkeypatch):
-    from meetings.api import caching
+def test_a_cache_that_is_down_does_not_take_search_down(writes_directory, client, settings, monkeypatch):
+    from meetings import public_answers as caching
 
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": f"redis://127.0.0.1:{_closed_port()}/9",
@@ -166,7 +169,7 @@ def test_a_cache_that_is_down_does_not_take_search_down(directory, client, setti
     assert time.monotonic() - started < 5
 
 
-def test_a_big_feed_is_streamed_and_kept(directory, client):
+def test_a_big_feed_is_streamed_and_kept(writes_directory, client):
     for n in range(30):
         make_meeting(name=f"Extra {n}", service_body=Meeting.objects.get(slug="service-meeting").service_body)
     first = client.get("/api/v1/feeds/meeting-guide.json")
@@ -177,7 +180,27 @@ def test_a_big_feed_is_streamed_and_kept(directory, client):
 
 
 # Another process: a gunicorn serving the API and a writer process, on one
-# SQLite file, neither of them this process.
+# SQLite file, neither of them this process. The writer takes one JSON
+# command a line on stdin and answers one a line on stdout.
+WRITER = """
+import json, sys
+import django
+django.setup()
+from tests.factories import writes_prepare, writes_setup, writes_write
+answers, sys.stdout = sys.stdout, sys.stderr  # what the writes print (mail, counts) goes to stderr
+for line in sys.stdin:
+    command = json.loads(line)
+    try:
+        if command["do"] == "setup":
+            writes_setup(); answer = {"ok": True}
+        elif command["do"] == "prepare":
+            answer = {"ok": True, **writes_prepare(command["kind"])}
+        else:
+            writes_write(command["kind"]); answer = {"ok": True}
+    except Exception as error:
+        answer = {"ok": False, "error": repr(error)}
+    print(json.dumps(answer), file=answers, flush=True)
+"""
 
 def _free_port() -> int:
     return _closed_port()
@@ -204,7 +227,7 @@ def two_processes(tmp_path_factory):
                DJANGO_SETTINGS_MODULE="meetingfinder.settings", PYTHONPATH=str(BASE_DIR))
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env,
                    check=True, timeout=120)
-    writer = subprocess.Popen([sys.executable, "-m", "tests.directory_writes"], cwd=BASE_DIR, env=env,
+    writer = subprocess.Popen([sys.executable, "-c", WRITER], cwd=BASE_DIR, env=env,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "meetingfinder.wsgi:application", "-c", "/dev/null",

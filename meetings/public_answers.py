@@ -41,7 +41,7 @@ from meetings.directory_version import directory_version
 
 log = logging.getLogger(__name__)
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Response headers a cached answer keeps; the validators are set anew on each.
 KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers")
