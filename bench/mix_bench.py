@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import directory  # noqa: E402
+from fixtures import directory  # noqa: E402
 from bench.http_bench import LUA as POINTS_LUA  # noqa: E402
 from bench.http_bench import free_port, start_gunicorn, stop  # noqa: E402
 
