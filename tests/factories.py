@@ -253,7 +253,7 @@ def writes_write(kind: str) -> None:
         request = change_request_submit(description="renamed", proposed={"name": new_name}, meeting=_writes_meeting(kind))
         change_request_approve(change_request=request, user=_writes_superuser())
     elif kind == "revert":
-        from meetings.history import history_revert
+        from meetings.services import history_revert
 
         history_revert(record=_writes_meeting(kind).history.order_by("-history_id").first(), user=_writes_superuser())
     elif kind == "bulk_update":
