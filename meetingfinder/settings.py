@@ -90,6 +90,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Outside every layer that can reach the database, inside the security
+    # headers: JSON errors on API paths, 503 when the database is unreachable.
+    "meetingfinder.errors.ErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -161,6 +164,8 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# A database that cannot be reached (or cancelled a statement) answers 503 with this Retry-After.
+DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Throttle counts and login failures must be shared by every worker process:
@@ -203,6 +208,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "NUM_PROXIES": NUM_PROXIES,
+    # Errors as data: an unreachable database is a 503 (meetingfinder/errors.py).
+    "EXCEPTION_HANDLER": "meetingfinder.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "meetings.api.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -220,6 +227,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # No badge from validator.swagger.io: the docs call no other site.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Every operation documents the errors it can answer, as JSON (meetings/api/errors_schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "meetings.api.errors_schema.document_errors",
+    ],
 }
 
 # Celery: without a broker, tasks run in-process (the embedded default).
