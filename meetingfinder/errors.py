@@ -100,9 +100,9 @@ class ErrorsMiddleware:
     def __call__(self, request):
         api = is_api_path(request.path_info)
         if api:
-            too_large = self._body_too_large(request)
-            if too_large is not None:
-                return too_large
+            refused = self._body_too_large(request) or self._nul_characters(request)
+            if refused is not None:
+                return refused
         response = self.get_response(request)
         if is_database_unavailable(getattr(request, _UNCAUGHT, None)):
             return unavailable_response(api=api)
@@ -119,6 +119,18 @@ class ErrorsMiddleware:
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             return JsonResponse({"detail": f"{MESSAGES[413]} At most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} "
                                            "bytes."}, status=413)
+        return None
+
+    @staticmethod
+    def _nul_characters(request) -> HttpResponse | None:
+        """No slug or parameter holds a NUL, and PostgreSQL refuses it in any
+        text: answered here, for every view, instead of as a DataError."""
+        if "\x00" in request.path_info:
+            return JsonResponse({"detail": MESSAGES[404]}, status=404)
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                key = name.replace("\x00", "") or "query"
+                return JsonResponse({key: ["Parameters cannot contain NUL characters."]}, status=400)
         return None
 
     @staticmethod

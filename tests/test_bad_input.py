@@ -122,3 +122,13 @@ def test_good_values_of_every_kind_are_still_taken(client, directory):
     response = post_raw(client, json.dumps({"meeting": meeting.slug, "description": "ok", "proposed": proposed}))
     assert response.status_code == 202, response.content
     assert ChangeRequest.objects.get().proposed["day"] == 3
+
+
+@pytest.mark.parametrize("query, key", [({"q": "a\x00b"}, "q"), ({"fellowship": "\x00"}, "fellowship"),
+                                        ({"near": "92660\x00"}, "near"), ({"tz": "UTC\x00"}, "tz")])
+@pytest.mark.parametrize("path", ["/api/v1/meetings/", "/api/v1/meetings/calendar.ics",
+                                  "/api/v1/feeds/meeting-guide.json", "/api/v1/changes/"])
+def test_a_nul_in_a_parameter_is_a_400_naming_it(client, directory, path, query, key):
+    response = client.get(path, query)
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [key]
