@@ -182,3 +182,28 @@ def test_a_missing_meeting_is_documented_as_a_json_404(schema):
     missing = schema["paths"]["/api/v1/meetings/{slug}/"]["get"]["responses"]["404"]
     assert missing["description"] == "No published meeting has this slug."
     assert missing["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+# --- what the fuzzer found: the schema said less than the API does ------------------------------------------------
+
+def test_a_service_body_at_the_top_has_a_null_parent_as_documented(schema, vocabularies, client):
+    assert schema["components"]["schemas"]["ServiceBody"]["properties"]["parent"].get("nullable") is True
+    from fellowships.models import ServiceBody
+
+    ServiceBody.objects.create(slug="top-body", name="Top", fellowship=vocabularies["aa"])
+    rows = client.get("/api/v1/service-bodies/").json()["results"]
+    assert {"slug": "top-body", "parent": None}.items() <= rows[0].items()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/fellowships/", "/api/v1/regions/", "/api/v1/meetings/"])
+def test_a_limit_past_the_largest_page_is_documented_as_accepted(schema, client, path):
+    limit = next(p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "limit")
+    assert limit["schema"]["maximum"] > 200
+    assert client.get(path, {"limit": "201"}).status_code == 200
+
+
+def test_blank_search_parameters_are_documented_as_not_given(schema, client):
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/meetings/"]["get"]["parameters"]}
+    assert parameters["units"]["allowEmptyValue"] is True
+    assert {"type": "string", "enum": [""]} in parameters["time_of_day"]["schema"]["items"]["anyOf"]
+    assert client.get("/api/v1/meetings/", {"units": "", "time_of_day": ","}).status_code == 200

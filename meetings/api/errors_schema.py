@@ -42,6 +42,20 @@ def _reference(component: str) -> dict:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}}
 
 
+# Parameters whose blank value is a 400; every other (the search's, django-filter's)
+# reads a blank value as not given.
+BLANK_REFUSED = {"limit", "offset", "since"}
+
+
+def _blank_is_not_given(parameter: dict) -> None:
+    """Filters read a blank value as not given (`?units=&day=`, what an HTML
+    form sends); the search ignores blank items of a comma list (`day=1,,2`)."""
+    parameter["allowEmptyValue"] = True
+    schema = parameter.get("schema", {})
+    if schema.get("type") == "array":
+        schema["items"] = {"anyOf": [schema["items"], {"type": "string", "enum": [""]}]}
+
+
 def document_errors(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR
@@ -50,6 +64,9 @@ def document_errors(result, generator, request, public):
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and parameter.get("name") not in BLANK_REFUSED:
+                    _blank_is_not_given(parameter)
             responses = operation.setdefault("responses", {})
             errors = dict(EVERY_OPERATION)
             if "requestBody" in operation:
