@@ -18,8 +18,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 keepalive = 5
-# A request's statements stop at DATABASE_STATEMENT_TIMEOUT_MS (meetingfinder/settings.py,
-# answered as a 503); gunicorn waits longer, so the database stops a slow
-# request first and the worker can say so instead of being killed mid-answer.
+# A request's statements stop at DATABASE_STATEMENT_TIMEOUT_MS, and it starts none
+# after its budget (the same by default; meetingfinder/request_budget.py), so
+# its database time stays under twice the timeout, answered as a 503. gunicorn
+# waits longer than that, so the worker says so instead of being killed mid-answer.
 STATEMENT_TIMEOUT_SECONDS = math.ceil(int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "10000")) / 1000)
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", max(30, STATEMENT_TIMEOUT_SECONDS + 20)))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", max(30, 2 * STATEMENT_TIMEOUT_SECONDS + 10)))

@@ -93,6 +93,8 @@ MIDDLEWARE = [
     # Outside every layer that can reach the database, inside the security
     # headers: JSON errors on API paths, 503 when the database is unreachable.
     "meetingfinder.errors.ErrorsMiddleware",
+    # No statement starts once the request has spent its database budget.
+    "meetingfinder.request_budget.RequestBudgetMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -171,6 +173,9 @@ DATABASE_STATEMENT_TIMEOUT_MS = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}")
+# A web request starts no statement after this much time (0: no limit), so a
+# request runs at most about twice it (meetingfinder/request_budget.py).
+DATABASE_REQUEST_BUDGET_MS = env.int("DATABASE_REQUEST_BUDGET_MS", default=DATABASE_STATEMENT_TIMEOUT_MS)
 # A database that cannot be reached (or cancelled a statement) answers 503 with this Retry-After.
 DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
