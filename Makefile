@@ -55,5 +55,5 @@ lock:
 # A longer fuzz of the whole API than the suite's (tests/test_fuzz_api.py):
 # FUZZ_EXAMPLES cases per operation and mode, FUZZ_SEED to vary, failures in FUZZ_REPORT.
 fuzz: setup
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_REPORT=$${FUZZ_REPORT:-fuzz-report.txt} \
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_REPORT=$${FUZZ_REPORT:-fuzz-report.txt} \
 		$(BIN)/python -m pytest -p no:cacheprovider tests/test_fuzz_api.py -s $(PYTEST_ARGS)

@@ -89,3 +89,10 @@ def test_a_request_starts_no_statement_after_its_budget(vocabularies, settings, 
 def test_within_its_budget_a_request_answers_as_usual(vocabularies, settings):
     settings.DATABASE_REQUEST_BUDGET_MS = 10_000
     assert Client().get("/api/v1/fellowships/").status_code == 200
+
+
+def test_the_admin_has_no_request_budget(vocabularies, settings, admin_client):
+    """Curators' imports and bulk actions are long on purpose."""
+    settings.DATABASE_REQUEST_BUDGET_MS = 1
+    time.sleep(0.01)
+    assert admin_client.get("/admin/meetings/meeting/").status_code == 200
