@@ -12,17 +12,17 @@ from django.core.cache import cache
 
 from meetings.api.change_views import parse_since
 from meetings.models import ChangeRequest
-from tests.curation_setup import aa_meeting, make_directory
+from tests.factories import aa_meeting
 
 CHANGES = "/api/v1/changes/"
 SUBMIT = "/api/v1/change-requests/"
 
 
-@pytest.fixture
-def directory(vocabularies, settings):
+@pytest.fixture(autouse=True)
+def offline_fresh_throttle(settings):
     settings.GEOCODER = "offline"
     cache.clear()
-    yield make_directory()
+    yield
     cache.clear()
 
 
@@ -132,3 +132,14 @@ def test_a_nul_in_a_parameter_is_a_400_naming_it(client, directory, path, query,
     response = client.get(path, query)
     assert response.status_code == 400, response.content
     assert list(response.json()) == [key]
+
+
+@pytest.mark.parametrize("field, value", [("service_body", -853904198), ("meeting", 12), ("description", 5),
+                                          ("contact_email", True), ("website", 1)])
+def test_request_fields_that_are_not_text_are_a_400_naming_them(client, directory, field, value):
+    """Found by make fuzz: a number for a slug was taken as its digits (and with the bot trap filled, answered 202)."""
+    meeting = aa_meeting(directory)
+    body = {"meeting": meeting.slug, "description": "x", "website": "", field: value}
+    response = post_raw(client, json.dumps(body))
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [field]

@@ -28,15 +28,36 @@ PRIVATE_FIELDS = {"needs_review", "review_reason", "geocode_error", "geocode_sta
 RECEIVED = {"status": "received", "detail": "Thank you: the listing's curators will review your correction."}
 
 
+class _OnlyText:
+    """DRF's text fields take 12 for "12"; the schema says a string, so a
+    number or true is a 400 like any other value of the wrong kind."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class _Slug(_OnlyText, serializers.SlugField):
+    pass
+
+
+class _Text(_OnlyText, serializers.CharField):
+    pass
+
+
+class _Email(_OnlyText, serializers.EmailField):
+    pass
+
+
 class ChangeRequestInSerializer(serializers.Serializer):
-    meeting = serializers.SlugField(required=False, help_text="Slug of the meeting to correct.")
-    service_body = serializers.SlugField(required=False, help_text="For a new meeting: its service body's slug.")
-    description = serializers.CharField(help_text="What is wrong, or what the new meeting is.")
+    meeting = _Slug(required=False, help_text="Slug of the meeting to correct.")
+    service_body = _Slug(required=False, help_text="For a new meeting: its service body's slug.")
+    description = _Text(help_text="What is wrong, or what the new meeting is.")
     proposed = serializers.DictField(required=False, help_text=f"Proposed values; fields: {', '.join(PROPOSABLE)}.")
-    contact_email = serializers.EmailField(required=False, allow_blank=True,
-                                           help_text="Optional: to hear what became of the request.")
-    website = serializers.CharField(required=False, allow_blank=True,
-                                    help_text="Leave empty (a trap for bots).")
+    contact_email = _Email(required=False, allow_blank=True,
+                           help_text="Optional: to hear what became of the request.")
+    website = _Text(required=False, allow_blank=True, help_text="Leave empty (a trap for bots).")
 
 
 class ReceivedSerializer(serializers.Serializer):
