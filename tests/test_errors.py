@@ -138,6 +138,7 @@ def test_a_database_on_a_closed_port_is_a_503_not_a_500():
         "print(json.dumps([[a.status_code, a['Content-Type'], a.get('Retry-After')] for a in answers]))\n"
     )
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "meetingfinder.settings", "DJANGO_DEBUG": "false",
+                   "DJANGO_SECRET_KEY": "test-only-key-never-used-in-production-5d2f8b1c9e4a7f3b6d0c",
                    "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/mf_nowhere",
                    "DATABASE_CONN_MAX_AGE": "0"}
     finished = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True,
