@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup schema lock messages
+.PHONY: run test setup schema lock messages fuzz
 
 # Installs exactly the locked versions, each checked against its hash. The
 # lock holds the application's pins (requirements.lock, what the Docker image
@@ -51,3 +51,9 @@ lock:
 		$(LOCK_ARGS) requirements.in -o requirements.lock
 	$(BIN)/uv pip compile --quiet --generate-hashes --no-header --python-version 3.11 --python-platform linux \
 		$(LOCK_ARGS) requirements-dev.in -o requirements-dev.lock
+
+# A longer fuzz of the whole API than the suite's (tests/test_fuzz_api.py):
+# FUZZ_EXAMPLES cases per operation and mode, FUZZ_SEED to vary, failures in FUZZ_REPORT.
+fuzz: setup
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_REPORT=$${FUZZ_REPORT:-fuzz-report.txt} \
+		$(BIN)/python -m pytest -p no:cacheprovider tests/test_fuzz_api.py -s $(PYTEST_ARGS)

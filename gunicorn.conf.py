@@ -9,6 +9,7 @@ search, 2 workers x 1 thread 453/s (p99 95 ms) and 3.0 ms (bench/README.md).
 One worker per core by default; WEB_CONCURRENCY and GUNICORN_THREADS override.
 """
 
+import math
 import multiprocessing
 import os
 
@@ -17,4 +18,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 keepalive = 5
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# A request's statements stop at DATABASE_STATEMENT_TIMEOUT_MS, and it starts none
+# after its budget (the same by default; meetingfinder/request_budget.py), so
+# its database time stays under twice the timeout, answered as a 503. gunicorn
+# waits longer than that, so the worker says so instead of being killed mid-answer.
+STATEMENT_TIMEOUT_SECONDS = math.ceil(int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "10000")) / 1000)
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", max(30, 2 * STATEMENT_TIMEOUT_SECONDS + 10)))

@@ -90,6 +90,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Outside every layer that can reach the database, inside the security
+    # headers: JSON errors on API paths, 503 when the database is unreachable.
+    "meetingfinder.errors.ErrorsMiddleware",
+    # No statement starts once the request has spent its database budget.
+    "meetingfinder.request_budget.RequestBudgetMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -161,6 +166,18 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# No statement runs longer than this (0: no limit). Web requests use the
+# default; Celery workers set their own in their environment (docker-compose.yml).
+# gunicorn's timeout (gunicorn.conf.py) reads the same variable and waits longer.
+DATABASE_STATEMENT_TIMEOUT_MS = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=10_000)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}")
+# A web request starts no statement after this much time (0: no limit), so a
+# request runs at most about twice it (meetingfinder/request_budget.py).
+DATABASE_REQUEST_BUDGET_MS = env.int("DATABASE_REQUEST_BUDGET_MS", default=DATABASE_STATEMENT_TIMEOUT_MS)
+# A database that cannot be reached (or cancelled a statement) answers 503 with this Retry-After.
+DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=30)
 # Read replicas (meetingfinder/replicas.py): public reads go to one that
 # answers and lags at most DATABASE_REPLICA_MAX_LAG_SECONDS; all else to the primary.
 for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
@@ -172,8 +189,9 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
         "TEST": {"MIRROR": "default"},
     }
     if DATABASES[f"replica_{_number}"]["ENGINE"].endswith("postgresql"):
-        DATABASES[f"replica_{_number}"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
-            "DATABASE_REPLICA_CONNECT_TIMEOUT", default=2)
+        DATABASES[f"replica_{_number}"].setdefault("OPTIONS", {}).update(
+            connect_timeout=env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2),
+            options=f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}")
 DATABASE_ROUTERS = ["meetingfinder.replicas.PrimaryReplicaRouter"]
 DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=10.0)
 DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=5.0)
@@ -230,6 +248,14 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "NUM_PROXIES": NUM_PROXIES,
+    # Errors as data: an unreachable database is a 503 (meetingfinder/errors.py).
+    "EXCEPTION_HANDLER": "meetingfinder.errors.api_exception_handler",
+    # JSON nested too deeply for the parser is a 400, not a RecursionError.
+    "DEFAULT_PARSER_CLASSES": [
+        "meetings.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "meetings.api.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -247,6 +273,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # No badge from validator.swagger.io: the docs call no other site.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Every operation documents the errors it can answer, as JSON (meetings/api/errors_schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "meetings.api.errors_schema.document_errors",
+    ],
 }
 
 # Celery: without a broker, tasks run in-process (the embedded default).

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -59,11 +59,33 @@ class ChangeRequestDecided(Exception):
 
 def _clean_field(model, name: str, value):
     field = model._meta.get_field(name)
+    _check_json_kind(field, value)
     if isinstance(value, str):
         value = value.strip()
     if value is None and field.null is False and field.blank:
         value = ""
     return field.clean(value, None)
+
+
+_JSON_KINDS = {bool: "true or false", list: "a list", dict: "an object"}
+
+
+def _check_json_kind(field, value) -> None:
+    """A proposed value is one JSON scalar of the field's kind: text for text
+    and times, a whole number (or its digits) for the day. Anything else
+    (true, ["07:00"], {}, 2500 for a time) is refused before the model's
+    own parsing, which expects text and would fail on it."""
+    if value is None:
+        return
+    if isinstance(field, models.IntegerField):
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValidationError("Give a whole number.")
+        return
+    if not isinstance(value, str):
+        wanted = "a time as text, HH:MM" if isinstance(field, models.TimeField) else "text"
+        raise ValidationError(f"Give {wanted}, not {_JSON_KINDS.get(type(value), 'a number')}.")
+    if "\x00" in value:
+        raise ValidationError("Text cannot contain NUL characters.")
 
 
 def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:

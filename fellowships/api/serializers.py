@@ -24,7 +24,8 @@ class MeetingTypeSerializer(serializers.ModelSerializer):
 
 class ServiceBodySerializer(serializers.ModelSerializer):
     fellowship = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # null for a body at the top of its tree.
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = ServiceBody

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from fellowships.models import ServiceBody
 from meetings import history
+from meetings.api.pagination import MAX_OFFSET
 from meetings.change_requests import PROPOSABLE, ChangeRequestInvalid, change_request_submit
 from meetings.models import Location, Meeting
 from meetings.throttles import ChangeRequestThrottle
@@ -27,15 +28,36 @@ PRIVATE_FIELDS = {"needs_review", "review_reason", "geocode_error", "geocode_sta
 RECEIVED = {"status": "received", "detail": "Thank you: the listing's curators will review your correction."}
 
 
+class _OnlyText:
+    """DRF's text fields take 12 for "12"; the schema says a string, so a
+    number or true is a 400 like any other value of the wrong kind."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class _Slug(_OnlyText, serializers.SlugField):
+    pass
+
+
+class _Text(_OnlyText, serializers.CharField):
+    pass
+
+
+class _Email(_OnlyText, serializers.EmailField):
+    pass
+
+
 class ChangeRequestInSerializer(serializers.Serializer):
-    meeting = serializers.SlugField(required=False, help_text="Slug of the meeting to correct.")
-    service_body = serializers.SlugField(required=False, help_text="For a new meeting: its service body's slug.")
-    description = serializers.CharField(help_text="What is wrong, or what the new meeting is.")
+    meeting = _Slug(required=False, help_text="Slug of the meeting to correct.")
+    service_body = _Slug(required=False, help_text="For a new meeting: its service body's slug.")
+    description = _Text(help_text="What is wrong, or what the new meeting is.")
     proposed = serializers.DictField(required=False, help_text=f"Proposed values; fields: {', '.join(PROPOSABLE)}.")
-    contact_email = serializers.EmailField(required=False, allow_blank=True,
-                                           help_text="Optional: to hear what became of the request.")
-    website = serializers.CharField(required=False, allow_blank=True,
-                                    help_text="Leave empty (a trap for bots).")
+    contact_email = _Email(required=False, allow_blank=True,
+                           help_text="Optional: to hear what became of the request.")
+    website = _Text(required=False, allow_blank=True, help_text="Leave empty (a trap for bots).")
 
 
 class ReceivedSerializer(serializers.Serializer):
@@ -85,8 +107,26 @@ class ChangeRequestCreateView(APIView):
 
 
 class ChangePagination(LimitOffsetPagination):
+    """Pages of 100, at most 500; a limit or offset that is not a whole number
+    in range is a 400, as on the meeting search."""
+
     default_limit = 100
     max_limit = 500
+
+    def _whole_number(self, request, name: str, *, low: int, default: int) -> int:
+        text = request.query_params.get(name)
+        if text is None:
+            return default
+        if not text.isdigit() or len(text) > 10 or not low <= int(text) <= MAX_OFFSET:
+            raise serializers.ValidationError({name: [f"Use a whole number from {low} to {MAX_OFFSET}."]})
+        return int(text)
+
+    def get_limit(self, request) -> int:
+        return min(self._whole_number(request, self.limit_query_param, low=1, default=self.default_limit),
+                   self.max_limit)
+
+    def get_offset(self, request) -> int:
+        return self._whole_number(request, self.offset_query_param, low=0, default=0)
 
 
 class ChangeSerializer(serializers.Serializer):
@@ -107,19 +147,23 @@ MADE_BY = {"user": "curator", "import": "import", "change_request": "change_requ
 
 
 def parse_since(value: str) -> dt.datetime:
-    """ISO 8601 date or date-time; a naive one is UTC."""
+    """ISO 8601 date or date-time, as UTC; a naive one is UTC. In UTC because
+    PostgreSQL refuses offsets past 15:59 (+19:00 is valid ISO 8601), and a
+    moment that has no UTC equivalent (year 1 at +01:00) is no moment."""
     try:
-        moment = parse_datetime(value)
+        moment = parse_datetime(value.strip())
         if moment is None:
-            day = parse_date(value)
+            day = parse_date(value.strip())
             if day is None:
                 raise ValueError
             moment = dt.datetime.combine(day, dt.time())
-    except ValueError as error:
+        if timezone.is_naive(moment):
+            return moment.replace(tzinfo=dt.timezone.utc)
+        return moment.astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError) as error:
         raise serializers.ValidationError(
             {"since": ["Give an ISO 8601 date or date-time, e.g. 2025-01-31 or 2025-01-31T12:00:00Z."]}
         ) from error
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _change(record, previous, kind: str) -> dict:
@@ -157,7 +201,7 @@ class ChangesView(generics.ListAPIView):
         since = self.request.query_params.get("since")
         meetings = Meeting.history.all()
         locations = Location.history.all()
-        if since:
+        if since is not None:
             moment = parse_since(since)
             meetings = meetings.filter(history_date__gte=moment)
             locations = locations.filter(history_date__gte=moment)

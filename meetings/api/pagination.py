@@ -93,7 +93,10 @@ class CappedCountPagination(LimitOffsetPagination):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.limit_query_param:
-                parameter["schema"].update(minimum=1, maximum=self.max_limit)
+                # Accepted up to MAX_OFFSET; past max_limit it reads the largest page.
+                parameter["schema"].update(minimum=1, maximum=MAX_OFFSET)
+                parameter["description"] = (f"Number of results to return per page, 1 or more; past "
+                                            f"{self.max_limit}, {self.max_limit}.")
             elif parameter["name"] == self.offset_query_param:
                 parameter["schema"].update(minimum=0, maximum=MAX_OFFSET)
         return parameters

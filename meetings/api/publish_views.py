@@ -82,6 +82,10 @@ _NARROWING_PARAMETERS = [
 ]
 
 
+# The feed is a bare array of Meeting Guide records (its specification's, not ours to restate).
+MEETING_GUIDE_FEED = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
+
+
 def _feed_search(request):
     query = request.GET.copy()
     for key in list(query):
@@ -106,7 +110,7 @@ class MeetingGuideFeedView(PublishView):
             "no timezone; online-only meetings the principal city of their zone, approximate."
         ),
         parameters=_NARROWING_PARAMETERS,
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="A JSON array of meetings."),
+        responses={200: OpenApiResponse(MEETING_GUIDE_FEED, description="A JSON array of meetings."),
                    304: OpenApiResponse(description="Not modified."), 400: OpenApiTypes.OBJECT},
     )
     def get(self, request, version: str):

@@ -1,0 +1,145 @@
+"""Errors as data. On API paths (`/api/`, `/client_interface/`) every error
+is JSON, whatever DEBUG is: DRF views shape their own (`api_exception_handler`),
+and `ErrorsMiddleware` shapes what Django answers around them (unknown URLs,
+413, uncaught exceptions). When the database cannot be reached or cancels a
+statement (`statement_timeout`), any request is a 503 with Retry-After: JSON
+on API paths, a short page elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from django.conf import settings
+from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError
+from django.dispatch import receiver
+from django.http import HttpResponse, JsonResponse
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+API_PREFIXES = ("/api/", "/client_interface/")
+# The generic messages: nothing of the server's insides (no traceback, no SQL).
+MESSAGES = {
+    400: "Bad request.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    406: "Could not satisfy the request's Accept header.",
+    413: "The request body is too large.",
+    415: "Unsupported media type.",
+    429: "Too many requests: try again later.",
+    500: "Server error: it has been logged.",
+    503: "The service is briefly unavailable: try again in a moment.",
+}
+UNAVAILABLE_PAGE = (
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Briefly unavailable</title></head>"
+    "<body><h1>Briefly unavailable</h1><p>The meeting directory cannot answer right now. "
+    "Please try again in a minute.</p></body></html>"
+)
+# The request's uncaught exception, noted by the signal Django sends for it.
+_UNCAUGHT = "_meetingfinder_uncaught_exception"
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES)
+
+
+def is_database_unavailable(error: BaseException | None) -> bool:
+    """The database is down, unreachable, or cancelled the statement (timeout):
+    Django wraps all of these as OperationalError or InterfaceError."""
+    return isinstance(error, (OperationalError, InterfaceError))
+
+
+def _retry_after() -> str:
+    return str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS)
+
+
+def unavailable_response(*, api: bool) -> HttpResponse:
+    if api:
+        response = JsonResponse({"detail": MESSAGES[503]}, status=503)
+    else:
+        response = HttpResponse(UNAVAILABLE_PAGE, status=503, content_type="text/html; charset=utf-8")
+    response["Retry-After"] = _retry_after()
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, plus: an unreachable database is a 503 with Retry-After."""
+    if is_database_unavailable(exc):
+        logger.warning("database unavailable: %s", exc)
+        return Response({"detail": MESSAGES[503]}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": _retry_after(), "Cache-Control": "no-store"})
+    return drf_exception_handler(exc, context)
+
+
+@receiver(got_request_exception)
+def _note_uncaught_exception(sender, request=None, **kwargs):
+    # Sent from inside Django's `except` for any exception a view or a
+    # middleware let through, before the 500 page is built.
+    if request is not None:
+        setattr(request, _UNCAUGHT, sys.exc_info()[1])
+
+
+def _is_json(response) -> bool:
+    return response.get("Content-Type", "").split(";")[0].strip().endswith("json")
+
+
+class ErrorsMiddleware:
+    """Outside every middleware that can reach the database, so it sees every
+    answer whichever layer failed; inside the security headers' middlewares,
+    so its answers carry them too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        api = is_api_path(request.path_info)
+        if api:
+            refused = self._body_too_large(request) or self._nul_characters(request)
+            if refused is not None:
+                return refused
+        response = self.get_response(request)
+        if is_database_unavailable(getattr(request, _UNCAUGHT, None)):
+            return unavailable_response(api=api)
+        if api and response.status_code >= 400 and not _is_json(response):
+            return self._as_json(response)
+        return response
+
+    @staticmethod
+    def _body_too_large(request) -> HttpResponse | None:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse({"detail": "Content-Length is not a number."}, status=400)
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return JsonResponse({"detail": f"{MESSAGES[413]} At most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} "
+                                           "bytes."}, status=413)
+        return None
+
+    @staticmethod
+    def _nul_characters(request) -> HttpResponse | None:
+        """No slug or parameter holds a NUL, and PostgreSQL refuses it in any
+        text: answered here, for every view, instead of as a DataError."""
+        if "\x00" in request.path_info:
+            return JsonResponse({"detail": MESSAGES[404]}, status=404)
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                key = name.replace("\x00", "") or "query"
+                return JsonResponse({key: ["Parameters cannot contain NUL characters."]}, status=400)
+        return None
+
+    @staticmethod
+    def _as_json(response) -> HttpResponse:
+        """The same status and headers (Allow, Retry-After...), a JSON body:
+        never an HTML page, a debug page or a traceback."""
+        code = response.status_code
+        answer = JsonResponse({"detail": MESSAGES.get(code, "Error.")}, status=code)
+        for header, value in response.items():
+            if header.lower() not in ("content-type", "content-length"):
+                answer[header] = value
+        return answer

@@ -1,0 +1,145 @@
+"""Ordinary bad input is a 400 (or a 404) naming what is wrong, never a 500
+(issue 12): the changes feed's `since` and paging, NUL characters in slugs,
+change requests nested too deeply or with values of the wrong type."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.core.cache import cache
+
+from meetings.api.change_views import parse_since
+from meetings.models import ChangeRequest
+from tests.factories import aa_meeting
+
+CHANGES = "/api/v1/changes/"
+SUBMIT = "/api/v1/change-requests/"
+
+
+@pytest.fixture(autouse=True)
+def offline_fresh_throttle(settings):
+    settings.GEOCODER = "offline"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+# --- the changes feed -------------------------------------------------------------------------------------------
+
+def test_since_with_a_far_offset_is_read_in_utc(client, directory):
+    meeting = aa_meeting(directory)
+    # +19:00 is a valid ISO offset; PostgreSQL refuses it as a parameter, so it is converted first.
+    response = client.get(CHANGES, {"since": "2020-01-01T00:00:00+19:00"})
+    assert response.status_code == 200, response.content
+    assert meeting.slug in {change["slug"] for change in response.json()["results"]}
+    assert parse_since("2020-01-01T00:00:00+19:00") == dt.datetime(2019, 12, 31, 5, tzinfo=dt.timezone.utc)
+    assert parse_since("2020-01-01T00:00:00+19:00").utcoffset() == dt.timedelta(0)
+
+
+@pytest.mark.parametrize("since", ["", " ", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00",
+                                   "2020-02-30", "2020-01-01T25:00:00", "yesterday"])
+def test_a_since_that_is_no_moment_is_a_400_naming_since(client, directory, since):
+    response = client.get(CHANGES, {"since": since})
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["since"]
+
+
+@pytest.mark.parametrize("query", [{"limit": "abc"}, {"limit": "0"}, {"limit": "-5"}, {"offset": "-1"},
+                                   {"offset": "null"}, {"offset": "100000000000000000000"}])
+def test_changes_paging_out_of_range_is_a_400_naming_the_parameter(client, directory, query):
+    response = client.get(CHANGES, query)
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == list(query)
+
+
+def test_changes_paging_in_range_still_pages(client, directory):
+    aa_meeting(directory)
+    body = client.get(CHANGES, {"limit": "1", "offset": "1"}).json()
+    assert len(body["results"]) == 1 and body["count"] >= 2
+
+
+# --- NUL characters in slugs ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/api/v1/meetings/%00/", "/api/v1/regions/%00/", "/api/v1/service-bodies/%00/",
+                                  "/api/v1/fellowships/%00/", "/api/v1/meetings/%00/calendar.ics",
+                                  "/api/v1/meetings/a%00b/"])
+def test_a_nul_in_a_slug_is_a_json_404(client, directory, path):
+    response = client.get(path)
+    assert response.status_code == 404, response.content
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json() == {"detail": "Not found."} or "detail" in response.json()
+
+
+# --- change requests --------------------------------------------------------------------------------------------
+
+def post_raw(client, body: str):
+    return client.post(SUBMIT, body, content_type="application/json")
+
+
+def test_a_body_nested_100000_deep_is_a_400(client, directory):
+    response = post_raw(client, "[" * 100_000)
+    assert response.status_code == 400, response.content
+    assert "nested too deeply" in response.json()["detail"]
+
+
+def test_proposed_values_nested_5000_deep_are_a_400(client, directory):
+    meeting = aa_meeting(directory)
+    nested = '{"name": ' * 5000 + '"x"' + "}" * 5000
+    body = f'{{"meeting": "{meeting.slug}", "description": "deep", "proposed": {nested}}}'
+    response = post_raw(client, body)
+    assert response.status_code == 400, response.content
+    assert not ChangeRequest.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["time", "end_time"])
+@pytest.mark.parametrize("value", [2500, True, ["07:00"], {}, 7.5])
+def test_a_time_that_is_not_text_is_a_400_naming_the_field(client, directory, field, value):
+    meeting = aa_meeting(directory)
+    body = {"meeting": meeting.slug, "description": "new time", "proposed": {field: value}}
+    response = post_raw(client, json.dumps(body))
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [f"proposed.{field}"]
+    assert not ChangeRequest.objects.exists()
+
+
+@pytest.mark.parametrize("field, value", [
+    ("name", ["Serenity"]), ("name", {"text": "Serenity"}), ("notes", True), ("day", True), ("day", [1]),
+    ("timezone", 5), ("city", ["Irvine"]), ("name", "Seren\x00ity"), ("notes", "a\x00b"),
+])
+def test_values_of_the_wrong_kind_are_a_400_naming_the_field(client, directory, field, value):
+    meeting = aa_meeting(directory)
+    body = {"meeting": meeting.slug, "description": "wrong kind", "proposed": {field: value}}
+    response = post_raw(client, json.dumps(body))
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [f"proposed.{field}"]
+
+
+def test_good_values_of_every_kind_are_still_taken(client, directory):
+    meeting = aa_meeting(directory)
+    proposed = {"name": "Serenity", "day": 3, "time": "07:00", "end_time": None, "notes": "", "city": "Irvine"}
+    response = post_raw(client, json.dumps({"meeting": meeting.slug, "description": "ok", "proposed": proposed}))
+    assert response.status_code == 202, response.content
+    assert ChangeRequest.objects.get().proposed["day"] == 3
+
+
+@pytest.mark.parametrize("query, key", [({"q": "a\x00b"}, "q"), ({"fellowship": "\x00"}, "fellowship"),
+                                        ({"near": "92660\x00"}, "near"), ({"tz": "UTC\x00"}, "tz")])
+@pytest.mark.parametrize("path", ["/api/v1/meetings/", "/api/v1/meetings/calendar.ics",
+                                  "/api/v1/feeds/meeting-guide.json", "/api/v1/changes/"])
+def test_a_nul_in_a_parameter_is_a_400_naming_it(client, directory, path, query, key):
+    response = client.get(path, query)
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [key]
+
+
+@pytest.mark.parametrize("field, value", [("service_body", -853904198), ("meeting", 12), ("description", 5),
+                                          ("contact_email", True), ("website", 1)])
+def test_request_fields_that_are_not_text_are_a_400_naming_them(client, directory, field, value):
+    """Found by make fuzz: a number for a slug was taken as its digits (and with the bot trap filled, answered 202)."""
+    meeting = aa_meeting(directory)
+    body = {"meeting": meeting.slug, "description": "x", "website": "", field: value}
+    response = post_raw(client, json.dumps(body))
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [field]

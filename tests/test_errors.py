@@ -1,0 +1,210 @@
+"""Errors as data (meetingfinder/errors.py): on API paths every error is JSON,
+whatever DEBUG is; an unreachable database is a 503 with Retry-After (JSON on
+API paths, a short page elsewhere); the schema documents the errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.db import InterfaceError, OperationalError, connection
+from django.test import Client
+
+from meetings.api import views as api_views
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(params=[False, True], ids=["debug-off", "debug-on"])
+def debug(request, settings):
+    settings.DEBUG = request.param
+    return request.param
+
+
+@pytest.fixture
+def quiet_client():
+    """A client that answers as a server would, instead of re-raising the view's exception."""
+    return Client(raise_request_exception=False)
+
+
+def assert_json_error(response, status: int) -> dict:
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert isinstance(body, dict) and body
+    text = json.dumps(body)
+    assert "Traceback" not in text and "File \"" not in text
+    return body
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing-here/", "/api/nothing", "/api/v2/meetings/",
+                                  "/api/v1/meetings/a.b/calendar.ics", "/client_interface/xml/"])
+def test_unknown_urls_under_the_api_are_json_404s(db, client, debug, path):
+    assert_json_error(client.get(path), 404) == {"detail": "Not found."}
+
+
+def test_unknown_pages_elsewhere_stay_html(db, client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+def test_a_missing_meetings_calendar_is_a_json_404(db, client, debug):
+    body = assert_json_error(client.get("/api/v1/meetings/no-such-meeting/calendar.ics"), 404)
+    assert "slug" in body["detail"]
+
+
+def test_a_method_not_allowed_is_json_with_allow(db, client, debug):
+    response = client.post("/client_interface/json/?switcher=GetServerInfo")
+    assert_json_error(response, 405)
+    assert response["Allow"] == "GET"
+    response = client.delete("/api/v1/meetings/")
+    assert_json_error(response, 405)
+    assert "GET" in response["Allow"]
+
+
+def test_an_unsatisfiable_accept_header_is_json_406(db, client, debug):
+    assert_json_error(client.get("/api/v1/fellowships/", HTTP_ACCEPT="application/xml"), 406)
+
+
+def test_a_body_over_the_limit_is_json_413(db, client, settings, debug):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"description": "x" * 2000, "meeting": "m"})
+    response = client.post("/api/v1/change-requests/", body, content_type="application/json")
+    assert_json_error(response, 413)
+
+
+@pytest.fixture
+def broken_search(monkeypatch):
+    def fail(*args, **kwargs):
+        raise RuntimeError("secret internals: /etc/meetingfinder/password")
+
+    monkeypatch.setattr(api_views, "SearchResults", fail)
+
+
+def test_a_server_error_is_generic_json_without_a_traceback(db, quiet_client, broken_search, debug):
+    response = quiet_client.get("/api/v1/meetings/")
+    body = assert_json_error(response, 500)
+    assert body == {"detail": "Server error: it has been logged."}
+    assert b"secret internals" not in response.content
+
+
+def refuse(error_class):
+    def wrapper(execute, sql, params, many, context):
+        raise error_class("could not connect to server: Connection refused")
+
+    return wrapper
+
+
+@pytest.mark.parametrize("error_class", [OperationalError, InterfaceError])
+@pytest.mark.parametrize("path", ["/api/v1/meetings/", "/api/v1/meetings/some-meeting/", "/api/v1/fellowships/",
+                                  "/api/v1/changes/", "/api/v1/feeds/meeting-guide.json",
+                                  "/api/v1/meetings/some-meeting/calendar.ics",
+                                  "/client_interface/json/?switcher=GetServiceBodies"])
+def test_an_unreachable_database_is_a_json_503_with_retry_after_on_api_paths(
+        vocabularies, quiet_client, debug, error_class, path):
+    with connection.execute_wrapper(refuse(error_class)):
+        response = quiet_client.get(path)
+    body = assert_json_error(response, 503)
+    assert "try again" in body["detail"]
+    assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize("path", ["/", "/?near=92660", "/meetings/some-meeting/"])
+def test_an_unreachable_database_is_a_short_html_503_on_pages(vocabularies, quiet_client, debug, path):
+    with connection.execute_wrapper(refuse(OperationalError)):
+        response = quiet_client.get(path)
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
+    assert int(response["Retry-After"]) > 0
+    assert b"try again" in response.content and len(response.content) < 1000
+
+
+def test_a_database_on_a_closed_port_is_a_503_not_a_500():
+    """The real thing: settings pointing at a port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = (
+        "import django, json; django.setup()\n"
+        "from django.test import Client\n"
+        "client = Client(raise_request_exception=False)\n"
+        "answers = [client.get(p) for p in ('/api/v1/meetings/', '/')]\n"
+        "print(json.dumps([[a.status_code, a['Content-Type'], a.get('Retry-After')] for a in answers]))\n"
+    )
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "meetingfinder.settings", "DJANGO_DEBUG": "false",
+                   "DJANGO_SECRET_KEY": "test-only-key-never-used-in-production-5d2f8b1c9e4a7f3b6d0c",
+                   "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/mf_nowhere",
+                   "DATABASE_CONN_MAX_AGE": "0"}
+    finished = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True,
+                              text=True, timeout=60)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    (api_status, api_type, api_retry), (page_status, page_type, page_retry) = json.loads(
+        finished.stdout.strip().splitlines()[-1])
+    assert (api_status, api_type.split(";")[0], page_status, page_type.split(";")[0]) == (
+        503, "application/json", 503, "text/html")
+    assert int(api_retry) > 0 and int(page_retry) > 0
+
+
+# --- the schema ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def schema(db, client):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
+
+
+def test_every_operation_documents_its_errors_as_json(schema):
+    operations = [(path, method, operation) for path, methods in schema["paths"].items()
+                  for method, operation in methods.items()]
+    assert len(operations) >= 10
+    for path, method, operation in operations:
+        for code in ("400", "404", "406", "429", "500", "503"):
+            content = operation["responses"][code]["content"]
+            assert list(content) == ["application/json"], (path, method, code)
+        assert operation["responses"]["503"]["headers"]["Retry-After"]
+        if "requestBody" in operation:
+            assert "413" in operation["responses"]
+    assert schema["components"]["schemas"]["Error"]["required"] == ["detail"]
+
+
+def test_the_meeting_guide_feed_is_documented_as_an_array(schema):
+    ok = schema["paths"]["/api/v1/feeds/meeting-guide.json"]["get"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"]["type"] == "array"
+
+
+def test_a_missing_meeting_is_documented_as_a_json_404(schema):
+    missing = schema["paths"]["/api/v1/meetings/{slug}/"]["get"]["responses"]["404"]
+    assert missing["description"] == "No published meeting has this slug."
+    assert missing["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+# --- what the fuzzer found: the schema said less than the API does ------------------------------------------------
+
+def test_a_service_body_at_the_top_has_a_null_parent_as_documented(schema, vocabularies, client):
+    assert schema["components"]["schemas"]["ServiceBody"]["properties"]["parent"].get("nullable") is True
+    from fellowships.models import ServiceBody
+
+    ServiceBody.objects.create(slug="top-body", name="Top", fellowship=vocabularies["aa"])
+    rows = client.get("/api/v1/service-bodies/").json()["results"]
+    assert {"slug": "top-body", "parent": None}.items() <= rows[0].items()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/fellowships/", "/api/v1/regions/", "/api/v1/meetings/"])
+def test_a_limit_past_the_largest_page_is_documented_as_accepted(schema, client, path):
+    limit = next(p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "limit")
+    assert limit["schema"]["maximum"] > 200
+    assert client.get(path, {"limit": "201"}).status_code == 200
+
+
+def test_blank_search_parameters_are_documented_as_not_given(schema, client):
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/meetings/"]["get"]["parameters"]}
+    assert parameters["units"]["allowEmptyValue"] is True
+    assert {"type": "string", "enum": [""]} in parameters["time_of_day"]["schema"]["items"]["anyOf"]
+    assert client.get("/api/v1/meetings/", {"units": "", "time_of_day": ","}).status_code == 200
