@@ -4,7 +4,7 @@ Nothing set means the embedded default: SQLite, Celery tasks run in-process,
 the offline geocoder, the local-memory cache. `DATABASE_URL`,
 `CELERY_BROKER_URL` (or `REDIS_URL`), `CACHE_URL` and `GEOCODER` switch to
 real services. DEBUG is off unless `DJANGO_DEBUG` turns it on (`make run`
-does); with DEBUG off a strong `DJANGO_SECRET_KEY` is required.
+and manage.py do); with DEBUG off a strong `DJANGO_SECRET_KEY` is required.
 """
 
 import datetime as dt

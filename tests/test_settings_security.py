@@ -73,10 +73,26 @@ def test_debug_is_off_unless_the_environment_turns_it_on():
     ({"DJANGO_SECRET_KEY": "a" * 60}, "weak"),
 ])
 def test_without_a_strong_key_and_with_debug_off_nothing_starts(variables, reason):
-    result = django("check", **variables)
+    # What gunicorn loads: the web application, DEBUG off unless the environment says otherwise.
+    result = django("-c", "import meetingfinder.wsgi", **variables)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and reason in result.stderr, result.stderr
     assert "DJANGO_DEBUG=true" in result.stderr  # says how to run locally
+
+
+def test_manage_py_with_nothing_set_is_the_embedded_default():
+    """A fresh clone's `manage.py makemigrations --check` once failed with a
+    bare AppRegistryNotReady: DEBUG was off and there was no key."""
+    result = django("makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+    assert django("-c", PRINT_SETTINGS).returncode != 0  # the same with no DEBUG default refuses
+
+
+def test_the_image_runs_its_commands_with_debug_off():
+    # manage.py turns DEBUG on when nothing says otherwise (the check --deploy test above
+    # fails on W018 if the production example stops saying DJANGO_DEBUG=false).
+    assert "DJANGO_DEBUG=false" in (ROOT / "Dockerfile").read_text()
 
 
 def test_a_malformed_proxy_header_setting_is_refused():
