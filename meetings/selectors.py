@@ -197,5 +197,5 @@ class SearchResults:
 
     def count_up_to(self, cap: int) -> int:
         """How many meetings match, counting no further than `cap`."""
-        meetings = meeting_search(point=None, radius_m=None, filters=self.search.filters)
+        meetings = meeting_search(point=self.search.point, radius_m=self.search.radius_m, filters=self.search.filters)
         return meetings.order_by()[:cap].count()

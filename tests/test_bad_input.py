@@ -8,7 +8,6 @@ import datetime as dt
 import json
 
 import pytest
-from django.core.cache import cache
 
 from meetings.api.change_views import parse_since
 from meetings.models import ChangeRequest
@@ -16,14 +15,6 @@ from tests.factories import aa_meeting
 
 CHANGES = "/api/v1/changes/"
 SUBMIT = "/api/v1/change-requests/"
-
-
-@pytest.fixture(autouse=True)
-def offline_fresh_throttle(settings):
-    settings.GEOCODER = "offline"
-    cache.clear()
-    yield
-    cache.clear()
 
 
 # --- the changes feed -------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
@@ -31,9 +30,6 @@ REDIS_URL = os.environ.get("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/5")
 @pytest.fixture(autouse=True)
 def ten_an_hour(settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"change-requests": "10/hour"}}
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

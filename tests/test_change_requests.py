@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.urls import reverse
 
 from meetings.change_requests import ChangeRequestInvalid, change_request_approve, change_request_reject
@@ -14,14 +13,6 @@ from meetings.models import ChangeRequest, Meeting
 from tests.factories import aa_meeting, change_url, feed_record, make_source, na_meeting, run_feed
 
 SUBMIT = "/api/v1/change-requests/"
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle(settings):
-    settings.GEOCODER = "offline"
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def submit(client, **body):

@@ -67,3 +67,13 @@ def test_online_only_meetings_are_not_near_anything(vocabularies, client):
     assert [m["name"] for m in near] == ["In The Hall"] and near[0]["distance"] is not None
     online = client.get(URL, {"attendance": "online"}).json()["results"]
     assert [(m["name"], m["distance"]) for m in online] == [("Online Only", None)]
+
+
+@pytest.mark.django_db
+def test_a_near_search_past_its_last_page_counts_only_what_is_near(vocabularies, client):
+    """Past the last page a near search is counted, and the count once forgot the place."""
+    for n in range(2):
+        make_meeting(name=f"Near {n}", location=LocationFactory(latitude=33.70 + n * 0.001, longitude=-117.85))
+    make_meeting(name="Far", location=LocationFactory(latitude=40.7, longitude=-74.0))
+    body = client.get(URL, {"lat": 33.7, "lng": -117.85, "radius": 5, "offset": 10}).json()
+    assert body["results"] == [] and body["count"] == 2 and body["next"] is None
