@@ -170,9 +170,17 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 # default; Celery workers set their own in their environment (docker-compose.yml).
 # gunicorn's timeout (gunicorn.conf.py) reads the same variable and waits longer.
 DATABASE_STATEMENT_TIMEOUT_MS = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=10_000)
+# Statements are sent with their parameters apart (server-side binding), so
+# psycopg prepares a statement a connection has run this many times and
+# PostgreSQL plans it once, not at every search (Django's documented
+# OPTIONS). Empty: never prepare (behind a pooler in transaction mode).
+DATABASE_PREPARE_THRESHOLD = env("DATABASE_PREPARE_THRESHOLD", default="5")
+_prepared = {"server_side_binding": True, "prepare_threshold": int(DATABASE_PREPARE_THRESHOLD)} \
+    if DATABASE_PREPARE_THRESHOLD else {}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}")
+    DATABASES["default"]["OPTIONS"].update(_prepared)
 # A web request starts no statement after this much time (0: no limit), so a
 # request runs at most about twice it (meetingfinder/request_budget.py).
 DATABASE_REQUEST_BUDGET_MS = env.int("DATABASE_REQUEST_BUDGET_MS", default=DATABASE_STATEMENT_TIMEOUT_MS)
@@ -191,7 +199,7 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
     if DATABASES[f"replica_{_number}"]["ENGINE"].endswith("postgresql"):
         DATABASES[f"replica_{_number}"].setdefault("OPTIONS", {}).update(
             connect_timeout=env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2),
-            options=f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}")
+            options=f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}", **_prepared)
 DATABASE_ROUTERS = ["meetingfinder.replicas.PrimaryReplicaRouter"]
 DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=10.0)
 DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=5.0)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import router
+from django.db import connections, router
 from django.db.models import F
 from django.db.models.signals import m2m_changed, pre_delete, pre_save
 from django.utils import timezone
@@ -54,12 +54,23 @@ def directory_changed(*, using: str | None = None) -> None:
         DirectoryVersion.objects.using(using).get_or_create(pk=1, defaults={"version": 1})
 
 
+# Read by every public request: named SQL, a tenth of the ORM's cost to build.
+VERSION_SQL = 'SELECT "version", "changed_at" FROM "meetings_directoryversion" WHERE "id" = 1'
+
+
 def directory_version(*, using: str | None = None) -> Version:
     """The version as the database `using` (a replica when reading there) has it."""
     from meetings.models import DirectoryVersion
 
-    row = DirectoryVersion.objects.using(using).filter(pk=1).values_list("version", "changed_at").first()
-    return Version(*row) if row else Version(0, None)
+    with connections[using or router.db_for_read(DirectoryVersion)].cursor() as cursor:
+        cursor.execute(VERSION_SQL)
+        row = cursor.fetchone()
+    if row is None:
+        return Version(0, None)
+    number, changed_at = row
+    if changed_at is not None and timezone.is_naive(changed_at):  # SQLite's driver reads UTC without its zone
+        changed_at = changed_at.replace(tzinfo=dt.timezone.utc)
+    return Version(number, changed_at)
 
 
 def _on_write(sender, using=None, **kwargs) -> None:

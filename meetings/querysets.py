@@ -67,7 +67,8 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
 
     def starting_within(self, *, now: dt.datetime, minutes: int, zones: list[str] | None = None) -> MeetingQuerySet:
         """Meetings whose next start lies in [now, now + minutes], each in its
-        own zone, DST exact; annotated with `starts_in` (minutes from now)."""
+        own zone, DST exact; annotated with `starts_in` (minutes from now).
+        `zones`: the zones to consider (selectors.zones_in_use), by default all."""
         zones = sorted(schedule.known_zone_names()) if zones is None else zones
         # Zones whose clocks agree over the window share one clause.
         by_segments: dict[tuple[schedule.WallSegment, ...], list[str]] = defaultdict(list)
@@ -85,8 +86,8 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
                 # Minutes from now to the start: UTC week minute of the start minus now's.
                 base = segment.day * schedule.MINUTES_PER_DAY - segment.utc_offset_minutes - now_utc
                 whens.append(When(clause, then=Value(base + 2 * schedule.MINUTES_PER_WEEK)))
-        if not conditions:
-            return self.none()
+        if not conditions:  # no meeting in any zone, or none of them starts in the window
+            return self.annotate(starts_in=Value(0, output_field=IntegerField())).none()
         minute_of_day = ExtractHour("time") * 60 + ExtractMinute("time")
         offset = Case(*whens, output_field=IntegerField())
         return self.filter(reduce(or_, conditions)).annotate(

@@ -108,31 +108,48 @@ def _row_values(meetings: QuerySet[Meeting]) -> QuerySet:
     return meetings.values(*paths)
 
 
-# The rows of any set of meetings by key, as named SQL with one explicit
-# parameter (the ids as an array): compiled from the ORM's query once per
-# process and database, since building and compiling the row's thirty paths
-# is most of a page's time in Python (bench/README.md). PostgreSQL only: its
-# driver returns the same Python values as the ORM (no converters apply).
-KEY_ANY_SQL = '"meetings_meeting"."id" = ANY(%s::bigint[])'
+# A page of a nearest-first search is one statement on PostgreSQL: the
+# page's ids in their order, from the search's own query, as the table
+# "page", under the rows of the meetings it names. The rows' part is
+# compiled from the ORM's query once per process and database, since building
+# and compiling the row's thirty paths is most of a page's time in Python
+# (bench/README.md); it takes no parameter, the page's query brings its own.
+# PostgreSQL's driver returns the same Python values as the ORM (no converters apply).
+PAGE_SQL = ('WITH "page" AS MATERIALIZED (SELECT "id", "position" FROM unnest(ARRAY({ids})) '
+            'WITH ORDINALITY AS "page"("id", "position")) {rows}')
+IN_PAGE_SQL = '"meetings_meeting"."id" IN (SELECT "id" FROM "page")'
+PAGE_POSITION_SQL = '(SELECT "position" FROM "page" WHERE "page"."id" = "meetings_meeting"."id")'
 
 
 @lru_cache(maxsize=8)
-def _rows_by_key_statement(using: str) -> tuple[str, tuple[str, ...]]:
-    rows = _row_values(Meeting.objects.using(using).order_by().filter(
-        RawSQL(KEY_ANY_SQL, ([0],), output_field=BooleanField())))
-    sql, params = rows.query.sql_with_params()
-    if list(params) != [[0]]:
-        raise RuntimeError(f"the rows' statement should take the ids alone, not {params!r}")
+def _page_rows_statement(using: str) -> tuple[str, tuple[str, ...]]:
+    rows = _row_values(Meeting.objects.using(using).filter(RawSQL(IN_PAGE_SQL, (), output_field=BooleanField()))
+                       .order_by(RawSQL(PAGE_POSITION_SQL, ()).asc()))
+    sql, params = rows.query.get_compiler(using=using).as_sql()
+    if params:
+        raise RuntimeError(f"the rows of a page take no parameter, not {params!r}")
     return sql, (*rows.query.values_select, *rows.query.annotation_select)
 
 
-def _values_by_key(ids: list[int], *, using: str) -> QuerySet | list[dict]:
+def _page_values(ids: QuerySet) -> list[dict]:
+    """The `.values()` of the meetings `ids` names (a sliced, ordered
+    `values_list("id", flat=True)`), in its order."""
+    using = ids.db
     if connections[using].vendor != "postgresql":
-        return _row_values(Meeting.objects.using(using).order_by().filter(pk__in=ids))
-    sql, names = _rows_by_key_statement(using)
+        order = {pk: n for n, pk in enumerate(ids)}
+        found = _row_values(Meeting.objects.using(using).order_by().filter(pk__in=list(order)))
+        return sorted(found, key=lambda value: order[value["id"]])
+    sql, params, names = page_statement(ids)
     with connections[using].cursor() as cursor:
-        cursor.execute(sql, [ids])
+        cursor.execute(sql, params)
         return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def page_statement(ids: QuerySet) -> tuple[str, tuple, tuple[str, ...]]:
+    """PostgreSQL: the one statement of a page's rows, its parameters, and its columns' names."""
+    ids_sql, ids_params = ids.query.get_compiler(using=ids.db).as_sql()
+    rows_sql, names = _page_rows_statement(ids.db)
+    return PAGE_SQL.format(ids=ids_sql, rows=rows_sql), tuple(ids_params), names
 
 
 def _values(rows: QuerySet | list[dict], *, using: str) -> tuple[list[dict], dict[int, list[str]] | None]:
@@ -166,21 +183,19 @@ def meeting_rows(meetings: QuerySet[Meeting], *, now: dt.datetime, unit: geo.Uni
                  viewer_zone: ZoneInfo | None = None, centre: geo.Point | None = None) -> list[dict]:
     """The rows of `meetings` (already ordered and sliced), in their order.
     `centre`: the searched place, from which `distance` is measured."""
-    return [row for _, row in _rows(_row_values(meetings), using=meetings.db, now=now, unit=unit,
-                                    viewer_zone=viewer_zone, centre=centre)]
+    return _rows(_row_values(meetings), using=meetings.db, now=now, unit=unit, viewer_zone=viewer_zone,
+                 centre=centre)
 
 
-def meeting_rows_by_ids(ids: list[int], *, using: str = "default", now: dt.datetime, unit: geo.Unit = "mi",
-                        viewer_zone: ZoneInfo | None = None, centre: geo.Point | None = None) -> list[dict]:
-    """The rows of the meetings with these ids, in the order of `ids`."""
-    position = {pk: n for n, pk in enumerate(ids)}
-    found = _rows(_values_by_key(ids, using=using), using=using, now=now, unit=unit, viewer_zone=viewer_zone,
-                  centre=centre)
-    return [row for _, row in sorted(found, key=lambda pair: position[pair[0]])]
+def meeting_rows_of_page(ids: QuerySet, *, now: dt.datetime, unit: geo.Unit = "mi",
+                         viewer_zone: ZoneInfo | None = None, centre: geo.Point | None = None) -> list[dict]:
+    """The rows of the meetings `ids` names (a sliced, ordered
+    `values_list("id", flat=True)`), in its order: one statement on PostgreSQL."""
+    return _rows(_page_values(ids), using=ids.db, now=now, unit=unit, viewer_zone=viewer_zone, centre=centre)
 
 
 def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: geo.Unit,
-          viewer_zone: ZoneInfo | None, centre: geo.Point | None) -> list[tuple[int, dict]]:
+          viewer_zone: ZoneInfo | None, centre: geo.Point | None) -> list[dict]:
     values, types = _values(rows, using=using)
     centre_earth = geo.earth_point(centre.latitude, centre.longitude) if centre is not None else None
     # Meetings of a page share a few slots (a weekday, peak hours, one zone).
@@ -206,5 +221,5 @@ def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: ge
         if centre_earth is not None and row["latitude"] is not None:
             metres = geo.earth_distance_m(geo.earth_point(row["latitude"], row["longitude"]), centre_earth)
             row["distance"] = round(geo.from_metres(metres, unit), 2)
-        rows.append((value["id"], row))
+        rows.append(row)
     return rows

@@ -19,10 +19,11 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, SmallIntegerF
 from django.db.models.functions import Cast
 
 from fellowships.models import Fellowship
-from meetings import geo
+from meetings import geo, schedule
+from meetings.directory_version import directory_version
 from meetings.keywords import keyword_condition
 from meetings.models import Meeting
-from meetings.rows import meeting_rows, meeting_rows_by_ids
+from meetings.rows import meeting_rows, meeting_rows_of_page
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,25 @@ def tree_ids(model, *, root_ids) -> tuple[int, ...]:
     return tuple(sorted(ids))
 
 
+# The zones the directory's meetings use, by database and directory version:
+# every write that could add a zone bumps the version, so an entry is never
+# stale on any process; the few latest versions are kept.
+_zones_by_version: dict[tuple[str, str], list[str]] = {}
+
+
+def zones_in_use(*, using: str) -> list[str]:
+    """The valid IANA zones of the meetings in the database `using`, sorted: a
+    clock search builds its clauses for these, not for all ~600 zones."""
+    key = (using, directory_version(using=using).token)
+    if key not in _zones_by_version:
+        names = Meeting.objects.using(using).order_by().values_list("timezone", flat=True).distinct()
+        known = schedule.known_zone_names()
+        while len(_zones_by_version) >= 8:
+            _zones_by_version.pop(next(iter(_zones_by_version)))
+        _zones_by_version[key] = sorted(name for name in names if name in known)
+    return _zones_by_version[key]
+
+
 def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: MeetingFilters,
                    meetings: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]:
     """Published meetings (of `meetings`, when given) matching `filters`:
@@ -156,10 +176,12 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     qs = (meetings if meetings is not None else Meeting.objects.all()).published()
     if where:
         qs = qs.filter(*where)
-    if f.starting_within is not None:
-        qs = qs.starting_within(now=f.now or dt.datetime.now(dt.timezone.utc), minutes=f.starting_within)
-    if f.in_progress:
-        qs = qs.in_progress(now=f.now or dt.datetime.now(dt.timezone.utc))
+    if f.starting_within is not None or f.in_progress:
+        now, zones = f.now or dt.datetime.now(dt.timezone.utc), zones_in_use(using=qs.db)
+        if f.starting_within is not None:
+            qs = qs.starting_within(now=now, minutes=f.starting_within, zones=zones)
+        if f.in_progress:
+            qs = qs.in_progress(now=now, zones=zones)
     if point is not None:
         # Without a radius the widest one applies: it bounds the index scan.
         return qs.near(point, radius_m=radius_m if radius_m is not None else settings.MEETINGS_MAX_RADIUS_KM * 1000)
@@ -177,10 +199,9 @@ def search_page(search: MeetingSearch, *, window: slice) -> list[dict]:
         return meeting_rows(meetings[window], **shown)
     # Nearest first: the window's ids alone, so the index scan that yields
     # them nearest first stops after the window (no join between the scan
-    # and its LIMIT), then the window's columns by key.
+    # and its LIMIT), then the window's columns by key, in the same statement.
     with geo.nearest_first_plan(using=meetings.db):
-        ids = list(meetings.values_list("id", flat=True)[window])
-    return meeting_rows_by_ids(ids, using=meetings.db, **shown)
+        return meeting_rows_of_page(meetings.values_list("id", flat=True)[window], **shown)
 
 
 class SearchResults:

@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from meetings.geo import from_metres, great_circle_m
 from meetings.models import Meeting, Region
+from meetings.selectors import MeetingFilters, meeting_search
 from tests.factories import LocationFactory, RegionFactory, ServiceBodyFactory, make_meeting
 
 URL = "/api/v1/meetings/"
@@ -251,6 +252,23 @@ class TestStartingWithin:
         assert names(client.get(URL, {"starting_within": 30})) == ["Fold"]
         frozen_now(dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.timezone.utc))  # 01:00 PST, second pass
         assert names(client.get(URL, {"starting_within": 60})) == []
+
+    def test_the_clock_search_names_only_the_zones_the_directory_uses(self, vocabularies, frozen_now):
+        # ~600 IANA zones made one request build and send ~600 clauses: a week's window took seconds.
+        make_meeting(name="LA", day=3, time="09:40", timezone="America/Los_Angeles")
+        make_meeting(name="NY", day=3, time="12:30", timezone="America/New_York")
+        now = dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc)
+        search = meeting_search(point=None, radius_m=None, filters=MeetingFilters(starting_within=10080, now=now))
+        sql = str(search.query)
+        assert "America/Los_Angeles" in sql and "America/New_York" in sql
+        assert "Pacific/Auckland" not in sql and "Europe/Berlin" not in sql
+
+    def test_a_meeting_in_a_new_zone_is_found_at_once(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc))  # 18:00 in Berlin
+        make_meeting(name="LA", day=3, time="09:40", timezone="America/Los_Angeles")
+        assert names(client.get(URL, {"starting_within": 60})) == ["LA"]
+        make_meeting(name="Berlin", day=3, time="18:20", timezone="Europe/Berlin")
+        assert names(client.get(URL, {"starting_within": 60})) == ["Berlin", "LA"]
 
     def test_with_a_place_results_stay_nearest_first(self, vocabularies, client, frozen_now):
         frozen_now(dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc))  # 09:00 in LA

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -55,21 +56,25 @@ def test_a_geo_page_is_its_ids_then_its_rows(directory, client):
     assert [m["name"] for m in body["results"]] == ["Meeting 1", "Meeting 3", "Meeting 5"]
     assert body["results"][0]["types"] == ["D", "O"]
     searches = [s for s in sql if 'FROM "meetings_meeting" ' in s]
-    # The window's ids (nearest first, nothing joined), then the window's rows by key; no count.
-    assert len(searches) == 2, sql
-    assert searches[0].startswith('SELECT "meetings_meeting"."id"') and " JOIN " not in searches[0], sql
-    by_key = '"meetings_meeting"."id" = ANY(' if connection.vendor == "postgresql" else '"meetings_meeting"."id" IN ('
-    assert by_key in searches[1] and "ORDER BY" not in searches[1], sql
     assert not [s for s in sql if "COUNT(" in s.upper()], sql
     # First the directory version (the answer's cache key and ETag).
     assert "meetings_directoryversion" in sql[0], sql
     if connection.vendor == "postgresql":
-        assert "<->" in searches[0] and "ARRAY(" in searches[1]
-        # Inside the test's transaction: the setting, the ids, the setting put back, the rows.
-        assert len(sql) == 1 + 4, sql
+        # One statement: the window's ids (nearest first, nothing joined) as
+        # "page", under the window's rows by key with their types.
+        assert len(searches) == 1, sql
+        page, rows = searches[0].split(" FROM unnest(ARRAY(", 1)[1].split("WITH ORDINALITY", 1)
+        assert page.startswith('SELECT "meetings_meeting"."id"') and "<->" in page and " JOIN " not in page, sql
+        assert '"meetings_meeting"."id" IN (SELECT "id" FROM "page")' in rows and "ARRAY(" in rows, sql
+        # Inside the test's transaction: the setting, the page, the setting put back.
+        assert len(sql) == 1 + 3, sql
         assert setting() == "on"
     else:
-        assert len(sql) == 1 + 3, sql  # the ids, the rows, the rows' types
+        # The window's ids, then the window's rows by key, then their types.
+        assert len(searches) == 2, sql
+        assert searches[0].startswith('SELECT "meetings_meeting"."id"') and " JOIN " not in searches[0], sql
+        assert '"meetings_meeting"."id" IN (' in searches[1] and "ORDER BY" not in searches[1], sql
+        assert len(sql) == 1 + 3, sql
 
 
 @pytest.mark.django_db
@@ -117,3 +122,16 @@ def test_a_failing_search_leaves_the_connection_as_it_was(postgresql_only):
             cursor.execute("SELECT 1 / %s", [0])
     assert setting() == "on"
     assert connection.connection.info.transaction_status.name == "IDLE"
+
+
+@pytest.mark.django_db
+def test_a_search_run_again_is_planned_once(directory, client):
+    """Prepared statements (settings.DATABASE_PREPARE_THRESHOLD): a search's
+    statement run a few times on a connection is planned once, not per request."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    for n in range((settings.DATABASES["default"]["OPTIONS"].get("prepare_threshold") or 5) + 1):
+        statements(client, {**GEO_QUERIES[0], "radius": 25 + n})  # not an answer kept from the last request
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'WITH "page"%%'""")
+        assert cursor.fetchone()[0] == 1
