@@ -190,9 +190,10 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     return qs.order_by("day", "time", "name", "id")
 
 
-def search_page(search: MeetingSearch, *, window: slice) -> list[dict]:
-    """The rows of one window of a search (meetings/rows.py), in its order."""
-    meetings = meeting_search(point=search.point, radius_m=search.radius_m, filters=search.filters)
+def search_page(search: MeetingSearch, *, window: slice, meetings: QuerySet[Meeting] | None = None) -> list[dict]:
+    """The rows of one window of a search (meetings/rows.py), in its order.
+    `meetings`: the search's query when already built (`search_query`)."""
+    meetings = search_query(search) if meetings is None else meetings
     shown = {"now": search.now or dt.datetime.now(dt.timezone.utc), "unit": search.unit,
              "viewer_zone": search.viewer_zone, "centre": search.point}
     if search.point is None:
@@ -204,19 +205,24 @@ def search_page(search: MeetingSearch, *, window: slice) -> list[dict]:
         return meeting_rows_of_page(meetings.values_list("id", flat=True)[window], **shown)
 
 
+def search_query(search: MeetingSearch) -> QuerySet[Meeting]:
+    return meeting_search(point=search.point, radius_m=search.radius_m, filters=search.filters)
+
+
 class SearchResults:
     """A search as a paginator reads it: windows of rows, and a count that
     never costs more than the page (meetings/api/pagination.py)."""
 
     def __init__(self, search: MeetingSearch):
         self.search = search
+        # Built once for the count and the window (a clock search builds a clause per zone).
+        self.meetings = search_query(search)
         # A nearest-first search is read with one row of lookahead instead of a count.
         self.counts_by_lookahead = search.point is not None
 
     def __getitem__(self, window: slice) -> list[dict]:
-        return search_page(self.search, window=window)
+        return search_page(self.search, window=window, meetings=self.meetings)
 
     def count_up_to(self, cap: int) -> int:
         """How many meetings match, counting no further than `cap`."""
-        meetings = meeting_search(point=self.search.point, radius_m=self.search.radius_m, filters=self.search.filters)
-        return meetings.order_by()[:cap].count()
+        return self.meetings.order_by()[:cap].count()
