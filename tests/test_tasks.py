@@ -105,6 +105,29 @@ def test_due_sources(vocabularies, feed_file):
     assert Meeting.objects.filter(feed_source=never).count() == 3
 
 
+def test_the_beat_imports_a_source_once_per_due_time(vocabularies, feed_file):
+    source = uploaded_source("oc", feed_file, refresh_minutes=60)
+    assert tasks.sources_due(now=timezone.now()) == {source.pk: tasks.DUE_SINCE_EVER}
+    assert tasks.import_due_feeds.delay().get() == [source.pk]
+    # The same task again (a second beat that read the source before that import
+    # ended, or the broker delivering it twice): nothing imported.
+    again = tasks.import_feed_source.delay(source.pk, due_at=tasks.DUE_SINCE_EVER.isoformat()).get()
+    assert again == {"status": "skipped", "reason": "already imported for this due time"}
+    assert list(ImportRun.objects.values_list("status", flat=True)) == ["succeeded"]
+    # The next due time is the interval after that run; "Import now" (no due time) always imports.
+    source.refresh_from_db()
+    assert tasks.sources_due(now=source.last_run_at + dt.timedelta(minutes=60)) == {
+        source.pk: source.last_run_at + dt.timedelta(minutes=60)}
+    assert tasks.import_feed_source.delay(source.pk).get()["status"] == "succeeded"
+
+
+def test_a_failed_run_is_not_the_import_of_its_due_time(vocabularies, feed_file):
+    source = uploaded_source("oc", feed_file)
+    ImportRun.objects.create(source=source, status="failed", finished=timezone.now(), reason="connection reset")
+    result = tasks.import_feed_source.delay(source.pk, due_at=tasks.DUE_SINCE_EVER.isoformat()).get()
+    assert result["status"] == "succeeded"
+
+
 class FeedHandler(http.server.BaseHTTPRequestHandler):
     body = b"[]"
 
@@ -169,3 +192,4 @@ def test_real_worker_consumes_the_task_from_redis_into_postgresql(vocabularies):
         httpd.shutdown()
         httpd.server_close()
         client.close()
+
