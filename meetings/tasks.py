@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from meetings.feeds.claims import SourceBusy
 from meetings.feeds.fetch import TransientFetchError
-from meetings.feeds.importer import SourceUpToDate, feed_import
+from meetings.feeds.importer import SourceKillsItsWorkers, SourceUpToDate, feed_import
 from meetings.models import FeedSource
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,9 @@ def import_feed_source(self, source_id: int, due_at: str | None = None) -> dict:
     except SourceBusy:
         log.info("feed source %s is already being imported; skipped", source_id)
         return {"status": "skipped", "reason": "another run of this source is in progress"}
+    except SourceKillsItsWorkers as error:
+        log.error("%s", error)
+        return {"status": "skipped", "reason": "its runs for this due time died with their worker too often"}
     except SourceUpToDate:
         log.info("feed source %s was already imported for its due time %s; skipped", source_id, due_at)
         return {"status": "skipped", "reason": "already imported for this due time"}

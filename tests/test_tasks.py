@@ -2,6 +2,7 @@ import datetime as dt
 import http.server
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -128,6 +129,30 @@ def test_a_failed_run_is_not_the_import_of_its_due_time(vocabularies, feed_file)
     assert result["status"] == "succeeded"
 
 
+def test_a_source_whose_runs_keep_killing_their_worker_waits_for_its_next_due_time(vocabularies, feed_file,
+                                                                                     settings):
+    source = uploaded_source("oc", feed_file)
+    due_at = tasks.DUE_SINCE_EVER.isoformat()
+    for _ in range(settings.FEEDS_KILLED_RUNS_LIMIT - 1):
+        ImportRun.objects.create(source=source, status="failed", finished=timezone.now(),
+                                 reason=claims.STALE_RUN_REASON)
+    # The last one left "running" by a killed worker: the next claim marks it failed and counts it.
+    ImportRun.objects.create(source=source)
+    result = tasks.import_feed_source.delay(source.pk, due_at=due_at).get()
+    assert result == {"status": "skipped", "reason": "its runs for this due time died with their worker too often"}
+    assert ImportRun.objects.filter(reason=claims.STALE_RUN_REASON).count() == settings.FEEDS_KILLED_RUNS_LIMIT
+    assert tasks.import_feed_source.delay(source.pk).get()["status"] == "succeeded"  # "Import now"
+
+
+def test_a_task_whose_worker_died_is_delivered_again_and_a_running_one_never(settings):
+    assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
+    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    # Redis delivers an unacknowledged task again after the visibility timeout: longer
+    # than a task can wait for its retry and then run.
+    longest = tasks.import_feed_source.retry_backoff_max + settings.CELERY_TASK_TIME_LIMIT
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > longest
+
+
 class FeedHandler(http.server.BaseHTTPRequestHandler):
     body = b"[]"
 
@@ -193,3 +218,139 @@ def test_real_worker_consumes_the_task_from_redis_into_postgresql(vocabularies):
         httpd.server_close()
         client.close()
 
+
+class SlowFeeds(http.server.BaseHTTPRequestHandler):
+    """Feed n at /feed/<n>.json (three meetings of its own), answered after a
+    pause long enough to kill a worker mid-import; counts requests in flight."""
+    pause = 1.5
+    lock = threading.Lock()
+    in_flight = 0
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        cls = type(self)
+        n = int(self.path.rsplit("/", 1)[-1].split(".")[0])
+        body = json.dumps([feed_record(n * 10 + k) for k in range(3)]).encode()
+        with cls.lock:
+            cls.in_flight += 1
+        try:
+            time.sleep(cls.pause)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the worker asking was killed
+        finally:
+            with cls.lock:
+                cls.in_flight -= 1
+
+
+def wait_for(condition, *, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_import_ten_sources_once_each_and_lose_none_when_one_is_killed(vocabularies, tmp_path):
+    """Two real workers (prefork, separate processes) on the Redis broker; one
+    is killed (SIGKILL, pool process and all, as when its machine dies) while
+    importing. Its task, never acknowledged, is delivered again to the other
+    worker, which takes over the dead holder's claim at once: every source
+    ends with exactly one succeeded run for its due time, and the same tasks
+    delivered again afterwards import nothing."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL: the worker processes must share the database")
+    import redis
+    from celery import Celery
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowFeeds)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    feeds = f"http://127.0.0.1:{httpd.server_address[1]}/feed"
+    sources = [make_source(f"src{n}", url=f"{feeds}/{n}.json") for n in range(10)]
+
+    db = connection.settings_dict
+    broker = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/11")
+    queue = f"mf-test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": broker,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        # The killed worker's task is delivered again after this (production: an hour).
+        "CELERY_BROKER_VISIBILITY_TIMEOUT": "6",
+        "CELERY_BROKER_RESTORE_SWEEP_SECONDS": "1",
+        "FEEDS_ALLOW_PRIVATE_ADDRESSES": "true",
+    }
+    logs = {name: tmp_path / f"worker-{name}.log" for name in "ab"}
+    workers = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "meetingfinder", "worker", "--pool=prefork", "--concurrency=1",
+             "-n", f"{name}-{queue}@%h", "-Q", queue, "--loglevel=INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            start_new_session=True)  # its own process group: the pool process dies with it
+        for name, log in logs.items()
+    }
+    client = Celery("test-client", broker=broker, backend=broker)
+    started = time.monotonic()
+    try:
+        wait_for(lambda: all("ready." in log.read_text() for log in logs.values()), seconds=30,
+                 what="both workers ready")
+        beat = client.send_task("meetings.tasks.import_due_feeds", queue=queue)
+        assert sorted(beat.get(timeout=15)) == sorted(source.pk for source in sources)
+
+        wait_for(lambda: SlowFeeds.in_flight == 2, seconds=15, what="both workers importing at once")
+        os.killpg(workers["a"].pid, signal.SIGKILL)
+        workers["a"].wait(timeout=10)
+
+        def all_imported():
+            return ImportRun.objects.filter(status="succeeded").values("source").distinct().count() == 10
+        wait_for(all_imported, seconds=45, what="every source imported (none lost with the killed worker)")
+
+        runs = list(ImportRun.objects.order_by("started").values_list("source", "status", "reason"))
+        for source in sources:
+            assert [status for source_id, status, _ in runs if source_id == source.pk].count("succeeded") == 1
+        # The killed worker's run, left "running", was marked failed by the run that took the source over.
+        killed = [(source_id, status) for source_id, status, reason in runs if status != "succeeded"]
+        assert len(killed) == 1 and killed[0][1] == "failed"
+        assert [reason for *_, reason in runs if reason] == [claims.STALE_RUN_REASON]
+        assert Meeting.objects.count() == 30
+
+        # The same tasks delivered again (a second beat that read the sources before
+        # these imports finished, or a redelivery): each is skipped, nothing imported twice.
+        again = [client.send_task("meetings.tasks.import_feed_source", args=[source.pk],
+                                  kwargs={"due_at": tasks.DUE_SINCE_EVER.isoformat()}, queue=queue)
+                 for source in sources]
+        assert [result.get(timeout=30) for result in again] == [
+            {"status": "skipped", "reason": "already imported for this due time"}] * 10
+        assert client.send_task("meetings.tasks.import_due_feeds", queue=queue).get(timeout=15) == []
+        assert ImportRun.objects.filter(status="succeeded").count() == 10
+        assert time.monotonic() - started < 60
+    except AssertionError:
+        for name, log in logs.items():
+            print(f"--- worker {name}\n{log.read_text()[-4000:]}")
+        raise
+    finally:
+        for worker in workers.values():
+            if worker.poll() is None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(worker.pid, signal.SIGKILL)
+                    worker.wait()
+        httpd.shutdown()
+        httpd.server_close()
+        client.close()
+        redis.Redis.from_url(broker).delete(queue)

@@ -47,7 +47,7 @@ from django.utils.text import slugify
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from fellowships.vocabularies import WORLD_ID_TO_MEETING_GUIDE
 from meetings.feeds import fetch, locks
-from meetings.feeds.claims import source_claimed
+from meetings.feeds.claims import STALE_RUN_REASON, source_claimed
 from meetings.feeds.duplicates import mark_duplicates
 from meetings.feeds.formats import FeedDocument, parser_for
 from meetings.feeds.records import FeedMeeting, FeedUnreadable, ParsedFeed, storable_text
@@ -605,6 +605,16 @@ def source_imported_since(*, source_id: int, due_at: dt.datetime) -> bool:
         status__in=[ImportRun.Status.SUCCEEDED, ImportRun.Status.HELD]).exists()
 
 
+class SourceKillsItsWorkers(SourceUpToDate):
+    """Runs of the source for this due time were killed with their worker
+    FEEDS_KILLED_RUNS_LIMIT times: it waits for its next due time."""
+
+
+def source_killed_runs_since(*, source_id: int, due_at: dt.datetime) -> int:
+    return ImportRun.objects.filter(source_id=source_id, started__gte=due_at, status=ImportRun.Status.FAILED,
+                                    reason=STALE_RUN_REASON).count()
+
+
 def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed: ParsedFeed | None = None,
                 held_run_id: int | None = None, local_file_allowed: bool = False, allow_shrink: bool = False,
                 geocoder=None, progress: Progress | None = None, location_namespace: str = "",
@@ -619,13 +629,18 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
     sources (the sample data's several sources); `due_at` (when the
     scheduler found the source due) makes the import once per due time:
     `SourceUpToDate` when a run already ended since then, checked under the
-    claim so that a task delivered twice imports once. Raises `SourceBusy` when
+    claim so that a task delivered twice imports once (and
+    `SourceKillsItsWorkers` when runs for it died with their worker too often). Raises `SourceBusy` when
     another run of the source is in progress, and `TransientFetchError`
     (after recording the run as failed) when a retry may help. Every other
     problem ends the run held or failed, with its reason."""
     with source_claimed(source_id=source_id):
         if due_at is not None and source_imported_since(source_id=source_id, due_at=due_at):
             raise SourceUpToDate(f"feed source {source_id} was already imported since {due_at.isoformat()}")
+        if due_at is not None and (source_killed_runs_since(source_id=source_id, due_at=due_at)
+                                   >= settings.FEEDS_KILLED_RUNS_LIMIT):
+            raise SourceKillsItsWorkers(f"runs of feed source {source_id} due at {due_at.isoformat()} were killed "
+                                        f"{settings.FEEDS_KILLED_RUNS_LIMIT} times with their worker; not tried again")
         source = FeedSource.objects.select_related("fellowship", "service_body").get(pk=source_id)
         started = monotonic.monotonic()
         if held_run_id is not None:
