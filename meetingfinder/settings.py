@@ -339,9 +339,9 @@ FEEDS_ALLOW_PRIVATE_ADDRESSES = env.bool("FEEDS_ALLOW_PRIVATE_ADDRESSES", defaul
 FEEDS_USER_AGENT = env("FEEDS_USER_AGENT", default="meetingfinder feed importer")
 # A run that would remove more than this share of a source's meetings is held.
 FEEDS_SHRINK_GUARD_SHARE = env.float("FEEDS_SHRINK_GUARD_SHARE", default=0.30)
-# A source whose import killed its worker this many times for one due time
-# (a feed that exhausts memory) is not tried again until its next due time
-# or "Import now": a task given back when its worker dies would loop.
+# A source whose runs died with their worker this many times for one due
+# time (a feed that exhausts memory) gets a failed run saying so and is next
+# due an interval later: a task given back when its worker dies would loop.
 FEEDS_KILLED_RUNS_LIMIT = env.int("FEEDS_KILLED_RUNS_LIMIT", default=3)
 
 # Feed parsing limits (meetings/feeds/body.py, records.py): past them a feed is

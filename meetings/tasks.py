@@ -2,7 +2,8 @@
 service (`meetings.feeds.importer.feed_import`), which holds the one-run-per-
 source claim itself and, for the beat's tasks, imports once per due time.
 Tasks are acknowledged when they end (settings: CELERY_TASK_ACKS_LATE), so
-one whose worker died is delivered again; running one twice is harmless. Time limits are the settings' (CELERY_TASK_TIME_LIMIT,
+one whose worker died is delivered again; running one twice is harmless.
+Time limits are the settings' (CELERY_TASK_TIME_LIMIT,
 CELERY_TASK_SOFT_TIME_LIMIT), the same the claim's staleness uses."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from meetings.feeds.claims import SourceBusy
 from meetings.feeds.fetch import TransientFetchError
-from meetings.feeds.importer import SourceKillsItsWorkers, SourceUpToDate, feed_import
+from meetings.feeds.importer import SourceUpToDate, feed_import
 from meetings.models import FeedSource
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,6 @@ def import_feed_source(self, source_id: int, due_at: str | None = None) -> dict:
     except SourceBusy:
         log.info("feed source %s is already being imported; skipped", source_id)
         return {"status": "skipped", "reason": "another run of this source is in progress"}
-    except SourceKillsItsWorkers as error:
-        log.error("%s", error)
-        return {"status": "skipped", "reason": "its runs for this due time died with their worker too often"}
     except SourceUpToDate:
         log.info("feed source %s was already imported for its due time %s; skipped", source_id, due_at)
         return {"status": "skipped", "reason": "already imported for this due time"}

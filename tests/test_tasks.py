@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from meetings import tasks
-from meetings.feeds import claims
+from meetings.feeds import claims, importer
 from meetings.feeds.fetch import TransientFetchError
 from meetings.models import FeedSource, ImportRun, Meeting
 from tests.factories import feed_record, make_source
@@ -139,10 +139,13 @@ def test_a_source_whose_runs_keep_killing_their_worker_waits_for_its_next_due_ti
                                  reason=claims.STALE_RUN_REASON)
     # The last one left "running" by a killed worker: the next claim marks it failed and counts it.
     ImportRun.objects.create(source=source)
-    result = tasks.import_feed_source.delay(source.pk, due_at=due_at).get()
-    assert result == {"status": "skipped", "reason": "its runs for this due time died with their worker too often"}
+    assert tasks.import_feed_source.delay(source.pk, due_at=due_at).get()["status"] == "failed"
     assert ImportRun.objects.filter(reason=claims.STALE_RUN_REASON).count() == settings.FEEDS_KILLED_RUNS_LIMIT
-    assert tasks.import_feed_source.delay(source.pk).get()["status"] == "succeeded"  # "Import now"
+    assert ImportRun.objects.first().reason == importer.killed_runs_reason(settings.FEEDS_KILLED_RUNS_LIMIT)
+    assert Meeting.objects.count() == 0
+    # It is next due an interval after that, not at once; "Import now" (no due time) imports.
+    assert tasks.sources_due(now=timezone.now()) == {}
+    assert tasks.import_feed_source.delay(source.pk).get()["status"] == "succeeded"
 
 
 def test_a_task_whose_worker_died_is_delivered_again_and_a_running_one_never(settings):

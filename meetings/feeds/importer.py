@@ -5,8 +5,8 @@
 1. **Claim** the source (`meetings.feeds.claims`): one run per source at a
    time, whoever starts it (Celery, the `import_feed` command, the admin);
    runs left "running" by a dead process are marked failed. The beat's
-   tasks name the source's due time, and a source already imported since
-   then is not imported again (a task delivered twice imports once).
+   tasks name the source's due time: a source already imported since then
+   is not imported again (a task delivered twice imports once).
 2. **Fetch** the feed: an uploaded file, or an http(s) URL through its
    format's parser. A local path is refused unless the caller is the
    command line (`local_file_allowed`): curators never name server files.
@@ -605,9 +605,9 @@ def source_imported_since(*, source_id: int, due_at: dt.datetime) -> bool:
         status__in=[ImportRun.Status.SUCCEEDED, ImportRun.Status.HELD]).exists()
 
 
-class SourceKillsItsWorkers(SourceUpToDate):
-    """Runs of the source for this due time were killed with their worker
-    FEEDS_KILLED_RUNS_LIMIT times: it waits for its next due time."""
+def killed_runs_reason(limit: int) -> str:
+    return (f"{limit} of its runs for this due time were killed with their worker (a feed too large for it?): "
+            "not tried again until its next due time; \"Import now\" tries at once")
 
 
 def source_killed_runs_since(*, source_id: int, due_at: dt.datetime) -> int:
@@ -629,20 +629,22 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
     sources (the sample data's several sources); `due_at` (when the
     scheduler found the source due) makes the import once per due time:
     `SourceUpToDate` when a run already ended since then, checked under the
-    claim so that a task delivered twice imports once (and
-    `SourceKillsItsWorkers` when runs for it died with their worker too often). Raises `SourceBusy` when
-    another run of the source is in progress, and `TransientFetchError`
+    claim so that a task delivered twice imports once; when runs for it died
+    with their worker FEEDS_KILLED_RUNS_LIMIT times, the run ends failed,
+    saying so, so that the source is next due an interval later. Raises
+    `SourceBusy` when another run of the source is in progress, and `TransientFetchError`
     (after recording the run as failed) when a retry may help. Every other
     problem ends the run held or failed, with its reason."""
     with source_claimed(source_id=source_id):
         if due_at is not None and source_imported_since(source_id=source_id, due_at=due_at):
             raise SourceUpToDate(f"feed source {source_id} was already imported since {due_at.isoformat()}")
-        if due_at is not None and (source_killed_runs_since(source_id=source_id, due_at=due_at)
-                                   >= settings.FEEDS_KILLED_RUNS_LIMIT):
-            raise SourceKillsItsWorkers(f"runs of feed source {source_id} due at {due_at.isoformat()} were killed "
-                                        f"{settings.FEEDS_KILLED_RUNS_LIMIT} times with their worker; not tried again")
         source = FeedSource.objects.select_related("fellowship", "service_body").get(pk=source_id)
         started = monotonic.monotonic()
+        limit = settings.FEEDS_KILLED_RUNS_LIMIT
+        if due_at is not None and source_killed_runs_since(source_id=source_id, due_at=due_at) >= limit:
+            # A task given back each time its worker dies would otherwise kill workers forever.
+            return _finish(ImportRun.objects.create(source=source), status=ImportRun.Status.FAILED,
+                           reason=killed_runs_reason(limit), started=started)
         if held_run_id is not None:
             run = ImportRun.objects.get(pk=held_run_id, source=source)
             if run.status != ImportRun.Status.HELD:
