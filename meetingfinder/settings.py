@@ -298,6 +298,27 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 # checked is stale (meetings/feeds/claims.py).
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=15 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=14 * 60)
+# A task is acknowledged when it ends, not when a worker takes it: a worker
+# killed mid-task (its pool process by the OOM killer, or the whole machine)
+# leaves the message to be delivered again, and the import it was running is
+# taken over at once (the claim names its holder; meetings/feeds/claims.py).
+# Running a task twice is safe: imports are once per due time and source.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A worker reserves only the task it runs, so none waits behind a long import.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The queue tasks are sent to and workers read (several sites on one Redis).
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# On Redis, a task its worker took and never acknowledged (the worker died)
+# is delivered again once this much time has passed since it was taken; a
+# task still running then would be delivered twice, so it is longer than
+# the hard time limit plus the longest retry countdown (meetings/tasks.py).
+# Workers look for such tasks every CELERY_BROKER_RESTORE_SWEEP_SECONDS.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=60 * 60),
+    "unacked_restore_interval": env.int("CELERY_BROKER_RESTORE_SWEEP_SECONDS", default=100),
+    "unacked_restore_throttle": 1,
+}
 CELERY_BEAT_SCHEDULE: dict = {}
 # Feed imports: every few minutes, start the sources whose refresh interval has passed.
 CELERY_BEAT_SCHEDULE["import-due-feeds"] = {
@@ -318,6 +339,10 @@ FEEDS_ALLOW_PRIVATE_ADDRESSES = env.bool("FEEDS_ALLOW_PRIVATE_ADDRESSES", defaul
 FEEDS_USER_AGENT = env("FEEDS_USER_AGENT", default="meetingfinder feed importer")
 # A run that would remove more than this share of a source's meetings is held.
 FEEDS_SHRINK_GUARD_SHARE = env.float("FEEDS_SHRINK_GUARD_SHARE", default=0.30)
+# A source whose runs died with their worker this many times for one due
+# time (a feed that exhausts memory) gets a failed run saying so and is next
+# due an interval later: a task given back when its worker dies would loop.
+FEEDS_KILLED_RUNS_LIMIT = env.int("FEEDS_KILLED_RUNS_LIMIT", default=3)
 
 # Feed parsing limits (meetings/feeds/body.py, records.py): past them a feed is
 # held as unreadable, or a field shortened with a note, never a crash.

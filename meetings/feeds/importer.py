@@ -4,7 +4,9 @@
 
 1. **Claim** the source (`meetings.feeds.claims`): one run per source at a
    time, whoever starts it (Celery, the `import_feed` command, the admin);
-   runs left "running" by a dead process are marked failed.
+   runs left "running" by a dead process are marked failed. The beat's
+   tasks name the source's due time: a source already imported since then
+   is not imported again (a task delivered twice imports once).
 2. **Fetch** the feed: an uploaded file, or an http(s) URL through its
    format's parser. A local path is refused unless the caller is the
    command line (`local_file_allowed`): curators never name server files.
@@ -30,6 +32,7 @@ shown once (`meetings.feeds.duplicates`).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time as monotonic
 from collections.abc import Callable
@@ -44,7 +47,7 @@ from django.utils.text import slugify
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from fellowships.vocabularies import WORLD_ID_TO_MEETING_GUIDE
 from meetings.feeds import fetch, locks
-from meetings.feeds.claims import source_claimed
+from meetings.feeds.claims import STALE_RUN_REASON, source_claimed
 from meetings.feeds.duplicates import mark_duplicates
 from meetings.feeds.formats import FeedDocument, parser_for
 from meetings.feeds.records import FeedMeeting, FeedUnreadable, ParsedFeed, storable_text
@@ -590,10 +593,32 @@ def _apply_parsed(*, source: FeedSource, run: ImportRun, parsed: ParsedFeed, pay
     return _finish(run, status=ImportRun.Status.SUCCEEDED, started=started)
 
 
+class SourceUpToDate(Exception):
+    """The source was already imported for the due time asked about."""
+
+
+def source_imported_since(*, source_id: int, due_at: dt.datetime) -> bool:
+    """Whether a run of the source finished at or after `due_at` with an
+    outcome (applied, or held for a curator); failed and running ones do not count."""
+    return ImportRun.objects.filter(
+        source_id=source_id, finished__gte=due_at,
+        status__in=[ImportRun.Status.SUCCEEDED, ImportRun.Status.HELD]).exists()
+
+
+def killed_runs_reason(limit: int) -> str:
+    return (f"{limit} of its runs for this due time were killed with their worker (a feed too large for it?): "
+            "not tried again until its next due time; \"Import now\" tries at once")
+
+
+def source_killed_runs_since(*, source_id: int, due_at: dt.datetime) -> int:
+    return ImportRun.objects.filter(source_id=source_id, started__gte=due_at, status=ImportRun.Status.FAILED,
+                                    reason=STALE_RUN_REASON).count()
+
+
 def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed: ParsedFeed | None = None,
                 held_run_id: int | None = None, local_file_allowed: bool = False, allow_shrink: bool = False,
                 geocoder=None, progress: Progress | None = None, location_namespace: str = "",
-                format: str | None = None) -> ImportRun:
+                format: str | None = None, due_at: dt.datetime | None = None) -> ImportRun:
     """Import one feed source now: claim, fetch, parse, geocode, apply.
 
     `document` (text or decoded records) or `parsed` skip the fetch, and
@@ -601,13 +626,25 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
     `held_run_id` applies that held run's feed as fetched, shrink guard off;
     `local_file_allowed` lets a source name a file on this machine (the
     command line only); `location_namespace` shares stored places between
-    sources (the sample data's several sources). Raises `SourceBusy` when
-    another run of the source is in progress, and `TransientFetchError`
+    sources (the sample data's several sources); `due_at` (when the
+    scheduler found the source due) makes the import once per due time:
+    `SourceUpToDate` when a run already ended since then, checked under the
+    claim so that a task delivered twice imports once; when runs for it died
+    with their worker FEEDS_KILLED_RUNS_LIMIT times, the run ends failed,
+    saying so, so that the source is next due an interval later. Raises
+    `SourceBusy` when another run of the source is in progress, and `TransientFetchError`
     (after recording the run as failed) when a retry may help. Every other
     problem ends the run held or failed, with its reason."""
     with source_claimed(source_id=source_id):
+        if due_at is not None and source_imported_since(source_id=source_id, due_at=due_at):
+            raise SourceUpToDate(f"feed source {source_id} was already imported since {due_at.isoformat()}")
         source = FeedSource.objects.select_related("fellowship", "service_body").get(pk=source_id)
         started = monotonic.monotonic()
+        limit = settings.FEEDS_KILLED_RUNS_LIMIT
+        if due_at is not None and source_killed_runs_since(source_id=source_id, due_at=due_at) >= limit:
+            # A task given back each time its worker dies would otherwise kill workers forever.
+            return _finish(ImportRun.objects.create(source=source), status=ImportRun.Status.FAILED,
+                           reason=killed_runs_reason(limit), started=started)
         if held_run_id is not None:
             run = ImportRun.objects.get(pk=held_run_id, source=source)
             if run.status != ImportRun.Status.HELD:
