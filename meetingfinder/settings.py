@@ -209,6 +209,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis in production (e.g. redis://redis:6379/1, Django's own Redis backend),
 # local memory for the embedded default's single process.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Sites sharing one Redis keep their keys apart (CACHE_URL's own ?key_prefix=
+# is dropped by django-environ for Django's Redis backend).
+CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default=CACHES["default"].get("KEY_PREFIX", ""))
 # Public answers are kept there too (meetings/public_answers.py); a cache that
 # does not answer in half a second is skipped, not waited on.
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):

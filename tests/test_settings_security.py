@@ -105,3 +105,11 @@ def test_the_embedded_default_run_turns_debug_on_explicitly():
     run_target = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "DJANGO_DEBUG=true" in run_target.replace("?=", "=")
     assert django("check", DJANGO_DEBUG="true").returncode == 0
+
+
+def test_sites_sharing_one_redis_keep_their_cache_keys_apart():
+    code = ("import django; django.setup(); from django.core.cache import cache; "
+            "print(cache.make_key('answer'))")
+    shared = {"DJANGO_DEBUG": "true", "CACHE_URL": "redis://127.0.0.1:6379/9"}
+    assert django("-c", code, **shared, CACHE_KEY_PREFIX="oc-intergroup").stdout.strip() == "oc-intergroup:1:answer"
+    assert django("-c", code, **shared).stdout.strip() == ":1:answer"
