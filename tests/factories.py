@@ -260,3 +260,11 @@ def writes_write(kind: str) -> None:
         Meeting.objects.filter(slug=f"{kind}-meeting").update(name=new_name)
     else:
         raise ValueError(kind)
+
+
+def child_database_url() -> str:
+    """The URL of the test database, for a process a test starts (a worker, gunicorn)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"

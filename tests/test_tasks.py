@@ -21,7 +21,7 @@ from meetings import tasks
 from meetings.feeds import claims, importer
 from meetings.feeds.fetch import TransientFetchError
 from meetings.models import FeedSource, ImportRun, Meeting
-from tests.factories import feed_record, make_source
+from tests.factories import feed_record, make_source, child_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -183,12 +183,11 @@ def test_real_worker_consumes_the_task_from_redis_into_postgresql(vocabularies):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     source = make_source(url=f"http://127.0.0.1:{httpd.server_address[1]}/feed.json")
 
-    db = connection.settings_dict
     broker = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/11")
     queue = f"mf-test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": child_database_url(),
         "CELERY_BROKER_URL": broker,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "FEEDS_ALLOW_PRIVATE_ADDRESSES": "true",
@@ -306,12 +305,11 @@ def two_workers(tmp_path, request):
     import redis
     from celery import Celery
 
-    db = connection.settings_dict
     broker = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/11")
     queue = f"mf-test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": child_database_url(),
         "CELERY_BROKER_URL": broker,
         "CELERY_RESULT_BACKEND": broker,
         "CELERY_TASK_ALWAYS_EAGER": "false",

@@ -27,7 +27,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from meetings.models import ChangeRequest
-from tests.factories import aa_meeting
+from tests.factories import aa_meeting, child_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -145,13 +145,12 @@ def test_two_gunicorn_instances_behind_one_address_give_the_same_answers_and_sha
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
     get_user_model().objects.create_superuser("curator", "curator@example.org", "a-long-test-password-1")
 
-    db = connection.settings_dict
     # A client address of this test's own (any 127/8 address is this machine),
     # so its throttle count is its own in a Redis that other runs share.
     client_address = f"127.{random.randrange(1, 255)}.{random.randrange(1, 255)}.{random.randrange(2, 255)}"
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": child_database_url(),
         "CACHE_URL": REDIS_URL,
         "CHANGE_REQUESTS_RATE": "10/hour",
         "DJANGO_NUM_PROXIES": "1",
