@@ -37,6 +37,8 @@ SEARCHES = {
     "near Irvine": {"near": "Irvine"},
     "AA Tuesday evening open": {"fellowship": "aa", "day": "2", "time_of_day": "evening", "open": "open"},
     "online, keyword": {"attendance": "online", "q": "step"},
+    "today in the viewer's zone": {"starts_on": "today", "tz": "America/New_York"},
+    "AA tomorrow evening": {"fellowship": "aa", "starts_on": "tomorrow", "time_of_day": "evening"},
 }
 
 
