@@ -25,6 +25,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count
@@ -274,14 +275,14 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
         starting_within=data["starting_within"],
         in_progress=bool(data["in_progress"]),
         times_of_day=tuple(data["time_of_day"]),
-        start_windows=_start_windows(data["starts_on"], viewer_zone=viewer_zone, now=now),
+        start_windows=_viewer_date_windows(data["starts_on"], viewer_zone=viewer_zone, now=now),
         now=now,
     )
     return MeetingSearch(point=point, radius_m=radius_m, filters=filters, unit=data["units"] or "mi",
                          viewer_zone=viewer_zone, now=now, place=place)
 
 
-def starts_on_date(value: str, *, today: dt.date) -> dt.date:
+def _starts_on_date(value: str, *, today: dt.date) -> dt.date:
     """The viewer's date a `starts_on` value names, from the viewer's `today`."""
     if value == "today":
         return today
@@ -290,12 +291,13 @@ def starts_on_date(value: str, *, today: dt.date) -> dt.date:
     return schedule.first_date_on_or_after(day=int(value), date=today)
 
 
-def _start_windows(values: list[str], *, viewer_zone, now: dt.datetime) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+def _viewer_date_windows(values: list[str], *, viewer_zone: ZoneInfo | None,
+                         now: dt.datetime) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
     """UTC [start, stop) of each viewer's date asked for, in date order."""
     if not values:
         return ()
     today = now.astimezone(viewer_zone).date()
-    dates = sorted({starts_on_date(value, today=today) for value in values})
+    dates = sorted({_starts_on_date(value, today=today) for value in values})
     return tuple(schedule.local_date_window(date=date, tz=viewer_zone) for date in dates)
 
 
