@@ -242,7 +242,9 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
                                         "alone. The feed's latest value is shown beside each; release one to take "
                                         "the feed's value."),
         }),
-        (gettext_lazy("Provenance"), {"fields": ("source", "source_key", "created", "updated"), "classes": ("collapse",)}),
+        (gettext_lazy("Provenance"), {
+            "fields": ("source", "source_key", "created", "updated"), "classes": ("collapse",),
+        }),
     )
 
     @admin.display(description=gettext_lazy("city"), ordering="location__city")

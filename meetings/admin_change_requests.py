@@ -35,9 +35,9 @@ def approve_selected(modeladmin, request: HttpRequest, queryset) -> None:
     for change_request in queryset.filter(status=ChangeRequest.Status.PENDING):
         change_request_approve(change_request=change_request, user=request.user)
         approved += 1
-    modeladmin.message_user(request, ngettext("%(count)d request approved and applied.",
-                                              "%(count)d requests approved and applied.", approved) % {"count": approved},
-                            messages.SUCCESS if approved else messages.WARNING)
+    text = ngettext("%(count)d request approved and applied.", "%(count)d requests approved and applied.",
+                    approved) % {"count": approved}
+    modeladmin.message_user(request, text, messages.SUCCESS if approved else messages.WARNING)
 
 
 @admin.register(ChangeRequest)

@@ -36,8 +36,8 @@ PAGE_PARAMETERS = frozenset(p.name for p in PARAMETERS) | {"offset"}
 SETTINGS_ONLY = frozenset({"tz", "units", "radius", "offset"})
 PLACE_PARAMETERS = ("near", "lat", "lng")
 # What the page's "Filters" section holds (it opens when one is chosen).
-FILTERS = frozenset({"fellowship", "day", "starts_on", "time_of_day", "attendance", "open", "type", "language", "region", "q",
-                     "service_body", "time_after", "time_before", "starting_within", "in_progress"})
+FILTERS = frozenset({"fellowship", "day", "starts_on", "time_of_day", "attendance", "open", "type", "language",
+                     "region", "q", "service_body", "time_after", "time_before", "starting_within", "in_progress"})
 # A week: every weekly meeting starts within it, so "soonest first" lists them all.
 WEEK_MINUTES = 7 * 24 * 60
 STARTS_ON_WORDS = {"today": gettext_lazy("today"), "tomorrow": gettext_lazy("tomorrow")}
@@ -105,9 +105,9 @@ def home(request):
         more = len(rows) > SEARCH_PAGE_SIZE
         rows = rows[:SEARCH_PAGE_SIZE]
         if soonest_first:
-            # Under way now: listed first (on the first page), not again as next week's.
+            # Under way now: listed first (on the first page), not again as
+            # next week's; it is today's, so not when only other dates are asked.
             rows = [row for row in rows if not row["in_progress"]]
-            # Under way now is today's: shown unless other dates were asked for.
             if offset == 0 and _asks_today_or_any_date(search, now=now):
                 now_query = query.copy()
                 now_query.pop("starting_within")
