@@ -37,6 +37,8 @@ SEARCHES = {
     "near Irvine": {"near": "Irvine"},
     "AA Tuesday evening open": {"fellowship": "aa", "day": "2", "time_of_day": "evening", "open": "open"},
     "online, keyword": {"attendance": "online", "q": "step"},
+    "today in the viewer's zone": {"starts_on": "today", "tz": "America/New_York"},
+    "AA tomorrow evening": {"fellowship": "aa", "starts_on": "tomorrow", "time_of_day": "evening"},
 }
 
 
@@ -44,18 +46,23 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     call_command("load_sample_data", verbosity=0)
     client = Client()
-    print(f"{'search page':28} | {'p50 ms':>8} | {'max ms':>8} | budget {BUDGET_MS} ms")
+    # CPU time of this process beside wall time: on a shared machine the wall
+    # clock also counts other processes' turns (SQLite runs in this process;
+    # on PostgreSQL the database's own CPU is not in it).
+    print(f"{'search page':28} | {'p50 ms':>8} | {'max ms':>8} | {'cpu p50':>8} | budget {BUDGET_MS} ms")
     for label, query in SEARCHES.items():
         client.get("/", query)  # warm: vocabularies, zone data, templates
-        runs = []
+        runs, cpu = [], []
         for _ in range(9):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             response = client.get("/", query)
             runs.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
             assert response.status_code == 200, (label, response.status_code)
         runs.sort()
+        cpu.sort()
         verdict = "met" if runs[len(runs) // 2] < BUDGET_MS else "MISSED"
-        print(f"{label:28} | {runs[len(runs) // 2]:8.1f} | {runs[-1]:8.1f} | {verdict}")
+        print(f"{label:28} | {runs[len(runs) // 2]:8.1f} | {runs[-1]:8.1f} | {cpu[len(cpu) // 2]:8.1f} | {verdict}")
 
 
 if __name__ == "__main__":

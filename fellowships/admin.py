@@ -9,6 +9,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy, ngettext
 
 from fellowships.models import Fellowship, MeetingType
 
@@ -23,10 +24,12 @@ class FellowshipAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Fellowship]:
         return super().get_queryset(request).annotate(type_count=Count("types"))
 
-    @admin.display(description="types", ordering="type_count")
+    @admin.display(description=gettext_lazy("types"), ordering="type_count")
     def types_link(self, fellowship: Fellowship) -> str:
         url = reverse("admin:fellowships_meetingtype_changelist") + f"?fellowship__id__exact={fellowship.pk}"
-        return format_html('<a href="{}">{} types</a>', url, getattr(fellowship, "type_count", 0))
+        count = getattr(fellowship, "type_count", 0)
+        return format_html('<a href="{}">{}</a>', url, ngettext("%(count)d type", "%(count)d types", count)
+                           % {"count": count})
 
 
 @admin.register(MeetingType)

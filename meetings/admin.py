@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _, gettext_lazy, ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from meetings import curation, history, quality
@@ -32,23 +32,24 @@ from meetings.services import (history_revert, location_lock_fields, location_sa
 def openstreetmap_link(latitude: float | None, longitude: float | None) -> str:
     """A link that opens the pin on OpenStreetMap, for checking it by eye."""
     if latitude is None or longitude is None:
-        return "No coordinates yet"
+        return _("No coordinates yet")
     return format_html(
         '<a href="https://www.openstreetmap.org/?mlat={lat}&amp;mlon={lng}#map=18/{lat}/{lng}" '
-        'target="_blank" rel="noopener noreferrer">{lat}, {lng} on OpenStreetMap</a>',
+        'target="_blank" rel="noopener noreferrer">{text}</a>',
         lat=latitude,
         lng=longitude,
+        text=_("%(latitude)s, %(longitude)s on OpenStreetMap") % {"latitude": latitude, "longitude": longitude},
     )
 
 
 class OpenClosedFilter(admin.SimpleListFilter):
     # The stock choices filter cannot offer "not stated" (a blank value),
     # which is what most AA and NA meetings are.
-    title = "open/closed"
+    title = gettext_lazy("open or closed")
     parameter_name = "open_closed"
 
     def lookups(self, request, model_admin):
-        return [("open", "Open"), ("closed", "Closed"), ("none", "Not stated")]
+        return [("open", _("Open")), ("closed", _("Closed")), ("none", _("Not stated"))]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -63,7 +64,7 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
     """The data-quality rules (meetings/quality.py) as a list filter, so the
     review page links to exactly the meetings it counted."""
 
-    title = "needs attention"
+    title = gettext_lazy("needs attention")
     parameter_name = "quality"
 
     def lookups(self, request, model_admin):
@@ -76,47 +77,52 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
 
 def feed_value_text(field: str, value) -> str:
     if value is None or value == "":
-        return "(empty)"
+        return _("(empty)")
     if isinstance(value, list):
-        return " ".join(value) or "(none)"
+        return " ".join(value) or _("(none)")
     return str(value)
 
 
-@admin.action(description="Publish selected meetings", permissions=["change"])
+@admin.action(description=gettext_lazy("Publish selected meetings"), permissions=["change"])
 def publish(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
     selected = queryset.count()
     changed = meetings_set_published(meetings=queryset, published=True)
-    modeladmin.report_bulk_change(request, changed=changed, selected=selected, done="published",
-                                  unchanged_because="already published")
+    modeladmin.report_bulk_change(request, changed=changed, selected=selected, done=ngettext(
+        "%(count)d meeting published.", "%(count)d meetings published.", changed),
+                                  unchanged_because=_("already published"))
 
 
-@admin.action(description="Unpublish selected meetings", permissions=["change"])
+@admin.action(description=gettext_lazy("Unpublish selected meetings"), permissions=["change"])
 def unpublish(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
     selected = queryset.count()
     changed = meetings_set_published(meetings=queryset, published=False)
-    modeladmin.report_bulk_change(request, changed=changed, selected=selected, done="unpublished",
-                                  unchanged_because="already unpublished")
+    modeladmin.report_bulk_change(request, changed=changed, selected=selected, done=ngettext(
+        "%(count)d meeting unpublished.", "%(count)d meetings unpublished.", changed),
+                                  unchanged_because=_("already unpublished"))
 
 
-@admin.action(description="Mark selected meetings temporarily closed", permissions=["change"])
+@admin.action(description=gettext_lazy("Mark selected meetings temporarily closed"), permissions=["change"])
 def mark_temporarily_closed(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
     selected = queryset.count()
     changed = meetings_set_temporarily_closed(meetings=queryset, closed=True)
     modeladmin.report_bulk_change(
-        request, changed=changed, selected=selected, done="marked temporarily closed",
-        unchanged_because="already closed, or their fellowship has no temporarily-closed type",
+        request, changed=changed, selected=selected,
+        done=ngettext("%(count)d meeting marked temporarily closed.", "%(count)d meetings marked temporarily closed.",
+                      changed),
+        unchanged_because=_("already closed, or their fellowship has no temporarily-closed type"),
     )
 
 
-@admin.action(description="Reopen selected meetings", permissions=["change"])
+@admin.action(description=gettext_lazy("Reopen selected meetings"), permissions=["change"])
 def reopen(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
     selected = queryset.count()
     changed = meetings_set_temporarily_closed(meetings=queryset, closed=False)
-    modeladmin.report_bulk_change(request, changed=changed, selected=selected, done="reopened",
-                                  unchanged_because="not temporarily closed")
+    modeladmin.report_bulk_change(request, changed=changed, selected=selected, done=ngettext(
+        "%(count)d meeting reopened.", "%(count)d meetings reopened.", changed),
+                                  unchanged_because=_("not temporarily closed"))
 
 
-@admin.action(description="Give curated fields back to the feed", permissions=["change"])
+@admin.action(description=gettext_lazy("Give curated fields back to the feed"), permissions=["change"])
 def release_curated_fields(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
     released = 0
     for meeting in queryset.exclude(locked_fields=[]).select_related("fellowship", "service_body", "location"):
@@ -136,17 +142,17 @@ class HistoryColumns:
     # prints "None" for a change without a user or reason; this one reads.
     object_history_list_template = "admin/meetings/object_history_list.html"
 
-    @admin.display(description="Changed by")
+    @admin.display(description=gettext_lazy("Changed by"))
     def made_by(self, record) -> str:
         return history.record_attribution(record).describe()
 
-    @admin.display(description="Revert")
+    @admin.display(description=gettext_lazy("Revert"))
     def revert_link(self, record) -> str:
         if record.history_type == "+":
             return ""
         opts = self.model._meta
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_revert", args=[record.id, record.history_id])
-        return format_html('<a href="{}">Revert this change…</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("Revert this change…"))
 
     def history_revert_view(self, request: HttpRequest, object_id: str, history_id: int):
         """GET: what the revert would do; POST: do it."""
@@ -164,7 +170,7 @@ class HistoryColumns:
             except history.RevertError as error:
                 self.message_user(request, str(error), messages.ERROR)
             else:
-                self.message_user(request, f"Change {history_id} reverted.", messages.SUCCESS)
+                self.message_user(request, _("Change %(id)s reverted.") % {"id": history_id}, messages.SUCCESS)
             return HttpResponseRedirect(history_url)
         previous = record.prev_record
         changes = history.revert_changes(record=record, current=obj)
@@ -175,7 +181,7 @@ class HistoryColumns:
             "attribution": history.record_attribution(record).describe(),
             "changes": changes,
             "left_as_they_are": [name for name in made if name not in changes and name not in history.NOT_SHOWN],
-            "title": f"Revert a change to {obj}",
+            "title": _("Revert a change to %(object)s") % {"object": obj},
         })
 
     def history_urls(self):
@@ -211,59 +217,63 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
     )
     fieldsets = (
         (None, {"fields": ("name", "slug", "fellowship", "service_body", "group", "url", "notes", "group_notes")}),
-        ("Schedule", {
+        (gettext_lazy("Schedule"), {
             "fields": ("day", "time", "end_time", "timezone"),
-            "description": "Wall-clock time where the meeting is held. Leave the time zone blank to take the "
-                           "location's, or else the service body's.",
+            "description": gettext_lazy("Wall-clock time where the meeting is held. Leave the time zone blank to "
+                                        "take the location's, or else the service body's."),
         }),
-        ("Place", {
+        (gettext_lazy("Place"), {
             "fields": ("location", "latitude", "longitude", "map_link"),
-            "description": "Coordinates are copied from the location; edit the location to move the pin.",
+            "description": gettext_lazy("Coordinates are copied from the location; edit the location to move the pin."),
         }),
-        ("Online", {"fields": (
+        (gettext_lazy("Online"), {"fields": (
             "conference_url", "conference_url_notes", "conference_provider", "conference_phone",
             "conference_phone_notes",
         )}),
-        ("Classification", {
+        (gettext_lazy("Classification"), {
             "fields": ("types", "open_closed", "attendance"),
-            "description": "Open/closed and attendance are derived from the types, the online details and the "
-                           "location when you save.",
+            "description": gettext_lazy("Open/closed and attendance are derived from the types, the online details "
+                                        "and the location when you save."),
         }),
-        ("Publishing and review", {"fields": ("published", "needs_review", "review_reason")}),
-        ("Curated fields", {
+        (gettext_lazy("Publishing and review"), {"fields": ("published", "needs_review", "review_reason")}),
+        (gettext_lazy("Curated fields"), {
             "fields": ("curated_fields",),
-            "description": "Fields of an imported meeting edited here are curated: imports leave them alone. "
-                           "The feed's latest value is shown beside each; release one to take the feed's value.",
+            "description": gettext_lazy("Fields of an imported meeting edited here are curated: imports leave them "
+                                        "alone. The feed's latest value is shown beside each; release one to take "
+                                        "the feed's value."),
         }),
-        ("Provenance", {"fields": ("source", "source_key", "created", "updated"), "classes": ("collapse",)}),
+        (gettext_lazy("Provenance"), {
+            "fields": ("source", "source_key", "created", "updated"), "classes": ("collapse",),
+        }),
     )
 
-    @admin.display(description="city", ordering="location__city")
+    @admin.display(description=gettext_lazy("city"), ordering="location__city")
     def city(self, meeting: Meeting) -> str:
         return meeting.location.city if meeting.location else ""
 
-    @admin.display(description="map")
+    @admin.display(description=gettext_lazy("map"))
     def map_link(self, meeting: Meeting) -> str:
         return openstreetmap_link(meeting.latitude, meeting.longitude)
 
-    @admin.display(description="curated fields")
+    @admin.display(description=gettext_lazy("curated fields"))
     def curated_fields(self, meeting: Meeting) -> str:
         if not meeting.pk or not meeting.feed_source_id:
-            return "Not imported: every field is kept as edited here."
+            return _("Not imported: every field is kept as edited here.")
         if not meeting.locked_fields:
-            return "None: every field follows the feed."
+            return _("None: every field follows the feed.")
         feed = meeting.feed_values or {}
         # The buttons submit the change form to the release URL (a form
         # cannot sit inside the change form); the edits in it are not saved.
         rows = format_html_join("", (
             '<tr><td>{}</td><td>{}</td><td><button type="submit" class="button" formaction="{}" '
-            'name="_release_lock">Release</button></td></tr>'
+            'name="_release_lock">{}</button></td></tr>'
         ), (
             (field, feed_value_text(field, feed.get(field)),
-             reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, field]))
+             reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, field]), _("Release"))
             for field in meeting.locked_fields
         ))
-        return format_html('<table><tr><th>curated field</th><th>feed\'s value</th><th></th></tr>{}</table>', rows)
+        return format_html("<table><tr><th>{}</th><th>{}</th><th></th></tr>{}</table>",
+                           _("curated field"), _("feed's value"), rows)
 
     def get_urls(self):
         return [
@@ -287,7 +297,7 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         except ValueError as error:
             self.message_user(request, str(error), messages.ERROR)
         else:
-            self.message_user(request, f"{field} follows the feed again.", messages.SUCCESS)
+            self.message_user(request, _("%(field)s follows the feed again.") % {"field": field}, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:meetings_meeting_change", args=[meeting.pk]))
 
     def quality_index_view(self, request: HttpRequest):
@@ -299,7 +309,7 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
             return HttpResponseRedirect(reverse("admin:meetings_meeting_quality_body", args=[bodies[0].pk]))
         return render(request, "admin/meetings/quality_index.html", {
             **self.admin_site.each_context(request), "opts": self.model._meta, "bodies": bodies,
-            "title": "Data-quality review",
+            "title": _("Data-quality review"),
         })
 
     def quality_view(self, request: HttpRequest, body_id: int):
@@ -329,9 +339,8 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
 
     def report_bulk_change(self, request: HttpRequest, *, changed: int, selected: int, done: str,
                            unchanged_because: str) -> None:
-        text = ngettext("%(count)d meeting %(done)s.", "%(count)d meetings %(done)s.", changed) % {
-            "count": changed, "done": done,
-        }
+        # `done` is the action's own sentence (ngettext), so each language words it whole.
+        text = done % {"count": changed}
         unchanged = selected - changed
         if unchanged:
             text += " " + ngettext(
@@ -351,19 +360,19 @@ class LocationAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
     readonly_fields = ("geocode_status", "geocode_error", "map_link")
     fieldsets = (
         (None, {"fields": ("name", "region", "notes")}),
-        ("Address", {
+        (gettext_lazy("Address"), {
             "fields": ("address", "city", "state", "postal_code", "country", "formatted_address"),
-            "description": "Changing the address looks the place up again when you save.",
+            "description": gettext_lazy("Changing the address looks the place up again when you save."),
         }),
-        ("Position", {
+        (gettext_lazy("Position"), {
             "fields": ("latitude", "longitude", "map_link", "approximate", "timezone", "geocode_status",
                        "geocode_error"),
-            "description": "Type latitude and longitude to place the pin by hand; it will not be geocoded "
-                           "over. Clear both to geocode the address again.",
+            "description": gettext_lazy("Type latitude and longitude to place the pin by hand; it will not be "
+                                        "geocoded over. Clear both to geocode the address again."),
         }),
     )
 
-    @admin.display(description="map")
+    @admin.display(description=gettext_lazy("map"))
     def map_link(self, location: Location) -> str:
         return openstreetmap_link(location.latitude, location.longitude)
 
@@ -388,9 +397,12 @@ class LocationAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
             flagged = obj.meetings.count()
             self.message_user(
                 request,
-                f"Saved, but the address could not be placed on the map ({obj.geocode_error}). "
-                + ngettext("%(count)d meeting here is", "%(count)d meetings here are", flagged) % {"count": flagged}
-                + " flagged for review. Enter latitude and longitude by hand to place it.",
+                ngettext(
+                    "Saved, but the address could not be placed on the map (%(error)s). %(count)d meeting here is "
+                    "flagged for review. Enter latitude and longitude by hand to place it.",
+                    "Saved, but the address could not be placed on the map (%(error)s). %(count)d meetings here are "
+                    "flagged for review. Enter latitude and longitude by hand to place it.",
+                    flagged) % {"error": obj.geocode_error, "count": flagged},
                 messages.WARNING,
             )
 

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _, gettext_lazy, ngettext
 
 from meetings.admin_scope import CuratorScopedAdmin
 from meetings.change_requests import (
@@ -22,20 +23,21 @@ from meetings.models import ChangeRequest
 
 def _shown(value) -> str:
     if value is None or value == "":
-        return "(empty)"
+        return _("(empty)")
     if isinstance(value, list):
-        return " ".join(value) or "(none)"
+        return " ".join(value) or _("(none)")
     return str(value)
 
 
-@admin.action(description="Approve selected requests (apply their values)", permissions=["change"])
+@admin.action(description=gettext_lazy("Approve selected requests (apply their values)"), permissions=["change"])
 def approve_selected(modeladmin, request: HttpRequest, queryset) -> None:
     approved = 0
     for change_request in queryset.filter(status=ChangeRequest.Status.PENDING):
         change_request_approve(change_request=change_request, user=request.user)
         approved += 1
-    modeladmin.message_user(request, f"{approved} request(s) approved and applied.",
-                            messages.SUCCESS if approved else messages.WARNING)
+    text = ngettext("%(count)d request approved and applied.", "%(count)d requests approved and applied.",
+                    approved) % {"count": approved}
+    modeladmin.message_user(request, text, messages.SUCCESS if approved else messages.WARNING)
 
 
 @admin.register(ChangeRequest)
@@ -55,22 +57,22 @@ class ChangeRequestAdmin(CuratorScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.display(description="meeting")
+    @admin.display(description=gettext_lazy("meeting"))
     def meeting_link(self, change_request: ChangeRequest) -> str:
         if change_request.meeting_id is None:
-            return "A new meeting (approving creates it)"
+            return _("A new meeting (approving creates it)")
         url = reverse("admin:meetings_meeting_change", args=[change_request.meeting_id])
         return format_html('<a href="{}">{}</a>', url, change_request.meeting)
 
-    @admin.display(description="proposed values")
+    @admin.display(description=gettext_lazy("proposed values"))
     def proposed_values(self, change_request: ChangeRequest) -> str:
         rows = proposed_beside_current(change_request)
         if not rows:
-            return "No values proposed: read the description."
+            return _("No values proposed: read the description.")
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td><strong>{}</strong></td></tr>",
                                 ((name, _shown(current), _shown(value)) for name, current, value in rows))
-        return format_html('<table class="proposed"><tr><th>field</th><th>current</th><th>proposed</th></tr>{}'
-                           "</table>", body)
+        return format_html('<table class="proposed"><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>',
+                           _("field"), _("current"), _("proposed"), body)
 
     def response_change(self, request: HttpRequest, obj: ChangeRequest):
         decision = "_approve" if "_approve" in request.POST else "_reject" if "_reject" in request.POST else None
@@ -79,11 +81,12 @@ class ChangeRequestAdmin(CuratorScopedAdmin):
         try:
             if decision == "_approve":
                 meeting = change_request_approve(change_request=obj, user=request.user)
-                self.message_user(request, f"Applied to {meeting}; its changed fields are now curated.",
+                self.message_user(request, _("Applied to %(meeting)s; its changed fields are now curated.")
+                                  % {"meeting": meeting},
                                   messages.SUCCESS)
             else:
                 change_request_reject(change_request=obj, user=request.user, reason=obj.decision_note)
-                self.message_user(request, "Rejected; the reason is recorded.", messages.SUCCESS)
+                self.message_user(request, _("Rejected; the reason is recorded."), messages.SUCCESS)
         except ChangeRequestInvalid as error:
             self.message_user(request, " ".join(m for ms in error.errors.values() for m in ms), messages.ERROR)
             return HttpResponseRedirect(request.path)

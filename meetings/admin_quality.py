@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from fellowships.models import ServiceBody
 from meetings import curation, quality
@@ -27,8 +28,8 @@ def quality_context(*, request: HttpRequest, body: ServiceBody, meetings) -> dic
     ]
     sources = curation.feed_sources_curated_by(user=request.user).filter(service_body_id__in=body_ids)
     rows.append({
-        "label": "Feed sources whose last run failed or was held",
+        "label": _("Feed sources whose last run failed or was held"),
         "count": quality.feed_sources_needing_attention(sources=sources).count(),
         "url": f"{reverse('admin:meetings_feedsource_changelist')}?{urlencode({'attention': 'yes', 'body': body.pk})}",
     })
-    return {"body": body, "rows": rows, "title": f"Data-quality review: {body.name}"}
+    return {"body": body, "rows": rows, "title": _("Data-quality review: %(body)s") % {"body": body.name}}

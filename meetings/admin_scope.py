@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from fellowships.models import ServiceBody
 from meetings import curation
@@ -60,7 +61,7 @@ class CuratorScopedAdmin(admin.ModelAdmin):
 class ServiceBodyTreeFilter(admin.SimpleListFilter):
     """A service body with every body below it (a curator's whole scope)."""
 
-    title = "service body (with children)"
+    title = gettext_lazy("service body (with children)")
     parameter_name = "body"
 
     def lookups(self, request, model_admin):

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy
 
 from fellowships.models import ServiceBody
 from meetings.admin_scope import CuratorScopedAdmin
@@ -23,11 +24,11 @@ class ServiceBodyAdmin(CuratorScopedAdmin):
     prepopulated_fields = {"slug": ("name",)}
     fieldsets = (
         (None, {"fields": ("name", "slug", "fellowship", "parent", "location")}),
-        ("Curators", {
+        (gettext_lazy("Curators"), {
             "fields": ("curators",),
-            "description": "Staff users in the Curators group who keep this body's listings and those of the "
-                           "bodies below it (see README, Curators).",
+            "description": gettext_lazy("Staff users in the Curators group who keep this body's listings and those "
+                                        "of the bodies below it (see README, Curators)."),
         }),
-        ("Defaults for its meetings", {"fields": ("timezone", "default_language")}),
-        ("Contact", {"fields": ("website", "email", "phone")}),
+        (gettext_lazy("Defaults for its meetings"), {"fields": ("timezone", "default_language")}),
+        (gettext_lazy("Contact"), {"fields": ("website", "email", "phone")}),
     )

@@ -25,6 +25,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count
@@ -36,6 +37,8 @@ from meetings.models import Location, Region
 from meetings.selectors import ATTENDANCE_MATCHES, TIMES_OF_DAY, MeetingFilters, MeetingSearch, tree_ids
 
 MAX_STARTING_WITHIN = 7 * 24 * 60
+# starts_on: the viewer's today, tomorrow, or the coming Sunday (0) ... Saturday (6).
+STARTS_ON = ("today", "tomorrow", "0", "1", "2", "3", "4", "5", "6")
 
 
 class SearchInvalid(Exception):
@@ -151,6 +154,12 @@ PARAMETERS: tuple[Parameter, ...] = (
               many=True, parse=_lowered),
     Parameter("day", {"type": "integer", "minimum": 0, "maximum": 6},
               "Weekdays, 0 = Sunday ... 6 = Saturday; several allowed.", many=True, parse=_integer(0, 6)),
+    Parameter("starts_on", {"type": "string", "enum": list(STARTS_ON)},
+              "Dates in the viewer's time zone `tz` (required with it): today, tomorrow, or a weekday number "
+              "(0 = Sunday ... 6 = Saturday) for the coming such date, today included. Meetings whose next "
+              "start from now falls on one of them; unlike `day`, which is the weekday in each meeting's own "
+              "zone, a meeting at 21:00 in Los Angeles is on the next date for a viewer in New York. Several "
+              "allowed.", many=True, parse=lambda text: _choice(STARTS_ON)(text.lower())),
     Parameter("time_after", {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "18:30"},
               "Starting at or after this local time (HH:MM).", parse=_time),
     Parameter("time_before", {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "21:00"},
@@ -245,9 +254,12 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
     after, before = data["time_after"], data["time_before"]
     if after and before and after == before:
         errors["time_before"] = ["time_before must differ from time_after."]
+    if data["starts_on"] and not data["tz"] and "tz" not in errors:
+        errors["starts_on"] = ["starts_on needs tz: the viewer's IANA time zone, e.g. America/New_York."]
     if errors:
         raise SearchInvalid(errors)
     now = now or clock.now()
+    viewer_zone = schedule.zone(data["tz"]) if data["tz"] else None
     filters = MeetingFilters(
         fellowships=fellowships,
         days=tuple(sorted(data["day"])),
@@ -263,10 +275,30 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
         starting_within=data["starting_within"],
         in_progress=bool(data["in_progress"]),
         times_of_day=tuple(data["time_of_day"]),
+        start_windows=_viewer_date_windows(data["starts_on"], viewer_zone=viewer_zone, now=now),
         now=now,
     )
     return MeetingSearch(point=point, radius_m=radius_m, filters=filters, unit=data["units"] or "mi",
-                         viewer_zone=schedule.zone(data["tz"]) if data["tz"] else None, now=now, place=place)
+                         viewer_zone=viewer_zone, now=now, place=place)
+
+
+def _starts_on_date(value: str, *, today: dt.date) -> dt.date:
+    """The viewer's date a `starts_on` value names, from the viewer's `today`."""
+    if value == "today":
+        return today
+    if value == "tomorrow":
+        return today + dt.timedelta(days=1)
+    return schedule.first_date_on_or_after(day=int(value), date=today)
+
+
+def _viewer_date_windows(values: list[str], *, viewer_zone: ZoneInfo | None,
+                         now: dt.datetime) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    """UTC [start, stop) of each viewer's date asked for, in date order."""
+    if not values:
+        return ()
+    today = now.astimezone(viewer_zone).date()
+    dates = sorted({_starts_on_date(value, today=today) for value in values})
+    return tuple(schedule.local_date_window(date=date, tz=viewer_zone) for date in dates)
 
 
 def _point(data: dict, errors: dict) -> tuple[geo.Point | None, str]:

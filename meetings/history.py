@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
 
 from fellowships.models import MeetingType
@@ -197,12 +198,12 @@ class Attribution:
     def describe(self) -> str:
         parts = []
         if self.change_request_id:
-            parts.append(f"change request #{self.change_request_id}")
+            parts.append(_("change request #%(id)s") % {"id": self.change_request_id})
         if self.import_run_id:
-            parts.append(f"import run #{self.import_run_id}")
+            parts.append(_("import run #%(id)s") % {"id": self.import_run_id})
         if self.user is not None:
-            parts.append(f"by {self.user}")
-        text = ", ".join(parts) or "system"
+            parts.append(_("by %(user)s") % {"user": self.user})
+        text = ", ".join(parts) or _("system")
         return f"{text} ({self.reason})" if self.reason else text
 
 

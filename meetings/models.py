@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
@@ -23,13 +24,17 @@ from meetings.querysets import MeetingManager
 class Region(models.Model):
     """A place for browsing: Orange County > Irvine."""
 
-    slug = models.SlugField(max_length=100, unique=True)
-    name = models.CharField(max_length=100)
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    slug = models.SlugField(verbose_name=_("slug"), max_length=100, unique=True)
+    name = models.CharField(verbose_name=_("name"), max_length=100)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+    )
 
     objects = AnnouncedWritesQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -65,40 +70,51 @@ class Location(models.Model):
     """A venue, or for online-only meetings an approximate city-level place."""
 
     class GeocodeStatus(models.TextChoices):
-        NOT_NEEDED = "", "Not geocoded (coordinates given)"
-        OK = "ok", "Geocoded"
-        MANUAL = "manual", "Placed by hand"
-        FAILED = "failed", "Geocoding failed"
+        NOT_NEEDED = "", _("Not geocoded (coordinates given)")
+        OK = "ok", _("Geocoded")
+        MANUAL = "manual", _("Placed by hand")
+        FAILED = "failed", _("Geocoding failed")
 
-    name = models.CharField(max_length=200, blank=True, help_text="Venue name, e.g. 'Community Church'.")
-    address = models.CharField(max_length=200, blank=True, help_text="Street address only.")
-    city = models.CharField(max_length=100, blank=True)
-    state = models.CharField(max_length=50, blank=True)
-    postal_code = models.CharField(max_length=20, blank=True)
-    country = models.CharField(max_length=50, blank=True, default="US")
-    formatted_address = models.CharField(max_length=300, blank=True)
-    latitude = models.FloatField(null=True, blank=True)
-    longitude = models.FloatField(null=True, blank=True)
-    approximate = models.BooleanField(default=False, help_text="The position is only an area, not a door.")
-    timezone = models.CharField(max_length=64, blank=True)
-    region = models.ForeignKey(Region, on_delete=models.SET_NULL, null=True, blank=True, related_name="locations")
-    notes = models.TextField(blank=True)
-    geocode_status = models.CharField(max_length=8, choices=GeocodeStatus.choices, blank=True)
-    geocode_error = models.CharField(max_length=300, blank=True)
+    name = models.CharField(
+        verbose_name=_("name"), max_length=200, blank=True, help_text=_("Venue name, e.g. 'Community Church'."),
+    )
+    address = models.CharField(
+        verbose_name=_("address"), max_length=200, blank=True, help_text=_("Street address only."),
+    )
+    city = models.CharField(verbose_name=_("city"), max_length=100, blank=True)
+    state = models.CharField(verbose_name=_("state"), max_length=50, blank=True)
+    postal_code = models.CharField(verbose_name=_("postal code"), max_length=20, blank=True)
+    country = models.CharField(verbose_name=_("country"), max_length=50, blank=True, default="US")
+    formatted_address = models.CharField(verbose_name=_("formatted address"), max_length=300, blank=True)
+    latitude = models.FloatField(verbose_name=_("latitude"), null=True, blank=True)
+    longitude = models.FloatField(verbose_name=_("longitude"), null=True, blank=True)
+    approximate = models.BooleanField(
+        verbose_name=_("approximate"), default=False, help_text=_("The position is only an area, not a door."),
+    )
+    timezone = models.CharField(verbose_name=_("time zone"), max_length=64, blank=True)
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.SET_NULL, null=True, blank=True, related_name="locations",
+    )
+    notes = models.TextField(verbose_name=_("notes"), blank=True)
+    geocode_status = models.CharField(
+        verbose_name=_("geocode status"), max_length=8, choices=GeocodeStatus.choices, blank=True,
+    )
+    geocode_error = models.CharField(verbose_name=_("geocode error"), max_length=300, blank=True)
     # Who added it in the admin: a curator may edit the locations of their
     # bodies' meetings and the ones they made (meetings/curation.py).
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, blank=True,
+        editable=False, related_name="+"
     )
     # A place a feed described (the sample data is a feed too): the feed's
     # place key within `source` ("feed:<id>", or a namespace shared by several
     # sources), so a later import finds it again.
-    source = models.CharField(max_length=200, blank=True, editable=False)
-    source_key = models.CharField(max_length=200, blank=True, editable=False)
+    source = models.CharField(verbose_name=_("source"), max_length=200, blank=True, editable=False)
+    source_key = models.CharField(verbose_name=_("source key"), max_length=200, blank=True, editable=False)
     # Curated fields, as on meetings (meetings/feeds/locks.py): what a curator
     # changed (a pin placed by hand, a note) and the feed's latest values.
-    locked_fields = models.JSONField(default=list, blank=True, editable=False)
-    feed_values = models.JSONField(default=dict, blank=True, editable=False)
+    locked_fields = models.JSONField(verbose_name=_("locked fields"), default=list, blank=True, editable=False)
+    feed_values = models.JSONField(verbose_name=_("feed values"), default=dict, blank=True, editable=False)
 
     history = HistoricalRecords(bases=[ChangeAttribution],
                                 excluded_fields=["created_by", "locked_fields", "feed_values"])
@@ -106,6 +122,8 @@ class Location(models.Model):
     objects = AnnouncedWritesQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
         ordering = ["name", "formatted_address"]
         constraints = [
             models.UniqueConstraint(
@@ -120,73 +138,90 @@ class Location(models.Model):
 
 
 class Attendance(models.TextChoices):
-    IN_PERSON = "in_person", "In person"
-    HYBRID = "hybrid", "Hybrid"
-    ONLINE = "online", "Online"
-    INACTIVE = "inactive", "Inactive"
+    IN_PERSON = "in_person", _("In person")
+    HYBRID = "hybrid", _("Hybrid")
+    ONLINE = "online", _("Online")
+    INACTIVE = "inactive", _("Inactive")
 
 
 class Meeting(models.Model):
-    fellowship = models.ForeignKey(Fellowship, on_delete=models.PROTECT, related_name="meetings")
-    service_body = models.ForeignKey(ServiceBody, on_delete=models.PROTECT, related_name="meetings")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, null=True, blank=True, related_name="meetings")
-    slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=255)
+    fellowship = models.ForeignKey(
+        Fellowship, verbose_name=_("fellowship"), on_delete=models.PROTECT, related_name="meetings",
+    )
+    service_body = models.ForeignKey(
+        ServiceBody, verbose_name=_("service body"), on_delete=models.PROTECT, related_name="meetings",
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.PROTECT, null=True, blank=True, related_name="meetings",
+    )
+    slug = models.SlugField(verbose_name=_("slug"), max_length=64, unique=True)
+    name = models.CharField(verbose_name=_("name"), max_length=255)
     # Sunday = 0 as in Meeting Guide; none means by appointment.
-    day = models.PositiveSmallIntegerField(null=True, blank=True, choices=[
-        (0, "Sunday"), (1, "Monday"), (2, "Tuesday"), (3, "Wednesday"),
-        (4, "Thursday"), (5, "Friday"), (6, "Saturday"),
+    day = models.PositiveSmallIntegerField(verbose_name=_("day"), null=True, blank=True, choices=[
+        (0, _("Sunday")), (1, _("Monday")), (2, _("Tuesday")), (3, _("Wednesday")),
+        (4, _("Thursday")), (5, _("Friday")), (6, _("Saturday")),
     ])
     # Wall-clock time in `timezone`, never UTC.
-    time = models.TimeField(null=True, blank=True)
-    end_time = models.TimeField(null=True, blank=True)
-    timezone = models.CharField(max_length=64, blank=True, help_text="IANA time zone, e.g. America/Los_Angeles.")
-    types = models.ManyToManyField(MeetingType, blank=True, related_name="meetings")
+    time = models.TimeField(verbose_name=_("time"), null=True, blank=True)
+    end_time = models.TimeField(verbose_name=_("end time"), null=True, blank=True)
+    timezone = models.CharField(
+        verbose_name=_("time zone"), max_length=64, blank=True,
+        help_text=_("IANA time zone, e.g. America/Los_Angeles."),
+    )
+    types = models.ManyToManyField(MeetingType, verbose_name=_("types"), blank=True, related_name="meetings")
     # Derived from the types by the fellowship's rule; blank means not stated.
-    open_closed = models.CharField(max_length=6, choices=OpenClosed.choices, blank=True)
+    open_closed = models.CharField(
+        verbose_name=_("open or closed"), max_length=6, choices=OpenClosed.choices, blank=True,
+    )
     # Derived from TC, the usable conference details and the location (meeting-guide.md).
-    attendance = models.CharField(max_length=10, choices=Attendance.choices, default=Attendance.IN_PERSON)
-    conference_url = models.URLField(max_length=500, blank=True)
-    conference_url_notes = models.TextField(blank=True)
+    attendance = models.CharField(
+        verbose_name=_("attendance"), max_length=10, choices=Attendance.choices, default=Attendance.IN_PERSON,
+    )
+    conference_url = models.URLField(verbose_name=_("conference URL"), max_length=500, blank=True)
+    conference_url_notes = models.TextField(verbose_name=_("conference URL notes"), blank=True)
     # Provider label of a recognised host ("Zoom"); blank when the host is unknown.
-    conference_provider = models.CharField(max_length=40, blank=True)
-    conference_phone = models.CharField(max_length=64, blank=True)
-    conference_phone_notes = models.TextField(blank=True)
-    notes = models.TextField(blank=True)
-    group = models.CharField(max_length=200, blank=True)
-    group_notes = models.TextField(blank=True)
-    url = models.URLField(max_length=500, blank=True, help_text="The meeting's page on the publisher's site.")
-    published = models.BooleanField(default=True)
-    needs_review = models.BooleanField(default=False)
-    review_reason = models.CharField(max_length=300, blank=True)
+    conference_provider = models.CharField(verbose_name=_("conference provider"), max_length=40, blank=True)
+    conference_phone = models.CharField(verbose_name=_("conference phone"), max_length=64, blank=True)
+    conference_phone_notes = models.TextField(verbose_name=_("conference phone notes"), blank=True)
+    notes = models.TextField(verbose_name=_("notes"), blank=True)
+    group = models.CharField(verbose_name=_("group"), max_length=200, blank=True)
+    group_notes = models.TextField(verbose_name=_("group notes"), blank=True)
+    url = models.URLField(
+        verbose_name=_("URL"), max_length=500, blank=True, help_text=_("The meeting's page on the publisher's site."),
+    )
+    published = models.BooleanField(verbose_name=_("published"), default=True)
+    needs_review = models.BooleanField(verbose_name=_("needs review"), default=False)
+    review_reason = models.CharField(verbose_name=_("review reason"), max_length=300, blank=True)
     # Copied from the location so that geo search filters and orders one table
     # through one index (see the GiST index in migration 0002).
-    latitude = models.FloatField(null=True, blank=True, editable=False)
-    longitude = models.FloatField(null=True, blank=True, editable=False)
+    latitude = models.FloatField(verbose_name=_("latitude"), null=True, blank=True, editable=False)
+    longitude = models.FloatField(verbose_name=_("longitude"), null=True, blank=True, editable=False)
     # Where it came from: "admin", "change-request", or a feed ("feed:<id>"; the
     # sample data is feeds too); with the feed's own key
     # so imports can match and update it.
-    source = models.CharField(max_length=200, blank=True)
-    source_key = models.CharField(max_length=200, blank=True)
-    created = models.DateTimeField(default=now, editable=False)
-    updated = models.DateTimeField(default=now)
+    source = models.CharField(verbose_name=_("source"), max_length=200, blank=True)
+    source_key = models.CharField(verbose_name=_("source key"), max_length=200, blank=True)
+    created = models.DateTimeField(verbose_name=_("created"), default=now, editable=False)
+    updated = models.DateTimeField(verbose_name=_("updated"), default=now)
     # Feed bookkeeping (meetings/feeds/importer.py). `content_hash` is the hash
     # of the last applied feed record, so an unchanged record costs no write.
     feed_source = models.ForeignKey(
-        "meetings.FeedSource", on_delete=models.SET_NULL, null=True, blank=True, related_name="meetings"
+        "meetings.FeedSource", verbose_name=_("feed source"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="meetings"
     )
-    content_hash = models.CharField(max_length=64, blank=True, editable=False)
+    content_hash = models.CharField(verbose_name=_("content hash"), max_length=64, blank=True, editable=False)
     # Gone from its feed: kept (history, favourites) and restored if it returns.
-    removed = models.BooleanField(default=False)
-    removed_at = models.DateTimeField(null=True, blank=True)
+    removed = models.BooleanField(verbose_name=_("removed"), default=False)
+    removed_at = models.DateTimeField(verbose_name=_("removed at"), null=True, blank=True)
     # Curated fields: names an admin edited, which imports leave alone, and the
     # feed's latest value of every imported field, shown beside the curated one.
-    locked_fields = models.JSONField(default=list, blank=True)
-    feed_values = models.JSONField(default=dict, blank=True, editable=False)
+    locked_fields = models.JSONField(verbose_name=_("locked fields"), default=list, blank=True)
+    feed_values = models.JSONField(verbose_name=_("feed values"), default=dict, blank=True, editable=False)
     # The same meeting listed by another source: this row records the second
     # source and is not shown; the primary is shown once.
     duplicate_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
+        "self", verbose_name=_("duplicate of"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="duplicates"
     )
 
     objects = MeetingManager()
@@ -197,6 +232,8 @@ class Meeting(models.Model):
     )
 
     class Meta:
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
         ordering = ["day", "time", "name", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(day__gte=0, day__lte=6), name="meeting_day_0_to_6"),
@@ -237,9 +274,9 @@ class GeocodeCacheEntry(models.Model):
 
 
 class FeedFormat(models.TextChoices):
-    MEETING_GUIDE = "meeting-guide", "Meeting Guide JSON"
-    BMLT = "bmlt", "BMLT"
-    CSV = "csv", "CSV (TSML template columns)"
+    MEETING_GUIDE = "meeting-guide", _("Meeting Guide JSON")
+    BMLT = "bmlt", _("BMLT")
+    CSV = "csv", _("CSV (TSML template columns)")
 
 
 def feed_url_problem(url: str) -> str:
@@ -265,36 +302,50 @@ def validate_feed_url(url: str) -> None:
 class FeedSource(models.Model):
     """A feed a service body publishes, curated in the admin and imported on a schedule."""
 
-    slug = models.SlugField(max_length=80, unique=True)
-    name = models.CharField(max_length=200)
-    format = models.CharField(max_length=16, choices=FeedFormat.choices, default=FeedFormat.MEETING_GUIDE)
-    url = models.CharField(
-        max_length=500, blank=True, validators=[validate_feed_url],
-        help_text="Feed URL; for BMLT the root server URL (…/main_server). Empty when a file is uploaded.",
+    slug = models.SlugField(verbose_name=_("slug"), max_length=80, unique=True)
+    name = models.CharField(verbose_name=_("name"), max_length=200)
+    format = models.CharField(
+        verbose_name=_("format"), max_length=16, choices=FeedFormat.choices, default=FeedFormat.MEETING_GUIDE,
     )
-    upload = models.FileField(upload_to="feeds/", blank=True, help_text="A feed file, instead of a URL.")
-    fellowship = models.ForeignKey(Fellowship, on_delete=models.PROTECT, related_name="feed_sources")
-    service_body = models.ForeignKey(ServiceBody, on_delete=models.PROTECT, related_name="feed_sources")
+    url = models.CharField(
+        verbose_name=_("URL"), max_length=500, blank=True, validators=[validate_feed_url],
+        help_text=_("Feed URL; for BMLT the root server URL (…/main_server). Empty when a file is uploaded."),
+    )
+    upload = models.FileField(
+        verbose_name=_("upload"), upload_to="feeds/", blank=True, help_text=_("A feed file, instead of a URL."),
+    )
+    fellowship = models.ForeignKey(
+        Fellowship, verbose_name=_("fellowship"), on_delete=models.PROTECT, related_name="feed_sources",
+    )
+    service_body = models.ForeignKey(
+        ServiceBody, verbose_name=_("service body"), on_delete=models.PROTECT, related_name="feed_sources",
+    )
     # BMLT: which of the server's service bodies to take (ids, sub-bodies included).
-    bmlt_service_body_ids = models.CharField(max_length=200, blank=True, help_text="Comma-separated BMLT ids.")
-    refresh_minutes = models.PositiveIntegerField(default=12 * 60)
-    enabled = models.BooleanField(default=True)
+    bmlt_service_body_ids = models.CharField(
+        verbose_name=_("BMLT service body ids"), max_length=200, blank=True, help_text=_("Comma-separated BMLT ids."),
+    )
+    refresh_minutes = models.PositiveIntegerField(verbose_name=_("refresh minutes"), default=12 * 60)
+    enabled = models.BooleanField(verbose_name=_("enabled"), default=True)
     # Share of its meetings a run may remove before it is held; empty = the setting.
-    shrink_guard_share = models.FloatField(null=True, blank=True)
-    last_run_at = models.DateTimeField(null=True, blank=True)
-    last_status = models.CharField(max_length=10, blank=True)
+    shrink_guard_share = models.FloatField(verbose_name=_("shrink guard share"), null=True, blank=True)
+    last_run_at = models.DateTimeField(verbose_name=_("last run at"), null=True, blank=True)
+    last_status = models.CharField(verbose_name=_("last status"), max_length=10, blank=True)
     # Claimed by a running import: one run per source at a time
     # (meetings/feeds/claims.py); `claimed_by` says which process holds it,
     # so a claim left by a killed process is recognised as stale.
-    running_since = models.DateTimeField(null=True, blank=True, editable=False)
-    claimed_by = models.CharField(max_length=200, blank=True, editable=False)
+    running_since = models.DateTimeField(verbose_name=_("running since"), null=True, blank=True, editable=False)
+    claimed_by = models.CharField(verbose_name=_("claimed by"), max_length=200, blank=True, editable=False)
     # Conditional GET: the ETag and Last-Modified of the last successful import,
     # and the URL they belong to (a changed URL is downloaded in full).
-    fetched_url = models.CharField(max_length=500, blank=True, editable=False)
-    fetched_etag = models.CharField(max_length=500, blank=True, editable=False)
-    fetched_last_modified = models.CharField(max_length=500, blank=True, editable=False)
+    fetched_url = models.CharField(verbose_name=_("fetched URL"), max_length=500, blank=True, editable=False)
+    fetched_etag = models.CharField(verbose_name=_("fetched ETag"), max_length=500, blank=True, editable=False)
+    fetched_last_modified = models.CharField(
+        verbose_name=_("fetched last modified"), max_length=500, blank=True, editable=False,
+    )
 
     class Meta:
+        verbose_name = _("feed source")
+        verbose_name_plural = _("feed sources")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -310,35 +361,37 @@ class ImportRun(models.Model):
     """One import of one feed: what it did, or why it was held."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        HELD = "held", "Held for approval"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        HELD = "held", _("Held for approval")
+        FAILED = "failed", _("Failed")
 
-    source = models.ForeignKey(FeedSource, on_delete=models.CASCADE, related_name="runs")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
-    reason = models.TextField(blank=True, help_text="Why the run was held or failed.")
-    started = models.DateTimeField(default=now)
-    finished = models.DateTimeField(null=True, blank=True)
-    duration_seconds = models.FloatField(null=True, blank=True)
-    records = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    unchanged = models.PositiveIntegerField(default=0)
-    removed = models.PositiveIntegerField(default=0)
-    restored = models.PositiveIntegerField(default=0)
-    rejected = models.PositiveIntegerField(default=0)
-    repaired = models.PositiveIntegerField(default=0)
-    duplicates = models.PositiveIntegerField(default=0)
+    source = models.ForeignKey(FeedSource, verbose_name=_("source"), on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(verbose_name=_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    reason = models.TextField(verbose_name=_("reason"), blank=True, help_text=_("Why the run was held or failed."))
+    started = models.DateTimeField(verbose_name=_("started"), default=now)
+    finished = models.DateTimeField(verbose_name=_("finished"), null=True, blank=True)
+    duration_seconds = models.FloatField(verbose_name=_("duration seconds"), null=True, blank=True)
+    records = models.PositiveIntegerField(verbose_name=_("records"), default=0)
+    created = models.PositiveIntegerField(verbose_name=_("created"), default=0)
+    updated = models.PositiveIntegerField(verbose_name=_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(verbose_name=_("unchanged"), default=0)
+    removed = models.PositiveIntegerField(verbose_name=_("removed"), default=0)
+    restored = models.PositiveIntegerField(verbose_name=_("restored"), default=0)
+    rejected = models.PositiveIntegerField(verbose_name=_("rejected"), default=0)
+    repaired = models.PositiveIntegerField(verbose_name=_("repaired"), default=0)
+    duplicates = models.PositiveIntegerField(verbose_name=_("duplicates"), default=0)
     # Type codes the fellowship's vocabulary does not know, with how often they came.
-    unknown_types = models.JSONField(default=dict, blank=True)
+    unknown_types = models.JSONField(verbose_name=_("unknown types"), default=dict, blank=True)
     # Issues past FEEDS_PARSE_MAX_ISSUES are counted here, not stored.
-    issues_left_out = models.PositiveIntegerField(default=0)
+    issues_left_out = models.PositiveIntegerField(verbose_name=_("issues left out"), default=0)
     # The feed as fetched, kept while held so an approval applies exactly it.
-    payload = models.TextField(blank=True, editable=False)
-    approved_at = models.DateTimeField(null=True, blank=True)
+    payload = models.TextField(verbose_name=_("payload"), blank=True, editable=False)
+    approved_at = models.DateTimeField(verbose_name=_("approved at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
         ordering = ["-started", "-id"]
         indexes = [
             # A source's runs, newest first (admin inline, last status).
@@ -353,16 +406,20 @@ class ImportIssue(models.Model):
     """A record a run rejected, or repaired with a note."""
 
     class Kind(models.TextChoices):
-        REJECTED = "rejected", "Rejected"
-        REPAIRED = "repaired", "Repaired"
+        REJECTED = "rejected", _("Rejected")
+        REPAIRED = "repaired", _("Repaired")
 
-    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="issues")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    record_key = models.CharField(max_length=200, blank=True, help_text="The feed's slug or id of the record.")
-    field = models.CharField(max_length=60, blank=True)
-    reason = models.TextField()
+    run = models.ForeignKey(ImportRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="issues")
+    kind = models.CharField(verbose_name=_("kind"), max_length=10, choices=Kind.choices)
+    record_key = models.CharField(
+        verbose_name=_("record key"), max_length=200, blank=True, help_text=_("The feed's slug or id of the record."),
+    )
+    field = models.CharField(verbose_name=_("field"), max_length=60, blank=True)
+    reason = models.TextField(verbose_name=_("reason"))
 
     class Meta:
+        verbose_name = _("import issue")
+        verbose_name_plural = _("import issues")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -374,28 +431,39 @@ class ChangeRequest(models.Model):
     curator of the meeting's service body (meetings/change_requests.py)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
 
     # Empty for a proposed new meeting, which names its service body instead.
-    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, null=True, blank=True, related_name="change_requests")
-    service_body = models.ForeignKey(ServiceBody, on_delete=models.CASCADE, related_name="change_requests")
-    description = models.TextField(help_text="What the sender says is wrong.")
-    # Field name -> value as validated at submission (meetings/change_requests.py encodes them).
-    proposed = models.JSONField(default=dict, blank=True)
-    contact_email = models.EmailField(blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    created = models.DateTimeField(default=now, editable=False)
-    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, null=True, blank=True,
+        related_name="change_requests",
     )
-    decision_note = models.TextField(blank=True, help_text="Why it was rejected (required to reject), or a note.")
+    service_body = models.ForeignKey(
+        ServiceBody, verbose_name=_("service body"), on_delete=models.CASCADE, related_name="change_requests",
+    )
+    description = models.TextField(verbose_name=_("description"), help_text=_("What the sender says is wrong."))
+    # Field name -> value as validated at submission (meetings/change_requests.py encodes them).
+    proposed = models.JSONField(verbose_name=_("proposed"), default=dict, blank=True)
+    contact_email = models.EmailField(verbose_name=_("contact email"), blank=True)
+    status = models.CharField(verbose_name=_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    created = models.DateTimeField(verbose_name=_("created"), default=now, editable=False)
+    decided_at = models.DateTimeField(verbose_name=_("decided at"), null=True, blank=True, editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), on_delete=models.SET_NULL, null=True, blank=True,
+        editable=False, related_name="+"
+    )
+    decision_note = models.TextField(
+        verbose_name=_("decision note"), blank=True,
+        help_text=_("Why it was rejected (required to reject), or a note."),
+    )
     # The fields approval wrote, for the record.
-    applied = models.JSONField(default=list, blank=True, editable=False)
+    applied = models.JSONField(verbose_name=_("applied"), default=list, blank=True, editable=False)
 
     class Meta:
+        verbose_name = _("change request")
+        verbose_name_plural = _("change requests")
         ordering = ["-created", "-id"]
         indexes = [
             # The curators' queue: a body's pending requests, oldest first.

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from fellowships.models import MeetingType
 from meetings import clock
@@ -100,19 +102,20 @@ class QualityRule:
 
 
 QUALITY_RULES = (
-    QualityRule("no-coordinates", "Without coordinates", meetings_without_coordinates),
-    QualityRule("approximate-in-person", "Street address but only an approximate pin",
+    QualityRule("no-coordinates", gettext_lazy("Without coordinates"), meetings_without_coordinates),
+    QualityRule("approximate-in-person", gettext_lazy("Street address but only an approximate pin"),
                 meetings_approximate_in_person),
-    QualityRule("no-timezone", "Without a valid time zone", meetings_without_timezone),
-    QualityRule("unrecognised-conference-host", "Conference link on an unrecognised host",
+    QualityRule("no-timezone", gettext_lazy("Without a valid time zone"), meetings_without_timezone),
+    QualityRule("unrecognised-conference-host", gettext_lazy("Conference link on an unrecognised host"),
                 meetings_with_unrecognised_conference_host),
-    QualityRule("online-without-link-or-phone", "Online but with neither link nor phone",
+    QualityRule("online-without-link-or-phone", gettext_lazy("Online but with neither link nor phone"),
                 meetings_online_without_link_or_phone),
-    QualityRule("temporarily-closed-long", "Temporarily closed for more than "
-                f"{settings.QUALITY_TEMPORARILY_CLOSED_DAYS} days", meetings_temporarily_closed_long),
-    QualityRule("not-updated", f"Not updated for more than {settings.QUALITY_STALE_DAYS} days",
-                meetings_not_updated),
-    QualityRule("possible-duplicates", "Possible duplicates", meetings_possible_duplicates),
-    QualityRule("geocoding-failed", "Address could not be geocoded", meetings_geocoding_failed),
+    QualityRule("temporarily-closed-long", format_lazy(gettext_lazy("Temporarily closed for more than {days} days"),
+                                                       days=settings.QUALITY_TEMPORARILY_CLOSED_DAYS),
+                meetings_temporarily_closed_long),
+    QualityRule("not-updated", format_lazy(gettext_lazy("Not updated for more than {days} days"),
+                                           days=settings.QUALITY_STALE_DAYS), meetings_not_updated),
+    QualityRule("possible-duplicates", gettext_lazy("Possible duplicates"), meetings_possible_duplicates),
+    QualityRule("geocoding-failed", gettext_lazy("Address could not be geocoded"), meetings_geocoding_failed),
 )
 RULES_BY_SLUG = {rule.slug: rule for rule in QUALITY_RULES}

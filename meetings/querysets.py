@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from functools import reduce
 from operator import or_
 
@@ -69,11 +70,21 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
         """Meetings whose next start lies in [now, now + minutes], each in its
         own zone, DST exact; annotated with `starts_in` (minutes from now).
         `zones`: the zones to consider (selectors.zones_in_use), by default all."""
+        return self.starting_between(now=now, windows=[(now, now + dt.timedelta(minutes=minutes + 1))], zones=zones)
+
+    def starting_between(self, *, now: dt.datetime, windows: Sequence[tuple[dt.datetime, dt.datetime]],
+                         zones: list[str] | None = None) -> MeetingQuerySet:
+        """Meetings whose next start from `now` lies in one of the UTC `windows`
+        [start, stop) (each within the week after `now`, to the minute), each in
+        its own zone, DST exact; annotated with `starts_in` (minutes from now).
+        `zones`: the zones to consider (selectors.zones_in_use), by default all."""
         zones = sorted(schedule.known_zone_names()) if zones is None else zones
-        # Zones whose clocks agree over the window share one clause.
+        # Zones whose clocks agree over the windows share one clause.
         by_segments: dict[tuple[schedule.WallSegment, ...], list[str]] = defaultdict(list)
         for name in zones:
-            by_segments[schedule.starting_window_segments(timezone=name, now=now, minutes=minutes)].append(name)
+            segments = tuple(segment for start, stop in windows
+                             for segment in schedule.starting_segments(timezone=name, start=start, stop=stop))
+            by_segments[segments].append(name)
         now_utc = schedule.utc_week_minute(now)
         conditions, whens = [], []
         for segments, names in by_segments.items():
@@ -86,7 +97,7 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
                 # Minutes from now to the start: UTC week minute of the start minus now's.
                 base = segment.day * schedule.MINUTES_PER_DAY - segment.utc_offset_minutes - now_utc
                 whens.append(When(clause, then=Value(base + 2 * schedule.MINUTES_PER_WEEK)))
-        if not conditions:  # no meeting in any zone, or none of them starts in the window
+        if not conditions:  # no meeting in any zone, or none of them starts in the windows
             return self.annotate(starts_in=Value(0, output_field=IntegerField())).none()
         minute_of_day = ExtractHour("time") * 60 + ExtractMinute("time")
         offset = Case(*whens, output_field=IntegerField())

@@ -114,32 +114,38 @@ def _split_by_day(start: dt.datetime, stop: dt.datetime, offset: int) -> list[Wa
 
 def starting_window_segments(*, timezone: str, now: dt.datetime, minutes: int) -> tuple[WallSegment, ...]:
     """The local wall-clock ranges of the meetings in `timezone` whose start lies
-    in [now, now + minutes] (now taken to the minute), exact across transitions.
+    in [now, now + minutes] (now taken to the minute), exact across transitions."""
+    start = now.astimezone(UTC).replace(second=0, microsecond=0)
+    return _starting_window_segments(timezone, start, start + dt.timedelta(minutes=minutes + 1))
+
+
+def starting_segments(*, timezone: str, start: dt.datetime, stop: dt.datetime) -> tuple[WallSegment, ...]:
+    """The local wall-clock ranges of the meetings in `timezone` whose start lies
+    in [start, stop) (both taken to the minute), exact across transitions.
 
     A wall time w resolves with the offset in force before the first boundary
     B = T + max(before, after) of each transition T it has not reached; so the
-    window is, per constant-offset piece k, [now + o_k, end + o_k] cut to [B_k, B_k+1).
+    window is, per constant-offset piece k, [start + o_k, stop + o_k) cut to [B_k, B_k+1).
     """
-    return _starting_window_segments(timezone, now.astimezone(UTC).replace(second=0, microsecond=0), minutes)
+    return _starting_window_segments(timezone, start.astimezone(UTC).replace(second=0, microsecond=0),
+                                     stop.astimezone(UTC).replace(second=0, microsecond=0))
 
 
 @lru_cache(maxsize=4096)
-def _starting_window_segments(timezone: str, now: dt.datetime, minutes: int) -> tuple[WallSegment, ...]:
+def _starting_window_segments(timezone: str, start: dt.datetime, stop: dt.datetime) -> tuple[WallSegment, ...]:
     tz = zone(timezone)
-    end = now + dt.timedelta(minutes=minutes)
     margin = dt.timedelta(days=1)
-    transitions = _transitions(tz, now - margin, end + margin)
-    offsets = [_offset_minutes(tz, now - margin)] + [after for _, _, after in transitions]
+    transitions = _transitions(tz, start - margin, stop + margin)
+    offsets = [_offset_minutes(tz, start - margin)] + [after for _, _, after in transitions]
     boundaries = [None] + [
         (instant + dt.timedelta(minutes=max(before, after))).replace(tzinfo=None)
         for instant, before, after in transitions
     ] + [None]
     segments: list[WallSegment] = []
-    one_minute = dt.timedelta(minutes=1)
     for k, offset in enumerate(offsets):
         shift = dt.timedelta(minutes=offset)
-        lo = (now + shift).replace(tzinfo=None)
-        hi = (end + shift).replace(tzinfo=None) + one_minute  # end is inclusive
+        lo = (start + shift).replace(tzinfo=None)
+        hi = (stop + shift).replace(tzinfo=None)
         if boundaries[k] is not None:
             lo = max(lo, boundaries[k])
         if boundaries[k + 1] is not None:
@@ -147,6 +153,15 @@ def _starting_window_segments(timezone: str, now: dt.datetime, minutes: int) -> 
         if lo < hi:
             segments.extend(_split_by_day(lo, hi, offset))
     return tuple(segments)
+
+
+def local_date_window(*, date: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """UTC [start, stop) of a local calendar date in `tz`: from its first
+    instant to the next date's (a midnight skipped by a transition starts the
+    day at the transition)."""
+    start = resolve_wall_time(dt.datetime.combine(date, dt.time()), tz)
+    stop = resolve_wall_time(dt.datetime.combine(date + dt.timedelta(days=1), dt.time()), tz)
+    return start, stop
 
 
 def utc_week_minute(instant: dt.datetime) -> int:

@@ -44,6 +44,9 @@ class MeetingFilters:
     starting_within: int | None = None
     in_progress: bool = False
     times_of_day: tuple[str, ...] = ()
+    # UTC [start, stop) of the viewer's dates asked for (`starts_on`): the
+    # next start from now must fall in one of them.
+    start_windows: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
     now: dt.datetime | None = field(default=None, compare=False)
 
 
@@ -125,7 +128,7 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
                    meetings: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]:
     """Published meetings (of `meetings`, when given) matching `filters`:
     nearest first when a point is given, else soonest first with
-    `starting_within`, else by weekday and time."""
+    `starting_within` or `start_windows`, else by weekday and time."""
     f = filters
     # Conditions are gathered and applied in one filter(): each filter() call
     # clones the query, which is most of the cost of building a search.
@@ -176,18 +179,37 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     qs = (meetings if meetings is not None else Meeting.objects.all()).published()
     if where:
         qs = qs.filter(*where)
-    if f.starting_within is not None or f.in_progress:
-        now, zones = f.now or dt.datetime.now(dt.timezone.utc), zones_in_use(using=qs.db)
-        if f.starting_within is not None:
-            qs = qs.starting_within(now=now, minutes=f.starting_within, zones=zones)
+    now = f.now or dt.datetime.now(dt.timezone.utc)
+    windows = _start_windows(f, now=now)
+    if windows is not None or f.in_progress:
+        zones = zones_in_use(using=qs.db)
+        if windows is not None:
+            qs = qs.starting_between(now=now, windows=windows, zones=zones)
         if f.in_progress:
             qs = qs.in_progress(now=now, zones=zones)
     if point is not None:
         # Without a radius the widest one applies: it bounds the index scan.
         return qs.near(point, radius_m=radius_m if radius_m is not None else settings.MEETINGS_MAX_RADIUS_KM * 1000)
-    if f.starting_within is not None:
+    if windows is not None:
         return qs.order_by("starts_in", "name", "id")
     return qs.order_by("day", "time", "name", "id")
+
+
+def _start_windows(f: MeetingFilters, *, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]] | None:
+    """The UTC windows [start, stop) a meeting's next start must fall in:
+    `starting_within` from now, cut to the viewer's dates of `start_windows`,
+    neither before now. None: the search asks no such thing."""
+    if f.starting_within is None and not f.start_windows:
+        return None
+    within = (now, now + dt.timedelta(minutes=f.starting_within + 1)) if f.starting_within is not None else None
+    windows = []
+    for start, stop in f.start_windows or [within]:
+        start = max(start, now)
+        if within is not None:
+            stop = min(stop, within[1])
+        if start < stop:
+            windows.append((start, stop))
+    return windows
 
 
 def search_page(search: MeetingSearch, *, window: slice, meetings: QuerySet[Meeting] | None = None) -> list[dict]:

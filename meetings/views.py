@@ -17,13 +17,13 @@ from django.conf import settings
 from django.conf.locale import LANG_INFO
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import render
-from django.utils.translation import get_language, gettext as _
+from django.utils.translation import get_language, gettext as _, gettext_lazy
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, display, schedule
 from meetings.attendance import conference_provider, phone_is_usable
 from meetings.change_requests import ChangeRequestInvalid, change_request_submit
-from meetings.filters import PARAMETERS, SearchInvalid, search_parse
+from meetings.filters import PARAMETERS, STARTS_ON, SearchInvalid, search_parse
 from meetings.forms import CorrectionForm
 from meetings.models import Meeting, Region
 from meetings.selectors import search_page
@@ -36,10 +36,11 @@ PAGE_PARAMETERS = frozenset(p.name for p in PARAMETERS) | {"offset"}
 SETTINGS_ONLY = frozenset({"tz", "units", "radius", "offset"})
 PLACE_PARAMETERS = ("near", "lat", "lng")
 # What the page's "Filters" section holds (it opens when one is chosen).
-FILTERS = frozenset({"fellowship", "day", "time_of_day", "attendance", "open", "type", "language", "region", "q",
-                     "service_body", "time_after", "time_before", "starting_within", "in_progress"})
+FILTERS = frozenset({"fellowship", "day", "starts_on", "time_of_day", "attendance", "open", "type", "language",
+                     "region", "q", "service_body", "time_after", "time_before", "starting_within", "in_progress"})
 # A week: every weekly meeting starts within it, so "soonest first" lists them all.
 WEEK_MINUTES = 7 * 24 * 60
+STARTS_ON_WORDS = {"today": gettext_lazy("today"), "tomorrow": gettext_lazy("tomorrow")}
 RADIUS_CHOICES = (1, 2, 5, 10, 25, 50)
 DEFAULT_RADIUS = 10
 FAVICON = Path(__file__).resolve().parent / "static" / "meetings" / "favicon.ico"
@@ -104,11 +105,13 @@ def home(request):
         more = len(rows) > SEARCH_PAGE_SIZE
         rows = rows[:SEARCH_PAGE_SIZE]
         if soonest_first:
-            # Under way now: listed first (on the first page), not again as next week's.
+            # Under way now: listed first (on the first page), not again as
+            # next week's; it is today's, so not when only other dates are asked.
             rows = [row for row in rows if not row["in_progress"]]
-            if offset == 0:
+            if offset == 0 and _asks_today_or_any_date(search, now=now):
                 now_query = query.copy()
                 now_query.pop("starting_within")
+                now_query.pop("starts_on", None)
                 now_query["in_progress"] = "true"
                 in_progress = search_page(search_parse(now_query, now=now), window=slice(0, SEARCH_PAGE_SIZE))
         viewer_zone = schedule.zone(zone_name)
@@ -146,6 +149,12 @@ def home(request):
     # alone lifts the site's geolocation=() (django-permissions-policy).
     response._permissions_policy_override = _permissions_policy(geolocation=("self",))
     return response
+
+
+def _asks_today_or_any_date(search, *, now: dt.datetime) -> bool:
+    """No `starts_on`, or one of its dates is the viewer's today."""
+    windows = search.filters.start_windows
+    return not windows or any(start <= now < stop for start, stop in windows)
 
 
 def _permissions_policy(**allowed: tuple[str, ...]) -> str:
@@ -210,6 +219,10 @@ def _search_title(asked: QueryDict, place_label: str) -> str:
         parts.append(_("near %(place)s") % {"place": place_label or asked["near"]})
     elif asked.get("lat"):
         parts.append(_("near you"))
+    dates = [value.lower() for value in asked.getlist("starts_on") if value.lower() in STARTS_ON]
+    if dates:
+        parts.append(", ".join(str(STARTS_ON_WORDS[value]) if value in STARTS_ON_WORDS
+                               else str(display.DAY_NAMES[int(value)]) for value in dates))
     if asked.get("day"):
         parts.append(", ".join(str(display.DAY_NAMES[int(d)]) for d in asked.getlist("day") if d.isdigit()
                                and int(d) < 7))
@@ -221,10 +234,11 @@ def _search_title(asked: QueryDict, place_label: str) -> str:
 def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict:
     """What the filters offer: only what the directory has."""
     language = (get_language() or "en").split("-")[0]
+    # The viewer's dates (starts_on): today, tomorrow, then the coming weekdays.
     today = schedule.sunday_zero_weekday(now.astimezone(schedule.zone(zone_name)).date())
-    days = [(str(today), _("Today (%(day)s)") % {"day": display.DAY_NAMES[today]}),
-            (str((today + 1) % 7), _("Tomorrow (%(day)s)") % {"day": display.DAY_NAMES[(today + 1) % 7]})]
-    days += [(str(n), str(name)) for n, name in enumerate(display.DAY_NAMES) if n not in (today, (today + 1) % 7)]
+    days = [("today", _("Today (%(day)s)") % {"day": display.DAY_NAMES[today]}),
+            ("tomorrow", _("Tomorrow (%(day)s)") % {"day": display.DAY_NAMES[(today + 1) % 7]})]
+    days += [(str((today + n) % 7), str(display.DAY_NAMES[(today + n) % 7])) for n in range(2, 7)]
     fellowships = list(Fellowship.objects.order_by("name"))
     chosen_fellowships = asked.getlist("fellowship")
     used = (MeetingType.objects.filter(kind__in=("format", "feature"), meetings__published=True)

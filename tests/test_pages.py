@@ -93,15 +93,19 @@ class TestSearchWithoutAPlace:
 @pytest.mark.django_db
 class TestFilters:
     def test_filters_combine_and_stay_in_the_form(self, week, client):
-        html = client.get("/", {"fellowship": "aa", "open": "open", "day": "3", "type": "W"}).content.decode()
+        html = client.get("/", {"fellowship": "aa", "open": "open", "starts_on": "today", "type": "W"}).content.decode()
         assert names_in_order(html) == ["Later today"]
         assert '<option value="aa" selected>' in html and '<option value="open" selected>' in html
-        assert 'value="W" checked' in html and '<option value="3" selected>' in html
+        assert 'value="W" checked' in html and '<option value="today" selected>' in html
 
     def test_days_offer_today_and_tomorrow_in_the_viewers_zone(self, week, client):
         html = client.get("/").content.decode()
-        assert '<option value="3">Today (Wednesday)</option>' in html
-        assert '<option value="4">Tomorrow (Thursday)</option>' in html
+        assert '<select id="day" name="starts_on">' in html
+        assert '<option value="today">Today (Wednesday)</option>' in html
+        assert '<option value="tomorrow">Tomorrow (Thursday)</option>' in html
+        # Then the coming weekdays, in order from the day after tomorrow.
+        assert re.findall(r'<option value="(\d)">', html.split('name="starts_on"', 1)[1].split("</select>")[0]) \
+            == ["5", "6", "0", "1", "2"]
 
     def test_types_in_words_and_open_closed_explained(self, week, client):
         html = client.get("/").content.decode()
@@ -178,6 +182,68 @@ class TestRows:
         assert "offset=50" in next_url and "fellowship=aa" in next_url
         second = client.get("/" + next_url).content.decode()
         assert names_in_order(second) == [f"Meeting {n:02d}" for n in range(50, 55)]
+
+
+# Monday 30 November 2026, 23:30 in New York (Tuesday 04:30 UTC).
+MONDAY_2330_NEW_YORK = dt.datetime(2026, 12, 1, 4, 30, tzinfo=dt.timezone.utc)
+NEW_YORK = "America/New_York"
+
+
+@pytest.fixture
+def near_midnight(vocabularies, frozen_now):
+    """Meetings in four zones around a New York viewer's midnight."""
+    frozen_now(MONDAY_2330_NEW_YORK)
+    online = LocationFactory(approximate=True, latitude=33.75, longitude=-117.87, city="Santa Ana")
+    for name, day, time, zone_name in [
+        ("New York Monday 2000", 1, "20:00", NEW_YORK),
+        ("New York Monday 2345", 1, "23:45", NEW_YORK),
+        ("Tokyo Tuesday 1350", 2, "13:50", "Asia/Tokyo"),  # 23:50 in New York
+        ("Los Angeles Monday 2100", 1, "21:00", "America/Los_Angeles"),  # midnight in New York
+        ("Los Angeles Tuesday 2100", 2, "21:00", "America/Los_Angeles"),  # Wednesday in New York
+        ("Honolulu Monday 2000", 1, "20:00", "Pacific/Honolulu"),  # 01:00 on Tuesday in New York
+    ]:
+        make_meeting(name=name, day=day, time=time, timezone=zone_name, location=online,
+                     conference_url="https://zoom.us/j/1")
+    make_meeting(name="New York under way", day=1, time="23:00", end_time=dt.time(23, 59), timezone=NEW_YORK)
+
+
+def day_choice(html: str, label: str) -> str:
+    """The value of the form's day option a person picks by its label."""
+    day_select = html.split('id="day"', 1)[1].split("</select>", 1)[0]
+    return re.search(rf'<option value="([^"]*)"[^>]*>{label}', day_select).group(1)
+
+
+@pytest.mark.django_db
+class TestTodayInTheViewersZone:
+    """Today and Tomorrow are the viewer's dates, whatever each meeting's own weekday."""
+
+    def pick(self, client, label: str) -> list[str]:
+        form = client.get("/", {"tz": NEW_YORK}).content.decode()
+        name = re.search(r'<select id="day" name="([^"]+)"', form).group(1)
+        return names_in_order(client.get("/", {"tz": NEW_YORK, name: day_choice(form, label)}).content.decode())
+
+    def test_today_is_what_starts_before_the_viewers_midnight(self, near_midnight, client):
+        assert self.pick(client, "Today") == ["New York under way", "New York Monday 2345", "Tokyo Tuesday 1350"]
+
+    def test_tomorrow_starts_at_the_viewers_midnight(self, near_midnight, client):
+        assert self.pick(client, "Tomorrow") == ["Los Angeles Monday 2100", "Honolulu Monday 2000"]
+
+    def test_the_coming_wednesday(self, near_midnight, client):
+        assert self.pick(client, "Wednesday") == ["Los Angeles Tuesday 2100"]
+
+    def test_opening_on_now_groups_by_the_viewers_dates(self, near_midnight, client):
+        html = client.get("/", {"tz": NEW_YORK}).content.decode()
+        groups = {heading: names_in_order(part) for heading, part in
+                  re.findall(r"<h3>([^<]+)</h3>(.*?)</ol>", html, flags=re.S)}
+        assert groups["In progress"] == ["New York under way"]
+        assert groups["Starting soon"] == ["New York Monday 2345", "Tokyo Tuesday 1350", "Los Angeles Monday 2100"]
+        # Honolulu's Monday evening is the New York viewer's tomorrow, not "later today".
+        assert groups["Tomorrow"] == ["Honolulu Monday 2000"] and "Later today" not in groups
+        assert groups["Wednesday"] == ["Los Angeles Tuesday 2100"]
+
+    def test_the_title_says_today(self, near_midnight, client):
+        html = client.get("/", {"tz": NEW_YORK, "starts_on": "today"}).content.decode()
+        assert "<title>Meetings: today · meetingfinder</title>" in html
 
 
 @pytest.mark.django_db

@@ -147,17 +147,17 @@ def test_search_flows(site, browser, viewport):
         assert page.locator("#list").is_visible() and page.locator("#map").is_hidden()
         shoot(page, f"results-list-{size}-en")
 
-        # Filters: AA, open, Tuesday, evening.
+        # Filters: AA, open, Tuesday (today), evening.
         page.goto(site + "/")
         page.click("details.filters summary")
         page.select_option("#fellowship", "aa")
         page.select_option("#open", "open")
-        page.select_option("#day", "2")
+        page.select_option("#day", "today")
         page.check("input[name=time_of_day][value=evening]")
         page.click("button.primary")
         page.wait_for_load_state()
         asked = query_of(page)
-        assert asked["fellowship"] == ["aa"] and asked["open"] == ["open"] and asked["day"] == ["2"]
+        assert asked["fellowship"] == ["aa"] and asked["open"] == ["open"] and asked["starts_on"] == ["today"]
         assert asked["time_of_day"] == ["evening"]
         rows = page.locator("#list .meeting").all_inner_texts()
         assert rows
@@ -285,11 +285,11 @@ def test_search_and_filters_without_javascript(site, browser, viewport):
         assert asked["near"] == ["Irvine, CA"] and asked["fellowship"] == ["na"]
         rows = page.locator("#list .meeting").all_inner_texts()
         assert rows and all("NA ·" in row for row in rows)
-        page.select_option("#day", "2")
+        page.select_option("#day", "today")
         page.check("input[name=time_of_day][value=evening]")
         page.click("button.primary")
         page.wait_for_load_state()
-        assert query_of(page)["day"] == ["2"] and page.locator("#day").input_value() == "2"
+        assert query_of(page)["starts_on"] == ["today"] and page.locator("#day").input_value() == "today"
         assert all("Tuesday" in row for row in page.locator("#list .meeting").all_inner_texts())
         # The language switch is a plain form.
         page.click("button[name=language][value=es]")

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from meetings.schedule import next_start, starting_window_segments, utc_week_minute
+from meetings.schedule import local_date_window, next_start, starting_window_segments, utc_week_minute, zone
 
 UTC = dt.timezone.utc
 
@@ -83,3 +83,15 @@ def test_window_segments_agree_with_next_start_everywhere_near_transitions():
             elif hits and (day * 1440 + wall - hits[0].utc_offset_minutes) % 10080 != utc_week_minute(start):
                 mismatches.append(("offset", zone, now, day, time))
     assert mismatches == []
+
+
+@pytest.mark.parametrize("date, name, start, hours", [
+    (dt.date(2026, 11, 30), "America/New_York", dt.datetime(2026, 11, 30, 5, 0, tzinfo=UTC), 24),
+    (dt.date(2026, 3, 8), "America/New_York", dt.datetime(2026, 3, 8, 5, 0, tzinfo=UTC), 23),  # springs forward
+    (dt.date(2026, 11, 1), "America/New_York", dt.datetime(2026, 11, 1, 4, 0, tzinfo=UTC), 25),  # falls back
+    # Santiago skips its midnight (00:00 -04 -> 01:00 -03): the day starts at the transition.
+    (dt.date(2026, 9, 6), "America/Santiago", dt.datetime(2026, 9, 6, 4, 0, tzinfo=UTC), 23),
+    (dt.date(2026, 12, 1), "Asia/Tokyo", dt.datetime(2026, 11, 30, 15, 0, tzinfo=UTC), 24),
+])
+def test_a_local_date_is_a_utc_window_from_midnight_to_midnight(date, name, start, hours):
+    assert local_date_window(date=date, tz=zone(name)) == (start, start + dt.timedelta(hours=hours))

@@ -278,6 +278,80 @@ class TestStartingWithin:
         assert names(client.get(URL, {"near": "92660", "starting_within": 60})) == ["Near later", "Far soon"]
 
 
+# Monday 30 November 2026, 23:30 in New York (Tuesday 04:30 UTC).
+MONDAY_2330_NEW_YORK = dt.datetime(2026, 12, 1, 4, 30, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def near_midnight_in_new_york(vocabularies, frozen_now):
+    """Online meetings in five zones around a New York viewer's midnight."""
+    frozen_now(MONDAY_2330_NEW_YORK)
+    online = {"location": at(33.7, -117.8, approximate=True), "conference_url": "https://zoom.us/j/1"}
+    make_meeting(name="New York Monday 20:00", day=1, time="20:00", timezone="America/New_York", **online)
+    make_meeting(name="Honolulu Monday 18:40", day=1, time="18:40", timezone="Pacific/Honolulu", **online)
+    make_meeting(name="New York Monday 23:45", day=1, time="23:45", timezone="America/New_York", **online)
+    make_meeting(name="Tokyo Tuesday 13:50", day=2, time="13:50", timezone="Asia/Tokyo", **online)
+    make_meeting(name="Los Angeles Monday 21:00", day=1, time="21:00", timezone="America/Los_Angeles", **online)
+    make_meeting(name="London Tuesday 05:00", day=2, time="05:00", timezone="Europe/London", **online)
+    make_meeting(name="New York Tuesday 23:59", day=2, time="23:59", timezone="America/New_York", **online)
+    make_meeting(name="Los Angeles Tuesday 21:00", day=2, time="21:00", timezone="America/Los_Angeles", **online)
+
+
+@pytest.mark.django_db
+class TestStartsOn:
+    """starts_on: the viewer's dates, whatever each meeting's own weekday."""
+
+    def test_today_is_what_starts_before_the_viewers_midnight(self, near_midnight_in_new_york, client):
+        response = client.get(URL, {"starts_on": "today", "tz": "America/New_York"})
+        # Soonest first: 23:40, 23:45 and 23:50 in New York. The Los Angeles
+        # Monday 21:00 is midnight in New York, and 20:00 has passed.
+        assert names(response) == ["Honolulu Monday 18:40", "New York Monday 23:45", "Tokyo Tuesday 13:50"]
+        assert [m["time_local"] for m in response.json()["results"]] == ["23:40", "23:45", "23:50"]
+
+    def test_tomorrow_is_the_viewers_next_date(self, near_midnight_in_new_york, client):
+        assert names(client.get(URL, {"starts_on": "tomorrow", "tz": "America/New_York"})) == [
+            "London Tuesday 05:00", "Los Angeles Monday 21:00", "New York Tuesday 23:59"]
+
+    def test_a_weekday_is_the_coming_date_today_included(self, near_midnight_in_new_york, client):
+        same = {"tz": "America/New_York"}
+        assert names(client.get(URL, {"starts_on": "2", **same})) == names(
+            client.get(URL, {"starts_on": "tomorrow", **same}))
+        assert names(client.get(URL, {"starts_on": "1", **same})) == names(
+            client.get(URL, {"starts_on": "today", **same}))
+        # Wednesday in New York begins with the Los Angeles Tuesday 21:00.
+        assert names(client.get(URL, {"starts_on": "3", **same})) == ["Los Angeles Tuesday 21:00"]
+
+    def test_the_same_instant_in_another_viewers_zone(self, near_midnight_in_new_york, client):
+        # 20:30 Monday in Los Angeles: its Monday 21:00 is today, and so is London's Tuesday 05:00.
+        assert names(client.get(URL, {"starts_on": "today", "tz": "America/Los_Angeles"})) == [
+            "Honolulu Monday 18:40", "New York Monday 23:45", "Tokyo Tuesday 13:50", "London Tuesday 05:00",
+            "Los Angeles Monday 21:00"]
+        # 04:30 Tuesday in London: New York's Tuesday 23:59 is 04:59 on Wednesday there.
+        assert names(client.get(URL, {"starts_on": "today", "tz": "Europe/London"})) == [
+            "Honolulu Monday 18:40", "New York Monday 23:45", "Tokyo Tuesday 13:50", "London Tuesday 05:00",
+            "Los Angeles Monday 21:00"]
+
+    def test_several_dates_and_other_filters_combine(self, near_midnight_in_new_york, client):
+        both = client.get(URL, {"starts_on": "today,tomorrow", "tz": "America/New_York", "starting_within": 25})
+        assert names(both) == ["Honolulu Monday 18:40", "New York Monday 23:45", "Tokyo Tuesday 13:50"]
+        nothing = client.get(URL, {"starts_on": "tomorrow", "tz": "America/New_York", "starting_within": 25})
+        assert names(nothing) == []
+        assert names(client.get(URL, {"starts_on": "Tomorrow", "tz": "America/New_York", "q": "London"})) == [
+            "London Tuesday 05:00"]
+
+    def test_day_stays_the_meetings_own_weekday(self, near_midnight_in_new_york, client):
+        assert names(client.get(URL, {"day": 1, "tz": "America/New_York"})) == [
+            "Honolulu Monday 18:40", "New York Monday 20:00", "Los Angeles Monday 21:00", "New York Monday 23:45"]
+
+    def test_starts_on_needs_the_viewers_zone_and_a_known_value(self, near_midnight_in_new_york, client):
+        response = client.get(URL, {"starts_on": "today"})
+        assert response.status_code == 400 and "tz" in response.json()["starts_on"][0]
+        response = client.get(URL, {"starts_on": "yesterday", "tz": "America/New_York"})
+        assert response.status_code == 400 and list(response.json()) == ["starts_on"]
+        response = client.get(URL, {"starts_on": "7", "tz": "America/New_York"})
+        assert response.status_code == 400 and list(response.json()) == ["starts_on"]
+
+
 @pytest.mark.django_db
 class TestBadInput:
     @pytest.mark.parametrize(

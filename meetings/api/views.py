@@ -33,7 +33,7 @@ def parsed_search(query):
 @extend_schema_view(
     list=extend_schema(summary="Search meetings", parameters=SEARCH_PARAMETERS, description=(
         "Published meetings matching every filter given. With a place (lat+lng or near) they come nearest "
-        "first with `distance`; with starting_within, soonest first; otherwise by weekday and time. "
+        "first with `distance`; with starting_within or starts_on, soonest first; otherwise by weekday and time. "
         "Bad parameters give 400 with the parameter's name as the key.")),
     retrieve=extend_schema(
         summary="One meeting by slug",

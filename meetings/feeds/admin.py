@@ -4,6 +4,7 @@ the importer or the task. Registered from `meetings/admin.py`."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _, gettext_lazy, ngettext
 
 from meetings import quality
 from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
@@ -29,11 +30,11 @@ class ImportRunInline(admin.TabularInline):
 
 class FeedAttentionFilter(admin.SimpleListFilter):
     # The data-quality review's link: last run failed or held.
-    title = "needs attention"
+    title = gettext_lazy("needs attention")
     parameter_name = "attention"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Last run failed or was held")]
+        return [("yes", _("Last run failed or was held"))]
 
     def queryset(self, request, queryset):
         return quality.feed_sources_needing_attention(sources=queryset) if self.value() == "yes" else queryset
@@ -49,22 +50,26 @@ class FeedSourceAdmin(CuratorScopedAdmin):
     inlines = [ImportRunInline]
     actions = ["import_now"]
 
-    @admin.action(description="Import now", permissions=["change"])
+    @admin.action(description=gettext_lazy("Import now"), permissions=["change"])
     def import_now(self, request, queryset):
         started = {}
         for source in queryset:
             try:
                 started[source.pk] = feed_import_start(source_id=source.pk)
             except ImportQueueUnavailable:
-                self.message_user(request, "The import queue is unavailable, try again later.", messages.ERROR)
+                self.message_user(request, _("The import queue is unavailable, try again later."), messages.ERROR)
                 break
         if not started:
             return
         if IN_BACKGROUND in started.values():
-            text = (f"Import started in the background for {len(started)} source(s); each run appears on its "
-                    "source when it finishes.")
+            text = ngettext(
+                "Import started in the background for %(count)d source; each run appears on its source when it "
+                "finishes.",
+                "Import started in the background for %(count)d sources; each run appears on its source when it "
+                "finishes.", len(started)) % {"count": len(started)}
         else:
-            text = f"Import queued for {len(started)} source(s)."
+            text = ngettext("Import queued for %(count)d source.", "Import queued for %(count)d sources.",
+                            len(started)) % {"count": len(started)}
         self.message_user(request, text, messages.SUCCESS)
 
 
@@ -89,14 +94,14 @@ class ImportRunAdmin(CuratorScopedAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Approve held runs (apply the feed as fetched)", permissions=["change"])
+    @admin.action(description=gettext_lazy("Approve held runs (apply the feed as fetched)"), permissions=["change"])
     def approve(self, request, queryset):
         for run in queryset.filter(status=ImportRun.Status.HELD):
             try:
                 run = import_run_approve(run=run)
             except SourceBusy:
-                self.message_user(request, f"{run.source}: another run of this source is in progress; "
-                                           "approve again when it is done.", messages.WARNING)
+                self.message_user(request, _("%(source)s: another run of this source is in progress; approve again "
+                                             "when it is done.") % {"source": run.source}, messages.WARNING)
                 continue
             level = messages.SUCCESS if run.status == ImportRun.Status.SUCCEEDED else messages.ERROR
-            self.message_user(request, f"{run.source}: {run.status} {run.reason}".strip(), level)
+            self.message_user(request, f"{run.source}: {run.get_status_display()} {run.reason}".strip(), level)
