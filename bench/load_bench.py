@@ -78,21 +78,32 @@ def endpoints(database_url: str, *, seed: int) -> dict[str, str]:
     }
 
 
-def run_wrk(script_text: str, *, port: int, seconds: int, connections: int, threads: int) -> dict:
+def run_wrk(script_text: str, *, port: int, seconds: int, connections: int, threads: int,
+            sample=None, every: float = 15.0) -> dict:
+    """wrk's report; with `sample`, its value every `every` seconds while wrk runs."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(script_text)
+    samples = []
     try:
-        done = subprocess.run(
+        wrk = subprocess.Popen(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", script.name,
-             f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 120)
+             f"http://127.0.0.1:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started = time.monotonic()
+        while sample is not None and wrk.poll() is None:
+            try:
+                wrk.wait(timeout=max(0.0, started + every * (len(samples) + 1) - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                samples.append(sample())
+        out, err = wrk.communicate(timeout=seconds + 120)
     finally:
         os.unlink(script.name)
-    if done.returncode:
-        raise RuntimeError(f"wrk failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
-    result = json.loads(next(line for line in done.stdout.splitlines()
-                             if line.startswith("WRKJSON "))[len("WRKJSON "):])
+    if wrk.returncode:
+        raise RuntimeError(f"wrk failed: {out[-2000:]} {err[-2000:]}")
+    result = json.loads(next(line for line in out.splitlines() if line.startswith("WRKJSON "))[len("WRKJSON "):])
     result["per_second"] = round(result["requests"] / (result["duration_us"] / 1e6), 1)
     result["socket_errors"] = sum(result[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    if sample is not None:
+        result["samples"] = samples
     return result
 
 
@@ -150,7 +161,7 @@ def main() -> int:
               flush=True)
         for name in chosen:
             result = run_wrk(scripts[name], port=port, seconds=args.seconds, connections=args.connections,
-                             threads=args.threads)
+                             threads=args.threads, sample=lambda: workers_rss(server.pid))
             result.update(endpoint=name, rss_mb=workers_rss(server.pid))
             runs.append(result)
             print(f"{name}: {result['per_second']} req/s, p99 {result['p99_ms']} ms, "
@@ -168,12 +179,15 @@ def main() -> int:
           f"gunicorn as deployed (gunicorn.conf.py: {len(rss_before)} workers), cache {args.cache_url}, "
           f"{os.cpu_count()} cores, load average at the end {os.getloadavg()[0]:.1f}\n")
     header = (f"{'endpoint':<8} | {'req/s':>8} | {'p50 ms':>8} | {'p99 ms':>8} | {'non-2xx/3xx':>11} | "
-              f"{'socket errors':>13} | worker RSS MB, after warm-up -> after the run")
+              f"{'socket errors':>13} | RSS MB of each worker: before, every 15 s, after")
     print(header)
     print("-" * len(header))
     previous = rss_before
     for r in runs:
-        rss = ", ".join(f"{previous.get(pid, 0):.0f} -> {mb:.0f}" for pid, mb in r["rss_mb"].items())
+        rss = "; ".join(
+            " ".join(f"{mb:.0f}" for mb in (previous.get(pid, 0), *(s.get(pid, 0) for s in r["samples"]),
+                                            r["rss_mb"][pid]))
+            for pid in r["rss_mb"])
         print(f"{r['endpoint']:<8} | {r['per_second']:>8.1f} | {r['p50_ms']:>8.1f} | {r['p99_ms']:>8.1f} | "
               f"{r['status_errors']:>11} | {r['socket_errors']:>13} | {rss}")
         previous = r["rss_mb"]
