@@ -56,6 +56,7 @@ SERVICE_BODY = "oc-aa-central-office"
 SEARCH_CENTRE = (33.70, -117.83)
 STALE_RUN_WORDS = "crashed or was killed"
 QUEUE_UNAVAILABLE_WORDS = "import queue is unavailable"
+REDIS_DOWN_MAX_SECONDS = 3.0
 
 
 # What a scenario found: counts to print and checks that pass or fail.
@@ -524,6 +525,8 @@ def redis_round(services: Services, app: App, *, slug: str, source_id: int) -> d
         return "no message"
 
     timed("admin Import now", lambda: admin.import_now(source_id), said=import_message)
+    # Pressed again: a broker client's reconnection backoff shows from the second attempt.
+    timed("admin Import now again", lambda: admin.import_now(source_id), said=import_message)
     return answers
 
 
@@ -551,18 +554,20 @@ def scenario_redis(services: Services) -> Outcome:
     expected = {"change request (throttled)": 202}
     outcome.check("the cache was in Redis while it was up", up["search API again (cache)"][1] == "hit")
     for name, (status, said, seconds) in down.items():
-        if name == "admin Import now":
+        if name.startswith("admin Import now"):
             continue
         outcome.check(f"Redis down: {name} answers {expected.get(name, 200)}", status == expected.get(name, 200),
                       f"{status} {said}".strip())
     outcome.check("Redis down: the admin is logged in", down["admin login"][1] == "logged in")
     outcome.check("Redis up: Import now queues the import", up["admin Import now"][1] == "import queued")
-    outcome.check("Redis down: Import now answers 200 saying the import queue is unavailable",
-                  down["admin Import now"][:2] == (200, QUEUE_UNAVAILABLE_WORDS), str(down["admin Import now"][:2]))
+    for name in ("admin Import now", "admin Import now again"):
+        outcome.check(f"Redis down: {name[6:]} answers 200 saying the import queue is unavailable",
+                      down[name][:2] == (200, QUEUE_UNAVAILABLE_WORDS), str(down[name][:2]))
     outcome.check("Redis down: no import ran in the request", runs_after == runs_while_up == runs_before,
                   f"import runs {runs_before} -> {runs_while_up} -> {runs_after}")
-    outcome.check("Redis down: no request waits on Redis (each under 2 s)",
-                  all(seconds < 2 for _, _, seconds in down.values()))
+    # Waiting on Redis shows as seconds: its timeouts, a client's reconnection backoff.
+    outcome.check(f"Redis down: no request waits on Redis (each under {REDIS_DOWN_MAX_SECONDS:.0f} s)",
+                  all(seconds < REDIS_DOWN_MAX_SECONDS for _, _, seconds in down.values()))
     return outcome
 
 
