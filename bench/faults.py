@@ -419,7 +419,7 @@ def scenario_kill(services: Services, *, records: int) -> Outcome:
 
     # Where each kill lands: before the write transaction (the run is
     # recorded, the feed being read), then at points of the write.
-    kill_points = [("before the write", None), ("write 25%", 0.25), ("write 75%", 0.75)]
+    kill_points = [("before the write", None), ("write 25%", 0.25), ("write 50%", 0.50)]
     tally = Counter()
     current = "v1"
     for label, share in kill_points:
