@@ -141,3 +141,34 @@ def test_parallel_requests_cannot_slip_past_the_limit(shared_cache):
     for thread in threads:
         thread.join(timeout=30)
     assert len(allowed) == 40 and allowed.count(True) == 10
+
+
+@pytest.fixture
+def cache_down(settings, monkeypatch):
+    """The shared cache configured in Redis at a port where nothing listens
+    (Redis down), with the throttle's memory of a failure cleared."""
+    import socket
+
+    from meetings import throttles
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{port}/9",
+                                   "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+    monkeypatch.setattr(throttles, "_shared_cache_down_until", 0.0)
+    monkeypatch.setattr(throttles, "_local_counts", throttles.LocMemCache("throttle-test", {}))
+
+
+def test_with_the_shared_cache_down_requests_are_counted_in_the_worker(client, meeting, cache_down):
+    from django.core.cache import cache
+
+    with pytest.raises(Exception):
+        cache.get("anything")  # the cache really is down
+    codes = [submit(client, meeting) for _ in range(12)]
+    # Not a 500: the worker counts on its own until the shared cache answers again.
+    assert codes == [202] * 10 + [429] * 2
+    assert ChangeRequest.objects.count() == 10
+    page = reverse("meeting-page", args=[meeting.slug])
+    assert "Too many corrections" in client.post(page, {"description": "x"}).content.decode()

@@ -22,6 +22,8 @@ from meetings.tasks import import_feed_source
 
 log = logging.getLogger(__name__)
 QUEUED, IN_BACKGROUND = "queued", "background"
+# How long "Import now" waits for the broker to accept a connection.
+BROKER_CONNECT_SECONDS = 2.0
 
 
 class ImportQueueUnavailable(Exception):
@@ -48,8 +50,12 @@ def feed_import_start(*, source_id: int) -> str:
                          name=f"feed-import-{source_id}").start()
         return IN_BACKGROUND
     try:
-        # No publish retries: a broker that is down should be said at once.
-        import_feed_source.apply_async(args=[source_id], retry=False)
+        # A broker that is down should be said at once: one connection
+        # attempt (kombu would otherwise retry it for seconds once its pooled
+        # connection has failed) and no publish retries.
+        with import_feed_source.app.connection_for_write() as broker:
+            broker.ensure_connection(max_retries=0, timeout=BROKER_CONNECT_SECONDS)
+            import_feed_source.apply_async(args=[source_id], retry=False, connection=broker)
     except (OperationalError, OSError) as error:
         raise ImportQueueUnavailable(str(error)) from error
     return QUEUED
