@@ -20,6 +20,9 @@ two write transactions queue on it (no deadlock) until the first commits.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import connections, router
@@ -58,11 +61,30 @@ def directory_changed(*, using: str | None = None) -> None:
 VERSION_SQL = 'SELECT "version", "changed_at" FROM "meetings_directoryversion" WHERE "id" = 1'
 
 
+# The version a public answer is made at (meetings/public_answers.py): the
+# reads of that database within the answer see it, so its key, its ETag and
+# what it shows (type names, zones in use) agree, at one read of the row.
+_answering: ContextVar[tuple[str, Version] | None] = ContextVar("directory_version_answering", default=None)
+
+
+@contextmanager
+def answering_at(version: Version, *, using: str) -> Iterator[None]:
+    token = _answering.set((using, version))
+    try:
+        yield
+    finally:
+        _answering.reset(token)
+
+
 def directory_version(*, using: str | None = None) -> Version:
     """The version as the database `using` (a replica when reading there) has it."""
     from meetings.models import DirectoryVersion
 
-    with connections[using or router.db_for_read(DirectoryVersion)].cursor() as cursor:
+    using = using or router.db_for_read(DirectoryVersion)
+    answering = _answering.get()
+    if answering is not None and answering[0] == using:
+        return answering[1]
+    with connections[using].cursor() as cursor:
         cursor.execute(VERSION_SQL)
         row = cursor.fetchone()
     if row is None:

@@ -37,7 +37,7 @@ from django.utils.http import http_date
 
 from meetingfinder import replicas
 from meetings import clock
-from meetings.directory_version import directory_version
+from meetings.directory_version import answering_at, directory_version
 
 log = logging.getLogger(__name__)
 
@@ -158,9 +158,10 @@ def _answer(view, request, args, kwargs, *, alias: str, clock_dependent: bool, m
             response = HttpResponse(body, headers=headers)
             response["X-Cache"] = "hit"
             return _public_headers(response, **shown)
-        response = view(request, *args, **kwargs)
-        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-            response.render()
+        with answering_at(version, using=alias):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
         if response.status_code != 200 or response.has_header("Set-Cookie"):
             return response
         if negotiates and not response.get("Content-Type", "").startswith("application/json"):

@@ -2,7 +2,7 @@
 
 The API's list and detail, the search page and the calendar files all show a
 meeting through `meeting_rows`: one `.values()` query for a page of meetings
-(with their type codes, in the same query on PostgreSQL), then plain dicts of
+(with their type ids, in the same query on PostgreSQL), then plain dicts of
 JSON types. `ROW_FIELDS` is the row's field list, the only one: the API's
 OpenAPI schema is generated from it (meetings/api/serializers.py), and
 tests/test_rows.py checks real responses against that schema.
@@ -22,6 +22,7 @@ from django.db.models import BooleanField, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 
 from meetings import geo, schedule
+from meetings.directory_version import directory_version
 from meetings.models import Meeting
 
 
@@ -99,13 +100,33 @@ _LOCATION_TEXT = tuple(f.name for f in ROW_FIELDS if f.path and f.path.startswit
 
 def _row_values(meetings: QuerySet[Meeting]) -> QuerySet:
     """The `.values()` query of these meetings' rows; on PostgreSQL each row
-    carries its type codes (an ARRAY subquery evaluated only for the rows
+    carries its type ids (an ARRAY subquery evaluated only for the rows
     read), so a page is one query."""
     paths = ["id", *(path for _, path in _READ)]
     if connections[meetings.db].vendor == "postgresql":
-        codes = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk")).values("meetingtype__code")
-        return meetings.values(*paths, type_codes=ArraySubquery(codes))
+        ids = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk")).values("meetingtype_id")
+        return meetings.values(*paths, type_ids=ArraySubquery(ids))
     return meetings.values(*paths)
+
+
+# Type codes by id, read once per database and directory version: every write
+# to the types bumps the version (meetings/directory_version.py), so a code
+# changed by any process shows at once. Joining the type table for each row
+# of a page cost PostgreSQL ~0.4 ms a page (a hash of the table per row).
+_codes_by_version: dict[tuple[str, str], dict[int, str]] = {}
+
+
+def _type_codes(*, using: str, type_ids: set[int]) -> dict[int, str]:
+    from fellowships.models import MeetingType
+
+    key = (using, directory_version(using=using).token)
+    codes = _codes_by_version.get(key)
+    if codes is None or not type_ids <= codes.keys():  # new, or written since the version was read
+        codes = dict(MeetingType.objects.using(using).values_list("id", "code"))
+        while len(_codes_by_version) >= 8:
+            _codes_by_version.pop(next(iter(_codes_by_version)))
+        _codes_by_version[key] = codes
+    return codes
 
 
 # A page of a nearest-first search is one statement on PostgreSQL: the
@@ -152,17 +173,18 @@ def page_statement(ids: QuerySet) -> tuple[str, tuple, tuple[str, ...]]:
     return PAGE_SQL.format(ids=ids_sql, rows=rows_sql), tuple(ids_params), names
 
 
-def _values(rows: QuerySet | list[dict], *, using: str) -> tuple[list[dict], dict[int, list[str]] | None]:
-    """The rows' values, and type codes by meeting id where they were not
-    read in the same query."""
+def _values(rows: QuerySet | list[dict], *, using: str) -> list[dict]:
+    """The rows' values, each with its type ids (read in a second query
+    where the rows' own did not)."""
     values = list(rows)
-    if not values or "type_codes" in values[0]:
-        return values, None
-    found: dict[int, list[str]] = defaultdict(list)
-    through = Meeting.types.through.objects.using(using).filter(meeting_id__in=[row["id"] for row in values])
-    for meeting_id, code in through.values_list("meeting_id", "meetingtype__code"):
-        found[meeting_id].append(code)
-    return values, found
+    if values and "type_ids" not in values[0]:
+        found: dict[int, list[int]] = defaultdict(list)
+        through = Meeting.types.through.objects.using(using).filter(meeting_id__in=[row["id"] for row in values])
+        for meeting_id, type_id in through.values_list("meeting_id", "meetingtype_id"):
+            found[meeting_id].append(type_id)
+        for value in values:
+            value["type_ids"] = found.get(value["id"], ())
+    return values
 
 
 def _timing(day, time, end_time, zone: str, *, now: dt.datetime, viewer_zone: ZoneInfo | None) -> dict:
@@ -196,7 +218,8 @@ def meeting_rows_of_page(ids: QuerySet, *, now: dt.datetime, unit: geo.Unit = "m
 
 def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: geo.Unit,
           viewer_zone: ZoneInfo | None, centre: geo.Point | None) -> list[dict]:
-    values, types = _values(rows, using=using)
+    values = _values(rows, using=using)
+    codes = _type_codes(using=using, type_ids={i for value in values for i in value["type_ids"]}) if values else {}
     centre_earth = geo.earth_point(centre.latitude, centre.longitude) if centre is not None else None
     # Meetings of a page share a few slots (a weekday, peak hours, one zone).
     timings: dict[tuple, dict] = {}
@@ -208,7 +231,7 @@ def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: ge
                 row[name] = ""
         row["approximate"] = row["approximate"] is not False
         # Sorted here, not in SQL: the same order whatever the database's collation.
-        row["types"] = sorted(value["type_codes"] if types is None else types.get(value["id"], ()))
+        row["types"] = sorted(codes[type_id] for type_id in value["type_ids"])
         row["open_closed"] = row["open_closed"] or None
         row["time"] = schedule.hh_mm(row["time"])
         row["end_time"] = schedule.hh_mm(row["end_time"])

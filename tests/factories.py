@@ -186,7 +186,7 @@ def message_texts(response) -> list[str]:
 # `writes_prepare(kind)` makes the state before the write and says which URL
 # shows it and what text it will show; `writes_write(kind)` makes the write.
 
-WRITE_KINDS = ("service", "importer", "admin", "change_request", "revert", "bulk_update")
+WRITE_KINDS = ("service", "importer", "admin", "change_request", "revert", "bulk_update", "type_code")
 WRITES_FEED = Path(__file__).resolve().parent.parent / "fixtures" / "feeds" / "code4recovery-pdf__tests-Fixtures-meetings.json"
 WRITES_OFFICE = "writes-office"
 
@@ -225,6 +225,10 @@ def writes_prepare(kind: str) -> dict:
         meeting.name = "revert after"
         meeting_save(meeting=meeting)
         return {"url": f"/api/v1/meetings/{kind}-meeting/", "expected": "revert before"}
+    if kind == "type_code":
+        # Rows name their types from a map kept per directory version (meetings/rows.py).
+        _writes_meeting(kind).types.add(MeetingType.objects.get(fellowship__slug="aa", code="D"))
+        return {"url": f"/api/v1/meetings/{kind}-meeting/", "expected": '"DISC"'}
     return {"url": f"/api/v1/meetings/{kind}-meeting/", "expected": f"{kind} after"}
 
 
@@ -258,6 +262,8 @@ def writes_write(kind: str) -> None:
         history_revert(record=_writes_meeting(kind).history.order_by("-history_id").first(), user=_writes_superuser())
     elif kind == "bulk_update":
         Meeting.objects.filter(slug=f"{kind}-meeting").update(name=new_name)
+    elif kind == "type_code":
+        MeetingType.objects.filter(fellowship__slug="aa", code="D").update(code="DISC")
     else:
         raise ValueError(kind)
 

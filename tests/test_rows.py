@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from drf_spectacular.generators import SchemaGenerator
 
 from meetings import clock
+from fellowships.models import MeetingType
 from meetings.models import Meeting
 from meetings.rows import ROW_FIELDS
 
@@ -95,18 +96,20 @@ def test_detail_equals_the_row_in_the_list(sample, client):
         assert client.get(f"/api/v1/meetings/{row['slug']}/").json() == row
 
 
-def test_detail_costs_one_query_with_its_types(sample, client):
+def test_detail_costs_one_query_with_its_types(sample, client, type_names_read):
     slug = Meeting.objects.published().filter(types__isnull=False).values_list("slug", flat=True)[0]
+    type_names_read()
     with CaptureQueriesContext(connection) as captured:
         response = client.get(f"/api/v1/meetings/{slug}/")
     assert response.status_code == 200 and response.json()["types"]
     # The directory version (the answer's cache key and ETag), the row and, on SQLite, its
-    # types (an ARRAY subquery of the same statement on PostgreSQL).
+    # type ids (an ARRAY subquery of the same statement on PostgreSQL), named from a map.
     assert "meetings_directoryversion" in captured[0]["sql"]
     assert len(captured) == (2 if connection.vendor == "postgresql" else 3), [q["sql"] for q in captured]
 
 
-def test_a_listing_page_costs_the_same_whatever_its_size(sample, client):
+def test_a_listing_page_costs_the_same_whatever_its_size(sample, client, type_names_read):
+    type_names_read()
     counts = []
     for limit in (5, 50):
         with CaptureQueriesContext(connection) as captured:
@@ -119,3 +122,17 @@ def test_a_missing_meeting_is_a_404_in_json(sample, client):
     response = client.get("/api/v1/meetings/no-such-meeting/")
     assert response.status_code == 404
     assert response.json() == {"detail": "No published meeting has this slug."}
+
+
+def test_type_names_are_read_once_per_directory_version(sample, client, type_names_read):
+    type_names_read()
+    slug = Meeting.objects.published().filter(types__isnull=False).values_list("slug", flat=True)[0]
+    with CaptureQueriesContext(connection) as captured:
+        codes = client.get(f"/api/v1/meetings/{slug}/").json()["types"]
+    assert not [q for q in captured if "fellowships_meetingtype" in q["sql"]]
+    # A bulk rename (no save(), no signal of its own) bumps the version: read again, shown at once.
+    MeetingType.objects.filter(code=codes[0], meetings__slug=slug).update(code=codes[0] + "-NEW")
+    with CaptureQueriesContext(connection) as captured:
+        renamed = client.get(f"/api/v1/meetings/{slug}/").json()["types"]
+    assert codes[0] + "-NEW" in renamed
+    assert [q for q in captured if "fellowships_meetingtype" in q["sql"]]

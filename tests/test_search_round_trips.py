@@ -50,7 +50,8 @@ def statements(client, query) -> tuple[dict, list[str]]:
 
 
 @pytest.mark.django_db
-def test_a_geo_page_is_its_ids_then_its_rows(directory, client):
+def test_a_geo_page_is_its_ids_then_its_rows(directory, client, type_names_read):
+    type_names_read()
     body, sql = statements(client, GEO_QUERIES[0])
     # Open meetings (type O) only, nearest first, with their types.
     assert [m["name"] for m in body["results"]] == ["Meeting 1", "Meeting 3", "Meeting 5"]
@@ -79,8 +80,9 @@ def test_a_geo_page_is_its_ids_then_its_rows(directory, client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("query", [GEO_QUERIES[1], {"day": "2"}])
-def test_any_number_of_type_codes_costs_the_same_statements(directory, client, query):
+def test_any_number_of_type_codes_costs_the_same_statements(directory, client, query, type_names_read):
     """Each code used to add its own subquery (issue 12: 200 codes took 30 s)."""
+    type_names_read()
     one, few = statements(client, {**query, "type": "O"}), statements(client, {**query, "type": "O,D"})
     assert [m["name"] for m in few[0]["results"]] == [m["name"] for m in one[0]["results"] if "D" in m["types"]]
     assert len(one[1]) == len(few[1])
