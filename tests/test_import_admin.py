@@ -87,7 +87,7 @@ def test_import_now_with_the_queue_up_queues_the_import(uploaded, admin_client, 
     waiting = redis.Redis.from_url(broker)
     try:
         response = _import_now(admin_client, uploaded)
-        assert "import queued for 1 source(s)" in response.content.decode().lower()
+        assert "import queued for 1 source." in response.content.decode().lower()
         assert waiting.llen(queue) == 1
     finally:
         waiting.delete(queue)
