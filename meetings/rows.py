@@ -119,10 +119,13 @@ _codes_by_version: dict[tuple[str, str], dict[int, str]] = {}
 def _type_codes(*, using: str, type_ids: set[int]) -> dict[int, str]:
     from fellowships.models import MeetingType
 
-    key = (using, directory_version(using=using).token)
+    version = directory_version(using=using)
+    key = (using, version.token)
     codes = _codes_by_version.get(key)
     if codes is None or not type_ids <= codes.keys():  # new, or written since the version was read
         codes = dict(MeetingType.objects.using(using).values_list("id", "code"))
+        if version.changed_at is None:  # no version row (emptied, restored): it names no state to keep
+            return codes
         while len(_codes_by_version) >= 8:
             _codes_by_version.pop(next(iter(_codes_by_version)))
         _codes_by_version[key] = codes

@@ -114,13 +114,17 @@ _zones_by_version: dict[tuple[str, str], list[str]] = {}
 def zones_in_use(*, using: str) -> list[str]:
     """The valid IANA zones of the meetings in the database `using`, sorted: a
     clock search builds its clauses for these, not for all ~600 zones."""
-    key = (using, directory_version(using=using).token)
+    version = directory_version(using=using)
+    key = (using, version.token)
     if key not in _zones_by_version:
         names = Meeting.objects.using(using).order_by().values_list("timezone", flat=True).distinct()
         known = schedule.known_zone_names()
+        zones = sorted(name for name in names if name in known)
+        if version.changed_at is None:  # no version row (emptied, restored): it names no state to keep
+            return zones
         while len(_zones_by_version) >= 8:
             _zones_by_version.pop(next(iter(_zones_by_version)))
-        _zones_by_version[key] = sorted(name for name in names if name in known)
+        _zones_by_version[key] = zones
     return _zones_by_version[key]
 
 
