@@ -20,10 +20,11 @@ two write transactions queue on it (no deadlock) until the first commits.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db import connections, router
 from django.db.models import F
@@ -31,6 +32,8 @@ from django.db.models.signals import m2m_changed, pre_delete, pre_save
 from django.utils import timezone
 
 from fellowships.querysets import pre_queryset_write
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,32 @@ def directory_version(*, using: str | None = None) -> Version:
     if changed_at is not None and timezone.is_naive(changed_at):  # SQLite's driver reads UTC without its zone
         changed_at = changed_at.replace(tzinfo=dt.timezone.utc)
     return Version(number, changed_at)
+
+
+# Small derived tables kept per database and directory version in this
+# process (rows' type names, the zones in use): every write that could change
+# them bumps the version, so an entry is never stale on any process.
+_kept: dict[tuple[str, str, str], object] = {}
+_KEPT_MAX = 16
+
+
+def kept_per_version(name: str, *, using: str, read: Callable[[], T],
+                     still_good: Callable[[T], bool] | None = None) -> T:
+    """`read()`'s value for this state of the database `using`, read once.
+    `still_good`: False when a value kept for this version misses something
+    written since the version was read (read again). A database with no
+    version row (emptied, restored) names no state: nothing is kept."""
+    version = directory_version(using=using)
+    key = (name, using, version.token)
+    value = _kept.get(key, _kept)
+    if value is _kept or (still_good is not None and not still_good(value)):
+        value = read()
+        if version.changed_at is None:
+            return value
+        while len(_kept) >= _KEPT_MAX:
+            _kept.pop(next(iter(_kept)))
+        _kept[key] = value
+    return value
 
 
 def _on_write(sender, using=None, **kwargs) -> None:

@@ -22,7 +22,7 @@ from django.db.models import BooleanField, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 
 from meetings import geo, schedule
-from meetings.directory_version import directory_version
+from meetings.directory_version import kept_per_version
 from meetings.models import Meeting
 
 
@@ -109,27 +109,17 @@ def _row_values(meetings: QuerySet[Meeting]) -> QuerySet:
     return meetings.values(*paths)
 
 
-# Type codes by id, read once per database and directory version: every write
-# to the types bumps the version (meetings/directory_version.py), so a code
-# changed by any process shows at once. Joining the type table for each row
-# of a page cost PostgreSQL ~0.4 ms a page (a hash of the table per row).
-_codes_by_version: dict[tuple[str, str], dict[int, str]] = {}
-
-
 def _type_codes(*, using: str, type_ids: set[int]) -> dict[int, str]:
+    """Type codes by id, kept per directory version (every write to the types
+    bumps it, so a code changed by any process shows at once). Joining the
+    type table for each row of a page cost PostgreSQL ~0.4 ms a page (a hash
+    of the table per row)."""
     from fellowships.models import MeetingType
 
-    version = directory_version(using=using)
-    key = (using, version.token)
-    codes = _codes_by_version.get(key)
-    if codes is None or not type_ids <= codes.keys():  # new, or written since the version was read
-        codes = dict(MeetingType.objects.using(using).values_list("id", "code"))
-        if version.changed_at is None:  # no version row (emptied, restored): it names no state to keep
-            return codes
-        while len(_codes_by_version) >= 8:
-            _codes_by_version.pop(next(iter(_codes_by_version)))
-        _codes_by_version[key] = codes
-    return codes
+    return kept_per_version("type_codes", using=using,
+                            read=lambda: dict(MeetingType.objects.using(using).values_list("id", "code")),
+                            # A type written since the version was read: read again.
+                            still_good=lambda codes: type_ids <= codes.keys())
 
 
 # A page of a nearest-first search is one statement on PostgreSQL: the

@@ -112,13 +112,6 @@ def _split_by_day(start: dt.datetime, stop: dt.datetime, offset: int) -> list[Wa
     return segments
 
 
-def starting_window_segments(*, timezone: str, now: dt.datetime, minutes: int) -> tuple[WallSegment, ...]:
-    """The local wall-clock ranges of the meetings in `timezone` whose start lies
-    in [now, now + minutes] (now taken to the minute), exact across transitions."""
-    start = now.astimezone(UTC).replace(second=0, microsecond=0)
-    return _starting_window_segments(timezone, start, start + dt.timedelta(minutes=minutes + 1))
-
-
 def starting_segments(*, timezone: str, start: dt.datetime, stop: dt.datetime) -> tuple[WallSegment, ...]:
     """The local wall-clock ranges of the meetings in `timezone` whose start lies
     in [start, stop) (both taken to the minute), exact across transitions.

@@ -20,7 +20,7 @@ from django.db.models.functions import Cast
 
 from fellowships.models import Fellowship
 from meetings import geo, schedule
-from meetings.directory_version import directory_version
+from meetings.directory_version import kept_per_version
 from meetings.keywords import keyword_condition
 from meetings.models import Meeting
 from meetings.rows import meeting_rows, meeting_rows_of_page
@@ -105,27 +105,17 @@ def tree_ids(model, *, root_ids) -> tuple[int, ...]:
     return tuple(sorted(ids))
 
 
-# The zones the directory's meetings use, by database and directory version:
-# every write that could add a zone bumps the version, so an entry is never
-# stale on any process; the few latest versions are kept.
-_zones_by_version: dict[tuple[str, str], list[str]] = {}
-
-
 def zones_in_use(*, using: str) -> list[str]:
-    """The valid IANA zones of the meetings in the database `using`, sorted: a
-    clock search builds its clauses for these, not for all ~600 zones."""
-    version = directory_version(using=using)
-    key = (using, version.token)
-    if key not in _zones_by_version:
+    """The valid IANA zones of the meetings in the database `using`, sorted
+    (kept per directory version): a clock search builds its clauses for
+    these, not for all ~600 zones."""
+
+    def read() -> list[str]:
         names = Meeting.objects.using(using).order_by().values_list("timezone", flat=True).distinct()
         known = schedule.known_zone_names()
-        zones = sorted(name for name in names if name in known)
-        if version.changed_at is None:  # no version row (emptied, restored): it names no state to keep
-            return zones
-        while len(_zones_by_version) >= 8:
-            _zones_by_version.pop(next(iter(_zones_by_version)))
-        _zones_by_version[key] = zones
-    return _zones_by_version[key]
+        return sorted(name for name in names if name in known)
+
+    return kept_per_version("zones_in_use", using=using, read=read)
 
 
 def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: MeetingFilters,
