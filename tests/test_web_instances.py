@@ -172,12 +172,17 @@ def test_two_gunicorn_instances_behind_one_address_give_the_same_answers_and_sha
             _wait_until_serving(port, instance)
 
         # A search: the same answer from both, computed once and kept in the shared cache.
+        # The answer shows the clock, so its key names the time it holds for (the ETag
+        # says which): a pair that straddled a turn of that time is asked again.
         answers = [browser.request("GET", SEARCH) for _ in range(2)]
+        assert answers[0][1]["X-Cache"] == "miss"
+        if answers[0][1]["ETag"] != answers[1][1]["ETag"]:
+            answers = [browser.request("GET", SEARCH) for _ in range(2)]
         assert {headers["X-Instance"] for _, headers, _ in answers} == {str(port) for port in ports}
         assert [status for status, _, _ in answers] == [200, 200]
         assert answers[0][2] == answers[1][2]
-        assert [headers["X-Cache"] for _, headers, _ in answers] == ["miss", "hit"]
         assert answers[0][1]["ETag"] == answers[1][1]["ETag"]
+        assert answers[1][1]["X-Cache"] == "hit"
         assert {row["slug"] for row in json.loads(answers[0][2])["results"]} == {m.slug for m in meetings}
 
         # A curator logs in on one instance and is known on the other.
