@@ -205,17 +205,26 @@ DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS",
 DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=5.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Throttle counts and login failures must be shared by every worker process:
-# Redis in production (e.g. redis://redis:6379/1, Django's own Redis backend),
-# local memory for the embedded default's single process.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
-# Sites sharing one Redis keep their keys apart (CACHE_URL's own ?key_prefix=
-# is dropped by django-environ for Django's Redis backend).
+
+
+def cache_settings(url: str) -> dict:
+    """The default cache for CACHE_URL. Throttle counts and login failures must
+    be shared by every worker process: Redis in production (e.g.
+    redis://redis:6379/1, through django-redis: one client per process, where
+    Django's own backend builds one per cache call), local memory for the
+    embedded default's single process. Public answers are kept there too
+    (meetings/public_answers.py): a Redis that does not answer in half a second
+    is skipped, not waited on."""
+    config = environ.Env.cache_url_config(url)
+    if urlsplit(url).scheme in ("redis", "rediss"):
+        config["BACKEND"] = "django_redis.cache.RedisCache"
+        config.setdefault("OPTIONS", {}).update(SOCKET_CONNECT_TIMEOUT=0.5, SOCKET_TIMEOUT=0.5)
+    return config
+
+
+CACHES = {"default": cache_settings(env("CACHE_URL", default="locmemcache://"))}
+# Sites sharing one Redis keep their keys apart.
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default=CACHES["default"].get("KEY_PREFIX", ""))
-# Public answers are kept there too (meetings/public_answers.py); a cache that
-# does not answer in half a second is skipped, not waited on.
-if CACHES["default"]["BACKEND"].endswith("RedisCache"):
-    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=0.5, socket_timeout=0.5)
 # Public answers: how long a browser or proxy may reuse one (answers that
 # show the clock: until the minute turns, at most), and how long the cache
 # keeps one (its key names the directory version, so it is never stale).

@@ -18,6 +18,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from meetingfinder.settings import cache_settings
 from meetings.throttles import ChangeRequestThrottle
 from meetings.models import ChangeRequest
 from tests.factories import aa_meeting
@@ -90,8 +91,7 @@ def shared_cache(settings):
     of this test's own, so runs sharing the database do not meet."""
     import redis
 
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": redis_or_skip()}}
+    settings.CACHES = {"default": cache_settings(redis_or_skip())}
     address = f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
     yield address
     keys = redis.Redis.from_url(REDIS_URL)
@@ -154,9 +154,7 @@ def cache_down(settings, monkeypatch):
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": f"redis://127.0.0.1:{port}/9",
-                                   "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+    settings.CACHES = {"default": cache_settings(f"redis://127.0.0.1:{port}/9")}
     monkeypatch.setattr(throttles, "_shared_cache_down_until", 0.0)
     monkeypatch.setattr(throttles, "_local_counts", throttles.LocMemCache("throttle-test", {}))
 
