@@ -5,14 +5,19 @@ kept in the shared cache, and revalidated over HTTP.
 An answer's key is its URL (host, path, the query with its parameters
 sorted), the directory version (meetings/directory_version.py: bumped by
 every write, in the writer's transaction) and, for answers that show the
-clock (every meeting row carries `next_start` and `in_progress`), the minute.
-So a cached answer is never older than the data: a write changes the version,
-and the next read in any process misses and computes afresh.
+clock (every meeting row carries `next_start` and `in_progress`), the span of
+time it holds for: from the last minute at which anything the clock decides
+changed (a meeting started or ended, a day began in a zone of the directory,
+a meeting came within `starting_within` of its start) to the next
+(schedule.unchanged_span). So a cached answer is never older than the data
+or the clock: a write changes the version, a turn of the clock the span, and
+the next read in any process misses and computes afresh. The answer is
+computed at the instant its key names (clock.held_at).
 
 Over HTTP the same names give `ETag` and `Last-Modified`, a 304 when they
 match (one small query, no cache, no search), `Cache-Control: public` with a
-short max-age (an answer that shows the clock: until the minute turns) and
-`Vary: Accept` where the API would answer HTML to a browser (not cached).
+short max-age (an answer that shows the clock: until its span ends, at most)
+and `Vary: Accept` where the API would answer HTML to a browser (not cached).
 
 The cache fails open: an error from it (Redis down) is logged, the answer is
 computed as if it missed, and the cache is left alone for a few seconds.
@@ -24,6 +29,7 @@ import contextvars
 import datetime as dt
 import hashlib
 import logging
+import math
 import time
 from functools import lru_cache, wraps
 from pathlib import Path
@@ -36,8 +42,9 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 
 from meetingfinder import replicas
-from meetings import clock
+from meetings import clock, schedule, selectors
 from meetings.directory_version import answering_at, directory_version
+from meetings.filters import MAX_STARTING_WITHIN
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +91,38 @@ def _cache_set(key: str, value, timeout: int) -> None:
         _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
 
 
-def answer_key(request, *, version_token: str, minute: dt.datetime | None) -> str:
+def answer_key(request, *, version_token: str, since: dt.datetime | None) -> str:
     query = sorted((name, value) for name, values in request.GET.lists() for value in values)
     url = f"{request.scheme}://{request.get_host()}{request.path}?{query!r}"
     digest = hashlib.sha256(url.encode()).hexdigest()[:40]
-    return f"answer:{code_token()}:{version_token}:{int(minute.timestamp()) if minute else '-'}:{digest}"
+    return f"answer:{code_token()}:{version_token}:{int(since.timestamp()) if since else '-'}:{digest}"
+
+
+# Spans computed this minute, per version and clock parameters: a handful.
+_spans: dict[tuple, tuple[dt.datetime, dt.datetime]] = {}
+_SPANS_MAX = 256
+
+
+def clock_span(request, *, now: dt.datetime, version_token: str, using: str) -> tuple[dt.datetime, dt.datetime]:
+    """[since, until) around `now` in which an answer to `request` that shows
+    the clock stays the same (schedule.unchanged_span over the directory's
+    meetings). The search parameters that move with the clock widen what
+    counts as a turn: `starting_within` (each value asked) and the viewer's
+    `tz` (its midnights: `starts_on`). Values the search would refuse add
+    nothing: that answer is a 400, never kept."""
+    leads = tuple(sorted({int(v) for v in request.GET.getlist("starting_within")
+                          if v.isdigit() and 0 < int(v) <= MAX_STARTING_WITHIN}))
+    day_zones = tuple(sorted({v for v in request.GET.getlist("tz") if schedule.is_valid_zone(v)}))
+    minute = now.replace(second=0, microsecond=0)
+    memo = (version_token, using, minute, leads, day_zones)
+    span = _spans.get(memo)
+    if span is None:
+        span = schedule.unchanged_span(now=now, zones=selectors.clock_turns(using=using), leads=leads,
+                                       day_zones=day_zones)
+        while len(_spans) >= _SPANS_MAX:
+            _spans.pop(next(iter(_spans)))
+        _spans[memo] = span
+    return span
 
 
 def _public_headers(response, *, etag: str, last_modified: dt.datetime | None, max_age: int,
@@ -134,16 +168,21 @@ def _answer(view, request, args, kwargs, *, alias: str, clock_dependent: bool, m
             return view(request, *args, **kwargs)
         version = directory_version(using=alias)
         now = clock.now()
-        minute = now.replace(second=0, microsecond=0) if clock_dependent else None
-        key = answer_key(request, version_token=version.token, minute=minute)
-        # Unique to the answer: the key's last part names the URL.
-        etag = f'"{key.rsplit(":", 1)[1][:12]}.{version.token}' + (f'-{int(minute.timestamp()):x}"' if minute else '"')
-        last_modified = max(t for t in (version.changed_at, minute) if t) if (version.changed_at or minute) else None
+        since = until = None
         if clock_dependent:
-            until_next_minute = 60 - now.second
-            max_age = min(max_age or settings.CACHE_PUBLIC_MAX_AGE, until_next_minute)
+            with answering_at(version, using=alias):
+                since, until = clock_span(request, now=now, version_token=version.token, using=alias)
+        key = answer_key(request, version_token=version.token, since=since)
+        # Unique to the answer: the key's last part names the URL.
+        etag = f'"{key.rsplit(":", 1)[1][:12]}.{version.token}' + (f'-{int(since.timestamp()):x}"' if since else '"')
+        last_modified = max(t for t in (version.changed_at, since) if t) if (version.changed_at or since) else None
+        if clock_dependent:
+            holds_for = math.ceil((until - now).total_seconds())
+            max_age = min(max_age or settings.CACHE_PUBLIC_MAX_AGE, holds_for)
+            timeout = holds_for
         else:
             max_age = max_age or settings.CACHE_PUBLIC_MAX_AGE
+            timeout = settings.CACHE_ANSWER_SECONDS
         shown = dict(etag=etag, last_modified=last_modified, max_age=max_age, negotiates=negotiates,
                      extra=extra_headers)
         not_modified = get_conditional_response(
@@ -151,14 +190,13 @@ def _answer(view, request, args, kwargs, *, alias: str, clock_dependent: bool, m
         if not_modified is not None and not_modified.status_code == 304:
             return _public_headers(not_modified, **shown)
         use_cache = settings.CACHE_ANSWERS
-        timeout = 120 if clock_dependent else settings.CACHE_ANSWER_SECONDS
         kept = _cache_get(key) if use_cache else None
         if kept is not None:
             headers, body = kept
             response = HttpResponse(body, headers=headers)
             response["X-Cache"] = "hit"
             return _public_headers(response, **shown)
-        with answering_at(version, using=alias):
+        with answering_at(version, using=alias), clock.held_at(now):
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()

@@ -9,6 +9,7 @@ time repeated by a fall-back takes its first occurrence.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
@@ -245,6 +246,80 @@ def in_progress(*, day: int | None, time: dt.time | None, end_time: dt.time | No
 def first_date_on_or_after(*, day: int, date: dt.date) -> dt.date:
     """The first date on weekday `day` (Sunday = 0) at or after `date`."""
     return date + dt.timedelta(days=(day - sunday_zero_weekday(date)) % 7)
+
+
+@dataclass(frozen=True)
+class ZoneTurns:
+    """Where, in a zone's local week (minutes from Sunday 00:00), what the
+    clock shows of its meetings can change: each start and end (and the minute
+    after: `next_start` moves on a minute after the start), each midnight (a
+    calendar starts from today); `starts` again for searches that look ahead."""
+
+    turns: tuple[int, ...]
+    starts: tuple[int, ...]
+
+
+def zone_turns(wall_times) -> ZoneTurns:
+    """The turns of a zone's meetings, from their (day, time, end_time)."""
+    starts, turns = set(), {day * MINUTES_PER_DAY for day in range(7)}
+    for day, time, end_time in wall_times:
+        start = day * MINUTES_PER_DAY + time.hour * 60 + time.minute
+        end = start + wall_duration_minutes(time=time, end_time=end_time)
+        starts.add(start)
+        turns.update(minute % MINUTES_PER_WEEK for minute in (start, start + 1, end, end + 1))
+    return ZoneTurns(turns=tuple(sorted(turns)), starts=tuple(sorted(starts)))
+
+
+def _around(turns: list[int] | tuple[int, ...], minute: int) -> tuple[int, int]:
+    """(last turn at or before `minute`, first turn after it) on the weekly
+    circle, as minutes from `minute`: (-back, ahead)."""
+    i = bisect.bisect_right(turns, minute)
+    before = turns[i - 1] if i else turns[-1] - MINUTES_PER_WEEK
+    after = turns[i] if i < len(turns) else turns[0] + MINUTES_PER_WEEK
+    return before - minute, after - minute
+
+
+# A span is at most a week each way: changes of offset this near are looked for.
+_NEAR = dt.timedelta(days=8)
+
+
+def unchanged_span(*, now: dt.datetime, zones: dict[str, ZoneTurns], leads: tuple[int, ...] = (),
+                   day_zones: tuple[str, ...] = ()) -> tuple[dt.datetime, dt.datetime]:
+    """[since, until), whole minutes around `now`, in which nothing the clock
+    decides can change for the meetings of `zones`: none starts or ends, no
+    day begins in their zones, in `day_zones` (a viewer's) or in UTC, and
+    none is `lead` minutes from its start (a search `starting_within` a lead).
+    An answer that shows the clock is the same throughout. A span that
+    would cross a change of offset in some zone stops there."""
+    minute = now.astimezone(UTC).replace(second=0, microsecond=0)
+    back, ahead = -MINUTES_PER_WEEK, MINUTES_PER_WEEK
+    midnights = zone_turns(())
+    named = [(name, turns) for name, turns in zones.items()] + [(name, midnights) for name in (*day_zones, "UTC")]
+    for name, found in named:
+        tz = zone(name)
+        local = minute.astimezone(tz)
+        at = sunday_zero_weekday(local.date()) * MINUTES_PER_DAY + local.hour * 60 + local.minute
+        turns = found.turns
+        if leads and found.starts:
+            turns = sorted({*turns, *((s - lead + k) % MINUTES_PER_WEEK for s in found.starts
+                                      for lead in leads for k in (0, 1))})
+        # Local minutes count as real ones only while the offset holds. Near a
+        # change of offset, a span stops at the change, and wall times skipped
+        # by it (resolved an offset's difference later) turn there too.
+        changes = []
+        if not _offset_minutes(tz, minute - _NEAR) == _offset_minutes(tz, minute) == _offset_minutes(tz, minute + _NEAR):
+            changes = _transitions(tz, minute - _NEAR, minute + _NEAR)
+            shifts = {sign * (after - before) for _, before, after in changes for sign in (1, -1)}
+            turns = sorted({*turns, *((t + shift) % MINUTES_PER_WEEK for t in turns for shift in shifts)})
+        since, until = _around(turns, at)
+        for instant, _, _ in changes:
+            moved = int((instant - minute).total_seconds() // 60)
+            if moved <= 0:
+                since = max(since, moved)
+            else:
+                until = min(until, moved)
+        back, ahead = max(back, since), min(ahead, until)
+    return minute + dt.timedelta(minutes=back), minute + dt.timedelta(minutes=ahead)
 
 
 def viewer_zone(name: str) -> ZoneInfo | None:

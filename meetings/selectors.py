@@ -105,17 +105,29 @@ def tree_ids(model, *, root_ids) -> tuple[int, ...]:
     return tuple(sorted(ids))
 
 
-def zones_in_use(*, using: str) -> list[str]:
-    """The valid IANA zones of the meetings in the database `using`, sorted
-    (kept per directory version): a clock search builds its clauses for
-    these, not for all ~600 zones."""
+def clock_turns(*, using: str) -> dict[str, schedule.ZoneTurns]:
+    """Per valid IANA zone of the meetings in the database `using` that have a
+    weekly time, where in its week what the clock shows of them can change
+    (schedule.zone_turns); kept per directory version."""
 
-    def read() -> list[str]:
-        names = Meeting.objects.using(using).order_by().values_list("timezone", flat=True).distinct()
+    def read() -> dict[str, schedule.ZoneTurns]:
         known = schedule.known_zone_names()
-        return sorted(name for name in names if name in known)
+        rows = (Meeting.objects.using(using).order_by().filter(day__isnull=False, time__isnull=False)
+                .values_list("timezone", "day", "time", "end_time").distinct())
+        by_zone: dict[str, list] = {}
+        for name, day, time, end_time in rows:
+            if name in known:
+                by_zone.setdefault(name, []).append((day, time, end_time))
+        return {name: schedule.zone_turns(times) for name, times in by_zone.items()}
 
-    return kept_per_version("zones_in_use", using=using, read=read)
+    return kept_per_version("clock_turns", using=using, read=read)
+
+
+def zones_in_use(*, using: str) -> list[str]:
+    """The valid IANA zones of the meetings with a weekly time in the database
+    `using`, sorted: a clock search builds its clauses for these, not for all
+    ~600 zones."""
+    return sorted(clock_turns(using=using))
 
 
 def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: MeetingFilters,

@@ -92,6 +92,7 @@ def test_the_worst_type_search_is_one_query_and_quick(vocabularies, client, djan
 
     make_meeting(types=("O", "D"))
     codes = list(MeetingType.objects.filter(fellowship__slug="aa").values_list("code", flat=True))[:20]
+    client.get("/api/v1/meetings/", {"fellowship": "aa"})  # what is read once per directory version
     with django_assert_max_num_queries(4):
         response = client.get("/api/v1/meetings/", {"type": ",".join(codes), "fellowship": "aa"})
     assert response.status_code == 200

@@ -20,6 +20,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from meetingfinder.settings import cache_settings
 from meetings.directory_version import directory_version
 from meetings.models import Meeting
 from tests.factories import WRITE_KINDS as KINDS
@@ -92,15 +93,23 @@ def test_the_query_is_normalised_and_the_host_kept(writes_directory, client):
     assert other["X-Cache"] == "miss"
 
 
-def test_answers_that_show_the_clock_are_kept_for_their_minute(writes_directory, client, frozen_now):
+def test_answers_that_show_the_clock_are_kept_until_the_clock_changes_them(writes_directory, client, frozen_now):
+    # The meeting: Tuesdays 19:00-20:00 in Los Angeles, 03:00-04:00 UTC on Wednesday 5 March 2025.
     url = "/api/v1/meetings/service-meeting/"
-    client.get(url)
-    frozen_now(NOW + dt.timedelta(seconds=30))  # 18:30:50, the same minute
+    first = client.get(url)  # Tuesday 18:30:20 UTC
+    frozen_now(NOW + dt.timedelta(hours=5))  # 23:30:20: nothing the clock shows has changed
     assert client.get(url)["X-Cache"] == "hit"
-    frozen_now(NOW + dt.timedelta(seconds=40))  # 18:31:00
-    later = client.get(url)
-    assert later["X-Cache"] == "miss"
-    assert later.json()["next_start"] is not None
+    frozen_now(dt.datetime(2025, 3, 5, 0, 0, 5, tzinfo=dt.timezone.utc))  # a day begins in UTC: a turn
+    assert client.get(url)["X-Cache"] == "miss"
+    frozen_now(dt.datetime(2025, 3, 5, 3, 0, 30, tzinfo=dt.timezone.utc))  # it starts
+    started = client.get(url)
+    assert started["X-Cache"] == "miss"
+    assert started.json()["in_progress"] and not first.json()["in_progress"]
+    frozen_now(dt.datetime(2025, 3, 5, 3, 0, 50, tzinfo=dt.timezone.utc))
+    assert client.get(url)["X-Cache"] == "hit"
+    frozen_now(dt.datetime(2025, 3, 5, 3, 1, 0, tzinfo=dt.timezone.utc))  # its next start is next week's
+    moved = client.get(url)
+    assert moved["X-Cache"] == "miss" and moved.json()["next_start"] != started.json()["next_start"]
 
 
 @pytest.mark.django_db
@@ -130,9 +139,11 @@ def test_api_answers_vary_on_accept_and_html_is_not_kept(writes_directory, clien
     assert client.get(url)["X-Cache"] == "hit"
 
 
-def test_answers_that_show_the_clock_are_reused_until_the_minute_turns(writes_directory, client):
-    answer = client.get("/api/v1/meetings/service-meeting/")  # at 18:30:20
-    assert answer["Cache-Control"] == "public, max-age=40"
+def test_answers_that_show_the_clock_may_be_reused_until_their_span_ends(writes_directory, client, frozen_now):
+    answer = client.get("/api/v1/meetings/service-meeting/")  # at 18:30:20, hours before the next turn
+    assert answer["Cache-Control"] == "public, max-age=60"
+    frozen_now(dt.datetime(2025, 3, 4, 23, 59, 30, tzinfo=dt.timezone.utc))  # 30 s before a day begins in UTC
+    assert client.get("/api/v1/meetings/service-meeting/")["Cache-Control"] == "public, max-age=30"
     feed = client.get("/api/v1/feeds/meeting-guide.json")
     assert feed["Cache-Control"] == "public, max-age=300"
 
@@ -153,9 +164,7 @@ def _closed_port() -> int:
 def test_a_cache_that_is_down_does_not_take_search_down(writes_directory, client, settings, monkeypatch):
     from meetings import public_answers as caching
 
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": f"redis://127.0.0.1:{_closed_port()}/9",
-                                   "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+    settings.CACHES = {"default": cache_settings(f"redis://127.0.0.1:{_closed_port()}/9")}
     monkeypatch.setattr(caching, "cache", caches["default"])
     monkeypatch.setattr(caching, "_cache_down_until", 0.0)
     with pytest.raises(Exception):
@@ -272,3 +281,74 @@ def test_every_kind_of_write_in_another_process_is_read_at_once(two_processes, k
     headers, after = _get(port, plan["url"])
     assert headers["X-Cache"] == "miss"
     assert plan["expected"] in after
+
+
+CLOCK_URLS = [
+    "/api/v1/meetings/?q=Clock",
+    "/api/v1/meetings/?q=Clock&starting_within=90",
+    "/api/v1/meetings/?q=Clock&in_progress=true",
+    "/api/v1/meetings/?q=Clock&starts_on=today&tz=Asia/Tokyo",
+    "/api/v1/meetings/calendar.ics?q=Clock",
+    "/api/v1/meetings/clock-0/",
+]
+
+
+@pytest.mark.django_db
+def test_an_answer_that_shows_the_clock_is_the_same_throughout_its_span(settings, frozen_now, client, rf):
+    """What the key promises: computed afresh at any instant of its span, the
+    answer is the one computed at its first minute and at its last second."""
+    import random
+
+    from fellowships.services import vocabularies_sync
+    from meetings.public_answers import clock_span
+
+    settings.GEOCODER = "offline"
+    settings.CACHE_ANSWERS = False
+    vocabularies_sync()
+    rng = random.Random(11)
+    zones = ["America/Los_Angeles", "America/New_York", "Asia/Kolkata", "Europe/London"]
+    for n in range(16):
+        start = dt.time(rng.randrange(24), rng.choice([0, 15, 30, 45, 50]))
+        end = rng.choice([None, dt.time(rng.randrange(24), rng.choice([0, 30]))])
+        make_meeting(name=f"Clock {n}", slug=f"clock-{n}", day=rng.randrange(7), time=start.strftime("%H:%M"),
+                     end_time=end, timezone=zones[n % len(zones)])
+    version = directory_version()
+    # Instants over a fortnight that holds the spring-forward of New York and Los Angeles (9 March 2025).
+    base = dt.datetime(2025, 3, 3, tzinfo=dt.timezone.utc)
+    spans = []
+    for _ in range(20):
+        now = base + dt.timedelta(seconds=rng.randrange(14 * 86400))
+        for url in CLOCK_URLS:
+            since, until = clock_span(rf.get(url), now=now, version_token=version.token, using="default")
+            assert since <= now < until
+            answers = []
+            for instant in (since, now, until - dt.timedelta(seconds=1)):
+                frozen_now(instant)
+                answer = client.get(url)
+                assert answer.status_code == 200, answer.content
+                answers.append(answer.content)
+            assert answers[0] == answers[1] == answers[2], (url, now, since, until)
+            spans.append(until - since)
+    # Spans are what makes the key worth keeping: most are far longer than a minute here.
+    assert sorted(spans)[len(spans) // 2] > dt.timedelta(minutes=30)
+
+
+def test_an_answer_is_computed_at_the_instant_its_key_names(writes_directory, client, monkeypatch):
+    """The key is taken at one instant and the view reads the clock later: it
+    must read the same instant, or an answer of the next span is kept under
+    this one's key."""
+    from django.utils import timezone
+
+    from meetings import clock
+
+    monkeypatch.undo()  # the real clock (writes_directory froze it), here one that runs a minute a read
+    readings = iter(dt.datetime(2025, 3, 5, 2, 59, 59, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=61 * n)
+                    for n in range(1000))
+    monkeypatch.setattr(timezone, "now", lambda: next(readings))
+    with clock.held_at(dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)):
+        assert clock.now() == dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    # The key is taken at 02:59:59 UTC, a second before the meeting starts (19:00 in Los Angeles).
+    answer = client.get("/api/v1/meetings/service-meeting/")
+    assert answer["X-Cache"] == "miss"
+    assert answer.json()["in_progress"] is False
+    assert answer.json()["next_start"] == "2025-03-05T03:00:00Z"

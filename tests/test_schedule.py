@@ -5,7 +5,8 @@ import random
 
 import pytest
 
-from meetings.schedule import local_date_window, next_start, starting_segments, utc_week_minute, zone
+from meetings.schedule import (local_date_window, next_start, starting_segments, unchanged_span, utc_week_minute, zone,
+                               zone_turns)
 
 UTC = dt.timezone.utc
 
@@ -96,3 +97,55 @@ def test_window_segments_agree_with_next_start_everywhere_near_transitions():
 ])
 def test_a_local_date_is_a_utc_window_from_midnight_to_midnight(date, name, start, hours):
     assert local_date_window(date=date, tz=zone(name)) == (start, start + dt.timedelta(hours=hours))
+
+
+# The span an answer that shows the clock holds for (meetings/public_answers.py).
+UTC = dt.timezone.utc
+LA = "America/Los_Angeles"
+
+
+def _at(*parts) -> dt.datetime:
+    return dt.datetime(*parts, tzinfo=UTC)
+
+
+def _la_meetings(*starts) -> dict:
+    """Meetings in Los Angeles at (Sunday-zero day, HH, MM), an hour each."""
+    return {LA: zone_turns([(day, dt.time(hour, minute), None) for day, hour, minute in starts])}
+
+
+def test_a_span_runs_from_the_last_turn_to_the_next():
+    # Tuesday 14 January 2025, 10:30:20 in Los Angeles (PST); a meeting there on Tuesdays 12:00-13:00.
+    zones = _la_meetings((2, 12, 0))
+    assert unchanged_span(now=_at(2025, 1, 14, 18, 30, 20), zones=zones) == (
+        _at(2025, 1, 14, 8, 0), _at(2025, 1, 14, 20, 0))   # from Los Angeles' midnight to the start
+    # It starts; a minute later its next start is next week's; it ends; a minute later, nothing
+    # until midnight in UTC (a calendar starts from today there).
+    assert unchanged_span(now=_at(2025, 1, 14, 20, 0, 30), zones=zones) == (_at(2025, 1, 14, 20, 0), _at(2025, 1, 14, 20, 1))
+    assert unchanged_span(now=_at(2025, 1, 14, 20, 1, 5), zones=zones) == (_at(2025, 1, 14, 20, 1), _at(2025, 1, 14, 21, 0))
+    assert unchanged_span(now=_at(2025, 1, 14, 21, 0), zones=zones) == (_at(2025, 1, 14, 21, 0), _at(2025, 1, 14, 21, 1))
+    assert unchanged_span(now=_at(2025, 1, 14, 21, 30), zones=zones) == (_at(2025, 1, 14, 21, 1), _at(2025, 1, 15, 0, 0))
+
+
+def test_a_search_looking_ahead_and_a_viewers_zone_add_their_turns():
+    zones = _la_meetings((2, 12, 0))
+    now = _at(2025, 1, 14, 18, 30, 20)
+    # starting_within=60: the meeting comes within the hour at 11:00 (19:00 UTC).
+    assert unchanged_span(now=now, zones=zones, leads=(60,)) == (_at(2025, 1, 14, 8, 0), _at(2025, 1, 14, 19, 0))
+    # A viewer in Tokyo: their day began at 15:00 UTC.
+    assert unchanged_span(now=now, zones=zones, day_zones=("Asia/Tokyo",))[0] == _at(2025, 1, 14, 15, 0)
+
+
+def test_a_meeting_past_midnight_turns_at_its_end_on_the_next_day():
+    zones = {LA: zone_turns([(6, dt.time(23, 30), dt.time(0, 30))])}   # Saturday 23:30 to Sunday 00:30
+    since, until = unchanged_span(now=_at(2025, 1, 12, 8, 10), zones=zones)   # Sunday 00:10 PST
+    assert (since, until) == (_at(2025, 1, 12, 8, 0), _at(2025, 1, 12, 8, 30))
+
+
+def test_a_span_never_crosses_a_change_of_offset():
+    # Los Angeles springs forward at 10:00 UTC on Sunday 9 March 2025; its next meeting is at noon.
+    zones = _la_meetings((0, 12, 0))
+    since, until = unchanged_span(now=_at(2025, 3, 9, 9, 30, 10), zones=zones)
+    assert until == _at(2025, 3, 9, 10, 0)
+    # After it, a span starts there. Near a change, wall times an offset apart turn too (a
+    # wall time the change skips resolves an hour later): 11:00 PDT, an hour before noon.
+    assert unchanged_span(now=_at(2025, 3, 9, 11, 0), zones=zones) == (_at(2025, 3, 9, 10, 0), _at(2025, 3, 9, 18, 0))
