@@ -17,6 +17,14 @@ read, through the app. The mix, each request drawn at random:
    5% a search calendar (.ics) near a ZIP code
 The hit ratio counts answers served from the cache (`X-Cache: hit`) and 304s
 among all 200/304 answers.
+
+Runs: the mix with the cache on from an empty cache (its first seconds, as
+after a flush); the mix with the cache warm, every URL it can draw asked once
+before (a server that has been answering for a while: the steady state); the
+mix with the answer cache off; random points alone with it off; one cached
+answer asked again and again (what the cache can serve at most). From these,
+the warm mix's ceiling: misses at the random points' rate, hits at the one
+answer's.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -54,31 +63,7 @@ hits, misses, not_modified, other = 0, 0, 0, 0
 local threads = {}
 
 setup = function(thread) table.insert(threads, thread) end
-
-request = function()
-  local r = math.random(100)
-  local path
-  local headers = {}
-  if r <= 40 then
-    path = string.format("/api/v1/meetings/?near=%%s&radius=10&day=%%d", places[math.random(#places)], days[math.random(#days)])
-  elseif r <= 60 then
-    local p = points[math.random(#points)]
-    path = string.format("/api/v1/meetings/?lat=%%.5f&lng=%%.5f&radius=25&units=mi&day=%%d&open=%%s&attendance=%%s",
-      p[1], p[2], days[math.random(#days)], opens[math.random(#opens)], attendance[math.random(#attendance)])
-  elseif r <= 75 then
-    path = "/api/v1/meetings/?attendance=online&starting_within=60"
-  elseif r <= 90 then
-    path = "/api/v1/meetings/" .. slugs[math.random(#slugs)] .. "/"
-  elseif r <= 95 then
-    local f = feeds[math.random(#feeds)]
-    path = "/api/v1/feeds/meeting-guide.json?service_body=" .. f[1]
-    headers["If-None-Match"] = f[2]
-  else
-    path = string.format("/api/v1/meetings/calendar.ics?near=%%s&radius=5&day=%%d", places[math.random(#places)], days[math.random(#days)])
-  end
-  return wrk.format("GET", path, headers)
-end
-
+%(request)s
 response = function(status, headers, body)
   if status == 304 then not_modified = not_modified + 1
   elseif status == 200 and headers["X-Cache"] == "hit" then hits = hits + 1
@@ -100,6 +85,39 @@ done = function(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
     latency.max / 1000, h, m, n, o))
 end
+"""
+
+
+MIX_REQUEST = """
+request = function()
+  local r = math.random(100)
+  local path
+  local headers = {}
+  if r <= 40 then
+    path = string.format("/api/v1/meetings/?near=%s&radius=10&day=%d", places[math.random(#places)], days[math.random(#days)])
+  elseif r <= 60 then
+    local p = points[math.random(#points)]
+    path = string.format("/api/v1/meetings/?lat=%.5f&lng=%.5f&radius=25&units=mi&day=%d&open=%s&attendance=%s",
+      p[1], p[2], days[math.random(#days)], opens[math.random(#opens)], attendance[math.random(#attendance)])
+  elseif r <= 75 then
+    path = "/api/v1/meetings/?attendance=online&starting_within=60"
+  elseif r <= 90 then
+    path = "/api/v1/meetings/" .. slugs[math.random(#slugs)] .. "/"
+  elseif r <= 95 then
+    local f = feeds[math.random(#feeds)]
+    path = "/api/v1/feeds/meeting-guide.json?service_body=" .. f[1]
+    headers["If-None-Match"] = f[2]
+  else
+    path = string.format("/api/v1/meetings/calendar.ics?near=%s&radius=5&day=%d", places[math.random(#places)], days[math.random(#days)])
+  end
+  return wrk.format("GET", path, headers)
+end
+
+"""
+
+# One answer, asked again and again: what the cache can serve at most.
+ONE_ANSWER_REQUEST = """
+request = function() return wrk.format("GET", "%(path)s") end
 """
 
 
@@ -157,8 +175,9 @@ def run_wrk(script_text: str, *, port: int, seconds: int, connections: int) -> d
     return result
 
 
-def mix_script(work: dict, seed: int) -> str:
+def mix_script(work: dict, seed: int, *, request: str = MIX_REQUEST) -> str:
     return MIX_LUA % {
+        "request": request,
         "places": _lua_strings(work["places"]),
         "points": ", ".join(f"{{{lat:.5f}, {lng:.5f}}}" for lat, lng in work["points"]),
         "slugs": _lua_strings(work["slugs"]),
@@ -167,7 +186,33 @@ def mix_script(work: dict, seed: int) -> str:
     }
 
 
-def one_run(name: str, *, env: dict, script, seconds: int, connections: int) -> dict:
+def mix_urls(work: dict) -> list[str]:
+    """Every URL the mix's cacheable requests can draw (random points excepted:
+    they never repeat): what a server answering for a while has seen."""
+    days = range(7)
+    return (
+        [f"/api/v1/meetings/?near={p}&radius=10&day={d}" for p in work["places"] for d in days]
+        + ["/api/v1/meetings/?attendance=online&starting_within=60"]
+        + [f"/api/v1/meetings/{slug}/" for slug in work["slugs"]]
+        + [f"/api/v1/meetings/calendar.ics?near={p}&radius=5&day={d}" for p in work["places"] for d in days]
+    )
+
+
+def warm_cache(port: int, urls: list[str], *, threads: int = 4) -> float:
+    """Ask each URL once (a few at a time); seconds taken."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(url: str) -> None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{url}", timeout=60) as response:
+            response.read()
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(ask, urls))
+    return time.monotonic() - started
+
+
+def one_run(name: str, *, env: dict, script, seconds: int, connections: int, warm=None) -> dict:
     saved = dict(os.environ)
     os.environ.update(env)
     port = free_port()
@@ -179,7 +224,10 @@ def one_run(name: str, *, env: dict, script, seconds: int, connections: int) -> 
     try:
         text = script(port)
         run_wrk(text, port=port, seconds=3, connections=connections)  # warm: connections, plans, caches
+        warmed = warm(port) if warm else None
         result = run_wrk(text, port=port, seconds=seconds, connections=connections)
+        if warmed is not None:
+            result["warm_seconds"] = round(warmed, 1)
     finally:
         stop(process)
     result["name"] = name
@@ -215,13 +263,28 @@ def main() -> None:
         points = directory.populated_points(random.Random(args.seed), 2000)
         return POINTS_LUA % {"points": ", ".join(f"{{{a:.5f}, {b:.5f}}}" for a, b in points), "seed": args.seed}
 
-    runs = [
-        one_run("mix, cache on (Redis)", env={**common, "CACHE_URL": args.cache_url}, script=the_mix,
-                seconds=args.seconds, connections=args.connections),
+    def flush_cache():
+        if args.cache_url.startswith("redis://"):
+            subprocess.run(["redis-cli", "-u", args.cache_url, "FLUSHDB"], check=False, capture_output=True)
+
+    def every_url_once(port):
+        return warm_cache(port, mix_urls(work_holder))
+
+    cached = {**common, "CACHE_URL": args.cache_url}
+    runs = []
+    runs.append(one_run("mix, cache on, from cold", env=cached, script=the_mix, seconds=args.seconds,
+                        connections=args.connections))
+    flush_cache()
+    runs += [
+        one_run("mix, cache on, warm", env=cached, script=the_mix, seconds=args.seconds,
+                connections=args.connections, warm=every_url_once),
         one_run("mix, cache off", env={**common, "CACHE_ANSWERS": "false"}, script=the_mix,
                 seconds=args.seconds, connections=args.connections),
         one_run("random points alone, cache off", env={**common, "CACHE_ANSWERS": "false"}, script=random_points,
                 seconds=args.seconds, connections=args.connections),
+        one_run("one cached answer, again and again", env=cached, seconds=args.seconds, connections=args.connections,
+                script=lambda port: mix_script(work_holder, args.seed, request=ONE_ANSWER_REQUEST % {
+                    "path": f"/api/v1/meetings/?near={work_holder['places'][0]}&radius=10&day=2"})),
     ]
     print(f"\n{args.size:,} meetings, gunicorn as deployed (gunicorn.conf.py), wrk -t2 -c{args.connections} "
           f"-d{args.seconds}s\n")
@@ -232,6 +295,11 @@ def main() -> None:
         ratio = "" if r.get("hit_ratio") is None else f"{r['hit_ratio']:.1%}"
         print(f"{r['name']:<34}| {r['per_second']:>8.1f} | {r['p50_ms']:>8.2f} | {r['p99_ms']:>8.2f} | "
               f"{r['errors']:>6} | {ratio:>9}")
+    warm, random_alone, one_answer = runs[1], runs[3], runs[4]
+    share_uncached = 1 - (warm["hit_ratio"] or 0)
+    ceiling = 1 / (share_uncached / random_alone["per_second"] + (1 - share_uncached) / one_answer["per_second"])
+    print(f"\nThe warm mix's ceiling on this machine: {ceiling:,.0f} req/s, were every miss as cheap as a random point "
+          f"and every hit as cheap as the one cached answer ({1 - share_uncached:.1%} hits).")
     if args.json:
         Path(args.json).write_text(json.dumps(runs, indent=2))
 

@@ -226,7 +226,7 @@ CACHES = {"default": cache_settings(env("CACHE_URL", default="locmemcache://"))}
 # Sites sharing one Redis keep their keys apart.
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default=CACHES["default"].get("KEY_PREFIX", ""))
 # Public answers: how long a browser or proxy may reuse one (answers that
-# show the clock: until the minute turns, at most), and how long the cache
+# show the clock: until their span ends, at most), and how long the cache
 # keeps one (its key names the directory version, so it is never stale).
 CACHE_PUBLIC_MAX_AGE = env.int("CACHE_PUBLIC_MAX_AGE", default=60)
 CACHE_ANSWER_SECONDS = env.int("CACHE_ANSWER_SECONDS", default=600)

@@ -51,7 +51,7 @@ class MeetingViewSet(viewsets.GenericViewSet):
 
     @classmethod
     def as_view(cls, actions=None, **initkwargs):
-        # Every row shows the clock (next_start, in_progress): cached by the minute.
+        # Every row shows the clock (next_start, in_progress): kept for the span it holds for.
         return public_answer(clock_dependent=True, negotiates=True)(super().as_view(actions, **initkwargs))
 
     def list(self, request, *args, **kwargs):
