@@ -54,7 +54,6 @@ local places = {%(places)s}
 local points = {%(points)s}
 local slugs = {%(slugs)s}
 local feeds = {%(feeds)s}
-math.randomseed(%(seed)d)
 local days = {0, 1, 2, 3, 4, 5, 6}
 local attendance = {"in_person", "in_person", "in_person", "online", "hybrid"}
 local opens = {"open", "open", "closed"}
@@ -62,7 +61,9 @@ local opens = {"open", "open", "closed"}
 hits, misses, not_modified, other = 0, 0, 0, 0
 local threads = {}
 
-setup = function(thread) table.insert(threads, thread) end
+-- Each thread its own draws (the same seed in both would send every request twice).
+setup = function(thread) table.insert(threads, thread); thread:set("id", #threads) end
+init = function(args) math.randomseed(%(seed)d * 100 + id) end
 %(request)s
 response = function(status, headers, body)
   if status == 304 then not_modified = not_modified + 1
@@ -125,7 +126,7 @@ def _lua_strings(values) -> str:
     return ", ".join(json.dumps(v) for v in values)
 
 
-def workload(*, size: int, seed: int, port: int) -> dict:
+def workload(*, size: int, seed: int) -> dict:
     """Places, slugs and service bodies drawn from the directory itself (read only)."""
     import psycopg
 
@@ -142,15 +143,21 @@ def workload(*, size: int, seed: int, port: int) -> dict:
             "SELECT slug FROM meetings_meeting WHERE published AND NOT removed AND duplicate_of_id IS NULL ORDER BY id")]
         bodies = [r[0] for r in connection.execute("SELECT slug FROM fellowships_servicebody ORDER BY id")]
     places = rng.sample(zips, min(150, len(zips))) + rng.sample(cities, min(150, len(cities)))
+    return {"places": [urllib.parse.quote(p) for p in places], "slugs": rng.sample(slugs, min(2000, len(slugs))),
+            "bodies": [urllib.parse.quote(b) for b in rng.sample(bodies, min(20, len(bodies)))],
+            "points": directory.populated_points(rng, 2000)}
+
+
+def feed_etags(port: int, bodies: list[str]) -> list[tuple[str, str]]:
+    """What a client saw on its last visit to each feed: the ETag this server
+    gives it now (an answer's ETag names its URL, host and port included)."""
     feeds = []
-    for body in (urllib.parse.quote(b) for b in rng.sample(bodies, min(20, len(bodies)))):
-        # What a client saw on its last visit: the current ETag (a cached copy to revalidate).
+    for body in bodies:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/feeds/meeting-guide.json?service_body={body}",
                                     timeout=120) as response:
             response.read()
             feeds.append((body, response.headers["ETag"]))
-    return {"places": [urllib.parse.quote(p) for p in places], "slugs": rng.sample(slugs, min(2000, len(slugs))),
-            "feeds": feeds, "points": directory.populated_points(rng, 2000)}
+    return feeds
 
 
 def run_wrk(script_text: str, *, port: int, seconds: int, connections: int) -> dict:
@@ -175,13 +182,13 @@ def run_wrk(script_text: str, *, port: int, seconds: int, connections: int) -> d
     return result
 
 
-def mix_script(work: dict, seed: int, *, request: str = MIX_REQUEST) -> str:
+def mix_script(work: dict, seed: int, *, feeds: list[tuple[str, str]], request: str = MIX_REQUEST) -> str:
     return MIX_LUA % {
         "request": request,
         "places": _lua_strings(work["places"]),
         "points": ", ".join(f"{{{lat:.5f}, {lng:.5f}}}" for lat, lng in work["points"]),
         "slugs": _lua_strings(work["slugs"]),
-        "feeds": ", ".join(f"{{{json.dumps(b)}, {json.dumps(e)}}}" for b, e in work["feeds"]),
+        "feeds": ", ".join(f"{{{json.dumps(b)}, {json.dumps(e)}}}" for b, e in feeds),
         "seed": seed,
     }
 
@@ -212,7 +219,7 @@ def warm_cache(port: int, urls: list[str], *, threads: int = 4) -> float:
     return time.monotonic() - started
 
 
-def one_run(name: str, *, env: dict, script, seconds: int, connections: int, warm=None) -> dict:
+def one_run(name: str, *, env: dict, script, seed: int, seconds: int, connections: int, warm=None) -> dict:
     saved = dict(os.environ)
     os.environ.update(env)
     port = free_port()
@@ -222,10 +229,10 @@ def one_run(name: str, *, env: dict, script, seconds: int, connections: int, war
         os.environ.clear()
         os.environ.update(saved)
     try:
-        text = script(port)
-        run_wrk(text, port=port, seconds=3, connections=connections)  # warm: connections, plans, caches
+        # Warm connections, plans and per-process maps with other draws than the run's own.
+        run_wrk(script(port, seed + 1), port=port, seconds=3, connections=connections)
         warmed = warm(port) if warm else None
-        result = run_wrk(text, port=port, seconds=seconds, connections=connections)
+        result = run_wrk(script(port, seed), port=port, seconds=seconds, connections=connections)
         if warmed is not None:
             result["warm_seconds"] = round(warmed, 1)
     finally:
@@ -252,39 +259,36 @@ def main() -> None:
     common = {"DATABASE_URL": database_url, "GEOCODER": "offline", "DATABASE_REPLICA_URLS": ""}
     if args.cache_url.startswith("redis://"):
         subprocess.run(["redis-cli", "-u", args.cache_url, "FLUSHDB"], check=False, capture_output=True)
-    work_holder: dict = {}
+    work = workload(size=args.size, seed=args.seed)
 
-    def the_mix(port):
-        if not work_holder:
-            work_holder.update(workload(size=args.size, seed=args.seed, port=port))
-        return mix_script(work_holder, args.seed)
+    def the_mix(port, seed):
+        return mix_script(work, seed, feeds=feed_etags(port, work["bodies"]))
 
-    def random_points(port):
-        points = directory.populated_points(random.Random(args.seed), 2000)
-        return POINTS_LUA % {"points": ", ".join(f"{{{a:.5f}, {b:.5f}}}" for a, b in points), "seed": args.seed}
+    def one_answer(port, seed):
+        path = f"/api/v1/meetings/?near={work['places'][0]}&radius=10&day=2"
+        return mix_script(work, seed, feeds=[], request=ONE_ANSWER_REQUEST % {"path": path})
+
+    def random_points(port, seed):
+        points = directory.populated_points(random.Random(seed), 2000)
+        return POINTS_LUA % {"points": ", ".join(f"{{{a:.5f}, {b:.5f}}}" for a, b in points), "seed": seed}
 
     def flush_cache():
         if args.cache_url.startswith("redis://"):
             subprocess.run(["redis-cli", "-u", args.cache_url, "FLUSHDB"], check=False, capture_output=True)
 
     def every_url_once(port):
-        return warm_cache(port, mix_urls(work_holder))
+        return warm_cache(port, mix_urls(work))
 
     cached = {**common, "CACHE_URL": args.cache_url}
-    runs = []
-    runs.append(one_run("mix, cache on, from cold", env=cached, script=the_mix, seconds=args.seconds,
-                        connections=args.connections))
+    uncached = {**common, "CACHE_ANSWERS": "false"}
+    timed = dict(seed=args.seed, seconds=args.seconds, connections=args.connections)
+    runs = [one_run("mix, cache on, from cold", env=cached, script=the_mix, **timed)]
     flush_cache()
     runs += [
-        one_run("mix, cache on, warm", env=cached, script=the_mix, seconds=args.seconds,
-                connections=args.connections, warm=every_url_once),
-        one_run("mix, cache off", env={**common, "CACHE_ANSWERS": "false"}, script=the_mix,
-                seconds=args.seconds, connections=args.connections),
-        one_run("random points alone, cache off", env={**common, "CACHE_ANSWERS": "false"}, script=random_points,
-                seconds=args.seconds, connections=args.connections),
-        one_run("one cached answer, again and again", env=cached, seconds=args.seconds, connections=args.connections,
-                script=lambda port: mix_script(work_holder, args.seed, request=ONE_ANSWER_REQUEST % {
-                    "path": f"/api/v1/meetings/?near={work_holder['places'][0]}&radius=10&day=2"})),
+        one_run("mix, cache on, warm", env=cached, script=the_mix, warm=every_url_once, **timed),
+        one_run("mix, cache off", env=uncached, script=the_mix, **timed),
+        one_run("random points alone, cache off", env=uncached, script=random_points, **timed),
+        one_run("one cached answer, again and again", env=cached, script=one_answer, **timed),
     ]
     print(f"\n{args.size:,} meetings, gunicorn as deployed (gunicorn.conf.py), wrk -t2 -c{args.connections} "
           f"-d{args.seconds}s\n")

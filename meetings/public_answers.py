@@ -179,7 +179,7 @@ def _answer(view, request, args, kwargs, *, alias: str, clock_dependent: bool, m
         if clock_dependent:
             holds_for = math.ceil((until - now).total_seconds())
             max_age = min(max_age or settings.CACHE_PUBLIC_MAX_AGE, holds_for)
-            timeout = holds_for
+            timeout = min(settings.CACHE_ANSWER_SECONDS, holds_for)
         else:
             max_age = max_age or settings.CACHE_PUBLIC_MAX_AGE
             timeout = settings.CACHE_ANSWER_SECONDS

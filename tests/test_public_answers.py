@@ -352,3 +352,16 @@ def test_an_answer_is_computed_at_the_instant_its_key_names(writes_directory, cl
     assert answer["X-Cache"] == "miss"
     assert answer.json()["in_progress"] is False
     assert answer.json()["next_start"] == "2025-03-05T03:00:00Z"
+
+
+def test_a_clock_answer_is_kept_until_its_span_ends_and_never_longer_than_the_setting(
+        writes_directory, client, frozen_now, settings, monkeypatch):
+    from meetings import public_answers
+
+    kept = []
+    monkeypatch.setattr(public_answers, "_cache_set", lambda key, value, timeout: kept.append(timeout))
+    settings.CACHE_ANSWER_SECONDS = 600
+    client.get("/api/v1/meetings/service-meeting/")  # 18:30:20 UTC, its span ends at midnight UTC
+    frozen_now(dt.datetime(2025, 3, 4, 23, 59, 30, tzinfo=dt.timezone.utc))
+    client.get("/api/v1/meetings/service-meeting/")
+    assert kept == [600, 30]
