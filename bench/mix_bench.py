@@ -50,9 +50,11 @@ from bench.http_bench import LUA as POINTS_LUA  # noqa: E402
 from bench.http_bench import free_port, start_gunicorn, stop  # noqa: E402
 
 MIX_LUA = """
-local places = {%(places)s}
+local near = {%(near)s}
+local details = {%(details)s}
+local calendars = {%(calendars)s}
+local online = %(online)s
 local points = {%(points)s}
-local slugs = {%(slugs)s}
 local feeds = {%(feeds)s}
 local days = {0, 1, 2, 3, 4, 5, 6}
 local attendance = {"in_person", "in_person", "in_person", "online", "hybrid"}
@@ -95,21 +97,21 @@ request = function()
   local path
   local headers = {}
   if r <= 40 then
-    path = string.format("/api/v1/meetings/?near=%s&radius=10&day=%d", places[math.random(#places)], days[math.random(#days)])
+    path = near[math.random(#near)]
   elseif r <= 60 then
     local p = points[math.random(#points)]
     path = string.format("/api/v1/meetings/?lat=%.5f&lng=%.5f&radius=25&units=mi&day=%d&open=%s&attendance=%s",
       p[1], p[2], days[math.random(#days)], opens[math.random(#opens)], attendance[math.random(#attendance)])
   elseif r <= 75 then
-    path = "/api/v1/meetings/?attendance=online&starting_within=60"
+    path = online
   elseif r <= 90 then
-    path = "/api/v1/meetings/" .. slugs[math.random(#slugs)] .. "/"
+    path = details[math.random(#details)]
   elseif r <= 95 then
     local f = feeds[math.random(#feeds)]
     path = "/api/v1/feeds/meeting-guide.json?service_body=" .. f[1]
     headers["If-None-Match"] = f[2]
   else
-    path = string.format("/api/v1/meetings/calendar.ics?near=%s&radius=5&day=%d", places[math.random(#places)], days[math.random(#days)])
+    path = calendars[math.random(#calendars)]
   end
   return wrk.format("GET", path, headers)
 end
@@ -183,26 +185,31 @@ def run_wrk(script_text: str, *, port: int, seconds: int, connections: int) -> d
 
 
 def mix_script(work: dict, seed: int, *, feeds: list[tuple[str, str]], request: str = MIX_REQUEST) -> str:
+    urls = cacheable_urls(work)
     return MIX_LUA % {
         "request": request,
-        "places": _lua_strings(work["places"]),
+        "near": _lua_strings(urls["near"]),
+        "details": _lua_strings(urls["details"]),
+        "calendars": _lua_strings(urls["calendars"]),
+        "online": json.dumps(urls["online"][0]),
         "points": ", ".join(f"{{{lat:.5f}, {lng:.5f}}}" for lat, lng in work["points"]),
-        "slugs": _lua_strings(work["slugs"]),
         "feeds": ", ".join(f"{{{json.dumps(b)}, {json.dumps(e)}}}" for b, e in feeds),
         "seed": seed,
     }
 
 
-def mix_urls(work: dict) -> list[str]:
-    """Every URL the mix's cacheable requests can draw (random points excepted:
-    they never repeat): what a server answering for a while has seen."""
+def cacheable_urls(work: dict) -> dict[str, list[str]]:
+    """Every URL the mix's cacheable requests draw from, by kind (the random
+    points never repeat; the feeds are revalidated): the mix's script picks
+    from these lists, and a warm cache has asked each once."""
     days = range(7)
-    return (
-        [f"/api/v1/meetings/?near={p}&radius=10&day={d}" for p in work["places"] for d in days]
-        + ["/api/v1/meetings/?attendance=online&starting_within=60"]
-        + [f"/api/v1/meetings/{slug}/" for slug in work["slugs"]]
-        + [f"/api/v1/meetings/calendar.ics?near={p}&radius=5&day={d}" for p in work["places"] for d in days]
-    )
+    return {
+        "near": [f"/api/v1/meetings/?near={p}&radius=10&day={d}" for p in work["places"] for d in days],
+        "online": ["/api/v1/meetings/?attendance=online&starting_within=60"],
+        "details": [f"/api/v1/meetings/{slug}/" for slug in work["slugs"]],
+        "calendars": [f"/api/v1/meetings/calendar.ics?near={p}&radius=5&day={d}"
+                      for p in work["places"] for d in days],
+    }
 
 
 def warm_cache(port: int, urls: list[str], *, threads: int = 4) -> float:
@@ -265,7 +272,7 @@ def main() -> None:
         return mix_script(work, seed, feeds=feed_etags(port, work["bodies"]))
 
     def one_answer(port, seed):
-        path = f"/api/v1/meetings/?near={work['places'][0]}&radius=10&day=2"
+        path = cacheable_urls(work)["near"][0]
         return mix_script(work, seed, feeds=[], request=ONE_ANSWER_REQUEST % {"path": path})
 
     def random_points(port, seed):
@@ -277,7 +284,7 @@ def main() -> None:
             subprocess.run(["redis-cli", "-u", args.cache_url, "FLUSHDB"], check=False, capture_output=True)
 
     def every_url_once(port):
-        return warm_cache(port, mix_urls(work))
+        return warm_cache(port, [url for urls in cacheable_urls(work).values() for url in urls])
 
     cached = {**common, "CACHE_URL": args.cache_url}
     uncached = {**common, "CACHE_ANSWERS": "false"}

@@ -206,7 +206,6 @@ DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", def
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
-
 def cache_settings(url: str) -> dict:
     """The default cache for CACHE_URL. Throttle counts and login failures must
     be shared by every worker process: Redis in production (e.g.

@@ -44,7 +44,7 @@ from django.utils.http import http_date
 from meetingfinder import replicas
 from meetings import clock, schedule, selectors
 from meetings.directory_version import answering_at, directory_version
-from meetings.filters import MAX_STARTING_WITHIN
+from meetings.filters import clock_parameters
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +106,13 @@ _SPANS_MAX = 256
 def clock_span(request, *, now: dt.datetime, version_token: str, using: str) -> tuple[dt.datetime, dt.datetime]:
     """[since, until) around `now` in which an answer to `request` that shows
     the clock stays the same (schedule.unchanged_span over the directory's
-    meetings). The search parameters that move with the clock widen what
-    counts as a turn: `starting_within` (each value asked) and the viewer's
-    `tz` (its midnights: `starts_on`). Values the search would refuse add
-    nothing: that answer is a 400, never kept."""
-    leads = tuple(sorted({int(v) for v in request.GET.getlist("starting_within")
-                          if v.isdigit() and 0 < int(v) <= MAX_STARTING_WITHIN}))
-    day_zones = tuple(sorted({v for v in request.GET.getlist("tz") if schedule.is_valid_zone(v)}))
+    meetings). The search parameters that move with the clock, read as the
+    search reads them, widen what counts as a turn: `starting_within` and the
+    viewer's `tz` (its midnights: `starts_on`). A value the search refuses
+    adds nothing: that answer is a 400, never kept."""
+    starting_within, viewer_zone = clock_parameters(request.GET)
+    leads = (starting_within,) if starting_within else ()
+    day_zones = (viewer_zone,) if viewer_zone else ()
     minute = now.replace(second=0, microsecond=0)
     memo = (version_token, using, minute, leads, day_zones)
     span = _spans.get(memo)

@@ -365,3 +365,20 @@ def test_a_clock_answer_is_kept_until_its_span_ends_and_never_longer_than_the_se
     frozen_now(dt.datetime(2025, 3, 4, 23, 59, 30, tzinfo=dt.timezone.utc))
     client.get("/api/v1/meetings/service-meeting/")
     assert kept == [600, 30]
+
+
+@pytest.mark.parametrize("query", ["starting_within=%2060", "starting_within=5&starting_within=60"])
+def test_the_span_reads_starting_within_as_the_search_does(writes_directory, rf, query):
+    """The search reads the last value, stripped: so must the span, or an answer
+    kept for a span that misses the search's own turns goes stale."""
+    from meetings.public_answers import clock_span
+
+    # 00:30 UTC on Wednesday 15 January (no change of offset near): the meeting (19:00 in Los
+    # Angeles) starts at 03:00 UTC, is within the hour from 02:00.
+    now = dt.datetime(2025, 1, 15, 0, 30, tzinfo=dt.timezone.utc)
+    version = directory_version().token
+    span = clock_span(rf.get(f"/api/v1/meetings/?{query}"), now=now, version_token=version, using="default")
+    plain = clock_span(rf.get("/api/v1/meetings/?starting_within=60"), now=now, version_token=version,
+                       using="default")
+    assert span == plain
+    assert plain[1] == dt.datetime(2025, 1, 15, 2, 0, tzinfo=dt.timezone.utc)

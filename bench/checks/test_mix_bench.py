@@ -1,8 +1,8 @@
 """bench/mix_bench.py's Lua under the real wrk, against a stub server that
 records what each connection asks: the two wrk threads draw their own
 requests (with one seed they sent the same random points in the same order,
-and the cache looked better than it is), and a run's warm-up draws others
-than the run."""
+and the cache looked better than it is), a run's warm-up draws others than
+the run, and every cacheable request is one the warm cache has asked."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ FIRST = 50
 def _asked(seed: int) -> list[list[str]]:
     """Per connection (wrk -t2 -c2: one per thread), the first random-point paths it asked."""
     asked: dict[tuple, list[str]] = {}
+    others: list[str] = []
 
     class Recorder(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -26,6 +27,8 @@ def _asked(seed: int) -> list[list[str]]:
         def do_GET(self):
             if "lat=" in self.path:
                 asked.setdefault(self.client_address, []).append(self.path)
+            elif "/feeds/" not in self.path:
+                others.append(self.path)
             # One write: headers and body in separate packets wait on delayed ACKs.
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Cache: miss\r\n\r\n{}")
 
@@ -42,6 +45,8 @@ def _asked(seed: int) -> list[list[str]]:
         server.server_close()
     assert result["errors"] == 0
     assert len(asked) == 2 and all(len(paths) >= FIRST for paths in asked.values())
+    cacheable = {url for urls in mix_bench.cacheable_urls(WORK).values() for url in urls}
+    assert others and set(others) <= cacheable
     return [paths[:FIRST] for paths in asked.values()]
 
 
