@@ -138,3 +138,21 @@ def test_loaded_rows_hold_what_the_services_derive():
         fellowship=sample[0].fellowship, service_body=sample[0].service_body, slug="after-load", name="After",
         day=1, time=dt.time(19),
     ).pk > max(m.pk for m in sample)
+
+
+@pytest.mark.django_db
+def test_a_bulk_load_is_not_cancelled_by_the_web_statement_timeout():
+    """The web's statement_timeout bounds requests, not a bulk load: a COPY
+    streaming rows on a busy machine outlasted it (10 s) and failed the load."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("statement_timeout is PostgreSQL's: run with DATABASE_URL=postgres://...")
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 1")  # 1 ms: any COPY of these rows outlasts it
+    try:
+        _, report = directory.directory_load(size=1500, seed=3)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
+    assert report.meetings == Meeting.objects.count() == 1500
