@@ -12,7 +12,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_ONLY = {"pytest", "pytest-django", "factory-boy", "playwright"}
+TEST_ONLY = {"pytest", "pytest-django", "pytest-xdist", "factory-boy", "playwright"}
 
 
 def direct_requirements(name: str) -> list[Requirement]:
