@@ -53,7 +53,10 @@ lock:
 		$(LOCK_ARGS) requirements-dev.in -o requirements-dev.lock
 
 # A longer fuzz of the whole API than the suite's (tests/test_fuzz_api.py):
-# FUZZ_EXAMPLES cases per operation and mode, FUZZ_SEED to vary, failures in FUZZ_REPORT.
+# FUZZ_EXAMPLES cases per operation and mode, FUZZ_SEED to vary, failures in
+# FUZZ_REPORT (its shards, spread over the workers, each add theirs; -rP shows
+# each shard's counts).
 fuzz: setup
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_REPORT=$${FUZZ_REPORT:-fuzz-report.txt} \
-		$(BIN)/python -m pytest -p no:cacheprovider tests/test_fuzz_api.py -s $(PYTEST_ARGS)
+	report=$${FUZZ_REPORT:-fuzz-report.txt}; rm -f "$$report"; touch "$$report"; \
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_REPORT="$$report" \
+		$(BIN)/python -m pytest -p no:cacheprovider tests/test_fuzz_api.py -rP $(PYTEST_ARGS)
