@@ -145,6 +145,34 @@ def pytest_sessionstart(session):
             os.chdir(here)
 
 
+# Tests sharing a costly module-scoped fixture, by nodeid prefix: under
+# pytest-xdist (--dist loadgroup, pytest.ini) each group runs on one worker,
+# which builds the fixture once. xdist's own xdist_group mark does nothing
+# with pytest 9 (it renames the nodeid through an attribute pytest no longer
+# reads), hence the names here.
+ONE_WORKER = {
+    "tests/test_public_answers.py::test_every_kind_of_write_in_another_process_is_read_at_once[": "two_processes",
+    "tests/test_fixtures_directory.py::": "generated_directory",
+    "tests/test_geo_index_plan.py::": "hundred_thousand",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class OneWorkerPerGroup(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            for prefix, group in ONE_WORKER.items():
+                if nodeid.startswith(prefix):
+                    return group
+            return super()._split_scope(nodeid)
+
+    return OneWorkerPerGroup(config, log)
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty shared cache (answers, throttles)."""
