@@ -184,6 +184,9 @@ def wall_duration_minutes(*, time: dt.time, end_time: dt.time | None) -> int:
     return days * MINUTES_PER_DAY + end.hour * 60 + end.minute - (time.hour * 60 + time.minute)
 
 
+# Pure, and asked again and again for the same slots (every row of every
+# page, every calendar): remembered, as zoneinfo remembers its zones.
+@lru_cache(maxsize=8192)
 def occurrence(*, date: dt.date, time: dt.time, end_time: dt.time | None, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     """UTC (start, end) of the occurrence on local `date`, each resolved in its
     own wall time: the end of a meeting spanning a transition keeps its wall hour."""
