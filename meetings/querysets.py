@@ -1,4 +1,4 @@
-"""Query vocabulary for meetings: `Meeting.objects.published().near(point, radius_m=...)`."""
+"""Query vocabulary for meetings: what is published, what is near a point, what starts when."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from functools import reduce
 from operator import or_
 
-from django.db import connections, models
+from django.db import models
 from django.db.models import BooleanField, Case, F, FloatField, Func, IntegerField, Q, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractHour, ExtractMinute, Mod
+from django.db.models.lookups import LessThanOrEqual
 
 from fellowships.querysets import AnnouncedWritesQuerySet
 from meetings import geo, schedule
@@ -24,47 +25,50 @@ def _wall_segment_q(segment: schedule.WallSegment) -> Q:
     return q
 
 
+# Shown to the public: not removed from its feed, not a second source's copy
+# of a meeting shown once.
+PUBLISHED = Q(published=True, removed=False, duplicate_of__isnull=True)
+
+
+def near(point: geo.Point, *, radius_m: float, vendor: str) -> tuple[tuple, tuple]:
+    """(conditions, order) of the meetings with coordinates within `radius_m`
+    of `point`, nearest first, on a database of `vendor`; a search applies
+    them with its other conditions in one filter(), each of which clones the
+    query (selectors.meeting_search).
+
+    PostgreSQL: the earth_box is the GiST index condition that bounds the scan
+    (a rural search stops at the radius); `<->` makes the same index scan
+    return rows nearest first, so a page of 25 reads about 25 rows that pass
+    the other filters. The order has one key: PostgreSQL 15 cannot serve
+    (`<->`, id) from a GiST scan, so rows at the very same spot come in index
+    order, which is stable between requests. The point is a parameter as its
+    earth cube, so no plan computes anything from it per row. Read it under
+    `geo.nearest_first_plan` (selectors.search_page). Elsewhere: a latitude
+    and longitude box, then the great-circle distance."""
+    if vendor == "postgresql":
+        cube = geo.cube_literal(geo.earth_point(point.latitude, point.longitude))
+        # Rows without coordinates are outside every box (ll_to_earth of NULL is NULL).
+        return ((RawSQL(geo.PG_WITHIN_BOX_CUBE_SQL, (cube, radius_m), output_field=BooleanField()),
+                 RawSQL(geo.PG_WITHIN_RADIUS_CUBE_SQL, (cube, radius_m), output_field=BooleanField())),
+                (RawSQL(geo.PG_KNN_CUBE_SQL, (cube,)).asc(),))
+    box = geo.bounding_box(point, radius_m)
+    longitudes = reduce(or_, (Q(longitude__gte=west, longitude__lte=east) for west, east in box.longitude_ranges))
+    distance = Func(F("latitude"), F("longitude"), Value(point.latitude), Value(point.longitude),
+                    function="gc_distance_m", output_field=FloatField())
+    # Rows without coordinates are outside every box (NULL compares as unknown).
+    return ((Q(latitude__gte=box.min_latitude, latitude__lte=box.max_latitude) & longitudes,
+             LessThanOrEqual(distance, radius_m)),
+            (distance.asc(), "id"))
+
+
 class MeetingQuerySet(AnnouncedWritesQuerySet):
     def published(self) -> MeetingQuerySet:
-        # Removed from their feed, or a second source's copy of a meeting shown once.
-        return self.filter(published=True, removed=False, duplicate_of__isnull=True)
+        return self.filter(PUBLISHED)
 
     def with_listing_relations(self) -> MeetingQuerySet:
         return self.select_related("fellowship", "service_body", "location", "location__region").prefetch_related(
             "types"
         )
-
-    def near(self, point: geo.Point, *, radius_m: float) -> MeetingQuerySet:
-        """Meetings with coordinates within `radius_m`, nearest first. On
-        PostgreSQL read it under `geo.nearest_first_plan` (selectors.search_page)."""
-        if connections[self.db].vendor == "postgresql":
-            return self._near_postgresql(point, radius_m)
-        return self.filter(latitude__isnull=False, longitude__isnull=False)._near_bounding_box(point, radius_m)
-
-    def _near_postgresql(self, point: geo.Point, radius_m: float) -> MeetingQuerySet:
-        """The earth_box is the GiST index condition that bounds the scan (a
-        rural search stops at the radius); `<->` makes the same index scan
-        return rows nearest first, so a page of 25 reads about 25 rows that
-        pass the other filters. The order has one key: PostgreSQL 15 cannot
-        serve (`<->`, id) from a GiST scan, so rows at the very same spot come
-        in index order, which is stable between requests. The point is a
-        parameter as its earth cube, so no plan computes anything from it per row."""
-        cube = geo.cube_literal(geo.earth_point(point.latitude, point.longitude))
-        return self.filter(
-            # Rows without coordinates are outside every box (ll_to_earth of NULL is NULL).
-            RawSQL(geo.PG_WITHIN_BOX_CUBE_SQL, (cube, radius_m), output_field=BooleanField()),
-            RawSQL(geo.PG_WITHIN_RADIUS_CUBE_SQL, (cube, radius_m), output_field=BooleanField()),
-        ).order_by(RawSQL(geo.PG_KNN_CUBE_SQL, (cube,)).asc())
-
-    def _near_bounding_box(self, point: geo.Point, radius_m: float) -> MeetingQuerySet:
-        box = geo.bounding_box(point, radius_m)
-        longitudes = reduce(or_, (Q(longitude__gte=west, longitude__lte=east) for west, east in box.longitude_ranges))
-        qs = self.filter(Q(latitude__gte=box.min_latitude, latitude__lte=box.max_latitude) & longitudes)
-        distance = Func(
-            F("latitude"), F("longitude"), Value(point.latitude), Value(point.longitude),
-            function="gc_distance_m", output_field=FloatField(),
-        )
-        return qs.annotate(distance_m=distance).filter(distance_m__lte=radius_m).order_by("distance_m", "id")
 
     def starting_within(self, *, now: dt.datetime, minutes: int, zones: list[str] | None = None) -> MeetingQuerySet:
         """Meetings whose next start lies in [now, now + minutes], each in its

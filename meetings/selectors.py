@@ -15,6 +15,7 @@ from operator import or_
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, SmallIntegerField, Value
 from django.db.models.functions import Cast
 
@@ -23,6 +24,7 @@ from meetings import geo, schedule
 from meetings.directory_version import kept_per_version
 from meetings.keywords import keyword_condition
 from meetings.models import Meeting
+from meetings.querysets import PUBLISHED, near
 from meetings.rows import meeting_rows, meeting_rows_of_page
 
 
@@ -182,9 +184,14 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         # near a place lists meetings one can go to (search online meetings
         # without a place).
         where.append(~Q(attendance="online"))
-    qs = (meetings if meetings is not None else Meeting.objects.all()).published()
-    if where:
-        qs = qs.filter(*where)
+    qs = meetings if meetings is not None else Meeting.objects.all()
+    nearest_first = None
+    if point is not None:
+        # Without a radius the widest one applies: it bounds the index scan.
+        within, nearest_first = near(point, radius_m=radius_m if radius_m is not None else
+                                     settings.MEETINGS_MAX_RADIUS_KM * 1000, vendor=connections[qs.db].vendor)
+        where.extend(within)
+    qs = qs.filter(PUBLISHED, *where)
     now = f.now or dt.datetime.now(dt.timezone.utc)
     windows = _start_windows(f, now=now)
     if windows is not None or f.in_progress:
@@ -193,9 +200,8 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
             qs = qs.starting_between(now=now, windows=windows, zones=zones)
         if f.in_progress:
             qs = qs.in_progress(now=now, zones=zones)
-    if point is not None:
-        # Without a radius the widest one applies: it bounds the index scan.
-        return qs.near(point, radius_m=radius_m if radius_m is not None else settings.MEETINGS_MAX_RADIUS_KM * 1000)
+    if nearest_first is not None:
+        return qs.order_by(*nearest_first)
     if windows is not None:
         return qs.order_by("starts_in", "name", "id")
     return qs.order_by("day", "time", "name", "id")

@@ -70,7 +70,7 @@ class TestNearestFirst:
     def test_meetings_at_one_spot_keep_a_stable_order(self, vocabularies, client):
         """SQLite breaks ties by id. PostgreSQL returns them in GiST index
         order: one key is what lets the KNN scan serve the order (see
-        MeetingQuerySet._near_postgresql); that order is stable between requests."""
+        querysets.near); that order is stable between requests."""
         from django.db import connection
 
         place = at(33.65, -117.85)
