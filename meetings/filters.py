@@ -234,9 +234,8 @@ def clock_parameters(query) -> tuple[int | None, str | None]:
     """`starting_within` and `tz` read as the search reads them (None when
     absent or refused): besides the meetings' own times, what moves a search's
     answer with the clock (meetings/public_answers.py keys answers by it)."""
-    by_name = {p.name: p for p in PARAMETERS}
     ignored: dict[str, list[str]] = {}
-    return _read(query, by_name["starting_within"], ignored), _read(query, by_name["tz"], ignored)
+    return _read(query, BY_NAME["starting_within"], ignored), _read(query, BY_NAME["tz"], ignored)
 
 
 def _query_length(query) -> int:

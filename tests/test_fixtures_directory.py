@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 import zipcodes
+from django.db import connection
 
 from fixtures import directory
 from fellowships.vocabularies import fellowship_entries
@@ -144,8 +145,6 @@ def test_loaded_rows_hold_what_the_services_derive():
 def test_a_bulk_load_is_not_cancelled_by_the_web_statement_timeout():
     """The web's statement_timeout bounds requests, not a bulk load: a COPY
     streaming rows on a busy machine outlasted it (10 s) and failed the load."""
-    from django.db import connection
-
     if connection.vendor != "postgresql":
         pytest.skip("statement_timeout is PostgreSQL's: run with DATABASE_URL=postgres://...")
     with connection.cursor() as cursor:
