@@ -118,6 +118,20 @@ def test_outside_a_transaction_the_setting_ends_with_the_search(postgresql_only,
 
 
 @pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_setting_holds_for_the_whole_block(postgresql_only):
+    with geo.nearest_first_plan(using="default"):
+        seen = [setting(), setting()]  # a statement after the first one's results were read
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT txid_current()")
+            first = cursor.fetchone()[0]
+            cursor.execute("SELECT txid_current()")
+            assert cursor.fetchone()[0] == first  # the block's own transaction
+    assert seen == ["off", "off"]
+    assert setting() == "on"
+    assert connection.connection.info.transaction_status.name == "IDLE"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_failing_search_leaves_the_connection_as_it_was(postgresql_only):
     with pytest.raises(DatabaseError):
         with geo.nearest_first_plan(using="default"), connection.cursor() as cursor:
