@@ -136,7 +136,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def serve(httpd):
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     return httpd
 

@@ -316,7 +316,7 @@ def test_kill_9_mid_import_then_the_next_run_proceeds(vocabularies, settings):
     settings.FEEDS_ALLOW_PRIVATE_ADDRESSES = True  # the feed is served from this machine
     StallingFeed.stall = True
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StallingFeed)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     source = make_source(url=f"http://127.0.0.1:{httpd.server_address[1]}/feed.json")
     env = {**os.environ, "FEEDS_ALLOW_PRIVATE_ADDRESSES": "true",
            "DATABASE_URL": child_database_url()}

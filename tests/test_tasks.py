@@ -180,7 +180,7 @@ def test_real_worker_consumes_the_task_from_redis_into_postgresql(vocabularies):
 
     FeedHandler.body = json.dumps([feed_record(n) for n in range(4)]).encode()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FeedHandler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     source = make_source(url=f"http://127.0.0.1:{httpd.server_address[1]}/feed.json")
 
     broker = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/11")
@@ -292,7 +292,7 @@ class Workers:
 @pytest.fixture
 def slow_feeds(vocabularies):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowFeeds)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/feed"
     httpd.shutdown()
     httpd.server_close()

@@ -165,7 +165,7 @@ def test_two_gunicorn_instances_behind_one_address_give_the_same_answers_and_sha
     ]
     RoundRobin.instances = ports
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RoundRobin)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     browser = Browser(proxy.server_address[1])
     try:
         for port, instance in zip(ports, instances):

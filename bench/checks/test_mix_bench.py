@@ -36,7 +36,7 @@ def _asked(seed: int) -> list[list[str]]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     try:
         script = mix_bench.mix_script(WORK, seed, feeds=[("a-body", '"an-etag"')])
         result = mix_bench.run_wrk(script, port=server.server_address[1], seconds=1, connections=2)
