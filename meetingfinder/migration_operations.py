@@ -56,7 +56,7 @@ class AlterFieldLabels(Operation):
         return name.lower() == self.model_name_lower
 
     def references_field(self, model_name, name, app_label):
-        return model_name.lower() == self.model_name_lower and any(name == field for field, _ in self.fields)
+        return model_name.lower() == self.model_name_lower and any(name == altered for altered, _ in self.fields)
 
     def describe(self):
         return f"Alter the labels of {len(self.fields)} fields of {self.model_name}"
