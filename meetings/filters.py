@@ -318,7 +318,10 @@ def _point(data: dict, errors: dict) -> tuple[geo.Point | None, str]:
     if near and (lat is not None or lng is not None):
         errors["near"] = ["Give either near or lat and lng, not both."]
     elif near:
-        for query in (near, *_states_of_bare_city(near)):
+        # A bare name is first read as the city of that name where the
+        # directory has meetings: a geocoder that answers bare names itself
+        # (Nominatim) would take whichever "Irvine" or "Santa Ana" it ranks first.
+        for query in (*_states_of_bare_city(near), near):
             try:
                 place = geocode(query)
             except GeocodingError:

@@ -32,6 +32,33 @@ def test_a_bare_city_name_is_the_one_where_the_directory_has_meetings(irvine, cl
 
 
 @pytest.mark.django_db
+def test_a_bare_name_prefers_the_directorys_place_even_when_the_geocoder_knows_another(irvine, client,
+                                                                                     monkeypatch):
+    """Nominatim (GEOCODER=nominatim) answers a bare "Irvine" itself, with
+    whichever Irvine it ranks first; the directory's Irvine, CA must win."""
+    from meetings import filters
+    from meetings.geocoding import GeocodingError, Place
+
+    places = {"irvine": Place(55.6117, -4.6694, "Irvine, North Ayrshire, Scotland, United Kingdom"),
+              "irvine, ca": Place(33.6846, -117.8265, "Irvine, Orange County, California, United States")}
+
+    def world_geocoder(query):
+        try:
+            return places[query.lower()]
+        except KeyError:
+            raise GeocodingError(query) from None
+
+    monkeypatch.setattr(filters, "geocode", world_geocoder)
+    body = client.get(URL, {"near": "Irvine", "radius": 5})
+    assert body.status_code == 200, body.json()
+    assert [m["name"] for m in body.json()["results"]] == ["Irvine Noon"]
+    assert filters.search_parse({"near": "Irvine"}).place.startswith("Irvine, Orange County, California")
+    # A name the directory has no meetings in is still the geocoder's answer.
+    places["glasgow"] = Place(55.8617, -4.2583, "Glasgow, Scotland, United Kingdom")
+    assert filters.search_parse({"near": "Glasgow"}).place.startswith("Glasgow, Scotland")
+
+
+@pytest.mark.django_db
 def test_keywords_ignore_case_and_accents_and_reach_type_names(vocabularies, client):
     make_meeting(name="Grupo Rendición", types=("S",))
     make_meeting(name="Tuesday Night", types=("W",))
