@@ -175,8 +175,9 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         where.append(Q(location__region__in=f.region_ids))
     if f.service_body_ids:
         where.append(Q(service_body__in=f.service_body_ids))
+    qs = meetings if meetings is not None else Meeting.objects.all()
     for word in f.keyword.split():
-        where.append(keyword_condition(word))
+        where.append(keyword_condition(word, using=qs.db))
     if f.times_of_day:
         where.append(reduce(or_, (_wall_time_range(*TIMES_OF_DAY[name]) for name in f.times_of_day)))
     if point is not None:
@@ -184,7 +185,6 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         # near a place lists meetings one can go to (search online meetings
         # without a place).
         where.append(~Q(attendance="online"))
-    qs = meetings if meetings is not None else Meeting.objects.all()
     nearest_first = None
     if point is not None:
         # Without a radius the widest one applies: it bounds the index scan.

@@ -69,6 +69,18 @@ def test_keywords_ignore_case_and_accents_and_reach_type_names(vocabularies, cli
 
 
 @pytest.mark.django_db
+def test_keywords_reach_the_type_names_the_spanish_page_shows(vocabularies, client):
+    """The Spanish page names type W "Mujeres" (AA's translation, also for NA's
+    W, which has none of its own): typed as a keyword, it finds them."""
+    make_meeting(name="Grupo Martes", types=("W",))
+    make_meeting(name="NA Tuesday", fellowship="na", types=("W",), location=LocationFactory())
+    make_meeting(name="Men at Noon", types=("M",))
+    assert sorted(m["name"] for m in client.get(URL, {"q": "mujeres"}).json()["results"]) == [
+        "Grupo Martes", "NA Tuesday"]
+    assert sorted(m["name"] for m in client.get(URL, {"q": "MUJERES martes"}).json()["results"]) == ["Grupo Martes"]
+
+
+@pytest.mark.django_db
 def test_parts_of_the_day(vocabularies, client):
     for hour in ("06:30", "12:00", "18:00", "23:30", "02:00"):
         make_meeting(name=f"At {hour}", time=hour)
