@@ -134,6 +134,7 @@ def home(request):
         "groups": groups,
         "result_count": len(results) + len(in_progress),
         "offset": offset,
+        "online_elsewhere_url": _online_elsewhere_url(asked) if has_place else "",
         "next_url": _page_url(asked, offset + SEARCH_PAGE_SIZE) if more else "",
         "previous_url": _page_url(asked, max(offset - SEARCH_PAGE_SIZE, 0)) if offset else "",
         "title": _search_title(asked, place_label),
@@ -161,6 +162,20 @@ def _permissions_policy(**allowed: tuple[str, ...]) -> str:
     """The site's Permissions-Policy with some features allowed."""
     features = {**settings.PERMISSIONS_POLICY, **allowed}
     return ", ".join(f"{feature}=({' '.join(origins)})" for feature, origins in features.items())
+
+
+def _online_elsewhere_url(asked: QueryDict) -> str:
+    """Near a place the search lists places to go: online-only meetings are
+    left out (their pin is at best a city). When online meetings may be
+    wanted, the same search without the place, online."""
+    attendance = asked.getlist("attendance")
+    if attendance and "online" not in attendance:
+        return ""
+    elsewhere = asked.copy()
+    for name in (*PLACE_PARAMETERS, "radius", "units", "offset"):
+        elsewhere.pop(name, None)
+    elsewhere.setlist("attendance", ["online"])
+    return "?" + elsewhere.urlencode()
 
 
 def _page_url(asked: QueryDict, offset: int) -> str:

@@ -132,6 +132,19 @@ class TestFilters:
         # Near a place: places to go, nearest first; online-only meetings are not "0.0 mi" away.
         assert "Soon online" not in names_in_order(html) and "Later today" in names_in_order(html)
 
+    def test_near_a_place_the_page_says_where_online_only_meetings_are(self, week, client):
+        # Asked for online meetings near a place: the online-only ones are not near
+        # anything, and the page says so with the same search without the place.
+        html = client.get("/", {"near": "Irvine", "attendance": "online", "fellowship": "aa"}).content.decode()
+        assert "Soon online" not in names_in_order(html)
+        note = re.search(r'<p class="note" id="online-elsewhere">(.*?)</p>', html, flags=re.S).group(1)
+        assert "Online-only meetings have no place" in note
+        link = re.search(r'href="(\?[^"]+)"', note).group(1).replace("&amp;", "&")
+        assert "near=" not in link and "attendance=online" in link and "fellowship=aa" in link
+        assert "Soon online" in names_in_order(client.get("/" + link).content.decode())
+        # Without a place, nothing to say.
+        assert 'id="online-elsewhere"' not in client.get("/", {"attendance": "online"}).content.decode()
+
     def test_errors_name_the_parameter(self, vocabularies, client):
         response = client.get("/", {"near": "nowhere", "day": 9})
         html = response.content.decode()
