@@ -100,6 +100,13 @@ def no_sideways_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def wait_for_popup(page) -> None:
+    """Until a map popup has faded in (and the map panned to show it)."""
+    page.wait_for_function("() => { const p = document.querySelector('.leaflet-popup');"
+                           " return p && getComputedStyle(p).opacity === '1'; }")
+    page.wait_for_timeout(400)
+
+
 def shoot(page, name: str) -> None:
     target = os.environ.get("MEETINGFINDER_SCREENSHOTS")
     if target:
@@ -142,6 +149,7 @@ def test_search_flows(site, browser, viewport):
         popup = page.locator(".leaflet-popup-content a")
         popup.wait_for()
         assert popup.get_attribute("href").startswith("/meetings/")
+        wait_for_popup(page)
         shoot(page, f"results-map-{size}-en")
         page.click("#view-switch [data-view=list]")
         assert page.locator("#list").is_visible() and page.locator("#map").is_hidden()
@@ -215,6 +223,11 @@ def test_search_flows(site, browser, viewport):
         shoot(page, f"home-{size}-es")
         page.goto(site + "/?near=Irvine")
         shoot(page, f"results-list-{size}-es")
+        page.click("#view-switch [data-view=map]")
+        page.locator(".leaflet-marker-icon").last.click()
+        page.locator(".leaflet-popup-content a").first.wait_for()
+        wait_for_popup(page)
+        shoot(page, f"results-map-{size}-es")
         assert page.errors == []
     finally:
         context.close()
