@@ -195,6 +195,10 @@ class TestRows:
         assert "offset=50" in next_url and "fellowship=aa" in next_url
         second = client.get("/" + next_url).content.decode()
         assert names_in_order(second) == [f"Meeting {n:02d}" for n in range(50, 55)]
+        # The heading counts what it can: more than a page, then which ones these are.
+        heading = re.compile(r'<h2 id="results-heading">([^<]+)</h2>')
+        assert heading.search(first).group(1) == "More than 50 meetings"
+        assert heading.search(second).group(1) == "Meetings 51–55"
 
 
 # Monday 30 November 2026, 23:30 in New York (Tuesday 04:30 UTC).
