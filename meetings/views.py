@@ -46,12 +46,17 @@ DEFAULT_RADIUS = 10
 FAVICON = Path(__file__).resolve().parent / "static" / "meetings" / "favicon.ico"
 
 
+# Read by the search in lower case (fellowship=AA is aa): the form shows them so.
+LOWERED = frozenset({"fellowship", "starts_on", "language", "region", "service_body"})
+
+
 def _asked(request) -> QueryDict:
-    """The request's search parameters, blank values dropped."""
+    """The request's search parameters, blank values dropped, slugs in the
+    case the form's choices have (a link in capitals keeps its filters chosen)."""
     asked = QueryDict(mutable=True)
     for key, values in request.GET.lists():
         if key in PAGE_PARAMETERS:
-            kept = [value for value in values if value.strip()]
+            kept = [value.lower() if key in LOWERED else value for value in values if value.strip()]
             if kept:
                 asked.setlist(key, kept)
     return asked

@@ -98,6 +98,15 @@ class TestFilters:
         assert '<option value="aa" selected>' in html and '<option value="open" selected>' in html
         assert 'value="W" checked' in html and '<option value="today" selected>' in html
 
+    def test_slugs_in_capitals_stay_chosen_in_the_form(self, week, client):
+        # The API reads fellowship=AA as aa; a shared link in capitals must show
+        # the same filters chosen, or the next Search silently drops them.
+        html = client.get("/", {"fellowship": "AA", "starts_on": "TODAY", "language": "EN"}).content.decode()
+        assert names_in_order(html) == ["Under way", "Soon online", "Eastern online", "Later today"]
+        assert '<option value="aa" selected>' in html and '<option value="today" selected>' in html
+        assert '<option value="en" selected>' in html
+        assert "Closed (AA):" in html and "Closed (NA):" not in html
+
     def test_days_offer_today_and_tomorrow_in_the_viewers_zone(self, week, client):
         html = client.get("/").content.decode()
         assert '<select id="day" name="starts_on">' in html
