@@ -265,6 +265,31 @@ def test_the_browsers_own_zone(site, browser):
         context.close()
 
 
+def test_map_pins_when_leaflets_stylesheet_arrives_after_its_script(site, browser):
+    """On a slow connection Leaflet's script can run before its stylesheet
+    has loaded: Leaflet then guessed its images' folder from the link as
+    "/static/leaflet" + "marker-icon.png", and every pin was a broken image."""
+    context, page = open_context(browser, site, viewport=PHONE)
+    held, broken = [], []
+    page.route("**/leaflet/leaflet.css", lambda route: held.append(route))
+    page.on("response", lambda response: broken.append(response.url) if response.status >= 400 else None)
+    try:
+        page.goto(site + "/?near=Irvine")
+        page.click("#view-switch [data-view=map]")
+        page.wait_for_function("() => window.L !== undefined")
+        page.wait_for_timeout(300)
+        assert held, "the stylesheet was not asked for"
+        held[0].continue_()
+        page.wait_for_selector(".leaflet-marker-icon")
+        page.wait_for_function("() => [...document.querySelectorAll('.leaflet-marker-icon')].every(i => i.complete)")
+        sources = page.evaluate("[...document.querySelectorAll('.leaflet-marker-icon')].map(i => [i.src, i.naturalWidth])")
+        assert all(src.endswith("/static/leaflet/images/marker-icon.png") and width > 0 for src, width in sources), \
+            sources[:2]
+        assert broken == [] and page.errors == []
+    finally:
+        context.close()
+
+
 def test_the_meeting_page_fits_a_360_px_phone(site, browser):
     context, page = open_context(browser, site, viewport={"width": 360, "height": 740})
     try:

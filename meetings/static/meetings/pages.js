@@ -48,15 +48,24 @@
     });
   }
 
-  // Leaflet, from the project's own static files, loaded only for a map.
+  // Leaflet, from the project's own static files, loaded only for a map:
+  // drawn once both its script and its stylesheet are in, with its images'
+  // folder named (guessed from a stylesheet not yet loaded, it was wrong).
   function withLeaflet(box, then) {
     if (window.L) return then(window.L);
+    var waiting = 2;
+    function ready() {
+      if (--waiting) return;
+      window.L.Icon.Default.imagePath = box.dataset.leafletCss.replace(/[^\/]*$/, "") + "images/";
+      then(window.L);
+    }
     var css = document.createElement("link");
     css.rel = "stylesheet"; css.href = box.dataset.leafletCss;
+    css.onload = css.onerror = ready;
     document.head.appendChild(css);
     var script = document.createElement("script");
     script.src = box.dataset.leafletJs;
-    script.onload = function () { then(window.L); };
+    script.onload = ready;
     document.head.appendChild(script);
   }
   function tiles(L, box, map) {
