@@ -241,6 +241,8 @@ def test_near_me_with_a_granted_position(site, browser):
             page.click("#near-me")
         asked = query_of(page)
         assert asked["lat"] == ["33.68460"] and asked["lng"] == ["-117.82650"] and "near" not in asked
+        # Empty fields stay out of the URL, as with the Search button.
+        assert "=&" not in page.url and not page.url.endswith("="), page.url
         assert page.title() == "Meetings: near you · meetingfinder"
         distances = [float(d) for d in re.findall(r"· (\d+\.\d) mi", page.locator("#list").inner_text())]
         assert distances and distances[0] < 2

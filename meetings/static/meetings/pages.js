@@ -31,7 +31,8 @@
         lat.value = position.coords.latitude.toFixed(5);
         lng.value = position.coords.longitude.toFixed(5);
         near.value = "";
-        form.submit();
+        // requestSubmit, unlike submit, runs the submit handler below (empty fields left out).
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
       }, function () {
         nearMe.disabled = false;
         near.focus();
