@@ -34,9 +34,11 @@ from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, geo, schedule
 from meetings.geocoding import GeocodingError, geocode
 from meetings.models import Location, Region
-from meetings.selectors import ATTENDANCE_MATCHES, TIMES_OF_DAY, MeetingFilters, MeetingSearch, tree_ids
+from meetings.selectors import ATTENDANCE_MATCHES, TIMES_OF_DAY, WEEK_MINUTES, MeetingFilters, MeetingSearch, tree_ids
 
-MAX_STARTING_WITHIN = 7 * 24 * 60
+MAX_STARTING_WITHIN = WEEK_MINUTES
+# order: nearest first (the default near a place) or by next start from now.
+ORDERS = ("distance", "soonest")
 # starts_on: the viewer's today, tomorrow, or the coming Sunday (0) ... Saturday (6).
 STARTS_ON = ("today", "tomorrow", "0", "1", "2", "3", "4", "5", "6")
 
@@ -189,6 +191,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("in_progress", {"type": "boolean"},
               "true: only meetings under way now (started, not ended), each in its own time zone.",
               parse=_boolean),
+    Parameter("order", {"type": "string", "enum": list(ORDERS)},
+              "distance: nearest first, the default with a place (and only with one). soonest: by each "
+              "meeting's next start from now, soonest first (nearer first at the same time), the default "
+              "with starting_within or starts_on and no place.", parse=lambda text: _choice(ORDERS)(text.lower())),
     Parameter("tz", {"type": "string", "maxLength": 64},
               "The viewer's IANA time zone: each meeting's next start is also given in it "
               "(day_local, time_local, next_start_local).", parse=_zone_name),
@@ -264,6 +270,8 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
         errors["time_before"] = ["time_before must differ from time_after."]
     if data["starts_on"] and not data["tz"] and "tz" not in errors:
         errors["starts_on"] = ["starts_on needs tz: the viewer's IANA time zone, e.g. America/New_York."]
+    if data["order"] == "distance" and point is None and not errors.keys() & {"near", "lat", "lng"}:
+        errors["order"] = ["order=distance needs a place: near, or lat and lng."]
     if errors:
         raise SearchInvalid(errors)
     now = now or clock.now()
@@ -284,6 +292,7 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
         in_progress=bool(data["in_progress"]),
         times_of_day=tuple(data["time_of_day"]),
         start_windows=_viewer_date_windows(data["starts_on"], viewer_zone=viewer_zone, now=now),
+        soonest_first=data["order"] == "soonest",
         now=now,
     )
     return MeetingSearch(point=point, radius_m=radius_m, filters=filters, unit=data["units"] or "mi",

@@ -49,6 +49,8 @@ class MeetingFilters:
     # UTC [start, stop) of the viewer's dates asked for (`starts_on`): the
     # next start from now must fall in one of them.
     start_windows: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
+    # By next start from now (`order=soonest`), also near a place.
+    soonest_first: bool = False
     now: dt.datetime | None = field(default=None, compare=False)
 
 
@@ -74,6 +76,8 @@ class MeetingSearch:
     # The place `near` was taken to be, e.g. "Irvine, CA" for "Irvine".
     place: str = ""
 
+
+WEEK_MINUTES = 7 * 24 * 60
 
 # Parts of the day by local start time, [from, until); night wraps past midnight.
 TIMES_OF_DAY = {
@@ -135,8 +139,10 @@ def zones_in_use(*, using: str) -> list[str]:
 def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: MeetingFilters,
                    meetings: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]:
     """Published meetings (of `meetings`, when given) matching `filters`:
-    nearest first when a point is given, else soonest first with
-    `starting_within` or `start_windows`, else by weekday and time."""
+    soonest first when asked (`soonest_first`), else nearest first when a
+    point is given, else soonest first with `starting_within` or
+    `start_windows`, else by weekday and time. Soonest first, meetings
+    starting at the same instant come nearer first."""
     f = filters
     # Conditions are gathered and applied in one filter(): each filter() call
     # clones the query, which is most of the cost of building a search.
@@ -200,10 +206,10 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
             qs = qs.starting_between(now=now, windows=windows, zones=zones)
         if f.in_progress:
             qs = qs.in_progress(now=now, zones=zones)
-    if nearest_first is not None:
+    if nearest_first is not None and not f.soonest_first:
         return qs.order_by(*nearest_first)
     if windows is not None:
-        return qs.order_by("starts_in", "name", "id")
+        return qs.order_by("starts_in", *nearest_first[:1] if nearest_first else (), "name", "id")
     return qs.order_by("day", "time", "name", "id")
 
 
@@ -211,9 +217,13 @@ def _start_windows(f: MeetingFilters, *, now: dt.datetime) -> list[tuple[dt.date
     """The UTC windows [start, stop) a meeting's next start must fall in:
     `starting_within` from now, cut to the viewer's dates of `start_windows`,
     neither before now. None: the search asks no such thing."""
-    if f.starting_within is None and not f.start_windows:
-        return None
-    within = (now, now + dt.timedelta(minutes=f.starting_within + 1)) if f.starting_within is not None else None
+    starting_within = f.starting_within
+    if starting_within is None and not f.start_windows:
+        if not f.soonest_first:
+            return None
+        # Every weekly meeting starts within a week: this window orders, it leaves none out.
+        starting_within = WEEK_MINUTES
+    within = (now, now + dt.timedelta(minutes=starting_within + 1)) if starting_within is not None else None
     windows = []
     for start, stop in f.start_windows or [within]:
         start = max(start, now)
@@ -230,7 +240,7 @@ def search_page(search: MeetingSearch, *, window: slice, meetings: QuerySet[Meet
     meetings = search_query(search) if meetings is None else meetings
     shown = {"now": search.now or dt.datetime.now(dt.timezone.utc), "unit": search.unit,
              "viewer_zone": search.viewer_zone, "centre": search.point}
-    if search.point is None:
+    if search.point is None or search.filters.soonest_first:
         return meeting_rows(meetings[window], **shown)
     # Nearest first: the window's ids alone, so the index scan that yields
     # them nearest first stops after the window (no join between the scan

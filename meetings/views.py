@@ -38,8 +38,6 @@ PLACE_PARAMETERS = ("near", "lat", "lng")
 # What the page's "Filters" section holds (it opens when one is chosen).
 FILTERS = frozenset({"fellowship", "day", "starts_on", "time_of_day", "attendance", "open", "type", "language",
                      "region", "q", "service_body", "time_after", "time_before", "starting_within", "in_progress"})
-# A week: every weekly meeting starts within it, so "soonest first" lists them all.
-WEEK_MINUTES = 7 * 24 * 60
 STARTS_ON_WORDS = {"today": gettext_lazy("today"), "tomorrow": gettext_lazy("tomorrow")}
 RADIUS_CHOICES = (1, 2, 5, 10, 25, 50)
 DEFAULT_RADIUS = 10
@@ -47,7 +45,7 @@ FAVICON = Path(__file__).resolve().parent / "static" / "meetings" / "favicon.ico
 
 
 # Read by the search in lower case (fellowship=AA is aa): the form shows them so.
-LOWERED = frozenset({"fellowship", "starts_on", "language", "region", "service_body"})
+LOWERED = frozenset({"fellowship", "starts_on", "language", "region", "service_body", "order"})
 
 
 def _asked(request) -> QueryDict:
@@ -84,13 +82,18 @@ def home(request):
     query.pop("offset", None)
     query["tz"] = zone_name
     if not has_place:
-        query.pop("radius", None)  # shown in the form, applied only with a place
+        # Shown in the form, applied only with a place.
+        query.pop("radius", None)
+        query.pop("order", None)
     if not query.get("attendance"):
         # Temporarily closed meetings only when asked for (attendance=inactive).
         query.setlist("attendance", ["in_person", "online"])
-    soonest_first = not has_place and not query.get("starting_within") and not query.get("in_progress")
+    # The page lists what starts soonest, near a place too, unless nearest
+    # first is asked for, or only what starts within some minutes or is under way.
+    soonest_first = (not query.get("starting_within") and not query.get("in_progress")
+                     and query.get("order") != "distance")
     if soonest_first:
-        query["starting_within"] = str(WEEK_MINUTES)
+        query["order"] = "soonest"
 
     offset = _offset(asked)
     errors: dict[str, str] = {}
@@ -115,7 +118,7 @@ def home(request):
             rows = [row for row in rows if not row["in_progress"]]
             if offset == 0 and _asks_today_or_any_date(search, now=now):
                 now_query = query.copy()
-                now_query.pop("starting_within")
+                now_query.pop("order")  # nearest first near a place, else by weekday and time
                 now_query.pop("starts_on", None)
                 now_query["in_progress"] = "true"
                 in_progress = search_page(search_parse(now_query, now=now), window=slice(0, SEARCH_PAGE_SIZE))
@@ -135,7 +138,7 @@ def home(request):
         "zone_name": zone_name,
         "unit": unit,
         "errors": errors,
-        "other_errors": {key: message for key, message in errors.items() if key not in ("near", "radius")},
+        "other_errors": {key: message for key, message in errors.items() if key not in ("near", "radius", "order")},
         "groups": groups,
         "result_count": len(results) + len(in_progress),
         "offset": offset,

@@ -177,14 +177,32 @@ class TestRows:
         near = make_meeting(name="Near Tuesday", day=2, types=("O", "SP"),
                             location=LocationFactory(latitude=33.63, longitude=-117.87))
         make_meeting(name="Wednesday", day=3, types=("O",), location=LocationFactory(latitude=33.63, longitude=-117.87))
-        response = client.get("/", {"near": "92660", "radius": 20, "day": 2, "fellowship": "aa"})
+        response = client.get("/", {"near": "92660", "radius": 20, "day": 2, "fellowship": "aa", "order": "distance"})
         html = response.content.decode()
         assert response.status_code == 200
         assert names_in_order(html) == ["Near Tuesday", "Far Tuesday"]
+        assert '<option value="distance" selected>Nearest first</option>' in html
         assert f'href="/meetings/{near.slug}/"' in html
         assert "Speaker" in html and re.search(r"\d+\.\d mi", results_of(html))
         assert "<title>Meetings: AA · near Newport Beach, CA 92660 · Tuesday · meetingfinder</title>" in html
         assert "Place taken: Newport Beach, CA 92660" in html
+
+    def test_near_a_place_soonest_first_by_default(self, week, client):
+        # Wednesday 09:00 in Los Angeles: what is under way, then what starts
+        # soonest within the radius, each with its distance; then nearest first.
+        far = make_meeting(name="Far and soon", day=3, time="09:40", timezone="America/Los_Angeles",
+                           location=LocationFactory(latitude=33.80, longitude=-117.87))
+        html = client.get("/", {"near": "92660", "radius": 25}).content.decode()
+        # Online-only and temporarily closed meetings are not places to go now.
+        assert names_in_order(html) == ["Under way", far.name, "Later today", "Tomorrow noon", "Monday night"]
+        for heading in ("In progress", "Starting soon", "Later today", "Tomorrow", "Monday"):
+            assert f"<h3>{heading}</h3>" in html
+        assert "Starts in 40 min" in html and len(re.findall(r"\d+\.\d mi", results_of(html))) == 5
+        assert '<option value="soonest" selected>Soonest first</option>' in html
+        nearest = names_in_order(client.get("/", {"near": "92660", "radius": 25, "order": "distance"}).content.decode())
+        assert nearest[-1] == far.name and set(nearest) == set(names_in_order(html))
+        # Without a place, no order to choose: the page opens on now.
+        assert 'id="order"' not in client.get("/", {"order": "distance"}).content.decode()
 
     def test_pins_only_for_real_places(self, week, client):
         html = client.get("/").content.decode()

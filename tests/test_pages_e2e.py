@@ -224,7 +224,8 @@ def test_search_flows(site, browser, viewport):
         page.goto(site + "/?near=Irvine")
         shoot(page, f"results-list-{size}-es")
         page.click("#view-switch [data-view=map]")
-        page.locator(".leaflet-marker-icon").last.click()
+        # On a phone's map pins a street apart overlap: the pin itself is told it was clicked.
+        page.locator(".leaflet-marker-icon").last.dispatch_event("click")
         page.locator(".leaflet-popup-content a").first.wait_for()
         wait_for_popup(page)
         shoot(page, f"results-map-{size}-es")

@@ -278,6 +278,54 @@ class TestStartingWithin:
         assert names(client.get(URL, {"near": "92660", "starting_within": 60})) == ["Near later", "Far soon"]
 
 
+@pytest.mark.django_db
+class TestOrder:
+    """`order`: nearest first near a place by default; `soonest` lists by next
+    start from now, near a place too, nearer first at the same instant."""
+
+    @pytest.fixture
+    def around_newport(self, vocabularies, frozen_now):
+        frozen_now(dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc))  # Wednesday 09:00 in LA
+        la = {"timezone": "America/Los_Angeles"}
+        make_meeting(name="Near tomorrow", day=4, time="08:00", location=at(33.6300, -117.8700), **la)
+        make_meeting(name="Far soon", day=3, time="09:10", location=at(33.7000, -117.9000), **la)
+        make_meeting(name="Near later", day=3, time="19:00", location=at(33.6310, -117.8690), **la)
+        make_meeting(name="Mid later", day=3, time="19:00", location=at(33.6846, -117.8265), **la)
+        make_meeting(name="Near past", day=3, time="07:00", location=at(33.6305, -117.8695), **la)
+        make_meeting(name="Outside", day=3, time="09:05", location=at(34.0522, -118.2437), **la)
+
+    def test_soonest_near_a_place(self, around_newport, client):
+        response = client.get(URL, {"near": "92660", "radius": 10, "order": "soonest"})
+        # This morning's 07:00 is next Wednesday's: last. Outside the radius: not listed.
+        assert names(response) == ["Far soon", "Near later", "Mid later", "Near tomorrow", "Near past"]
+        distances = {m["name"]: m["distance"] for m in response.json()["results"]}
+        assert distances["Near later"] < distances["Mid later"] < 10
+
+    def test_nearest_first_stays_the_default_near_a_place(self, around_newport, client):
+        nearest = ["Near past", "Near tomorrow", "Near later", "Mid later", "Far soon"]
+        assert names(client.get(URL, {"near": "92660", "radius": 10})) == nearest
+        assert names(client.get(URL, {"near": "92660", "radius": 10, "order": "distance"})) == nearest
+
+    def test_soonest_without_a_place_is_the_weeks_window(self, around_newport, client):
+        soonest = names(client.get(URL, {"order": "SOONEST"}))
+        assert soonest == names(client.get(URL, {"starting_within": 10080}))
+        assert soonest[:2] == ["Outside", "Far soon"] and soonest[-1] == "Near past"
+
+    def test_soonest_with_a_window_near_a_place(self, around_newport, client):
+        asked = {"near": "92660", "radius": 10, "starting_within": 600}
+        assert names(client.get(URL, {**asked, "order": "soonest"})) == ["Far soon", "Near later", "Mid later"]
+        assert names(client.get(URL, asked)) == ["Near later", "Mid later", "Far soon"]
+
+    @pytest.mark.parametrize("asked, message", [
+        ({"order": "distance"}, "order=distance needs a place"),
+        ({"order": "nearest", "near": "92660"}, "Use one of: distance, soonest."),
+    ])
+    def test_bad_orders_name_the_parameter(self, vocabularies, client, asked, message):
+        response = client.get(URL, asked)
+        assert response.status_code == 400
+        assert message in response.json()["order"][0]
+
+
 # Monday 30 November 2026, 23:30 in New York (Tuesday 04:30 UTC).
 MONDAY_2330_NEW_YORK = dt.datetime(2026, 12, 1, 4, 30, tzinfo=dt.timezone.utc)
 
