@@ -33,8 +33,6 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection  # noqa: E402
-from django.db.models import BooleanField, FloatField  # noqa: E402
-from django.db.models.expressions import RawSQL  # noqa: E402
 from django.test import Client  # noqa: E402
 from rest_framework import generics, serializers  # noqa: E402
 from rest_framework.test import APIRequestFactory  # noqa: E402
@@ -87,13 +85,8 @@ def full_scan_search(point: geo.Point, filters: MeetingFilters):
     qs = meeting_search(point=None, radius_m=None, filters=filters).filter(
         latitude__isnull=False, longitude__isnull=False)
     cube = geo.cube_literal(geo.earth_point(point.latitude, point.longitude))
-    qs = qs.annotate(distance_m=_distance(cube)).filter(
-        RawSQL(geo.PG_WITHIN_RADIUS_CUBE_SQL, (cube, RADIUS_M), output_field=BooleanField()))
+    qs = qs.annotate(distance_m=geo.pg_distance_m(cube)).filter(geo.pg_within_radius(cube, RADIUS_M))
     return qs.order_by("distance_m", "id")[:25]
-
-
-def _distance(cube: str) -> RawSQL:
-    return RawSQL(f"earth_distance({geo.MEETING_EARTH}, %s::cube)", (cube,), output_field=FloatField())
 
 
 def explain(sql: str, params, *, settings: tuple[str, ...] = ()) -> dict:
@@ -220,7 +213,7 @@ class ReferenceMeetingList(generics.ListAPIView):
         search = search_parse(self.request.query_params)
         cube = geo.cube_literal(geo.earth_point(search.point.latitude, search.point.longitude))
         return meeting_search(point=search.point, radius_m=search.radius_m, filters=search.filters).annotate(
-            distance_m=_distance(cube)).with_listing_relations()
+            distance_m=geo.pg_distance_m(cube)).with_listing_relations()
 
     def list(self, request, *args, **kwargs):
         with geo.nearest_first_plan(using="default"):

@@ -9,8 +9,7 @@ from functools import reduce
 from operator import or_
 
 from django.db import models
-from django.db.models import BooleanField, Case, F, FloatField, Func, IntegerField, Q, Value, When
-from django.db.models.expressions import RawSQL
+from django.db.models import Case, F, FloatField, Func, IntegerField, Q, Value, When
 from django.db.models.functions import ExtractHour, ExtractMinute, Mod
 from django.db.models.lookups import LessThanOrEqual
 
@@ -48,9 +47,7 @@ def near(point: geo.Point, *, radius_m: float, vendor: str) -> tuple[tuple, tupl
     if vendor == "postgresql":
         cube = geo.cube_literal(geo.earth_point(point.latitude, point.longitude))
         # Rows without coordinates are outside every box (ll_to_earth of NULL is NULL).
-        return ((RawSQL(geo.PG_WITHIN_BOX_CUBE_SQL, (cube, radius_m), output_field=BooleanField()),
-                 RawSQL(geo.PG_WITHIN_RADIUS_CUBE_SQL, (cube, radius_m), output_field=BooleanField())),
-                (RawSQL(geo.PG_KNN_CUBE_SQL, (cube,)).asc(),))
+        return (geo.pg_within_box(cube, radius_m), geo.pg_within_radius(cube, radius_m)), (geo.pg_knn(cube).asc(),)
     box = geo.bounding_box(point, radius_m)
     longitudes = reduce(or_, (Q(longitude__gte=west, longitude__lte=east) for west, east in box.longitude_ranges))
     distance = Func(F("latitude"), F("longitude"), Value(point.latitude), Value(point.longitude),
