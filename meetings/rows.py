@@ -17,6 +17,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.expressions import ArraySubquery
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import BooleanField, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
@@ -156,7 +157,10 @@ def _page_values(ids: QuerySet) -> list[dict]:
         order = {pk: n for n, pk in enumerate(ids)}
         found = _row_values(Meeting.objects.using(using).order_by().filter(pk__in=list(order)))
         return sorted(found, key=lambda value: order[value["id"]])
-    sql, params, names = page_statement(ids)
+    try:
+        sql, params, names = page_statement(ids)
+    except EmptyResultSet:  # a condition no meeting can meet (in_progress with none under way)
+        return []
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         return [dict(zip(names, row)) for row in cursor.fetchall()]

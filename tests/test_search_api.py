@@ -316,6 +316,12 @@ class TestOrder:
         assert names(client.get(URL, {**asked, "order": "soonest"})) == ["Far soon", "Near later", "Mid later"]
         assert names(client.get(URL, asked)) == ["Near later", "Mid later", "Far soon"]
 
+    def test_near_a_place_with_nothing_under_way(self, around_newport, client):
+        # No meeting is under way at 09:00: an empty page, not an error (it
+        # was a 500 on PostgreSQL: the ids' condition could match nothing).
+        response = client.get(URL, {"near": "92660", "in_progress": "true"})
+        assert names(response) == [] and response.json()["count"] == 0
+
     @pytest.mark.parametrize("asked, message", [
         ({"order": "distance"}, "order=distance needs a place"),
         ({"order": "nearest", "near": "92660"}, "Use one of: distance, soonest."),
