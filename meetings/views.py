@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.conf.locale import LANG_INFO
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import render
 from django.utils.translation import get_language, gettext as _, gettext_lazy
@@ -25,7 +26,9 @@ from meetings.attendance import conference_provider, phone_is_usable
 from meetings.change_requests import ChangeRequestInvalid, change_request_submit
 from meetings.filters import PARAMETERS, STARTS_ON, SearchInvalid, search_parse
 from meetings.forms import CorrectionForm
+from meetings.directory_version import kept_per_version
 from meetings.models import Meeting, Region
+from meetings.querysets import PUBLISHED
 from meetings.selectors import search_page
 from meetings.throttles import ChangeRequestThrottle
 
@@ -264,24 +267,20 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
     days += [(str((today + n) % 7), str(display.DAY_NAMES[(today + n) % 7])) for n in range(2, 7)]
     fellowships = list(Fellowship.objects.order_by("name"))
     chosen_fellowships = asked.getlist("fellowship")
-    used = (MeetingType.objects.filter(kind__in=("format", "feature"), meetings__published=True)
-            .select_related("fellowship").distinct().order_by("code", "fellowship__slug"))
+    used_types, spoken = _types_and_languages_in_use()
     if chosen_fellowships:
-        used = used.filter(fellowship__slug__in=[slug.lower() for slug in chosen_fellowships])
+        used_types = [t for t in used_types if t.fellowship.slug in {slug.lower() for slug in chosen_fellowships}]
     english = display.names_by_english(MeetingType.objects.exclude(translations={}), language) \
         if language != "en" else {}
     # One box per code: a code is read in each meeting's own fellowship, so
     # "W" is Women in all three; a code with different meanings says both.
     names_by_code: dict[str, list[str]] = {}
-    for t in used:
+    for t in used_types:
         name = display.type_name(t, language=language, names_by_english=english)
         if name not in names_by_code.setdefault(t.code, []):
             names_by_code[t.code].append(name)
     types = sorted(((code, " / ".join(names)) for code, names in names_by_code.items()),
                    key=lambda pair: pair[1].lower())
-    spoken = set(MeetingType.objects.filter(kind="language", meetings__published=True)
-                 .values_list("language", flat=True)) | set(
-        ServiceBody.objects.values_list("default_language", flat=True))
     languages = sorted(((code, _language_name(code)) for code in spoken if code), key=lambda pair: pair[1])
     regions = [(r.slug, r.name if r.parent_id is None else f"{r.parent.name} › {r.name}")
                for r in Region.objects.select_related("parent").order_by("name")]
@@ -298,6 +297,25 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
         "closed_means": closed_lines,
         "chosen": {key: asked.getlist(key) for key in asked},
     }
+
+
+def _types_and_languages_in_use() -> tuple[list[MeetingType], frozenset[str]]:
+    """The format and feature types of published meetings (their fellowship
+    read with them), and the languages they are held in: read once per
+    directory version (a page's filters at a million meetings would
+    otherwise join every meeting's types)."""
+    using = MeetingType.objects.all().db  # where public reads go
+
+    def read() -> tuple[list[MeetingType], frozenset[str]]:
+        published = Meeting.objects.using(using).filter(PUBLISHED, types=OuterRef("pk"))
+        in_use = MeetingType.objects.using(using).filter(Exists(published))
+        used = list(in_use.filter(kind__in=("format", "feature")).select_related("fellowship")
+                    .order_by("code", "fellowship__slug"))
+        spoken = set(in_use.filter(kind="language").values_list("language", flat=True))
+        spoken |= set(ServiceBody.objects.using(using).values_list("default_language", flat=True))
+        return used, frozenset(spoken)
+
+    return kept_per_version("page_types_and_languages", using=using, read=read)
 
 
 def _language_name(code: str) -> str:

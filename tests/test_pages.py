@@ -123,6 +123,27 @@ class TestFilters:
         assert "Closed (AA): only for people who have a drinking problem" in html
         assert "Closed (Al-Anon): only for families and friends" in html
 
+    def test_the_types_and_languages_offered_are_read_once_per_directory_version(self, week, client):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        def type_reads() -> int:
+            with CaptureQueriesContext(connection) as queries:
+                html = client.get("/").content.decode()
+            assert 'value="W"> Women' in html
+            return sum('FROM "fellowships_meetingtype"' in q["sql"] and "EXISTS" in q["sql"]
+                       for q in queries.captured_queries)
+
+        assert type_reads() == 2  # formats and features, then languages
+        assert type_reads() == 0
+        # A write shows at once: a Spanish-speaking meeting offers Spanish.
+        def languages(html: str) -> list[str]:
+            return re.findall(r'<option value="(\w+)"', html.split('<select id="language"', 1)[1].split("</select>")[0])
+
+        assert "es" not in languages(client.get("/").content.decode())
+        make_meeting(name="Reunion", day=3, time="20:00", timezone="America/Los_Angeles", types=("S",))
+        assert "es" in languages(client.get("/").content.decode())
+
     def test_language_region_and_keyword_filters_are_offered(self, week, client):
         html = client.get("/").content.decode()
         assert "Evening <small>5:00 PM–9:00 PM</small>" in html and "Night <small>9:00 PM–4:00 AM</small>" in html
