@@ -134,3 +134,37 @@ def test_request_fields_that_are_not_text_are_a_400_naming_them(client, director
     response = post_raw(client, json.dumps(body))
     assert response.status_code == 400, response.content
     assert list(response.json()) == [field]
+
+
+# --- text PostgreSQL cannot store, in a change request's proposed values ----------------------------------------
+
+def post_proposed(client, meeting, proposed_json: str):
+    """A change request whose `proposed` is given as raw JSON text (lone surrogates cannot be json.dumps'd as such)."""
+    return post_raw(client, f'{{"meeting": "{meeting.slug}", "description": "x", "proposed": {proposed_json}}}')
+
+
+@pytest.mark.parametrize("field", ["name", "notes", "group", "location_name", "address", "city"])
+def test_a_lone_surrogate_in_a_proposed_value_is_a_400_naming_it(client, directory, field):
+    """Found in the issue 12 audit: PostgreSQL's json refuses a lone surrogate (500); SQLite kept it."""
+    meeting = aa_meeting(directory)
+    response = post_proposed(client, meeting, f'{{"{field}": "Seren\\udc80ity"}}')
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [f"proposed.{field}"]
+    assert not ChangeRequest.objects.exists()
+
+
+@pytest.mark.parametrize("code", ["\\udc80", "\\u0000", "O\\ud800"])
+def test_a_type_code_postgresql_cannot_store_is_a_400_naming_types(client, directory, code):
+    meeting = aa_meeting(directory)
+    response = post_proposed(client, meeting, f'{{"types": ["{code}"]}}')
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["proposed.types"]
+    assert not ChangeRequest.objects.exists()
+
+
+def test_an_unknown_field_named_with_a_lone_surrogate_is_a_400(client, directory):
+    meeting = aa_meeting(directory)
+    response = post_proposed(client, meeting, '{"x\\udc80": "a"}')
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["proposed"]
+    assert "Unknown field" in response.json()["proposed"][0]
