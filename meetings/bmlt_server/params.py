@@ -69,8 +69,13 @@ def integers(query, name: str) -> list[int]:
     return found
 
 
-def included(query, name: str) -> Included:
-    numbers = integers(query, name)
+def included(query, name: str, *, cap: int | None = None) -> Included:
+    """Repeats count once. With `cap`, more different ids than that (to
+    include and exclude together) is `Malformed`: each format id costs the
+    search a clause of its own (views._has_format)."""
+    numbers = list(dict.fromkeys(integers(query, name)))
+    if cap is not None and len(numbers) > cap:
+        raise Malformed(name, f"{name}: give at most {cap} different ids")
     return Included(tuple(n for n in numbers if n > 0), tuple(-n for n in numbers if n < 0))
 
 
@@ -133,7 +138,7 @@ def search_request(query) -> SearchRequest:
         services=included(query, "services"),
         recursive=flag(query, "recursive"),
         weekdays=included(query, "weekdays"),
-        formats=included(query, "formats"),
+        formats=included(query, "formats", cap=settings.MEETINGS_MAX_VALUES_PER_PARAMETER),
         formats_any=query.get("formats_comparison_operator", "AND").strip().upper() == "OR",
         venue_types=included(query, "venue_types"),
         point=point,
