@@ -346,6 +346,16 @@ class TestInput:
         assert len(many) <= len(once)
         assert max(len(q["sql"]) for q in many) <= max(len(q["sql"]) for q in once) + 4 * len(format_id)
 
+    def test_repeated_sort_and_field_keys_count_once(self):
+        from django.http import QueryDict
+
+        from meetings.bmlt_server.params import search_request
+
+        search = search_request(QueryDict("sort_keys=" + ",".join(["meeting_name", "start_time"] * 800)
+                                          + "&data_field_key=" + ",".join(["meeting_name"] * 800)))
+        assert search.sort_keys == ("meeting_name", "start_time")
+        assert search.data_field_keys == ("meeting_name",)
+
     def test_too_many_different_format_ids_are_a_400(self, directory, client, settings):
         settings.MEETINGS_MAX_VALUES_PER_PARAMETER = 3
         assert client.get(URL, {"switcher": "GetSearchResults", "formats": "1,2,-3,1,-3"}).status_code == 200

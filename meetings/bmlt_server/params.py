@@ -133,7 +133,8 @@ def search_request(query) -> SearchRequest:
             nearest = round(-width)  # a count, whatever the unit
         else:
             radius_km = width if width_name == "geo_width_km" else width * KM_PER_MILE
-    sort_keys = tuple(values(query, "sort_keys") or values(query, "sort_key"))
+    # Repeats count once: every sort key is read for every record of the answer.
+    sort_keys = tuple(dict.fromkeys(values(query, "sort_keys") or values(query, "sort_key")))
     return SearchRequest(
         services=included(query, "services"),
         recursive=flag(query, "recursive"),
@@ -146,7 +147,7 @@ def search_request(query) -> SearchRequest:
         nearest=nearest,
         search_string=query.get("SearchString", "").strip()[:200],
         sort_keys=sort_keys,
-        data_field_keys=tuple(values(query, "data_field_key")),
+        data_field_keys=tuple(dict.fromkeys(values(query, "data_field_key"))),
         get_used_formats=flag(query, "get_used_formats"),
         page_size=whole(query, "page_size", low=1),
         page_num=whole(query, "page_num", low=1) or 1,
