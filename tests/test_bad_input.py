@@ -168,3 +168,28 @@ def test_an_unknown_field_named_with_a_lone_surrogate_is_a_400(client, directory
     assert response.status_code == 400, response.content
     assert list(response.json()) == ["proposed"]
     assert "Unknown field" in response.json()["proposed"][0]
+
+
+# --- digits that are not ASCII ----------------------------------------------------------------------------------
+
+# "²" and "١" are digits to str.isdigit(); int() refuses the first (a 500) and reads the second as 1.
+NOT_ASCII_DIGITS = ["\u00b2", "\u0661", "1\u00b2", "\uff11"]
+
+
+@pytest.mark.parametrize("text", NOT_ASCII_DIGITS)
+@pytest.mark.parametrize("path, name", [
+    ("/api/v1/meetings/", "day"), ("/api/v1/meetings/", "starting_within"), ("/api/v1/meetings/", "limit"),
+    ("/api/v1/meetings/", "offset"), ("/api/v1/meetings/calendar.ics", "day"), ("/api/v1/changes/", "limit"),
+    ("/api/v1/changes/", "offset"),
+])
+def test_a_number_in_digits_other_than_ascii_is_a_400_naming_it(client, directory, path, name, text):
+    """Found in the issue 12 audit: `day=²` (and limit, offset, starting_within) answered 500."""
+    response = client.get(path, {name: text})
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [name]
+
+
+@pytest.mark.parametrize("text", NOT_ASCII_DIGITS)
+def test_the_search_page_takes_no_digits_other_than_ascii(client, directory, text):
+    assert client.get("/", {"day": text}).status_code == 400
+    assert client.get("/", {"offset": text}).status_code == 200  # a page offset it cannot read is the first page
