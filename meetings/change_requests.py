@@ -26,6 +26,7 @@ from django.utils.text import slugify
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings.feeds.locks import FEED_FIELDS
+from meetings.feeds.records import MAX_TYPES
 from meetings.history import attributed, encode_value
 from meetings.models import ChangeRequest, Location, Meeting
 from meetings.schedule import is_valid_zone
@@ -143,6 +144,8 @@ def _clean_type_codes(value, fellowship: Fellowship) -> list[str]:
     if problem := next(filter(None, map(_unstorable, value)), None):
         raise ValidationError(problem)
     codes = sorted({code.strip() for code in value})
+    if len(codes) > MAX_TYPES:
+        raise ValidationError(f"Give at most {MAX_TYPES} different type codes.")
     known = set(MeetingType.objects.filter(fellowship=fellowship, code__in=codes).values_list("code", flat=True))
     unknown = [code for code in codes if code not in known]
     if unknown:

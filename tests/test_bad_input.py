@@ -193,3 +193,22 @@ def test_a_number_in_digits_other_than_ascii_is_a_400_naming_it(client, director
 def test_the_search_page_takes_no_digits_other_than_ascii(client, directory, text):
     assert client.get("/", {"day": text}).status_code == 400
     assert client.get("/", {"offset": text}).status_code == 200  # a page offset it cannot read is the first page
+
+
+@pytest.mark.parametrize("count", [51, 70_000])
+def test_more_type_codes_than_a_meeting_can_have_is_a_400_naming_types(client, directory, count):
+    """Found in the issue 12 audit: 70,000 different codes were one statement with more parameters than
+    PostgreSQL takes, answered as the database being unavailable (503)."""
+    meeting = aa_meeting(directory)
+    body = {"meeting": meeting.slug, "description": "x", "proposed": {"types": [f"c{n}" for n in range(count)]}}
+    response = post_raw(client, json.dumps(body))
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["proposed.types"]
+    assert "at most 50" in response.json()["proposed.types"][0]
+
+
+def test_repeated_type_codes_count_once(client, directory):
+    meeting = aa_meeting(directory)
+    body = {"meeting": meeting.slug, "description": "x", "proposed": {"types": ["O"] * 300_000}}
+    assert post_raw(client, json.dumps(body)).status_code == 202
+    assert ChangeRequest.objects.get().proposed["types"] == ["O"]
