@@ -68,6 +68,6 @@ class ServiceBodyTreeFilter(admin.SimpleListFilter):
         return [(str(b.pk), b.name) for b in curation.service_bodies_curated_by(user=request.user).order_by("name")]
 
     def queryset(self, request, queryset):
-        if not (self.value() or "").isdigit():
+        if not ((self.value() or "").isascii() and (self.value() or "").isdigit()):
             return queryset
         return queryset.filter(service_body_id__in=curation.service_body_tree_ids(root_ids=[int(self.value())]))

@@ -4,11 +4,18 @@ any other zone shows the right local hour on both sides of a DST change.
 
 Left out, because a calendar cannot place them: by-appointment meetings (no
 day or time) and meetings without a valid time zone.
+
+Feeds are stored as sent, so text is made safe here: every text value is
+RFC 5545 TEXT (`;`, `,`, `\\` and line breaks escaped, other control
+characters left out), and a link that is not one clean URI (a line break or
+space in it) is left out rather than written: no meeting's text can end a
+line and start a property of its own, nor fail the whole file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 
 import icalendar
@@ -21,6 +28,19 @@ ICAL_DAYS = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")
 # How far ahead the VTIMEZONE spells out transitions; clients that know the
 # IANA name (most) use their own rules beyond it.
 VTIMEZONE_YEARS = 10
+# C0 controls and DEL, but tab and the line breaks TEXT escapes.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_URI_RE = re.compile(r"(?:https?://|tel:)[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
+
+
+def text(value: str) -> icalendar.vText:
+    """A value as RFC 5545 TEXT: escaped by icalendar, control characters gone."""
+    return icalendar.vText(_CONTROL_RE.sub("", value))
+
+
+def clean_uri(value: str) -> bool:
+    """Whether `value` is one http(s) or tel URI that may be written as it is."""
+    return bool(value) and _URI_RE.fullmatch(value) is not None
 
 
 def is_calendarable(row: dict) -> bool:
@@ -68,19 +88,20 @@ def meeting_event(*, row: dict, page_url: str, uid_domain: str, now: dt.datetime
     updated = dt.datetime.fromisoformat(row["updated"])
     event.add("dtstamp", updated)
     event.add("last-modified", updated)
-    event.add("summary", row["name"])
+    event.add("summary", text(row["name"]))
     event.add("dtstart", dt.datetime.combine(first, start, tzinfo=tz))
     event.add("dtend", dt.datetime.combine(first + dt.timedelta(days=days), end, tzinfo=tz))
     event.add("rrule", {"FREQ": "WEEKLY", "BYDAY": [ICAL_DAYS[row["day"]]]})
-    event.add("url", page_url)
+    if clean_uri(page_url):
+        event.add("url", page_url)
     where = _where(row)
     if where:
-        event.add("location", where)
+        event.add("location", text(where))
     if _has_door(row):
         event.add("geo", (row["latitude"], row["longitude"]))
-    event.add("description", _description(row, page_url))
+    event.add("description", text(_description(row, page_url)))
     # RFC 7986 join details, which newer clients turn into a join button.
-    if row["conference_provider"]:
+    if row["conference_provider"] and clean_uri(row["conference_url"]):
         event.add("conference", row["conference_url"],
                   parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": row["conference_provider"]})
     if phone_is_usable(row["conference_phone"]):
@@ -96,7 +117,7 @@ def meetings_calendar(*, rows: Iterable[dict], name: str, page_url_for: Callable
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", text(name))
     for row in rows:
         if is_calendarable(row):
             calendar.add_component(meeting_event(row=row, page_url=page_url_for(row), uid_domain=uid_domain, now=now))

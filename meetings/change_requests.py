@@ -26,6 +26,7 @@ from django.utils.text import slugify
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings.feeds.locks import FEED_FIELDS
+from meetings.feeds.records import MAX_TYPES
 from meetings.history import attributed, encode_value
 from meetings.models import ChangeRequest, Location, Meeting
 from meetings.schedule import is_valid_zone
@@ -84,8 +85,25 @@ def _check_json_kind(field, value) -> None:
     if not isinstance(value, str):
         wanted = "a time as text, HH:MM" if isinstance(field, models.TimeField) else "text"
         raise ValidationError(f"Give {wanted}, not {_JSON_KINDS.get(type(value), 'a number')}.")
-    if "\x00" in value:
-        raise ValidationError("Text cannot contain NUL characters.")
+    if problem := _unstorable(value):
+        raise ValidationError(problem)
+
+
+def _unstorable(text: str) -> str | None:
+    """Why PostgreSQL would refuse `text` (a NUL, or a lone surrogate, which
+    JSON may escape but UTF-8 cannot hold), or None."""
+    if "\x00" in text:
+        return "Text cannot contain NUL characters."
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"Text cannot contain lone surrogate characters (U+{ord(error.object[error.start]):04X})."
+    return None
+
+
+def _shown(name: str) -> str:
+    """A name as a message may repeat it (a lone surrogate escaped)."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
@@ -96,7 +114,7 @@ def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
     errors: dict[str, list[str]] = {}
     unknown = sorted(set(proposed) - set(PROPOSABLE))
     if unknown:
-        errors["proposed"] = [f"Unknown field(s): {', '.join(unknown)}. Fields you can propose: "
+        errors["proposed"] = [f"Unknown field(s): {', '.join(map(_shown, unknown))}. Fields you can propose: "
                               f"{', '.join(PROPOSABLE)}."]
     cleaned = {}
     for name in PROPOSABLE:
@@ -123,7 +141,11 @@ def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
 def _clean_type_codes(value, fellowship: Fellowship) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
         raise ValidationError("Give types as a list of codes, e.g. [\"O\", \"D\"].")
+    if problem := next(filter(None, map(_unstorable, value)), None):
+        raise ValidationError(problem)
     codes = sorted({code.strip() for code in value})
+    if len(codes) > MAX_TYPES:
+        raise ValidationError(f"Give at most {MAX_TYPES} different type codes.")
     known = set(MeetingType.objects.filter(fellowship=fellowship, code__in=codes).values_list("code", flat=True))
     unknown = [code for code in codes if code not in known]
     if unknown:

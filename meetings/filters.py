@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -83,9 +84,13 @@ def _number(low: float | None = None, high: float | None = None) -> Callable[[st
     return parse
 
 
+# ASCII digits only: str.isdigit() takes "²", which int() refuses, and "١", which it reads as 1.
+WHOLE_NUMBER_RE = re.compile(r"-?[0-9]+")
+
+
 def _integer(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not text.strip().lstrip("-").isdigit() or len(text) > 12:
+        if not WHOLE_NUMBER_RE.fullmatch(text.strip()) or len(text) > 12:
             raise ParameterError("Enter a whole number.")
         value = int(text)
         if not low <= value <= high:

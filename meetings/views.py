@@ -70,7 +70,7 @@ def _viewer_zone_name(asked: QueryDict) -> str:
 
 def _offset(asked: QueryDict) -> int:
     text = asked.get("offset", "0")
-    return int(text) if text.isdigit() and int(text) < 10_000 else 0
+    return int(text) if text.isascii() and text.isdigit() and int(text) < 10_000 else 0
 
 
 def home(request):
@@ -250,7 +250,7 @@ def _search_title(asked: QueryDict, place_label: str) -> str:
         parts.append(", ".join(str(STARTS_ON_WORDS[value]) if value in STARTS_ON_WORDS
                                else str(display.DAY_NAMES[int(value)]) for value in dates))
     if asked.get("day"):
-        parts.append(", ".join(str(display.DAY_NAMES[int(d)]) for d in asked.getlist("day") if d.isdigit()
+        parts.append(", ".join(str(display.DAY_NAMES[int(d)]) for d in asked.getlist("day") if d.isascii() and d.isdigit()
                                and int(d) < 7))
     if not parts:
         return _("Meetings starting soon")

@@ -134,3 +134,81 @@ def test_request_fields_that_are_not_text_are_a_400_naming_them(client, director
     response = post_raw(client, json.dumps(body))
     assert response.status_code == 400, response.content
     assert list(response.json()) == [field]
+
+
+# --- text PostgreSQL cannot store, in a change request's proposed values ----------------------------------------
+
+def post_proposed(client, meeting, proposed_json: str):
+    """A change request whose `proposed` is given as raw JSON text (lone surrogates cannot be json.dumps'd as such)."""
+    return post_raw(client, f'{{"meeting": "{meeting.slug}", "description": "x", "proposed": {proposed_json}}}')
+
+
+@pytest.mark.parametrize("field", ["name", "notes", "group", "location_name", "address", "city"])
+def test_a_lone_surrogate_in_a_proposed_value_is_a_400_naming_it(client, directory, field):
+    """Found in the issue 12 audit: PostgreSQL's json refuses a lone surrogate (500); SQLite kept it."""
+    meeting = aa_meeting(directory)
+    response = post_proposed(client, meeting, f'{{"{field}": "Seren\\udc80ity"}}')
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [f"proposed.{field}"]
+    assert not ChangeRequest.objects.exists()
+
+
+@pytest.mark.parametrize("code", ["\\udc80", "\\u0000", "O\\ud800"])
+def test_a_type_code_postgresql_cannot_store_is_a_400_naming_types(client, directory, code):
+    meeting = aa_meeting(directory)
+    response = post_proposed(client, meeting, f'{{"types": ["{code}"]}}')
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["proposed.types"]
+    assert not ChangeRequest.objects.exists()
+
+
+def test_an_unknown_field_named_with_a_lone_surrogate_is_a_400(client, directory):
+    meeting = aa_meeting(directory)
+    response = post_proposed(client, meeting, '{"x\\udc80": "a"}')
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["proposed"]
+    assert "Unknown field" in response.json()["proposed"][0]
+
+
+# --- digits that are not ASCII ----------------------------------------------------------------------------------
+
+# "²" and "١" are digits to str.isdigit(); int() refuses the first (a 500) and reads the second as 1.
+NOT_ASCII_DIGITS = ["\u00b2", "\u0661", "1\u00b2", "\uff11"]
+
+
+@pytest.mark.parametrize("text", NOT_ASCII_DIGITS)
+@pytest.mark.parametrize("path, name", [
+    ("/api/v1/meetings/", "day"), ("/api/v1/meetings/", "starting_within"), ("/api/v1/meetings/", "limit"),
+    ("/api/v1/meetings/", "offset"), ("/api/v1/meetings/calendar.ics", "day"), ("/api/v1/changes/", "limit"),
+    ("/api/v1/changes/", "offset"),
+])
+def test_a_number_in_digits_other_than_ascii_is_a_400_naming_it(client, directory, path, name, text):
+    """Found in the issue 12 audit: `day=²` (and limit, offset, starting_within) answered 500."""
+    response = client.get(path, {name: text})
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [name]
+
+
+@pytest.mark.parametrize("text", NOT_ASCII_DIGITS)
+def test_the_search_page_takes_no_digits_other_than_ascii(client, directory, text):
+    assert client.get("/", {"day": text}).status_code == 400
+    assert client.get("/", {"offset": text}).status_code == 200  # a page offset it cannot read is the first page
+
+
+@pytest.mark.parametrize("count", [51, 70_000])
+def test_more_type_codes_than_a_meeting_can_have_is_a_400_naming_types(client, directory, count):
+    """Found in the issue 12 audit: 70,000 different codes were one statement with more parameters than
+    PostgreSQL takes, answered as the database being unavailable (503)."""
+    meeting = aa_meeting(directory)
+    body = {"meeting": meeting.slug, "description": "x", "proposed": {"types": [f"c{n}" for n in range(count)]}}
+    response = post_raw(client, json.dumps(body))
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["proposed.types"]
+    assert "at most 50" in response.json()["proposed.types"][0]
+
+
+def test_repeated_type_codes_count_once(client, directory):
+    meeting = aa_meeting(directory)
+    body = {"meeting": meeting.slug, "description": "x", "proposed": {"types": ["O"] * 300_000}}
+    assert post_raw(client, json.dumps(body)).status_code == 202
+    assert ChangeRequest.objects.get().proposed["types"] == ["O"]

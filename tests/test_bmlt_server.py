@@ -332,6 +332,37 @@ class TestInput:
         assert response.status_code == 400
         assert parameter in response.json()
 
+    @pytest.mark.parametrize("sign", ["", "-"])
+    def test_repeated_format_ids_count_once(self, directory, client, sign):
+        """Found in the issue 12 audit: each format id added its own subqueries, repeats included, so
+        `formats=1,1,...` (500 times) ran into the statement timeout on a directory of 444 meetings."""
+        format_id = str(next(f["id"] for f in answer(client, switcher="GetFormats") if f["key_string"] == "O"))
+        with CaptureQueriesContext(connection) as once:
+            expected = answer(client, switcher="GetSearchResults", formats=sign + format_id, sort_keys="id_bigint")
+        repeated = ",".join([sign + format_id] * 500)
+        with CaptureQueriesContext(connection) as many:
+            got = answer(client, switcher="GetSearchResults", formats=repeated, sort_keys="id_bigint")
+        assert got == expected
+        assert len(many) <= len(once)
+        assert max(len(q["sql"]) for q in many) <= max(len(q["sql"]) for q in once) + 4 * len(format_id)
+
+    def test_repeated_sort_and_field_keys_count_once(self):
+        from django.http import QueryDict
+
+        from meetings.bmlt_server.params import search_request
+
+        search = search_request(QueryDict("sort_keys=" + ",".join(["meeting_name", "start_time"] * 800)
+                                          + "&data_field_key=" + ",".join(["meeting_name"] * 800)))
+        assert search.sort_keys == ("meeting_name", "start_time")
+        assert search.data_field_keys == ("meeting_name",)
+
+    def test_too_many_different_format_ids_are_a_400(self, directory, client, settings):
+        settings.MEETINGS_MAX_VALUES_PER_PARAMETER = 3
+        assert client.get(URL, {"switcher": "GetSearchResults", "formats": "1,2,-3,1,-3"}).status_code == 200
+        response = client.get(URL, {"switcher": "GetSearchResults", "formats": "1,2,3,-4"})
+        assert response.status_code == 400
+        assert "formats" in response.json()
+
     def test_a_bare_flag_is_set_as_crouton_sends_it(self, directory, client):
         got = client.get(URL + "?switcher=GetSearchResults&get_used_formats&lang_enum=en&sort_keys=start_time").json()
         assert set(got) == {"meetings", "formats"}

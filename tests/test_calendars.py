@@ -186,3 +186,49 @@ class TestSearchCalendar:
         # /meetings/calendar.ics must not be read as a meeting called "calendar" in format "ics".
         make_meeting(name="Calendar", slug="calendar")
         assert client.get(self.URL)["Content-Type"].startswith("text/calendar")
+
+
+INJECTED = "\r\nBEGIN:VEVENT\r\nX-INJECTED:1"
+
+
+@pytest.mark.django_db
+class TestHostileText:
+    """What a feed stores as it was sent (issue 12 audit): markup and iCalendar's own syntax in names, line
+    breaks where one line is expected, links with line breaks. Every calendar still answers, with each value
+    escaped as RFC 5545 TEXT or left out, and no line of a meeting's text becomes a property of its own."""
+
+    def lines(self, response) -> list[bytes]:
+        assert response.status_code == 200, response.content
+        return response.content.split(b"\r\n")
+
+    def test_a_name_with_markup_and_icalendar_syntax_is_escaped_text(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        name = "<script>alert(1)</script> Group; a,b\\c" + INJECTED
+        meeting = make_meeting(name=name, slug="hostile-name")
+        response = client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")
+        assert not any(line.startswith(b"X-INJECTED") for line in self.lines(response))
+        assert b"X-WR-CALNAME:<script>alert(1)</script> Group\\; a\\,b\\\\c\\nBEGIN" in response.content
+        calendar = parse(response)
+        assert str(events(calendar)[0]["summary"]) == name.replace("\r\n", "\n")
+
+    @pytest.mark.parametrize("field", ["url", "conference_url"])
+    def test_a_link_with_a_line_break_is_left_out_and_nothing_fails(self, vocabularies, client, frozen_now, field):
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(name="Hostile link", **{field: "https://zoom.us/j/5550100" + INJECTED})
+        make_meeting(name="Neighbour")
+        for url in (f"/api/v1/meetings/{meeting.slug}/calendar.ics", TestSearchCalendar.URL):
+            response = client.get(url)
+            assert not any(line.startswith(b"X-INJECTED") for line in self.lines(response)), url
+            found = {str(event["summary"]): event for event in events(parse(response))}
+            event = found["Hostile link"]
+            assert event["url"] == f"http://testserver/api/v1/meetings/{meeting.slug}/"
+            assert "conference" not in event
+        assert len(found) == 2
+
+    def test_control_characters_are_left_out_of_text(self, vocabularies, client, frozen_now):
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(name="Bell\x07 and\x0b tab\there", notes="Form\x0cfeed", slug="bell")
+        response = client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")
+        assert not any(ord(ch) < 32 and ch not in "\t\r\n" for ch in response.content.decode())
+        [event] = events(parse(response))
+        assert str(event["summary"]) == "Bell and tab\there"

@@ -74,6 +74,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "1000")
             self.end_headers()
             self.wfile.write(BODY)
+        elif path == "/odd-length":
+            # A Content-Length in digits other than ASCII ("²" is a digit to str.isdigit()).
+            self.send_response(200)
+            self.send_header("Content-Length", "\u00b2")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(BODY)
         elif path == "/down":
             self._send(503, b"busy")
         elif path == "/missing":
@@ -210,6 +217,11 @@ def test_follows_a_bounded_number_of_redirects(server, allow_local):
 def test_refuses_bodies_over_the_limit(server, allow_local):
     with pytest.raises(fetch.FetchError, match="limit"):
         fetch.fetch_url(f"{server}/big")
+
+
+def test_a_content_length_in_other_digits_is_ignored(server, allow_local):
+    """Found in the issue 12 audit: int("²") raised ValueError out of the fetch."""
+    assert fetch.fetch_url(f"{server}/odd-length").text == BODY.decode()
 
 
 def test_truncated_body_is_unreadable(server, allow_local):

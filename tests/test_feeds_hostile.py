@@ -608,3 +608,19 @@ def test_parsing_memory_is_bounded_by_the_meetings_not_the_raw_records():
         tracemalloc.stop()
     assert parsed.rejected_count == 20_000 and len(parsed.notes) == 1001
     assert peak < min(len(body), holding_every_record) / 2, (peak, len(body), holding_every_record)
+
+
+@pytest.mark.parametrize("link", ["https://zoom.us/j/1\r\nX-INJECTED:1", "https://zoom.us/j/1 and more",
+                                  "https://zoom.us/j/\t1"])
+def test_a_link_with_a_line_break_or_a_space_is_dropped_with_a_note(link):
+    """Found in the issue 12 audit: such a link was stored and made every calendar holding it a 500."""
+    parsed = parse_meeting_guide(load_feed_text(mg(mg_record("link", url=link, conference_url=link))))
+    [meeting] = [m for m in parsed.meetings if m.key == "link"]
+    assert (meeting.url, meeting.conference_url) == ("", "")
+    assert {("link", "url"), ("link", "conference_url")} <= notes_of(parsed, "repaired")
+    meetings, formats = bmlt.split_search_results(bmlt.load_json_text(
+        bmlt_body(bmlt_record("9", virtual_meeting_link=link)), what="GetSearchResults"))
+    parsed = bmlt.parse_bmlt(meetings, formats=formats, root=ROOT)
+    [meeting] = [m for m in parsed.meetings if m.key == f"{ROOT}#9"]
+    assert meeting.conference_url == ""
+    assert ("id 9", "virtual_meeting_link") in notes_of(parsed, "repaired")

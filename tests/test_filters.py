@@ -110,3 +110,14 @@ def test_bad_pages_are_400_naming_the_parameter(vocabularies, client, query):
 def test_every_parameter_is_documented():
     assert all(p.description and p.schema for p in PARAMETERS)
     assert len({p.name for p in PARAMETERS}) == len(PARAMETERS)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["fellowship", "type", "language", "tz", "region", "service_body", "near"])
+def test_percent_signs_reach_no_format_on_the_calendar_and_the_pages(vocabularies, client, name):
+    """The issue's other places for `%s` (the search's calendar.ics, a meeting's page, the home page)."""
+    meeting = make_meeting()
+    for path in ("/api/v1/meetings/calendar.ics", f"/meetings/{meeting.slug}/", "/",
+                 "/api/v1/feeds/meeting-guide.json"):
+        response = client.get(path, {name: "%s%d%(x)s%"})
+        assert response.status_code in (200, 400), (path, response.status_code)

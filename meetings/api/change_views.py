@@ -117,7 +117,7 @@ class ChangePagination(LimitOffsetPagination):
         text = request.query_params.get(name)
         if text is None:
             return default
-        if not text.isdigit() or len(text) > 10 or not low <= int(text) <= MAX_OFFSET:
+        if not (text.isascii() and text.isdigit()) or len(text) > 10 or not low <= int(text) <= MAX_OFFSET:
             raise serializers.ValidationError({name: [f"Use a whole number from {low} to {MAX_OFFSET}."]})
         return int(text)
 

@@ -32,7 +32,7 @@ class CappedCountPagination(LimitOffsetPagination):
         text = request.query_params.get(name)
         if text is None:
             return default
-        if not text.isdigit() or len(text) > 10 or not low <= int(text) <= high:
+        if not (text.isascii() and text.isdigit()) or len(text) > 10 or not low <= int(text) <= high:
             raise ValidationError({name: [f"Use a whole number from {low} to {high}."]})
         return int(text)
 

@@ -60,8 +60,8 @@ class PublishView(APIView):
                              extra_headers=cls.answer_headers)(super().as_view(**initkwargs))
 
     def page_url(self, row: dict) -> str:
-        """The publisher's page for the meeting, else ours."""
-        return row["url"] or self.request.build_absolute_uri(
+        """The publisher's page for the meeting (when it is one clean link), else ours."""
+        return row["url"] if calendars.clean_uri(row["url"]) else self.request.build_absolute_uri(
             reverse("meeting-detail", kwargs={"version": "v1", "slug": row["slug"]}))
 
 

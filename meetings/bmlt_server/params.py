@@ -69,8 +69,13 @@ def integers(query, name: str) -> list[int]:
     return found
 
 
-def included(query, name: str) -> Included:
-    numbers = integers(query, name)
+def included(query, name: str, *, cap: int | None = None) -> Included:
+    """Repeats count once. With `cap`, more different ids than that (to
+    include and exclude together) is `Malformed`: each format id costs the
+    search a clause of its own (views._has_format)."""
+    numbers = list(dict.fromkeys(integers(query, name)))
+    if cap is not None and len(numbers) > cap:
+        raise Malformed(name, f"{name}: give at most {cap} different ids")
     return Included(tuple(n for n in numbers if n > 0), tuple(-n for n in numbers if n < 0))
 
 
@@ -128,12 +133,13 @@ def search_request(query) -> SearchRequest:
             nearest = round(-width)  # a count, whatever the unit
         else:
             radius_km = width if width_name == "geo_width_km" else width * KM_PER_MILE
-    sort_keys = tuple(values(query, "sort_keys") or values(query, "sort_key"))
+    # Repeats count once: every sort key is read for every record of the answer.
+    sort_keys = tuple(dict.fromkeys(values(query, "sort_keys") or values(query, "sort_key")))
     return SearchRequest(
         services=included(query, "services"),
         recursive=flag(query, "recursive"),
         weekdays=included(query, "weekdays"),
-        formats=included(query, "formats"),
+        formats=included(query, "formats", cap=settings.MEETINGS_MAX_VALUES_PER_PARAMETER),
         formats_any=query.get("formats_comparison_operator", "AND").strip().upper() == "OR",
         venue_types=included(query, "venue_types"),
         point=point,
@@ -141,7 +147,7 @@ def search_request(query) -> SearchRequest:
         nearest=nearest,
         search_string=query.get("SearchString", "").strip()[:200],
         sort_keys=sort_keys,
-        data_field_keys=tuple(values(query, "data_field_key")),
+        data_field_keys=tuple(dict.fromkeys(values(query, "data_field_key"))),
         get_used_formats=flag(query, "get_used_formats"),
         page_size=whole(query, "page_size", low=1),
         page_num=whole(query, "page_num", low=1) or 1,

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from meetings.feeds.body import JsonRecords, read_json
 from meetings.feeds.records import (
     LIMITS,
+    SPACE_RE,
     FeedMeeting,
     FeedUnreadable,
     ParsedFeed,
@@ -264,6 +265,9 @@ def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: 
                 break
     if conference_url and not re.match(r"^https?://", conference_url, re.I):
         repair("virtual_meeting_link", f"link {shown(conference_url, 80)} is not an http(s) link; dropped")
+        conference_url = ""
+    elif SPACE_RE.search(conference_url):
+        repair("virtual_meeting_link", f"link {shown(conference_url, 80)} has a space or line break in it; dropped")
         conference_url = ""
     elif len(conference_url) > LIMITS["url"]:
         repair("virtual_meeting_link",

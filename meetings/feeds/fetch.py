@@ -451,7 +451,9 @@ def _content_encoding(response: http.client.HTTPResponse) -> str:
 
 def _read_limited(response: http.client.HTTPResponse, max_bytes: int) -> bytes:
     length = response.getheader("Content-Length")
-    if length and length.isdigit() and int(length) > max_bytes:
+    if length and not (length.isascii() and length.isdigit()):
+        length = None  # not a length (http.client reads such a body to its end too)
+    if length and int(length) > max_bytes:
         raise FetchError(f"feed is {int(length)} bytes; the limit is {max_bytes}")
     body = _Body(encoding=_content_encoding(response), max_bytes=max_bytes)
     while True:
@@ -464,7 +466,7 @@ def _read_limited(response: http.client.HTTPResponse, max_bytes: int) -> bytes:
         if not chunk:
             break
         body.feed(chunk)
-    if length and length.isdigit() and body.received < int(length):
+    if length and body.received < int(length):
         raise FeedUnreadable(f"truncated body: {body.received} of {int(length)} bytes arrived")
     return body.finish()
 

@@ -19,6 +19,7 @@ from meetings.feeds.records import (
     LIMITS,
     MAX_REGIONS,
     MAX_TYPES,
+    SPACE_RE,
     FeedMeeting,
     FeedUnreadable,
     ParsedFeed,
@@ -93,6 +94,9 @@ class Fields:
         field_name = next(n for n in names if self.raw.get(n))
         if not re.match(r"^https?://", url, re.IGNORECASE):
             self.repair(field_name, f"{field_name} {shown(url, 80)} is not an http(s) link; dropped")
+            return ""
+        if SPACE_RE.search(url):
+            self.repair(field_name, f"{field_name} {shown(url, 80)} has a space or line break in it; dropped")
             return ""
         if len(url) > LIMITS["url"]:
             # A shortened link leads somewhere else: dropped, not cut.

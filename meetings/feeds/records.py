@@ -401,6 +401,9 @@ def read_text(value) -> tuple[str, bool]:
 
 
 URL_RE = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+# A link is one token: a space or line break in it is no link (and a line
+# break would end a line of a calendar file).
+SPACE_RE = re.compile(r"\s")
 
 
 def links_in(text: str) -> list[str]:
