@@ -8,7 +8,7 @@ the search calendar and the BMLT interface all call it with a validated
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import reduce
 from operator import or_
 
@@ -237,16 +237,42 @@ def _start_windows(f: MeetingFilters, *, now: dt.datetime) -> list[tuple[dt.date
 def search_page(search: MeetingSearch, *, window: slice, meetings: QuerySet[Meeting] | None = None) -> list[dict]:
     """The rows of one window of a search (meetings/rows.py), in its order.
     `meetings`: the search's query when already built (`search_query`)."""
-    meetings = search_query(search) if meetings is None else meetings
     shown = {"now": search.now or dt.datetime.now(dt.timezone.utc), "unit": search.unit,
              "viewer_zone": search.viewer_zone, "centre": search.point}
     if search.point is None or search.filters.soonest_first:
+        # Soonest first, the meetings starting within a few hours come first:
+        # when they fill the window they are its rows, read through the
+        # (zone, day, time) index instead of ordering a whole week's meetings.
+        for minutes in _narrower_windows(search, window=window):
+            narrowed = search_query(replace(search, filters=replace(search.filters, starting_within=minutes)))
+            rows = meeting_rows(narrowed[window], **shown)
+            if len(rows) == window.stop - window.start:
+                return rows
+        meetings = search_query(search) if meetings is None else meetings
         return meeting_rows(meetings[window], **shown)
+    meetings = search_query(search) if meetings is None else meetings
     # Nearest first: the window's ids alone, so the index scan that yields
     # them nearest first stops after the window (no join between the scan
     # and its LIMIT), then the window's columns by key, in the same statement.
     with geo.nearest_first_plan(using=meetings.db):
         return meeting_rows_of_page(meetings.values_list("id", flat=True)[window], **shown)
+
+
+# Soonest first, the windows (minutes from now) tried before the search's own.
+SOONEST_FIRST_WINDOWS = (120, 24 * 60)
+
+
+def _narrower_windows(search: MeetingSearch, *, window: slice) -> tuple[int, ...]:
+    """The windows narrower than the search's own that a soonest-first page
+    can be read from: ordered by next start, the meetings starting within
+    `minutes` are the first ones of every wider window, so when they fill the
+    page they are its rows."""
+    f = search.filters
+    soonest = f.soonest_first or (search.point is None and (f.starting_within is not None or f.start_windows))
+    if not soonest or f.in_progress or window.stop is None:
+        return ()
+    widest = f.starting_within if f.starting_within is not None else WEEK_MINUTES
+    return tuple(minutes for minutes in SOONEST_FIRST_WINDOWS if minutes < widest)
 
 
 def search_query(search: MeetingSearch) -> QuerySet[Meeting]:

@@ -553,3 +553,54 @@ class TestDirectoryEndpoints:
 
     def test_unknown_version_is_404(self, db, client):
         assert client.get("/api/v2/meetings/").status_code == 404
+
+
+@pytest.mark.django_db
+class TestSoonestFirstPages:
+    """A soonest-first page is read from the narrowest window that fills it
+    (selectors.SOONEST_FIRST_WINDOWS): the same rows as the search's own."""
+
+    NOW = dt.datetime(2026, 12, 2, 17, 7, tzinfo=dt.timezone.utc)  # Wednesday 09:07 in Los Angeles
+
+    @pytest.fixture
+    def spread(self, vocabularies):
+        import random
+
+        pick = random.Random(20261130)
+        zones = ("America/Los_Angeles", "America/New_York", "Europe/London", "Asia/Tokyo")
+        for n in range(240):
+            make_meeting(name=f"M{n:03d}", day=pick.randrange(7), time=f"{pick.randrange(24):02d}:{pick.choice((0, 7, 30)):02d}",
+                         timezone=pick.choice(zones), location=at(33.6 + pick.random() / 5, -117.9 + pick.random() / 5))
+
+    @pytest.mark.parametrize("query", [
+        {"order": "soonest"},
+        {"order": "soonest", "near": "92660", "radius": 25},
+        {"starting_within": 600},
+        {"starting_within": 3000, "fellowship": "aa"},
+        {"starts_on": "tomorrow", "tz": "America/New_York"},
+    ])
+    def test_the_same_rows_as_the_whole_window(self, spread, query):
+        from meetings.filters import search_parse
+        from meetings.rows import meeting_rows
+        from meetings.selectors import search_page, search_query
+
+        search = search_parse(query, now=self.NOW)
+        shown = {"now": self.NOW, "unit": search.unit, "viewer_zone": search.viewer_zone, "centre": search.point}
+        for window in (slice(0, 5), slice(0, 26), slice(20, 45), slice(100, 151)):
+            whole = [row["slug"] for row in meeting_rows(search_query(search)[window], **shown)]
+            assert [row["slug"] for row in search_page(search, window=window)] == whole, (query, window)
+
+    def test_a_page_that_the_next_two_hours_fill_is_read_from_them(self, spread, monkeypatch):
+        from meetings import selectors
+        from meetings.filters import search_parse
+
+        asked = []
+        search_query = selectors.search_query
+        monkeypatch.setattr(selectors, "search_query", lambda s: asked.append(s.filters.starting_within)
+                            or search_query(s))
+        search = search_parse({"order": "soonest"}, now=self.NOW)
+        assert len(selectors.search_page(search, window=slice(0, 5))) == 5
+        assert asked == [120]
+        asked.clear()
+        assert len(selectors.search_page(search, window=slice(0, 200))) == 200
+        assert asked == [120, 1440, None]
