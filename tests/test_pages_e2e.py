@@ -283,6 +283,14 @@ def test_searches_update_the_page_in_place(site, browser):
         heading = page.locator("#results-heading").inner_text()
         expect(page.locator("#search-status")).to_have_text(heading)
         assert page.evaluate("document.activeElement.id") == "results-heading"
+        # The skip link's #main is not the list view.
+        page.focus(".skip")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"#main$"))
+        assert page.locator("#map").is_visible()
+        page.go_back()
+        page.wait_for_url(re.compile(r"#map$"))
+        assert page.locator("#map").is_visible() and page.evaluate("window.stillHere") == "yes"
         # The language switch comes back to this search.
         assert "fellowship=na" in page.locator(".language input[name=next]").input_value()
 

@@ -239,7 +239,9 @@
     });
     window.addEventListener("popstate", function () {
       if (location.pathname + location.search === shown) {
-        show(location.hash === "#map" ? "map" : "list");  // only the view changed
+        // The same search: the list/map view may have changed (another
+        // fragment, such as the skip link's #main, leaves the view as it is).
+        if (location.hash === "#map") show("map"); else if (!location.hash) show("list");
         return;
       }
       update(location.href, {push: false, focus: false});
