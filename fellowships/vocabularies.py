@@ -69,8 +69,36 @@ def _aa_types() -> tuple[TypeEntry, ...]:
     return tuple(entries)
 
 
-def _table(rows: list[tuple]) -> tuple[TypeEntry, ...]:
-    return tuple(TypeEntry(*row) for row in rows)
+def _table(rows: list[tuple], spanish: dict[str, str]) -> tuple[TypeEntry, ...]:
+    return tuple(TypeEntry(*row, translations={"es": spanish[row[0]]} if row[0] in spanish else {})
+                 for row in rows)
+
+
+# Spanish names, as NA's Spanish-language BMLT formats and literature say them
+# (Texto Básico, Solo por Hoy, Funciona: cómo y por qué); Meeting Guide's
+# wording where it has the same type (Principiantes, Acceso en silla de ruedas).
+NA_SPANISH = {
+    "BEG": "Principiantes", "BT": "Texto Básico", "CAN": "Luz de una vela", "CH": "Cerrada en días festivos",
+    "CLOSED": "Cerrada", "CPT": "12 Conceptos", "CW": "Niños bienvenidos", "DISC": "Discusión",
+    "GL": "Gay/Lesbiana", "GP": "Principios Guía", "HYBR": "Virtual y presencial", "IP": "Estudio de folletos (IP)",
+    "IW": "Funciona: cómo y por qué", "JFT": "Solo por Hoy", "LANG": "Idioma alternativo", "LC": "Vivir limpios",
+    "LIT": "Literatura", "M": "Hombres", "MED": "Meditación", "NC": "Sin niños", "NS": "No fumar",
+    "OPEN": "Abierta", "QA": "Preguntas y respuestas", "RA": "Acceso restringido", "S-D": "Orador/Discusión",
+    "SMOK": "Se permite fumar", "SPAD": "Un principio espiritual al día", "SPK": "Orador", "STEP": "Pasos",
+    "SWG": "Guía para trabajar los pasos", "TC": "Instalación temporalmente cerrada", "TOP": "Tema",
+    "TRAD": "Tradiciones", "VAR": "Formato variable", "VM": "Virtual", "W": "Mujeres",
+    "WCHR": "Silla de ruedas", "Y": "Gente joven",
+    "en": "Inglés", "es": "Español", "fr": "Francés", "pt": "Portugués",
+}
+AL_ANON_SPANISH = {
+    "O": "Abierta (se admiten observadores)", "C": "Cerrada (solo familiares y amigos)", "Y": "Alateen",
+    "AC": "Hijos adultos de alcohólicos", "B": "Principiantes", "D": "Discusión", "SP": "Orador",
+    "ST": "Pasos", "TR": "Tradiciones", "CO": "Conceptos de Servicio", "LIT": "Estudio de literatura",
+    "CAL": "Valor para cambiar", "DF": "Un día a la vez en Al-Anon", "MED": "Meditación",
+    "P": "Padres de alcohólicos", "W": "Mujeres", "M": "Hombres", "LGBTQ": "LGBTQ",
+    "X": "Acceso en silla de ruedas", "CF": "Guardería disponible", "TC": "Ubicación temporalmente cerrada",
+    "EN": "Inglés", "S": "Español", "KOR": "Coreano", "VI": "Vietnamita",
+}
 
 
 # NA: BMLT world ids (bmlt.md), plus the meeting languages BMLT's lang_enum carries.
@@ -93,7 +121,7 @@ NA_TYPES = _table([
     ("Y", "Young People", "feature"),
     ("en", "English", "language", "", "en"), ("es", "Spanish", "language", "", "es"),
     ("fr", "French", "language", "", "fr"), ("pt", "Portuguese", "language", "", "pt"),
-])
+], NA_SPANISH)
 
 # Al-Anon (with Alateen): meetings are for families and friends of alcoholics;
 # "open" ones welcome observers.
@@ -109,7 +137,7 @@ AL_ANON_TYPES = _table([
     ("TC", "Location Temporarily Closed", "attendance", "temporarily_closed"),
     ("EN", "English", "language", "", "en"), ("S", "Spanish", "language", "", "es"),
     ("KOR", "Korean", "language", "", "ko"), ("VI", "Vietnamese", "language", "", "vi"),
-])
+], AL_ANON_SPANISH)
 
 
 @lru_cache(maxsize=1)

@@ -388,7 +388,10 @@ class TestInput:
     def test_formats_in_another_language(self, directory, client):
         spanish = {f["key_string"]: f for f in answer(client, switcher="GetFormats", lang_enum="es")}
         assert spanish["D"]["name_string"] == "Discusión" and spanish["D"]["lang"] == "es"
-        assert spanish["BT"]["name_string"] == "Basic Text" and spanish["BT"]["lang"] == "en"
+        assert spanish["BT"]["name_string"] == "Texto Básico" and spanish["BT"]["lang"] == "es"
+        # A language the vocabulary gives no name in: the English name, said to be English.
+        french = {f["key_string"]: f for f in answer(client, switcher="GetFormats", lang_enum="fr")}
+        assert french["BT"]["name_string"] == "Basic Text" and french["BT"]["lang"] == "en"
         only = answer(client, switcher="GetFormats", **{"key_strings[]": ["BT", "W"]})
         assert [f["key_string"] for f in only] == ["BT", "W"] or sorted(f["key_string"] for f in only) == ["BT", "W"]
 

@@ -43,3 +43,26 @@ def test_the_sync_after_the_migration_changes_nothing():
     before = list(MeetingType.objects.order_by("pk").values())
     vocabularies_sync()
     assert list(MeetingType.objects.order_by("pk").values()) == before
+
+
+@pytest.mark.django_db
+def test_the_spanish_names_migration_adds_only_what_is_missing():
+    """A directory migrated before NA's and Al-Anon's Spanish names gets them;
+    a name a curator gave stays."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    fill = import_module("fellowships.migrations.0005_spanish_type_names").translations_fill
+    wheelchair = MeetingType.objects.get(fellowship__slug="na", code="WCHR")
+    wheelchair.translations = {}
+    wheelchair.save()
+    beginner = MeetingType.objects.get(fellowship__slug="na", code="BEG")
+    beginner.translations = {"es": "Recién llegados", "fr": "Débutants"}
+    beginner.save()
+    fill(apps, None)
+    wheelchair.refresh_from_db()
+    beginner.refresh_from_db()
+    assert wheelchair.translations == {"es": "Silla de ruedas"}
+    assert beginner.translations == {"es": "Recién llegados", "fr": "Débutants"}
+    assert MeetingType.objects.get(fellowship__slug="al-anon", code="Y").translations == {"es": "Alateen"}

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -131,8 +132,7 @@ def test_search_flows(site, browser, viewport):
 
         # A bare city name.
         page.fill("#near", "Irvine")
-        page.click("button.primary")
-        page.wait_for_load_state()
+        submit_search(page)
         assert query_of(page)["near"] == ["Irvine"]
         assert page.locator("#list .meeting").count() > 0, page.content()[:3000]
         assert "Irvine" in page.title()
@@ -162,8 +162,7 @@ def test_search_flows(site, browser, viewport):
         page.select_option("#open", "open")
         page.select_option("#day", "today")
         page.check("input[name=time_of_day][value=evening]")
-        page.click("button.primary")
-        page.wait_for_load_state()
+        submit_search(page)
         asked = query_of(page)
         assert asked["fellowship"] == ["aa"] and asked["open"] == ["open"] and asked["starts_on"] == ["today"]
         assert asked["time_of_day"] == ["evening"]
@@ -177,19 +176,17 @@ def test_search_flows(site, browser, viewport):
         assert page.locator("details.filters").get_attribute("open") is not None
         page.select_option("#open", "")
         page.check("input[name=type][value=W]")
-        page.click("button.primary")
-        page.wait_for_load_state()
+        submit_search(page)
         assert names(page) == ["Women's Step Study"]
         page.uncheck("input[name=type][value=W]")
         page.select_option("#language", "es")
-        page.click("button.primary")
-        page.wait_for_load_state()
+        submit_search(page)
         assert names(page) == ["Grupo Esperanza", "Grupo Nueva Vida"]
         assert page.locator("#language").input_value() == "es"
 
         # Back works: the previous search comes back from the URL.
         page.go_back()
-        assert names(page) == ["Women's Step Study"]
+        expect(page.locator("#list a.name")).to_have_text(["Women's Step Study"])
 
         # A meeting: calendar file, share link.
         page.goto(site + "/?q=Grupo+Esperanza")
@@ -230,6 +227,125 @@ def test_search_flows(site, browser, viewport):
         wait_for_popup(page)
         shoot(page, f"results-map-{size}-es")
         assert page.errors == []
+    finally:
+        context.close()
+
+
+def submit_search(page, control: str = "button.primary") -> None:
+    """Press Search (or another control that submits) and wait until the
+    address bar names the new search: with JavaScript the page is updated in
+    place, so there is no load to wait for."""
+    before = page.url
+    page.click(control)
+    page.wait_for_url(lambda url: url != before)
+
+
+MAP_PLACES_OF_THE_LIST = """() => [...new Set([...document.querySelectorAll('#list .meeting[data-lat]')]
+    .map(m => m.dataset.lat + ',' + m.dataset.lng))].length"""
+
+
+def test_searches_update_the_page_in_place(site, browser):
+    """With JavaScript a search, the next page and Back replace the form and
+    the results from the server's own page without reloading it (a mark left
+    on the window stays), the URL follows, the map's pins follow, focus goes
+    to the results' heading and a status line reads it out."""
+    context, page = open_context(browser, site, viewport=PHONE, geolocation=IRVINE)
+    loads = []
+    page.on("load", lambda _: loads.append(page.url))
+    try:
+        page.goto(site + "/?near=Irvine")
+        page.evaluate("window.stillHere = 'yes'")
+        first_names = names(page)
+        assert page.title() == "Meetings: near Irvine, CA · meetingfinder"
+        page.click("#view-switch [data-view=map]")
+        page.wait_for_selector(".leaflet-marker-icon")
+        pins_before = page.locator(".leaflet-marker-icon").evaluate_all("pins => pins.map(p => p.title)")
+
+        # A filter, on the map: NA only.
+        page.click("details.filters summary")
+        page.select_option("#fellowship", "na")
+        submit_search(page)
+        assert page.evaluate("window.stillHere") == "yes"
+        assert query_of(page)["fellowship"] == ["na"] and query_of(page)["near"] == ["Irvine"]
+        assert urlparse(page.url).fragment == "map"
+        rows = page.locator("#list .meeting").all_text_contents()
+        assert rows and all("NA ·" in row for row in rows)
+        assert page.title() == "Meetings: NA · near Irvine, CA · meetingfinder"
+        assert page.locator("#fellowship").input_value() == "na"
+        assert page.locator("#list").is_hidden() and page.locator("#map").is_visible()
+        places = page.evaluate(MAP_PLACES_OF_THE_LIST)
+        expect(page.locator(".leaflet-marker-icon")).to_have_count(places)
+        pins = page.locator(".leaflet-marker-icon").evaluate_all("pins => pins.map(p => p.title)")
+        assert places > 0 and sorted(pins) != sorted(pins_before)
+        for title in pins:
+            for name in title.split(", "):
+                assert name in page.locator("#list").text_content(), title
+        heading = page.locator("#results-heading").inner_text()
+        expect(page.locator("#search-status")).to_have_text(heading)
+        assert page.evaluate("document.activeElement.id") == "results-heading"
+        # The skip link's #main is not the list view.
+        page.focus(".skip")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"#main$"))
+        assert page.locator("#map").is_visible()
+        page.go_back()
+        page.wait_for_url(re.compile(r"#map$"))
+        assert page.locator("#map").is_visible() and page.evaluate("window.stillHere") == "yes"
+        # The language switch comes back to this search.
+        assert "fellowship=na" in page.locator(".language input[name=next]").input_value()
+
+        # Back: the previous results, the form as it was, still the same window.
+        page.go_back()
+        expect(page.locator("#list a.name")).to_have_text(first_names)
+        assert page.locator("#fellowship").input_value() == ""
+        assert page.title() == "Meetings: near Irvine, CA · meetingfinder"
+        expect(page.locator(".leaflet-marker-icon")).to_have_count(len(pins_before))
+        page.go_forward()
+        expect(page.locator("#fellowship")).to_have_value("na")
+
+        # Near me still works after a swap, in place too.
+        page.click("#view-switch [data-view=list]")
+        submit_search(page, "#near-me")
+        assert query_of(page)["lat"] == ["33.68460"] and "near" not in query_of(page)
+        assert page.title() == "Meetings: NA · near you · meetingfinder"
+
+        # The next 50 and back to the first, in place.
+        page.goto(site + "/?fellowship=aa")
+        page.evaluate("window.stillHere = 'again'")
+        assert page.locator(".pages a[rel=next]").count() == 1
+        submit_search(page, ".pages a[rel=next]")
+        assert query_of(page)["offset"] == ["50"]
+        expect(page.locator("#results-heading")).to_have_text(re.compile(r"^Meetings 51–\d+$"))
+        submit_search(page, ".pages a:not([rel])")
+        assert "offset" not in query_of(page)
+        # A place nobody knows: the form's error line, in place.
+        page.fill("#near", "Nowhereville Zzq")
+        submit_search(page)
+        expect(page.locator("#search .error")).to_have_count(1)
+        assert page.evaluate("document.activeElement.id") == "near"
+        assert page.evaluate("window.stillHere") == "again"
+        assert len(loads) == 2, loads  # the two goto()s, nothing else
+        assert page.errors == []
+    finally:
+        context.close()
+
+
+def test_a_failed_fetch_falls_back_to_a_normal_search(site, browser):
+    context, page = open_context(browser, site, viewport=PHONE)
+    try:
+        page.goto(site + "/")
+        page.evaluate("window.stillHere = 'yes'")
+        page.route("**/?*fellowship=aa*", lambda route: route.abort()
+                   if route.request.resource_type == "fetch" else route.continue_())
+        page.click("details.filters summary")
+        page.select_option("#fellowship", "aa")
+        with page.expect_navigation():
+            page.click("button.primary")
+        page.wait_for_load_state()
+        assert query_of(page)["fellowship"] == ["aa"]
+        assert page.evaluate("window.stillHere") is None
+        rows = page.locator("#list .meeting").all_inner_texts()
+        assert rows and all("AA ·" in row for row in rows)
     finally:
         context.close()
 
@@ -342,7 +458,8 @@ def test_search_and_filters_without_javascript(site, browser, viewport):
 
 def test_accessibility_with_axe(site, browser, axe_script):
     """No critical or serious axe-core violations on the home page, a results
-    page and a meeting page, in English and Spanish, at both widths."""
+    page (loaded, and put in place by a search) and a meeting page, in English
+    and Spanish, at both widths."""
     counts: Counter = Counter()
     serious: list[str] = []
     for locale in ("en-US", "es-ES"):
@@ -351,8 +468,14 @@ def test_accessibility_with_axe(site, browser, axe_script):
             page.route(site + AXE_PATH, lambda route: route.fulfill(
                 status=200, body=axe_script.read_bytes(), content_type="application/javascript"))
             try:
-                for path in ("/", "/?near=Irvine%2C+CA&fellowship=aa", "/meetings/aa-nooner-costa-mesa-mon/"):
-                    page.goto(site + path)
+                for path in ("/", "/?near=Irvine%2C+CA&fellowship=aa", "/meetings/aa-nooner-costa-mesa-mon/",
+                             "in place"):
+                    if path == "in place":  # results a search put in place of the first ones
+                        page.goto(site + "/")
+                        page.fill("#near", "Irvine")
+                        submit_search(page)
+                    else:
+                        page.goto(site + path)
                     # Served as a file of the site: the pages' policy runs no inline script.
                     page.add_script_tag(url=site + AXE_PATH)
                     found = page.evaluate("async () => (await axe.run()).violations.map("

@@ -50,7 +50,7 @@ class TestSpanish:
         aa = html.split(">Grupo Mujeres</a>", 1)[1].split("</li>", 1)[0]
         na = html.split(">NA Women</a>", 1)[1].split("</li>", 1)[0]
         assert "Mujeres" in aa and "Abierta" in aa
-        # NA's vocabulary has no Spanish names: AA's translation of the same English name.
+        # NA's vocabulary names it in Spanish too.
         assert "Mujeres" in na
         assert 'value="W"> Mujeres' in html
 
@@ -72,3 +72,25 @@ class TestSpanish:
         html = client.get(f"/meetings/{evening['aa'].slug}/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
         assert "Añadir al calendario" in html and "Cómo llegar" in html and "Mujeres" in html
         assert "miércoles 19:00 PST" in html and "¿Qué está mal?" in html
+
+
+@pytest.mark.django_db
+def test_every_type_in_the_sample_data_has_a_spanish_name(frozen_now, client):
+    """NA's and Al-Anon's own types ("Wheelchair", "Beginner", "Children
+    Welcome", "Alternate Language"...) have no AA type of the same English
+    name to borrow from: their vocabularies name them in Spanish."""
+    from django.core.management import call_command
+
+    from fellowships.models import MeetingType
+    from meetings import display
+
+    frozen_now(WEDNESDAY_9AM_LA)
+    call_command("load_sample_data", verbosity=0)
+    english = display.names_by_english(MeetingType.objects.exclude(translations={}), "es")
+    used = MeetingType.objects.filter(meetings__published=True).select_related("fellowship").distinct()
+    english_only = sorted(f"{t.fellowship.slug} {t.code} {t.name}" for t in used
+                          if not (t.translations or {}).get("es") and t.name not in english)
+    assert english_only == []
+    html = client.get("/?fellowship=na", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    boxes = re.findall(r'name="type" value="[^"]+"> ([^<]+)</label>', html)
+    assert boxes and not {"Wheelchair", "Beginner", "Children Welcome", "Alternate Language"} & set(boxes), boxes

@@ -19,36 +19,6 @@
     }
   }
 
-  // Near me: asks for the position only when pressed.
-  var nearMe = document.getElementById("near-me");
-  var near = document.getElementById("near");
-  var lat = document.getElementById("lat"), lng = document.getElementById("lng");
-  if (form && nearMe && navigator.geolocation) {
-    nearMe.hidden = false;
-    nearMe.addEventListener("click", function () {
-      nearMe.disabled = true;
-      navigator.geolocation.getCurrentPosition(function (position) {
-        lat.value = position.coords.latitude.toFixed(5);
-        lng.value = position.coords.longitude.toFixed(5);
-        near.value = "";
-        // requestSubmit, unlike submit, runs the submit handler below (empty fields left out).
-        if (form.requestSubmit) form.requestSubmit(); else form.submit();
-      }, function () {
-        nearMe.disabled = false;
-        near.focus();
-      }, {timeout: 15000, maximumAge: 600000});
-    });
-    near.addEventListener("input", function () { lat.value = ""; lng.value = ""; });
-  }
-  // Empty fields stay out of the URL, so a shared search reads cleanly.
-  if (form) {
-    form.addEventListener("submit", function () {
-      Array.prototype.forEach.call(form.elements, function (field) {
-        if (field.name && !field.value && field.tagName !== "BUTTON") field.disabled = true;
-      });
-    });
-  }
-
   // Leaflet, from the project's own static files, loaded only for a map:
   // drawn once both its script and its stylesheet are in, with its images'
   // folder named (guessed from a stylesheet not yet loaded, it was wrong).
@@ -73,19 +43,18 @@
     L.tileLayer(box.dataset.tiles, {maxZoom: 19, attribution: box.dataset.attribution}).addTo(map);
   }
 
-  var mapBox = document.getElementById("map");
-  var list = document.getElementById("list");
-  var switcher = document.getElementById("view-switch");
+  // The search page's parts that a swap replaces are looked up again after it.
   var drawn = false;
-  function drawResultsMap() {
+  function drawResultsMap(mapBox) {
     if (drawn) return;
     drawn = true;
     withLeaflet(mapBox, function (L) {
+      if (!mapBox.isConnected) return;  // replaced by a newer search meanwhile
       var map = L.map(mapBox);
       tiles(L, mapBox, map);
       // One pin per place; its popup lists every meeting held there.
       var places = {}, bounds = [];
-      document.querySelectorAll(".meeting[data-lat]").forEach(function (item) {
+      document.querySelectorAll("#list .meeting[data-lat]").forEach(function (item) {
         var key = item.dataset.lat + "," + item.dataset.lng;
         if (!places[key]) {
           places[key] = {at: [parseFloat(item.dataset.lat), parseFloat(item.dataset.lng)], list: document.createElement("ul"), names: []};
@@ -109,30 +78,183 @@
     });
   }
   function show(view) {
+    var mapBox = document.getElementById("map"), list = document.getElementById("list");
+    var switcher = document.getElementById("view-switch");
+    if (!mapBox || !list || !switcher || switcher.hidden) return;
     var onMap = view === "map";
     mapBox.hidden = !onMap;
     list.hidden = onMap;
     switcher.querySelectorAll("button").forEach(function (b) { b.setAttribute("aria-pressed", String(b.dataset.view === view)); });
-    if (onMap) drawResultsMap();
+    if (onMap) drawResultsMap(mapBox);
     if (onMap && window.meetingMap) window.meetingMap.invalidateSize();
   }
-  if (form && mapBox && switcher && list.querySelector(".meeting")) {
-    switcher.hidden = false;
-    switcher.addEventListener("click", function (event) {
-      var view = event.target.dataset && event.target.dataset.view;
-      if (!view) return;
-      history.replaceState(null, "", view === "map" ? "#map" : location.pathname + location.search);
-      show(view);
+
+  // What the search form and its results offer with a script: near me, the
+  // list/map switch. Run on the page as served and again after each swap.
+  function enhanceSearch() {
+    form = document.getElementById("search");
+    if (!form) return;
+    var tz = document.getElementById("tz");
+    if (tz && !tz.value && zone) tz.value = zone;
+    // Near me: asks for the position only when pressed.
+    var nearMe = document.getElementById("near-me");
+    var near = document.getElementById("near");
+    var lat = document.getElementById("lat"), lng = document.getElementById("lng");
+    if (nearMe && navigator.geolocation) {
+      nearMe.hidden = false;
+      nearMe.addEventListener("click", function () {
+        nearMe.disabled = true;
+        navigator.geolocation.getCurrentPosition(function (position) {
+          lat.value = position.coords.latitude.toFixed(5);
+          lng.value = position.coords.longitude.toFixed(5);
+          near.value = "";
+          nearMe.disabled = false;
+          // requestSubmit, unlike submit, runs the submit handler below (empty fields left out).
+          if (form.requestSubmit) form.requestSubmit(); else form.submit();
+        }, function () {
+          nearMe.disabled = false;
+          near.focus();
+        }, {timeout: 15000, maximumAge: 600000});
+      });
+      near.addEventListener("input", function () { lat.value = ""; lng.value = ""; });
+    }
+    var list = document.getElementById("list"), switcher = document.getElementById("view-switch");
+    drawn = false;
+    if (document.getElementById("map") && switcher && list && list.querySelector(".meeting")) {
+      switcher.hidden = false;
+      switcher.addEventListener("click", function (event) {
+        var view = event.target.dataset && event.target.dataset.view;
+        if (!view) return;
+        history.replaceState(history.state, "", view === "map" ? "#map" : location.pathname + location.search);
+        show(view);
+      });
+      if (location.hash === "#map") show("map");
+    }
+  }
+  enhanceSearch();
+
+  // The search's URL as the form would make it, empty fields left out so a
+  // shared search reads cleanly.
+  function searchUrl(searchForm) {
+    var params = new URLSearchParams();
+    new FormData(searchForm).forEach(function (value, name) { if (value !== "") params.append(name, value); });
+    var query = params.toString();
+    return searchForm.action.split(/[?#]/)[0] + (query ? "?" + query : "");
+  }
+
+  // In-place updates: a search, a next/previous page or a search link in the
+  // results fetches the same URL the browser would open, and the server's own
+  // form and results replace these; the URL goes into the history, so the
+  // address bar, bookmarks and Back work. Any failure is a normal navigation.
+  var canSwap = !!(form && window.fetch && window.DOMParser && window.URLSearchParams && window.FormData &&
+                   history.pushState && document.getElementById("results"));
+  var shown = location.pathname + location.search;
+  var pending = null;
+
+  function announce(text) {
+    var status = document.getElementById("search-status");
+    if (!status) return;
+    // Emptied first, so the same words ("3 meetings") are read again.
+    status.textContent = "";
+    setTimeout(function () { status.textContent = text; }, 50);
+  }
+
+  function swap(html, how) {
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    var newForm = fresh.getElementById("search"), newResults = fresh.getElementById("results");
+    var oldForm = document.getElementById("search"), oldResults = document.getElementById("results");
+    if (!newForm || !newResults || !oldForm || !oldResults) throw new Error("not the search page");
+    if (window.meetingMap) { window.meetingMap.remove(); window.meetingMap = null; }
+    var filters = oldForm.querySelector("details.filters"), newFilters = newForm.querySelector("details.filters");
+    if (how.keepFiltersOpen && filters && filters.open && newFilters) newFilters.open = true;
+    oldForm.replaceWith(document.adoptNode(newForm));
+    oldResults.replaceWith(document.adoptNode(newResults));
+    document.title = fresh.title;
+    // The language switch comes back to this search.
+    var next = document.querySelector(".language input[name=next]"), newNext = fresh.querySelector(".language input[name=next]");
+    if (next && newNext) next.value = newNext.value;
+  }
+
+  function update(url, how) {
+    if (pending) pending.abort();
+    var controller = window.AbortController ? new AbortController() : {abort: function () {}};
+    pending = controller;
+    var results = document.getElementById("results");
+    if (results) results.setAttribute("aria-busy", "true");
+    fetch(url, {headers: {Accept: "text/html"}, credentials: "same-origin", signal: controller.signal})
+      .then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        // 400 is the page with the form's error lines.
+        if ((!response.ok && response.status !== 400) || type.indexOf("text/html") !== 0) throw new Error(String(response.status));
+        return response.text().then(function (html) { return {html: html, url: response.url || url}; });
+      })
+      .then(function (answer) {
+        if (pending !== controller) return;  // a newer search is under way
+        pending = null;
+        swap(answer.html, how);
+        var address = new URL(answer.url, location.href);
+        if (how.push) history.pushState({search: true}, "", address.pathname + address.search + (location.hash === "#map" ? "#map" : ""));
+        shown = location.pathname + location.search;
+        enhanceSearch();
+        var heading = document.getElementById("results-heading");
+        var error = document.querySelector("#search .error");
+        announce((error ? error.textContent + " " : "") + (heading ? heading.textContent : ""));
+        if (how.focus) {
+          var target = error && error.closest(".where") ? document.getElementById("near") : heading;
+          if (target === heading && heading) heading.setAttribute("tabindex", "-1");
+          if (target) target.focus();
+        }
+      })
+      .catch(function (problem) {
+        if (problem && problem.name === "AbortError") return;
+        if (pending === controller) pending = null;
+        if (how.push) location.assign(url); else location.reload();
+      });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var searchForm = event.target;
+    if (searchForm.id !== "search") return;
+    if (canSwap) {
+      event.preventDefault();
+      update(searchUrl(searchForm), {push: true, focus: true, keepFiltersOpen: true});
+      return;
+    }
+    // Empty fields stay out of the URL, so a shared search reads cleanly.
+    Array.prototype.forEach.call(searchForm.elements, function (field) {
+      if (field.name && !field.value && field.tagName !== "BUTTON") field.disabled = true;
     });
-    if (location.hash === "#map") show("map");
+  });
+  if (canSwap) {
+    var searchPath = new URL(form.action, location.href).pathname;
+    document.addEventListener("click", function (event) {
+      if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      var link = event.target.closest && event.target.closest("a[href]");
+      if (!link || !link.closest("#search, #results") || link.target || link.hasAttribute("download")) return;
+      var to = new URL(link.href, location.href);
+      // Only this page's searches (next 50, online meetings for this search); a meeting's page opens as usual.
+      if (to.origin !== location.origin || to.pathname !== searchPath) return;
+      event.preventDefault();
+      update(to.href, {push: true, focus: true});
+    });
+    window.addEventListener("popstate", function () {
+      if (location.pathname + location.search === shown) {
+        // The same search: the list/map view may have changed (another
+        // fragment, such as the skip link's #main, leaves the view as it is).
+        if (location.hash === "#map") show("map"); else if (!location.hash) show("list");
+        return;
+      }
+      update(location.href, {push: false, focus: false});
+    });
   }
 
   // The meeting page: the place on a map, the start in the browser's zone, share.
-  if (!form && mapBox && mapBox.dataset.lat) {
-    withLeaflet(mapBox, function (L) {
-      var at = [parseFloat(mapBox.dataset.lat), parseFloat(mapBox.dataset.lng)];
-      var map = L.map(mapBox).setView(at, 16);
-      tiles(L, mapBox, map);
+  var placeBox = document.getElementById("map");
+  if (!form && placeBox && placeBox.dataset.lat) {
+    withLeaflet(placeBox, function (L) {
+      var at = [parseFloat(placeBox.dataset.lat), parseFloat(placeBox.dataset.lng)];
+      var map = L.map(placeBox).setView(at, 16);
+      tiles(L, placeBox, map);
       L.marker(at).addTo(map);
     });
   }
