@@ -3,6 +3,8 @@ under 300 ms on the Orange County data), printed as a table.
 
     .venv/bin/python bench/page_bench.py            # a fresh SQLite file with the sample data
     DATABASE_URL=postgres://... .venv/bin/python bench/page_bench.py   # a migrated database of yours
+    DATABASE_URL=postgres://.../mf_load_100000 .venv/bin/python bench/page_bench.py --as-is
+        # the database as it is, e.g. 100,000 meetings from bench/directory.py (see bench/README.md)
 
 Speed targets live here, not in timed tests (tests/test_page_budgets.py
 checks the page's weight, which does not depend on the machine's load).
@@ -43,8 +45,9 @@ SEARCHES = {
 
 
 def main() -> None:
-    call_command("migrate", verbosity=0)
-    call_command("load_sample_data", verbosity=0)
+    if "--as-is" not in sys.argv[1:]:
+        call_command("migrate", verbosity=0)
+        call_command("load_sample_data", verbosity=0)
     client = Client()
     # CPU time of this process beside wall time: on a shared machine the wall
     # clock also counts other processes' turns (SQLite runs in this process;
