@@ -15,7 +15,6 @@ from typing import Literal
 
 from django.db import DatabaseError, connections, transaction
 from django.db.models import BooleanField, F, FloatField, Func
-from django.db.models.expressions import RawSQL
 
 # earthdistance's earth() in metres; using it everywhere keeps both paths equal.
 EARTH_RADIUS_M = 6378168.0
@@ -114,46 +113,50 @@ def register_sqlite_functions(sender, connection, **kwargs) -> None:
         connection.connection.create_function("gc_distance_m", 4, _sqlite_great_circle_m, deterministic=True)
 
 
-# PostgreSQL: cube + earthdistance, the near search's expressions, named
-# once. The GiST index on (meeting_earth(), day) (migration 0005) serves both
-# the earth_box containment and the `<->` KNN ordering, and a one-weekday
-# condition in the same scan; the chord order of `<->` is the great-circle
-# order. Each takes the point as its earth cube (cube_literal), so a plan
-# computes nothing from the parameters per row. They are expressions over
-# the model's columns, not SQL naming the table: inside a subquery (the
+# PostgreSQL: cube + earthdistance, the near search's SQL, named once. The
+# GiST index on (ll_to_earth(latitude, longitude), day) (migration 0005)
+# serves both the earth_box containment and the `<->` KNN ordering, and a
+# one-weekday condition in the same scan; the chord order of `<->` is the
+# great-circle order. Each takes the point as its earth cube (cube_literal),
+# so a plan computes nothing from the parameters per row. The columns are
+# the query's own, not SQL naming the table: inside a subquery (the
 # narrowing of `in_progress`) a table name would be the outer query's row,
 # and the subquery a correlated one run for every row.
-def meeting_earth() -> Func:
-    """The meeting's point on the earth: ll_to_earth(latitude, longitude)."""
-    return Func(F("latitude"), F("longitude"), function="ll_to_earth", output_field=FloatField())
+class MeetingEarthSQL(Func):
+    """SQL over the meeting's point on the earth: `{earth}` in `sql` stands
+    for ll_to_earth(latitude, longitude) of the meeting's table under the
+    alias the query gives it; `params` fill the SQL's placeholders. One
+    expression node (a custom expression's documented as_sql), so a search
+    compiles it as cheaply as raw SQL."""
+
+    def __init__(self, sql: str, params: tuple, output_field):
+        super().__init__(F("latitude"), F("longitude"), output_field=output_field)
+        self.sql, self.params = sql, params
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (latitude, no_params), (longitude, none_either) = (compiler.compile(column)
+                                                          for column in self.get_source_expressions())
+        assert not no_params and not none_either  # columns
+        return self.sql.format(earth=f"ll_to_earth({latitude}, {longitude})"), self.params
 
 
-def _operator(left, operator: str, right, output_field) -> Func:
-    return Func(left, right, template="(%(expressions)s)", arg_joiner=f" {operator} ", output_field=output_field)
-
-
-def _cube(cube: str) -> RawSQL:
-    return RawSQL("%s::cube", (cube,))
-
-
-def pg_within_box(cube: str, radius_m: float) -> Func:
+def pg_within_box(cube: str, radius_m: float) -> MeetingEarthSQL:
     """The earth_box of `radius_m` around `cube` holds the meeting (the index condition)."""
-    box = Func(_cube(cube), RawSQL("%s::float8", (radius_m,)), function="earth_box")
-    return _operator(box, "@>", meeting_earth(), BooleanField())
+    return MeetingEarthSQL("earth_box(%s::cube, %s::float8) @> {earth}", (cube, radius_m), BooleanField())
 
 
-def pg_distance_m(cube: str) -> Func:
+def pg_distance_m(cube: str) -> MeetingEarthSQL:
     """The meeting's great-circle distance from `cube`, in metres."""
-    return Func(meeting_earth(), _cube(cube), function="earth_distance", output_field=FloatField())
+    return MeetingEarthSQL("earth_distance({earth}, %s::cube)", (cube,), FloatField())
 
 
-def pg_within_radius(cube: str, radius_m: float) -> Func:
-    return _operator(pg_distance_m(cube), "<=", RawSQL("%s::float8", (radius_m,)), BooleanField())
+def pg_within_radius(cube: str, radius_m: float) -> MeetingEarthSQL:
+    return MeetingEarthSQL("earth_distance({earth}, %s::cube) <= %s::float8", (cube, radius_m), BooleanField())
 
 
-def pg_knn(cube: str) -> Func:
+def pg_knn(cube: str) -> MeetingEarthSQL:
     """Orders nearest first from the same GiST index scan (`<->`)."""
-    return _operator(meeting_earth(), "<->", _cube(cube), FloatField())
+    return MeetingEarthSQL("({earth} <-> %s::cube)", (cube,), FloatField())
 
 
 @contextmanager
