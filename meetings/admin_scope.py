@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from fellowships.models import ServiceBody
 from meetings import curation
+from meetings.filters import whole_number
 from meetings.models import ChangeRequest, FeedSource, ImportRun, Location, Meeting
 
 # Which selector narrows rows of each model, wherever they are listed or offered.
@@ -68,6 +69,7 @@ class ServiceBodyTreeFilter(admin.SimpleListFilter):
         return [(str(b.pk), b.name) for b in curation.service_bodies_curated_by(user=request.user).order_by("name")]
 
     def queryset(self, request, queryset):
-        if not ((self.value() or "").isascii() and (self.value() or "").isdigit()):
+        body = whole_number(self.value())
+        if body is None:
             return queryset
-        return queryset.filter(service_body_id__in=curation.service_body_tree_ids(root_ids=[int(self.value())]))
+        return queryset.filter(service_body_id__in=curation.service_body_tree_ids(root_ids=[body]))

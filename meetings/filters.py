@@ -85,14 +85,20 @@ def _number(low: float | None = None, high: float | None = None) -> Callable[[st
 
 
 # ASCII digits only: str.isdigit() takes "²", which int() refuses, and "١", which it reads as 1.
-WHOLE_NUMBER_RE = re.compile(r"-?[0-9]+")
+WHOLE_NUMBER_RE = re.compile(r"-?[0-9]{1,12}")
+
+
+def whole_number(text: str | None) -> int | None:
+    """The whole number `text` writes in ASCII digits (at most 12), else None:
+    every query parameter, page number and id read from a URL is read so."""
+    return int(text) if text is not None and WHOLE_NUMBER_RE.fullmatch(text.strip()) else None
 
 
 def _integer(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not WHOLE_NUMBER_RE.fullmatch(text.strip()) or len(text) > 12:
+        value = whole_number(text)
+        if value is None:
             raise ParameterError("Enter a whole number.")
-        value = int(text)
         if not low <= value <= high:
             raise ParameterError(f"Use a whole number from {low} to {high}.")
         return value

@@ -24,7 +24,7 @@ from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, display, schedule
 from meetings.attendance import conference_provider, phone_is_usable
 from meetings.change_requests import ChangeRequestInvalid, change_request_submit
-from meetings.filters import PARAMETERS, STARTS_ON, SearchInvalid, search_parse
+from meetings.filters import PARAMETERS, STARTS_ON, SearchInvalid, search_parse, whole_number
 from meetings.forms import CorrectionForm
 from meetings.directory_version import kept_per_version
 from meetings.models import Meeting, Region
@@ -69,8 +69,8 @@ def _viewer_zone_name(asked: QueryDict) -> str:
 
 
 def _offset(asked: QueryDict) -> int:
-    text = asked.get("offset", "0")
-    return int(text) if text.isascii() and text.isdigit() and int(text) < 10_000 else 0
+    offset = whole_number(asked.get("offset", "0"))
+    return offset if offset is not None and 0 <= offset < 10_000 else 0
 
 
 def home(request):
@@ -250,8 +250,8 @@ def _search_title(asked: QueryDict, place_label: str) -> str:
         parts.append(", ".join(str(STARTS_ON_WORDS[value]) if value in STARTS_ON_WORDS
                                else str(display.DAY_NAMES[int(value)]) for value in dates))
     if asked.get("day"):
-        parts.append(", ".join(str(display.DAY_NAMES[int(d)]) for d in asked.getlist("day") if d.isascii() and d.isdigit()
-                               and int(d) < 7))
+        days = [whole_number(d) for d in asked.getlist("day")]
+        parts.append(", ".join(str(display.DAY_NAMES[d]) for d in days if d is not None and 0 <= d < 7))
     if not parts:
         return _("Meetings starting soon")
     return _("Meetings: %(what)s") % {"what": " · ".join(parts)}

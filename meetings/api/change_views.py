@@ -11,14 +11,13 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fellowships.models import ServiceBody
 from meetings import history
-from meetings.api.pagination import MAX_OFFSET
+from meetings.api.pagination import WholeNumberPagination
 from meetings.change_requests import PROPOSABLE, ChangeRequestInvalid, change_request_submit
 from meetings.models import Location, Meeting
 from meetings.throttles import ChangeRequestThrottle
@@ -106,27 +105,12 @@ class ChangeRequestCreateView(APIView):
         return Response(RECEIVED, status=status.HTTP_202_ACCEPTED)
 
 
-class ChangePagination(LimitOffsetPagination):
+class ChangePagination(WholeNumberPagination):
     """Pages of 100, at most 500; a limit or offset that is not a whole number
     in range is a 400, as on the meeting search."""
 
     default_limit = 100
     max_limit = 500
-
-    def _whole_number(self, request, name: str, *, low: int, default: int) -> int:
-        text = request.query_params.get(name)
-        if text is None:
-            return default
-        if not (text.isascii() and text.isdigit()) or len(text) > 10 or not low <= int(text) <= MAX_OFFSET:
-            raise serializers.ValidationError({name: [f"Use a whole number from {low} to {MAX_OFFSET}."]})
-        return int(text)
-
-    def get_limit(self, request) -> int:
-        return min(self._whole_number(request, self.limit_query_param, low=1, default=self.default_limit),
-                   self.max_limit)
-
-    def get_offset(self, request) -> int:
-        return self._whole_number(request, self.offset_query_param, low=0, default=0)
 
 
 class ChangeSerializer(serializers.Serializer):

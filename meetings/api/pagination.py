@@ -3,11 +3,35 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
+from meetings.filters import whole_number
+
 # Far past any real page; a larger offset is a mistake or a probe, not a reader.
 MAX_OFFSET = 10**9
 
 
-class CappedCountPagination(LimitOffsetPagination):
+class WholeNumberPagination(LimitOffsetPagination):
+    """Limit/offset pages where a `limit` or `offset` that is not a whole
+    number in range is a 400 naming it; a limit past the maximum reads the
+    largest page, as in DRF."""
+
+    def _whole_number(self, request, name: str, *, low: int, default: int) -> int:
+        text = request.query_params.get(name)
+        if text is None:
+            return default
+        value = whole_number(text)
+        if value is None or not low <= value <= MAX_OFFSET:
+            raise ValidationError({name: [f"Use a whole number from {low} to {MAX_OFFSET}."]})
+        return value
+
+    def get_limit(self, request) -> int:
+        return min(self._whole_number(request, self.limit_query_param, low=1, default=self.default_limit),
+                   self.max_limit)
+
+    def get_offset(self, request) -> int:
+        return self._whole_number(request, self.offset_query_param, low=0, default=0)
+
+
+class CappedCountPagination(WholeNumberPagination):
     """Limit/offset pages whose total count never costs more than the page.
 
     - Listings count at most MEETINGS_COUNT_CAP matches (in no particular
@@ -27,23 +51,6 @@ class CappedCountPagination(LimitOffsetPagination):
     @property
     def max_limit(self) -> int:
         return settings.MEETINGS_MAX_PAGE_SIZE
-
-    def _whole_number(self, request, name: str, *, low: int, high: int, default: int) -> int:
-        text = request.query_params.get(name)
-        if text is None:
-            return default
-        if not (text.isascii() and text.isdigit()) or len(text) > 10 or not low <= int(text) <= high:
-            raise ValidationError({name: [f"Use a whole number from {low} to {high}."]})
-        return int(text)
-
-    def get_limit(self, request) -> int:
-        # Past the maximum a page is the largest one, as in DRF; below 1 or not a number, a 400.
-        limit = self._whole_number(request, self.limit_query_param, low=1, high=MAX_OFFSET,
-                                   default=self.default_limit)
-        return min(limit, self.max_limit)
-
-    def get_offset(self, request) -> int:
-        return self._whole_number(request, self.offset_query_param, low=0, high=MAX_OFFSET, default=0)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
