@@ -354,6 +354,10 @@ FEEDS_SHRINK_GUARD_SHARE = env.float("FEEDS_SHRINK_GUARD_SHARE", default=0.30)
 # time (a feed that exhausts memory) gets a failed run saying so and is next
 # due an interval later: a task given back when its worker dies would loop.
 FEEDS_KILLED_RUNS_LIMIT = env.int("FEEDS_KILLED_RUNS_LIMIT", default=3)
+# Meetings an import builds, writes and lets go of at a time, all inside the
+# run's one transaction: the model instances of a 135,000-meeting feed no
+# longer exist all at once (meetings/feeds/importer.py, Applier.apply).
+FEEDS_APPLY_CHUNK = env.int("FEEDS_APPLY_CHUNK", default=2_000)
 
 # Feed parsing limits (meetings/feeds/body.py, records.py): past them a feed is
 # held as unreadable, or a field shortened with a note, never a crash.

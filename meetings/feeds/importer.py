@@ -35,9 +35,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time as monotonic
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 
 from django.conf import settings
 from django.db import transaction
@@ -282,8 +283,12 @@ class Places:
                       "feed_values"], batch_size=500)
         # Bulk writes skip save(), so their history is written here, in bulk,
         # attributed to the run (the apply stage runs inside `attributed`).
-        history_bulk_record(instances=new, history_type="+", date=date)
-        history_bulk_record(instances=changed, date=date)
+        # A historical row per place is another model instance: made and written a chunk at a time.
+        size = max(1, settings.FEEDS_APPLY_CHUNK)
+        for start in range(0, len(new), size):
+            history_bulk_record(instances=new[start:start + size], history_type="+", date=date)
+        for start in range(0, len(changed), size):
+            history_bulk_record(instances=changed[start:start + size], date=date)
         return changed
 
 
@@ -366,13 +371,13 @@ class Applier:
             return location.timezone
         return self.source.service_body.timezone
 
-    def _feed_state(self, fm: FeedMeeting, current: Location | None = None,
-                    last_signature: str | None = None) -> tuple[Location | None, str, list[MeetingType], dict]:
-        """The meeting's place, types and feed values. `current` and
-        `last_signature`: the place an existing meeting has and the one the
-        feed gave last time; when the feed's place changed but a curator
-        changed that place (a pin placed by hand, a note), the meeting stays
-        there and the curator's fields are kept."""
+    def _place(self, fm: FeedMeeting, current: Location | None = None,
+               last_signature: str | None = None) -> tuple[Location | None, str, str]:
+        """The meeting's place, the feed's key for it and the meeting's zone.
+        `current` and `last_signature`: the place an existing meeting has and
+        the one the feed gave last time; when the feed's place changed but a
+        curator changed that place (a pin placed by hand, a note), the
+        meeting stays there and the curator's fields are kept."""
         signature = _location_signature(fm)
         if signature is None:
             location = None
@@ -387,18 +392,23 @@ class Applier:
             location = self.places.update_curated(current, fm, curated) if current.source else current
         else:
             location = self.places.location(fm, signature)
+        # The zone as the place is now: a later record may describe the place anew.
+        return location, signature or "", self._zone(fm, location)
+
+    def _feed_values(self, fm: FeedMeeting, zone: str) -> tuple[list[MeetingType], dict]:
+        """The meeting's types and feed values."""
         types, unknown = self.types.resolve(fm.type_tokens)
         for code in unknown:
             self.unknown[code] = self.unknown.get(code, 0) + 1
         values = {
             "name": fm.name, "day": fm.day, "time": locks.encode("time", fm.time),
-            "end_time": locks.encode("end_time", fm.end_time), "timezone": self._zone(fm, location),
+            "end_time": locks.encode("end_time", fm.end_time), "timezone": zone,
             "notes": fm.notes, "conference_url": fm.conference_url, "conference_url_notes": fm.conference_url_notes,
             "conference_phone": fm.conference_phone, "conference_phone_notes": fm.conference_phone_notes,
             "group": fm.group, "group_notes": fm.group_notes, "url": fm.url, "published": fm.published,
             "types": locks.encode("types", [t.code for t in types]),
         }
-        return location, signature or "", types, values
+        return types, values
 
     def _slugs(self, hints: list[tuple[str, str]]) -> list[str]:
         """Our slugs for new meetings: the feed's, unless another meeting has
@@ -418,82 +428,52 @@ class Applier:
             slugs.append(slug)
         return slugs
 
-    def _tick(self, done: int, total: int) -> None:
-        if self.progress and done % 200 == 0:
-            self.progress(done, total)
+    def _tick(self, total: int) -> None:
+        self.done += 1
+        if self.progress and self.done % 200 == 0:
+            self.progress(self.done, total)
 
-    def apply(self, *, parsed: ParsedFeed, plan: Plan) -> list[Meeting]:
+    @staticmethod
+    def _chunks(items: list) -> Iterator[list]:
+        size = max(1, settings.FEEDS_APPLY_CHUNK)
+        for start in range(0, len(items), size):
+            yield items[start:start + size]
+
+    def apply(self, *, parsed: ParsedFeed, plan: Plan) -> None:
+        """Apply the plan; called inside the run's one transaction.
+
+        Every record's place is found first, in feed order (a place two
+        records describe ends as the later one says, for both), and the
+        places are written; then the meetings are built, written and let go
+        of FEEDS_APPLY_CHUNK at a time, so a large feed never holds a model
+        instance per meeting at once: what lives for the whole run is one
+        (place, key, zone) per record, the run's places and the ids written."""
         total = len(parsed.meetings)
-        done = plan.unchanged
-        touched: list[Meeting] = []
-        existing_rows = Meeting.objects.select_related("location").in_bulk([pk for _, pk in plan.update])
-        types_of = {pk: [] for pk in existing_rows}
-        for through in Meeting.types.through.objects.filter(meeting_id__in=list(existing_rows)).select_related(
-                "meetingtype"):
-            types_of[through.meeting_id].append(through.meetingtype)
-        self.places.preload({key for fm in [*plan.create, *(fm for fm, _ in plan.update)]
+        self.done = plan.unchanged
+        self.run.duplicates = 0
+        self.places.preload({key for fm in chain(plan.create, (fm for fm, _ in plan.update))
                              if (key := _location_signature(fm))})
-        # New meetings: built in memory, derived fields by the service's rule, then bulk-written.
-        prepared = [(fm, *self._feed_state(fm)) for fm in plan.create]
-        updates = []
-        for fm, pk in plan.update:
-            meeting = existing_rows[pk]
-            state = self._feed_state(fm, meeting.location, (meeting.feed_values or {}).get("location"))
-            updates.append((fm, meeting, *state))
+        create_places = [self._place(fm) for fm in plan.create]
+        update_places = []
+        for chunk in self._chunks(plan.update):
+            rows = Meeting.objects.select_related("location").in_bulk([pk for _, pk in chunk])
+            update_places.extend(self._place(fm, rows[pk].location, (rows[pk].feed_values or {}).get("location"))
+                                 for fm, pk in chunk)
+            del rows
         moved_locations = self.places.save(date=self.now)
 
-        slugs = self._slugs([(fm.slug_hint, fm.key) for fm, *_ in prepared])
-        new_meetings, new_types = [], []
-        for (fm, location, signature, types, values), slug in zip(prepared, slugs):
-            meeting = Meeting(
-                fellowship=self.source.fellowship, service_body=self.source.service_body, slug=slug,
-                source=self.source.meeting_source, source_key=fm.key, feed_source=self.source,
-                content_hash=fm.content_hash(), created=self.now, updated=self.now,
-            )
-            meeting_take_feed(meeting=meeting, values=values, types=types, location=location, place_key=signature)
-            new_meetings.append(meeting)
-            new_types.append(types)
-            done += 1
-            self._tick(done, total)
-        touched.extend(new_meetings)
-
-        changed, changed_codes = [], {}
-        for fm, meeting, location, signature, types, values in updates:
-            current_types = types_of[meeting.pk]
-            final_types = meeting_take_feed(meeting=meeting, values=values, types=types, location=location,
-                                            place_key=signature, current_types=current_types)
-            meeting.content_hash = fm.content_hash()
-            meeting.updated = self.now
-            if meeting.removed:
-                self.run.restored += 1
-            meeting.removed, meeting.removed_at = False, None
-            if {t.pk for t in final_types} != {t.pk for t in current_types}:
-                meeting.types.set(final_types)
-            changed_codes[meeting.pk] = sorted(t.code for t in final_types)
-            changed.append(meeting)
-            done += 1
-            self._tick(done, total)
-        touched.extend(changed)
-
-        # Marked before writing, so the flag goes out with the rows themselves.
-        self.run.duplicates = mark_duplicates(meetings=touched, source=self.source.meeting_source)
-        Meeting.objects.bulk_create(new_meetings, batch_size=500)
-        Through = Meeting.types.through
-        Through.objects.bulk_create(
-            [Through(meeting_id=m.pk, meetingtype_id=t.pk) for m, types in zip(new_meetings, new_types) for t in types],
-            batch_size=1000,
-        )
-        fields = ["location", "content_hash", "feed_values", "locked_fields", "updated", "removed", "removed_at",
-                  "open_closed", "attendance", "conference_provider", "latitude", "longitude", "needs_review",
-                  "review_reason", "duplicate_of", *[n for n in locks.FEED_FIELDS if n != "types"]]
-        Meeting.objects.bulk_update(changed, fields, batch_size=500)
-        history_bulk_record(instances=new_meetings, history_type="+", date=self.now,
-                            type_codes={m.pk: sorted(t.code for t in types) for m, types in zip(new_meetings, new_types)})
-        history_bulk_record(instances=changed, date=self.now, type_codes=changed_codes)
+        touched: set[int] = set()
+        for chunk, places in zip(self._chunks(plan.create), self._chunks(create_places)):
+            touched.update(self._create(chunk, places, total))
+        for chunk, places in zip(self._chunks(plan.update), self._chunks(update_places)):
+            touched.update(self._update(chunk, places, total))
         # Other meetings at a place the feed moved follow its pin.
         for location in moved_locations:
-            Meeting.objects.filter(location=location).exclude(pk__in=[m.pk for m in touched]).update(
-                latitude=location.latitude, longitude=location.longitude)
+            others = [pk for pk in Meeting.objects.filter(location=location).values_list("pk", flat=True)
+                      if pk not in touched]
+            if others:
+                Meeting.objects.filter(pk__in=others).update(latitude=location.latitude,
+                                                            longitude=location.longitude)
 
         if plan.restore_unchanged:
             Meeting.objects.filter(pk__in=plan.restore_unchanged).update(removed=False, removed_at=None)
@@ -507,11 +487,69 @@ class Applier:
             history_bulk_record(instances=Meeting.objects.filter(pk__in=[*plan.remove, *shown_again]), date=self.now)
         if self.progress:
             self.progress(total, total)
-        self.run.created = len(new_meetings)
-        self.run.updated = len(changed)
+        self.run.created = len(plan.create)
+        self.run.updated = len(plan.update)
         self.run.unchanged = plan.unchanged
         self.run.removed = len(plan.remove)
-        return touched
+
+    def _create(self, records: list[FeedMeeting], places: list[tuple], total: int) -> list[int]:
+        """New meetings: built in memory, derived fields by the service's rule, then bulk-written."""
+        slugs = self._slugs([(fm.slug_hint, fm.key) for fm in records])
+        new_meetings, new_types = [], []
+        for fm, (location, signature, zone), slug in zip(records, places, slugs):
+            types, values = self._feed_values(fm, zone)
+            meeting = Meeting(
+                fellowship=self.source.fellowship, service_body=self.source.service_body, slug=slug,
+                source=self.source.meeting_source, source_key=fm.key, feed_source=self.source,
+                content_hash=fm.content_hash(), created=self.now, updated=self.now,
+            )
+            meeting_take_feed(meeting=meeting, values=values, types=types, location=location, place_key=signature)
+            new_meetings.append(meeting)
+            new_types.append(types)
+            self._tick(total)
+        # Marked before writing, so the flag goes out with the rows themselves.
+        self.run.duplicates += mark_duplicates(meetings=new_meetings, source=self.source.meeting_source)
+        Meeting.objects.bulk_create(new_meetings, batch_size=500)
+        Through = Meeting.types.through
+        Through.objects.bulk_create(
+            [Through(meeting_id=m.pk, meetingtype_id=t.pk) for m, types in zip(new_meetings, new_types) for t in types],
+            batch_size=1000,
+        )
+        history_bulk_record(instances=new_meetings, history_type="+", date=self.now,
+                            type_codes={m.pk: sorted(t.code for t in types) for m, types in zip(new_meetings, new_types)})
+        return [m.pk for m in new_meetings]
+
+    def _update(self, records: list[tuple[FeedMeeting, int]], places: list[tuple], total: int) -> list[int]:
+        """Stored meetings the feed changed: what a curator changed stays theirs."""
+        rows = Meeting.objects.in_bulk([pk for _, pk in records])
+        types_of = {pk: [] for pk in rows}
+        for through in Meeting.types.through.objects.filter(meeting_id__in=list(rows)).select_related(
+                "meetingtype"):
+            types_of[through.meeting_id].append(through.meetingtype)
+        changed, changed_codes = [], {}
+        for (fm, pk), (location, signature, zone) in zip(records, places):
+            meeting = rows[pk]
+            types, values = self._feed_values(fm, zone)
+            current_types = types_of[meeting.pk]
+            final_types = meeting_take_feed(meeting=meeting, values=values, types=types, location=location,
+                                            place_key=signature, current_types=current_types)
+            meeting.content_hash = fm.content_hash()
+            meeting.updated = self.now
+            if meeting.removed:
+                self.run.restored += 1
+            meeting.removed, meeting.removed_at = False, None
+            if {t.pk for t in final_types} != {t.pk for t in current_types}:
+                meeting.types.set(final_types)
+            changed_codes[meeting.pk] = sorted(t.code for t in final_types)
+            changed.append(meeting)
+            self._tick(total)
+        self.run.duplicates += mark_duplicates(meetings=changed, source=self.source.meeting_source)
+        fields = ["location", "content_hash", "feed_values", "locked_fields", "updated", "removed", "removed_at",
+                  "open_closed", "attendance", "conference_provider", "latitude", "longitude", "needs_review",
+                  "review_reason", "duplicate_of", *[n for n in locks.FEED_FIELDS if n != "types"]]
+        Meeting.objects.bulk_update(changed, fields, batch_size=500)
+        history_bulk_record(instances=changed, date=self.now, type_codes=changed_codes)
+        return [m.pk for m in changed]
 
 
 # Runs ----------------------------------------------------------------------
