@@ -5,6 +5,12 @@ rejected), a 50 MB array of tiny junk values (past the record limit), a
 
     .venv/bin/python bench/hostile_feed_bench.py                 # parsers only (no database)
     .venv/bin/python bench/hostile_feed_bench.py --import        # also import_feed_text on SQLite (slow)
+    .venv/bin/python bench/hostile_feed_bench.py --import --case "valid 135,000 records (MG)"   # one case
+    DATABASE_URL=postgres://.../fresh_db .venv/bin/python bench/hostile_feed_bench.py --import --database-url-env \
+        --case "valid 135,000 records (MG)"
+
+`--database-url-env` imports into DATABASE_URL (a fresh, empty database: the
+bench migrates it and adds its source) instead of a new SQLite file.
 
 Each case runs in a fresh process, twice: once for the time and the peak
 resident size (`ru_maxrss`, the whole process, body included), once under
@@ -90,9 +96,11 @@ def _setup_django(database: str | None) -> None:
     django.setup()
 
 
-def run_case(name: str, *, traced: bool, do_import: bool) -> dict:
+def run_case(name: str, *, traced: bool, do_import: bool, database_url_env: bool = False) -> dict:
     feed_format, make = CASES[name]
-    database = f"sqlite:///{tempfile.mkdtemp()}/hostile.sqlite3" if do_import else None
+    database = None
+    if do_import and not database_url_env:
+        database = f"sqlite:///{tempfile.mkdtemp()}/hostile.sqlite3"
     _setup_django(database)
     from meetings.feeds.importer import parse_feed_text
     from meetings.feeds.records import FeedUnreadable
@@ -145,12 +153,17 @@ def _import(body, feed_format: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--case")
+    parser.add_argument("--case", help="run this case alone, untraced unless --traced, and print its JSON")
     parser.add_argument("--traced", action="store_true")
     parser.add_argument("--import", dest="do_import", action="store_true")
+    parser.add_argument("--database-url-env", action="store_true",
+                        help="import into DATABASE_URL (fresh and empty) instead of a new SQLite file")
     args = parser.parse_args()
+    if args.database_url_env and not (args.case and args.do_import):
+        parser.error("--database-url-env imports one --case (with --import) into a fresh database")
     if args.case:
-        print(json.dumps(run_case(args.case, traced=args.traced, do_import=args.do_import)))
+        print(json.dumps(run_case(args.case, traced=args.traced, do_import=args.do_import,
+                                  database_url_env=args.database_url_env)))
         return
     rows = []
     for name in CASES:
