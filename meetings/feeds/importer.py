@@ -475,16 +475,16 @@ class Applier:
                 Meeting.objects.filter(pk__in=others).update(latitude=location.latitude,
                                                             longitude=location.longitude)
 
-        if plan.restore_unchanged:
-            Meeting.objects.filter(pk__in=plan.restore_unchanged).update(removed=False, removed_at=None)
-            self.run.restored += len(plan.restore_unchanged)
-            history_bulk_record(instances=Meeting.objects.filter(pk__in=plan.restore_unchanged), date=self.now)
-        if plan.remove:
-            Meeting.objects.filter(pk__in=plan.remove).update(removed=True, removed_at=self.now)
+        for restored in self._chunks(plan.restore_unchanged):
+            Meeting.objects.filter(pk__in=restored).update(removed=False, removed_at=None)
+            self.run.restored += len(restored)
+            history_bulk_record(instances=Meeting.objects.filter(pk__in=restored), date=self.now)
+        for removed in self._chunks(plan.remove):
+            Meeting.objects.filter(pk__in=removed).update(removed=True, removed_at=self.now)
             # The other source's copy of a meeting that left its feed is shown again.
-            shown_again = list(Meeting.objects.filter(duplicate_of__in=plan.remove).values_list("pk", flat=True))
+            shown_again = list(Meeting.objects.filter(duplicate_of__in=removed).values_list("pk", flat=True))
             Meeting.objects.filter(pk__in=shown_again).update(duplicate_of=None)
-            history_bulk_record(instances=Meeting.objects.filter(pk__in=[*plan.remove, *shown_again]), date=self.now)
+            history_bulk_record(instances=Meeting.objects.filter(pk__in=[*removed, *shown_again]), date=self.now)
         if self.progress:
             self.progress(total, total)
         self.run.created = len(plan.create)
@@ -619,9 +619,11 @@ def _apply_parsed(*, source: FeedSource, run: ImportRun, parsed: ParsedFeed, pay
         return _finish(run, status=ImportRun.Status.HELD, reason=reason, started=started)
     namespace = location_namespace or source.meeting_source
     incoming = [*plan.create, *(fm for fm, _ in plan.update)]
-    known = set(Location.objects.filter(source=namespace, source_key__in=[
-        key for fm in incoming if _needs_geocoding(fm) and (key := _location_signature(fm))
-    ]).values_list("source_key", flat=True))
+    wanted = sorted({key for fm in incoming if _needs_geocoding(fm) and (key := _location_signature(fm))})
+    known: set[str] = set()
+    for start in range(0, len(wanted), 500):  # PostgreSQL takes at most 65,535 parameters a statement
+        known.update(Location.objects.filter(source=namespace, source_key__in=wanted[start:start + 500])
+                     .values_list("source_key", flat=True))
     geocoded = geocode_new_places(meetings=incoming, known_keys=known, geocoder=geocoder)
     places = Places(namespace=namespace, geocoded=geocoded, geocoder=geocoder)
     applier = Applier(source=source, run=run, places=places, progress=progress)
