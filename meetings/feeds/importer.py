@@ -182,17 +182,29 @@ def _region_path(names: list[str], cache: dict[tuple[str, ...], Region]) -> Regi
     return parent
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenPlace:
+    """A place this run made and has written: a later record of it needs no
+    more than its id and zone (a place made by the run is not described anew
+    by it), and a large feed need not keep a model instance per place."""
+
+    pk: int
+    timezone: str
+
+
 class Places:
     """The locations of one run, found by (namespace, the feed's place key),
     so a place is stored once and reused by later runs; new ones geocoded
     from the answers gathered before the transaction. A location a curator
-    changed keeps what they changed (`update_curated`)."""
+    changed keeps what they changed (`update_curated`). New places are
+    written as the run goes (`write_new`), then known by `WrittenPlace`."""
 
     def __init__(self, *, namespace: str, geocoded: Geocoded, geocoder=None) -> None:
         self.namespace = namespace
         self.geocoded = geocoded
         self.geocoder = geocoder
-        self.by_key: dict[str, Location] = {}
+        self.by_key: dict[str, Location | WrittenPlace] = {}
+        self.pending: list[Location] = []
         self.by_pk: dict[int, Location] = {}
         self.updated: dict[int, Location] = {}
         self.regions: dict[tuple[str, ...], Region] = {}
@@ -219,13 +231,14 @@ class Places:
         location.feed_values = locks.location_current_values(location)
         return location
 
-    def location(self, fm: FeedMeeting, key: str) -> Location:
+    def location(self, fm: FeedMeeting, key: str) -> Location | WrittenPlace:
         if key not in self.by_key:
             location = self._from_feed(fm)
             location.source, location.source_key = self.namespace, key
             self.by_key[key] = location
+            self.pending.append(location)
         location = self.by_key[key]
-        if location.pk is not None and key.startswith("key:"):
+        if isinstance(location, Location) and location.pk is not None and key.startswith("key:"):
             self.refresh(location, fm)
         return location
 
@@ -272,21 +285,27 @@ class Places:
         self.updated[location.pk] = location
         return location
 
-    def save(self, *, date) -> list[Location]:
-        new = [loc for loc in self.by_key.values() if loc.pk is None]
+    def write_new(self, *, date) -> None:
+        """Write the places made since the last call, with their history; a
+        later record of one of them finds its `WrittenPlace`."""
+        new, self.pending = self.pending, []
         Location.objects.bulk_create(new, batch_size=500)
+        # Bulk writes skip save(), so their history is written here, in bulk,
+        # attributed to the run (the apply stage runs inside `attributed`).
+        history_bulk_record(instances=new, history_type="+", date=date)
         for location in new:
-            self.by_pk[location.pk] = location
+            self.by_key[location.source_key] = WrittenPlace(pk=location.pk, timezone=location.timezone)
+
+    def save(self, *, date) -> list[Location]:
+        """Write the places still to write and the stored ones described
+        anew; returns the latter."""
+        self.write_new(date=date)
         changed = list(self.updated.values())
         Location.objects.bulk_update(
             changed, [*locks.LOCATION_FEED_FIELDS, "geocode_status", "geocode_error", "timezone", "locked_fields",
                       "feed_values"], batch_size=500)
-        # Bulk writes skip save(), so their history is written here, in bulk,
-        # attributed to the run (the apply stage runs inside `attributed`).
         # A historical row per place is another model instance: made and written a chunk at a time.
         size = max(1, settings.FEEDS_APPLY_CHUNK)
-        for start in range(0, len(new), size):
-            history_bulk_record(instances=new[start:start + size], history_type="+", date=date)
         for start in range(0, len(changed), size):
             history_bulk_record(instances=changed[start:start + size], date=date)
         return changed
@@ -372,7 +391,7 @@ class Applier:
         return self.source.service_body.timezone
 
     def _place(self, fm: FeedMeeting, current: Location | None = None,
-               last_signature: str | None = None) -> tuple[Location | None, str, str]:
+               last_signature: str | None = None) -> tuple[Location | WrittenPlace | None, str, str]:
         """The meeting's place, the feed's key for it and the meeting's zone.
         `current` and `last_signature`: the place an existing meeting has and
         the one the feed gave last time; when the feed's place changed but a
@@ -443,22 +462,28 @@ class Applier:
         """Apply the plan; called inside the run's one transaction.
 
         Every record's place is found first, in feed order (a place two
-        records describe ends as the later one says, for both), and the
-        places are written; then the meetings are built, written and let go
-        of FEEDS_APPLY_CHUNK at a time, so a large feed never holds a model
-        instance per meeting at once: what lives for the whole run is one
-        (place, key, zone) per record, the run's places and the ids written."""
+        records describe ends as the later one says, for both): the places
+        the run makes are written FEEDS_APPLY_CHUNK records at a time, the
+        stored ones it describes anew at the end. Then the meetings are
+        built, written and let go of FEEDS_APPLY_CHUNK at a time, each chunk
+        reading its places back as stored, so a large feed never holds a
+        model instance per meeting or per new place at once: what lives for
+        the whole run is one (place id, key, zone) per record, a
+        `WrittenPlace` per new place, the stored places the feed names and
+        the ids written."""
         total = len(parsed.meetings)
         self.done = plan.unchanged
         self.run.duplicates = 0
         self.places.preload({key for fm in chain(plan.create, (fm for fm, _ in plan.update))
                              if (key := _location_signature(fm))})
-        create_places = [self._place(fm) for fm in plan.create]
-        update_places = []
+        create_places: list[tuple[int | None, str, str]] = []
+        for chunk in self._chunks(plan.create):
+            self._placed(create_places, [self._place(fm) for fm in chunk])
+        update_places: list[tuple[int | None, str, str]] = []
         for chunk in self._chunks(plan.update):
             rows = Meeting.objects.select_related("location").in_bulk([pk for _, pk in chunk])
-            update_places.extend(self._place(fm, rows[pk].location, (rows[pk].feed_values or {}).get("location"))
-                                 for fm, pk in chunk)
+            self._placed(update_places, [
+                self._place(fm, rows[pk].location, (rows[pk].feed_values or {}).get("location")) for fm, pk in chunk])
             del rows
         moved_locations = self.places.save(date=self.now)
 
@@ -492,11 +517,24 @@ class Applier:
         self.run.unchanged = plan.unchanged
         self.run.removed = len(plan.remove)
 
+    def _placed(self, found: list[tuple[int | None, str, str]], places: list[tuple]) -> None:
+        """Write the places a chunk of records made and keep each record's as (id, key, zone)."""
+        self.places.write_new(date=self.now)
+        found.extend((location.pk if location is not None else None, signature, zone)
+                     for location, signature, zone in places)
+
+    @staticmethod
+    def _locations(places: list[tuple[int | None, str, str]]) -> dict[int, Location]:
+        """A chunk's places as stored: every place of the run is written before any meeting is built."""
+        return Location.objects.in_bulk({pk for pk, _, _ in places if pk is not None})
+
     def _create(self, records: list[FeedMeeting], places: list[tuple], total: int) -> list[int]:
         """New meetings: built in memory, derived fields by the service's rule, then bulk-written."""
         slugs = self._slugs([(fm.slug_hint, fm.key) for fm in records])
+        locations = self._locations(places)
         new_meetings, new_types = [], []
-        for fm, (location, signature, zone), slug in zip(records, places, slugs):
+        for fm, (location_id, signature, zone), slug in zip(records, places, slugs):
+            location = locations[location_id] if location_id is not None else None
             types, values = self._feed_values(fm, zone)
             meeting = Meeting(
                 fellowship=self.source.fellowship, service_body=self.source.service_body, slug=slug,
@@ -526,8 +564,10 @@ class Applier:
         for through in Meeting.types.through.objects.filter(meeting_id__in=list(rows)).select_related(
                 "meetingtype"):
             types_of[through.meeting_id].append(through.meetingtype)
+        locations = self._locations(places)
         changed, changed_codes = [], {}
-        for (fm, pk), (location, signature, zone) in zip(records, places):
+        for (fm, pk), (location_id, signature, zone) in zip(records, places):
+            location = locations[location_id] if location_id is not None else None
             meeting = rows[pk]
             types, values = self._feed_values(fm, zone)
             current_types = types_of[meeting.pk]
