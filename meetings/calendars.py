@@ -22,20 +22,19 @@ import icalendar
 
 from meetings import schedule
 from meetings.attendance import phone_is_usable
+from meetings.feeds.records import CONTROL_RE
 
 PRODID = "-//meetingfinder//Meetings//EN"
 ICAL_DAYS = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")
 # How far ahead the VTIMEZONE spells out transitions; clients that know the
 # IANA name (most) use their own rules beyond it.
 VTIMEZONE_YEARS = 10
-# C0 controls and DEL, but tab and the line breaks TEXT escapes.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _URI_RE = re.compile(r"(?:https?://|tel:)[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 
 
 def text(value: str) -> icalendar.vText:
     """A value as RFC 5545 TEXT: escaped by icalendar, control characters gone."""
-    return icalendar.vText(_CONTROL_RE.sub("", value))
+    return icalendar.vText(CONTROL_RE.sub("", value))
 
 
 def clean_uri(value: str) -> bool:

@@ -64,6 +64,8 @@ class Parameter:
     description: str
     # Several values, comma-separated or repeated.
     many: bool = False
+    # Read in lower case (slugs and words: fellowship=AA is aa).
+    lowered: bool = False
     # Reads one value (the last given) or, with `many`, the list of distinct values.
     parse: Callable[[Any], Any] | None = None
 
@@ -146,8 +148,8 @@ def _zone_name(text: str) -> str:
     return text
 
 
-def _lowered(text: str) -> str:
-    return text.lower()
+def _as_given(text: str) -> str:
+    return text
 
 
 STRING = {"type": "string"}
@@ -164,7 +166,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("units", {"type": "string", "enum": ["mi", "km"]},
               "Unit of radius and distance: mi (default) or km.", parse=_choice(("mi", "km"))),
     Parameter("fellowship", STRING, "Fellowship slugs (aa, na, al-anon), comma-separated or repeated.",
-              many=True, parse=_lowered),
+              many=True, lowered=True, parse=_as_given),
     Parameter("day", {"type": "integer", "minimum": 0, "maximum": 6},
               "Weekdays, 0 = Sunday ... 6 = Saturday; several allowed.", many=True, parse=_integer(0, 6)),
     Parameter("starts_on", {"type": "string", "enum": list(STARTS_ON)},
@@ -172,7 +174,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               "(0 = Sunday ... 6 = Saturday) for the coming such date, today included. Meetings whose next "
               "start from now falls on one of them; unlike `day`, which is the weekday in each meeting's own "
               "zone, a meeting at 21:00 in Los Angeles is on the next date for a viewer in New York. Several "
-              "allowed.", many=True, parse=lambda text: _choice(STARTS_ON)(text.lower())),
+              "allowed.", many=True, lowered=True, parse=_choice(STARTS_ON)),
     Parameter("time_after", {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "18:30"},
               "Starting at or after this local time (HH:MM).", parse=_time),
     Parameter("time_before", {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "21:00"},
@@ -189,10 +191,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("type", STRING, "Type codes of the meeting's fellowship; all are required.", many=True,
               parse=_text(10)),
     Parameter("language", STRING, "ISO 639-1 language codes (en, es...); meetings naming none are in their "
-                                  "service body's language.", many=True, parse=_lowered),
-    Parameter("region", STRING, "Region slugs; sub-regions included.", many=True, parse=_lowered),
+                                  "service body's language.", many=True, lowered=True, parse=_as_given),
+    Parameter("region", STRING, "Region slugs; sub-regions included.", many=True, lowered=True, parse=_as_given),
     Parameter("service_body", STRING, "Service body slugs; bodies below them included.", many=True,
-              parse=_lowered),
+              lowered=True, parse=_as_given),
     Parameter("q", {"type": "string", "maxLength": 200},
               "Keywords, all required, over name, group, notes, venue, address, city and type names; "
               "case and accents do not matter (Rendicion finds Rendición).", parse=_text(200)),
@@ -205,7 +207,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("order", {"type": "string", "enum": list(ORDERS)},
               "distance: nearest first, the default with a place (and only with one). soonest: by each "
               "meeting's next start from now, soonest first (nearer first at the same time), the default "
-              "with starting_within or starts_on and no place.", parse=lambda text: _choice(ORDERS)(text.lower())),
+              "with starting_within or starts_on and no place.", lowered=True, parse=_choice(ORDERS)),
     Parameter("tz", {"type": "string", "maxLength": 64},
               "The viewer's IANA time zone: each meeting's next start is also given in it "
               "(day_local, time_local, next_start_local).", parse=_zone_name),
@@ -227,14 +229,14 @@ def _read(query, parameter: Parameter, errors: dict[str, list[str]]) -> Any:
         if not text:
             return None
         try:
-            return parameter.parse(text)
+            return parameter.parse(text.lower() if parameter.lowered else text)
         except ParameterError as error:
             errors[parameter.name] = [str(error)]
             return None
     distinct: list = []
     for text in values:
         try:
-            value = parameter.parse(text)
+            value = parameter.parse(text.lower() if parameter.lowered else text)
         except ParameterError as error:
             errors[parameter.name] = [str(error)]
             return []

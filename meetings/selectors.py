@@ -206,11 +206,18 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
             qs = qs.starting_between(now=now, windows=windows, zones=zones)
         if f.in_progress:
             qs = qs.in_progress(now=now, zones=zones)
-    if nearest_first is not None and not f.soonest_first:
-        return qs.order_by(*nearest_first)
-    if windows is not None:
+    if _by_next_start(point=point, filters=f):  # a window of starts was asked: `starts_in` is annotated
         return qs.order_by("starts_in", *nearest_first[:1] if nearest_first else (), "name", "id")
+    if nearest_first is not None:
+        return qs.order_by(*nearest_first)
     return qs.order_by("day", "time", "name", "id")
+
+
+def _by_next_start(*, point: geo.Point | None, filters: MeetingFilters) -> bool:
+    """Whether a search lists by next start from now: asked for
+    (`order=soonest`), or a window of starts asked for without a place."""
+    f = filters
+    return f.soonest_first or (point is None and (f.starting_within is not None or bool(f.start_windows)))
 
 
 def _start_windows(f: MeetingFilters, *, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]] | None:
@@ -268,8 +275,7 @@ def _narrower_windows(search: MeetingSearch, *, window: slice) -> tuple[int, ...
     `minutes` are the first ones of every wider window, so when they fill the
     page they are its rows."""
     f = search.filters
-    soonest = f.soonest_first or (search.point is None and (f.starting_within is not None or f.start_windows))
-    if not soonest or f.in_progress or window.stop is None:
+    if not _by_next_start(point=search.point, filters=f) or f.in_progress or window.stop is None:
         return ()
     widest = f.starting_within if f.starting_within is not None else WEEK_MINUTES
     return tuple(minutes for minutes in SOONEST_FIRST_WINDOWS if minutes < widest)

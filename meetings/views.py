@@ -48,7 +48,7 @@ FAVICON = Path(__file__).resolve().parent / "static" / "meetings" / "favicon.ico
 
 
 # Read by the search in lower case (fellowship=AA is aa): the form shows them so.
-LOWERED = frozenset({"fellowship", "starts_on", "language", "region", "service_body", "order"})
+LOWERED = frozenset(p.name for p in PARAMETERS if p.lowered)
 
 
 def _asked(request) -> QueryDict:
@@ -269,7 +269,7 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
     chosen_fellowships = asked.getlist("fellowship")
     used_types, spoken = _types_and_languages_in_use()
     if chosen_fellowships:
-        used_types = [t for t in used_types if t.fellowship.slug in {slug.lower() for slug in chosen_fellowships}]
+        used_types = [t for t in used_types if t.fellowship.slug in chosen_fellowships]
     english = display.names_by_english(MeetingType.objects.exclude(translations={}), language) \
         if language != "en" else {}
     # One box per code: a code is read in each meeting's own fellowship, so

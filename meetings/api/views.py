@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from meetings import clock
 from meetings.public_answers import public_answer
 from meetings.api.serializers import MeetingSerializer, RegionSerializer
-from meetings.filters import PARAMETERS, SearchInvalid, search_parse
+from meetings.filters import BY_NAME, PARAMETERS, SearchInvalid, search_parse
 from meetings.models import Meeting, Region
 from meetings.rows import meeting_rows
 from meetings.selectors import SearchResults
@@ -32,12 +32,13 @@ def parsed_search(query):
 
 @extend_schema_view(
     list=extend_schema(summary="Search meetings", parameters=SEARCH_PARAMETERS, description=(
-        "Published meetings matching every filter given. With a place (lat+lng or near) they come nearest "
-        "first with `distance`; with starting_within or starts_on, soonest first; otherwise by weekday and time. "
+        "Published meetings matching every filter given. With order=soonest they come by next start; else "
+        "with a place (lat+lng or near) nearest first with `distance`; with starting_within or starts_on, "
+        "soonest first; otherwise by weekday and time. "
         "Bad parameters give 400 with the parameter's name as the key.")),
     retrieve=extend_schema(
         summary="One meeting by slug",
-        parameters=[OpenApiParameter("tz", {"type": "string"}, description=PARAMETERS[-1].description),
+        parameters=[OpenApiParameter("tz", {"type": "string"}, description=BY_NAME["tz"].description),
                     OpenApiParameter("units", {"type": "string", "enum": ["mi", "km"]})],
         responses={200: MeetingSerializer, 404: OpenApiResponse(description="No published meeting has this slug.")}),
 )

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from meetings.feeds.body import JsonRecords, read_json
 from meetings.feeds.records import (
     LIMITS,
-    SPACE_RE,
     FeedMeeting,
     FeedUnreadable,
     ParsedFeed,
@@ -21,6 +20,7 @@ from meetings.feeds.records import (
     clean_record,
     conference_link_in,
     limit_text,
+    link_problem,
     notes_limit as records_notes_limit,
     read_coordinate,
     read_notes,
@@ -263,15 +263,8 @@ def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: 
             if conference_url:
                 repair(field_name, f"conference link found in {field_name}")
                 break
-    if conference_url and not re.match(r"^https?://", conference_url, re.I):
-        repair("virtual_meeting_link", f"link {shown(conference_url, 80)} is not an http(s) link; dropped")
-        conference_url = ""
-    elif SPACE_RE.search(conference_url):
-        repair("virtual_meeting_link", f"link {shown(conference_url, 80)} has a space or line break in it; dropped")
-        conference_url = ""
-    elif len(conference_url) > LIMITS["url"]:
-        repair("virtual_meeting_link",
-               f"link is {len(conference_url):,} characters, more than {LIMITS['url']}; dropped")
+    if conference_url and (problem := link_problem(conference_url)):
+        repair("virtual_meeting_link", f"link {problem}; dropped")
         conference_url = ""
     street = fields.text("location_street", limit=LIMITS["address"])
     latitude = read_coordinate(raw.get("latitude"), low=-90, high=90)

@@ -182,6 +182,22 @@ def _region_path(names: list[str], cache: dict[tuple[str, ...], Region]) -> Regi
     return parent
 
 
+# Keys per `__in` lookup: PostgreSQL takes at most 65,535 parameters a statement.
+LOOKUP_BATCH = 500
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    """`items` in consecutive slices of at most `size`."""
+    size = max(1, size)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _chunks(items: list) -> Iterator[list]:
+    """`items` FEEDS_APPLY_CHUNK at a time: what an import builds, writes and lets go of at once."""
+    return _batches(items, settings.FEEDS_APPLY_CHUNK)
+
+
 @dataclass(frozen=True, slots=True)
 class WrittenPlace:
     """A place this run made and has written: a later record of it needs no
@@ -211,8 +227,8 @@ class Places:
 
     def preload(self, keys: set[str]) -> None:
         wanted = sorted(keys - set(self.by_key))
-        for start in range(0, len(wanted), 500):
-            for location in Location.objects.filter(source=self.namespace, source_key__in=wanted[start:start + 500]):
+        for keys in _batches(wanted, LOOKUP_BATCH):
+            for location in Location.objects.filter(source=self.namespace, source_key__in=keys):
                 self.by_key[location.source_key] = self.by_pk.setdefault(location.pk, location)
 
     def _from_feed(self, fm: FeedMeeting) -> Location:
@@ -305,9 +321,8 @@ class Places:
             changed, [*locks.LOCATION_FEED_FIELDS, "geocode_status", "geocode_error", "timezone", "locked_fields",
                       "feed_values"], batch_size=500)
         # A historical row per place is another model instance: made and written a chunk at a time.
-        size = max(1, settings.FEEDS_APPLY_CHUNK)
-        for start in range(0, len(changed), size):
-            history_bulk_record(instances=changed[start:start + size], date=date)
+        for chunk in _chunks(changed):
+            history_bulk_record(instances=chunk, date=date)
         return changed
 
 
@@ -452,12 +467,6 @@ class Applier:
         if self.progress and self.done % 200 == 0:
             self.progress(self.done, total)
 
-    @staticmethod
-    def _chunks(items: list) -> Iterator[list]:
-        size = max(1, settings.FEEDS_APPLY_CHUNK)
-        for start in range(0, len(items), size):
-            yield items[start:start + size]
-
     def apply(self, *, parsed: ParsedFeed, plan: Plan) -> None:
         """Apply the plan; called inside the run's one transaction.
 
@@ -477,10 +486,10 @@ class Applier:
         self.places.preload({key for fm in chain(plan.create, (fm for fm, _ in plan.update))
                              if (key := _location_signature(fm))})
         create_places: list[tuple[int | None, str, str]] = []
-        for chunk in self._chunks(plan.create):
+        for chunk in _chunks(plan.create):
             self._placed(create_places, [self._place(fm) for fm in chunk])
         update_places: list[tuple[int | None, str, str]] = []
-        for chunk in self._chunks(plan.update):
+        for chunk in _chunks(plan.update):
             rows = Meeting.objects.select_related("location").in_bulk([pk for _, pk in chunk])
             self._placed(update_places, [
                 self._place(fm, rows[pk].location, (rows[pk].feed_values or {}).get("location")) for fm, pk in chunk])
@@ -488,9 +497,9 @@ class Applier:
         moved_locations = self.places.save(date=self.now)
 
         touched: set[int] = set()
-        for chunk, places in zip(self._chunks(plan.create), self._chunks(create_places)):
+        for chunk, places in zip(_chunks(plan.create), _chunks(create_places)):
             touched.update(self._create(chunk, places, total))
-        for chunk, places in zip(self._chunks(plan.update), self._chunks(update_places)):
+        for chunk, places in zip(_chunks(plan.update), _chunks(update_places)):
             touched.update(self._update(chunk, places, total))
         # Other meetings at a place the feed moved follow its pin.
         for location in moved_locations:
@@ -500,11 +509,11 @@ class Applier:
                 Meeting.objects.filter(pk__in=others).update(latitude=location.latitude,
                                                             longitude=location.longitude)
 
-        for restored in self._chunks(plan.restore_unchanged):
+        for restored in _chunks(plan.restore_unchanged):
             Meeting.objects.filter(pk__in=restored).update(removed=False, removed_at=None)
             self.run.restored += len(restored)
             history_bulk_record(instances=Meeting.objects.filter(pk__in=restored), date=self.now)
-        for removed in self._chunks(plan.remove):
+        for removed in _chunks(plan.remove):
             Meeting.objects.filter(pk__in=removed).update(removed=True, removed_at=self.now)
             # The other source's copy of a meeting that left its feed is shown again.
             shown_again = list(Meeting.objects.filter(duplicate_of__in=removed).values_list("pk", flat=True))
@@ -661,9 +670,8 @@ def _apply_parsed(*, source: FeedSource, run: ImportRun, parsed: ParsedFeed, pay
     incoming = [*plan.create, *(fm for fm, _ in plan.update)]
     wanted = sorted({key for fm in incoming if _needs_geocoding(fm) and (key := _location_signature(fm))})
     known: set[str] = set()
-    for start in range(0, len(wanted), 500):  # PostgreSQL takes at most 65,535 parameters a statement
-        known.update(Location.objects.filter(source=namespace, source_key__in=wanted[start:start + 500])
-                     .values_list("source_key", flat=True))
+    for keys in _batches(wanted, LOOKUP_BATCH):
+        known.update(Location.objects.filter(source=namespace, source_key__in=keys).values_list("source_key", flat=True))
     geocoded = geocode_new_places(meetings=incoming, known_keys=known, geocoder=geocoder)
     places = Places(namespace=namespace, geocoded=geocoded, geocoder=geocoder)
     applier = Applier(source=source, run=run, places=places, progress=progress)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 
 from django.conf import settings
 
@@ -19,13 +18,13 @@ from meetings.feeds.records import (
     LIMITS,
     MAX_REGIONS,
     MAX_TYPES,
-    SPACE_RE,
     FeedMeeting,
     FeedUnreadable,
     ParsedFeed,
     RecordRejected,
     clean_record,
     limit_text,
+    link_problem,
     notes_limit as records_notes_limit,
     read_coordinate,
     read_day,
@@ -92,15 +91,8 @@ class Fields:
         if not url:
             return ""
         field_name = next(n for n in names if self.raw.get(n))
-        if not re.match(r"^https?://", url, re.IGNORECASE):
-            self.repair(field_name, f"{field_name} {shown(url, 80)} is not an http(s) link; dropped")
-            return ""
-        if SPACE_RE.search(url):
-            self.repair(field_name, f"{field_name} {shown(url, 80)} has a space or line break in it; dropped")
-            return ""
-        if len(url) > LIMITS["url"]:
-            # A shortened link leads somewhere else: dropped, not cut.
-            self.repair(field_name, f"{field_name} is {len(url):,} characters, more than {LIMITS['url']}; dropped")
+        if problem := link_problem(url):
+            self.repair(field_name, f"{field_name} {problem}; dropped")
             return ""
         return url
 

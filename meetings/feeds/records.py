@@ -406,6 +406,19 @@ URL_RE = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 SPACE_RE = re.compile(r"\s")
 
 
+def link_problem(url: str) -> str | None:
+    """Why a feed's link is not kept (dropped, never cut: a shortened link
+    leads somewhere else), or None for an http(s) link of one token and at
+    most LIMITS["url"] characters."""
+    if not re.match(r"^https?://", url, re.IGNORECASE):
+        return f"{shown(url, 80)} is not an http(s) link"
+    if SPACE_RE.search(url):
+        return f"{shown(url, 80)} has a space or line break in it"
+    if len(url) > LIMITS["url"]:
+        return f"is {len(url):,} characters, more than {LIMITS['url']}"
+    return None
+
+
 def links_in(text: str) -> list[str]:
     return [link.rstrip(".,);") for link in URL_RE.findall(text or "")]
 
