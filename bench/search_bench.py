@@ -213,10 +213,10 @@ class ReferenceMeetingList(generics.ListAPIView):
         search = search_parse(self.request.query_params)
         cube = geo.cube_literal(geo.earth_point(search.point.latitude, search.point.longitude))
         return meeting_search(point=search.point, radius_m=search.radius_m, filters=search.filters).annotate(
-            distance_m=geo.pg_distance_m(cube)).with_listing_relations()
+            distance_m=geo.pg_distance_m(cube)).with_listing_relations().using(self.run_on)
 
     def list(self, request, *args, **kwargs):
-        with geo.nearest_first_plan(using="default"):
+        with geo.nearest_first_plan(using="default") as self.run_on:
             return super().list(request, *args, **kwargs)
 
 

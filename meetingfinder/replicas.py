@@ -48,6 +48,13 @@ def replica_aliases() -> list[str]:
     return [alias for alias in settings.DATABASES if alias.startswith("replica_")]
 
 
+def nearest_first_alias(alias: str) -> str | None:
+    """The connection to the database of `alias` that plans without bitmap
+    scans (settings.py), for a nearest-first search's statement (meetings/geo.py)."""
+    twin = f"knn_{alias}"
+    return twin if twin in settings.DATABASES else None
+
+
 class PrimaryReplicaRouter:
     """Reads inside `reading_from(alias)` go to that alias; all else to the primary."""
 
@@ -113,7 +120,9 @@ def read_alias() -> str:
 def set_aside(alias: str) -> None:
     """A read failed on `alias`: the primary until its next check."""
     _health[alias] = (time.monotonic(), False)
-    try:
-        connections[alias].close()
-    except DatabaseError:
-        pass
+    for each in (alias, nearest_first_alias(alias)):
+        try:
+            if each is not None:
+                connections[each].close()
+        except DatabaseError:
+            pass

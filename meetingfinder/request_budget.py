@@ -10,9 +10,10 @@ are long on purpose (each statement still under the timeout)."""
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import OperationalError, connections
 
 
 UNBUDGETED_PREFIXES = ("/admin/",)
@@ -37,5 +38,9 @@ class RequestBudgetMiddleware:
                 raise RequestBudgetExceeded(f"request spent its database budget of {budget_ms} ms")
             return execute(sql, params, many, context)
 
-        with connection.execute_wrapper(within_budget):
+        # Every connection the request may read through: the primary, replicas
+        # and their nearest-first twins (meetingfinder/replicas.py).
+        with ExitStack() as stack:
+            for alias in settings.DATABASES:
+                stack.enter_context(connections[alias].execute_wrapper(within_budget))
             return self.get_response(request)

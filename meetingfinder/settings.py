@@ -200,6 +200,16 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
         DATABASES[f"replica_{_number}"].setdefault("OPTIONS", {}).update(
             connect_timeout=env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2),
             options=f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}", **_prepared)
+# Each PostgreSQL database gets a second connection whose session plans
+# without bitmap scans (alias "knn_<alias>", meetingfinder/replicas.py): a
+# nearest-first search runs its one statement there, so PostgreSQL takes the
+# GiST index's KNN scan without a transaction around a SET LOCAL (three round
+# trips more per search; meetings/geo.py). Nothing else reads through it.
+for _alias, _config in list(DATABASES.items()):
+    if _config["ENGINE"].endswith("postgresql"):
+        _options = dict(_config.get("OPTIONS", {}))
+        _options["options"] = f"{_options.get('options', '')} -c enable_bitmapscan=off".strip()
+        DATABASES[f"knn_{_alias}"] = {**_config, "OPTIONS": _options, "TEST": {"MIRROR": "default"}}
 DATABASE_ROUTERS = ["meetingfinder.replicas.PrimaryReplicaRouter"]
 DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=10.0)
 DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=5.0)

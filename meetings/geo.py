@@ -16,6 +16,8 @@ from typing import Literal
 from django.db import DatabaseError, connections, transaction
 from django.db.models import BooleanField, F, FloatField, Func
 
+from meetingfinder import replicas
+
 # earthdistance's earth() in metres; using it everywhere keeps both paths equal.
 EARTH_RADIUS_M = 6378168.0
 METRES_PER_UNIT = {"km": 1000.0, "mi": 1609.344}
@@ -160,29 +162,36 @@ def pg_knn(cube: str) -> MeetingEarthSQL:
 
 
 @contextmanager
-def nearest_first_plan(*, using: str) -> Iterator[None]:
-    """Within the block, PostgreSQL plans without bitmap scans, so a nearest-
-    first search is the GiST KNN scan: the planner guesses that any earth_box
-    holds 0.1% of the rows and would rather read the whole box and sort it,
-    which grows with density (bench/README.md has both plans). The setting is
-    local to a transaction: the enclosing one (put back after the block), or
-    one of its own in autocommit, which ends it."""
+def nearest_first_plan(*, using: str) -> Iterator[str]:
+    """The database alias on which a nearest-first search's statement runs
+    so that PostgreSQL plans it without bitmap scans, as the GiST KNN scan:
+    the planner guesses that any earth_box holds 0.1% of the rows and would
+    rather read the whole box and sort it, which grows with density
+    (bench/README.md has both plans). Outside a transaction, the connection
+    whose session has that setting (meetingfinder/replicas.py); inside one
+    (which that connection could not see), the setting for the block, put
+    back after it (and in a transaction of its own where no such connection is
+    configured)."""
     connection = connections[using]
     if connection.vendor != "postgresql":
-        yield
+        yield using
         return
+    twin = replicas.nearest_first_alias(using)
     if not connection.in_atomic_block:
+        if twin is not None:
+            yield twin
+            return
         with transaction.atomic(using=using):
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL enable_bitmapscan = off")
-            yield
+            yield using
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('enable_bitmapscan'), set_config('enable_bitmapscan', 'off', true)")
         previous = cursor.fetchone()[0]
     aborted = False
     try:
-        yield
+        yield using
     except DatabaseError:
         aborted = True  # the enclosing transaction's rollback puts the setting back
         raise

@@ -149,9 +149,10 @@ def _page_rows_statement(using: str) -> tuple[str, tuple[str, ...]]:
     return sql, (*rows.query.values_select, *rows.query.annotation_select)
 
 
-def _page_values(ids: QuerySet) -> list[dict]:
+def _page_values(ids: QuerySet, *, run_on: str) -> list[dict]:
     """The `.values()` of the meetings `ids` names (a sliced, ordered
-    `values_list("id", flat=True)`), in its order."""
+    `values_list("id", flat=True)`), in its order; PostgreSQL's one statement
+    runs on the connection `run_on` (geo.nearest_first_plan)."""
     using = ids.db
     if connections[using].vendor != "postgresql":
         order = {pk: n for n, pk in enumerate(ids)}
@@ -161,7 +162,7 @@ def _page_values(ids: QuerySet) -> list[dict]:
         sql, params, names = page_statement(ids)
     except EmptyResultSet:  # a condition no meeting can meet (in_progress with none under way)
         return []
-    with connections[using].cursor() as cursor:
+    with connections[run_on].cursor() as cursor:
         cursor.execute(sql, params)
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -209,11 +210,13 @@ def meeting_rows(meetings: QuerySet[Meeting], *, now: dt.datetime, unit: geo.Uni
                  centre=centre)
 
 
-def meeting_rows_of_page(ids: QuerySet, *, now: dt.datetime, unit: geo.Unit = "mi",
+def meeting_rows_of_page(ids: QuerySet, *, run_on: str, now: dt.datetime, unit: geo.Unit = "mi",
                          viewer_zone: ZoneInfo | None = None, centre: geo.Point | None = None) -> list[dict]:
     """The rows of the meetings `ids` names (a sliced, ordered
-    `values_list("id", flat=True)`), in its order: one statement on PostgreSQL."""
-    return _rows(_page_values(ids), using=ids.db, now=now, unit=unit, viewer_zone=viewer_zone, centre=centre)
+    `values_list("id", flat=True)`), in its order: one statement on
+    PostgreSQL, run on the connection `run_on` (geo.nearest_first_plan)."""
+    return _rows(_page_values(ids, run_on=run_on), using=ids.db, now=now, unit=unit, viewer_zone=viewer_zone,
+                 centre=centre)
 
 
 def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: geo.Unit,

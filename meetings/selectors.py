@@ -261,8 +261,8 @@ def search_page(search: MeetingSearch, *, window: slice, meetings: QuerySet[Meet
     # Nearest first: the window's ids alone, so the index scan that yields
     # them nearest first stops after the window (no join between the scan
     # and its LIMIT), then the window's columns by key, in the same statement.
-    with geo.nearest_first_plan(using=meetings.db):
-        return meeting_rows_of_page(meetings.values_list("id", flat=True)[window], **shown)
+    with geo.nearest_first_plan(using=meetings.db) as run_on:
+        return meeting_rows_of_page(meetings.values_list("id", flat=True)[window], run_on=run_on, **shown)
 
 
 # Soonest first, the windows (minutes from now) tried before the search's own.

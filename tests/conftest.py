@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import override_settings
 
 from fellowships.models import Fellowship, ServiceBody
@@ -31,6 +31,15 @@ TEST_SETTINGS = {
 def test_settings():
     with override_settings(**TEST_SETTINGS):
         yield
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test databases; before they are dropped, every
+    connection closed, those of the aliases that read the same database
+    (replicas, the nearest-first connections: `TEST["MIRROR"]`) too."""
+    yield
+    connections.close_all()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import json
 import random
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from fixtures import directory
 from fellowships.models import Fellowship
@@ -35,7 +35,7 @@ def plan_for(qs) -> dict:
     """The plan PostgreSQL runs the search with: inside the planner setting
     that selectors.search_page applies when it reads a nearest-first search."""
     sql, params = qs.query.sql_with_params()
-    with geo.nearest_first_plan(using="default"), connection.cursor() as cursor:
+    with geo.nearest_first_plan(using="default") as alias, connections[alias].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]

@@ -38,7 +38,8 @@ DESKTOP = {"width": 1280, "height": 900}
 AXE_PATH = "/axe-e2e/axe.min.js"
 IRVINE = {"latitude": 33.6846, "longitude": -117.8265}
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The live server's near searches read through the nearest-first connection too (meetingfinder/replicas.py).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases="__all__")]
 
 
 @pytest.fixture(scope="session")

@@ -129,6 +129,14 @@ def test_reads_on_a_real_replica_and_the_primary_when_it_stops(live_databases, c
     assert [row["slug"] for row in answer.json()["results"]] == [meeting.slug]
     assert any("meetings_meeting" in q["sql"] for q in on_replica.captured_queries)
     assert not any("meetings_meeting" in q["sql"] for q in on_primary.captured_queries)
+    # Nearest first: the page's statement on the replica's nearest-first connection.
+    near = {"lat": meeting.location.latitude, "lng": meeting.location.longitude, "radius": 1, "q": name.split()[1]}
+    with CaptureQueriesContext(connections["knn_replica_0"]) as on_replica_knn, \
+            CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as on_primary:
+        answer = client.get("/api/v1/meetings/", near)
+    assert [row["slug"] for row in answer.json()["results"]] == [meeting.slug]
+    assert any("<->" in q["sql"] for q in on_replica_knn.captured_queries)
+    assert not any("meetings_meeting" in q["sql"] for q in on_primary.captured_queries)
 
     # A write is seen at once through the replica too: the version travels with the data.
     meeting.name = f"{name} renamed"

@@ -3,8 +3,8 @@
 A nearest-first page is the window's ids (the KNN index scan under its
 LIMIT, on PostgreSQL planned without bitmap scans), then the window's rows by
 key with their type codes (one statement on PostgreSQL). Outside a transaction
-(how requests run: no ATOMIC_REQUESTS) the planner setting lives in a
-transaction of the search's own; inside one it is put back after."""
+(how requests run: no ATOMIC_REQUESTS) that statement runs on a connection
+whose session has the planner setting; inside one the setting is put back after."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import datetime as dt
 
 import pytest
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
+from meetingfinder import replicas
 from meetings import clock, geo
 from tests.factories import LocationFactory, make_meeting
 
@@ -36,8 +37,8 @@ def directory(vocabularies, monkeypatch):
                      location=LocationFactory(latitude=33.63 + n * 0.01, longitude=-117.87))
 
 
-def setting() -> str:
-    with connection.cursor() as cursor:
+def setting(on=connection) -> str:
+    with on.cursor() as cursor:
         cursor.execute("SELECT current_setting('enable_bitmapscan')")
         return cursor.fetchone()[0]
 
@@ -97,47 +98,65 @@ def postgresql_only():
         pytest.skip("the planner setting exists only on PostgreSQL: run with DATABASE_URL=postgres://...")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_the_setting_ends_with_the_search(postgresql_only, directory, client, settings):
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_outside_a_transaction_the_page_runs_on_the_nearest_first_connection(
+        postgresql_only, directory, client, settings):
+    """How requests run (no ATOMIC_REQUESTS): the page's one statement goes to
+    the connection whose session plans without bitmap scans, in one round
+    trip; the primary's own connection keeps the planner as it was."""
     settings.CACHE_ANSWERS = False  # each search runs (a kept answer would read nothing but the version)
+    knn = connections[replicas.nearest_first_alias("default")]
     in_transaction = {}
     with transaction.atomic():
         for n, query in enumerate(GEO_QUERIES):
             in_transaction[n] = client.get(URL, query).json()
     assert not connection.in_atomic_block
     for n, query in enumerate(GEO_QUERIES):
-        body, sql = statements(client, query)
+        with CaptureQueriesContext(knn) as on_knn:
+            body, sql = statements(client, query)
         # The same answer as inside a transaction, to the byte.
         assert body == in_transaction[n], query
-        # The directory version (autocommit), then the search's own transaction.
-        assert "meetings_directoryversion" in sql[0], sql
-        assert sql[1:3] == ["BEGIN", "SET LOCAL enable_bitmapscan = off"] and "<->" in sql[3], sql
-        # The setting ended with the search's own transaction; nothing is left open.
-        assert setting() == "on"
-        assert connection.connection.info.transaction_status.name == "IDLE"
+        # The directory version on the primary's connection, the page on the other, alone.
+        assert len(sql) == 1 and "meetings_directoryversion" in sql[0], sql
+        page = [q["sql"] for q in on_knn.captured_queries]
+        assert len(page) == 1 and "<->" in page[0], page
+        assert setting() == "on" and setting(knn) == "off"
+        for each in (connection, knn):
+            assert each.connection.info.transaction_status.name == "IDLE"
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_outside_a_transaction_the_block_runs_where_the_setting_holds(postgresql_only):
+    with geo.nearest_first_plan(using="default") as alias:
+        run_on = connections[alias]
+        seen = [setting(run_on), setting(run_on)]  # a statement after the first one's results were read
+    assert alias == "knn_default" and seen == ["off", "off"]
+    assert setting() == "on"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_the_setting_holds_for_the_whole_block(postgresql_only):
-    with geo.nearest_first_plan(using="default"):
-        seen = [setting(), setting()]  # a statement after the first one's results were read
+def test_with_no_such_connection_the_setting_holds_for_a_transaction_of_its_own(postgresql_only, monkeypatch):
+    monkeypatch.setattr(replicas, "nearest_first_alias", lambda alias: None)
+    with geo.nearest_first_plan(using="default") as alias:
+        seen = [setting(), setting()]
         with connection.cursor() as cursor:
             cursor.execute("SELECT txid_current()")
             first = cursor.fetchone()[0]
             cursor.execute("SELECT txid_current()")
             assert cursor.fetchone()[0] == first  # the block's own transaction
-    assert seen == ["off", "off"]
+    assert alias == "default" and seen == ["off", "off"]
     assert setting() == "on"
     assert connection.connection.info.transaction_status.name == "IDLE"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_failing_search_leaves_the_connection_as_it_was(postgresql_only):
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_failing_search_leaves_the_connections_as_they_were(postgresql_only):
     with pytest.raises(DatabaseError):
-        with geo.nearest_first_plan(using="default"), connection.cursor() as cursor:
+        with geo.nearest_first_plan(using="default") as alias, connections[alias].cursor() as cursor:
             cursor.execute("SELECT 1 / %s", [0])
-    assert setting() == "on"
-    assert connection.connection.info.transaction_status.name == "IDLE"
+    assert setting() == "on" and setting(connections[alias]) == "off"
+    for each in (connection, connections[alias]):
+        assert each.connection.info.transaction_status.name == "IDLE"
 
 
 @pytest.mark.django_db

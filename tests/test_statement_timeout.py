@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 
 from fellowships.models import MeetingType
+from meetingfinder.request_budget import RequestBudgetExceeded, RequestBudgetMiddleware
 from meetings.api import views as api_views
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +86,26 @@ def test_a_request_starts_no_statement_after_its_budget(vocabularies, settings, 
     assert response["Content-Type"].startswith("application/json") and int(response["Retry-After"]) > 0
     assert 5 <= len(statements) < 100
     assert time.monotonic() - started < 1.5
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_every_connection_a_request_reads_through_is_budgeted(vocabularies, settings, rf):
+    """Replicas and the nearest-first connections (meetingfinder/replicas.py) too, not only the primary."""
+    settings.DATABASE_REQUEST_BUDGET_MS = 200
+    aliases = list(settings.DATABASES)
+    refused = []
+
+    def statements_on_each_connection(request):
+        time.sleep(0.25)
+        for alias in aliases:
+            try:
+                list(MeetingType.objects.using(alias).all()[:1])
+            except RequestBudgetExceeded:
+                refused.append(alias)
+        return HttpResponse()
+
+    RequestBudgetMiddleware(statements_on_each_connection)(rf.get("/api/v1/meetings/"))
+    assert refused == aliases
 
 
 def test_within_its_budget_a_request_answers_as_usual(vocabularies, settings):

@@ -93,8 +93,8 @@ def _search_ids(search: params.SearchRequest, table: FormatTable) -> tuple[list[
         return list(qs.values_list("id", flat=True)[:limit]), {}
     # Nearest first as selectors.search_page reads it: the ids under the KNN
     # plan, distances with earthdistance's arithmetic (meetings/geo.py).
-    with geo.nearest_first_plan(using=qs.db):
-        found = list(qs.values_list("id", "latitude", "longitude")[:limit])
+    with geo.nearest_first_plan(using=qs.db) as run_on:
+        found = list(qs.using(run_on).values_list("id", "latitude", "longitude")[:limit])
     centre = geo.earth_point(search.point.latitude, search.point.longitude)
     return [pk for pk, _, _ in found], {
         pk: geo.earth_distance_m(geo.earth_point(latitude, longitude), centre) for pk, latitude, longitude in found}
