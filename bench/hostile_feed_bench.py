@@ -12,6 +12,17 @@ rejected), a 50 MB array of tiny junk values (past the record limit), a
 `--database-url-env` imports into DATABASE_URL (a fresh, empty database: the
 bench migrates it and adds its source) instead of a new SQLite file.
 
+    .venv/bin/python bench/hostile_feed_bench.py --reimport      # first import, then a changed re-import (SQLite)
+    DATABASE_URL=postgres://.../fresh_db .venv/bin/python bench/hostile_feed_bench.py --reimport --database-url-env
+
+`--reimport`: the 135,000 valid records imported into a fresh database, then
+the same source's feed again with 30% of its records changed (name, time,
+notes), 5% gone and 5% new (`changed_records`): a re-import diffs against
+the stored rows, which the first import never does. Each step is a fresh
+process on the same database; the seconds are `import_feed_text` alone
+(migrating and adding the source come before), the peak RSS that process's
+`ru_maxrss`, its making of the body included.
+
 Each case runs in a fresh process, twice: once for the time and the peak
 resident size (`ru_maxrss`, the whole process, body included), once under
 tracemalloc for the peak of Python allocations made while parsing (the body
@@ -35,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 
 
-def valid_feed(count: int) -> str:
+def valid_records(count: int) -> list[dict]:
     cities = [("Irvine", "CA", 33.68, -117.82), ("Denver", "CO", 39.74, -104.99), ("Boston", "MA", 42.36, -71.06)]
     records = []
     for n in range(count):
@@ -49,7 +60,28 @@ def valid_feed(count: int) -> str:
         })
         if n % 5 == 0:
             records[-1]["conference_url"] = "https://zoom.us/j/5550100"
-    return json.dumps(records)
+    return records
+
+
+def valid_feed(count: int) -> str:
+    return json.dumps(valid_records(count))
+
+
+def changed_records(*, count: int) -> list[dict]:
+    """The feed of `valid_records(count)` as its source publishes it later,
+    the same every time: 30% of the records changed (name, time and notes;
+    n % 10 in 2, 3, 4), 5% gone (n % 20 == 1) and 5% new (the generator's next
+    records, at places of their own)."""
+    records = valid_records(count + count // 20)
+    kept = []
+    for n, record in enumerate(records):
+        if n < count and n % 20 == 1:
+            continue
+        if n < count and n % 10 in (2, 3, 4):
+            record.update(name=record["name"] + " (Downstairs)", time=f"{6 + n % 16:02d}:45",
+                          notes="Front door now; ring the bell.")
+        kept.append(record)
+    return kept
 
 
 def junk_records(size: int) -> str:
@@ -89,6 +121,8 @@ CASES = {
 def _setup_django(database: str | None) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetingfinder.settings")
+    # DEBUG stays off, as in production (on, Django would keep every query): a throwaway key.
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-key-never-used-in-production-7c1e9a4f2b8d6e3a5c0f")
     if database:
         os.environ["DATABASE_URL"] = database
     import django
@@ -130,25 +164,77 @@ def run_case(name: str, *, traced: bool, do_import: bool, database_url_env: bool
     return result
 
 
-def _import(body, feed_format: str) -> str:
+def _bench_source(feed_format: str):
+    """The bench's source in a migrated database: made on the first call, found on later ones."""
     from django.core.management import call_command
 
     from fellowships.models import Fellowship, ServiceBody
     from fellowships.services import vocabularies_sync
-    from meetings.feeds.importer import import_feed_text
     from meetings.models import FeedSource
 
     call_command("migrate", verbosity=0)
     vocabularies_sync()
     fellowship = Fellowship.objects.get(slug="aa" if feed_format != "bmlt" else "na")
-    body_obj = ServiceBody.objects.create(slug="bench", name="bench", fellowship=fellowship,
-                                          timezone="America/Los_Angeles")
-    source = FeedSource.objects.create(slug="bench", name="bench", fellowship=fellowship, service_body=body_obj,
-                                       format=feed_format, url="https://bmlt.example.org/main_server")
+    body_obj, _ = ServiceBody.objects.get_or_create(slug="bench", defaults={
+        "name": "bench", "fellowship": fellowship, "timezone": "America/Los_Angeles"})
+    source, _ = FeedSource.objects.get_or_create(slug="bench", defaults={
+        "name": "bench", "fellowship": fellowship, "service_body": body_obj, "format": feed_format,
+        "url": "https://bmlt.example.org/main_server"})
+    return source
+
+
+def _import(body, feed_format: str) -> str:
+    from meetings.feeds.importer import import_feed_text
+
+    source = _bench_source(feed_format)
     text = body if isinstance(body, str) else body.decode("utf-8", "replace")
     run = import_feed_text(source=source, text=text)
     return (f"{run.status}: {run.created:,} created, {run.rejected:,} rejected, "
             f"{run.issues.count():,} issue rows; {run.reason[:50]}")
+
+
+REIMPORT_RECORDS = 135_000
+
+
+def run_reimport_step(*, step: str, database: str | None) -> dict:
+    """One step of `--reimport` in this (fresh) process: "first" imports the
+    valid records, "again" the changed ones (`changed_records`) into the same database."""
+    _setup_django(database)
+    from meetings.feeds.importer import import_feed_text
+
+    source = _bench_source("meeting-guide")
+    count = REIMPORT_RECORDS
+    body = json.dumps(valid_records(count) if step == "first" else changed_records(count=count))
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    started = time.perf_counter()
+    run = import_feed_text(source=source, text=body)
+    seconds = time.perf_counter() - started
+    return {"step": step, "records": run.records, "body_mb": len(body) / MB, "seconds": seconds,
+            "rss_before_mb": rss_before / MB,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB,
+            "status": run.status, "reason": run.reason[:80], "created": run.created, "updated": run.updated,
+            "unchanged": run.unchanged, "removed": run.removed, "restored": run.restored}
+
+
+def reimport(*, database_url_env: bool) -> None:
+    """`--reimport`: each step in a fresh process, on one database."""
+    database = "" if database_url_env else f"sqlite:///{tempfile.mkdtemp()}/reimport.sqlite3"
+    rows = []
+    for step in ("first", "again"):
+        command = [sys.executable, __file__, "--reimport-step", step]
+        command += ["--database-url-env"] if database_url_env else ["--database", database]
+        output = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout
+        rows.append(json.loads(output.strip().splitlines()[-1]))
+    vendor = "DATABASE_URL" if database_url_env else "SQLite"
+    print(f"import_feed_text, {REIMPORT_RECORDS:,} records then the changed feed ({vendor}); MB = MiB")
+    header = (f"{'step':6} {'records':>8} {'body MB':>8} {'seconds':>8} {'RSS before':>11} {'peak RSS':>9}  "
+              "created/updated/unchanged/removed")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r['step']:6} {r['records']:8,} {r['body_mb']:8.1f} {r['seconds']:8.2f} {r['rss_before_mb']:11.0f} "
+              f"{r['peak_rss_mb']:9.0f}  {r['created']:,}/{r['updated']:,}/{r['unchanged']:,}/{r['removed']:,}"
+              f" {r['status']} {r['reason']}")
 
 
 def main() -> None:
@@ -158,7 +244,17 @@ def main() -> None:
     parser.add_argument("--import", dest="do_import", action="store_true")
     parser.add_argument("--database-url-env", action="store_true",
                         help="import into DATABASE_URL (fresh and empty) instead of a new SQLite file")
+    parser.add_argument("--reimport", action="store_true",
+                        help="a first import of the valid records, then a re-import with some changed")
+    parser.add_argument("--reimport-step", choices=["first", "again"], help=argparse.SUPPRESS)
+    parser.add_argument("--database", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.reimport_step:
+        print(json.dumps(run_reimport_step(step=args.reimport_step, database=args.database)))
+        return
+    if args.reimport:
+        reimport(database_url_env=args.database_url_env)
+        return
     if args.database_url_env and not (args.case and args.do_import):
         parser.error("--database-url-env imports one --case (with --import) into a fresh database")
     if args.case:
