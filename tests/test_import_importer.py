@@ -53,6 +53,29 @@ def test_changed_record_updates_in_place_and_slug_stays(source):
         1, meeting.pk, "m1", "Renamed", "18:30:00")
 
 
+def test_a_changed_record_writes_only_the_columns_that_changed(source):
+    """bulk_update writes a CASE per column and row: every column of every
+    changed meeting made a re-import with 30% changed records 2.6x slower
+    than the first import (bench/README.md, "A changed re-import")."""
+    records = [feed_record(n) for n in range(6)]
+    run_feed(source, records)
+    changed = [feed_record(n, name=f"Renamed {n}") if n < 2 else feed_record(n, notes="Ring the bell.")
+               if n < 4 else records[n] for n in range(6)]
+    with CaptureQueriesContext(connection) as queries:
+        run = run_feed(source, changed)
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "meetings_meeting" SET')]
+    assert run.updated == 4
+    assert len(updates) == 2, updates
+    for sql in updates:
+        columns = sql.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
+        assert '"updated" =' in columns and '"content_hash" =' in columns
+        assert '"conference_phone_notes" =' not in columns and '"latitude" =' not in columns
+        assert ('"name" =' in columns) != ('"notes" =' in columns)
+    assert [m.name for m in Meeting.objects.order_by("source_key")[:2]] == ["Renamed 0", "Renamed 1"]
+    assert Meeting.objects.get(source_key="m3").notes == "Ring the bell."
+    assert Meeting.objects.get(source_key="m4").name == records[4]["name"]
+
+
 def test_vanished_meeting_is_removed_not_deleted_and_restored(source):
     records = [feed_record(n) for n in range(10)]
     run_feed(source, records)
