@@ -14,7 +14,7 @@ from django.test.utils import override_settings
 
 from fellowships.models import Fellowship, ServiceBody
 from fellowships.services import vocabularies_sync
-from meetings import clock
+from meetings import clock, services
 from meetings.curation import curator_assign
 from tests.factories import ServiceBodyFactory
 
@@ -46,6 +46,26 @@ def django_db_setup(django_db_setup):
 def vocabularies(db):
     """AA, NA and Al-Anon with their type vocabularies."""
     return vocabularies_sync()
+
+
+@pytest.fixture
+def apply_dies(monkeypatch):
+    """`apply_dies(on_call=n)`: an import's apply stops at the nth meeting it
+    derives fields for, as when its worker is killed (RuntimeError "worker killed")."""
+
+    def arrange(*, on_call: int) -> None:
+        calls = {"n": 0}
+        real = services.meeting_refresh_derived
+
+        def dies(**kwargs):
+            calls["n"] += 1
+            if calls["n"] == on_call:
+                raise RuntimeError("worker killed")
+            return real(**kwargs)
+
+        monkeypatch.setattr(services, "meeting_refresh_derived", dies)
+
+    return arrange
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from meetings import services
 from meetings.feeds import importer
 from meetings.models import ImportIssue, ImportRun, Location, Meeting
 from meetings.services import meeting_save
@@ -121,21 +120,12 @@ def test_no_chunk_holds_more_meetings_than_the_setting(sources, settings, monkey
     assert (run.created, run.updated, sizes) == (1, 10, [1, 4, 4, 2])
 
 
-def test_a_failure_in_a_late_chunk_applies_nothing(sources, settings, monkeypatch):
+def test_a_failure_in_a_late_chunk_applies_nothing(sources, settings, apply_dies):
     source, _ = sources
     settings.FEEDS_APPLY_CHUNK = 2
     run_feed(source, [feed_record(n) for n in range(3)])
     before = _state()
-    calls = {"n": 0}
-    real = services.meeting_refresh_derived
-
-    def dies_in_the_fourth_chunk(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == 7:
-            raise RuntimeError("worker killed")
-        return real(**kwargs)
-
-    monkeypatch.setattr(services, "meeting_refresh_derived", dies_in_the_fourth_chunk)
+    apply_dies(on_call=7)  # in the fourth chunk
     run = run_feed(source, [feed_record(n, name=f"New {n}", address=f"{n} Elm St") for n in range(8)])
     assert run.status == "failed" and "worker killed" in run.reason
     after = _state()

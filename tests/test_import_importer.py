@@ -8,7 +8,6 @@ from geopy.location import Location as GeopyLocation
 from geopy.point import Point as GeopyPoint
 
 from fellowships.models import Fellowship, ServiceBody
-from meetings import services
 from meetings.feeds.importer import import_feed_text, import_records, import_run_approve
 from meetings.models import ImportRun, Meeting
 from meetings.services import meeting_release_lock, meeting_save
@@ -161,18 +160,9 @@ def test_curated_types_are_kept(source, vocabularies):
     assert meeting.feed_values["types"] == ["BE", "O"] and meeting.locked_fields == ["types"]
 
 
-def test_one_transaction_a_failure_mid_run_applies_nothing(source, monkeypatch):
+def test_one_transaction_a_failure_mid_run_applies_nothing(source, apply_dies):
     run_feed(source, [feed_record(n) for n in range(3)])
-    calls = {"n": 0}
-    real = services.meeting_refresh_derived
-
-    def dies_on_third(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("worker killed")
-        return real(**kwargs)
-
-    monkeypatch.setattr(services, "meeting_refresh_derived", dies_on_third)
+    apply_dies(on_call=3)
     run = run_feed(source, [feed_record(n, name=f"New {n}") for n in range(5)])
     assert run.status == "failed" and "worker killed" in run.reason
     assert sorted(Meeting.objects.values_list("name", flat=True)) == ["Meeting 0", "Meeting 1", "Meeting 2"]
