@@ -84,8 +84,8 @@ def full_scan_search(point: geo.Point, filters: MeetingFilters):
     neither the box nor the KNN order can use the GiST index."""
     qs = meeting_search(point=None, radius_m=None, filters=filters).filter(
         latitude__isnull=False, longitude__isnull=False)
-    cube = geo.cube_literal(geo.earth_point(point.latitude, point.longitude))
-    qs = qs.annotate(distance_m=geo.pg_distance_m(cube)).filter(geo.pg_within_radius(cube, RADIUS_M))
+    centre = geo.earth_point(point.latitude, point.longitude)
+    qs = qs.annotate(distance_m=geo.pg_distance_m(centre)).filter(geo.pg_within_radius(centre, RADIUS_M))
     return qs.order_by("distance_m", "id")[:25]
 
 
@@ -211,9 +211,9 @@ class ReferenceMeetingList(generics.ListAPIView):
 
     def get_queryset(self):
         search = search_parse(self.request.query_params)
-        cube = geo.cube_literal(geo.earth_point(search.point.latitude, search.point.longitude))
+        centre = geo.earth_point(search.point.latitude, search.point.longitude)
         return meeting_search(point=search.point, radius_m=search.radius_m, filters=search.filters).annotate(
-            distance_m=geo.pg_distance_m(cube)).with_listing_relations().using(self.run_on)
+            distance_m=geo.pg_distance_m(centre)).with_listing_relations().using(self.run_on)
 
     def list(self, request, *args, **kwargs):
         with geo.nearest_first_plan(using="default") as self.run_on:

@@ -127,7 +127,8 @@ def register_sqlite_functions(sender, connection, **kwargs) -> None:
 class MeetingEarthSQL(Func):
     """SQL over the meeting's point on the earth: `{earth}` in `sql` stands
     for ll_to_earth(latitude, longitude) of the meeting's table under the
-    alias the query gives it; `params` fill the SQL's placeholders. One
+    alias the query gives it, `{latitude}` and `{longitude}` for its columns;
+    `params` fill the SQL's placeholders. One
     expression node (a custom expression's documented as_sql), so a search
     compiles it as cheaply as raw SQL."""
 
@@ -139,7 +140,8 @@ class MeetingEarthSQL(Func):
         (latitude, no_params), (longitude, none_either) = (compiler.compile(column)
                                                           for column in self.get_source_expressions())
         assert not no_params and not none_either  # columns
-        return self.sql.format(earth=f"ll_to_earth({latitude}, {longitude})"), self.params
+        return (self.sql.format(earth=f"ll_to_earth({latitude}, {longitude})", latitude=latitude, longitude=longitude),
+                self.params)
 
 
 def pg_within_box(cube: str, radius_m: float) -> MeetingEarthSQL:
@@ -147,13 +149,35 @@ def pg_within_box(cube: str, radius_m: float) -> MeetingEarthSQL:
     return MeetingEarthSQL("earth_box(%s::cube, %s::float8) @> {earth}", (cube, radius_m), BooleanField())
 
 
-def pg_distance_m(cube: str) -> MeetingEarthSQL:
-    """The meeting's great-circle distance from `cube`, in metres."""
-    return MeetingEarthSQL("earth_distance({earth}, %s::cube)", (cube,), FloatField())
+# earth_distance(ll_to_earth(latitude, longitude), centre) with earthdistance's
+# arithmetic written out, operation for operation (ll_to_earth's axes,
+# cube_distance's sum of squares, sec_to_gc), so it equals the function's
+# value bit for bit (tests/test_geo_index_plan.py): earthdistance's functions
+# are SQL functions that PostgreSQL calls for each row, ~6.5 µs a row where
+# the same arithmetic inline takes ~0.1 µs, and a near search's radius cut
+# reads every row its index scan passes (bench/README.md, round 13). LEAST
+# keeps asin's argument in range where sec_to_gc answers pi * earth(): no
+# radius reaches that far. The centre comes as its axes, each twice.
+_EARTH = "6378168::float8"
+_AXES = (f"({_EARTH} * cos(radians({{latitude}})) * cos(radians({{longitude}})))",
+         f"({_EARTH} * cos(radians({{latitude}})) * sin(radians({{longitude}})))",
+         f"({_EARTH} * sin(radians({{latitude}})))")
+_CHORD = " + ".join(f"({axis} - %s::float8) * ({axis} - %s::float8)" for axis in _AXES)
+PG_DISTANCE_SQL = f"(2 * {_EARTH} * asin(LEAST(sqrt({_CHORD}) / (2 * {_EARTH}), 1)))"
+assert float(_EARTH.split("::")[0]) == EARTH_RADIUS_M
 
 
-def pg_within_radius(cube: str, radius_m: float) -> MeetingEarthSQL:
-    return MeetingEarthSQL("earth_distance({earth}, %s::cube) <= %s::float8", (cube, radius_m), BooleanField())
+def _centre_params(centre: tuple[float, float, float]) -> tuple[float, ...]:
+    return tuple(axis for axis in centre for _ in range(2))
+
+
+def pg_distance_m(centre: tuple[float, float, float]) -> MeetingEarthSQL:
+    """The meeting's great-circle distance from `centre` (earth_point), in metres."""
+    return MeetingEarthSQL(PG_DISTANCE_SQL, _centre_params(centre), FloatField())
+
+
+def pg_within_radius(centre: tuple[float, float, float], radius_m: float) -> MeetingEarthSQL:
+    return MeetingEarthSQL(f"{PG_DISTANCE_SQL} <= %s::float8", (*_centre_params(centre), radius_m), BooleanField())
 
 
 def pg_knn(cube: str) -> MeetingEarthSQL:
