@@ -186,7 +186,8 @@ def message_texts(response) -> list[str]:
 # `writes_prepare(kind)` makes the state before the write and says which URL
 # shows it and what text it will show; `writes_write(kind)` makes the write.
 
-WRITE_KINDS = ("service", "importer", "admin", "change_request", "revert", "bulk_update", "type_code")
+WRITE_KINDS = ("service", "importer", "admin", "change_request", "revert", "bulk_update", "type_code",
+               "service_body_slug")
 WRITES_FEED = Path(__file__).resolve().parent.parent / "fixtures" / "feeds" / "code4recovery-pdf__tests-Fixtures-meetings.json"
 WRITES_OFFICE = "writes-office"
 
@@ -229,6 +230,13 @@ def writes_prepare(kind: str) -> dict:
         # Rows name their types from a map kept per directory version (meetings/rows.py).
         _writes_meeting(kind).types.add(MeetingType.objects.get(fellowship__slug="aa", code="D"))
         return {"url": f"/api/v1/meetings/{kind}-meeting/", "expected": '"DISC"'}
+    if kind == "service_body_slug":
+        # A bulk rename of the service body a kept answer names (no save(), no signal of its own).
+        meeting = _writes_meeting(kind)
+        meeting.service_body = ServiceBodyFactory(name="Renamed Office", slug="renamed-office-before",
+                                                  fellowship=meeting.fellowship)
+        meeting_save(meeting=meeting)
+        return {"url": f"/api/v1/meetings/{kind}-meeting/", "expected": '"renamed-office-after"'}
     return {"url": f"/api/v1/meetings/{kind}-meeting/", "expected": f"{kind} after"}
 
 
@@ -264,6 +272,8 @@ def writes_write(kind: str) -> None:
         Meeting.objects.filter(slug=f"{kind}-meeting").update(name=new_name)
     elif kind == "type_code":
         MeetingType.objects.filter(fellowship__slug="aa", code="D").update(code="DISC")
+    elif kind == "service_body_slug":
+        ServiceBody.objects.filter(slug="renamed-office-before").update(slug="renamed-office-after")
     else:
         raise ValueError(kind)
 
