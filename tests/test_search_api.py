@@ -482,6 +482,24 @@ class TestPagesAndCost:
         assert [m["name"] for m in last["results"]] == ["M4", "M5"]
         assert last["next"] is not None
 
+    @override_settings(MEETINGS_COUNT_CAP=4)
+    def test_past_the_cap_the_last_page_and_beyond_it_have_the_exact_count(self, vocabularies, client):
+        """The last page says how many there are and links no further; a page
+        past the end reads no rows (it sorted the whole directory to skip it,
+        2 s at 100,000 meetings, and said a billion matched)."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        for i in range(7):
+            make_meeting(name=f"M{i}")
+        last = client.get(URL, {"limit": 2, "offset": 6}).json()
+        assert [m["name"] for m in last["results"]] == ["M6"]
+        assert (last["count"], last["count_capped"], last["next"]) == (7, False, None)
+        with CaptureQueriesContext(connection) as captured:
+            beyond = client.get(URL, {"limit": 2, "offset": 10**9}).json()
+        assert (beyond["results"], beyond["count"], beyond["count_capped"], beyond["next"]) == ([], 7, False, None)
+        assert not [q["sql"] for q in captured if "OFFSET" in q["sql"]]
+
     def test_geo_searches_count_by_looking_one_row_ahead(self, vocabularies, client):
         for i in range(7):
             make_meeting(name=f"M{i}", location=at(33.63 + i * 0.01, -117.87))

@@ -34,8 +34,9 @@ class WholeNumberPagination(LimitOffsetPagination):
 class CappedCountPagination(WholeNumberPagination):
     """Limit/offset pages whose total count never costs more than the page.
 
-    - Listings count at most MEETINGS_COUNT_CAP matches (in no particular
-      order, so the count needs no sort).
+    - Listings count at most MEETINGS_COUNT_CAP matches, or as far as the
+      end of the page asked for when that is further (in no particular order,
+      so the count needs no sort).
     - Nearest-first searches (`selectors.SearchResults` with
       `counts_by_lookahead`) run no count query at all: the page is read with
       one row of lookahead, which is all the KNN scan needs, and `count` says
@@ -64,7 +65,10 @@ class CappedCountPagination(WholeNumberPagination):
                 self.count = self.offset + len(page) + (1 if more else 0)
                 self.count_capped = more
                 return page
-        cap = settings.MEETINGS_COUNT_CAP
+        # Past the cap, the count reaches as far as the page: counting that far
+        # (unsorted) costs less than reading the page (sorted up to its end),
+        # and a page past the end is known empty without reading it.
+        cap = max(settings.MEETINGS_COUNT_CAP, self.offset + self.limit)
         if hasattr(queryset, "count_up_to"):
             counted = queryset.count_up_to(cap + 1)
         else:
