@@ -67,11 +67,19 @@ def valid_feed(count: int) -> str:
     return json.dumps(valid_records(count))
 
 
-def changed_records(*, count: int) -> list[dict]:
+def changed_records(*, count: int, every: bool = False) -> list[dict]:
     """The feed of `valid_records(count)` as its source publishes it later,
     the same every time: 30% of the records changed (name, time and notes;
     n % 10 in 2, 3, 4), 5% gone (n % 20 == 1) and 5% new (the generator's next
-    records, at places of their own)."""
+    records, at places of their own). `every`: every record changed (name,
+    time and notes, each the same length, so the feed stays under the size
+    limit; its place the same), none gone, none new."""
+    if every:
+        records = valid_records(count)
+        for n, record in enumerate(records):
+            record.update(name=record["name"].replace("Group", "Party"), time=f"{6 + n % 16:02d}:45",
+                          notes="Back door, ground floor.")
+        return records
     records = valid_records(count + count // 20)
     kept = []
     for n, record in enumerate(records):
@@ -196,7 +204,7 @@ def _import(body, feed_format: str) -> str:
 REIMPORT_RECORDS = 135_000
 
 
-def run_reimport_step(*, step: str, database: str | None) -> dict:
+def run_reimport_step(*, step: str, database: str | None, every: bool = False) -> dict:
     """One step of `--reimport` in this (fresh) process: "first" imports the
     valid records, "again" the changed ones (`changed_records`) into the same database."""
     _setup_django(database)
@@ -204,7 +212,7 @@ def run_reimport_step(*, step: str, database: str | None) -> dict:
 
     source = _bench_source("meeting-guide")
     count = REIMPORT_RECORDS
-    body = json.dumps(valid_records(count) if step == "first" else changed_records(count=count))
+    body = json.dumps(valid_records(count) if step == "first" else changed_records(count=count, every=every))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     started = time.perf_counter()
     run = import_feed_text(source=source, text=body)
@@ -216,13 +224,14 @@ def run_reimport_step(*, step: str, database: str | None) -> dict:
             "unchanged": run.unchanged, "removed": run.removed, "restored": run.restored}
 
 
-def reimport(*, database_url_env: bool) -> None:
+def reimport(*, database_url_env: bool, every: bool = False) -> None:
     """`--reimport`: each step in a fresh process, on one database."""
     database = "" if database_url_env else f"sqlite:///{tempfile.mkdtemp()}/reimport.sqlite3"
     rows = []
     for step in ("first", "again"):
         command = [sys.executable, __file__, "--reimport-step", step]
         command += ["--database-url-env"] if database_url_env else ["--database", database]
+        command += ["--every-record-changed"] if every else []
         output = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout
         rows.append(json.loads(output.strip().splitlines()[-1]))
     vendor = "DATABASE_URL" if database_url_env else "SQLite"
@@ -246,14 +255,17 @@ def main() -> None:
                         help="import into DATABASE_URL (fresh and empty) instead of a new SQLite file")
     parser.add_argument("--reimport", action="store_true",
                         help="a first import of the valid records, then a re-import with some changed")
+    parser.add_argument("--every-record-changed", action="store_true",
+                        help="with --reimport: the re-import changes every record (name, time, notes)")
     parser.add_argument("--reimport-step", choices=["first", "again"], help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reimport_step:
-        print(json.dumps(run_reimport_step(step=args.reimport_step, database=args.database)))
+        print(json.dumps(run_reimport_step(step=args.reimport_step, database=args.database,
+                                           every=args.every_record_changed)))
         return
     if args.reimport:
-        reimport(database_url_env=args.database_url_env)
+        reimport(database_url_env=args.database_url_env, every=args.every_record_changed)
         return
     if args.database_url_env and not (args.case and args.do_import):
         parser.error("--database-url-env imports one --case (with --import) into a fresh database")

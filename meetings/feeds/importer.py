@@ -583,7 +583,8 @@ class Applier:
 
     def _update(self, records: list[tuple[FeedMeeting, int]], places: list[tuple], total: int) -> list[int]:
         """Stored meetings the feed changed: what a curator changed stays theirs."""
-        rows = Meeting.objects.in_bulk([pk for _, pk in records])
+        # The fellowship is read with the row: deriving open/closed reads it for each meeting.
+        rows = Meeting.objects.select_related("fellowship").in_bulk([pk for _, pk in records])
         types_of = {pk: [] for pk in rows}
         for through in Meeting.types.through.objects.filter(meeting_id__in=list(rows)).select_related(
                 "meetingtype"):
