@@ -158,13 +158,12 @@ def pg_within_box(cube: str, radius_m: float) -> MeetingEarthSQL:
 # reads every row its index scan passes (bench/README.md, round 13). LEAST
 # keeps asin's argument in range where sec_to_gc answers pi * earth(): no
 # radius reaches that far. The centre comes as its axes, each twice.
-_EARTH = "6378168::float8"
+_EARTH = f"{EARTH_RADIUS_M!r}::float8"  # earth(): the same double
 _AXES = (f"({_EARTH} * cos(radians({{latitude}})) * cos(radians({{longitude}})))",
          f"({_EARTH} * cos(radians({{latitude}})) * sin(radians({{longitude}})))",
          f"({_EARTH} * sin(radians({{latitude}})))")
 _CHORD = " + ".join(f"({axis} - %s::float8) * ({axis} - %s::float8)" for axis in _AXES)
 PG_DISTANCE_SQL = f"(2 * {_EARTH} * asin(LEAST(sqrt({_CHORD}) / (2 * {_EARTH}), 1)))"
-assert float(_EARTH.split("::")[0]) == EARTH_RADIUS_M
 
 
 def _centre_params(centre: tuple[float, float, float]) -> tuple[float, ...]:
