@@ -21,7 +21,9 @@ notes), 5% gone and 5% new (`changed_records`): a re-import diffs against
 the stored rows, which the first import never does. Each step is a fresh
 process on the same database; the seconds are `import_feed_text` alone
 (migrating and adding the source come before), the peak RSS that process's
-`ru_maxrss`, its making of the body included.
+`ru_maxrss`, its making of the body included. With `--every-record-changed`
+the re-import changes every record instead (name, time and notes, the body's
+size the same), none gone and none new.
 
 Each case runs in a fresh process, twice: once for the time and the peak
 resident size (`ru_maxrss`, the whole process, body included), once under
