@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -110,17 +112,31 @@ def _row_values(meetings: QuerySet[Meeting]) -> QuerySet:
     return meetings.values(*paths)
 
 
-def _type_codes(*, using: str, type_ids: set[int]) -> dict[int, str]:
-    """Type codes by id, kept per directory version (every write to the types
-    bumps it, so a code changed by any process shows at once). Joining the
-    type table for each row of a page cost PostgreSQL ~0.4 ms a page (a hash
-    of the table per row)."""
+class TypeFacts(NamedTuple):
+    code: str
+    kind: str
+    language: str
+
+
+def meeting_types(*, using: str, type_ids: Collection[int] = (), codes: Collection[str] = ()) -> dict[int, TypeFacts]:
+    """Every meeting type by id (its code, kind and language), kept per
+    directory version: every write to the types bumps it, so a code changed
+    by any process shows at once. `type_ids`, `codes`: ids and codes the
+    caller read since the version was, each of which must be known (else
+    read again). Rows name
+    their types from it, and searches match type ids rather than joining the
+    type table: that join cost ~0.4 ms a page of rows, and a search by type
+    codes ~5x its time (bench/README.md, round 14)."""
     from fellowships.models import MeetingType
 
-    return kept_per_version("type_codes", using=using,
-                            read=lambda: dict(MeetingType.objects.using(using).values_list("id", "code")),
+    def read() -> dict[int, TypeFacts]:
+        return {pk: TypeFacts(*facts) for pk, *facts in
+                MeetingType.objects.using(using).values_list("id", "code", "kind", "language")}
+
+    return kept_per_version("meeting_types", using=using, read=read,
                             # A type written since the version was read: read again.
-                            still_good=lambda codes: type_ids <= codes.keys())
+                            still_good=lambda types: all(i in types for i in type_ids) and (
+                                not codes or set(codes) <= {t.code for t in types.values()}))
 
 
 # A page of a nearest-first search is one statement on PostgreSQL: the
@@ -222,7 +238,7 @@ def meeting_rows_of_page(ids: QuerySet, *, run_on: str, now: dt.datetime, unit: 
 def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: geo.Unit,
           viewer_zone: ZoneInfo | None, centre: geo.Point | None) -> list[dict]:
     values = _values(rows, using=using)
-    codes = _type_codes(using=using, type_ids={i for value in values for i in value["type_ids"]}) if values else {}
+    types = meeting_types(using=using, type_ids={i for value in values for i in value["type_ids"]}) if values else {}
     centre_earth = geo.earth_point(centre.latitude, centre.longitude) if centre is not None else None
     # Meetings of a page share a few slots (a weekday, peak hours, one zone).
     timings: dict[tuple, dict] = {}
@@ -234,7 +250,7 @@ def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: ge
                 row[name] = ""
         row["approximate"] = row["approximate"] is not False
         # Sorted here, not in SQL: the same order whatever the database's collation.
-        row["types"] = sorted(codes[type_id] for type_id in value["type_ids"])
+        row["types"] = sorted(types[type_id].code for type_id in value["type_ids"])
         row["open_closed"] = row["open_closed"] or None
         row["time"] = schedule.hh_mm(row["time"])
         row["end_time"] = schedule.hh_mm(row["end_time"])

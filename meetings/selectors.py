@@ -19,13 +19,13 @@ from django.db import connections
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, SmallIntegerField, Value
 from django.db.models.functions import Cast
 
-from fellowships.models import Fellowship
+from fellowships.models import Fellowship, MeetingType
 from meetings import geo, schedule
 from meetings.directory_version import kept_per_version
 from meetings.keywords import keyword_condition
 from meetings.models import Meeting
 from meetings.querysets import PUBLISHED, near
-from meetings.rows import meeting_rows, meeting_rows_of_page
+from meetings.rows import meeting_rows, meeting_rows_of_page, meeting_types
 
 
 @dataclass(frozen=True)
@@ -163,17 +163,24 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         where.append(Q(open_closed=f.open_closed))
     if f.attendance:
         where.append(Q(attendance__in=sorted({a for wanted in f.attendance for a in ATTENDANCE_MATCHES[wanted]})))
+    qs = meetings if meetings is not None else Meeting.objects.all()
+    # Types by id, not by joining the type table for each meeting tried (meetings/rows.py).
+    types = meeting_types(using=qs.db, codes=f.type_codes) if f.type_codes or f.languages else {}
+    tagged = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk"))
     if f.type_codes:
-        # Every code is required, each read in the meeting's own fellowship (a
-        # meeting only has its fellowship's types): one subquery for any number.
-        having = (Meeting.types.through.objects.filter(meeting_id=OuterRef("pk"), meetingtype__code__in=f.type_codes)
-                  .values("meeting_id").annotate(codes=Count("meetingtype__code", distinct=True))
-                  .filter(codes=len(set(f.type_codes))))
+        # Every code is required, each read in the meeting's own fellowship: a
+        # meeting only has its fellowship's types, one per code, so it has
+        # every code when as many of its types carry one: one subquery for any number.
+        codes = set(f.type_codes)
+        having = (tagged.filter(meetingtype_id__in=[pk for pk, t in types.items() if t.code in codes])
+                  .values("meeting_id").annotate(found=Count("*")).filter(found=len(codes)))
         where.append(Exists(having))
     if f.languages:
-        spoken = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk"), meetingtype__kind="language")
+        languages = {pk: t.language for pk, t in types.items() if t.kind == MeetingType.Kind.LANGUAGE}
+        spoken = tagged.filter(meetingtype_id__in=list(languages))
         where.append(
-            Exists(spoken.filter(meetingtype__language__in=f.languages))
+            Exists(tagged.filter(meetingtype_id__in=[pk for pk, language in languages.items()
+                                                     if language in f.languages]))
             # A meeting that names no language is held in its service body's.
             | (~Exists(spoken) & Q(service_body__default_language__in=f.languages))
         )
@@ -181,7 +188,6 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         where.append(Q(location__region__in=f.region_ids))
     if f.service_body_ids:
         where.append(Q(service_body__in=f.service_body_ids))
-    qs = meetings if meetings is not None else Meeting.objects.all()
     for word in f.keyword.split():
         where.append(keyword_condition(word, using=qs.db))
     if f.times_of_day:

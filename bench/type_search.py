@@ -1,0 +1,78 @@
+"""Searches by type code and by language as people ask them (near a place,
+and listings), timed through the app in-process (Django `Client`, the real
+view, production settings, the answer cache off).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/mf_bench_100000 .venv/bin/python bench/type_search.py [--points 60]
+
+Read-only: only GET requests. Prints one line per kind of search: median and
+90th percentile over the same populated points (fixtures/directory.py), and
+the matches summed over them, which must not change between two trees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetingfinder.settings")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-key-never-used-in-production-7c1e9a4f2b8d6e3a5c0f")
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ["CACHE_ANSWERS"] = "false"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from fixtures import directory  # noqa: E402
+
+SEARCH = "/api/v1/meetings/"
+
+
+def near(point: tuple[float, float], radius_mi: int) -> dict[str, str]:
+    return {"lat": f"{point[0]:.4f}", "lng": f"{point[1]:.4f}", "radius": str(radius_mi)}
+
+
+SEARCHES = {
+    "near, type=O": lambda p, rng: {**near(p, 10), "type": "O"},
+    "near, aa, type=O,W": lambda p, rng: {**near(p, 10), "type": "O,W", "fellowship": "aa"},
+    "near, aa, type=ASL (rare)": lambda p, rng: {**near(p, 25), "type": "ASL", "fellowship": "aa"},
+    "near, language=es": lambda p, rng: {**near(p, 25), "language": "es"},
+    "list, type=O, one day": lambda p, rng: {"type": "O", "day": str(rng.randrange(7))},
+    "list, aa, type=W,B": lambda p, rng: {"type": "W,B", "fellowship": "aa"},
+    "list, language=es": lambda p, rng: {"language": "es"},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=3)
+    options = parser.parse_args()
+    client = Client()
+    points = directory.populated_points(random.Random(options.seed), options.points)
+    print(f"database {connection.settings_dict['NAME']} ({connection.vendor}), {options.points} points each")
+    print(f"{'search':26} {'p50 ms':>8} {'p90 ms':>8} {'matches':>8}")
+    for name, make in SEARCHES.items():
+        rng = random.Random(options.seed)
+        times, matches = [], 0
+        for point in points:
+            started = time.perf_counter()
+            response = client.get(SEARCH, make(point, rng))
+            times.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{name}: {response.status_code} {response.content[:300]!r}")
+            matches += response.json()["count"]
+        times.sort()
+        print(f"{name:26} {times[len(times) // 2]:>8.2f} {times[int(len(times) * 0.9)]:>8.2f} {matches:>8}")
+
+
+if __name__ == "__main__":
+    main()
