@@ -14,10 +14,10 @@ class MeetingsConfig(AppConfig):
         # one query on both backends.
         connection_created.connect(register_sqlite_functions, dispatch_uid="meetings.geo.sqlite")
 
-        from meetings.keywords import register_sqlite_unaccent
+        from meetings.keywords import register_sqlite_fold
 
         # Keyword search folds accents on both backends (PostgreSQL: the unaccent extension).
-        connection_created.connect(register_sqlite_unaccent, dispatch_uid="meetings.keywords.sqlite")
+        connection_created.connect(register_sqlite_fold, dispatch_uid="meetings.keywords.sqlite")
 
         from simple_history.signals import pre_create_historical_record
 

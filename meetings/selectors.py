@@ -189,7 +189,7 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     if f.service_body_ids:
         where.append(Q(service_body__in=f.service_body_ids))
     for word in f.keyword.split():
-        where.append(keyword_condition(word, using=qs.db))
+        where.append(keyword_condition(word, using=qs.db, near=point is not None))
     if f.times_of_day:
         where.append(reduce(or_, (_wall_time_range(*TIMES_OF_DAY[name]) for name in f.times_of_day)))
     if point is not None:

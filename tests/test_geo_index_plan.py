@@ -1,7 +1,8 @@
 """Issue 2, "Geo search that scales": on 100,000 meetings the nearest-first
 search with radius and filters is served by the GiST index, and PostgreSQL
 returns the same meetings in the same order as the exact great-circle
-computation the SQLite path uses (meetings/geo.py's `great_circle_m`).
+computation the SQLite path uses (meetings/geo.py's `great_circle_m`). On
+the same data, a keyword search reads the trigram indexes of migration 0011.
 
 The data is fixtures/directory.py's generator, bulk-loaded with COPY."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 from django.db import connection, connections, transaction
@@ -106,6 +108,38 @@ def test_one_weekday_is_a_condition_of_the_knn_scan(hundred_thousand):
         (scan,) = [n for n in plan if n.get("Index Name") == INDEX]
         assert f"(day = '{filters.days[0]}'::smallint)" in scan["Index Cond"], (label, scan)
         assert "day" not in scan.get("Filter", ""), (label, scan)
+
+
+def test_a_keyword_without_a_place_is_looked_up_in_the_trigram_indexes(hundred_thousand):
+    """Checked row by row (unaccent on six columns of every meeting until a
+    page is found), one rare word took 310-520 ms at 100,000 meetings
+    (bench/README.md, round 15)."""
+    from django.http import QueryDict
+
+    from meetings.filters import search_parse
+    from meetings.selectors import search_query
+
+    for words in ("serenity", "serenity hall", "women"):
+        qs = search_query(search_parse(QueryDict(mutable=True) | {"q": words})).values_list("id", flat=True)[:26]
+        sql, params = qs.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        plan = nodes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+        used = {n.get("Index Name") for n in plan}
+        assert {"meeting_text_trgm", "location_text_trgm"} <= used, (words, plan)
+
+
+def test_a_keyword_near_a_place_keeps_the_knn_scan(hundred_thousand):
+    """Near a place the KNN scan reads a few rows and each is checked: no
+    scan of every meeting or venue for the word (the nearest-first plan has
+    no bitmap scans, which the trigram indexes need)."""
+    for label, point, filters in searches()[:4]:
+        qs = meeting_search(point=point, radius_m=RADIUS_M, filters=replace(filters, keyword="serenity hall"))[:25]
+        plan = nodes(plan_for(qs))
+        assert any(n.get("Index Name") == INDEX for n in plan), (label, plan)
+        assert not [n for n in plan if n["Node Type"] == "Seq Scan"
+                    and n.get("Relation Name") in ("meetings_meeting", "meetings_location")], (label, plan)
 
 
 def expected_nearest(generated: directory.Directory, point: geo.Point, filters: MeetingFilters, fellowship_ids):

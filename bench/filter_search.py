@@ -1,8 +1,8 @@
-"""Searches by type code and by language as people ask them (near a place,
-and listings), timed through the app in-process (Django `Client`, the real
+"""Searches by type code, by language and by keyword as people ask them
+(near a place, and listings), timed through the app in-process (Django `Client`, the real
 view, production settings, the answer cache off).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/mf_bench_100000 .venv/bin/python bench/type_search.py [--points 60]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/mf_bench_100000 .venv/bin/python bench/filter_search.py [--points 60]
 
 Read-only: only GET requests. Prints one line per kind of search: median and
 90th percentile over the same populated points (fixtures/directory.py), and
@@ -48,6 +48,13 @@ SEARCHES = {
     "list, type=O, one day": lambda p, rng: {"type": "O", "day": str(rng.randrange(7))},
     "list, aa, type=W,B": lambda p, rng: {"type": "W,B", "fellowship": "aa"},
     "list, language=es": lambda p, rng: {"language": "es"},
+    "near, q=serenity": lambda p, rng: {**near(p, 10), "q": "serenity"},
+    "near, q=ab (2 letters)": lambda p, rng: {**near(p, 10), "q": "ab"},
+    "list, q=serenity": lambda p, rng: {"q": "serenity"},
+    "list, q=women (a type)": lambda p, rng: {"q": "women"},
+    "list, q=step (common)": lambda p, rng: {"q": "step"},
+    "list, q=grupo (no match)": lambda p, rng: {"q": "grupo"},
+    "list, q=ab (2 letters)": lambda p, rng: {"q": "ab"},
 }
 
 
