@@ -35,18 +35,22 @@ def forward(apps, schema_editor):
         "CREATE OR REPLACE FUNCTION mf_fold(text) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE"
         f" AS $$ BEGIN RETURN lower({schema}.unaccent('{schema}.unaccent'::regdictionary, $1)); END $$")
     for name, (table, text) in INDEXES.items():
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin (mf_fold({text}) gin_trgm_ops)")
+        # Concurrently: a large directory keeps taking writes (imports, curators) while it builds.
+        schema_editor.execute(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} USING gin (mf_fold({text}) gin_trgm_ops)")
 
 
 def backward(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for name in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
     schema_editor.execute("DROP FUNCTION IF EXISTS mf_fold(text)")
 
 
 class Migration(migrations.Migration):
+    # CREATE INDEX CONCURRENTLY runs outside a transaction.
+    atomic = False
     dependencies = [("meetings", "0010_translatable_labels")]
 
     operations = [migrations.RunPython(forward, backward)]
