@@ -59,11 +59,18 @@ def site(live_server, frozen_now):
     return live_server.url
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium for the module's tests on a worker (0.8 s to start each
+    time); every test opens its own context. While Playwright's sync API is
+    open, its event loop runs in this thread, so Django would refuse the
+    tests' own database work (fixtures, teardown's flush) as if called from
+    async code: DJANGO_ALLOW_ASYNC_UNSAFE, Django's switch for exactly this,
+    is on for as long as the browser is."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             yield chromium
