@@ -123,10 +123,9 @@ def meeting_types(*, using: str, type_ids: Collection[int] = (), codes: Collecti
     directory version: every write to the types bumps it, so a code changed
     by any process shows at once. `type_ids`, `codes`: ids and codes the
     caller read since the version was, each of which must be known (else
-    read again). Rows name
-    their types from it, and searches match type ids rather than joining the
-    type table: that join cost ~0.4 ms a page of rows, and a search by type
-    codes ~5x its time (bench/README.md, round 14)."""
+    read again). Rows name their types from it, and searches match type ids
+    rather than joining the type table: that join cost ~0.4 ms a page of
+    rows, and a search by type codes ~5x its time (bench/README.md, round 14)."""
     from fellowships.models import MeetingType
 
     def read() -> dict[int, TypeFacts]:
