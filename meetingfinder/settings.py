@@ -177,9 +177,14 @@ DATABASE_STATEMENT_TIMEOUT_MS = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default
 DATABASE_PREPARE_THRESHOLD = env("DATABASE_PREPARE_THRESHOLD", default="5")
 _prepared = {"server_side_binding": True, "prepare_threshold": int(DATABASE_PREPARE_THRESHOLD)} \
     if DATABASE_PREPARE_THRESHOLD else {}
+# Every PostgreSQL session: the statement timeout, and no JIT compilation.
+# JIT starts above a planner cost, not a running time: a keyword search of
+# 40 words (80 subplans) spent 640-670 ms of its ~750 compiling and ~80
+# running, and the whole Meeting Guide feed ran no slower without it
+# (bench/README.md, round 16).
+_SESSION = f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS} -c jit=off"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}")
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = _SESSION
     DATABASES["default"]["OPTIONS"].update(_prepared)
 # A web request starts no statement after this much time (0: no limit), so a
 # request runs at most about twice it (meetingfinder/request_budget.py).
@@ -199,7 +204,7 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
     if DATABASES[f"replica_{_number}"]["ENGINE"].endswith("postgresql"):
         DATABASES[f"replica_{_number}"].setdefault("OPTIONS", {}).update(
             connect_timeout=env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2),
-            options=f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}", **_prepared)
+            options=_SESSION, **_prepared)
 # Each PostgreSQL database gets a second connection whose session plans
 # without bitmap scans (alias "knn_<alias>", meetingfinder/replicas.py): a
 # nearest-first search runs its one statement there, so PostgreSQL takes the

@@ -188,7 +188,7 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         where.append(Q(location__region__in=f.region_ids))
     if f.service_body_ids:
         where.append(Q(service_body__in=f.service_body_ids))
-    for word in f.keyword.split():
+    for word in dict.fromkeys(f.keyword.split()):  # a word said twice is one condition
         where.append(keyword_condition(word, using=qs.db, near=point is not None))
     if f.times_of_day:
         where.append(reduce(or_, (_wall_time_range(*TIMES_OF_DAY[name]) for name in f.times_of_day)))

@@ -182,6 +182,18 @@ class TestFilters:
         assert "meetings_meeting_types" in sql
         assert "fellowships_meetingtype" not in sql
 
+    def test_a_keyword_said_twice_is_one_condition(self, vocabularies):
+        from django.http import QueryDict
+
+        from meetings.filters import search_parse
+        from meetings.selectors import search_query
+
+        def sql(words: str) -> str:
+            return str(search_query(search_parse(QueryDict(mutable=True) | {"q": words})).query)
+
+        assert sql("serenity serenity serenity") == sql("serenity")
+        assert sql("serenity hall serenity") == sql("serenity hall")
+
     def test_a_type_code_added_since_the_types_were_last_read_is_searched_at_once(self, vocabularies, client):
         from fellowships.models import Fellowship, MeetingType
 

@@ -47,7 +47,20 @@ def test_connections_carry_the_configured_statement_timeout(postgresql_only):
         (setting,) = cursor.fetchone()
     assert int(setting) == settings.DATABASE_STATEMENT_TIMEOUT_MS > 0
     assert connection.settings_dict["OPTIONS"]["options"] == (
-        f"-c statement_timeout={settings.DATABASE_STATEMENT_TIMEOUT_MS}")
+        f"-c statement_timeout={settings.DATABASE_STATEMENT_TIMEOUT_MS} -c jit=off")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases="__all__")
+def test_no_connection_compiles_statements_with_jit(postgresql_only):
+    """JIT starts above a planner cost: a search of 40 keywords spent ~650 ms
+    compiling and ~80 ms running (bench/README.md, round 16)."""
+    from django.db import connections
+
+    for alias in ("default", "knn_default"):
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SHOW jit")
+            assert cursor.fetchone() == ("off",), alias
 
 
 @pytest.mark.postgres

@@ -35,6 +35,13 @@ def forward(apps, schema_editor):
         "CREATE OR REPLACE FUNCTION mf_fold(text) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE"
         f" AS $$ BEGIN RETURN lower({schema}.unaccent('{schema}.unaccent'::regdictionary, $1)); END $$")
     for name, (table, text) in INDEXES.items():
+        # A concurrent build that failed leaves its index invalid (never used,
+        # still written): IF NOT EXISTS would keep it, so it is built anew.
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name])
+            invalid = cursor.fetchone()
+        if invalid and invalid[0]:
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY {name}")
         # Concurrently: a large directory keeps taking writes (imports, curators) while it builds.
         schema_editor.execute(
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} USING gin (mf_fold({text}) gin_trgm_ops)")
