@@ -57,6 +57,11 @@ SEARCHES = {
     "list, q=ab (2 letters)": lambda p, rng: {"q": "ab"},
     "list, q=the (very common)": lambda p, rng: {"q": "the"},
     "list, q=language of the heart": lambda p, rng: {"q": "language of the heart"},
+    "list, q=street (rare)": lambda p, rng: {"q": "street"},
+    "list, q=church": lambda p, rng: {"q": "church"},
+    "list, q=big book": lambda p, rng: {"q": "big book"},
+    "list, q=%%% (no trigram)": lambda p, rng: {"q": "%%%"},
+    "near, q=the": lambda p, rng: {**near(p, 10), "q": "the"},
 }
 
 

@@ -14,17 +14,20 @@ class MeetingsConfig(AppConfig):
         # one query on both backends.
         connection_created.connect(register_sqlite_functions, dispatch_uid="meetings.geo.sqlite")
 
-        from meetings.keywords import register_sqlite_fold
-
-        # Keyword search folds accents on both backends (PostgreSQL: the unaccent extension).
-        connection_created.connect(register_sqlite_fold, dispatch_uid="meetings.keywords.sqlite")
-
         from simple_history.signals import pre_create_historical_record
 
         from meetings.history import on_pre_create_historical_record
 
         # Each historical row says what made the change and, for a meeting, its types.
         pre_create_historical_record.connect(on_pre_create_historical_record, dispatch_uid="meetings.history")
+
+        from django.db.models.signals import post_save
+
+        from fellowships.models import MeetingType
+        from meetings.services import meeting_type_saved
+
+        # A meeting's search text names its types: a vocabulary's new names reach it.
+        post_save.connect(meeting_type_saved, sender=MeetingType, dispatch_uid="meetings.services.type_saved")
 
         from meetings.directory_version import connect_signals
 

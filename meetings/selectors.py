@@ -22,7 +22,7 @@ from django.db.models.functions import Cast
 from fellowships.models import Fellowship, MeetingType
 from meetings import geo, schedule
 from meetings.directory_version import kept_per_version
-from meetings.keywords import keyword_condition
+from meetings.keywords import keyword_conditions
 from meetings.models import Meeting
 from meetings.querysets import PUBLISHED, near
 from meetings.rows import meeting_rows, meeting_rows_of_page, meeting_types
@@ -188,8 +188,7 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         where.append(Q(location__region__in=f.region_ids))
     if f.service_body_ids:
         where.append(Q(service_body__in=f.service_body_ids))
-    for word in dict.fromkeys(f.keyword.split()):  # a word said twice is one condition
-        where.append(keyword_condition(word, using=qs.db, near=point is not None))
+    where.extend(keyword_conditions(f.keyword))
     if f.times_of_day:
         where.append(reduce(or_, (_wall_time_range(*TIMES_OF_DAY[name]) for name in f.times_of_day)))
     if point is not None:

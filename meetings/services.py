@@ -1,5 +1,6 @@
 """Writes: every change to meetings and locations goes through here, so the
-derived fields (open/closed, attendance, provider, copied coordinates) never
+derived fields (open/closed, attendance, provider, copied coordinates, search
+text) never
 drift from what they derive from. The importer (`meetings.feeds.service`),
 the sample data (an import of its own), change-request approval, the admin
 and history reverts all write through these functions."""
@@ -7,7 +8,7 @@ and history reverts all write through these functions."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -20,6 +21,7 @@ from meetings.geocoding import GeocodingError, Place, geocode
 from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, PIN, current_values, decode, newly_curated,
                                   unknown_fields)
 from meetings.history import RevertError, history_bulk_record, record_type_codes, revert_changes
+from meetings.keywords import search_text, type_search_names_read
 from meetings.models import Location, Meeting
 
 # How a meeting whose place could not be geocoded is flagged for review; the
@@ -79,17 +81,65 @@ def location_save(*, location: Location, address_changed: bool, coordinates_chan
     elif (address_changed or location.latitude is None) and location_query(location):
         location_geocode(location=location, geocoder=geocoder)
     location.save()
-    meetings = list(location.meetings.select_related("fellowship", "service_body", "location").prefetch_related("types"))
-    changed_at = timezone.now()
-    for meeting in meetings:
-        meeting_refresh_derived(meeting=meeting)
-        # The meeting as published (its address, pin) changed with its location.
-        meeting.updated = changed_at
-        meeting_flag_geocoding(meeting=meeting, location=location)
-    Meeting.objects.bulk_update(
-        meetings, ["latitude", "longitude", "attendance", "timezone", "needs_review", "review_reason", "updated"]
-    )
+    location_meetings_follow(location=location, date=timezone.now())
     return location
+
+
+def location_meetings_follow(*, location: Location, date: dt.datetime, skip: Iterable[int] = (),
+                             names: Mapping[int, str] | None = None) -> int:
+    """The meetings at a location that was just written (but those in
+    `skip`, which their writer refreshed) take what they derive from it: pin,
+    attendance, zone, search text, the geocoding flag. Returns how many."""
+    skip = set(skip)
+    ids = [pk for pk in location.meetings.values_list("pk", flat=True) if pk not in skip]
+    if not ids:
+        return 0
+    meetings = list(Meeting.objects.using(location._state.db or "default").filter(pk__in=ids)
+                    .select_related("fellowship", "service_body", "location").prefetch_related("types"))
+    names = type_search_names_read(using=location._state.db or "default") if names is None else names
+    for meeting in meetings:
+        meeting_refresh_derived(meeting=meeting, names=names)
+        # The meeting as published (its address, pin) changed with its location.
+        meeting.updated = date
+        meeting_flag_geocoding(meeting=meeting, location=location)
+    Meeting.objects.bulk_update(meetings, ["latitude", "longitude", "attendance", "timezone", "search_text",
+                                           "needs_review", "review_reason", "updated"], batch_size=500)
+    return len(meetings)
+
+
+def meeting_type_saved(sender, instance: MeetingType, created: bool = False, raw: bool = False,
+                       using: str = "default", **kwargs) -> None:
+    """A vocabulary's type renamed or translated anew (`vocabularies_sync`):
+    the meetings whose search text names it, or a type of the same English
+    name, are written anew (connected in meetings/apps.py)."""
+    if created or raw:
+        return
+    meetings_refresh_search_text(meetings=Meeting.objects.using(using).filter(
+        pk__in=Meeting.types.through.objects.using(using).filter(meetingtype__name=instance.name)
+        .values("meeting_id")))
+
+
+def meetings_refresh_search_text(*, meetings: QuerySet[Meeting]) -> int:
+    """Write the search text of `meetings` anew (after a vocabulary's names
+    changed), a page at a time. Returns how many changed."""
+    names = type_search_names_read(using=meetings.db)
+    changed = 0
+    last = 0
+    while True:
+        page = list(meetings.filter(pk__gt=last).order_by("pk").select_related("location")
+                    .prefetch_related("types")[:500])
+        if not page:
+            return changed
+        last = page[-1].pk
+        stale = []
+        for meeting in page:
+            text = search_text(meeting=meeting, location=meeting.location,
+                               type_ids=[t.pk for t in meeting.types.all()], names=names)
+            if text != meeting.search_text:
+                meeting.search_text = text
+                stale.append(meeting)
+        Meeting.objects.using(meetings.db).bulk_update(stale, ["search_text"])
+        changed += len(stale)
 
 
 def meeting_flag_geocoding(*, meeting: Meeting, location: Location | None) -> Meeting:
@@ -104,9 +154,11 @@ def meeting_flag_geocoding(*, meeting: Meeting, location: Location | None) -> Me
     return meeting
 
 
-def meeting_refresh_derived(*, meeting: Meeting, types: Iterable[MeetingType] | None = None) -> Meeting:
+def meeting_refresh_derived(*, meeting: Meeting, types: Iterable[MeetingType] | None = None,
+                            names: Mapping[int, str] | None = None) -> Meeting:
     """Recompute what a meeting derives from its types, links and location
-    (not saved). `types` replaces the saved ones when given."""
+    (not saved). `types` replaces the saved ones when given; `names` is the
+    vocabularies' `keywords.type_search_names` (read when not given)."""
     types = list(meeting.types.all()) if types is None else list(types)
     location = meeting.location
     meeting.open_closed = open_closed_for(fellowship=meeting.fellowship, types=types)
@@ -122,11 +174,15 @@ def meeting_refresh_derived(*, meeting: Meeting, types: Iterable[MeetingType] | 
     meeting.longitude = location.longitude if location else None
     if not meeting.timezone:
         meeting.timezone = (location.timezone if location else "") or meeting.service_body.timezone
+    if names is None:
+        names = type_search_names_read(using=meeting._state.db or "default")
+    meeting.search_text = search_text(meeting=meeting, location=location, type_ids=[t.pk for t in types], names=names)
     return meeting
 
 
 def meeting_take_feed(*, meeting: Meeting, values: dict, types: list[MeetingType], location: Location | None,
-                      place_key: str, current_types: list[MeetingType] | None = None) -> list[MeetingType]:
+                      place_key: str, names: Mapping[int, str],
+                      current_types: list[MeetingType] | None = None) -> list[MeetingType]:
     """Give a meeting what its feed says now (not saved; the importer writes
     in bulk). `values` are the feed's fields in the encoding of
     `meetings.feeds.locks`. For a stored meeting (`current_types` given), a
@@ -142,7 +198,7 @@ def meeting_take_feed(*, meeting: Meeting, values: dict, types: list[MeetingType
     final_types = current_types if current_types is not None and "types" in meeting.locked_fields else types
     meeting.location = location
     meeting.feed_values = {**values, "location": place_key}
-    meeting_refresh_derived(meeting=meeting, types=final_types)
+    meeting_refresh_derived(meeting=meeting, types=final_types, names=names)
     meeting_flag_geocoding(meeting=meeting, location=location)
     return final_types
 

@@ -14,6 +14,7 @@ from django.db import connection
 
 from fixtures import directory
 from fellowships.vocabularies import fellowship_entries
+from meetings.keywords import type_search_names
 from meetings.models import Meeting
 from meetings.services import meeting_refresh_derived
 
@@ -21,13 +22,15 @@ from meetings.services import meeting_refresh_derived
 def offline_catalog() -> directory.Catalog:
     """Ids as a database would hand them out, without one."""
     entries = fellowship_entries()
-    type_ids, service_body_ids = {}, {}
+    type_ids, service_body_ids, types = {}, {}, []
     for f in entries:
         for t in f.types:
             type_ids[(f.slug, t.code)] = len(type_ids) + 1
+            types.append((type_ids[(f.slug, t.code)], t.name, t.translations))
         for key, _, _ in directory.service_body_areas():
             service_body_ids[(f.slug, key)] = len(service_body_ids) + 1
-    return directory.Catalog({f.slug: i + 1 for i, f in enumerate(entries)}, type_ids, service_body_ids)
+    return directory.Catalog({f.slug: i + 1 for i, f in enumerate(entries)}, type_ids, service_body_ids,
+                             type_search_names(types))
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +129,8 @@ def test_loaded_rows_hold_what_the_services_derive():
         .order_by("id")[::7]
     )
     assert len(sample) > 200
-    derived_fields = ("open_closed", "attendance", "conference_provider", "latitude", "longitude", "timezone")
+    derived_fields = ("open_closed", "attendance", "conference_provider", "latitude", "longitude", "timezone",
+                      "search_text")
     attendances = set()
     for meeting in sample:
         stored = {name: getattr(meeting, name) for name in derived_fields}

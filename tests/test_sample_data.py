@@ -335,6 +335,21 @@ def _file_changing(slug: str, place_key: str) -> dict:
     return data
 
 
+def test_a_place_the_file_renames_is_found_by_its_new_name_for_every_meeting_there(loaded, tmp_path, client):
+    """The meetings at a place the file describes anew follow it, the file's
+    own and one a curator added there: pin, and the search text of a keyword search."""
+    meeting, location, key = _serenity_and_its_place()
+    make_meeting(name="Added by hand", location=location)  # written by no feed
+    there = set(Meeting.objects.filter(location=location, published=True).values_list("slug", flat=True))
+    assert len(there) > 1
+    sample_data_load(path=_write(tmp_path, _file_changing(meeting.slug, key)))
+    location.refresh_from_db()
+    assert location.name == "Renamed Hall"
+    found = client.get("/api/v1/meetings/", {"q": "renamed hall", "limit": 100}).json()["results"]
+    assert {m["slug"] for m in found} == there
+    assert set(Meeting.objects.filter(location=location).values_list("latitude", flat=True)) == {location.latitude}
+
+
 def test_edits_made_in_the_admin_survive_loading_again(loaded, admin_client, tmp_path):
     meeting, location, key = _serenity_and_its_place()
     form = {

@@ -57,7 +57,9 @@ from meetings.geocoding import GeocodingError, Place
 from meetings.history import attributed, history_bulk_record
 from meetings.models import (FeedFormat, FeedSource, ImportIssue, ImportRun, Location, Meeting, Region,
                              feed_url_problem)
-from meetings.services import location_apply_place, location_query, meeting_take_feed, place_lookup
+from meetings.keywords import type_search_names_read
+from meetings.services import (location_apply_place, location_meetings_follow, location_query, meeting_take_feed,
+                               place_lookup)
 
 Progress = Callable[[int, int], None]
 
@@ -392,7 +394,7 @@ def _shrink_reason(*, source: FeedSource, parsed: ParsedFeed, plan: Plan) -> str
 # The columns a feed's change to a stored meeting may write (Applier._update).
 MEETING_UPDATE_FIELDS = ("location", "content_hash", "feed_values", "locked_fields", "updated", "removed",
                          "removed_at", "open_closed", "attendance", "conference_provider", "latitude", "longitude",
-                         "needs_review", "review_reason", "duplicate_of",
+                         "search_text", "needs_review", "review_reason", "duplicate_of",
                          *[n for n in locks.FEED_FIELDS if n != "types"])
 
 
@@ -409,6 +411,8 @@ class Applier:
         self.run = run
         self.now = timezone.now()
         self.types = TypeResolver(source.fellowship)
+        # The vocabularies' names, for each meeting's search text (read once a run).
+        self.type_names = type_search_names_read()
         self.places = places
         self.progress = progress
         self.unknown: dict[str, int] = {}
@@ -509,20 +513,16 @@ class Applier:
             self._placed(update_places, [
                 self._place(fm, rows[pk].location, (rows[pk].feed_values or {}).get("location")) for fm, pk in chunk])
             del rows
-        moved_locations = self.places.save(date=self.now)
+        described_anew = self.places.save(date=self.now)
 
         touched: set[int] = set()
         for chunk, places in zip(_chunks(plan.create), _chunks(create_places)):
             touched.update(self._create(chunk, places, total))
         for chunk, places in zip(_chunks(plan.update), _chunks(update_places)):
             touched.update(self._update(chunk, places, total))
-        # Other meetings at a place the feed moved follow its pin.
-        for location in moved_locations:
-            others = [pk for pk in Meeting.objects.filter(location=location).values_list("pk", flat=True)
-                      if pk not in touched]
-            if others:
-                Meeting.objects.filter(pk__in=others).update(latitude=location.latitude,
-                                                            longitude=location.longitude)
+        # Other meetings at a place the feed described anew follow it (pin, search text).
+        for location in described_anew:
+            location_meetings_follow(location=location, date=self.now, skip=touched, names=self.type_names)
 
         for restored in _chunks(plan.restore_unchanged):
             Meeting.objects.filter(pk__in=restored).update(removed=False, removed_at=None)
@@ -565,7 +565,8 @@ class Applier:
                 source=self.source.meeting_source, source_key=fm.key, feed_source=self.source,
                 content_hash=fm.content_hash(), created=self.now, updated=self.now,
             )
-            meeting_take_feed(meeting=meeting, values=values, types=types, location=location, place_key=signature)
+            meeting_take_feed(meeting=meeting, values=values, types=types, location=location, place_key=signature,
+                              names=self.type_names)
             new_meetings.append(meeting)
             new_types.append(types)
             self._tick(total)
@@ -598,7 +599,7 @@ class Applier:
             types, values = self._feed_values(fm, zone)
             current_types = types_of[meeting.pk]
             final_types = meeting_take_feed(meeting=meeting, values=values, types=types, location=location,
-                                            place_key=signature, current_types=current_types)
+                                            place_key=signature, names=self.type_names, current_types=current_types)
             meeting.content_hash = fm.content_hash()
             meeting.updated = self.now
             if meeting.removed:
@@ -811,9 +812,9 @@ def feed_places_apply(*, namespace: str, places: list[FeedMeeting]) -> None:
         stored.preload({key for key, _ in keyed})
         for key, fm in keyed:
             stored.location(fm, key)
+        names = type_search_names_read()
         for location in stored.save(date=now):
-            Meeting.objects.filter(location=location).update(latitude=location.latitude,
-                                                             longitude=location.longitude)
+            location_meetings_follow(location=location, date=now, names=names)
 
 
 # The older entry points, kept for their callers: each is one `feed_import`.

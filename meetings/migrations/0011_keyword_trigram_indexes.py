@@ -35,16 +35,28 @@ def forward(apps, schema_editor):
         "CREATE OR REPLACE FUNCTION mf_fold(text) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE"
         f" AS $$ BEGIN RETURN lower({schema}.unaccent('{schema}.unaccent'::regdictionary, $1)); END $$")
     for name, (table, text) in INDEXES.items():
-        # A concurrent build that failed leaves its index invalid (never used,
-        # still written): IF NOT EXISTS would keep it, so it is built anew.
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name])
-            invalid = cursor.fetchone()
+        build_concurrently(schema_editor, name, f"{table} USING gin (mf_fold({text}) gin_trgm_ops)")
+
+
+def build_concurrently(schema_editor, name: str, definition: str) -> None:
+    """CREATE INDEX name ON definition, concurrently: a large directory keeps
+    taking writes (imports, curators) while it builds. A concurrent build that
+    failed leaves its index invalid (never used, still written): IF NOT
+    EXISTS would keep it, so it is built anew. The web's statement timeout
+    (settings.py) does not bound a build: at 100,000 meetings one outlasted
+    it, and a cancelled build is an invalid index."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        timeout = cursor.fetchone()[0]
+        cursor.execute("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name])
+        invalid = cursor.fetchone()
+    schema_editor.execute("SET statement_timeout = 0")
+    try:
         if invalid and invalid[0]:
             schema_editor.execute(f"DROP INDEX CONCURRENTLY {name}")
-        # Concurrently: a large directory keeps taking writes (imports, curators) while it builds.
-        schema_editor.execute(
-            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} USING gin (mf_fold({text}) gin_trgm_ops)")
+        schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {definition}")
+    finally:
+        schema_editor.execute("SELECT set_config('statement_timeout', %s, false)", [timeout])
 
 
 def backward(apps, schema_editor):

@@ -1,0 +1,81 @@
+"""A meeting's search text (meetings/keywords.py) is derived from its own
+text, its venue's and its types' names: every write to any of them shows in
+a keyword search at once, whoever makes it (a curator, a feed, a vocabulary;
+a place a feed describes anew: tests/test_sample_data.py)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from fellowships.models import MeetingType
+from meetings.keywords import fold
+from meetings.models import Meeting
+from meetings.services import location_save, meeting_save
+from tests.factories import LocationFactory, make_meeting
+
+URL = "/api/v1/meetings/"
+
+pytestmark = pytest.mark.django_db
+
+
+def found(client, words: str) -> list[str]:
+    response = client.get(URL, {"q": words})
+    assert response.status_code == 200, response.content
+    return sorted(m["name"] for m in response.json()["results"])
+
+
+def test_a_venue_a_curator_renames_is_found_by_its_new_name_for_every_meeting_there(vocabularies, client):
+    hall = LocationFactory(name="Old Mission Hall")
+    make_meeting(name="Early Risers", location=hall)
+    make_meeting(name="Night Owls", location=hall)
+    assert found(client, "mission") == ["Early Risers", "Night Owls"]
+    hall.name = "Harbor Chapel"
+    location_save(location=hall, address_changed=False, coordinates_changed=False)
+    assert found(client, "mission") == []
+    assert found(client, "harbor chapel") == ["Early Risers", "Night Owls"]
+
+
+def test_a_meeting_whose_types_change_is_found_by_their_names(vocabularies, client):
+    meeting = make_meeting(name="Tuesday Night", types=("O",))
+    assert found(client, "women") == []
+    meeting_save(meeting=meeting, types=MeetingType.objects.filter(fellowship__slug="aa", code__in=["O", "W"]))
+    assert found(client, "women") == found(client, "mujeres") == ["Tuesday Night"]
+    meeting_save(meeting=meeting, types=MeetingType.objects.filter(fellowship__slug="aa", code="O"))
+    assert found(client, "women") == []
+
+
+def test_a_type_the_vocabulary_names_anew_is_found_by_its_new_names(vocabularies, client):
+    make_meeting(name="Tuesday Night", types=("W",))
+    make_meeting(name="NA Tuesday", fellowship="na", types=("W",), location=LocationFactory())
+    assert found(client, "mna") == []
+    women = MeetingType.objects.get(fellowship__slug="aa", code="W")
+    women.translations = {**women.translations, "ga": "Mná"}  # Irish
+    women.save()
+    # NA's W has the same English name: the pages show it with AA's translations.
+    assert found(client, "mna") == ["NA Tuesday", "Tuesday Night"]
+
+
+def test_keywords_are_folded_as_the_text_is(vocabularies, client):
+    make_meeting(name="Ærø Straße Grupo Rendición")
+    for words in ("ærø", "ÆRØ", "straße", "rendicion", "RENDICIÓN"):
+        assert found(client, words) == ["Ærø Straße Grupo Rendición"], words
+    assert fold("RENDICIÓN") in Meeting.objects.get().search_text
+
+
+def test_the_migration_fills_the_search_text_of_stored_meetings(vocabularies):
+    hall = LocationFactory(name="Old Mission Hall")
+    meetings = [make_meeting(name="Early Risers", location=hall, types=("W",)),
+                make_meeting(name="Online", no_location=True, notes="Bring coffee")]
+    Meeting.objects.update(search_text="")
+    fill = import_module("meetings.migrations.0012_meeting_search_text").fill
+    fill(apps, SimpleNamespace(connection=connection))  # what it reads of its schema editor
+    for meeting in meetings:
+        meeting.refresh_from_db()
+        assert meeting.search_text == meeting_save(meeting=meeting).search_text != ""
+    assert "old mission hall" in meetings[0].search_text and "mujeres" in meetings[0].search_text
+
