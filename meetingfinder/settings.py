@@ -177,12 +177,19 @@ DATABASE_STATEMENT_TIMEOUT_MS = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default
 DATABASE_PREPARE_THRESHOLD = env("DATABASE_PREPARE_THRESHOLD", default="5")
 _prepared = {"server_side_binding": True, "prepare_threshold": int(DATABASE_PREPARE_THRESHOLD)} \
     if DATABASE_PREPARE_THRESHOLD else {}
-# Every PostgreSQL session: the statement timeout, and no JIT compilation.
+# Every PostgreSQL session: the statement timeout, no JIT compilation, and
+# every statement planned for its own values.
 # JIT starts above a planner cost, not a running time: a keyword search of
 # 40 words (80 subplans) spent 640-670 ms of its ~750 compiling and ~80
 # running, and the whole Meeting Guide feed ran no slower without it
 # (bench/README.md, round 16).
-_SESSION = f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS} -c jit=off"
+# A prepared statement may otherwise get one generic plan for all values
+# after its fifth run, and a listing's best plan depends on them: a keyword
+# in most meetings reads in weekday order, a rare one through its trigram
+# index, a 2-letter one (no trigram) never through it: planned once, "ab"
+# took 334-381 ms instead of 2-3 (round 17). Preparing still saves parsing.
+_SESSION = (f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS} -c jit=off"
+            " -c plan_cache_mode=force_custom_plan")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = _SESSION
     DATABASES["default"]["OPTIONS"].update(_prepared)
@@ -210,10 +217,13 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
 # nearest-first search runs its one statement there, so PostgreSQL takes the
 # GiST index's KNN scan without a transaction around a SET LOCAL (three round
 # trips more per search; meetings/geo.py). Nothing else reads through it.
+# Its one plan (the KNN scan) does not depend on the values: it keeps the
+# generic plan of a prepared statement, planned once (round 7).
 for _alias, _config in list(DATABASES.items()):
     if _config["ENGINE"].endswith("postgresql"):
         _options = dict(_config.get("OPTIONS", {}))
-        _options["options"] = f"{_options.get('options', '')} -c enable_bitmapscan=off".strip()
+        _options["options"] = (f"{_options.get('options', '')} -c enable_bitmapscan=off"
+                               " -c plan_cache_mode=auto").strip()
         DATABASES[f"knn_{_alias}"] = {**_config, "OPTIONS": _options, "TEST": {"MIRROR": "default"}}
 DATABASE_ROUTERS = ["meetingfinder.replicas.PrimaryReplicaRouter"]
 DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=10.0)

@@ -47,7 +47,8 @@ def test_connections_carry_the_configured_statement_timeout(postgresql_only):
         (setting,) = cursor.fetchone()
     assert int(setting) == settings.DATABASE_STATEMENT_TIMEOUT_MS > 0
     assert connection.settings_dict["OPTIONS"]["options"] == (
-        f"-c statement_timeout={settings.DATABASE_STATEMENT_TIMEOUT_MS} -c jit=off")
+        f"-c statement_timeout={settings.DATABASE_STATEMENT_TIMEOUT_MS} -c jit=off"
+        " -c plan_cache_mode=force_custom_plan")
 
 
 @pytest.mark.postgres
@@ -61,6 +62,20 @@ def test_no_connection_compiles_statements_with_jit(postgresql_only):
         with connections[alias].cursor() as cursor:
             cursor.execute("SHOW jit")
             assert cursor.fetchone() == ("off",), alias
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases="__all__")
+def test_the_nearest_first_connection_keeps_generic_plans(postgresql_only):
+    """Its one plan does not depend on the values (the KNN scan, bitmap scans
+    off); every other connection plans each statement for its values
+    (tests/test_search_text.py)."""
+    from django.db import connections
+
+    for alias, mode in (("default", "force_custom_plan"), ("knn_default", "auto")):
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            assert cursor.fetchone() == (mode,), alias
 
 
 @pytest.mark.postgres
