@@ -1,24 +1,26 @@
 """Keyword search (`q`): every word must appear, folded for case and accents
 ("Rendicion" finds "Rendición"), in a meeting's name, group, notes, venue,
-address, city or the name of one of its types, in English or in a language
-the vocabularies translate it to ("women" and "mujeres" find type W, in every
-fellowship whose W is Women).
+address, city or the name of one of its types as the site's pages show it,
+in any of their languages (`LANGUAGES`: "women" and "mujeres" find type W, in
+every fellowship whose W is Women).
 
-All of that is one column of the meeting, `search_text`, folded here and
-written with the meeting's other derived fields (`services.meeting_refresh_derived`
-and the writes that follow a venue or a vocabulary). A word is then one
-condition on the meeting row, `search_text LIKE '%word%'`, which PostgreSQL
-may answer from the column's trigram index (migration 0012) or check on the
-rows it reads anyway, whichever its statistics say is cheaper: a rare word
-through the index, a word in most meetings by reading in weekday order until
-the page is full. Fields are joined by spaces and a word has none, so a word
-never matches across two fields."""
+All of that is one column of the meeting, `search_text`: its words, folded
+here, each once, written with the meeting's other derived fields
+(`services.meeting_refresh_derived` and the writes that follow a venue or a
+vocabulary). A word is then one condition on the meeting row,
+`search_text LIKE '%word%'`, which PostgreSQL may answer from the column's
+trigram index (migration 0013) or check on the rows it reads anyway,
+whichever its statistics say is cheaper: a rare word through the index, a
+word in most meetings by reading in weekday order until the page is full. A
+word searched for has no space, so it never matches across two words of the
+text."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from django.conf import settings
 from django.db.models import Q
 
 # What a meeting's search text is made of, in order: its own fields, its
@@ -34,15 +36,19 @@ def fold(text: str) -> str:
 
 
 def type_search_names(types: Iterable[tuple[int, str, Mapping[str, str] | None]]) -> dict[int, str]:
-    """{type id: its names joined}, from every type's (id, name,
-    translations): its own name, its own translations and those of the other
-    vocabularies' types with the same English name (NA's "Women" is AA's
-    "Mujeres", as the pages show it)."""
+    """{type id: its names, folded and joined}, from every type's (id, name,
+    translations): its name in each of the site's languages, its own
+    translation or that of another vocabulary's type with the same English
+    name (NA's "Women" is AA's "Mujeres"), as the pages show it. The
+    vocabularies' other languages (Meeting Guide has nine) are no page's, and
+    tripled every meeting's search text and its index."""
     types = list(types)
+    languages = [code for code, _ in settings.LANGUAGES]
     by_english: dict[str, set[str]] = {}
     for _, name, translations in types:
-        by_english.setdefault(name, {name}).update((translations or {}).values())
-    return {pk: " ".join(sorted(by_english[name])) for pk, name, _ in types}
+        by_english.setdefault(name, {name}).update(
+            text for language, text in (translations or {}).items() if language in languages)
+    return {pk: " ".join(sorted({fold(text) for text in by_english[name]})) for pk, name, _ in types}
 
 
 def type_search_names_read(*, using: str = "default") -> dict[int, str]:
@@ -63,8 +69,14 @@ def search_text(*, meeting, location, type_ids: Iterable[int], names: Mapping[in
     parts = [_value(meeting, f) for f in MEETING_TEXT]
     if location is not None:
         parts += [_value(location, f) for f in LOCATION_TEXT]
-    parts += [names.get(pk, "") for pk in sorted(set(type_ids))]
-    return fold(" ".join(part for part in parts if part))
+    # The names are folded already (once per vocabulary, not per meeting).
+    words = fold(" ".join(parts)).split()
+    for pk in sorted(set(type_ids)):
+        words += names.get(pk, "").split()
+    # A word searched for has no space, so it is found in the text exactly
+    # when it is found in one of its words: each word is kept once (a group
+    # named as its meeting, a city in the address, shared type names).
+    return " ".join(dict.fromkeys(words))
 
 
 def keyword_conditions(keywords: str) -> list[Q]:

@@ -52,12 +52,17 @@ def test_a_meeting_whose_types_change_is_found_by_their_names(vocabularies, clie
 def test_a_type_the_vocabulary_names_anew_is_found_by_its_new_names(vocabularies, client):
     make_meeting(name="Tuesday Night", types=("W",))
     make_meeting(name="NA Tuesday", fellowship="na", types=("W",), location=LocationFactory())
-    assert found(client, "mna") == []
+    assert found(client, "mujeres") == ["NA Tuesday", "Tuesday Night"]
+    assert found(client, "solo") == []
     women = MeetingType.objects.get(fellowship__slug="aa", code="W")
-    women.translations = {**women.translations, "ga": "Mná"}  # Irish
+    women.translations = {**women.translations, "es": "Sólo mujeres"}
     women.save()
     # NA's W has the same English name: the pages show it with AA's translations.
-    assert found(client, "mna") == ["NA Tuesday", "Tuesday Night"]
+    assert found(client, "solo") == ["NA Tuesday", "Tuesday Night"]
+    # A language of the vocabulary that no page is shown in is not searched.
+    women.translations = {**women.translations, "fr": "Femmes"}
+    women.save()
+    assert found(client, "femmes") == []
 
 
 def test_keywords_are_folded_as_the_text_is(vocabularies, client):
@@ -65,6 +70,19 @@ def test_keywords_are_folded_as_the_text_is(vocabularies, client):
     for words in ("ærø", "ÆRØ", "straße", "rendicion", "RENDICIÓN"):
         assert found(client, words) == ["Ærø Straße Grupo Rendición"], words
     assert fold("RENDICIÓN") in Meeting.objects.get().search_text
+
+
+def test_each_word_is_kept_once_and_found_as_before(vocabularies, client):
+    """A group named as its meeting, a city in the address: the search text
+    keeps a word once, and finds what the fields joined would find."""
+    hall = LocationFactory(name="Saint Mark Hall", city="Irvine", formatted_address="5 Main St, Irvine, CA 92618, USA")
+    meeting = make_meeting(name="Irvine Serenity", group="Irvine Serenity", location=hall, types=("W",))
+    words = meeting.search_text.split()
+    assert len(words) == len(set(words)) and words[:2] == ["irvine", "serenity"]
+    for query in ("irvine", "rvin", "92618", "main st", "mark hall", "women", "mujeres", "irvine serenity"):
+        assert found(client, query) == ["Irvine Serenity"], query
+    assert found(client, "irvine,") == ["Irvine Serenity"]  # as the address has it
+    assert found(client, "serenity irvine women x") == []
 
 
 def test_the_migration_fills_the_search_text_of_stored_meetings(vocabularies):
