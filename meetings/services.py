@@ -1,7 +1,6 @@
 """Writes: every change to meetings and locations goes through here, so the
 derived fields (open/closed, attendance, provider, copied coordinates, search
-text) never
-drift from what they derive from. The importer (`meetings.feeds.service`),
+text) never drift from what they derive from. The importer (`meetings.feeds.service`),
 the sample data (an import of its own), change-request approval, the admin
 and history reverts all write through these functions."""
 
@@ -94,9 +93,10 @@ def location_meetings_follow(*, location: Location, date: dt.datetime, skip: Ite
     ids = [pk for pk in location.meetings.values_list("pk", flat=True) if pk not in skip]
     if not ids:
         return 0
-    meetings = list(Meeting.objects.using(location._state.db or "default").filter(pk__in=ids)
+    using = location._state.db or "default"
+    meetings = list(Meeting.objects.using(using).filter(pk__in=ids)
                     .select_related("fellowship", "service_body", "location").prefetch_related("types"))
-    names = type_search_names_read(using=location._state.db or "default") if names is None else names
+    names = type_search_names_read(using=using) if names is None else names
     for meeting in meetings:
         meeting_refresh_derived(meeting=meeting, names=names)
         # The meeting as published (its address, pin) changed with its location.
