@@ -3,6 +3,7 @@ form posts) is in factories.py; no test module imports another."""
 
 import datetime as dt
 import io
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -120,21 +121,35 @@ def aa_client(client, directory):
 # The Orange County sample directory, for tests that only read it.
 
 @pytest.fixture(scope="session")
-def oc_sample_session(django_db_setup, django_db_blocker):
-    """Loaded once per session by the documented command, inside a
-    transaction rolled back at the end of the session; each test's own
-    transaction nests in it as a savepoint, so what a test writes is undone
-    and the next reader sees the sample as loaded. Tests that ask for it run
-    last (pytest_collection_modifyitems below), so no other test sees it."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            call_command("load_sample_data", stdout=io.StringIO())
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+def shared_rows(django_db_setup, django_db_blocker):
+    """`with shared_rows(): ...` around a broader-scoped fixture's yield:
+    the rows it writes inside are made once, in a transaction rolled back
+    when the block ends; each test's own transaction nests in it as a
+    savepoint, so what a test writes is undone and the next test sees the
+    rows as made. Only tests that ask for that fixture run inside it."""
+
+    @contextmanager
+    def block():
+        with django_db_blocker.unblock():
+            outer = transaction.atomic()
+            outer.__enter__()
+            try:
+                yield
+            finally:
+                transaction.set_rollback(True)
+                outer.__exit__(None, None, None)
+
+    return block
+
+
+@pytest.fixture(scope="session")
+def oc_sample_session(shared_rows):
+    """Loaded once per session by the documented command (`shared_rows`).
+    Tests that ask for it run last (pytest_collection_modifyitems below), so
+    no other test sees it."""
+    with shared_rows():
+        call_command("load_sample_data", stdout=io.StringIO())
+        yield
 
 
 @pytest.fixture

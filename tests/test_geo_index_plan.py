@@ -14,7 +14,7 @@ import random
 from dataclasses import replace
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 
 from fixtures import directory
 from fellowships.models import Fellowship
@@ -62,21 +62,14 @@ def searches() -> list[tuple[str, geo.Point, MeetingFilters]]:
 
 
 @pytest.fixture(scope="module")
-def hundred_thousand(django_db_setup, django_db_blocker):
-    """Loaded once for the module inside a transaction that is rolled back
-    after it; each test's own transaction nests in it as a savepoint."""
+def hundred_thousand(shared_rows):
+    """Loaded once for the module (conftest's `shared_rows`)."""
     if connection.vendor != "postgresql":
         yield
         return
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            directory.directory_load(size=100_000, seed=11, rebuild_indexes=True)
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    with shared_rows():
+        directory.directory_load(size=100_000, seed=11, rebuild_indexes=True)
+        yield
 
 
 def test_index_serves_radius_search_with_filters(hundred_thousand):

@@ -612,7 +612,27 @@ class TestDirectoryEndpoints:
         assert client.get("/api/v2/meetings/").status_code == 404
 
 
+@pytest.fixture(scope="class")
+def spread_rows(shared_rows):
+    """240 meetings around the world's zones, made once for the class that
+    asks for them (its tests only read them; made per test, they cost ~19 s)."""
+    import random
+
+    from fellowships.services import vocabularies_sync
+
+    pick = random.Random(20261130)
+    zones = ("America/Los_Angeles", "America/New_York", "Europe/London", "Asia/Tokyo")
+    with shared_rows():
+        vocabularies_sync()
+        for n in range(240):
+            make_meeting(name=f"M{n:03d}", day=pick.randrange(7),
+                         time=f"{pick.randrange(24):02d}:{pick.choice((0, 7, 30)):02d}", timezone=pick.choice(zones),
+                         location=at(33.6 + pick.random() / 5, -117.9 + pick.random() / 5))
+        yield
+
+
 @pytest.mark.django_db
+@pytest.mark.xdist_group("soonest_first_pages")  # one worker makes the rows once
 class TestSoonestFirstPages:
     """A soonest-first page is read from the narrowest window that fills it
     (selectors.SOONEST_FIRST_WINDOWS): the same rows as the search's own."""
@@ -620,14 +640,8 @@ class TestSoonestFirstPages:
     NOW = dt.datetime(2026, 12, 2, 17, 7, tzinfo=dt.timezone.utc)  # Wednesday 09:07 in Los Angeles
 
     @pytest.fixture
-    def spread(self, vocabularies):
-        import random
-
-        pick = random.Random(20261130)
-        zones = ("America/Los_Angeles", "America/New_York", "Europe/London", "Asia/Tokyo")
-        for n in range(240):
-            make_meeting(name=f"M{n:03d}", day=pick.randrange(7), time=f"{pick.randrange(24):02d}:{pick.choice((0, 7, 30)):02d}",
-                         timezone=pick.choice(zones), location=at(33.6 + pick.random() / 5, -117.9 + pick.random() / 5))
+    def spread(self, spread_rows, db):
+        """The class's meetings (`spread_rows`), read inside the test's transaction."""
 
     @pytest.mark.parametrize("query", [
         {"order": "soonest"},
