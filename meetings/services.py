@@ -1,8 +1,9 @@
 """Writes: every change to meetings and locations goes through here, so the
 derived fields (open/closed, attendance, provider, copied coordinates, search
-text) never drift from what they derive from. The importer (`meetings.feeds.service`),
-the sample data (an import of its own), change-request approval, the admin
-and history reverts all write through these functions."""
+text) never drift from what they derive from. The importer
+(`meetings.feeds.service`), the sample data (an import of its own),
+change-request approval, the admin and history reverts all write through
+these functions."""
 
 from __future__ import annotations
 
