@@ -486,6 +486,9 @@ class DirectoryVersion(models.Model):
 
     version = models.BigIntegerField(default=0)
     changed_at = models.DateTimeField(default=now)
+    # {type id: its search names} as the meetings' search text was last
+    # written with them (services.search_names_follow).
+    search_names = models.JSONField(default=dict, editable=False)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="directory_version_single_row")]

@@ -10,19 +10,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from django.db import transaction
+from django.db import connections, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from fellowships.models import MeetingType
 from fellowships.services import open_closed_for
 from meetings.attendance import conference_provider, derive_attendance, is_online
+from meetings.directory_version import directory_changed
 from meetings.geocoding import GeocodingError, Place, geocode
 from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, PIN, current_values, decode, newly_curated,
                                   unknown_fields)
 from meetings.history import RevertError, history_bulk_record, record_type_codes, revert_changes
 from meetings.keywords import search_text, type_search_names_read
-from meetings.models import Location, Meeting
+from meetings.models import DirectoryVersion, Location, Meeting
 
 # How a meeting whose place could not be geocoded is flagged for review; the
 # flag is lifted by the same rule once the place has coordinates.
@@ -110,20 +112,54 @@ def location_meetings_follow(*, location: Location, date: dt.datetime, skip: Ite
 
 def meeting_type_saved(sender, instance: MeetingType, created: bool = False, raw: bool = False,
                        using: str = "default", **kwargs) -> None:
-    """A vocabulary's type renamed or translated anew (`vocabularies_sync`):
-    the meetings whose search text names it, or a type of the same English
-    name, are written anew (connected in meetings/apps.py)."""
-    if created or raw:
-        return
-    meetings_refresh_search_text(meetings=Meeting.objects.using(using).filter(
-        pk__in=Meeting.types.through.objects.using(using).filter(meetingtype__name=instance.name)
-        .values("meeting_id")))
+    """A vocabulary's type renamed or translated anew (`vocabularies_sync`)
+    reaches the search text of its meetings (connected in meetings/apps.py).
+    A new type has no meetings yet."""
+    if not (created or raw):
+        search_names_follow(using=using)
 
 
-def meetings_refresh_search_text(*, meetings: QuerySet[Meeting]) -> int:
+def meetings_migrated(sender, using: str = "default", plan=None, **kwargs) -> None:
+    """At the end of `migrate` (post_migrate, meetings/apps.py), once the
+    database is at its latest state. A migration may have changed anything
+    readers see through historical models, which send no signal heard here:
+    the directory's state is named anew (cached answers) when one was
+    applied, and a vocabulary renamed or translated reaches the search text."""
+    if plan is None:
+        return  # `flush`: nothing is left to follow
+    executor = MigrationExecutor(connections[using])
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        return  # migrated to an earlier state: the models are not its schema
+    with transaction.atomic(using=using):
+        if plan:
+            directory_changed(using=using)
+        search_names_follow(using=using)
+
+
+def search_names_follow(*, using: str = "default") -> int:
+    """Write anew the search text of the meetings whose types' search names
+    (`keywords.type_search_names`: a type borrows the translations of
+    another vocabulary's type of the same English name) differ from those
+    it was written with, kept with the directory's version; keep the new
+    names. Returns how many meetings changed."""
+    names = type_search_names_read(using=using)
+    kept = DirectoryVersion.objects.using(using).filter(pk=1).values_list("search_names", flat=True).first() or {}
+    changed = [pk for pk, text in names.items() if kept.get(str(pk)) != text]
+    if not changed:
+        return 0
+    meetings = Meeting.objects.using(using).filter(pk__in=Meeting.types.through.objects.using(using).filter(
+        meetingtype_id__in=changed).values("meeting_id"))
+    count = meetings_refresh_search_text(meetings=meetings, names=names)
+    directory_changed(using=using)  # the types' names readers see changed too
+    DirectoryVersion.objects.using(using).update_or_create(
+        pk=1, defaults={"search_names": {str(pk): text for pk, text in names.items()}})
+    return count
+
+
+def meetings_refresh_search_text(*, meetings: QuerySet[Meeting], names: Mapping[int, str] | None = None) -> int:
     """Write the search text of `meetings` anew (after a vocabulary's names
     changed), a page at a time. Returns how many changed."""
-    names = type_search_names_read(using=meetings.db)
+    names = type_search_names_read(using=meetings.db) if names is None else names
     changed = 0
     last = 0
     while True:

@@ -117,3 +117,36 @@ def test_a_keyword_listing_is_planned_for_its_own_words(vocabularies, client):
                        "FROM pg_prepared_statements WHERE statement LIKE %s", ["%search_text%"])
         generic, custom = cursor.fetchone()
     assert custom > 0 and generic == 0, (generic, custom)
+
+
+def test_a_type_renamed_in_english_leaves_no_borrowed_names_on_other_vocabularies(vocabularies, client):
+    """NA's W shows AA's translations because both are named "Women"; once
+    AA's is named otherwise, NA's meetings are found by NA's own names only."""
+    women = MeetingType.objects.get(fellowship__slug="aa", code="W")
+    women.translations = {**women.translations, "es": "Sólo mujeres"}
+    women.save()
+    make_meeting(name="Tuesday Night", types=("W",))
+    make_meeting(name="NA Tuesday", fellowship="na", types=("W",), location=LocationFactory())
+    assert found(client, "solo") == ["NA Tuesday", "Tuesday Night"]
+    women.name = "Ladies"
+    women.save()
+    assert found(client, "solo") == ["Tuesday Night"]
+    assert found(client, "ladies") == ["Tuesday Night"]
+
+
+def test_a_vocabulary_changed_by_a_data_migration_reaches_the_search_text_at_migrate(vocabularies, client):
+    """A data migration writes types through historical models, which send
+    no signal the meetings app hears (nor does `QuerySet.update`, used here
+    in its place): `migrate` brings the search text up to date at its end,
+    and names the directory's state anew (cached answers)."""
+    from django.core.management import call_command
+
+    from meetings.directory_version import directory_version
+
+    make_meeting(name="Tuesday Night", types=("W",))
+    MeetingType.objects.filter(fellowship__slug="aa", code="W").update(translations={"es": "Sólo mujeres"})
+    assert found(client, "solo") == []
+    before = directory_version()
+    call_command("migrate", verbosity=0)
+    assert found(client, "solo") == ["Tuesday Night"]
+    assert directory_version() != before
