@@ -13,7 +13,12 @@ trigram index (migration 0013) or check on the rows it reads anyway,
 whichever its statistics say is cheaper: a rare word through the index, a
 word in most meetings by reading in weekday order until the page is full. A
 word searched for has no space, so it never matches across two words of the
-text."""
+text.
+
+A search by type codes (`type`) is the same idea, exactly: a meeting's codes
+are the words of `type_code_text`, and each code asked for is one condition
+on the row ("has the word W"), which PostgreSQL checks on the rows it reads
+or looks up in the column's trigram index, as for a keyword."""
 
 from __future__ import annotations
 
@@ -77,6 +82,21 @@ def search_text(*, meeting, location, type_ids: Iterable[int], names: Mapping[in
     # when it is found in one of its words: each word is kept once (a group
     # named as its meeting, a city in the address, shared type names).
     return " ".join(dict.fromkeys(words))
+
+
+def type_code_text(codes: Iterable[str]) -> str:
+    """A meeting's `type_code_text`: its types' codes, sorted, each between
+    spaces (" B O W "). A meeting only has its own fellowship's types, one
+    per code, so a code found there is its fellowship's."""
+    codes = sorted(set(codes))
+    return f" {' '.join(codes)} " if codes else ""
+
+
+def type_code_conditions(codes: Iterable[str]) -> list[Q]:
+    """One condition per code: the meetings that have every code of
+    `codes`. Codes are checked against the vocabularies before (no `%` or
+    `_`; none differs from another only by case, which SQLite's LIKE ignores)."""
+    return [Q(type_code_text__contains=f" {code} ") for code in sorted(set(codes))]
 
 
 def keyword_conditions(keywords: str) -> list[Q]:

@@ -213,6 +213,9 @@ class Meeting(models.Model):
     # Derived (meetings/keywords.py): its text, its venue's and its types'
     # names, folded, for keyword search through one trigram index.
     search_text = models.TextField(verbose_name=_("search text"), blank=True, default="", editable=False)
+    # Derived (meetings/keywords.py): its types' codes, each a word, so a
+    # search by type is a condition on the row, not a lookup per meeting.
+    type_code_text = models.TextField(verbose_name=_("type codes"), blank=True, default="", editable=False)
     # Gone from its feed: kept (history, favourites) and restored if it returns.
     removed = models.BooleanField(verbose_name=_("removed"), default=False)
     removed_at = models.DateTimeField(verbose_name=_("removed at"), null=True, blank=True)
@@ -231,7 +234,8 @@ class Meeting(models.Model):
     # Feed bookkeeping is left out: it changes with every import and says
     # nothing a curator or a mirror reads.
     history = HistoricalRecords(
-        bases=[MeetingChangeAttribution], excluded_fields=["content_hash", "feed_values", "locked_fields", "search_text"]
+        bases=[MeetingChangeAttribution], excluded_fields=["content_hash", "feed_values", "locked_fields", "search_text",
+                                                       "type_code_text"]
     )
 
     class Meta:

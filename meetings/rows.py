@@ -118,14 +118,14 @@ class TypeFacts(NamedTuple):
     language: str
 
 
-def meeting_types(*, using: str, type_ids: Collection[int] = (), codes: Collection[str] = ()) -> dict[int, TypeFacts]:
+def meeting_types(*, using: str, type_ids: Collection[int] = ()) -> dict[int, TypeFacts]:
     """Every meeting type by id (its code, kind and language), kept per
     directory version: every write to the types bumps it, so a code changed
-    by any process shows at once. `type_ids`, `codes`: ids and codes the
-    caller read since the version was, each of which must be known (else
-    read again). Rows name their types from it, and searches match type ids
-    rather than joining the type table: that join cost ~0.4 ms a page of
-    rows, and a search by type codes ~5x its time (bench/README.md, round 14)."""
+    by any process shows at once. `type_ids`: ids the caller read since the
+    version was, each of which must be known (else read again). Rows name
+    their types from it, and a search by language matches type ids rather
+    than joining the type table: that join cost ~0.4 ms a page of rows, and a
+    search by type ~5x its time (bench/README.md, round 14)."""
     from fellowships.models import MeetingType
 
     def read() -> dict[int, TypeFacts]:
@@ -134,8 +134,7 @@ def meeting_types(*, using: str, type_ids: Collection[int] = (), codes: Collecti
 
     return kept_per_version("meeting_types", using=using, read=read,
                             # A type written since the version was read: read again.
-                            still_good=lambda types: all(i in types for i in type_ids) and (
-                                not codes or set(codes) <= {t.code for t in types.values()}))
+                            still_good=lambda types: all(i in types for i in type_ids))
 
 
 # A page of a nearest-first search is one statement on PostgreSQL: the

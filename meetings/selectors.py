@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, SmallIntegerField, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, SmallIntegerField, Value
 from django.db.models.functions import Cast
 
 from fellowships.models import Fellowship, MeetingType
 from meetings import geo, schedule
 from meetings.directory_version import kept_per_version
-from meetings.keywords import keyword_conditions
+from meetings.keywords import keyword_conditions, type_code_conditions
 from meetings.models import Meeting
 from meetings.querysets import PUBLISHED, near
 from meetings.rows import meeting_rows, meeting_rows_of_page, meeting_types
@@ -164,18 +164,12 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     if f.attendance:
         where.append(Q(attendance__in=sorted({a for wanted in f.attendance for a in ATTENDANCE_MATCHES[wanted]})))
     qs = meetings if meetings is not None else Meeting.objects.all()
-    # Types by id, not by joining the type table for each meeting tried (meetings/rows.py).
-    types = meeting_types(using=qs.db, codes=f.type_codes) if f.type_codes or f.languages else {}
-    tagged = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk"))
-    if f.type_codes:
-        # Every code is required, each read in the meeting's own fellowship: a
-        # meeting only has its fellowship's types, one per code, so it has
-        # every code when as many of its types carry one: one subquery for any number.
-        codes = set(f.type_codes)
-        having = (tagged.filter(meetingtype_id__in=[pk for pk, t in types.items() if t.code in codes])
-                  .values("meeting_id").annotate(found=Count("*")).filter(found=len(codes)))
-        where.append(Exists(having))
+    # Every code is required, each a condition on the meeting's own row.
+    where.extend(type_code_conditions(f.type_codes))
     if f.languages:
+        # Types by id, not by joining the type table for each meeting tried (meetings/rows.py).
+        types = meeting_types(using=qs.db)
+        tagged = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk"))
         languages = {pk: t.language for pk, t in types.items() if t.kind == MeetingType.Kind.LANGUAGE}
         spoken = tagged.filter(meetingtype_id__in=list(languages))
         where.append(

@@ -23,7 +23,7 @@ from meetings.geocoding import GeocodingError, Place, geocode
 from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, PIN, current_values, decode, newly_curated,
                                   unknown_fields)
 from meetings.history import RevertError, history_bulk_record, record_type_codes, revert_changes
-from meetings.keywords import search_text, type_search_names_read
+from meetings.keywords import search_text, type_code_text, type_search_names_read
 from meetings.models import DirectoryVersion, Location, Meeting
 
 # How a meeting whose place could not be geocoded is flagged for review; the
@@ -214,6 +214,7 @@ def meeting_refresh_derived(*, meeting: Meeting, types: Iterable[MeetingType] | 
     if names is None:
         names = type_search_names_read(using=meeting._state.db or "default")
     meeting.search_text = search_text(meeting=meeting, location=location, type_ids=[t.pk for t in types], names=names)
+    meeting.type_code_text = type_code_text(t.code for t in types)
     return meeting
 
 

@@ -106,12 +106,17 @@ def test_one_weekday_is_a_condition_of_the_knn_scan(hundred_thousand):
 
 def keyword_plan(words: str, *, analyze: bool = False) -> list[dict]:
     """The plan of a listing's first page for `q=words` (no place)."""
+    return listing_plan({"q": words}, analyze=analyze)
+
+
+def listing_plan(query: dict[str, str], *, analyze: bool = False) -> list[dict]:
+    """The plan of a listing's first page for `query` (no place)."""
     from django.http import QueryDict
 
     from meetings.filters import search_parse
     from meetings.selectors import search_query
 
-    qs = search_query(search_parse(QueryDict(mutable=True) | {"q": words})).values_list("id", flat=True)[:26]
+    qs = search_query(search_parse(QueryDict(mutable=True) | query)).values_list("id", flat=True)[:26]
     sql, params = qs.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN ({'ANALYZE, ' if analyze else ''}FORMAT JSON) {sql}", params)
@@ -140,6 +145,29 @@ def test_a_common_keyword_without_a_place_stops_at_the_page(hundred_thousand):
                    + n.get("Rows Removed by Index Recheck", 0)
                    for n in plan if n.get("Relation Name") in ("meetings_meeting", "meetings_location"))
         assert read < 10_000, (words, read, plan)  # of 100,000
+
+
+def rows_read(plan: list[dict]) -> int:
+    return sum(n.get("Actual Rows", 0) + n.get("Rows Removed by Filter", 0) + n.get("Rows Removed by Index Recheck", 0)
+               for n in plan if n.get("Relation Name") in ("meetings_meeting", "meetings_meeting_types"))
+
+
+def test_a_search_by_rare_type_codes_reads_the_meetings_that_have_them(hundred_thousand):
+    """Each code was a subquery run for every meeting tried: "list, aa,
+    type=W,B" tried every AA meeting (~120-200 ms; bench/README.md, round
+    18). The codes are words of the meeting's row, found through their
+    trigram index (migration 0016)."""
+    plan = listing_plan({"type": "W,B", "fellowship": "aa"}, analyze=True)
+    assert "meeting_type_code_text_trgm" in {n.get("Index Name") for n in plan}, plan
+    assert rows_read(plan) < 5_000, plan  # of 100,000
+
+
+def test_a_search_by_a_common_type_code_stops_at_the_page(hundred_thousand):
+    """Open meetings are half the directory: read in weekday order, each row
+    checked for the code, until the page is full."""
+    plan = listing_plan({"type": "O", "day": "3"}, analyze=True)
+    assert not [n for n in plan if n.get("Relation Name") == "meetings_meeting_types"], plan
+    assert rows_read(plan) < 5_000, plan
 
 
 def test_a_keyword_near_a_place_keeps_the_knn_scan(hundred_thousand):

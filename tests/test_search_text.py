@@ -150,3 +150,40 @@ def test_a_vocabulary_changed_by_a_data_migration_reaches_the_search_text_at_mig
     call_command("migrate", verbosity=0)
     assert found(client, "solo") == ["Tuesday Night"]
     assert directory_version() != before
+
+
+def test_a_search_by_type_follows_every_write_of_a_meetings_types(vocabularies, client):
+    """A meeting's codes are derived (`type_code_text`) like its search text:
+    a curator's change, a feed's and a feed's change kept out by a curated
+    lock all show in a search by type at once."""
+    from tests.factories import feed_record, make_source, run_feed
+
+    def by_type(codes: str) -> list[str]:
+        response = client.get(URL, {"type": codes})
+        assert response.status_code == 200, response.content
+        return sorted(m["name"] for m in response.json()["results"])
+
+    source = make_source()
+    run_feed(source, [feed_record(1, name="From the feed", types="O,W")])
+    meeting = make_meeting(name="By hand", types=("C",))
+    assert by_type("O,W") == ["From the feed"] and by_type("C") == ["By hand"]
+    run_feed(source, [feed_record(1, name="From the feed", types="C,B")])
+    assert by_type("W") == [] and by_type("C,B") == ["From the feed"]
+    meeting_save(meeting=meeting, types=MeetingType.objects.filter(fellowship__slug="aa", code__in=["O", "B"]))
+    assert by_type("C") == ["From the feed"] and by_type("B") == ["By hand", "From the feed"]
+    curated = Meeting.objects.get(name="From the feed")
+    meeting_save(meeting=curated, types=MeetingType.objects.filter(fellowship__slug="aa", code="ST"))
+    run_feed(source, [feed_record(1, name="From the feed", types="W")])  # its types are curated: kept
+    assert by_type("W") == [] and by_type("ST") == ["From the feed"]
+    # A code is a whole word: B is not BE, nor O ONL.
+    assert Meeting.objects.get(name="By hand").type_code_text == " B O "
+    assert by_type("BE") == []
+
+
+def test_the_migration_fills_the_type_codes_of_stored_meetings(vocabularies):
+    meetings = [make_meeting(name="Women", types=("O", "W")), make_meeting(name="Untyped", types=())]
+    Meeting.objects.update(type_code_text="")
+    fill = import_module("meetings.migrations.0015_meeting_type_code_text").fill
+    fill(apps, SimpleNamespace(connection=connection))  # what it reads of its schema editor
+    assert [m.type_code_text for m in Meeting.objects.order_by("pk")] == [" O W ", ""]
+    assert all(meeting_save(meeting=m).type_code_text == m.type_code_text for m in Meeting.objects.all())

@@ -394,7 +394,7 @@ def _shrink_reason(*, source: FeedSource, parsed: ParsedFeed, plan: Plan) -> str
 # The columns a feed's change to a stored meeting may write (Applier._update).
 MEETING_UPDATE_FIELDS = ("location", "content_hash", "feed_values", "locked_fields", "updated", "removed",
                          "removed_at", "open_closed", "attendance", "conference_provider", "latitude", "longitude",
-                         "search_text", "needs_review", "review_reason", "duplicate_of",
+                         "search_text", "type_code_text", "needs_review", "review_reason", "duplicate_of",
                          *[n for n in locks.FEED_FIELDS if n != "types"])
 
 
