@@ -130,7 +130,7 @@ def test_loaded_rows_hold_what_the_services_derive():
     )
     assert len(sample) > 200
     derived_fields = ("open_closed", "attendance", "conference_provider", "latitude", "longitude", "timezone",
-                      "search_text")
+                      "search_text", "type_code_text")
     attendances = set()
     for meeting in sample:
         stored = {name: getattr(meeting, name) for name in derived_fields}
