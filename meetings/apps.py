@@ -23,13 +23,15 @@ class MeetingsConfig(AppConfig):
 
         from django.db.models.signals import post_migrate, post_save
 
-        from fellowships.models import MeetingType
-        from meetings.services import meeting_type_saved, meetings_migrated
+        from fellowships.models import MeetingType, ServiceBody
+        from meetings.services import meeting_type_saved, meetings_migrated, service_body_saved
 
         # A meeting's search text names its types: a vocabulary's new names
         # reach it, whether saved or written by a data migration.
         post_save.connect(meeting_type_saved, sender=MeetingType, dispatch_uid="meetings.services.type_saved")
         post_migrate.connect(meetings_migrated, sender=self, dispatch_uid="meetings.services.migrated")
+        # A meeting whose types name no language is held in its service body's.
+        post_save.connect(service_body_saved, sender=ServiceBody, dispatch_uid="meetings.services.body_saved")
 
         from meetings.directory_version import connect_signals
 

@@ -18,12 +18,17 @@ text.
 A search by type codes (`type`) is the same idea, exactly: a meeting's codes
 are the words of `type_code_text`, and each code asked for is one condition
 on the row ("has the word W"), which PostgreSQL checks on the rows it reads
-or looks up in the column's trigram index, as for a keyword."""
+or looks up in the column's trigram index, as for a keyword. So is a search
+by language: the languages a meeting is held in are the words of
+`language_text`, those its language types name or, naming none, its service
+body's."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.db.models import Q
@@ -84,19 +89,36 @@ def search_text(*, meeting, location, type_ids: Iterable[int], names: Mapping[in
     return " ".join(dict.fromkeys(words))
 
 
-def type_code_text(codes: Iterable[str]) -> str:
-    """A meeting's `type_code_text`: its types' codes, sorted, each between
-    spaces (" B O W "). A meeting only has its own fellowship's types, one
-    per code, so a code found there is its fellowship's."""
-    codes = sorted(set(codes))
-    return f" {' '.join(codes)} " if codes else ""
+def word_text(words: Iterable[str]) -> str:
+    """Words, sorted, each between spaces (" B O W "): a meeting's
+    `type_code_text` (its types' codes; a meeting only has its own
+    fellowship's types, one per code, so a code found there is its
+    fellowship's) and `language_text` (`meeting_languages`)."""
+    words = sorted(set(words))
+    return f" {' '.join(words)} " if words else ""
+
+
+def has_word(field: str, word: str) -> Q:
+    """The meetings whose `field` (a `word_text`) has `word`. Codes and
+    languages are checked against the vocabularies before (no `%` or `_`;
+    none differs from another only by case, which SQLite's LIKE ignores)."""
+    return Q(**{f"{field}__contains": f" {word} "})
 
 
 def type_code_conditions(codes: Iterable[str]) -> list[Q]:
-    """One condition per code: the meetings that have every code of
-    `codes`. Codes are checked against the vocabularies before (no `%` or
-    `_`; none differs from another only by case, which SQLite's LIKE ignores)."""
-    return [Q(type_code_text__contains=f" {code} ") for code in sorted(set(codes))]
+    """One condition per code: the meetings that have every code of `codes`."""
+    return [has_word("type_code_text", code) for code in sorted(set(codes))]
+
+
+def meeting_languages(types, default_language: str) -> str:
+    """A meeting's `language_text`: the languages its types name, or,
+    naming none, its service body's `default_language`."""
+    return word_text([t.language for t in types if t.kind == "language"] or [default_language])
+
+
+def language_condition(languages: Iterable[str]) -> Q:
+    """The meetings held in one of `languages`."""
+    return reduce(or_, (has_word("language_text", language) for language in sorted(set(languages))))
 
 
 def keyword_conditions(keywords: str) -> list[Q]:

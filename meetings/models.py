@@ -216,6 +216,8 @@ class Meeting(models.Model):
     # Derived (meetings/keywords.py): its types' codes, each a word, so a
     # search by type is a condition on the row, not a lookup per meeting.
     type_code_text = models.TextField(verbose_name=_("type codes"), blank=True, default="", editable=False)
+    # Derived: the languages its types name (" es "), for a search by language.
+    language_text = models.TextField(verbose_name=_("languages"), blank=True, default="", editable=False)
     # Gone from its feed: kept (history, favourites) and restored if it returns.
     removed = models.BooleanField(verbose_name=_("removed"), default=False)
     removed_at = models.DateTimeField(verbose_name=_("removed at"), null=True, blank=True)
@@ -235,7 +237,7 @@ class Meeting(models.Model):
     # nothing a curator or a mirror reads.
     history = HistoricalRecords(
         bases=[MeetingChangeAttribution], excluded_fields=["content_hash", "feed_values", "locked_fields", "search_text",
-                                                       "type_code_text"]
+                                                       "type_code_text", "language_text"]
     )
 
     class Meta:

@@ -123,9 +123,8 @@ def meeting_types(*, using: str, type_ids: Collection[int] = ()) -> dict[int, Ty
     directory version: every write to the types bumps it, so a code changed
     by any process shows at once. `type_ids`: ids the caller read since the
     version was, each of which must be known (else read again). Rows name
-    their types from it, and a search by language matches type ids rather
-    than joining the type table: that join cost ~0.4 ms a page of rows, and a
-    search by type ~5x its time (bench/README.md, round 14)."""
+    their types from it rather than joining the type table, which cost ~0.4
+    ms a page of rows (bench/README.md, round 14)."""
     from fellowships.models import MeetingType
 
     def read() -> dict[int, TypeFacts]:

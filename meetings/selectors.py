@@ -16,16 +16,16 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Exists, OuterRef, Q, QuerySet, SmallIntegerField, Value
+from django.db.models import Q, QuerySet, SmallIntegerField, Value
 from django.db.models.functions import Cast
 
-from fellowships.models import Fellowship, MeetingType
+from fellowships.models import Fellowship
 from meetings import geo, schedule
 from meetings.directory_version import kept_per_version
-from meetings.keywords import keyword_conditions, type_code_conditions
+from meetings.keywords import keyword_conditions, language_condition, type_code_conditions
 from meetings.models import Meeting
 from meetings.querysets import PUBLISHED, near
-from meetings.rows import meeting_rows, meeting_rows_of_page, meeting_types
+from meetings.rows import meeting_rows, meeting_rows_of_page
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     f = filters
     # Conditions are gathered and applied in one filter(): each filter() call
     # clones the query, which is most of the cost of building a search.
-    where: list[Q | Exists] = []
+    where: list[Q] = []
     if f.fellowships:
         where.append(Q(fellowship__in=[x.pk for x in f.fellowships]))
     if len(f.days) == 1:
@@ -164,20 +164,10 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     if f.attendance:
         where.append(Q(attendance__in=sorted({a for wanted in f.attendance for a in ATTENDANCE_MATCHES[wanted]})))
     qs = meetings if meetings is not None else Meeting.objects.all()
-    # Every code is required, each a condition on the meeting's own row.
+    # Every code is required, and one of the languages: conditions on the meeting's own row.
     where.extend(type_code_conditions(f.type_codes))
     if f.languages:
-        # Types by id, not by joining the type table for each meeting tried (meetings/rows.py).
-        types = meeting_types(using=qs.db)
-        tagged = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk"))
-        languages = {pk: t.language for pk, t in types.items() if t.kind == MeetingType.Kind.LANGUAGE}
-        spoken = tagged.filter(meetingtype_id__in=list(languages))
-        where.append(
-            Exists(tagged.filter(meetingtype_id__in=[pk for pk, language in languages.items()
-                                                     if language in f.languages]))
-            # A meeting that names no language is held in its service body's.
-            | (~Exists(spoken) & Q(service_body__default_language__in=f.languages))
-        )
+        where.append(language_condition(f.languages))
     if f.region_ids:
         where.append(Q(location__region__in=f.region_ids))
     if f.service_body_ids:

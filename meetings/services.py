@@ -15,7 +15,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from fellowships.models import MeetingType
+from fellowships.models import MeetingType, ServiceBody
 from fellowships.services import open_closed_for
 from meetings.attendance import conference_provider, derive_attendance, is_online
 from meetings.directory_version import directory_changed
@@ -23,7 +23,7 @@ from meetings.geocoding import GeocodingError, Place, geocode
 from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, PIN, current_values, decode, newly_curated,
                                   unknown_fields)
 from meetings.history import RevertError, history_bulk_record, record_type_codes, revert_changes
-from meetings.keywords import search_text, type_code_text, type_search_names_read
+from meetings.keywords import meeting_languages, search_text, type_search_names_read, word_text
 from meetings.models import DirectoryVersion, Location, Meeting
 
 # How a meeting whose place could not be geocoded is flagged for review; the
@@ -117,6 +117,19 @@ def meeting_type_saved(sender, instance: MeetingType, created: bool = False, raw
     A new type has no meetings yet."""
     if not (created or raw):
         search_names_follow(using=using)
+
+
+def service_body_saved(sender, instance: ServiceBody, created: bool = False, raw: bool = False,
+                       using: str = "default", **kwargs) -> None:
+    """A service body's default language is the language of its meetings
+    whose types name none (`keywords.meeting_languages`; connected in
+    meetings/apps.py)."""
+    if created or raw:
+        return
+    spoken = Meeting.types.through.objects.using(using).filter(meetingtype__kind=MeetingType.Kind.LANGUAGE)
+    language_text = meeting_languages((), instance.default_language)
+    Meeting.objects.using(using).filter(service_body=instance).exclude(language_text=language_text).exclude(
+        pk__in=spoken.values("meeting_id")).update(language_text=language_text)
 
 
 def meetings_migrated(sender, using: str = "default", plan=None, **kwargs) -> None:
@@ -214,7 +227,8 @@ def meeting_refresh_derived(*, meeting: Meeting, types: Iterable[MeetingType] | 
     if names is None:
         names = type_search_names_read(using=meeting._state.db or "default")
     meeting.search_text = search_text(meeting=meeting, location=location, type_ids=[t.pk for t in types], names=names)
-    meeting.type_code_text = type_code_text(t.code for t in types)
+    meeting.type_code_text = word_text(t.code for t in types)
+    meeting.language_text = meeting_languages(types, meeting.service_body.default_language)
     return meeting
 
 

@@ -22,15 +22,17 @@ from meetings.services import meeting_refresh_derived
 def offline_catalog() -> directory.Catalog:
     """Ids as a database would hand them out, without one."""
     entries = fellowship_entries()
-    type_ids, service_body_ids, types = {}, {}, []
+    type_ids, service_body_ids, types, languages = {}, {}, [], {}
     for f in entries:
         for t in f.types:
             type_ids[(f.slug, t.code)] = len(type_ids) + 1
             types.append((type_ids[(f.slug, t.code)], t.name, t.translations))
+            if t.kind == "language":
+                languages[type_ids[(f.slug, t.code)]] = t.language
         for key, _, _ in directory.service_body_areas():
             service_body_ids[(f.slug, key)] = len(service_body_ids) + 1
     return directory.Catalog({f.slug: i + 1 for i, f in enumerate(entries)}, type_ids, service_body_ids,
-                             type_search_names(types))
+                             type_search_names(types), languages, dict.fromkeys(service_body_ids.values(), "en"))
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +132,7 @@ def test_loaded_rows_hold_what_the_services_derive():
     )
     assert len(sample) > 200
     derived_fields = ("open_closed", "attendance", "conference_provider", "latitude", "longitude", "timezone",
-                      "search_text", "type_code_text")
+                      "search_text", "type_code_text", "language_text")
     attendances = set()
     for meeting in sample:
         stored = {name: getattr(meeting, name) for name in derived_fields}

@@ -187,3 +187,46 @@ def test_the_migration_fills_the_type_codes_of_stored_meetings(vocabularies):
     fill(apps, SimpleNamespace(connection=connection))  # what it reads of its schema editor
     assert [m.type_code_text for m in Meeting.objects.order_by("pk")] == [" O W ", ""]
     assert all(meeting_save(meeting=m).type_code_text == m.type_code_text for m in Meeting.objects.all())
+
+
+def test_a_search_by_language_follows_the_types_and_the_service_body(vocabularies, client):
+    """A meeting is held in the languages its types name or, naming none, in
+    its service body's (`language_text`): a curator's types, a feed's, a
+    meeting moved to another body and a body's new default all show at once."""
+    from tests.factories import ServiceBodyFactory, feed_record, make_source, run_feed
+
+    def by_language(language: str) -> list[str]:
+        response = client.get(URL, {"language": language})
+        assert response.status_code == 200, response.content
+        return sorted(m["name"] for m in response.json()["results"])
+
+    oficina = ServiceBodyFactory(name="Oficina Central", default_language="es")
+    unmarked = make_meeting(name="Unmarked", service_body=oficina)
+    marked = make_meeting(name="Marked English", service_body=oficina, types=("EN",))
+    assert by_language("es") == ["Unmarked"] and by_language("en") == ["Marked English"]
+    oficina.default_language = "en"
+    oficina.save()
+    assert by_language("es") == [] and by_language("en") == ["Marked English", "Unmarked"]
+    meeting_save(meeting=marked, types=MeetingType.objects.filter(fellowship__slug="aa", code="S"))
+    assert by_language("es") == ["Marked English"]
+    unmarked.service_body = ServiceBodyFactory(name="Bureau", default_language="fr")
+    meeting_save(meeting=unmarked)
+    assert by_language("fr") == ["Unmarked"] and by_language("en") == []
+    source = make_source()
+    run_feed(source, [feed_record(1, name="From the feed", types="O,S")])
+    assert by_language("es") == ["From the feed", "Marked English"]
+    run_feed(source, [feed_record(1, name="From the feed", types="O")])  # its body's language again
+    assert "From the feed" not in by_language("es")
+    assert Meeting.objects.get(name="From the feed").language_text == f" {source.service_body.default_language} "
+
+
+def test_the_migration_fills_the_languages_of_stored_meetings(vocabularies):
+    from tests.factories import ServiceBodyFactory
+
+    make_meeting(name="Spanish", types=("O", "S"))
+    make_meeting(name="Unmarked", service_body=ServiceBodyFactory(name="Bureau", default_language="fr"))
+    Meeting.objects.update(language_text="")
+    fill = import_module("meetings.migrations.0017_meeting_language_text").fill
+    fill(apps, SimpleNamespace(connection=connection))  # what it reads of its schema editor
+    assert [m.language_text for m in Meeting.objects.order_by("pk")] == [" es ", " fr "]
+    assert all(meeting_save(meeting=m).language_text == m.language_text for m in Meeting.objects.all())

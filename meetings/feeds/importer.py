@@ -394,7 +394,7 @@ def _shrink_reason(*, source: FeedSource, parsed: ParsedFeed, plan: Plan) -> str
 # The columns a feed's change to a stored meeting may write (Applier._update).
 MEETING_UPDATE_FIELDS = ("location", "content_hash", "feed_values", "locked_fields", "updated", "removed",
                          "removed_at", "open_closed", "attendance", "conference_provider", "latitude", "longitude",
-                         "search_text", "type_code_text", "needs_review", "review_reason", "duplicate_of",
+                         "search_text", "type_code_text", "language_text", "needs_review", "review_reason", "duplicate_of",
                          *[n for n in locks.FEED_FIELDS if n != "types"])
 
 
@@ -584,8 +584,9 @@ class Applier:
 
     def _update(self, records: list[tuple[FeedMeeting, int]], places: list[tuple], total: int) -> list[int]:
         """Stored meetings the feed changed: what a curator changed stays theirs."""
-        # The fellowship is read with the row: deriving open/closed reads it for each meeting.
-        rows = Meeting.objects.select_related("fellowship").in_bulk([pk for _, pk in records])
+        # The fellowship and service body are read with the row: deriving
+        # open/closed and the languages reads them for each meeting.
+        rows = Meeting.objects.select_related("fellowship", "service_body").in_bulk([pk for _, pk in records])
         types_of = {pk: [] for pk in rows}
         for through in Meeting.types.through.objects.filter(meeting_id__in=list(rows)).select_related(
                 "meetingtype"):

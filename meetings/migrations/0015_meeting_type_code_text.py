@@ -9,7 +9,7 @@ of ids at a time), in one transaction; migration 0016 indexes it."""
 
 from django.db import migrations, models
 
-from meetings.keywords import type_code_text
+from meetings.keywords import word_text
 
 PAGE = 5000
 
@@ -29,7 +29,7 @@ def fill(apps, schema_editor):
             codes.setdefault(meeting_id, []).append(code)
         with schema_editor.connection.cursor() as cursor:
             cursor.executemany("UPDATE meetings_meeting SET type_code_text = %s WHERE id = %s",
-                               [(type_code_text(found), pk) for pk, found in codes.items()])
+                               [(word_text(found), pk) for pk, found in codes.items()])
 
 
 class Migration(migrations.Migration):
