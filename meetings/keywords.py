@@ -68,6 +68,24 @@ def type_search_names_read(*, using: str = "default") -> dict[int, str]:
     return type_search_names(MeetingType.objects.using(using).values_list("id", "name", "translations"))
 
 
+def type_text_sources(types: Iterable[tuple[int, str, Mapping[str, str] | None, str, str]]) -> dict[str, list[str]]:
+    """{type id (a JSON key): [its search names, the language it names]}
+    from every type's (id, name, translations, kind, language): what the
+    search text and `language_text` of a meeting take from each of its
+    types. Kept beside the directory's version, so a change is followed
+    (services.type_texts_follow)."""
+    types = list(types)
+    names = type_search_names((pk, name, translations) for pk, name, translations, _, _ in types)
+    return {str(pk): [names[pk], language if kind == "language" else ""] for pk, _, _, kind, language in types}
+
+
+def type_text_sources_read(*, using: str = "default") -> dict[str, list[str]]:
+    from fellowships.models import MeetingType
+
+    return type_text_sources(MeetingType.objects.using(using).values_list(
+        "id", "name", "translations", "kind", "language"))
+
+
 def _value(source, name: str) -> str:
     return (source.get(name) if isinstance(source, Mapping) else getattr(source, name)) or ""
 

@@ -492,8 +492,8 @@ class DirectoryVersion(models.Model):
 
     version = models.BigIntegerField(default=0)
     changed_at = models.DateTimeField(default=now)
-    # {type id: its search names} as the meetings' search text was last
-    # written with them (services.search_names_follow).
+    # What the meetings' derived texts were last written with from each type
+    # (keywords.type_text_sources; services.type_texts_follow).
     search_names = models.JSONField(default=dict, editable=False)
 
     class Meta:

@@ -23,7 +23,8 @@ from meetings.geocoding import GeocodingError, Place, geocode
 from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, PIN, current_values, decode, newly_curated,
                                   unknown_fields)
 from meetings.history import RevertError, history_bulk_record, record_type_codes, revert_changes
-from meetings.keywords import meeting_languages, search_text, type_search_names_read, word_text
+from meetings.keywords import (meeting_languages, search_text, type_search_names_read, type_text_sources_read,
+                               word_text)
 from meetings.models import DirectoryVersion, Location, Meeting
 
 # How a meeting whose place could not be geocoded is flagged for review; the
@@ -112,11 +113,11 @@ def location_meetings_follow(*, location: Location, date: dt.datetime, skip: Ite
 
 def meeting_type_saved(sender, instance: MeetingType, created: bool = False, raw: bool = False,
                        using: str = "default", **kwargs) -> None:
-    """A vocabulary's type renamed or translated anew (`vocabularies_sync`)
-    reaches the search text of its meetings (connected in meetings/apps.py).
-    A new type has no meetings yet."""
+    """A vocabulary's type renamed, translated or given a language anew
+    (`vocabularies_sync`) reaches the derived texts of its meetings
+    (connected in meetings/apps.py). A new type has no meetings yet."""
     if not (created or raw):
-        search_names_follow(using=using)
+        type_texts_follow(using=using)
 
 
 def service_body_saved(sender, instance: ServiceBody, created: bool = False, raw: bool = False,
@@ -137,7 +138,7 @@ def meetings_migrated(sender, using: str = "default", plan=None, **kwargs) -> No
     database is at its latest state. A migration may have changed anything
     readers see through historical models, which send no signal heard here:
     the directory's state is named anew (cached answers) when one was
-    applied, and a vocabulary renamed or translated reaches the search text."""
+    applied, and a vocabulary's changed type reaches its meetings' texts."""
     if plan is None:
         return  # `flush`: nothing is left to follow
     executor = MigrationExecutor(connections[using])
@@ -146,49 +147,49 @@ def meetings_migrated(sender, using: str = "default", plan=None, **kwargs) -> No
     with transaction.atomic(using=using):
         if plan:
             directory_changed(using=using)
-        search_names_follow(using=using)
+        type_texts_follow(using=using)
 
 
-def search_names_follow(*, using: str = "default") -> int:
-    """Write anew the search text of the meetings whose types' search names
-    (`keywords.type_search_names`: a type borrows the translations of
-    another vocabulary's type of the same English name) differ from those
-    it was written with, kept with the directory's version; keep the new
-    names. Returns how many meetings changed."""
-    names = type_search_names_read(using=using)
+def type_texts_follow(*, using: str = "default") -> int:
+    """Write anew the derived texts of the meetings whose types give them
+    something else than they were written with (`keywords.type_text_sources`:
+    a type's search names, which borrow the translations of another
+    vocabulary's type of the same English name, and its language), kept
+    with the directory's version; keep the new. Returns how many changed."""
+    sources = type_text_sources_read(using=using)
     kept = DirectoryVersion.objects.using(using).filter(pk=1).values_list("search_names", flat=True).first() or {}
-    changed = [pk for pk, text in names.items() if kept.get(str(pk)) != text]
+    changed = [int(pk) for pk, source in sources.items() if kept.get(pk) != source]
     if not changed:
         return 0
     meetings = Meeting.objects.using(using).filter(pk__in=Meeting.types.through.objects.using(using).filter(
         meetingtype_id__in=changed).values("meeting_id"))
-    count = meetings_refresh_search_text(meetings=meetings, names=names)
-    directory_changed(using=using)  # the types' names readers see changed too
-    DirectoryVersion.objects.using(using).update_or_create(
-        pk=1, defaults={"search_names": {str(pk): text for pk, text in names.items()}})
+    count = meetings_refresh_type_texts(meetings=meetings, names={int(pk): s[0] for pk, s in sources.items()})
+    directory_changed(using=using)  # the types readers see changed too
+    DirectoryVersion.objects.using(using).update_or_create(pk=1, defaults={"search_names": sources})
     return count
 
 
-def meetings_refresh_search_text(*, meetings: QuerySet[Meeting], names: Mapping[int, str] | None = None) -> int:
-    """Write the search text of `meetings` anew (after a vocabulary's names
-    changed), a page at a time. Returns how many changed."""
-    names = type_search_names_read(using=meetings.db) if names is None else names
+def meetings_refresh_type_texts(*, meetings: QuerySet[Meeting], names: Mapping[int, str]) -> int:
+    """Write the search text and languages of `meetings` anew, a page at a
+    time (`names`: `keywords.type_search_names`). Returns how many changed."""
     changed = 0
     last = 0
     while True:
-        page = list(meetings.filter(pk__gt=last).order_by("pk").select_related("location")
+        page = list(meetings.filter(pk__gt=last).order_by("pk").select_related("location", "service_body")
                     .prefetch_related("types")[:500])
         if not page:
             return changed
         last = page[-1].pk
         stale = []
         for meeting in page:
-            text = search_text(meeting=meeting, location=meeting.location,
-                               type_ids=[t.pk for t in meeting.types.all()], names=names)
-            if text != meeting.search_text:
-                meeting.search_text = text
+            types = list(meeting.types.all())
+            texts = (search_text(meeting=meeting, location=meeting.location, type_ids=[t.pk for t in types],
+                                 names=names),
+                     meeting_languages(types, meeting.service_body.default_language))
+            if texts != (meeting.search_text, meeting.language_text):
+                meeting.search_text, meeting.language_text = texts
                 stale.append(meeting)
-        Meeting.objects.using(meetings.db).bulk_update(stale, ["search_text"])
+        Meeting.objects.using(meetings.db).bulk_update(stale, ["search_text", "language_text"])
         changed += len(stale)
 
 

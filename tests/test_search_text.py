@@ -230,3 +230,23 @@ def test_the_migration_fills_the_languages_of_stored_meetings(vocabularies):
     fill(apps, SimpleNamespace(connection=connection))  # what it reads of its schema editor
     assert [m.language_text for m in Meeting.objects.order_by("pk")] == [" es ", " fr "]
     assert all(meeting_save(meeting=m).language_text == m.language_text for m in Meeting.objects.all())
+
+
+def test_a_language_type_given_another_language_moves_its_meetings(vocabularies, client):
+    """The language a type names is read into its meetings' `language_text`:
+    changed by a vocabulary's save, or by a data migration (followed at the
+    end of `migrate`), it moves them at once."""
+    from django.core.management import call_command
+
+    def by_language(language: str) -> list[str]:
+        return sorted(m["name"] for m in client.get(URL, {"language": language}).json()["results"])
+
+    make_meeting(name="Polish speakers", types=("POL",))
+    assert by_language("pl") == ["Polish speakers"]
+    polish = MeetingType.objects.get(fellowship__slug="aa", code="POL")
+    polish.language = "sk"  # a language another type names: "pl" is now unknown (400)
+    polish.save()
+    assert by_language("sk") == ["Polish speakers"]
+    MeetingType.objects.filter(pk=polish.pk).update(language="pl")  # as a data migration writes it
+    call_command("migrate", verbosity=0)
+    assert by_language("sk") == [] and by_language("pl") == ["Polish speakers"]
