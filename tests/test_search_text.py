@@ -180,15 +180,6 @@ def test_a_search_by_type_follows_every_write_of_a_meetings_types(vocabularies, 
     assert by_type("BE") == []
 
 
-def test_the_migration_fills_the_type_codes_of_stored_meetings(vocabularies):
-    meetings = [make_meeting(name="Women", types=("O", "W")), make_meeting(name="Untyped", types=())]
-    Meeting.objects.update(type_code_text="")
-    fill = import_module("meetings.migrations.0015_meeting_type_code_text").fill
-    fill(apps, SimpleNamespace(connection=connection))  # what it reads of its schema editor
-    assert [m.type_code_text for m in Meeting.objects.order_by("pk")] == [" O W ", ""]
-    assert all(meeting_save(meeting=m).type_code_text == m.type_code_text for m in Meeting.objects.all())
-
-
 def test_a_search_by_language_follows_the_types_and_the_service_body(vocabularies, client):
     """A meeting is held in the languages its types name or, naming none, in
     its service body's (`language_text`): a curator's types, a feed's, a
@@ -220,16 +211,20 @@ def test_a_search_by_language_follows_the_types_and_the_service_body(vocabularie
     assert Meeting.objects.get(name="From the feed").language_text == f" {source.service_body.default_language} "
 
 
-def test_the_migration_fills_the_languages_of_stored_meetings(vocabularies):
+def test_the_migrations_fill_the_type_codes_and_languages_of_stored_meetings(vocabularies):
     from tests.factories import ServiceBodyFactory
 
-    make_meeting(name="Spanish", types=("O", "S"))
-    make_meeting(name="Unmarked", service_body=ServiceBodyFactory(name="Bureau", default_language="fr"))
-    Meeting.objects.update(language_text="")
-    fill = import_module("meetings.migrations.0017_meeting_language_text").fill
-    fill(apps, SimpleNamespace(connection=connection))  # what it reads of its schema editor
-    assert [m.language_text for m in Meeting.objects.order_by("pk")] == [" es ", " fr "]
-    assert all(meeting_save(meeting=m).language_text == m.language_text for m in Meeting.objects.all())
+    make_meeting(name="Spanish women", types=("O", "W", "S"))
+    make_meeting(name="Untyped", types=(), service_body=ServiceBodyFactory(name="Bureau", default_language="fr"))
+    Meeting.objects.update(type_code_text="", language_text="")
+    for name in ("0015_meeting_type_code_text", "0017_meeting_language_text"):
+        fill = import_module(f"meetings.migrations.{name}").fill
+        fill(apps, SimpleNamespace(connection=connection))  # what it reads of its schema editor
+    assert [(m.type_code_text, m.language_text) for m in Meeting.objects.order_by("pk")] == [
+        (" O S W ", " es "), ("", " fr ")]
+    for meeting in Meeting.objects.all():
+        assert (meeting.type_code_text, meeting.language_text) == (
+            (saved := meeting_save(meeting=meeting)).type_code_text, saved.language_text)
 
 
 def test_a_language_type_given_another_language_moves_its_meetings(vocabularies, client):

@@ -14,7 +14,10 @@ from meetings.keywords import word_text
 PAGE = 5000
 
 
-def fill(apps, schema_editor):
+def fill_pages(apps, schema_editor, column: str, words_of) -> None:
+    """Fill `column` of the stored meetings with the `word_text` of their
+    words, a page of ids at a time: `words_of(Meeting, alias, ids)` gives
+    {id: words} (a meeting it leaves out keeps the empty default)."""
     Meeting = apps.get_model("meetings", "Meeting")
     alias = schema_editor.connection.alias
     last = 0
@@ -23,13 +26,22 @@ def fill(apps, schema_editor):
         if not ids:
             return
         last = ids[-1]
-        codes: dict[int, list[str]] = {}
-        for meeting_id, code in Meeting.types.through.objects.using(alias).filter(meeting_id__in=ids).values_list(
-                "meeting_id", "meetingtype__code"):
-            codes.setdefault(meeting_id, []).append(code)
+        words = words_of(Meeting, alias, ids)
         with schema_editor.connection.cursor() as cursor:
-            cursor.executemany("UPDATE meetings_meeting SET type_code_text = %s WHERE id = %s",
-                               [(word_text(found), pk) for pk, found in codes.items()])
+            cursor.executemany(f"UPDATE meetings_meeting SET {column} = %s WHERE id = %s",
+                               [(word_text(found), pk) for pk, found in words.items()])
+
+
+def codes_of(Meeting, alias: str, ids: list[int]) -> dict[int, list[str]]:
+    codes: dict[int, list[str]] = {}
+    for meeting_id, code in Meeting.types.through.objects.using(alias).filter(meeting_id__in=ids).values_list(
+            "meeting_id", "meetingtype__code"):
+        codes.setdefault(meeting_id, []).append(code)
+    return codes
+
+
+def fill(apps, schema_editor):
+    fill_pages(apps, schema_editor, "type_code_text", codes_of)
 
 
 class Migration(migrations.Migration):
