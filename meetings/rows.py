@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -112,26 +111,19 @@ def _row_values(meetings: QuerySet[Meeting]) -> QuerySet:
     return meetings.values(*paths)
 
 
-class TypeFacts(NamedTuple):
-    code: str
-    kind: str
-    language: str
-
-
-def meeting_types(*, using: str, type_ids: Collection[int] = ()) -> dict[int, TypeFacts]:
-    """Every meeting type by id (its code, kind and language), kept per
-    directory version: every write to the types bumps it, so a code changed
-    by any process shows at once. `type_ids`: ids the caller read since the
-    version was, each of which must be known (else read again). Rows name
-    their types from it rather than joining the type table, which cost ~0.4
-    ms a page of rows (bench/README.md, round 14)."""
+def type_codes(*, using: str, type_ids: Collection[int] = ()) -> dict[int, str]:
+    """Every meeting type's code by id, kept per directory version: every
+    write to the types bumps it, so a code changed by any process shows at
+    once. `type_ids`: ids the caller read since the version was, each of
+    which must be known (else read again). Rows name their types from it
+    rather than joining the type table, which cost ~0.4 ms a page of rows
+    (bench/README.md, round 14)."""
     from fellowships.models import MeetingType
 
-    def read() -> dict[int, TypeFacts]:
-        return {pk: TypeFacts(*facts) for pk, *facts in
-                MeetingType.objects.using(using).values_list("id", "code", "kind", "language")}
+    def read() -> dict[int, str]:
+        return dict(MeetingType.objects.using(using).values_list("id", "code"))
 
-    return kept_per_version("meeting_types", using=using, read=read,
+    return kept_per_version("type_codes", using=using, read=read,
                             # A type written since the version was read: read again.
                             still_good=lambda types: all(i in types for i in type_ids))
 
@@ -235,7 +227,7 @@ def meeting_rows_of_page(ids: QuerySet, *, run_on: str, now: dt.datetime, unit: 
 def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: geo.Unit,
           viewer_zone: ZoneInfo | None, centre: geo.Point | None) -> list[dict]:
     values = _values(rows, using=using)
-    types = meeting_types(using=using, type_ids={i for value in values for i in value["type_ids"]}) if values else {}
+    codes = type_codes(using=using, type_ids={i for value in values for i in value["type_ids"]}) if values else {}
     centre_earth = geo.earth_point(centre.latitude, centre.longitude) if centre is not None else None
     # Meetings of a page share a few slots (a weekday, peak hours, one zone).
     timings: dict[tuple, dict] = {}
@@ -247,7 +239,7 @@ def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: ge
                 row[name] = ""
         row["approximate"] = row["approximate"] is not False
         # Sorted here, not in SQL: the same order whatever the database's collation.
-        row["types"] = sorted(types[type_id].code for type_id in value["type_ids"])
+        row["types"] = sorted(codes[type_id] for type_id in value["type_ids"])
         row["open_closed"] = row["open_closed"] or None
         row["time"] = schedule.hh_mm(row["time"])
         row["end_time"] = schedule.hh_mm(row["end_time"])
