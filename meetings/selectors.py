@@ -241,15 +241,17 @@ def search_page(search: MeetingSearch, *, window: slice, meetings: QuerySet[Meet
         # (zone, day, time) index instead of ordering a whole week's meetings.
         for minutes in _narrower_windows(search, window=window):
             narrowed = search_query(replace(search, filters=replace(search.filters, starting_within=minutes)))
-            rows = meeting_rows(narrowed[window], **shown)
+            rows = meeting_rows_of_page(narrowed.values_list("id", flat=True)[window], run_on=narrowed.db, **shown)
             if len(rows) == window.stop - window.start:
                 return rows
         meetings = search_query(search) if meetings is None else meetings
-        return meeting_rows(meetings[window], **shown)
+        return meeting_rows_of_page(meetings.values_list("id", flat=True)[window], run_on=meetings.db, **shown)
     meetings = search_query(search) if meetings is None else meetings
-    # Nearest first: the window's ids alone, so the index scan that yields
-    # them nearest first stops after the window (no join between the scan
-    # and its LIMIT), then the window's columns by key, in the same statement.
+    # Every window is its ids alone, then their rows by key, in one statement:
+    # venues and the rest are joined for the window's rows only (a listing
+    # whose matches PostgreSQL underestimated joined them all before sorting;
+    # bench/README.md, round 20). Nearest first, the index scan that yields
+    # the ids stops after the window (no join between the scan and its LIMIT).
     with geo.nearest_first_plan(using=meetings.db) as run_on:
         return meeting_rows_of_page(meetings.values_list("id", flat=True)[window], run_on=run_on, **shown)
 

@@ -294,3 +294,24 @@ def test_a_near_search_calls_no_earthdistance_function_per_row(vocabularies):
     where = sql.split(" WHERE ", 1)[1].split(" ORDER BY ", 1)[0]
     assert "earth_distance(" not in where and "sec_to_gc(" not in where, where
     assert "earth_box(" in where  # the index condition
+
+
+def test_a_listings_rows_are_joined_for_its_page_alone(hundred_thousand, client):
+    """A listing's page is its ids first, then their rows (the page statement
+    nearest-first pages use): its venues, fellowships and service bodies are
+    joined for the page's rows only. Planned with every match joined, at
+    1,000,000 meetings "list, q=language of the heart" joined the venue of
+    40,380 matches to sort them and keep 25 (234 -> 143 ms; "type=O, one
+    day" 42 -> 16 ms; bench/README.md, round 20)."""
+    from django.test.utils import CaptureQueriesContext
+
+    for query in ({"q": "language of the heart"}, {"type": "O", "day": "3"}, {"q": "the"}):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/v1/meetings/", query).status_code == 200
+        (page,) = [q["sql"] for q in captured if "meetings_location" in q["sql"]]
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {page}")
+            plan = cursor.fetchone()[0]
+        plan = nodes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+        joined = [n["Actual Rows"] * n["Actual Loops"] for n in plan if n.get("Relation Name") == "meetings_location"]
+        assert joined and max(joined) <= 25, (query, plan)

@@ -115,7 +115,9 @@ def test_a_listing_page_costs_the_same_whatever_its_size(sample, client, type_na
         with CaptureQueriesContext(connection) as captured:
             assert len(client.get("/api/v1/meetings/", {"limit": limit}).json()["results"]) == limit
         counts.append(len(captured))
-    assert counts[0] == counts[1] <= 4, counts  # with the directory version
+    # With the directory version and the count; SQLite reads the page's ids,
+    # then their rows, where PostgreSQL reads both in one statement.
+    assert counts[0] == counts[1] <= (3 if connection.vendor == "postgresql" else 5), counts
 
 
 def test_a_missing_meeting_is_a_404_in_json(sample, client):
