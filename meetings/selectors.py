@@ -25,7 +25,7 @@ from meetings.directory_version import kept_per_version
 from meetings.keywords import keyword_conditions, language_condition, type_code_conditions
 from meetings.models import Meeting
 from meetings.querysets import PUBLISHED, near
-from meetings.rows import meeting_rows, meeting_rows_of_page
+from meetings.rows import meeting_rows_of_page
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ once per export. Nothing holds more than one chunk of meetings.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db.models import Count, Max, QuerySet
+from django.db.models import QuerySet
 
 from fellowships.models import MeetingType, ServiceBody
 from fellowships.vocabularies import meeting_guide_equivalents
