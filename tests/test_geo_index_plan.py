@@ -152,14 +152,16 @@ def rows_read(plan: list[dict]) -> int:
                for n in plan if n.get("Relation Name") in ("meetings_meeting", "meetings_meeting_types"))
 
 
-def test_a_search_by_rare_type_codes_reads_the_meetings_that_have_them(hundred_thousand):
-    """Each code was a subquery run for every meeting tried: "list, aa,
-    type=W,B" tried every AA meeting (~120-200 ms; bench/README.md, round
-    18). The codes are words of the meeting's row, found through their
-    trigram index (migration 0016)."""
+def test_a_search_by_rare_type_codes_reads_no_type_rows_and_a_few_meetings(hundred_thousand):
+    """Each code was a subquery run for every meeting tried, reading its type
+    rows: "list, aa, type=W,B" tried every AA meeting (~120-200 ms;
+    bench/README.md, round 18). The codes are words of the meeting's row:
+    PostgreSQL reads the meetings that have them through the column's
+    trigram index (migration 0016), or reads in weekday order until the page
+    is full, whichever its sampled statistics make cheaper (both were seen)."""
     plan = listing_plan({"type": "W,B", "fellowship": "aa"}, analyze=True)
-    assert "meeting_type_code_text_trgm" in {n.get("Index Name") for n in plan}, plan
-    assert rows_read(plan) < 5_000, plan  # of 100,000
+    assert not [n for n in plan if n.get("Relation Name") == "meetings_meeting_types"], plan
+    assert rows_read(plan) < 20_000, plan  # of 100,000
 
 
 def test_a_search_by_a_common_type_code_stops_at_the_page(hundred_thousand):
