@@ -76,7 +76,7 @@ def type_text_sources(types: Iterable[tuple[int, str, Mapping[str, str] | None, 
     (services.type_texts_follow)."""
     types = list(types)
     names = type_search_names((pk, name, translations) for pk, name, translations, _, _ in types)
-    return {str(pk): [names[pk], language if kind == "language" else ""] for pk, _, _, kind, language in types}
+    return {str(pk): [names[pk], language_named(kind, language)] for pk, _, _, kind, language in types}
 
 
 def type_text_sources_read(*, using: str = "default") -> dict[str, list[str]]:
@@ -128,10 +128,16 @@ def type_code_conditions(codes: Iterable[str]) -> list[Q]:
     return [has_word("type_code_text", code) for code in sorted(set(codes))]
 
 
-def meeting_languages(types, default_language: str) -> str:
-    """A meeting's `language_text`: the languages its types name, or,
-    naming none, its service body's `default_language`."""
-    return word_text([t.language for t in types if t.kind == "language"] or [default_language])
+def language_named(kind: str, language: str) -> str:
+    """The language a type names: a language type's; none for the others."""
+    return language if kind == "language" else ""
+
+
+def meeting_languages(named: Iterable[str], default_language: str) -> str:
+    """A meeting's `language_text`: the languages its types name (each
+    type's `language_named`), or, naming none, its service body's
+    `default_language`."""
+    return word_text([language for language in named if language] or [default_language])
 
 
 def language_condition(languages: Iterable[str]) -> Q:

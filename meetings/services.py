@@ -23,8 +23,8 @@ from meetings.geocoding import GeocodingError, Place, geocode
 from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, PIN, current_values, decode, newly_curated,
                                   unknown_fields)
 from meetings.history import RevertError, history_bulk_record, record_type_codes, revert_changes
-from meetings.keywords import (meeting_languages, search_text, type_search_names_read, type_text_sources_read,
-                               word_text)
+from meetings.keywords import (language_named, meeting_languages, search_text, type_search_names_read,
+                               type_text_sources_read, word_text)
 from meetings.models import DirectoryVersion, Location, Meeting
 
 # How a meeting whose place could not be geocoded is flagged for review; the
@@ -185,7 +185,7 @@ def meetings_refresh_type_texts(*, meetings: QuerySet[Meeting], names: Mapping[i
             types = list(meeting.types.all())
             texts = (search_text(meeting=meeting, location=meeting.location, type_ids=[t.pk for t in types],
                                  names=names),
-                     meeting_languages(types, meeting.service_body.default_language))
+                     _languages(meeting, types))
             if texts != (meeting.search_text, meeting.language_text):
                 meeting.search_text, meeting.language_text = texts
                 stale.append(meeting)
@@ -203,6 +203,10 @@ def meeting_flag_geocoding(*, meeting: Meeting, location: Location | None) -> Me
         meeting.needs_review = False
         meeting.review_reason = ""
     return meeting
+
+
+def _languages(meeting: Meeting, types: Iterable[MeetingType]) -> str:
+    return meeting_languages((language_named(t.kind, t.language) for t in types), meeting.service_body.default_language)
 
 
 def meeting_refresh_derived(*, meeting: Meeting, types: Iterable[MeetingType] | None = None,
@@ -229,7 +233,7 @@ def meeting_refresh_derived(*, meeting: Meeting, types: Iterable[MeetingType] | 
         names = type_search_names_read(using=meeting._state.db or "default")
     meeting.search_text = search_text(meeting=meeting, location=location, type_ids=[t.pk for t in types], names=names)
     meeting.type_code_text = word_text(t.code for t in types)
-    meeting.language_text = meeting_languages(types, meeting.service_body.default_language)
+    meeting.language_text = _languages(meeting, types)
     return meeting
 
 

@@ -14,7 +14,7 @@ from django.db import connection
 
 from fixtures import directory
 from fellowships.vocabularies import fellowship_entries
-from meetings.keywords import type_search_names
+from meetings.keywords import language_named, type_search_names
 from meetings.models import Meeting
 from meetings.services import meeting_refresh_derived
 
@@ -27,8 +27,7 @@ def offline_catalog() -> directory.Catalog:
         for t in f.types:
             type_ids[(f.slug, t.code)] = len(type_ids) + 1
             types.append((type_ids[(f.slug, t.code)], t.name, t.translations))
-            if t.kind == "language":
-                languages[type_ids[(f.slug, t.code)]] = t.language
+            languages[type_ids[(f.slug, t.code)]] = language_named(t.kind, t.language)
         for key, _, _ in directory.service_body_areas():
             service_body_ids[(f.slug, key)] = len(service_body_ids) + 1
     return directory.Catalog({f.slug: i + 1 for i, f in enumerate(entries)}, type_ids, service_body_ids,

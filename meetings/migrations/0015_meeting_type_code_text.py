@@ -14,10 +14,10 @@ from meetings.keywords import word_text
 PAGE = 5000
 
 
-def fill_pages(apps, schema_editor, column: str, words_of) -> None:
-    """Fill `column` of the stored meetings with the `word_text` of their
-    words, a page of ids at a time: `words_of(Meeting, alias, ids)` gives
-    {id: words} (a meeting it leaves out keeps the empty default)."""
+def fill_pages(apps, schema_editor, column: str, texts_of) -> None:
+    """Fill `column` of the stored meetings a page of ids at a time:
+    `texts_of(Meeting, alias, ids)` gives {id: text} (a meeting it leaves out
+    keeps the empty default)."""
     Meeting = apps.get_model("meetings", "Meeting")
     alias = schema_editor.connection.alias
     last = 0
@@ -26,18 +26,18 @@ def fill_pages(apps, schema_editor, column: str, words_of) -> None:
         if not ids:
             return
         last = ids[-1]
-        words = words_of(Meeting, alias, ids)
+        texts = texts_of(Meeting, alias, ids)
         with schema_editor.connection.cursor() as cursor:
             cursor.executemany(f"UPDATE meetings_meeting SET {column} = %s WHERE id = %s",
-                               [(word_text(found), pk) for pk, found in words.items()])
+                               [(text, pk) for pk, text in texts.items()])
 
 
-def codes_of(Meeting, alias: str, ids: list[int]) -> dict[int, list[str]]:
+def codes_of(Meeting, alias: str, ids: list[int]) -> dict[int, str]:
     codes: dict[int, list[str]] = {}
     for meeting_id, code in Meeting.types.through.objects.using(alias).filter(meeting_id__in=ids).values_list(
             "meeting_id", "meetingtype__code"):
         codes.setdefault(meeting_id, []).append(code)
-    return codes
+    return {pk: word_text(found) for pk, found in codes.items()}
 
 
 def fill(apps, schema_editor):

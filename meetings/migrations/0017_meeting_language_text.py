@@ -14,15 +14,17 @@ from importlib import import_module
 
 from django.db import migrations, models
 
+from meetings.keywords import language_named, meeting_languages
+
 previous = import_module("meetings.migrations.0015_meeting_type_code_text")
 
 
-def languages_of(Meeting, alias: str, ids: list[int]) -> dict[int, list[str]]:
+def languages_of(Meeting, alias: str, ids: list[int]) -> dict[int, str]:
     named: dict[int, list[str]] = {}
-    for meeting_id, language in Meeting.types.through.objects.using(alias).filter(
-            meeting_id__in=ids, meetingtype__kind="language").values_list("meeting_id", "meetingtype__language"):
-        named.setdefault(meeting_id, []).append(language)
-    return {pk: named.get(pk) or [default] for pk, default in Meeting.objects.using(alias).filter(
+    for meeting_id, kind, language in Meeting.types.through.objects.using(alias).filter(
+            meeting_id__in=ids).values_list("meeting_id", "meetingtype__kind", "meetingtype__language"):
+        named.setdefault(meeting_id, []).append(language_named(kind, language))
+    return {pk: meeting_languages(named.get(pk, ()), default) for pk, default in Meeting.objects.using(alias).filter(
         pk__in=ids).values_list("pk", "service_body__default_language")}
 
 
