@@ -60,7 +60,8 @@ SEARCHES = {
     "list, q=street (rare)": lambda p, rng: {"q": "street"},
     "list, q=church": lambda p, rng: {"q": "church"},
     "list, q=big book": lambda p, rng: {"q": "big book"},
-    "list, q=%%% (no trigram)": lambda p, rng: {"q": "%%%"},
+    "list, q=%%% (signs only: no word)": lambda p, rng: {"q": "%%%"},
+    "list, q=step - study (a dash)": lambda p, rng: {"q": "step - study"},
     "near, q=the": lambda p, rng: {**near(p, 10), "q": "the"},
 }
 

@@ -197,7 +197,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               lowered=True, parse=_as_given),
     Parameter("q", {"type": "string", "maxLength": 200},
               "Keywords, all required, over name, group, notes, venue, address, city and type names; "
-              "case and accents do not matter (Rendicion finds Rendición).", parse=_text(200)),
+              "case and accents do not matter (Rendicion finds Rendición); a word with no letter or digit "
+              "(a dash, an ampersand) is left out.", parse=_text(200)),
     Parameter("starting_within", {"type": "integer", "minimum": 1, "maximum": MAX_STARTING_WITHIN},
               "Meetings starting in the next N minutes, each in its own time zone.",
               parse=_integer(1, MAX_STARTING_WITHIN)),

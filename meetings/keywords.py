@@ -147,5 +147,10 @@ def language_condition(languages: Iterable[str]) -> Q:
 
 def keyword_conditions(keywords: str) -> list[Q]:
     """One condition per word of `keywords` (folded; a word said twice is
-    one): the meetings in whose search text it appears."""
-    return [Q(search_text__contains=word) for word in dict.fromkeys(fold(keywords).split())]
+    one): the meetings in whose search text it appears. A word with no letter
+    or digit ("-", "&", "%%%") is no word to look for, as in any search box:
+    it would keep only the texts that happen to hold that sign, and, having
+    no trigram, make PostgreSQL read every row to check it (~200 ms at
+    1,000,000 meetings; bench/README.md, round 22)."""
+    words = (word for word in dict.fromkeys(fold(keywords).split()) if any(c.isalnum() for c in word))
+    return [Q(search_text__contains=word) for word in words]
