@@ -17,6 +17,9 @@ the machine served them (about 1,200 instead of 2,000 cached answers a
 second, bench/README.md, round 21) while the other worker sat idle. Only
 processes of the same user can share the port: a second server started on it
 by that user shares it instead of failing to bind, so give each its own port.
+A worker that is restarted (its timeout, a crash) drops the connections still
+waiting in its own queue, which a shared socket would have left to the others;
+Linux 5.14 and later hands them over with `sysctl net.ipv4.tcp_migrate_req=1`.
 """
 
 import math
