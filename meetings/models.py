@@ -494,7 +494,7 @@ class DirectoryVersion(models.Model):
     changed_at = models.DateTimeField(default=now)
     # What the meetings' derived texts were last written with from each type
     # (keywords.type_text_sources; services.type_texts_follow).
-    search_names = models.JSONField(default=dict, editable=False)
+    type_text_sources = models.JSONField(default=dict, editable=False)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="directory_version_single_row")]

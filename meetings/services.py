@@ -157,7 +157,7 @@ def type_texts_follow(*, using: str = "default") -> int:
     vocabulary's type of the same English name, and its language), kept
     with the directory's version; keep the new. Returns how many changed."""
     sources = type_text_sources_read(using=using)
-    kept = DirectoryVersion.objects.using(using).filter(pk=1).values_list("search_names", flat=True).first() or {}
+    kept = DirectoryVersion.objects.using(using).filter(pk=1).values_list("type_text_sources", flat=True).first() or {}
     changed = [int(pk) for pk, source in sources.items() if kept.get(pk) != source]
     if not changed:
         return 0
@@ -165,7 +165,7 @@ def type_texts_follow(*, using: str = "default") -> int:
         meetingtype_id__in=changed).values("meeting_id"))
     count = meetings_refresh_type_texts(meetings=meetings, names={int(pk): s[0] for pk, s in sources.items()})
     directory_changed(using=using)  # the types readers see changed too
-    DirectoryVersion.objects.using(using).update_or_create(pk=1, defaults={"search_names": sources})
+    DirectoryVersion.objects.using(using).update_or_create(pk=1, defaults={"type_text_sources": sources})
     return count
 
 
