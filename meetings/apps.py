@@ -21,16 +21,17 @@ class MeetingsConfig(AppConfig):
         # Each historical row says what made the change and, for a meeting, its types.
         pre_create_historical_record.connect(on_pre_create_historical_record, dispatch_uid="meetings.history")
 
-        from django.db.models.signals import post_migrate, post_save
+        from django.db.models.signals import post_migrate, post_save, pre_save
 
         from fellowships.models import MeetingType, ServiceBody
-        from meetings.services import meeting_type_saved, meetings_migrated, service_body_saved
+        from meetings.services import meeting_type_saved, meetings_migrated, service_body_saved, service_body_saving
 
         # A meeting's search text names its types: a vocabulary's new names
         # reach it, whether saved or written by a data migration.
         post_save.connect(meeting_type_saved, sender=MeetingType, dispatch_uid="meetings.services.type_saved")
         post_migrate.connect(meetings_migrated, sender=self, dispatch_uid="meetings.services.migrated")
         # A meeting whose types name no language is held in its service body's.
+        pre_save.connect(service_body_saving, sender=ServiceBody, dispatch_uid="meetings.services.body_saving")
         post_save.connect(service_body_saved, sender=ServiceBody, dispatch_uid="meetings.services.body_saved")
 
         from meetings.directory_version import connect_signals
