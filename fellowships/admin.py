@@ -16,6 +16,12 @@ from fellowships.models import Fellowship, MeetingType
 
 @admin.register(Fellowship)
 class FellowshipAdmin(admin.ModelAdmin):
+    """Read-only, as the types are: the fellowships are code
+    (`fellowships/vocabularies.py`) and `vocabularies_sync()` writes them (the
+    sample data's loading step too), so a hand edit would be overwritten
+    without a word; a new default open/closed is followed by every meeting
+    whose types say neither (`meetings.services.fellowship_saved`)."""
+
     list_display = ("name", "slug", "default_open_closed", "types_link")
     search_fields = ("name", "slug")
     readonly_fields = ("types_link",)
@@ -23,6 +29,15 @@ class FellowshipAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Fellowship]:
         return super().get_queryset(request).annotate(type_count=Count("types"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Fellowship | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Fellowship | None = None) -> bool:
+        return False
 
     @admin.display(description=gettext_lazy("types"), ordering="type_count")
     def types_link(self, fellowship: Fellowship) -> str:

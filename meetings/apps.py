@@ -23,16 +23,20 @@ class MeetingsConfig(AppConfig):
 
         from django.db.models.signals import post_migrate, post_save, pre_save
 
-        from fellowships.models import MeetingType, ServiceBody
-        from meetings.services import meeting_type_saved, meetings_migrated, service_body_saved, service_body_saving
+        from fellowships.models import Fellowship, MeetingType, ServiceBody
+        from meetings.services import (FOLLOWED_DEFAULTS, fellowship_saved, meeting_type_saved, meetings_migrated,
+                                       service_body_saved, vocabulary_saving)
 
         # A meeting's search text names its types: a vocabulary's new names
         # reach it, whether saved or written by a data migration.
         post_save.connect(meeting_type_saved, sender=MeetingType, dispatch_uid="meetings.services.type_saved")
         post_migrate.connect(meetings_migrated, sender=self, dispatch_uid="meetings.services.migrated")
-        # A meeting whose types name no language is held in its service body's.
-        pre_save.connect(service_body_saving, sender=ServiceBody, dispatch_uid="meetings.services.body_saving")
+        # A meeting whose types name no language is held in its service body's;
+        # one whose types say neither open nor closed is its fellowship's default.
+        for model, _ in FOLLOWED_DEFAULTS:
+            pre_save.connect(vocabulary_saving, sender=model, dispatch_uid=f"meetings.services.saving.{model.__name__}")
         post_save.connect(service_body_saved, sender=ServiceBody, dispatch_uid="meetings.services.body_saved")
+        post_save.connect(fellowship_saved, sender=Fellowship, dispatch_uid="meetings.services.fellowship_saved")
 
         from meetings.directory_version import connect_signals
 

@@ -15,7 +15,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from fellowships.models import MeetingType, ServiceBody
+from fellowships.models import Fellowship, MeetingType, ServiceBody
 from fellowships.services import open_closed_for
 from meetings.attendance import conference_provider, derive_attendance, is_online
 from meetings.directory_version import directory_changed
@@ -120,32 +120,55 @@ def meeting_type_saved(sender, instance: MeetingType, created: bool = False, raw
         type_texts_follow(using=using)
 
 
-def service_body_saving(sender, instance: ServiceBody, raw: bool = False, using: str = "default",
-                        update_fields=None, **kwargs) -> None:
-    """The default language a stored service body had before this save
-    (pre_save, meetings/apps.py), so that `service_body_saved` follows it
-    only when it changed."""
-    if raw or instance.pk is None or (update_fields is not None and "default_language" not in update_fields):
-        instance._stored_default_language = instance.default_language
-        return
-    instance._stored_default_language = ServiceBody.objects.using(using).filter(pk=instance.pk).values_list(
-        "default_language", flat=True).first()
+# The defaults of a vocabulary row its meetings derive a field from, where
+# their types say nothing: (model, field). A save follows one only when it
+# changed (`vocabulary_saving`, then the model's post_save receiver).
+FOLLOWED_DEFAULTS = ((ServiceBody, "default_language"), (Fellowship, "default_open_closed"))
+
+
+def vocabulary_saving(sender, instance, raw: bool = False, using: str = "default", update_fields=None,
+                      **kwargs) -> None:
+    """Before a save (pre_save, meetings/apps.py): the value of the followed
+    default as stored, so the save's receiver writes meetings only when this
+    save changes it. Reading a body's 45,000 meetings at every save took
+    1.7-1.9 s at 1,000,000 meetings (bench/README.md, round 23)."""
+    field = dict(FOLLOWED_DEFAULTS)[sender]
+    if raw or instance.pk is None or (update_fields is not None and field not in update_fields):
+        stored = getattr(instance, field)
+    else:
+        stored = sender.objects.using(using).filter(pk=instance.pk).values_list(field, flat=True).first()
+    instance._stored_default = stored
+
+
+def _default_changed(instance, field: str, *, created: bool, raw: bool) -> bool:
+    return not (created or raw) and getattr(instance, "_stored_default", None) != getattr(instance, field)
 
 
 def service_body_saved(sender, instance: ServiceBody, created: bool = False, raw: bool = False,
                        using: str = "default", **kwargs) -> None:
     """A service body's default language is the language of its meetings
     whose types name none (`keywords.meeting_languages`; connected in
-    meetings/apps.py). A save that leaves it as it was writes no meeting:
-    checking a body's meetings took 1.7-1.9 s for one of 45,000 at 1,000,000
-    (bench/README.md, round 23)."""
-    if created or raw or getattr(instance, "_stored_default_language", None) == instance.default_language:
+    meetings/apps.py)."""
+    if not _default_changed(instance, "default_language", created=created, raw=raw):
         return
     language_text = meeting_languages((), instance.default_language)
     spoken = Meeting.types.through.objects.using(using).filter(
         meeting_id=OuterRef("pk"), meetingtype__kind=MeetingType.Kind.LANGUAGE)
     Meeting.objects.using(using).filter(service_body=instance).exclude(language_text=language_text).filter(
         ~Exists(spoken)).update(language_text=language_text)
+
+
+def fellowship_saved(sender, instance: Fellowship, created: bool = False, raw: bool = False,
+                     using: str = "default", **kwargs) -> None:
+    """A fellowship's default open/closed is that of its meetings whose
+    types say neither (`fellowships.services.open_closed_for`; connected in
+    meetings/apps.py): a curator's new default shows on them at once."""
+    if not _default_changed(instance, "default_open_closed", created=created, raw=raw):
+        return
+    saying = Meeting.types.through.objects.using(using).filter(
+        meeting_id=OuterRef("pk"), meetingtype__meaning__in=(MeetingType.Meaning.OPEN, MeetingType.Meaning.CLOSED))
+    Meeting.objects.using(using).filter(fellowship=instance).exclude(open_closed=instance.default_open_closed).filter(
+        ~Exists(saying)).update(open_closed=instance.default_open_closed)
 
 
 def meetings_migrated(sender, using: str = "default", plan=None, **kwargs) -> None:

@@ -390,6 +390,21 @@ def test_meeting_types_are_read_only(curator):
     assert (open_type.name, open_type.meaning) == ("Open", "open")
 
 
+def test_fellowships_are_read_only(curator):
+    """The vocabulary sync (the sample data's loading step too) writes the
+    fellowships from code: an edit here was overwritten without a word."""
+    aa = Fellowship.objects.get(slug="aa")
+    before = (aa.name, aa.website, aa.default_open_closed)
+    response = curator.post(change_url(aa), {"name": "Changed", "slug": "aa", "website": "https://example.org/",
+                                             "default_open_closed": "closed"})
+    assert response.status_code == 403
+    aa.refresh_from_db()
+    assert (aa.name, aa.website, aa.default_open_closed) == before
+    page = curator.get(change_url(aa))
+    assert page.status_code == 200 and 'type="submit"' not in page.content.decode().split('id="content-main"')[1]
+    assert curator.get(reverse("admin:fellowships_fellowship_add")).status_code == 403
+
+
 def test_service_body_hierarchy_and_time_zone_are_checked(curator):
     aa = Fellowship.objects.get(slug="aa")
     parent = ServiceBodyFactory(name="Area 09")

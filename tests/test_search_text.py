@@ -239,6 +239,37 @@ def test_a_service_body_saved_with_its_language_unchanged_writes_none_of_its_mee
     assert unmarked.language_text == " en "
 
 
+def test_a_fellowships_new_default_open_closed_shows_on_its_meetings_whose_types_say_neither(vocabularies, client):
+    """A meeting's `open_closed` is what its types say or else its
+    fellowship's default (`open_closed_for`): a curator changing the default
+    in the admin left every such meeting with the old one."""
+    from django.test.utils import CaptureQueriesContext
+
+    from fellowships.models import Fellowship
+
+    def opens(value: str) -> list[str]:
+        response = client.get(URL, {"open": value})
+        assert response.status_code == 200, response.content
+        return sorted(m["name"] for m in response.json()["results"])
+
+    aa = Fellowship.objects.get(slug="aa")
+    aa.default_open_closed = ""
+    aa.save()
+    silent = make_meeting(name="Says nothing", types=("W",))
+    make_meeting(name="Says open", types=("O",))
+    make_meeting(name="Says closed", types=("C",))
+    assert silent.open_closed == "" and opens("closed") == ["Says closed"]
+    aa.default_open_closed = "closed"
+    aa.save()
+    assert opens("closed") == ["Says closed", "Says nothing"] and opens("open") == ["Says open"]
+    detail = client.get(f"{URL}{silent.slug}/").json()
+    assert detail["open_closed"] == "closed"
+    aa.website = "https://www.aa.org/"
+    with CaptureQueriesContext(connection) as queries:
+        aa.save()  # the default as it was: no meeting read
+    assert not [q for q in queries.captured_queries if "meetings_meeting" in q["sql"]]
+
+
 def test_the_migrations_fill_the_type_codes_and_languages_of_stored_meetings(vocabularies):
     from tests.factories import ServiceBodyFactory
 
