@@ -14,13 +14,25 @@ from django.utils.translation import gettext_lazy, ngettext
 from fellowships.models import Fellowship, MeetingType
 
 
+class VocabularyAdmin(admin.ModelAdmin):
+    """Shown, never written: the vocabularies are code (`fellowships/vocabularies.py`)
+    and `vocabularies_sync()` writes them (the sample data's loading step too),
+    so a hand edit would be overwritten on the next sync without a word."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(Fellowship)
-class FellowshipAdmin(admin.ModelAdmin):
-    """Read-only, as the types are: the fellowships are code
-    (`fellowships/vocabularies.py`) and `vocabularies_sync()` writes them (the
-    sample data's loading step too), so a hand edit would be overwritten
-    without a word; a new default open/closed is followed by every meeting
-    whose types say neither (`meetings.services.fellowship_saved`)."""
+class FellowshipAdmin(VocabularyAdmin):
+    """A new default open/closed (from the vocabulary) is followed by every
+    meeting whose types say neither (`meetings.services.fellowship_saved`)."""
 
     list_display = ("name", "slug", "default_open_closed", "types_link")
     search_fields = ("name", "slug")
@@ -29,15 +41,6 @@ class FellowshipAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Fellowship]:
         return super().get_queryset(request).annotate(type_count=Count("types"))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Fellowship | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Fellowship | None = None) -> bool:
-        return False
 
     @admin.display(description=gettext_lazy("types"), ordering="type_count")
     def types_link(self, fellowship: Fellowship) -> str:
@@ -48,23 +51,12 @@ class FellowshipAdmin(admin.ModelAdmin):
 
 
 @admin.register(MeetingType)
-class MeetingTypeAdmin(admin.ModelAdmin):
-    """Read-only: the vocabularies are code (`fellowships/vocabularies.py`)
-    and `vocabularies_sync()` writes them; a hand edit would be overwritten
-    on the next sync, and a changed meaning would leave every meeting's
-    derived open/closed and attendance stale."""
+class MeetingTypeAdmin(VocabularyAdmin):
+    """A changed meaning would also leave every meeting's derived
+    open/closed and attendance stale."""
 
     list_display = ("code", "name", "fellowship", "kind", "meaning", "language")
     list_filter = ("fellowship", "kind", "meaning")
     search_fields = ("code", "name")
     list_select_related = ("fellowship",)
     ordering = ("fellowship__slug", "code")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: MeetingType | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: MeetingType | None = None) -> bool:
-        return False
