@@ -52,8 +52,8 @@ class FellowshipAdmin(VocabularyAdmin):
 
 @admin.register(MeetingType)
 class MeetingTypeAdmin(VocabularyAdmin):
-    """A changed meaning would also leave every meeting's derived
-    open/closed and attendance stale."""
+    """A changed name, language or meaning (from the vocabulary) is followed
+    by the meetings carrying the type (`meetings.services.type_texts_follow`)."""
 
     list_display = ("code", "name", "fellowship", "kind", "meaning", "language")
     list_filter = ("fellowship", "kind", "meaning")

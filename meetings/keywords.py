@@ -68,22 +68,25 @@ def type_search_names_read(*, using: str = "default") -> dict[int, str]:
     return type_search_names(MeetingType.objects.using(using).values_list("id", "name", "translations"))
 
 
-def type_text_sources(types: Iterable[tuple[int, str, Mapping[str, str] | None, str, str]]) -> dict[str, list[str]]:
-    """{type id (a JSON key): [its search names, the language it names]}
-    from every type's (id, name, translations, kind, language): what the
-    search text and `language_text` of a meeting take from each of its
-    types. Kept beside the directory's version, so a change is followed
-    (services.type_texts_follow)."""
-    types = list(types)
-    names = type_search_names((pk, name, translations) for pk, name, translations, _, _ in types)
-    return {str(pk): [names[pk], language_named(kind, language)] for pk, _, _, kind, language in types}
+def type_text_sources(types: Iterable[tuple]) -> dict[str, list[str]]:
+    """{type id (a JSON key): [its search names, the language it names, its
+    meaning]} from every type's (id, name, translations, kind, language,
+    meaning): what a meeting's search text, `language_text`, open/closed and
+    attendance take from each of its types. Kept beside the directory's
+    version, so a change is followed (services.type_texts_follow). Rows
+    without a meaning (migration 0014, written before meanings were kept)
+    give ""."""
+    types = [(pk, name, translations, kind, language, *rest) for pk, name, translations, kind, language, *rest in types]
+    names = type_search_names((pk, name, translations) for pk, name, translations, *_ in types)
+    return {str(pk): [names[pk], language_named(kind, language), rest[0] if rest else ""]
+            for pk, _, _, kind, language, *rest in types}
 
 
 def type_text_sources_read(*, using: str = "default") -> dict[str, list[str]]:
     from fellowships.models import MeetingType
 
     return type_text_sources(MeetingType.objects.using(using).values_list(
-        "id", "name", "translations", "kind", "language"))
+        "id", "name", "translations", "kind", "language", "meaning"))
 
 
 def _value(source, name: str) -> str:

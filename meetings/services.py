@@ -189,11 +189,11 @@ def meetings_migrated(sender, using: str = "default", plan=None, **kwargs) -> No
 
 
 def type_texts_follow(*, using: str = "default") -> int:
-    """Write anew the derived texts of the meetings whose types give them
-    something else than they were written with (`keywords.type_text_sources`:
-    a type's search names, which borrow the translations of another
-    vocabulary's type of the same English name, and its language), kept
-    with the directory's version; keep the new. Returns how many changed."""
+    """Derive anew the meetings whose types give them something else than
+    they were written with (`keywords.type_text_sources`: a type's search
+    names, which borrow the translations of another vocabulary's type of the
+    same English name, its language and its meaning), kept with the
+    directory's version; keep the new. Returns how many changed."""
     sources = type_text_sources_read(using=using)
     kept = DirectoryVersion.objects.using(using).filter(pk=1).values_list("type_text_sources", flat=True).first() or {}
     changed = [int(pk) for pk, source in sources.items() if kept.get(pk) != source]
@@ -201,33 +201,35 @@ def type_texts_follow(*, using: str = "default") -> int:
         return 0
     meetings = Meeting.objects.using(using).filter(pk__in=Meeting.types.through.objects.using(using).filter(
         meetingtype_id__in=changed).values("meeting_id"))
-    count = meetings_refresh_type_texts(meetings=meetings, names={int(pk): s[0] for pk, s in sources.items()})
+    count = meetings_refresh_from_types(meetings=meetings, names={int(pk): s[0] for pk, s in sources.items()})
     directory_changed(using=using)  # the types readers see changed too
     DirectoryVersion.objects.using(using).update_or_create(pk=1, defaults={"type_text_sources": sources})
     return count
 
 
-def meetings_refresh_type_texts(*, meetings: QuerySet[Meeting], names: Mapping[int, str]) -> int:
-    """Write the search text and languages of `meetings` anew, a page at a
-    time (`names`: `keywords.type_search_names`). Returns how many changed."""
+# What a meeting derives from its types (`meeting_refresh_derived`).
+FROM_TYPES = ("search_text", "type_code_text", "language_text", "open_closed", "attendance")
+
+
+def meetings_refresh_from_types(*, meetings: QuerySet[Meeting], names: Mapping[int, str]) -> int:
+    """Derive anew what `meetings` take from their types, a page at a time
+    (`names`: `keywords.type_search_names`), and write what changed.
+    Returns how many changed."""
     changed = 0
     last = 0
     while True:
-        page = list(meetings.filter(pk__gt=last).order_by("pk").select_related("location", "service_body")
-                    .prefetch_related("types")[:500])
+        page = list(meetings.filter(pk__gt=last).order_by("pk")
+                    .select_related("location", "service_body", "fellowship").prefetch_related("types")[:500])
         if not page:
             return changed
         last = page[-1].pk
         stale = []
         for meeting in page:
-            types = list(meeting.types.all())
-            texts = (search_text(meeting=meeting, location=meeting.location, type_ids=[t.pk for t in types],
-                                 names=names),
-                     _languages(meeting, types))
-            if texts != (meeting.search_text, meeting.language_text):
-                meeting.search_text, meeting.language_text = texts
+            before = [getattr(meeting, field) for field in FROM_TYPES]
+            meeting_refresh_derived(meeting=meeting, types=list(meeting.types.all()), names=names)
+            if [getattr(meeting, field) for field in FROM_TYPES] != before:
                 stale.append(meeting)
-        Meeting.objects.using(meetings.db).bulk_update(stale, ["search_text", "language_text"])
+        Meeting.objects.using(meetings.db).bulk_update(stale, FROM_TYPES)
         changed += len(stale)
 
 

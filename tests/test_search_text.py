@@ -152,6 +152,34 @@ def test_a_vocabulary_changed_by_a_data_migration_reaches_the_search_text_at_mig
     assert directory_version() != before
 
 
+def test_a_types_new_meaning_reaches_the_open_closed_and_attendance_of_its_meetings(vocabularies, client):
+    """A meeting's open/closed and attendance derive from its types'
+    meanings: a meaning the vocabulary changes, by a save or by a data
+    migration (`QuerySet.update` in its place, no signal), reaches them at
+    once or at the end of `migrate`."""
+    from django.core.management import call_command
+
+    def names(query: dict) -> list[str]:
+        response = client.get(URL, query)
+        assert response.status_code == 200, response.content
+        return sorted(m["name"] for m in response.json()["results"])
+
+    make_meeting(name="Beginners", types=("B",))
+    make_meeting(name="Open", types=("O",))
+    assert names({"open": "closed"}) == []
+    beginners = MeetingType.objects.get(fellowship__slug="aa", code="B")
+    beginners.meaning = MeetingType.Meaning.CLOSED
+    beginners.save()
+    assert names({"open": "closed"}) == ["Beginners"]
+
+    MeetingType.objects.filter(fellowship__slug="aa", code="B").update(meaning=MeetingType.Meaning.TEMPORARILY_CLOSED)
+    assert names({"attendance": "inactive"}) == []
+    call_command("migrate", verbosity=0)
+    assert names({"attendance": "inactive"}) == ["Beginners"]
+    assert Meeting.objects.get(name="Beginners").open_closed == Meeting.objects.get(name="Beginners").fellowship.default_open_closed
+    assert names({"open": "open"}) == ["Open"]
+
+
 def test_a_search_by_type_follows_every_write_of_a_meetings_types(vocabularies, client):
     """A meeting's codes are derived (`type_code_text`) like its search text:
     a curator's change, a feed's and a feed's change kept out by a curated
