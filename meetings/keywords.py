@@ -82,11 +82,20 @@ def type_text_sources(types: Iterable[tuple]) -> dict[str, list[str]]:
             for pk, _, _, kind, language, *rest in types}
 
 
-def type_text_sources_read(*, using: str = "default") -> dict[str, list[str]]:
-    from fellowships.models import MeetingType
+# A fellowship's entry among the sources: its key, then [its default open/closed].
+FELLOWSHIP_SOURCE = "fellowship:"
 
-    return type_text_sources(MeetingType.objects.using(using).values_list(
-        "id", "name", "translations", "kind", "language", "meaning"))
+
+def type_text_sources_read(*, using: str = "default") -> dict[str, list[str]]:
+    """`type_text_sources` of the stored types, and for each fellowship
+    ("fellowship:<id>") the default open/closed its meetings take where
+    their types say neither."""
+    from fellowships.models import Fellowship, MeetingType
+
+    return {**type_text_sources(MeetingType.objects.using(using).values_list(
+        "id", "name", "translations", "kind", "language", "meaning")),
+        **{f"{FELLOWSHIP_SOURCE}{pk}": [default] for pk, default in
+           Fellowship.objects.using(using).values_list("id", "default_open_closed")}}
 
 
 def _value(source, name: str) -> str:

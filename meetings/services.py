@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from django.db import connections, transaction
 from django.db.migrations.executor import MigrationExecutor
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
@@ -23,8 +23,8 @@ from meetings.geocoding import GeocodingError, Place, geocode
 from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, PIN, current_values, decode, newly_curated,
                                   unknown_fields)
 from meetings.history import RevertError, history_bulk_record, record_type_codes, revert_changes
-from meetings.keywords import (language_named, meeting_languages, search_text, type_search_names_read,
-                               type_text_sources_read, word_text)
+from meetings.keywords import (FELLOWSHIP_SOURCE, language_named, meeting_languages, search_text,
+                               type_search_names_read, type_text_sources_read, word_text)
 from meetings.models import DirectoryVersion, Location, Meeting
 
 # How a meeting whose place could not be geocoded is flagged for review; the
@@ -162,13 +162,10 @@ def fellowship_saved(sender, instance: Fellowship, created: bool = False, raw: b
                      using: str = "default", **kwargs) -> None:
     """A fellowship's default open/closed is that of its meetings whose
     types say neither (`fellowships.services.open_closed_for`; connected in
-    meetings/apps.py): a curator's new default shows on them at once."""
-    if not _default_changed(instance, "default_open_closed", created=created, raw=raw):
-        return
-    saying = Meeting.types.through.objects.using(using).filter(
-        meeting_id=OuterRef("pk"), meetingtype__meaning__in=(MeetingType.Meaning.OPEN, MeetingType.Meaning.CLOSED))
-    Meeting.objects.using(using).filter(fellowship=instance).exclude(open_closed=instance.default_open_closed).filter(
-        ~Exists(saying)).update(open_closed=instance.default_open_closed)
+    meetings/apps.py): the vocabulary's new default shows on them at once,
+    through the same follow as a type's new meaning."""
+    if _default_changed(instance, "default_open_closed", created=created, raw=raw):
+        type_texts_follow(using=using)
 
 
 def meetings_migrated(sender, using: str = "default", plan=None, **kwargs) -> None:
@@ -196,12 +193,20 @@ def type_texts_follow(*, using: str = "default") -> int:
     directory's version; keep the new. Returns how many changed."""
     sources = type_text_sources_read(using=using)
     kept = DirectoryVersion.objects.using(using).filter(pk=1).values_list("type_text_sources", flat=True).first() or {}
-    changed = [int(pk) for pk, source in sources.items() if kept.get(pk) != source]
+    changed = [key for key, source in sources.items() if kept.get(key) != source]
     if not changed:
         return 0
-    meetings = Meeting.objects.using(using).filter(pk__in=Meeting.types.through.objects.using(using).filter(
-        meetingtype_id__in=changed).values("meeting_id"))
-    count = meetings_refresh_from_types(meetings=meetings, names={int(pk): s[0] for pk, s in sources.items()})
+    types = [int(key) for key in changed if not key.startswith(FELLOWSHIP_SOURCE)]
+    fellowships = [int(key.removeprefix(FELLOWSHIP_SOURCE)) for key in changed if key.startswith(FELLOWSHIP_SOURCE)]
+    through = Meeting.types.through.objects.using(using)
+    # A fellowship's default reaches only the meetings whose types say neither open nor closed.
+    saying = through.filter(meeting_id=OuterRef("pk"),
+                            meetingtype__meaning__in=(MeetingType.Meaning.OPEN, MeetingType.Meaning.CLOSED))
+    meetings = Meeting.objects.using(using).filter(
+        Q(pk__in=through.filter(meetingtype_id__in=types).values("meeting_id"))
+        | (Q(fellowship_id__in=fellowships) & ~Exists(saying)))
+    names = {int(key): source[0] for key, source in sources.items() if not key.startswith(FELLOWSHIP_SOURCE)}
+    count = meetings_refresh_from_types(meetings=meetings, names=names)
     directory_changed(using=using)  # the types readers see changed too
     DirectoryVersion.objects.using(using).update_or_create(pk=1, defaults={"type_text_sources": sources})
     return count

@@ -297,6 +297,14 @@ def test_a_fellowships_new_default_open_closed_shows_on_its_meetings_whose_types
         aa.save()  # the default as it was: no meeting read
     assert not [q for q in queries.captured_queries if "meetings_meeting" in q["sql"]]
 
+    # A data migration writes through historical models (no signal; `update` here): followed at migrate's end.
+    from django.core.management import call_command
+
+    Fellowship.objects.filter(pk=aa.pk).update(default_open_closed="open")
+    assert opens("open") == ["Says open"]
+    call_command("migrate", verbosity=0)
+    assert opens("open") == ["Says nothing", "Says open"] and opens("closed") == ["Says closed"]
+
 
 def test_the_migrations_fill_the_type_codes_and_languages_of_stored_meetings(vocabularies):
     from tests.factories import ServiceBodyFactory
