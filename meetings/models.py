@@ -492,8 +492,8 @@ class DirectoryVersion(models.Model):
 
     version = models.BigIntegerField(default=0)
     changed_at = models.DateTimeField(default=now)
-    # What the meetings' derived texts were last written with from each type
-    # (keywords.type_text_sources; services.type_texts_follow).
+    # What the meetings' derived fields were last written with from each type
+    # and fellowship (keywords.type_text_sources_read; services.type_texts_follow).
     type_text_sources = models.JSONField(default=dict, editable=False)
 
     class Meta:

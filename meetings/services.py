@@ -186,11 +186,12 @@ def meetings_migrated(sender, using: str = "default", plan=None, **kwargs) -> No
 
 
 def type_texts_follow(*, using: str = "default") -> int:
-    """Derive anew the meetings whose types give them something else than
-    they were written with (`keywords.type_text_sources`: a type's search
-    names, which borrow the translations of another vocabulary's type of the
-    same English name, its language and its meaning), kept with the
-    directory's version; keep the new. Returns how many changed."""
+    """Derive anew the meetings whose types or fellowship give them something
+    else than they were written with (`keywords.type_text_sources_read`: a
+    type's search names, which borrow the translations of another
+    vocabulary's type of the same English name, its language and its
+    meaning; a fellowship's default open/closed), kept with the directory's
+    version; keep the new. Returns how many changed."""
     sources = type_text_sources_read(using=using)
     kept = DirectoryVersion.objects.using(using).filter(pk=1).values_list("type_text_sources", flat=True).first() or {}
     changed = [key for key, source in sources.items() if kept.get(key) != source]
