@@ -25,7 +25,7 @@ class MeetingsConfig(AppConfig):
 
         from fellowships.models import Fellowship, MeetingType, ServiceBody
         from meetings.services import (FOLLOWED_DEFAULTS, fellowship_saved, meeting_type_saved, meetings_migrated,
-                                       service_body_saved, vocabulary_saving)
+                                       service_body_saved, default_saving)
 
         # A meeting's search text names its types: a vocabulary's new names
         # reach it, whether saved or written by a data migration.
@@ -34,7 +34,7 @@ class MeetingsConfig(AppConfig):
         # A meeting whose types name no language is held in its service body's;
         # one whose types say neither open nor closed is its fellowship's default.
         for model, _ in FOLLOWED_DEFAULTS:
-            pre_save.connect(vocabulary_saving, sender=model, dispatch_uid=f"meetings.services.saving.{model.__name__}")
+            pre_save.connect(default_saving, sender=model, dispatch_uid=f"meetings.services.saving.{model.__name__}")
         post_save.connect(service_body_saved, sender=ServiceBody, dispatch_uid="meetings.services.body_saved")
         post_save.connect(fellowship_saved, sender=Fellowship, dispatch_uid="meetings.services.fellowship_saved")
 

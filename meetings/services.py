@@ -120,13 +120,13 @@ def meeting_type_saved(sender, instance: MeetingType, created: bool = False, raw
         type_texts_follow(using=using)
 
 
-# The defaults of a vocabulary row its meetings derive a field from, where
-# their types say nothing: (model, field). A save follows one only when it
-# changed (`vocabulary_saving`, then the model's post_save receiver).
+# The defaults of a service body or fellowship that its meetings derive a
+# field from where their types say nothing: (model, field). A save follows one only when it
+# changed (`default_saving`, then the model's post_save receiver).
 FOLLOWED_DEFAULTS = ((ServiceBody, "default_language"), (Fellowship, "default_open_closed"))
 
 
-def vocabulary_saving(sender, instance, raw: bool = False, using: str = "default", update_fields=None,
+def default_saving(sender, instance, raw: bool = False, using: str = "default", update_fields=None,
                       **kwargs) -> None:
     """Before a save (pre_save, meetings/apps.py): the value of the followed
     default as stored, so the save's receiver writes meetings only when this
