@@ -24,8 +24,8 @@ class MeetingsConfig(AppConfig):
         from django.db.models.signals import post_migrate, post_save, pre_save
 
         from fellowships.models import Fellowship, MeetingType, ServiceBody
-        from meetings.services import (FOLLOWED_DEFAULTS, fellowship_saved, meeting_type_saved, meetings_migrated,
-                                       service_body_saved, default_saving)
+        from meetings.services import (FOLLOWED_DEFAULTS, default_saving, fellowship_saved, meeting_type_saved,
+                                       meetings_migrated, service_body_saved)
 
         # A meeting's search text names its types: a vocabulary's new names
         # reach it, whether saved or written by a data migration.

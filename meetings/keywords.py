@@ -76,10 +76,10 @@ def type_text_sources(types: Iterable[tuple]) -> dict[str, list[str]]:
     version, so a change is followed (services.type_texts_follow). Rows
     without a meaning (migration 0014, written before meanings were kept)
     give ""."""
-    types = [(pk, name, translations, kind, language, *rest) for pk, name, translations, kind, language, *rest in types]
+    types = list(types)
     names = type_search_names((pk, name, translations) for pk, name, translations, *_ in types)
-    return {str(pk): [names[pk], language_named(kind, language), rest[0] if rest else ""]
-            for pk, _, _, kind, language, *rest in types}
+    return {str(pk): [names[pk], language_named(kind, language), meaning[0] if meaning else ""]
+            for pk, _, _, kind, language, *meaning in types}
 
 
 # A fellowship's entry among the sources: its key, then [its default open/closed].

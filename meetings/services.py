@@ -121,13 +121,13 @@ def meeting_type_saved(sender, instance: MeetingType, created: bool = False, raw
 
 
 # The defaults of a service body or fellowship that its meetings derive a
-# field from where their types say nothing: (model, field). A save follows one only when it
-# changed (`default_saving`, then the model's post_save receiver).
+# field from where their types say nothing: (model, field). A save follows
+# one only when it changed (`default_saving`, then the model's post_save receiver).
 FOLLOWED_DEFAULTS = ((ServiceBody, "default_language"), (Fellowship, "default_open_closed"))
 
 
 def default_saving(sender, instance, raw: bool = False, using: str = "default", update_fields=None,
-                      **kwargs) -> None:
+                   **kwargs) -> None:
     """Before a save (pre_save, meetings/apps.py): the value of the followed
     default as stored, so the save's receiver writes meetings only when this
     save changes it. Reading a body's 45,000 meetings at every save took
