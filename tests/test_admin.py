@@ -95,6 +95,28 @@ def test_changelist_lists_searches_and_filters(curator):
     ]
 
 
+def test_changelist_search_is_the_public_keyword_search(curator):
+    """The search box finds what the public search's `q` finds
+    (meetings/keywords.py): every word, in any order, folded for case and
+    accents, in the meeting's name, group, notes, venue, address, city or
+    type names."""
+    church = LocationFactory(name="Iglesia San José", city="Santa Ana")
+    make_meeting(name="Grupo Rendición", fellowship="aa", location=church, types=("S",))
+    make_meeting(name="Lunch Bunch", location=LocationFactory(city="Irvine"), types=("W",),
+                 notes="Parking behind the hall")
+    make_meeting(name="Early Birds", location=LocationFactory(city="Irvine"), types=("O",))
+    searched = {}
+    for words in ("rendicion", "san jose", "santa ana grupo", "women", "parking", "irvine women", "-", "zzz"):
+        searched[words] = shown(curator.get(MEETING_CHANGELIST, {"q": words}))
+        api = sorted(m["name"] for m in curator.get("/api/v1/meetings/", {"q": words}).json()["results"])
+        assert searched[words] == api, (words, searched[words], api)
+    assert searched == {
+        "rendicion": ["Grupo Rendición"], "san jose": ["Grupo Rendición"], "santa ana grupo": ["Grupo Rendición"],
+        "women": ["Lunch Bunch"], "parking": ["Lunch Bunch"], "irvine women": ["Lunch Bunch"],
+        "-": ["Early Birds", "Grupo Rendición", "Lunch Bunch"], "zzz": [],
+    }
+
+
 def test_changelist_query_count_does_not_grow_with_rows(curator, django_assert_max_num_queries):
     def changelist_queries() -> int:
         with CaptureQueriesContext(connection) as queries:
