@@ -45,6 +45,8 @@ SEARCHES = {
     "near, aa, type=O,W": lambda p, rng: {**near(p, 10), "type": "O,W", "fellowship": "aa"},
     "near, aa, type=ASL (rare)": lambda p, rng: {**near(p, 25), "type": "ASL", "fellowship": "aa"},
     "near, language=es": lambda p, rng: {**near(p, 25), "language": "es"},
+    "list, everything": lambda p, rng: {},
+    "list, one day": lambda p, rng: {"day": str(rng.randrange(7))},
     "list, type=O, one day": lambda p, rng: {"type": "O", "day": str(rng.randrange(7))},
     "list, aa, type=W,B": lambda p, rng: {"type": "W,B", "fellowship": "aa"},
     "list, language=es": lambda p, rng: {"language": "es"},

@@ -257,6 +257,8 @@ class Meeting(models.Model):
             models.Index(fields=["latitude", "longitude"], name="meeting_lat_lng"),
             # Unplaced listing: published meetings by weekday and time.
             models.Index(fields=["day", "time"], condition=models.Q(published=True), name="meeting_pub_day_time"),
+            # The admin's list of meetings, unpublished ones too (migration 0021).
+            models.Index(fields=["day", "time"], name="meeting_day_time"),
             # starting_within: meetings of a zone in a wall-clock window.
             models.Index(fields=["timezone", "day", "time"], name="meeting_tz_day_time"),
         ]

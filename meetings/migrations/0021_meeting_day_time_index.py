@@ -1,0 +1,39 @@
+"""All meetings by weekday and time, unpublished ones too: the admin's list
+of meetings is in that order (the model's), and with only the index of
+published meetings PostgreSQL sorted the whole table for each page of it
+(~1 s at 1,000,000 meetings; bench/README.md, round 24). The public
+listing keeps the partial index of published meetings: a count of them is
+read from it alone (replacing it with this one made listings 1-1.5 ms
+slower at 1,000,000). Built concurrently on PostgreSQL."""
+
+from importlib import import_module
+
+from django.db import migrations, models
+
+INDEX = models.Index(fields=["day", "time"], name="meeting_day_time")
+concurrent = import_module("meetings.migrations.0011_keyword_trigram_indexes")
+
+
+def forward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        concurrent.build_concurrently(schema_editor, INDEX.name, "meetings_meeting (day, time)")
+    else:
+        schema_editor.add_index(apps.get_model("meetings", "Meeting"), INDEX)
+
+
+def backward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX.name}")
+    else:
+        schema_editor.remove_index(apps.get_model("meetings", "Meeting"), INDEX)
+
+
+class Migration(migrations.Migration):
+    # CREATE INDEX CONCURRENTLY runs outside a transaction.
+    atomic = False
+    dependencies = [("meetings", "0020_type_text_sources_fellowships")]
+
+    operations = [migrations.SeparateDatabaseAndState(
+        database_operations=[migrations.RunPython(forward, backward)],
+        state_operations=[migrations.AddIndex("meeting", INDEX)],
+    )]
