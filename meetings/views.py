@@ -88,6 +88,10 @@ def home(request):
         # Shown in the form, applied only with a place.
         query.pop("radius", None)
         query.pop("order", None)
+    elif not query.get("radius"):
+        # A link with a place and no distance (shared, bookmarked) searches
+        # the distance the form shows, not the widest the API allows.
+        query["radius"] = str(DEFAULT_RADIUS)
     if not query.get("attendance"):
         # Temporarily closed meetings only when asked for (attendance=inactive).
         query.setlist("attendance", ["in_person", "online"])

@@ -208,6 +208,19 @@ class TestRows:
         assert "<title>Meetings: AA · near Newport Beach, CA 92660 · Tuesday · meetingfinder</title>" in html
         assert "Place taken: Newport Beach, CA 92660" in html
 
+    @pytest.mark.parametrize("units", ["mi", "km"])
+    def test_a_place_without_a_distance_searches_the_distance_the_form_shows(self, vocabularies, client, units):
+        # A shared link names a place and no distance: the form shows 10 (mi
+        # or km), and that is what is searched, not the API's widest radius.
+        make_meeting(name="Near", day=2, location=LocationFactory(latitude=33.63, longitude=-117.87))
+        make_meeting(name="Eight miles", day=2, location=LocationFactory(latitude=33.74, longitude=-117.87))
+        make_meeting(name="Twenty miles", day=2, location=LocationFactory(latitude=33.92, longitude=-117.87))
+        html = client.get("/", {"near": "92660", "order": "distance", "units": units}).content.decode()
+        assert f'<option value="10" selected>10 {units}</option>' in html
+        assert names_in_order(html) == (["Near", "Eight miles"] if units == "mi" else ["Near"])
+        wider = client.get("/", {"near": "92660", "order": "distance", "units": units, "radius": 50})
+        assert names_in_order(wider.content.decode()) == ["Near", "Eight miles", "Twenty miles"]
+
     def test_near_a_place_soonest_first_by_default(self, week, client):
         # Wednesday 09:00 in Los Angeles: what is under way, then what starts
         # soonest within the radius, each with its distance; then nearest first.
