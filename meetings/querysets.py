@@ -59,6 +59,23 @@ def near(point: geo.Point, *, radius_m: float, vendor: str) -> tuple[tuple, tupl
             (distance.asc(), "id"))
 
 
+def _starting_clauses(*, windows: Sequence[tuple[dt.datetime, dt.datetime]],
+                      zones: list[str] | None) -> list[tuple[Q, int]]:
+    """(condition, UTC week minute of its day's midnight) for each stretch of
+    wall time in which a meeting of a zone starts within one of the UTC
+    `windows` [start, stop) (`zones`: by default all); zones whose clocks
+    agree over the windows share one."""
+    zones = sorted(schedule.known_zone_names()) if zones is None else zones
+    by_segments: dict[tuple[schedule.WallSegment, ...], list[str]] = defaultdict(list)
+    for name in zones:
+        segments = tuple(segment for start, stop in windows
+                         for segment in schedule.starting_segments(timezone=name, start=start, stop=stop))
+        by_segments[segments].append(name)
+    return [(Q(timezone__in=names) & _wall_segment_q(segment),
+             segment.day * schedule.MINUTES_PER_DAY - segment.utc_offset_minutes)
+            for segments, names in by_segments.items() for segment in segments]
+
+
 class MeetingQuerySet(AnnouncedWritesQuerySet):
     def published(self) -> MeetingQuerySet:
         return self.filter(PUBLISHED)
@@ -80,39 +97,28 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
         [start, stop) (each within the week after `now`, to the minute), each in
         its own zone, DST exact; annotated with `starts_in` (minutes from now).
         `zones`: the zones to consider (selectors.zones_in_use), by default all."""
-        zones = sorted(schedule.known_zone_names()) if zones is None else zones
-        # Zones whose clocks agree over the windows share one clause.
-        by_segments: dict[tuple[schedule.WallSegment, ...], list[str]] = defaultdict(list)
-        for name in zones:
-            segments = tuple(segment for start, stop in windows
-                             for segment in schedule.starting_segments(timezone=name, start=start, stop=stop))
-            by_segments[segments].append(name)
-        now_utc = schedule.utc_week_minute(now)
-        conditions, whens = [], []
-        for segments, names in by_segments.items():
-            if not segments:
-                continue
-            zone_q = Q(timezone__in=names)
-            for segment in segments:
-                clause = zone_q & _wall_segment_q(segment)
-                conditions.append(clause)
-                # Minutes from now to the start: UTC week minute of the start minus now's.
-                base = segment.day * schedule.MINUTES_PER_DAY - segment.utc_offset_minutes - now_utc
-                whens.append(When(clause, then=Value(base + 2 * schedule.MINUTES_PER_WEEK)))
-        if not conditions:  # no meeting in any zone, or none of them starts in the windows
+        clauses = _starting_clauses(windows=windows, zones=zones)
+        if not clauses:  # no meeting in any zone, or none of them starts in the windows
             return self.annotate(starts_in=Value(0, output_field=IntegerField())).none()
+        now_utc = schedule.utc_week_minute(now)
         minute_of_day = ExtractHour("time") * 60 + ExtractMinute("time")
-        offset = Case(*whens, output_field=IntegerField())
-        return self.filter(reduce(or_, conditions)).annotate(
+        # Minutes from now to the start: UTC week minute of the start minus now's.
+        offset = Case(*(When(clause, then=Value(start - now_utc + 2 * schedule.MINUTES_PER_WEEK))
+                        for clause, start in clauses), output_field=IntegerField())
+        return self.filter(reduce(or_, (clause for clause, _ in clauses))).annotate(
             starts_in=Mod(offset + minute_of_day, Value(schedule.MINUTES_PER_WEEK), output_field=IntegerField())
         )
 
-    def in_progress(self, *, now: dt.datetime, zones: list[str] | None = None) -> MeetingQuerySet:
+    def in_progress(self, *, now: dt.datetime, zones: list[str] | None = None,
+                    longest: int = schedule.MINUTES_PER_DAY) -> MeetingQuerySet:
         """Meetings under way at `now` (started, not yet ended), each in its own
         zone, DST exact. SQL narrows to meetings that started within their wall
-        length plus an hour of `now`; `schedule.in_progress` decides the rest."""
-        # The longest meeting lasts under a day of wall time, plus a transition.
-        window = schedule.MINUTES_PER_DAY + 60
+        length plus an hour of `now`; `schedule.in_progress` decides the rest.
+        `longest`: no meeting lasts longer, in wall minutes (a meeting lasts
+        under a day; selectors.longest_meeting: the directory's longest), so
+        only starts that recent are read."""
+        # The longest meeting, plus a transition.
+        window = longest + 60
         since = now - dt.timedelta(minutes=window)
         start_minute = ExtractHour("time") * 60 + ExtractMinute("time")
         end_minute = ExtractHour("end_time") * 60 + ExtractMinute("end_time")
@@ -121,8 +127,13 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
             default=Mod(end_minute - start_minute + Value(schedule.MINUTES_PER_DAY), Value(schedule.MINUTES_PER_DAY)),
             output_field=IntegerField(),
         )
-        # A fresh queryset over the same meetings, so a starts_in already annotated here is kept.
-        narrowed = self.model._default_manager.filter(pk__in=self.order_by().values("pk"))
+        # The same meetings; when a starts_in is annotated here already, a fresh
+        # queryset over them keeps it. Else the clock's conditions go with the
+        # search's own on the same rows, so PostgreSQL may combine their
+        # indexes (a place's and the clock's) instead of reading every meeting
+        # near the place first (bench/README.md, round 25).
+        narrowed = (self.model._default_manager.filter(pk__in=self.order_by().values("pk"))
+                    if "starts_in" in self.query.annotations else self.order_by())
         candidates = (
             narrowed.starting_within(now=since, minutes=window, zones=zones)
             .annotate(wall_length=wall_length)
@@ -135,7 +146,13 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
             pk for pk, day, time, end_time, timezone in candidates
             if schedule.in_progress(day=day, time=time, end_time=end_time, timezone=timezone, now=now)
         ]
-        return self.filter(pk__in=ids)
+        # With the conditions that found them: PostgreSQL reads these few
+        # starts through the (zone, day, time) index, where with the ids alone
+        # it walked a whole listing's order to find them (they all start at
+        # about the same hour: ~0.5 s at 1,000,000 meetings).
+        recent = _starting_clauses(windows=[(since, since + dt.timedelta(minutes=window + 1))],
+                                   zones=zones)
+        return self.filter(reduce(or_, (clause for clause, _ in recent), Q(pk__in=[])), pk__in=ids)
 
 
 MeetingManager = models.Manager.from_queryset(MeetingQuerySet)

@@ -260,17 +260,21 @@ class ZoneTurns:
 
     turns: tuple[int, ...]
     starts: tuple[int, ...]
+    # The longest of its meetings, in wall minutes (0: none).
+    longest: int = 0
 
 
 def zone_turns(wall_times) -> ZoneTurns:
     """The turns of a zone's meetings, from their (day, time, end_time)."""
-    starts, turns = set(), {day * MINUTES_PER_DAY for day in range(7)}
+    starts, turns, longest = set(), {day * MINUTES_PER_DAY for day in range(7)}, 0
     for day, time, end_time in wall_times:
         start = day * MINUTES_PER_DAY + time.hour * 60 + time.minute
-        end = start + wall_duration_minutes(time=time, end_time=end_time)
+        length = wall_duration_minutes(time=time, end_time=end_time)
+        end = start + length
         starts.add(start)
         turns.update(minute % MINUTES_PER_WEEK for minute in (start, start + 1, end, end + 1))
-    return ZoneTurns(turns=tuple(sorted(turns)), starts=tuple(sorted(starts)))
+        longest = max(longest, length)
+    return ZoneTurns(turns=tuple(sorted(turns)), starts=tuple(sorted(starts)), longest=longest)
 
 
 def _around(turns: list[int] | tuple[int, ...], minute: int) -> tuple[int, int]:

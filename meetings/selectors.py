@@ -136,6 +136,13 @@ def zones_in_use(*, using: str) -> list[str]:
     return sorted(clock_turns(using=using))
 
 
+def longest_meeting(*, using: str) -> int:
+    """The wall minutes of the longest meeting with a weekly time in the
+    database `using` (schedule.wall_duration_minutes), kept per directory
+    version: what is under way now started at most that long ago."""
+    return max((turns.longest for turns in clock_turns(using=using).values()), default=0)
+
+
 def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: MeetingFilters,
                    meetings: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]:
     """Published meetings (of `meetings`, when given) matching `filters`:
@@ -194,7 +201,7 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         if windows is not None:
             qs = qs.starting_between(now=now, windows=windows, zones=zones)
         if f.in_progress:
-            qs = qs.in_progress(now=now, zones=zones)
+            qs = qs.in_progress(now=now, zones=zones, longest=longest_meeting(using=qs.db))
     if _by_next_start(point=point, filters=f):  # a window of starts was asked: `starts_in` is annotated
         return qs.order_by("starts_in", *nearest_first[:1] if nearest_first else (), "name", "id")
     if nearest_first is not None:

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from meetings import schedule
+from meetings import schedule, selectors
 from meetings.models import Meeting
 from tests.factories import make_meeting
 
@@ -197,6 +197,28 @@ class TestApi:
         both = client.get(self.URL, {"in_progress": "true", "starting_within": 60}).json()["results"]
         assert both == []  # under way already: not starting in the next hour
 
+    def test_in_progress_reads_back_as_far_as_the_longest_meeting(self, vocabularies, client, frozen_now):
+        """What is under way started at most the directory's longest meeting
+        ago (selectors.longest_meeting): a day-long meeting is found late in
+        its day, one running past midnight early in the next."""
+        frozen_now(dt.datetime(2027, 1, 14, 5, 30, tzinfo=UTC))  # Wednesday 21:30 in LA
+        make_meeting(name="All day", day=3, time="07:30", end_time=dt.time(21, 45))
+        make_meeting(name="Evening", day=3, time="21:00", end_time=dt.time(22, 0))
+        make_meeting(name="Ended", day=3, time="20:00", end_time=dt.time(21, 0))
+        assert selectors.longest_meeting(using="default") == 14 * 60 + 15
+        assert sorted(m["name"] for m in client.get(self.URL, {"in_progress": "true"}).json()["results"]) == [
+            "All day", "Evening"]
+
+    def test_in_progress_reads_back_past_midnight_as_far_as_the_longest_meeting(self, vocabularies, client,
+                                                                               frozen_now):
+        frozen_now(dt.datetime(2027, 1, 14, 11, 0, tzinfo=UTC))  # Thursday 03:00 in LA
+        make_meeting(name="Overnight", day=3, time="20:00", end_time=dt.time(3, 30))
+        make_meeting(name="Late", day=4, time="02:30", end_time=dt.time(3, 0))
+        make_meeting(name="Early", day=4, time="02:45")
+        assert selectors.longest_meeting(using="default") == 7 * 60 + 30
+        assert sorted(m["name"] for m in client.get(self.URL, {"in_progress": "true"}).json()["results"]) == [
+            "Early", "Overnight"]
+
     def test_in_progress_junk_is_a_400(self, vocabularies, client):
         response = client.get(self.URL, {"in_progress": "maybe"})
         assert response.status_code == 400
@@ -221,4 +243,7 @@ class TestApi:
                 day=m.day, time=m.time, end_time=m.end_time, timezone=m.timezone, now=now)}
             found = set(Meeting.objects.all().in_progress(now=now).values_list("pk", flat=True))
             assert found == expected, now
+            longest = selectors.longest_meeting(using="default")
+            assert set(Meeting.objects.all().in_progress(now=now, longest=longest).values_list("pk", flat=True)) == (
+                expected), now
         assert any(Meeting.objects.all().in_progress(now=now).exists() for now in instants)
