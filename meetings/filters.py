@@ -207,8 +207,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               parse=_boolean),
     Parameter("order", {"type": "string", "enum": list(ORDERS)},
               "distance: nearest first, the default with a place (and only with one). soonest: by each "
-              "meeting's next start from now, soonest first (nearer first at the same time), the default "
-              "with starting_within or starts_on and no place.", lowered=True, parse=_choice(ORDERS)),
+              "meeting's next start from now, soonest first (nearer first at the same time; meetings with "
+              "no next start, by appointment, last), the default with starting_within or starts_on and no "
+              "place.", lowered=True, parse=_choice(ORDERS)),
     Parameter("tz", {"type": "string", "maxLength": 64},
               "The viewer's IANA time zone: each meeting's next start is also given in it "
               "(day_local, time_local, next_start_local).", parse=_zone_name),

@@ -61,7 +61,7 @@ def near(point: geo.Point, *, radius_m: float, vendor: str) -> tuple[tuple, tupl
 
 def _starting_clauses(*, windows: Sequence[tuple[dt.datetime, dt.datetime]],
                       zones: list[str] | None) -> list[tuple[Q, int]]:
-    """(condition, UTC week minute of its day's midnight) for each stretch of
+    """(condition, the UTC instant of its date's wall midnight) for each stretch of
     wall time in which a meeting of a zone starts within one of the UTC
     `windows` [start, stop) (`zones`: by default all); zones whose clocks
     agree over the windows share one."""
@@ -71,8 +71,7 @@ def _starting_clauses(*, windows: Sequence[tuple[dt.datetime, dt.datetime]],
         segments = tuple(segment for start, stop in windows
                          for segment in schedule.starting_segments(timezone=name, start=start, stop=stop))
         by_segments[segments].append(name)
-    return [(Q(timezone__in=names) & _wall_segment_q(segment),
-             segment.day * schedule.MINUTES_PER_DAY - segment.utc_offset_minutes)
+    return [(Q(timezone__in=names) & _wall_segment_q(segment), segment.midnight)
             for segments, names in by_segments.items() for segment in segments]
 
 
@@ -92,22 +91,26 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
         return self.starting_between(now=now, windows=[(now, now + dt.timedelta(minutes=minutes + 1))], zones=zones)
 
     def starting_between(self, *, now: dt.datetime, windows: Sequence[tuple[dt.datetime, dt.datetime]],
-                         zones: list[str] | None = None) -> MeetingQuerySet:
+                         zones: list[str] | None = None, keep_unscheduled: bool = False) -> MeetingQuerySet:
         """Meetings whose next start from `now` lies in one of the UTC `windows`
         [start, stop) (each within the week after `now`, to the minute), each in
         its own zone, DST exact; annotated with `starts_in` (minutes from now).
-        `zones`: the zones to consider (selectors.zones_in_use), by default all."""
+        `zones`: the zones to consider (selectors.zones_in_use), by default all.
+        `keep_unscheduled`: also the meetings with no next start (by
+        appointment, no usable zone), their `starts_in` null."""
         clauses = _starting_clauses(windows=windows, zones=zones)
-        if not clauses:  # no meeting in any zone, or none of them starts in the windows
+        now = now.astimezone(schedule.UTC).replace(second=0, microsecond=0)
+        # Minutes from now to the start: to the wall midnight of its date, then into its day.
+        starts_in = Case(*(When(clause, then=Value(int((midnight - now).total_seconds()) // 60)
+                                + ExtractHour("time") * 60 + ExtractMinute("time"))
+                           for clause, midnight in clauses), default=None, output_field=IntegerField())
+        found = [clause for clause, _ in clauses]
+        if keep_unscheduled:
+            found.append(Q(day__isnull=True) | Q(time__isnull=True)
+                         | ~Q(timezone__in=sorted(schedule.known_zone_names()) if zones is None else zones))
+        if not found:  # no meeting in any zone, or none of them starts in the windows
             return self.annotate(starts_in=Value(0, output_field=IntegerField())).none()
-        now_utc = schedule.utc_week_minute(now)
-        minute_of_day = ExtractHour("time") * 60 + ExtractMinute("time")
-        # Minutes from now to the start: UTC week minute of the start minus now's.
-        offset = Case(*(When(clause, then=Value(start - now_utc + 2 * schedule.MINUTES_PER_WEEK))
-                        for clause, start in clauses), output_field=IntegerField())
-        return self.filter(reduce(or_, (clause for clause, _ in clauses))).annotate(
-            starts_in=Mod(offset + minute_of_day, Value(schedule.MINUTES_PER_WEEK), output_field=IntegerField())
-        )
+        return self.filter(reduce(or_, found)).annotate(starts_in=starts_in)
 
     def in_progress(self, *, now: dt.datetime, zones: list[str] | None = None,
                     longest: int = schedule.MINUTES_PER_DAY) -> MeetingQuerySet:

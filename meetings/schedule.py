@@ -61,12 +61,18 @@ def next_start(*, day: int | None, time: dt.time | None, timezone: str, now: dt.
 @dataclass(frozen=True)
 class WallSegment:
     """Meetings on `day` starting in [start_minute, end_minute) of local wall
-    time begin at UTC (day * 1440 + minute - utc_offset_minutes) in week minutes."""
+    time on the local `date` begin at the UTC instant `midnight` + minute."""
 
     day: int
     start_minute: int
     end_minute: int
     utc_offset_minutes: int
+    date: dt.date
+
+    @property
+    def midnight(self) -> dt.datetime:
+        """The UTC instant that `date`'s wall midnight would be at this offset."""
+        return dt.datetime.combine(self.date, dt.time(), UTC) - dt.timedelta(minutes=self.utc_offset_minutes)
 
 
 def _offset_minutes(tz: ZoneInfo, instant: dt.datetime) -> int:
@@ -108,7 +114,8 @@ def _split_by_day(start: dt.datetime, stop: dt.datetime, offset: int) -> list[Wa
         piece_end = min(stop, day_end)
         start_minute = cursor.hour * 60 + cursor.minute
         end_minute = MINUTES_PER_DAY if piece_end == day_end else piece_end.hour * 60 + piece_end.minute
-        segments.append(WallSegment(sunday_zero_weekday(cursor.date()), start_minute, end_minute, offset))
+        segments.append(WallSegment(sunday_zero_weekday(cursor.date()), start_minute, end_minute, offset,
+                                    cursor.date()))
         cursor = piece_end
     return segments
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Q, QuerySet, SmallIntegerField, Value
+from django.db.models import F, Q, QuerySet, SmallIntegerField, Value
 from django.db.models.functions import Cast
 
 from fellowships.models import Fellowship
@@ -78,6 +78,10 @@ class MeetingSearch:
 
 
 WEEK_MINUTES = 7 * 24 * 60
+# Every weekly meeting's next start is within a week of wall time; in real
+# time a week can be longer by the clocks going back (an hour, two in
+# Antarctica/Troll), so this window orders by next start and leaves none out.
+LONGEST_WEEK_MINUTES = WEEK_MINUTES + 120
 
 # Parts of the day by local start time, [from, until); night wraps past midnight.
 TIMES_OF_DAY = {
@@ -199,11 +203,15 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     if windows is not None or f.in_progress:
         zones = zones_in_use(using=qs.db)
         if windows is not None:
-            qs = qs.starting_between(now=now, windows=windows, zones=zones)
+            # Listed by next start without a window asked: ordered, none left out
+            # (those with no next start, by appointment, come last).
+            qs = qs.starting_between(now=now, windows=windows, zones=zones,
+                                     keep_unscheduled=_orders_only(f))
         if f.in_progress:
             qs = qs.in_progress(now=now, zones=zones, longest=longest_meeting(using=qs.db))
     if _by_next_start(point=point, filters=f):  # a window of starts was asked: `starts_in` is annotated
-        return qs.order_by("starts_in", *nearest_first[:1] if nearest_first else (), "name", "id")
+        return qs.order_by(F("starts_in").asc(nulls_last=True), *nearest_first[:1] if nearest_first else (),
+                           "name", "id")
     if nearest_first is not None:
         return qs.order_by(*nearest_first)
     return qs.order_by("day", "time", "name", "id")
@@ -216,16 +224,21 @@ def _by_next_start(*, point: geo.Point | None, filters: MeetingFilters) -> bool:
     return f.soonest_first or (point is None and (f.starting_within is not None or bool(f.start_windows)))
 
 
+def _orders_only(f: MeetingFilters) -> bool:
+    """Listed by next start (`order=soonest`) with no window of starts asked:
+    an order, which leaves no meeting out."""
+    return f.soonest_first and f.starting_within is None and not f.start_windows
+
+
 def _start_windows(f: MeetingFilters, *, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]] | None:
     """The UTC windows [start, stop) a meeting's next start must fall in:
     `starting_within` from now, cut to the viewer's dates of `start_windows`,
     neither before now. None: the search asks no such thing."""
     starting_within = f.starting_within
-    if starting_within is None and not f.start_windows:
-        if not f.soonest_first:
-            return None
-        # Every weekly meeting starts within a week: this window orders, it leaves none out.
-        starting_within = WEEK_MINUTES
+    if _orders_only(f):
+        starting_within = LONGEST_WEEK_MINUTES
+    elif starting_within is None and not f.start_windows:
+        return None
     within = (now, now + dt.timedelta(minutes=starting_within + 1)) if starting_within is not None else None
     windows = []
     for start, stop in f.start_windows or [within]:
@@ -275,7 +288,7 @@ def _narrower_windows(search: MeetingSearch, *, window: slice) -> tuple[int, ...
     f = search.filters
     if not _by_next_start(point=search.point, filters=f) or f.in_progress or window.stop is None:
         return ()
-    widest = f.starting_within if f.starting_within is not None else WEEK_MINUTES
+    widest = f.starting_within if f.starting_within is not None else LONGEST_WEEK_MINUTES
     return tuple(minutes for minutes in SOONEST_FIRST_WINDOWS if minutes < widest)
 
 

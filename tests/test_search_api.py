@@ -661,6 +661,42 @@ def spread_rows(shared_rows):
 
 
 @pytest.mark.django_db
+class TestSoonestIsAnOrder:
+    """`order=soonest` orders by next start: it leaves no meeting out, not in
+    the week the clocks go back (a week of 10,140 minutes in Los Angeles)
+    nor the meetings with no next start (by appointment), which come last."""
+
+    # Saturday 31 October 2026, 20:00 in Los Angeles; the clocks go back on
+    # Sunday 1 November at 02:00.
+    NOW = dt.datetime(2026, 11, 1, 3, 0, tzinfo=dt.timezone.utc)
+
+    @pytest.fixture
+    def week_before_fall_back(self, vocabularies, frozen_now):
+        frozen_now(self.NOW)
+        la = {"timezone": "America/Los_Angeles"}
+        make_meeting(name="Now", day=6, time="20:00", **la)
+        make_meeting(name="Sunday", day=0, time="09:00", **la)
+        make_meeting(name="Saturday 19:00", day=6, time="19:00", **la)  # 10,080 minutes away
+        make_meeting(name="Saturday 19:30", day=6, time="19:30", **la)  # 10,110 minutes away
+        make_meeting(name="By appointment", day=None, time=None, **la)
+
+    def test_every_meeting_by_its_next_start(self, week_before_fall_back, client):
+        response = client.get(URL, {"order": "soonest"})
+        assert names(response) == ["Now", "Sunday", "Saturday 19:00", "Saturday 19:30", "By appointment"]
+        starts = [m["next_start"] for m in response.json()["results"]]
+        assert starts[:4] == sorted(starts[:4]) and starts[4] is None
+        assert response.json()["count"] == client.get(URL).json()["count"] == 5
+
+    def test_pages_neither_repeat_nor_leave_out(self, week_before_fall_back, client):
+        pages = [names(client.get(URL, {"order": "soonest", "limit": 2, "offset": offset})) for offset in (0, 2, 4)]
+        assert pages == [["Now", "Sunday"], ["Saturday 19:00", "Saturday 19:30"], ["By appointment"]]
+
+    def test_a_window_asked_for_still_leaves_out_what_starts_after_it(self, week_before_fall_back, client):
+        asked = names(client.get(URL, {"order": "soonest", "starting_within": 10080}))
+        assert asked == ["Now", "Sunday", "Saturday 19:00"]
+
+
+@pytest.mark.django_db
 @pytest.mark.xdist_group("soonest_first_pages")  # one worker makes the rows once
 class TestSoonestFirstPages:
     """A soonest-first page is read from the narrowest window that fills it
