@@ -157,12 +157,24 @@ def language_condition(languages: Iterable[str]) -> Q:
     return reduce(or_, (has_word("language_text", language) for language in sorted(set(languages))))
 
 
+def _trimmed(word: str) -> str:
+    """The word without the signs around it ("(women)," -> "women"); signs
+    inside it stay ("12&12", "step-study", "a.a")."""
+    start, stop = 0, len(word)
+    while start < stop and not word[start].isalnum():
+        start += 1
+    while stop > start and not word[stop - 1].isalnum():
+        stop -= 1
+    return word[start:stop]
+
+
 def keyword_conditions(keywords: str) -> list[Q]:
-    """One condition per word of `keywords` (folded; a word said twice is
-    one): the meetings in whose search text it appears. A word with no letter
-    or digit ("-", "&", "%%%") is no word to look for, as in any search box:
-    it would keep only the texts that happen to hold that sign, and, having
-    no trigram, make PostgreSQL read every row to check it (~200 ms at
-    1,000,000 meetings; bench/README.md, round 22)."""
-    words = (word for word in dict.fromkeys(fold(keywords).split()) if any(c.isalnum() for c in word))
-    return [Q(search_text__contains=word) for word in words]
+    """One condition per word of `keywords` (folded, without the signs
+    around it, as a search box reads "women," or "(women)"; a word said twice
+    is one): the meetings in whose search text it appears. A word with no
+    letter or digit ("-", "&", "%%%") is no word to look for: it would keep
+    only the texts that happen to hold that sign, and, having no trigram,
+    make PostgreSQL read every row to check it (~200 ms at 1,000,000
+    meetings; bench/README.md, round 22)."""
+    words = dict.fromkeys(_trimmed(word) for word in fold(keywords).split())
+    return [Q(search_text__contains=word) for word in words if word]

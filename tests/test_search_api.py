@@ -223,6 +223,19 @@ class TestFilters:
         # A sign inside a word stays part of it.
         assert sql("12&12") != sql("12 12")
 
+    def test_the_signs_around_a_word_are_not_part_of_it(self, vocabularies, client):
+        """"women," or "(women)" as typed in a search box find what "women"
+        finds (they found nothing: the comma had to be in the text)."""
+        make_meeting(name="Women's Step Study", types=("W",))
+        make_meeting(name="12&12 Study")
+        make_meeting(name="Men's Stag")
+        found = sorted(names(client.get(URL, {"q": "women"})))
+        assert found == ["Women's Step Study"]
+        for words in ("women,", "(women)", "women.", "¿women?", "“women”"):
+            assert sorted(names(client.get(URL, {"q": words}))) == found, words
+        assert names(client.get(URL, {"q": "(12&12)"})) == ["12&12 Study"]
+        assert names(client.get(URL, {"q": "study, women!"})) == ["Women's Step Study"]
+
     def test_a_type_code_added_since_the_types_were_last_read_is_searched_at_once(self, vocabularies, client):
         from fellowships.models import Fellowship, MeetingType
 
