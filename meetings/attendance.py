@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 # Hosts whose links consumers accept as a meeting's join link, with the label
 # they show. Matched on a dot boundary: myzoom.us is not Zoom.
@@ -52,6 +52,18 @@ def conference_provider(url: str) -> str:
 def phone_is_usable(phone: str) -> bool:
     """tsml-ui's rule: at least 10 characters once all but digits , + # are gone."""
     return len(PHONE_KEEP_RE.sub("", phone or "")) >= 10
+
+
+# An extension as people write it ("x 123", "ext. 123"): dialled after a pause.
+_EXTENSION_RE = re.compile(r"\s*(?:extension|ext\.?|x)\s*(?=\d)", re.IGNORECASE)
+
+
+def tel_uri(phone: str) -> str:
+    """The tel: URI that dials `phone`: its dialable characters (digits, +,
+    the pause "," and the keys * and #), an extension after a pause, "#"
+    escaped as a URI needs ("%23"; a browser would read it as a fragment)."""
+    dialled = re.sub(r"[^0-9+,#*]", "", _EXTENSION_RE.sub(",", phone or ""))
+    return "tel:" + quote(dialled, safe="+,*")
 
 
 def is_online(*, conference_url: str, conference_phone: str) -> bool:

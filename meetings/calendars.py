@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 import icalendar
 
 from meetings import schedule
-from meetings.attendance import phone_is_usable
+from meetings.attendance import phone_is_usable, tel_uri
 from meetings.feeds.records import CONTROL_RE
 
 PRODID = "-//meetingfinder//Meetings//EN"
@@ -104,8 +104,7 @@ def meeting_event(*, row: dict, page_url: str, uid_domain: str, now: dt.datetime
         event.add("conference", row["conference_url"],
                   parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": row["conference_provider"]})
     if phone_is_usable(row["conference_phone"]):
-        digits = "".join(c for c in row["conference_phone"] if c.isdigit() or c in "+,#*")
-        event.add("conference", f"tel:{digits}", parameters={"VALUE": "URI", "FEATURE": "PHONE"})
+        event.add("conference", tel_uri(row["conference_phone"]), parameters={"VALUE": "URI", "FEATURE": "PHONE"})
     return event
 
 

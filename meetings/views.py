@@ -9,7 +9,6 @@ meetings left out unless asked for, and the radius only with a place."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -22,7 +21,7 @@ from django.utils.translation import get_language, gettext as _, gettext_lazy
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, display, schedule
-from meetings.attendance import conference_provider, phone_is_usable
+from meetings.attendance import conference_provider, phone_is_usable, tel_uri
 from meetings.change_requests import ChangeRequestInvalid, change_request_submit
 from meetings.filters import PARAMETERS, STARTS_ON, SearchInvalid, search_parse, whole_number
 from meetings.forms import CorrectionForm
@@ -370,7 +369,8 @@ def meeting_page(request, slug: str):
         own = upcoming[0].astimezone(schedule.zone(meeting.timezone))
         own_when = f"{display.DAY_NAMES[meeting.day]} {display.clock_time(own)}"
         if meeting.end_time:
-            own_when += f"–{display.clock_time(meeting.end_time)}"
+            # An end equal to the start says nothing: the default length (schedule.wall_end).
+            own_when += f"–{display.clock_time(schedule.wall_end(time=meeting.time, end_time=meeting.end_time)[1])}"
         own_when += f" {own.tzname()}"
         if viewer_zone is not None and upcoming[0].astimezone(viewer_zone).utcoffset() != own.utcoffset():
             local = upcoming[0].astimezone(viewer_zone)
@@ -404,8 +404,7 @@ def meeting_page(request, slug: str):
                     f"{location.latitude}/{location.longitude}" if has_door else ""),
         "join_url": meeting.conference_url if conference_provider(meeting.conference_url) else "",
         "phone": row_like["conference_phone"],
-        # Dialable characters only; "#" escaped, or the browser reads it as a fragment.
-        "tel_href": "tel:" + quote(re.sub(r"[^0-9+,#*]", "", meeting.conference_phone), safe="+,*"),
+        "tel_href": tel_uri(meeting.conference_phone),
         "attendance": display.attendance_text(row_like),
         "open_closed": open_closed,
         "open_closed_means": open_closed_means,

@@ -61,6 +61,14 @@ class TestOneMeeting:
         assert {str(c) for c in conferences} == {"https://zoom.us/j/5550100", "tel:+15550100123"}
         assert event.decoded("geo") is not None
 
+    def test_a_phone_with_an_extension_is_a_uri_that_dials_it(self, vocabularies, client, frozen_now):
+        # The number, a pause, the extension; "#" escaped as a URI needs (attendance.tel_uri, as the page's link).
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(conference_phone="+1 (949) 555-0199 x 123#")
+        [event] = events(parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")))
+        conferences = event["conference"] if isinstance(event["conference"], list) else [event["conference"]]
+        assert [str(c) for c in conferences] == ["tel:+19495550199,123%23"]
+
     def test_the_publishers_page_is_the_url_when_known(self, vocabularies, client, frozen_now):
         frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
         meeting = make_meeting(url="https://aa.example.org/meetings/tuesday-night/")

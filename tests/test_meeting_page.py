@@ -48,6 +48,23 @@ class TestMeetingPage:
         same_zone = client.get(f"/meetings/{meetings['hall'].slug}/", {"tz": "America/Los_Angeles"}).content.decode()
         assert "Wednesday 7:00 PM–8:00 PM PST" in same_zone and "Your time:" not in same_zone
 
+    def test_an_end_equal_to_the_start_shows_the_default_hour(self, meetings, client):
+        # schedule.wall_end: an end equal to the start says nothing, as in the feed and the calendar.
+        late = make_meeting(name="Late", day=0, time="23:00", end_time=dt.time(23, 0),
+                            timezone="America/Los_Angeles")
+        assert "Sunday 11:00 PM–12:00 AM PST" in client.get(f"/meetings/{late.slug}/").content.decode()
+
+    @pytest.mark.parametrize("phone, href", [
+        ("+1 (949) 555-0199 x 123#", "tel:+19495550199,123%23"),
+        ("+1 949 555 0199 ext. 45", "tel:+19495550199,45"),
+        ("+19495550199,,8765#", "tel:+19495550199,,8765%23"),
+    ])
+    def test_a_phone_with_an_extension_dials_it_after_the_number(self, meetings, client, phone, href):
+        meeting = make_meeting(name="Phone", day=3, time="13:00", location=LocationFactory(approximate=True),
+                               conference_phone=phone)
+        html = client.get(f"/meetings/{meeting.slug}/").content.decode()
+        assert f'href="{href}"' in html
+
     def test_open_closed_explained_and_types_in_words(self, meetings, client):
         html = client.get(f"/meetings/{meetings['hall'].slug}/").content.decode()
         assert "<dt>Closed</dt><dd>Closed (AA): only for people who have a drinking problem" in html
