@@ -311,6 +311,17 @@ class TestInput:
     def test_well_formed_but_unknown_is_an_empty_list(self, directory, client, query):
         assert answer(client, **query) == []
 
+    def test_start_times_after_and_before(self, directory, client):
+        """StartsAfterH/M: strictly after; StartsBeforeH/M: strictly before
+        (they were ignored: every meeting came back)."""
+        def found(**query) -> list[str]:
+            return sorted(names(answer(client, switcher="GetSearchResults", **query)))
+
+        assert found(StartsAfterH="12") == ["Alateen Group", "Just For Today", "Virtual Recovery"]
+        assert found(StartsBeforeH="12") == ["Morning Light", "Sunday Serenity"]
+        assert found(StartsAfterH="18", StartsAfterM="30", StartsBeforeH="23") == ["Just For Today"]
+        assert found(StartsAfterH="7", StartsBeforeH="10", StartsBeforeM="1") == ["Sunday Serenity"]
+
     @pytest.mark.parametrize("query, parameter", [
         ({"switcher": "GetSearchResults", "weekdays[]": "monday"}, "weekdays"),
         ({"switcher": "GetSearchResults", "services[]": "1;drop"}, "services"),
@@ -322,6 +333,10 @@ class TestInput:
         ({"switcher": "GetSearchResults", "geo_width_km": "100000", "lat_val": "33", "long_val": "-117"},
          "geo_width_km"),
         ({"switcher": "GetSearchResults", "page_size": "0"}, "page_size"),
+        # "The nearest 0.4 meetings" read as the nearest 0, which was no limit at all.
+        ({"switcher": "GetSearchResults", "lat_val": "33", "long_val": "-117", "geo_width": "-0.4"}, "geo_width"),
+        ({"switcher": "GetSearchResults", "StartsAfterH": "25"}, "StartsAfterH"),
+        ({"switcher": "GetSearchResults", "StartsBeforeH": "7", "StartsBeforeM": "75"}, "StartsBeforeM"),
         ({"switcher": "GetSearchResults", "recursive": "yes"}, "recursive"),
         ({"switcher": "GetFormats", "lang_enum": "e$"}, "lang_enum"),
         ({"switcher": "GetFieldValues"}, "meeting_key"),

@@ -9,6 +9,7 @@ place) is `Malformed`, which the view answers with a 400 naming the parameter.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -52,6 +53,9 @@ class SearchRequest:
     get_used_formats: bool
     page_size: int | None
     page_num: int
+    # StartsAfterH/M, StartsBeforeH/M: local start strictly after, strictly before.
+    starts_after: dt.time | None = None
+    starts_before: dt.time | None = None
 
 
 def values(query, name: str) -> list[str]:
@@ -113,6 +117,18 @@ def whole(query, name: str, *, low: int) -> int | None:
     return int(text)
 
 
+def clock(query, name: str) -> dt.time | None:
+    """`{name}H` and `{name}M` (hour, minute; the minute alone says nothing)."""
+    hour, minute = query.get(f"{name}H", "").strip(), query.get(f"{name}M", "").strip()
+    if not hour:
+        return None
+    if not re.fullmatch(r"\d{1,2}", hour) or int(hour) > 23:
+        raise Malformed(f"{name}H", f"{name}H: {hour!r} is not an hour from 0 to 23")
+    if minute and (not re.fullmatch(r"\d{1,2}", minute) or int(minute) > 59):
+        raise Malformed(f"{name}M", f"{name}M: {minute!r} is not a minute from 0 to 59")
+    return dt.time(int(hour), int(minute or 0))
+
+
 def search_request(query) -> SearchRequest:
     latitude = number(query, "lat_val", low=-90, high=90)
     longitude = number(query, "long_val", low=-180, high=180)
@@ -131,6 +147,9 @@ def search_request(query) -> SearchRequest:
         point = geo.Point(latitude, longitude)
         if width < 0:
             nearest = round(-width)  # a count, whatever the unit
+            if nearest < 1:
+                raise Malformed(width_name, f"{width_name}: a negative width asks for the nearest N meetings; "
+                                            "N is at least 1")
         else:
             radius_km = width if width_name == "geo_width_km" else width * KM_PER_MILE
     # Repeats count once: every sort key is read for every record of the answer.
@@ -151,6 +170,8 @@ def search_request(query) -> SearchRequest:
         get_used_formats=flag(query, "get_used_formats"),
         page_size=whole(query, "page_size", low=1),
         page_num=whole(query, "page_num", low=1) or 1,
+        starts_after=clock(query, "StartsAfter"),
+        starts_before=clock(query, "StartsBefore"),
     )
 
 

@@ -67,7 +67,12 @@ def _search_ids(search: params.SearchRequest, table: FormatTable) -> tuple[list[
     bodies = _body_ids(search.services.include, search.recursive)
     if search.services.include and not bodies:
         return [], {}
-    filters = MeetingFilters(days=days, service_body_ids=bodies, keyword=search.search_string)
+    # StartsAfter is strictly after (the search's time_after is from): a
+    # microsecond past it. Both, after later than before, wrap past midnight
+    # as the API's time range does.
+    after = search.starts_after.replace(microsecond=1) if search.starts_after else None
+    filters = MeetingFilters(days=days, service_body_ids=bodies, keyword=search.search_string,
+                             time_after=after, time_before=search.starts_before)
     radius_m = search.radius_km * 1000 if search.radius_km is not None else None
     qs = meeting_search(point=search.point, radius_m=radius_m, filters=filters)
     # What MeetingFilters cannot say in BMLT's words narrows the search's own result.
