@@ -70,12 +70,16 @@ class Parameter:
     parse: Callable[[Any], Any] | None = None
 
 
+# A decimal number as people write it, in ASCII digits: float() also takes
+# "1_0" (as 10), "١٢" (as 12), "inf" and "nan".
+DECIMAL_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+
+
 def _number(low: float | None = None, high: float | None = None) -> Callable[[str], float]:
     def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise ParameterError("A valid number is required.") from None
+        if not DECIMAL_RE.fullmatch(text.strip()):
+            raise ParameterError("A valid number is required.")
+        value = float(text)
         if not math.isfinite(value):
             raise ParameterError("A valid number is required.")
         if low is not None and value < low:

@@ -53,6 +53,19 @@ def test_bad_values_are_named_by_parameter(vocabularies):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("text", ["1_0", "١٢", "0x10", "1e", "--1", "1.2.3", "infinity"])
+def test_a_number_is_written_in_ascii_digits(vocabularies, text):
+    """float() reads "1_0" as 10 and "١٢" as 12: a place 10 degrees off."""
+    assert set(errors(f"lat={text}&lng=1")) == {"lat"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", ["10", "-17.8", "+33.", ".5", "1e1", " 12 "])
+def test_numbers_as_people_write_them_are_read(vocabularies, text):
+    assert parse(f"lat={text}&lng=1").point.latitude == float(text)
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("name", ["fellowship", "near", "region", "type", "language", "tz", "service_body", "q",
                                   "time_after", "day", "radius", "units"])
 def test_percent_signs_in_any_value_are_only_text(vocabularies, client, name):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from meetings import geo
+from meetings.filters import DECIMAL_RE
 
 KM_PER_MILE = geo.METRES_PER_UNIT["mi"] / 1000
 CALLBACK_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
@@ -87,11 +88,10 @@ def number(query, name: str, *, low: float, high: float) -> float | None:
     text = query.get(name, "").strip()
     if not text:
         return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise Malformed(name, f"{name}: {text!r} is not a number") from None
-    if value != value or not low <= value <= high:
+    if not DECIMAL_RE.fullmatch(text):
+        raise Malformed(name, f"{name}: {text!r} is not a number")
+    value = float(text)
+    if not low <= value <= high:
         raise Malformed(name, f"{name}: {text!r} is outside {low:g}..{high:g}")
     return value
 
