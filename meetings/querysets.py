@@ -10,7 +10,7 @@ from operator import or_
 
 from django.db import models
 from django.db.models import Case, F, FloatField, Func, IntegerField, Q, Value, When
-from django.db.models.functions import ExtractHour, ExtractMinute, Mod
+from django.db.models.functions import Cast, ExtractHour, ExtractMinute, Mod
 from django.db.models.lookups import LessThanOrEqual
 
 from fellowships.querysets import AnnouncedWritesQuerySet
@@ -103,7 +103,8 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
         # Minutes from now to the start: to the wall midnight of its date, then into its day.
         starts_in = Case(*(When(clause, then=Value(int((midnight - now).total_seconds()) // 60)
                                 + ExtractHour("time") * 60 + ExtractMinute("time"))
-                           for clause, midnight in clauses), default=None, output_field=IntegerField())
+                           for clause, midnight in clauses), default=None, output_field=IntegerField()) if clauses \
+            else Cast(Value(None), IntegerField())  # typed: PostgreSQL orders by no bare NULL
         found = [clause for clause, _ in clauses]
         if keep_unscheduled:
             found.append(Q(day__isnull=True) | Q(time__isnull=True)

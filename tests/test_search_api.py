@@ -704,6 +704,14 @@ class TestSoonestIsAnOrder:
         pages = [names(client.get(URL, {"order": "soonest", "limit": 2, "offset": offset})) for offset in (0, 2, 4)]
         assert pages == [["Now", "Sunday"], ["Saturday 19:00", "Saturday 19:30"], ["By appointment"]]
 
+    def test_only_meetings_with_no_next_start(self, vocabularies, client):
+        # No weekly time anywhere: no stretch of starts to order by (it was a
+        # 500 on PostgreSQL, which orders by no bare NULL).
+        make_meeting(name="By appointment", day=None, time=None)
+        response = client.get(URL, {"order": "soonest"})
+        assert response.status_code == 200 and names(response) == ["By appointment"]
+        assert client.get("/").status_code == 200
+
     def test_a_window_asked_for_still_leaves_out_what_starts_after_it(self, week_before_fall_back, client):
         asked = names(client.get(URL, {"order": "soonest", "starting_within": 10080}))
         assert asked == ["Now", "Sunday", "Saturday 19:00"]
