@@ -165,6 +165,12 @@ class HistoryColumns:
             raise Http404
         history_url = reverse(f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_history",
                               args=[obj.pk])
+        outside = curation.revert_leaves_scope(user=request.user, changes=history.revert_changes(record=record,
+                                                                                                current=obj))
+        if outside:
+            self.message_user(request, _("Reverting this change would set %(fields)s to one you do not curate; "
+                                         "a superuser can.") % {"fields": ", ".join(outside)}, messages.ERROR)
+            return HttpResponseRedirect(history_url)
         if request.method == "POST":
             try:
                 history_revert(record=record, user=request.user)
@@ -184,6 +190,16 @@ class HistoryColumns:
             "left_as_they_are": [name for name in made if name not in changes and name not in history.NOT_SHOWN],
             "title": _("Revert a change to %(object)s") % {"object": obj},
         })
+
+    def history_form_view(self, request: HttpRequest, object_id: str, version_id: str, extra_context=None):
+        """simple-history's view of an old version, to read: its form would
+        save every field of that version back at once (its revert, which
+        SIMPLE_HISTORY_REVERT_DISABLED only hides), past curated fields and
+        without saying it reverted. "Revert this change…" sets back what one
+        change made (history_revert_view)."""
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def history_urls(self):
         opts = self.model._meta

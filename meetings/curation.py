@@ -89,6 +89,22 @@ def locations_curated_by(*, user, queryset: QuerySet[Location] | None = None) ->
     return queryset.filter(used_by_their_meetings | Q(created_by_id=user.pk))
 
 
+def revert_leaves_scope(*, user, changes: dict[str, dict]) -> list[str]:
+    """The fields a revert (`history.revert_changes`) would set to a service
+    body or location that `user` does not curate: a curator cannot move a
+    meeting out of their bodies, by a form or by reverting a superuser's move."""
+    ids = curated_body_ids(user=user)
+    if ids is None:
+        return []
+    outside = []
+    if "service_body" in changes and changes["service_body"]["restored"] not in ids:
+        outside.append("service_body")
+    location = changes.get("location", {}).get("restored")
+    if location is not None and not locations_curated_by(user=user).filter(pk=location).exists():
+        outside.append("location")
+    return outside
+
+
 def feed_sources_curated_by(*, user, queryset: QuerySet[FeedSource] | None = None) -> QuerySet[FeedSource]:
     return _in_curated_bodies(FeedSource, "service_body_id", user=user, queryset=queryset)
 

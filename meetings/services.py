@@ -427,6 +427,9 @@ def history_revert(*, record, user=None):
                           "already holds its value from before the change.")
     fields = [name for name in changes if name != "types"]
     reason = f"revert of change {record.history_id}"
+    if "slug" in changes and model.objects.filter(slug=changes["slug"]["restored"]).exclude(pk=current.pk).exists():
+        raise RevertError(f"The address /meetings/{changes['slug']['restored']}/ is another meeting's now: "
+                          "give this one its slug by hand.")
     if model is Meeting:
         types = None
         if "types" in changes:

@@ -199,3 +199,57 @@ def test_the_history_table_has_human_headers_and_no_none_reason(aa_client, direc
     cells = re.findall(r"<td>\s*([^<]*?)\s*</td>", html)
     assert "None" not in cells and "—" in cells
     assert f"by {directory.aa_curator}" in html and "Revert this change…" in html
+
+
+def test_a_curator_cannot_revert_a_move_out_of_their_bodies(aa_client, client, directory):
+    """A superuser moved a meeting from another body into the curator's; its
+    revert would move it back out of their scope, which no form lets them do."""
+    from meetings.services import meeting_save
+    from tests.factories import ServiceBodyFactory, make_meeting, message_texts
+
+    elsewhere = ServiceBodyFactory(name="LA Central Office", fellowship=directory.aa_office.fellowship)
+    meeting = make_meeting(name="Moved", fellowship="aa", service_body=elsewhere)
+    meeting.service_body = directory.aa_office
+    meeting_save(meeting=meeting)
+    record, diff = latest_change(meeting)
+    assert "service_body" in diff
+    url = revert_url(meeting, record)
+    for response in (aa_client.get(url, follow=True), aa_client.post(url, follow=True)):
+        assert response.status_code == 200
+        assert any("service_body to one you do not curate" in text for text in message_texts(response))
+    meeting.refresh_from_db()
+    assert meeting.service_body == directory.aa_office
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.org", "not-a-real-password")
+    client.force_login(boss)
+    assert client.post(url).status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.service_body == elsewhere
+
+
+def test_a_revert_to_a_slug_taken_since_is_refused(aa_client, directory):
+    from tests.factories import message_texts
+
+    meeting = aa_meeting(directory, "Serenity Group")
+    old = meeting.slug
+    aa_client.post(change_url(meeting), meeting_form_data(meeting, slug=f"{old}-x"))
+    record, diff = latest_change(Meeting.objects.get(pk=meeting.pk))
+    assert diff["slug"] == {"old": old, "new": f"{old}-x"}
+    aa_meeting(directory, "Another", slug=old)
+    response = aa_client.post(revert_url(meeting, record), follow=True)
+    assert response.status_code == 200
+    assert any("is another meeting's now" in text for text in message_texts(response))
+    meeting.refresh_from_db()
+    assert meeting.slug == f"{old}-x"
+
+
+def test_an_old_versions_form_only_reads(aa_client, directory):
+    """simple-history's form of an old version saved every field of it back
+    at once when posted (its revert, which the setting only hid)."""
+    meeting = aa_meeting(directory, "Serenity Group", notes="Side door")
+    aa_client.post(change_url(meeting), meeting_form_data(meeting, name="New Name", notes="Front door"))
+    first = meeting.history.order_by("history_id").first()
+    url = reverse("admin:meetings_meeting_simple_history", args=[meeting.pk, first.history_id])
+    assert aa_client.get(url).status_code == 200
+    assert aa_client.post(url, meeting_form_data(meeting, name="Serenity Group", notes="Side door")).status_code == 403
+    meeting.refresh_from_db()
+    assert (meeting.name, meeting.notes) == ("New Name", "Front door")
