@@ -237,13 +237,20 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
         location_values = {LOCATION_FIELDS[n]: v for n, v in proposed.items() if n in LOCATION_FIELDS}
         if location_values:
             location = meeting.location or Location(created_by=user)
+            # A pin a curator placed by hand stays: the request corrects the
+            # address's words, not where the door is.
+            hand_placed = location.latitude is not None and (
+                location.geocode_status == Location.GeocodeStatus.MANUAL
+                or {"latitude", "longitude"} & set(location.locked_fields or ()))
             for name, value in location_values.items():
                 setattr(location, name, value)
-            # The address is what people gave; the pin comes from it, so the old one goes.
             location.formatted_address = ""
-            location.latitude = location.longitude = None
+            if not hand_placed:
+                # The address is what people gave; the pin comes from it, so the old one goes.
+                location.latitude = location.longitude = None
             location._history_user = user
-            meeting.location = location_save(location=location, address_changed=True, coordinates_changed=False)
+            meeting.location = location_save(location=location, address_changed=not hand_placed,
+                                             coordinates_changed=False)
         for name in MEETING_FIELDS:
             if name in proposed and name != "types":
                 setattr(meeting, name, _decode(name, proposed[name]))

@@ -161,3 +161,24 @@ def test_approving_a_new_meeting_creates_it(client, directory):
         "Recovery at Noon", 1, directory.na_area, "na")
     assert meeting.location.latitude is not None and meeting.location.created_by == directory.na_curator
     assert meeting.history.get().change_request_id == ChangeRequest.objects.get().pk
+
+
+def test_approving_an_address_keeps_a_pin_placed_by_hand(client, directory):
+    """A curator placed the pin; a request corrects the postal code: the
+    address changes, the pin stays (it was geocoded anew, over the curator's)."""
+    from meetings.models import Location
+    from meetings.services import location_save
+    from tests.factories import aa_meeting
+
+    meeting = aa_meeting(directory)
+    location = meeting.location
+    location.latitude, location.longitude = 33.5, -117.5
+    location_save(location=location, address_changed=False, coordinates_changed=True)
+    assert Location.objects.get(pk=location.pk).geocode_status == Location.GeocodeStatus.MANUAL
+    submit(client, meeting=meeting.slug, description="New postal code", proposed={"postal_code": "92620"})
+    change_request_approve(change_request=ChangeRequest.objects.get(), user=directory.aa_curator)
+    location.refresh_from_db()
+    assert location.postal_code == "92620"
+    assert (location.latitude, location.longitude, location.geocode_status) == (33.5, -117.5, "manual")
+    meeting.refresh_from_db()
+    assert (meeting.latitude, meeting.longitude) == (33.5, -117.5)
