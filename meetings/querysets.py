@@ -60,7 +60,7 @@ def near(point: geo.Point, *, radius_m: float, vendor: str) -> tuple[tuple, tupl
 
 
 def _starting_clauses(*, windows: Sequence[tuple[dt.datetime, dt.datetime]],
-                      zones: list[str] | None) -> list[tuple[Q, int]]:
+                      zones: list[str] | None) -> list[tuple[Q, dt.datetime]]:
     """(condition, the UTC instant of its date's wall midnight) for each stretch of
     wall time in which a meeting of a zone starts within one of the UTC
     `windows` [start, stop) (`zones`: by default all); zones whose clocks
