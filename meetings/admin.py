@@ -168,8 +168,9 @@ class HistoryColumns:
         outside = curation.revert_leaves_scope(user=request.user, changes=history.revert_changes(record=record,
                                                                                                 current=obj))
         if outside:
-            self.message_user(request, _("Reverting this change would set %(fields)s to one you do not curate; "
-                                         "a superuser can.") % {"fields": ", ".join(outside)}, messages.ERROR)
+            fields = ", ".join(str(self.model._meta.get_field(name).verbose_name) for name in outside)
+            self.message_user(request, _("Reverting this change would set its %(fields)s to one you do not "
+                                         "curate; a superuser can.") % {"fields": fields}, messages.ERROR)
             return HttpResponseRedirect(history_url)
         if request.method == "POST":
             try:

@@ -216,7 +216,10 @@ def test_a_curator_cannot_revert_a_move_out_of_their_bodies(aa_client, client, d
     url = revert_url(meeting, record)
     for response in (aa_client.get(url, follow=True), aa_client.post(url, follow=True)):
         assert response.status_code == 200
-        assert any("service_body to one you do not curate" in text for text in message_texts(response))
+        assert any("would set its service body to one you do not curate" in text
+                   for text in message_texts(response))
+    spanish = aa_client.post(url, follow=True, HTTP_ACCEPT_LANGUAGE="es")
+    assert any(text.startswith("Revertir este cambio pondría su") for text in message_texts(spanish))
     meeting.refresh_from_db()
     assert meeting.service_body == directory.aa_office
     boss = get_user_model().objects.create_superuser("boss", "boss@example.org", "not-a-real-password")
