@@ -165,8 +165,8 @@ class HistoryColumns:
             raise Http404
         history_url = reverse(f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_history",
                               args=[obj.pk])
-        outside = curation.revert_leaves_scope(user=request.user, changes=history.revert_changes(record=record,
-                                                                                                current=obj))
+        changes = history.revert_changes(record=record, current=obj)
+        outside = curation.revert_leaves_scope(user=request.user, changes=changes)
         if outside:
             fields = ", ".join(str(self.model._meta.get_field(name).verbose_name) for name in outside)
             self.message_user(request, _("Reverting this change would set its %(fields)s to one you do not "
@@ -181,7 +181,6 @@ class HistoryColumns:
                 self.message_user(request, _("Change %(id)s reverted.") % {"id": history_id}, messages.SUCCESS)
             return HttpResponseRedirect(history_url)
         previous = record.prev_record
-        changes = history.revert_changes(record=record, current=obj)
         made = history.record_diff(record, previous) if previous is not None else {}
         return render(request, "admin/meetings/revert_confirm.html", {
             **self.admin_site.each_context(request),

@@ -165,11 +165,6 @@ def local_date_window(*, date: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.d
     return start, stop
 
 
-def utc_week_minute(instant: dt.datetime) -> int:
-    instant = instant.astimezone(UTC)
-    return sunday_zero_weekday(instant.date()) * MINUTES_PER_DAY + instant.hour * 60 + instant.minute
-
-
 # A meeting that states no end lasts an hour (Meeting Guide's default); an end
 # equal to the start says nothing either.
 DEFAULT_DURATION_MINUTES = 60
