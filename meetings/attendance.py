@@ -55,7 +55,7 @@ def phone_is_usable(phone: str) -> bool:
 
 
 # An extension as people write it ("x 123", "ext. 123"): dialled after a pause.
-_EXTENSION_RE = re.compile(r"\s*(?:extension|ext\.?|x)\s*(?=\d)", re.IGNORECASE)
+_EXTENSION_RE = re.compile(r"\s*(?<![a-z])(?:extension|ext\.?|x)\s*(?=\d)", re.IGNORECASE)
 
 
 def tel_uri(phone: str) -> str:

@@ -336,6 +336,9 @@ class TestInput:
         # "The nearest 0.4 meetings" read as the nearest 0, which was no limit at all.
         ({"switcher": "GetSearchResults", "lat_val": "33", "long_val": "-117", "geo_width": "-0.4"}, "geo_width"),
         ({"switcher": "GetSearchResults", "StartsAfterH": "25"}, "StartsAfterH"),
+        # Digits in ASCII only: int() reads "١٢" as 12.
+        ({"switcher": "GetSearchResults", "StartsAfterH": "١٢"}, "StartsAfterH"),
+        ({"switcher": "GetSearchResults", "weekdays[]": "٢"}, "weekdays"),
         ({"switcher": "GetSearchResults", "lat_val": "3_3", "long_val": "-117", "geo_width": "5"}, "lat_val"),
         ({"switcher": "GetSearchResults", "StartsBeforeH": "7", "StartsBeforeM": "75"}, "StartsBeforeM"),
         ({"switcher": "GetSearchResults", "recursive": "yes"}, "recursive"),

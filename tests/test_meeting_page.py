@@ -58,6 +58,7 @@ class TestMeetingPage:
         ("+1 (949) 555-0199 x 123#", "tel:+19495550199,123%23"),
         ("+1 949 555 0199 ext. 45", "tel:+19495550199,45"),
         ("+19495550199,,8765#", "tel:+19495550199,,8765%23"),
+        ("Text 949 555 0199", "tel:9495550199"),  # "ext" inside a word is no extension
     ])
     def test_a_phone_with_an_extension_dials_it_after_the_number(self, meetings, client, phone, href):
         meeting = make_meeting(name="Phone", day=3, time="13:00", location=LocationFactory(approximate=True),

@@ -68,7 +68,7 @@ def values(query, name: str) -> list[str]:
 def integers(query, name: str) -> list[int]:
     found = []
     for item in values(query, name):
-        if not re.fullmatch(r"-?\d{1,9}", item):
+        if not re.fullmatch(r"-?[0-9]{1,9}", item):
             raise Malformed(name, f"{name}: {item!r} is not a whole number")
         found.append(int(item))
     return found
@@ -112,7 +112,7 @@ def whole(query, name: str, *, low: int) -> int | None:
     text = query.get(name, "").strip()
     if not text:
         return None
-    if not re.fullmatch(r"-?\d{1,9}", text) or int(text) < low:
+    if not re.fullmatch(r"-?[0-9]{1,9}", text) or int(text) < low:
         raise Malformed(name, f"{name}: {text!r} is not a whole number of at least {low}")
     return int(text)
 
@@ -122,9 +122,9 @@ def clock(query, name: str) -> dt.time | None:
     hour, minute = query.get(f"{name}H", "").strip(), query.get(f"{name}M", "").strip()
     if not hour:
         return None
-    if not re.fullmatch(r"\d{1,2}", hour) or int(hour) > 23:
+    if not re.fullmatch(r"[0-9]{1,2}", hour) or int(hour) > 23:
         raise Malformed(f"{name}H", f"{name}H: {hour!r} is not an hour from 0 to 23")
-    if minute and (not re.fullmatch(r"\d{1,2}", minute) or int(minute) > 59):
+    if minute and (not re.fullmatch(r"[0-9]{1,2}", minute) or int(minute) > 59):
         raise Malformed(f"{name}M", f"{name}M: {minute!r} is not a minute from 0 to 59")
     return dt.time(int(hour), int(minute or 0))
 
