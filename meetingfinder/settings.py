@@ -90,9 +90,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Outside every layer that can reach the database, inside the security
     # headers: JSON errors on API paths, 503 when the database is unreachable.
     "meetingfinder.errors.ErrorsMiddleware",
+    # A public answer's 304 or kept copy, before every layer it never needs.
+    "meetings.public_answers.PublicAnswerMiddleware",
     # No statement starts once the request has spent its database budget.
     "meetingfinder.request_budget.RequestBudgetMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -103,7 +106,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Records the signed-in user on the history of what a request changes.
     "simple_history.middleware.HistoryRequestMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it answers a locked-out login.
     "axes.middleware.AxesMiddleware",
 ]

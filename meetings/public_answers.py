@@ -19,6 +19,11 @@ match (one small query, no cache, no search), `Cache-Control: public` with a
 short max-age (an answer that shows the clock: until its span ends, at most)
 and `Vary: Accept` where the API would answer HTML to a browser (not cached).
 
+A kept answer and a 304 are served by PublicAnswerMiddleware, before the
+layers a public answer never needs (sessions, language, CSRF, users); what it
+cannot serve goes on to the view, wrapped by `public_answer`, which makes and
+keeps it at the version and instant the middleware read.
+
 The cache fails open: an error from it (Redis down) is logged, the answer is
 computed as if it missed, and the cache is left alone for a few seconds.
 """
@@ -31,6 +36,7 @@ import hashlib
 import logging
 import math
 import time
+from dataclasses import dataclass
 from functools import lru_cache, wraps
 from pathlib import Path
 
@@ -38,12 +44,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, OperationalError
 from django.http import HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 
 from meetingfinder import replicas
 from meetings import clock, schedule, selectors
-from meetings.directory_version import answering_at, directory_version
+from meetings.directory_version import Version, answering_at, directory_version
 from meetings.filters import clock_parameters
 
 log = logging.getLogger(__name__)
@@ -160,84 +167,171 @@ def _kept_while_streamed(chunks, *, context: contextvars.Context, key: str, head
         _cache_set(key, (headers, b"".join(kept)), timeout)
 
 
-def _answer(view, request, args, kwargs, *, alias: str, clock_dependent: bool, max_age: int | None,
-            negotiates: bool, extra_headers: dict[str, str]):
-    with replicas.reading_from(alias):
-        # A browser asking the API for HTML gets the browsable API: per user, not kept.
-        if negotiates and "text/html" in request.headers.get("Accept", ""):
-            return view(request, *args, **kwargs)
-        version = directory_version(using=alias)
-        now = clock.now()
-        since = until = None
-        if clock_dependent:
-            with answering_at(version, using=alias):
-                since, until = clock_span(request, now=now, version_token=version.token, using=alias)
-        key = answer_key(request, version_token=version.token, since=since)
-        # Unique to the answer: the key's last part names the URL.
-        etag = f'"{key.rsplit(":", 1)[1][:12]}.{version.token}' + (f'-{int(since.timestamp()):x}"' if since else '"')
-        last_modified = max(t for t in (version.changed_at, since) if t) if (version.changed_at or since) else None
-        if clock_dependent:
-            holds_for = math.ceil((until - now).total_seconds())
-            max_age = min(max_age or settings.CACHE_PUBLIC_MAX_AGE, holds_for)
-            timeout = min(settings.CACHE_ANSWER_SECONDS, holds_for)
-        else:
-            max_age = max_age or settings.CACHE_PUBLIC_MAX_AGE
-            timeout = settings.CACHE_ANSWER_SECONDS
-        shown = dict(etag=etag, last_modified=last_modified, max_age=max_age, negotiates=negotiates,
-                     extra=extra_headers)
-        not_modified = get_conditional_response(
-            request, etag=etag, last_modified=int(last_modified.timestamp()) if last_modified else None)
-        if not_modified is not None and not_modified.status_code == 304:
-            return _public_headers(not_modified, **shown)
-        use_cache = settings.CACHE_ANSWERS
-        kept = _cache_get(key) if use_cache else None
-        if kept is not None:
-            headers, body = kept
-            response = HttpResponse(body, headers=headers)
-            response["X-Cache"] = "hit"
-            return _public_headers(response, **shown)
-        with answering_at(version, using=alias), clock.held_at(now):
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-                response.render()
-        if response.status_code != 200 or response.has_header("Set-Cookie"):
-            return response
-        if negotiates and not response.get("Content-Type", "").startswith("application/json"):
-            return response
-        headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
-        if use_cache:
-            if response.streaming:
-                response.streaming_content = _kept_while_streamed(
-                    response.streaming_content, context=contextvars.copy_context(), key=key, headers=headers,
-                    timeout=timeout)
-            elif len(response.content) <= settings.CACHE_ANSWER_MAX_BYTES:
-                _cache_set(key, (headers, response.content), timeout)
-        response["X-Cache"] = "miss"
-        return _public_headers(response, **shown)
+@dataclass(frozen=True)
+class Answering:
+    """What one request's answer is made at: the database it reads, the
+    directory's version there, the instant, and the key and validators these
+    name."""
+    alias: str
+    version: Version
+    now: dt.datetime
+    key: str
+    timeout: int
+    shown: dict
+
+
+def _answering(request, options: dict, *, alias: str) -> Answering:
+    version = directory_version(using=alias)
+    now = clock.now()
+    since = until = None
+    if options["clock_dependent"]:
+        with answering_at(version, using=alias):
+            since, until = clock_span(request, now=now, version_token=version.token, using=alias)
+    key = answer_key(request, version_token=version.token, since=since)
+    # Unique to the answer: the key's last part names the URL.
+    etag = f'"{key.rsplit(":", 1)[1][:12]}.{version.token}' + (f'-{int(since.timestamp()):x}"' if since else '"')
+    last_modified = max(t for t in (version.changed_at, since) if t) if (version.changed_at or since) else None
+    max_age = options["max_age"] or settings.CACHE_PUBLIC_MAX_AGE
+    timeout = settings.CACHE_ANSWER_SECONDS
+    if options["clock_dependent"]:
+        holds_for = math.ceil((until - now).total_seconds())
+        max_age, timeout = min(max_age, holds_for), min(timeout, holds_for)
+    shown = dict(etag=etag, last_modified=last_modified, max_age=max_age, negotiates=options["negotiates"],
+                 extra=options["extra_headers"])
+    return Answering(alias, version, now, key, timeout, shown)
+
+
+def _served(request, answering: Answering) -> HttpResponse | None:
+    """A 304 when the client's copy is this answer, the kept answer when there
+    is one, else None."""
+    last_modified = answering.shown["last_modified"]
+    not_modified = get_conditional_response(
+        request, etag=answering.shown["etag"], last_modified=int(last_modified.timestamp()) if last_modified else None)
+    if not_modified is not None and not_modified.status_code == 304:
+        return _public_headers(not_modified, **answering.shown)
+    kept = _cache_get(answering.key) if settings.CACHE_ANSWERS else None
+    if kept is None:
+        return None
+    headers, body = kept
+    response = HttpResponse(body, headers=headers)
+    response["X-Cache"] = "hit"
+    return _public_headers(response, **answering.shown)
+
+
+def _made(view, request, args, kwargs, answering: Answering):
+    """The view's answer at the request's instant and version, kept when it
+    is everyone's (a 200 that sets no cookie, JSON where the view negotiates)."""
+    with answering_at(answering.version, using=answering.alias), clock.held_at(answering.now):
+        response = view(request, *args, **kwargs)
+        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+            response.render()
+    if response.status_code != 200 or response.has_header("Set-Cookie"):
+        return response
+    if answering.shown["negotiates"] and not response.get("Content-Type", "").startswith("application/json"):
+        return response
+    headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+    if settings.CACHE_ANSWERS:
+        if response.streaming:
+            response.streaming_content = _kept_while_streamed(
+                response.streaming_content, context=contextvars.copy_context(), key=answering.key,
+                headers=headers, timeout=answering.timeout)
+        elif len(response.content) <= settings.CACHE_ANSWER_MAX_BYTES:
+            _cache_set(answering.key, (headers, response.content), answering.timeout)
+    response["X-Cache"] = "miss"
+    return _public_headers(response, **answering.shown)
+
+
+def _browser_asks_for_html(request, options: dict) -> bool:
+    """A browser asking the API for HTML gets the browsable API: per user, not kept."""
+    return options["negotiates"] and "text/html" in request.headers.get("Accept", "")
+
+
+def _on_a_replica(answer, alias: str | None = None):
+    """`answer(alias)` on a usable replica (or the primary); a replica that
+    went away since its last check is set aside and the primary answers."""
+    alias = alias or replicas.read_alias()
+    if alias != DEFAULT_DB_ALIAS:
+        try:
+            with replicas.reading_from(alias):
+                return answer(alias)
+        except OperationalError:
+            replicas.set_aside(alias)
+    with replicas.reading_from(DEFAULT_DB_ALIAS):
+        return answer(DEFAULT_DB_ALIAS)
+
+
+# Where PublicAnswerMiddleware leaves what a request it could not serve is answered at.
+ANSWERING = "_meetingfinder_answering"
 
 
 def public_answer(*, clock_dependent: bool, max_age: int | None = None, negotiates: bool = False,
                   extra_headers: dict[str, str] | None = None):
     """Wrap a public read view: replica, cache, validators (see the module).
-    `negotiates`: the view answers HTML to browsers (DRF's browsable API)."""
+    `negotiates`: the view answers HTML to browsers (DRF's browsable API).
+    PublicAnswerMiddleware serves 304s and kept answers before the view's
+    URL is reached; this makes, keeps and shows the rest."""
+    options = dict(clock_dependent=clock_dependent, max_age=max_age, negotiates=negotiates,
+                   extra_headers=extra_headers or {})
 
     def decorate(view):
         @wraps(view)
         def answer(request, *args, **kwargs):
-            if request.method not in ("GET", "HEAD"):
+            if request.method not in ("GET", "HEAD") or _browser_asks_for_html(request, options):
                 return view(request, *args, **kwargs)
-            options = dict(clock_dependent=clock_dependent, max_age=max_age, negotiates=negotiates,
-                           extra_headers=extra_headers or {})
-            alias = replicas.read_alias()
-            if alias == DEFAULT_DB_ALIAS:
-                return _answer(view, request, args, kwargs, alias=alias, **options)
-            try:
-                return _answer(view, request, args, kwargs, alias=alias, **options)
-            except OperationalError:
-                # The replica went away since its last check: the primary answers.
-                replicas.set_aside(alias)
-                return _answer(view, request, args, kwargs, alias=DEFAULT_DB_ALIAS, **options)
+            answering = request.__dict__.pop(ANSWERING, None)
 
+            def on(alias: str):
+                nonlocal answering
+                if answering is None or answering.alias != alias:
+                    answering = _answering(request, options, alias=alias)
+                    served = _served(request, answering)
+                    if served is not None:
+                        return served
+                return _made(view, request, args, kwargs, answering)
+
+            return _on_a_replica(on, answering.alias if answering else None)
+
+        answer.public_answer_options = options
         return answer
 
     return decorate
+
+
+class PublicAnswerMiddleware:
+    """Serves a public answer's 304 or kept copy before the layers it never
+    needs (the request's database budget, static files, sessions, language,
+    CSRF, users, messages, history, django-axes): a public answer is the same
+    for everyone and holds no text in a language. Inside the security headers
+    and the JSON errors. What it cannot serve goes on to its view
+    (`public_answer`), with the version and instant it read."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        options = _public_options(request)
+        if options is None:
+            return self.get_response(request)
+
+        def on(alias: str):
+            answering = _answering(request, options, alias=alias)
+            served = _served(request, answering)
+            if served is None:
+                setattr(request, ANSWERING, answering)
+            return served
+
+        served = _on_a_replica(on)
+        return self.get_response(request) if served is None else served
+
+
+def _public_options(request) -> dict | None:
+    if request.method not in ("GET", "HEAD"):
+        return None
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    options = getattr(match.func, "public_answer_options", None)
+    if options is None or _browser_asks_for_html(request, options):
+        return None
+    return options

@@ -85,6 +85,64 @@ def test_a_hit_reads_nothing_but_the_version(writes_directory, client):
     assert len(captured) == 1 and "meetings_directoryversion" in captured[0]["sql"]
 
 
+def test_a_hit_and_a_304_are_served_before_the_request_layers(writes_directory, client, monkeypatch):
+    """A public answer is everyone's: its kept copy and its 304 are served
+    without sessions, language, CSRF, users or messages (PublicAnswerMiddleware),
+    which a miss still passes through on its way to the view."""
+    from django.contrib.messages.middleware import MessageMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.middleware.csrf import CsrfViewMiddleware
+    from django.middleware.locale import LocaleMiddleware
+
+    layers = (SessionMiddleware, LocaleMiddleware, CsrfViewMiddleware, MessageMiddleware)
+    passed = []
+    for layer in layers:
+        def noted(self, request, _original=layer.process_request, _name=layer.__name__):
+            passed.append(_name)
+            return _original(self, request)
+        monkeypatch.setattr(layer, "process_request", noted)
+    url = "/api/v1/meetings/service-meeting/"
+    miss = client.get(url)
+    assert miss["X-Cache"] == "miss" and sorted(passed) == sorted(layer.__name__ for layer in layers)
+    passed.clear()
+    hit = client.get(url)
+    assert hit["X-Cache"] == "hit" and passed == []
+    assert client.get(url, HTTP_IF_NONE_MATCH=hit["ETag"]).status_code == 304 and passed == []
+    # Anything else goes through every layer, as before.
+    assert client.get("/api/v1/fellowships/").status_code == 200
+    assert sorted(passed) == sorted(layer.__name__ for layer in layers)
+
+
+# What a response says of itself and of its safety, the same on a kept copy as on a fresh answer.
+SAME_ON_A_HIT = ("Content-Type", "Content-Disposition", "Cache-Control", "ETag", "Last-Modified",
+                 "Access-Control-Allow-Origin", "Content-Security-Policy", "Permissions-Policy", "X-Frame-Options",
+                 "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/api/v1/meetings/?q=before", "/api/v1/meetings/service-meeting/",
+                                 "/api/v1/feeds/meeting-guide.json", "/api/v1/meetings/calendar.ics?q=before",
+                                 "/api/v1/meetings/service-meeting/calendar.ics",
+                                 "/client_interface/json/?switcher=GetSearchResults&SearchString=before"])
+def test_a_kept_answer_is_the_fresh_one_in_any_language(writes_directory, client, settings, url):
+    """Served before the language is chosen, a kept answer must hold no text
+    in a language: the one kept from a Spanish reader's request is what an
+    English reader's fresh answer would be, and it carries the same headers."""
+    def body(response):
+        return b"".join(response.streaming_content) if response.streaming else response.content
+
+    miss = client.get(url, HTTP_ACCEPT_LANGUAGE="es")
+    kept = body(miss)  # a streamed answer is kept once read whole
+    hit = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert (miss.status_code, miss["X-Cache"], hit["X-Cache"]) == (200, "miss", "hit")
+    settings.CACHE_ANSWERS = False
+    fresh = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert body(hit) == kept == body(fresh)
+    for name in SAME_ON_A_HIT:
+        assert hit.get(name) == miss.get(name), name
+    assert hit["X-Frame-Options"] == "DENY" and hit["Content-Security-Policy"]
+
+
 def test_the_query_is_normalised_and_the_host_kept(writes_directory, client):
     client.get("/api/v1/meetings/", {"q": "before", "day": "2"})
     assert client.get("/api/v1/meetings/?day=2&q=before")["X-Cache"] == "hit"
