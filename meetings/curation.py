@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from fellowships.models import ServiceBody
-from meetings.models import ChangeRequest, FeedSource, ImportRun, Location, Meeting
+from meetings.models import ChangeRequest, FeedSource, ImportRun, Location, Meeting, Region
 from meetings.selectors import tree_ids
 
 CURATORS_GROUP = "Curators"
@@ -87,6 +87,17 @@ def locations_curated_by(*, user, queryset: QuerySet[Location] | None = None) ->
     # Exists rather than a join: no duplicate rows, no DISTINCT for the admin's ordering.
     used_by_their_meetings = Exists(Meeting.objects.filter(location_id=OuterRef("pk"), service_body_id__in=ids))
     return queryset.filter(used_by_their_meetings | Q(created_by_id=user.pk))
+
+
+def region_is_theirs(*, user, region: Region) -> bool:
+    """Regions are names every body shares: a curator changes one only when
+    no location of another body's is in it or below it (their own halls and
+    halls they added; a shared hall counts as theirs, as in the location's
+    own scope). Any curator may add one."""
+    if curated_body_ids(user=user) is None:
+        return True
+    in_or_below = Location.objects.filter(region_id__in=tree_ids(Region, root_ids=[region.pk]))
+    return not in_or_below.exclude(pk__in=locations_curated_by(user=user).values("pk")).exists()
 
 
 def revert_leaves_scope(*, user, changes: dict[str, dict]) -> list[str]:

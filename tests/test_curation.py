@@ -115,6 +115,35 @@ def test_locations_reachable_are_their_meetings_and_their_own(aa_client, directo
     assert aa_client.get(change_url(new_hall)).status_code == 200
 
 
+def test_a_region_another_bodys_hall_is_in_is_not_the_curators_to_change(aa_client, directory):
+    """Regions are names every body shares: a curator changes one only when no
+    other body's location is in it or in a region below it (renaming "Orange
+    County" would rename it under everyone's meetings). Adding stays open."""
+    from meetings.models import Region
+
+    county = Region.objects.create(slug="orange-county", name="Orange County")
+    irvine = Region.objects.create(slug="irvine", name="Irvine", parent=county)
+    tustin = Region.objects.create(slug="tustin", name="Tustin", parent=county)
+    aa_meeting(directory, "Office Meeting", location=LocationFactory(region=irvine))
+    na_meeting(directory, "NA Meeting", location=LocationFactory(region=tustin))
+
+    def renamed(region, name):
+        return aa_client.post(change_url(region), {"slug": region.slug, "name": name,
+                                                   "parent": region.parent_id or ""})
+
+    assert aa_client.get(change_url(irvine)).status_code == 200
+    assert renamed(irvine, "Irvine (city)").status_code == 302
+    for shared in (tustin, county):  # NA's hall is in Tustin, and so below the county
+        assert aa_client.get(change_url(shared)).status_code in (200, 403)
+        assert renamed(shared, "Hijacked").status_code == 403
+    assert sorted(Region.objects.values_list("name", flat=True)) == ["Irvine (city)", "Orange County", "Tustin"]
+    assert aa_client.post(reverse("admin:meetings_region_add"), {"slug": "lake-forest", "name": "Lake Forest",
+                                                                  "parent": county.pk}).status_code == 302
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.org", "not-a-real-password")
+    aa_client.force_login(boss)
+    assert renamed(county, "Orange County, CA").status_code == 302
+
+
 def test_feed_sources_and_change_requests_are_scoped(aa_client, directory):
     from meetings.models import Fellowship
 
