@@ -196,6 +196,18 @@ class TestContract:
         assert answer(client, switcher="GetFieldValues", meeting_key="no_such_field") == []
 
 
+    def test_world_id_is_a_world_group_code_never_a_group_name(self, directory, client):
+        """worldid_mixed is NA's world group code (G00227317, bmlt.md), which a
+        BMLT feed's import keeps as the group; a Meeting Guide group's name is no code."""
+        Meeting.objects.filter(pk=directory["sunday"].pk).update(group="G00227317")
+        Meeting.objects.filter(pk=directory["aa"].pk).update(group="Morning Light Group")
+        records = {r["id_bigint"]: r for r in answer(client, switcher="GetSearchResults")}
+        assert records[str(directory["sunday"].pk)]["worldid_mixed"] == "G00227317"
+        assert records[str(directory["aa"].pk)]["worldid_mixed"] == ""
+        values = answer(client, switcher="GetFieldValues", meeting_key="worldid_mixed")
+        assert {v["worldid_mixed"] for v in values} == {"", "G00227317"}
+        assert next(v for v in values if v["worldid_mixed"] == "G00227317")["ids"] == str(directory["sunday"].pk)
+
 @pytest.mark.django_db
 class TestSearch:
     def test_uses_the_directory_search(self, directory, client, monkeypatch):

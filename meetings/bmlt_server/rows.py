@@ -6,6 +6,7 @@ a string, missing is "", weekday 1 = Sunday, times `HH:MM:SS`, `venue_type`
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -43,6 +44,15 @@ FIELD_DESCRIPTIONS = {
 }
 # What GetServerInfo's available_keys, GetFieldKeys and GetFieldValues offer.
 AVAILABLE_KEYS = tuple(key for key in MEETING_KEYS if key in FIELD_DESCRIPTIONS)
+# NA's world group codes (bmlt.md: G00227317), which a BMLT feed's import
+# keeps as the meeting's group; any other group (a Meeting Guide group's name) is none.
+WORLD_ID = re.compile(r"G[0-9]{8}", re.IGNORECASE)
+
+
+def world_id(group: str | None) -> str:
+    return group if group and WORLD_ID.fullmatch(group) else ""
+
+
 VENUE_TYPES = {"in_person": "1", "online": "2", "hybrid": "3", "inactive": "1"}
 ROW_FIELDS = (
     "id", "name", "day", "time", "end_time", "timezone", "notes", "attendance", "open_closed", "fellowship_id",
@@ -123,7 +133,7 @@ def meeting_record(*, row: dict, type_ids: Iterable[int], distance_m: float | No
     record = dict.fromkeys(MEETING_KEYS, "")
     record.update(
         id_bigint=str(row["id"]),
-        worldid_mixed=row["group"],
+        worldid_mixed=world_id(row["group"]),
         service_body_bigint=str(row["service_body_id"]),
         weekday_tinyint=str(row["day"] + 1) if row["day"] is not None else "",
         venue_type=VENUE_TYPES.get(row["attendance"], "1"),

@@ -168,8 +168,8 @@ def get_field_values(request: HttpRequest):
     meetings = Meeting.objects.published()
     ids_by_value: dict[str, list[int]] = {}
     if key in FIELD_COLUMNS:
-        pairs = ((str(value if value is not None else ""), pk)
-                 for pk, value in meetings.order_by("id").values_list("id", FIELD_COLUMNS[key]))
+        shown = rows.world_id if key == "worldid_mixed" else (lambda value: str(value if value is not None else ""))
+        pairs = ((shown(value), pk) for pk, value in meetings.order_by("id").values_list("id", FIELD_COLUMNS[key]))
     else:
         # Fields made from several columns are read from records, at most BMLT_SERVER_MAX_RESULTS of them.
         ids = list(meetings.order_by("id").values_list("id", flat=True)[:settings.BMLT_SERVER_MAX_RESULTS])
