@@ -276,8 +276,10 @@ def public_answer(*, clock_dependent: bool, max_age: int | None = None, negotiat
     def decorate(view):
         @wraps(view)
         def answer(request, *args, **kwargs):
-            if request.method not in ("GET", "HEAD") or _browser_asks_for_html(request, options):
+            if request.method not in ("GET", "HEAD"):
                 return view(request, *args, **kwargs)
+            if _browser_asks_for_html(request, options):
+                return _on_a_replica(lambda alias: view(request, *args, **kwargs))
             answering = request.__dict__.pop(ANSWERING, None)
 
             def on(alias: str):
