@@ -197,6 +197,29 @@ def test_api_answers_vary_on_accept_and_html_is_not_kept(writes_directory, clien
     assert client.get(url)["X-Cache"] == "hit"
 
 
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_public_answers_read_where_the_replicas_say(writes_directory, client, monkeypatch, accept):
+    """Every public answer, the browsable API's HTML too, reads the database
+    replicas.read_alias() names (tests/test_replicas.py: a real replica)."""
+    from contextlib import contextmanager
+
+    from meetingfinder import replicas
+
+    read_from = []
+    original = replicas.reading_from
+
+    @contextmanager
+    def noted(alias):
+        read_from.append(alias)
+        with original(alias):
+            yield alias
+
+    monkeypatch.setattr(replicas, "reading_from", noted)
+    monkeypatch.setattr(replicas, "read_alias", lambda: "default")
+    assert client.get("/api/v1/meetings/service-meeting/", HTTP_ACCEPT=accept).status_code == 200
+    assert read_from and set(read_from) == {"default"}
+
+
 def test_answers_that_show_the_clock_may_be_reused_until_their_span_ends(writes_directory, client, frozen_now):
     answer = client.get("/api/v1/meetings/service-meeting/")  # at 18:30:20, hours before the next turn
     assert answer["Cache-Control"] == "public, max-age=60"
