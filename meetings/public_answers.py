@@ -43,10 +43,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import Resolver404, resolve
-from django.utils.cache import get_conditional_response, patch_vary_headers
-from django.utils.http import http_date
+from django.utils.cache import cc_delim_re, patch_vary_headers
+from django.utils.http import http_date, parse_etags, parse_http_date_safe
 
 from meetingfinder import replicas
 from meetings import clock, schedule, selectors
@@ -58,21 +58,25 @@ log = logging.getLogger(__name__)
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Response headers a cached answer keeps; the validators are set anew on each.
-KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers")
+KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Allow", "Access-Control-Allow-Origin",
+                "Access-Control-Expose-Headers")
 # After the cache fails, this many seconds without asking it.
 CACHE_RETRY_SECONDS = 5.0
 _cache_down_until = 0.0
 
 
 @lru_cache(maxsize=1)
-def code_token() -> str:
-    """Names the code that shapes answers: a deploy that changes it must not
-    serve (or 304) answers shaped by the code before it."""
+def code_state() -> tuple[str, dt.datetime]:
+    """Names the code that shapes answers, and when its newest file changed: a
+    deploy that changes it must not serve (or 304) answers shaped by the code
+    before it, so both are in every key, ETag and Last-Modified."""
     digest = hashlib.sha256()
+    newest = 0.0
     for app in ("meetingfinder", "meetings", "fellowships"):
         for path in sorted((BASE_DIR / app).rglob("*.py")):
             digest.update(path.read_bytes())
-    return digest.hexdigest()[:10]
+            newest = max(newest, path.stat().st_mtime)
+    return digest.hexdigest()[:10], dt.datetime.fromtimestamp(int(newest), tz=dt.timezone.utc)
 
 
 def _cache_get(key: str):
@@ -98,11 +102,15 @@ def _cache_set(key: str, value, timeout: int) -> None:
         _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
 
 
-def answer_key(request, *, version_token: str, since: dt.datetime | None) -> str:
-    query = sorted((name, value) for name, values in request.GET.lists() for value in values)
-    url = f"{request.scheme}://{request.get_host()}{request.path}?{query!r}"
+def answer_key(request, *, version_token: str, since: dt.datetime | None, negotiates: bool) -> str:
+    """The URL with its parameters sorted by name, a repeated one's values in
+    the order given (a view reads the last), and, where the view negotiates,
+    what the client accepts (a JSON answer is not everyone's)."""
+    query = sorted(request.GET.lists())
+    accept = request.headers.get("Accept", "") if negotiates else ""
+    url = f"{request.scheme}://{request.get_host()}{request.path}?{query!r} {accept}"
     digest = hashlib.sha256(url.encode()).hexdigest()[:40]
-    return f"answer:{code_token()}:{version_token}:{int(since.timestamp()) if since else '-'}:{digest}"
+    return f"answer:{code_state()[0]}:{version_token}:{int(since.timestamp()) if since else '-'}:{digest}"
 
 
 # Spans computed this minute, per version and clock parameters: a handful.
@@ -132,11 +140,10 @@ def clock_span(request, *, now: dt.datetime, version_token: str, using: str) -> 
     return span
 
 
-def _public_headers(response, *, etag: str, last_modified: dt.datetime | None, max_age: int,
+def _public_headers(response, *, etag: str, last_modified: dt.datetime, max_age: int,
                     negotiates: bool, extra: dict[str, str]) -> HttpResponse:
     response["ETag"] = etag
-    if last_modified is not None:
-        response["Last-Modified"] = http_date(int(last_modified.timestamp()))
+    response["Last-Modified"] = http_date(int(last_modified.timestamp()))
     response["Cache-Control"] = f"public, max-age={max_age}"
     if negotiates:
         patch_vary_headers(response, ("Accept",))
@@ -187,10 +194,9 @@ def _answering(request, options: dict, *, alias: str) -> Answering:
     if options["clock_dependent"]:
         with answering_at(version, using=alias):
             since, until = clock_span(request, now=now, version_token=version.token, using=alias)
-    key = answer_key(request, version_token=version.token, since=since)
-    # Unique to the answer: the key's last part names the URL.
-    etag = f'"{key.rsplit(":", 1)[1][:12]}.{version.token}' + (f'-{int(since.timestamp()):x}"' if since else '"')
-    last_modified = max(t for t in (version.changed_at, since) if t) if (version.changed_at or since) else None
+    key = answer_key(request, version_token=version.token, since=since, negotiates=options["negotiates"])
+    etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:24]}"'  # unique to the answer, as its key
+    last_modified = max(t for t in (version.changed_at, since, code_state()[1]) if t)
     max_age = options["max_age"] or settings.CACHE_PUBLIC_MAX_AGE
     timeout = settings.CACHE_ANSWER_SECONDS
     if options["clock_dependent"]:
@@ -203,17 +209,24 @@ def _answering(request, options: dict, *, alias: str) -> Answering:
 
 def _served(request, answering: Answering) -> HttpResponse | None:
     """A 304 when the client's copy is this answer, the kept answer when there
-    is one, else None."""
-    last_modified = answering.shown["last_modified"]
-    not_modified = get_conditional_response(
-        request, etag=answering.shown["etag"], last_modified=int(last_modified.timestamp()) if last_modified else None)
-    if not_modified is not None and not_modified.status_code == 304:
-        return _public_headers(not_modified, **answering.shown)
+    is one, else None (the view answers). Only an answer that exists can be
+    "not modified": an ETag of ours names one (we give ETags to 200s alone;
+    "*" names none in particular), a date only a kept one (a 200). Dates
+    count whole seconds and a second can hold two changes, so a copy dated
+    within the second of the last change gets the answer, not a 304."""
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None and answering.shown["etag"] in (
+            tag.removeprefix("W/") for tag in parse_etags(if_none_match)):
+        return _public_headers(HttpResponseNotModified(), **answering.shown)
     kept = _cache_get(answering.key) if settings.CACHE_ANSWERS else None
     if kept is None:
         return None
+    dated = parse_http_date_safe(request.headers.get("If-Modified-Since") or "")
+    if if_none_match is None and dated is not None and int(answering.shown["last_modified"].timestamp()) < dated:
+        return _public_headers(HttpResponseNotModified(), **answering.shown)
     headers, body = kept
     response = HttpResponse(body, headers=headers)
+    response["Content-Length"] = str(len(body))
     response["X-Cache"] = "hit"
     return _public_headers(response, **answering.shown)
 
@@ -323,7 +336,21 @@ class PublicAnswerMiddleware:
             return served
 
         served = _on_a_replica(on)
-        return self.get_response(request) if served is None else served
+        return _language_free(self.get_response(request)) if served is None else served
+
+
+def _language_free(response):
+    """A public answer holds no text in a language (it is kept for all), so it
+    names none and varies on none, as its kept copy does: what the language
+    middleware adds to every answer it passes is taken back."""
+    if response.has_header("X-Cache"):
+        response.headers.pop("Content-Language", None)
+        vary = [name for name in cc_delim_re.split(response.get("Vary", "")) if name and name.lower() != "accept-language"]
+        if vary:
+            response["Vary"] = ", ".join(vary)
+        else:
+            response.headers.pop("Vary", None)
+    return response
 
 
 def _public_options(request) -> dict | None:

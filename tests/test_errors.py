@@ -62,7 +62,7 @@ def test_a_missing_meetings_calendar_is_a_json_404(db, client, debug):
 def test_a_method_not_allowed_is_json_with_allow(db, client, debug):
     response = client.post("/client_interface/json/?switcher=GetServerInfo")
     assert_json_error(response, 405)
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"
     response = client.delete("/api/v1/meetings/")
     assert_json_error(response, 405)
     assert "GET" in response["Allow"]

@@ -19,6 +19,7 @@ import pytest
 from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.http import http_date, parse_http_date
 
 from meetingfinder.settings import cache_settings
 from meetings.directory_version import directory_version
@@ -114,9 +115,10 @@ def test_a_hit_and_a_304_are_served_before_the_request_layers(writes_directory, 
 
 
 # What a response says of itself and of its safety, the same on a kept copy as on a fresh answer.
-SAME_ON_A_HIT = ("Content-Type", "Content-Disposition", "Cache-Control", "ETag", "Last-Modified",
-                 "Access-Control-Allow-Origin", "Content-Security-Policy", "Permissions-Policy", "X-Frame-Options",
-                 "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy")
+SAME_ON_A_HIT = ("Content-Type", "Content-Disposition", "Content-Length", "Cache-Control", "ETag", "Last-Modified",
+                 "Vary", "Content-Language", "Allow", "Access-Control-Allow-Origin", "Content-Security-Policy",
+                 "Permissions-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
+                 "Cross-Origin-Opener-Policy")
 
 
 @pytest.mark.django_db
@@ -139,8 +141,86 @@ def test_a_kept_answer_is_the_fresh_one_in_any_language(writes_directory, client
     fresh = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
     assert body(hit) == kept == body(fresh)
     for name in SAME_ON_A_HIT:
+        if name == "Content-Length" and miss.streaming:  # sent as it is read; its kept copy has a length
+            assert hit[name] == str(len(kept))
+            continue
         assert hit.get(name) == miss.get(name), name
     assert hit["X-Frame-Options"] == "DENY" and hit["Content-Security-Policy"]
+    # Holding no language, it says none, and does not split shared caches by language.
+    assert not miss.has_header("Content-Language") and "Accept-Language" not in miss.get("Vary", "")
+
+
+def test_repeated_parameters_are_told_apart_in_the_order_given(writes_directory, client):
+    """A view reads the last of a repeated parameter: `limit=1&limit=3` and
+    `limit=3&limit=1` are two answers (as are two BMLT switchers, two JSONP callbacks)."""
+    three = client.get("/api/v1/meetings/?q=before&limit=1&limit=3")
+    one = client.get("/api/v1/meetings/?q=before&limit=3&limit=1")
+    assert (len(three.json()["results"]), len(one.json()["results"])) == (3, 1)
+    assert one["X-Cache"] == "miss"
+    jsonp = "/client_interface/jsonp/?switcher=GetServerInfo&callback=first&callback=second"
+    assert client.get(jsonp).content.startswith(b"/**/second(")
+    swapped = client.get("/client_interface/jsonp/?switcher=GetServerInfo&callback=second&callback=first")
+    assert swapped.content.startswith(b"/**/first(")
+
+
+def test_what_the_api_negotiates_is_part_of_its_answer(writes_directory, client):
+    """A kept JSON answer is not what a client that accepts no JSON would get."""
+    url = "/api/v1/meetings/service-meeting/"
+    json_answer = client.get(url)
+    assert client.get(url)["X-Cache"] == "hit"
+    assert client.get(url, HTTP_ACCEPT="application/xml").status_code == 406
+    browsable = client.get(url, HTTP_ACCEPT="text/*")
+    assert browsable.status_code == 200 and browsable["Content-Type"].startswith("text/html")
+    assert client.get(url, HTTP_ACCEPT="text/*", HTTP_IF_NONE_MATCH=json_answer["ETag"]).status_code == 200
+    assert client.get(url, HTTP_ACCEPT="application/json")["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("url", ["/api/v1/meetings/no-such-meeting/", "/api/v1/meetings/?lat=999&lng=0",
+                                 "/api/v1/feeds/meeting-guide.json?fellowship=nope",
+                                 "/client_interface/json/?switcher=GetSearchResults&weekdays[]=monday"])
+def test_a_conditional_request_is_answered_as_the_plain_one(writes_directory, client, url):
+    """Only an answer the client holds can be "not modified": a 404 or a 400
+    stays one whatever the validators say."""
+    plain = client.get(url).status_code
+    assert plain in (400, 404)
+    assert client.get(url, HTTP_IF_NONE_MATCH="*").status_code == plain
+    assert client.get(url, HTTP_IF_MODIFIED_SINCE="Tue, 01 Dec 2037 00:00:00 GMT").status_code == plain
+
+
+def test_a_write_in_the_same_second_is_never_hidden_by_a_date(writes_directory, client):
+    """Last-Modified counts whole seconds: a copy dated within the second of a
+    change may predate a second change in it, so it gets the answer, not a 304."""
+    url = "/api/v1/meetings/?q=before"
+    first = client.get(url)
+    write("bulk_update")  # the clock is frozen: the same second
+    assert client.get(url).content != first.content  # kept at the new version
+    again = client.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    assert again.status_code == 200 and again.content != first.content
+
+
+def test_a_deploy_that_changes_the_code_changes_every_validator(writes_directory, client, monkeypatch):
+    """Answers shaped by the code before a deploy are neither served nor 304'd."""
+    from meetings import public_answers
+
+    url = "/api/v1/feeds/meeting-guide.json"
+    first = client.get(url)
+    b"".join(first.streaming_content)
+    token, changed_at = public_answers.code_state()
+    monkeypatch.setattr(public_answers, "code_state",
+                        lambda: ("0123456789", changed_at + dt.timedelta(days=400)))
+    assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+    later = http_date(parse_http_date(first["Last-Modified"]) + 3600)
+    assert client.get(url, HTTP_IF_MODIFIED_SINCE=later).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/client_interface/json/?switcher=GetServerInfo", "/api/v1/meetings/?q=before",
+                                 "/api/v1/feeds/meeting-guide.json"])
+def test_head_is_answered_as_get_whether_kept_or_not(writes_directory, client, url):
+    fresh = client.head(url)
+    assert fresh.status_code == 200 and fresh.get("X-Cache") == "miss"
+    client.get(url)
+    kept = client.head(url)
+    assert kept.status_code == 200
 
 
 def test_the_query_is_normalised_and_the_host_kept(writes_directory, client):
@@ -177,10 +257,16 @@ def test_answers_that_show_the_clock_are_kept_until_the_clock_changes_them(write
 def test_validators_and_304(writes_directory, client, url):
     first = client.get(url)
     assert first.status_code == 200
+    first_body = b"".join(first.streaming_content) if first.streaming else first.content  # kept once read
+    assert first_body
     assert first["Cache-Control"].startswith("public, max-age=")
     assert first["ETag"] and first["Last-Modified"]
     assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
-    assert client.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 304
+    # A copy dated after the second of the last change is this answer (a date
+    # within that second could be a copy from before a second write in it).
+    a_second_later = http_date(parse_http_date(first["Last-Modified"]) + 1)
+    assert client.get(url, HTTP_IF_MODIFIED_SINCE=a_second_later).status_code == 304
+    assert client.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 200
     write("bulk_update")
     # The write renamed a meeting each of these answers shows.
     changed = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])

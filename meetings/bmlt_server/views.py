@@ -11,7 +11,7 @@ import json
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from fellowships.models import MeetingType, ServiceBody
 from meetings import geo
@@ -215,11 +215,11 @@ def _answer(request: HttpRequest, *, jsonp: bool) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def client_interface_json(request: HttpRequest) -> HttpResponse:
     return _answer(request, jsonp=False)
 
 
-@require_GET
+@require_safe
 def client_interface_jsonp(request: HttpRequest) -> HttpResponse:
     return _answer(request, jsonp=True)
