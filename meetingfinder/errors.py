@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, JsonResponse
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -99,10 +99,9 @@ class ErrorsMiddleware:
 
     def __call__(self, request):
         api = is_api_path(request.path_info)
-        if api:
-            refused = self._body_too_large(request) or self._nul_characters(request)
-            if refused is not None:
-                return refused
+        refused = (self._body_too_large(request) if api else None) or self._nul_characters(request, api=api)
+        if refused is not None:
+            return refused
         response = self.get_response(request)
         if is_database_unavailable(getattr(request, _UNCAUGHT, None)):
             return unavailable_response(api=api)
@@ -122,15 +121,19 @@ class ErrorsMiddleware:
         return None
 
     @staticmethod
-    def _nul_characters(request) -> HttpResponse | None:
+    def _nul_characters(request, *, api: bool) -> HttpResponse | None:
         """No slug or parameter holds a NUL, and PostgreSQL refuses it in any
-        text: answered here, for every view, instead of as a DataError."""
+        text: answered here, for every view and page, instead of as a
+        DataError (or, on a page, echoed back into its title and form)."""
         if "\x00" in request.path_info:
-            return JsonResponse({"detail": MESSAGES[404]}, status=404)
+            return JsonResponse({"detail": MESSAGES[404]}, status=404) if api else HttpResponseNotFound(
+                MESSAGES[404], content_type="text/plain; charset=utf-8")
         for name, values in request.GET.lists():
             if "\x00" in name or any("\x00" in value for value in values):
                 key = name.replace("\x00", "") or "query"
-                return JsonResponse({key: ["Parameters cannot contain NUL characters."]}, status=400)
+                message = "Parameters cannot contain NUL characters."
+                return JsonResponse({key: [message]}, status=400) if api else HttpResponseBadRequest(
+                    f"{key}: {message}", content_type="text/plain; charset=utf-8")
         return None
 
     @staticmethod

@@ -33,7 +33,9 @@ def zone(name: str) -> ZoneInfo:
 
 @lru_cache(maxsize=1)
 def known_zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    # "localtime" is this machine's own zone file, not an IANA name: a viewer's
+    # tz=localtime would be answered in the server's zone.
+    return frozenset(available_timezones()) - {"localtime"}
 
 
 def is_valid_zone(name: str) -> bool:

@@ -17,6 +17,7 @@ from django.conf.locale import LANG_INFO
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import render
+from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext as _, gettext_lazy
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
@@ -238,10 +239,14 @@ def _grouped(results: list[dict]) -> list[tuple[str, list[dict]]]:
     return groups
 
 
+# A title names the search: the first words of a long keyword are enough.
+TITLE_KEYWORD_CHARACTERS = 60
+
+
 def _search_title(asked: QueryDict, place_label: str) -> str:
     parts = []
     if asked.get("q"):
-        parts.append(f"“{asked['q']}”")
+        parts.append(f"“{Truncator(asked['q']).chars(TITLE_KEYWORD_CHARACTERS)}”")
     if asked.get("fellowship"):
         parts.append(", ".join(slug.upper() for slug in asked.getlist("fellowship")))
     if asked.get("near"):

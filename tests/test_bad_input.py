@@ -125,6 +125,28 @@ def test_a_nul_in_a_parameter_is_a_400_naming_it(client, directory, path, query,
     assert list(response.json()) == [key]
 
 
+@pytest.mark.parametrize("path", ["/", "/?q=a%00b", "/?near=92660%00"])
+def test_a_nul_on_the_search_page_is_a_400_not_echoed_back(client, directory, path):
+    """Found by the review of 30 November: the page answered 200 with the NUL in its title and form."""
+    response = client.get(path)
+    if "%00" not in path:
+        assert response.status_code == 200
+        return
+    assert response.status_code == 400 and b"NUL" in response.content and b"\x00" not in response.content
+
+
+def test_the_machines_own_zone_file_is_no_time_zone(client, directory):
+    """tz=localtime named the server's /etc/localtime, not an IANA zone."""
+    response = client.get("/api/v1/meetings/", {"tz": "localtime"})
+    assert response.status_code == 400 and list(response.json()) == ["tz"]
+
+
+def test_a_long_keyword_is_cut_in_the_pages_title(client, directory):
+    response = client.get("/", {"q": "serenity " * 300})
+    title = response.content.decode().split("<title>")[1].split("</title>")[0]
+    assert response.status_code in (200, 400) and len(title) < 120 and "serenity" in title
+
+
 @pytest.mark.parametrize("field, value", [("service_body", -853904198), ("meeting", 12), ("description", 5),
                                           ("contact_email", True), ("website", 1)])
 def test_request_fields_that_are_not_text_are_a_400_naming_them(client, directory, field, value):
