@@ -14,6 +14,7 @@ from meetings.admin_scope import CuratorScopedAdmin
 from meetings.change_requests import (
     ChangeRequestDecided,
     ChangeRequestInvalid,
+    ChangeRequestOutOfScope,
     change_request_approve,
     change_request_reject,
     proposed_beside_current,
@@ -33,7 +34,11 @@ def _shown(value) -> str:
 def approve_selected(modeladmin, request: HttpRequest, queryset) -> None:
     approved = 0
     for change_request in queryset.filter(status=ChangeRequest.Status.PENDING):
-        change_request_approve(change_request=change_request, user=request.user)
+        try:
+            change_request_approve(change_request=change_request, user=request.user)
+        except ChangeRequestOutOfScope as error:
+            modeladmin.message_user(request, str(error), messages.ERROR)
+            continue
         approved += 1
     text = ngettext("%(count)d request approved and applied.", "%(count)d requests approved and applied.",
                     approved) % {"count": approved}
@@ -90,6 +95,6 @@ class ChangeRequestAdmin(CuratorScopedAdmin):
         except ChangeRequestInvalid as error:
             self.message_user(request, " ".join(m for ms in error.errors.values() for m in ms), messages.ERROR)
             return HttpResponseRedirect(request.path)
-        except ChangeRequestDecided as error:
+        except (ChangeRequestDecided, ChangeRequestOutOfScope) as error:
             self.message_user(request, str(error), messages.ERROR)
         return HttpResponseRedirect(reverse("admin:meetings_changerequest_changelist"))

@@ -23,10 +23,12 @@ from django.core.validators import validate_email
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings.feeds.locks import FEED_FIELDS
 from meetings.feeds.records import MAX_TYPES
+from meetings.curation import change_request_is_theirs
 from meetings.history import attributed, encode_value
 from meetings.models import ChangeRequest, Location, Meeting
 from meetings.schedule import is_valid_zone
@@ -56,6 +58,11 @@ class ChangeRequestInvalid(Exception):
 
 class ChangeRequestDecided(Exception):
     """The request was approved or rejected already."""
+
+
+class ChangeRequestOutOfScope(Exception):
+    """The request's meeting (or a new meeting's body) is not the approver's
+    to change now: a superuser may have moved it since the request came in."""
 
 
 def _clean_field(model, name: str, value):
@@ -227,6 +234,16 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
     change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
     if change_request.status != ChangeRequest.Status.PENDING:
         raise ChangeRequestDecided(f"Request {change_request.pk} was {change_request.status} already.")
+    if change_request.meeting_id is not None:
+        # Hold the meeting's row: a move to another body cannot slip in
+        # between the check below and the write.
+        list(Meeting.objects.select_for_update().filter(pk=change_request.meeting_id).values_list("pk", flat=True))
+    # Checked here, not only by the admin's list: the page may have been
+    # opened before a superuser moved the meeting to another body.
+    if not change_request_is_theirs(user=user, change_request=change_request):
+        raise ChangeRequestOutOfScope(
+            _("Request %(id)s is about a meeting of a service body that is not one you curate (it may have been "
+              "moved since the request was sent); nothing was changed.") % {"id": change_request.pk})
     body = change_request.service_body
     meeting = change_request.meeting
     proposed = change_request.proposed

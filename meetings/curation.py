@@ -9,7 +9,8 @@ What a curator reaches:
   another body's meetings is reachable by both bodies' curators: it is one
   building, and moving its pin is right for everyone meeting there;
 - feed sources of their bodies and those sources' import runs;
-- change requests sent to their bodies.
+- change requests about their bodies' meetings (wherever the meeting was
+  when the request was sent), and new-meeting requests sent to their bodies.
 
 Every admin list, form choice, autocomplete and action goes through these
 selectors (meetings/admin_scope.py), so one rule decides everywhere.
@@ -125,7 +126,20 @@ def import_runs_curated_by(*, user, queryset: QuerySet[ImportRun] | None = None)
 
 
 def change_requests_curated_by(*, user, queryset: QuerySet[ChangeRequest] | None = None) -> QuerySet[ChangeRequest]:
-    return _in_curated_bodies(ChangeRequest, "service_body_id", user=user, queryset=queryset)
+    """A correction belongs to whoever keeps its meeting now: the body stored
+    on the request is where the meeting was when it was sent, and a superuser
+    may have moved the meeting since. A new-meeting request has only that body."""
+    queryset = ChangeRequest.objects.all() if queryset is None else queryset
+    ids = curated_body_ids(user=user)
+    if ids is None:
+        return queryset
+    return queryset.filter(Q(meeting__isnull=False, meeting__service_body_id__in=ids)
+                           | Q(meeting__isnull=True, service_body_id__in=ids))
+
+
+def change_request_is_theirs(*, user, change_request: ChangeRequest) -> bool:
+    """Whether `user` may decide `change_request` as things stand now."""
+    return change_requests_curated_by(user=user, queryset=ChangeRequest.objects.filter(pk=change_request.pk)).exists()
 
 
 @transaction.atomic

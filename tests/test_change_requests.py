@@ -182,3 +182,48 @@ def test_approving_an_address_keeps_a_pin_placed_by_hand(client, directory):
     assert (location.latitude, location.longitude, location.geocode_status) == (33.5, -117.5, "manual")
     meeting.refresh_from_db()
     assert (meeting.latitude, meeting.longitude) == (33.5, -117.5)
+
+
+def test_approval_is_refused_when_the_meeting_left_the_approvers_bodies(client, directory):
+    """Between opening the request and approving it, a superuser moved the
+    meeting to another body: the approval is refused and nothing changes."""
+    from meetings.change_requests import ChangeRequestOutOfScope, change_request_submit
+
+    meeting = aa_meeting(directory)
+    request = change_request_submit(meeting=meeting, description="starts later", proposed={"time": "23:45"})
+    Meeting.objects.filter(pk=meeting.pk).update(service_body=directory.na_area)
+    with pytest.raises(ChangeRequestOutOfScope, match="not one you curate"):
+        change_request_approve(change_request=request, user=directory.aa_curator)
+    request.refresh_from_db()
+    meeting.refresh_from_db()
+    assert request.status == "pending" and meeting.time.strftime("%H:%M") == "19:00"
+    new_meeting = change_request_submit(service_body=directory.na_area, description="a new group",
+                                        proposed={"name": "New Group"})
+    with pytest.raises(ChangeRequestOutOfScope):
+        change_request_approve(change_request=new_meeting, user=directory.aa_curator)
+    assert not Meeting.objects.filter(name="New Group").exists()
+    # The curator of the body it is in now may approve it.
+    assert change_request_approve(change_request=request, user=directory.na_curator).time.strftime("%H:%M") == "23:45"
+
+
+def test_the_admin_says_why_an_out_of_scope_approval_is_refused(client, directory, monkeypatch):
+    """The request is still listed (the page was open) when the approval
+    finds the meeting moved: a clear message, nothing changed."""
+    from meetings import admin_scope
+    from meetings.change_requests import change_request_submit
+    from tests.factories import message_texts
+
+    meeting = aa_meeting(directory)
+    request = change_request_submit(meeting=meeting, description="starts later", proposed={"time": "23:45"})
+    Meeting.objects.filter(pk=meeting.pk).update(service_body=directory.na_area)
+    # The admin's scope as it was when the page was opened: the request listed.
+    monkeypatch.setitem(admin_scope.SCOPES, ChangeRequest, lambda *, user, queryset: queryset)
+    client.force_login(directory.aa_curator)
+    response = client.post(change_url(request), {"decision_note": "", "_approve": "1"}, follow=True)
+    assert any("not one you curate" in text for text in message_texts(response))
+    response = client.post(change_url(request), {"decision_note": "", "_approve": "1"}, follow=True,
+                           HTTP_ACCEPT_LANGUAGE="es")
+    assert any("no se ha cambiado nada" in text for text in message_texts(response))
+    request.refresh_from_db()
+    meeting.refresh_from_db()
+    assert request.status == "pending" and meeting.time.strftime("%H:%M") == "19:00"

@@ -177,3 +177,27 @@ def test_make_curator_command_creates_a_staff_curator(directory):
     assert user.groups.filter(name="Curators").exists()
     assert user.has_perm("meetings.change_meeting") and not user.has_perm("meetings.delete_meeting")
     assert curated_body_ids(user=user) == {directory.na_area.pk}
+
+
+def test_a_request_follows_its_meeting_when_a_superuser_moves_it(aa_client, directory):
+    """The request was sent while the meeting was the AA office's; a superuser
+    has since moved the meeting to NA's area: the AA curator no longer sees the
+    request, and cannot approve it into the other body's meeting."""
+    from meetings.change_requests import change_request_submit
+
+    meeting = aa_meeting(directory, "Late Night")
+    request = change_request_submit(meeting=meeting, description="starts later", proposed={"time": "23:45"})
+    new_meeting = change_request_submit(service_body=directory.aa_office, description="a new group",
+                                        proposed={"name": "New Group"})
+    requests = reverse("admin:meetings_changerequest_changelist")
+    assert {r.pk for r in aa_client.get(requests).context["cl"].result_list} == {request.pk, new_meeting.pk}
+    Meeting.objects.filter(pk=meeting.pk).update(service_body=directory.na_area)  # the superuser's move
+
+    assert [r.pk for r in aa_client.get(requests).context["cl"].result_list] == [new_meeting.pk]
+    assert aa_client.post(change_url(request), {"decision_note": "", "_approve": "1"}).status_code == 302
+    request.refresh_from_db()
+    meeting.refresh_from_db()
+    assert request.status == "pending" and meeting.time.strftime("%H:%M") == "19:00"
+    # The NA curator, whose meeting it is now, finds it in their queue.
+    aa_client.force_login(directory.na_curator)
+    assert [r.pk for r in aa_client.get(requests).context["cl"].result_list] == [request.pk]
