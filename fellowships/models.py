@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from fellowships.querysets import AnnouncedWritesQuerySet
 
@@ -119,3 +119,14 @@ class ServiceBody(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def service_body_fellowship_problem(*, service_body: ServiceBody, fellowship: Fellowship) -> str:
+    """Why `service_body` cannot keep `fellowship`'s listings (a meeting's, a
+    feed source's), or "" when it can. One rule for the meeting form, the
+    feed source and the import command: a feed of another fellowship than its
+    body's would import meetings the body's curator could never save."""
+    if service_body.fellowship_id == fellowship.pk:
+        return ""
+    return gettext("%(body)s keeps %(body_fellowship)s meetings, not %(fellowship)s.") % {
+        "body": service_body.name, "body_fellowship": service_body.fellowship.name, "fellowship": fellowship.name}

@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from fellowships.models import MeetingType, ServiceBody
+from fellowships.models import MeetingType, ServiceBody, service_body_fellowship_problem
 from meetings.models import Location, Meeting
 from meetings.schedule import is_valid_zone
 
@@ -65,10 +65,9 @@ class MeetingAdminForm(forms.ModelForm):
             codes = ", ".join(sorted(f"{t.fellowship.slug.upper()} {t.code}" for t in foreign))
             self.add_error("types", f"These types belong to another fellowship than {fellowship.name}: {codes}.")
         service_body = cleaned.get("service_body")
-        if service_body is not None and service_body.fellowship_id != fellowship.pk:
-            self.add_error(
-                "service_body", f"{service_body.name} keeps {service_body.fellowship.name} meetings, not {fellowship.name}."
-            )
+        if service_body is not None and (problem := service_body_fellowship_problem(service_body=service_body,
+                                                                                   fellowship=fellowship)):
+            self.add_error("service_body", problem)
         return cleaned
 
 

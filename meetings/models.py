@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
-from fellowships.models import Fellowship, MeetingType, OpenClosed, ServiceBody
+from fellowships.models import Fellowship, MeetingType, OpenClosed, ServiceBody, service_body_fellowship_problem
 from fellowships.querysets import AnnouncedWritesQuerySet
 from meetings.querysets import MeetingManager
 
@@ -361,6 +361,12 @@ class FeedSource(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # Only when both were given: a missing one is already its field's error.
+        if self.fellowship_id is not None and self.service_body_id is not None and (
+                problem := service_body_fellowship_problem(service_body=self.service_body, fellowship=self.fellowship)):
+            raise ValidationError({"service_body": problem}, code="fellowship_mismatch")
 
     @property
     def meeting_source(self) -> str:

@@ -201,3 +201,21 @@ def test_a_request_follows_its_meeting_when_a_superuser_moves_it(aa_client, dire
     # The NA curator, whose meeting it is now, finds it in their queue.
     aa_client.force_login(directory.na_curator)
     assert [r.pk for r in aa_client.get(requests).context["cl"].result_list] == [request.pk]
+
+
+def test_a_feed_source_of_another_fellowship_than_its_body_is_refused(aa_client, directory):
+    """Its meetings would be the AA body's but NA's, and the curator could not
+    save one of them (the meeting form refuses the mismatch): refused on the field."""
+    from meetings.models import Fellowship
+
+    data = {"slug": "oc-na", "name": "OC NA feed", "format": "meeting-guide", "url": "https://example.org/na.json",
+            "fellowship": Fellowship.objects.get(slug="na").pk, "service_body": directory.aa_office.pk,
+            "bmlt_service_body_ids": "", "refresh_minutes": 60, "enabled": "on", "shrink_guard_share": "",
+            "runs-TOTAL_FORMS": 0, "runs-INITIAL_FORMS": 0}
+    response = aa_client.post(reverse("admin:meetings_feedsource_add"), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["service_body"] == [
+        "OC Central Office keeps Alcoholics Anonymous meetings, not Narcotics Anonymous."]
+    assert not FeedSource.objects.exists()
+    data["fellowship"] = Fellowship.objects.get(slug="aa").pk
+    assert aa_client.post(reverse("admin:meetings_feedsource_add"), data).status_code == 302

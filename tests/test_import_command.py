@@ -33,3 +33,14 @@ def test_command_needs_fellowship_for_a_new_file(vocabularies, tmp_path):
     path.write_text("Name,Day,Time\nA,Monday,19:00\n")
     with pytest.raises(CommandError, match="--fellowship"):
         call_command("import_feed", str(path))
+
+
+def test_a_new_file_of_another_fellowship_than_its_service_body_is_refused(vocabularies, tmp_path):
+    """--fellowship na with an AA body: its meetings could never be saved by
+    the body's curator, so no source is made and nothing is imported."""
+    make_source("oc")  # oc-office keeps AA meetings
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps([feed_record(1)]))
+    with pytest.raises(CommandError, match="oc office keeps Alcoholics Anonymous meetings, not Narcotics Anonymous"):
+        call_command("import_feed", str(path), "--fellowship", "na", "--service-body", "oc-office")
+    assert not FeedSource.objects.filter(url=str(path.resolve())).exists() and not Meeting.objects.exists()

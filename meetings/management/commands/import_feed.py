@@ -15,7 +15,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
-from fellowships.models import Fellowship, ServiceBody
+from fellowships.models import Fellowship, ServiceBody, service_body_fellowship_problem
 from meetings.feeds.claims import SourceBusy
 from meetings.feeds.fetch import FetchError
 from meetings.feeds.formats import PARSERS, guess_format
@@ -57,6 +57,8 @@ class Command(BaseCommand):
             service_body = ServiceBody.objects.get(slug=options["service_body"])
         except (Fellowship.DoesNotExist, ServiceBody.DoesNotExist) as error:
             raise CommandError(str(error)) from error
+        if problem := service_body_fellowship_problem(service_body=service_body, fellowship=fellowship):
+            raise CommandError(f"--service-body {service_body.slug} and --fellowship {fellowship.slug}: {problem}")
         name = given.rsplit("/", 1)[-1] or given
         base = slugify(f"{service_body.slug}-{name}")[:70] or "feed"
         slug, n = base, 1
