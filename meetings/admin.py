@@ -23,7 +23,7 @@ from meetings import curation, history, quality
 from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
 from meetings.feeds.locks import FEED_FIELDS, LOCATION_FEED_FIELDS
 from meetings.keywords import keyword_conditions
-from meetings.forms import LocationAdminForm, MeetingAdminForm
+from meetings.forms import LocationAdminForm, MeetingAdminForm, RegionAdminForm
 from meetings.models import Location, Meeting, Region
 from meetings.services import (history_revert, location_lock_fields, location_save, meeting_lock_fields,
                                meeting_release_lock, meeting_save, meetings_set_published,
@@ -434,6 +434,7 @@ class LocationAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
+    form = RegionAdminForm
     list_display = ("name", "slug", "parent")
     search_fields = ("name", "slug")
     list_select_related = ("parent",)

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from fellowships.models import MeetingType, ServiceBody, service_body_fellowship_problem
-from meetings.models import Location, Meeting
+from meetings.models import Location, Meeting, Region
 from meetings.schedule import is_valid_zone
 
 
@@ -84,13 +84,35 @@ class ServiceBodyAdminForm(forms.ModelForm):
 
     def clean_parent(self) -> ServiceBody | None:
         parent = self.cleaned_data.get("parent")
-        # Walk up from the chosen parent: reaching this body would make a loop.
-        ancestor, seen = parent, set()
-        while ancestor is not None and self.instance.pk and ancestor.pk not in seen:
-            if ancestor.pk == self.instance.pk:
-                raise forms.ValidationError("A service body cannot sit under itself or one of its own children.")
-            seen.add(ancestor.pk)
-            ancestor = ancestor.parent
+        if parent_makes_loop(node=self.instance, parent=parent):
+            raise forms.ValidationError(_("A service body cannot sit under itself or one of its own children."),
+                                        code="parent_loop")
+        return parent
+
+
+def parent_makes_loop(*, node: ServiceBody | Region, parent: ServiceBody | Region | None) -> bool:
+    """Whether putting `node` under `parent` would make a loop in its tree
+    (service bodies, regions): walking up from `parent` reaches `node`. Every
+    walk down a tree (`selectors.tree_ids`, the regions' API) trusts there is none."""
+    ancestor, seen = parent, set()
+    while ancestor is not None and node.pk and ancestor.pk not in seen:
+        if ancestor.pk == node.pk:
+            return True
+        seen.add(ancestor.pk)
+        ancestor = ancestor.parent
+    return False
+
+
+class RegionAdminForm(forms.ModelForm):
+    class Meta:
+        model = Region
+        fields = "__all__"
+
+    def clean_parent(self) -> Region | None:
+        parent = self.cleaned_data.get("parent")
+        if parent_makes_loop(node=self.instance, parent=parent):
+            raise forms.ValidationError(_("A region cannot sit under itself or one of its own subregions."),
+                                        code="parent_loop")
         return parent
 
 

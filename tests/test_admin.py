@@ -453,3 +453,18 @@ def test_region_add_and_changelist(curator):
     assert response.status_code == 302
     response = curator.get(reverse("admin:meetings_region_changelist"), {"q": "costa"})
     assert [r.name for r in response.context["cl"].result_list] == ["Costa Mesa"]
+
+
+def test_a_region_cannot_sit_under_itself_or_its_children(curator):
+    from meetings.models import Region
+
+    county = Region.objects.create(slug="orange-county", name="Orange County")
+    irvine = Region.objects.create(slug="irvine", name="Irvine", parent=county)
+    for parent in (irvine, county):
+        response = curator.post(change_url(county), {"name": county.name, "slug": county.slug, "parent": parent.pk})
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["parent"] == [
+            "A region cannot sit under itself or one of its own subregions."]
+    county.refresh_from_db()
+    assert county.parent is None
+    assert curator.post(change_url(irvine), {"name": "Irvine", "slug": "irvine", "parent": ""}).status_code == 302
