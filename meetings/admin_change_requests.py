@@ -62,6 +62,13 @@ class ChangeRequestAdmin(CuratorScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def get_readonly_fields(self, request: HttpRequest, obj: ChangeRequest | None = None):
+        # Once decided, the note is what the sender was mailed as the reason:
+        # rewriting it afterwards would make the record say something they never read.
+        if obj is not None and obj.status != ChangeRequest.Status.PENDING:
+            return (*self.readonly_fields, "decision_note")
+        return self.readonly_fields
+
     @admin.display(description=gettext_lazy("meeting"))
     def meeting_link(self, change_request: ChangeRequest) -> str:
         if change_request.meeting_id is None:

@@ -227,3 +227,27 @@ def test_the_admin_says_why_an_out_of_scope_approval_is_refused(client, director
     request.refresh_from_db()
     meeting.refresh_from_db()
     assert request.status == "pending" and meeting.time.strftime("%H:%M") == "19:00"
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_a_decided_requests_note_cannot_be_rewritten(client, directory, decision):
+    """The note is the reason the sender was mailed: once decided, the form
+    shows it and no longer takes a new one."""
+    from meetings.change_requests import change_request_submit
+
+    meeting = aa_meeting(directory)
+    request = change_request_submit(meeting=meeting, description="wrong", proposed={"name": "Other"})
+    if decision == "approve":
+        request.decision_note = "Thanks, fixed."
+        request.save()
+        change_request_approve(change_request=request, user=directory.aa_curator)
+    else:
+        change_request_reject(change_request=request, user=directory.aa_curator, reason="The name is right.")
+    note = ChangeRequest.objects.get(pk=request.pk).decision_note
+    client.force_login(directory.aa_curator)
+    page = client.get(change_url(request))
+    assert page.status_code == 200 and 'name="decision_note"' not in page.content.decode()
+    assert note in page.content.decode()
+    client.post(change_url(request), {"decision_note": "Something else entirely.", "_save": "1"})
+    client.post(change_url(request), {"decision_note": "Something else entirely.", "_reject": "1"})
+    assert ChangeRequest.objects.get(pk=request.pk).decision_note == note
