@@ -363,10 +363,23 @@ class FeedSource(models.Model):
         return self.name
 
     def clean(self) -> None:
+        errors = {}
         # Only when both were given: a missing one is already its field's error.
         if self.fellowship_id is not None and self.service_body_id is not None and (
                 problem := service_body_fellowship_problem(service_body=self.service_body, fellowship=self.fellowship)):
-            raise ValidationError({"service_body": problem}, code="fellowship_mismatch")
+            errors["service_body"] = ValidationError(problem, code="fellowship_mismatch")
+        # A share above 1 would never hold a run (the shrink guard silently off);
+        # empty means the FEEDS_SHRINK_GUARD_SHARE setting, 0 holds any removal.
+        if self.shrink_guard_share is not None and not 0 <= self.shrink_guard_share <= 1:
+            errors["shrink_guard_share"] = ValidationError(
+                _("Give a share between 0 and 1 (0.3: a run that would remove more than 3 in 10 of the meetings "
+                  "is held), or leave it empty for the default."), code="shrink_guard_share_range")
+        # 0 would make the source due on every beat of the scheduler (tasks.sources_due).
+        if self.refresh_minutes is not None and self.refresh_minutes < 1:
+            errors["refresh_minutes"] = ValidationError(
+                _("Refresh at most once a minute: give 1 or more minutes."), code="refresh_minutes_min")
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def meeting_source(self) -> str:

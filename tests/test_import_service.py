@@ -348,3 +348,50 @@ def test_kill_9_mid_import_then_the_next_run_proceeds(vocabularies, settings):
     crashed.refresh_from_db()
     assert (run.status, run.created, run.reason) == ("succeeded", 3, "")
     assert crashed.status == "failed" and "crashed or was killed" in crashed.reason
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"shrink_guard_share": 5}, "shrink_guard_share"),  # above 1: no run could ever be held
+    ({"shrink_guard_share": -0.1}, "shrink_guard_share"),
+    ({"refresh_minutes": 0}, "refresh_minutes"),  # due on every beat
+])
+def test_a_feed_source_refuses_a_share_outside_0_to_1_and_a_zero_refresh(source, fields, field):
+    for name, value in fields.items():
+        setattr(source, name, value)
+    with pytest.raises(ValidationError) as error:
+        source.full_clean()
+    assert list(error.value.message_dict) == [field]
+
+
+@pytest.mark.parametrize("share", [None, 0, 0.3, 1])
+def test_a_feed_source_takes_a_share_from_0_to_1_or_none_for_the_setting(source, share):
+    source.shrink_guard_share, source.refresh_minutes = share, 1
+    source.full_clean()
+
+
+def test_the_admin_shows_a_bad_share_and_refresh_on_their_fields(source, admin_client):
+    response = admin_client.post(f"/admin/meetings/feedsource/{source.pk}/change/", {
+        "slug": source.slug, "name": source.name, "format": source.format, "url": "https://example.org/feed.json",
+        "fellowship": source.fellowship_id, "service_body": source.service_body_id,
+        "bmlt_service_body_ids": "", "refresh_minutes": 0, "enabled": "on", "shrink_guard_share": "5",
+        "runs-TOTAL_FORMS": 0, "runs-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["shrink_guard_share"] == ["Give a share between 0 and 1 (0.3: a run that would remove more than "
+                                            "3 in 10 of the meetings is held), or leave it empty for the default."]
+    assert errors["refresh_minutes"] == ["Refresh at most once a minute: give 1 or more minutes."]
+    source.refresh_from_db()
+    assert (source.refresh_minutes, source.shrink_guard_share) == (12 * 60, None)
+
+
+def test_the_share_and_refresh_messages_are_in_spanish(source, admin_client):
+    response = admin_client.post(f"/admin/meetings/feedsource/{source.pk}/change/", {
+        "slug": source.slug, "name": source.name, "format": source.format, "url": "https://example.org/feed.json",
+        "fellowship": source.fellowship_id, "service_body": source.service_body_id,
+        "bmlt_service_body_ids": "", "refresh_minutes": 0, "enabled": "on", "shrink_guard_share": "5",
+        "runs-TOTAL_FORMS": 0, "runs-INITIAL_FORMS": 0,
+    }, HTTP_ACCEPT_LANGUAGE="es")
+    errors = response.context["adminform"].form.errors
+    assert errors["shrink_guard_share"][0].startswith("Indica una proporción entre 0 y 1")
+    assert errors["refresh_minutes"] == ["Actualiza como mucho una vez por minuto: indica 1 minuto o más."]
