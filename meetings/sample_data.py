@@ -1,8 +1,11 @@
 """Loading the sample directory (`fixtures/orange_county.json`, written by
 `fixtures/generate_orange_county.py`, whose docstring describes the shape).
 
-Service bodies and regions are matched by slug and written only when a value
-differs. The places and meetings are a feed of their own: one feed source per
+Service bodies and regions are matched by slug; the file makes those the
+database lacks and never changes one that is there: they carry no record of
+what the sample last wrote, so a value that differs from the file is taken as
+a person's (a curator's rename, a superuser's website) and kept, and counted
+as such. The places and meetings are a feed of their own: one feed source per
 service body of the file (`sample-<body slug>`, disabled: nothing fetches
 them), imported through the import service (`meetings.feeds.importer`) with
 the file's location keys as place keys, shared by those sources. So the
@@ -16,6 +19,7 @@ The whole file is checked before anything is written: bad data changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -50,6 +54,8 @@ class Tally:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Rows that differ from the file because a person changed them: left as they are.
+    kept: int = 0
 
     def count(self, outcome: str, n: int = 1) -> None:
         setattr(self, outcome, getattr(self, outcome) + n)
@@ -80,9 +86,16 @@ class SampleMeeting(FeedMeeting):
     is named by the file's location key."""
 
     place_key: str = ""
+    # Its place's region path as the file names it; `regions` holds the stored
+    # names, which the importer finds regions by. The hash reads the file's, so
+    # a region a person renamed or moved does not make its meetings look changed.
+    file_regions: list[str] = field(default_factory=list)
 
     def content_hash(self) -> str:
-        return hashlib.sha256(f"{super().content_hash()}|{self.place_key}".encode()).hexdigest()
+        if not self.hash_cache:
+            as_filed = FeedMeeting.content_hash(dataclasses.replace(self, regions=self.file_regions, hash_cache=""))
+            self.hash_cache = hashlib.sha256(f"{as_filed}|{self.place_key}".encode()).hexdigest()
+        return self.hash_cache
 
 
 def sample_data_read(*, path: Path) -> dict[str, list[dict]]:
@@ -107,16 +120,17 @@ def sample_data_read(*, path: Path) -> dict[str, list[dict]]:
 
 
 def sample_data_load(*, path: Path = DEFAULT_PATH) -> LoadReport:
-    """Create or update the sample directory; a second load writes nothing,
-    and what a curator changed stays as they left it."""
+    """Create what of the sample directory is missing and bring its meetings
+    and places up to the file as a feed; a second load writes nothing, and
+    what a curator changed stays as they left it."""
     lists = sample_data_read(path=path)
     report = LoadReport(path=Path(path))
     with transaction.atomic():
         fellowships = vocabularies_sync()
-        bodies = _service_bodies_upsert(rows=lists["service_bodies"], fellowships=fellowships,
-                                        tally=report.service_bodies)
-        regions = _regions_upsert(rows=lists["regions"], tally=report.regions)
-        places = _places(rows=lists["locations"], regions=regions)
+        bodies = _service_bodies_create_missing(rows=lists["service_bodies"], fellowships=fellowships,
+                                                tally=report.service_bodies)
+        regions = _regions_create_missing(rows=lists["regions"], tally=report.regions)
+        places = _places(rows=lists["locations"], regions=regions, region_rows=lists["regions"])
         by_body = _meetings_by_body(rows=lists["meetings"], fellowships=fellowships, bodies=bodies, places=places)
         sources = _sample_sources(bodies=[body for body, _ in by_body.values()])
         _refuse_foreign_slugs(rows=lists["meetings"], sources=list(sources.values()))
@@ -193,30 +207,24 @@ def _unique(rows: list[dict], key: str, kind: str) -> None:
         seen.add(value)
 
 
-def _upsert(model: type[models.Model], *, existing: models.Model | None, lookup: dict, values: dict,
-            tally: Tally) -> models.Model:
-    """Create, or update only the fields whose values differ (foreign keys
-    compared by id), and count which it was."""
+def _create_or_keep(model: type[models.Model], *, existing: models.Model | None, lookup: dict, values: dict,
+                    tally: Tally) -> models.Model:
+    """Create the row if it is missing; an existing row is never written
+    (whoever changed it meant it), only counted as unchanged or as kept when
+    its values differ from the file's (foreign keys compared by id)."""
     if existing is None:
         tally.count("created")
         return model.objects.create(**lookup, **values)
-    changed = []
-    for name, value in values.items():
-        attname = model._meta.get_field(name).attname
-        wanted = value.pk if isinstance(value, models.Model) else value
-        if getattr(existing, attname) != wanted:
-            setattr(existing, name, value)
-            changed.append(name)
-    if changed:
-        existing.save(update_fields=changed)
-    tally.count("updated" if changed else "unchanged")
+    differs = any(getattr(existing, model._meta.get_field(name).attname) != (
+        value.pk if isinstance(value, models.Model) else value) for name, value in values.items())
+    tally.count("kept" if differs else "unchanged")
     return existing
 
 
 # --- the four lists --------------------------------------------------------
 
-def _service_bodies_upsert(*, rows: list[dict], fellowships: dict[str, Fellowship],
-                           tally: Tally) -> dict[str, ServiceBody]:
+def _service_bodies_create_missing(*, rows: list[dict], fellowships: dict[str, Fellowship],
+                                   tally: Tally) -> dict[str, ServiceBody]:
     _unique(rows, "slug", "service bodies")
     stored = ServiceBody.objects.in_bulk([row.get("slug") for row in rows], field_name="slug")
     bodies: dict[str, ServiceBody] = {}
@@ -237,12 +245,12 @@ def _service_bodies_upsert(*, rows: list[dict], fellowships: dict[str, Fellowshi
             "website": _text(row, "website", what), "email": _text(row, "email", what),
             "phone": _text(row, "phone", what), "location": _text(row, "location", what),
         }
-        bodies[slug] = _upsert(ServiceBody, existing=stored.get(slug), lookup={"slug": slug}, values=values,
-                               tally=tally)
+        bodies[slug] = _create_or_keep(ServiceBody, existing=stored.get(slug), lookup={"slug": slug},
+                                       values=values, tally=tally)
     return bodies
 
 
-def _regions_upsert(*, rows: list[dict], tally: Tally) -> dict[str, Region]:
+def _regions_create_missing(*, rows: list[dict], tally: Tally) -> dict[str, Region]:
     _unique(rows, "slug", "regions")
     stored = Region.objects.in_bulk([row.get("slug") for row in rows], field_name="slug")
     regions: dict[str, Region] = {}
@@ -253,7 +261,8 @@ def _regions_upsert(*, rows: list[dict], tally: Tally) -> dict[str, Region]:
             raise SampleDataError(f"region {slug!r}: parent {parent_slug!r} must be listed before it")
         values = {"name": _required(row, "name", f"region {slug!r}"),
                   "parent": regions[parent_slug] if parent_slug else None}
-        regions[slug] = _upsert(Region, existing=stored.get(slug), lookup={"slug": slug}, values=values, tally=tally)
+        regions[slug] = _create_or_keep(Region, existing=stored.get(slug), lookup={"slug": slug}, values=values,
+                                        tally=tally)
     return regions
 
 
@@ -286,10 +295,20 @@ def _region_names(region: Region, by_pk: dict[int, Region]) -> list[str]:
     return names
 
 
-def _places(*, rows: list[dict], regions: dict[str, Region]) -> dict[str, SampleMeeting]:
+def _file_region_names(slug: str, rows_by_slug: dict[str, dict]) -> list[str]:
+    """The region's path of names from the top as the file gives it."""
+    names = []
+    while slug:
+        names.insert(0, rows_by_slug[slug]["name"])
+        slug = rows_by_slug[slug].get("parent")
+    return names
+
+
+def _places(*, rows: list[dict], regions: dict[str, Region], region_rows: list[dict]) -> dict[str, SampleMeeting]:
     """Every location of the file checked, as a feed place keyed by its key."""
     _unique(rows, "key", "locations")
     regions_by_pk = {region.pk: region for region in regions.values()}
+    region_rows_by_slug = {row["slug"]: row for row in region_rows}
     places: dict[str, SampleMeeting] = {}
     for row in rows:
         key = _required(row, "key", "location")
@@ -310,6 +329,7 @@ def _places(*, rows: list[dict], regions: dict[str, Region]) -> dict[str, Sample
             formatted_address=_required(row, "formatted_address", what), latitude=latitude, longitude=longitude,
             approximate=bool(row.get("approximate", False)), location_notes=_text(row, "notes", what),
             regions=_region_names(regions[region_slug], regions_by_pk) if region_slug else [],
+            file_regions=_file_region_names(region_slug, region_rows_by_slug) if region_slug else [],
         )
     return places
 
@@ -356,7 +376,7 @@ def _meetings_by_body(*, rows: list[dict], fellowships: dict[str, Fellowship], b
         place = places[location_key] if location_key else None
         place_fields = {name: getattr(place, name) for name in (
             "place_key", "location_name", "address", "city", "state", "postal_code", "country", "formatted_address",
-            "latitude", "longitude", "approximate", "location_notes", "regions")} if place else {}
+            "latitude", "longitude", "approximate", "location_notes", "regions", "file_regions")} if place else {}
         meeting = SampleMeeting(
             key=_required(row, "source_key", what), slug_hint=slug, name=_required(row, "name", what), day=day,
             time=time, end_time=_time(row, "end_time", what), timezone=_zone(row, "timezone", what, required=False),

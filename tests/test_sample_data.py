@@ -442,3 +442,45 @@ def test_rows_loaded_before_the_sample_was_a_feed_are_adopted_with_their_edits(l
     assert Location.objects.count() == len(FILE["locations"])  # the same halls, not copies
     assert Meeting.objects.count() == len(FILE["meetings"])
     assert sample_data_load().written == 0
+
+
+def test_what_a_person_changed_in_regions_and_service_bodies_survives_loading_again(loaded, admin_client):
+    """`make run` loads the sample on every start: a region renamed and moved
+    and a service body's website edited in the admin stay as they were left."""
+    south = Region.objects.create(slug="south-county", name="South County",
+                                  parent=Region.objects.get(slug="orange-county"))
+    region = Region.objects.get(slug="dana-point")
+    response = admin_client.post(f"/admin/meetings/region/{region.pk}/change/",
+                                 {"name": "Dana Point Harbor", "slug": "dana-point", "parent": south.pk})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    body = ServiceBody.objects.get(slug="oc-aa-central-office")
+    form = {name: getattr(body, name) for name in (
+        "name", "slug", "location", "timezone", "default_language", "email", "phone")}
+    form.update(fellowship=body.fellowship_id, parent="", website="https://aa-oc.example.org/new")
+    response = admin_client.post(f"/admin/fellowships/servicebody/{body.pk}/change/", form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+    out = io.StringIO()
+    call_command("load_sample_data", stdout=out)  # what `make run` does on every start
+
+    region.refresh_from_db()
+    body.refresh_from_db()
+    assert (region.name, region.parent_id) == ("Dana Point Harbor", south.pk)
+    assert body.website == "https://aa-oc.example.org/new"
+    assert re.search(r"service bodies\s+0\s+0\s+\d+", out.getvalue())
+    assert re.search(r"regions\s+0\s+0\s+\d+", out.getvalue())
+    assert "service bodies: 1 kept as changed" in out.getvalue() and "regions: 1 kept as changed" in out.getvalue()
+    assert "nothing written" in out.getvalue()
+    # The meetings and halls in the renamed region stay in it.
+    assert Location.objects.filter(region=region).count() == len(
+        [loc for loc in FILE["locations"] if loc.get("region") == "dana-point"])
+
+
+def test_a_sample_row_deleted_is_made_again_without_touching_the_others(loaded):
+    Region.objects.filter(slug="brea").update(name="Brea (north)")
+    Location.objects.filter(region__slug="aliso-viejo").update(region=None)
+    Region.objects.filter(slug="aliso-viejo").delete()
+    report = sample_data_load()
+    assert (report.regions.created, report.regions.kept) == (1, 1)
+    assert Region.objects.get(slug="aliso-viejo").parent.slug == "orange-county"
+    assert Region.objects.get(slug="brea").name == "Brea (north)"

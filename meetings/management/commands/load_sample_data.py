@@ -27,6 +27,10 @@ class Command(BaseCommand):
         self.stdout.write(f"{'':16}{'created':>9}{'updated':>9}{'unchanged':>11}")
         for label, tally in report.tallies().items():
             self.stdout.write(f"{label:16}{tally.created:>9}{tally.updated:>9}{tally.unchanged:>11}")
+        for label, tally in report.tallies().items():
+            if tally.kept:
+                self.stdout.write(f"{label}: {tally.kept} kept as changed (they differ from the file; "
+                                  f"the sample never overwrites what a person changed).")
         if report.meetings_not_in_file:
             self.stdout.write(f"{report.meetings_not_in_file} sample meetings no longer in the file were left as is.")
         if report.written == 0:
