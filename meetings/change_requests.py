@@ -233,7 +233,8 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
     """Apply the proposed values; they become curated fields of the meeting."""
     change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
     if change_request.status != ChangeRequest.Status.PENDING:
-        raise ChangeRequestDecided(f"Request {change_request.pk} was {change_request.status} already.")
+        raise ChangeRequestDecided(_("Request %(id)s was %(status)s already.") % {
+            "id": change_request.pk, "status": change_request.get_status_display().lower()})
     if change_request.meeting_id is not None:
         # Hold the meeting's row: a move to another body cannot slip in
         # between the check below and the write.
@@ -294,10 +295,11 @@ def change_request_reject(*, change_request: ChangeRequest, user, reason: str,
                           now: dt.datetime | None = None) -> ChangeRequest:
     reason = (reason or "").strip()
     if not reason:
-        raise ChangeRequestInvalid({"decision_note": ["Say why the request is rejected."]})
+        raise ChangeRequestInvalid({"decision_note": [_("Say why the request is rejected.")]})
     change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
     if change_request.status != ChangeRequest.Status.PENDING:
-        raise ChangeRequestDecided(f"Request {change_request.pk} was {change_request.status} already.")
+        raise ChangeRequestDecided(_("Request %(id)s was %(status)s already.") % {
+            "id": change_request.pk, "status": change_request.get_status_display().lower()})
     change_request.status = ChangeRequest.Status.REJECTED
     change_request.decision_note = reason
     change_request.decided_by = user

@@ -18,7 +18,7 @@ def clean_zone_name(name: str) -> str:
     name = (name or "").strip()
     if name and not is_valid_zone(name):
         raise ValidationError(
-            "%(name)s is not an IANA time zone name; use one such as America/Los_Angeles.",
+            _("%(name)s is not an IANA time zone name; use one such as America/Los_Angeles."),
             code="invalid_timezone",
             params={"name": repr(name)},
         )
@@ -36,7 +36,7 @@ class MeetingAdminForm(forms.ModelForm):
     types = MeetingTypeChoiceField(
         queryset=MeetingType.objects.select_related("fellowship").order_by("fellowship__slug", "code"),
         required=False,
-        help_text="Only types of the meeting's fellowship. Open/closed and attendance follow from them on save.",
+        help_text=_("Only types of the meeting's fellowship. Open/closed and attendance follow from them on save."),
     )
 
     class Meta:
@@ -63,7 +63,9 @@ class MeetingAdminForm(forms.ModelForm):
         foreign = [t for t in cleaned.get("types") or [] if t.fellowship_id != fellowship.pk]
         if foreign:
             codes = ", ".join(sorted(f"{t.fellowship.slug.upper()} {t.code}" for t in foreign))
-            self.add_error("types", f"These types belong to another fellowship than {fellowship.name}: {codes}.")
+            self.add_error("types", ValidationError(
+                _("These types belong to another fellowship than %(fellowship)s: %(codes)s."),
+                code="foreign_types", params={"fellowship": fellowship.name, "codes": codes}))
         service_body = cleaned.get("service_body")
         if service_body is not None and (problem := service_body_fellowship_problem(service_body=service_body,
                                                                                    fellowship=fellowship)):
@@ -79,7 +81,8 @@ class ServiceBodyAdminForm(forms.ModelForm):
     def clean_timezone(self) -> str:
         name = clean_zone_name(self.cleaned_data.get("timezone", ""))
         if not name:
-            raise forms.ValidationError("A service body needs a default time zone for its meetings.")
+            raise forms.ValidationError(_("A service body needs a default time zone for its meetings."),
+                                        code="required")
         return name
 
     def clean_parent(self) -> ServiceBody | None:
@@ -132,13 +135,13 @@ class LocationAdminForm(forms.ModelForm):
     def clean_latitude(self) -> float | None:
         latitude = self.cleaned_data.get("latitude")
         if latitude is not None and not -90 <= latitude <= 90:
-            raise ValidationError("Latitude must be between -90 and 90.", code="latitude_range")
+            raise ValidationError(_("Latitude must be between -90 and 90."), code="latitude_range")
         return latitude
 
     def clean_longitude(self) -> float | None:
         longitude = self.cleaned_data.get("longitude")
         if longitude is not None and not -180 <= longitude <= 180:
-            raise ValidationError("Longitude must be between -180 and 180.", code="longitude_range")
+            raise ValidationError(_("Longitude must be between -180 and 180."), code="longitude_range")
         return longitude
 
     def clean(self) -> dict:
@@ -147,7 +150,8 @@ class LocationAdminForm(forms.ModelForm):
         # Both fields passed their own checks but only one was filled in.
         if any(given) and not all(given) and not self.errors.keys() & set(LOCATION_COORDINATE_FIELDS):
             raise ValidationError(
-                "Give both latitude and longitude to place the location by hand, or clear both to geocode its address.",
+                _("Give both latitude and longitude to place the location by hand, or clear both to geocode its "
+                  "address."),
                 code="half_coordinate",
             )
         return cleaned

@@ -14,6 +14,7 @@ from django.db import connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from fellowships.services import open_closed_for
@@ -378,7 +379,7 @@ def meeting_lock_fields(*, meeting: Meeting, fields: list[str]) -> Meeting:
 def meeting_release_lock(*, meeting: Meeting, field: str) -> Meeting:
     """Give a curated field back to the feed: it takes the feed's latest value now."""
     if field not in meeting.locked_fields:
-        raise ValueError(f"{field!r} is not locked on {meeting.slug}")
+        raise ValueError(_("%(field)s is not locked on %(meeting)s") % {"field": repr(field), "meeting": meeting.slug})
     meeting.locked_fields = [name for name in meeting.locked_fields if name != field]
     types = None
     if field in (meeting.feed_values or {}):
@@ -415,21 +416,21 @@ def history_revert(*, record, user=None):
     them again. Returns the saved meeting or location."""
     previous = record.prev_record
     if record.history_type == "+" or previous is None:
-        raise RevertError("This is the record's creation; unpublish the meeting instead of reverting it.")
+        raise RevertError(_("This is the record's creation; unpublish the meeting instead of reverting it."))
     model = record.instance_type
     try:
         current = model.objects.select_for_update().get(pk=record.id)
     except model.DoesNotExist as error:
-        raise RevertError("The record no longer exists.") from error
+        raise RevertError(_("The record no longer exists.")) from error
     changes = revert_changes(record=record, current=current)
     if not changes:
-        raise RevertError("Nothing to revert: each field this change made is derived or bookkeeping, or "
-                          "already holds its value from before the change.")
+        raise RevertError(_("Nothing to revert: each field this change made is derived or bookkeeping, or "
+                            "already holds its value from before the change."))
     fields = [name for name in changes if name != "types"]
     reason = f"revert of change {record.history_id}"
     if "slug" in changes and model.objects.filter(slug=changes["slug"]["restored"]).exclude(pk=current.pk).exists():
-        raise RevertError(f"The address /meetings/{changes['slug']['restored']}/ is another meeting's now: "
-                          "give this one its slug by hand.")
+        raise RevertError(_("The address /meetings/%(slug)s/ is another meeting's now: give this one its slug by "
+                            "hand.") % {"slug": changes["slug"]["restored"]})
     if model is Meeting:
         types = None
         if "types" in changes:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from meetings.change_requests import change_request_submit
-from tests.factories import change_url, make_meeting, message_texts
+from fellowships.models import MeetingType, ServiceBody
+from meetings.change_requests import change_request_approve, change_request_submit
+from meetings.models import Location
+from tests.factories import change_url, location_form_data, make_meeting, meeting_form_data, message_texts
 
 SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es"}
 MEETING_CHANGELIST = reverse("admin:meetings_meeting_changelist")
@@ -60,3 +62,71 @@ def test_the_change_request_review_in_spanish(aa_client, hall_meeting):
     assert ">Aprobar las solicitudes seleccionadas (aplicar sus valores)</option>" in changelist
     review = aa_client.get(change_url(request), **SPANISH).content.decode()
     assert 'value="Aprobar y aplicar"' in review and "<th>propuesto</th>" in review
+
+
+@pytest.mark.django_db
+class TestRefusalsInSpanish:
+    """What the admin refuses, and why, in the curator's language."""
+
+    def test_the_meeting_form(self, aa_client, hall_meeting, admin_client, directory):
+        na_closed = MeetingType.objects.get(fellowship__slug="na", code="CLOSED")
+        response = aa_client.post(change_url(hall_meeting), meeting_form_data(
+            hall_meeting, timezone="Mars/Base", types=[na_closed.pk]), **SPANISH)
+        errors = response.context["adminform"].form.errors
+        assert errors["timezone"] == ["'Mars/Base' no es un nombre de zona horaria IANA; use uno como "
+                                      "America/Los_Angeles."]
+        assert errors["types"] == ["Estos tipos son de una comunidad distinta de Alcoholics Anonymous: NA CLOSED."]
+        response = admin_client.post(change_url(hall_meeting), meeting_form_data(
+            hall_meeting, service_body=directory.na_area.pk), **SPANISH)
+        assert response.context["adminform"].form.errors["service_body"] == [
+            "OC NA Area lleva reuniones de Narcotics Anonymous, no de Alcoholics Anonymous."]
+        html = aa_client.get(change_url(hall_meeting), **SPANISH).content.decode()
+        assert "Solo tipos de la comunidad de la reunión." in html
+
+    def test_the_location_form(self, admin_client, hall_meeting):
+        location = hall_meeting.location
+        response = admin_client.post(change_url(location), location_form_data(
+            location, latitude="95", longitude="-200"), **SPANISH)
+        errors = response.context["adminform"].form.errors
+        assert errors["latitude"] == ["La latitud debe estar entre -90 y 90."]
+        assert errors["longitude"] == ["La longitud debe estar entre -180 y 180."]
+        response = admin_client.post(change_url(location), location_form_data(location, longitude=""), **SPANISH)
+        assert response.context["adminform"].form.non_field_errors() == [
+            "Escriba la latitud y la longitud para colocar el lugar a mano, o borre ambas para geocodificar su "
+            "dirección."]
+        assert Location.objects.get(pk=location.pk).longitude == location.longitude
+
+    def test_the_service_body_form(self, admin_client, directory):
+        office = directory.aa_office
+        response = admin_client.post(change_url(office), {
+            "name": office.name, "slug": office.slug, "fellowship": office.fellowship_id,
+            "parent": directory.aa_district.pk, "timezone": "Pacific", "default_language": "en"}, **SPANISH)
+        errors = response.context["adminform"].form.errors
+        assert errors["parent"] == [
+            "Una entidad de servicio no puede depender de sí misma ni de una de las que dependen de ella."]
+        assert errors["timezone"] == [
+            "'Pacific' no es un nombre de zona horaria IANA; use uno como America/Los_Angeles."]
+        assert ServiceBody.objects.get(pk=office.pk).parent is None
+
+    def test_reverting_the_same_change_twice(self, aa_client, hall_meeting):
+        aa_client.post(change_url(hall_meeting), meeting_form_data(hall_meeting, name="Wrong Name"))
+        record = hall_meeting.history.order_by("-history_id").first()
+        url = reverse("admin:meetings_meeting_revert", args=[hall_meeting.pk, record.history_id])
+        assert f"Cambio {record.history_id} revertido." in message_texts(aa_client.post(url, follow=True, **SPANISH))
+        assert message_texts(aa_client.post(url, follow=True, **SPANISH)) == [
+            "Nada que revertir: cada campo que cambió es deducido o de control interno, o ya tiene el valor "
+            "de antes del cambio."]
+
+    def test_releasing_a_field_that_is_not_curated(self, aa_client, hall_meeting):
+        url = reverse("admin:meetings_meeting_release_lock", args=[hall_meeting.pk, "name"])
+        response = aa_client.post(url, follow=True, **SPANISH)
+        assert message_texts(response) == [f"'name' no es un campo curado de {hall_meeting.slug}"]
+
+    def test_rejecting_without_a_reason_and_deciding_twice(self, aa_client, hall_meeting, directory):
+        request = change_request_submit(meeting=hall_meeting, description="It moved to Wednesday.", proposed={"day": 3})
+        response = aa_client.post(change_url(request), {"decision_note": "", "_reject": "1"}, follow=True, **SPANISH)
+        assert "Diga por qué se rechaza la solicitud." in message_texts(response)
+        change_request_approve(change_request=request, user=directory.aa_curator)
+        response = aa_client.post(change_url(request), {"decision_note": "A duplicate.", "_reject": "1"}, follow=True,
+                                  **SPANISH)
+        assert f"La solicitud {request.pk} ya estaba aprobada." in message_texts(response)
