@@ -293,13 +293,14 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
 @transaction.atomic
 def change_request_reject(*, change_request: ChangeRequest, user, reason: str,
                           now: dt.datetime | None = None) -> ChangeRequest:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ChangeRequestInvalid({"decision_note": [_("Say why the request is rejected.")]})
     change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
+    # Decided first: a decided request's reason is no longer asked (its form shows it read-only).
     if change_request.status != ChangeRequest.Status.PENDING:
         raise ChangeRequestDecided(_("Request %(id)s was %(status)s already.") % {
             "id": change_request.pk, "status": change_request.get_status_display().lower()})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ChangeRequestInvalid({"decision_note": [_("Say why the request is rejected.")]})
     change_request.status = ChangeRequest.Status.REJECTED
     change_request.decision_note = reason
     change_request.decided_by = user

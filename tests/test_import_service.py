@@ -393,5 +393,5 @@ def test_the_share_and_refresh_messages_are_in_spanish(source, admin_client):
         "runs-TOTAL_FORMS": 0, "runs-INITIAL_FORMS": 0,
     }, HTTP_ACCEPT_LANGUAGE="es")
     errors = response.context["adminform"].form.errors
-    assert errors["shrink_guard_share"][0].startswith("Indica una proporción entre 0 y 1")
-    assert errors["refresh_minutes"] == ["Actualiza como mucho una vez por minuto: indica 1 minuto o más."]
+    assert errors["shrink_guard_share"][0].startswith("Indique una proporción entre 0 y 1")
+    assert errors["refresh_minutes"] == ["Actualice como mucho una vez por minuto: indique 1 minuto o más."]
