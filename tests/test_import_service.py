@@ -256,13 +256,19 @@ def test_a_local_path_is_refused_at_import_and_nothing_of_it_is_stored(source, u
     assert "root:" not in run.reason
 
 
-def test_the_admin_refuses_a_local_path(source, admin_client):
-    response = admin_client.post(f"/admin/meetings/feedsource/{source.pk}/change/", {
-        "slug": source.slug, "name": source.name, "format": source.format, "url": "/etc/passwd",
+def post_source_form(admin_client, source, **fields):
+    """The admin's change form of `source`, as saved with `fields` changed."""
+    headers = {"HTTP_ACCEPT_LANGUAGE": fields.pop("language")} if "language" in fields else {}
+    return admin_client.post(f"/admin/meetings/feedsource/{source.pk}/change/", {
+        "slug": source.slug, "name": source.name, "format": source.format, "url": "https://example.org/feed.json",
         "fellowship": source.fellowship_id, "service_body": source.service_body_id,
         "bmlt_service_body_ids": "", "refresh_minutes": 60, "enabled": "on", "shrink_guard_share": "",
-        "runs-TOTAL_FORMS": 0, "runs-INITIAL_FORMS": 0,
-    })
+        "runs-TOTAL_FORMS": 0, "runs-INITIAL_FORMS": 0, **fields,
+    }, **headers)
+
+
+def test_the_admin_refuses_a_local_path(source, admin_client):
+    response = post_source_form(admin_client, source, url="/etc/passwd")
     assert response.status_code == 200 and b"http" in response.content
     source.refresh_from_db()
     assert source.url == ""
@@ -370,12 +376,7 @@ def test_a_feed_source_takes_a_share_from_0_to_1_or_none_for_the_setting(source,
 
 
 def test_the_admin_shows_a_bad_share_and_refresh_on_their_fields(source, admin_client):
-    response = admin_client.post(f"/admin/meetings/feedsource/{source.pk}/change/", {
-        "slug": source.slug, "name": source.name, "format": source.format, "url": "https://example.org/feed.json",
-        "fellowship": source.fellowship_id, "service_body": source.service_body_id,
-        "bmlt_service_body_ids": "", "refresh_minutes": 0, "enabled": "on", "shrink_guard_share": "5",
-        "runs-TOTAL_FORMS": 0, "runs-INITIAL_FORMS": 0,
-    })
+    response = post_source_form(admin_client, source, refresh_minutes=0, shrink_guard_share="5")
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert errors["shrink_guard_share"] == ["Give a share between 0 and 1 (0.3: a run that would remove more than "
@@ -386,12 +387,7 @@ def test_the_admin_shows_a_bad_share_and_refresh_on_their_fields(source, admin_c
 
 
 def test_the_share_and_refresh_messages_are_in_spanish(source, admin_client):
-    response = admin_client.post(f"/admin/meetings/feedsource/{source.pk}/change/", {
-        "slug": source.slug, "name": source.name, "format": source.format, "url": "https://example.org/feed.json",
-        "fellowship": source.fellowship_id, "service_body": source.service_body_id,
-        "bmlt_service_body_ids": "", "refresh_minutes": 0, "enabled": "on", "shrink_guard_share": "5",
-        "runs-TOTAL_FORMS": 0, "runs-INITIAL_FORMS": 0,
-    }, HTTP_ACCEPT_LANGUAGE="es")
+    response = post_source_form(admin_client, source, refresh_minutes=0, shrink_guard_share="5", language="es")
     errors = response.context["adminform"].form.errors
     assert errors["shrink_guard_share"][0].startswith("Indique una proporción entre 0 y 1")
     assert errors["refresh_minutes"] == ["Actualice como mucho una vez por minuto: indique 1 minuto o más."]
