@@ -23,7 +23,7 @@ from django.core.validators import validate_email
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_lazy
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings.feeds.locks import FEED_FIELDS
@@ -75,7 +75,9 @@ def _clean_field(model, name: str, value):
     return field.clean(value, None)
 
 
-_JSON_KINDS = {bool: "true or false", list: "a list", dict: "an object"}
+# The refusals below speak the reader's language (the page's, or the API's
+# Accept-Language): each is translated where it is made.
+_JSON_KINDS = {bool: gettext_lazy("true or false"), list: gettext_lazy("a list"), dict: gettext_lazy("an object")}
 
 
 def _check_json_kind(field, value) -> None:
@@ -87,11 +89,13 @@ def _check_json_kind(field, value) -> None:
         return
     if isinstance(field, models.IntegerField):
         if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ValidationError("Give a whole number.")
+            raise ValidationError(_("Give a whole number."))
         return
     if not isinstance(value, str):
-        wanted = "a time as text, HH:MM" if isinstance(field, models.TimeField) else "text"
-        raise ValidationError(f"Give {wanted}, not {_JSON_KINDS.get(type(value), 'a number')}.")
+        kind = _JSON_KINDS.get(type(value), gettext_lazy("a number"))
+        if isinstance(field, models.TimeField):
+            raise ValidationError(_("Give a time as text, HH:MM, not %(kind)s.") % {"kind": kind})
+        raise ValidationError(_("Give text, not %(kind)s.") % {"kind": kind})
     if problem := _unstorable(value):
         raise ValidationError(problem)
 
@@ -100,11 +104,12 @@ def _unstorable(text: str) -> str | None:
     """Why PostgreSQL would refuse `text` (a NUL, or a lone surrogate, which
     JSON may escape but UTF-8 cannot hold), or None."""
     if "\x00" in text:
-        return "Text cannot contain NUL characters."
+        return _("Text cannot contain NUL characters.")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
-        return f"Text cannot contain lone surrogate characters (U+{ord(error.object[error.start]):04X})."
+        return _("Text cannot contain lone surrogate characters (U+%(code)s).") % {
+            "code": f"{ord(error.object[error.start]):04X}"}
     return None
 
 
@@ -117,12 +122,12 @@ def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
     """Proposed values validated and encoded for storage (JSON); raises
     `ChangeRequestInvalid` naming every bad field."""
     if not isinstance(proposed, dict):
-        raise ChangeRequestInvalid({"proposed": ["Give the proposed values as an object of field: value."]})
+        raise ChangeRequestInvalid({"proposed": [_("Give the proposed values as an object of field: value.")]})
     errors: dict[str, list[str]] = {}
     unknown = sorted(set(proposed) - set(PROPOSABLE))
     if unknown:
-        errors["proposed"] = [f"Unknown field(s): {', '.join(map(_shown, unknown))}. Fields you can propose: "
-                              f"{', '.join(PROPOSABLE)}."]
+        errors["proposed"] = [_("Unknown field(s): %(unknown)s. Fields you can propose: %(proposable)s.") % {
+            "unknown": ", ".join(map(_shown, unknown)), "proposable": ", ".join(PROPOSABLE)}]
     cleaned = {}
     for name in PROPOSABLE:
         if name not in proposed:
@@ -136,8 +141,8 @@ def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
             else:
                 cleaned[name] = encode_value(_clean_field(Meeting, name, value))
                 if name == "timezone" and cleaned[name] and not is_valid_zone(cleaned[name]):
-                    raise ValidationError(f"{cleaned[name]!r} is not an IANA time zone name, such as "
-                                          "America/Los_Angeles.")
+                    raise ValidationError(_("%(name)s is not an IANA time zone name, such as "
+                                            "America/Los_Angeles.") % {"name": repr(cleaned[name])})
         except ValidationError as error:
             errors[f"proposed.{name}"] = error.messages
     if errors:
@@ -147,16 +152,17 @@ def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
 
 def _clean_type_codes(value, fellowship: Fellowship) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
-        raise ValidationError("Give types as a list of codes, e.g. [\"O\", \"D\"].")
+        raise ValidationError(_("Give types as a list of codes, e.g. [\"O\", \"D\"]."))
     if problem := next(filter(None, map(_unstorable, value)), None):
         raise ValidationError(problem)
     codes = sorted({code.strip() for code in value})
     if len(codes) > MAX_TYPES:
-        raise ValidationError(f"Give at most {MAX_TYPES} different type codes.")
+        raise ValidationError(_("Give at most %(max)d different type codes.") % {"max": MAX_TYPES})
     known = set(MeetingType.objects.filter(fellowship=fellowship, code__in=codes).values_list("code", flat=True))
     unknown = [code for code in codes if code not in known]
     if unknown:
-        raise ValidationError(f"Not {fellowship.name} type codes: {', '.join(unknown)}.")
+        raise ValidationError(_("Not %(fellowship)s type codes: %(codes)s.") % {
+            "fellowship": fellowship.name, "codes": ", ".join(unknown)})
     return codes
 
 
@@ -166,17 +172,17 @@ def change_request_submit(*, description: str, proposed: dict | None = None, mee
     errors: dict[str, list[str]] = {}
     description = (description or "").strip()
     if not description:
-        errors["description"] = ["Say what is wrong (or what the new meeting is)."]
+        errors["description"] = [_("Say what is wrong (or what the new meeting is).")]
     elif len(description) > DESCRIPTION_MAX:
-        errors["description"] = [f"At most {DESCRIPTION_MAX} characters."]
+        errors["description"] = [_("At most %(max)d characters.") % {"max": DESCRIPTION_MAX}]
     contact_email = (contact_email or "").strip()
     if contact_email:
         try:
             validate_email(contact_email)
         except ValidationError:
-            errors["contact_email"] = ["Enter a valid email address, or leave it empty."]
+            errors["contact_email"] = [_("Enter a valid email address, or leave it empty.")]
     if meeting is None and service_body is None:
-        errors["meeting"] = ["Name the meeting to correct, or the service body of a new meeting."]
+        errors["meeting"] = [_("Name the meeting to correct, or the service body of a new meeting.")]
     proposed = {} if proposed is None else proposed
     fellowship = meeting.fellowship if meeting is not None else getattr(service_body, "fellowship", None)
     cleaned = {}
@@ -186,7 +192,7 @@ def change_request_submit(*, description: str, proposed: dict | None = None, mee
         except ChangeRequestInvalid as error:
             errors.update(error.errors)
     if meeting is None and service_body is not None and not (cleaned.get("name") or errors.get("proposed.name")):
-        errors["proposed.name"] = ["A new meeting needs a name."]
+        errors["proposed.name"] = [_("A new meeting needs a name.")]
     if errors:
         raise ChangeRequestInvalid(errors)
     return ChangeRequest.objects.create(

@@ -57,6 +57,24 @@ def test_missing_description_unknown_meeting_and_bad_email_are_400(client, direc
     assert not ChangeRequest.objects.exists()
 
 
+def test_a_spanish_reader_is_told_what_is_wrong_in_spanish(client, directory):
+    """The refusals were English beside DRF's own Spanish ("Este campo es requerido.")."""
+    meeting = aa_meeting(directory)
+    body = {"meeting": meeting.slug, "description": "x",
+            "proposed": {"slug": "hijack", "day": True, "time": ["07:00"], "timezone": "Mars/Olympus"}}
+    spanish = client.post(SUBMIT, body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="es").json()
+    assert spanish["proposed"][0].startswith("Campo(s) desconocido(s): slug. Campos que puedes proponer: name, ")
+    assert spanish["proposed.day"] == ["Escribe un número entero."]
+    assert spanish["proposed.time"] == ["Escribe la hora como texto, HH:MM, no una lista."]
+    assert spanish["proposed.timezone"] == ["'Mars/Olympus' no es un nombre de zona horaria IANA, "
+                                            "como America/Los_Angeles."]
+    # Without Accept-Language the API answers in English, as it always has.
+    english = submit(client, **body).json()
+    assert english["proposed.day"] == ["Give a whole number."]
+    assert english["proposed.time"] == ["Give a time as text, HH:MM, not a list."]
+    assert not ChangeRequest.objects.exists()
+
+
 def test_a_new_meeting_needs_a_name_and_a_body(client, directory):
     assert "proposed.name" in submit(client, service_body=directory.na_area.slug, description="new").json()
     response = submit(client, service_body=directory.na_area.slug, description="A new group",

@@ -73,6 +73,13 @@ class TestSpanish:
         assert "Añadir al calendario" in html and "Cómo llegar" in html and "Mujeres" in html
         assert "miércoles 19:00 PST" in html and "¿Qué está mal?" in html
 
+    def test_a_refused_correction_is_explained_in_spanish(self, evening, client):
+        # 25:00 passes the form and is refused by the change request's own check of the time.
+        response = client.post(f"/meetings/{evening['aa'].slug}/", {"description": "Empieza más tarde",
+                                                                   "time": "25:00"}, HTTP_ACCEPT_LANGUAGE="es")
+        html = response.content.decode()
+        assert response.status_code == 400 and "es un tiempo inválido" in html and "an invalid time" not in html
+
 
 @pytest.mark.django_db
 def test_every_type_in_the_sample_data_has_a_spanish_name(frozen_now, client):
