@@ -23,7 +23,8 @@ BMLT records; without a source one is made per service body; the exporter's
 round-trip tests use it), `import_run_approve(run=...)` (a held run's feed as
 fetched, shrink guard off) and `parse_feed_text(text=..., format=...)`.
 
-Meetings match by (source, the feed's key); unchanged records (same content
+Meetings match by (source, the feed's key), or for a record keyed on its
+content by what it shares with the meeting it was; unchanged records (same content
 hash) cost no write; meetings gone from the feed are marked removed, restored
 when they return; fields a curator changed on a meeting or its location are
 left alone (`meetings.feeds.locks`); the same meeting from two sources is
@@ -52,6 +53,7 @@ from meetings.feeds import fetch, locks
 from meetings.feeds.claims import STALE_RUN_REASON, source_claimed
 from meetings.feeds.duplicates import mark_duplicates
 from meetings.feeds.formats import FeedDocument, parser_for
+from meetings.feeds.meeting_guide import content_key_stem
 from meetings.feeds.records import FeedMeeting, FeedUnreadable, ParsedFeed, storable_text
 from meetings.geocoding import GeocodingError, Place
 from meetings.history import attributed, history_bulk_record
@@ -339,6 +341,9 @@ class Plan:
     unchanged: int = 0
     remove: list[int] = field(default_factory=list)
     active: int = 0
+    # (new key, what matched) for records keyed on their content that were
+    # matched to a stored meeting under their old key (`_match_content_keyed`).
+    matched: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def writes_nothing(self) -> bool:
@@ -370,13 +375,84 @@ def feed_plan(*, source: FeedSource, parsed: ParsedFeed) -> Plan:
             plan.restore_unchanged.append(current[0])
         else:
             plan.update.append((fm, current[0]))
+    gone: dict[str, int] = {}
     for key, (pk, _, removed) in existing.items():
+        if key not in incoming and key not in parsed.seen_keys and _key_stem(key) not in parsed.seen_keys:
+            gone[key] = pk
         if removed:
             continue
         plan.active += 1
-        if key not in incoming and key not in parsed.seen_keys and _key_stem(key) not in parsed.seen_keys:
+        if key in gone:
             plan.remove.append(pk)
+    _match_content_keyed(plan, gone)
     return plan
+
+
+# How a record keyed on its content finds its stored meeting once that
+# content changed: by what it still shares with it, tried in this order,
+# where exactly one stored meeting and one record share it. A place is
+# needed where the name is not: two online meetings at the same hour are
+# not the same meeting for that.
+_SAME_MEETING = (
+    (("name", "place", "day", "time"), "name, place, day and time"),
+    (("name", "place", "day"), "name, place and day"),
+    (("name", "day", "time"), "name, day and time"),
+    (("name", "place", "time"), "name, place and time"),
+    (("place", "day", "time"), "place, day and time"),
+)
+
+
+def _identity(*, name: str, place: str | None, day: int | None, time: str) -> dict:
+    # A meeting without a place is stored with "" for it.
+    return {"name": " ".join(name.split()).casefold(), "place": place or None, "day": day, "time": time}
+
+
+def _grouped(identities: dict[str, dict], shared: tuple[str, ...]) -> dict[tuple, list[str]]:
+    """Keys by their stem and what they share (those without a place left out
+    where the name is not shared)."""
+    grouped: dict[tuple, list[str]] = {}
+    for key, identity in identities.items():
+        if "name" not in shared and identity["place"] is None:
+            continue
+        grouped.setdefault((content_key_stem(key), *(identity[name] for name in shared)), []).append(key)
+    return grouped
+
+
+def _match_content_keyed(plan: Plan, gone: dict[str, int]) -> None:
+    """A record without a slug is keyed on its content, so any change to it
+    (a new time, a new note, a feed's fresh `updated` stamp) gives it a new
+    key. Such a record is matched to the stored meeting that left under its
+    old key when what they share says they are the same meeting, so the
+    change updates it: its slug, history and curated fields stay, instead
+    of one meeting retired and another made."""
+    stored = {key: pk for key, pk in gone.items() if content_key_stem(key) is not None}
+    fresh = [fm for fm in plan.create if content_key_stem(fm.key) is not None]
+    if not stored or not fresh:
+        return
+    said: dict[int, dict] = {}
+    for pks in _batches(sorted(stored.values()), LOOKUP_BATCH):
+        said.update(Meeting.objects.filter(pk__in=pks).values_list("id", "feed_values"))
+    old = {key: _identity(name=str(said[pk].get("name", "")), place=said[pk].get("location"),
+                          day=said[pk].get("day"), time=said[pk].get("time") or "")
+           for key, pk in stored.items() if said.get(pk)}
+    new = {fm.key: _identity(name=fm.name, place=_location_signature(fm), day=fm.day,
+                             time=locks.encode("time", fm.time)) for fm in fresh}
+    found: dict[str, str] = {}  # new key -> old key
+    for shared, said_as in _SAME_MEETING:
+        old_groups = _grouped(old, shared)
+        for group, new_keys in _grouped(new, shared).items():
+            old_keys = old_groups.get(group, [])
+            if len(new_keys) == 1 and len(old_keys) == 1:
+                found[new_keys[0]] = old_keys[0]
+                plan.matched.append((new_keys[0], f"no slug: the meeting keyed {old_keys[0]} until now, "
+                                                  f"by its {said_as}"))
+                del old[old_keys[0]], new[new_keys[0]]
+    if not found:
+        return
+    matched_pks = {stored[old_key] for old_key in found.values()}
+    plan.update.extend((fm, stored[found[fm.key]]) for fm in fresh if fm.key in found)
+    plan.create = [fm for fm in plan.create if fm.key not in found]
+    plan.remove = [pk for pk in plan.remove if pk not in matched_pks]
 
 
 def _shrink_reason(*, source: FeedSource, parsed: ParsedFeed, plan: Plan) -> str:
@@ -392,8 +468,8 @@ def _shrink_reason(*, source: FeedSource, parsed: ParsedFeed, plan: Plan) -> str
 
 
 # The columns a feed's change to a stored meeting may write (Applier._update).
-MEETING_UPDATE_FIELDS = ("location", "content_hash", "feed_values", "locked_fields", "updated", "removed",
-                         "removed_at", "open_closed", "attendance", "conference_provider", "latitude", "longitude",
+MEETING_UPDATE_FIELDS = ("source_key", "location", "content_hash", "feed_values", "locked_fields", "updated",
+                         "removed", "removed_at", "open_closed", "attendance", "conference_provider", "latitude", "longitude",
                          "search_text", "type_code_text", "language_text", "needs_review", "review_reason", "duplicate_of",
                          *[n for n in locks.FEED_FIELDS if n != "types"])
 
@@ -601,6 +677,7 @@ class Applier:
             current_types = types_of[meeting.pk]
             final_types = meeting_take_feed(meeting=meeting, values=values, types=types, location=location,
                                             place_key=signature, names=self.type_names, current_types=current_types)
+            meeting.source_key = fm.key  # a record keyed on its content has a new key after a change
             meeting.content_hash = fm.content_hash()
             meeting.updated = self.now
             if meeting.removed:
@@ -688,8 +765,10 @@ NOT_MODIFIED_REASON = "not modified since the last import (HTTP 304): nothing do
 
 def _apply_parsed(*, source: FeedSource, run: ImportRun, parsed: ParsedFeed, payload: str, allow_shrink: bool,
                   geocoder, progress: Progress | None, location_namespace: str, started: float) -> ImportRun:
-    _record_notes(run, parsed)
     plan = feed_plan(source=source, parsed=parsed)
+    for key, reason in plan.matched:
+        parsed.annotate(key, "slug", reason)
+    _record_notes(run, parsed)
     reason = "" if allow_shrink else _shrink_reason(source=source, parsed=parsed, plan=plan)
     if reason:
         run.payload = payload

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 
 from django.conf import settings
 
@@ -302,8 +303,9 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int | No
         location_notes=fields.notes("location_notes"),
         regions=_regions(raw, fields),
     )
-    # Slugified by the importer, and only for new meetings.
-    slug_base = key[:50]
+    # Slugified by the importer, and only for new meetings; a record without
+    # a slug of its own is named for the meeting, not for its content key.
+    slug_base = (name if key.startswith(NO_SLUG) else key)[:50]
     if len(days) == 1:
         return [FeedMeeting(key=key, slug_hint=slug_base, day=days[0], **common)]
     return [
@@ -316,7 +318,28 @@ def _article(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
+# A record keyed on its content: "noslug-" and ten hex digits.
+NO_SLUG = "noslug-"
+
+
+# Keys made from content: a record without a slug, or the second record
+# under a slug another one already took ("42~" and ten hex digits); a
+# multi-day record's meetings end in "@" and the day.
+_CONTENT_KEY = re.compile(r"(noslug-|.*~)[0-9a-f]{10}(?:@[0-6])?")
+
+
+def content_key_stem(key: str) -> str | None:
+    """What a key made from its record's content keeps when the content
+    changes ("noslug-", "42~"); None for a key the feed gave."""
+    match = _CONTENT_KEY.fullmatch(key)
+    return match.group(1) if match else None
+
+
 def _record_fingerprint(raw) -> str:
+    """A record's content in ten hex digits. Its `updated` is left out: a feed
+    that stamps every record at each export still says the same meetings."""
+    if isinstance(raw, dict) and "updated" in raw:
+        raw = {name: value for name, value in raw.items() if name != "updated"}
     encoded = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
     # surrogatepass: the same bytes as before for clean text, no error for a lone surrogate.
     return hashlib.sha1(encoded.encode("utf-8", "surrogatepass")).hexdigest()[:10]
@@ -372,13 +395,13 @@ def parse_meeting_guide(records) -> ParsedFeed:
 
         if not key:
             # No slug: key on the content, so the same record matches next time.
-            key = f"noslug-{_record_fingerprint(raw)}"
+            key = f"{NO_SLUG}{_record_fingerprint(raw)}"
             if key in claimed:
                 parsed.repair(label, "slug", "record repeated in the feed; imported once")
                 continue
             parsed.repair(label, "slug", f"missing slug; keyed as {key}")
         meetings, error, notes = _read_record(raw, key, notes_limit)
-        if key in claimed and not key.startswith("noslug-"):
+        if key in claimed and not key.startswith(NO_SLUG):
             if _same_record(claimed[key], meetings, error, raw):
                 parsed.repair(label, "slug", "record repeated in the feed; imported once")
                 continue

@@ -130,6 +130,10 @@ class ParsedFeed:
         self.repaired_keys.add(key[:200])
         self._note(Note("repaired", key[:200], field_name, reason[:MAX_REASON]))
 
+    def annotate(self, key: str, field_name: str, reason: str) -> None:
+        """One more note on a record already counted as repaired."""
+        self._note(Note("repaired", key[:200], field_name, reason[:MAX_REASON]))
+
 
 class FeedUnreadable(Exception):
     """The feed as a whole cannot be read (HTML page, invalid or truncated
