@@ -75,6 +75,23 @@ def test_a_spanish_reader_is_told_what_is_wrong_in_spanish(client, directory):
     assert not ChangeRequest.objects.exists()
 
 
+def test_a_spanish_reader_hears_what_became_of_the_request_in_spanish(client, directory):
+    """Only DRF's own messages were Spanish: an unknown slug and the thanks were English."""
+    meeting = aa_meeting(directory)
+
+    def spanish(**body):
+        return client.post(SUBMIT, body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="es")
+    assert spanish(meeting="no-such-meeting", description="x").json() == {
+        "meeting": ["Ninguna reunión publicada tiene este identificador (slug)."]}
+    assert spanish(service_body="no-such-body", description="x").json() == {
+        "service_body": ["Ninguna entidad de servicio tiene este identificador (slug)."]}
+    received = spanish(meeting=meeting.slug, description="Empieza a las 19:30")
+    assert received.status_code == 202
+    assert received.json() == {"status": "received",
+                               "detail": "Gracias: quienes mantienen el listado revisarán tu corrección."}
+    assert submit(client, meeting=meeting.slug, description="x").json()["detail"].startswith("Thank you: ")
+
+
 def test_a_new_meeting_needs_a_name_and_a_body(client, directory):
     assert "proposed.name" in submit(client, service_body=directory.na_area.slug, description="new").json()
     response = submit(client, service_body=directory.na_area.slug, description="A new group",

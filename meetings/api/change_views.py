@@ -8,6 +8,7 @@ import datetime as dt
 from django.db.models import CharField, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -24,7 +25,11 @@ from meetings.throttles import ChangeRequestThrottle
 
 # Curators' working notes and geocoder errors are not the public's business.
 PRIVATE_FIELDS = {"needs_review", "review_reason", "geocode_error", "geocode_status"}
-RECEIVED = {"status": "received", "detail": "Thank you: the listing's curators will review your correction."}
+
+
+def _received() -> dict:
+    """The answer to a request received (or a bot's, kept nowhere), in the reader's language."""
+    return {"status": "received", "detail": gettext("Thank you: the listing's curators will review your correction.")}
 
 
 class _OnlyText:
@@ -86,23 +91,23 @@ class ChangeRequestCreateView(APIView):
         data = incoming.validated_data
         if data.get("website"):
             # A bot filled the hidden field: answer as usual, keep nothing.
-            return Response(RECEIVED, status=status.HTTP_202_ACCEPTED)
+            return Response(_received(), status=status.HTTP_202_ACCEPTED)
         meeting = service_body = None
         if data.get("meeting"):
             meeting = Meeting.objects.published().select_related("fellowship", "service_body").filter(
                 slug=data["meeting"]).first()
             if meeting is None:
-                return Response({"meeting": ["No published meeting has this slug."]}, status=400)
+                return Response({"meeting": [gettext("No published meeting has this slug.")]}, status=400)
         elif data.get("service_body"):
             service_body = ServiceBody.objects.select_related("fellowship").filter(slug=data["service_body"]).first()
             if service_body is None:
-                return Response({"service_body": ["No service body has this slug."]}, status=400)
+                return Response({"service_body": [gettext("No service body has this slug.")]}, status=400)
         try:
             change_request_submit(meeting=meeting, service_body=service_body, description=data["description"],
                                   proposed=data.get("proposed"), contact_email=data.get("contact_email", ""))
         except ChangeRequestInvalid as error:
             return Response(error.errors, status=status.HTTP_400_BAD_REQUEST)
-        return Response(RECEIVED, status=status.HTTP_202_ACCEPTED)
+        return Response(_received(), status=status.HTTP_202_ACCEPTED)
 
 
 class ChangePagination(WholeNumberPagination):
