@@ -53,10 +53,10 @@ class ChangeRequestAdmin(CuratorScopedAdmin):
     list_select_related = ("meeting", "service_body", "decided_by")
     search_fields = ("description", "meeting__name", "contact_email")
     actions = (approve_selected,)
-    fields = ("meeting_link", "service_body", "description", "proposed_values", "contact_email", "status",
+    fields = ("meeting_link", "service_body", "description", "proposed_values", "contact_email", "language", "status",
               "created", "decided_by", "decided_at", "applied", "decision_note")
-    readonly_fields = ("meeting_link", "service_body", "description", "proposed_values", "contact_email", "status",
-                       "created", "decided_by", "decided_at", "applied")
+    readonly_fields = ("meeting_link", "service_body", "description", "proposed_values", "contact_email", "language",
+                       "status", "created", "decided_by", "decided_at", "applied")
     ordering = ("status", "created")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _, gettext_lazy
 
@@ -167,8 +167,11 @@ def _clean_type_codes(value, fellowship: Fellowship) -> list[str]:
 
 
 def change_request_submit(*, description: str, proposed: dict | None = None, meeting: Meeting | None = None,
-                          service_body: ServiceBody | None = None, contact_email: str = "") -> ChangeRequest:
-    """Queue a correction of `meeting`, or a new meeting for `service_body`."""
+                          service_body: ServiceBody | None = None, contact_email: str = "",
+                          language: str = "") -> ChangeRequest:
+    """Queue a correction of `meeting`, or a new meeting for `service_body`;
+    `language` is the sender's (the page's or the request's), for the mail
+    that tells them the decision."""
     errors: dict[str, list[str]] = {}
     description = (description or "").strip()
     if not description:
@@ -198,6 +201,7 @@ def change_request_submit(*, description: str, proposed: dict | None = None, mee
     return ChangeRequest.objects.create(
         meeting=meeting, service_body=meeting.service_body if meeting is not None else service_body,
         description=description, proposed=cleaned, contact_email=contact_email,
+        language=language if language in dict(settings.LANGUAGES) else "",
     )
 
 
@@ -321,18 +325,19 @@ def change_request_notify(*, change_request: ChangeRequest) -> bool:
     logged, never undoes the decision."""
     if not change_request.contact_email:
         return False
-    what = change_request.meeting.name if change_request.meeting_id else "a new meeting"
-    if change_request.status == ChangeRequest.Status.APPROVED:
-        subject = f"Your correction to {what} was applied"
-        body = "Thank you: the listing now shows what you sent."
-    else:
-        subject = f"Your correction to {what} was not applied"
-        body = f"The listing's curators did not apply it: {change_request.decision_note}"
-    if change_request.decision_note and change_request.status == ChangeRequest.Status.APPROVED:
-        body += f"\n\n{change_request.decision_note}"
+    with translation.override(change_request.language or settings.LANGUAGE_CODE):
+        what = change_request.meeting.name if change_request.meeting_id else _("a new meeting")
+        if change_request.status == ChangeRequest.Status.APPROVED:
+            subject = _("Your correction to %(what)s was applied") % {"what": what}
+            body = _("Thank you: the listing now shows what you sent.")
+        else:
+            subject = _("Your correction to %(what)s was not applied") % {"what": what}
+            body = _("The listing's curators did not apply it: %(reason)s") % {"reason": change_request.decision_note}
+        if change_request.decision_note and change_request.status == ChangeRequest.Status.APPROVED:
+            body += f"\n\n{change_request.decision_note}"
+        body += "\n\n" + _("You wrote: %(description)s") % {"description": change_request.description}
     try:
-        send_mail(subject, f"{body}\n\nYou wrote: {change_request.description}", settings.DEFAULT_FROM_EMAIL,
-                  [change_request.contact_email])
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [change_request.contact_email])
     except Exception:  # noqa: BLE001 - any mail backend error
         logger.exception("could not mail change request %s", change_request.pk)
         return False

@@ -477,6 +477,8 @@ class ChangeRequest(models.Model):
     # Field name -> value as validated at submission (meetings/change_requests.py encodes them).
     proposed = models.JSONField(verbose_name=_("proposed"), default=dict, blank=True)
     contact_email = models.EmailField(verbose_name=_("contact email"), blank=True)
+    # The sender's language (a code of settings.LANGUAGES): the decision is mailed in it.
+    language = models.CharField(verbose_name=_("language"), max_length=10, blank=True, editable=False)
     status = models.CharField(verbose_name=_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     created = models.DateTimeField(verbose_name=_("created"), default=now, editable=False)
     decided_at = models.DateTimeField(verbose_name=_("decided at"), null=True, blank=True, editable=False)

@@ -353,7 +353,8 @@ def meeting_page(request, slug: str):
                 try:
                     change_request_submit(meeting=meeting, description=form.cleaned_data["description"],
                                           proposed=form.proposed(),
-                                          contact_email=form.cleaned_data.get("contact_email") or "")
+                                          contact_email=form.cleaned_data.get("contact_email") or "",
+                                          language=get_language() or "")
                     sent = True
                 except ChangeRequestInvalid as error:
                     for key, messages in error.errors.items():

@@ -187,6 +187,31 @@ def test_rejection_needs_a_reason_and_records_it(client, directory, django_captu
     assert "confirmed the name" in mail.outbox[0].body
 
 
+def test_the_sender_hears_the_decision_in_their_own_language(client, directory,
+                                                             django_capture_on_commit_callbacks):
+    """The mail was English whatever language the sender wrote from; it now
+    follows the sender's, not the curator's who decides."""
+    meeting = na_meeting(directory)
+    client.post(SUBMIT, {"meeting": meeting.slug, "description": "El nombre está mal",
+                         "proposed": {"name": "Otro"}, "contact_email": "uno@example.org"},
+                content_type="application/json", HTTP_ACCEPT_LANGUAGE="es")
+    submit(client, meeting=meeting.slug, description="Wrong name", proposed={"name": "Other"},
+           contact_email="two@example.org")
+    spanish, english = ChangeRequest.objects.order_by("id")
+    assert (spanish.language, english.language) == ("es", "en")
+    client.force_login(directory.na_curator)
+    for request in (spanish, english):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(change_url(request), {"decision_note": "The group confirmed the name.", "_reject": "1"},
+                        HTTP_ACCEPT_LANGUAGE="es")
+    to_spanish, to_english = mail.outbox
+    assert to_spanish.subject == f"Tu corrección de {meeting.name} no se ha aplicado"
+    assert to_spanish.body == ("Quienes mantienen el listado no la aplicaron: The group confirmed the name.\n\n"
+                               "Escribiste: El nombre está mal")
+    assert to_english.subject == f"Your correction to {meeting.name} was not applied"
+    assert to_english.body.endswith("You wrote: Wrong name")
+
+
 def test_approving_a_new_meeting_creates_it(client, directory):
     submit(client, service_body=directory.na_area.slug, description="A new group",
            proposed={"name": "Recovery at Noon", "day": 1, "time": "12:00", "address": "1 Main St",

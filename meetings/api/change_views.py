@@ -8,7 +8,7 @@ import datetime as dt
 from django.db.models import CharField, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -104,7 +104,8 @@ class ChangeRequestCreateView(APIView):
                 return Response({"service_body": [gettext("No service body has this slug.")]}, status=400)
         try:
             change_request_submit(meeting=meeting, service_body=service_body, description=data["description"],
-                                  proposed=data.get("proposed"), contact_email=data.get("contact_email", ""))
+                                  proposed=data.get("proposed"), contact_email=data.get("contact_email", ""),
+                                  language=get_language() or "")
         except ChangeRequestInvalid as error:
             return Response(error.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(_received(), status=status.HTTP_202_ACCEPTED)
