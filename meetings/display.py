@@ -93,14 +93,13 @@ class When:
     text: str                 # "Tuesday 7:00 PM PDT" in the viewer's zone
     own_zone_text: str        # the same in the meeting's zone when its clock differs, else ""
     soon_label: str           # "In progress", "Starts in 25 min", ""
-    minutes_to_start: int | None
     heading: str              # "Starting soon", "Later today", "Tomorrow", "Thursday"
     start_utc: str            # ISO instant, for scripts that rewrite it in the browser's zone
 
 
 def when(row: dict, *, viewer_zone: ZoneInfo, now: dt.datetime) -> When:
     if not row["next_start"] or row["day"] is None:
-        return When(str(_("By appointment")), "", "", None, str(_("By appointment")), "")
+        return When(str(_("By appointment")), "", "", str(_("By appointment")), "")
     start = dt.datetime.fromisoformat(row["next_start"].replace("Z", "+00:00"))
     local = start.astimezone(viewer_zone)
     text = f"{DAY_NAMES[schedule.sunday_zero_weekday(local.date())]} {clock_time(local)} {local.tzname()}"
@@ -126,7 +125,7 @@ def when(row: dict, *, viewer_zone: ZoneInfo, now: dt.datetime) -> When:
         heading = str(_("Tomorrow"))
     else:
         heading = str(DAY_NAMES[schedule.sunday_zero_weekday(local.date())])
-    return When(text, own_text, label, minutes, heading, row["next_start"])
+    return When(text, own_text, label, heading, row["next_start"])
 
 
 def attendance_text(row: dict) -> str:

@@ -24,7 +24,6 @@ from geopy.location import Location as GeopyLocation
 from geopy.point import Point as GeopyPoint
 
 ZIP_RE = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
-CITY_STATE_RE = re.compile(r"^\s*(?P<city>[A-Za-z .'\-]+?)\s*,\s*(?P<state>[A-Za-z]{2})\b")
 
 
 @dataclass(frozen=True)

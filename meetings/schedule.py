@@ -220,13 +220,6 @@ def next_occurrence(*, day: int | None, time: dt.time | None, end_time: dt.time 
     raise AssertionError("unreachable: a weekly meeting starts within three weeks")
 
 
-def next_end(*, day: int | None, time: dt.time | None, end_time: dt.time | None, timezone: str,
-             now: dt.datetime) -> dt.datetime | None:
-    """The end of the occurrence that `next_start` returns; None when it is None."""
-    found = next_occurrence(day=day, time=time, end_time=end_time, timezone=timezone, now=now)
-    return found[1] if found else None
-
-
 def current_occurrence(*, day: int | None, time: dt.time | None, end_time: dt.time | None, timezone: str,
                        now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
     """UTC (start, end) of the occurrence under way at `now` (start <= now < end),

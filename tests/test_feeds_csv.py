@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from meetings.feeds.csv import csv_records, parse_csv
+from meetings.feeds.csv import csv_rows, parse_csv
 from meetings.feeds.records import FeedUnreadable
 
 TSML_CSV = """Time,End Time,Day,Name,Location,Address,City,State,Postal Code,Country,Types,Notes,Location Notes,Region,Sub Region,Group,Conference URL,Conference Phone,Slug,Updated
@@ -27,12 +27,12 @@ def test_tsml_template_columns():
 
 
 def test_semicolon_csv_and_aliases():
-    records = csv_records("Name;Day;Start Time;ZIP\nA;Sunday;9:00;92618\n")
+    records = list(csv_rows("Name;Day;Start Time;ZIP\nA;Sunday;9:00;92618\n"))
     assert records == [{"name": "A", "day": "Sunday", "time": "9:00", "postal_code": "92618"}]
 
 
 def test_csv_without_name_column_or_html_is_unreadable():
     with pytest.raises(FeedUnreadable):
-        csv_records("Foo,Bar\n1,2\n")
+        list(csv_rows("Foo,Bar\n1,2\n"))
     with pytest.raises(FeedUnreadable):
-        csv_records("<html><body>Not found</body></html>")
+        list(csv_rows("<html><body>Not found</body></html>"))

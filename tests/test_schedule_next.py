@@ -82,7 +82,6 @@ class TestNextOccurrence:
     def test_by_appointment_and_zone_less_have_no_next(self, fields):
         now = dt.datetime(2027, 1, 9, 12, 0, tzinfo=UTC)
         assert schedule.next_occurrence(end_time=None, now=now, **fields) is None
-        assert schedule.next_end(end_time=None, now=now, **fields) is None
         assert schedule.in_progress(end_time=None, now=now, **fields) is False
 
 

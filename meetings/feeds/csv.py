@@ -17,9 +17,6 @@ from meetings.feeds.meeting_guide import parse_meeting_guide
 from meetings.feeds.records import EXTRA_CELLS, FeedUnreadable, ParsedFeed
 
 MAX_COLUMNS = 200
-# The csv module's own cell limit (131,072 characters); a longer cell is
-# almost always an unbalanced quote that swallowed the rest of the file.
-MAX_CELL = csv.field_size_limit()
 
 # Header words to Meeting Guide field names, beyond "Postal Code" -> postal_code.
 HEADER_ALIASES = {
@@ -84,11 +81,6 @@ class CsvRecords:
                 # Cells past the header have no name; the record says so in its report.
                 record[EXTRA_CELLS] = len(row) - width
             yield record
-
-
-def csv_records(text: str | bytes) -> list[dict]:
-    """Rows as Meeting Guide records; empty cells left out."""
-    return list(csv_rows(text))
 
 
 def csv_rows(text: str | bytes) -> CsvRecords:
