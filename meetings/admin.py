@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _, gettext_lazy, ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from meetings import curation, history, quality
+from meetings.admin_change_requests import shown_value  # (also registers ChangeRequest)
 from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
 from meetings.feeds.locks import FEED_FIELDS, LOCATION_FEED_FIELDS
 from meetings.keywords import keyword_conditions
@@ -74,14 +75,6 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         rule = quality.RULES_BY_SLUG.get(self.value() or "")
         return rule.select(meetings=queryset) if rule else queryset
-
-
-def feed_value_text(field: str, value) -> str:
-    if value is None or value == "":
-        return _("(empty)")
-    if isinstance(value, list):
-        return " ".join(value) or _("(none)")
-    return str(value)
 
 
 @admin.action(description=gettext_lazy("Publish selected meetings"), permissions=["change"])
@@ -293,7 +286,7 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
             '<tr><td>{}</td><td>{}</td><td><button type="submit" class="button" formaction="{}" '
             'name="_release_lock">{}</button></td></tr>'
         ), (
-            (field, feed_value_text(field, feed.get(field)),
+            (field, shown_value(feed.get(field)),
              reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, field]), _("Release"))
             for field in meeting.locked_fields
         ))
@@ -445,5 +438,4 @@ class RegionAdmin(admin.ModelAdmin):
         return super().has_change_permission(request, obj) and (
             obj is None or curation.region_is_theirs(user=request.user, region=obj))
 from meetings.feeds import admin as feeds_admin  # noqa: E402,F401  (registers FeedSource and ImportRun)
-from meetings import admin_change_requests  # noqa: E402,F401  (registers ChangeRequest)
 from meetings import admin_service_bodies  # noqa: E402,F401  (registers ServiceBody)

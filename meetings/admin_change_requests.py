@@ -22,7 +22,8 @@ from meetings.change_requests import (
 from meetings.models import ChangeRequest
 
 
-def _shown(value) -> str:
+def shown_value(value) -> str:
+    """A stored value as a curator reads it (proposed, current, the feed's)."""
     if value is None or value == "":
         return _("(empty)")
     if isinstance(value, list):
@@ -82,7 +83,7 @@ class ChangeRequestAdmin(CuratorScopedAdmin):
         if not rows:
             return _("No values proposed: read the description.")
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td><strong>{}</strong></td></tr>",
-                                ((name, _shown(current), _shown(value)) for name, current, value in rows))
+                                ((name, shown_value(current), shown_value(value)) for name, current, value in rows))
         return format_html('<table class="proposed"><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>',
                            _("field"), _("current"), _("proposed"), body)
 
