@@ -279,7 +279,7 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
     data = {p.name: _read(query, p, errors) for p in PARAMETERS}
     point, place = _point(data, errors)
     radius_m = _radius_m(data, point, errors)
-    fellowships = _fellowships(data, errors)
+    fellowships = _by_slug(data, "fellowship", Fellowship, errors)
     _check_type_codes(data, fellowships, errors)
     _check_languages(data, errors)
     region_ids = _tree_ids(data, "region", Region, errors)
@@ -390,15 +390,16 @@ def _radius_m(data: dict, point: geo.Point | None, errors: dict) -> float | None
     return min(metres, settings.MEETINGS_MAX_RADIUS_KM * 1000)
 
 
-def _fellowships(data: dict, errors: dict) -> tuple[Fellowship, ...]:
-    slugs = data["fellowship"]
-    if not slugs:
+def _by_slug(data: dict, name: str, model, errors: dict) -> tuple:
+    """The rows of `model` whose slugs parameter `name` lists; unknown slugs are an error."""
+    wanted = data[name]
+    if not wanted:
         return ()
-    found = list(Fellowship.objects.filter(slug__in=slugs))
-    unknown = sorted(set(slugs) - {f.slug for f in found})
+    found = tuple(model.objects.filter(slug__in=wanted))
+    unknown = sorted(set(wanted) - {x.slug for x in found})
     if unknown:
-        errors["fellowship"] = [f"Unknown fellowship: {', '.join(unknown)}."]
-    return tuple(found)
+        errors[name] = [f"Unknown {name.replace('_', ' ')}: {', '.join(unknown)}."]
+    return found
 
 
 def _check_type_codes(data: dict, fellowships: tuple[Fellowship, ...], errors: dict) -> None:
@@ -428,11 +429,5 @@ def _check_languages(data: dict, errors: dict) -> None:
 
 
 def _tree_ids(data: dict, name: str, model, errors: dict) -> tuple[int, ...]:
-    wanted = data[name]
-    if not wanted:
-        return ()
-    found = list(model.objects.filter(slug__in=wanted))
-    unknown = sorted(set(wanted) - {x.slug for x in found})
-    if unknown:
-        errors[name] = [f"Unknown {name.replace('_', ' ')}: {', '.join(unknown)}."]
+    found = _by_slug(data, name, model, errors)
     return tree_ids(model, root_ids=[x.pk for x in found]) if found else ()
