@@ -213,3 +213,85 @@ def test_languages_land_in_each_fellowships_vocabulary(vocabularies):
         located = Meeting.objects.filter(service_body=body).first().location
         assert located.formatted_address == "1 Main St, Auburn, NY"
         assert located.region.name == "Auburn"
+
+
+# A root server's three answers, as the importer fetches them -------------------
+
+YAP_ROOT = "https://latest.aws.bmlt.app/main_server"
+
+
+def root_server(monkeypatch, *, search_results) -> dict:
+    """Serve GetSearchResults (`search_results`, replaceable through the
+    returned dict), and the recorded GetFormats and GetServerInfo
+    (default_closed_status true) of the yap server, for any root URL."""
+    from meetings.feeds import fetch
+
+    answers = {
+        "GetSearchResults": search_results,
+        "GetFormats": (FEEDS / "bmlt_yap_latest-aws_GetFormats.json").read_text(),
+        "GetServerInfo": (FEEDS / "bmlt_yap_latest-aws_GetServerInfo_REDACTED.json").read_text(),
+    }
+
+    def fetch_url(url, *, etag="", last_modified=""):
+        switcher = url.split("switcher=", 1)[1].split("&", 1)[0]
+        text = answers[switcher]
+        return fetch.Fetched(text=text if isinstance(text, str) else json.dumps(text),
+                             content_type="application/json", url=url)
+
+    monkeypatch.setattr(fetch, "fetch_url", fetch_url)
+    return answers
+
+
+def yap_record(meeting_id: str, formats: str, **fields) -> dict:
+    # Formats of the yap server: 1 is B (world id BEG), 17 is O (world id OPEN).
+    return record(id_bigint=meeting_id, format_shared_id_list=formats, formats="", **fields)
+
+
+def stored_types(source) -> dict[str, tuple[list[str], str]]:
+    from meetings.models import Meeting
+
+    return {m.source_key.rsplit("#", 1)[1]: (sorted(t.code for t in m.types.all()), m.open_closed)
+            for m in Meeting.objects.filter(source=source.meeting_source, removed=False)}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("envelope", [False, True], ids=["bare array", "meetings and formats"])
+def test_a_root_server_import_reads_its_formats_and_default_closed_status(vocabularies, monkeypatch, envelope):
+    """GetFormats and GetServerInfo are JSON arrays: read as such, a record
+    with only "Beginners" is closed by the server's default."""
+    from meetings.feeds.importer import feed_import
+    from tests.factories import make_source
+
+    records = [yap_record("1", "1,17"), yap_record("2", "1")]
+    used = [f for f in json.loads((FEEDS / "bmlt_yap_latest-aws_GetFormats.json").read_text())
+            if f["id"] in ("1", "17")]
+    root_server(monkeypatch, search_results={"meetings": records, "formats": used} if envelope else records)
+    source = make_source("yap", fellowship="na", format="bmlt", url=YAP_ROOT)
+    run = feed_import(source_id=source.pk)
+    assert run.status == "succeeded", run.reason
+    assert (run.unknown_types, list(run.issues.all())) == ({}, [])
+    assert stored_types(source) == {"1": (["BEG", "OPEN"], "open"), "2": (["BEG", "CLOSED"], "closed")}
+
+
+@pytest.mark.django_db
+def test_an_approved_held_root_server_run_keeps_its_formats_and_default(vocabularies, monkeypatch):
+    """A held run is applied later from what it stored: GetFormats and the
+    server's default open/closed are part of it, not only GetSearchResults."""
+    from meetings.feeds.importer import feed_import, import_run_approve
+    from tests.factories import make_source
+
+    records = [yap_record(str(n), "1,17" if n % 2 else "1") for n in range(1, 11)]
+    answers = root_server(monkeypatch, search_results=records)
+    source = make_source("yap", fellowship="na", format="bmlt", url=YAP_ROOT)
+    assert feed_import(source_id=source.pk).status == "succeeded"
+    # Half the meetings gone and the rest renamed: held by the shrink guard.
+    answers["GetSearchResults"] = [{**r, "meeting_name": "Renamed"} for r in records[:5]]
+    held = feed_import(source_id=source.pk)
+    assert held.status == "held", held.reason
+    # The server changes its answers before a curator approves: the run applies what it fetched.
+    answers["GetFormats"] = answers["GetServerInfo"] = "<html>down</html>"
+    run = import_run_approve(run=held)
+    assert run.status == "succeeded", run.reason
+    assert (run.updated, run.removed, run.unknown_types) == (5, 5, {})
+    assert stored_types(source) == {str(n): (["BEG", "OPEN"], "open") if n % 2 else (["BEG", "CLOSED"], "closed")
+                                    for n in range(1, 6)}

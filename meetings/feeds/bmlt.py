@@ -6,10 +6,11 @@ shapes."""
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlencode
 
-from meetings.feeds.body import JsonRecords, read_json
+from meetings.feeds.body import JsonRecords, feed_text, read_json
 from meetings.feeds.records import (
     LIMITS,
     FeedMeeting,
@@ -56,11 +57,18 @@ def server_info_url(*, root: str) -> str:
 
 
 def load_json_text(text: str | bytes, *, what: str):
-    """A BMLT answer as JSON values; an HTML page, invalid or truncated JSON,
-    or a body past the limits (meetings/feeds/body.py) is `FeedUnreadable`.
-    Meeting records (a bare array, or `meetings` in an object) are
-    `JsonRecords`: checked now, decoded one at a time as they are read."""
+    """A `GetSearchResults` answer as JSON values; an HTML page, invalid or
+    truncated JSON, or a body past the limits (meetings/feeds/body.py) is
+    `FeedUnreadable`. Meeting records (a bare array, or `meetings` in an
+    object) are `JsonRecords`: checked now, decoded one at a time as they
+    are read."""
     return read_json(text, what=what, lazy=("meetings",))
+
+
+def load_server_answer(text: str | bytes, *, what: str):
+    """`GetFormats` or `GetServerInfo` as plain JSON values (both are arrays,
+    read as lists), `FeedUnreadable` as `load_json_text`."""
+    return read_json(text, what=what)
 
 
 def split_search_results(data) -> tuple[list | JsonRecords, list]:
@@ -71,6 +79,39 @@ def split_search_results(data) -> tuple[list | JsonRecords, list]:
     if isinstance(data, (list, JsonRecords)):
         return data, []
     raise FeedUnreadable("GetSearchResults returned neither an array nor {meetings, formats}")
+
+
+# A root server's feed is three answers. They are kept as one JSON text, the
+# search results with `GetFormats` and `GetServerInfo` beside the records,
+# so that a held run, which stores only its feed's text, is applied later
+# with the formats and the default open/closed it was fetched with.
+ANSWERS_BESIDE_RESULTS = ("GetFormats", "GetServerInfo")
+
+
+def search_results_with_answers(results: str | bytes, *, formats: list, server_info) -> str:
+    """`GetSearchResults` (a bare array or `{"meetings", "formats"}`) as one
+    object with `GetFormats` and `GetServerInfo` (None: not known) as members.
+    The results are checked first (`FeedUnreadable` as `load_json_text`),
+    then joined as text: their records are not decoded and encoded again."""
+    text = feed_text(results, what="GetSearchResults").strip(" \t\r\n")
+    split_search_results(load_json_text(text, what="GetSearchResults"))
+    answers = {"GetFormats": formats, **({"GetServerInfo": server_info} if server_info is not None else {})}
+    members = ", ".join(f"{json.dumps(name)}: {json.dumps(value)}" for name, value in answers.items())
+    if text.startswith("["):
+        return f'{{"meetings": {text}, {members}}}'
+    # An object with its "meetings": the answers go before its closing brace.
+    return f"{text[:-1].rstrip()}, {members}}}"
+
+
+def answers_beside_results(data) -> tuple[list, bool | None]:
+    """The `GetFormats` formats and the `GetServerInfo` default closed status
+    kept in search results by `search_results_with_answers` ([] and None
+    when they are not there)."""
+    if not isinstance(data, dict):
+        return [], None
+    formats = data.get("GetFormats")
+    formats = [f for f in formats if isinstance(f, dict)] if isinstance(formats, list) else []
+    return formats, default_closed_status(data.get("GetServerInfo"))
 
 
 def legacy_value(value) -> str:

@@ -93,22 +93,26 @@ class BmltParser(FeedParser):
         if "/client_interface/" in url:
             # A full GetSearchResults query was given: take it as it is.
             return super().fetch(url=url, etag=etag, last_modified=last_modified)
-        # A root server is asked three questions, each in full.
+        # A root server is asked three questions, each in full; the feed is
+        # the three answers as one text (bmlt.search_results_with_answers).
         ids = [i.strip() for i in bmlt_service_body_ids.split(",") if i.strip()]
         results = fetch.fetch_url(bmlt.search_url(root=url, service_body_ids=ids)).text
-        formats = bmlt.load_json_text(fetch.fetch_url(bmlt.formats_url(root=url)).text, what="GetFormats")
+        formats = bmlt.load_server_answer(fetch.fetch_url(bmlt.formats_url(root=url)).text, what="GetFormats")
         try:
-            info = bmlt.load_json_text(fetch.fetch_url(bmlt.server_info_url(root=url)).text, what="GetServerInfo")
-            default_closed = bmlt.default_closed_status(info)
+            info = bmlt.load_server_answer(fetch.fetch_url(bmlt.server_info_url(root=url)).text,
+                                           what="GetServerInfo")
         except (fetch.FetchError, FeedUnreadable):
-            default_closed = None  # older servers: open/closed then comes from formats only
-        return FeedDocument(text=results, options={
-            "bmlt_formats": formats if isinstance(formats, list) else [], "default_closed": default_closed})
+            info = None  # older servers: open/closed then comes from formats only
+        return FeedDocument(text=bmlt.search_results_with_answers(
+            results, formats=formats if isinstance(formats, list) else [], server_info=info))
 
     def parse_text(self, *, text: str, root: str, options: dict) -> ParsedFeed:
-        meetings, used_formats = bmlt.split_search_results(bmlt.load_json_text(text, what="GetSearchResults"))
-        return bmlt.parse_bmlt(meetings, formats=(options.get("bmlt_formats") or []) + used_formats, root=root,
-                               default_closed=options.get("default_closed"))
+        data = bmlt.load_json_text(text, what="GetSearchResults")
+        meetings, used_formats = bmlt.split_search_results(data)
+        fetched_formats, fetched_default = bmlt.answers_beside_results(data)
+        default_closed = options.get("default_closed")
+        return bmlt.parse_bmlt(meetings, formats=(options.get("bmlt_formats") or []) + fetched_formats + used_formats,
+                               root=root, default_closed=fetched_default if default_closed is None else default_closed)
 
     def parse_records(self, *, records: list, root: str, options: dict) -> ParsedFeed:
         return bmlt.parse_bmlt(records, formats=options.get("bmlt_formats") or [], root=root,
