@@ -295,3 +295,57 @@ def test_an_approved_held_root_server_run_keeps_its_formats_and_default(vocabula
     assert (run.updated, run.removed, run.unknown_types) == (5, 5, {})
     assert stored_types(source) == {str(n): (["BEG", "OPEN"], "open") if n % 2 else (["BEG", "CLOSED"], "closed")
                                     for n in range(1, 6)}
+
+
+# One id twice in a feed -------------------------------------------------------
+
+@pytest.mark.parametrize("second_id", ["10", 10, " 10 "])
+def test_an_id_repeated_in_the_feed_is_imported_once_or_rekeyed(second_id):
+    """As Meeting Guide's repeated slugs: the same record again is imported
+    once; a different record under the same id is keyed apart, with a note."""
+    parsed = parse(record(), record(id_bigint=second_id), record(id_bigint=second_id, meeting_name="Second"))
+    keys = [m.key for m in parsed.meetings]
+    assert keys[0] == f"{ROOT}#10" and keys[1].startswith(f"{ROOT}#10~") and len(keys) == 2
+    assert [m.name for m in parsed.meetings] == ["Just for Today", "Second"]
+    assert [(n.record_key, n.field, n.reason.split(";")[0]) for n in parsed.notes] == [
+        ("id 10", "id_bigint", "record repeated in the feed"), ("id 10", "id_bigint", "duplicate id")]
+    # The same feed keys the same way every time.
+    again = parse(record(), record(id_bigint=second_id), record(id_bigint=second_id, meeting_name="Second"))
+    assert [m.key for m in again.meetings] == keys
+
+
+@pytest.mark.django_db
+def test_a_feed_with_a_repeated_id_imports_and_then_changes_nothing(vocabularies):
+    from meetings.feeds.importer import import_records
+    from meetings.models import Meeting
+    from tests.factories import make_source
+
+    source = make_source("bm", fellowship="na", format="bmlt", url=ROOT)
+    feed = [record(), record(id_bigint=10, meeting_name="Second")]
+    first = import_records(records=feed, source=source, format="bmlt", bmlt_formats=FORMATS)
+    assert (first.status, first.created) == ("succeeded", 2), first.reason
+    assert first.issues.get().reason.startswith("duplicate id")
+    meetings = Meeting.objects.filter(source=source.meeting_source)
+    history = sum(m.history.count() for m in meetings)
+    for _ in range(2):
+        run = import_records(records=feed, source=source, format="bmlt", bmlt_formats=FORMATS)
+        assert (run.status, run.created, run.updated, run.unchanged) == ("succeeded", 0, 0, 2), run.reason
+    assert sum(m.history.count() for m in meetings) == history
+
+
+@pytest.mark.django_db
+def test_a_repeated_id_on_a_source_that_has_the_meeting_leaves_it_alone(vocabularies):
+    from meetings.feeds.importer import import_records
+    from meetings.models import Meeting
+    from tests.factories import make_source
+
+    source = make_source("bm", fellowship="na", format="bmlt", url=ROOT)
+    import_records(records=[record()], source=source, format="bmlt", bmlt_formats=FORMATS)
+    meeting = Meeting.objects.get(source=source.meeting_source)
+    feed = [record(), record(id_bigint="10", meeting_name="Second")]
+    run = import_records(records=feed, source=source, format="bmlt", bmlt_formats=FORMATS)
+    assert (run.status, run.created, run.updated, run.unchanged) == ("succeeded", 1, 0, 1), run.reason
+    run = import_records(records=feed, source=source, format="bmlt", bmlt_formats=FORMATS)
+    assert (run.status, run.created, run.updated, run.unchanged) == ("succeeded", 0, 0, 2), run.reason
+    meeting.refresh_from_db()
+    assert (meeting.source_key, meeting.name, meeting.history.count()) == (f"{ROOT}#10", "Just for Today", 1)

@@ -161,3 +161,25 @@ def test_real_samples_parse_cleanly():
     meeting = parse_meeting_guide([example]).meetings[0]
     assert (meeting.key, meeting.end_time, meeting.location_name, meeting.group) == (
         "sunday-serenity-14", dt.time(19, 30), "Alano Club", "The Serenity Group")
+
+
+@pytest.mark.parametrize("order", ["multi-day first", "slug first"])
+def test_a_days_key_never_takes_a_slug_another_record_gave(order):
+    """A record on days 1 and 2 under slug "a" has meetings "a@1" and "a@2";
+    another record's own slug "a@1" keeps its key, whichever comes first,
+    and the day's meeting is keyed apart, the same way every time."""
+    records = [base(slug="a", day=[1, 2]), base(slug="a@1", name="Other meeting")]
+    records = records if order == "multi-day first" else records[::-1]
+    parsed = parse_meeting_guide(records)
+    keys = {(m.name, m.day): m.key for m in parsed.meetings}
+    assert keys[("Other meeting", 1)] == "a@1" and keys[("Serenity", 2)] == "a@2"
+    assert keys[("Serenity", 1)] not in ("a@1", "a@2") and keys[("Serenity", 1)].startswith("a@1")
+    assert len(set(keys.values())) == 3
+    assert [(n.record_key, n.field) for n in parsed.notes] == [("a", "slug")]
+    assert "a@1" in parsed.notes[0].reason
+    assert {m.key for m in parse_meeting_guide(records).meetings} == set(keys.values())
+
+
+def test_day_keys_without_a_collision_stay_as_they_were():
+    parsed = parse_meeting_guide([base(slug="a", day=[1, 2]), base(slug="b", day=[3, 4])])
+    assert [m.key for m in parsed.meetings] == ["a@1", "a@2", "b@3", "b@4"] and parsed.notes == []

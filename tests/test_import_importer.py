@@ -316,3 +316,20 @@ def test_real_bmlt_samples_import_cleanly(vocabularies):
     # Three fields a record: nothing to key a meeting on. Every record is
     # reported, and a feed with no usable record is held, not applied.
     assert (run.status, run.rejected, run.issues.count()) == ("held", 21, 21)
+
+
+def test_a_slug_like_a_days_key_imports_and_then_changes_nothing(vocabularies):
+    """A record "a" on two days and another record with slug "a@1": the
+    first import succeeds, and the same feed again writes nothing."""
+    first_source, source = make_source("mg1"), make_source("mg2")
+    feed = [feed_record(1, slug="a", day=[1, 2]), feed_record(2, slug="a@1", name="Other meeting")]
+    run = run_feed(first_source, feed)
+    assert (run.status, run.created) == ("succeeded", 3), run.reason
+    # A source that had only "a" before.
+    assert run_feed(source, feed[:1]).created == 2
+    run = run_feed(source, feed)
+    assert (run.status, run.created, run.updated) == ("succeeded", 1, 1), run.reason
+    for _ in range(2):
+        run = run_feed(source, feed)
+        assert (run.status, run.created, run.updated, run.unchanged) == ("succeeded", 0, 0, 3), run.reason
+    assert Meeting.objects.get(source=source.meeting_source, source_key="a@1").name == "Other meeting"

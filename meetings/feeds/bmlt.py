@@ -13,8 +13,10 @@ from urllib.parse import urlencode
 from meetings.feeds.body import JsonRecords, feed_text, read_json
 from meetings.feeds.records import (
     LIMITS,
+    REPEATED_RECORD,
     FeedMeeting,
     FeedUnreadable,
+    KeyClaims,
     ParsedFeed,
     RecordRejected,
     add_minutes,
@@ -250,14 +252,16 @@ def record_key(raw, *, root: str) -> tuple[str, str]:
 
 
 def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: bool | None, repair,
-                 notes_limit: int | None = None) -> FeedMeeting:
-    """One `GetSearchResults` record. Strings must already be clean
-    (`records.clean_record`). Raises `RecordRejected`."""
+                 notes_limit: int | None = None, key: str = "") -> FeedMeeting:
+    """One `GetSearchResults` record, keyed (root server, id) unless `key`
+    is given. Strings must already be clean (`records.clean_record`).
+    Raises `RecordRejected`."""
     if not isinstance(raw, dict):
         raise RecordRejected("", f"record is a {type(raw).__name__}, not an object")
     raw = {k: legacy_value(v) if isinstance(v, str) else v for k, v in raw.items()}
-    key, meeting_id = record_key(raw, root=root)
-    if not key:
+    own_key, meeting_id = record_key(raw, root=root)
+    key = key or own_key
+    if not own_key:
         value = raw.get("id_bigint")
         raise RecordRejected("id_bigint", "record has no id_bigint" if value in (None, "") else
                              f"id_bigint {shown(value, 40)} is not an id")
@@ -360,35 +364,55 @@ def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: 
     )
 
 
+def _read_record(raw, *, key: str = "", **reading) -> tuple[list[FeedMeeting], RecordRejected | None,
+                                                             list[tuple[str, str]]]:
+    """A record's meeting or its rejection, and its repair notes, not yet reported."""
+    notes: list[tuple[str, str]] = []
+    try:
+        meeting = bmlt_meeting(raw, key=key, repair=lambda field_name, reason: notes.append((field_name, reason)),
+                               **reading)
+    except RecordRejected as error:
+        return [], error, notes
+    return [meeting], None, notes
+
+
 def parse_bmlt(
     meetings: list, *, formats: list[dict], root: str, default_closed: bool | None = None
 ) -> ParsedFeed:
-    """Every `GetSearchResults` record of a server, formats joined by id."""
-    table = FormatTable(formats)
+    """Every `GetSearchResults` record of a server, formats joined by id; an
+    id given to two records is told apart as Meeting Guide's repeated slugs
+    (`records.KeyClaims`)."""
+    reading = {"root": root, "formats": FormatTable(formats), "default_closed": default_closed,
+               "notes_limit": records_notes_limit()}
     parsed = ParsedFeed(records=len(meetings))
-    notes_limit = records_notes_limit()
     needs_cleaning = getattr(meetings, "needs_cleaning", True)
+    claims = KeyClaims()
     for index, raw in enumerate(meetings):
         early: list[tuple[str, str]] = []
         if needs_cleaning:
             raw = clean_record(raw, lambda field_name, reason: early.append((field_name, reason)))
         key, meeting_id = record_key(raw, root=root)
         label = f"id {meeting_id}" if meeting_id else f"record {index + 1}"
-        if key:
-            parsed.seen_keys.add(key)
         for field_name, reason in early:
             parsed.repair(label, field_name, reason)
-
-        def repair(field_name: str, reason: str, label=label) -> None:
+        found, error, notes = _read_record(raw, **reading)
+        if key in claims:
+            derived = claims.key_apart(key, found, error, raw)
+            if derived is None:
+                parsed.repair(label, "id_bigint", REPEATED_RECORD)
+                continue
+            key = derived
+            parsed.repair(label, "id_bigint", f"duplicate id; this record keyed as {key}")
+            found, error, notes = _read_record(raw, key=key, **reading)
+        if key:
+            claims.claim(key, found, error, raw)
+            parsed.seen_keys.add(key)
+        for field_name, reason in notes:
             parsed.repair(label, field_name, reason)
-
-        try:
-            parsed.meetings.append(
-                bmlt_meeting(raw, root=root, formats=table, default_closed=default_closed, repair=repair,
-                             notes_limit=notes_limit)
-            )
-        except RecordRejected as error:
+        if error is not None:
             parsed.reject(label, error)
+            continue
+        parsed.meetings.extend(found)
     return parsed
 
 

@@ -6,8 +6,6 @@ duplicate slugs."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import re
 
 from django.conf import settings
@@ -20,7 +18,9 @@ from meetings.feeds.records import (
     MAX_REGIONS,
     MAX_TYPES,
     FeedMeeting,
+    REPEATED_RECORD,
     FeedUnreadable,
+    KeyClaims,
     ParsedFeed,
     RecordRejected,
     clean_record,
@@ -32,6 +32,7 @@ from meetings.feeds.records import (
     read_notes,
     read_time,
     read_timezone,
+    record_fingerprint,
     shown,
     text_of,
 )
@@ -335,16 +336,6 @@ def content_key_stem(key: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _record_fingerprint(raw) -> str:
-    """A record's content in ten hex digits. Its `updated` is left out: a feed
-    that stamps every record at each export still says the same meetings."""
-    if isinstance(raw, dict) and "updated" in raw:
-        raw = {name: value for name, value in raw.items() if name != "updated"}
-    encoded = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
-    # surrogatepass: the same bytes as before for clean text, no error for a lone surrogate.
-    return hashlib.sha1(encoded.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-
-
 def _record_key(raw, repair) -> str:
     """The feed's slug as our key ("" when it has none usable)."""
     slug = raw.get("slug") if isinstance(raw, dict) else None
@@ -378,12 +369,10 @@ def parse_meeting_guide(records) -> ParsedFeed:
     parsed = ParsedFeed(records=len(records))
     needs_cleaning = getattr(records, "needs_cleaning", True)
     notes_limit = records_notes_limit()
-    # key -> what the record that claimed it said: its meetings' content
-    # hashes (which the importer needs anyway), or its fingerprint when it
-    # was rejected. Raw records are not kept, so a body's records can be read
-    # one at a time; a fingerprint is computed only for a missing slug, a
-    # rejected record or a collision.
-    claimed: dict[str, str] = {}
+    # A fingerprint is computed only for a missing slug, a rejected record or a collision.
+    claims = KeyClaims()
+    # The keys made for a multi-day record's days: key -> (record label, meeting).
+    day_keys: dict[str, tuple[str, FeedMeeting]] = {}
     for index, raw in enumerate(records):
         early: list[tuple[str, str]] = []
         if needs_cleaning:
@@ -395,24 +384,21 @@ def parse_meeting_guide(records) -> ParsedFeed:
 
         if not key:
             # No slug: key on the content, so the same record matches next time.
-            key = f"{NO_SLUG}{_record_fingerprint(raw)}"
-            if key in claimed:
-                parsed.repair(label, "slug", "record repeated in the feed; imported once")
+            key = f"{NO_SLUG}{record_fingerprint(raw)}"
+            if key in claims:
+                parsed.repair(label, "slug", REPEATED_RECORD)
                 continue
             parsed.repair(label, "slug", f"missing slug; keyed as {key}")
         meetings, error, notes = _read_record(raw, key, notes_limit)
-        if key in claimed and not key.startswith(NO_SLUG):
-            if _same_record(claimed[key], meetings, error, raw):
-                parsed.repair(label, "slug", "record repeated in the feed; imported once")
-                continue
-            derived = f"{key}~{_record_fingerprint(raw)}"
-            if derived in claimed:
-                parsed.repair(label, "slug", "record repeated in the feed; imported once")
+        if key in claims:
+            derived = claims.key_apart(key, meetings, error, raw)
+            if derived is None:
+                parsed.repair(label, "slug", REPEATED_RECORD)
                 continue
             key = derived
             parsed.repair(label, "slug", f"duplicate slug; this record keyed as {key}")
             meetings, error, notes = _read_record(raw, key, notes_limit)
-        claimed[key] = _claim(meetings, error, raw)
+        claims.claim(key, meetings, error, raw)
         parsed.seen_keys.add(key)
         for field_name, reason in notes:
             parsed.repair(label, field_name, reason)
@@ -421,17 +407,24 @@ def parse_meeting_guide(records) -> ParsedFeed:
             continue
         parsed.meetings.extend(meetings)
         parsed.seen_keys.update(m.key for m in meetings)
+        if len(meetings) > 1:
+            day_keys.update((m.key, (label, m)) for m in meetings)
+    _keep_day_keys_apart(parsed, claims, day_keys)
     return parsed
 
 
-def _claim(meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> str:
-    """What a record said, in one short string: its meetings' content hashes,
-    or its fingerprint when it was rejected."""
-    if error is not None:
-        return "rejected:" + _record_fingerprint(raw)
-    return ",".join(m.content_hash() for m in meetings)
-
-
-def _same_record(claim: str, meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> bool:
-    """Whether a record under a key already claimed says the same as the first."""
-    return claim == _claim(meetings, error, raw)
+def _keep_day_keys_apart(parsed: ParsedFeed, claims: KeyClaims, day_keys: dict[str, tuple[str, FeedMeeting]]) -> None:
+    """A multi-day record's meetings are keyed "slug@day"; where another
+    record's own key is that (slug "a@1" beside slug "a" on days 1 and 2,
+    in either order), the record's own key stays and the day's meeting takes
+    "slug@day~2" (~3 ... when taken too): the same on every run, and a feed
+    without such a collision keeps its keys."""
+    for key in sorted(day_keys.keys() & claims.said.keys()):
+        label, meeting = day_keys[key]
+        number = 2
+        while f"{key}~{number}" in claims or f"{key}~{number}" in day_keys:
+            number += 1
+        meeting.key, meeting.hash_cache = f"{key}~{number}", ""
+        parsed.seen_keys.add(meeting.key)
+        parsed.repair(label, "slug", f"another record's slug is {key}; this record's meeting of that day "
+                                     f"keyed as {meeting.key}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import json
 import re
 import zoneinfo
 from dataclasses import dataclass, field, fields
@@ -133,6 +134,56 @@ class ParsedFeed:
     def annotate(self, key: str, field_name: str, reason: str) -> None:
         """One more note on a record already counted as repaired."""
         self._note(Note("repaired", key[:200], field_name, reason[:MAX_REASON]))
+
+
+# A key given to two records ------------------------------------------------------
+
+REPEATED_RECORD = "record repeated in the feed; imported once"
+MAX_KEY = 200  # Meeting.source_key
+FINGERPRINT_LENGTH = 10
+
+
+def record_fingerprint(raw) -> str:
+    """A record's content in ten hex digits. Its `updated` is left out: a feed
+    that stamps every record at each export still says the same meetings."""
+    if isinstance(raw, dict) and "updated" in raw:
+        raw = {name: value for name, value in raw.items() if name != "updated"}
+    encoded = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+    # surrogatepass: the same bytes as before for clean text, no error for a lone surrogate.
+    return hashlib.sha1(encoded.encode("utf-8", "surrogatepass")).hexdigest()[:FINGERPRINT_LENGTH]
+
+
+def _said(meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> str:
+    """What a record said, in one short string: its meetings' content hashes,
+    or its fingerprint when it was rejected."""
+    if error is not None:
+        return "rejected:" + record_fingerprint(raw)
+    return ",".join(m.content_hash() for m in meetings)
+
+
+class KeyClaims:
+    """The keys the records of one feed took, each with what its record said
+    (raw records are not kept, so a feed can be read one record at a time).
+    A record under a key already taken is the same record again (imported
+    once), or another record, keyed apart on its content ("42~" and ten hex
+    digits), so the same feed keys the same way on every run."""
+
+    def __init__(self) -> None:
+        self.said: dict[str, str] = {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.said
+
+    def claim(self, key: str, meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> None:
+        self.said[key] = _said(meetings, error, raw)
+
+    def key_apart(self, key: str, meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> str | None:
+        """The key of a record under `key`, already taken: None when the record
+        repeats one already read, else a key of its own from its content."""
+        if self.said[key] == _said(meetings, error, raw):
+            return None
+        derived = f"{key[:MAX_KEY - FINGERPRINT_LENGTH - 1]}~{record_fingerprint(raw)}"
+        return None if derived in self.said else derived
 
 
 class FeedUnreadable(Exception):
