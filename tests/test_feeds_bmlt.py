@@ -349,3 +349,17 @@ def test_a_repeated_id_on_a_source_that_has_the_meeting_leaves_it_alone(vocabula
     assert (run.status, run.created, run.updated, run.unchanged) == ("succeeded", 0, 0, 2), run.reason
     meeting.refresh_from_db()
     assert (meeting.source_key, meeting.name, meeting.history.count()) == (f"{ROOT}#10", "Just for Today", 1)
+
+
+@pytest.mark.parametrize("latitude, longitude, field_name, reason", [
+    ("95", "-76.56", "latitude", "latitude '95' is out of range (-90 to 90); both dropped"),
+    ("1e400", "-76.56", "latitude", "latitude '1e400' is out of range (-90 to 90); both dropped"),
+    ("42.93", "-200", "longitude", "longitude '-200' is out of range (-180 to 180); both dropped"),
+    ("north", "-76.56", "latitude", "latitude 'north' is not a number; both dropped"),
+    ("", "-76.56", "latitude", "only one of latitude and longitude is given; both dropped"),
+    ("95", "200", "latitude", "latitude '95' is out of range (-90 to 90); both dropped"),
+])
+def test_a_coordinate_that_is_no_position_says_why(latitude, longitude, field_name, reason):
+    parsed = parse(record(latitude=latitude, longitude=longitude))
+    assert (parsed.meetings[0].latitude, parsed.meetings[0].longitude) == (None, None)
+    assert [(n.field, n.reason) for n in parsed.notes] == [(field_name, reason)]

@@ -22,6 +22,7 @@ from meetings.feeds.records import (
     add_minutes,
     clean_record,
     conference_link_in,
+    coordinate_problem,
     limit_text,
     link_problem,
     notes_limit as records_notes_limit,
@@ -236,6 +237,24 @@ class Fields:
         return read_notes(self.raw.get(name), field_name=name, repair=self.repair, limit=self.notes_limit)
 
 
+COORDINATE_RANGES = (("latitude", -90, 90), ("longitude", -180, 180))
+
+
+def _coordinates(raw: dict, repair) -> tuple[float | None, float | None]:
+    """(latitude, longitude), or (None, None) with a note saying why when
+    the record gives a coordinate that is none, or only one of the two."""
+    latitude, longitude = (read_coordinate(raw.get(name), low=low, high=high) for name, low, high in COORDINATE_RANGES)
+    if latitude is not None and longitude is not None:
+        return latitude, longitude
+    for name, low, high in COORDINATE_RANGES:
+        if problem := coordinate_problem(raw.get(name), field_name=name, low=low, high=high):
+            repair(name, f"{problem}; both dropped")
+            return None, None
+    if latitude is not None or longitude is not None:
+        repair("latitude", "only one of latitude and longitude is given; both dropped")
+    return None, None
+
+
 def record_key(raw, *, root: str) -> tuple[str, str]:
     """(our key, the record's id) for a record; ("", "") without a usable id.
     Ids are unique only within one server: the key is (root server, id)."""
@@ -312,12 +331,8 @@ def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: 
         repair("virtual_meeting_link", f"link {problem}; dropped")
         conference_url = ""
     street = fields.text("location_street", limit=LIMITS["address"])
-    latitude = read_coordinate(raw.get("latitude"), low=-90, high=90)
-    longitude = read_coordinate(raw.get("longitude"), low=-180, high=180)
+    latitude, longitude = _coordinates(raw, repair)
     approximate = False
-    if (latitude is None) != (longitude is None):
-        repair("latitude", "only one of latitude and longitude is a number; both dropped")
-        latitude = longitude = None
     if latitude == 0 and longitude == 0:
         latitude = longitude = None
         repair("latitude", "coordinates 0,0 are a placeholder; dropped")

@@ -487,18 +487,33 @@ def conference_link_in(text: str) -> str:
     return ""
 
 
-def read_coordinate(value, *, low: float, high: float) -> float | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    if not isinstance(value, (int, float, str)) or (isinstance(value, str) and len(value) > 40):
-        return None
+def _coordinate(value, *, low: float, high: float) -> tuple[float | None, str]:
+    """(the coordinate, "") or (None, why it is none; "" when not given)."""
+    if value is None or value == "":
+        return None, ""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or (
+            isinstance(value, str) and len(value) > 40):
+        return None, "is not a number"
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        return None
-    if number != number or not low <= number <= high:  # NaN or out of range
-        return None
-    return round(number, 6)
+        return None, "is not a number"
+    if number != number:  # NaN
+        return None, "is not a number"
+    if not low <= number <= high:  # 1e400 is infinity: out of range too
+        return None, f"is out of range ({low:g} to {high:g})"
+    return round(number, 6), ""
+
+
+def read_coordinate(value, *, low: float, high: float) -> float | None:
+    return _coordinate(value, low=low, high=high)[0]
+
+
+def coordinate_problem(value, *, field_name: str, low: float, high: float) -> str:
+    """Why a coordinate the feed gave is none ("latitude '95' is out of range
+    (-90 to 90)"); "" when it is one, or when none was given."""
+    problem = _coordinate(value, low=low, high=high)[1]
+    return f"{field_name} {shown(value, 30)} {problem}" if problem else ""
 
 
 def add_minutes(start: dt.time, minutes: int) -> dt.time:
