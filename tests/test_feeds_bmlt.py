@@ -274,6 +274,19 @@ def test_a_root_server_import_reads_its_formats_and_default_closed_status(vocabu
 
 
 @pytest.mark.django_db
+def test_a_root_server_without_server_info_imports_with_formats_only(vocabularies, monkeypatch):
+    from meetings.feeds.importer import feed_import
+    from tests.factories import make_source
+
+    answers = root_server(monkeypatch, search_results=[yap_record("1", "1,17"), yap_record("2", "1")])
+    answers["GetServerInfo"] = "<html>Not found</html>"  # older servers
+    source = make_source("yap", fellowship="na", format="bmlt", url=YAP_ROOT)
+    run = feed_import(source_id=source.pk)
+    assert run.status == "succeeded", run.reason
+    assert stored_types(source) == {"1": (["BEG", "OPEN"], "open"), "2": (["BEG"], "")}
+
+
+@pytest.mark.django_db
 def test_an_approved_held_root_server_run_keeps_its_formats_and_default(vocabularies, monkeypatch):
     """A held run is applied later from what it stored: GetFormats and the
     server's default open/closed are part of it, not only GetSearchResults."""
