@@ -53,8 +53,7 @@ from meetings.feeds import fetch, locks
 from meetings.feeds.claims import STALE_RUN_REASON, source_claimed
 from meetings.feeds.duplicates import mark_duplicates
 from meetings.feeds.formats import FeedDocument, parser_for
-from meetings.feeds.meeting_guide import content_key_stem
-from meetings.feeds.records import FeedMeeting, FeedUnreadable, ParsedFeed, storable_text
+from meetings.feeds.records import FeedMeeting, FeedUnreadable, ParsedFeed, content_key_stem, storable_text
 from meetings.geocoding import GeocodingError, Place
 from meetings.history import attributed, history_bulk_record
 from meetings.models import (FeedFormat, FeedSource, ImportIssue, ImportRun, Location, Meeting, Region,

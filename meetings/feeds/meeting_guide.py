@@ -6,7 +6,6 @@ duplicate slugs."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from django.conf import settings
 
@@ -17,8 +16,9 @@ from meetings.feeds.records import (
     LIMITS,
     MAX_REGIONS,
     MAX_TYPES,
-    FeedMeeting,
+    NO_SLUG,
     REPEATED_RECORD,
+    FeedMeeting,
     FeedUnreadable,
     KeyClaims,
     ParsedFeed,
@@ -317,23 +317,6 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int | No
 
 def _article(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
-
-
-# A record keyed on its content: "noslug-" and ten hex digits.
-NO_SLUG = "noslug-"
-
-
-# Keys made from content: a record without a slug, or the second record
-# under a slug another one already took ("42~" and ten hex digits); a
-# multi-day record's meetings end in "@" and the day.
-_CONTENT_KEY = re.compile(r"(noslug-|.*~)[0-9a-f]{10}(?:@[0-6])?")
-
-
-def content_key_stem(key: str) -> str | None:
-    """What a key made from its record's content keeps when the content
-    changes ("noslug-", "42~"); None for a key the feed gave."""
-    match = _CONTENT_KEY.fullmatch(key)
-    return match.group(1) if match else None
 
 
 def _record_key(raw, repair) -> str:

@@ -186,6 +186,21 @@ class KeyClaims:
         return None if derived in self.said else derived
 
 
+# A Meeting Guide record without a slug is keyed "noslug-" and its fingerprint.
+NO_SLUG = "noslug-"
+# Keys made from content: a record without a slug, or another record under
+# a key already taken ("42~", "root#10~" and the fingerprint); a multi-day
+# record's meetings end in "@" and the day.
+_CONTENT_KEY = re.compile(rf"(noslug-|.*~)[0-9a-f]{{{FINGERPRINT_LENGTH}}}(?:@[0-6])?")
+
+
+def content_key_stem(key: str) -> str | None:
+    """What a key made from its record's content keeps when the content
+    changes ("noslug-", "42~"); None for a key the feed gave."""
+    match = _CONTENT_KEY.fullmatch(key)
+    return match.group(1) if match else None
+
+
 class FeedUnreadable(Exception):
     """The feed as a whole cannot be read (HTML page, invalid or truncated
     JSON, an encoding or a size past the limits); the message says why."""
