@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _, gettext_lazy
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings.feeds.locks import FEED_FIELDS
-from meetings.feeds.records import MAX_TYPES
+from meetings.feeds.records import LIMITS, MAX_TYPES, notes_limit
 from meetings.curation import change_request_is_theirs
 from meetings.history import attributed, encode_value
 from meetings.models import ChangeRequest, Location, Meeting
@@ -46,6 +46,10 @@ LOCATION_FIELDS = {"location_name": "name", "address": "address", "city": "city"
                    "postal_code": "postal_code"}
 PROPOSABLE = (*MEETING_FIELDS, *LOCATION_FIELDS)
 DESCRIPTION_MAX = 5000
+# A refusal of unknown fields names the first few, each cut short: the
+# names are the sender's, and a key can be a megabyte long.
+UNKNOWN_NAMED = 5
+NAME_SHOWN = 40
 
 
 class ChangeRequestInvalid(Exception):
@@ -65,11 +69,17 @@ class ChangeRequestOutOfScope(Exception):
     to change now: a superuser may have moved it since the request came in."""
 
 
-def _clean_field(model, name: str, value):
+def _clean_field(model, name: str, value, *, label: str):
+    """`value` cleaned as `model`'s field `name` would clean it; `label` is
+    the proposed field's name, for messages."""
     field = model._meta.get_field(name)
     _check_json_kind(field, value)
     if isinstance(value, str):
         value = value.strip()
+        limit = _text_limit(field)
+        if limit is not None and len(value) > limit:
+            raise ValidationError(_("%(field)s: at most %(max)d characters (this has %(length)d).") % {
+                "field": label, "max": limit, "length": len(value)})
     if value is None and field.null is False and field.blank:
         value = ""
     return field.clean(value, None)
@@ -113,9 +123,26 @@ def _unstorable(text: str) -> str | None:
     return None
 
 
+def _text_limit(field) -> int | None:
+    """The most characters a proposed text may hold: its column's length, and
+    for notes (no length of their own) what an import keeps of a feed's
+    (`records.notes_limit`), so a correction holds no more than a feed can."""
+    return notes_limit() if isinstance(field, models.TextField) else field.max_length
+
+
 def _shown(name: str) -> str:
-    """A name as a message may repeat it (a lone surrogate escaped)."""
+    """A name as a message may repeat it (cut short, a lone surrogate escaped)."""
+    if len(name) > NAME_SHOWN:
+        name = name[:NAME_SHOWN] + "…"
     return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _named(names: list[str]) -> str:
+    """The first few of `names`, and how many more."""
+    named = ", ".join(map(_shown, names[:UNKNOWN_NAMED]))
+    if len(names) <= UNKNOWN_NAMED:
+        return named
+    return _("%(names)s and %(count)d more") % {"names": named, "count": len(names) - UNKNOWN_NAMED}
 
 
 def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
@@ -127,7 +154,7 @@ def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
     unknown = sorted(set(proposed) - set(PROPOSABLE))
     if unknown:
         errors["proposed"] = [_("Unknown field(s): %(unknown)s. Fields you can propose: %(proposable)s.") % {
-            "unknown": ", ".join(map(_shown, unknown)), "proposable": ", ".join(PROPOSABLE)}]
+            "unknown": _named(unknown), "proposable": ", ".join(PROPOSABLE)}]
     cleaned = {}
     for name in PROPOSABLE:
         if name not in proposed:
@@ -137,9 +164,9 @@ def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
             if name == "types":
                 cleaned[name] = _clean_type_codes(value, fellowship)
             elif name in LOCATION_FIELDS:
-                cleaned[name] = _clean_field(Location, LOCATION_FIELDS[name], value)
+                cleaned[name] = _clean_field(Location, LOCATION_FIELDS[name], value, label=name)
             else:
-                cleaned[name] = encode_value(_clean_field(Meeting, name, value))
+                cleaned[name] = encode_value(_clean_field(Meeting, name, value, label=name))
                 if name == "timezone" and cleaned[name] and not is_valid_zone(cleaned[name]):
                     raise ValidationError(_("%(name)s is not an IANA time zone name, such as "
                                             "America/Los_Angeles.") % {"name": repr(cleaned[name])})
@@ -158,11 +185,13 @@ def _clean_type_codes(value, fellowship: Fellowship) -> list[str]:
     codes = sorted({code.strip() for code in value})
     if len(codes) > MAX_TYPES:
         raise ValidationError(_("Give at most %(max)d different type codes.") % {"max": MAX_TYPES})
-    known = set(MeetingType.objects.filter(fellowship=fellowship, code__in=codes).values_list("code", flat=True))
+    known = set(MeetingType.objects.filter(
+        fellowship=fellowship, code__in=[code for code in codes if len(code) <= LIMITS["type"]],
+    ).values_list("code", flat=True))
     unknown = [code for code in codes if code not in known]
     if unknown:
         raise ValidationError(_("Not %(fellowship)s type codes: %(codes)s.") % {
-            "fellowship": fellowship.name, "codes": ", ".join(unknown)})
+            "fellowship": fellowship.name, "codes": _named(unknown)})
     return codes
 
 

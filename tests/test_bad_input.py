@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.urls import reverse
 
 from meetings.api.change_views import parse_since
 from meetings.models import ChangeRequest
@@ -234,3 +235,89 @@ def test_repeated_type_codes_count_once(client, directory):
     body = {"meeting": meeting.slug, "description": "x", "proposed": {"types": ["O"] * 300_000}}
     assert post_raw(client, json.dumps(body)).status_code == 202
     assert ChangeRequest.objects.get().proposed["types"] == ["O"]
+
+
+# --- the size of what a change request proposes ---------------------------------------------------------------
+
+NOTE_FIELDS = ["notes", "group_notes", "conference_url_notes", "conference_phone_notes"]
+
+
+@pytest.mark.parametrize("field", NOTE_FIELDS)
+def test_a_proposed_note_longer_than_a_feeds_is_a_400_naming_the_field_and_limit(client, directory, field, settings):
+    """Found in review: notes of 2,000,000 characters were stored; a feed's are cut at
+    FEEDS_PARSE_MAX_NOTES_CHARACTERS, and a correction is held to the same limit."""
+    settings.FEEDS_PARSE_MAX_NOTES_CHARACTERS = 100
+    meeting = aa_meeting(directory)
+    assert post_raw(client, json.dumps({"meeting": meeting.slug, "description": "x",
+                                        "proposed": {field: "n" * 100}})).status_code == 202
+    body = {"meeting": meeting.slug, "description": "x", "proposed": {field: "n" * 2_000}}
+    response = post_raw(client, json.dumps(body))
+    assert response.status_code == 400, response.content
+    assert response.json() == {f"proposed.{field}": [f"{field}: at most 100 characters (this has 2000)."]}
+    spanish = client.post(SUBMIT, body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="es").json()
+    assert spanish == {f"proposed.{field}": [f"{field}: como mucho 100 caracteres (tiene 2000)."]}
+    assert ChangeRequest.objects.count() == 1
+
+
+def test_four_long_notes_are_each_refused(client, directory):
+    meeting = aa_meeting(directory)
+    proposed = {field: "n" * 600_000 for field in NOTE_FIELDS}
+    response = post_raw(client, json.dumps({"meeting": meeting.slug, "description": "x", "proposed": proposed}))
+    assert response.status_code == 400
+    assert sorted(response.json()) == sorted(f"proposed.{field}" for field in NOTE_FIELDS)
+    assert len(response.content) < 1000
+    assert not ChangeRequest.objects.exists()
+
+
+def test_a_proposed_name_longer_than_the_meetings_is_refused_with_the_same_words(client, directory):
+    meeting = aa_meeting(directory)
+    response = post_raw(client, json.dumps({"meeting": meeting.slug, "description": "x",
+                                            "proposed": {"name": "x" * 1_000_000, "city": "c" * 101}}))
+    assert response.json() == {"proposed.name": ["name: at most 255 characters (this has 1000000)."],
+                               "proposed.city": ["city: at most 100 characters (this has 101)."]}
+
+
+def test_the_meeting_pages_form_holds_notes_to_the_same_limit(client, directory, settings):
+    settings.FEEDS_PARSE_MAX_NOTES_CHARACTERS = 100
+    meeting = aa_meeting(directory)
+    response = client.post(reverse("meeting-page", args=[meeting.slug]), {"description": "x", "notes": "n" * 101})
+    assert response.status_code == 400
+    assert "notes: at most 100 characters (this has 101)." in response.content.decode()
+    assert not ChangeRequest.objects.exists()
+
+
+@pytest.mark.parametrize("proposed, named", [
+    ({"k" * 1_000_000: 1}, ["k" * 40 + "…"]),
+    ({f"f{n:06d}": 1 for n in range(100_000)}, ["f000000", "f000001", "f000002", "f000003", "f000004"]),
+])
+def test_the_unknown_fields_message_stays_short(client, directory, proposed, named):
+    """Found in review: a key of 1,000,000 characters came back whole in the 400 (1 MB), and 100,000 unknown
+    keys as a 789 KB list."""
+    meeting = aa_meeting(directory)
+    response = post_raw(client, json.dumps({"meeting": meeting.slug, "description": "x", "proposed": proposed}))
+    assert response.status_code == 400
+    assert len(response.content) < 1000
+    message = response.json()["proposed"][0]
+    more = len(proposed) - len(named)
+    expected = ", ".join(named) + (f" and {more} more" if more else "")
+    assert message.startswith(f"Unknown field(s): {expected}. Fields you can propose: name, ")
+    if more:
+        spanish = client.post(SUBMIT, {"meeting": meeting.slug, "description": "x", "proposed": proposed},
+                              content_type="application/json", HTTP_ACCEPT_LANGUAGE="es").json()
+        assert spanish["proposed"][0].startswith(f"Campo(s) desconocido(s): {', '.join(named)} y {more} más. ")
+
+
+def test_a_type_code_too_long_to_be_one_is_not_repeated_whole(client, directory):
+    meeting = aa_meeting(directory)
+    response = post_raw(client, json.dumps({"meeting": meeting.slug, "description": "x",
+                                            "proposed": {"types": ["Z" * 1_000_000]}}))
+    assert response.status_code == 400
+    assert len(response.content) < 1000 and list(response.json()) == ["proposed.types"]
+
+
+def test_a_body_past_the_upload_limit_is_a_413(client, directory, settings):
+    meeting = aa_meeting(directory)
+    body = json.dumps({"meeting": meeting.slug, "description": "x", "proposed": {"notes": "n" * 3_000_000}})
+    response = post_raw(client, body)
+    assert response.status_code == 413
+    assert str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE) in response.json()["detail"]
