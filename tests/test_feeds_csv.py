@@ -36,3 +36,9 @@ def test_csv_without_name_column_or_html_is_unreadable():
         list(csv_rows("Foo,Bar\n1,2\n"))
     with pytest.raises(FeedUnreadable):
         list(csv_rows("<html><body>Not found</body></html>"))
+
+
+def test_a_row_with_a_day_but_no_time_is_by_appointment_with_a_note():
+    parsed = parse_csv("Name,Day,Time,Slug\nDay only,Monday,,rt-dayonly\n")
+    assert [(m.key, m.day, m.time) for m in parsed.meetings] == [("rt-dayonly", None, None)]
+    assert [(n.kind, n.record_key, n.field) for n in parsed.notes] == [("repaired", "rt-dayonly", "day")]

@@ -66,6 +66,20 @@ def test_day_null_with_a_time_is_rejected_and_no_day_no_time_is_by_appointment()
     assert parsed.notes[0].record_key == "a" and parsed.notes[0].field == "day"
 
 
+@pytest.mark.parametrize("day", [1, "Monday", [1, 3]])
+@pytest.mark.parametrize("time", [None, "", "  "])
+def test_a_day_without_a_time_is_by_appointment_with_a_note(day, time):
+    """Found in review: a day without a time was kept, then published three ways (the API's day 1, the
+    Meeting Guide export's by appointment, BMLT's weekday with an empty start_time). A weekly meeting needs
+    a time to be found by day and time, so the day is dropped, and the note says so."""
+    parsed = one({"slug": "rt-dayonly", "name": "Day only", "day": day, "time": time,
+                  "timezone": "America/Los_Angeles"})
+    assert [(m.key, m.day, m.time) for m in parsed.meetings] == [("rt-dayonly", None, None)]
+    assert parsed.rejected_count == 0 and parsed.repaired_keys == {"rt-dayonly"}
+    assert [(n.kind, n.field) for n in parsed.notes] == [("repaired", "day")]
+    assert "no time" in parsed.notes[0].reason and "by appointment" in parsed.notes[0].reason
+
+
 def test_types_as_string_or_array():
     assert one(base(types="O, D,BE")).meetings[0].type_tokens == ["O", "D", "BE"]
     assert one(base(types=["Closed", "C"])).meetings[0].type_tokens == ["Closed", "C"]

@@ -155,7 +155,8 @@ def _type_tokens(raw: dict, repair) -> list[str]:
 
 
 def _days(raw: dict, fields: Fields) -> list[int | None]:
-    """The record's weekdays; [None] for a meeting by appointment (no day, no time)."""
+    """The record's weekdays; [None] for a meeting by appointment (no day, no
+    time; a day without a time is made one by the caller, with a note)."""
     value = raw.get("day")
     if value is None or value == "":
         if fields.text("time", "start_time", limit=100, required=True):
@@ -253,6 +254,12 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int | No
         raise RecordRejected("name", "the meeting has no name")
     days = _days(raw, fields)
     time_value = fields.text("time", "start_time", limit=100, required=True)
+    if not time_value and days != [None]:
+        # A weekly meeting is found by its day and time; with a day alone it
+        # would be listed on that day at no hour, so it is by appointment.
+        repair("day", f"day {shown(raw.get('day'))} but no time; the day was dropped and the meeting is "
+                      "listed by appointment")
+        days = [None]
     start, end = None, None
     if time_value:
         start, note = read_time(time_value)
