@@ -31,7 +31,7 @@ from meetings.feeds.records import LIMITS, MAX_TYPES, notes_limit
 from meetings.curation import change_request_is_theirs
 from meetings.history import attributed, encode_value
 from meetings.models import ChangeRequest, Location, Meeting
-from meetings.schedule import is_valid_zone
+from meetings.schedule import is_schedule, is_valid_zone
 from meetings.services import location_save, meeting_lock_fields, meeting_save
 
 logger = logging.getLogger(__name__)
@@ -225,6 +225,13 @@ def change_request_submit(*, description: str, proposed: dict | None = None, mee
             errors.update(error.errors)
     if meeting is None and service_body is not None and not (cleaned.get("name") or errors.get("proposed.name")):
         errors["proposed.name"] = [_("A new meeting needs a name.")]
+    if {"day", "time"} & cleaned.keys() and not errors:
+        # What the listing would say once applied: a day without a time is no schedule.
+        day = cleaned["day"] if "day" in cleaned else getattr(meeting, "day", None)
+        time = cleaned["time"] if "time" in cleaned else getattr(meeting, "time", None)
+        if not is_schedule(day=day, time=time or None):
+            errors["proposed.time" if not time else "proposed.day"] = [
+                _("A weekly meeting needs a day and a start time: give both.")]
     if errors:
         raise ChangeRequestInvalid(errors)
     return ChangeRequest.objects.create(

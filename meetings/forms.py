@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fellowships.models import MeetingType, ServiceBody, service_body_fellowship_problem
 from meetings.models import Location, Meeting, Region
-from meetings.schedule import is_valid_zone
+from meetings.schedule import is_schedule, is_valid_zone
 
 
 def clean_zone_name(name: str) -> str:
@@ -57,6 +57,11 @@ class MeetingAdminForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        if not {"day", "time"} & self.errors.keys() and not is_schedule(day=cleaned.get("day"),
+                                                                        time=cleaned.get("time")):
+            self.add_error("time" if cleaned.get("time") is None else "day", ValidationError(
+                _("Give both a day and a start time, or neither for a meeting by appointment."),
+                code="day_without_time"))
         fellowship = cleaned.get("fellowship")
         if fellowship is None:
             return cleaned

@@ -26,6 +26,13 @@ def sunday_zero_weekday(date: dt.date) -> int:
     return date.isoweekday() % 7
 
 
+def is_schedule(*, day: int | None, time: dt.time | None) -> bool:
+    """A weekly meeting has both a day and a time; a meeting by appointment
+    neither. One without the other is listed by no reader the same way (the
+    feeds' parser makes a day without a time by appointment)."""
+    return (day is None) == (time is None)
+
+
 @lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)

@@ -27,6 +27,7 @@ from meetings.history import RevertError, history_bulk_record, record_type_codes
 from meetings.keywords import (FELLOWSHIP_SOURCE, language_named, meeting_languages, search_text,
                                type_search_names_read, type_text_sources_read, word_text)
 from meetings.models import DirectoryVersion, Location, Meeting
+from meetings.schedule import is_schedule
 
 # How a meeting whose place could not be geocoded is flagged for review; the
 # flag is lifted by the same rule once the place has coordinates.
@@ -296,9 +297,14 @@ def meeting_take_feed(*, meeting: Meeting, values: dict, types: list[MeetingType
     if current_types is not None:
         current = current_values(meeting, [t.code for t in current_types])
         meeting.locked_fields = sorted(set(meeting.locked_fields) | set(newly_curated(obj=meeting, current=current)))
+    schedule_before = (meeting.day, meeting.time)
     for name in FEED_FIELDS:
         if name != "types" and name not in meeting.locked_fields:
             setattr(meeting, name, decode(name, values[name]))
+    if {"day", "time"} & set(meeting.locked_fields) and not is_schedule(day=meeting.day, time=meeting.time):
+        # A curated day beside the feed's by appointment would be a day
+        # without a time, which no reader lists alike: the curator's schedule holds whole.
+        meeting.day, meeting.time = schedule_before
     final_types = current_types if current_types is not None and "types" in meeting.locked_fields else types
     meeting.location = location
     meeting.feed_values = {**values, "location": place_key}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from geopy.location import Location as GeopyLocation
 from geopy.point import Point as GeopyPoint
 
@@ -252,6 +255,31 @@ def test_a_misspelt_time_zone_is_refused_and_nothing_changes(curator):
     assert "'America/Irvine' is not an IANA time zone name" in errors["timezone"][0]
     meeting.refresh_from_db()
     assert (meeting.name, meeting.timezone) == ("Tuesday Night", "America/Los_Angeles")
+
+
+@pytest.mark.parametrize("day, time, field", [(2, "", "time"), ("", "19:00", "day")])
+def test_a_day_without_a_time_or_a_time_without_a_day_is_refused(curator, day, time, field):
+    """Found in review: a day without a time was published as three different things; a feed's is made by
+    appointment (meetings/feeds/meeting_guide.py), and a curator is asked for both or neither."""
+    meeting = make_meeting(name="Tuesday Night")
+    response = curator.post(change_url(meeting), meeting_form_data(meeting, day=day, time=time, end_time=""))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors[field] == ["Give both a day and a start time, or neither for a meeting by appointment."]
+    meeting.refresh_from_db()
+    assert (meeting.day, meeting.time) == (2, dt.time(19))
+    with translation.override("es"):
+        assert str(errors[field][0]) == ("Indique un día y una hora de inicio, o ninguno de los dos para una "
+                                         "reunión con cita previa.")
+
+
+def test_neither_day_nor_time_is_a_meeting_by_appointment(curator):
+    meeting = make_meeting(name="Tuesday Night")
+    response = curator.post(change_url(meeting), meeting_form_data(meeting, day="", time="", end_time=""))
+    assert response.status_code == 302
+    meeting.refresh_from_db()
+    assert (meeting.day, meeting.time) == (None, None)
 
 
 def test_types_of_another_fellowship_are_refused(curator):

@@ -70,3 +70,22 @@ def test_release_action_and_scope(aa_client, imported, client):
     assert client.post(url).status_code == 404
     second.refresh_from_db()
     assert second.locked_fields == ["name"]
+
+
+@pytest.mark.parametrize("edit, feed", [
+    ({"day": 3}, {"day": None, "time": None}),
+    ({"day": 3}, {"time": None}),
+    ({"time": "20:00"}, {"day": None, "time": None}),
+])
+def test_a_curated_day_or_time_keeps_its_partner_when_the_feed_drops_the_schedule(aa_client, imported, edit, feed):
+    """A curated day (or time) beside the feed's by appointment left half a schedule: a day without a
+    time, published three ways. The curator's schedule holds whole."""
+    _, source = imported
+    Meeting.objects.update(service_body=imported[0].aa_office)
+    meeting = Meeting.objects.get(source_key="m1")
+    assert aa_client.post(change_url(meeting), meeting_form_data(meeting, **edit)).status_code == 302
+    meeting.refresh_from_db()
+    curated = (meeting.day, meeting.time)
+    run_feed(source, [feed_record(1, **feed), feed_record(2)])
+    meeting.refresh_from_db()
+    assert (meeting.day, meeting.time) == curated

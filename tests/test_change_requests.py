@@ -48,6 +48,29 @@ def test_bad_proposed_values_are_refused_by_name(client, directory, proposed, ke
     assert not ChangeRequest.objects.exists()
 
 
+def test_a_proposal_that_leaves_a_day_without_a_time_is_refused(client, directory):
+    """A day without a time would be published three ways (the feeds make it by appointment); a proposal
+    that would leave one, for a new meeting or with the meeting's own day or time, is refused."""
+    meeting = aa_meeting(directory)
+    assert meeting.day is not None and meeting.time is not None
+    message = "A weekly meeting needs a day and a start time: give both."
+    new = submit(client, service_body=directory.aa_office.slug, description="new",
+                 proposed={"name": "Day only", "day": 1})
+    assert new.json() == {"proposed.time": [message]}
+    no_time = submit(client, meeting=meeting.slug, description="no time", proposed={"time": None})
+    assert no_time.json() == {"proposed.time": [message]}
+    time_only = submit(client, service_body=directory.aa_office.slug, description="new",
+                       proposed={"name": "Time only", "time": "19:00"})
+    assert time_only.json() == {"proposed.day": [message]}
+    spanish = client.post(SUBMIT, {"meeting": meeting.slug, "description": "x", "proposed": {"time": None}},
+                          content_type="application/json", HTTP_ACCEPT_LANGUAGE="es").json()
+    assert spanish == {"proposed.time": ["Una reunión semanal necesita un día y una hora de inicio: indica los dos."]}
+    assert not ChangeRequest.objects.exists()
+    assert submit(client, meeting=meeting.slug, description="new day", proposed={"day": 4}).status_code == 202
+    assert submit(client, service_body=directory.aa_office.slug, description="by appointment",
+                  proposed={"name": "Call us"}).status_code == 202
+
+
 def test_missing_description_unknown_meeting_and_bad_email_are_400(client, directory):
     meeting = aa_meeting(directory)
     assert "description" in submit(client, meeting=meeting.slug, description="").json()

@@ -197,3 +197,31 @@ def test_a_days_key_never_takes_a_slug_another_record_gave(order):
 def test_day_keys_without_a_collision_stay_as_they_were():
     parsed = parse_meeting_guide([base(slug="a", day=[1, 2]), base(slug="b", day=[3, 4])])
     assert [m.key for m in parsed.meetings] == ["a@1", "a@2", "b@3", "b@4"] and parsed.notes == []
+
+
+@pytest.mark.django_db
+def test_a_stored_day_without_a_time_becomes_by_appointment_flagged_with_what_it_had(directory):
+    """Migration 0023: rows imported before the parser's rule agree with it, and a re-import of the same
+    record takes the change for no curator's edit."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from meetings.models import Meeting
+    from tests.factories import feed_record, make_source, run_feed
+
+    source = make_source()
+    run_feed(source, [feed_record(1), feed_record(2)])
+    # As an import of {"day": 1, "time": ""} left it before the parser's rule.
+    feed_values = {**Meeting.objects.get(source_key="m1").feed_values, "time": None}
+    Meeting.objects.filter(source_key="m1").update(time=None, feed_values=feed_values,
+                                                   review_reason="Check the address")
+    import_module("meetings.migrations.0023_day_without_time_by_appointment").day_without_time_by_appointment(
+        apps, None)
+    day_only = Meeting.objects.get(source_key="m1")
+    assert (day_only.day, day_only.time, day_only.needs_review) == (None, None, True)
+    assert day_only.review_reason == ("Had Monday but no start time; listed by appointment until it has both; "
+                                      "Check the address")
+    assert Meeting.objects.get(source_key="m2").day == 2 and not Meeting.objects.get(source_key="m2").needs_review
+    run_feed(source, [feed_record(1, time=None), feed_record(2)])
+    assert Meeting.objects.get(source_key="m1").locked_fields == []
