@@ -86,12 +86,34 @@ def test_types_as_string_or_array():
 
 
 def test_a_fellowships_own_codes_are_read_instead_of_the_spec_bridge():
+    def tokens(record, fellowship="al-anon"):
+        return parse_meeting_guide([record], fellowship=fellowship).meetings[0].type_tokens
     record = base(types=["C", "D"], fellowship="al-anon", fellowship_types=["Y", "D", "CAL"])
-    assert one(record).meetings[0].type_tokens == ["Y", "D", "CAL"]
+    assert tokens(record) == ["Y", "D", "CAL"]
+    assert tokens(base(types=["C"], fellowship=" Al-Anon ", fellowship_types=["Y"])) == ["Y"]
     # Even none: a closed-by-rule meeting's `C` is the rule's, not a code of its own.
-    assert one(base(types=["C"], fellowship="al-anon", fellowship_types=[])).meetings[0].type_tokens == []
+    assert tokens(base(types=["C"], fellowship="al-anon", fellowship_types=[])) == []
     # Without a fellowship the extra field says nothing.
-    assert one(base(types=["C"], fellowship_types=["Y"])).meetings[0].type_tokens == ["C"]
+    assert tokens(base(types=["C"], fellowship_types=["Y"])) == ["C"]
+
+
+@pytest.mark.parametrize("source_fellowship", ["aa", ""])
+def test_another_fellowships_own_codes_are_not_read_as_the_sources(source_fellowship):
+    """Found in review: the directory's own unfiltered feed imported into an AA source made Al-Anon's
+    Alateen (Y) AA's Young People and Al-Anon's Beginners (B) AA's Big Book, and lost closed: another
+    fellowship's own codes mean other things. Its Meeting Guide `types` are read, with a note."""
+    record = base(types=["C", "BE"], fellowship="al-anon", fellowship_types=["Y", "B"])
+    parsed = parse_meeting_guide([record], fellowship=source_fellowship)
+    assert parsed.meetings[0].type_tokens == ["C", "BE"]
+    notes = [(n.kind, n.field, n.reason) for n in parsed.notes]
+    if source_fellowship:
+        assert notes == [("repaired", "fellowship", "fellowship 'al-anon' is not this source's (aa); its "
+                                                     "fellowship_types were ignored and its types read")]
+    else:
+        assert notes == []
+    assert [n.reason for n in parse_meeting_guide([base(fellowship="Al-Anon")], fellowship="aa").notes] == [
+        "fellowship 'Al-Anon' is not this source's (aa)"]
+    assert parse_meeting_guide([base(fellowship="AA")], fellowship="aa").notes == []
 
 
 @pytest.mark.parametrize("value, expected", [("yes", True), ("no", False), (True, True), (False, False)])

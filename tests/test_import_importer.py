@@ -197,6 +197,21 @@ def test_same_letter_means_the_fellowships_own_type(vocabularies):
     assert Meeting.objects.get().types.get().name == "Alateen"
 
 
+def test_another_fellowships_meetings_in_a_feed_keep_their_meaning(vocabularies):
+    """Found in review: re-importing the directory's unfiltered feed into an AA source read Al-Anon's own
+    codes in AA's vocabulary (Alateen became Young People, Beginners Big Book, closed was lost). Only a
+    record of the source's own fellowship is read in its own codes."""
+    aa = make_source("aa-again")
+    run = run_feed(aa, [
+        feed_record(1, fellowship="al-anon", fellowship_types=["Y", "B"], types=["C", "BE"]),
+        feed_record(2, fellowship="aa", fellowship_types=["Y", "B"], types=["O"]),
+    ])
+    types = {m.source_key: (sorted(t.code for t in m.types.all()), m.open_closed)
+             for m in Meeting.objects.prefetch_related("types")}
+    assert types == {"m1": (["BE", "C"], "closed"), "m2": (["B", "Y"], "")}
+    assert [(i.record_key, i.field) for i in run.issues.all()] == [("m1", "fellowship")]
+
+
 def test_slug_collision_across_sources_is_derived_deterministically(source):
     other = make_source("district")
     run_feed(source, [feed_record(1)])

@@ -110,5 +110,5 @@ def csv_rows(text: str | bytes) -> CsvRecords:
     return CsvRecords(stripped, dialect, headers)
 
 
-def parse_csv(text: str | bytes) -> ParsedFeed:
-    return parse_meeting_guide(csv_rows(text))
+def parse_csv(text: str | bytes, *, fellowship: str = "") -> ParsedFeed:
+    return parse_meeting_guide(csv_rows(text), fellowship=fellowship)

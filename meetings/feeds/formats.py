@@ -23,7 +23,8 @@ from meetings.models import FeedFormat
 @dataclass(frozen=True)
 class FeedDocument:
     """A feed as obtained: its raw text, or records already decoded, and
-    what its format fetched beside it (`options`, e.g. BMLT's format table)."""
+    what its format fetched beside it (`options`, e.g. BMLT's format table),
+    or the importer adds (`fellowship`: the source's slug)."""
 
     text: str = ""
     records: list | None = None
@@ -68,10 +69,10 @@ class MeetingGuideParser(FeedParser):
     label = "Meeting Guide JSON"
 
     def parse_text(self, *, text: str, root: str, options: dict) -> ParsedFeed:  # noqa: ARG002
-        return parse_meeting_guide(load_feed_text(text))
+        return parse_meeting_guide(load_feed_text(text), fellowship=options.get("fellowship") or "")
 
     def parse_records(self, *, records: list, root: str, options: dict) -> ParsedFeed:  # noqa: ARG002
-        return parse_meeting_guide(records)
+        return parse_meeting_guide(records, fellowship=options.get("fellowship") or "")
 
 
 class CsvParser(MeetingGuideParser):
@@ -79,7 +80,7 @@ class CsvParser(MeetingGuideParser):
     label = "CSV"
 
     def parse_text(self, *, text: str, root: str, options: dict) -> ParsedFeed:  # noqa: ARG002
-        return parse_csv(text)
+        return parse_csv(text, fellowship=options.get("fellowship") or "")
 
     def claims(self, location: str) -> bool:
         return location.lower().endswith(".csv")

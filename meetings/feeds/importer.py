@@ -38,7 +38,7 @@ import datetime as dt
 import hashlib
 import time as monotonic
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import chain
 
@@ -855,6 +855,8 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
                     return _finish(run, status=ImportRun.Status.SUCCEEDED, reason=NOT_MODIFIED_REASON,
                                    started=started)
                 payload = document.text
+                # A record's own type codes are read only when they are the source's fellowship's.
+                document = replace(document, options={**document.options, "fellowship": source.fellowship.slug})
                 parsed = parser_for(format or source.format).parse(document=document, root=source.url)
             run = _apply_parsed(source=source, run=run, parsed=parsed, payload=payload, allow_shrink=allow_shrink,
                                 geocoder=geocoder, progress=progress, location_namespace=location_namespace,

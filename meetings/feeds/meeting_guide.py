@@ -144,13 +144,23 @@ def _types(value, repair) -> list[str]:
     return list(seen)[:MAX_TYPES]
 
 
-def _type_tokens(raw: dict, repair) -> list[str]:
+def _type_tokens(raw: dict, repair, *, fellowship: str) -> list[str]:
     """The record's type codes. A directory like ours also sends them in the
     meeting's own fellowship's vocabulary (`fellowship`, `fellowship_types`,
     even when empty): those say what the spec codes in `types` cannot
-    (Al-Anon's Alateen, NA's Basic Text), so they are read instead."""
-    if isinstance(raw.get("fellowship"), str) and isinstance(raw.get("fellowship_types"), list):
-        return _types(raw["fellowship_types"], repair)
+    (Al-Anon's Alateen, NA's Basic Text), so they are read instead when that
+    fellowship is the source's (`fellowship`, its slug). Another fellowship's
+    codes mean other things in the source's vocabulary (Al-Anon's Y is
+    Alateen, AA's Young People): its `types` are read then."""
+    named = raw.get("fellowship")
+    own_codes = isinstance(raw.get("fellowship_types"), list)
+    if not isinstance(named, str) or not named.strip() or not fellowship:
+        return _types(raw.get("types"), repair)
+    if named.strip().lower() == fellowship:
+        return _types(raw["fellowship_types"] if own_codes else raw.get("types"), repair)
+    # Likely a directory's whole feed given to one fellowship's source: said, and read by the spec's codes.
+    repair("fellowship", f"fellowship {shown(named)} is not this source's ({fellowship})"
+                         + ("; its fellowship_types were ignored and its types read" if own_codes else ""))
     return _types(raw.get("types"), repair)
 
 
@@ -240,10 +250,11 @@ def _conference_url(fields: Fields) -> str:
     return url
 
 
-def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int | None = None) -> list[FeedMeeting]:
+def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int | None = None,
+                           fellowship: str = "") -> list[FeedMeeting]:
     """One feed record as meetings (one per weekday); `repair(field, reason)`
-    collects notes. Raises `RecordRejected`. Strings must already be clean
-    (`records.clean_record`)."""
+    collects notes; `fellowship` is the importing source's slug. Raises
+    `RecordRejected`. Strings must already be clean (`records.clean_record`)."""
     if not isinstance(raw, dict):
         raise RecordRejected("", f"record is {_article(_json_kind(raw))}, not an object")
     fields = Fields(raw, repair, notes_limit=notes_limit or records_notes_limit())
@@ -289,7 +300,7 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int | No
         time=start,
         end_time=end,
         timezone=zone,
-        type_tokens=_type_tokens(raw, repair),
+        type_tokens=_type_tokens(raw, repair, fellowship=fellowship),
         notes=fields.notes("notes"),
         conference_url=_conference_url(fields),
         conference_url_notes=fields.notes("conference_url_notes"),
@@ -340,22 +351,23 @@ def _record_key(raw, repair) -> str:
     return key[:LIMITS["key"]]
 
 
-def _read_record(raw, key: str, notes_limit: int) -> tuple[list[FeedMeeting], RecordRejected | None,
-                                                          list[tuple[str, str]]]:
+def _read_record(raw, key: str, notes_limit: int, fellowship: str) -> tuple[
+        list[FeedMeeting], RecordRejected | None, list[tuple[str, str]]]:
     """A record's meetings or its rejection, and its repair notes, not yet reported."""
     notes: list[tuple[str, str]] = []
     try:
-        meetings = meeting_guide_meetings(raw, key=key, notes_limit=notes_limit,
+        meetings = meeting_guide_meetings(raw, key=key, notes_limit=notes_limit, fellowship=fellowship,
                                           repair=lambda field_name, reason: notes.append((field_name, reason)))
     except RecordRejected as error:
         return [], error, notes
     return meetings, None, notes
 
 
-def parse_meeting_guide(records) -> ParsedFeed:
+def parse_meeting_guide(records, *, fellowship: str = "") -> ParsedFeed:
     """Every record of a feed (a list, or the `JsonRecords` of a body):
     meetings, and a note for each rejected or repaired record. One bad record
-    never stops the others."""
+    never stops the others. `fellowship`: the importing source's slug (a
+    record's own codes are read only when they are that fellowship's)."""
     parsed = ParsedFeed(records=len(records))
     needs_cleaning = getattr(records, "needs_cleaning", True)
     notes_limit = records_notes_limit()
@@ -379,7 +391,7 @@ def parse_meeting_guide(records) -> ParsedFeed:
                 parsed.repair(label, "slug", REPEATED_RECORD)
                 continue
             parsed.repair(label, "slug", f"missing slug; keyed as {key}")
-        meetings, error, notes = _read_record(raw, key, notes_limit)
+        meetings, error, notes = _read_record(raw, key, notes_limit, fellowship)
         if key in claims:
             derived = claims.key_apart(key, meetings, error, raw)
             if derived is None:
@@ -387,7 +399,7 @@ def parse_meeting_guide(records) -> ParsedFeed:
                 continue
             key = derived
             parsed.repair(label, "slug", f"duplicate slug; this record keyed as {key}")
-            meetings, error, notes = _read_record(raw, key, notes_limit)
+            meetings, error, notes = _read_record(raw, key, notes_limit, fellowship)
         claims.claim(key, meetings, error, raw)
         parsed.seen_keys.add(key)
         for field_name, reason in notes:
