@@ -98,7 +98,9 @@ def _check_json_kind(field, value) -> None:
     if value is None:
         return
     if isinstance(field, models.IntegerField):
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
+        # Thousands of digits are no day either, and the model's message would repeat them whole.
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or (
+                len(value.strip()) > 20 if isinstance(value, str) else abs(value) >= 10 ** 20):
             raise ValidationError(_("Give a whole number."))
         return
     if not isinstance(value, str):
@@ -106,6 +108,10 @@ def _check_json_kind(field, value) -> None:
         if isinstance(field, models.TimeField):
             raise ValidationError(_("Give a time as text, HH:MM, not %(kind)s.") % {"kind": kind})
         raise ValidationError(_("Give text, not %(kind)s.") % {"kind": kind})
+    if isinstance(field, models.TimeField) and len(value.strip()) > 20:
+        # No time is that long (a feed's reader stops at 20 too); the model's
+        # message would repeat it whole, or read its digits as a time.
+        raise ValidationError(_("Give a time as HH:MM."))
     if problem := _unstorable(value):
         raise ValidationError(problem)
 

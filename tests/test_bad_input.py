@@ -321,3 +321,21 @@ def test_a_body_past_the_upload_limit_is_a_413(client, directory, settings):
     response = post_raw(client, body)
     assert response.status_code == 413
     assert str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE) in response.json()["detail"]
+
+
+@pytest.mark.parametrize("day", ['"%s"' % ("9" * 4000), '"%s"' % ("9" * 5000), "9" * 4000, "-" + "9" * 4000])
+def test_a_day_of_thousands_of_digits_is_not_repeated_whole(client, directory, day):
+    """Found in review: the 400 repeated the 4,000 or 5,000 digits."""
+    meeting = aa_meeting(directory)
+    response = post_proposed(client, meeting, f'{{"day": {day}}}')
+    assert response.json() == {"proposed.day": ["Give a whole number."]}
+
+
+@pytest.mark.parametrize("field", ["time", "end_time"])
+def test_a_time_of_thousands_of_characters_is_not_repeated_whole(client, directory, field):
+    """100,000 ones were read as 11:11:11.111111, 100,000 letters repeated whole in the 400."""
+    meeting = aa_meeting(directory)
+    for text in ("1" * 100_000, "x" * 100_000):
+        response = post_raw(client, json.dumps({"meeting": meeting.slug, "description": "x",
+                                                "proposed": {field: text}}))
+        assert response.json() == {f"proposed.{field}": ["Give a time as HH:MM."]}
