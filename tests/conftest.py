@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.cache import cache
 from django.db import connection, connections, transaction
 from django.test.utils import override_settings
+from django.utils import translation
 
 from fellowships.models import Fellowship, ServiceBody
 from fellowships.services import vocabularies_sync
@@ -223,6 +225,17 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a page read in Spanish
+    leaves its language active in the thread (LocaleMiddleware activates it
+    and nothing deactivates it), and a later test calling a service would
+    read Spanish messages."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
