@@ -375,7 +375,8 @@ FEEDS_MAX_REDIRECTS = env.int("FEEDS_MAX_REDIRECTS", default=5)
 # refused unless this is on (tests, intranets); other special ranges always are.
 FEEDS_ALLOW_PRIVATE_ADDRESSES = env.bool("FEEDS_ALLOW_PRIVATE_ADDRESSES", default=False)
 FEEDS_USER_AGENT = env("FEEDS_USER_AGENT", default="meetingfinder feed importer")
-# A run that would remove more than this share of a source's meetings is held.
+# A run that would take more than this share of a source's meetings out of the listing
+# (removed, or unpublished by the feed) is held.
 FEEDS_SHRINK_GUARD_SHARE = env.float("FEEDS_SHRINK_GUARD_SHARE", default=0.30)
 # A source whose runs died with their worker this many times for one due
 # time (a feed that exhausts memory) gets a failed run saying so and is next

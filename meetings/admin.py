@@ -22,12 +22,12 @@ from simple_history.admin import SimpleHistoryAdmin
 from meetings import curation, history, quality
 from meetings.admin_change_requests import shown_value  # (also registers ChangeRequest)
 from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
-from meetings.feeds.locks import FEED_FIELDS, LOCATION_FEED_FIELDS
+from meetings.feeds.locks import LOCATION_FEED_FIELDS, MEETING_LOCKABLE_FIELDS, PLACE
 from meetings.keywords import keyword_conditions
 from meetings.forms import LocationAdminForm, MeetingAdminForm, RegionAdminForm
 from meetings.models import Location, Meeting, Region
-from meetings.services import (history_revert, location_lock_fields, location_save, meeting_lock_fields,
-                               meeting_release_lock, meeting_save, meetings_set_published,
+from meetings.services import (history_revert, location_lock_fields, location_save, meeting_feed_place,
+                               meeting_lock_fields, meeting_release_lock, meeting_save, meetings_set_published,
                                meetings_set_temporarily_closed)
 
 
@@ -75,6 +75,19 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         rule = quality.RULES_BY_SLUG.get(self.value() or "")
         return rule.select(meetings=queryset) if rule else queryset
+
+
+def feed_value_text(field: str, value, meeting: Meeting) -> str:
+    """What the feed says for a curated field: its place by name (the feed
+    keeps a key for it), anything else as stored."""
+    if field != PLACE:
+        return shown_value(value)
+    if value == "":
+        return _("(no place: online only)")
+    place = meeting_feed_place(meeting)
+    if place is not None:
+        return str(place)
+    return _("(a place not stored yet: releasing puts the meeting there at the next import)")
 
 
 @admin.action(description=gettext_lazy("Publish selected meetings"), permissions=["change"])
@@ -286,7 +299,7 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
             '<tr><td>{}</td><td>{}</td><td><button type="submit" class="button" formaction="{}" '
             'name="_release_lock">{}</button></td></tr>'
         ), (
-            (field, shown_value(feed.get(field)),
+            (field, feed_value_text(field, feed.get(field), meeting),
              reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, field]), _("Release"))
             for field in meeting.locked_fields
         ))
@@ -349,9 +362,10 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         # derived matches what the curator chose; save_related then finds the
         # types already set and changes nothing.
         meeting_save(meeting=obj, types=form.cleaned_data.get("types", []))
-        # An edit of an imported meeting's feed field is curated at once, so
-        # the next import keeps it (meetings/feeds/locks.py).
-        edited = [name for name in form.changed_data if name in FEED_FIELDS]
+        # An edit of an imported meeting's feed field, or a move to another
+        # location, is curated at once, so the next import keeps it
+        # (meetings/feeds/locks.py).
+        edited = [name for name in form.changed_data if name in MEETING_LOCKABLE_FIELDS]
         if change and obj.feed_source_id and edited:
             meeting_lock_fields(meeting=obj, fields=edited)
 

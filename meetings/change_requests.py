@@ -26,7 +26,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _, gettext_lazy
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
-from meetings.feeds.locks import FEED_FIELDS
+from meetings.feeds.locks import FEED_FIELDS, PLACE
 from meetings.feeds.records import LIMITS, MAX_TYPES, notes_limit
 from meetings.curation import change_request_is_theirs
 from meetings.history import attributed, encode_value
@@ -305,6 +305,8 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
             meeting = Meeting(fellowship=body.fellowship, service_body=body, slug=_unique_slug(proposed["name"]),
                               source="change-request", name=proposed["name"])
         location_values = {LOCATION_FIELDS[n]: v for n, v in proposed.items() if n in LOCATION_FIELDS}
+        # A meeting the request gives a place it had none of is at a place of the curator's choosing.
+        placed = bool(location_values) and meeting.location is None
         if location_values:
             location = meeting.location or Location(created_by=user)
             # A pin a curator placed by hand stays: the request corrects the
@@ -329,7 +331,7 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
             types = list(MeetingType.objects.filter(fellowship_id=meeting.fellowship_id, code__in=proposed["types"]))
         meeting._history_user = user
         meeting = meeting_save(meeting=meeting, types=types, now=now)
-        curated = [name for name in proposed if name in FEED_FIELDS]
+        curated = [name for name in proposed if name in FEED_FIELDS] + ([PLACE] if placed else [])
         if curated:
             meeting_lock_fields(meeting=meeting, fields=curated)
     change_request.meeting = meeting

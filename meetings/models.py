@@ -337,7 +337,8 @@ class FeedSource(models.Model):
     )
     refresh_minutes = models.PositiveIntegerField(verbose_name=_("refresh minutes"), default=12 * 60)
     enabled = models.BooleanField(verbose_name=_("enabled"), default=True)
-    # Share of its meetings a run may remove before it is held; empty = the setting.
+    # Share of its meetings a run may take out of the listing (remove or
+    # unpublish) before it is held; empty = the setting.
     shrink_guard_share = models.FloatField(verbose_name=_("shrink guard share"), null=True, blank=True)
     last_run_at = models.DateTimeField(verbose_name=_("last run at"), null=True, blank=True)
     last_status = models.CharField(verbose_name=_("last status"), max_length=10, blank=True)

@@ -21,8 +21,8 @@ from fellowships.services import open_closed_for
 from meetings.attendance import conference_provider, derive_attendance, is_online
 from meetings.directory_version import directory_changed
 from meetings.geocoding import GeocodingError, Place, geocode
-from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, PIN, current_values, decode, newly_curated,
-                                  unknown_fields)
+from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, MEETING_LOCKABLE_FIELDS, PIN, PLACE,
+                                  current_values, decode, newly_curated, unknown_fields)
 from meetings.history import RevertError, history_bulk_record, record_type_codes, revert_changes
 from meetings.keywords import (FELLOWSHIP_SOURCE, language_named, meeting_languages, search_text,
                                type_search_names_read, type_text_sources_read, word_text)
@@ -372,8 +372,9 @@ def meetings_set_temporarily_closed(*, meetings: QuerySet[Meeting], closed: bool
 
 @transaction.atomic
 def meeting_lock_fields(*, meeting: Meeting, fields: list[str]) -> Meeting:
-    """Lock fields explicitly (an admin saying "keep mine")."""
-    unknown = unknown_fields(fields, allowed=FEED_FIELDS)
+    """Lock fields explicitly (an admin saying "keep mine"): feed fields, or
+    the meeting's place (`locks.PLACE`, a curator's choice of location)."""
+    unknown = unknown_fields(fields, allowed=MEETING_LOCKABLE_FIELDS)
     if unknown:
         raise ValueError(f"not feed fields: {', '.join(unknown)}")
     meeting.locked_fields = sorted(set(meeting.locked_fields) | set(fields))
@@ -381,14 +382,43 @@ def meeting_lock_fields(*, meeting: Meeting, fields: list[str]) -> Meeting:
     return meeting
 
 
+def meeting_feed_place(meeting: Meeting) -> Location | None:
+    """The stored location of the place the meeting's feed gave it last
+    (`feed_values["location"]`, the place's key among the feed's places), or
+    None when the feed gave no place or that place was never stored (the
+    feed described it anew since, or the lock came first). A place key is
+    unique within its namespace: the meeting's source, else a namespace
+    several sources share (the sample data's)."""
+    key = (meeting.feed_values or {}).get(PLACE)
+    if not key:
+        return None
+    places = Location.objects.filter(source_key=key)
+    return places.filter(source=meeting.source).first() or places.order_by("pk").first()
+
+
 @transaction.atomic
 def meeting_release_lock(*, meeting: Meeting, field: str) -> Meeting:
-    """Give a curated field back to the feed: it takes the feed's latest value now."""
+    """Give a curated field back to the feed: it takes the feed's latest value now.
+    The place (`locks.PLACE`) goes back to the feed's place; when that place
+    is not stored, the meeting stays where it is until the next import, which
+    places it where the feed says (its record counts as changed)."""
     if field not in meeting.locked_fields:
         raise ValueError(_("%(field)s is not locked on %(meeting)s") % {"field": repr(field), "meeting": meeting.slug})
     meeting.locked_fields = [name for name in meeting.locked_fields if name != field]
     types = None
-    if field in (meeting.feed_values or {}):
+    if field == PLACE:
+        key = (meeting.feed_values or {}).get(PLACE)
+        place = meeting_feed_place(meeting)
+        if key == "":
+            meeting.location = None  # the feed lists it without a place (online only)
+        elif place is not None:
+            meeting.location = place
+        elif key is not None:
+            # Forget the feed's last word on the record, so its next import
+            # finds it changed and places it anew.
+            meeting.feed_values = {**meeting.feed_values, PLACE: None}
+            meeting.content_hash = ""
+    elif field in (meeting.feed_values or {}):
         value = decode(field, meeting.feed_values[field])
         if field == "types":
             types = list(MeetingType.objects.filter(fellowship_id=meeting.fellowship_id, code__in=value))
@@ -448,7 +478,7 @@ def history_revert(*, record, user=None):
         current._history_user = user
         current._change_reason = reason
         meeting_save(meeting=current, types=types)
-        feed_fields = [n for n in fields + (["types"] if types is not None else []) if n in FEED_FIELDS]
+        feed_fields = [n for n in fields + (["types"] if types is not None else []) if n in MEETING_LOCKABLE_FIELDS]
         if feed_fields and current.feed_source_id:
             meeting_lock_fields(meeting=current, fields=feed_fields)
         return current

@@ -334,3 +334,28 @@ def test_a_decided_requests_note_cannot_be_rewritten(client, directory, decision
     client.post(change_url(request), {"decision_note": "Something else entirely.", "_save": "1"})
     client.post(change_url(request), {"decision_note": "Something else entirely.", "_reject": "1"})
     assert ChangeRequest.objects.get(pk=request.pk).decision_note == note
+
+
+def test_a_place_given_to_an_imported_meeting_without_one_is_kept_by_imports(client, directory):
+    """The feed lists the meeting online only; an approved request gives it
+    a hall: the meeting's location is the curator's now, and the next import
+    (still without a place) does not take it away."""
+    from meetings.change_requests import change_request_submit
+    from meetings.feeds.locks import PLACE
+
+    online = {"address": "", "city": "", "state": "", "postal_code": "",
+              "conference_url": "https://zoom.us/j/5550100"}
+    source = make_source()
+    record = feed_record(1, **online)
+    del record["latitude"], record["longitude"]
+    run_feed(source, [record])
+    meeting = Meeting.objects.get(source_key="m1")
+    assert meeting.location is None
+    Meeting.objects.filter(pk=meeting.pk).update(service_body=directory.aa_office)
+    request = change_request_submit(meeting=meeting, description="We meet in person too",
+                                    proposed={"address": "200 Oak Ave", "city": "Irvine"})
+    meeting = change_request_approve(change_request=request, user=directory.aa_curator)
+    assert PLACE in meeting.locked_fields and meeting.location.address == "200 Oak Ave"
+    run_feed(source, [{**record, "notes": "Bring a friend"}])
+    meeting.refresh_from_db()
+    assert (meeting.location.address, meeting.notes) == ("200 Oak Ave", "Bring a friend")

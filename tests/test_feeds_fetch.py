@@ -1,5 +1,6 @@
 import functools
 import gzip
+import hashlib
 import http.server
 import ipaddress
 import json
@@ -15,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from meetings.feeds import fetch
-from meetings.feeds.importer import NOT_MODIFIED_REASON, import_source
+from meetings.feeds.importer import NOT_MODIFIED_REASON, HeldRunSuperseded, import_run_approve, import_source
 from meetings.feeds.records import FeedUnreadable
 from meetings.models import FeedSource, ImportRun, Meeting
 from tests.factories import feed_record, make_source
@@ -126,6 +127,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.end_headers()
             else:
                 self._send(200, Handler.feed, headers={"ETag": ETAG, "Last-Modified": LAST_MODIFIED})
+        elif path == "/versioned":
+            # An ETag per body, as servers give it.
+            etag = f'"{hashlib.sha1(Handler.feed).hexdigest()[:12]}"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+            else:
+                self._send(200, Handler.feed, headers={"ETag": etag})
         elif path == "/always-304":
             self.send_response(304)
             self.end_headers()
@@ -528,6 +538,51 @@ def test_a_held_feed_is_downloaded_again(server, allow_local, vocabularies):
     assert import_source(source=source).status == ImportRun.Status.HELD
     assert import_source(source=source).status == ImportRun.Status.HELD
     assert [headers.get("If-None-Match") for _, headers in Handler.requests] == [None, None]
+
+
+def _published(source) -> int:
+    return Meeting.objects.filter(feed_source=source).published().count()
+
+
+def test_a_held_run_superseded_by_a_304_cannot_roll_the_directory_back(server, allow_local, vocabularies):
+    """A glitch shrank the feed (held), the next fetch was the full feed
+    again (304: what the directory holds): approving the held run removed 6
+    meetings, and every later 304 kept them removed."""
+    full = json.dumps([feed_record(n) for n in range(10)]).encode()
+    source = make_source(url=f"{server}/versioned")
+    Handler.feed = full
+    assert import_source(source=source).created == 10
+    Handler.feed = json.dumps([feed_record(n) for n in range(4)]).encode()
+    held = import_source(source=source)
+    assert held.status == ImportRun.Status.HELD
+    Handler.feed = full
+    later = import_source(source=source)
+    assert (later.status, later.reason) == (ImportRun.Status.SUCCEEDED, NOT_MODIFIED_REASON)
+    held.refresh_from_db()
+    assert held.status == ImportRun.Status.FAILED and held.reason.startswith(f"superseded by run {later.pk} ")
+    with pytest.raises(HeldRunSuperseded):
+        import_run_approve(run=held)
+    assert _published(source) == 10
+    assert import_source(source=source).reason == NOT_MODIFIED_REASON and _published(source) == 10
+
+
+def test_an_approved_held_run_forgets_the_validators_of_the_feed_before_it(server, allow_local, vocabularies):
+    """The directory is the approved feed now: when the server goes back to
+    the feed the kept validators name, its 304 must not say "nothing changed"."""
+    full = json.dumps([feed_record(n) for n in range(10)]).encode()
+    source = make_source(url=f"{server}/versioned")
+    Handler.feed = full
+    import_source(source=source)
+    Handler.feed = json.dumps([feed_record(n) for n in range(4)]).encode()
+    held = import_source(source=source)
+    approved = import_run_approve(run=held)
+    assert (approved.status, approved.removed, _published(source)) == (ImportRun.Status.SUCCEEDED, 6, 4)
+    source.refresh_from_db()
+    assert (source.fetched_etag, source.fetched_last_modified) == ("", "")
+    Handler.feed = full
+    back = import_source(source=source)
+    assert (back.status, back.restored, _published(source)) == (ImportRun.Status.SUCCEEDED, 6, 10)
+    assert "If-None-Match" not in Handler.requests[-1][1]
 
 
 def test_validators_of_another_url_are_not_sent(server, allow_local, vocabularies):

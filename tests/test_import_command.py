@@ -44,3 +44,31 @@ def test_a_new_file_of_another_fellowship_than_its_service_body_is_refused(vocab
     with pytest.raises(CommandError, match="oc office keeps Alcoholics Anonymous meetings, not Narcotics Anonymous"):
         call_command("import_feed", str(path), "--fellowship", "na", "--service-body", "oc-office")
     assert not FeedSource.objects.filter(url=str(path.resolve())).exists() and not Meeting.objects.exists()
+
+
+def test_the_command_lists_meetings_that_kept_a_curators_values(vocabularies, tmp_path, capsys, admin_client):
+    """A curator's name and time kept over the feed's new ones were only
+    counted as "updated 1": the command lists each such meeting."""
+    from meetings.models import ImportRun
+    from tests.factories import change_url, meeting_form_data
+
+    make_source("oc")
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps([feed_record(n) for n in range(5)]))
+    call_command("import_feed", str(path), "--fellowship", "aa", "--service-body", "oc-office")
+    meeting = Meeting.objects.get(source_key="m1")
+    admin_client.post(change_url(meeting), meeting_form_data(meeting, name="Curated name", time="20:00"))
+    meeting.refresh_from_db()
+    assert meeting.locked_fields == ["name", "time"]
+    capsys.readouterr()
+    path.write_text(json.dumps([feed_record(n, **({"name": "Feed rename", "time": "18:00"} if n == 1 else {}))
+                                for n in range(5)]))
+    call_command("import_feed", str(path))
+    out = capsys.readouterr().out
+    assert "updated 1, unchanged 4" in out
+    assert ("  curated m1: kept the curator's name, time; the feed now says name 'Feed rename'; time 18:00"
+            in out.splitlines())
+    run = ImportRun.objects.order_by("pk").last()
+    assert run.issues.get().record_key == "m1"
+    meeting.refresh_from_db()
+    assert (meeting.name, meeting.time.strftime("%H:%M")) == ("Curated name", "20:00")

@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -8,10 +9,12 @@ from geopy.location import Location as GeopyLocation
 from geopy.point import Point as GeopyPoint
 
 from fellowships.models import Fellowship, ServiceBody
-from meetings.feeds.importer import import_feed_text, import_records, import_run_approve
+from django.urls import reverse
+
+from meetings.feeds.importer import HeldRunSuperseded, feed_import, import_feed_text, import_records, import_run_approve
 from meetings.models import ImportRun, Meeting
-from meetings.services import meeting_release_lock, meeting_save
-from tests.factories import feed_record, make_source, run_feed
+from meetings.services import meeting_lock_fields, meeting_release_lock, meeting_save
+from tests.factories import feed_record, make_source, message_texts, run_feed
 
 FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 
@@ -145,6 +148,169 @@ def test_shrink_guard_share_is_configurable(source):
     source.save()
     run_feed(source, [feed_record(n) for n in range(10)])
     assert run_feed(source, [feed_record(n) for n in range(6)]).status == "succeeded"
+
+
+# A held run that a later run superseded ------------------------------------------
+
+def test_a_held_run_a_later_run_superseded_cannot_be_approved(source):
+    """Approving it applied its old, shrunken feed over the newer directory
+    (and a 304 then kept it so): it is marked superseded when the later run
+    ends, and its approval is refused."""
+    full = [feed_record(n) for n in range(10)]
+    run_feed(source, full)
+    held = run_feed(source, full[:4])
+    assert held.status == "held"
+    later = run_feed(source, [feed_record(n, name=f"New name {n}") for n in range(10)])
+    assert (later.status, later.updated) == ("succeeded", 10)
+    held.refresh_from_db()
+    assert held.status == "failed" and held.payload == ""
+    assert held.reason.startswith(f"superseded by run {later.pk} of ") and "(succeeded)" in held.reason
+    with pytest.raises(HeldRunSuperseded, match=f"run {held.pk} was superseded by run {later.pk} "):
+        import_run_approve(run=held)
+    assert not Meeting.objects.filter(removed=True).exists()
+    assert set(Meeting.objects.values_list("name", flat=True)) == {f"New name {n}" for n in range(10)}
+    assert ImportRun.objects.filter(approved_at__isnull=False).count() == 0
+
+
+def test_of_two_held_runs_only_the_newer_can_be_approved(source):
+    run_feed(source, [feed_record(n) for n in range(10)])
+    older = run_feed(source, [feed_record(n) for n in range(4)])
+    newer = run_feed(source, [feed_record(n) for n in range(5)])
+    assert newer.status == "held"
+    older.refresh_from_db()
+    assert older.status == "failed" and older.reason.startswith(f"superseded by run {newer.pk} ")
+    with pytest.raises(HeldRunSuperseded):
+        import_run_approve(run=older)
+    approved = import_run_approve(run=newer)
+    assert (approved.status, approved.removed) == ("succeeded", 5)
+
+
+def test_a_held_run_left_held_beside_a_later_run_is_refused_and_marked(source):
+    """Runs held before superseding was recorded (or a race lost to the
+    later run) are checked at approval, under the source's claim."""
+    run_feed(source, [feed_record(n) for n in range(10)])
+    held = run_feed(source, [feed_record(n) for n in range(4)])
+    payload, reason = ImportRun.objects.filter(pk=held.pk).values_list("payload", "reason").get()
+    later = run_feed(source, [feed_record(n) for n in range(10)])
+    ImportRun.objects.filter(pk=held.pk).update(status="held", payload=payload, reason=reason)
+    held.refresh_from_db()
+    with pytest.raises(HeldRunSuperseded, match=f"superseded by run {later.pk} "):
+        import_run_approve(run=held)
+    held.refresh_from_db()
+    assert (held.status, held.payload, held.approved_at) == ("failed", "", None)
+    assert not Meeting.objects.filter(removed=True).exists()
+
+
+def test_a_later_failed_run_does_not_supersede_a_held_one(source):
+    run_feed(source, [feed_record(n) for n in range(10)])
+    held = run_feed(source, [feed_record(n) for n in range(4)])
+    source.url = "file:///etc/passwd"  # refused: the run fails, nothing was fetched
+    source.save()
+    assert feed_import(source_id=source.pk).status == "failed"
+    assert import_run_approve(run=held).status == "succeeded"
+
+
+def test_the_admin_says_which_held_run_was_superseded(source, admin_client):
+    run_feed(source, [feed_record(n) for n in range(10)])
+    held = run_feed(source, [feed_record(n) for n in range(4)])
+    ImportRun.objects.filter(pk=held.pk).update(status="held")  # as if never marked
+    later = run_feed(source, [feed_record(n) for n in range(10)])
+    ImportRun.objects.filter(pk=held.pk).update(status="held")
+    response = admin_client.post(reverse("admin:meetings_importrun_changelist"),
+                                 {"action": "approve", "_selected_action": [held.pk]}, follow=True)
+    (text,) = message_texts(response)
+    assert text.startswith(f"oc: run {held.pk} was not applied: a later run of this source succeeded or was held")
+    assert f"superseded by run {later.pk}" in text
+    # Asked again, it says so again (in the curator's language).
+    response = admin_client.post(reverse("admin:meetings_importrun_changelist"),
+                                 {"action": "approve", "_selected_action": [held.pk]}, follow=True,
+                                 HTTP_ACCEPT_LANGUAGE="es")
+    assert message_texts(response)[0].startswith(f"oc: la importación {held.pk} no se aplicó")
+    assert not Meeting.objects.filter(removed=True).exists()
+
+
+# The shrink guard counts meetings the feed unpublishes ------------------------------
+
+BMLT_FORMATS = [{"id": "2", "key_string": "O", "world_id": "OPEN"}]
+
+
+def bmlt_record(**fields) -> dict:
+    return {"id_bigint": "10", "meeting_name": "Just for Today", "weekday_tinyint": "2", "start_time": "19:00:00",
+            "time_zone": "America/New_York", "location_street": "1 Main St", "location_municipality": "Auburn",
+            "location_province": "NY", "latitude": "42.93", "longitude": "-76.56", "format_shared_id_list": "2",
+            **fields}
+
+
+@pytest.fixture
+def bmlt_source(vocabularies):
+    return make_source("bm", fellowship="na", format="bmlt")
+
+
+def _bmlt_run(source, records):
+    return import_records(records=records, source=source, format="bmlt", bmlt_formats=BMLT_FORMATS)
+
+
+def test_shrink_guard_holds_a_feed_that_unpublishes_its_meetings(bmlt_source):
+    assert _bmlt_run(bmlt_source, [bmlt_record(id_bigint=str(n)) for n in range(10)]).created == 10
+    run = _bmlt_run(bmlt_source, [bmlt_record(id_bigint=str(n), published="0") for n in range(10)])
+    assert run.status == "held"
+    assert run.reason == "the feed would unpublish 10 of 10 meetings (100%, more than the 30% allowed)"
+    assert Meeting.objects.published().count() == 10
+
+
+def test_shrink_guard_counts_removed_and_unpublished_together(bmlt_source):
+    _bmlt_run(bmlt_source, [bmlt_record(id_bigint=str(n)) for n in range(10)])
+    records = [bmlt_record(id_bigint=str(n), published="0" if n < 2 else "1") for n in range(8)]
+    run = _bmlt_run(bmlt_source, records)
+    assert run.status == "held" and run.reason.startswith("the feed would remove 2 and unpublish 2 of 10 meetings (40%")
+
+
+def test_shrink_guard_leaves_out_meetings_whose_publishing_a_curator_keeps(bmlt_source):
+    _bmlt_run(bmlt_source, [bmlt_record(id_bigint=str(n)) for n in range(10)])
+    for meeting in Meeting.objects.order_by("source_key")[:2]:
+        meeting_lock_fields(meeting=meeting, fields=["published"])
+    run = _bmlt_run(bmlt_source, [bmlt_record(id_bigint=str(n), published="0" if n < 4 else "1")
+                                  for n in range(10)])
+    assert (run.status, run.updated) == ("succeeded", 4)  # 2 of 10 leave the listing: 20%
+    assert Meeting.objects.published().count() == 8
+
+
+# Curated values kept over a new feed value are reported ---------------------------
+
+def test_a_run_notes_each_meeting_that_kept_a_curators_value_over_a_new_feed_value(source, admin_client):
+    run_feed(source, [feed_record(n) for n in range(4)])
+    for key in ("m1", "m2", "m3"):
+        meeting = Meeting.objects.get(source_key=key)
+        meeting.name, meeting.time = "Curated name", dt.time(20, 0)
+        meeting_save(meeting=meeting)
+        meeting_lock_fields(meeting=meeting, fields=["name", "time"])
+    run = run_feed(source, [
+        feed_record(0, name="Renamed 0"),  # not curated: the feed's word, no note
+        feed_record(1, name="Feed rename", time="18:00"),
+        feed_record(2, notes="Ring the bell"),  # the feed's name and time are as before: no note
+        feed_record(3, name="Curated name", time="20:00"),  # the feed agrees with the curator now
+    ])
+    assert (run.status, run.updated) == ("succeeded", 4)
+    assert list(run.issues.values_list("kind", "record_key", "field", "reason")) == [
+        ("repaired", "m1", "name, time", "kept the curator's name, time; the feed now says name 'Feed rename'; "
+                                         "time 18:00")]
+    assert Meeting.objects.get(source_key="m1").name == "Curated name"
+    page = admin_client.get(reverse("admin:meetings_importrun_change", args=[run.pk])).content.decode()
+    assert "the feed now says name &#x27;Feed rename&#x27;; time 18:00" in page
+
+
+def test_notes_of_kept_curated_values_are_bounded(source, settings):
+    settings.FEEDS_PARSE_MAX_ISSUES = 2
+    run_feed(source, [feed_record(n) for n in range(5)])
+    for meeting in Meeting.objects.all():
+        meeting.name = "Curated"
+        meeting_save(meeting=meeting)
+    run = run_feed(source, [feed_record(n, name=f"Feed {n}") for n in range(5)])
+    reasons = list(run.issues.values_list("record_key", "reason"))
+    assert reasons[:2] == [("m0", "kept the curator's name; the feed now says name 'Feed 0'"),
+                           ("m1", "kept the curator's name; the feed now says name 'Feed 1'")]
+    assert reasons[-1] == ("", "kept the curator's values on 3 more meetings, not listed")
+    assert run.issues_left_out == 3
 
 
 def test_curated_field_is_kept_shown_beside_and_releasable(source):

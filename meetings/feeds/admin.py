@@ -4,13 +4,14 @@ the importer or the task. Registered from `meetings/admin.py`."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.utils.translation import gettext as _, gettext_lazy, ngettext
 
 from meetings import quality
 from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
 from meetings.feeds.claims import SourceBusy
 from meetings.feeds.dispatch import IN_BACKGROUND, ImportQueueUnavailable, feed_import_start
-from meetings.feeds.importer import import_run_approve
+from meetings.feeds.importer import SUPERSEDED, HeldRunSuperseded, import_run_approve
 from meetings.models import FeedSource, ImportIssue, ImportRun
 
 
@@ -96,12 +97,21 @@ class ImportRunAdmin(CuratorScopedAdmin):
 
     @admin.action(description=gettext_lazy("Approve held runs (apply the feed as fetched)"), permissions=["change"])
     def approve(self, request, queryset):
-        for run in queryset.filter(status=ImportRun.Status.HELD):
+        # Held runs, and those a later run superseded (each is told why it is not applied).
+        approvable = Q(status=ImportRun.Status.HELD) | Q(status=ImportRun.Status.FAILED,
+                                                         reason__startswith=SUPERSEDED)
+        for run in queryset.filter(approvable).select_related("source").order_by("pk"):
             try:
                 run = import_run_approve(run=run)
             except SourceBusy:
                 self.message_user(request, _("%(source)s: another run of this source is in progress; approve again "
                                              "when it is done.") % {"source": run.source}, messages.WARNING)
+                continue
+            except HeldRunSuperseded as error:
+                self.message_user(request, _("%(source)s: run %(run)s was not applied: a later run of this source "
+                                             "succeeded or was held, and applying this older feed would roll the "
+                                             "directory back (%(why)s).") % {
+                    "source": run.source, "run": run.pk, "why": error}, messages.ERROR)
                 continue
             level = messages.SUCCESS if run.status == ImportRun.Status.SUCCEEDED else messages.ERROR
             self.message_user(request, f"{run.source}: {run.get_status_display()} {run.reason}".strip(), level)

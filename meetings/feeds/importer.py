@@ -21,14 +21,18 @@ Thin wrappers keep the older entry points (keyword-only), all through
 text=...)`, `import_records(records=..., ...)` (decoded Meeting Guide dicts or
 BMLT records; without a source one is made per service body; the exporter's
 round-trip tests use it), `import_run_approve(run=...)` (a held run's feed as
-fetched, shrink guard off) and `parse_feed_text(text=..., format=...)`.
+fetched, shrink guard off; refused once a later run of the source succeeded
+or was held: `HeldRunSuperseded`) and `parse_feed_text(text=..., format=...)`.
 
 Meetings match by (source, the feed's key), or for a record keyed on its
 content by what it shares with the meeting it was; unchanged records (same content
 hash) cost no write; meetings gone from the feed are marked removed, restored
-when they return; fields a curator changed on a meeting or its location are
-left alone (`meetings.feeds.locks`); the same meeting from two sources is
-shown once (`meetings.feeds.duplicates`).
+when they return; fields a curator changed on a meeting (its location
+included) or its location are left alone (`meetings.feeds.locks`), a hall a
+curator changed is described anew only as a whole (`Applier._place`), and the
+run notes the meetings that kept a curator's value over a new one from the
+feed; the same meeting from two sources is shown once
+(`meetings.feeds.duplicates`).
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ from meetings.feeds import fetch, locks
 from meetings.feeds.claims import STALE_RUN_REASON, source_claimed
 from meetings.feeds.duplicates import mark_duplicates
 from meetings.feeds.formats import FeedDocument, parser_for
-from meetings.feeds.records import FeedMeeting, FeedUnreadable, ParsedFeed, content_key_stem, storable_text
+from meetings.feeds.records import (MAX_REASON, FeedMeeting, FeedUnreadable, ParsedFeed, content_key_stem,
+                                    storable_text)
+from meetings.geo import great_circle_m
 from meetings.geocoding import GeocodingError, Place
 from meetings.history import attributed, history_bulk_record
 from meetings.models import (FeedFormat, FeedSource, ImportIssue, ImportRun, Location, Meeting, Region,
@@ -136,6 +142,44 @@ def _location_signature(fm: FeedMeeting) -> str | None:
     parts = [fm.location_name, fm.address, fm.city, fm.state, fm.postal_code, fm.country, fm.formatted_address,
              fm.latitude, fm.longitude, fm.approximate, fm.location_notes, "/".join(fm.regions)]
     return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
+
+
+# How near the feed's new position for a place a curator changed must be to
+# its last one (or to the curator's pin) for the feed to be describing the
+# same building anew rather than naming another place.
+SAME_PLACE_METRES = 500
+
+
+def _folded(text: str) -> str:
+    return " ".join(str(text or "").split()).casefold()
+
+
+def same_building(location: Location, fresh: Location) -> bool:
+    """Whether `fresh`, a place as a feed describes it now, is the stored
+    `location` described anew (an address spelled out, a postal code
+    corrected) rather than another place. By position when both are known
+    to the door (not approximate): within SAME_PLACE_METRES of where the feed
+    last put it or of where the curator put the pin. Else by words: the same
+    street address, or the same venue name, in the same city. Unsure is
+    "another place": the curator's hall then stays as it is."""
+    last = location.feed_values or {}
+    if fresh.latitude is not None and fresh.longitude is not None and not fresh.approximate:
+        known = [(lat, lng) for lat, lng, approximate in (
+            (last.get("latitude"), last.get("longitude"), last.get("approximate")),
+            (location.latitude, location.longitude, location.approximate))
+            if lat is not None and lng is not None and not approximate]
+        if known:
+            return any(great_circle_m(fresh.latitude, fresh.longitude, lat, lng) <= SAME_PLACE_METRES
+                       for lat, lng in known)
+
+    def said(name: str) -> str:
+        return _folded(last.get(name, getattr(location, name)))
+
+    def says(name: str) -> str:
+        return _folded(getattr(fresh, name))
+
+    return says("city") == said("city") and any(says(name) and says(name) == said(name)
+                                                for name in ("address", "name"))
 
 
 def _needs_geocoding(fm: FeedMeeting) -> bool:
@@ -290,10 +334,12 @@ class Places:
             owned |= set(locks.PIN)
         return sorted(owned)
 
-    def update_curated(self, location: Location, fm: FeedMeeting, curated: list[str]) -> Location:
+    def update_curated(self, location: Location, fm: FeedMeeting, curated: list[str],
+                       fresh: Location | None = None) -> Location:
         """The feed describes the place anew: take its values for the fields
-        the curator did not change, keep theirs, and lock them."""
-        fresh = self._from_feed(fm)
+        the curator did not change, keep theirs, and lock them. `fresh`: the
+        place as the feed describes it, when already made from `fm`."""
+        fresh = fresh if fresh is not None else self._from_feed(fm)
         location.locked_fields = curated
         for name in locks.LOCATION_FEED_FIELDS:
             if name not in curated:
@@ -339,6 +385,10 @@ class Plan:
     restore_unchanged: list[int] = field(default_factory=list)
     unchanged: int = 0
     remove: list[int] = field(default_factory=list)
+    # Published meetings the run would unpublish (the feed says so and the
+    # curator did not make "published" theirs): out of the listing as surely
+    # as removed ones, so the shrink guard counts both.
+    unpublish: list[int] = field(default_factory=list)
     active: int = 0
     # (new key, what matched) for records keyed on their content that were
     # matched to a stored meeting under their old key (`_match_content_keyed`).
@@ -384,7 +434,20 @@ def feed_plan(*, source: FeedSource, parsed: ParsedFeed) -> Plan:
         if key in gone:
             plan.remove.append(pk)
     _match_content_keyed(plan, gone)
+    _find_unpublished(plan)
     return plan
+
+
+def _find_unpublished(plan: Plan) -> None:
+    """The published meetings whose record now says unpublished, where the
+    feed's word would be taken (`meetings.services.meeting_take_feed`: not
+    locked, and not changed by a curator since the feed last wrote it)."""
+    quiet = sorted(pk for fm, pk in plan.update if not fm.published)
+    for pks in _batches(quiet, LOOKUP_BATCH):
+        for pk, locked, said in Meeting.objects.filter(pk__in=pks, published=True, removed=False).values_list(
+                "pk", "locked_fields", "feed_values"):
+            if "published" not in locked and (said or {}).get("published", True) is True:
+                plan.unpublish.append(pk)
 
 
 # How a record keyed on its content finds its stored meeting once that
@@ -460,16 +523,21 @@ def _shrink_reason(*, source: FeedSource, parsed: ParsedFeed, plan: Plan) -> str
     if not parsed.meetings:
         return f"none of the feed's {parsed.records} records could be read"
     share = source.shrink_guard_share if source.shrink_guard_share is not None else settings.FEEDS_SHRINK_GUARD_SHARE
-    if plan.active and len(plan.remove) / plan.active > share:
-        return (f"the feed would remove {len(plan.remove)} of {plan.active} meetings "
-                f"({len(plan.remove) / plan.active:.0%}, more than the {share:.0%} allowed)")
+    # Removed or unpublished: either way out of the public listing.
+    leaving = len(plan.remove) + len(plan.unpublish)
+    if plan.active and leaving / plan.active > share:
+        what = " and ".join(f"{verb} {count}" for verb, count in (("remove", len(plan.remove)),
+                                                                  ("unpublish", len(plan.unpublish))) if count)
+        return (f"the feed would {what} of {plan.active} meetings "
+                f"({leaving / plan.active:.0%}, more than the {share:.0%} allowed)")
     return ""
 
 
 # The columns a feed's change to a stored meeting may write (Applier._update).
 MEETING_UPDATE_FIELDS = ("source_key", "location", "content_hash", "feed_values", "locked_fields", "updated",
-                         "removed", "removed_at", "open_closed", "attendance", "conference_provider", "latitude", "longitude",
-                         "search_text", "type_code_text", "language_text", "needs_review", "review_reason", "duplicate_of",
+                         "removed", "removed_at", "open_closed", "attendance", "conference_provider", "latitude",
+                         "longitude", "search_text", "type_code_text", "language_text", "needs_review",
+                         "review_reason", "duplicate_of",
                          *[n for n in locks.FEED_FIELDS if n != "types"])
 
 
@@ -478,6 +546,30 @@ def _columns(meeting: Meeting, fields: tuple[str, ...]) -> dict[str, object]:
     foreign key's id); JSON values copied, so a change made in place shows."""
     values = {name: getattr(meeting, Meeting._meta.get_field(name).attname) for name in fields}
     return {name: copy.deepcopy(value) if isinstance(value, (dict, list)) else value for name, value in values.items()}
+
+
+# How a run's note on a meeting that kept a curator's values begins
+# (`Applier._note_kept`): the import_feed command lists these notes.
+CURATED_KEPT = "kept the curator's"
+
+
+def _value_text(name: str, value) -> str:
+    """A feed's value in a run's note, briefly: texts quoted, times, days,
+    flags and type codes as they are."""
+    if isinstance(value, list):
+        text = " ".join(str(v) for v in value) or "(none)"
+    elif value is None or value == "":
+        text = "(empty)"
+    elif isinstance(value, str) and name not in ("time", "end_time"):
+        text = repr(value if len(value) <= 80 else value[:79] + "…")
+    else:
+        text = str(value)
+    return text
+
+
+def _place_text(fm: FeedMeeting) -> str:
+    parts = [part for part in (fm.location_name, fm.address, fm.city) if part]
+    return _value_text(locks.PLACE, ", ".join(parts)) if parts else "(no place)"
 
 
 class Applier:
@@ -491,6 +583,10 @@ class Applier:
         self.places = places
         self.progress = progress
         self.unknown: dict[str, int] = {}
+        self.described_anew: dict[int, str] = {}
+        # Meetings that kept a curator's value over a new one from the feed (`_note_kept`).
+        self.kept_notes: list[ImportIssue] = []
+        self.kept_unlisted = 0
 
     def _zone(self, fm: FeedMeeting, location: Location | None) -> str:
         if fm.timezone:
@@ -499,15 +595,24 @@ class Applier:
             return location.timezone
         return self.source.service_body.timezone
 
-    def _place(self, fm: FeedMeeting, current: Location | None = None,
-               last_signature: str | None = None) -> tuple[Location | WrittenPlace | None, str, str]:
+    def _place(self, fm: FeedMeeting, current: Location | None = None, last_signature: str | None = None,
+               place_locked: bool = False) -> tuple[Location | WrittenPlace | None, str, str]:
         """The meeting's place, the feed's key for it and the meeting's zone.
         `current` and `last_signature`: the place an existing meeting has and
-        the one the feed gave last time; when the feed's place changed but a
-        curator changed that place (a pin placed by hand, a note), the
-        meeting stays there and the curator's fields are kept."""
+        the one the feed gave last time. A meeting a curator put at a place
+        (`place_locked`) stays there; the feed's place is still stored, so
+        that releasing the lock finds it. When the feed's place changed and
+        the meeting's place is one a curator changed (a pin placed by hand, a
+        note), the curator's hall takes the new description only when it is
+        that hall described anew (`_redescribes`); a meeting that moved
+        elsewhere goes to the feed's new place, and the hall stays as the
+        curator left it for the meetings still there."""
         signature = _location_signature(fm)
-        if signature is None:
+        if place_locked:
+            location = self.places.canonical(current) if current is not None else None
+            if signature is not None and (signature != last_signature or signature.startswith("key:")):
+                self.places.location(fm, signature)
+        elif signature is None:
             location = None
         elif signature == last_signature:
             # The feed's place is the same place as last time: the meeting stays where it is.
@@ -516,12 +621,67 @@ class Applier:
                 self.places.refresh(location, fm)
         elif current is not None and (curated := Places.curated(current)):
             current = self.places.canonical(current)
-            # A curator's own hall (not made by an import) is theirs entirely.
-            location = self.places.update_curated(current, fm, curated) if current.source else current
+            if not current.source:
+                # A curator's own hall (not made by an import) is theirs entirely.
+                location = current
+            elif current.pk in self.places.updated:
+                location = current  # described anew by an earlier record of this run
+            elif (fresh := self._redescribes(current, fm, signature)) is not None:
+                location = self.places.update_curated(current, fm, curated, fresh)
+            else:
+                location = self.places.location(fm, signature)
         else:
             location = self.places.location(fm, signature)
         # The zone as the place is now: a later record may describe the place anew.
         return location, signature or "", self._zone(fm, location)
+
+    def _redescribes(self, current: Location, fm: FeedMeeting, signature: str) -> Location | None:
+        """The place as `fm` describes it when that is the curator's hall
+        `current` described anew: every meeting the feed had there now gives
+        this one new description (`_described_anew`) and it is the same
+        building (`same_building`); else None (the record moved elsewhere)."""
+        if self.described_anew.get(current.pk) != signature:
+            return None
+        fresh = self.places._from_feed(fm)
+        return fresh if same_building(current, fresh) else None
+
+    def _described_anew(self, plan: Plan) -> dict[int, str]:
+        """{location id: new place key} for each stored place a curator
+        changed that this run may describe anew: all of the feed's meetings
+        there (placed there by the feed, not removed, in this source or
+        another sharing the place) leave its description in this run, and
+        for one and the same new description. One meeting of a shared hall
+        moving across town leaves the hall to the others as it is.
+        Reads only, a batch at a time."""
+        leaving: dict[int, dict[int, str | None]] = {}  # location id -> {meeting id: its new place key}
+        for chunk in _batches(plan.update, LOOKUP_BATCH):
+            signatures = {pk: _location_signature(fm) for fm, pk in chunk}
+            for pk, location_id, last, locked in Meeting.objects.filter(
+                    pk__in=list(signatures), location__isnull=False).values_list(
+                    "pk", "location_id", f"feed_values__{locks.PLACE}", "locked_fields"):
+                if last and locks.PLACE not in locked and signatures[pk] != last:
+                    leaving.setdefault(location_id, {})[pk] = signatures[pk]
+        candidates: list[int] = []
+        for ids in _batches(sorted(leaving), LOOKUP_BATCH):
+            candidates.extend(location.pk for location in Location.objects.filter(pk__in=ids)
+                              if location.source and not location.source_key.startswith("key:")
+                              and Places.curated(location))
+        removed, restored = set(plan.remove), set(plan.restore_unchanged)
+        stayed: set[int] = set()
+        for ids in _batches(candidates, LOOKUP_BATCH):
+            for pk, location_id, last, locked, gone in Meeting.objects.filter(location_id__in=ids).values_list(
+                    "pk", "location_id", f"feed_values__{locks.PLACE}", "locked_fields", "removed"):
+                if (pk in leaving[location_id] or (gone and pk not in restored) or pk in removed
+                        or locks.PLACE in locked):
+                    continue
+                if last:
+                    stayed.add(location_id)  # the feed still describes it as it was
+        anew: dict[int, str] = {}
+        for location_id in candidates:
+            keys = set(leaving[location_id].values()) - {None}
+            if location_id not in stayed and len(keys) == 1 and not (key := next(iter(keys))).startswith("key:"):
+                anew[location_id] = key
+        return anew
 
     def _feed_values(self, fm: FeedMeeting, zone: str) -> tuple[list[MeetingType], dict]:
         """The meeting's types and feed values."""
@@ -582,11 +742,13 @@ class Applier:
         create_places: list[tuple[int | None, str, str]] = []
         for chunk in _chunks(plan.create):
             self._placed(create_places, [self._place(fm) for fm in chunk])
+        self.described_anew = self._described_anew(plan) if plan.update else {}
         update_places: list[tuple[int | None, str, str]] = []
         for chunk in _chunks(plan.update):
             rows = Meeting.objects.select_related("location").in_bulk([pk for _, pk in chunk])
             self._placed(update_places, [
-                self._place(fm, rows[pk].location, (rows[pk].feed_values or {}).get("location")) for fm, pk in chunk])
+                self._place(fm, rows[pk].location, (rows[pk].feed_values or {}).get(locks.PLACE),
+                            place_locked=locks.PLACE in rows[pk].locked_fields) for fm, pk in chunk])
             del rows
         described_anew = self.places.save(date=self.now)
 
@@ -615,6 +777,43 @@ class Applier:
         self.run.updated = len(plan.update)
         self.run.unchanged = plan.unchanged
         self.run.removed = len(plan.remove)
+        self._write_kept_notes()
+
+    def _note_kept(self, fm: FeedMeeting, meeting: Meeting, values: dict, last: dict | None,
+                   final_types: list[MeetingType]) -> None:
+        """Note on the run a meeting that kept a curator's value where the
+        feed now says something new and different: the curator may want the
+        feed's word (release the field) or to tell the feed's keepers."""
+        if not meeting.locked_fields:
+            return
+        last = last or {}
+        current = locks.current_values(meeting, [t.code for t in final_types])
+        kept = [name for name in locks.FEED_FIELDS if name in meeting.locked_fields
+                and values[name] != current[name] and (name not in last or last[name] != values[name])]
+        place_key = meeting.feed_values.get(locks.PLACE)
+        if (locks.PLACE in meeting.locked_fields and place_key != last.get(locks.PLACE)
+                and (meeting.location is None or meeting.location.source_key != place_key)):
+            kept.append(locks.PLACE)
+        if not kept:
+            return
+        if len(self.kept_notes) >= settings.FEEDS_PARSE_MAX_ISSUES:
+            self.kept_unlisted += 1
+            return
+        said = "; ".join(f"{name} {_place_text(fm) if name == locks.PLACE else _value_text(name, values[name])}"
+                         for name in kept)
+        self.kept_notes.append(ImportIssue(
+            run=self.run, kind=ImportIssue.Kind.REPAIRED, record_key=fm.key[:200], field=", ".join(kept)[:60],
+            reason=f"{CURATED_KEPT} {', '.join(kept)}; the feed now says {said}"[:MAX_REASON]))
+
+    def _write_kept_notes(self) -> None:
+        """The notes of `_note_kept`, at most FEEDS_PARSE_MAX_ISSUES and a line counting the rest."""
+        notes, self.kept_notes = self.kept_notes, []
+        if self.kept_unlisted:
+            notes.append(ImportIssue(run=self.run, kind=ImportIssue.Kind.REPAIRED, record_key="", field="",
+                                     reason=f"{CURATED_KEPT} values on {self.kept_unlisted:,} more meetings, "
+                                            "not listed"))
+            self.run.issues_left_out += self.kept_unlisted
+        ImportIssue.objects.bulk_create(notes, batch_size=500)
 
     def _placed(self, found: list[tuple[int | None, str, str]], places: list[tuple]) -> None:
         """Write the places a chunk of records made and keep each record's as (id, key, zone)."""
@@ -676,6 +875,7 @@ class Applier:
             current_types = types_of[meeting.pk]
             final_types = meeting_take_feed(meeting=meeting, values=values, types=types, location=location,
                                             place_key=signature, names=self.type_names, current_types=current_types)
+            self._note_kept(fm, meeting, values, before[pk]["feed_values"], final_types)
             meeting.source_key = fm.key  # a record keyed on its content has a new key after a change
             meeting.content_hash = fm.content_hash()
             meeting.updated = self.now
@@ -717,7 +917,51 @@ def _finish(run: ImportRun, *, status: str, reason: str = "", started: float) ->
     run.payload = storable_text(run.payload)  # a held body with NUL or lone surrogates must still save
     run.save()
     FeedSource.objects.filter(pk=run.source_id).update(last_run_at=run.finished, last_status=status)
+    if status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.HELD):
+        held_runs_supersede(run=run)
     return run
+
+
+# A held run that a later run of its source superseded (`held_runs_supersede`):
+# it ends failed, with a reason that begins so, and cannot be approved.
+SUPERSEDED = "superseded by run"
+
+
+class HeldRunSuperseded(ValueError):
+    """A held run a later run of its source superseded: approving it would
+    put back an older feed than the directory holds."""
+
+
+def _superseded_reason(later: ImportRun) -> str:
+    return (f"{SUPERSEDED} {later.pk} of {later.started:%Y-%m-%d %H:%M} ({later.status}): its source was imported "
+            "again since, so applying this older feed would roll the directory back; not applied")
+
+
+def held_runs_supersede(*, run: ImportRun) -> int:
+    """The held runs of `run`'s source before it end failed, superseded:
+    `run` succeeded (its feed, or the same feed unchanged, HTTP 304, is now
+    the directory) or was held itself (the newer feed is the one to judge).
+    Approving one of them would apply a feed older than the directory's.
+    Their payloads go. Returns how many."""
+    return ImportRun.objects.filter(source_id=run.source_id, status=ImportRun.Status.HELD, pk__lt=run.pk).update(
+        status=ImportRun.Status.FAILED, reason=_superseded_reason(run), payload="")
+
+
+def _approvable(run: ImportRun) -> None:
+    """Raise unless `run` may be approved: `HeldRunSuperseded` when a later
+    run of its source succeeded or was held (a held run found so is marked
+    superseded now), ValueError when it is not held."""
+    if run.status == ImportRun.Status.FAILED and run.reason.startswith(SUPERSEDED):
+        raise HeldRunSuperseded(f"run {run.pk} was {run.reason}")
+    if run.status != ImportRun.Status.HELD:
+        raise ValueError(f"run {run.pk} is not held ({run.status}): only a held run can be approved")
+    later = ImportRun.objects.filter(
+        source_id=run.source_id, pk__gt=run.pk,
+        status__in=[ImportRun.Status.SUCCEEDED, ImportRun.Status.HELD]).order_by("-pk").first()
+    if later is not None:
+        held_runs_supersede(run=later)  # runs held before this fix, or a race lost to `later`
+        run.refresh_from_db()
+        raise HeldRunSuperseded(f"run {run.pk} was {run.reason}")
 
 
 def _record_notes(run: ImportRun, parsed: ParsedFeed) -> None:
@@ -841,8 +1085,7 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
                            reason=killed_runs_reason(limit), started=started)
         if held_run_id is not None:
             run = ImportRun.objects.get(pk=held_run_id, source=source)
-            if run.status != ImportRun.Status.HELD:
-                raise ValueError("only a held run can be approved")
+            _approvable(run)  # under the claim: no other run of the source ends meanwhile
             run.approved_at = timezone.now()
             document, allow_shrink = FeedDocument(text=run.payload), True
         else:
@@ -866,6 +1109,10 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
                 etag, last_modified = document.validators
                 FeedSource.objects.filter(pk=source.pk).update(
                     fetched_url=source.url, fetched_etag=etag, fetched_last_modified=last_modified)
+            elif held_run_id is not None and run.status == ImportRun.Status.SUCCEEDED:
+                # The directory is the approved feed now, not the one the kept
+                # validators name: a 304 for those must not say "nothing changed".
+                FeedSource.objects.filter(pk=source.pk).update(fetched_etag="", fetched_last_modified="")
             return run
         except FeedUnreadable as error:
             run.payload = payload
@@ -941,7 +1188,9 @@ def import_records(*, records: list, source: FeedSource | None = None, fellowshi
 
 
 def import_run_approve(*, run: ImportRun, geocoder=None) -> ImportRun:
-    """An admin's approval of a held run: apply its feed, shrink guard off."""
+    """An admin's approval of a held run: apply its feed, shrink guard off.
+    Raises `HeldRunSuperseded` when a later run of the source succeeded or
+    was held (the held run is marked so), ValueError for a run not held."""
     if run.status != ImportRun.Status.HELD:
-        raise ValueError("only a held run can be approved")
+        _approvable(run)  # says why at once; a held run is checked under the source's claim
     return feed_import(source_id=run.source_id, held_run_id=run.pk, geocoder=geocoder)

@@ -1,7 +1,8 @@
 """Curated fields: a field an admin edited on an imported meeting or location
 is locked, so imports stop overwriting it; the feed's latest value is kept
 beside it (`feed_values`) and the lock can be released
-(`meetings.services.meeting_release_lock`).
+(`meetings.services.meeting_release_lock`). A meeting's location is one too
+(`PLACE`): a curator's move of a meeting to another location.
 
 An edit is recognised without any hook in the admin: the importer remembers
 the value it last wrote; when the stored value differs at the next import,
@@ -31,6 +32,14 @@ LOCATION_FEED_FIELDS = (
     "approximate", "notes",
 )
 PIN = ("latitude", "longitude")
+# Which place a meeting is at: a curator who moves a meeting to another
+# location owns that choice as they own a curated name. Not a feed field
+# (the feed does not name our locations): `feed_values["location"]` keeps
+# the feed's place key beside it, and releasing the lock puts the meeting
+# back at the feed's place (`meetings.services.meeting_release_lock`).
+PLACE = "location"
+# What may be locked on a meeting: its feed fields and its place.
+MEETING_LOCKABLE_FIELDS = (*FEED_FIELDS, PLACE)
 
 
 def encode(field_name: str, value):

@@ -1,0 +1,291 @@
+"""A curator's places against later imports (meetings/feeds/importer.py,
+Applier._place): a hall a curator changed (a note, a pin placed by hand) is
+described anew by the feed only when the feed describes that very hall anew
+(all of its meetings there, the same building), never because one meeting
+moved away from it; and a curator's choice of location for a meeting is a
+curated field like its name: kept by imports, reported, releasable."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from geopy.location import Location as GeopyLocation
+from geopy.point import Point as GeopyPoint
+
+from meetings.feeds.formats import FeedDocument
+from meetings.feeds.importer import feed_import
+from meetings.feeds.locks import PLACE
+from meetings.models import ImportIssue, Location, Meeting
+from meetings.services import meeting_release_lock
+from tests.factories import change_url, feed_record, location_form_data, make_source, meeting_form_data, run_feed
+
+GRACE = {"location": "Grace Church", "address": "1 Main St", "latitude": 33.7, "longitude": -117.8}
+OTHER = {"location": "Other Hall", "address": "99 Far Away Rd", "latitude": 33.9, "longitude": -118.1}
+
+
+@pytest.fixture
+def source(vocabularies):
+    return make_source("t1")
+
+
+def _meetings(source) -> dict[str, Meeting]:
+    return {m.source_key: m for m in Meeting.objects.filter(feed_source=source).select_related("location")}
+
+
+def _shared_hall(source) -> Location:
+    run = run_feed(source, [feed_record(n, **GRACE) for n in (1, 2, 3)])
+    assert run.created == 3
+    (hall,) = {m.location for m in _meetings(source).values()}
+    return hall
+
+
+def _edit_location(admin_client, location: Location, **fields) -> Location:
+    response = admin_client.post(change_url(location), location_form_data(location, **fields))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    location.refresh_from_db()
+    return location
+
+
+# A curated hall shared by several meetings ---------------------------------------
+
+@pytest.mark.parametrize("edit", [{"notes": "Enter by the side door"},
+                                  {"latitude": 33.7004, "longitude": -117.8003}],
+                         ids=["notes", "pin placed by hand"])
+def test_one_meeting_moving_away_leaves_the_curated_hall_to_the_others(source, admin_client, edit):
+    hall = _edit_location(admin_client, _shared_hall(source), **edit)
+    assert hall.locked_fields
+    curated = {name: getattr(hall, name) for name in ("name", "address", "notes", "latitude", "longitude")}
+
+    run = run_feed(source, [feed_record(1, **OTHER), feed_record(2, **GRACE), feed_record(3, **GRACE)])
+    assert (run.status, run.updated, run.unchanged) == ("succeeded", 1, 2)
+    meetings = _meetings(source)
+    moved = meetings["m1"]
+    assert moved.location_id != hall.pk
+    assert (moved.location.name, moved.location.address, moved.latitude, moved.longitude) == (
+        "Other Hall", "99 Far Away Rd", 33.9, -118.1)
+    hall.refresh_from_db()
+    assert {name: getattr(hall, name) for name in curated} == curated
+    for key in ("m2", "m3"):
+        assert meetings[key].location_id == hall.pk
+        assert (meetings[key].latitude, meetings[key].longitude) == (hall.latitude, hall.longitude)
+    # Nothing left to do the next time.
+    again = run_feed(source, [feed_record(1, **OTHER), feed_record(2, **GRACE), feed_record(3, **GRACE)])
+    assert (again.updated, again.unchanged) == (0, 3)
+
+
+def test_meetings_moving_together_from_a_hall_others_still_use_leave_it_as_it_is(source, admin_client):
+    hall = _edit_location(admin_client, _shared_hall(source), notes="Enter by the side door")
+    run = run_feed(source, [feed_record(1, **OTHER), feed_record(2, **OTHER), feed_record(3, **GRACE)])
+    assert run.updated == 2
+    meetings = _meetings(source)
+    assert meetings["m1"].location_id == meetings["m2"].location_id != hall.pk
+    assert meetings["m1"].location.notes == "" and meetings["m3"].location_id == hall.pk
+    hall.refresh_from_db()
+    assert (hall.name, hall.address, hall.notes) == ("Grace Church", "1 Main St", "Enter by the side door")
+
+
+def test_a_curated_hall_whose_address_the_feed_corrects_for_all_its_meetings_takes_it(source, admin_client):
+    hall = _edit_location(admin_client, _shared_hall(source), notes="Enter by the side door",
+                          latitude=33.7004, longitude=-117.8003)
+    corrected = {**GRACE, "address": "1 Main Street", "postal_code": "92620"}
+    run = run_feed(source, [feed_record(n, **corrected) for n in (1, 2, 3)])
+    assert (run.status, run.updated) == ("succeeded", 3)
+    hall.refresh_from_db()
+    # The feed's words for the hall, the curator's note and pin.
+    assert (hall.name, hall.address, hall.postal_code) == ("Grace Church", "1 Main Street", "92620")
+    assert (hall.notes, hall.latitude, hall.longitude) == ("Enter by the side door", 33.7004, -117.8003)
+    assert set(hall.locked_fields) == {"notes", "latitude", "longitude"}
+    assert {m.location_id for m in _meetings(source).values()} == {hall.pk}
+    assert Location.objects.filter(source=source.meeting_source).count() == 1
+    assert run_feed(source, [feed_record(n, **corrected) for n in (1, 2, 3)]).unchanged == 3
+    # Later, one of them moves away: the corrected hall stays for the two others.
+    run_feed(source, [feed_record(1, **OTHER), feed_record(2, **corrected), feed_record(3, **corrected)])
+    meetings = _meetings(source)
+    hall.refresh_from_db()
+    assert meetings["m1"].location.name == "Other Hall" and meetings["m2"].location_id == hall.pk
+    assert (hall.address, hall.notes) == ("1 Main Street", "Enter by the side door")
+
+
+def test_a_hall_another_feed_still_gives_as_it_was_is_not_described_anew(vocabularies, admin_client):
+    """Two sources sharing a place namespace (as the sample data's do): one
+    source correcting its meeting's address does not rewrite the hall the
+    other source still gives as it was."""
+    first, second = make_source("first"), make_source("second")
+
+    def run(source, records):
+        return feed_import(source_id=source.pk, document=FeedDocument(records=records), location_namespace="shared")
+
+    run(first, [feed_record(1, **GRACE)])
+    run(second, [feed_record(2, **GRACE)])
+    hall = Location.objects.get()
+    hall = _edit_location(admin_client, hall, notes="Enter by the side door")
+    run(first, [feed_record(1, **{**GRACE, "address": "1 Main Street"})])
+    hall.refresh_from_db()
+    assert (hall.address, hall.notes) == ("1 Main St", "Enter by the side door")
+    moved = Meeting.objects.get(feed_source=first)
+    assert moved.location_id != hall.pk and moved.location.address == "1 Main Street"
+    assert Meeting.objects.get(feed_source=second).location_id == hall.pk
+
+
+# A curated hall with one meeting -----------------------------------------------------
+
+def test_the_only_meeting_of_a_curated_hall_moving_across_town_goes_to_the_new_place(source, admin_client):
+    run_feed(source, [feed_record(1, **GRACE)])
+    hall = _edit_location(admin_client, _meetings(source)["m1"].location, notes="Enter by the side door",
+                          latitude=33.7004, longitude=-117.8003)
+    run_feed(source, [feed_record(1, **OTHER)])
+    meeting = _meetings(source)["m1"]
+    assert meeting.location_id != hall.pk
+    assert (meeting.location.name, meeting.location.notes, meeting.latitude) == ("Other Hall", "", 33.9)
+    hall.refresh_from_db()
+    assert (hall.name, hall.notes, hall.latitude) == ("Grace Church", "Enter by the side door", 33.7004)
+
+
+def test_the_only_meeting_of_a_curated_hall_with_its_address_corrected_keeps_the_hall(source, admin_client):
+    run_feed(source, [feed_record(1, **GRACE)])
+    hall = _edit_location(admin_client, _meetings(source)["m1"].location, notes="Enter by the side door")
+    # The feed's pin moves by a few metres with the corrected address.
+    run_feed(source, [feed_record(1, **{**GRACE, "address": "1 Main Street", "latitude": 33.7002})])
+    meeting = _meetings(source)["m1"]
+    hall.refresh_from_db()
+    assert meeting.location_id == hall.pk
+    assert (hall.address, hall.notes, hall.latitude) == ("1 Main Street", "Enter by the side door", 33.7002)
+
+
+def _unplaced(n: int, **fields) -> dict:
+    """A record without coordinates: the importer geocodes it."""
+    record = feed_record(n, **fields)
+    del record["latitude"], record["longitude"]
+    return record
+
+
+def _geocoder(found):
+    def geocode(query):
+        return None if found is None else GeopyLocation(query, GeopyPoint(*found), {"timezone": ""})
+    return geocode
+
+
+def test_a_hall_placed_only_by_its_city_is_not_another_hall_of_that_city(source, admin_client):
+    """Two halls of one city geocode to the same city-wide point: that says
+    nothing of whether they are one building."""
+    centre = _geocoder((33.68, -117.83))
+    run_feed(source, [_unplaced(1, location="Grace Church", address="")], geocoder=centre)
+    hall = _edit_location(admin_client, _meetings(source)["m1"].location, notes="Enter by the side door")
+    assert hall.approximate
+    run_feed(source, [_unplaced(1, location="Other Hall", address="")], geocoder=centre)
+    meeting = _meetings(source)["m1"]
+    hall.refresh_from_db()
+    assert meeting.location_id != hall.pk and meeting.location.name == "Other Hall"
+    assert (hall.name, hall.notes) == ("Grace Church", "Enter by the side door")
+
+
+@pytest.mark.parametrize("corrected, same", [
+    ({"address": "1 Main Street"}, True),  # the same hall's name and city
+    ({"location": "Grace Chapel"}, True),  # the same street address and city
+    ({"location": "Other Hall", "address": "99 Far Away Rd"}, False),
+    ({"city": "Tustin"}, False),
+])
+def test_without_positions_the_same_hall_is_told_by_its_words(source, admin_client, corrected, same):
+    nowhere = _geocoder(None)
+    grace = {"location": "Grace Church", "address": "1 Main St"}
+    run_feed(source, [_unplaced(1, **grace)], geocoder=nowhere)
+    hall = _edit_location(admin_client, _meetings(source)["m1"].location, notes="Enter by the side door")
+    run_feed(source, [_unplaced(1, **{**grace, **corrected})], geocoder=nowhere)
+    hall.refresh_from_db()
+    assert (_meetings(source)["m1"].location_id == hall.pk) is same
+    assert hall.notes == "Enter by the side door"
+    assert (hall.name, hall.address) == ((corrected.get("location", "Grace Church"),
+                                          corrected.get("address", "1 Main St")) if same
+                                         else ("Grace Church", "1 Main St"))
+
+
+# A curator's choice of location ------------------------------------------------------
+
+def test_a_curators_move_is_kept_by_imports_reported_and_releasable(source, admin_client):
+    hall_b = {"location": "St Mark", "address": "5 Oak St", "latitude": 33.71, "longitude": -117.81}
+    run_feed(source, [feed_record(1, **GRACE), feed_record(2, **hall_b)])
+    meetings = _meetings(source)
+    m1, m2 = meetings["m1"], meetings["m2"]
+    hall_a = m1.location
+    response = admin_client.post("/admin/meetings/location/add/", {
+        **location_form_data(Location(name="Community Center", address="4 Civic Center Plaza", city="Irvine",
+                                      state="CA", postal_code="92606", country="US"))})
+    assert response.status_code == 302
+    own = Location.objects.get(name="Community Center")
+    for meeting, target in ((m1, own), (m2, hall_a)):
+        response = admin_client.post(change_url(meeting), meeting_form_data(meeting, location=target.pk))
+        assert response.status_code == 302
+        meeting.refresh_from_db()
+        assert meeting.locked_fields == [PLACE]
+
+    # The feed spells both addresses out: each meeting stays where the curator put it.
+    records = [feed_record(1, **{**GRACE, "address": "1 Main Street"}),
+               feed_record(2, **{**hall_b, "address": "5 Oak Street"})]
+    run = run_feed(source, records)
+    assert (run.status, run.updated) == ("succeeded", 2)
+    m1.refresh_from_db()
+    m2.refresh_from_db()
+    assert (m1.location_id, m2.location_id) == (own.pk, hall_a.pk)
+    assert (m2.latitude, m2.longitude) == (hall_a.latitude, hall_a.longitude)
+    notes = dict(run.issues.values_list("record_key", "reason"))
+    assert notes["m1"] == ("kept the curator's location; the feed now says location "
+                           "'Grace Church, 1 Main Street, Irvine'")
+    assert notes["m2"].startswith("kept the curator's location")
+    # A run that changes nothing else keeps them and says nothing more.
+    again = run_feed(source, records)
+    assert (again.unchanged, again.issues.count()) == (2, 0)
+
+    # The admin shows the feed's place beside the curated location, and releases it.
+    page = admin_client.get(change_url(m1)).content.decode()
+    assert "Grace Church" in page and reverse("admin:meetings_meeting_release_lock", args=[m1.pk, PLACE]) in page
+    response = admin_client.post(reverse("admin:meetings_meeting_release_lock", args=[m1.pk, PLACE]))
+    assert response.status_code == 302
+    m1.refresh_from_db()
+    assert m1.locked_fields == [] and m1.location_id not in (own.pk, hall_a.pk)
+    assert (m1.location.name, m1.location.address, m1.latitude) == ("Grace Church", "1 Main Street", 33.7)
+    assert run_feed(source, records).unchanged == 2
+    m1.refresh_from_db()
+    assert m1.location.address == "1 Main Street"
+
+
+def test_releasing_a_location_whose_feed_place_is_gone_places_it_at_the_next_import(source, admin_client):
+    run_feed(source, [feed_record(1, **GRACE)])
+    meeting = _meetings(source)["m1"]
+    feed_place = meeting.location
+    other = Location.objects.create(name="Elsewhere", address="7 Elm St", latitude=33.5, longitude=-117.5)
+    admin_client.post(change_url(meeting), meeting_form_data(meeting, location=other.pk))
+    feed_place.delete()  # a superuser tidied up the empty hall
+    meeting.refresh_from_db()
+    meeting = meeting_release_lock(meeting=meeting, field=PLACE)
+    meeting.refresh_from_db()
+    assert (meeting.locked_fields, meeting.location_id) == ([], other.pk)
+    run = run_feed(source, [feed_record(1, **GRACE)])
+    assert run.updated == 1
+    meeting.refresh_from_db()
+    assert (meeting.location.name, meeting.location.address) == ("Grace Church", "1 Main St")
+
+
+def test_reverting_an_imports_move_keeps_the_meeting_where_it_was(source, admin_client):
+    run_feed(source, [feed_record(1, **GRACE)])
+    meeting = _meetings(source)["m1"]
+    hall = meeting.location
+    run_feed(source, [feed_record(1, **OTHER)])
+    record = meeting.history.order_by("-history_id").first()
+    response = admin_client.post(reverse("admin:meetings_meeting_revert", args=[meeting.pk, record.history_id]))
+    assert response.status_code == 302
+    meeting.refresh_from_db()
+    assert (meeting.location_id, meeting.locked_fields) == (hall.pk, [PLACE])
+    run_feed(source, [feed_record(1, **OTHER, notes="Bring a friend")])
+    meeting.refresh_from_db()
+    assert (meeting.location_id, meeting.notes) == (hall.pk, "Bring a friend")
+
+
+def test_a_curated_location_is_kept_without_a_note_when_the_feeds_place_did_not_change(source, admin_client):
+    run_feed(source, [feed_record(1, **GRACE)])
+    meeting = _meetings(source)["m1"]
+    other = Location.objects.create(name="Elsewhere", address="7 Elm St", latitude=33.5, longitude=-117.5)
+    admin_client.post(change_url(meeting), meeting_form_data(meeting, location=other.pk))
+    run = run_feed(source, [feed_record(1, **GRACE, notes="Bring a friend")])
+    meeting.refresh_from_db()
+    assert (meeting.location_id, meeting.notes) == (other.pk, "Bring a friend")
+    assert not ImportIssue.objects.filter(run=run).exists()
