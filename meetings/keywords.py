@@ -33,10 +33,12 @@ from operator import or_
 from django.conf import settings
 from django.db.models import Q
 
+from meetings.models import ADDRESS_PARTS, address_as_read
+
 # What a meeting's search text is made of, in order: its own fields, its
-# venue's, then the names of its types.
+# venue's (its name, its address as people read it, `models.address_as_read`,
+# and its city), then the names of its types.
 MEETING_TEXT = ("name", "group", "notes")
-LOCATION_TEXT = ("name", "formatted_address", "city")
 
 
 def fold(text: str) -> str:
@@ -104,11 +106,14 @@ def _value(source, name: str) -> str:
 
 def search_text(*, meeting, location, type_ids: Iterable[int], names: Mapping[int, str]) -> str:
     """A meeting's `search_text`. `meeting` and `location` are model
-    instances or rows (dicts) with the fields named above; `location` may be
+    instances or rows (dicts) with the fields named above (a location's
+    name, formatted address and `models.ADDRESS_PARTS`); `location` may be
     None; `names` is `type_search_names(...)`."""
     parts = [_value(meeting, f) for f in MEETING_TEXT]
     if location is not None:
-        parts += [_value(location, f) for f in LOCATION_TEXT]
+        address = address_as_read(formatted_address=_value(location, "formatted_address"),
+                                  **{part: _value(location, part) for part in ADDRESS_PARTS})
+        parts += [_value(location, "name"), address, _value(location, "city")]
     # The names are folded already (once per vocabulary, not per meeting).
     words = fold(" ".join(parts)).split()
     for pk in sorted(set(type_ids)):

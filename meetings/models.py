@@ -66,6 +66,22 @@ class MeetingChangeAttribution(ChangeAttribution):
         abstract = True
 
 
+# A location's address in parts, as feeds send it and the admin edits it.
+ADDRESS_PARTS = ("address", "city", "state", "postal_code", "country")
+
+
+def address_as_read(*, formatted_address: str, address: str, city: str, state: str, postal_code: str,
+                    country: str) -> str:
+    """A location's address as people read it, the one rule of every reader
+    (pages, calendars, search text, API rows, feeds): the formatted address
+    the feed or a curator gave, else its parts joined ("1 Main St, Santa Ana,
+    CA 92701, US"), as many feeds send only the parts."""
+    if formatted_address:
+        return formatted_address
+    return ", ".join(part for part in (address, city, " ".join(p for p in (state, postal_code) if p), country)
+                     if part)
+
+
 class Location(models.Model):
     """A venue, or for online-only meetings an approximate city-level place."""
 
@@ -134,7 +150,12 @@ class Location(models.Model):
         ]
 
     def __str__(self) -> str:
-        return ", ".join(part for part in (self.name, self.formatted_address) if part) or f"Location {self.pk}"
+        return ", ".join(part for part in (self.name, self.address_as_read) if part) or f"Location {self.pk}"
+
+    @property
+    def address_as_read(self) -> str:
+        return address_as_read(formatted_address=self.formatted_address,
+                               **{part: getattr(self, part) for part in ADDRESS_PARTS})
 
 
 class Attendance(models.TextChoices):

@@ -25,7 +25,7 @@ from django.db.models.expressions import RawSQL
 
 from meetings import geo, schedule
 from meetings.directory_version import kept_per_version
-from meetings.models import Meeting
+from meetings.models import ADDRESS_PARTS, Meeting, address_as_read
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ ROW_FIELDS: tuple[RowField, ...] = (
              description="in_person, hybrid, online or inactive (temporarily closed)."),
     RowField("location", "location__name", "string", description="Venue name."),
     RowField("location_notes", "location__notes", "string"),
-    RowField("formatted_address", "location__formatted_address", "string"),
+    RowField("formatted_address", "location__formatted_address", "string",
+             description="The address as people read it: as given, else its parts joined."),
     RowField("address", "location__address", "string"),
     RowField("city", "location__city", "string"),
     RowField("state", "location__state", "string"),
@@ -238,6 +239,11 @@ def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: ge
             if row[name] is None:  # no location
                 row[name] = ""
         row["approximate"] = row["approximate"] is not False
+        # Many feeds send only the parts: every reader of the row reads the address whole
+        # (models.address_as_read; one given whole is as given, read without a call per row).
+        if not row["formatted_address"]:
+            row["formatted_address"] = address_as_read(formatted_address="",
+                                                       **{part: row[part] for part in ADDRESS_PARTS})
         # Sorted here, not in SQL: the same order whatever the database's collation.
         row["types"] = sorted(codes[type_id] for type_id in value["type_ids"])
         row["open_closed"] = row["open_closed"] or None

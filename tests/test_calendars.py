@@ -125,6 +125,18 @@ class TestOneMeeting:
         assert event["dtstart"].params["TZID"] == "America/New_York"
         assert "geo" not in event
 
+    def test_a_place_sent_in_parts_is_located_by_its_street(self, vocabularies, client, frozen_now):
+        # A feed that sends address, city, state and postal code but no formatted address.
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        corner = LocationFactory(name="Corner Hall", address="1 Main St", city="Santa Ana", state="CA",
+                                 postal_code="92701", formatted_address="")
+        meeting = make_meeting(name="Corner", location=corner)
+        expected = "Corner Hall, 1 Main St, Santa Ana, CA 92701, US"
+        [event] = events(parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")))
+        assert str(event["location"]) == expected and event.decoded("geo") is not None
+        [event] = events(parse(client.get("/api/v1/meetings/calendar.ics")))
+        assert str(event["location"]) == expected
+
     def test_today_is_the_first_occurrence_even_under_way(self, vocabularies, client, frozen_now):
         frozen_now(dt.datetime(2027, 3, 3, 3, 30, tzinfo=UTC))  # Tuesday 19:30 in Los Angeles
         meeting = make_meeting(day=2, time="19:00")

@@ -135,6 +135,13 @@ class TestRecords:
         # VM (virtual) has no spec code: online is told by the conference fields.
         assert record["types"] == ["BE", "C", "G", "L", "S"]
 
+    def test_an_address_sent_in_parts_is_written_whole(self, vocabularies, client):
+        # The one rule (models.address_as_read) that the pages, calendars, search and API read too.
+        corner = LocationFactory(address="1 Main St", city="Santa Ana", state="CA", postal_code="92701",
+                                 formatted_address="")
+        make_meeting(name="Corner", location=corner)
+        assert feed(client)[0]["formatted_address"] == "1 Main St, Santa Ana, CA 92701, US"
+
     def test_al_anon_alateen_is_not_young_people(self, directory, client):
         record = next(r for r in feed(client) if r["slug"] == directory["al_anon"].slug)
         assert "Y" not in record["types"]

@@ -81,6 +81,14 @@ class TestMeetingPage:
         assert "OC Office" in html and 'href="tel:+1 555 0100"' in html and "office@example.org" in html
         assert client.get(f"/api/v1/meetings/{slug}/calendar.ics").status_code == 200
 
+    def test_a_place_sent_in_parts_shows_its_street(self, meetings, client):
+        # A feed that sends address, city, state and postal code but no formatted address.
+        corner = LocationFactory(name="Corner Hall", address="1 Main St", city="Santa Ana", state="CA",
+                                 postal_code="92701", formatted_address="")
+        meeting = make_meeting(name="Corner", day=3, time="19:00", location=corner)
+        html = client.get(f"/meetings/{meeting.slug}/").content.decode()
+        assert "<dt>Where</dt><dd>Corner Hall<br>1 Main St, Santa Ana, CA 92701, US</dd>" in html
+
     def test_public_links_only(self, meetings, client):
         html = client.get(f"/meetings/{meetings['hall'].slug}/").content.decode()
         main = html.split("<main", 1)[1].split("</main>", 1)[0]

@@ -138,3 +138,19 @@ def test_type_names_are_read_once_per_directory_version(sample, client, type_nam
         renamed = client.get(f"/api/v1/meetings/{slug}/").json()["types"]
     assert codes[0] + "-NEW" in renamed
     assert [q for q in captured if "fellowships_meetingtype" in q["sql"]]
+
+
+def test_an_address_sent_in_parts_is_the_rows_formatted_address(vocabularies, client):
+    """A feed that sends address, city, state and postal code but no
+    formatted address: the row reads as the Meeting Guide export writes it."""
+    from tests.factories import LocationFactory, make_meeting
+
+    corner = LocationFactory(address="1 Main St", city="Santa Ana", state="CA", postal_code="92701",
+                             formatted_address="")
+    meeting = make_meeting(name="Corner", location=corner)
+    row = client.get(f"/api/v1/meetings/{meeting.slug}/").json()
+    assert row["formatted_address"] == "1 Main St, Santa Ana, CA 92701, US"
+    assert (row["address"], row["city"], row["state"], row["postal_code"]) == ("1 Main St", "Santa Ana", "CA",
+                                                                             "92701")
+    given = make_meeting(name="Given", location=LocationFactory(formatted_address="1 Main St, Santa Ana, CA, USA"))
+    assert client.get(f"/api/v1/meetings/{given.slug}/").json()["formatted_address"] == "1 Main St, Santa Ana, CA, USA"

@@ -98,6 +98,33 @@ def test_the_migration_fills_the_search_text_of_stored_meetings(vocabularies):
     assert "old mission hall" in meetings[0].search_text and "mujeres" in meetings[0].search_text
 
 
+def test_a_street_sent_in_parts_is_found(vocabularies, client):
+    # A feed that sends address, city, state and postal code but no formatted address.
+    corner = LocationFactory(name="Esquina", address="2 Calle Ñandú", city="Santa Ana", state="CA",
+                             postal_code="92701", formatted_address="")
+    make_meeting(name="Corner", location=corner)
+    for words in ("calle", "Ñandú", "nandu", "92701", "santa ana"):
+        assert found(client, words) == ["Corner"], words
+
+
+def test_the_migration_adds_the_street_of_stored_meetings_sent_in_parts(vocabularies):
+    """Meetings written before the street was read from the address's parts
+    get it in their search text at migrate (migration 0023), and only those."""
+    corner = LocationFactory(name="Esquina", address="2 Calle Ñandú", city="Santa Ana", state="CA",
+                             postal_code="92701", formatted_address="")
+    stored = make_meeting(name="Corner", location=corner, types=("W",))
+    other = make_meeting(name="Elsewhere", location=LocationFactory(name="Old Mission Hall"))
+    Meeting.objects.filter(pk=stored.pk).update(search_text="corner esquina santa ana women mujeres")
+    Meeting.objects.filter(pk=other.pk).update(search_text="kept as it was")
+    fill = import_module("meetings.migrations.0023_search_text_street_from_parts").fill
+    fill(apps, SimpleNamespace(connection=connection))
+    stored.refresh_from_db()
+    other.refresh_from_db()
+    assert "2 calle nandu" in stored.search_text
+    assert stored.search_text == meeting_save(meeting=stored).search_text
+    assert other.search_text == "kept as it was"
+
+
 @pytest.mark.postgres
 def test_a_keyword_listing_is_planned_for_its_own_words(vocabularies, client):
     """A listing's statement is the same for every word, and psycopg

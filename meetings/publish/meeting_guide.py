@@ -28,7 +28,7 @@ from fellowships.models import MeetingType, ServiceBody
 from fellowships.vocabularies import meeting_guide_equivalents
 from meetings import schedule
 from meetings.attendance import conference_provider, phone_is_usable
-from meetings.models import Meeting, Region
+from meetings.models import ADDRESS_PARTS, Meeting, Region, address_as_read
 from meetings.publish.places import zone_place
 
 DEFAULT_CHUNK_SIZE = 2000
@@ -93,11 +93,8 @@ def _place(row: dict, timezone: str) -> dict:
             "state": row["location__state"],
             "postal_code": row["location__postal_code"],
             "country": row["location__country"],
-            "formatted_address": row["location__formatted_address"] or ", ".join(
-                part for part in (row["location__address"], row["location__city"],
-                                  " ".join(p for p in (row["location__state"], row["location__postal_code"]) if p),
-                                  row["location__country"]) if part
-            ),
+            "formatted_address": address_as_read(formatted_address=row["location__formatted_address"],
+                                                 **{part: row[f"location__{part}"] for part in ADDRESS_PARTS}),
         }
         latitude, longitude = row["location__latitude"], row["location__longitude"]
         if latitude is not None and longitude is not None:
