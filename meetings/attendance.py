@@ -77,3 +77,14 @@ def derive_attendance(*, temporarily_closed: bool, online: bool, approximate: bo
     if online:
         return "online" if approximate else "hybrid"
     return "inactive" if approximate else "in_person"
+
+
+# The attendances with a door to go to (`derive_attendance`).
+AT_A_DOOR = ("in_person", "hybrid")
+
+
+def has_door(*, attendance: str, latitude: float | None, approximate: bool) -> bool:
+    """Whether there is a door to go to (a map, directions, a calendar's
+    place): attended in person at a pinned place, not an area. A temporarily
+    closed building is none, even pinned: its meeting is online or inactive."""
+    return attendance in AT_A_DOOR and latitude is not None and not approximate

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 import icalendar
 
 from meetings import schedule
-from meetings.attendance import phone_is_usable, tel_uri
+from meetings.attendance import has_door, phone_is_usable, tel_uri
 from meetings.feeds.records import CONTROL_RE
 
 PRODID = "-//meetingfinder//Meetings//EN"
@@ -47,7 +47,7 @@ def is_calendarable(row: dict) -> bool:
 
 
 def _has_door(row: dict) -> bool:
-    return not row["approximate"] and row["latitude"] is not None
+    return has_door(attendance=row["attendance_option"], latitude=row["latitude"], approximate=row["approximate"])
 
 
 def _where(row: dict) -> str:

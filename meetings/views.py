@@ -22,7 +22,7 @@ from django.utils.translation import get_language, gettext as _, gettext_lazy
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, display, schedule
-from meetings.attendance import conference_provider, phone_is_usable, tel_uri
+from meetings.attendance import conference_provider, has_door, phone_is_usable, tel_uri
 from meetings.change_requests import ChangeRequestInvalid, change_request_submit
 from meetings.filters import PARAMETERS, STARTS_ON, SearchInvalid, search_parse, whole_number
 from meetings.forms import CorrectionForm
@@ -224,8 +224,8 @@ def _result(row: dict, *, viewer_zone, now: dt.datetime, unit: str, types: dict)
         "place": row["city"] or row["formatted_address"],
         "types": [name for name in (types.get((row["fellowship"], code), code) for code in row["types"]) if name],
         # A pin only where there is a door to go to.
-        "pin": row["latitude"] is not None and not row["approximate"]
-               and row["attendance_option"] in ("in_person", "hybrid"),
+        "pin": has_door(attendance=row["attendance_option"], latitude=row["latitude"],
+                        approximate=row["approximate"]),
     }
 
 
@@ -363,8 +363,8 @@ def meeting_page(request, slug: str):
         if sent:
             form = CorrectionForm()
     location = meeting.location
-    has_door = (location is not None and location.latitude is not None and not location.approximate
-                and meeting.attendance in ("in_person", "hybrid"))
+    door = location is not None and has_door(attendance=meeting.attendance, latitude=location.latitude,
+                                             approximate=location.approximate)
     now = clock.now()
     viewer_zone_name = request.GET.get("tz", "")
     viewer_zone = schedule.zone(viewer_zone_name) if schedule.is_valid_zone(viewer_zone_name) else None
@@ -402,12 +402,12 @@ def meeting_page(request, slug: str):
                       if upcoming else "",
         "types": types,
         "location": location,
-        "has_door": has_door,
+        "has_door": door,
         "directions_url": (
             f"https://www.google.com/maps/dir/?api=1&destination={location.latitude},{location.longitude}"
-            if has_door else ""),
+            if door else ""),
         "osm_url": (f"https://www.openstreetmap.org/?mlat={location.latitude}&mlon={location.longitude}#map=17/"
-                    f"{location.latitude}/{location.longitude}" if has_door else ""),
+                    f"{location.latitude}/{location.longitude}" if door else ""),
         "join_url": meeting.conference_url if conference_provider(meeting.conference_url) else "",
         "phone": row_like["conference_phone"],
         "tel_href": tel_uri(meeting.conference_phone),

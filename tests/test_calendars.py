@@ -137,6 +137,17 @@ class TestOneMeeting:
         [event] = events(parse(client.get("/api/v1/meetings/calendar.ics")))
         assert str(event["location"]) == expected
 
+    def test_a_temporarily_closed_meeting_held_online_is_located_by_its_link(self, vocabularies, client,
+                                                                            frozen_now):
+        # TC with a link is online (attendance.derive_attendance): the closed building is no place to go.
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(types=("TC",), location=LocationFactory(name="Closed Church"),
+                               conference_url="https://zoom.us/j/5550100")
+        assert meeting.attendance == "online"
+        [event] = events(parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")))
+        assert str(event["location"]) == "https://zoom.us/j/5550100"
+        assert "geo" not in event
+
     def test_today_is_the_first_occurrence_even_under_way(self, vocabularies, client, frozen_now):
         frozen_now(dt.datetime(2027, 3, 3, 3, 30, tzinfo=UTC))  # Tuesday 19:30 in Los Angeles
         meeting = make_meeting(day=2, time="19:00")
