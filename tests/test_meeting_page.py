@@ -89,6 +89,17 @@ class TestMeetingPage:
         html = client.get(f"/meetings/{meeting.slug}/").content.decode()
         assert "<dt>Where</dt><dd>Corner Hall<br>1 Main St, Santa Ana, CA 92701, US</dd>" in html
 
+    @pytest.mark.parametrize("fields", [{"day": None, "time": None}, {"day": 3, "time": None},
+                                        {"day": 3, "time": "19:00", "timezone": "Mars/Olympus_Mons"}])
+    def test_no_calendar_is_offered_for_a_meeting_without_one(self, meetings, client, fields):
+        # By appointment, no time, no known zone: the calendar file would be a 404 (calendars.is_calendarable).
+        meeting = make_meeting(name="Unplaceable", **fields)
+        if fields.get("timezone"):
+            type(meeting).objects.filter(pk=meeting.pk).update(timezone=fields["timezone"])
+        html = client.get(f"/meetings/{meeting.slug}/").content.decode()
+        assert client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics").status_code == 404
+        assert "calendar.ics" not in html and "Add to calendar" not in html
+
     def test_public_links_only(self, meetings, client):
         html = client.get(f"/meetings/{meetings['hall'].slug}/").content.decode()
         main = html.split("<main", 1)[1].split("</main>", 1)[0]
