@@ -53,8 +53,10 @@ class TestOneMeeting:
         assert event["summary"] == "Tuesday Night"
         assert event["uid"] == f"{meeting.slug}@testserver"
         assert str(event["location"]) == f"Community Church, {hall.formatted_address}"
-        assert event["url"] == f"http://testserver/api/v1/meetings/{meeting.slug}/"
+        # The meeting's page, for people, not the API's JSON.
+        assert event["url"] == f"http://testserver/meetings/{meeting.slug}/"
         description = str(event["description"])
+        assert f"Details: http://testserver/meetings/{meeting.slug}/" in description
         for text in ("Bring a friend.", "Room 4", "https://zoom.us/j/5550100 (Passcode 1234)", "+15550100123"):
             assert text in description
         conferences = event["conference"] if isinstance(event["conference"], list) else [event["conference"]]
@@ -252,7 +254,7 @@ class TestHostileText:
             assert not any(line.startswith(b"X-INJECTED") for line in self.lines(response)), url
             found = {str(event["summary"]): event for event in events(parse(response))}
             event = found["Hostile link"]
-            assert event["url"] == f"http://testserver/api/v1/meetings/{meeting.slug}/"
+            assert event["url"] == f"http://testserver/meetings/{meeting.slug}/"
             assert "conference" not in event
         assert len(found) == 2
 

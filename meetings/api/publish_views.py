@@ -60,9 +60,10 @@ class PublishView(APIView):
                              extra_headers=cls.answer_headers)(super().as_view(**initkwargs))
 
     def page_url(self, row: dict) -> str:
-        """The publisher's page for the meeting (when it is one clean link), else ours."""
+        """The publisher's page for the meeting (when it is one clean link),
+        else ours: the page people read, not the API's JSON."""
         return row["url"] if calendars.clean_uri(row["url"]) else self.request.build_absolute_uri(
-            reverse("meeting-detail", kwargs={"version": "v1", "slug": row["slug"]}))
+            reverse("meeting-page", kwargs={"slug": row["slug"]}))
 
 
 # tsml-ui and other sites fetch the feed from visitors' browsers.
