@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 # Hosts whose links consumers accept as a meeting's join link, with the label
 # they show. Matched on a dot boundary: myzoom.us is not Zoom.
@@ -32,6 +32,7 @@ CONFERENCE_PROVIDERS = {
     "zoom.us": "Zoom",
 }
 PHONE_KEEP_RE = re.compile(r"[^0-9,+#]")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def conference_provider(url: str) -> str:
@@ -49,6 +50,23 @@ def conference_provider(url: str) -> str:
     return ""
 
 
+def consumer_url(url: str) -> str:
+    """A conference link as consumers match it, the form every published
+    link takes (the feed, calendars): tsml-ui compares hosts case-sensitively
+    and with any port, so `https://US02WEB.ZOOM.US:443/j/1` is written
+    `https://us02web.zoom.us/j/1`."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:  # "zoom.us:abc": no port a browser could use
+        port = None
+    if port == DEFAULT_PORTS.get(parts.scheme.lower()):
+        port = None
+    netloc = f"{host}:{port}" if port else host
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+
+
 def phone_is_usable(phone: str) -> bool:
     """tsml-ui's rule: at least 10 characters once all but digits , + # are gone."""
     return len(PHONE_KEEP_RE.sub("", phone or "")) >= 10
@@ -58,12 +76,17 @@ def phone_is_usable(phone: str) -> bool:
 _EXTENSION_RE = re.compile(r"\s*(?<![a-z])(?:extension|ext\.?|x)\s*(?=\d)", re.IGNORECASE)
 
 
+def dialled_phone(phone: str) -> str:
+    """What dials `phone`: its dialable characters (digits, +, the pause ","
+    and the keys * and #), an extension after a pause. Meeting Guide's
+    `conference_phone` is written so."""
+    return re.sub(r"[^0-9+,#*]", "", _EXTENSION_RE.sub(",", phone or ""))
+
+
 def tel_uri(phone: str) -> str:
-    """The tel: URI that dials `phone`: its dialable characters (digits, +,
-    the pause "," and the keys * and #), an extension after a pause, "#"
-    escaped as a URI needs ("%23"; a browser would read it as a fragment)."""
-    dialled = re.sub(r"[^0-9+,#*]", "", _EXTENSION_RE.sub(",", phone or ""))
-    return "tel:" + quote(dialled, safe="+,*")
+    """The tel: URI that dials `phone` (`dialled_phone`), "#" escaped as a
+    URI needs ("%23"; a browser would read it as a fragment)."""
+    return "tel:" + quote(dialled_phone(phone), safe="+,*")
 
 
 def is_online(*, conference_url: str, conference_phone: str) -> bool:

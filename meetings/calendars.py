@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 import icalendar
 
 from meetings import schedule
-from meetings.attendance import has_door, phone_is_usable, tel_uri
+from meetings.attendance import consumer_url, has_door, phone_is_usable, tel_uri
 from meetings.feeds.records import CONTROL_RE
 
 PRODID = "-//meetingfinder//Meetings//EN"
@@ -50,12 +50,19 @@ def _has_door(row: dict) -> bool:
     return has_door(attendance=row["attendance_option"], latitude=row["latitude"], approximate=row["approximate"])
 
 
+def _join_url(row: dict) -> str:
+    """The join link as the feed writes it (`attendance.consumer_url`); one
+    that is not a clean URI stays as stored, to be escaped as text or left out."""
+    url = row["conference_url"]
+    return consumer_url(url) if clean_uri(url) else url
+
+
 def _where(row: dict) -> str:
     """A door when there is one, else the join link, else the phone."""
     if _has_door(row):
         return ", ".join(part for part in (row["location"], row["formatted_address"]) if part)
     if row["conference_provider"]:
-        return row["conference_url"]
+        return _join_url(row)
     if phone_is_usable(row["conference_phone"]):
         return row["conference_phone"]
     return row["formatted_address"]
@@ -65,7 +72,7 @@ def _description(row: dict, page_url: str) -> str:
     lines = [text for text in (row["notes"], row["location_notes"]) if text]
     if row["conference_provider"]:
         notes = f" ({row['conference_url_notes']})" if row["conference_url_notes"] else ""
-        lines.append(f"Join online: {row['conference_url']}{notes}")
+        lines.append(f"Join online: {_join_url(row)}{notes}")
     if phone_is_usable(row["conference_phone"]):
         notes = f" ({row['conference_phone_notes']})" if row["conference_phone_notes"] else ""
         lines.append(f"Join by phone: {row['conference_phone']}{notes}")
@@ -101,7 +108,7 @@ def meeting_event(*, row: dict, page_url: str, uid_domain: str, now: dt.datetime
     event.add("description", text(_description(row, page_url)))
     # RFC 7986 join details, which newer clients turn into a join button.
     if row["conference_provider"] and clean_uri(row["conference_url"]):
-        event.add("conference", row["conference_url"],
+        event.add("conference", _join_url(row),
                   parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": row["conference_provider"]})
     if phone_is_usable(row["conference_phone"]):
         event.add("conference", tel_uri(row["conference_phone"]), parameters={"VALUE": "URI", "FEATURE": "PHONE"})

@@ -22,7 +22,7 @@ from django.utils.translation import get_language, gettext as _, gettext_lazy
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import calendars, clock, display, schedule
-from meetings.attendance import conference_provider, has_door, phone_is_usable, tel_uri
+from meetings.attendance import conference_provider, consumer_url, has_door, phone_is_usable, tel_uri
 from meetings.change_requests import ChangeRequestInvalid, change_request_submit
 from meetings.filters import PARAMETERS, STARTS_ON, SearchInvalid, search_parse, whole_number
 from meetings.forms import CorrectionForm
@@ -410,7 +410,7 @@ def meeting_page(request, slug: str):
                     f"{location.latitude}/{location.longitude}" if door else ""),
         "calendarable": calendars.is_calendarable({"day": meeting.day, "time": meeting.time,
                                                    "timezone": meeting.timezone}),
-        "join_url": meeting.conference_url if conference_provider(meeting.conference_url) else "",
+        "join_url": consumer_url(meeting.conference_url) if conference_provider(meeting.conference_url) else "",
         "phone": row_like["conference_phone"],
         "tel_href": tel_uri(meeting.conference_phone),
         "attendance": display.attendance_text(row_like),

@@ -150,6 +150,16 @@ class TestOneMeeting:
         assert str(event["location"]) == "https://zoom.us/j/5550100"
         assert "geo" not in event
 
+    def test_the_join_link_is_written_as_the_feed_writes_it(self, vocabularies, client, frozen_now):
+        # The feed's rule (attendance.consumer_url): lower-case host, no default port.
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(no_location=True, timezone="America/New_York",
+                               conference_url="https://US02WEB.zoom.us:443/j/5550100?pwd=AbC")
+        [event] = events(parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")))
+        written = "https://us02web.zoom.us/j/5550100?pwd=AbC"
+        assert str(event["location"]) == written and str(event["conference"]) == written
+        assert f"Join online: {written}" in str(event["description"])
+
     def test_today_is_the_first_occurrence_even_under_way(self, vocabularies, client, frozen_now):
         frozen_now(dt.datetime(2027, 3, 3, 3, 30, tzinfo=UTC))  # Tuesday 19:30 in Los Angeles
         meeting = make_meeting(day=2, time="19:00")

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from fellowships.models import ServiceBody
 from meetings import schedule
-from meetings.attendance import conference_provider
+from meetings.attendance import conference_provider, dialled_phone
 from meetings.directory_version import directory_version
 from meetings.models import Meeting
 from meetings.publish.meeting_guide import meeting_guide_json
@@ -154,7 +154,8 @@ class TestRecords:
         assert record["city"] == "New York"
         assert record["latitude"] == pytest.approx(40.71, abs=0.05)
         assert record["longitude"] == pytest.approx(-74.0, abs=0.05)
-        assert record["conference_phone"] == "+1 555 010 0102,,123#"
+        # The spec's characters only (digits, +, and , * # for one-tap), as attendance.tel_uri dials it.
+        assert record["conference_phone"] == "+15550100102,,123#"
         assert record["attendance_option"] == "online"
 
     def test_unrecognised_conference_details_are_left_out(self, directory, client):
@@ -286,7 +287,7 @@ class TestStreaming:
 
 
 ROUND_TRIP_FIELDS = ("name", "day", "time", "timezone", "notes", "group", "group_notes", "url", "conference_url",
-                     "conference_url_notes", "conference_phone", "conference_phone_notes", "open_closed",
+                     "conference_url_notes", "conference_phone_notes", "open_closed",
                      "attendance", "latitude", "longitude", "published")
 LOCATION_FIELDS = ("name", "address", "city", "state", "postal_code", "country", "formatted_address", "latitude",
                    "longitude", "approximate", "notes")
@@ -302,6 +303,8 @@ def _state(meeting: Meeting) -> dict:
         region = region.parent
     return {
         **{name: getattr(meeting, name) for name in ROUND_TRIP_FIELDS},
+        # The feed writes a phone in the spec's characters: the same number, dialled the same.
+        "conference_phone": dialled_phone(meeting.conference_phone),
         # A stated end and the default hour read the same: Meeting Guide always carries end_time.
         "end": schedule.wall_end(time=meeting.time, end_time=meeting.end_time) if meeting.time else None,
         "types": sorted(t.code for t in meeting.types.all()),

@@ -19,7 +19,6 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -27,7 +26,7 @@ from django.db.models import QuerySet
 from fellowships.models import MeetingType, ServiceBody
 from fellowships.vocabularies import meeting_guide_equivalents
 from meetings import schedule
-from meetings.attendance import conference_provider, phone_is_usable
+from meetings.attendance import conference_provider, consumer_url, dialled_phone, phone_is_usable
 from meetings.models import ADDRESS_PARTS, Meeting, Region, address_as_read
 from meetings.publish.places import zone_place
 
@@ -139,22 +138,6 @@ def _types(row: dict, type_ids: Iterable[int], lookups: _Lookups) -> list[str]:
     return sorted(codes)
 
 
-def consumer_url(url: str) -> str:
-    """A conference link as consumers match it: tsml-ui compares hosts
-    case-sensitively and with any port, so `https://US02WEB.ZOOM.US:443/j/1`
-    is written `https://us02web.zoom.us/j/1`."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").rstrip(".")
-    try:
-        port = parts.port
-    except ValueError:  # "zoom.us:abc": no port a browser could use
-        port = None
-    if port == DEFAULT_PORTS.get(parts.scheme.lower()):
-        port = None
-    netloc = f"{host}:{port}" if port else host
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
-
-
 def meeting_guide_record(*, row: dict, type_ids: Iterable[int], lookups: _Lookups) -> dict:
     """One meeting as a Meeting Guide object; blank optional fields are left out."""
     timezone = row["timezone"] if schedule.is_valid_zone(row["timezone"]) else ""
@@ -180,7 +163,7 @@ def meeting_guide_record(*, row: dict, type_ids: Iterable[int], lookups: _Lookup
         if row["conference_url_notes"]:
             record["conference_url_notes"] = row["conference_url_notes"]
     if phone_is_usable(row["conference_phone"]):
-        record["conference_phone"] = row["conference_phone"]
+        record["conference_phone"] = dialled_phone(row["conference_phone"])
         if row["conference_phone_notes"]:
             record["conference_phone_notes"] = row["conference_phone_notes"]
     record["updated"] = _utc(row["updated"])
