@@ -157,6 +157,42 @@ def meeting_languages(named: Iterable[str], default_language: str) -> str:
     return word_text([language for language in named if language] or [default_language])
 
 
+# The language a published record naming none is read in: Meeting Guide's
+# apps take it so, and it is our BMLT server's native language (its `nativeLang`).
+UNSTATED_LANGUAGE = "en"
+
+
+def is_published_language(language: str) -> bool:
+    """Whether a record held in `language` names it: all but `UNSTATED_LANGUAGE`."""
+    return bool(language) and language != UNSTATED_LANGUAGE
+
+
+def language_types(types: Iterable[tuple]) -> dict:
+    """{fellowship: {language: the type that names it}} from every type's
+    (id, fellowship, kind, language); the first by id where two name one."""
+    found: dict = {}
+    for pk, fellowship, kind, language in sorted(types, key=lambda t: t[0]):
+        if language_named(kind, language):
+            found.setdefault(fellowship, {}).setdefault(language, pk)
+    return found
+
+
+def published_type_ids(*, type_ids: Iterable[int], language_text: str,
+                       language_types: Mapping[str, int]) -> list[int]:
+    """A meeting's types as its published records carry them (the Meeting
+    Guide feed, BMLT): its own, and the type of each language it is held in
+    (its `language_text`, as the search's `language` reads it) that they do
+    not name, when it is published (`is_published_language`): a meeting of a
+    Spanish-speaking service body says Spanish. `language_types`: its
+    fellowship's language -> type id."""
+    found = list(dict.fromkeys(type_ids))
+    for language in language_text.split():
+        language_type = language_types.get(language)
+        if is_published_language(language) and language_type is not None and language_type not in found:
+            found.append(language_type)
+    return found
+
+
 def language_condition(languages: Iterable[str]) -> Q:
     """The meetings held in one of `languages`."""
     return reduce(or_, (has_word("language_text", language) for language in sorted(set(languages))))

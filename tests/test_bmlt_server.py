@@ -108,6 +108,26 @@ class TestContract:
         }
         assert formats["ES"]["world_id"] == "LANG"
 
+    def test_a_meeting_in_its_service_bodys_language_carries_its_format(self, directory, client):
+        """A meeting naming no language is in its service body's (the API's
+        `language`): its record carries that language's format, as a root
+        server's alternate-language meetings do. `lang_enum` stays the
+        record's language, that of its format keys (bmlt.md)."""
+        body = ServiceBodyFactory(name="Area Hispana", slug="area-hispana", fellowship=directory["sunday"].fellowship,
+                                  default_language="es")
+        meeting = make_meeting(name="Solo Por Hoy", fellowship="na", day=4, time="19:00", service_body=body,
+                               types=("OPEN",))
+        record = next(r for r in answer(client, switcher="GetSearchResults") if r["id_bigint"] == str(meeting.pk))
+        formats = {f["key_string"]: f for f in answer(client, switcher="GetFormats")}
+        assert record["formats"] == "ES,OPEN" and record["lang_enum"] == "en"
+        assert record["format_shared_id_list"] == ",".join(formats[k]["id"] for k in ("ES", "OPEN"))
+        english = next(r for r in answer(client, switcher="GetSearchResults")
+                       if r["id_bigint"] == str(directory["sunday"].pk))
+        assert english["formats"] == "OPEN,TOP,VAR"  # English, the server's language: no format says it
+        # A search by the format finds what the records carry.
+        found = answer(client, **{"switcher": "GetSearchResults", "formats[]": formats["ES"]["id"]})
+        assert sorted(names(found)) == ["Just For Today", "Solo Por Hoy"]
+
     def test_times_past_midnight_and_weekday_one_is_sunday(self, directory, client):
         records = {r["meeting_name"]: r for r in answer(client, switcher="GetSearchResults")}
         assert records["Sunday Serenity"]["weekday_tinyint"] == "1"

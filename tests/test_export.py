@@ -135,6 +135,27 @@ class TestRecords:
         # VM (virtual) has no spec code: online is told by the conference fields.
         assert record["types"] == ["BE", "C", "G", "L", "S"]
 
+    def test_a_meeting_in_its_service_bodys_language_says_so(self, vocabularies, client):
+        """A meeting naming no language is in its service body's (the API's
+        `language`): the feed names it too, as the body's vocabulary codes it.
+        English, which a record naming none is read as, is not added."""
+        aa = ServiceBodyFactory(name="Distrito Hispano", slug="distrito", default_language="es")
+        na = ServiceBodyFactory(name="Area Hispana", slug="area-hispana", fellowship=vocabularies["na"],
+                                default_language="es")
+        spanish = make_meeting(name="Grupo Esperanza", service_body=aa, types=("O", "D"))
+        spanish_na = make_meeting(name="Solo Por Hoy", fellowship="na", service_body=na, types=("OPEN",))
+        english = make_meeting(name="English Speakers", service_body=aa, types=("EN", "O"))
+        unmarked = make_meeting(name="Unmarked", types=("O",))
+        assert [m["name"] for m in client.get("/api/v1/meetings/", {"language": "es"}).json()["results"]] == [
+            "Grupo Esperanza", "Solo Por Hoy"]
+        records = {r["slug"]: r for r in feed(client)}
+        assert (records[spanish.slug]["types"], records[spanish.slug]["fellowship_types"]) == (
+            ["D", "O", "S"], ["D", "O", "S"])
+        assert (records[spanish_na.slug]["types"], records[spanish_na.slug]["fellowship_types"]) == (
+            ["O", "S"], ["OPEN", "es"])
+        assert records[english.slug]["types"] == ["EN", "O"]
+        assert records[unmarked.slug]["types"] == ["O"]
+
     def test_an_address_sent_in_parts_is_written_whole(self, vocabularies, client):
         # The one rule (models.address_as_read) that the pages, calendars, search and API read too.
         corner = LocationFactory(address="1 Main St", city="Santa Ana", state="CA", postal_code="92701",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from fellowships.models import MeetingType
 from fellowships.vocabularies import bmlt_world_id
+from meetings.keywords import language_named, language_types
 
 # NA first: BMLT is NA's format, its keys win a clash.
 FELLOWSHIP_ORDER = {"na": 0, "aa": 1, "al-anon": 2}
@@ -32,6 +33,7 @@ class ServerFormat:
     format_type_enum: str
     names: dict[str, str]  # language -> name
     type_ids: set[int] = field(default_factory=set)
+    language: str = ""  # the language a language format names
 
     def name(self, lang: str) -> str:
         return self.names.get(lang) or self.names["en"]
@@ -44,6 +46,8 @@ class FormatTable:
     # The type that says closed (and open) in each fellowship, for meetings closed by the fellowship's rule.
     closed_type: dict[int, int]
     open_type: dict[int, int]
+    # {fellowship id: {language: the type that names it}}, for meetings in their service body's language.
+    language_types: dict[int, dict[str, int]] = field(default_factory=dict)
 
     def by_id(self) -> dict[int, ServerFormat]:
         return {f.id: f for f in self.formats}
@@ -77,7 +81,8 @@ def format_table() -> FormatTable:
             names = {lang: text for lang, text in (translations or {}).items() if isinstance(text, str) and text}
             names["en"] = name
             type_enum = "O" if meaning in ("open", "closed") else FORMAT_TYPE_ENUM.get(kind, "FC1")
-            server_format = formats[key] = ServerFormat(pk, key, world_id, type_enum, names)
+            server_format = formats[key] = ServerFormat(pk, key, world_id, type_enum, names,
+                                                        language=language_named(kind, language))
         server_format.id = min(server_format.id, pk)
         server_format.type_ids.add(pk)
         by_type[pk] = server_format
@@ -86,7 +91,9 @@ def format_table() -> FormatTable:
         elif meaning == "open":
             open_type.setdefault(fellowship_id, pk)
     ordered = sorted(formats.values(), key=lambda f: f.id)
-    return FormatTable(ordered, by_type, closed_type, open_type)
+    return FormatTable(ordered, by_type, closed_type, open_type,
+                       language_types((pk, fellowship_id, kind, language)
+                                      for pk, fellowship_id, _, _, _, kind, _, language, _ in types))
 
 
 def format_record(server_format: ServerFormat, *, lang: str, root: str) -> dict:

@@ -15,6 +15,7 @@ from django.conf import settings
 from fellowships.models import ServiceBody
 from meetings import geo, schedule
 from meetings.bmlt_server.formats import FormatTable
+from meetings.keywords import published_type_ids
 from meetings.models import Meeting, Region
 
 # The fields of a meeting record, in a root server's order.
@@ -57,7 +58,7 @@ VENUE_TYPES = {"in_person": "1", "online": "2", "hybrid": "3", "inactive": "1"}
 ROW_FIELDS = (
     "id", "name", "day", "time", "end_time", "timezone", "notes", "attendance", "open_closed", "fellowship_id",
     "conference_url", "conference_url_notes", "conference_phone", "group", "published", "service_body_id",
-    "service_body__default_language", "latitude", "longitude", "location_id", "location__name", "location__notes",
+    "language_text", "latitude", "longitude", "location_id", "location__name", "location__notes",
     "location__address", "location__city", "location__state", "location__postal_code", "location__country",
     "location__region_id",
 )
@@ -113,8 +114,10 @@ def meeting_records(*, ids: list[int], distances: dict[int, float], table: Forma
 
 def meeting_formats(*, row: dict, type_ids: Iterable[int], table: FormatTable) -> list:
     """The meeting's formats, with the fellowship's closed (or open) one when
-    its rule decided, as the Meeting Guide feed says `C`."""
-    type_ids = list(type_ids)
+    its rule decided, as the Meeting Guide feed says `C`, and the language
+    it is held in when its service body's says it (`keywords.published_type_ids`)."""
+    type_ids = published_type_ids(type_ids=type_ids, language_text=row["language_text"],
+                                  language_types=table.language_types.get(row["fellowship_id"], {}))
     by_rule = {"closed": table.closed_type, "open": table.open_type}.get(row["open_closed"], {})
     if row["fellowship_id"] in by_rule:
         type_ids.append(by_rule[row["fellowship_id"]])

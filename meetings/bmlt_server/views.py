@@ -17,6 +17,7 @@ from fellowships.models import MeetingType, ServiceBody
 from meetings import geo
 from meetings.bmlt_server import params, rows
 from meetings.bmlt_server.formats import FormatTable, ServerFormat, format_record, format_table
+from meetings.keywords import has_word, is_published_language
 from meetings.models import Meeting
 from meetings.selectors import MeetingFilters, meeting_search, tree_ids
 
@@ -42,13 +43,17 @@ def _root(request: HttpRequest) -> str:
 
 def _has_format(server_format: ServerFormat) -> Q:
     """Meetings with one of the format's types, or closed (open) by their
-    fellowship's rule when the format says closed (open), as their records show."""
+    fellowship's rule when the format says closed (open), or held in its
+    language by their service body's when it names one, as their records show."""
     through = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk"), meetingtype_id__in=server_format.type_ids)
     q = Q(Exists(through))
     for meaning in ("closed", "open"):
         fellowships = MeetingType.objects.filter(pk__in=server_format.type_ids, meaning=meaning).values("fellowship")
         if fellowships.exists():
             q |= Q(open_closed=meaning, fellowship__in=fellowships)
+    if is_published_language(server_format.language):
+        fellowships = MeetingType.objects.filter(pk__in=server_format.type_ids).values("fellowship")
+        q |= has_word("language_text", server_format.language) & Q(fellowship__in=fellowships)
     return q
 
 

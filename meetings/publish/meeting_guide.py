@@ -27,16 +27,16 @@ from fellowships.models import MeetingType, ServiceBody
 from fellowships.vocabularies import meeting_guide_equivalents
 from meetings import schedule
 from meetings.attendance import conference_provider, consumer_url, dialled_phone, phone_is_usable
+from meetings.keywords import language_types, published_type_ids
 from meetings.models import ADDRESS_PARTS, Meeting, Region, address_as_read
 from meetings.publish.places import zone_place
 
 DEFAULT_CHUNK_SIZE = 2000
 UPDATED_FORMAT = "%Y-%m-%d %H:%M:%S"
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 ROW_FIELDS = (
     "id", "slug", "name", "day", "time", "end_time", "timezone", "notes", "attendance", "open_closed",
-    "fellowship__slug",
+    "fellowship__slug", "language_text",
     "conference_url", "conference_url_notes", "conference_phone", "conference_phone_notes",
     "group", "group_notes", "url", "updated", "service_body_id",
     "location_id", "location__name", "location__notes", "location__address", "location__city",
@@ -51,14 +51,18 @@ class _Lookups:
 
     type_codes: dict[int, tuple[str, ...]]
     own_codes: dict[int, str]
+    # {fellowship slug: {language: the type that names it}}
+    language_types: dict[str, dict[str, int]]
     service_bodies: dict[int, dict]
     region_paths: dict[int, list[str]]
 
 
 def _lookups() -> _Lookups:
-    vocabulary = list(MeetingType.objects.values_list("pk", "fellowship__slug", "code"))
-    type_codes = {pk: meeting_guide_equivalents(fellowship=fellowship, code=code) for pk, fellowship, code in vocabulary}
-    own_codes = {pk: code for pk, _, code in vocabulary}
+    vocabulary = list(MeetingType.objects.values_list("pk", "fellowship__slug", "code", "kind", "language"))
+    type_codes = {pk: meeting_guide_equivalents(fellowship=fellowship, code=code)
+                  for pk, fellowship, code, _, _ in vocabulary}
+    own_codes = {pk: code for pk, _, code, _, _ in vocabulary}
+    languages = language_types((pk, fellowship, kind, language) for pk, fellowship, _, kind, language in vocabulary)
     service_bodies = {
         body["id"]: body
         for body in ServiceBody.objects.values("id", "name", "website", "email", "phone", "location")
@@ -72,7 +76,7 @@ def _lookups() -> _Lookups:
             name, cursor = regions[cursor]
             path.append(name)
         paths[pk] = path[::-1]
-    return _Lookups(type_codes, own_codes, service_bodies, paths)
+    return _Lookups(type_codes, own_codes, languages, service_bodies, paths)
 
 
 def _utc(value: dt.datetime) -> str:
@@ -150,6 +154,9 @@ def meeting_guide_record(*, row: dict, type_ids: Iterable[int], lookups: _Lookup
         record["timezone"] = timezone
     record.update(_place(row, timezone))
     record["regions"] = _regions(row, lookups)
+    # Its languages as the search reads them: a meeting of a Spanish-speaking body says S.
+    type_ids = published_type_ids(type_ids=type_ids, language_text=row["language_text"],
+                                  language_types=lookups.language_types.get(row["fellowship__slug"], {}))
     record["types"] = _types(row, type_ids, lookups)
     record["fellowship"] = row["fellowship__slug"]
     record["fellowship_types"] = sorted({lookups.own_codes[pk] for pk in type_ids if pk in lookups.own_codes})
