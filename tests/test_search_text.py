@@ -116,7 +116,7 @@ def test_the_migration_adds_the_street_of_stored_meetings_sent_in_parts(vocabula
     other = make_meeting(name="Elsewhere", location=LocationFactory(name="Old Mission Hall"))
     Meeting.objects.filter(pk=stored.pk).update(search_text="corner esquina santa ana women mujeres")
     Meeting.objects.filter(pk=other.pk).update(search_text="kept as it was")
-    fill = import_module("meetings.migrations.0023_search_text_street_from_parts").fill
+    fill = import_module("meetings.migrations.0024_search_text_street_from_parts").fill
     fill(apps, SimpleNamespace(connection=connection))
     stored.refresh_from_db()
     other.refresh_from_db()

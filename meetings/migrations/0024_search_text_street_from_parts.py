@@ -47,6 +47,6 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("meetings", "0022_changerequest_language"), ("fellowships", "0005_spanish_type_names")]
+    dependencies = [("meetings", "0023_day_without_time_by_appointment"), ("fellowships", "0005_spanish_type_names")]
 
     operations = [migrations.RunPython(fill, migrations.RunPython.noop)]
