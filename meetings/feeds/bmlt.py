@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from meetings.feeds.body import JsonRecords, feed_text, read_json
 from meetings.feeds.records import (
     LIMITS,
-    REPEATED_RECORD,
     FeedMeeting,
     FeedUnreadable,
     KeyClaims,
@@ -410,15 +409,11 @@ def parse_bmlt(
         label = f"id {meeting_id}" if meeting_id else f"record {index + 1}"
         for field_name, reason in early:
             parsed.repair(label, field_name, reason)
-        found, error, notes = _read_record(raw, **reading)
-        if key in claims:
-            derived = claims.key_apart(key, found, error, raw)
-            if derived is None:
-                parsed.repair(label, "id_bigint", REPEATED_RECORD)
-                continue
-            key = derived
-            parsed.repair(label, "id_bigint", f"duplicate id; this record keyed as {key}")
-            found, error, notes = _read_record(raw, key=key, **reading)
+        taken = claims.take(key, lambda k: _read_record(raw, key=k, **reading), raw, parsed=parsed, label=label,
+                            field_name="id_bigint", what="id")
+        if taken is None:
+            continue
+        key, (found, error, notes) = taken
         if key:
             claims.claim(key, found, error, raw)
             parsed.seen_keys.add(key)

@@ -391,15 +391,11 @@ def parse_meeting_guide(records, *, fellowship: str = "") -> ParsedFeed:
                 parsed.repair(label, "slug", REPEATED_RECORD)
                 continue
             parsed.repair(label, "slug", f"missing slug; keyed as {key}")
-        meetings, error, notes = _read_record(raw, key, notes_limit, fellowship)
-        if key in claims:
-            derived = claims.key_apart(key, meetings, error, raw)
-            if derived is None:
-                parsed.repair(label, "slug", REPEATED_RECORD)
-                continue
-            key = derived
-            parsed.repair(label, "slug", f"duplicate slug; this record keyed as {key}")
-            meetings, error, notes = _read_record(raw, key, notes_limit, fellowship)
+        taken = claims.take(key, lambda k: _read_record(raw, k, notes_limit, fellowship), raw, parsed=parsed,
+                            label=label, field_name="slug", what="slug")
+        if taken is None:
+            continue
+        key, (meetings, error, notes) = taken
         claims.claim(key, meetings, error, raw)
         parsed.seen_keys.add(key)
         for field_name, reason in notes:

@@ -14,6 +14,7 @@ import html
 import json
 import re
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
 from django.conf import settings
@@ -161,6 +162,10 @@ def _said(meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> str
     return ",".join(m.content_hash() for m in meetings)
 
 
+# What a parser reads a record as: its meetings or its rejection, and its repair notes.
+RecordRead = tuple[list[FeedMeeting], RecordRejected | None, list[tuple[str, str]]]
+
+
 class KeyClaims:
     """The keys the records of one feed took, each with what its record said
     (raw records are not kept, so a feed can be read one record at a time).
@@ -176,6 +181,21 @@ class KeyClaims:
 
     def claim(self, key: str, meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> None:
         self.said[key] = _said(meetings, error, raw)
+
+    def take(self, key: str, read: Callable[[str], RecordRead], raw, *, parsed: ParsedFeed, label: str,
+             field_name: str, what: str) -> tuple[str, RecordRead] | None:
+        """The key a record is kept under, and what it reads as under it:
+        `key`, or a key apart when another record took it (noted); None for a
+        record that repeats one already read (noted)."""
+        found = read(key)
+        if key in self:
+            derived = self.key_apart(key, found[0], found[1], raw)
+            if derived is None:
+                parsed.repair(label, field_name, REPEATED_RECORD)
+                return None
+            parsed.repair(label, field_name, f"duplicate {what}; this record keyed as {derived}")
+            key, found = derived, read(derived)
+        return key, found
 
     def key_apart(self, key: str, meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> str | None:
         """The key of a record under `key`, already taken: None when the record
