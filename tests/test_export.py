@@ -407,6 +407,34 @@ def test_online_places_come_from_the_tzdata_package_without_system_zone_data(mon
         places._zone_table.cache_clear()
 
 
+def test_every_fixed_offset_stand_in_keeps_that_offset_all_year_and_has_a_place():
+    """The city shown for UTC or Etc/GMT+5 is in a zone at that offset in
+    winter and in summer, so the place never says another hour than the zone."""
+    import zoneinfo
+
+    from meetings.publish import places
+
+    for hours, name in places.FIXED_OFFSET_STAND_INS.items():
+        zone = zoneinfo.ZoneInfo(name)
+        for month in (1, 4, 7, 10):
+            assert dt.datetime(2026, month, 15, tzinfo=zone).utcoffset() == dt.timedelta(hours=hours), name
+        assert places.zone_place(name) is not None, name
+    assert places.fixed_offset_hours("America/New_York") is None
+    assert places.zone_place("EST5EDT") is None and places.zone_place("Etc/GMT+12") is None
+
+
+@pytest.mark.parametrize("timezone, city", [("UTC", "Reykjavik"), ("Etc/UTC", "Reykjavik"),
+                                            ("Etc/GMT+5", "Bogota"), ("Etc/GMT-9", "Tokyo")])
+def test_an_online_meeting_in_a_zone_without_a_city_still_has_a_place(vocabularies, client, timezone, city):
+    """tsml-ui drops a record with no address at all: an online meeting kept
+    in UTC or an Etc/ zone was published with none."""
+    make_meeting(name="Worldwide", day=2, time="12:00", no_location=True, timezone=timezone,
+                 conference_url="https://zoom.us/j/123456789")
+    [record] = feed(client)
+    assert (record["timezone"], record["city"], record["approximate"]) == (timezone, city, "yes")
+    assert record["formatted_address"].startswith(city) and "latitude" in record and "longitude" in record
+
+
 def assert_tsml_ui_reads_it_as_we_do(records: list[dict]) -> None:
     """What tsml-ui needs to agree with the directory (issue 13): a closed
     meeting says `C` whatever its fellowship's default, every record is filed

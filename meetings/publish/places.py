@@ -4,6 +4,7 @@ zone table, so the place is in the meeting's zone by construction."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.resources
 import re
 import zoneinfo
@@ -79,7 +80,41 @@ def _parse(text: str) -> dict[str, ZonePlace]:
     return places
 
 
+# For a zone tzdata gives no place (UTC, Etc/GMT+5, EST): a zone that keeps
+# the same offset from UTC all year, by that offset in hours. None at -12,
+# where nobody lives.
+FIXED_OFFSET_STAND_INS = {
+    -11: "Pacific/Pago_Pago", -10: "Pacific/Honolulu", -9: "Pacific/Gambier", -8: "Pacific/Pitcairn",
+    -7: "America/Phoenix", -6: "America/Guatemala", -5: "America/Bogota", -4: "America/La_Paz",
+    -3: "America/Argentina/Buenos_Aires", -2: "America/Noronha", -1: "Atlantic/Cape_Verde",
+    0: "Atlantic/Reykjavik", 1: "Africa/Lagos", 2: "Africa/Johannesburg", 3: "Africa/Nairobi", 4: "Asia/Dubai",
+    5: "Asia/Tashkent", 6: "Asia/Dhaka", 7: "Asia/Bangkok", 8: "Asia/Singapore", 9: "Asia/Tokyo",
+    10: "Australia/Brisbane", 11: "Pacific/Guadalcanal", 12: "Pacific/Tarawa", 13: "Pacific/Tongatapu",
+    14: "Pacific/Kiritimati",
+}
+
+
+def fixed_offset_hours(timezone: str) -> int | None:
+    """The zone's offset from UTC in whole hours when it is the same all year
+    (UTC, Etc/GMT-9); None for a zone with summer time, or an unknown name."""
+    try:
+        zone = zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+    winter, summer = (dt.datetime(2026, month, 1, tzinfo=zone).utcoffset() for month in (1, 7))
+    if winter != summer or winter is None or winter % dt.timedelta(hours=1):
+        return None
+    return int(winter / dt.timedelta(hours=1))
+
+
 def zone_place(timezone: str) -> ZonePlace | None:
-    """The principal city of an IANA zone; None for zones tzdata gives no place
-    (UTC, Etc/...) or when the zone table is not installed."""
-    return _zone_table().get(timezone)
+    """The principal city of an IANA zone. A zone tzdata gives no place but
+    one offset all year (UTC, Etc/GMT+5) is shown at a city that keeps that
+    offset all year (Reykjavík, Bogotá), since a consumer drops a meeting
+    with no place at all. None otherwise, or when the zone table is not
+    installed."""
+    table = _zone_table()
+    if timezone in table:
+        return table[timezone]
+    hours = fixed_offset_hours(timezone)
+    return table.get(FIXED_OFFSET_STAND_INS.get(hours, "")) if hours is not None else None
