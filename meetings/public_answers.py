@@ -102,11 +102,14 @@ def _cache_set(key: str, value, timeout: int) -> None:
         _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
 
 
-def answer_key(request, *, version_token: str, since: dt.datetime | None, negotiates: bool) -> str:
+def answer_key(request, *, version_token: str, since: dt.datetime | None, negotiates: bool,
+               params: tuple[str, ...] | None = None) -> str:
     """The URL with its parameters sorted by name, a repeated one's values in
     the order given (a view reads the last), and, where the view negotiates,
-    what the client accepts (a JSON answer is not everyone's)."""
-    query = sorted(request.GET.lists())
+    what the client accepts (a JSON answer is not everyone's). A view that
+    names the parameters it reads (`params`) is keyed on those alone: a
+    cache-buster (`?_=1700000000`) gets the kept answer, not a new one."""
+    query = sorted((name, values) for name, values in request.GET.lists() if params is None or name in params)
     accept = request.headers.get("Accept", "") if negotiates else ""
     url = f"{request.scheme}://{request.get_host()}{request.path}?{query!r} {accept}"
     digest = hashlib.sha256(url.encode()).hexdigest()[:40]
@@ -152,7 +155,8 @@ def _public_headers(response, *, etag: str, last_modified: dt.datetime, max_age:
     return response
 
 
-def _kept_while_streamed(chunks, *, context: contextvars.Context, key: str, headers: dict, timeout: int):
+def _kept_while_streamed(chunks, *, context: contextvars.Context, key: str, headers: dict, timeout: int,
+                         max_bytes: int):
     """Stream the answer, reading in the request's database context, and keep
     it when it was read whole within the size limit."""
     iterator = iter(chunks)
@@ -165,7 +169,7 @@ def _kept_while_streamed(chunks, *, context: contextvars.Context, key: str, head
             break
         if kept is not None:
             size += len(chunk)
-            if size <= settings.CACHE_ANSWER_MAX_BYTES:
+            if size <= max_bytes:
                 kept.append(chunk)
             else:
                 kept = None
@@ -185,6 +189,7 @@ class Answering:
     key: str
     timeout: int
     shown: dict
+    max_bytes: int
 
 
 def _answering(request, options: dict, *, alias: str) -> Answering:
@@ -194,7 +199,8 @@ def _answering(request, options: dict, *, alias: str) -> Answering:
     if options["clock_dependent"]:
         with answering_at(version, using=alias):
             since, until = clock_span(request, now=now, version_token=version.token, using=alias)
-    key = answer_key(request, version_token=version.token, since=since, negotiates=options["negotiates"])
+    key = answer_key(request, version_token=version.token, since=since, negotiates=options["negotiates"],
+                     params=options["params"])
     etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:24]}"'  # unique to the answer, as its key
     last_modified = max(t for t in (version.changed_at, since, code_state()[1]) if t)
     max_age = options["max_age"] or settings.CACHE_PUBLIC_MAX_AGE
@@ -204,7 +210,8 @@ def _answering(request, options: dict, *, alias: str) -> Answering:
         max_age, timeout = min(max_age, holds_for), min(timeout, holds_for)
     shown = dict(etag=etag, last_modified=last_modified, max_age=max_age, negotiates=options["negotiates"],
                  extra=options["extra_headers"])
-    return Answering(alias, version, now, key, timeout, shown)
+    max_bytes = getattr(settings, options["max_bytes_setting"])
+    return Answering(alias, version, now, key, timeout, shown, max_bytes)
 
 
 def _served(request, answering: Answering) -> HttpResponse | None:
@@ -247,8 +254,8 @@ def _made(view, request, args, kwargs, answering: Answering):
         if response.streaming:
             response.streaming_content = _kept_while_streamed(
                 response.streaming_content, context=contextvars.copy_context(), key=answering.key,
-                headers=headers, timeout=answering.timeout)
-        elif len(response.content) <= settings.CACHE_ANSWER_MAX_BYTES:
+                headers=headers, timeout=answering.timeout, max_bytes=answering.max_bytes)
+        elif len(response.content) <= answering.max_bytes:
             _cache_set(answering.key, (headers, response.content), answering.timeout)
     response["X-Cache"] = "miss"
     return _public_headers(response, **answering.shown)
@@ -278,13 +285,16 @@ ANSWERING = "_meetingfinder_answering"
 
 
 def public_answer(*, clock_dependent: bool, max_age: int | None = None, negotiates: bool = False,
-                  extra_headers: dict[str, str] | None = None):
+                  extra_headers: dict[str, str] | None = None, params: tuple[str, ...] | None = None,
+                  max_bytes_setting: str = "CACHE_ANSWER_MAX_BYTES"):
     """Wrap a public read view: replica, cache, validators (see the module).
     `negotiates`: the view answers HTML to browsers (DRF's browsable API).
+    `params`: the only query parameters the view reads (the key's). The
+    largest answer kept is the setting `max_bytes_setting` names.
     PublicAnswerMiddleware serves 304s and kept answers before the view's
     URL is reached; this makes, keeps and shows the rest."""
     options = dict(clock_dependent=clock_dependent, max_age=max_age, negotiates=negotiates,
-                   extra_headers=extra_headers or {})
+                   extra_headers=extra_headers or {}, params=params, max_bytes_setting=max_bytes_setting)
 
     def decorate(view):
         @wraps(view)

@@ -150,6 +150,43 @@ def test_a_kept_answer_is_the_fresh_one_in_any_language(writes_directory, client
     assert not miss.has_header("Content-Language") and "Accept-Language" not in miss.get("Vary", "")
 
 
+FEED = "/api/v1/feeds/meeting-guide.json"
+
+
+def streamed(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_the_whole_feed_is_kept_past_the_size_of_a_search(writes_directory, client, settings):
+    """The feed of 100,000 meetings is ~62 MB and took 5-8 s on every request:
+    past CACHE_ANSWER_MAX_BYTES it was never kept. It has a limit of its own."""
+    whole = streamed(client.get(FEED))
+    settings.CACHE_ANSWER_MAX_BYTES = len(whole) - 1
+    first = client.get(FEED, {"fellowship": "aa"})
+    assert first["X-Cache"] == "miss"
+    body = streamed(first)
+    again = client.get(FEED, {"fellowship": "aa"})
+    assert (again["X-Cache"], streamed(again)) == ("hit", body)
+    settings.CACHE_FEED_MAX_BYTES = len(body) - 1
+    assert client.get(FEED, {"fellowship": "aa", "region": ""})["X-Cache"] == "miss"
+    assert client.get(FEED, {"fellowship": "aa", "region": ""})["X-Cache"] == "miss"
+    # A search keeps the general limit.
+    settings.CACHE_ANSWER_MAX_BYTES = 10
+    client.get("/api/v1/meetings/")
+    assert client.get("/api/v1/meetings/")["X-Cache"] == "miss"
+
+
+def test_a_parameter_the_feed_does_not_read_gets_the_kept_feed(writes_directory, client):
+    """Each junk parameter (`?x=1`, `?x=2`) made the feed again: half a second
+    to seconds of work apiece for anyone who asked."""
+    body = streamed(client.get(FEED, {"fellowship": "aa"}))
+    for junk in ({"x": "1"}, {"_": "1700000000"}, {"x": "2", "limit": "1"}):
+        busted = client.get(FEED, {"fellowship": "aa", **junk})
+        assert (busted["X-Cache"], streamed(busted)) == ("hit", body), junk
+    assert client.get(FEED, {"fellowship": "na"})["X-Cache"] == "miss"
+    assert client.get(FEED, {"fellowship": "aa", "x": "1"})["ETag"] == client.get(FEED, {"fellowship": "aa"})["ETag"]
+
+
 def test_repeated_parameters_are_told_apart_in_the_order_given(writes_directory, client):
     """A view reads the last of a repeated parameter: `limit=1&limit=3` and
     `limit=3&limit=1` are two answers (as are two BMLT switchers, two JSONP callbacks)."""

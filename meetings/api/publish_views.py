@@ -53,11 +53,14 @@ class PublishView(APIView):
     answer_depends_on_clock = True
     answer_max_age: int | None = None
     answer_headers: dict[str, str] = {}
+    answer_params: tuple[str, ...] | None = None  # None: every parameter is part of the answer's key
+    answer_max_bytes_setting = "CACHE_ANSWER_MAX_BYTES"
 
     @classmethod
     def as_view(cls, **initkwargs):
         return public_answer(clock_dependent=cls.answer_depends_on_clock, max_age=cls.answer_max_age,
-                             extra_headers=cls.answer_headers)(super().as_view(**initkwargs))
+                             extra_headers=cls.answer_headers, params=cls.answer_params,
+                             max_bytes_setting=cls.answer_max_bytes_setting)(super().as_view(**initkwargs))
 
     def page_url(self, row: dict) -> str:
         """The publisher's page for the meeting (when it is one clean link),
@@ -99,6 +102,10 @@ class MeetingGuideFeedView(PublishView):
     answer_depends_on_clock = False
     answer_max_age = 300
     answer_headers = OPEN_TO_ALL_ORIGINS
+    # The whole feed is what apps ask for most, and far larger than a search:
+    # kept like any answer, up to its own size limit, whatever else the URL says.
+    answer_params = FEED_PARAMETERS
+    answer_max_bytes_setting = "CACHE_FEED_MAX_BYTES"
 
     @extend_schema(
         summary="Meeting Guide feed",
