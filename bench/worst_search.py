@@ -69,14 +69,16 @@ def requests() -> dict[str, dict[str, str]]:
         "starting_within": str(MAX_STARTING_WITHIN), "tz": "America/New_York", "open": "open",
         "time_after": "21:00", "time_before": "04:00",
     }
+    deepest = str(settings.MEETINGS_MAX_OFFSET)  # a deeper page is a 400
     near = {"lat": "40.7128", "lng": "-74.0060", "radius": str(settings.MEETINGS_MAX_RADIUS_KM), "units": "km"}
     return {
         "20 type codes (aa)": {"fellowship": "aa", "type": most(codes)},
         "longest q (200 chars, 40 words)": {"q": longest_q()},
         "every list parameter at its cap + longest q": {**everything, "q": longest_q()},
         "the same, near NYC, max radius": {**everything, "q": longest_q(), **near},
-        "near NYC, max radius, offset 100000": {**near, "offset": "100000", "limit": "200"},
-        "no place, offset 999999999, limit 200": {"offset": "999999999", "limit": "200"},
+        "near NYC, max radius, deepest offset": {**near, "offset": deepest, "limit": "200"},
+        "no place, deepest offset, limit 200": {"offset": deepest, "limit": "200"},
+        "soonest first, deepest offset, limit 200": {"order": "soonest", "offset": deepest, "limit": "200"},
         "starting_within max, tz, 20 languages": {"starting_within": str(MAX_STARTING_WITHIN),
                                                   "tz": "Pacific/Kiritimati", "language": most(languages)},
     }

@@ -70,7 +70,7 @@ def _viewer_zone_name(asked: QueryDict) -> str:
 
 def _offset(asked: QueryDict) -> int:
     offset = whole_number(asked.get("offset", "0"))
-    return offset if offset is not None and 0 <= offset < 10_000 else 0
+    return offset if offset is not None and 0 <= offset <= settings.MEETINGS_MAX_OFFSET else 0
 
 
 def home(request):

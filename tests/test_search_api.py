@@ -577,9 +577,26 @@ class TestPagesAndCost:
         assert [m["name"] for m in last["results"]] == ["M6"]
         assert (last["count"], last["count_capped"], last["next"]) == (7, False, None)
         with CaptureQueriesContext(connection) as captured:
-            beyond = client.get(URL, {"limit": 2, "offset": 10**9}).json()
+            beyond = client.get(URL, {"limit": 2, "offset": 10_000}).json()
         assert (beyond["results"], beyond["count"], beyond["count_capped"], beyond["next"]) == ([], 7, False, None)
         assert not [q["sql"] for q in captured if "OFFSET" in q["sql"]]
+
+    @pytest.mark.parametrize("query", [{}, {"order": "soonest"}, {"lat": 33.63, "lng": -117.87}])
+    def test_a_page_deeper_than_any_reader_needs_is_a_400_naming_offset(self, vocabularies, client, query):
+        """A soonest-first page 90,000 deep cost 0.6-0.8 s at 100,000 meetings
+        (counting and sorting everything before it), and eight at once held a
+        search up for 4 s. MEETINGS_MAX_OFFSET (10,000) is the deepest."""
+        make_meeting(name="M0")
+        assert client.get(URL, {**query, "offset": 10_000}).status_code == 200
+        for offset in (10_001, 90_000, 10**9):
+            response = client.get(URL, {**query, "offset": offset})
+            assert response.status_code == 400, response.content
+            [message] = response.json()["offset"]
+            assert message.startswith("Use a whole number from 0 to 10000.") and "Meeting Guide feed" in message
+        with override_settings(MEETINGS_MAX_OFFSET=50):
+            assert client.get(URL, {**query, "offset": 51}).status_code == 400
+        # The changes feed pages all history for mirrors: its range is unchanged.
+        assert client.get("/api/v1/changes/", {"offset": 90_000}).status_code == 200
 
     def test_geo_searches_count_by_looking_one_row_ahead(self, vocabularies, client):
         for i in range(7):

@@ -14,21 +14,29 @@ class WholeNumberPagination(LimitOffsetPagination):
     number in range is a 400 naming it; a limit past the maximum reads the
     largest page, as in DRF."""
 
-    def _whole_number(self, request, name: str, *, low: int, default: int) -> int:
+    # What an offset past the deepest page is told, after its range.
+    too_deep = ""
+
+    @property
+    def max_offset(self) -> int:
+        return MAX_OFFSET
+
+    def _whole_number(self, request, name: str, *, low: int, high: int, default: int, hint: str = "") -> int:
         text = request.query_params.get(name)
         if text is None:
             return default
         value = whole_number(text)
-        if value is None or not low <= value <= MAX_OFFSET:
-            raise ValidationError({name: [f"Use a whole number from {low} to {MAX_OFFSET}."]})
+        if value is None or not low <= value <= high:
+            raise ValidationError({name: [f"Use a whole number from {low} to {high}.{hint}"]})
         return value
 
     def get_limit(self, request) -> int:
-        return min(self._whole_number(request, self.limit_query_param, low=1, default=self.default_limit),
-                   self.max_limit)
+        return min(self._whole_number(request, self.limit_query_param, low=1, high=MAX_OFFSET,
+                                      default=self.default_limit), self.max_limit)
 
     def get_offset(self, request) -> int:
-        return self._whole_number(request, self.offset_query_param, low=0, default=0)
+        return self._whole_number(request, self.offset_query_param, low=0, high=self.max_offset, default=0,
+                                  hint=self.too_deep)
 
 
 class CappedCountPagination(WholeNumberPagination):
@@ -48,10 +56,15 @@ class CappedCountPagination(WholeNumberPagination):
     """
 
     default_limit = 25
+    too_deep = " Deeper pages cost more than any reader needs: narrow the search, or read the Meeting Guide feed."
 
     @property
     def max_limit(self) -> int:
         return settings.MEETINGS_MAX_PAGE_SIZE
+
+    @property
+    def max_offset(self) -> int:
+        return settings.MEETINGS_MAX_OFFSET
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
@@ -109,5 +122,5 @@ class CappedCountPagination(WholeNumberPagination):
                 parameter["description"] = (f"Number of results to return per page, 1 or more; past "
                                             f"{self.max_limit}, {self.max_limit}.")
             elif parameter["name"] == self.offset_query_param:
-                parameter["schema"].update(minimum=0, maximum=MAX_OFFSET)
+                parameter["schema"].update(minimum=0, maximum=self.max_offset)
         return parameters
