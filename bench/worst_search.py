@@ -34,6 +34,7 @@ from django.test import Client  # noqa: E402
 
 from fellowships.models import MeetingType, ServiceBody  # noqa: E402
 from meetings.filters import MAX_STARTING_WITHIN, TIMES_OF_DAY  # noqa: E402
+from meetings.keywords import MAX_KEYWORD_WORDS  # noqa: E402
 from meetings.models import Region  # noqa: E402
 
 SEARCH = "/api/v1/meetings/"
@@ -45,14 +46,10 @@ def most(values: list[str]) -> str:
 
 
 def longest_q() -> str:
-    """The longest allowed q: distinct two-letter words, each its own condition over every text column."""
+    """The costliest allowed q: the most words (MAX_KEYWORD_WORDS), each two
+    letters (no trigram to narrow it), each its own condition over every text column."""
     words = [a + b for a in string.ascii_lowercase for b in "aeiou"]
-    text = ""
-    for word in words:
-        if len(text) + len(word) + 1 > 200:
-            break
-        text = f"{text} {word}".strip()
-    return text
+    return " ".join(words[:MAX_KEYWORD_WORDS])
 
 
 def requests() -> dict[str, dict[str, str]]:
@@ -73,8 +70,8 @@ def requests() -> dict[str, dict[str, str]]:
     near = {"lat": "40.7128", "lng": "-74.0060", "radius": str(settings.MEETINGS_MAX_RADIUS_KM), "units": "km"}
     return {
         "20 type codes (aa)": {"fellowship": "aa", "type": most(codes)},
-        "longest q (200 chars, 40 words)": {"q": longest_q()},
-        "every list parameter at its cap + longest q": {**everything, "q": longest_q()},
+        "costliest q (10 two-letter words)": {"q": longest_q()},
+        "every list parameter at its cap + costliest q": {**everything, "q": longest_q()},
         "the same, near NYC, max radius": {**everything, "q": longest_q(), **near},
         "near NYC, max radius, deepest offset": {**near, "offset": deepest, "limit": "200"},
         "no place, deepest offset, limit 200": {"offset": deepest, "limit": "200"},

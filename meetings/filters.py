@@ -33,6 +33,7 @@ from django.db.models import Count
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, geo, schedule
+from meetings.keywords import MAX_KEYWORD_WORDS, keyword_words
 from meetings.geocoding import GeocodingError, geocode
 from meetings.models import Location, Region
 from meetings.selectors import ATTENDANCE_MATCHES, TIMES_OF_DAY, WEEK_MINUTES, MeetingFilters, MeetingSearch, tree_ids
@@ -128,6 +129,13 @@ def _text(max_length: int) -> Callable[[str], str]:
     return parse
 
 
+def _keywords(text: str) -> str:
+    text = _text(200)(text)
+    if len(keyword_words(text)) > MAX_KEYWORD_WORDS:
+        raise ParameterError(f"Use at most {MAX_KEYWORD_WORDS} words.")
+    return text
+
+
 def _time(text: str) -> dt.time:
     try:
         if len(text) in (5, 8) and text[2] == ":":
@@ -202,7 +210,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("q", {"type": "string", "maxLength": 200},
               "Keywords, all required, over name, group, notes, venue, address, city and type names; "
               "case and accents do not matter (Rendicion finds Rendición); a word with no letter or digit "
-              "(a dash, an ampersand) is left out.", parse=_text(200)),
+              f"(a dash, an ampersand) is left out; at most {MAX_KEYWORD_WORDS} words.", parse=_keywords),
     Parameter("starting_within", {"type": "integer", "minimum": 1, "maximum": MAX_STARTING_WITHIN},
               "Meetings starting in the next N minutes, each in its own time zone.",
               parse=_integer(1, MAX_STARTING_WITHIN)),

@@ -209,13 +209,23 @@ def _trimmed(word: str) -> str:
     return word[start:stop]
 
 
+# The most words a keyword search looks for: each is one more condition on
+# every row the others leave, and words of one or two letters have no
+# trigram to narrow them (47 of them cost 0.5-0.9 s at 100,000 meetings).
+MAX_KEYWORD_WORDS = 10
+
+
+def keyword_words(keywords: str) -> list[str]:
+    """The words of `keywords` looked for (folded, without the signs around
+    them, as a search box reads "women," or "(women)"; a word said twice is
+    one). A word with no letter or digit ("-", "&", "%%%") is no word to look
+    for: it would keep only the texts that happen to hold that sign, and,
+    having no trigram, make PostgreSQL read every row to check it (~200 ms
+    at 1,000,000 meetings; bench/README.md, round 22)."""
+    return [word for word in dict.fromkeys(_trimmed(word) for word in fold(keywords).split()) if word]
+
+
 def keyword_conditions(keywords: str) -> list[Q]:
-    """One condition per word of `keywords` (folded, without the signs
-    around it, as a search box reads "women," or "(women)"; a word said twice
-    is one): the meetings in whose search text it appears. A word with no
-    letter or digit ("-", "&", "%%%") is no word to look for: it would keep
-    only the texts that happen to hold that sign, and, having no trigram,
-    make PostgreSQL read every row to check it (~200 ms at 1,000,000
-    meetings; bench/README.md, round 22)."""
-    words = dict.fromkeys(_trimmed(word) for word in fold(keywords).split())
-    return [Q(search_text__contains=word) for word in words if word]
+    """One condition per word of `keywords` (`keyword_words`): the meetings
+    in whose search text it appears."""
+    return [Q(search_text__contains=word) for word in keyword_words(keywords)]
