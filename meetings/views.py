@@ -19,6 +19,7 @@ from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import render
 from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext as _, gettext_lazy
+from django.views.decorators.http import require_http_methods, require_safe
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import calendars, clock, display, schedule
@@ -73,6 +74,7 @@ def _offset(asked: QueryDict) -> int:
     return offset if offset is not None and 0 <= offset <= settings.MEETINGS_MAX_OFFSET else 0
 
 
+@require_safe
 def home(request):
     """The search page: opens on now (in progress, starting soon, later today,
     then other days); every filter of the API, combinable, kept in the URL."""
@@ -333,6 +335,7 @@ def _language_name(code: str) -> str:
     return info["name_local"].capitalize() if code == (get_language() or "en")[:2] else _(info["name"])
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def meeting_page(request, slug: str):
     """A published meeting: when (its zone and the viewer's), where with a map
     and directions, join and dial, types in words, calendar, share, and the
@@ -425,5 +428,6 @@ def meeting_page(request, slug: str):
     }, status=400 if request.method == "POST" and not sent and form.errors else 200)
 
 
+@require_safe
 def favicon(request):
     return FileResponse(FAVICON.open("rb"), content_type="image/x-icon")

@@ -374,3 +374,15 @@ def test_in_progress_is_not_listed_again_as_next_week(week, client):
     html = client.get("/").content.decode()
     assert names_in_order(html).count("Under way") == 1
     assert Meeting.objects.filter(name="Under way").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["post", "put", "delete", "trace", "options", "patch"])
+def test_the_search_page_answers_reads_alone(client, vocabularies, method):
+    """TRACE / (and PUT, DELETE...) got the whole search page, 77 KB at 100,000 meetings."""
+    response = client.generic(method.upper(), "/")
+    assert response.status_code == 405 and "GET" in response["Allow"]
+    assert client.generic("TRACE", "/favicon.ico").status_code == 405
+    meeting = make_meeting(name="Morning Light")
+    assert client.generic("TRACE", f"/meetings/{meeting.slug}/").status_code == 405
+    assert client.head("/").status_code == 200
