@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from meetings import geo, schedule, selectors
@@ -508,3 +509,72 @@ def test_round_trip_through_our_own_bmlt_importer(directory, client):
     assert [s["name"] for s in after] == [s["name"] for s in before]
     for mine, theirs in zip(before, after):
         assert theirs == mine, mine["name"]
+
+
+class _ReadsRecorded(QueryDict):
+    """A request's parameters that remember which the view asked for, and
+    fail a view that reads them all (its answer would then depend on any)."""
+
+    def __init__(self, query_string: str) -> None:
+        self.read: set[str] = set()
+        super().__init__(query_string)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def getlist(self, key, default=None):
+        self.read.add(key)
+        return super().getlist(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+    def _every(self, *args, **kwargs):
+        raise AssertionError("the BMLT view read every parameter: its kept answers cannot be keyed on a few")
+
+    lists = items = keys = values = dict = __iter__ = _every
+
+
+@pytest.mark.parametrize("query", [
+    {"switcher": "GetSearchResults"},
+    {"switcher": "GetSearchResults", "lat_val": "33.68", "long_val": "-117.82", "geo_width": "-5",
+     "sort_keys": "meeting_name", "data_field_key": "meeting_name", "page_size": "2", "page_num": "1",
+     "formats": "1", "formats_comparison_operator": "OR", "weekdays[]": "2", "services": "1", "recursive": "1",
+     "venue_types": "1", "SearchString": "hope", "StartsAfterH": "6", "StartsBeforeH": "23", "StartsBeforeM": "5",
+     "get_used_formats": "1"},
+    {"switcher": "GetSearchResults", "lat_val": "33.68", "long_val": "-117.82", "geo_width_km": "20"},
+    {"switcher": "GetFormats", "lang_enum": "es", "key_strings[]": "O"},
+    {"switcher": "GetServiceBodies"}, {"switcher": "GetFieldKeys"}, {"switcher": "GetServerInfo"},
+    {"switcher": "GetFieldValues", "meeting_key": "weekday_tinyint"},
+    {"switcher": "GetFieldValues", "meeting_key": "meeting_name"},
+    {"switcher": "Nonsense"}, {},
+])
+@pytest.mark.parametrize("jsonp", [False, True])
+def test_the_answer_is_keyed_on_every_parameter_the_interface_reads(directory, rf, query, jsonp):
+    """Kept answers are keyed on params.PARAMETERS alone (an unfiltered search
+    is up to 10,000 meetings, 0.6 s at 100,000, and junk parameters made it
+    again each time): a parameter read and not listed would serve one
+    question's answer to another."""
+    from meetings.bmlt_server import params
+
+    request = rf.get(JSONP_URL if jsonp else URL, {**query, **({"callback": "cb"} if jsonp else {})})
+    request.GET = _ReadsRecorded(request.META["QUERY_STRING"])
+    view = views.client_interface_jsonp if jsonp else views.client_interface_json
+    response = view(request)
+    assert response.status_code == (200 if query else 400), response.content
+    assert request.GET.read <= set(params.PARAMETERS), request.GET.read - set(params.PARAMETERS)
+
+
+def test_a_parameter_the_interface_ignores_gets_the_kept_answer(directory, client):
+    query = {"switcher": "GetSearchResults"}
+    first = client.get(URL, query)
+    for junk in ({"x": "1"}, {"_": "1700000000"}):
+        again = client.get(URL, {**query, **junk})
+        assert (again["X-Cache"], again.content) == ("hit", first.content), junk
+    assert client.get(URL, {**query, "weekdays": "2"})["X-Cache"] == "miss"

@@ -59,6 +59,20 @@ class SearchRequest:
     starts_before: dt.time | None = None
 
 
+# Every query parameter the interface reads (a list is read as `name` and
+# `name[]` both): its kept answers are keyed on these alone, so a parameter
+# it ignores (a cache-buster, `?x=1`) gets the kept answer rather than an
+# unfiltered search of up to BMLT_SERVER_MAX_RESULTS meetings made again.
+# tests/test_bmlt_server.py checks that the views read no other.
+LISTS = ("services", "weekdays", "formats", "venue_types", "sort_keys", "sort_key", "data_field_key", "key_strings")
+PARAMETERS = (
+    *LISTS, *(f"{name}[]" for name in LISTS),
+    "switcher", "callback", "lang_enum", "meeting_key", "recursive", "formats_comparison_operator",
+    "lat_val", "long_val", "geo_width", "geo_width_km", "SearchString", "get_used_formats", "page_size", "page_num",
+    "StartsAfterH", "StartsAfterM", "StartsBeforeH", "StartsBeforeM",
+)
+
+
 def values(query, name: str) -> list[str]:
     """`name[]=1&name[]=2`, `name=1,2` and mixes of both, as servers accept them."""
     raw = [*query.getlist(f"{name}[]"), *query.getlist(name)]
