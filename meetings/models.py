@@ -433,7 +433,8 @@ class ImportRun(models.Model):
     rejected = models.PositiveIntegerField(verbose_name=_("rejected"), default=0)
     repaired = models.PositiveIntegerField(verbose_name=_("repaired"), default=0)
     duplicates = models.PositiveIntegerField(verbose_name=_("duplicates"), default=0)
-    # Type codes the fellowship's vocabulary does not know, with how often they came.
+    # Type codes the fellowship's vocabulary lacks, with how many of the feed's records use each
+    # (a record meeting on several days is one; unchanged records count too).
     unknown_types = models.JSONField(verbose_name=_("unknown types"), default=dict, blank=True)
     # Issues past FEEDS_PARSE_MAX_ISSUES are counted here, not stored.
     issues_left_out = models.PositiveIntegerField(verbose_name=_("issues left out"), default=0)

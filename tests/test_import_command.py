@@ -21,6 +21,19 @@ def test_command_imports_a_file_and_prints_counts(vocabularies, tmp_path, capsys
     assert Meeting.objects.count() == 1
 
 
+def test_command_prints_unknown_types_per_record_on_every_run(vocabularies, tmp_path, capsys):
+    """A code in 5 records meeting on two days each is 5 records, on the
+    first run and on a re-import that changes nothing."""
+    make_source("oc")
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps([feed_record(n, day=[1, 2], types=["O", "ZZZ"]) for n in range(5)]))
+    call_command("import_feed", str(path), "--fellowship", "aa", "--service-body", "oc-office")
+    assert "unknown types (records using each): ZZZ (5)" in capsys.readouterr().out
+    call_command("import_feed", str(path))
+    out = capsys.readouterr().out
+    assert "unchanged 10" in out and "unknown types (records using each): ZZZ (5)" in out
+
+
 def test_command_exits_non_zero_when_held(vocabularies, tmp_path):
     source = make_source("oc", url=str(tmp_path / "feed.json"))
     (tmp_path / "feed.json").write_text("<html>oops</html>")

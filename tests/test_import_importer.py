@@ -357,6 +357,29 @@ def test_types_map_into_the_fellowship_vocabulary_and_unknown_codes_are_reported
     assert run.unknown_types == {"ZZZ": 1, "ONL": 1}
 
 
+def test_unknown_codes_count_records_on_every_run(source):
+    """A code counts the feed's records that use it: a record meeting on two
+    days is one record, and a re-import of the same feed counts the same
+    (its meetings unchanged), so does one with some of them updated."""
+    records = [feed_record(n, day=[1, 2], types=["O", "ZZZ"]) for n in range(5)]
+    records += [feed_record(9, types=["ZZZ", "ZZZ", "YYY"])]
+    first = run_feed(source, records)
+    assert (first.created, first.unknown_types) == (11, {"ZZZ": 6, "YYY": 1})
+    again = run_feed(source, records)
+    assert (again.unchanged, again.unknown_types) == (11, {"ZZZ": 6, "YYY": 1})
+    records[0] = {**records[0], "name": "Renamed"}
+    changed = run_feed(source, records)
+    assert (changed.updated, changed.unchanged, changed.unknown_types) == (2, 9, {"ZZZ": 6, "YYY": 1})
+
+
+def test_a_held_run_reports_its_unknown_codes(source):
+    records = [feed_record(n, day=[1, 2], types=["ZZZ"]) for n in range(5)]
+    run_feed(source, records)
+    held = run_feed(source, records[:1])
+    assert (held.status, held.unknown_types) == ("held", {"ZZZ": 1})
+    assert import_run_approve(run=held).unknown_types == {"ZZZ": 1}
+
+
 def test_same_letter_means_the_fellowships_own_type(vocabularies):
     al_anon = make_source("al-anon-d1", fellowship="al-anon")
     run_feed(al_anon, [feed_record(1, types=["Y"])])

@@ -107,6 +107,27 @@ class TypeResolver:
                     found.append(hit)
         return found, unknown
 
+    def unknown_by_record(self, meetings: list[FeedMeeting]) -> dict[str, int]:
+        """The codes the vocabulary lacks, with how many of the feed's records
+        use each: a record meeting on several days ("slug@1", "slug@2") is
+        one, and meetings unchanged since the last run count as any other.
+        Each distinct token is looked up once, so an unchanged re-import
+        pays a dict lookup per token."""
+        known: dict[str, bool] = {}
+        counted: set[str] = set()
+        unknown: dict[str, int] = {}
+        for fm in meetings:
+            stem = _key_stem(fm.key)
+            if stem in counted:
+                continue
+            counted.add(stem)
+            for token in dict.fromkeys(fm.type_tokens):
+                if token not in known:
+                    known[token] = bool(self._lookup(token))
+                if not known[token]:
+                    unknown[token] = unknown.get(token, 0) + 1
+        return unknown
+
     def _lookup(self, token: str) -> list[MeetingType]:
         hit = self.by_code.get(token) or self.by_upper.get(token.upper()) or self.by_name.get(token.lower())
         if hit:
@@ -573,16 +594,16 @@ def _place_text(fm: FeedMeeting) -> str:
 
 
 class Applier:
-    def __init__(self, *, source: FeedSource, run: ImportRun, places: Places, progress: Progress | None) -> None:
+    def __init__(self, *, source: FeedSource, run: ImportRun, places: Places, types: TypeResolver,
+                 progress: Progress | None) -> None:
         self.source = source
         self.run = run
         self.now = timezone.now()
-        self.types = TypeResolver(source.fellowship)
+        self.types = types
         # The vocabularies' names, for each meeting's search text (read once a run).
         self.type_names = type_search_names_read()
         self.places = places
         self.progress = progress
-        self.unknown: dict[str, int] = {}
         self.described_anew: dict[int, str] = {}
         # Meetings that kept a curator's value over a new one from the feed (`_note_kept`).
         self.kept_notes: list[ImportIssue] = []
@@ -685,9 +706,7 @@ class Applier:
 
     def _feed_values(self, fm: FeedMeeting, zone: str) -> tuple[list[MeetingType], dict]:
         """The meeting's types and feed values."""
-        types, unknown = self.types.resolve(fm.type_tokens)
-        for code in unknown:
-            self.unknown[code] = self.unknown.get(code, 0) + 1
+        types, _ = self.types.resolve(fm.type_tokens)  # the codes it lacks are counted per record, in advance
         values = {
             "name": fm.name, "day": fm.day, "time": locks.encode("time", fm.time),
             "end_time": locks.encode("end_time", fm.end_time), "timezone": zone,
@@ -1012,6 +1031,10 @@ def _apply_parsed(*, source: FeedSource, run: ImportRun, parsed: ParsedFeed, pay
     for key, reason in plan.matched:
         parsed.annotate(key, "slug", reason)
     _record_notes(run, parsed)
+    # Counted over the whole feed, records unchanged since the last run too,
+    # so the same feed reports the same codes, held or applied.
+    types = TypeResolver(source.fellowship)
+    run.unknown_types = types.unknown_by_record(parsed.meetings)
     reason = "" if allow_shrink else _shrink_reason(source=source, parsed=parsed, plan=plan)
     if reason:
         run.payload = payload
@@ -1024,10 +1047,9 @@ def _apply_parsed(*, source: FeedSource, run: ImportRun, parsed: ParsedFeed, pay
         known.update(Location.objects.filter(source=namespace, source_key__in=keys).values_list("source_key", flat=True))
     geocoded = geocode_new_places(meetings=incoming, known_keys=known, geocoder=geocoder)
     places = Places(namespace=namespace, geocoded=geocoded, geocoder=geocoder)
-    applier = Applier(source=source, run=run, places=places, progress=progress)
+    applier = Applier(source=source, run=run, places=places, types=types, progress=progress)
     with transaction.atomic(), attributed(import_run=run):
         applier.apply(parsed=parsed, plan=plan)
-    run.unknown_types = applier.unknown
     return _finish(run, status=ImportRun.Status.SUCCEEDED, started=started)
 
 

@@ -104,6 +104,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {run.issues_left_out} more issues counted, not stored")
         if run.unknown_types:
             codes = ", ".join(f"{code} ({count})" for code, count in sorted(run.unknown_types.items()))
-            self.stdout.write(f"  unknown types: {codes}")
+            self.stdout.write(f"  unknown types (records using each): {codes}")
         if run.status != ImportRun.Status.SUCCEEDED:
             raise CommandError(f"run {run.status}: {run.reason}")
