@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from fellowships.models import ServiceBody
 from meetings import history
-from meetings.api.pagination import WholeNumberPagination
+from meetings.api.pagination import MAX_OFFSET, CappedCountPagination
 from meetings.change_requests import PROPOSABLE, ChangeRequestInvalid, change_request_submit
 from meetings.models import Location, Meeting
 from meetings.throttles import ChangeRequestThrottle
@@ -111,12 +111,16 @@ class ChangeRequestCreateView(APIView):
         return Response(_received(), status=status.HTTP_202_ACCEPTED)
 
 
-class ChangePagination(WholeNumberPagination):
-    """Pages of 100, at most 500; a limit or offset that is not a whole number
-    in range is a 400, as on the meeting search."""
+class ChangePagination(CappedCountPagination):
+    """Pages of 100, at most 500, counted as the meeting search counts (at
+    most MEETINGS_COUNT_CAP changes, or as far as the page, with
+    `count_capped`): counting the whole union of both history tables grew with
+    history for ever. Any offset a mirror reaches stays readable."""
 
     default_limit = 100
     max_limit = 500
+    max_offset = MAX_OFFSET
+    too_deep = ""
 
 
 class ChangeSerializer(serializers.Serializer):

@@ -108,7 +108,7 @@ class CappedCountPagination(WholeNumberPagination):
         response = super().get_paginated_response_schema(schema)
         response["properties"]["count_capped"] = {
             "type": "boolean",
-            "description": "True when count is a floor: more meetings match than it says.",
+            "description": "True when count is a floor: there are more results than it says.",
         }
         response["required"] = ["count", "count_capped", "next", "previous", "results"]
         return response
