@@ -26,7 +26,7 @@ from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, MEETING_LOC
 from meetings.history import RevertError, history_bulk_record, record_type_codes, revert_changes
 from meetings.keywords import (FELLOWSHIP_SOURCE, language_named, meeting_languages, search_text,
                                type_search_names_read, type_text_sources_read, word_text)
-from meetings.models import DirectoryVersion, Location, Meeting
+from meetings.models import DirectoryVersion, Location, Meeting, address_as_read
 from meetings.schedule import is_schedule
 
 # How a meeting whose place could not be geocoded is flagged for review; the
@@ -35,11 +35,10 @@ GEOCODING_FAILED_REVIEW = "Location could not be geocoded"
 
 
 def location_query(location: Location) -> str:
-    """What to ask a geocoder for a location."""
-    if location.formatted_address:
-        return location.formatted_address
-    parts = [location.address, location.city, " ".join(p for p in (location.state, location.postal_code) if p)]
-    return ", ".join(p for p in parts if p)
+    """What to ask a geocoder for a location: its address as read, without
+    the country (the geocode cache is keyed on these words)."""
+    return address_as_read(formatted_address=location.formatted_address, address=location.address,
+                           city=location.city, state=location.state, postal_code=location.postal_code, country="")
 
 
 def location_geocode(*, location: Location, geocoder=None) -> bool:

@@ -152,7 +152,9 @@ def home(request):
         "result_count": len(results) + len(in_progress),
         "offset": offset,
         "online_elsewhere_url": _online_elsewhere_url(asked) if has_place else "",
-        "next_url": _page_url(asked, offset + SEARCH_PAGE_SIZE) if more else "",
+        # No page past the deepest one read (`_offset`): it would open on the first again.
+        "next_url": (_page_url(asked, offset + SEARCH_PAGE_SIZE)
+                     if more and offset + SEARCH_PAGE_SIZE <= settings.MEETINGS_MAX_OFFSET else ""),
         "previous_url": _page_url(asked, max(offset - SEARCH_PAGE_SIZE, 0)) if offset else "",
         "title": _search_title(asked, place_label),
         "soonest_first": soonest_first,

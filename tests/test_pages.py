@@ -5,6 +5,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.test import override_settings
 
 from meetings.models import Meeting
 from tests.factories import LocationFactory, make_meeting
@@ -260,6 +261,11 @@ class TestRows:
         heading = re.compile(r'<h2 id="results-heading">([^<]+)</h2>')
         assert heading.search(first).group(1) == "More than 50 meetings"
         assert heading.search(second).group(1) == "Meetings 51–55"
+        # The deepest page offers no next one: past it the page opens on the first again.
+        with override_settings(MEETINGS_MAX_OFFSET=49):
+            assert 'rel="next"' not in client.get("/", {"fellowship": "aa"}).content.decode()
+        with override_settings(MEETINGS_MAX_OFFSET=50):
+            assert 'rel="next"' in client.get("/", {"fellowship": "aa"}).content.decode()
 
 
 # Monday 30 November 2026, 23:30 in New York (Tuesday 04:30 UTC).
