@@ -65,6 +65,18 @@ def test_any_one_change_finds_the_same_meeting(source, change):
             assert (after.location.address if name == "address" else getattr(after, name)) == value
 
 
+def test_a_meeting_by_appointment_is_found_by_its_name_and_place_or_name_alone(source):
+    """Stored without a time, it never matched a rule that names the time
+    (the stored side said "", the record None)."""
+    run_feed(source, [slugless(n) for n in (2, 3, 4)] + [slugless(1, day=None, time=None)])
+    before = the_meeting(name="Meeting 1")
+    assert before.day is None and before.time is None
+    run = run_feed(source, [slugless(n) for n in (2, 3, 4)]
+                   + [slugless(1, day=None, time=None, notes="Call first.", address="9 Elm St", latitude=33.7)])
+    assert (run.status, run.created, run.removed) == ("succeeded", 0, 0)
+    assert Meeting.objects.get(pk=before.pk).notes == "Call first."
+
+
 def test_a_fresh_updated_stamp_alone_changes_nothing(source):
     run_feed(source, [slugless(1, updated="2026-11-01 08:00:00")])
     run = run_feed(source, [slugless(1, updated="2026-11-29 08:00:00")])

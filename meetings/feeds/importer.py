@@ -485,9 +485,9 @@ _SAME_MEETING = (
 )
 
 
-def _identity(*, name: str, place: str | None, day: int | None, time: str) -> dict:
-    # A meeting without a place is stored with "" for it.
-    return {"name": " ".join(name.split()).casefold(), "place": place or None, "day": day, "time": time}
+def _identity(*, name: str, place: str | None, day: int | None, time: str | None) -> dict:
+    # A meeting without a place, or by appointment, may be stored with "" for it.
+    return {"name": _folded(name), "place": place or None, "day": day, "time": time or None}
 
 
 def _grouped(identities: dict[str, dict], shared: tuple[str, ...]) -> dict[tuple, list[str]]:
@@ -516,7 +516,7 @@ def _match_content_keyed(plan: Plan, gone: dict[str, int]) -> None:
     for pks in _batches(sorted(stored.values()), LOOKUP_BATCH):
         said.update(Meeting.objects.filter(pk__in=pks).values_list("id", "feed_values"))
     old = {key: _identity(name=str(said[pk].get("name", "")), place=said[pk].get("location"),
-                          day=said[pk].get("day"), time=said[pk].get("time") or "")
+                          day=said[pk].get("day"), time=said[pk].get("time"))
            for key, pk in stored.items() if said.get(pk)}
     new = {fm.key: _identity(name=fm.name, place=_location_signature(fm), day=fm.day,
                              time=locks.encode("time", fm.time)) for fm in fresh}
