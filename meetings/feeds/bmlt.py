@@ -409,18 +409,9 @@ def parse_bmlt(
         label = f"id {meeting_id}" if meeting_id else f"record {index + 1}"
         for field_name, reason in early:
             parsed.repair(label, field_name, reason)
-        taken = claims.take(key, lambda k: _read_record(raw, key=k, **reading), raw, parsed=parsed, label=label,
+        found = claims.read(key, lambda k: _read_record(raw, key=k, **reading), raw, parsed=parsed, label=label,
                             field_name="id_bigint", what="id")
-        if taken is None:
-            continue
-        key, (found, error, notes) = taken
-        if key:
-            claims.claim(key, found, error, raw)
-            parsed.seen_keys.add(key)
-        for field_name, reason in notes:
-            parsed.repair(label, field_name, reason)
-        if error is not None:
-            parsed.reject(label, error)
+        if found is None:
             continue
         parsed.meetings.extend(found)
     return parsed

@@ -391,17 +391,9 @@ def parse_meeting_guide(records, *, fellowship: str = "") -> ParsedFeed:
                 parsed.repair(label, "slug", REPEATED_RECORD)
                 continue
             parsed.repair(label, "slug", f"missing slug; keyed as {key}")
-        taken = claims.take(key, lambda k: _read_record(raw, k, notes_limit, fellowship), raw, parsed=parsed,
-                            label=label, field_name="slug", what="slug")
-        if taken is None:
-            continue
-        key, (meetings, error, notes) = taken
-        claims.claim(key, meetings, error, raw)
-        parsed.seen_keys.add(key)
-        for field_name, reason in notes:
-            parsed.repair(label, field_name, reason)
-        if error is not None:
-            parsed.reject(label, error)
+        meetings = claims.read(key, lambda k: _read_record(raw, k, notes_limit, fellowship), raw, parsed=parsed,
+                               label=label, field_name="slug", what="slug")
+        if meetings is None:
             continue
         parsed.meetings.extend(meetings)
         parsed.seen_keys.update(m.key for m in meetings)

@@ -197,6 +197,25 @@ class KeyClaims:
             key, found = derived, read(derived)
         return key, found
 
+    def read(self, key: str, read: Callable[[str], RecordRead], raw, *, parsed: ParsedFeed, label: str,
+             field_name: str, what: str) -> list[FeedMeeting] | None:
+        """A record's meetings, read under the key `take` gives it and claimed
+        there, its repair notes and its rejection written to `parsed`; None for
+        a record repeated or rejected. Every parser reads its records so."""
+        taken = self.take(key, read, raw, parsed=parsed, label=label, field_name=field_name, what=what)
+        if taken is None:
+            return None
+        key, (meetings, error, notes) = taken
+        if key:
+            self.claim(key, meetings, error, raw)
+            parsed.seen_keys.add(key)
+        for noted_field, reason in notes:
+            parsed.repair(label, noted_field, reason)
+        if error is not None:
+            parsed.reject(label, error)
+            return None
+        return meetings
+
     def key_apart(self, key: str, meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> str | None:
         """The key of a record under `key`, already taken: None when the record
         repeats one already read, else a key of its own from its content."""
