@@ -437,6 +437,10 @@ BMLT_SERVER_CENTER = tuple(env.list("BMLT_SERVER_CENTER", cast=float, default=[3
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "change-requests": env("CHANGE_REQUESTS_RATE", default="10/hour"),
 }
+# Public answers: the computing time one client address's new questions may
+# cost per minute (meetings/throttles.py ComputeBudget; 0: no limit). Kept
+# answers and 304s cost nothing; a search costs a few milliseconds.
+PUBLIC_COMPUTE_SECONDS_PER_MINUTE = env.float("PUBLIC_COMPUTE_SECONDS_PER_MINUTE", default=10.0)
 # History: reverting goes through the admin's own "revert this change"
 # (meetings/history.py), not simple-history's revert-to-version form.
 SIMPLE_HISTORY_REVERT_DISABLED = True

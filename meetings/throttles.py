@@ -1,19 +1,31 @@
-"""How often one client may send corrections: the API's change requests and
-the meeting page's correction form share this throttle (and its count).
+"""What one client may ask of the server:
+- how often it may send corrections: the API's change requests and the
+  meeting page's correction form share this throttle (and its count);
+- how much computing its public questions may cost (`ComputeBudget`): an
+  answer kept in the cache or revalidated (304) costs nothing, but each new
+  question is computed, and a client asking a new one every time (a BMLT
+  answer of 10,000 meetings, the whole feed with another parameter, random
+  places) would otherwise hold the workers alone.
 
-When the shared cache does not answer (Redis down), the count is kept in
+When the shared cache does not answer (Redis down), a count is kept in
 this worker's memory instead, and the shared cache is left alone for a few
-seconds: corrections are still limited (per worker, so by the number of
+seconds: clients are still limited (per worker, so by the number of
 workers times the rate), never a server error."""
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 
+from django.conf import settings
+from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.http import JsonResponse
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from meetingfinder.client_address import client_address
 
 log = logging.getLogger(__name__)
 
@@ -23,27 +35,27 @@ _shared_cache_down_until = 0.0
 _local_counts = LocMemCache("change-request-throttle", {})
 
 
-def _window_count(shared_cache, *, key: str, lifetime: int) -> int:
-    """This request counted in its window: the shared cache's count, or this
-    worker's while the shared cache is down."""
+def _window_count(shared_cache, *, key: str, lifetime: int, by: int = 1) -> int:
+    """The window's count with `by` added (0: read it): the shared cache's
+    count, or this worker's while the shared cache is down."""
     global _shared_cache_down_until
     if time.monotonic() >= _shared_cache_down_until:
         try:
-            return _count_in(shared_cache, key=key, lifetime=lifetime)
+            return _count_in(shared_cache, key=key, lifetime=lifetime, by=by)
         except Exception as error:  # any backend error: Redis down, a timeout
-            log.warning("shared cache unavailable (%s): change requests counted in this worker", error)
+            log.warning("shared cache unavailable (%s): clients counted in this worker", error)
             _shared_cache_down_until = time.monotonic() + SHARED_CACHE_RETRY_SECONDS
-    return _count_in(_local_counts, key=key, lifetime=lifetime)
+    return _count_in(_local_counts, key=key, lifetime=lifetime, by=by)
 
 
-def _count_in(cache, *, key: str, lifetime: int) -> int:
+def _count_in(cache, *, key: str, lifetime: int, by: int) -> int:
     # One atomic increment: parallel requests cannot all read "9 of 10".
     cache.add(key, 0, timeout=lifetime)
     try:
-        return cache.incr(key)
+        return cache.incr(key, by)
     except ValueError:  # the window's key expired between add and incr
-        cache.add(key, 1, timeout=lifetime)
-        return 1
+        cache.add(key, by, timeout=lifetime)
+        return by
 
 
 class ChangeRequestThrottle(SimpleRateThrottle):
@@ -76,3 +88,59 @@ class ChangeRequestThrottle(SimpleRateThrottle):
     def wait(self) -> float:
         """Seconds until the window ends (Retry-After)."""
         return max(self.window_ends - self.now, 0.0)
+
+
+class ComputeBudget:
+    """The computing time a client's new public questions may cost per
+    minute (`PUBLIC_COMPUTE_SECONDS_PER_MINUTE`; 0: no limit), counted per
+    client address as the change-request throttle reads it, per fixed minute
+    in the shared cache. A question asked once the minute's budget is spent
+    is refused (429, Retry-After: the minute's end) before any work; answers
+    kept in the cache and 304s are still served. People searching spend a
+    few milliseconds a question: only a client making the server compute
+    for seconds on end meets the limit (meetings/public_answers.py)."""
+
+    WINDOW_SECONDS = 60
+
+    def __init__(self, request):
+        self.limit_ms = int(settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE * 1000)
+        now = time.time()
+        window = int(now // self.WINDOW_SECONDS)
+        self.retry_after = max(1, int((window + 1) * self.WINDOW_SECONDS - now) + 1)
+        self.key = f"compute:{client_address(request)}:{window}"
+
+    def spent(self) -> bool:
+        """Whether the client has spent this minute's budget."""
+        return bool(self.limit_ms) and _window_count(
+            self.cache, key=self.key, lifetime=self.retry_after, by=0) >= self.limit_ms
+
+    def spend(self, seconds: float) -> None:
+        if self.limit_ms:
+            # Whole milliseconds, rounded up: every computed answer counts.
+            _window_count(self.cache, key=self.key, lifetime=self.retry_after, by=max(1, math.ceil(seconds * 1000)))
+
+    def counted(self, chunks, *, already: float):
+        """A streamed answer's chunks, the time taken to make them (and
+        `already`, the time before the first) spent when the stream ends."""
+        spent = already
+        iterator = iter(chunks)
+        try:
+            while True:
+                started = time.perf_counter()
+                try:
+                    chunk = next(iterator)
+                except StopIteration:
+                    return
+                finally:
+                    spent += time.perf_counter() - started
+                yield chunk
+        finally:
+            self.spend(spent)
+
+    @property
+    def cache(self):
+        return caches["default"]  # the throttles' cache
+
+    def refusal(self) -> JsonResponse:
+        return JsonResponse({"detail": "Too many new questions from this address: try again in a minute."},
+                            status=429, headers={"Retry-After": str(self.retry_after), "Cache-Control": "no-store"})

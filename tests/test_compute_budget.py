@@ -1,0 +1,65 @@
+"""A client's new public questions have a computing budget per minute
+(meetings/throttles.py ComputeBudget): past it, a new question is a 429
+with Retry-After before any work, while answers kept in the cache and 304s
+are still served, and other clients are not affected. A streamed answer
+(the Meeting Guide feed) counts the time taken to make it."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from tests.factories import aa_meeting
+
+SEARCH = "/api/v1/meetings/?near=92618&radius={radius}&units=mi"
+FEED = "/api/v1/feeds/meeting-guide.json"
+
+
+@pytest.fixture(autouse=True)
+def meetings(directory):
+    cache.clear()
+    for n in range(5):
+        aa_meeting(directory, name=f"Step Study {n}")
+    yield
+    cache.clear()
+
+
+def test_past_its_budget_a_client_gets_429_for_new_questions_only(settings, client):
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001  # any answer computed spends it
+    first = client.get(SEARCH.format(radius=10))
+    assert first.status_code == 200 and first["X-Cache"] == "miss"
+
+    refused = client.get(SEARCH.format(radius=11))
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 61
+    assert "try again" in refused.json()["detail"]
+    assert refused["Cache-Control"] == "no-store"
+
+    # What is kept costs nothing: the answer computed before, and its 304.
+    again = client.get(SEARCH.format(radius=10))
+    assert again.status_code == 200 and again["X-Cache"] == "hit"
+    assert client.get(SEARCH.format(radius=10), HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+    # Another client has a budget of its own.
+    other = Client(REMOTE_ADDR="192.0.2.44")
+    assert other.get(SEARCH.format(radius=11)).status_code == 200
+
+
+def test_a_streamed_feed_counts_the_time_taken_to_make_it(settings, client):
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    feed = client.get(FEED)
+    assert feed.status_code == 200 and feed.streaming
+    b"".join(feed.streaming_content)  # sent whole: made, and counted
+    assert client.get(SEARCH.format(radius=10)).status_code == 429
+
+
+def test_the_default_budget_leaves_people_searching_alone(settings, client):
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 10.0  # production's default (meetingfinder/settings.py)
+    codes = {client.get(SEARCH.format(radius=radius)).status_code for radius in range(1, 61)}
+    assert codes == {200}
+
+
+def test_no_budget_when_it_is_off(settings, client):
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0
+    assert {client.get(SEARCH.format(radius=radius)).status_code for radius in range(1, 6)} == {200}
