@@ -98,26 +98,43 @@ class ComputeBudget:
     is refused (429, Retry-After: the minute's end) before any work; answers
     kept in the cache and 304s are still served. People searching spend a
     few milliseconds a question: only a client making the server compute
-    for seconds on end meets the limit (meetings/public_answers.py)."""
+    for seconds on end meets the limit (meetings/public_answers.py).
+
+    One cache operation per computed answer, none per refusal or kept
+    answer: the count is added to after the answer, and a worker remembers
+    the clients it saw pass the budget until the minute ends, so a client
+    spreading its questions over the workers gets one more through each."""
 
     WINDOW_SECONDS = 60
+    # Clients seen past their budget in this worker: {key: None}, this minute's.
+    _past: dict[str, None] = {}
+    _PAST_MAX = 10_000
 
     def __init__(self, request):
         self.limit_ms = int(settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE * 1000)
         now = time.time()
-        window = int(now // self.WINDOW_SECONDS)
-        self.retry_after = max(1, int((window + 1) * self.WINDOW_SECONDS - now) + 1)
-        self.key = f"compute:{client_address(request)}:{window}"
+        self.window = int(now // self.WINDOW_SECONDS)
+        self.retry_after = max(1, int((self.window + 1) * self.WINDOW_SECONDS - now) + 1)
+        self.key = f"compute:{client_address(request)}:{self.window}"
 
     def spent(self) -> bool:
         """Whether the client has spent this minute's budget."""
-        return bool(self.limit_ms) and _window_count(
-            self.cache, key=self.key, lifetime=self.retry_after, by=0) >= self.limit_ms
+        return bool(self.limit_ms) and self.key in self._past
 
     def spend(self, seconds: float) -> None:
-        if self.limit_ms:
-            # Whole milliseconds, rounded up: every computed answer counts.
-            _window_count(self.cache, key=self.key, lifetime=self.retry_after, by=max(1, math.ceil(seconds * 1000)))
+        if not self.limit_ms:
+            return
+        # Whole milliseconds, rounded up: every computed answer counts.
+        total = _window_count(self.cache, key=self.key, lifetime=self.retry_after,
+                              by=max(1, math.ceil(seconds * 1000)))
+        if total >= self.limit_ms:
+            past = ComputeBudget._past
+            if len(past) >= self._PAST_MAX or any(not key.endswith(f":{self.window}") for key in past):
+                # A new minute, or too many clients: the earlier ones are forgotten.
+                ComputeBudget._past = past = {k: None for k in past if k.endswith(f":{self.window}")}
+                while len(past) >= self._PAST_MAX:
+                    past.pop(next(iter(past)))
+            past[self.key] = None
 
     def counted(self, chunks, *, already: float):
         """A streamed answer's chunks, the time taken to make them (and

@@ -10,19 +10,25 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from meetings.throttles import ComputeBudget
 from tests.factories import aa_meeting
 
 SEARCH = "/api/v1/meetings/?near=92618&radius={radius}&units=mi"
 FEED = "/api/v1/feeds/meeting-guide.json"
 
 
+def forget_budgets():
+    cache.clear()
+    ComputeBudget._past.clear()  # what this worker remembers of clients past their budget
+
+
 @pytest.fixture(autouse=True)
 def meetings(directory):
-    cache.clear()
+    forget_budgets()
     for n in range(5):
         aa_meeting(directory, name=f"Step Study {n}")
     yield
-    cache.clear()
+    forget_budgets()
 
 
 def test_past_its_budget_a_client_gets_429_for_new_questions_only(settings, client):
@@ -52,6 +58,15 @@ def test_a_streamed_feed_counts_the_time_taken_to_make_it(settings, client):
     assert feed.status_code == 200 and feed.streaming
     b"".join(feed.streaming_content)  # sent whole: made, and counted
     assert client.get(SEARCH.format(radius=10)).status_code == 429
+
+
+def test_the_count_is_shared_by_the_workers(settings, client):
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    assert client.get(SEARCH.format(radius=10)).status_code == 200
+    # Another worker (its own memory) asks the shared count once, then knows.
+    ComputeBudget._past.clear()
+    assert client.get(SEARCH.format(radius=11)).status_code == 200
+    assert client.get(SEARCH.format(radius=12)).status_code == 429
 
 
 def test_the_default_budget_leaves_people_searching_alone(settings, client):
