@@ -52,7 +52,7 @@ from meetingfinder import replicas
 from meetings import clock, schedule, selectors
 from meetings.directory_version import Version, answering_at, directory_version
 from meetings.filters import clock_parameters
-from meetings.throttles import ComputeBudget
+from meetings.throttles import ComputeBudget, within_compute_budget
 
 log = logging.getLogger(__name__)
 
@@ -244,19 +244,15 @@ def _made(view, request, args, kwargs, answering: Answering):
     is everyone's (a 200 that sets no cookie, JSON where the view negotiates);
     a 429 instead when the client has spent its computing budget
     (throttles.ComputeBudget), which the time taken is counted against."""
-    budget = ComputeBudget(request)
-    if budget.spent():
-        return budget.refusal()
-    started = time.perf_counter()
-    with answering_at(answering.version, using=answering.alias), clock.held_at(answering.now):
-        response = view(request, *args, **kwargs)
-        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-            response.render()
-    if response.streaming:  # made as it is sent: counted as it is made
-        response.streaming_content = budget.counted(response.streaming_content,
-                                                    already=time.perf_counter() - started)
-    else:
-        budget.spend(time.perf_counter() - started)
+
+    def make():
+        with answering_at(answering.version, using=answering.alias), clock.held_at(answering.now):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+        return response
+
+    response = within_compute_budget(request, make, refused=ComputeBudget.refusal)
     if response.status_code != 200 or response.has_header("Set-Cookie"):
         return response
     if answering.shown["negotiates"] and not response.get("Content-Type", "").startswith("application/json"):

@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -159,5 +160,24 @@ class ComputeBudget:
         return caches["default"]  # the throttles' cache
 
     def refusal(self) -> JsonResponse:
+        """The API's answer to a question past the budget."""
         return JsonResponse({"detail": "Too many new questions from this address: try again in a minute."},
                             status=429, headers={"Retry-After": str(self.retry_after), "Cache-Control": "no-store"})
+
+
+def within_compute_budget(request, make: Callable[[], HttpResponse], *,
+                          refused: Callable[[ComputeBudget], HttpResponse]) -> HttpResponse:
+    """`make()`'s answer to a public question, its time counted against the
+    client's budget (a streamed answer's as it is made), or `refused(budget)`
+    without any work when the budget is spent."""
+    budget = ComputeBudget(request)
+    if budget.spent():
+        return refused(budget)
+    started = time.perf_counter()
+    response = make()
+    if response.streaming:  # made as it is sent: counted as it is made
+        response.streaming_content = budget.counted(response.streaming_content,
+                                                    already=time.perf_counter() - started)
+    else:
+        budget.spend(time.perf_counter() - started)
+    return response

@@ -31,7 +31,7 @@ from meetings.directory_version import kept_per_version
 from meetings.models import Meeting, Region
 from meetings.querysets import PUBLISHED
 from meetings.selectors import search_page
-from meetings.throttles import ChangeRequestThrottle
+from meetings.throttles import ChangeRequestThrottle, ComputeBudget, within_compute_budget
 
 SEARCH_PAGE_SIZE = 50
 # The page's URL parameters: the API's, and `offset` for the next pages.
@@ -74,10 +74,25 @@ def _offset(asked: QueryDict) -> int:
     return offset if offset is not None and 0 <= offset <= settings.MEETINGS_MAX_OFFSET else 0
 
 
+def _busy(request, budget: ComputeBudget):
+    """The search page past the client's computing budget: a page that says
+    to wait, in the person's language (throttles.ComputeBudget)."""
+    response = render(request, "meetings/busy.html", status=429)
+    response["Retry-After"] = str(budget.retry_after)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @require_safe
 def home(request):
     """The search page: opens on now (in progress, starting soon, later today,
-    then other days); every filter of the API, combinable, kept in the URL."""
+    then other days); every filter of the API, combinable, kept in the URL.
+    Each is a new question (nothing is kept): counted against the client's
+    computing budget, as the API's are."""
+    return within_compute_budget(request, lambda: _home(request), refused=lambda budget: _busy(request, budget))
+
+
+def _home(request):
     asked = _asked(request)
     zone_name = _viewer_zone_name(asked)
     has_place = any(asked.get(name) for name in PLACE_PARAMETERS)

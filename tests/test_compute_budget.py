@@ -78,3 +78,14 @@ def test_the_default_budget_leaves_people_searching_alone(settings, client):
 def test_no_budget_when_it_is_off(settings, client):
     settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0
     assert {client.get(SEARCH.format(radius=radius)).status_code for radius in range(1, 6)} == {200}
+
+
+def test_the_search_page_counts_too_and_says_to_wait_in_the_persons_language(settings, client):
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    assert client.get("/?near=92618").status_code == 200
+    # One budget for the page and the API: the page's search spent it.
+    assert client.get(SEARCH.format(radius=10)).status_code == 429
+    busy = client.get("/?near=92618&radius=5", HTTP_ACCEPT_LANGUAGE="es")
+    assert busy.status_code == 429 and 1 <= int(busy["Retry-After"]) <= 61
+    text = busy.content.decode()
+    assert "Espera un momento" in text and 'href="/?near=92618&amp;radius=5"' in text

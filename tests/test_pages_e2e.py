@@ -496,3 +496,38 @@ def test_accessibility_with_axe(site, browser, axe_script):
                 context.close()
     print("axe violations by impact:", dict(counts) or "none")
     assert serious == []
+
+
+def test_the_wait_page_past_a_clients_budget_is_accessible(site, browser, axe_script, settings):
+    """Past the computing budget (meetings/throttles.py) the search page says
+    to wait, in the person's language, with a way to try again; no critical
+    or serious axe-core violation on a phone."""
+    from django.core.cache import cache
+
+    from meetings.throttles import ComputeBudget
+
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    serious: list[str] = []
+    try:
+        for locale, wait in (("en-US", "Please wait a moment"), ("es-ES", "Espera un momento")):
+            cache.clear()
+            ComputeBudget._past.clear()
+            context, page = open_context(browser, site, viewport=PHONE, locale=locale)
+            page.route(site + AXE_PATH, lambda route: route.fulfill(
+                status=200, body=axe_script.read_bytes(), content_type="application/javascript"))
+            try:
+                assert page.goto(site + "/").status == 200  # spends the budget
+                answer = page.goto(site + "/?near=Irvine%2C+CA")
+                assert answer.status == 429
+                expect(page.locator("h1")).to_have_text(wait)
+                assert no_sideways_scroll(page)
+                page.add_script_tag(url=site + AXE_PATH)
+                found = page.evaluate("async () => (await axe.run()).violations.map("
+                                      "v => ({id: v.id, impact: v.impact}))")
+                serious += [f"{locale}: {json.dumps(v)}" for v in found if v["impact"] in ("critical", "serious")]
+            finally:
+                context.close()
+    finally:
+        cache.clear()
+        ComputeBudget._past.clear()
+    assert serious == []
