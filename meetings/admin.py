@@ -193,6 +193,8 @@ class HistoryColumns:
             "opts": self.model._meta, "object": obj, "record": record, "history_url": history_url,
             "attribution": history.record_attribution(record).describe(),
             "changes": changes,
+            # What the revert would refuse, said before the curator asks for it.
+            "refusal": history.revert_schedule_problem(record=record, changes=changes, current=obj),
             "left_as_they_are": [name for name in made if name not in changes and name not in history.NOT_SHOWN],
             "title": _("Revert a change to %(object)s") % {"object": obj},
         })

@@ -260,3 +260,25 @@ def revert_changes(*, record, current) -> dict[str, dict]:
         for name in revertible
         if name in changed and now[name] != restored[name]
     }
+
+
+def revert_schedule_problem(*, record, changes: dict[str, dict], current) -> str:
+    """Why reverting `record` (its `revert_changes`) would leave a meeting a
+    day without a time or a time without a day, or "" when it would not. A
+    revert sets back what one change made, so it can restore half of a
+    schedule (a day changed while the time was cleared since); the form's
+    rule (`schedule.is_schedule`) holds for it too."""
+    if not isinstance(current, Meeting) or not {"day", "time"} & changes.keys():
+        return ""
+    previous = record.prev_record
+    day = previous.day if "day" in changes else current.day
+    time = previous.time if "time" in changes else current.time
+    if schedule.is_schedule(day=day, time=time):
+        return ""
+    if time is None:
+        return _("Reverting this change would leave the meeting with a day but no start time: a weekly meeting has "
+                 "both, one by appointment neither, never one without the other. Set its day and time on the "
+                 "meeting's page instead.")
+    return _("Reverting this change would leave the meeting with a start time but no day: a weekly meeting has "
+             "both, one by appointment neither, never one without the other. Set its day and time on the "
+             "meeting's page instead.")

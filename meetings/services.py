@@ -23,7 +23,8 @@ from meetings.directory_version import directory_changed
 from meetings.geocoding import GeocodingError, Place, geocode
 from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, MEETING_LOCKABLE_FIELDS, PIN, PLACE,
                                   current_values, decode, newly_curated, unknown_fields)
-from meetings.history import RevertError, history_bulk_record, record_type_codes, revert_changes
+from meetings.history import (RevertError, history_bulk_record, record_type_codes, revert_changes,
+                              revert_schedule_problem)
 from meetings.keywords import (FELLOWSHIP_SOURCE, language_named, meeting_languages, search_text,
                                type_search_names_read, type_text_sources_read, word_text)
 from meetings.models import DirectoryVersion, Location, Meeting, address_as_read
@@ -448,7 +449,8 @@ def history_revert(*, record, user=None):
     it (exactly `history.revert_changes`, what the preview shows), through
     the write services (derived fields follow). On an imported meeting the
     reverted feed fields become curated, or the next import would change
-    them again. Returns the saved meeting or location."""
+    them again. Refused when it would leave a meeting half a schedule (a day
+    without a time, or a time without a day). Returns the saved meeting or location."""
     previous = record.prev_record
     if record.history_type == "+" or previous is None:
         raise RevertError(_("This is the record's creation; unpublish the meeting instead of reverting it."))
@@ -461,6 +463,8 @@ def history_revert(*, record, user=None):
     if not changes:
         raise RevertError(_("Nothing to revert: each field this change made is derived or bookkeeping, or "
                             "already holds its value from before the change."))
+    if problem := revert_schedule_problem(record=record, changes=changes, current=current):
+        raise RevertError(problem)
     fields = [name for name in changes if name != "types"]
     reason = f"revert of change {record.history_id}"
     if "slug" in changes and model.objects.filter(slug=changes["slug"]["restored"]).exclude(pk=current.pk).exists():
