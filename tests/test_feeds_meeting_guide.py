@@ -247,3 +247,40 @@ def test_a_stored_day_without_a_time_becomes_by_appointment_flagged_with_what_it
     assert Meeting.objects.get(source_key="m2").day == 2 and not Meeting.objects.get(source_key="m2").needs_review
     run_feed(source, [feed_record(1, time=None), feed_record(2)])
     assert Meeting.objects.get(source_key="m1").locked_fields == []
+
+
+@pytest.mark.django_db
+def test_a_stored_time_without_a_day_becomes_by_appointment_flagged_with_what_it_had(directory):
+    """Migration 0025: 0023's rule for the other half. A time without a day
+    was listed at that hour by the API, by appointment by the Meeting Guide
+    export, with an empty weekday by BMLT; now it is by appointment, its time
+    kept in its review reason, and the feed's fixed record applies as no
+    curator's edit."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from meetings.models import Meeting
+    from tests.factories import feed_record, make_source, run_feed
+
+    source = make_source()
+    run_feed(source, [feed_record(1, end_time="20:30"), feed_record(2)])
+    # As an import of {"day": "", "time": "19:00"} left it before the parser refused such records.
+    feed_values = {**Meeting.objects.get(source_key="m1").feed_values, "day": None}
+    Meeting.objects.filter(source_key="m1").update(day=None, feed_values=feed_values, content_hash="that record's",
+                                                   review_reason="Check the address")
+    import_module("meetings.migrations.0025_time_without_day_by_appointment").time_without_day_by_appointment(
+        apps, None)
+    time_only = Meeting.objects.get(source_key="m1")
+    assert (time_only.day, time_only.time, time_only.end_time, time_only.needs_review) == (None, None, None, True)
+    assert time_only.review_reason == ("Had a start time 19:00 (ending 20:30) but no day; listed by appointment "
+                                       "until it has both; Check the address")
+    assert (time_only.feed_values["time"], time_only.feed_values["end_time"]) == (None, None)
+    weekly = Meeting.objects.get(source_key="m2")
+    assert (weekly.day, weekly.time.hour, weekly.needs_review) == (2, 19, False)
+    # The record as it was is refused now: the meeting stays by appointment.
+    run_feed(source, [feed_record(1, day="", end_time="20:30"), feed_record(2)])
+    assert Meeting.objects.get(source_key="m1").time is None
+    run_feed(source, [feed_record(1, end_time="20:30"), feed_record(2)])
+    fixed = Meeting.objects.get(source_key="m1")
+    assert (fixed.day, fixed.time.hour, fixed.end_time.minute, fixed.locked_fields) == (1, 19, 30, [])
