@@ -133,9 +133,10 @@ def reopen(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Me
 def release_curated_fields(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
     released = 0
     for meeting in queryset.exclude(locked_fields=[]).select_related("fellowship", "service_body", "location"):
+        released += len(meeting.locked_fields)
         for field in list(meeting.locked_fields):
-            meeting = meeting_release_lock(meeting=meeting, field=field)
-            released += 1
+            if field in meeting.locked_fields:  # a day's release may have given back its time
+                meeting = meeting_release_lock(meeting=meeting, field=field)
     modeladmin.message_user(request, ngettext("%(count)d curated field released.", "%(count)d curated fields released.",
                                               released) % {"count": released},
                             messages.SUCCESS if released else messages.WARNING)
@@ -325,12 +326,16 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
             raise Http404
         if request.method != "POST" or not self.has_change_permission(request, meeting):
             raise PermissionDenied
+        locked = set(meeting.locked_fields)
         try:
-            meeting_release_lock(meeting=meeting, field=field)
+            meeting = meeting_release_lock(meeting=meeting, field=field)
         except ValueError as error:
             self.message_user(request, str(error), messages.ERROR)
         else:
-            self.message_user(request, _("%(field)s follows the feed again.") % {"field": field}, messages.SUCCESS)
+            # A day's release may give back its time too: both are named.
+            released = ", ".join(sorted(locked - set(meeting.locked_fields))) or field
+            self.message_user(request, _("%(field)s follows the feed again.") % {"field": released},
+                              messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:meetings_meeting_change", args=[meeting.pk]))
 
     def quality_index_view(self, request: HttpRequest):

@@ -396,12 +396,18 @@ def meeting_feed_place(meeting: Meeting) -> Location | None:
     return places.filter(source=meeting.source).first() or places.order_by("pk").first()
 
 
+# A meeting's day and time: a weekly schedule has both, one by appointment neither.
+SCHEDULE = ("day", "time")
+
+
 @transaction.atomic
 def meeting_release_lock(*, meeting: Meeting, field: str) -> Meeting:
     """Give a curated field back to the feed: it takes the feed's latest value now.
     The place (`locks.PLACE`) goes back to the feed's place; when that place
     is not stored, the meeting stays where it is until the next import, which
-    places it where the feed says (its record counts as changed)."""
+    places it where the feed says (its record counts as changed). A day or
+    time that would stand beside no partner brings the feed's other half back
+    with it (`schedule.is_schedule`)."""
     if field not in meeting.locked_fields:
         raise ValueError(_("%(field)s is not locked on %(meeting)s") % {"field": repr(field), "meeting": meeting.slug})
     meeting.locked_fields = [name for name in meeting.locked_fields if name != field]
@@ -424,6 +430,12 @@ def meeting_release_lock(*, meeting: Meeting, field: str) -> Meeting:
             types = list(MeetingType.objects.filter(fellowship_id=meeting.fellowship_id, code__in=value))
         else:
             setattr(meeting, field, value)
+    if field in SCHEDULE and not is_schedule(day=meeting.day, time=meeting.time):
+        # The feed's half beside the curator's (or beside the half kept when
+        # the feed dropped its schedule) is no schedule: the feed's comes back whole.
+        (other,) = set(SCHEDULE) - {field}
+        meeting.locked_fields = [name for name in meeting.locked_fields if name != other]
+        setattr(meeting, other, decode(other, (meeting.feed_values or {}).get(other)))
     return meeting_save(meeting=meeting, types=types)
 
 

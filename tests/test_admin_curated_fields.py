@@ -89,3 +89,26 @@ def test_a_curated_day_or_time_keeps_its_partner_when_the_feed_drops_the_schedul
     run_feed(source, [feed_record(1, **feed), feed_record(2)])
     meeting.refresh_from_db()
     assert (meeting.day, meeting.time) == curated
+
+
+@pytest.mark.parametrize("edit", [{"day": 3}, {"time": "20:00"}, {"day": 3, "time": "20:00"}])
+@pytest.mark.parametrize("how", ["button", "action"])
+def test_releasing_half_a_curated_schedule_gives_the_feed_its_whole_schedule(aa_client, imported, edit, how):
+    """The feed dropped the schedule while the curator's held whole; giving
+    back its day (or time) alone left a time without a day (or a day without
+    a time). The feed's schedule comes back whole (`schedule.is_schedule`)."""
+    _, source = imported
+    Meeting.objects.update(service_body=imported[0].aa_office)
+    meeting = Meeting.objects.get(source_key="m1")
+    aa_client.post(change_url(meeting), meeting_form_data(meeting, **edit))
+    run_feed(source, [feed_record(1, day=None, time=None), feed_record(2)])
+    meeting.refresh_from_db()
+    assert meeting.day is not None and meeting.time is not None
+    if how == "button":
+        field = sorted(meeting.locked_fields)[0]
+        aa_client.post(reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, field]))
+    else:
+        aa_client.post(reverse("admin:meetings_meeting_changelist"),
+                       {"action": "release_curated_fields", "_selected_action": [meeting.pk]})
+    meeting.refresh_from_db()
+    assert (meeting.day, meeting.time, meeting.locked_fields) == (None, None, [])
