@@ -40,6 +40,9 @@ def approve_selected(modeladmin, request: HttpRequest, queryset) -> None:
         except ChangeRequestOutOfScope as error:
             modeladmin.message_user(request, str(error), messages.ERROR)
             continue
+        except ChangeRequestInvalid as error:
+            modeladmin.message_user(request, " ".join(m for ms in error.errors.values() for m in ms), messages.ERROR)
+            continue
         approved += 1
     text = ngettext("%(count)d request approved and applied.", "%(count)d requests approved and applied.",
                     approved) % {"count": approved}

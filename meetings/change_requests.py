@@ -304,6 +304,15 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
         if meeting is None:
             meeting = Meeting(fellowship=body.fellowship, service_body=body, slug=_unique_slug(proposed["name"]),
                               source="change-request", name=proposed["name"])
+        if {"day", "time"} & proposed.keys():
+            # Checked when it was sent, against the meeting as it was then.
+            day = _decode("day", proposed["day"]) if "day" in proposed else meeting.day
+            time = _decode("time", proposed["time"]) if "time" in proposed else meeting.time
+            if not is_schedule(day=day, time=time):
+                raise ChangeRequestInvalid({"proposed.time" if time is None else "proposed.day": [_(
+                    "Request %(id)s would leave its meeting with a day but no start time, or a start time but no "
+                    "day: the meeting changed since the request was sent. Nothing was changed; edit the meeting "
+                    "by hand, or reject the request.") % {"id": change_request.pk}]})
         location_values = {LOCATION_FIELDS[n]: v for n, v in proposed.items() if n in LOCATION_FIELDS}
         # A meeting the request gives a place it had none of is at a place of the curator's choosing.
         placed = bool(location_values) and meeting.location is None

@@ -359,3 +359,26 @@ def test_a_place_given_to_an_imported_meeting_without_one_is_kept_by_imports(cli
     run_feed(source, [{**record, "notes": "Bring a friend"}])
     meeting.refresh_from_db()
     assert (meeting.location.address, meeting.notes) == ("200 Oak Ave", "Bring a friend")
+
+
+@pytest.mark.parametrize("proposed", [{"time": "20:00"}, {"day": 4}])
+def test_approval_is_refused_when_the_meeting_changed_to_half_a_schedule_since(client, directory, proposed):
+    """The proposal was checked against the meeting's day and time when it was
+    sent; a curator made the meeting by appointment since, and applying a time
+    alone (or a day alone) would now leave half a schedule."""
+    from meetings.change_requests import change_request_submit
+    from tests.factories import message_texts
+
+    meeting = aa_meeting(directory)
+    request = change_request_submit(meeting=meeting, description="changed", proposed=proposed)
+    Meeting.objects.filter(pk=meeting.pk).update(day=None, time=None)
+    with pytest.raises(ChangeRequestInvalid) as refused:
+        change_request_approve(change_request=request, user=directory.aa_curator)
+    assert "changed since the request was sent" in " ".join(m for ms in refused.value.errors.values() for m in ms)
+    client.force_login(directory.aa_curator)
+    response = client.post(reverse("admin:meetings_changerequest_changelist"),
+                           {"action": "approve_selected", "_selected_action": [request.pk]}, follow=True)
+    assert any("changed since the request was sent" in text for text in message_texts(response))
+    request.refresh_from_db()
+    meeting.refresh_from_db()
+    assert request.status == "pending" and (meeting.day, meeting.time) == (None, None)
