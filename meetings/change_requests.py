@@ -31,7 +31,7 @@ from meetings.feeds.records import LIMITS, MAX_TYPES, notes_limit
 from meetings.curation import change_request_is_theirs
 from meetings.history import attributed, encode_value
 from meetings.models import ChangeRequest, Location, Meeting
-from meetings.schedule import is_schedule, is_valid_zone
+from meetings.schedule import is_schedule, is_valid_zone, is_whole_minute
 from meetings.services import location_save, meeting_lock_fields, meeting_save
 
 logger = logging.getLogger(__name__)
@@ -172,7 +172,11 @@ def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
             elif name in LOCATION_FIELDS:
                 cleaned[name] = _clean_field(Location, LOCATION_FIELDS[name], value, label=name)
             else:
-                cleaned[name] = encode_value(_clean_field(Meeting, name, value, label=name))
+                value = _clean_field(Meeting, name, value, label=name)
+                if name in ("time", "end_time") and not is_whole_minute(value):
+                    # Kept as HH:MM (encode_value), the seconds would go without a word.
+                    raise ValidationError(_("Give a time as HH:MM: meeting times are whole minutes."))
+                cleaned[name] = encode_value(value)
                 if name == "timezone" and cleaned[name] and not is_valid_zone(cleaned[name]):
                     raise ValidationError(_("%(name)s is not an IANA time zone name, such as "
                                             "America/Los_Angeles.") % {"name": repr(cleaned[name])})

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fellowships.models import MeetingType, ServiceBody, service_body_fellowship_problem
 from meetings.models import Location, Meeting, Region
-from meetings.schedule import is_schedule, is_valid_zone
+from meetings.schedule import is_schedule, is_valid_zone, is_whole_minute
 
 
 def clean_zone_name(name: str) -> str:
@@ -23,6 +23,14 @@ def clean_zone_name(name: str) -> str:
             params={"name": repr(name)},
         )
     return name
+
+
+def clean_whole_minute(value):
+    """A meeting's time as the field read it, if it has no seconds
+    (`schedule.is_whole_minute`); 19:00:30 is a form error."""
+    if not is_whole_minute(value):
+        raise ValidationError(_("Give the time as HH:MM: meeting times are whole minutes."), code="seconds")
+    return value
 
 
 class MeetingTypeChoiceField(forms.ModelMultipleChoiceField):
@@ -54,6 +62,12 @@ class MeetingAdminForm(forms.ModelForm):
 
     def clean_timezone(self) -> str:
         return clean_zone_name(self.cleaned_data.get("timezone", ""))
+
+    def clean_time(self):
+        return clean_whole_minute(self.cleaned_data.get("time"))
+
+    def clean_end_time(self):
+        return clean_whole_minute(self.cleaned_data.get("end_time"))
 
     def clean(self) -> dict:
         cleaned = super().clean()

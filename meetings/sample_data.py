@@ -184,9 +184,12 @@ def _time(row: dict, key: str, what: str) -> dt.time | None:
     if value in (None, ""):
         return None
     try:
-        return dt.time.fromisoformat(value)
+        time = dt.time.fromisoformat(value)
     except (TypeError, ValueError) as error:
         raise SampleDataError(f"{what}: {key!r} must be HH:MM, not {value!r}") from error
+    if not schedule.is_whole_minute(time):
+        raise SampleDataError(f"{what}: {key!r} must be HH:MM, not {value!r}")
+    return time
 
 
 def _coordinate(row: dict, key: str, what: str, limit: float) -> float | None:

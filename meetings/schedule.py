@@ -341,6 +341,13 @@ def viewer_zone(name: str) -> ZoneInfo | None:
 # How times are written wherever the directory shows or sends them (API,
 # feeds, history, forms): one rendering each.
 
+def is_whole_minute(value: dt.time | None) -> bool:
+    """Meeting times are whole minutes: every reader shows HH:MM (`hh_mm`),
+    so a second kept would be compared (a time filter, an end before a start
+    of 19:00:30 running a day) where no one sees it. None is no time."""
+    return value is None or (value.second == 0 and value.microsecond == 0)
+
+
 def hh_mm(value: dt.time | None) -> str | None:
     """A wall-clock time as HH:MM (seconds dropped); None stays None."""
     return value.isoformat("minutes") if value is not None else None

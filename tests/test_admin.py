@@ -496,3 +496,19 @@ def test_a_region_cannot_sit_under_itself_or_its_children(curator):
     county.refresh_from_db()
     assert county.parent is None
     assert curator.post(change_url(irvine), {"name": "Irvine", "slug": "irvine", "parent": ""}).status_code == 302
+
+
+@pytest.mark.parametrize("field", ["time", "end_time"])
+def test_a_time_with_seconds_is_refused(curator, field):
+    """Found in review: 19:00:30 was stored, shown as 19:00 everywhere and compared with its seconds (an end
+    of 19:00 before a start of 19:00:30 ran a day). Meeting times are whole minutes."""
+    meeting = make_meeting(name="Tuesday Night")
+    response = curator.post(change_url(meeting), meeting_form_data(meeting, **{field: "19:00:30"}))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors[field] == ["Give the time as HH:MM: meeting times are whole minutes."]
+    meeting.refresh_from_db()
+    assert (meeting.time, meeting.end_time) == (dt.time(19), None)
+    with translation.override("es"):
+        assert str(errors[field][0]) == "Indique la hora como HH:MM: las horas de las reuniones son minutos enteros."

@@ -382,3 +382,17 @@ def test_approval_is_refused_when_the_meeting_changed_to_half_a_schedule_since(c
     request.refresh_from_db()
     meeting.refresh_from_db()
     assert request.status == "pending" and (meeting.day, meeting.time) == (None, None)
+
+
+@pytest.mark.parametrize("field", ["time", "end_time"])
+def test_a_proposed_time_with_seconds_is_refused(client, directory, field):
+    """19:00:30 was taken and kept as 19:00 without a word; a person is told times are whole minutes."""
+    meeting = aa_meeting(directory)
+    response = submit(client, meeting=meeting.slug, description="later", proposed={field: "19:00:30"})
+    assert response.status_code == 400
+    assert response.json() == {f"proposed.{field}": ["Give a time as HH:MM: meeting times are whole minutes."]}
+    spanish = client.post(SUBMIT, {"meeting": meeting.slug, "description": "x", "proposed": {field: "19:00:30"}},
+                          content_type="application/json", HTTP_ACCEPT_LANGUAGE="es").json()
+    assert spanish == {f"proposed.{field}": ["Escribe la hora como HH:MM: las horas de las reuniones son minutos "
+                                            "enteros."]}
+    assert not ChangeRequest.objects.exists()

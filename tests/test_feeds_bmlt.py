@@ -376,3 +376,12 @@ def test_a_coordinate_that_is_no_position_says_why(latitude, longitude, field_na
     parsed = parse(record(latitude=latitude, longitude=longitude))
     assert (parsed.meetings[0].latitude, parsed.meetings[0].longitude) == (None, None)
     assert [(n.field, n.reason) for n in parsed.notes] == [(field_name, reason)]
+
+
+def test_a_start_time_with_seconds_is_cut_to_the_minute_with_a_note():
+    """BMLT sends HH:MM:SS: whole minutes pass without a word, a second is cut with a note."""
+    assert parse(record()).notes == []
+    parsed = parse(record(start_time="19:00:30"))
+    assert parsed.meetings[0].time == dt.time(19) and parsed.meetings[0].end_time == dt.time(20)
+    assert [(n.record_key, n.field, n.reason) for n in parsed.notes] == [
+        ("id 10", "start_time", "start_time '19:00:30' read as 19:00 (meeting times are whole minutes)")]

@@ -284,3 +284,18 @@ def test_a_stored_time_without_a_day_becomes_by_appointment_flagged_with_what_it
     run_feed(source, [feed_record(1, end_time="20:30"), feed_record(2)])
     fixed = Meeting.objects.get(source_key="m1")
     assert (fixed.day, fixed.time.hour, fixed.end_time.minute, fixed.locked_fields) == (1, 19, 30, [])
+
+
+@pytest.mark.parametrize("value, note", [
+    ("19:00:00", ""),
+    ("19:00:30", "time '19:00:30' read as 19:00 (meeting times are whole minutes)"),
+    ("6:30:15 PM", "time '6:30:15 PM' read as 18:30 (meeting times are whole minutes)"),
+])
+def test_a_time_with_seconds_is_cut_to_the_minute_with_a_note(value, note):
+    """Found in review: seconds were dropped without a word. A feed's record is not refused for them:
+    the time is cut to the minute (as every reader shows it) and the run's report says so."""
+    assert read_time(value) == (dt.time(*(18, 30) if "PM" in value else (19, 0)), note)
+    parsed = one(base(time=value, end_time="20:00:45"))
+    assert (parsed.meetings[0].time.second, parsed.meetings[0].end_time) == (0, dt.time(20))
+    assert [(n.field, n.reason) for n in parsed.notes] == [*([("time", note)] if note else []), (
+        "end_time", "end_time '20:00:45' read as 20:00 (meeting times are whole minutes)")]

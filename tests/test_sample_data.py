@@ -484,3 +484,11 @@ def test_a_sample_row_deleted_is_made_again_without_touching_the_others(loaded):
     assert (report.regions.created, report.regions.kept) == (1, 1)
     assert Region.objects.get(slug="aliso-viejo").parent.slug == "orange-county"
     assert Region.objects.get(slug="brea").name == "Brea (north)"
+
+
+def test_a_time_with_seconds_is_refused(tmp_path):
+    data = copy.deepcopy(FILE)
+    data["meetings"][-1]["time"] = "19:00:30"
+    with pytest.raises(SampleDataError, match=r"meeting '.+': 'time' must be HH:MM, not '19:00:30'"):
+        sample_data_load(path=_write(tmp_path, data))
+    assert Meeting.objects.count() == 0

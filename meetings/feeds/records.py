@@ -447,6 +447,9 @@ def read_time(value, *, field_name: str = "time") -> tuple[dt.time, str]:
         raise RecordRejected(field_name, f"{field_name} {shown(value)} is not a time of day")
     if hour > 23 or minute > 59 or second > 59:
         raise RecordRejected(field_name, f"{field_name} {shown(value)} is not a time")
+    if second:
+        # Cut, not refused: every reader shows HH:MM (schedule.is_whole_minute).
+        note = f"{field_name} {text!r} read as {hour:02d}:{minute:02d} (meeting times are whole minutes)"
     return dt.time(hour, minute), note
 
 
