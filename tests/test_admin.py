@@ -512,3 +512,19 @@ def test_a_time_with_seconds_is_refused(curator, field):
     assert (meeting.time, meeting.end_time) == (dt.time(19), None)
     with translation.override("es"):
         assert str(errors[field][0]) == "Indique la hora como HH:MM: las horas de las reuniones son minutos enteros."
+
+
+@pytest.mark.django_db
+def test_stored_times_with_seconds_are_cut_to_the_minute(vocabularies):
+    """Migration 0026: times the admin form took with seconds before it refused them."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    with_seconds = make_meeting(name="Seconds")
+    Meeting.objects.filter(pk=with_seconds.pk).update(time=dt.time(19, 0, 30), end_time=dt.time(20, 15, 45))
+    whole = make_meeting(name="Whole")
+    import_module("meetings.migrations.0026_meeting_times_whole_minutes").times_whole_minutes(apps, None)
+    with_seconds.refresh_from_db()
+    assert (with_seconds.time, with_seconds.end_time) == (dt.time(19), dt.time(20, 15))
+    assert Meeting.objects.get(pk=whole.pk).time == dt.time(19)
