@@ -127,6 +127,36 @@ def test_a_hall_another_feed_still_gives_as_it_was_is_not_described_anew(vocabul
     assert Meeting.objects.get(feed_source=second).location_id == hall.pk
 
 
+@pytest.mark.parametrize("locked", [(), ("address",)], ids=["address the feed's", "address locked"])
+def test_a_hall_described_anew_is_found_again_by_its_new_description(vocabularies, admin_client, locked):
+    """The feed corrects a curated hall's street number for all its meetings:
+    the hall takes it, and a later meeting (another source of the namespace,
+    or the same feed's next run) given that corrected address is at that hall,
+    not at a second location made for the same building. So it is when the
+    curator locked the address too: the feed's corrected words still name
+    this hall."""
+    first, second = make_source("first"), make_source("second")
+
+    def run(source, records):
+        return feed_import(source_id=source.pk, document=FeedDocument(records=records), location_namespace="shared")
+
+    run(first, [feed_record(n, **GRACE) for n in (1, 2)])
+    hall = _edit_location(admin_client, Location.objects.get(), notes="Enter by the side door",
+                          **({"address": "1 Main Street"} if locked else {}))
+    corrected = {**GRACE, "address": "11 Main St"}
+    assert run(first, [feed_record(n, **corrected) for n in (1, 2)]).updated == 2
+    hall.refresh_from_db()
+    assert hall.address == ("1 Main Street" if locked else "11 Main St")
+    assert {m.location_id for m in Meeting.objects.all()} == {hall.pk}
+
+    assert run(second, [feed_record(3, **corrected)]).created == 1
+    assert run(first, [feed_record(n, **corrected) for n in (1, 2, 4)]).created == 1
+    assert {m.location_id for m in Meeting.objects.all()} == {hall.pk}
+    assert Location.objects.count() == 1
+    hall.refresh_from_db()
+    assert hall.notes == "Enter by the side door"
+
+
 # A curated hall with one meeting -----------------------------------------------------
 
 def test_the_only_meeting_of_a_curated_hall_moving_across_town_goes_to_the_new_place(source, admin_client):

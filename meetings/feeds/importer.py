@@ -356,11 +356,20 @@ class Places:
         return sorted(owned)
 
     def update_curated(self, location: Location, fm: FeedMeeting, curated: list[str],
-                       fresh: Location | None = None) -> Location:
+                       fresh: Location | None = None, key: str = "") -> Location:
         """The feed describes the place anew: take its values for the fields
         the curator did not change, keep theirs, and lock them. `fresh`: the
-        place as the feed describes it, when already made from `fm`."""
+        place as the feed describes it, when already made from `fm`; `key`:
+        the feed's key for the new description (`_location_signature`), by
+        which the place is found from now on, unless another place has it."""
         fresh = fresh if fresh is not None else self._from_feed(fm)
+        if key and key != location.source_key and location.source == self.namespace and key not in self.by_key:
+            # Under its old key, the next record with the new words (a later
+            # run, another source of the namespace) would make a second place
+            # for this building. A curator's locked address changes nothing:
+            # the key is the feed's words, and they name this place now.
+            location.source_key = key
+            self.by_key[key] = location
         location.locked_fields = curated
         for name in locks.LOCATION_FEED_FIELDS:
             if name not in curated:
@@ -390,7 +399,7 @@ class Places:
         changed = list(self.updated.values())
         Location.objects.bulk_update(
             changed, [*locks.LOCATION_FEED_FIELDS, "geocode_status", "geocode_error", "timezone", "locked_fields",
-                      "feed_values"], batch_size=500)
+                      "feed_values", "source_key"], batch_size=500)
         # A historical row per place is another model instance: made and written a chunk at a time.
         for chunk in _chunks(changed):
             history_bulk_record(instances=chunk, date=date)
@@ -648,7 +657,7 @@ class Applier:
             elif current.pk in self.places.updated:
                 location = current  # described anew by an earlier record of this run
             elif (fresh := self._redescribes(current, fm, signature)) is not None:
-                location = self.places.update_curated(current, fm, curated, fresh)
+                location = self.places.update_curated(current, fm, curated, fresh, key=signature)
             else:
                 location = self.places.location(fm, signature)
         else:
