@@ -284,8 +284,10 @@ def _described(place: SampleMeeting) -> dict:
 
 
 def _stored_places() -> dict[str, dict]:
-    """What the sample's places were last described as, by key."""
-    return dict(Location.objects.filter(source=PLACES).values_list("source_key", "feed_values"))
+    """What the sample's places were last described as, by key (as
+    `_described` says it: without the region the import filed them under)."""
+    return {key: {name: value for name, value in (said or {}).items() if name != locks.REGION}
+            for key, said in Location.objects.filter(source=PLACES).values_list("source_key", "feed_values")}
 
 
 def _region_names(region: Region, by_pk: dict[int, Region]) -> list[str]:

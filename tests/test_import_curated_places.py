@@ -17,7 +17,8 @@ from meetings.feeds.importer import feed_import
 from meetings.feeds.locks import PLACE
 from meetings.models import ImportIssue, Location, Meeting
 from meetings.services import meeting_release_lock
-from tests.factories import change_url, feed_record, location_form_data, make_source, meeting_form_data, run_feed
+from tests.factories import (RegionFactory, change_url, feed_record, location_form_data, make_source, meeting_form_data,
+                             run_feed)
 
 GRACE = {"location": "Grace Church", "address": "1 Main St", "latitude": 33.7, "longitude": -117.8}
 OTHER = {"location": "Other Hall", "address": "99 Far Away Rd", "latitude": 33.9, "longitude": -118.1}
@@ -227,6 +228,74 @@ def test_without_positions_the_same_hall_is_told_by_its_words(source, admin_clie
     assert (hall.name, hall.address) == ((corrected.get("location", "Grace Church"),
                                           corrected.get("address", "1 Main St")) if same
                                          else ("Grace Church", "1 Main St"))
+
+
+# Online meetings and the region a place is filed under --------------------------------
+
+HALL_IN_SANTA_ANA = {"location": "Grace Church", "address": "1 Main St", "city": "Santa Ana", "postal_code": "92701",
+                     "latitude": 33.745, "longitude": -117.868, "regions": ["Santa Ana"]}
+# The same group online only: Meeting Guide feeds keep the venue's name and
+# city, put "Online" in the street field and file the meeting under "Online".
+ONLINE_ONLY = {"location": "Grace Church", "address": "Online", "city": "Santa Ana", "postal_code": "",
+               "conference_url": "https://zoom.us/j/5550100", "regions": ["Online"]}
+SANTA_ANA_CENTRE = (33.7455, -117.8677)
+
+
+def _region(source, key: str = "m1") -> str | None:
+    region = _meetings(source)[key].location.region
+    return region.slug if region else None
+
+
+def test_a_curated_hall_whose_meeting_goes_online_is_filed_where_the_feed_files_it(source, admin_client):
+    """Before, the hall described anew as the online meeting's city-wide
+    place kept its street's region: the online meeting was listed under
+    the region "santa-ana" where the feed files it under "Online"."""
+    run_feed(source, [feed_record(1, **HALL_IN_SANTA_ANA)])
+    hall = _edit_location(admin_client, _meetings(source)["m1"].location, notes="Enter by the side door")
+    assert _region(source) == "santa-ana"
+    run = run_feed(source, [_unplaced(1, **ONLINE_ONLY)], geocoder=_geocoder(SANTA_ANA_CENTRE))
+    assert (run.status, run.updated) == ("succeeded", 1)
+    meeting = _meetings(source)["m1"]
+    assert meeting.attendance == "online" and meeting.location_id == hall.pk
+    # As a first import of the same feed files it.
+    assert _region(source) == "online"
+    assert meeting.location.notes == "Enter by the side door"
+
+
+def test_an_online_meeting_back_at_its_hall_is_not_filed_under_online(source, admin_client):
+    """Before, the online meeting's curated place described anew as the
+    hall kept the region "Online": an in-person meeting listed as online's."""
+    run_feed(source, [_unplaced(1, **ONLINE_ONLY)], geocoder=_geocoder(SANTA_ANA_CENTRE))
+    place = _edit_location(admin_client, _meetings(source)["m1"].location, notes="Zoom opens at 6:45")
+    assert (place.approximate, _region(source)) == (True, "online")
+    run_feed(source, [feed_record(1, **HALL_IN_SANTA_ANA)])
+    meeting = _meetings(source)["m1"]
+    assert meeting.attendance == "in_person" and meeting.location_id == place.pk
+    assert _region(source) == "santa-ana"
+    # Nothing left to do the next time.
+    assert run_feed(source, [feed_record(1, **HALL_IN_SANTA_ANA)]).unchanged == 1
+
+
+def test_the_region_a_curator_files_an_online_meetings_place_under_stays(source, admin_client):
+    """A curator who files the online meeting's place under a region owns
+    that choice: the feed describing the place anew does not undo it, nor
+    does the meeting leave for a new place under the feed's region."""
+    run_feed(source, [_unplaced(1, **ONLINE_ONLY)], geocoder=_geocoder(SANTA_ANA_CENTRE))
+    county = RegionFactory(name="Orange County", slug="orange-county")
+    place = _edit_location(admin_client, _meetings(source)["m1"].location, region=county.pk)
+    for described in ({**ONLINE_ONLY, "postal_code": "92701"}, {**ONLINE_ONLY, "postal_code": "92702"}):
+        assert run_feed(source, [_unplaced(1, **described)], geocoder=_geocoder(SANTA_ANA_CENTRE)).updated == 1
+        assert _meetings(source)["m1"].location_id == place.pk
+        assert _region(source) == "orange-county"
+
+
+def test_the_region_stays_as_the_first_run_filed_it_while_the_feed_does(source, admin_client):
+    run_feed(source, [_unplaced(1, **ONLINE_ONLY)], geocoder=_geocoder(SANTA_ANA_CENTRE))
+    place = _edit_location(admin_client, _meetings(source)["m1"].location, notes="Zoom opens at 6:45")
+    run_feed(source, [_unplaced(1, **{**ONLINE_ONLY, "postal_code": "92701", "time": "20:00"})],
+             geocoder=_geocoder(SANTA_ANA_CENTRE))
+    assert _meetings(source)["m1"].location_id == place.pk
+    assert _region(source) == "online"
 
 
 # A curator's choice of location ------------------------------------------------------

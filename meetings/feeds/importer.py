@@ -313,7 +313,7 @@ class Places:
                 location.approximate = location.approximate or not fm.address
         if location.latitude is not None and not location.timezone:
             location.timezone = timezone_at(location.latitude, location.longitude)
-        location.feed_values = locks.location_current_values(location)
+        location.feed_values = {**locks.location_current_values(location), locks.REGION: location.region_id}
         return location
 
     def location(self, fm: FeedMeeting, key: str) -> Location | WrittenPlace:
@@ -348,11 +348,15 @@ class Places:
     @staticmethod
     def curated(location: Location) -> list[str]:
         """The feed fields a curator owns on this location: locked ones, ones
-        changed since the last import, and a pin placed by hand."""
+        changed since the last import, a pin placed by hand, and its region
+        when they filed it elsewhere than the import did (`locks.REGION`)."""
         owned = set(location.locked_fields) | set(locks.newly_curated(
             obj=location, current=locks.location_current_values(location), fields=locks.LOCATION_FEED_FIELDS))
         if location.geocode_status == Location.GeocodeStatus.MANUAL:
             owned |= set(locks.PIN)
+        last = location.feed_values or {}
+        if locks.REGION in last and location.region_id != last[locks.REGION]:
+            owned.add(locks.REGION)
         return sorted(owned)
 
     def update_curated(self, location: Location, fm: FeedMeeting, curated: list[str],
@@ -374,6 +378,11 @@ class Places:
         for name in locks.LOCATION_FEED_FIELDS:
             if name not in curated:
                 setattr(location, name, getattr(fresh, name))
+        if locks.REGION in (location.feed_values or {}) and locks.REGION not in curated:
+            # Filed where the feed files it now, as a new place would be: an
+            # online meeting's place is not left under its hall's region, nor a
+            # hall under "Online".
+            location.region = fresh.region
         if not set(locks.PIN) & set(curated):
             location.geocode_status, location.geocode_error = fresh.geocode_status, fresh.geocode_error
             location.timezone = fresh.timezone or location.timezone
@@ -399,7 +408,7 @@ class Places:
         changed = list(self.updated.values())
         Location.objects.bulk_update(
             changed, [*locks.LOCATION_FEED_FIELDS, "geocode_status", "geocode_error", "timezone", "locked_fields",
-                      "feed_values", "source_key"], batch_size=500)
+                      "feed_values", "source_key", "region"], batch_size=500)
         # A historical row per place is another model instance: made and written a chunk at a time.
         for chunk in _chunks(changed):
             history_bulk_record(instances=chunk, date=date)

@@ -38,6 +38,13 @@ PIN = ("latitude", "longitude")
 # the feed's place key beside it, and releasing the lock puts the meeting
 # back at the feed's place (`meetings.services.meeting_release_lock`).
 PLACE = "location"
+# Which region a location is filed under. Not a feed field (a feed names a
+# path of region names, which the importer finds ours by): its
+# `feed_values["region"]` keeps the id of the region the import filed the
+# place under, so that a place the feed describes anew is filed where the
+# feed now files it, unless a curator filed it elsewhere (then that is
+# theirs, as a changed field is). A place stored before keeps its region.
+REGION = "region"
 # What may be locked on a meeting: its feed fields and its place.
 MEETING_LOCKABLE_FIELDS = (*FEED_FIELDS, PLACE)
 
