@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 import icalendar
 
 from meetings import schedule
-from meetings.attendance import consumer_url, has_door, phone_is_usable, tel_uri
+from meetings.attendance import consumer_url, dialled_phone, has_door, phone_is_usable, tel_uri
 from meetings.feeds.records import CONTROL_RE
 
 PRODID = "-//meetingfinder//Meetings//EN"
@@ -64,7 +64,7 @@ def _where(row: dict) -> str:
     if row["conference_provider"]:
         return _join_url(row)
     if phone_is_usable(row["conference_phone"]):
-        return row["conference_phone"]
+        return dialled_phone(row["conference_phone"])
     return row["formatted_address"]
 
 
@@ -75,7 +75,7 @@ def _description(row: dict, page_url: str) -> str:
         lines.append(f"Join online: {_join_url(row)}{notes}")
     if phone_is_usable(row["conference_phone"]):
         notes = f" ({row['conference_phone_notes']})" if row["conference_phone_notes"] else ""
-        lines.append(f"Join by phone: {row['conference_phone']}{notes}")
+        lines.append(f"Join by phone: {dialled_phone(row['conference_phone'])}{notes}")
     lines.append(f"Details: {page_url}")
     return "\n\n".join(lines)
 

@@ -71,6 +71,18 @@ class TestOneMeeting:
         conferences = event["conference"] if isinstance(event["conference"], list) else [event["conference"]]
         assert [str(c) for c in conferences] == ["tel:+19495550199,123%23"]
 
+    def test_a_messy_phone_is_written_as_the_feed_writes_it(self, vocabularies, client, frozen_now):
+        # Spaces, letters and a PIN after commas, as feeds send them: the description and the
+        # place of a phone-only meeting dial it as the Meeting Guide feed does (attendance.dialled_phone).
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(no_location=True, timezone="America/New_York",
+                               conference_phone="+1 (949) 555-0199 ext. 12,, PIN 4567#",
+                               conference_phone_notes="Press # twice")
+        [event] = events(parse(client.get(f"/api/v1/meetings/{meeting.slug}/calendar.ics")))
+        assert "Join by phone: +19495550199,12,,4567# (Press # twice)" in str(event["description"])
+        assert str(event["location"]) == "+19495550199,12,,4567#"
+        assert str(event["conference"]) == "tel:+19495550199,12,,4567%23"
+
     def test_the_publishers_page_is_the_url_when_known(self, vocabularies, client, frozen_now):
         frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
         meeting = make_meeting(url="https://aa.example.org/meetings/tuesday-night/")
