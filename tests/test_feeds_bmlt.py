@@ -310,6 +310,71 @@ def test_an_approved_held_root_server_run_keeps_its_formats_and_default(vocabula
                                     for n in range(1, 6)}
 
 
+def fetched_characters(answers: dict) -> int:
+    """What the importer fetches from `root_server`: the three answers' text."""
+    return sum(len(text if isinstance(text, str) else json.dumps(text)) for text in answers.values())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("envelope", [False, True], ids=["bare array", "meetings and formats"])
+def test_a_root_server_feed_exactly_at_the_size_limit_is_read_once(vocabularies, monkeypatch, settings, envelope):
+    """The limit is on what was fetched, the three answers together, not on
+    the one text the importer keeps them in; and GetSearchResults is read
+    once, not once to check it and again to import it."""
+    from meetings.feeds import bmlt as bmlt_module
+    from meetings.feeds.importer import feed_import
+    from tests.factories import make_source
+
+    records = [yap_record("1", "1,17"), yap_record("2", "1")]
+    answers = root_server(monkeypatch, search_results={"meetings": records, "formats": []} if envelope else records)
+    settings.FEEDS_PARSE_MAX_BYTES = fetched_characters(answers)
+    reads = []
+    read_json = bmlt_module.read_json
+    monkeypatch.setattr(bmlt_module, "read_json", lambda text, *, what, **kw: (
+        reads.append(what), read_json(text, what=what, **kw))[1])
+    run = feed_import(source_id=make_source("yap", fellowship="na", format="bmlt", url=YAP_ROOT).pk)
+    assert run.status == "succeeded", run.reason
+    assert run.records == 2
+    assert reads.count("GetSearchResults") == 1
+
+
+@pytest.mark.django_db
+def test_a_root_server_feed_one_character_past_the_limit_is_held_saying_so(vocabularies, monkeypatch, settings):
+    # Answers as some servers send them, indented: the importer's own text of them is shorter than what was fetched.
+    formats = json.loads((FEEDS / "bmlt_yap_latest-aws_GetFormats.json").read_text())
+    info = json.loads((FEEDS / "bmlt_yap_latest-aws_GetServerInfo_REDACTED.json").read_text())
+    answers = root_server(monkeypatch, search_results=json.dumps([yap_record("1", "1,17")], indent=4))
+    answers["GetFormats"], answers["GetServerInfo"] = json.dumps(formats, indent=4), json.dumps(info, indent=4)
+    total = fetched_characters(answers)
+    settings.FEEDS_PARSE_MAX_BYTES = total - 1
+    from meetings.feeds.importer import feed_import
+    from tests.factories import make_source
+
+    run = feed_import(source_id=make_source("yap", fellowship="na", format="bmlt", url=YAP_ROOT).pk)
+    assert run.status == "held"
+    assert run.reason == (f"the root server's answers (GetSearchResults, GetFormats, GetServerInfo) are {total:,} "
+                          f"characters together; the limit is {total - 1:,} bytes (FEEDS_PARSE_MAX_BYTES)")
+
+
+@pytest.mark.django_db
+def test_a_held_root_server_run_at_the_size_limit_can_be_approved(vocabularies, monkeypatch, settings):
+    """What was fetched fitted, so what the run kept of it is read back, though its text is a little longer."""
+    from meetings.feeds.importer import feed_import, import_run_approve
+    from tests.factories import make_source
+
+    records = [yap_record(str(n), "1") for n in range(1, 11)]
+    answers = root_server(monkeypatch, search_results=records)
+    source = make_source("yap", fellowship="na", format="bmlt", url=YAP_ROOT)
+    assert feed_import(source_id=source.pk).status == "succeeded"
+    answers["GetSearchResults"] = records[:5]
+    settings.FEEDS_PARSE_MAX_BYTES = fetched_characters(answers)
+    held = feed_import(source_id=source.pk)
+    assert held.status == "held" and "the feed would remove 5 of 10" in held.reason, held.reason
+    run = import_run_approve(run=held)
+    assert run.status == "succeeded", run.reason
+    assert (run.unchanged, run.removed) == (5, 5)
+
+
 # One id twice in a feed -------------------------------------------------------
 
 @pytest.mark.parametrize("second_id", ["10", 10, " 10 "])

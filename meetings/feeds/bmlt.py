@@ -10,7 +10,7 @@ import json
 import re
 from urllib.parse import urlencode
 
-from meetings.feeds.body import JsonRecords, feed_text, read_json
+from meetings.feeds.body import JsonRecords, feed_text, max_bytes, read_json, size_text
 from meetings.feeds.records import (
     LIMITS,
     FeedMeeting,
@@ -58,13 +58,14 @@ def server_info_url(*, root: str) -> str:
     return f"{root.rstrip('/')}/client_interface/json/?switcher=GetServerInfo"
 
 
-def load_json_text(text: str | bytes, *, what: str):
+def load_json_text(text: str | bytes, *, what: str, margin: int = 0):
     """A `GetSearchResults` answer as JSON values; an HTML page, invalid or
-    truncated JSON, or a body past the limits (meetings/feeds/body.py) is
+    truncated JSON, or a body past the limits (meetings/feeds/body.py; a
+    held run's text of a root server's answers with `ANSWERS_JOIN_MARGIN`) is
     `FeedUnreadable`. Meeting records (a bare array, or `meetings` in an
     object) are `JsonRecords`: checked now, decoded one at a time as they
     are read."""
-    return read_json(text, what=what, lazy=("meetings",))
+    return read_json(text, what=what, lazy=("meetings",), margin=margin)
 
 
 def load_server_answer(text: str | bytes, *, what: str):
@@ -88,21 +89,53 @@ def split_search_results(data) -> tuple[list | JsonRecords, list]:
 # so that a held run, which stores only its feed's text, is applied later
 # with the formats and the default open/closed it was fetched with.
 ANSWERS_BESIDE_RESULTS = ("GetFormats", "GetServerInfo")
+# The most that joining adds to the answers' text (braces, names, separators):
+# the size limit is on what was fetched, so a held run's text may exceed it by this.
+ANSWERS_JOIN_MARGIN = len('{"meetings": , "GetFormats": , "GetServerInfo": }')
+WHITESPACE = " \t\r\n"
 
 
-def search_results_with_answers(results: str | bytes, *, formats: list, server_info) -> str:
-    """`GetSearchResults` (a bare array or `{"meetings", "formats"}`) as one
-    object with `GetFormats` and `GetServerInfo` (None: not known) as members.
-    The results are checked first (`FeedUnreadable` as `load_json_text`),
-    then joined as text: their records are not decoded and encoded again."""
-    text = feed_text(results, what="GetSearchResults").strip(" \t\r\n")
-    split_search_results(load_json_text(text, what="GetSearchResults"))
-    answers = {"GetFormats": formats, **({"GetServerInfo": server_info} if server_info is not None else {})}
-    members = ", ".join(f"{json.dumps(name)}: {json.dumps(value)}" for name, value in answers.items())
+def search_results_with_answers(*, results: str, formats: str, server_info: str | None) -> tuple[str, dict]:
+    """A root server's three answers as one feed: `GetSearchResults` (a bare
+    array or `{"meetings", "formats"}`) as one object with `GetFormats` and
+    `GetServerInfo` as members (`GetServerInfo` None or not JSON: left out,
+    as older servers have none). Each answer is read once, and joined as the text it was
+    fetched as: records are not decoded and encoded again. The size limit is
+    on the answers together as fetched, not on the joined text, which is a
+    few characters longer (`ANSWERS_JOIN_MARGIN`). Returns the joined text (a
+    held run's payload) and its values, as `load_json_text` reads that text;
+    `FeedUnreadable` as `load_json_text`."""
+    answers = {"GetFormats": feed_text(formats, what="GetFormats")}
+    values = {"GetFormats": load_server_answer(answers["GetFormats"], what="GetFormats")}
+    if server_info is not None:
+        try:
+            answers["GetServerInfo"] = feed_text(server_info, what="GetServerInfo")
+            values["GetServerInfo"] = load_server_answer(answers["GetServerInfo"], what="GetServerInfo")
+        except FeedUnreadable:
+            answers.pop("GetServerInfo", None)  # open/closed then comes from formats only
+    text = feed_text(results, what="GetSearchResults")
+    fetched, limit = len(text) + sum(map(len, answers.values())), max_bytes()
+    if fetched > limit:
+        raise FeedUnreadable(f"the root server's answers ({', '.join(['GetSearchResults', *answers])}) are "
+                             f"{fetched:,} characters together; the limit is {size_text(limit)} "
+                             "(FEEDS_PARSE_MAX_BYTES)")
+    text = text.strip(WHITESPACE)
+    data = load_json_text(text, what="GetSearchResults")
+    split_search_results(data)
+    members = ", ".join(f"{json.dumps(name)}: {answer.strip(WHITESPACE)}" for name, answer in answers.items())
     if text.startswith("["):
-        return f'{{"meetings": {text}, {members}}}'
+        return f'{{"meetings": {text}, {members}}}', {"meetings": data, **values}
     # An object with its "meetings": the answers go before its closing brace.
-    return f"{text[:-1].rstrip()}, {members}}}"
+    return f"{text[:-1].rstrip()}, {members}}}", {**data, **values}
+
+
+def search_results_read(data) -> tuple[list | JsonRecords, list, bool | None]:
+    """(meetings, formats, default closed status) of search results as
+    `load_json_text` reads them: the formats kept beside them
+    (`answers_beside_results`), then those they carry."""
+    meetings, used_formats = split_search_results(data)
+    fetched_formats, default_closed = answers_beside_results(data)
+    return meetings, fetched_formats + used_formats, default_closed
 
 
 def answers_beside_results(data) -> tuple[list, bool | None]:

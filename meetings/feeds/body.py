@@ -55,7 +55,7 @@ def max_bytes() -> int:
     return settings.FEEDS_PARSE_MAX_BYTES
 
 
-def _size(count: int) -> str:
+def size_text(count: int) -> str:
     return f"{count / (1024 * 1024):.1f} MB" if count >= 1024 * 1024 else f"{count:,} bytes"
 
 
@@ -73,7 +73,7 @@ def _gunzip(data: bytes, *, what: str) -> bytes:
                 output.append(chunk)
                 total += len(chunk)
                 if total > limit:
-                    raise FeedUnreadable(f"{what} is gzip-compressed and expands to more than {_size(limit)}, "
+                    raise FeedUnreadable(f"{what} is gzip-compressed and expands to more than {size_text(limit)}, "
                                          "the limit (a gzip bomb?)")
                 data = decompressor.unconsumed_tail
                 if decompressor.eof:
@@ -109,7 +109,7 @@ def decode_body(data: bytes, *, what: str = "the feed", _gzipped: bool = False) 
     bytes show, else UTF-8; `FeedUnreadable` with the reason otherwise."""
     limit = max_bytes()
     if len(data) > limit:
-        raise FeedUnreadable(f"{what} is {_size(len(data))}; the limit is {_size(limit)}")
+        raise FeedUnreadable(f"{what} is {size_text(len(data))}; the limit is {size_text(limit)}")
     if data.startswith(GZIP_MAGIC):
         if _gzipped:
             raise FeedUnreadable(f"{what} is gzip-compressed twice")
@@ -163,21 +163,23 @@ def _misread_bytes(text: str) -> bytes | None:
     return b""
 
 
-def feed_text(body: str | bytes, *, what: str = "the feed") -> str:
-    """A feed body as text, within the size limit; the BOM removed."""
+def feed_text(body: str | bytes, *, what: str = "the feed", margin: int = 0) -> str:
+    """A feed body as text, within the size limit; the BOM removed. `margin`
+    is what the importer itself added to text it fetched, which the limit
+    does not count (a held root server run: `bmlt.ANSWERS_JOIN_MARGIN`)."""
     if isinstance(body, (bytes, bytearray, memoryview)):
         text = decode_body(bytes(body), what=what)
     else:
-        if len(body) > max_bytes():
-            raise FeedUnreadable(f"{what} is {len(body):,} characters; the limit is {_size(max_bytes())}")
+        if len(body) > max_bytes() + margin:
+            raise FeedUnreadable(f"{what} is {len(body):,} characters; the limit is {size_text(max_bytes())}")
         data = _misread_bytes(body)
         if data == b"":
             raise FeedUnreadable(
                 f"{what} is UTF-16, UTF-32 or compressed data that was read as UTF-8 text and lost characters "
                 "(the server should send UTF-8, or name its charset)")
         text = decode_body(data, what=what) if data is not None else _refuse_binary(body, what=what)
-    if len(text) > max_bytes():
-        raise FeedUnreadable(f"{what} is {len(text):,} characters decoded; the limit is {_size(max_bytes())}")
+    if len(text) > max_bytes() + margin:
+        raise FeedUnreadable(f"{what} is {len(text):,} characters decoded; the limit is {size_text(max_bytes())}")
     return text.lstrip("\ufeff")
 
 
@@ -290,10 +292,11 @@ class JsonReader:
             raise FeedUnreadable(f"{self.what} is not valid JSON: extra data after the end at offset {self.pos:,}")
 
 
-def json_reader(body: str | bytes, *, what: str) -> JsonReader:
-    """A reader over a feed body checked for size, encoding, HTML and depth;
-    `reader.kind` is "array", "object" or "scalar" for the top-level value."""
-    text = feed_text(body, what=what)
+def json_reader(body: str | bytes, *, what: str, margin: int = 0) -> JsonReader:
+    """A reader over a feed body checked for size (`feed_text`), encoding,
+    HTML and depth; `reader.kind` is "array", "object" or "scalar" for the
+    top-level value."""
+    text = feed_text(body, what=what, margin=margin)
     stripped = text.strip(" \t\r\n")
     if not stripped:
         raise FeedUnreadable(f"{what} is empty")
@@ -310,11 +313,11 @@ def top_level_kind(reader: JsonReader) -> str:
     return {"[": "array", "{": "object"}.get(first, "scalar")
 
 
-def read_json(body: str | bytes, *, what: str, lazy: tuple[str, ...] = ()):
+def read_json(body: str | bytes, *, what: str, lazy: tuple[str, ...] = (), margin: int = 0):
     """A whole JSON document (arrays bounded by the record limit). With
     `lazy` keys, a top-level array and the arrays under those keys are
-    `JsonRecords`."""
-    reader = json_reader(body, what=what)
+    `JsonRecords`. `margin` as `feed_text`."""
+    reader = json_reader(body, what=what, margin=margin)
     kind, limit = top_level_kind(reader), settings.FEEDS_PARSE_MAX_RECORDS
     if kind == "array" and lazy:
         value = JsonRecords(reader, max_items=limit, label="records")

@@ -22,9 +22,10 @@ from meetings.models import FeedFormat
 
 @dataclass(frozen=True)
 class FeedDocument:
-    """A feed as obtained: its raw text, or records already decoded, and
-    what its format fetched beside it (`options`, e.g. BMLT's format table),
-    or the importer adds (`fellowship`: the source's slug)."""
+    """A feed as obtained: its raw text, or records already decoded (read
+    instead of the text, which a held run then keeps), and what its format
+    fetched beside it (`options`, e.g. BMLT's format table), or the importer
+    adds (`fellowship`: the source's slug; `held`: the text is a held run's)."""
 
     text: str = ""
     records: list | None = None
@@ -98,21 +99,24 @@ class BmltParser(FeedParser):
         # the three answers as one text (bmlt.search_results_with_answers).
         ids = [i.strip() for i in bmlt_service_body_ids.split(",") if i.strip()]
         results = fetch.fetch_url(bmlt.search_url(root=url, service_body_ids=ids)).text
-        formats = bmlt.load_server_answer(fetch.fetch_url(bmlt.formats_url(root=url)).text, what="GetFormats")
+        formats = fetch.fetch_url(bmlt.formats_url(root=url)).text
         try:
-            info = bmlt.load_server_answer(fetch.fetch_url(bmlt.server_info_url(root=url)).text,
-                                           what="GetServerInfo")
+            info = fetch.fetch_url(bmlt.server_info_url(root=url)).text
         except (fetch.FetchError, FeedUnreadable):
             info = None  # older servers: open/closed then comes from formats only
-        return FeedDocument(text=bmlt.search_results_with_answers(
-            results, formats=formats if isinstance(formats, list) else [], server_info=info))
+        text, data = bmlt.search_results_with_answers(results=results, formats=formats, server_info=info)
+        # Read once: the records are parsed as they are; the text is what a held run keeps.
+        meetings, formats_read, default_closed = bmlt.search_results_read(data)
+        return FeedDocument(text=text, records=meetings,
+                            options={"bmlt_formats": formats_read, "default_closed": default_closed})
 
     def parse_text(self, *, text: str, root: str, options: dict) -> ParsedFeed:
-        data = bmlt.load_json_text(text, what="GetSearchResults")
-        meetings, used_formats = bmlt.split_search_results(data)
-        fetched_formats, fetched_default = bmlt.answers_beside_results(data)
+        # A held run's text of a root server's answers is a little longer than what was fetched.
+        margin = bmlt.ANSWERS_JOIN_MARGIN if options.get("held") else 0
+        meetings, formats, fetched_default = bmlt.search_results_read(
+            bmlt.load_json_text(text, what="GetSearchResults", margin=margin))
         default_closed = options.get("default_closed")
-        return bmlt.parse_bmlt(meetings, formats=(options.get("bmlt_formats") or []) + fetched_formats + used_formats,
+        return bmlt.parse_bmlt(meetings, formats=(options.get("bmlt_formats") or []) + formats,
                                root=root, default_closed=fetched_default if default_closed is None else default_closed)
 
     def parse_records(self, *, records: list, root: str, options: dict) -> ParsedFeed:

@@ -1127,7 +1127,7 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
             run = ImportRun.objects.get(pk=held_run_id, source=source)
             _approvable(run)  # under the claim: no other run of the source ends meanwhile
             run.approved_at = timezone.now()
-            document, allow_shrink = FeedDocument(text=run.payload), True
+            document, allow_shrink = FeedDocument(text=run.payload, options={"held": True}), True
         else:
             run = ImportRun.objects.create(source=source)
         payload = ""
