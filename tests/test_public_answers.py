@@ -362,6 +362,20 @@ def test_errors_are_not_kept(writes_directory, client):
     assert again.status_code == 404 and not again.has_header("X-Cache")
 
 
+@pytest.mark.parametrize("url", ["/api/v1/meetings/no-such-meeting/", "/api/v1/meetings/no-such-meeting/calendar.ics"])
+def test_a_missing_meeting_is_said_in_the_senders_language_and_never_kept(writes_directory, client, url):
+    """Never kept (only a 200 is everyone's), a 404 passes the language
+    middleware: it may speak the sender's language, as the change-request
+    API does, and says so (Content-Language, Vary) to shared caches."""
+    spanish = client.get(url, HTTP_ACCEPT_LANGUAGE="es")
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert (spanish.status_code, english.status_code) == (404, 404)
+    assert spanish.json() == {"detail": "Ninguna reunión publicada tiene este identificador (slug)."}
+    assert english.json() == {"detail": "No published meeting has this slug."}
+    assert not spanish.has_header("X-Cache") and not english.has_header("X-Cache")
+    assert spanish["Content-Language"] == "es" and "Accept-Language" in spanish["Vary"]
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

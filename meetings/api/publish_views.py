@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
@@ -143,7 +144,7 @@ class MeetingCalendarView(PublishView):
         now = clock.now()
         rows = meeting_rows(Meeting.objects.published().filter(slug=slug), now=now)
         if not rows:
-            return Response({"detail": "No published meeting has this slug."}, status=404)
+            return Response({"detail": gettext("No published meeting has this slug.")}, status=404)
         if not calendars.is_calendarable(rows[0]):
             return Response({"detail": "This meeting has no weekly time in a known time zone (by appointment, "
                                        "or no time zone): there is nothing to put in a calendar."}, status=404)

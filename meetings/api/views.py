@@ -2,6 +2,7 @@
 (meetings/filters.py), read rows (meetings/selectors.py, meetings/rows.py),
 page them. Nothing here decides what matches or what a row holds."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.exceptions import NotFound, ValidationError
@@ -65,7 +66,8 @@ class MeetingViewSet(viewsets.GenericViewSet):
         rows = meeting_rows(Meeting.objects.published().filter(slug=slug), now=clock.now(), unit=search.unit,
                             viewer_zone=search.viewer_zone)
         if not rows:
-            raise NotFound("No published meeting has this slug.")
+            # Never kept (public_answers keeps only a 200): it can speak the sender's language.
+            raise NotFound(gettext("No published meeting has this slug."))
         return Response(rows[0])
 
 
