@@ -78,13 +78,13 @@ def test_the_count_stops_at_the_cap_and_says_so_with_bounded_work(client, vocabu
     with CaptureQueriesContext(connection) as captured:
         first = client.get(CHANGES, {"limit": 5}).json()
     assert (first["count"], first["count_capped"], len(first["results"])) == (10, True, 5)
-    assert "offset=5" in first["next"] and first["previous"] is None
+    assert "after=" in first["next"] and "offset" not in first["next"] and first["previous"] is None
     [count_sql] = _count_queries(captured)
     assert "LIMIT" in count_sql.upper()
     # Past the cap the count reaches one row past the page: "next" still leads on.
     deep = client.get(CHANGES, {"limit": 5, "offset": 20}).json()
     assert (deep["count"], deep["count_capped"]) == (26, True)
-    assert "offset=25" in deep["next"] and "offset=15" in deep["previous"]
+    assert "after=" in deep["next"] and "offset" not in deep["next"] and "offset=15" in deep["previous"]
     # The last page knows the exact count and links no further.
     last = client.get(CHANGES, {"limit": 5, "offset": 55}).json()
     assert (last["count"], last["count_capped"], last["next"], len(last["results"])) == (60, False, None, 5)
@@ -123,3 +123,48 @@ def test_the_query_count_does_not_grow_with_the_page_or_the_history(client, voca
     assert {(c["kind"], c["action"]) for c in body["results"]} == {
         ("location", "created"), ("meeting", "created"), ("meeting", "changed")}
     assert len(large) == len(small)
+
+
+def _page_through(client, url: str) -> list[dict]:
+    pages = []
+    while url:
+        pages.append(client.get(url).json())
+        url = pages[-1]["next"]
+    return pages
+
+
+def test_next_leads_on_from_the_last_change_at_the_cost_of_a_first_page(client, vocabularies, settings):
+    """`next` names the page's last change (`after`), so a page deep in the
+    history is read from the history tables' time index, never skipped row
+    by row as an offset is; changes at one instant, of both kinds, come in
+    one order and each once."""
+    run_feed(make_source(), [feed_record(n) for n in range(30)])  # 60 changes
+    instant = Meeting.history.earliest("history_date").history_date
+    Meeting.history.filter(history_id__gt=Meeting.history.order_by("history_id")[9].history_id).update(
+        history_date=instant)
+    Location.history.filter(history_id__gt=Location.history.order_by("history_id")[19].history_id).update(
+        history_date=instant)
+    by_offset = [c for offset in range(0, 60, 7)
+                 for c in client.get(CHANGES, {"limit": 7, "offset": offset}).json()["results"]]
+    pages = _page_through(client, CHANGES + "?limit=7")
+    by_after = [c for page in pages for c in page["results"]]
+    assert [(c["kind"], c["id"]) for c in by_after] == [(c["kind"], c["id"]) for c in by_offset]
+    assert len({(c["kind"], c["id"]) for c in by_after}) == 60 and len(pages) == 9
+    with CaptureQueriesContext(connection) as captured:
+        deep = client.get(pages[-2]["next"]).json()
+    assert deep["results"] == pages[-1]["results"] and deep["next"] is None
+    assert not [q["sql"] for q in captured if "OFFSET" in q["sql"].upper()]
+    # With `since` too, both narrow.
+    since = by_after[40]["at"]
+    narrowed = _page_through(client, f"{CHANGES}?limit=4&since={since.replace('+', '%2B')}")
+    assert [c["id"] for p in narrowed for c in p["results"]] == [
+        c["id"] for c in client.get(CHANGES, {"since": since, "limit": 500}).json()["results"]]
+
+
+def test_a_malformed_after_is_400_naming_it(client, vocabularies):
+    run_feed(make_source(), [feed_record(1)])
+    for value in ("", "yesterday", "2026-01-01T00:00:00,meeting,1", "2026-01-01T00:00:00+00:00,venue,1",
+                  "2026-01-01T00:00:00+00:00,meeting,-1", "2026-01-01T00:00:00+00:00,meeting,1" + "0" * 30,
+                  "0001-01-01T00:00:00+01:00,meeting,1", "2026-01-01T00:00:00+00:00,meeting,١"):
+        response = client.get(CHANGES, {"after": value})
+        assert response.status_code == 400 and "after" in response.json(), value

@@ -89,3 +89,10 @@ def test_the_search_page_counts_too_and_says_to_wait_in_the_persons_language(set
     assert busy.status_code == 429 and 1 <= int(busy["Retry-After"]) <= 61
     text = busy.content.decode()
     assert "Espera un momento" in text and 'href="/?near=92618&amp;radius=5"' in text
+
+
+def test_the_changes_feed_counts_too(settings, client):
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    assert client.get("/api/v1/changes/").status_code == 200
+    refused = client.get("/api/v1/changes/?limit=5")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import CharField, Value
+from django.db.models import CharField, Q, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import get_language, gettext
@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from fellowships.models import ServiceBody
@@ -21,7 +22,7 @@ from meetings import history
 from meetings.api.pagination import MAX_OFFSET, CappedCountPagination
 from meetings.change_requests import PROPOSABLE, ChangeRequestInvalid, change_request_submit
 from meetings.models import Location, Meeting
-from meetings.throttles import ChangeRequestThrottle
+from meetings.throttles import ChangeRequestThrottle, ComputeBudget, within_compute_budget
 
 # Curators' working notes and geocoder errors are not the public's business.
 PRIVATE_FIELDS = {"needs_review", "review_reason", "geocode_error", "geocode_status"}
@@ -115,12 +116,26 @@ class ChangePagination(CappedCountPagination):
     """Pages of 100, at most 500, counted as the meeting search counts (at
     most MEETINGS_COUNT_CAP changes, or as far as the page, with
     `count_capped`): counting the whole union of both history tables grew with
-    history for ever. Any offset a mirror reaches stays readable."""
+    history for ever. Any offset a mirror reaches stays readable, but `next`
+    leads on from the page's last change (`after`), not by offset: a page
+    deep in the history costs what the first does, where an offset is read
+    and skipped row by row (a mirror's first copy of a long history cost the
+    square of its length)."""
 
     default_limit = 100
     max_limit = 500
     max_offset = MAX_OFFSET
     too_deep = ""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.page = super().paginate_queryset(queryset, request, view)
+        return self.page
+
+    def get_next_link(self) -> str | None:
+        if not self.page or self.offset + self.limit >= self.count:
+            return None
+        url = remove_query_param(self.request.build_absolute_uri(), self.offset_query_param)
+        return replace_query_param(url, AFTER, change_position(*self.page[-1]))
 
 
 class ChangeSerializer(serializers.Serializer):
@@ -138,6 +153,41 @@ class ChangeSerializer(serializers.Serializer):
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 MADE_BY = {"user": "curator", "import": "import", "change_request": "change_request", "system": "system"}
+
+
+# The change a page starts after: its time, kind and id, as `next` writes them.
+AFTER = "after"
+KINDS = ("location", "meeting")  # in the feed's order at one instant
+
+
+def change_position(at: dt.datetime, kind: str, history_id: int) -> str:
+    return f"{at.astimezone(dt.timezone.utc).isoformat()},{kind},{history_id}"
+
+
+def parse_after(value: str) -> tuple[dt.datetime, str, int]:
+    """`change_position`'s text read back; a 400 naming `after` otherwise."""
+    try:
+        text, kind, number = value.strip().rsplit(",", 2)
+        moment = parse_datetime(text)
+        if (moment is None or timezone.is_naive(moment) or kind not in KINDS
+                or not (number.isascii() and number.isdigit() and len(number) <= 18)):
+            raise ValueError
+        return moment.astimezone(dt.timezone.utc), kind, int(number)
+    except (ValueError, OverflowError) as error:
+        raise serializers.ValidationError(
+            {AFTER: ["Give the position a page's next link gives: time,kind,id."]}) from error
+
+
+def _after(position: tuple[dt.datetime, str, int], kind: str) -> Q:
+    """The changes of one kind that come after `position` in the feed's
+    order (time, kind, id): a condition each history table's index on
+    its time answers."""
+    at, after_kind, history_id = position
+    if kind > after_kind:
+        return Q(history_date__gte=at)
+    if kind < after_kind:
+        return Q(history_date__gt=at)
+    return Q(history_date__gt=at) | Q(history_date=at, history_id__gt=history_id)
 
 
 def parse_since(value: str) -> dt.datetime:
@@ -185,11 +235,16 @@ class ChangesView(generics.ListAPIView):
         description="Every change to a meeting or a location at or after `since` (all when absent), oldest "
                     "first: what changed, old and new values, and what made it (a curator, an import run, an "
                     "approved change request). Like BMLT's GetChanges.",
-        parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601 date or date-time.")],
+        parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601 date or date-time."),
+                    OpenApiParameter(AFTER, OpenApiTypes.STR, description=(
+                        "The changes after this one (time,kind,id), as `next` links give it: a page deep in the "
+                        "history costs what the first does. `count` is then of the changes after it."))],
         responses={200: ChangeSerializer(many=True), 400: OpenApiResponse(OpenApiTypes.OBJECT)},
     )
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        # Read afresh for every request (nothing is kept): a new question, on the client's computing budget.
+        return within_compute_budget(request, lambda: super(ChangesView, self).get(request, *args, **kwargs),
+                                     refused=ComputeBudget.refusal)
 
     def get_queryset(self):
         since = self.request.query_params.get("since")
@@ -199,6 +254,11 @@ class ChangesView(generics.ListAPIView):
             moment = parse_since(since)
             meetings = meetings.filter(history_date__gte=moment)
             locations = locations.filter(history_date__gte=moment)
+        after = self.request.query_params.get(AFTER)
+        if after is not None:
+            position = parse_after(after)
+            meetings = meetings.filter(_after(position, "meeting"))
+            locations = locations.filter(_after(position, "location"))
         # One ordered list of both kinds: (when, kind, id) rows, paged in SQL.
         rows = meetings.order_by().annotate(kind=Value("meeting", output_field=CharField())).values_list(
             "history_date", "kind", "history_id")
