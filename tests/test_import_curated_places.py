@@ -246,32 +246,43 @@ def _region(source, key: str = "m1") -> str | None:
     return region.slug if region else None
 
 
-def test_a_curated_hall_whose_meeting_goes_online_is_filed_where_the_feed_files_it(source, admin_client):
-    """Before, the hall described anew as the online meeting's city-wide
-    place kept its street's region: the online meeting was listed under
-    the region "santa-ana" where the feed files it under "Online"."""
+def test_a_curated_hall_whose_meeting_goes_online_stays_the_hall(source, admin_client):
+    """Before, the hall was described anew as the online meeting's city-wide
+    place: its street cleared, its door note shown on an online meeting,
+    and the meeting listed under the street's region. The group going
+    online leaves the hall; the hall stays as the curator left it, under
+    its region, and the online meeting goes where the feed files it."""
     run_feed(source, [feed_record(1, **HALL_IN_SANTA_ANA)])
     hall = _edit_location(admin_client, _meetings(source)["m1"].location, notes="Enter by the side door")
     assert _region(source) == "santa-ana"
     run = run_feed(source, [_unplaced(1, **ONLINE_ONLY)], geocoder=_geocoder(SANTA_ANA_CENTRE))
     assert (run.status, run.updated) == ("succeeded", 1)
     meeting = _meetings(source)["m1"]
-    assert meeting.attendance == "online" and meeting.location_id == hall.pk
+    assert meeting.attendance == "online" and meeting.location_id != hall.pk
+    assert meeting.location.approximate and meeting.location.notes == ""
     # As a first import of the same feed files it.
     assert _region(source) == "online"
-    assert meeting.location.notes == "Enter by the side door"
+    hall.refresh_from_db()
+    assert (hall.address, hall.notes, hall.region.slug) == ("1 Main St", "Enter by the side door", "santa-ana")
+    # Back in person, the group is at its hall again, the curator's note with it.
+    run_feed(source, [feed_record(1, **HALL_IN_SANTA_ANA)])
+    assert _meetings(source)["m1"].location_id == hall.pk and _region(source) == "santa-ana"
 
 
 def test_an_online_meeting_back_at_its_hall_is_not_filed_under_online(source, admin_client):
-    """Before, the online meeting's curated place described anew as the
-    hall kept the region "Online": an in-person meeting listed as online's."""
+    """Before, the online meeting's curated place was described anew as the
+    hall and kept the region "Online": an in-person meeting listed as
+    online's, its Zoom note on a door. Now the hall is a place of its own."""
     run_feed(source, [_unplaced(1, **ONLINE_ONLY)], geocoder=_geocoder(SANTA_ANA_CENTRE))
     place = _edit_location(admin_client, _meetings(source)["m1"].location, notes="Zoom opens at 6:45")
     assert (place.approximate, _region(source)) == (True, "online")
     run_feed(source, [feed_record(1, **HALL_IN_SANTA_ANA)])
     meeting = _meetings(source)["m1"]
-    assert meeting.attendance == "in_person" and meeting.location_id == place.pk
+    assert meeting.attendance == "in_person" and meeting.location_id != place.pk
+    assert (meeting.location.address, meeting.location.notes) == ("1 Main St", "")
     assert _region(source) == "santa-ana"
+    place.refresh_from_db()
+    assert (place.notes, place.region.slug) == ("Zoom opens at 6:45", "online")
     # Nothing left to do the next time.
     assert run_feed(source, [feed_record(1, **HALL_IN_SANTA_ANA)]).unchanged == 1
 

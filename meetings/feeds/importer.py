@@ -182,8 +182,18 @@ def same_building(location: Location, fresh: Location) -> bool:
     to the door (not approximate): within SAME_PLACE_METRES of where the feed
     last put it or of where the curator put the pin. Else by words: the same
     street address, or the same venue name, in the same city. Unsure is
-    "another place": the curator's hall then stays as it is."""
+    "another place": the curator's hall then stays as it is. A place with a
+    street and an area without one (the city an online meeting is pinned
+    to) are never one building: a hall's group going online leaves the hall
+    as it is, notes and all, for when it comes back."""
     last = location.feed_values or {}
+
+    def is_area(approximate, address) -> bool:
+        return bool(approximate) and not (address or "").strip()
+
+    if is_area(fresh.approximate, fresh.address) != is_area(last.get("approximate", location.approximate),
+                                                            last.get("address", location.address)):
+        return False
     if fresh.latitude is not None and fresh.longitude is not None and not fresh.approximate:
         known = [(lat, lng) for lat, lng, approximate in (
             (last.get("latitude"), last.get("longitude"), last.get("approximate")),
