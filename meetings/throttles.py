@@ -18,6 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from functools import wraps
 
 from django.conf import settings
 from django.core.cache import caches
@@ -181,3 +182,12 @@ def within_compute_budget(request, make: Callable[[], HttpResponse], *,
     else:
         budget.spend(time.perf_counter() - started)
     return response
+
+
+def compute_budgeted(view):
+    """A public API view that computes every answer, on the client's budget."""
+    @wraps(view)
+    def budgeted(request, *args, **kwargs):
+        return within_compute_budget(request, lambda: view(request, *args, **kwargs), refused=ComputeBudget.refusal)
+
+    return budgeted

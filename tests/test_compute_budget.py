@@ -96,3 +96,9 @@ def test_the_changes_feed_counts_too(settings, client):
     assert client.get("/api/v1/changes/").status_code == 200
     refused = client.get("/api/v1/changes/?limit=5")
     assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+
+
+def test_the_api_schema_counts_too(settings, client):
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    assert client.get("/api/schema/").status_code == 200
+    assert client.get("/api/schema/?format=json").status_code == 429
