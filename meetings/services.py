@@ -382,17 +382,18 @@ def meeting_lock_fields(*, meeting: Meeting, fields: list[str]) -> Meeting:
     return meeting
 
 
-def meeting_feed_place(meeting: Meeting) -> Location | None:
+def meeting_feed_place(meeting: Meeting, *, locations: QuerySet[Location] | None = None) -> Location | None:
     """The stored location of the place the meeting's feed gave it last
     (`feed_values["location"]`, the place's key among the feed's places), or
     None when the feed gave no place or that place was never stored (the
     feed described it anew since, or the lock came first). A place key is
     unique within its namespace: the meeting's source, else a namespace
-    several sources share (the sample data's)."""
+    several sources share (the sample data's). `locations`: where to look
+    (a data migration gives its historical model's)."""
     key = (meeting.feed_values or {}).get(PLACE)
     if not key:
         return None
-    places = Location.objects.filter(source_key=key)
+    places = (locations if locations is not None else Location.objects).filter(source_key=key)
     return places.filter(source=meeting.source).first() or places.order_by("pk").first()
 
 

@@ -399,3 +399,57 @@ def test_a_curated_location_is_kept_without_a_note_when_the_feeds_place_did_not_
     meeting.refresh_from_db()
     assert (meeting.location_id, meeting.notes) == (other.pk, "Bring a friend")
     assert not ImportIssue.objects.filter(run=run).exists()
+
+
+def test_a_move_made_before_moves_were_curated_is_locked_by_migration_0027(source, admin_client):
+    """Migration 0027: a curator's move made before a meeting's location was
+    a curated field left no lock, and the next import that gave the record
+    anew put the meeting back at the feed's place. The move is locked now,
+    as the admin locks one today; a meeting the feed moved, one no one
+    moved, and one that is no feed's are left as they are."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from tests.factories import LocationFactory, make_meeting
+
+    hall_b = {"location": "St Mark", "address": "5 Oak St", "latitude": 33.71, "longitude": -117.81}
+    run_feed(source, [feed_record(1, **GRACE), feed_record(2, **hall_b), feed_record(3)])
+    meetings = _meetings(source)
+    moved_by_curator, moved_by_feed, never_moved = meetings["m1"], meetings["m2"], meetings["m3"]
+    feed_hall = moved_by_curator.location
+    own = LocationFactory(name="Community Center")
+    manual = make_meeting(name="Hand Made", location=LocationFactory())
+    for meeting, changes in ((moved_by_curator, {"location": own.pk}), (never_moved, {"notes": "Side door"}),
+                             (manual, {"location": own.pk})):
+        response = admin_client.post(change_url(meeting), meeting_form_data(meeting, **changes))
+        assert response.status_code == 302
+    # As the admin left a move before it locked one.
+    Meeting.objects.filter(pk=moved_by_curator.pk).update(locked_fields=[])
+    run_feed(source, [feed_record(1, **GRACE), feed_record(2, **OTHER), feed_record(3)])
+
+    import_module("meetings.migrations.0027_curators_moves_locked").curators_moves_locked(apps, None)
+    meetings = _meetings(source)
+    assert {key: meeting.locked_fields for key, meeting in meetings.items()} == {
+        "m1": [PLACE], "m2": [], "m3": ["notes"]}
+    manual.refresh_from_db()
+    assert (manual.location_id, manual.locked_fields, manual.feed_values) == (own.pk, [], {})
+
+    # The feed spells the halls out anew: the curator's move stays, the others follow the feed.
+    records = [feed_record(1, **{**GRACE, "address": "1 Main Street"}),
+               feed_record(2, **{**OTHER, "address": "99 Far Away Road"}), feed_record(3, address="3 Main Street")]
+    assert run_feed(source, records).updated == 3
+    meetings = _meetings(source)
+    assert meetings["m1"].location_id == own.pk
+    assert (meetings["m2"].location.address, meetings["m3"].location.address) == ("99 Far Away Road",
+                                                                                  "3 Main Street")
+
+    # The admin shows the lock as one made today: the feed's place beside it, releasable.
+    page = admin_client.get(change_url(moved_by_curator)).content.decode()
+    assert "Grace Church" in page
+    release = reverse("admin:meetings_meeting_release_lock", args=[moved_by_curator.pk, PLACE])
+    assert release in page
+    assert admin_client.post(release).status_code == 302
+    moved_by_curator.refresh_from_db()
+    assert moved_by_curator.locked_fields == [] and moved_by_curator.location_id not in (own.pk, feed_hall.pk)
+    assert (moved_by_curator.location.name, moved_by_curator.location.address) == ("Grace Church", "1 Main Street")
