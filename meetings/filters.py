@@ -16,6 +16,10 @@ rows, so what a FilterSet would add is only its per-request copies.
 Every request's work is bounded: a list parameter takes at most
 MEETINGS_MAX_VALUES_PER_PARAMETER distinct values (repeats are dropped), and
 the query string at most MEETINGS_MAX_QUERY_LENGTH characters.
+
+Messages are translated when they are given, in the request's language: the
+search page speaks its reader's, and the API's 400 its sender's (never kept,
+meetings/public_answers.py). Their English is what API clients have read.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count
+from django.utils.translation import gettext as _, gettext_lazy, ngettext, pgettext
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, geo, schedule
@@ -79,14 +84,14 @@ DECIMAL_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]
 def _number(low: float | None = None, high: float | None = None) -> Callable[[str], float]:
     def parse(text: str) -> float:
         if not DECIMAL_RE.fullmatch(text.strip()):
-            raise ParameterError("A valid number is required.")
+            raise ParameterError(_("A valid number is required."))
         value = float(text)
         if not math.isfinite(value):
-            raise ParameterError("A valid number is required.")
+            raise ParameterError(_("A valid number is required."))
         if low is not None and value < low:
-            raise ParameterError(f"Ensure this value is greater than or equal to {low:g}.")
+            raise ParameterError(_("Ensure this value is greater than or equal to %(low)s.") % {"low": f"{low:g}"})
         if high is not None and value > high:
-            raise ParameterError(f"Ensure this value is less than or equal to {high:g}.")
+            raise ParameterError(_("Ensure this value is less than or equal to %(high)s.") % {"high": f"{high:g}"})
         return value
     return parse
 
@@ -105,9 +110,10 @@ def _integer(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         value = whole_number(text)
         if value is None:
-            raise ParameterError("Enter a whole number.")
+            # Django's forms say the same words to the admin ("usted"): the search's own.
+            raise ParameterError(pgettext("search", "Enter a whole number."))
         if not low <= value <= high:
-            raise ParameterError(f"Use a whole number from {low} to {high}.")
+            raise ParameterError(_("Use a whole number from %(low)d to %(high)d.") % {"low": low, "high": high})
         return value
     return parse
 
@@ -115,7 +121,7 @@ def _integer(low: int, high: int) -> Callable[[str], int]:
 def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text not in choices:
-            raise ParameterError(f"Use one of: {', '.join(choices)}.")
+            raise ParameterError(_("Use one of: %(choices)s.") % {"choices": ", ".join(choices)})
         return text
     return parse
 
@@ -124,7 +130,8 @@ def _text(max_length: int) -> Callable[[str], str]:
     def parse(text: str) -> str:
         text = text.strip()
         if len(text) > max_length:
-            raise ParameterError(f"Use at most {max_length} characters.")
+            raise ParameterError(ngettext("Use at most %(count)d character.", "Use at most %(count)d characters.",
+                                          max_length) % {"count": max_length})
         return text
     return parse
 
@@ -132,7 +139,8 @@ def _text(max_length: int) -> Callable[[str], str]:
 def _keywords(text: str) -> str:
     text = _text(200)(text)
     if len(keyword_words(text)) > MAX_KEYWORD_WORDS:
-        raise ParameterError(f"Use at most {MAX_KEYWORD_WORDS} words.")
+        raise ParameterError(ngettext("Use at most %(count)d word.", "Use at most %(count)d words.",
+                                      MAX_KEYWORD_WORDS) % {"count": MAX_KEYWORD_WORDS})
     return text
 
 
@@ -142,7 +150,7 @@ def _time(text: str) -> dt.time:
             return dt.time.fromisoformat(text)
     except ValueError:
         pass
-    raise ParameterError("Use HH:MM, e.g. 18:30.")
+    raise ParameterError(_("Use HH:MM, e.g. 18:30."))
 
 
 def _boolean(text: str) -> bool:
@@ -151,12 +159,12 @@ def _boolean(text: str) -> bool:
         return True
     if lowered in ("false", "0"):
         return False
-    raise ParameterError("Use true or false.")
+    raise ParameterError(_("Use true or false."))
 
 
 def _zone_name(text: str) -> str:
     if not schedule.is_valid_zone(text):
-        raise ParameterError("Unknown time zone: use an IANA name such as America/New_York.")
+        raise ParameterError(_("Unknown time zone: use an IANA name such as America/New_York."))
     return text
 
 
@@ -258,7 +266,8 @@ def _read(query, parameter: Parameter, errors: dict[str, list[str]]) -> Any:
             distinct.append(value)
     limit = settings.MEETINGS_MAX_VALUES_PER_PARAMETER
     if len(distinct) > limit:
-        errors[parameter.name] = [f"Give at most {limit} different values."]
+        errors[parameter.name] = [ngettext("Give at most %(count)d different value.",
+                                           "Give at most %(count)d different values.", limit) % {"count": limit}]
         return []
     return distinct
 
@@ -281,8 +290,11 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
     """A validated search from query parameters (a QueryDict or a plain dict);
     SearchInvalid names each bad parameter. Parameters it does not know are
     left to the caller (limit and offset belong to the paginator)."""
-    if _query_length(query) > settings.MEETINGS_MAX_QUERY_LENGTH:
-        raise SearchInvalid({"query": [f"The query is longer than {settings.MEETINGS_MAX_QUERY_LENGTH} characters."]})
+    limit = settings.MEETINGS_MAX_QUERY_LENGTH
+    if _query_length(query) > limit:
+        raise SearchInvalid({"query": [ngettext("The query is longer than %(count)d character.",
+                                                "The query is longer than %(count)d characters.", limit)
+                                       % {"count": limit}]})
     errors: dict[str, list[str]] = {}
     data = {p.name: _read(query, p, errors) for p in PARAMETERS}
     point, place = _point(data, errors)
@@ -294,11 +306,11 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
     service_body_ids = _tree_ids(data, "service_body", ServiceBody, errors)
     after, before = data["time_after"], data["time_before"]
     if after and before and after == before:
-        errors["time_before"] = ["time_before must differ from time_after."]
+        errors["time_before"] = [_("time_before must differ from time_after.")]
     if data["starts_on"] and not data["tz"] and "tz" not in errors:
-        errors["starts_on"] = ["starts_on needs tz: the viewer's IANA time zone, e.g. America/New_York."]
+        errors["starts_on"] = [_("starts_on needs tz: the viewer's IANA time zone, e.g. America/New_York.")]
     if data["order"] == "distance" and point is None and not errors.keys() & {"near", "lat", "lng"}:
-        errors["order"] = ["order=distance needs a place: near, or lat and lng."]
+        errors["order"] = [_("order=distance needs a place: near, or lat and lng.")]
     if errors:
         raise SearchInvalid(errors)
     now = now or clock.now()
@@ -350,9 +362,10 @@ def _point(data: dict, errors: dict) -> tuple[geo.Point | None, str]:
     lat, lng, near = data["lat"], data["lng"], data["near"]
     if (lat is None) != (lng is None) and "lat" not in errors and "lng" not in errors:
         missing, other = ("lng", "lat") if lng is None else ("lat", "lng")
-        errors[missing] = [f"{missing} is required together with {other}."]
+        errors[missing] = [_("%(missing)s is required together with %(other)s.") % {"missing": missing,
+                                                                                     "other": other}]
     if near and (lat is not None or lng is not None):
-        errors["near"] = ["Give either near or lat and lng, not both."]
+        errors["near"] = [_("Give either near or lat and lng, not both.")]
     elif near:
         # A bare name is first read as the city of that name where the
         # directory has meetings: a geocoder that answers bare names itself
@@ -363,7 +376,7 @@ def _point(data: dict, errors: dict) -> tuple[geo.Point | None, str]:
             except GeocodingError:
                 continue
             return geo.Point(place.latitude, place.longitude), place.label
-        errors["near"] = [f"No place is known by {near!r}: try a ZIP code or 'City, ST'."]
+        errors["near"] = [_("No place is known by %(near)s: try a ZIP code or 'City, ST'.") % {"near": repr(near)}]
     elif lat is not None and lng is not None:
         return geo.Point(lat, lng), ""
     return None, ""
@@ -387,15 +400,24 @@ def _radius_m(data: dict, point: geo.Point | None, errors: dict) -> float | None
     unit = data["units"] or "mi"
     if point is None:
         if not errors.keys() & {"lat", "lng", "near"}:
-            errors["radius"] = ["radius needs a place: give near, or lat and lng."]
+            errors["radius"] = [_("radius needs a place: give near, or lat and lng.")]
         return None
     metres = geo.to_metres(radius, unit)
     # Compared in whole units as shown, so "at most 311 mi" accepts 311.
     limit = geo.from_metres(settings.MEETINGS_MAX_RADIUS_KM * 1000, unit)
     if radius > math.floor(limit):
-        errors["radius"] = [f"radius may be at most {math.floor(limit)} {unit}."]
+        errors["radius"] = [_("radius may be at most %(limit)d %(unit)s.") % {"limit": math.floor(limit),
+                                                                               "unit": unit}]
         return None
     return min(metres, settings.MEETINGS_MAX_RADIUS_KM * 1000)
+
+
+# What each parameter looked up by slug says of slugs it does not know.
+UNKNOWN_SLUGS = {
+    "fellowship": gettext_lazy("Unknown fellowship: %(slugs)s."),
+    "region": gettext_lazy("Unknown region: %(slugs)s."),
+    "service_body": gettext_lazy("Unknown service body: %(slugs)s."),
+}
 
 
 def _by_slug(data: dict, name: str, model, errors: dict) -> tuple:
@@ -406,7 +428,7 @@ def _by_slug(data: dict, name: str, model, errors: dict) -> tuple:
     found = tuple(model.objects.filter(slug__in=wanted))
     unknown = sorted(set(wanted) - {x.slug for x in found})
     if unknown:
-        errors[name] = [f"Unknown {name.replace('_', ' ')}: {', '.join(unknown)}."]
+        errors[name] = [str(UNKNOWN_SLUGS[name]) % {"slugs": ", ".join(unknown)}]
     return found
 
 
@@ -419,8 +441,13 @@ def _check_type_codes(data: dict, fellowships: tuple[Fellowship, ...], errors: d
         known = known.filter(fellowship__in=[f.pk for f in fellowships])
     missing = sorted(set(codes) - set(known.values_list("code", flat=True)))
     if missing:
-        scope = f" in {', '.join(f.slug for f in fellowships)}" if fellowships else ""
-        errors["type"] = [f"Unknown type code{'s' if len(missing) > 1 else ''}{scope}: {', '.join(missing)}."]
+        said = {"codes": ", ".join(missing), "fellowships": ", ".join(f.slug for f in fellowships)}
+        if fellowships:
+            message = ngettext("Unknown type code in %(fellowships)s: %(codes)s.",
+                               "Unknown type codes in %(fellowships)s: %(codes)s.", len(missing))
+        else:
+            message = ngettext("Unknown type code: %(codes)s.", "Unknown type codes: %(codes)s.", len(missing))
+        errors["type"] = [message % said]
 
 
 def _check_languages(data: dict, errors: dict) -> None:
@@ -433,7 +460,8 @@ def _check_languages(data: dict, errors: dict) -> None:
                                                                                          flat=True))
     missing = sorted(set(languages) - spoken)
     if missing:
-        errors["language"] = [f"Unknown language: {', '.join(missing)} (use ISO 639-1 codes such as en, es)."]
+        errors["language"] = [_("Unknown language: %(codes)s (use ISO 639-1 codes such as en, es).")
+                              % {"codes": ", ".join(missing)}]
 
 
 def _tree_ids(data: dict, name: str, model, errors: dict) -> tuple[int, ...]:

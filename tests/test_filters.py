@@ -52,6 +52,51 @@ def test_bad_values_are_named_by_parameter(vocabularies):
     assert errors("in_progress=maybe") == {"in_progress": ["Use true or false."]}
 
 
+# A query for each message the search can give (meetings/filters.py).
+EVERY_MESSAGE = [
+    "lat=abc&lng=1", "lat=-91&lng=1", "lat=91&lng=1", "day=x", "day=7", "units=yards", "type=" + "X" * 11,
+    "q=" + "+".join(f"w{n}" for n in range(11)), "time_after=25", "in_progress=maybe", "tz=Mars/Base",
+    "type=" + ",".join("ABCDEFGHIJKLMNOPQRSTU"), "q=" + "x" * 2001, "time_after=10:00&time_before=10:00",
+    "starts_on=today", "order=distance", "lat=1", "near=92660&lat=1&lng=2", "near=Irvien", "radius=5",
+    "lat=1&lng=1&radius=1000", "fellowship=xx", "region=xx", "service_body=xx", "type=ZZ", "type=ZZ,YY",
+    "fellowship=aa&type=ZZ", "fellowship=aa&type=ZZ,YY", "language=xx",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", EVERY_MESSAGE)
+def test_every_message_is_said_in_the_readers_language(vocabularies, query):
+    """The search page and the API's 400 speak the reader's language: each
+    message is translated when it is given, and its English stays as it was."""
+    from django.utils import translation
+
+    english = errors(query)
+    with translation.override("es"):
+        spanish = errors(query)
+    assert spanish.keys() == english.keys()
+    for name, messages in english.items():
+        assert [m for m in spanish[name] if m in messages] == [], (name, spanish[name])
+
+
+@pytest.mark.django_db
+def test_messages_in_spanish(vocabularies):
+    from django.utils import translation
+
+    with translation.override("es"):
+        assert errors("time_after=25") == {"time_after": ["Usa HH:MM, por ejemplo 18:30."]}
+        assert errors("near=Irvien") == {"near": ["No conocemos ningún lugar llamado 'Irvien': prueba con un "
+                                                  "código postal o 'Ciudad, ST'."]}
+        assert errors("q=" + "+".join(f"w{n}" for n in range(11))) == {"q": ["Usa como mucho 10 palabras."]}
+        assert errors("lat=1&lng=1&radius=1000") == {"radius": ["radius puede ser como mucho 310 mi."]}
+        assert errors("type=ZZ,YY") == {"type": ["Códigos de tipo desconocidos: YY, ZZ."]}
+        assert errors("type=ZZ") == {"type": ["Código de tipo desconocido: ZZ."]}
+    # The English is what API clients read.
+    assert errors("type=ZZ,YY") == {"type": ["Unknown type codes: YY, ZZ."]}
+    assert errors("fellowship=aa&type=ZZ") == {"type": ["Unknown type code in aa: ZZ."]}
+    assert errors("near=Irvien") == {"near": ["No place is known by 'Irvien': try a ZIP code or 'City, ST'."]}
+    assert errors("tz=Mars/Base") == {"tz": ["Unknown time zone: use an IANA name such as America/New_York."]}
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("text", ["1_0", "١٢", "0x10", "1e", "--1", "1.2.3", "infinity"])
 def test_a_number_is_written_in_ascii_digits(vocabularies, text):

@@ -80,6 +80,18 @@ class TestSpanish:
         html = response.content.decode()
         assert response.status_code == 400 and "es un tiempo inválido" in html and "an invalid time" not in html
 
+    def test_a_mistake_in_the_search_is_explained_in_the_readers_language(self, evening, client):
+        asked = {"near": "Irvien", "time_after": "25", "q": " ".join(f"w{n}" for n in range(11))}
+        response = client.get("/", asked, HTTP_ACCEPT_LANGUAGE="es")
+        html = response.content.decode()
+        assert response.status_code == 400 and response["Content-Language"] == "es"
+        assert "No conocemos ningún lugar llamado &#x27;Irvien&#x27;: prueba con un código postal" in html
+        assert "time_after: Usa HH:MM, por ejemplo 18:30." in html and "q: Usa como mucho 10 palabras." in html
+        assert "No place is known" not in html and "Use HH:MM" not in html and "Use at most" not in html
+        html = client.get("/", asked, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "No place is known by &#x27;Irvien&#x27;: try a ZIP code" in html
+        assert "time_after: Use HH:MM, e.g. 18:30." in html and "q: Use at most 10 words." in html
+
 
 @pytest.mark.django_db
 def test_every_type_in_the_sample_data_has_a_spanish_name(frozen_now, client):

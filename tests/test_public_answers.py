@@ -376,6 +376,30 @@ def test_a_missing_meeting_is_said_in_the_senders_language_and_never_kept(writes
     assert spanish["Content-Language"] == "es" and "Accept-Language" in spanish["Vary"]
 
 
+@pytest.mark.parametrize("url, name, spanish_message, english_message", [
+    ("/api/v1/meetings/?time_after=25", "time_after", "Usa HH:MM, por ejemplo 18:30.", "Use HH:MM, e.g. 18:30."),
+    ("/api/v1/meetings/calendar.ics?near=Irvien", "near",
+     "No conocemos ningún lugar llamado 'Irvien': prueba con un código postal o 'Ciudad, ST'.",
+     "No place is known by 'Irvien': try a ZIP code or 'City, ST'."),
+    ("/api/v1/feeds/meeting-guide.json?fellowship=xx", "fellowship", "Comunidad desconocida: xx.",
+     "Unknown fellowship: xx."),
+])
+def test_a_bad_search_is_said_in_the_senders_language_and_never_kept(writes_directory, client, url, name,
+                                                                     spanish_message, english_message):
+    """A 400 is never kept, so the search's messages may speak the sender's
+    language (Content-Language, Vary say so); a 200 stays language-free."""
+    spanish = client.get(url, HTTP_ACCEPT_LANGUAGE="es")
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert (spanish.status_code, english.status_code) == (400, 400)
+    assert spanish.json() == {name: [spanish_message]}
+    assert english.json() == {name: [english_message]}
+    assert not spanish.has_header("X-Cache") and not english.has_header("X-Cache")
+    assert spanish["Content-Language"] == "es" and "Accept-Language" in spanish["Vary"]
+    found = client.get("/api/v1/meetings/?time_after=18:00", HTTP_ACCEPT_LANGUAGE="es")
+    assert found.status_code == 200 and found["X-Cache"] == "miss"
+    assert not found.has_header("Content-Language") and "Accept-Language" not in found.get("Vary", "")
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
