@@ -383,6 +383,13 @@ def test_a_missing_meeting_is_said_in_the_senders_language_and_never_kept(writes
      "No place is known by 'Irvien': try a ZIP code or 'City, ST'."),
     ("/api/v1/feeds/meeting-guide.json?fellowship=xx", "fellowship", "Comunidad desconocida: xx.",
      "Unknown fellowship: xx."),
+    ("/api/v1/meetings/?offset=10001", "offset",
+     "Usa un número entero del 0 al 10000. Las páginas más profundas cuestan más de lo que nadie necesita: afina "
+     "la búsqueda o lee el feed de Meeting Guide.",
+     "Use a whole number from 0 to 10000. Deeper pages cost more than any reader needs: narrow the search, or "
+     "read the Meeting Guide feed."),
+    ("/api/v1/changes/?limit=0", "limit", "Usa un número entero del 1 al 1000000000.",
+     "Use a whole number from 1 to 1000000000."),
 ])
 def test_a_bad_search_is_said_in_the_senders_language_and_never_kept(writes_directory, client, url, name,
                                                                      spanish_message, english_message):
@@ -632,3 +639,19 @@ def test_the_span_reads_starting_within_as_the_search_does(writes_directory, rf,
                        using="default")
     assert span == plain
     assert plain[1] == dt.datetime(2025, 1, 15, 2, 0, tzinfo=dt.timezone.utc)
+
+
+def test_a_calendar_refused_says_why_in_the_senders_language(writes_directory, client, settings, monkeypatch):
+    from meetings.api import publish_views
+
+    by_appointment = Meeting.objects.filter(published=True).first()
+    Meeting.objects.filter(pk=by_appointment.pk).update(day=None, time=None, end_time=None)
+    url = f"/api/v1/meetings/{by_appointment.slug}/calendar.ics"
+    spanish = client.get(url, HTTP_ACCEPT_LANGUAGE="es").json()["detail"]
+    assert spanish.startswith("Esta reunión no tiene una hora semanal")
+    assert client.get(url, HTTP_ACCEPT_LANGUAGE="en").json()["detail"].startswith("This meeting has no weekly time")
+    monkeypatch.setattr(publish_views, "CALENDAR_MAX_EVENTS", 1)
+    too_many = client.get("/api/v1/meetings/calendar.ics", HTTP_ACCEPT_LANGUAGE="es")
+    assert too_many.status_code == 400
+    assert too_many.json()["detail"] == ("Coinciden más de 1 reuniones: afina la búsqueda (para tenerlo todo, lee "
+                                         "el feed de Meeting Guide).")

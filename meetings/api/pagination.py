@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils.translation import gettext as _, gettext_lazy
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -27,7 +28,9 @@ class WholeNumberPagination(LimitOffsetPagination):
             return default
         value = whole_number(text)
         if value is None or not low <= value <= high:
-            raise ValidationError({name: [f"Use a whole number from {low} to {high}.{hint}"]})
+            # In the sender's language, as the search's own messages (never kept).
+            message = _("Use a whole number from %(low)d to %(high)d.") % {"low": low, "high": high}
+            raise ValidationError({name: [f"{message} {hint}" if hint else message]})
         return value
 
     def get_limit(self, request) -> int:
@@ -56,7 +59,8 @@ class CappedCountPagination(WholeNumberPagination):
     """
 
     default_limit = 25
-    too_deep = " Deeper pages cost more than any reader needs: narrow the search, or read the Meeting Guide feed."
+    too_deep = gettext_lazy("Deeper pages cost more than any reader needs: narrow the search, or read the Meeting "
+                            "Guide feed.")
 
     @property
     def max_limit(self) -> int:

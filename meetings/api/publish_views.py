@@ -146,8 +146,9 @@ class MeetingCalendarView(PublishView):
         if not rows:
             return Response({"detail": gettext("No published meeting has this slug.")}, status=404)
         if not calendars.is_calendarable(rows[0]):
-            return Response({"detail": "This meeting has no weekly time in a known time zone (by appointment, "
-                                       "or no time zone): there is nothing to put in a calendar."}, status=404)
+            return Response({"detail": gettext("This meeting has no weekly time in a known time zone (by "
+                                               "appointment, or no time zone): there is nothing to put in a "
+                                               "calendar.")}, status=404)
         body = calendars.meetings_calendar(rows=rows, name=rows[0]["name"], page_url_for=self.page_url,
                                            uid_domain=request.get_host(), now=now)
         return HttpResponse(body, content_type=ICS_TYPE,
@@ -173,8 +174,9 @@ class SearchCalendarView(PublishView):
             return Response(invalid.errors, status=400)
         rows = search_page(search, window=slice(0, CALENDAR_MAX_EVENTS + 1))
         if len(rows) > CALENDAR_MAX_EVENTS:
-            return Response({"detail": f"More than {CALENDAR_MAX_EVENTS} meetings match: narrow the search "
-                                       "(for everything, read the Meeting Guide feed)."}, status=400)
+            return Response({"detail": gettext("More than %(count)d meetings match: narrow the search (for "
+                                               "everything, read the Meeting Guide feed).")
+                             % {"count": CALENDAR_MAX_EVENTS}}, status=400)
         body = calendars.meetings_calendar(rows=rows, name="Meetings", page_url_for=self.page_url,
                                            uid_domain=request.get_host(), now=search.now)
         return HttpResponse(body, content_type=ICS_TYPE,
