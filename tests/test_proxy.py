@@ -24,7 +24,8 @@ from tests.factories import aa_meeting
 ROOT = Path(__file__).resolve().parent.parent
 SUBMIT = "/api/v1/change-requests/"
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Every alias: on PostgreSQL a nearest-first search reads through knn_default.
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
 def compose_environment_default(name: str) -> str:
