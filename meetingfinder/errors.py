@@ -16,6 +16,9 @@ from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, JsonResponse
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _, gettext_lazy
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -33,12 +36,14 @@ MESSAGES = {
     415: "Unsupported media type.",
     429: "Too many requests: try again later.",
     500: "Server error: it has been logged.",
-    503: "The service is briefly unavailable: try again in a moment.",
+    503: gettext_lazy("The service is briefly unavailable: try again in a moment."),
 }
+# The page people get when the database cannot answer: no template, no
+# database, in the language their browser or the site's switch asks for.
 UNAVAILABLE_PAGE = (
-    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Briefly unavailable</title></head>"
-    "<body><h1>Briefly unavailable</h1><p>The meeting directory cannot answer right now. "
-    "Please try again in a minute.</p></body></html>"
+    '<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title></head>'
+    "<body><h1>{title}</h1><p>{text}</p></body></html>"
 )
 # The request's uncaught exception, noted by the signal Django sends for it.
 _UNCAUGHT = "_meetingfinder_uncaught_exception"
@@ -58,11 +63,20 @@ def _retry_after() -> str:
     return str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS)
 
 
-def unavailable_response(*, api: bool) -> HttpResponse:
-    if api:
-        response = JsonResponse({"detail": MESSAGES[503]}, status=503)
-    else:
-        response = HttpResponse(UNAVAILABLE_PAGE, status=503, content_type="text/html; charset=utf-8")
+def unavailable_response(request, *, api: bool) -> HttpResponse:
+    """The 503: JSON on API paths, a short page elsewhere, in the language the
+    request asks for (read from its cookie and header: the database, where
+    the language middleware may not have been reached, is down)."""
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        if api:
+            response = JsonResponse({"detail": MESSAGES[503]}, status=503)
+        else:
+            page = UNAVAILABLE_PAGE.format(language=language, title=_("Briefly unavailable"), text=_(
+                "The meeting directory cannot answer right now. Please try again in a minute."))
+            response = HttpResponse(page, status=503, content_type="text/html; charset=utf-8")
+    response["Content-Language"] = language
+    patch_vary_headers(response, ("Accept-Language", "Cookie"))
     response["Retry-After"] = _retry_after()
     response["Cache-Control"] = "no-store"
     return response
@@ -104,7 +118,7 @@ class ErrorsMiddleware:
             return refused
         response = self.get_response(request)
         if is_database_unavailable(getattr(request, _UNCAUGHT, None)):
-            return unavailable_response(api=api)
+            return unavailable_response(request, api=api)
         if api and response.status_code >= 400 and not _is_json(response):
             return self._as_json(response)
         return response

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 import yaml
 from django.db import InterfaceError, OperationalError, connection
 from django.test import Client
@@ -123,6 +124,23 @@ def test_an_unreachable_database_is_a_short_html_503_on_pages(vocabularies, quie
     assert response["Content-Type"].startswith("text/html")
     assert int(response["Retry-After"]) > 0
     assert b"try again" in response.content and len(response.content) < 1000
+
+
+@pytest.mark.parametrize("path", ["/?near=92660", "/api/v1/meetings/"])
+def test_an_unreachable_database_is_said_in_the_persons_language(vocabularies, quiet_client, debug, path):
+    """The database is down, so the language is read from the request alone
+    (its header, or the site's language cookie): a person reading Spanish is
+    told to wait in Spanish, a program in the language it asks for."""
+    with connection.execute_wrapper(refuse(OperationalError)):
+        by_header = quiet_client.get(path, HTTP_ACCEPT_LANGUAGE="es")
+        quiet_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+        by_cookie = quiet_client.get(path, HTTP_ACCEPT_LANGUAGE="en")
+    for response in (by_header, by_cookie):
+        assert response.status_code == 503 and response["Content-Language"] == "es"
+        assert "Accept-Language" in response["Vary"] and int(response["Retry-After"]) > 0
+        assert "vuelve a intentarlo" in response.content.decode().lower()
+    if path == "/?near=92660":
+        assert '<html lang="es">' in by_header.content.decode()
 
 
 def test_a_database_on_a_closed_port_is_a_503_not_a_500():
