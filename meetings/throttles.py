@@ -14,6 +14,7 @@ workers times the rate), never a server error."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -93,10 +94,24 @@ class ChangeRequestThrottle(SimpleRateThrottle):
         return max(self.window_ends - self.now, 0.0)
 
 
+def client_network(address: str) -> str:
+    """Whom a budget is counted for: an IPv4 address, or an IPv6 address's
+    /64, the block one home or phone is given (a client can take any address
+    in it, so counting per address would give it a budget per question)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network((ip, 64), strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
+
+
 class ComputeBudget:
     """The computing time a client's new public questions may cost per
     minute (`PUBLIC_COMPUTE_SECONDS_PER_MINUTE`; 0: no limit), counted per
-    client address as the change-request throttle reads it, per fixed minute
+    client address as the change-request throttle reads it (an IPv6
+    address's /64: `client_network`), per fixed minute
     in the shared cache. A question asked once the minute's budget is spent
     is refused (429, Retry-After: the minute's end) before any work; answers
     kept in the cache and 304s are still served. People searching spend a
@@ -118,7 +133,7 @@ class ComputeBudget:
         now = clock.now().timestamp()  # the minute: tests can stop it
         self.window = int(now // self.WINDOW_SECONDS)
         self.retry_after = max(1, int((self.window + 1) * self.WINDOW_SECONDS - now) + 1)
-        self.key = f"compute:{client_address(request)}:{self.window}"
+        self.key = f"compute:{client_network(client_address(request))}:{self.window}"
 
     def spent(self) -> bool:
         """Whether the client has spent this minute's budget."""

@@ -106,3 +106,14 @@ def test_the_api_schema_counts_too(settings, client):
     settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/schema/?format=json").status_code == 429
+
+
+def test_an_ipv6_client_has_one_budget_for_its_whole_64(settings):
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    assert Client(REMOTE_ADDR="2001:db8:1:2::1").get(SEARCH.format(radius=10)).status_code == 200
+    # Another address of the same /64 (one home's block): the same client.
+    assert Client(REMOTE_ADDR="2001:db8:1:2:ffff::9").get(SEARCH.format(radius=11)).status_code == 429
+    # The next /64 is someone else; IPv4 written as IPv6 is that IPv4 address.
+    assert Client(REMOTE_ADDR="2001:db8:1:3::1").get(SEARCH.format(radius=11)).status_code == 200
+    assert Client(REMOTE_ADDR="::ffff:192.0.2.7").get(SEARCH.format(radius=12)).status_code == 200
+    assert Client(REMOTE_ADDR="192.0.2.7").get(SEARCH.format(radius=13)).status_code == 429
