@@ -239,6 +239,14 @@ def _served(request, answering: Answering) -> HttpResponse | None:
     return _public_headers(response, **answering.shown)
 
 
+def _rendered(response):
+    """The response rendered now (a DRF or template response renders late),
+    so the time it takes is the request's, counted where it is made."""
+    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+        response.render()
+    return response
+
+
 def _made(view, request, args, kwargs, answering: Answering):
     """The view's answer at the request's instant and version, kept when it
     is everyone's (a 200 that sets no cookie, JSON where the view negotiates);
@@ -247,10 +255,7 @@ def _made(view, request, args, kwargs, answering: Answering):
 
     def make():
         with answering_at(answering.version, using=answering.alias), clock.held_at(answering.now):
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-                response.render()
-        return response
+            return _rendered(view(request, *args, **kwargs))
 
     response = within_compute_budget(request, make, refused=ComputeBudget.refusal)
     if response.status_code != 200 or response.has_header("Set-Cookie"):
@@ -309,8 +314,9 @@ def public_answer(*, clock_dependent: bool, max_age: int | None = None, negotiat
         def answer(request, *args, **kwargs):
             if request.method not in ("GET", "HEAD"):
                 return view(request, *args, **kwargs)
-            if _browser_asks_for_html(request, options):
-                return _on_a_replica(lambda alias: view(request, *args, **kwargs))
+            if _browser_asks_for_html(request, options):  # never kept: every one on the budget
+                return within_compute_budget(request, lambda: _on_a_replica(lambda alias: _rendered(
+                    view(request, *args, **kwargs))), refused=ComputeBudget.refusal)
             answering = request.__dict__.pop(ANSWERING, None)
 
             def on(alias: str):

@@ -117,3 +117,12 @@ def test_an_ipv6_client_has_one_budget_for_its_whole_64(settings):
     assert Client(REMOTE_ADDR="2001:db8:1:3::1").get(SEARCH.format(radius=11)).status_code == 200
     assert Client(REMOTE_ADDR="::ffff:192.0.2.7").get(SEARCH.format(radius=12)).status_code == 200
     assert Client(REMOTE_ADDR="192.0.2.7").get(SEARCH.format(radius=13)).status_code == 429
+
+
+def test_the_browsable_api_counts_too(settings, client):
+    """A browser asking the API for HTML gets the browsable API, made afresh
+    each time (never kept): on the budget like any new question."""
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    html = client.get(SEARCH.format(radius=10), HTTP_ACCEPT="text/html")
+    assert html.status_code == 200 and html["Content-Type"].startswith("text/html")
+    assert client.get(SEARCH.format(radius=10), HTTP_ACCEPT="text/html").status_code == 429
