@@ -356,7 +356,17 @@ def _language_name(code: str) -> str:
 def meeting_page(request, slug: str):
     """A published meeting: when (its zone and the viewer's), where with a map
     and directions, join and dial, types in words, calendar, share, and the
-    correction form (same rules and throttle as the API)."""
+    correction form (same rules and throttle as the API). Made afresh for
+    each reader: on the client's computing budget, as the search page is;
+    a correction sent (POST) has its own throttle and is never turned away
+    by the budget, so what a person wrote is not lost."""
+    if request.method == "POST":
+        return _meeting_page(request, slug)
+    return within_compute_budget(request, lambda: _meeting_page(request, slug),
+                                 refused=lambda budget: _busy(request, budget))
+
+
+def _meeting_page(request, slug: str):
     meeting = (Meeting.objects.published().select_related("fellowship", "service_body", "location")
                .prefetch_related("types").filter(slug=slug).first())
     if meeting is None:

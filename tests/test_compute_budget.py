@@ -12,6 +12,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from meetings.models import ChangeRequest
 from meetings.throttles import ComputeBudget
 from tests.factories import aa_meeting
 
@@ -126,3 +127,14 @@ def test_the_browsable_api_counts_too(settings, client):
     html = client.get(SEARCH.format(radius=10), HTTP_ACCEPT="text/html")
     assert html.status_code == 200 and html["Content-Type"].startswith("text/html")
     assert client.get(SEARCH.format(radius=10), HTTP_ACCEPT="text/html").status_code == 429
+
+
+def test_a_meeting_page_counts_too(settings, client, directory):
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    slug = aa_meeting(directory, name="Lunch Bunch").slug
+    assert client.get(f"/meetings/{slug}/").status_code == 200
+    busy = client.get(f"/meetings/{slug}/")
+    assert busy.status_code == 429 and "Please wait a moment" in busy.content.decode()
+    # A correction sent is never turned away by the budget: what a person wrote is not lost.
+    sent = client.post(f"/meetings/{slug}/", {"description": "The door is on the side.", "time": "20:00"})
+    assert sent.status_code == 200 and ChangeRequest.objects.filter(meeting__slug=slug).count() == 1
