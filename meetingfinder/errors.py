@@ -28,14 +28,14 @@ logger = logging.getLogger(__name__)
 API_PREFIXES = ("/api/", "/client_interface/")
 # The generic messages: nothing of the server's insides (no traceback, no SQL).
 MESSAGES = {
-    400: "Bad request.",
-    404: "Not found.",
-    405: "Method not allowed.",
-    406: "Could not satisfy the request's Accept header.",
-    413: "The request body is too large.",
-    415: "Unsupported media type.",
-    429: "Too many requests: try again later.",
-    500: "Server error: it has been logged.",
+    400: gettext_lazy("Bad request."),
+    404: gettext_lazy("Not found."),
+    405: gettext_lazy("Method not allowed."),
+    406: gettext_lazy("Could not satisfy the request's Accept header."),
+    413: gettext_lazy("The request body is too large."),
+    415: gettext_lazy("Unsupported media type."),
+    429: gettext_lazy("Too many requests: try again later."),
+    500: gettext_lazy("Server error: it has been logged."),
     503: gettext_lazy("The service is briefly unavailable: try again in a moment."),
 }
 # The page people get when the database cannot answer: no template, no
@@ -63,20 +63,29 @@ def _retry_after() -> str:
     return str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS)
 
 
-def unavailable_response(request, *, api: bool) -> HttpResponse:
-    """The 503: JSON on API paths, a short page elsewhere, in the language the
-    request asks for (read from its cookie and header: the database, where
-    the language middleware may not have been reached, is down)."""
+def in_request_language(request, make):
+    """`make()`'s answer in the language the request asks for, read from its
+    cookie and header alone: the errors made here are answered before the
+    language middleware is reached, or when the database it may need is down."""
     language = translation.get_language_from_request(request)
     with translation.override(language):
-        if api:
-            response = JsonResponse({"detail": MESSAGES[503]}, status=503)
-        else:
-            page = UNAVAILABLE_PAGE.format(language=language, title=_("Briefly unavailable"), text=_(
-                "The meeting directory cannot answer right now. Please try again in a minute."))
-            response = HttpResponse(page, status=503, content_type="text/html; charset=utf-8")
+        response = make(language)
     response["Content-Language"] = language
     patch_vary_headers(response, ("Accept-Language", "Cookie"))
+    return response
+
+
+def unavailable_response(request, *, api: bool) -> HttpResponse:
+    """The 503: JSON on API paths, a short page elsewhere, in the request's language."""
+
+    def make(language: str) -> HttpResponse:
+        if api:
+            return JsonResponse({"detail": str(MESSAGES[503])}, status=503)
+        page = UNAVAILABLE_PAGE.format(language=language, title=_("Briefly unavailable"), text=_(
+            "The meeting directory cannot answer right now. Please try again in a minute."))
+        return HttpResponse(page, status=503, content_type="text/html; charset=utf-8")
+
+    response = in_request_language(request, make)
     response["Retry-After"] = _retry_after()
     response["Cache-Control"] = "no-store"
     return response
@@ -113,25 +122,27 @@ class ErrorsMiddleware:
 
     def __call__(self, request):
         api = is_api_path(request.path_info)
-        refused = (self._body_too_large(request) if api else None) or self._nul_characters(request, api=api)
-        if refused is not None:
-            return refused
+        if self._refusal(request, api=api) is not None:  # rare: made again in the request's language
+            return in_request_language(request, lambda language: self._refusal(request, api=api))
         response = self.get_response(request)
         if is_database_unavailable(getattr(request, _UNCAUGHT, None)):
             return unavailable_response(request, api=api)
         if api and response.status_code >= 400 and not _is_json(response):
-            return self._as_json(response)
+            return in_request_language(request, lambda language: self._as_json(response))
         return response
+
+    def _refusal(self, request, *, api: bool) -> HttpResponse | None:
+        return (self._body_too_large(request) if api else None) or self._nul_characters(request, api=api)
 
     @staticmethod
     def _body_too_large(request) -> HttpResponse | None:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse({"detail": "Content-Length is not a number."}, status=400)
+            return JsonResponse({"detail": _("Content-Length is not a number.")}, status=400)
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            return JsonResponse({"detail": f"{MESSAGES[413]} At most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} "
-                                           "bytes."}, status=413)
+            return JsonResponse({"detail": f"{MESSAGES[413]} " + _("At most %(count)d bytes.") % {
+                "count": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}}, status=413)
         return None
 
     @staticmethod
@@ -140,12 +151,12 @@ class ErrorsMiddleware:
         text: answered here, for every view and page, instead of as a
         DataError (or, on a page, echoed back into its title and form)."""
         if "\x00" in request.path_info:
-            return JsonResponse({"detail": MESSAGES[404]}, status=404) if api else HttpResponseNotFound(
-                MESSAGES[404], content_type="text/plain; charset=utf-8")
+            return JsonResponse({"detail": str(MESSAGES[404])}, status=404) if api else HttpResponseNotFound(
+                str(MESSAGES[404]), content_type="text/plain; charset=utf-8")
         for name, values in request.GET.lists():
             if "\x00" in name or any("\x00" in value for value in values):
                 key = name.replace("\x00", "") or "query"
-                message = "Parameters cannot contain NUL characters."
+                message = _("Parameters cannot contain NUL characters.")
                 return JsonResponse({key: [message]}, status=400) if api else HttpResponseBadRequest(
                     f"{key}: {message}", content_type="text/plain; charset=utf-8")
         return None
@@ -155,7 +166,7 @@ class ErrorsMiddleware:
         """The same status and headers (Allow, Retry-After...), a JSON body:
         never an HTML page, a debug page or a traceback."""
         code = response.status_code
-        answer = JsonResponse({"detail": MESSAGES.get(code, "Error.")}, status=code)
+        answer = JsonResponse({"detail": str(MESSAGES.get(code, _("Error.")))}, status=code)
         for header, value in response.items():
             if header.lower() not in ("content-type", "content-length"):
                 answer[header] = value

@@ -50,6 +50,24 @@ def test_unknown_urls_under_the_api_are_json_404s(db, client, debug, path):
     assert_json_error(client.get(path), 404) == {"detail": "Not found."}
 
 
+def test_the_generic_errors_speak_the_senders_language(db, client, settings, debug):
+    """Made outside the language middleware, or after it: read from the request alone."""
+    spanish = {"HTTP_ACCEPT_LANGUAGE": "es"}
+    missing = client.get("/api/v1/nothing-here/", **spanish)
+    assert assert_json_error(missing, 404) == {"detail": "No encontrado."}
+    assert missing["Content-Language"] == "es" and "Accept-Language" in missing["Vary"]
+    assert assert_json_error(client.get("/client_interface/xml/"), 404) == {"detail": "Not found."}
+    assert assert_json_error(client.post("/client_interface/json/?switcher=GetServerInfo", **spanish), 405) == {
+        "detail": "Método no permitido."}
+    assert assert_json_error(client.get("/api/v1/meetings/?q=a%00b", **spanish), 400) == {
+        "q": ["Los parámetros no pueden contener caracteres NUL."]}
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    too_large = client.post("/api/v1/change-requests/", json.dumps({"description": "x" * 2000}),
+                            content_type="application/json", **spanish)
+    assert assert_json_error(too_large, 413) == {
+        "detail": "El cuerpo de la solicitud es demasiado grande. Como mucho 1000 bytes."}
+
+
 def test_unknown_pages_elsewhere_stay_html(db, client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
