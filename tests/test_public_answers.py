@@ -653,5 +653,5 @@ def test_a_calendar_refused_says_why_in_the_senders_language(writes_directory, c
     monkeypatch.setattr(publish_views, "CALENDAR_MAX_EVENTS", 1)
     too_many = client.get("/api/v1/meetings/calendar.ics", HTTP_ACCEPT_LANGUAGE="es")
     assert too_many.status_code == 400
-    assert too_many.json()["detail"] == ("Coinciden más de 1 reuniones: afina la búsqueda (para tenerlo todo, lee "
+    assert too_many.json()["detail"] == ("Coincide más de 1 reunión: afina la búsqueda (para tenerlo todo, lee "
                                          "el feed de Meeting Guide).")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
@@ -174,9 +174,10 @@ class SearchCalendarView(PublishView):
             return Response(invalid.errors, status=400)
         rows = search_page(search, window=slice(0, CALENDAR_MAX_EVENTS + 1))
         if len(rows) > CALENDAR_MAX_EVENTS:
-            return Response({"detail": gettext("More than %(count)d meetings match: narrow the search (for "
-                                               "everything, read the Meeting Guide feed).")
-                             % {"count": CALENDAR_MAX_EVENTS}}, status=400)
+            return Response({"detail": ngettext(
+                "More than %(count)d meeting matches: narrow the search (for everything, read the Meeting Guide "
+                "feed).", "More than %(count)d meetings match: narrow the search (for everything, read the "
+                "Meeting Guide feed).", CALENDAR_MAX_EVENTS) % {"count": CALENDAR_MAX_EVENTS}}, status=400)
         body = calendars.meetings_calendar(rows=rows, name="Meetings", page_url_for=self.page_url,
                                            uid_domain=request.get_host(), now=search.now)
         return HttpResponse(body, content_type=ICS_TYPE,
