@@ -158,6 +158,37 @@ def test_a_hall_described_anew_is_found_again_by_its_new_description(vocabularie
     assert hall.notes == "Enter by the side door"
 
 
+@pytest.mark.parametrize("locked", [(), ("address",)], ids=["address the feed's", "address locked"])
+def test_a_new_meeting_at_a_hall_described_anew_in_the_same_run_is_at_that_hall(vocabularies, admin_client,
+                                                                                 locked):
+    """In one run the feed corrects a curated hall's street number for all its
+    meetings and lists a new meeting there, with the corrected address: the
+    new meeting is at the curated hall (which takes the corrected words and
+    their key), not at a second location made for the same building because
+    new records are placed before the stored ones."""
+    first = make_source("first")
+
+    def run(records):
+        return feed_import(source_id=first.pk, document=FeedDocument(records=records), location_namespace="shared")
+
+    run([feed_record(n, **GRACE) for n in (1, 2)])
+    hall = _edit_location(admin_client, Location.objects.get(), notes="Enter by the side door",
+                          **({"address": "1 Main Street"} if locked else {}))
+    corrected = {**GRACE, "address": "11 Main St"}
+    done = run([feed_record(n, **corrected) for n in (1, 2, 3)])
+    assert (done.status, done.created, done.updated) == ("succeeded", 1, 2)
+    assert Location.objects.count() == 1
+    assert {m.location_id for m in Meeting.objects.all()} == {hall.pk}
+    hall.refresh_from_db()
+    assert hall.address == ("1 Main Street" if locked else "11 Main St")
+    assert hall.notes == "Enter by the side door"
+    assert hall.source_key == Meeting.objects.get(source_key="m3").feed_values[PLACE]
+    # The next run finds everything where it is.
+    again = run([feed_record(n, **corrected) for n in (1, 2, 3)])
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert Location.objects.count() == 1
+
+
 # A curated hall with one meeting -----------------------------------------------------
 
 def test_the_only_meeting_of_a_curated_hall_moving_across_town_goes_to_the_new_place(source, admin_client):

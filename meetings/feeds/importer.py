@@ -732,6 +732,29 @@ class Applier:
                 anew[location_id] = key
         return anew
 
+    def _stored_place(self, fm: FeedMeeting, meeting: Meeting) -> tuple[Location | WrittenPlace | None, str, str]:
+        """`_place` for a stored meeting's record: the place it has, the feed's last key for it, its lock."""
+        return self._place(fm, meeting.location, (meeting.feed_values or {}).get(locks.PLACE),
+                           place_locked=locks.PLACE in meeting.locked_fields)
+
+    def _settle_described_anew(self, plan: Plan) -> None:
+        """Describe anew, before any new record is placed, the curated halls
+        this run describes anew (`_described_anew`), by their meetings'
+        records as the update pass would: a new meeting the feed gives at a
+        hall's new description is then placed at that hall, which has taken
+        the feed's key for it, rather than at a second location for the same
+        building made under that key first (new records are placed before
+        the stored ones)."""
+        keys = set(self.described_anew.values())
+        records = [(fm, pk) for fm, pk in plan.update if _location_signature(fm) in keys]
+        for chunk in _batches(records, LOOKUP_BATCH):
+            rows = Meeting.objects.select_related("location").in_bulk([pk for _, pk in chunk])
+            for fm, pk in chunk:
+                meeting = rows[pk]
+                if (meeting.location_id in self.described_anew and locks.PLACE not in meeting.locked_fields
+                        and self.described_anew[meeting.location_id] == _location_signature(fm)):
+                    self._stored_place(fm, meeting)  # its place is found again, as settled, by the update pass
+
     def _feed_values(self, fm: FeedMeeting, zone: str) -> tuple[list[MeetingType], dict]:
         """The meeting's types and feed values."""
         types, _ = self.types.resolve(fm.type_tokens)  # the codes it lacks are counted per record, in advance
@@ -772,7 +795,9 @@ class Applier:
         """Apply the plan; called inside the run's one transaction.
 
         Every record's place is found first, in feed order (a place two
-        records describe ends as the later one says, for both): the places
+        records describe ends as the later one says, for both), the curated
+        halls the stored meetings describe anew settled before any new
+        record is placed (`_settle_described_anew`): the places
         the run makes are written FEEDS_APPLY_CHUNK records at a time, the
         stored ones it describes anew at the end. Then the meetings are
         built, written and let go of FEEDS_APPLY_CHUNK at a time, each chunk
@@ -786,16 +811,16 @@ class Applier:
         self.run.duplicates = 0
         self.places.preload({key for fm in chain(plan.create, (fm for fm, _ in plan.update))
                              if (key := _location_signature(fm))})
+        self.described_anew = self._described_anew(plan) if plan.update else {}
+        if plan.create and self.described_anew:
+            self._settle_described_anew(plan)
         create_places: list[tuple[int | None, str, str]] = []
         for chunk in _chunks(plan.create):
             self._placed(create_places, [self._place(fm) for fm in chunk])
-        self.described_anew = self._described_anew(plan) if plan.update else {}
         update_places: list[tuple[int | None, str, str]] = []
         for chunk in _chunks(plan.update):
             rows = Meeting.objects.select_related("location").in_bulk([pk for _, pk in chunk])
-            self._placed(update_places, [
-                self._place(fm, rows[pk].location, (rows[pk].feed_values or {}).get(locks.PLACE),
-                            place_locked=locks.PLACE in rows[pk].locked_fields) for fm, pk in chunk])
+            self._placed(update_places, [self._stored_place(fm, rows[pk]) for fm, pk in chunk])
             del rows
         described_anew = self.places.save(date=self.now)
 
