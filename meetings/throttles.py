@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -119,13 +121,18 @@ class ComputeBudget:
     for seconds on end meets the limit (meetings/public_answers.py).
 
     One cache operation per computed answer, none per refusal or kept
-    answer: the count is added to after the answer, and a worker remembers
-    the clients it saw pass the budget until the minute ends, so a client
-    spreading its questions over the workers gets one more through each."""
+    answer: the count is added to after the answer (a failed one too), and a
+    worker remembers the clients it saw pass the budget until the minute
+    ends. So a client gets past the budget by the answers it has under way
+    when it reaches it: one more per worker and thread, or as many as it
+    sends at once (gunicorn.conf.py runs one thread per worker)."""
 
     WINDOW_SECONDS = 60
-    # Clients seen past their budget in this worker: {key: None}, this minute's.
-    _past: dict[str, None] = {}
+    # Clients seen past their budget in this worker, this minute (`_past_window`):
+    # replaced, never iterated, when the minute turns; changed under the lock.
+    _past: set[str] = set()
+    _past_window: int | None = None
+    _past_lock = threading.Lock()
     _PAST_MAX = 10_000
 
     def __init__(self, request):
@@ -137,7 +144,7 @@ class ComputeBudget:
 
     def spent(self) -> bool:
         """Whether the client has spent this minute's budget."""
-        return bool(self.limit_ms) and self.key in self._past
+        return bool(self.limit_ms) and self.key in ComputeBudget._past
 
     def spend(self, seconds: float) -> None:
         if not self.limit_ms:
@@ -146,13 +153,11 @@ class ComputeBudget:
         total = _window_count(self.cache, key=self.key, lifetime=self.retry_after,
                               by=max(1, math.ceil(seconds * 1000)))
         if total >= self.limit_ms:
-            past = ComputeBudget._past
-            if len(past) >= self._PAST_MAX or any(not key.endswith(f":{self.window}") for key in past):
-                # A new minute, or too many clients: the earlier ones are forgotten.
-                ComputeBudget._past = past = {k: None for k in past if k.endswith(f":{self.window}")}
-                while len(past) >= self._PAST_MAX:
-                    past.pop(next(iter(past)))
-            past[self.key] = None
+            with ComputeBudget._past_lock:
+                if ComputeBudget._past_window != self.window:  # a new minute: the earlier ones are forgotten
+                    ComputeBudget._past, ComputeBudget._past_window = set(), self.window
+                if len(ComputeBudget._past) < self._PAST_MAX:
+                    ComputeBudget._past.add(self.key)
 
     def counted(self, chunks, *, already: float):
         """A streamed answer's chunks, the time taken to make them (and
@@ -178,7 +183,7 @@ class ComputeBudget:
 
     def refusal(self) -> JsonResponse:
         """The API's answer to a question past the budget."""
-        return JsonResponse({"detail": "Too many new questions from this address: try again in a minute."},
+        return JsonResponse({"detail": gettext("Too many new questions from this address: try again in a minute.")},
                             status=429, headers={"Retry-After": str(self.retry_after), "Cache-Control": "no-store"})
 
 
@@ -191,7 +196,11 @@ def within_compute_budget(request, make: Callable[[], HttpResponse], *,
     if budget.spent():
         return refused(budget)
     started = time.perf_counter()
-    response = make()
+    try:
+        response = make()
+    except BaseException:  # a statement timeout is the costliest answer of all: counted too
+        budget.spend(time.perf_counter() - started)
+        raise
     if response.streaming:  # made as it is sent: counted as it is made
         response.streaming_content = budget.counted(response.streaming_content,
                                                     already=time.perf_counter() - started)

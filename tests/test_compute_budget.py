@@ -7,6 +7,7 @@ are still served, and other clients are not affected. A streamed answer
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from django.core.cache import cache
@@ -138,3 +139,46 @@ def test_a_meeting_page_counts_too(settings, client, directory):
     # A correction sent is never turned away by the budget: what a person wrote is not lost.
     sent = client.post(f"/meetings/{slug}/", {"description": "The door is on the side.", "time": "20:00"})
     assert sent.status_code == 200 and ChangeRequest.objects.filter(meeting__slug=slug).count() == 1
+
+
+def test_workers_threads_mark_clients_past_their_budget_safely(settings, rf):
+    """Threads of one worker remembering clients at once (gunicorn with threads,
+    runserver): never an error after an answer was made."""
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    errors: list[BaseException] = []
+
+    def spend(first: int) -> None:
+        try:
+            for n in range(first, first + 400):
+                ComputeBudget(rf.get("/", REMOTE_ADDR=f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")).spend(0.01)
+        except BaseException as error:  # noqa: BLE001 - any is the failure
+            errors.append(error)
+
+    threads = [threading.Thread(target=spend, args=(k * 400,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert all(ComputeBudget(rf.get("/", REMOTE_ADDR=f"10.0.{n // 256}.{n % 256}")).spent() for n in (0, 1799, 3199))
+
+
+def test_an_answer_that_fails_is_counted_too(settings, client):
+    """A statement cancelled by the timeout is the costliest question: the
+    time it took counts, though it ends in a 503."""
+    from django.db import OperationalError, connection
+
+    def refuse(execute, sql, params, many, context):
+        raise OperationalError("canceling statement due to statement timeout")
+
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    with connection.execute_wrapper(refuse):
+        assert Client(raise_request_exception=False).get("/?near=92618").status_code == 503
+    assert client.get("/?near=92618&radius=5").status_code == 429
+
+
+def test_the_refusal_speaks_the_senders_language(settings, client):
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    client.get(SEARCH.format(radius=10))
+    refused = client.get(SEARCH.format(radius=11), HTTP_ACCEPT_LANGUAGE="es")
+    assert refused.status_code == 429 and "vuelve a intentarlo" in refused.json()["detail"]
