@@ -52,16 +52,45 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def production_setting(name: str) -> str:
+    """A variable's value in deploy/production.env.example."""
+    for line in (ROOT / "deploy" / "production.env.example").read_text().splitlines():
+        if line.startswith(f"{name}="):
+            return line.split("=", 1)[1]
+    raise LookupError(name)
+
+
+# A TLS proxy of one's own in front of the compose nginx, as
+# deploy/production.env.example describes it: says https, appends the client.
+TLS_PROXY = """server {{ listen 127.0.0.1:{port};
+  location / {{ proxy_pass http://127.0.0.1:{compose}; proxy_set_header Host $host;
+               proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+               proxy_set_header X-Forwarded-Proto https; }} }}"""
+
+
 @pytest.fixture
-def proxy(live_server, tmp_path):
+def proxy(proxies) -> int:
+    """The compose proxy's port."""
+    return proxies[0]
+
+
+@pytest.fixture
+def tls_proxy(proxies) -> int:
+    """The port of a TLS proxy in front of the compose proxy."""
+    return proxies[1]
+
+
+@pytest.fixture
+def proxies(live_server, tmp_path):
     nginx = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
     if nginx is None:
         pytest.fail("this test runs the deployment's nginx: apt-get install nginx-light (.ci/run installs it)")
-    port = free_port()
+    port, front = free_port(), free_port()
     conf = tmp_path / "nginx.conf"
     conf.write_text(f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log; events {{}}\n"
                     f"http {{ access_log off; client_body_temp_path {tmp_path}; proxy_temp_path {tmp_path};\n"
-                    f"{proxy_configuration(live_server.url.replace('localhost', '127.0.0.1'), port)} }}\n")
+                    f"{proxy_configuration(live_server.url.replace('localhost', '127.0.0.1'), port)}\n"
+                    f"{TLS_PROXY.format(port=front, compose=port)} }}\n")
     process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp_path), "-g", "daemon off;"],
                                stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10
@@ -74,7 +103,7 @@ def proxy(live_server, tmp_path):
                 process.kill()
                 pytest.fail(f"nginx did not start: {process.stderr.read().decode()}")
             time.sleep(0.05)
-    yield port
+    yield port, front
     process.terminate()
     process.wait(timeout=10)
 
@@ -125,3 +154,23 @@ def test_the_proxy_compresses_answers_and_their_weak_etag_revalidates(proxy, dir
     # Without gzip, the same answer whole.
     status, headers, body = request(proxy, "GET", search)
     assert status == 200 and "content-encoding" not in headers and json.loads(body) == answer
+
+
+def test_behind_a_tls_proxy_as_production_has_it_https_and_each_client_hold(tls_proxy, directory, settings):
+    """deploy/production.env.example's settings behind a TLS proxy in front of
+    the compose nginx: the request is known to be https (the nginx passes on
+    what the TLS proxy says; it said http and every request redirected again),
+    and each client is still counted apart (two proxies append)."""
+    settings.SECURE_PROXY_SSL_HEADER = tuple(production_setting("DJANGO_SECURE_PROXY_SSL_HEADER").split(","))
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "NUM_PROXIES": int(production_setting("DJANGO_NUM_PROXIES")),
+                               "DEFAULT_THROTTLE_RATES": {"change-requests": "2/hour"}}
+    meeting = aa_meeting(directory)
+    aa_meeting(directory, name="Second Meeting")
+    status, _, body = request(tls_proxy, "GET", "/api/v1/meetings/?limit=1")
+    assert status == 200 and json.loads(body)["next"].startswith("https://")
+    correction = {"meeting": meeting.slug, "description": "The hall moved next door."}
+    first = [request(tls_proxy, "POST", SUBMIT, body=correction, headers={"X-Forwarded-For": f"198.51.100.{n}"})[0]
+             for n in range(3)]
+    assert first == [202, 202, 429]
+    assert request(tls_proxy, "POST", SUBMIT, source="127.0.0.2", body=correction)[0] == 202
