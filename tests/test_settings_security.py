@@ -52,7 +52,7 @@ def test_the_production_environment_turns_every_protection_on():
     assert result.returncode == 0, result.stderr
     assert result.stdout.split(maxsplit=7)[:7] == ["False", "True", "31536000", "True", "True", "True", "True"]
     assert result.stdout.rstrip().endswith(
-        "('HTTP_X_FORWARDED_PROTO', 'https') 1 django_redis.cache.RedisCache")
+        "('HTTP_X_FORWARDED_PROTO', 'https') 2 django_redis.cache.RedisCache")
 
 
 def test_debug_is_off_unless_the_environment_turns_it_on():
