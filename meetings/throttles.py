@@ -188,12 +188,13 @@ class ComputeBudget:
 
 
 def within_compute_budget(request, make: Callable[[], HttpResponse], *,
-                          refused: Callable[[ComputeBudget], HttpResponse]) -> HttpResponse:
+                          refused: Callable[[ComputeBudget], HttpResponse], refuses: bool = True) -> HttpResponse:
     """`make()`'s answer to a public question, its time counted against the
     client's budget (a streamed answer's as it is made), or `refused(budget)`
-    without any work when the budget is spent."""
+    without any work when the budget is spent (unless not `refuses`: then
+    counted only)."""
     budget = ComputeBudget(request)
-    if budget.spent():
+    if refuses and budget.spent():
         return refused(budget)
     started = time.perf_counter()
     try:

@@ -358,12 +358,12 @@ def meeting_page(request, slug: str):
     and directions, join and dial, types in words, calendar, share, and the
     correction form (same rules and throttle as the API). Made afresh for
     each reader: on the client's computing budget, as the search page is;
-    a correction sent (POST) has its own throttle and is never turned away
-    by the budget, so what a person wrote is not lost."""
-    if request.method == "POST":
-        return _meeting_page(request, slug)
+    a correction sent (POST) is counted too but turned away by the budget
+    only once its own throttle refuses it, so what a person wrote within
+    the throttle's limit is never lost."""
     return within_compute_budget(request, lambda: _meeting_page(request, slug),
-                                 refused=lambda budget: _busy(request, budget))
+                                 refused=lambda budget: _busy(request, budget),
+                                 refuses=request.method != "POST")
 
 
 def _meeting_page(request, slug: str):
@@ -375,6 +375,9 @@ def _meeting_page(request, slug: str):
     form = CorrectionForm(request.POST or None)
     if request.method == "POST":
         if not ChangeRequestThrottle().allow_request(request, None):
+            budget = ComputeBudget(request)
+            if budget.spent():  # past both limits: no page made again for each refusal
+                return _busy(request, budget)
             form.add_error(None, _("Too many corrections from your connection; please try again later."))
         elif form.is_valid():
             if form.cleaned_data.get("website"):

@@ -136,9 +136,22 @@ def test_a_meeting_page_counts_too(settings, client, directory):
     assert client.get(f"/meetings/{slug}/").status_code == 200
     busy = client.get(f"/meetings/{slug}/")
     assert busy.status_code == 429 and "Please wait a moment" in busy.content.decode()
-    # A correction sent is never turned away by the budget: what a person wrote is not lost.
+    # A correction sent within its throttle is never turned away by the budget: what a person wrote is not lost.
     sent = client.post(f"/meetings/{slug}/", {"description": "The door is on the side.", "time": "20:00"})
     assert sent.status_code == 200 and ChangeRequest.objects.filter(meeting__slug=slug).count() == 1
+
+
+def test_corrections_past_their_throttle_and_the_budget_get_no_page_made_again(settings, client, directory):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"change-requests": "1/hour"}}
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    slug = aa_meeting(directory, name="Lunch Bunch").slug
+    page = f"/meetings/{slug}/"
+    # Within the throttle: kept, whatever the budget (the page made for it spent it).
+    assert client.post(page, {"description": "Side door.", "time": "20:00"}).status_code == 200
+    # Past the throttle and the budget: the short wait page, not the meeting's page made again.
+    refused = client.post(page, {"description": "Again."})
+    assert refused.status_code == 429 and "Please wait a moment" in refused.content.decode()
+    assert ChangeRequest.objects.count() == 1
 
 
 def test_workers_threads_mark_clients_past_their_budget_safely(settings, rf):

@@ -175,7 +175,7 @@ def parse_after(value: str) -> tuple[dt.datetime, str, int]:
         return moment.astimezone(dt.timezone.utc), kind, int(number)
     except (ValueError, OverflowError) as error:
         raise serializers.ValidationError(
-            {AFTER: ["Give the position a page's next link gives: time,kind,id."]}) from error
+            {AFTER: [gettext("Give the position a page's next link gives: time,kind,id.")]}) from error
 
 
 def _after(position: tuple[dt.datetime, str, int], kind: str) -> Q:
@@ -206,7 +206,7 @@ def parse_since(value: str) -> dt.datetime:
         return moment.astimezone(dt.timezone.utc)
     except (ValueError, OverflowError) as error:
         raise serializers.ValidationError(
-            {"since": ["Give an ISO 8601 date or date-time, e.g. 2025-01-31 or 2025-01-31T12:00:00Z."]}
+            {"since": [gettext("Give an ISO 8601 date or date-time, e.g. 2025-01-31 or 2025-01-31T12:00:00Z.")]}
         ) from error
 
 
