@@ -52,7 +52,7 @@ from meetingfinder import replicas
 from meetings import clock, schedule, selectors
 from meetings.directory_version import Version, answering_at, directory_version
 from meetings.filters import clock_parameters
-from meetings.throttles import ComputeBudget, within_compute_budget
+from meetings.throttles import ComputeBudget, rendered, within_compute_budget
 
 log = logging.getLogger(__name__)
 
@@ -239,14 +239,6 @@ def _served(request, answering: Answering) -> HttpResponse | None:
     return _public_headers(response, **answering.shown)
 
 
-def _rendered(response):
-    """The response rendered now (a DRF or template response renders late),
-    so the time it takes is the request's, counted where it is made."""
-    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-        response.render()
-    return response
-
-
 def _made(view, request, args, kwargs, answering: Answering):
     """The view's answer at the request's instant and version, kept when it
     is everyone's (a 200 that sets no cookie, JSON where the view negotiates);
@@ -255,7 +247,7 @@ def _made(view, request, args, kwargs, answering: Answering):
 
     def make():
         with answering_at(answering.version, using=answering.alias), clock.held_at(answering.now):
-            return _rendered(view(request, *args, **kwargs))
+            return rendered(view(request, *args, **kwargs))
 
     response = within_compute_budget(request, make, refused=ComputeBudget.refusal)
     if response.status_code != 200 or response.has_header("Set-Cookie"):
@@ -315,7 +307,7 @@ def public_answer(*, clock_dependent: bool, max_age: int | None = None, negotiat
             if request.method not in ("GET", "HEAD"):
                 return view(request, *args, **kwargs)
             if _browser_asks_for_html(request, options):  # never kept: every one on the budget
-                return within_compute_budget(request, lambda: _on_a_replica(lambda alias: _rendered(
+                return within_compute_budget(request, lambda: _on_a_replica(lambda alias: rendered(
                     view(request, *args, **kwargs))), refused=ComputeBudget.refusal)
             answering = request.__dict__.pop(ANSWERING, None)
 

@@ -42,8 +42,8 @@ _local_counts = LocMemCache("change-request-throttle", {})
 
 
 def _window_count(shared_cache, *, key: str, lifetime: int, by: int = 1) -> int:
-    """The window's count with `by` added (0: read it): the shared cache's
-    count, or this worker's while the shared cache is down."""
+    """The window's count with `by` added: the shared cache's count, or this
+    worker's while the shared cache is down."""
     global _shared_cache_down_until
     if time.monotonic() >= _shared_cache_down_until:
         try:
@@ -104,9 +104,11 @@ def client_network(address: str) -> str:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return address
-    if ip.version == 6 and ip.ipv4_mapped is None:
-        return str(ipaddress.ip_network((ip, 64), strict=False))
-    return str(getattr(ip, "ipv4_mapped", None) or ip)
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:  # ::ffff:192.0.2.7 is 192.0.2.7
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network((ip, 64), strict=False))
 
 
 class ComputeBudget:
@@ -187,10 +189,18 @@ class ComputeBudget:
                             status=429, headers={"Retry-After": str(self.retry_after), "Cache-Control": "no-store"})
 
 
+def rendered(response: HttpResponse) -> HttpResponse:
+    """The response rendered now (a DRF or template response renders late,
+    after the view returns), so the time it takes is counted where it is made."""
+    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+        response.render()
+    return response
+
+
 def within_compute_budget(request, make: Callable[[], HttpResponse], *,
                           refused: Callable[[ComputeBudget], HttpResponse], refuses: bool = True) -> HttpResponse:
-    """`make()`'s answer to a public question, its time counted against the
-    client's budget (a streamed answer's as it is made), or `refused(budget)`
+    """`make()`'s answer to a public question, rendered and its time counted
+    against the client's budget (a streamed answer's as it is made), or `refused(budget)`
     without any work when the budget is spent (unless not `refuses`: then
     counted only)."""
     budget = ComputeBudget(request)
@@ -198,7 +208,7 @@ def within_compute_budget(request, make: Callable[[], HttpResponse], *,
         return refused(budget)
     started = time.perf_counter()
     try:
-        response = make()
+        response = rendered(make())
     except BaseException:  # a statement timeout is the costliest answer of all: counted too
         budget.spend(time.perf_counter() - started)
         raise

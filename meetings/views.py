@@ -75,8 +75,8 @@ def _offset(asked: QueryDict) -> int:
 
 
 def _busy(request, budget: ComputeBudget):
-    """The search page past the client's computing budget: a page that says
-    to wait, in the person's language (throttles.ComputeBudget)."""
+    """A page for people (search, a meeting) past the client's computing
+    budget: it says to wait, in the person's language (throttles.ComputeBudget)."""
     response = render(request, "meetings/busy.html", status=429)
     response["Retry-After"] = str(budget.retry_after)
     response["Cache-Control"] = "no-store"
