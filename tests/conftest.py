@@ -87,6 +87,26 @@ def frozen_now(monkeypatch):
     return freeze
 
 
+@pytest.fixture
+def clock_stopped(frozen_now):
+    """The API's clock stopped mid-hour and mid-minute: a test that counts
+    requests against a fixed window (change requests per hour, computing
+    per minute) stays in one window however long it runs."""
+    return frozen_now(dt.datetime(2026, 12, 1, 18, 30, 20, tzinfo=dt.timezone.utc))
+
+
+@pytest.fixture
+def clear_of_the_hours_turn():
+    """For a test whose other processes read the real clock (so it cannot be
+    stopped): if the hour turns within the next 90 seconds, wait for it, so a
+    count per hour is not split across two windows."""
+    import time
+
+    left = 3600 - time.time() % 3600
+    if left < 90:
+        time.sleep(left + 0.5)
+
+
 # Curation: two fellowships' service bodies, one with a child, and a curator for each.
 
 @dataclass

@@ -6,6 +6,7 @@ one limit, and parallel requests cannot slip past it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -38,18 +39,19 @@ def meeting(directory):
     return aa_meeting(directory)
 
 
+
 def submit(client: Client, meeting, **headers) -> int:
     return client.post(SUBMIT, {"meeting": meeting.slug, "description": "fix"}, content_type="application/json",
                        **headers).status_code
 
 
-def test_fifty_forged_forwarded_for_addresses_get_only_the_limit_through(client, meeting):
+def test_fifty_forged_forwarded_for_addresses_get_only_the_limit_through(client, meeting, clock_stopped):
     codes = [submit(client, meeting, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}") for n in range(50)]
     assert codes.count(202) == 10 and codes.count(429) == 40
     assert ChangeRequest.objects.count() == 10
 
 
-def test_refused_requests_say_when_to_come_back(client, meeting):
+def test_refused_requests_say_when_to_come_back(client, meeting, clock_stopped):
     for _ in range(10):
         submit(client, meeting)
     response = client.post(SUBMIT, {"meeting": meeting.slug, "description": "fix"}, content_type="application/json")
@@ -57,7 +59,7 @@ def test_refused_requests_say_when_to_come_back(client, meeting):
     assert 0 < int(response.headers["Retry-After"]) <= 3600
 
 
-def test_the_meeting_page_form_is_not_fooled_by_forged_addresses(client, meeting):
+def test_the_meeting_page_form_is_not_fooled_by_forged_addresses(client, meeting, clock_stopped):
     page = reverse("meeting-page", args=[meeting.slug])
     codes = [client.post(page, {"description": f"fix {n}", "time": "20:00"},
                          HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code for n in range(50)]
@@ -65,7 +67,7 @@ def test_the_meeting_page_form_is_not_fooled_by_forged_addresses(client, meeting
     assert "Too many corrections" in client.post(page, {"description": "x"}).content.decode()
 
 
-def test_behind_one_proxy_each_client_is_counted_apart(meeting, settings):
+def test_behind_one_proxy_each_client_is_counted_apart(meeting, settings, clock_stopped):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     proxy = Client(REMOTE_ADDR="10.0.0.2")
     # One client forging what it puts before the proxy's entry: still one client.
@@ -111,7 +113,19 @@ print(json.dumps([ChangeRequestThrottle().allow_request(request, None) for _ in 
 
 
 @pytest.mark.services
-def test_two_workers_share_one_count_in_redis(shared_cache):
+def test_the_window_is_the_api_clocks_hour(client, meeting, frozen_now):
+    """The count runs per fixed hour of `meetings.clock`: stopped there, the
+    tenth correction at 03:59:59 is the last, the eleventh waits one second,
+    and at 04:00 a new hour's count begins."""
+    frozen_now(dt.datetime(2026, 12, 1, 3, 59, 59, tzinfo=dt.timezone.utc))
+    assert [submit(client, meeting) for _ in range(10)] == [202] * 10
+    refused = client.post(SUBMIT, {"meeting": meeting.slug, "description": "fix"}, content_type="application/json")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    frozen_now(dt.datetime(2026, 12, 1, 4, 0, 0, tzinfo=dt.timezone.utc))
+    assert submit(client, meeting) == 202
+
+
+def test_two_workers_share_one_count_in_redis(shared_cache, clear_of_the_hours_turn):
     request = RequestFactory().post(SUBMIT, REMOTE_ADDR=shared_cache)
     here = [ChangeRequestThrottle().allow_request(request, None) for _ in range(6)]
     # Another process: its own Django, its own connection to Redis, same settings.
@@ -125,7 +139,7 @@ def test_two_workers_share_one_count_in_redis(shared_cache):
 
 
 @pytest.mark.services
-def test_parallel_requests_cannot_slip_past_the_limit(shared_cache):
+def test_parallel_requests_cannot_slip_past_the_limit(shared_cache, clock_stopped):
     allowed: list[bool] = []
     start = threading.Barrier(40)
 
@@ -159,7 +173,7 @@ def cache_down(settings, monkeypatch):
     monkeypatch.setattr(throttles, "_local_counts", throttles.LocMemCache("throttle-test", {}))
 
 
-def test_with_the_shared_cache_down_requests_are_counted_in_the_worker(client, meeting, cache_down):
+def test_with_the_shared_cache_down_requests_are_counted_in_the_worker(client, meeting, cache_down, clock_stopped):
     from django.core.cache import cache
 
     with pytest.raises(Exception):

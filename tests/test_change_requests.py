@@ -132,7 +132,7 @@ def test_the_honeypot_keeps_nothing(client, directory):
     assert not ChangeRequest.objects.exists()
 
 
-def test_requests_are_throttled_per_client(client, directory, settings):
+def test_requests_are_throttled_per_client(client, directory, settings, clock_stopped):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"change-requests": "2/hour"}}
     meeting = aa_meeting(directory)
     codes = [submit(client, meeting=meeting.slug, description=f"fix {n}").status_code for n in range(3)]

@@ -6,7 +6,6 @@ are still served, and other clients are not affected. A streamed answer
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 
 import pytest
@@ -27,9 +26,8 @@ def forget_budgets():
 
 
 @pytest.fixture(autouse=True)
-def meetings(directory, frozen_now):
+def meetings(directory, clock_stopped):
     # One minute throughout: a test crossing into the next would start a new budget.
-    frozen_now(dt.datetime(2026, 12, 1, 18, 30, 20, tzinfo=dt.timezone.utc))
     forget_budgets()
     for n in range(5):
         aa_meeting(directory, name=f"Step Study {n}")

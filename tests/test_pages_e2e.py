@@ -498,7 +498,7 @@ def test_accessibility_with_axe(site, browser, axe_script):
     assert serious == []
 
 
-def test_the_wait_page_past_a_clients_budget_is_accessible(site, browser, axe_script, settings):
+def test_the_wait_page_past_a_clients_budget_is_accessible(site, browser, axe_script, settings, clock_stopped):
     """Past the computing budget (meetings/throttles.py) the search page says
     to wait, in the person's language, with a way to try again; no critical
     or serious axe-core violation on a phone."""

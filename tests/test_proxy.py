@@ -124,7 +124,8 @@ def request(port: int, method: str, path: str, *, source: str = "127.0.0.1", bod
         connection.close()
 
 
-def test_behind_the_proxy_each_client_is_counted_apart_and_cannot_forge_another(proxy, directory, settings):
+def test_behind_the_proxy_each_client_is_counted_apart_and_cannot_forge_another(proxy, directory, settings,
+                                                                              clock_stopped):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
                                "NUM_PROXIES": int(compose_environment_default("DJANGO_NUM_PROXIES")),
                                "DEFAULT_THROTTLE_RATES": {"change-requests": "3/hour"}}
@@ -156,7 +157,8 @@ def test_the_proxy_compresses_answers_and_their_weak_etag_revalidates(proxy, dir
     assert status == 200 and "content-encoding" not in headers and json.loads(body) == answer
 
 
-def test_behind_a_tls_proxy_as_production_has_it_https_and_each_client_hold(tls_proxy, directory, settings):
+def test_behind_a_tls_proxy_as_production_has_it_https_and_each_client_hold(tls_proxy, directory, settings,
+                                                                           clock_stopped):
     """deploy/production.env.example's settings behind a TLS proxy in front of
     the compose nginx: the request is known to be https (the nginx passes on
     what the TLS proxy says; it said http and every request redirected again),

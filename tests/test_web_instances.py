@@ -131,7 +131,8 @@ def _wait_until_serving(port: int, instance: subprocess.Popen) -> None:
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_two_gunicorn_instances_behind_one_address_give_the_same_answers_and_share_throttling(directory, settings):
+def test_two_gunicorn_instances_behind_one_address_give_the_same_answers_and_share_throttling(directory, settings,
+                                                                                           clear_of_the_hours_turn):
     if connection.vendor != "postgresql":
         pytest.skip("needs DATABASE_URL pointing at PostgreSQL: the two instances must share the database")
     import redis
