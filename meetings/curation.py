@@ -49,11 +49,16 @@ def service_body_tree_ids(*, root_ids) -> frozenset[int]:
     return frozenset(tree_ids(ServiceBody, root_ids=root_ids))
 
 
+def _can_curate(*, user) -> bool:
+    """Signed in with an active account: anyone else curates nothing."""
+    return user is not None and user.is_authenticated and user.is_active
+
+
 def curated_body_ids(*, user) -> frozenset[int] | None:
     """Ids of the service bodies `user` curates, children included; None
     means every body (a superuser). Cached on the user object, which lives
     for one request."""
-    if user is None or not user.is_authenticated or not user.is_active:
+    if not _can_curate(user=user):
         return frozenset()
     if user.is_superuser:
         return None
@@ -82,6 +87,10 @@ def meetings_curated_by(*, user, queryset: QuerySet[Meeting] | None = None) -> Q
 
 def locations_curated_by(*, user, queryset: QuerySet[Location] | None = None) -> QuerySet[Location]:
     queryset = Location.objects.all() if queryset is None else queryset
+    if not _can_curate(user=user):
+        # Not only "no bodies": an anonymous user's id is None, and
+        # created_by=None would be every location nobody made (all imported ones).
+        return queryset.none()
     ids = curated_body_ids(user=user)
     if ids is None:
         return queryset
@@ -95,6 +104,8 @@ def region_is_theirs(*, user, region: Region) -> bool:
     no location of another body's is in it or below it (their own halls and
     halls they added; a shared hall counts as theirs, as in the location's
     own scope). Any curator may add one."""
+    if not _can_curate(user=user):
+        return False
     if curated_body_ids(user=user) is None:
         return True
     in_or_below = Location.objects.filter(region_id__in=tree_ids(Region, root_ids=[region.pk]))

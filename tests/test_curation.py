@@ -4,10 +4,11 @@ locations, feed sources and requests, by every admin path; a superuser all."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 from django.urls import reverse
 
-from meetings.curation import curated_body_ids, locations_curated_by, meetings_curated_by
+from meetings.curation import curated_body_ids, locations_curated_by, meetings_curated_by, region_is_theirs
 from meetings.models import ChangeRequest, FeedSource, Location, Meeting
 from tests.factories import (
     LocationFactory, aa_meeting, change_url, make_meeting, meeting_form_data, message_texts, na_meeting,
@@ -113,6 +114,28 @@ def test_locations_reachable_are_their_meetings_and_their_own(aa_client, directo
     assert set(locations_curated_by(user=directory.aa_curator)) == {mine.location, new_hall}
     assert aa_client.get(change_url(theirs.location)).status_code == 302
     assert aa_client.get(change_url(new_hall)).status_code == 200
+
+
+def test_no_one_signed_in_and_no_inactive_account_curates_a_location(directory):
+    """Signed out, or with an account switched off, a person curates nothing
+    (`curated_body_ids`), locations included: an anonymous user's id is None,
+    and "made by them" must not read as "made by no one" (every imported hall)."""
+    from meetings.models import Region
+
+    county = Region.objects.create(slug="orange-county", name="Orange County")
+    empty = Region.objects.create(slug="lake-forest", name="Lake Forest", parent=county)
+    imported_hall = LocationFactory(name="Imported Hall", region=county)  # made by an import: no creator
+    made_by_the_curator = LocationFactory(name="Office Hall", created_by=directory.aa_curator)
+    aa_meeting(directory, "Office Meeting", location=made_by_the_curator)
+    directory.aa_curator.is_active = False
+    for nobody in (AnonymousUser(), None, directory.aa_curator):
+        assert list(locations_curated_by(user=nobody)) == [], nobody
+        assert not region_is_theirs(user=nobody, region=county), nobody
+        assert not region_is_theirs(user=nobody, region=empty), nobody
+    assert imported_hall.created_by_id is None
+    directory.aa_curator.is_active = True
+    assert list(locations_curated_by(user=directory.aa_curator)) == [made_by_the_curator]
+    assert region_is_theirs(user=directory.aa_curator, region=empty)
 
 
 def test_a_region_another_bodys_hall_is_in_is_not_the_curators_to_change(aa_client, directory):
