@@ -1,4 +1,7 @@
-"""The client's address, read one way for throttles and login lockouts."""
+"""Who the client is, read one way for throttles, the computing budget and
+login lockouts."""
+
+import ipaddress
 
 from django.http import HttpRequest
 from rest_framework.throttling import BaseThrottle
@@ -10,3 +13,26 @@ def client_address(request: HttpRequest) -> str:
     proxy wrote. With NUM_PROXIES 0 the header, which anyone can write, is
     ignored. DRF's own rule, so the change-request throttle agrees."""
     return BaseThrottle().get_ident(request)
+
+
+def client_network(address: str) -> str:
+    """Whom a limit is counted for: an IPv4 address, or an IPv6 address's
+    /64, the block one home or phone is given (a client can take any address
+    in it, so counting per address would give it a fresh count per address).
+    The /64 is written as its first address (2001:db8:1:2::), so it is still
+    an address where one is kept (django-axes' records, PostgreSQL's inet)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:  # ::ffff:192.0.2.7 is 192.0.2.7
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network((ip, 64), strict=False).network_address)
+
+
+def counted_client(request: HttpRequest) -> str:
+    """The client every per-client limit counts (change requests, the
+    computing budget, admin login failures): the network of its address."""
+    return client_network(client_address(request))

@@ -65,7 +65,8 @@ if SECURE_PROXY_SSL_HEADER is not None and len(SECURE_PROXY_SSL_HEADER) != 2:
     raise ImproperlyConfigured("DJANGO_SECURE_PROXY_SSL_HEADER is a header and a value: HTTP_X_FORWARDED_PROTO,https")
 # How many proxies in front of the app append to X-Forwarded-For: the client's
 # address is read that many places from the right; 0 ignores the header (a
-# client can write anything in it). Throttles count per this address.
+# client can write anything in it). Throttles count per this address (an
+# IPv6 address's /64: meetingfinder/client_address.py).
 NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
 
 INSTALLED_APPS = [
@@ -136,8 +137,10 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 }
 
 # Admin login (django-axes): after this many failed logins for one username
-# from one address, that pair is locked out for the cool-off time; a success
-# resets the count. The address is read as the throttles read it (NUM_PROXIES).
+# from one client, that pair is locked out for the cool-off time; a success
+# resets the count. The client is counted as the throttles count it: its
+# address as NUM_PROXIES gives it, an IPv6 address's /64 (axes' records
+# show a /64 as its first address, 2001:db8:1:2::).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -146,7 +149,7 @@ AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.float("ADMIN_LOGIN_COOLOFF_MINUTES", default=30.0))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "meetingfinder.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "meetingfinder.client_address.counted_client"
 
 ROOT_URLCONF = "meetingfinder.urls"
 WSGI_APPLICATION = "meetingfinder.wsgi.application"

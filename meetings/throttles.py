@@ -14,7 +14,6 @@ workers times the rate), never a server error."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import threading
@@ -30,7 +29,7 @@ from django.utils.translation import gettext
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from meetingfinder.client_address import client_address
+from meetingfinder.client_address import counted_client
 from meetings import clock
 
 log = logging.getLogger(__name__)
@@ -65,12 +64,13 @@ def _count_in(cache, *, key: str, lifetime: int, by: int) -> int:
 
 
 class ChangeRequestThrottle(SimpleRateThrottle):
-    """Per client address, at the rate `CHANGE_REQUESTS_RATE` sets. The address
-    is REMOTE_ADDR, or the one the nearest of `NUM_PROXIES` trusted proxies put
-    in X-Forwarded-For (a client writes the rest of that header). Requests are
-    counted per fixed window of the rate's period in the shared cache, one
-    atomic increment each, so every worker sees one count and parallel
-    requests cannot all read "9 of 10" and pass; refused requests count too."""
+    """Per client, at the rate `CHANGE_REQUESTS_RATE` sets. The client is its
+    address (an IPv6 address's /64: `counted_client`): REMOTE_ADDR, or the one
+    the nearest of `NUM_PROXIES` trusted proxies put in X-Forwarded-For (a
+    client writes the rest of that header). Requests are counted per fixed
+    window of the rate's period in the shared cache, one atomic increment
+    each, so every worker sees one count and parallel requests cannot all
+    read "9 of 10" and pass; refused requests count too."""
 
     scope = "change-requests"
 
@@ -84,7 +84,7 @@ class ChangeRequestThrottle(SimpleRateThrottle):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": self.scope, "ident": counted_client(request)}
 
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
@@ -101,31 +101,16 @@ class ChangeRequestThrottle(SimpleRateThrottle):
         return max(self.window_ends - self.now, 0.0)
 
 
-def client_network(address: str) -> str:
-    """Whom a budget is counted for: an IPv4 address, or an IPv6 address's
-    /64, the block one home or phone is given (a client can take any address
-    in it, so counting per address would give it a budget per question)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if ip.version == 4:
-        return str(ip)
-    if ip.ipv4_mapped is not None:  # ::ffff:192.0.2.7 is 192.0.2.7
-        return str(ip.ipv4_mapped)
-    return str(ipaddress.ip_network((ip, 64), strict=False))
-
-
 class ComputeBudget:
     """The computing time a client's new public questions may cost per
     minute (`PUBLIC_COMPUTE_SECONDS_PER_MINUTE`; 0: no limit), counted per
-    client address as the change-request throttle reads it (an IPv6
-    address's /64: `client_network`), per fixed minute
-    in the shared cache. A question asked once the minute's budget is spent
-    is refused (429, Retry-After: the minute's end) before any work; answers
-    kept in the cache and 304s are still served. People searching spend a
-    few milliseconds a question: only a client making the server compute
-    for seconds on end meets the limit (meetings/public_answers.py).
+    client as the change-request throttle counts it (an IPv6 address's /64:
+    `counted_client`), per fixed minute in the shared cache. A question
+    asked once the minute's budget is spent is refused (429, Retry-After:
+    the minute's end) before any work; answers kept in the cache and 304s
+    are still served. People searching spend a few milliseconds a question:
+    only a client making the server compute for seconds on end meets the
+    limit (meetings/public_answers.py).
 
     One cache operation per computed answer, none per refusal or kept
     answer: the count is added to after the answer (a failed one too), and a
@@ -147,7 +132,7 @@ class ComputeBudget:
         now = clock.now().timestamp()  # the minute: tests can stop it
         self.window = int(now // self.WINDOW_SECONDS)
         self.retry_after = max(1, int((self.window + 1) * self.WINDOW_SECONDS - now) + 1)
-        self.key = f"compute:{client_network(client_address(request))}:{self.window}"
+        self.key = f"compute:{counted_client(request)}:{self.window}"
 
     def spent(self) -> bool:
         """Whether the client has spent this minute's budget."""

@@ -1,7 +1,7 @@
 """Admin login is rate-limited (django-axes): after ADMIN_LOGIN_FAILURE_LIMIT
-failed logins for one username from one address, even the right password is
-refused until the cool-off has passed; a forged X-Forwarded-For does not make
-a fresh address."""
+failed logins for one username from one client address (an IPv6 address's
+/64), even the right password is refused until the cool-off has passed; a
+forged X-Forwarded-For does not make a fresh address."""
 
 from __future__ import annotations
 
@@ -67,6 +67,35 @@ def test_behind_a_proxy_the_lockout_is_per_client_address(curator, settings):
     assert log_in(proxy, PASSWORD, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 429
     # Another client behind the same proxy is not locked out by the first one's failures.
     assert log_in(proxy, PASSWORD, HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 302
+
+
+def test_an_ipv6_client_is_locked_out_across_its_whole_64(curator):
+    """A home or phone may log in from any address of its /64: failures from
+    five of them lock the sixth out too, but not the next /64."""
+    for n in range(1, 6):
+        log_in(Client(REMOTE_ADDR=f"2001:db8:1:2::{n:x}"), "wrong")
+    assert log_in(Client(REMOTE_ADDR="2001:db8:1:2:ffff::9"), PASSWORD).status_code == 429
+    # Kept as an address (axes' field is one): the /64's first.
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["2001:db8:1:2::"]
+    elsewhere = Client(REMOTE_ADDR="2001:db8:1:3::1")
+    assert log_in(elsewhere, PASSWORD).status_code == 302 and logged_in(elsewhere)
+
+
+def test_ipv4_clients_are_single_addresses_written_either_way(curator):
+    for _ in range(5):
+        log_in(Client(REMOTE_ADDR="192.0.2.7"), "wrong")
+    # IPv4 written as IPv6 is that IPv4 address; its neighbour is someone else.
+    assert log_in(Client(REMOTE_ADDR="::ffff:192.0.2.7"), PASSWORD).status_code == 429
+    assert log_in(Client(REMOTE_ADDR="192.0.2.8"), PASSWORD).status_code == 302
+
+
+def test_behind_a_proxy_an_ipv6_client_is_locked_out_across_its_whole_64(curator, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    proxy = Client(REMOTE_ADDR="10.0.0.2")
+    for n in range(1, 6):
+        log_in(proxy, "wrong", HTTP_X_FORWARDED_FOR=f"2001:db8:ff::{n:x}, 2001:db8:1:2::{n:x}")
+    assert log_in(proxy, PASSWORD, HTTP_X_FORWARDED_FOR="2001:db8:1:2:ffff::9").status_code == 429
+    assert log_in(proxy, PASSWORD, HTTP_X_FORWARDED_FOR="2001:db8:1:3::1").status_code == 302
 
 
 def test_after_the_cool_off_the_right_password_logs_in_again(client, curator, settings):

@@ -1,5 +1,6 @@
 """The change-request throttle (API and meeting page) counts per real client
-address: a forged X-Forwarded-For makes no fresh client, and behind a
+address (an IPv6 address's /64): a forged X-Forwarded-For makes no fresh
+client, and behind a
 configured number of proxies each client is counted apart. The count lives in
 the shared cache: two workers (processes) with their own cache clients share
 one limit, and parallel requests cannot slip past it."""
@@ -19,6 +20,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from meetingfinder.client_address import client_network
 from meetingfinder.settings import cache_settings
 from meetings.throttles import ChangeRequestThrottle
 from meetings.models import ChangeRequest
@@ -77,6 +79,42 @@ def test_behind_one_proxy_each_client_is_counted_apart(meeting, settings, clock_
     assert submit(proxy, meeting, HTTP_X_FORWARDED_FOR="203.0.113.8") == 202
 
 
+def test_an_ipv6_client_is_its_whole_64(meeting, clock_stopped):
+    """A home or phone may send from any address of its /64: twenty addresses
+    there are one client; the next /64 is someone else."""
+    codes = [submit(Client(REMOTE_ADDR=f"2001:db8:1:2::{n:x}"), meeting) for n in range(1, 21)]
+    assert codes.count(202) == 10 and codes.count(429) == 10
+    assert ChangeRequest.objects.count() == 10
+    assert submit(Client(REMOTE_ADDR="2001:db8:1:3::1"), meeting) == 202
+
+
+def test_ipv4_clients_are_single_addresses_written_either_way(meeting, clock_stopped):
+    assert [submit(Client(REMOTE_ADDR="192.0.2.7"), meeting) for _ in range(10)] == [202] * 10
+    # IPv4 written as IPv6 is that IPv4 address; its neighbour is someone else.
+    assert submit(Client(REMOTE_ADDR="::ffff:192.0.2.7"), meeting) == 429
+    assert submit(Client(REMOTE_ADDR="192.0.2.8"), meeting) == 202
+
+
+def test_the_meeting_page_form_counts_an_ipv6_client_by_its_64(meeting, clock_stopped):
+    page = reverse("meeting-page", args=[meeting.slug])
+    codes = [Client(REMOTE_ADDR=f"2001:db8:1:2:{n:x}::9").post(page, {"description": f"fix {n}", "time": "20:00"})
+             for n in range(1, 21)]
+    assert sum("Too many corrections" in response.content.decode() for response in codes) == 10
+    assert ChangeRequest.objects.count() == 10
+    Client(REMOTE_ADDR="2001:db8:1:3::1").post(page, {"description": "fix", "time": "20:00"})
+    assert ChangeRequest.objects.count() == 11
+
+
+def test_behind_one_proxy_an_ipv6_client_is_its_whole_64(meeting, settings, clock_stopped):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    proxy = Client(REMOTE_ADDR="10.0.0.2")
+    # Twenty addresses of one /64 as the proxy saw them, each with a forged entry before it.
+    codes = [submit(proxy, meeting, HTTP_X_FORWARDED_FOR=f"2001:db8:ff::{n:x}, 2001:db8:1:2::{n:x}")
+             for n in range(1, 21)]
+    assert codes.count(202) == 10
+    assert submit(proxy, meeting, HTTP_X_FORWARDED_FOR="2001:db8:1:3::1") == 202
+
+
 def redis_or_skip() -> str:
     import redis
 
@@ -90,14 +128,15 @@ def redis_or_skip() -> str:
 @pytest.fixture
 def shared_cache(settings):
     """The default cache in Redis, as in production; yields a client address
-    of this test's own, so runs sharing the database do not meet."""
+    in a /64 of this test's own (the client counted), so runs sharing the
+    database do not meet."""
     import redis
 
     settings.CACHES = {"default": cache_settings(redis_or_skip())}
-    address = f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+    address = f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::1"
     yield address
     keys = redis.Redis.from_url(REDIS_URL)
-    for key in keys.scan_iter(f"*{address}*"):
+    for key in keys.scan_iter(f"*{client_network(address)}*"):
         keys.delete(key)
 
 
