@@ -52,7 +52,8 @@ from meetingfinder import replicas
 from meetings import clock, schedule, selectors
 from meetings.directory_version import Version, answering_at, directory_version
 from meetings.filters import clock_parameters
-from meetings.throttles import ComputeBudget, rendered, within_compute_budget
+from meetings.throttles import (ComputeBudget, compute_budgeted, counts_its_own_compute, rendered,
+                                 within_compute_budget)
 
 log = logging.getLogger(__name__)
 
@@ -302,10 +303,12 @@ def public_answer(*, clock_dependent: bool, max_age: int | None = None, negotiat
                    extra_headers=extra_headers or {}, params=params, max_bytes_setting=max_bytes_setting)
 
     def decorate(view):
+        other_methods = compute_budgeted(view)  # OPTIONS, a 405: never kept, each on the budget
+
         @wraps(view)
         def answer(request, *args, **kwargs):
             if request.method not in ("GET", "HEAD"):
-                return view(request, *args, **kwargs)
+                return other_methods(request, *args, **kwargs)
             if _browser_asks_for_html(request, options):  # never kept: every one on the budget
                 return within_compute_budget(request, lambda: _on_a_replica(lambda alias: rendered(
                     view(request, *args, **kwargs))), refused=ComputeBudget.refusal)
@@ -323,7 +326,7 @@ def public_answer(*, clock_dependent: bool, max_age: int | None = None, negotiat
             return _on_a_replica(on, answering.alias if answering else None)
 
         answer.public_answer_options = options
-        return answer
+        return counts_its_own_compute(answer)  # a kept answer and a 304 cost nothing
 
     return decorate
 

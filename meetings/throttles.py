@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpResponse, JsonResponse
+from django.urls import URLPattern, URLResolver
 from django.utils.translation import gettext
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -210,10 +211,42 @@ def within_compute_budget(request, make: Callable[[], HttpResponse], *,
     return response
 
 
+# What a client past its budget is refused: questions. A write (a correction)
+# is counted but has its own throttle, and what a person wrote within it is not lost.
+QUESTIONS = ("GET", "HEAD", "OPTIONS")
+# Set on a view that runs what it computes within_compute_budget itself.
+COUNTS_ITS_OWN = "counts_its_own_compute"
+
+
 def compute_budgeted(view):
-    """A public API view that computes every answer, on the client's budget."""
+    """A public view on the client's budget: every answer it makes counted,
+    and past the budget a question refused before any work (a write is
+    counted, never refused). A view that counts its own (`counts_its_own_compute`)
+    is returned as it is: one request is counted once."""
+    if getattr(view, COUNTS_ITS_OWN, False):
+        return view
+
     @wraps(view)
     def budgeted(request, *args, **kwargs):
-        return within_compute_budget(request, lambda: view(request, *args, **kwargs), refused=ComputeBudget.refusal)
+        return within_compute_budget(request, lambda: view(request, *args, **kwargs), refused=ComputeBudget.refusal,
+                                     refuses=request.method in QUESTIONS)
 
-    return budgeted
+    return counts_its_own_compute(budgeted)
+
+
+def counts_its_own_compute(view):
+    """Marks a view that runs what it computes within_compute_budget itself,
+    where only it knows how (kept answers served free, a page's own wait
+    page): `compute_budgeted` leaves it as it is."""
+    setattr(view, COUNTS_ITS_OWN, True)
+    return view
+
+
+def budgeted_routes(routes: list) -> list:
+    """`routes` (and the routes they include) with every view on the
+    client's computing budget (`compute_budgeted`), so a route added later is
+    on it too; the URL conf leaves out of `routes` what is not (the admin)."""
+    return [URLResolver(route.pattern, budgeted_routes(route.url_patterns), route.default_kwargs,
+                        route.app_name, route.namespace) if isinstance(route, URLResolver)
+            else URLPattern(route.pattern, compute_budgeted(route.callback), route.default_args, route.name)
+            for route in routes]

@@ -31,7 +31,8 @@ from meetings.directory_version import kept_per_version
 from meetings.models import Meeting, Region
 from meetings.querysets import PUBLISHED
 from meetings.selectors import search_page
-from meetings.throttles import ChangeRequestThrottle, ComputeBudget, within_compute_budget
+from meetings.throttles import (QUESTIONS, ChangeRequestThrottle, ComputeBudget, counts_its_own_compute,
+                                 within_compute_budget)
 
 SEARCH_PAGE_SIZE = 50
 # The page's URL parameters: the API's, and `offset` for the next pages.
@@ -83,6 +84,7 @@ def _busy(request, budget: ComputeBudget):
     return response
 
 
+@counts_its_own_compute  # its refusal is the wait page
 @require_safe
 def home(request):
     """The search page: opens on now (in progress, starting soon, later today,
@@ -352,6 +354,7 @@ def _language_name(code: str) -> str:
     return info["name_local"].capitalize() if code == (get_language() or "en")[:2] else _(info["name"])
 
 
+@counts_its_own_compute  # its refusal is the wait page
 @require_http_methods(["GET", "HEAD", "POST"])
 def meeting_page(request, slug: str):
     """A published meeting: when (its zone and the viewer's), where with a map
@@ -363,7 +366,7 @@ def meeting_page(request, slug: str):
     the throttle's limit is never lost."""
     return within_compute_budget(request, lambda: _meeting_page(request, slug),
                                  refused=lambda budget: _busy(request, budget),
-                                 refuses=request.method != "POST")
+                                 refuses=request.method in QUESTIONS)
 
 
 def _meeting_page(request, slug: str):

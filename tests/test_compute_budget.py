@@ -1,17 +1,22 @@
 """A client's new public questions have a computing budget per minute
-(meetings/throttles.py ComputeBudget): past it, a new question is a 429
-with Retry-After before any work, while answers kept in the cache and 304s
-are still served, and other clients are not affected. A streamed answer
-(the Meeting Guide feed) counts the time taken to make it."""
+(meetings/throttles.py ComputeBudget): past it, a new question to any
+public route is a 429 with Retry-After before any work, while answers kept
+in the cache and 304s are still served, and other clients are not
+affected. A streamed answer (the Meeting Guide feed) counts the time taken
+to make it."""
 
 from __future__ import annotations
 
 import threading
 
 import pytest
+from django.conf import settings as site_settings
 from django.core.cache import cache
 from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
+from meetingfinder.errors import is_api_path
+from meetings import throttles
 from meetings.models import ChangeRequest
 from meetings.throttles import ComputeBudget
 from tests.factories import aa_meeting
@@ -193,3 +198,82 @@ def test_the_refusal_speaks_the_senders_language(settings, client):
     client.get(SEARCH.format(radius=10))
     refused = client.get(SEARCH.format(radius=11), HTTP_ACCEPT_LANGUAGE="es")
     assert refused.status_code == 429 and "vuelve a intentarlo" in refused.json()["detail"]
+
+
+# Values for a route's parameters: any will do, a refusal comes before any work.
+ROUTE_ARGUMENTS = {"version": "v1", "format": "json", "slug": "no-such-meeting", "pk": "1"}
+# Routes a client past its budget may still ask, by name, each with why (a
+# health probe would be one: the load balancer asking is no client). None today.
+EXEMPT: dict[str, str] = {}
+
+
+def public_routes(patterns=None, *, prefix: tuple = (), namespace: str = ""):
+    """Every route a visitor reaches, as (name, the pattern chain, view), read
+    from the URL resolver, so a route added later is checked without a word
+    here: all but the admin and the static files."""
+    for route in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(route, URLResolver):
+            if route.namespace == "admin":
+                continue
+            inner = f"{namespace}{route.namespace}:" if route.namespace else namespace
+            yield from public_routes(route.url_patterns, prefix=(*prefix, route.pattern), namespace=inner)
+        else:
+            yield f"{namespace}{route.name}" if route.name else None, (*prefix, route.pattern), route.callback
+
+
+def route_url(name: str, chain: tuple, view) -> str:
+    """A URL of the route, its parameters filled with ROUTE_ARGUMENTS."""
+    assert name, f"the route {''.join(map(str, chain))} needs a name to be checked"
+    parameters = {key for pattern in chain for key in pattern.regex.groupindex}
+    url = reverse(name, kwargs={key: ROUTE_ARGUMENTS[key] for key in parameters})
+    assert resolve(url).func is view, f"{url} is not the route {name}"
+    return url
+
+
+def test_past_its_budget_a_client_gets_429_from_every_public_route(settings):
+    """Every public route's new question costs computing (the region list, the
+    API root, the docs, the favicon: 3 to 10 ms each), so each is on the budget,
+    and so is OPTIONS on the API: past it, 429 (the search page's wait page on
+    the pages) before any work."""
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    client = Client(raise_request_exception=False)  # a route's error is one more answer not refused
+    assert client.get(SEARCH.format(radius=10)).status_code == 200  # spends the budget
+    asked = []
+    for name, chain, view in public_routes():
+        if name in EXEMPT or str(chain[0]).startswith(site_settings.STATIC_URL.lstrip("/")):
+            continue
+        url = route_url(name, chain, view)
+        methods = ("GET", "HEAD", "OPTIONS") if is_api_path(url) else ("GET", "HEAD")
+        asked += [(method, url, client.generic(method, url)) for method in methods]
+    assert len(asked) > 40  # the resolver was read: the API's routes, the pages, BMLT, the schema
+    answered = [(method, url, response.status_code) for method, url, response in asked
+                if response.status_code != 429 or not response.has_header("Retry-After")]
+    assert answered == []
+
+
+def test_the_budget_costs_nothing_on_a_kept_answer_a_304_or_a_refusal(settings, client, monkeypatch):
+    """Only a computed answer touches the count (one cache call); what is kept,
+    a 304 and a refusal are decided in the worker's memory."""
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    counted = []
+    count = throttles._window_count
+    monkeypatch.setattr(throttles, "_window_count",
+                        lambda *args, **kwargs: counted.append(1) or count(*args, **kwargs))
+    first = client.get(SEARCH.format(radius=10))
+    assert first.status_code == 200 and counted == [1]
+    assert client.get(SEARCH.format(radius=10))["X-Cache"] == "hit"
+    assert client.get(SEARCH.format(radius=10), HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    assert client.get(SEARCH.format(radius=11)).status_code == 429
+    assert client.get("/api/v1/regions/").status_code == 429
+    assert client.options("/api/v1/meetings/").status_code == 429
+    assert counted == [1]
+
+
+def test_a_correction_sent_to_the_api_is_never_turned_away_by_the_budget(settings, client, directory):
+    """Its own throttle limits it; what a person wrote within that is not lost."""
+    settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 0.001
+    slug = aa_meeting(directory, name="Lunch Bunch").slug
+    assert client.get(SEARCH.format(radius=10)).status_code == 200
+    sent = client.post("/api/v1/change-requests/", {"meeting": slug, "description": "Side door."},
+                       content_type="application/json")
+    assert sent.status_code == 202 and ChangeRequest.objects.filter(meeting__slug=slug).count() == 1
