@@ -28,8 +28,10 @@ public_routes = [
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     # Swagger UI with its start-up script served as a file (?script), not inline:
     # the Content-Security-Policy allows no inline script. Unlike the plain view,
-    # this one keeps the site's Cross-Origin-Opener-Policy (same-origin).
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
+    # this one keeps the site's Cross-Origin-Opener-Policy (same-origin). GET
+    # alone: its template is named by its GET, so OPTIONS had none to render (500).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", http_method_names=["get", "head"]),
+         name="docs"),
     # BMLT's client interface, for NA's clients (crouton) that take this site as their root server.
     path("", include("meetings.bmlt_server.urls")),
     path("", include("meetings.urls")),

@@ -244,3 +244,11 @@ def test_blank_search_parameters_are_documented_as_not_given(schema, client):
     assert parameters["units"]["allowEmptyValue"] is True
     assert {"type": "string", "enum": [""]} in parameters["time_of_day"]["schema"]["items"]["anyOf"]
     assert client.get("/api/v1/meetings/", {"units": "", "time_of_day": ","}).status_code == 200
+
+
+def test_options_on_the_api_docs_is_a_405_not_a_server_error(db, quiet_client, debug):
+    """The docs page is HTML made from a template its GET names: OPTIONS had
+    none to render (500). It describes nothing an OPTIONS could ask."""
+    response = quiet_client.options("/api/docs/")
+    assert_json_error(response, 405)
+    assert "OPTIONS" not in response["Allow"]
