@@ -8,7 +8,10 @@ What a curator reaches:
   hall can be made before the meeting that uses it). A hall shared with
   another body's meetings is reachable by both bodies' curators: it is one
   building, and moving its pin is right for everyone meeting there;
-- feed sources of their bodies and those sources' import runs;
+- feed sources of their bodies and those sources' import runs; a feed
+  source in turn writes only the listings of its own body and those below it
+  (`feed_source_body_ids`), so whoever controls a feed reaches no more
+  through it than in the admin;
 - change requests about their bodies' meetings (wherever the meeting was
   when the request was sent), and new-meeting requests sent to their bodies.
 
@@ -130,6 +133,16 @@ def revert_leaves_scope(*, user, changes: dict[str, dict]) -> list[str]:
 
 def feed_sources_curated_by(*, user, queryset: QuerySet[FeedSource] | None = None) -> QuerySet[FeedSource]:
     return _in_curated_bodies(FeedSource, "service_body_id", user=user, queryset=queryset)
+
+
+def feed_source_body_ids(*, source: FeedSource) -> frozenset[int]:
+    """The service bodies whose meetings `source`'s imports may write or
+    remove: its body and every body below it, the listings each of its
+    curators keeps (`curated_body_ids`; a curator of a body above keeps
+    more, one of a body below cannot see the source). A meeting a person
+    moved to another body is that body's now, as a change request about it
+    is (`change_requests_curated_by`)."""
+    return service_body_tree_ids(root_ids=[source.service_body_id])
 
 
 def import_runs_curated_by(*, user, queryset: QuerySet[ImportRun] | None = None) -> QuerySet[ImportRun]:

@@ -433,6 +433,9 @@ class ImportRun(models.Model):
     rejected = models.PositiveIntegerField(verbose_name=_("rejected"), default=0)
     repaired = models.PositiveIntegerField(verbose_name=_("repaired"), default=0)
     duplicates = models.PositiveIntegerField(verbose_name=_("duplicates"), default=0)
+    # Records left alone because their meeting now belongs to a service body
+    # the source's does not keep (moved by a person; meetings.curation.feed_source_body_ids).
+    skipped = models.PositiveIntegerField(verbose_name=_("skipped"), default=0)
     # Type codes the fellowship's vocabulary lacks, with how many of the feed's records use each
     # (a record meeting on several days is one; unchanged records count too).
     unknown_types = models.JSONField(verbose_name=_("unknown types"), default=dict, blank=True)
@@ -456,11 +459,13 @@ class ImportRun(models.Model):
 
 
 class ImportIssue(models.Model):
-    """A record a run rejected, or repaired with a note."""
+    """A record a run rejected, repaired with a note, or skipped (left
+    alone: its meeting is another service body's now)."""
 
     class Kind(models.TextChoices):
         REJECTED = "rejected", _("Rejected")
         REPAIRED = "repaired", _("Repaired")
+        SKIPPED = "skipped", _("Skipped")
 
     run = models.ForeignKey(ImportRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="issues")
     kind = models.CharField(verbose_name=_("kind"), max_length=10, choices=Kind.choices)

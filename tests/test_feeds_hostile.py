@@ -494,7 +494,7 @@ def test_a_junk_feed_keeps_a_bounded_number_of_issues_with_exact_counts(imported
     junk = [{"slug": f"junk-{n}", "name": f"Junk {n}", "day": "someday"} for n in range(400)]
     parsed = parse_meeting_guide(junk)
     assert (parsed.rejected_count, len(parsed.notes)) == (400, 51)
-    assert parsed.notes[-1].reason == "350 more rejected or repaired records not listed"
+    assert parsed.notes[-1].reason == "350 more rejected, repaired or skipped records not listed"
     run = import_feed_text(source=imported["meeting-guide"], text=mg(*junk))
     assert (run.status, run.rejected, run.created, run.issues.count()) == ("succeeded", 400, 0, 51)
 

@@ -17,7 +17,7 @@ from meetings.models import FeedSource, ImportIssue, ImportRun
 
 class ImportRunInline(admin.TabularInline):
     model = ImportRun
-    fields = ("started", "status", "reason", "created", "updated", "unchanged", "removed", "rejected",
+    fields = ("started", "status", "reason", "created", "updated", "unchanged", "removed", "rejected", "skipped",
               "duration_seconds")
     readonly_fields = fields
     extra = 0
@@ -85,7 +85,7 @@ class ImportIssueInline(admin.TabularInline):
 @admin.register(ImportRun)
 class ImportRunAdmin(CuratorScopedAdmin):
     list_display = ("source", "started", "status", "created", "updated", "unchanged", "removed", "rejected",
-                    "repaired", "duration_seconds")
+                    "repaired", "skipped", "duration_seconds")
     list_filter = ("status", ("source", admin.RelatedOnlyFieldListFilter))
     readonly_fields = [f.name for f in ImportRun._meta.fields if f.name != "payload"]
     exclude = ("payload",)

@@ -32,7 +32,9 @@ included) or its location are left alone (`meetings.feeds.locks`), a hall a
 curator changed is described anew only as a whole (`Applier._place`), and the
 run notes the meetings that kept a curator's value over a new one from the
 feed; the same meeting from two sources is shown once
-(`meetings.feeds.duplicates`).
+(`meetings.feeds.duplicates`). A source writes only its service body's
+listings (`meetings.curation.feed_source_body_ids`): a meeting a person
+moved to another body is left alone, its record noted as skipped.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from django.utils.text import slugify
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from fellowships.vocabularies import WORLD_ID_TO_MEETING_GUIDE
+from meetings.curation import feed_source_body_ids
 from meetings.feeds import fetch, locks
 from meetings.feeds.claims import STALE_RUN_REASON, source_claimed
 from meetings.feeds.duplicates import mark_duplicates
@@ -442,6 +445,9 @@ class Plan:
     # (new key, what matched) for records keyed on their content that were
     # matched to a stored meeting under their old key (`_match_content_keyed`).
     matched: list[tuple[str, str]] = field(default_factory=list)
+    # (key, meeting id) for records whose meeting a person moved to a service
+    # body the source's does not keep: left alone, neither written nor made anew.
+    left_alone: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def writes_nothing(self) -> bool:
@@ -454,12 +460,20 @@ def _key_stem(key: str) -> str:
 
 
 def feed_plan(*, source: FeedSource, parsed: ParsedFeed) -> Plan:
-    """What applying `parsed` to the source's meetings would do (reads only)."""
+    """What applying `parsed` to the source's meetings would do (reads only).
+
+    The source writes only its body's listings (`feed_source_body_ids`): a
+    meeting a person moved to another body keeps its link to the record, so
+    the record is left alone (`plan.left_alone`) rather than made again as a
+    new meeting of the source's body on every run, and the meeting is never
+    removed by this feed, nor counted by its shrink guard. Moved back, it
+    takes the feed again."""
     plan = Plan()
+    ours = feed_source_body_ids(source=source)
     existing = {
-        key: (pk, content_hash, removed)
-        for pk, key, content_hash, removed in Meeting.objects.filter(source=source.meeting_source)
-        .values_list("id", "source_key", "content_hash", "removed")
+        key: (pk, content_hash, removed, service_body_id in ours)
+        for pk, key, content_hash, removed, service_body_id in Meeting.objects.filter(
+            source=source.meeting_source).values_list("id", "source_key", "content_hash", "removed", "service_body_id")
     }
     incoming: set[str] = set()
     for fm in parsed.meetings:
@@ -467,6 +481,8 @@ def feed_plan(*, source: FeedSource, parsed: ParsedFeed) -> Plan:
         current = existing.get(fm.key)
         if current is None:
             plan.create.append(fm)
+        elif not current[3]:
+            plan.left_alone.append((fm.key, current[0]))
         elif current[1] == fm.content_hash() and not current[2]:
             plan.unchanged += 1
         elif current[1] == fm.content_hash():
@@ -474,15 +490,15 @@ def feed_plan(*, source: FeedSource, parsed: ParsedFeed) -> Plan:
         else:
             plan.update.append((fm, current[0]))
     gone: dict[str, int] = {}
-    for key, (pk, _, removed) in existing.items():
+    for key, (pk, _, removed, is_ours) in existing.items():
         if key not in incoming and key not in parsed.seen_keys and _key_stem(key) not in parsed.seen_keys:
             gone[key] = pk
-        if removed:
+        if removed or not is_ours:
             continue
         plan.active += 1
         if key in gone:
             plan.remove.append(pk)
-    _match_content_keyed(plan, gone)
+    _match_content_keyed(plan, gone, not_ours={pk for pk, _, _, is_ours in existing.values() if not is_ours})
     _find_unpublished(plan)
     return plan
 
@@ -529,13 +545,14 @@ def _grouped(identities: dict[str, dict], shared: tuple[str, ...]) -> dict[tuple
     return grouped
 
 
-def _match_content_keyed(plan: Plan, gone: dict[str, int]) -> None:
+def _match_content_keyed(plan: Plan, gone: dict[str, int], not_ours: set[int]) -> None:
     """A record without a slug is keyed on its content, so any change to it
     (a new time, a new note, a feed's fresh `updated` stamp) gives it a new
     key. Such a record is matched to the stored meeting that left under its
     old key when what they share says they are the same meeting, so the
     change updates it: its slug, history and curated fields stay, instead
-    of one meeting retired and another made."""
+    of one meeting retired and another made. A record matched so to a
+    meeting of another body's (`not_ours`) is left alone, as under its key."""
     stored = {key: pk for key, pk in gone.items() if content_key_stem(key) is not None}
     fresh = [fm for fm in plan.create if content_key_stem(fm.key) is not None]
     if not stored or not fresh:
@@ -561,7 +578,12 @@ def _match_content_keyed(plan: Plan, gone: dict[str, int]) -> None:
     if not found:
         return
     matched_pks = {stored[old_key] for old_key in found.values()}
-    plan.update.extend((fm, stored[found[fm.key]]) for fm in fresh if fm.key in found)
+    for fm in fresh:
+        if fm.key in found and stored[found[fm.key]] in not_ours:
+            plan.left_alone.append((fm.key, stored[found[fm.key]]))
+        elif fm.key in found:
+            plan.update.append((fm, stored[found[fm.key]]))
+    plan.matched = [(key, reason) for key, reason in plan.matched if stored[found[key]] not in not_ours]
     plan.create = [fm for fm in plan.create if fm.key not in found]
     plan.remove = [pk for pk in plan.remove if pk not in matched_pks]
 
@@ -1045,6 +1067,7 @@ def _record_notes(run: ImportRun, parsed: ParsedFeed) -> None:
     # (and a line saying how many more); those left out are counted here.
     run.rejected = parsed.rejected_count
     run.repaired = parsed.repaired_count
+    run.skipped = parsed.skipped_count
     run.issues_left_out = parsed.unlisted
     ImportIssue.objects.filter(run=run).delete()
     ImportIssue.objects.bulk_create([
@@ -1078,11 +1101,29 @@ def _obtain(*, source: FeedSource, local_file_allowed: bool) -> FeedDocument:
 NOT_MODIFIED_REASON = "not modified since the last import (HTTP 304): nothing downloaded, nothing changed"
 
 
+def _note_left_alone(*, source: FeedSource, parsed: ParsedFeed, plan: Plan) -> None:
+    """Each record the plan leaves alone, on the run with the meeting and
+    the body it belongs to now, so the feed's curators see why their record
+    changed nothing (and may drop it from the feed)."""
+    if not plan.left_alone:
+        return
+    pks = [pk for _, pk in plan.left_alone]
+    where: dict[int, tuple[str, str]] = {}
+    for batch in _batches(pks, LOOKUP_BATCH):
+        where.update((pk, (slug, body)) for pk, slug, body in Meeting.objects.filter(pk__in=batch).values_list(
+            "pk", "slug", "service_body__name"))
+    for key, pk in plan.left_alone:
+        slug, body = where[pk]
+        parsed.skip(key, f"left alone: its meeting ({slug}) now belongs to {body}, not to "
+                         f"{source.service_body.name} or a body below it")
+
+
 def _apply_parsed(*, source: FeedSource, run: ImportRun, parsed: ParsedFeed, payload: str, allow_shrink: bool,
                   geocoder, progress: Progress | None, location_namespace: str, started: float) -> ImportRun:
     plan = feed_plan(source=source, parsed=parsed)
     for key, reason in plan.matched:
         parsed.annotate(key, "slug", reason)
+    _note_left_alone(source=source, parsed=parsed, plan=plan)
     _record_notes(run, parsed)
     # Counted over the whole feed, records unchanged since the last run too,
     # so the same feed reports the same codes, held or applied.

@@ -33,9 +33,9 @@ class RecordRejected(Exception):
 
 @dataclass
 class Note:
-    """A rejected or repaired record, for the run's report."""
+    """A rejected, repaired or skipped record, for the run's report."""
 
-    kind: str  # "rejected" or "repaired"
+    kind: str  # "rejected", "repaired" or "skipped" (ImportIssue.Kind)
     record_key: str
     field: str
     reason: str
@@ -105,6 +105,8 @@ class ParsedFeed:
     seen_keys: set[str] = field(default_factory=set)
     records: int = 0
     rejected_count: int = 0
+    # Records left alone: their meeting is another service body's now (importer.feed_plan).
+    skipped_count: int = 0
     repaired_keys: set[str] = field(default_factory=set)
     unlisted: int = 0
 
@@ -118,7 +120,7 @@ class ParsedFeed:
             self.notes.append(note)
             return
         self.unlisted += 1
-        summary = Note("repaired", "", "", f"{self.unlisted:,} more rejected or repaired records not listed")
+        summary = Note("repaired", "", "", f"{self.unlisted:,} more rejected, repaired or skipped records not listed")
         if len(self.notes) == limit:
             self.notes.append(summary)
         else:
@@ -135,6 +137,11 @@ class ParsedFeed:
     def annotate(self, key: str, field_name: str, reason: str) -> None:
         """One more note on a record already counted as repaired."""
         self._note(Note("repaired", key[:200], field_name, reason[:MAX_REASON]))
+
+    def skip(self, key: str, reason: str) -> None:
+        """A record read but left alone: nothing of it is written."""
+        self.skipped_count += 1
+        self._note(Note("skipped", key[:200], "", reason[:MAX_REASON]))
 
 
 # A key given to two records ------------------------------------------------------

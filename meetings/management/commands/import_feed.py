@@ -92,10 +92,14 @@ class Command(BaseCommand):
             raise CommandError(f"fetch failed: {error}") from error
         self.stdout.write(
             f"{source.slug}: {run.status} in {run.duration_seconds or 0:.2f}s - created {run.created}, "
-            f"updated {run.updated}, unchanged {run.unchanged}, removed {run.removed}, rejected {run.rejected}"
+            f"updated {run.updated}, unchanged {run.unchanged}, removed {run.removed}, rejected {run.rejected}, "
+            f"skipped {run.skipped}"
         )
         for issue in run.issues.filter(kind="rejected"):
             self.stdout.write(f"  rejected {issue.record_key} [{issue.field}]: {issue.reason}")
+        # Records whose meeting is another service body's now.
+        for issue in run.issues.filter(kind="skipped"):
+            self.stdout.write(f"  skipped {issue.record_key}: {issue.reason}")
         # Meetings that kept a curator's value over a new one from the feed.
         for issue in run.issues.filter(kind="repaired", reason__startswith=CURATED_KEPT):
             self.stdout.write(f"  curated {issue.record_key}: {issue.reason}" if issue.record_key
