@@ -33,17 +33,17 @@ def similar_names(first: str, second: str) -> bool:
 def mark_duplicates(*, meetings: Iterable[Meeting], source: str) -> int:
     """Point each of `meetings` (just imported from `source`) at the same
     meeting from another source, if there is one; the other source's row,
-    there first, stays the one shown. Returns how many were marked."""
+    there first, stays the one shown. Only a public meeting hides another: a
+    curator's draft or a listing kept unpublished would hide the real one
+    with it. Returns how many were marked."""
     meetings = [m for m in meetings if m.day is not None and m.time is not None and m.latitude is not None]
     if not meetings:
         return 0
     candidates = (
-        Meeting.objects.filter(
+        Meeting.objects.published().filter(
             fellowship_id__in={m.fellowship_id for m in meetings},
             day__in={m.day for m in meetings},
             time__in={m.time for m in meetings},
-            removed=False,
-            duplicate_of__isnull=True,
             latitude__isnull=False,
         )
         .exclude(source=source)
