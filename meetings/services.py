@@ -315,17 +315,43 @@ def meeting_take_feed(*, meeting: Meeting, values: dict, types: list[MeetingType
 
 @transaction.atomic
 def meeting_save(*, meeting: Meeting, types: Iterable[MeetingType] | None = None, now: dt.datetime | None = None) -> Meeting:
-    """Save a meeting with its derived fields; `types` replaces its types."""
+    """Save a meeting with its derived fields; `types` replaces its types.
+    When it is no longer public, the copies hidden behind it are shown again."""
     types = None if types is None else list(types)
     meeting_refresh_derived(meeting=meeting, types=types if types is not None else (
         meeting.types.all() if meeting.pk else []))
     meeting.updated = now or timezone.now()
     if types is not None:
         record_type_codes(meeting, types)
+    adding = meeting._state.adding  # a new meeting hides nothing yet
     meeting.save()
     if types is not None:
         meeting.types.set(types)
+    if not adding:
+        duplicates_show_again(kept=[meeting.pk], date=meeting.updated)
     return meeting
+
+
+def duplicates_show_again(*, kept: Iterable[int], date: dt.datetime, user=None) -> list[int]:
+    """Show again the copies (`Meeting.duplicate_of`, meetings/feeds/duplicates.py)
+    hidden behind those of the `kept` meetings that are not public now
+    (unpublished, removed from their feed, themselves marked a copy), and
+    record their history: a meeting is only ever hidden behind one the public
+    sees, or it would leave the directory with it. Every write that can take
+    a meeting out of the public listing calls this with the meetings it
+    wrote: `meeting_save`, `meetings_set_published` and the importer's
+    updates and removals. Returns the ids of the copies shown again."""
+    kept = list(kept)
+    still_public = Meeting.objects.published().filter(pk=OuterRef("duplicate_of_id"))
+    shown: list[int] = []
+    for start in range(0, len(kept), 500):  # a bulk action's selection may be the whole directory
+        copies = list(Meeting.objects.filter(duplicate_of_id__in=kept[start:start + 500])
+                      .exclude(Exists(still_public)).values_list("pk", flat=True))
+        if copies:
+            Meeting.objects.filter(pk__in=copies).update(duplicate_of=None)
+            history_bulk_record(instances=Meeting.objects.filter(pk__in=copies), user=user, date=date)
+            shown.extend(copies)
+    return shown
 
 
 def _temporarily_closed_type(meeting: Meeting) -> MeetingType | None:
@@ -336,6 +362,8 @@ def _temporarily_closed_type(meeting: Meeting) -> MeetingType | None:
 
 @transaction.atomic
 def meetings_set_published(*, meetings: QuerySet[Meeting], published: bool, user=None) -> int:
+    """Publish or unpublish `meetings`; the copies hidden behind those
+    unpublished are shown again. Returns how many changed."""
     changing = list(meetings.exclude(published=published))
     now = timezone.now()
     for meeting in changing:
@@ -343,6 +371,7 @@ def meetings_set_published(*, meetings: QuerySet[Meeting], published: bool, user
     Meeting.objects.bulk_update(changing, ["published", "updated"], batch_size=500)
     # A queryset write skips save(): its history is recorded here.
     history_bulk_record(instances=changing, user=user, date=now)
+    duplicates_show_again(kept=[m.pk for m in changing], date=now, user=user)
     return len(changing)
 
 

@@ -1,14 +1,18 @@
 """One meeting listed by two sources is shown once (meetings/feeds/duplicates.py),
 and only ever hidden behind a meeting the public sees: a look-alike nobody
-sees hides nothing."""
+sees hides nothing, and a copy comes back when the meeting it was hidden
+behind stops being public, whichever write made it stop
+(meetings.services.duplicates_show_again)."""
 
 from __future__ import annotations
 
 import pytest
 
+from meetings.feeds.importer import import_records
 from meetings.models import Meeting
 from meetings.services import meetings_set_published
-from tests.factories import LocationFactory, feed_record, make_meeting, make_source, run_feed
+from tests.factories import LocationFactory, change_url, feed_record, make_meeting, make_source, meeting_form_data, \
+    run_feed
 
 SEARCH = "/api/v1/meetings/"
 # Where feed_record(1) puts its meeting.
@@ -34,6 +38,15 @@ def copy_hidden(vocabularies):
     return kept, copy
 
 
+def assert_shown_again(copy: Meeting, client, *, history_before: int) -> None:
+    copy.refresh_from_db()
+    assert copy.duplicate_of is None
+    assert Meeting.objects.published().filter(pk=copy.pk).exists()
+    assert copy.history.count() == history_before + 1
+    assert copy.history.latest().duplicate_of_id is None
+    assert found(client, *SERENITY) == ["Serenity"]
+
+
 # Hidden only behind a public meeting ------------------------------------------
 
 def test_a_curators_unpublished_draft_hides_no_import(vocabularies, client):
@@ -55,4 +68,92 @@ def test_another_bodys_unpublished_listing_hides_no_import(vocabularies, client)
 
 
 def test_a_copy_is_hidden_behind_a_public_meeting(copy_hidden, client):
+    assert found(client, *SERENITY) == ["Serenity Group"]
+
+
+# A copy is shown again when the meeting it was hidden behind stops being public
+
+def test_unpublishing_the_kept_meeting_with_the_admin_action_shows_its_copy(copy_hidden, admin_client, client,
+                                                                             admin_user):
+    kept, copy = copy_hidden
+    history_before = copy.history.count()
+    assert found(client, *SERENITY) == ["Serenity Group"]
+    response = admin_client.post("/admin/meetings/meeting/",
+                                 {"action": "unpublish", "_selected_action": [kept.pk]}, follow=True)
+    assert response.status_code == 200
+    assert_shown_again(copy, client, history_before=history_before)
+    assert copy.history.latest().history_user == admin_user
+
+
+def test_unpublishing_the_kept_meeting_in_its_change_form_shows_its_copy(copy_hidden, admin_client, client,
+                                                                          admin_user):
+    kept, copy = copy_hidden
+    history_before = copy.history.count()
+    assert found(client, *SERENITY) == ["Serenity Group"]
+    data = meeting_form_data(kept)
+    del data["published"]
+    response = admin_client.post(change_url(kept), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert_shown_again(copy, client, history_before=history_before)
+    assert copy.history.latest().history_user == admin_user
+
+
+def test_an_import_that_unpublishes_the_kept_meeting_shows_its_copy(vocabularies, client):
+    bmlt_formats = [{"id": "2", "key_string": "O", "world_id": "OPEN"}]
+    record = {"id_bigint": "10", "meeting_name": "Just for Today", "weekday_tinyint": "2", "start_time": "19:00:00",
+              "time_zone": "America/New_York", "location_street": "1 Main St", "location_municipality": "Auburn",
+              "location_province": "NY", "latitude": "42.93", "longitude": "-76.56", "format_shared_id_list": "2"}
+    area, region = make_source("area", fellowship="na", format="bmlt"), make_source("region", fellowship="na",
+                                                                                    format="bmlt")
+    import_records(records=[record], source=area, format="bmlt", bmlt_formats=bmlt_formats)
+    import_records(records=[{**record, "id_bigint": "77"}], source=region, format="bmlt", bmlt_formats=bmlt_formats)
+    kept, copy = Meeting.objects.get(feed_source=area), Meeting.objects.get(feed_source=region)
+    assert copy.duplicate_of == kept
+    history_before = copy.history.count()
+    assert [m.pk for m in Meeting.objects.published()] == [kept.pk]
+    assert found(client, 42.93, -76.56) == ["Just for Today"]
+
+    run = import_records(records=[{**record, "published": "0"}], source=area, format="bmlt",
+                         bmlt_formats=bmlt_formats, allow_shrink=True)
+    assert (run.status, run.updated) == ("succeeded", 1)
+    copy.refresh_from_db()
+    assert copy.duplicate_of is None
+    assert [m.pk for m in Meeting.objects.published()] == [copy.pk]
+    assert copy.history.count() == history_before + 1
+    assert copy.history.latest().import_run_id == run.pk
+    assert found(client, 42.93, -76.56) == ["Just for Today"]
+    assert client.get(f"/api/v1/meetings/{copy.slug}/").status_code == 200
+
+
+def test_the_kept_meeting_marked_a_copy_itself_shows_its_own_copy(copy_hidden, client):
+    """The intergroup renames its meeting to match a third source's, there
+    first: it is hidden behind that one, and the district's copy it hid comes back."""
+    kept, copy = copy_hidden
+    make_meeting(name="Sunrise", day=1, time="19:00",
+                 location=LocationFactory(latitude=SERENITY[0], longitude=SERENITY[1]))
+    assert found(client, *SERENITY) == ["Serenity Group", "Sunrise"]
+    history_before = copy.history.count()
+    run_feed(kept.feed_source, [feed_record(1, name="Sunrise Group")])
+    kept.refresh_from_db()
+    assert kept.duplicate_of is not None
+    copy.refresh_from_db()
+    assert copy.duplicate_of is None and copy.history.count() == history_before + 1
+    assert found(client, *SERENITY) == ["Serenity", "Sunrise"]
+
+
+def test_the_kept_meeting_leaving_its_feed_shows_its_copy(copy_hidden, client):
+    kept, copy = copy_hidden
+    history_before = copy.history.count()
+    assert found(client, *SERENITY) == ["Serenity Group"]
+    run_feed(kept.feed_source, [feed_record(2, latitude=34.5)], allow_shrink=True)
+    assert_shown_again(copy, client, history_before=history_before)
+
+
+def test_a_copy_stays_hidden_while_the_kept_meeting_stays_public(copy_hidden, admin_client, client):
+    kept, copy = copy_hidden
+    response = admin_client.post(change_url(kept), meeting_form_data(kept, notes="Ring the bell."))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    run_feed(kept.feed_source, [feed_record(1, name="Serenity Group", notes="Use the side door.")])
+    copy.refresh_from_db()
+    assert copy.duplicate_of == kept
     assert found(client, *SERENITY) == ["Serenity Group"]

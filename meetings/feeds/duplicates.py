@@ -35,7 +35,8 @@ def mark_duplicates(*, meetings: Iterable[Meeting], source: str) -> int:
     meeting from another source, if there is one; the other source's row,
     there first, stays the one shown. Only a public meeting hides another: a
     curator's draft or a listing kept unpublished would hide the real one
-    with it. Returns how many were marked."""
+    with it (and one that stops being public shows its copies again:
+    `meetings.services.duplicates_show_again`). Returns how many were marked."""
     meetings = [m for m in meetings if m.day is not None and m.time is not None and m.latitude is not None]
     if not meetings:
         return 0

@@ -68,8 +68,8 @@ from meetings.history import attributed, history_bulk_record
 from meetings.models import (FeedFormat, FeedSource, ImportIssue, ImportRun, Location, Meeting, Region,
                              feed_url_problem)
 from meetings.keywords import type_search_names_read
-from meetings.services import (location_apply_place, location_meetings_follow, location_query, meeting_take_feed,
-                               place_lookup)
+from meetings.services import (duplicates_show_again, location_apply_place, location_meetings_follow, location_query,
+                               meeting_take_feed, place_lookup)
 
 Progress = Callable[[int, int], None]
 
@@ -861,10 +861,9 @@ class Applier:
             history_bulk_record(instances=Meeting.objects.filter(pk__in=restored), date=self.now)
         for removed in _chunks(plan.remove):
             Meeting.objects.filter(pk__in=removed).update(removed=True, removed_at=self.now)
+            history_bulk_record(instances=Meeting.objects.filter(pk__in=removed), date=self.now)
             # The other source's copy of a meeting that left its feed is shown again.
-            shown_again = list(Meeting.objects.filter(duplicate_of__in=removed).values_list("pk", flat=True))
-            Meeting.objects.filter(pk__in=shown_again).update(duplicate_of=None)
-            history_bulk_record(instances=Meeting.objects.filter(pk__in=[*removed, *shown_again]), date=self.now)
+            duplicates_show_again(kept=removed, date=self.now)
         if self.progress:
             self.progress(total, total)
         self.run.created = len(plan.create)
@@ -996,6 +995,8 @@ class Applier:
             if columns:
                 Meeting.objects.bulk_update(meetings, columns, batch_size=500)
         history_bulk_record(instances=changed, date=self.now, type_codes=changed_codes)
+        # A meeting the feed now unpublishes, or marked a copy itself, shows the copies it hid.
+        duplicates_show_again(kept=[m.pk for m in changed], date=self.now)
         return [m.pk for m in changed]
 
 
