@@ -157,3 +157,29 @@ def test_a_copy_stays_hidden_while_the_kept_meeting_stays_public(copy_hidden, ad
     copy.refresh_from_db()
     assert copy.duplicate_of == kept
     assert found(client, *SERENITY) == ["Serenity Group"]
+
+
+# What the rule found already wrong ---------------------------------------------
+
+def test_migration_0029_shows_the_copies_already_hidden_behind_a_meeting_nobody_sees(copy_hidden, client):
+    """Before the rule, a copy could be hidden behind a meeting that was then
+    unpublished (or was never public): migration 0029 shows every such copy
+    again, and leaves alone a copy hidden behind a meeting still shown."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    kept, copy = copy_hidden
+    elsewhere = LocationFactory(latitude=34.05, longitude=-118.25)
+    other_kept = make_meeting(name="Hope", day=3, time="07:00", location=elsewhere)
+    other_copy = make_meeting(name="Hope Group", day=3, time="07:00", location=elsewhere)
+    Meeting.objects.filter(pk=other_copy.pk).update(duplicate_of=other_kept)
+    # Unpublished by a write that knew nothing of the rule (as every one did before it).
+    Meeting.objects.filter(pk=kept.pk).update(published=False)
+    assert found(client, *SERENITY) == []
+
+    import_module("meetings.migrations.0029_copies_behind_hidden_meetings_shown").copies_shown_again(apps, None)
+
+    assert found(client, *SERENITY) == ["Serenity"]  # the cached answer of a moment ago is not served
+    assert Meeting.objects.get(pk=copy.pk).duplicate_of_id is None
+    assert Meeting.objects.get(pk=other_copy.pk).duplicate_of_id == other_kept.pk
