@@ -12,6 +12,10 @@ the values before and after (django-simple-history's tables, migration 0004).
 - `history_changes(...)` pairs each row with the one before it, for the
   admin and the `/api/v1/changes/` feed. Undoing a change is a write:
   `meetings.services.history_revert(...)`.
+- What the public may learn of a change (`public_change(...)`, the feed's
+  rule) is what it could see before and after it: a meeting while it was
+  public (`querysets.PUBLISHED`, as search shows it), a place while it
+  served such a meeting.
 """
 
 from __future__ import annotations
@@ -24,13 +28,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import models
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
 
 from fellowships.models import MeetingType
 from meetings import schedule
-from meetings.models import Meeting
+from meetings.models import Location, Meeting
+from meetings.querysets import PUBLISHED
 
 _attribution: ContextVar[dict] = ContextVar("history_attribution", default={})
 
@@ -185,6 +191,121 @@ def previous_records(records: list) -> dict[int, object]:
             wanted[record.history_id] = ids[position - 1]
     found = History.objects.in_bulk(list(wanted.values()))
     return {history_id: found.get(previous_id) for history_id, previous_id in wanted.items()}
+
+
+# What the public may learn ---------------------------------------------------
+#
+# A change tells the public what it could see before and after it, nothing
+# more: what search showed of a meeting (querysets.PUBLISHED), and a place
+# while it served such a meeting. A place counts as serving at the end of the
+# instant of its change, with the meetings written at that same instant: an
+# import writes a place and its meetings at one time, in one transaction. A
+# place never public is never shown, nor any of its values from before a
+# public meeting came to it: the meeting that makes it public brings it whole.
+
+# A meeting's row records it as the public saw it: there (not its deletion) and shown.
+PUBLIC_MEETING_ROW = PUBLISHED & ~Q(history_type="-")
+
+
+def _true_of(condition: Q) -> ExpressionWrapper:
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
+def _later_than_outer_row() -> Q:
+    return Q(history_date__gt=OuterRef("history_date")) | Q(history_date=OuterRef("history_date"),
+                                                            history_id__gt=OuterRef("history_id"))
+
+
+def _meeting_shown_before() -> Subquery:
+    """Whether the public saw the meeting as its row before the outer one
+    recorded it (null for its first row): the row previous_records finds."""
+    before = Meeting.history.filter(
+        Q(history_date__lt=OuterRef("history_date"))
+        | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id")),
+        id=OuterRef("id"),
+    ).order_by("-history_date", "-history_id")
+    return Subquery(before.annotate(shown=_true_of(PUBLIC_MEETING_ROW)).values("shown")[:1],
+                    output_field=BooleanField())
+
+
+def _place_served(*, same_instant: bool) -> Subquery:
+    """A public meeting's row at the outer location row's place at the end
+    of the row's instant (`same_instant`: the meeting rows of that very time
+    count), or just before it: some meeting's latest row by then, public and
+    at the place; null when none was.
+
+    A scalar subquery, not EXISTS: PostgreSQL turns an EXISTS into a join
+    over every public meeting row ever written, where this one is asked of
+    the location rows a page reads, in the time index's order, each through
+    the index of its place's meeting rows."""
+    by = "history_date__lte" if same_instant else "history_date__lt"
+    superseded = Meeting.history.filter(_later_than_outer_row(), id=OuterRef("id"),
+                                        **{by: OuterRef(OuterRef("history_date"))})
+    serving = Meeting.history.filter(PUBLIC_MEETING_ROW, ~Exists(superseded), location_id=OuterRef("id"),
+                                     **{by: OuterRef("history_date")})
+    return Subquery(serving.order_by().values("history_id")[:1])
+
+
+def meeting_rows_seen(rows: QuerySet) -> QuerySet:
+    """The meeting rows of `rows` that change what the public could see: the
+    meeting was public as the row records it, or as the row before it did."""
+    return rows.alias(shown_before=_meeting_shown_before()).filter(Q(PUBLIC_MEETING_ROW) | Q(shown_before=True))
+
+
+def location_rows_seen(rows: QuerySet) -> QuerySet:
+    """The location rows of `rows` the public may see: their place served a
+    public meeting then."""
+    return rows.alias(served_by=_place_served(same_instant=True)).filter(served_by__isnull=False)
+
+
+def meeting_rows_as_public(rows: QuerySet) -> QuerySet:
+    """Meeting rows with what `public_change` needs: `shown`, `shown_before`,
+    and `place_row`, the history id of its place's row as it stood then."""
+    place_row = Location.history.filter(id=OuterRef("location_id"), history_date__lte=OuterRef("history_date"))
+    return rows.annotate(
+        shown=_true_of(PUBLIC_MEETING_ROW), shown_before=_meeting_shown_before(),
+        place_row=Subquery(place_row.order_by("-history_date", "-history_id").values("history_id")[:1]),
+    )
+
+
+def location_rows_as_public(rows: QuerySet) -> QuerySet:
+    """Location rows with what `public_change` needs: `shown`, `shown_before`."""
+    return rows.alias(served_by=_place_served(same_instant=True),
+                      served_before_by=_place_served(same_instant=False)).annotate(
+        shown=_true_of(Q(served_by__isnull=False)), shown_before=_true_of(Q(served_before_by__isnull=False)))
+
+
+@dataclass
+class PublicChange:
+    """A change as the public may learn it."""
+    history_type: str  # "+": new to the public (made, or shown again), "~": changed, "-": gone from it
+    changes: dict[str, dict]  # {field: {"old": ..., "new": ...}}, as record_diff
+    slug: str | None  # a meeting's slug, as the public knew or now knows it
+    place_id: int | None  # a meeting's place, when the public learns the meeting is there
+
+
+def public_change(*, record, previous) -> PublicChange | None:
+    """What the public may learn from `record` (annotated by
+    `meeting_rows_as_public` or `location_rows_as_public`) after `previous`,
+    or None when nothing: the difference between what it could see before
+    and after. Shown after only, the whole of it is new, as though made
+    (a mirror that never saw it gets it whole); a meeting shown before only
+    is gone, with nothing of it but the slug the public knew. (A place no
+    public meeting serves any more is not withdrawn: it is only ever read
+    through its meetings, which are.)"""
+    shown, shown_before = bool(record.shown), bool(record.shown_before) and previous is not None
+    is_meeting = isinstance(record, Meeting.history.model)
+    if not shown:
+        if not (is_meeting and shown_before):
+            return None
+        return PublicChange(history_type="-", changes={}, slug=previous.slug, place_id=None)
+    if shown_before:
+        history_type, changes = record.history_type, record_diff(record, previous)
+    else:
+        history_type, changes = "+", record_diff(record, None)
+    moved_in = is_meeting and record.location_id is not None and (history_type == "+" or "location" in changes)
+    return PublicChange(history_type=history_type, changes=changes, slug=record.slug if is_meeting else None,
+                        place_id=record.location_id if moved_in else None)
 
 
 @dataclass

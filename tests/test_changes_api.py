@@ -4,13 +4,18 @@ moment, oldest first, paginated, with old and new values and what made it."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from meetings import history
+from meetings.api.change_views import PRIVATE_FIELDS, READ_PER_RESULT
+from meetings.history import history_bulk_record
 from meetings.models import Location, Meeting
-from meetings.services import meeting_save
-from tests.factories import aa_meeting, feed_record, make_source, run_feed
+from meetings.services import meeting_save, meetings_set_published
+from tests.factories import LocationFactory, aa_meeting, feed_record, make_source, run_feed
 
 CHANGES = "/api/v1/changes/"
 
@@ -19,16 +24,24 @@ def test_changes_list_meetings_and_locations_with_old_and_new_values(client, dir
     meeting = aa_meeting(directory, "Serenity Group")
     meeting.name = "Serenity Step Study"
     meeting_save(meeting=meeting)
+    meeting.location.notes = "Side door"
+    meeting.location.save()
     body = client.get(CHANGES).json()
+    # The place was made before its meeting, when it served no public meeting:
+    # it comes whole with the meeting, and its own changes follow.
     kinds = [(c["kind"], c["action"]) for c in body["results"]]
-    assert kinds == [("location", "created"), ("meeting", "created"), ("meeting", "changed")]
-    change = body["results"][-1]
+    assert kinds == [("meeting", "created"), ("meeting", "changed"), ("location", "changed")]
+    change = body["results"][1]
     assert change["slug"] == meeting.slug and change["object_id"] == meeting.pk
     assert change["changes"] == {"name": {"old": "Serenity Group", "new": "Serenity Step Study"}}
     assert change["made_by"] == "system"
-    created = body["results"][1]["changes"]
-    assert created["name"] == {"old": None, "new": "Serenity Group"} and created["time"]["new"] == "19:00"
-    assert "review_reason" not in created
+    created = body["results"][0]
+    assert created["changes"]["name"] == {"old": None, "new": "Serenity Group"}
+    assert created["changes"]["time"]["new"] == "19:00"
+    assert "review_reason" not in created["changes"]
+    assert created["location"]["object_id"] == meeting.location_id
+    assert created["location"]["values"]["notes"] == "" and "geocode_status" not in created["location"]["values"]
+    assert body["results"][2]["changes"] == {"notes": {"old": "", "new": "Side door"}}
 
 
 def test_since_narrows_and_a_malformed_since_is_400(client, directory):
@@ -122,7 +135,9 @@ def test_the_query_count_does_not_grow_with_the_page_or_the_history(client, voca
     assert len(body["results"]) == 6 + 3 + 74 + 40 - 1
     assert {(c["kind"], c["action"]) for c in body["results"]} == {
         ("location", "created"), ("meeting", "created"), ("meeting", "changed")}
-    assert len(large) == len(small)
+    # A page from a position reads where its reading stops first (two more
+    # statements), one from an offset does not: neither grows with the page.
+    assert len(large) <= len(small)
 
 
 def _page_through(client, url: str) -> list[dict]:
@@ -153,7 +168,9 @@ def test_next_leads_on_from_the_last_change_at_the_cost_of_a_first_page(client, 
     with CaptureQueriesContext(connection) as captured:
         deep = client.get(pages[-2]["next"]).json()
     assert deep["results"] == pages[-1]["results"] and deep["next"] is None
-    assert not [q["sql"] for q in captured if "OFFSET" in q["sql"].upper()]
+    # Nothing is skipped by the depth: only the page's own reach is (where it stops reading).
+    skipped = [int(n) for q in captured for n in re.findall(r"OFFSET (\d+)", q["sql"].upper())]
+    assert all(rows < 7 * READ_PER_RESULT for rows in skipped)
     # With `since` too, both narrow.
     since = by_after[40]["at"]
     narrowed = _page_through(client, f"{CHANGES}?limit=4&since={since.replace('+', '%2B')}")
@@ -168,3 +185,196 @@ def test_a_malformed_after_is_400_naming_it(client, vocabularies):
                   "0001-01-01T00:00:00+01:00,meeting,1", "2026-01-01T00:00:00+00:00,meeting,١"):
         response = client.get(CHANGES, {"after": value})
         assert response.status_code == 400 and "after" in response.json(), value
+
+
+# What the public may see ------------------------------------------------------
+#
+# The feed says what search says: a meeting that is not public (never
+# published, unpublished, removed from its feed, a second source's copy) and a
+# place that serves no public meeting are no one's business but the curators'.
+
+PRIVATE_WORDS = ("private-circle", "Private Circle", "12 Elm St", "Ring the back bell", "Ask Jane", "zoom.us/j/999")
+
+
+def _private_meeting(directory) -> Meeting:
+    """A meeting at a member's home, kept unpublished so no one outside sees it."""
+    home = LocationFactory(name="Jane's home", address="12 Elm St", formatted_address="12 Elm St, Irvine, CA 92618",
+                           notes="Ring the back bell")
+    return aa_meeting(directory, "Private Circle", slug="private-circle", location=home, published=False,
+                      notes="Ask Jane", conference_url="https://zoom.us/j/999")
+
+
+def _everything_public_readers_get(client, *, since: str) -> list[str]:
+    """The feed's text as every way of reading it gives it: whole, from a
+    moment, a page at a time by `next` and by offset, after each change."""
+    texts = [client.get(CHANGES).content.decode(), client.get(CHANGES, {"since": since}).content.decode()]
+    for page in _page_through(client, CHANGES + "?limit=1"):
+        texts.append(str(page))
+    for offset in range(4):
+        texts.append(client.get(CHANGES, {"limit": 1, "offset": offset}).content.decode())
+    for change in client.get(CHANGES).json()["results"]:
+        position = f"{change['at']},{change['kind']},{change['id']}"
+        texts.append(client.get(CHANGES, {"after": position}).content.decode())
+    return texts
+
+
+def _changes_of(client, *, kind: str, object_id: int) -> list[dict]:
+    return [c for page in _page_through(client, CHANGES + "?limit=500") for c in page["results"]
+            if c["kind"] == kind and c["object_id"] == object_id]
+
+
+def test_a_meeting_never_published_and_its_private_place_appear_nowhere(client, directory):
+    public = aa_meeting(directory, "Serenity Group")
+    since = timezone.now().isoformat()
+    private = _private_meeting(directory)
+    private.notes = "Ask Jane at the gate"
+    meeting_save(meeting=private)
+    home = private.location
+    home.notes = "Ring the back bell twice"
+    home.save()
+    public.name = "Serenity Step Study"
+    meeting_save(meeting=public)
+    for text in _everything_public_readers_get(client, since=since):
+        assert not [word for word in PRIVATE_WORDS if word in text], text
+    assert _changes_of(client, kind="meeting", object_id=private.pk) == []
+    assert _changes_of(client, kind="location", object_id=home.pk) == []
+    body = client.get(CHANGES).json()
+    # Only the public meeting's two changes: its place came with it, and nothing is counted that is not shown.
+    assert [(c["slug"], c["action"]) for c in body["results"]] == [
+        (public.slug, "created"), (public.slug, "changed")]
+    assert body["count"] == 2 and body["next"] is None
+    assert client.get(CHANGES, {"since": since}).json()["count"] == 1
+
+
+def test_publishing_a_meeting_shows_it_whole_with_its_place_and_never_the_places_past(client, directory):
+    private = _private_meeting(directory)
+    home = private.location
+    home.name, home.address, home.formatted_address = "St Mark's Hall", "1 Church Rd", "1 Church Rd, Irvine, CA"
+    home.save()
+    meetings_set_published(meetings=Meeting.objects.filter(pk=private.pk), published=True)
+    [published] = _changes_of(client, kind="meeting", object_id=private.pk)
+    record = Meeting.history.filter(id=private.pk).latest()
+    shown = set(history.record_values(record)) - PRIVATE_FIELDS
+    assert (published["action"], published["slug"]) == ("created", "private-circle")
+    assert set(published["changes"]) == shown and all(v["old"] is None for v in published["changes"].values())
+    assert published["changes"]["notes"]["new"] == "Ask Jane" and published["changes"]["published"]["new"] is True
+    # Its place, whole, as it stands when the meeting is published: a mirror that never saw it has it.
+    place = published["location"]
+    assert place["object_id"] == home.pk
+    assert place["values"]["address"] == "1 Church Rd" and place["values"]["notes"] == "Ring the back bell"
+    assert not PRIVATE_FIELDS & set(place["values"])
+    text = client.get(CHANGES).content.decode()
+    assert "12 Elm St" not in text and "Jane's home" not in text
+    assert _changes_of(client, kind="location", object_id=home.pk) == []
+    # Now that it serves a public meeting, the place's own changes show, from what the public saw.
+    home.notes = "Side door"
+    home.save()
+    [edit] = _changes_of(client, kind="location", object_id=home.pk)
+    assert edit["action"] == "changed"
+    assert edit["changes"] == {"notes": {"old": "Ring the back bell", "new": "Side door"}}
+
+
+def test_unpublishing_withdraws_a_meeting_without_its_content_and_its_later_edits_stay_hidden(client, directory):
+    meeting = aa_meeting(directory, "Serenity Group", notes="Side door")
+    meetings_set_published(meetings=Meeting.objects.filter(pk=meeting.pk), published=False)
+    meeting.refresh_from_db()
+    meeting.notes = "Moved to a member's home: ask Jane"
+    meeting_save(meeting=meeting)
+    place = meeting.location
+    place.address, place.formatted_address = "12 Elm St", "12 Elm St, Irvine, CA 92618"
+    place.save()
+    changes = _changes_of(client, kind="meeting", object_id=meeting.pk)
+    assert [c["action"] for c in changes] == ["created", "deleted"]
+    withdrawn = changes[-1]
+    assert (withdrawn["slug"], withdrawn["changes"], withdrawn["location"]) == (meeting.slug, {}, None)
+    assert _changes_of(client, kind="location", object_id=place.pk) == []
+    text = client.get(CHANGES).content.decode()
+    assert "ask Jane" not in text and "12 Elm St" not in text
+    # Published again: whole, as new, with its place as it now stands.
+    meetings_set_published(meetings=Meeting.objects.filter(pk=meeting.pk), published=True)
+    again = _changes_of(client, kind="meeting", object_id=meeting.pk)[-1]
+    assert again["action"] == "created" and again["changes"]["notes"] == {
+        "old": None, "new": "Moved to a member's home: ask Jane"}
+    assert again["location"]["values"]["address"] == "12 Elm St"
+
+
+def test_a_meeting_removed_from_its_feed_or_found_a_duplicate_is_withdrawn(client, vocabularies):
+    source = make_source()
+    records = [feed_record(n) for n in range(10)]
+    run_feed(source, records)
+    run_feed(source, records[1:])
+    gone = Meeting.objects.get(source_key="m0")
+    assert gone.removed
+    [created, withdrawn] = _changes_of(client, kind="meeting", object_id=gone.pk)
+    assert created["action"] == "created" and created["location"]["object_id"] == gone.location_id
+    assert (withdrawn["action"], withdrawn["changes"], withdrawn["slug"]) == ("deleted", {}, gone.slug)
+    kept = Meeting.objects.get(source_key="m1")
+    Meeting.objects.filter(pk=kept.pk).update(duplicate_of=Meeting.objects.get(source_key="m2"))
+    history_bulk_record(instances=[Meeting.objects.get(pk=kept.pk)])
+    assert [c["action"] for c in _changes_of(client, kind="meeting", object_id=kept.pk)] == ["created", "deleted"]
+
+
+def test_a_public_meetings_edits_and_moves_show_as_before_with_the_new_place_whole(client, directory):
+    meeting = aa_meeting(directory, "Serenity Group")
+    meeting.time = dt.time(20, 30)
+    meeting_save(meeting=meeting)
+    hall = LocationFactory(name="New Hall", notes="Upstairs")
+    meeting.location = hall
+    meeting_save(meeting=meeting)
+    changes = _changes_of(client, kind="meeting", object_id=meeting.pk)
+    assert [c["action"] for c in changes] == ["created", "changed", "changed"]
+    assert changes[1]["changes"] == {"time": {"old": "19:00", "new": "20:30"}} and changes[1]["location"] is None
+    assert changes[2]["changes"]["location"] == {"old": changes[0]["location"]["object_id"], "new": hall.pk}
+    assert changes[2]["location"]["object_id"] == hall.pk
+    assert changes[2]["location"]["values"]["notes"] == "Upstairs"
+
+
+def test_a_place_left_by_its_last_public_meeting_shows_no_more_changes(client, directory):
+    meeting = aa_meeting(directory, "Serenity Group")
+    place = meeting.location
+    place.notes = "Side door"
+    place.save()
+    assert [c["changes"] for c in _changes_of(client, kind="location", object_id=place.pk)] == [
+        {"notes": {"old": "", "new": "Side door"}}]
+    meeting.location = LocationFactory()
+    meeting_save(meeting=meeting)
+    place.address, place.formatted_address = "12 Elm St", "12 Elm St, Irvine, CA 92618"
+    place.save()
+    assert len(_changes_of(client, kind="location", object_id=place.pk)) == 1
+    assert "12 Elm St" not in client.get(CHANGES).content.decode()
+
+
+def test_paging_through_public_and_hidden_changes_yields_every_public_change_once(client, directory):
+    """A page reads at most ten times its size of each kind's changes: past a
+    long stretch of hidden ones it may come back short, or empty, with `next`
+    leading on from where it stopped; a shorter stretch costs no empty page.
+    Every public change comes once, in order, whichever way the feed is read."""
+    private = _private_meeting(directory)
+    expected = []
+
+    def public_change(name: str) -> None:
+        meeting = aa_meeting(directory, name)
+        expected.append(("meeting", Meeting.history.filter(id=meeting.pk).latest().history_id))
+
+    def hidden_changes(count: int) -> None:
+        for n in range(count):
+            private.notes = f"Ask Jane {n}"
+            meeting_save(meeting=private)
+
+    public_change("First")
+    hidden_changes(15)  # fewer than a page of 2 reads (20 of a kind): no empty page
+    public_change("Second")
+    public_change("Third")
+    hidden_changes(45)  # more than two pages' reach
+    public_change("Fourth")
+    pages = _page_through(client, CHANGES + "?limit=2")
+    got = [(c["kind"], c["id"]) for page in pages for c in page["results"]]
+    assert got == expected
+    # Across 15 hidden changes the first page is full; 45 take a page past its
+    # reach: it stops where its reading ends (short, then empty), and `next`
+    # leads on from there.
+    assert [len(page["results"]) for page in pages] == [2, 1, 0, 1]
+    assert all(page["next"] for page in pages[:-1]) and pages[-1]["next"] is None
+    assert [(c["kind"], c["id"]) for c in client.get(CHANGES, {"limit": 500}).json()["results"]] == expected
+    assert client.get(CHANGES, {"limit": 1, "offset": 2}).json()["results"][0]["id"] == expected[2][1]
+    assert client.get(CHANGES, {"limit": 500}).json()["count"] == 4

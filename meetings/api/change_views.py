@@ -4,8 +4,9 @@ rules live in meetings/change_requests.py and meetings/history.py."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import CharField, Q, Value
+from django.db.models import CharField, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import get_language, gettext
@@ -112,6 +113,11 @@ class ChangeRequestCreateView(APIView):
         return Response(_received(), status=status.HTTP_202_ACCEPTED)
 
 
+# A page reads at most this many times its size of each kind's changes from
+# where it starts, whatever share of them the public may see.
+READ_PER_RESULT = 10
+
+
 class ChangePagination(CappedCountPagination):
     """Pages of 100, at most 500, counted as the meeting search counts (at
     most MEETINGS_COUNT_CAP changes, or as far as the page, with
@@ -120,22 +126,42 @@ class ChangePagination(CappedCountPagination):
     leads on from the page's last change (`after`), not by offset: a page
     deep in the history costs what the first does, where an offset is read
     and skipped row by row (a mirror's first copy of a long history cost the
-    square of its length)."""
+    square of its length).
+
+    A page from a position (no offset) reads at most READ_PER_RESULT times
+    its size of each kind's changes, public or not: past a longer stretch of
+    changes the public may not see it comes back short, or empty, with
+    `next` leading on from where it stopped reading and `count_capped` true.
+    An offset skips public changes, reading every change it skips."""
 
     default_limit = 100
     max_limit = 500
     max_offset = MAX_OFFSET
     too_deep = ""
 
-    def paginate_queryset(self, queryset, request, view=None):
-        self.page = super().paginate_queryset(queryset, request, view)
+    def paginate_queryset(self, queryset: PublicChanges, request, view=None):
+        self.read_to = None
+        if self.get_offset(request) == 0:
+            self.read_to = queryset.read_to(size=self.get_limit(request) * READ_PER_RESULT)
+        self.page = super().paginate_queryset(queryset.rows(up_to=self.read_to), request, view)
+        if self.read_to is not None:
+            self.count_capped = True
         return self.page
 
     def get_next_link(self) -> str | None:
-        if not self.page or self.offset + self.limit >= self.count:
+        if self.page and self.offset + len(self.page) < self.count:
+            position = self.page[-1]
+        elif self.read_to is not None:
+            position = self.read_to  # the page stopped reading there: no public change lies before it
+        else:
             return None
         url = remove_query_param(self.request.build_absolute_uri(), self.offset_query_param)
-        return replace_query_param(url, AFTER, change_position(*self.page[-1]))
+        return replace_query_param(url, AFTER, change_position(*position))
+
+
+class ChangeLocationSerializer(serializers.Serializer):
+    object_id = serializers.IntegerField(help_text="The location's id.")
+    values = serializers.DictField(help_text="field: value, every field a location change gives.")
 
 
 class ChangeSerializer(serializers.Serializer):
@@ -143,12 +169,17 @@ class ChangeSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["meeting", "location"])
     object_id = serializers.IntegerField()
     slug = serializers.CharField(allow_null=True, help_text="The meeting's slug; null for locations.")
-    action = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    action = serializers.ChoiceField(choices=["created", "changed", "deleted"], help_text=(
+        "created: new to the public (made, published, or shown again), every field given; deleted: gone from "
+        "it (deleted, unpublished, removed from its feed, or a second source's copy), nothing given."))
     at = serializers.DateTimeField()
     made_by = serializers.ChoiceField(choices=["curator", "import", "change_request", "system"])
     import_run = serializers.IntegerField(allow_null=True)
     change_request = serializers.IntegerField(allow_null=True)
     changes = serializers.DictField(help_text="field: {old, new}; every field, old null, for a creation.")
+    location = ChangeLocationSerializer(allow_null=True, help_text=(
+        "A meeting new to the public or moved: its location, whole, as it stood then (a location's own "
+        "changes show only while a public meeting is there). Null otherwise."))
 
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
@@ -176,6 +207,57 @@ def parse_after(value: str) -> tuple[dt.datetime, str, int]:
     except (ValueError, OverflowError) as error:
         raise serializers.ValidationError(
             {AFTER: [gettext("Give the position a page's next link gives: time,kind,id.")]}) from error
+
+
+def _up_to(position: tuple[dt.datetime, str, int], kind: str) -> Q:
+    """The changes of one kind that come at or before `position` in the feed's order."""
+    at, last_kind, history_id = position
+    if kind > last_kind:
+        return Q(history_date__lt=at)
+    if kind < last_kind:
+        return Q(history_date__lte=at)
+    # A range of the time index, as the page's order reads it, less the same instant's later rows.
+    return Q(history_date__lte=at) & ~Q(history_date=at, history_id__gt=history_id)
+
+
+def _read_to(rows: QuerySet, *, kind: str, size: int) -> tuple[dt.datetime, str, int] | None:
+    """The position of the `size`-th of `rows` (one kind's changes, from
+    where a page starts) when more follow it; None when all fit. It skips
+    `size` rows of the history's time index, a page's own bound, never its
+    depth."""
+    last = list(rows.order_by("history_date", "history_id").values_list("history_date", "history_id")
+                [size - 1 : size + 1])
+    if len(last) < 2:
+        return None
+    at, history_id = last[0]
+    return at, kind, history_id
+
+
+@dataclass
+class PublicChanges:
+    """The changes after where a page starts, for the paginator: the public's
+    rows, up to where the page stops reading."""
+    meetings: QuerySet
+    locations: QuerySet
+
+    def read_to(self, *, size: int) -> tuple[dt.datetime, str, int] | None:
+        """Where a page that reads at most `size` of each kind's changes stops (None: at the end)."""
+        ends = [end for end in (_read_to(self.meetings, kind="meeting", size=size),
+                                _read_to(self.locations, kind="location", size=size)) if end is not None]
+        return min(ends, default=None)
+
+    def rows(self, *, up_to: tuple[dt.datetime, str, int] | None) -> QuerySet:
+        """One ordered list of both kinds' public changes: (when, kind, id) rows, paged in SQL."""
+        meetings = history.meeting_rows_seen(self.meetings)
+        locations = history.location_rows_seen(self.locations)
+        if up_to is not None:
+            meetings = meetings.filter(_up_to(up_to, "meeting"))
+            locations = locations.filter(_up_to(up_to, "location"))
+        rows = meetings.order_by().annotate(kind=Value("meeting", output_field=CharField())).values_list(
+            "history_date", "kind", "history_id")
+        rows = rows.union(locations.order_by().annotate(kind=Value("location", output_field=CharField()))
+                          .values_list("history_date", "kind", "history_id"), all=True)
+        return rows.order_by("history_date", "kind", "history_id")
 
 
 def _after(position: tuple[dt.datetime, str, int], kind: str) -> Q:
@@ -210,16 +292,24 @@ def parse_since(value: str) -> dt.datetime:
         ) from error
 
 
-def _change(record, previous, kind: str) -> dict:
+def _change(record, previous, kind: str, places: dict) -> dict | None:
+    """A change as the feed gives it, or None when the public may learn nothing of it."""
+    public = history.public_change(record=record, previous=previous)
+    if public is None:
+        return None
     attribution = history.record_attribution(record)
-    changes = {name: values for name, values in history.record_diff(record, previous).items()
-               if name not in PRIVATE_FIELDS}
+    place = places.get(record.place_row) if public.place_id is not None else None
     return {
-        "id": record.history_id, "kind": kind, "object_id": record.id,
-        "slug": getattr(record, "slug", None) if kind == "meeting" else None,
-        "action": ACTIONS[record.history_type], "at": record.history_date,
+        "id": record.history_id, "kind": kind, "object_id": record.id, "slug": public.slug,
+        "action": ACTIONS[public.history_type], "at": record.history_date,
         "made_by": MADE_BY[attribution.kind], "import_run": attribution.import_run_id,
-        "change_request": attribution.change_request_id, "changes": changes,
+        "change_request": attribution.change_request_id,
+        "changes": {name: values for name, values in public.changes.items() if name not in PRIVATE_FIELDS},
+        "location": None if place is None else {
+            "object_id": place.id,
+            "values": {name: value for name, value in history.record_values(place).items()
+                       if name not in PRIVATE_FIELDS},
+        },
     }
 
 
@@ -232,19 +322,30 @@ class ChangesView(generics.ListAPIView):
     @extend_schema(
         summary="Changes since a moment, for mirrors",
         operation_id="changes_list",
-        description="Every change to a meeting or a location at or after `since` (all when absent), oldest "
-                    "first: what changed, old and new values, and what made it (a curator, an import run, an "
-                    "approved change request). Like BMLT's GetChanges.",
+        description="Every change the public could see to a meeting or a location at or after `since` (all "
+                    "when absent), oldest first: what changed, old and new values, and what made it (a curator, "
+                    "an import run, an approved change request). Like BMLT's GetChanges.\n\n"
+                    "The feed withholds what search withholds. A meeting that is not public (never published, "
+                    "unpublished, removed from its feed, a second source's copy of a meeting listed once) shows "
+                    "nothing, nor do its changes while so. A meeting that becomes public shows as `created`, "
+                    "every field new, with its location whole (`location`); one that stops being public shows "
+                    "as `deleted`, with its slug and nothing else: a mirror removes it. A location's own "
+                    "changes show only while a public meeting is there (at the time of the change): a place "
+                    "that serves only meetings the public cannot see is never shown, nor its values from "
+                    "before a public meeting came. Curators' notes and geocoding status are never shown.",
         parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601 date or date-time."),
                     OpenApiParameter(AFTER, OpenApiTypes.STR, description=(
                         "The changes after this one (time,kind,id), as `next` links give it: a page deep in the "
-                        "history costs what the first does. `count` is then of the changes after it."))],
+                        "history costs what the first does. `count` is then of the changes after it. A page "
+                        f"reads at most {READ_PER_RESULT} times its size of each kind's changes, public or "
+                        "not: past a longer stretch the public may not see, it comes back short or empty, with "
+                        "`count_capped` true and `next` leading on from where it stopped."))],
         responses={200: ChangeSerializer(many=True), 400: OpenApiResponse(OpenApiTypes.OBJECT)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):
+    def get_queryset(self) -> PublicChanges:
         since = self.request.query_params.get("since")
         meetings = Meeting.history.all()
         locations = Location.history.all()
@@ -257,24 +358,23 @@ class ChangesView(generics.ListAPIView):
             position = parse_after(after)
             meetings = meetings.filter(_after(position, "meeting"))
             locations = locations.filter(_after(position, "location"))
-        # One ordered list of both kinds: (when, kind, id) rows, paged in SQL.
-        rows = meetings.order_by().annotate(kind=Value("meeting", output_field=CharField())).values_list(
-            "history_date", "kind", "history_id")
-        rows = rows.union(locations.order_by().annotate(kind=Value("location", output_field=CharField()))
-                          .values_list("history_date", "kind", "history_id"), all=True)
-        return rows.order_by("history_date", "kind", "history_id")
+        return PublicChanges(meetings=meetings, locations=locations)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         ids = {"meeting": [], "location": []}
         for _, kind, history_id in page:
             ids[kind].append(history_id)
-        records = {
-            "meeting": Meeting.history.in_bulk(ids["meeting"], field_name="history_id"),
-            "location": Location.history.in_bulk(ids["location"], field_name="history_id"),
-        }
+        meetings = history.meeting_rows_as_public(Meeting.history.all()).in_bulk(ids["meeting"],
+                                                                                  field_name="history_id")
+        # The page's location rows and the places its meetings bring whole, in one read.
+        place_rows = [record.place_row for record in meetings.values() if record.place_row is not None]
+        locations = history.location_rows_as_public(Location.history.all()).in_bulk(
+            [*ids["location"], *place_rows], field_name="history_id")
+        records = {"meeting": meetings,
+                   "location": {history_id: locations[history_id] for history_id in ids["location"]}}
         previous = {kind: history.previous_records(list(found.values())) for kind, found in records.items()}
-        results = [
-            _change(records[kind][history_id], previous[kind].get(history_id), kind) for _, kind, history_id in page
-        ]
+        changes = (_change(records[kind][history_id], previous[kind].get(history_id), kind, locations)
+                   for _, kind, history_id in page)
+        results = [change for change in changes if change is not None]
         return self.get_paginated_response(ChangeSerializer(results, many=True).data)
