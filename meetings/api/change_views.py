@@ -113,7 +113,7 @@ class ChangeRequestCreateView(APIView):
         return Response(_received(), status=status.HTTP_202_ACCEPTED)
 
 
-# A page reads at most this many times its size of each kind's changes from
+# A page reads at most this many times its size (and offset) of each kind's changes from
 # where it starts, whatever share of them the public may see.
 READ_PER_RESULT = 10
 
@@ -128,11 +128,11 @@ class ChangePagination(CappedCountPagination):
     and skipped row by row (a mirror's first copy of a long history cost the
     square of its length).
 
-    A page from a position (no offset) reads at most READ_PER_RESULT times
-    its size of each kind's changes, public or not: past a longer stretch of
-    changes the public may not see it comes back short, or empty, with
-    `next` leading on from where it stopped reading and `count_capped` true.
-    An offset skips public changes, reading every change it skips."""
+    A page reads at most READ_PER_RESULT times its size (and its offset,
+    which counts public changes) of each kind's changes, public or not: past
+    a longer stretch of changes the public may not see it comes back short,
+    or empty, with `next` leading on from where it stopped reading and
+    `count_capped` true."""
 
     default_limit = 100
     max_limit = 500
@@ -140,9 +140,8 @@ class ChangePagination(CappedCountPagination):
     too_deep = ""
 
     def paginate_queryset(self, queryset: PublicChanges, request, view=None):
-        self.read_to = None
-        if self.get_offset(request) == 0:
-            self.read_to = queryset.read_to(size=self.get_limit(request) * READ_PER_RESULT)
+        self.read_to = queryset.read_to(
+            size=(self.get_offset(request) + self.get_limit(request)) * READ_PER_RESULT)
         self.page = super().paginate_queryset(queryset.rows(up_to=self.read_to), request, view)
         if self.read_to is not None:
             self.count_capped = True
@@ -337,7 +336,7 @@ class ChangesView(generics.ListAPIView):
                     OpenApiParameter(AFTER, OpenApiTypes.STR, description=(
                         "The changes after this one (time,kind,id), as `next` links give it: a page deep in the "
                         "history costs what the first does. `count` is then of the changes after it. A page "
-                        f"reads at most {READ_PER_RESULT} times its size of each kind's changes, public or "
+                        f"reads at most {READ_PER_RESULT} times its size and offset of each kind's changes, public or "
                         "not: past a longer stretch the public may not see, it comes back short or empty, with "
                         "`count_capped` true and `next` leading on from where it stopped."))],
         responses={200: ChangeSerializer(many=True), 400: OpenApiResponse(OpenApiTypes.OBJECT)},
