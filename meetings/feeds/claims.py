@@ -73,14 +73,25 @@ def holder_alive(*, holder: str, since: dt.datetime | None) -> bool:
     return since >= timezone.now() - dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
 
 
+def _claim_held(current: dict) -> bool:
+    return current["running_since"] is not None and holder_alive(holder=current["claimed_by"],
+                                                                 since=current["running_since"])
+
+
+def source_busy(*, source_id: int) -> bool:
+    """Whether a live run holds the source's claim now (a run a dead process
+    left does not: the next claim takes it over)."""
+    current = FeedSource.objects.filter(pk=source_id).values("running_since", "claimed_by").first()
+    return current is not None and _claim_held(current)
+
+
 def source_claim_take(*, source_id: int) -> str | None:
     """Claim the source: the holder's name, or None when a live holder has
     it. Marks runs left "running" by a dead holder as failed."""
     current = FeedSource.objects.filter(pk=source_id).values("running_since", "claimed_by").first()
     if current is None:
         raise FeedSource.DoesNotExist(f"no feed source {source_id}")
-    if current["running_since"] is not None and holder_alive(holder=current["claimed_by"],
-                                                              since=current["running_since"]):
+    if _claim_held(current):
         return None
     now = timezone.now()
     holder = _holder()
