@@ -11,7 +11,8 @@ What a curator reaches:
 - feed sources of their bodies and those sources' import runs; a feed
   source in turn writes only the listings of its own body and those below it
   (`feed_source_body_ids`), so whoever controls a feed reaches no more
-  through it than in the admin;
+  through it than in the admin; given to another body, it takes those
+  listings with it (`services.feed_source_save`);
 - change requests about their bodies' meetings (wherever the meeting was
   when the request was sent), and new-meeting requests sent to their bodies.
 
@@ -143,6 +144,14 @@ def feed_source_body_ids(*, source: FeedSource) -> frozenset[int]:
     moved to another body is that body's now, as a change request about it
     is (`change_requests_curated_by`)."""
     return service_body_tree_ids(root_ids=[source.service_body_id])
+
+
+def feed_source_listings(*, source: FeedSource) -> QuerySet[Meeting]:
+    """The meetings `source` imported that are still its to write: those in
+    its body or below it (`feed_source_body_ids`). One a person moved to
+    another body is that body's, and its feed leaves it alone."""
+    return Meeting.objects.filter(source=source.meeting_source,
+                                  service_body_id__in=feed_source_body_ids(source=source))
 
 
 def import_runs_curated_by(*, user, queryset: QuerySet[ImportRun] | None = None) -> QuerySet[ImportRun]:

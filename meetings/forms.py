@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext
 
 from fellowships.models import MeetingType, ServiceBody, service_body_fellowship_problem
-from meetings.models import Location, Meeting, Region
+from meetings.curation import feed_source_listings
+from meetings.models import FeedSource, Location, Meeting, Region
 from meetings.schedule import is_schedule, is_valid_zone, is_whole_minute
+from meetings.services import feed_source_move_problem
 
 
 def clean_zone_name(name: str) -> str:
@@ -89,6 +91,38 @@ class MeetingAdminForm(forms.ModelForm):
         if service_body is not None and (problem := service_body_fellowship_problem(service_body=service_body,
                                                                                    fellowship=fellowship)):
             self.add_error("service_body", problem)
+        return cleaned
+
+
+class FeedSourceAdminForm(forms.ModelForm):
+    """Says before a save what giving the source to another service body
+    does (its meetings go with it, `services.feed_source_save`), and refuses
+    what that save would."""
+
+    class Meta:
+        model = FeedSource
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        service_body = self.fields.get("service_body")
+        if service_body is not None and self.instance.pk:
+            count = feed_source_listings(source=self.instance).count()
+            if count:
+                service_body.help_text = ngettext(
+                    "Given to another service body, its %(count)d meeting moves with it.",
+                    "Given to another service body, its %(count)d meetings move with it.", count) % {"count": count}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        service_body, fellowship = cleaned.get("service_body"), cleaned.get("fellowship")
+        if service_body is None or fellowship is None or service_body_fellowship_problem(
+                service_body=service_body, fellowship=fellowship):
+            return cleaned  # a missing field, or the model's own check, says why
+        if problem := feed_source_move_problem(source=self.instance, service_body=service_body):
+            # The form's, not the field's: a field in error leaves the model's
+            # own check the stored body beside the new fellowship, a second, wrong error.
+            self.add_error(None, problem)
         return cleaned
 
 

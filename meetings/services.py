@@ -10,16 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
+from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fellowships.models import Fellowship, MeetingType, ServiceBody
+from fellowships.models import Fellowship, MeetingType, ServiceBody, service_body_fellowship_problem
 from fellowships.services import open_closed_for
 from meetings.attendance import conference_provider, derive_attendance, is_online
+from meetings.curation import feed_source_listings, service_body_tree_ids
 from meetings.directory_version import directory_changed
+from meetings.feeds.claims import source_busy, source_claimed
 from meetings.geocoding import GeocodingError, Place, geocode
 from meetings.feeds.locks import (FEED_FIELDS, LOCATION_FEED_FIELDS, MEETING_LOCKABLE_FIELDS, PIN, PLACE,
                                   current_values, decode, newly_curated, unknown_fields)
@@ -27,7 +30,7 @@ from meetings.history import (RevertError, history_bulk_record, record_type_code
                               revert_schedule_problem)
 from meetings.keywords import (FELLOWSHIP_SOURCE, language_named, meeting_languages, search_text,
                                type_search_names_read, type_text_sources_read, word_text)
-from meetings.models import DirectoryVersion, Location, Meeting, address_as_read
+from meetings.models import DirectoryVersion, FeedSource, Location, Meeting, address_as_read
 from meetings.schedule import is_schedule
 
 # How a meeting whose place could not be geocoded is flagged for review; the
@@ -395,6 +398,94 @@ def meetings_set_temporarily_closed(*, meetings: QuerySet[Meeting], closed: bool
         meeting_save(meeting=meeting, types=types)
         changed += 1
     return changed
+
+
+def meetings_move(*, meetings: QuerySet[Meeting], service_body: ServiceBody, user=None, reason: str = "") -> int:
+    """Give `meetings` to `service_body`, 500 at a time: what they derive
+    from their body follows (the language of those whose types name none,
+    the zone of those without one), and their history is recorded,
+    attributed to `user`. Returns how many moved."""
+    ids = list(meetings.exclude(service_body=service_body).order_by("pk").values_list("pk", flat=True))
+    now = timezone.now()
+    names = type_search_names_read()
+    for start in range(0, len(ids), 500):
+        page = list(Meeting.objects.filter(pk__in=ids[start:start + 500]).order_by("pk")
+                    .select_related("fellowship", "location").prefetch_related("types"))
+        for meeting in page:
+            meeting.service_body, meeting.updated = service_body, now
+            meeting_refresh_derived(meeting=meeting, names=names)
+        Meeting.objects.bulk_update(page, ["service_body", "updated", "timezone", *FROM_TYPES])
+        history_bulk_record(instances=page, user=user, reason=reason, date=now,
+                            type_codes={m.pk: sorted(t.code for t in m.types.all()) for m in page})
+    return len(ids)
+
+
+# Feed sources ---------------------------------------------------------------
+
+# Why a feed's meetings changed body, on their history.
+HANDED_OVER = "moved with its feed source"
+
+
+def feed_source_handover(*, source: FeedSource, service_body: ServiceBody) -> QuerySet[Meeting]:
+    """The meetings that go with `source` when it is given to `service_body`:
+    its listings under its body as stored (`curation.feed_source_listings`),
+    but for those already in `service_body` or below it, where the feed
+    reaches them still."""
+    stored = FeedSource.objects.filter(pk=source.pk).first() if source.pk else None
+    if stored is None:
+        return Meeting.objects.none()
+    return feed_source_listings(source=stored).exclude(
+        service_body_id__in=service_body_tree_ids(root_ids=[service_body.pk]))
+
+
+def feed_source_move_problem(*, source: FeedSource, service_body: ServiceBody) -> str:
+    """Why `source` cannot be given to `service_body` now, or "" when it can
+    (or keeps its body): its meetings would go with it, and a body keeps one
+    fellowship's (the source's fellowship may have changed since they were
+    imported); a run of its import in progress read the old body and would
+    go on writing that body's listings. The admin's form says it; the save
+    refuses by it (`feed_source_save`)."""
+    if source.pk is None:
+        return ""
+    if FeedSource.objects.filter(pk=source.pk, service_body=service_body).exists():
+        return ""  # it keeps its body
+    handed = feed_source_handover(source=source, service_body=service_body)
+    foreign = Fellowship.objects.filter(pk__in=handed.values("fellowship_id")).exclude(
+        pk=service_body.fellowship_id).order_by("name").first()
+    if foreign is not None:
+        return _("Its meetings cannot go with it: %(problem)s") % {
+            "problem": service_body_fellowship_problem(service_body=service_body, fellowship=foreign)}
+    if source_busy(source_id=source.pk):
+        return _("An import of this feed is running: give it to another service body once the import has "
+                 "finished.")
+    return ""
+
+
+@transaction.atomic
+def feed_source_save(*, source: FeedSource, user=None) -> int:
+    """Save a feed source. Given to another service body, it hands its
+    listings over in the same transaction: the meetings it imported that are
+    still in its old body or below it move to the new body
+    (`feed_source_handover`), with their history attributed to `user`, so
+    its next import updates them rather than skipping each as another
+    body's, and the new body's curators keep them. One a person moved to
+    another body on purpose stays there. Refused with a ValidationError
+    (`feed_source_move_problem`), or `SourceBusy` when a run claimed the
+    source meanwhile: nothing is saved then. Returns how many meetings moved."""
+    stored_body = None if source.pk is None else FeedSource.objects.select_for_update().filter(
+        pk=source.pk).values_list("service_body_id", flat=True).first()
+    if stored_body is None or stored_body == source.service_body_id:
+        source.save()
+        return 0
+    if problem := feed_source_move_problem(source=source, service_body=source.service_body):
+        raise ValidationError(problem, code="handover_refused")
+    # Claimed to the end of the transaction (the source's row stays locked):
+    # a run that starts meanwhile waits for the move, then reads the new body.
+    with source_claimed(source_id=source.pk):
+        moved = meetings_move(meetings=feed_source_handover(source=source, service_body=source.service_body),
+                              service_body=source.service_body, user=user, reason=HANDED_OVER)
+    source.save()
+    return moved
 
 
 # Curated fields (meetings/feeds/locks.py) -----------------------------------

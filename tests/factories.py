@@ -173,6 +173,21 @@ def location_form_data(location: Location, **overrides) -> dict:
     return data
 
 
+def feed_source_form_data(source: FeedSource, **overrides) -> dict:
+    """What the change form posts for `source` as it stands, with overrides."""
+    data = {
+        "slug": source.slug, "name": source.name, "format": source.format, "url": source.url,
+        "fellowship": source.fellowship_id, "service_body": source.service_body_id,
+        "bmlt_service_body_ids": source.bmlt_service_body_ids, "refresh_minutes": source.refresh_minutes,
+        "shrink_guard_share": "" if source.shrink_guard_share is None else source.shrink_guard_share,
+        "runs-TOTAL_FORMS": 0, "runs-INITIAL_FORMS": 0,
+    }
+    if source.enabled:
+        data["enabled"] = "on"
+    data.update(overrides)
+    return data
+
+
 def change_url(obj) -> str:
     return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
 

@@ -12,7 +12,9 @@ from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
 from meetings.feeds.claims import SourceBusy
 from meetings.feeds.dispatch import IN_BACKGROUND, ImportQueueUnavailable, feed_import_start
 from meetings.feeds.importer import SUPERSEDED, HeldRunSuperseded, import_run_approve
+from meetings.forms import FeedSourceAdminForm
 from meetings.models import FeedSource, ImportIssue, ImportRun
+from meetings.services import feed_source_save
 
 
 class ImportRunInline(admin.TabularInline):
@@ -43,6 +45,7 @@ class FeedAttentionFilter(admin.SimpleListFilter):
 
 @admin.register(FeedSource)
 class FeedSourceAdmin(CuratorScopedAdmin):
+    form = FeedSourceAdminForm
     list_display = ("name", "format", "fellowship", "service_body", "enabled", "last_run_at", "last_status")
     list_filter = (FeedAttentionFilter, ServiceBodyTreeFilter, "format", "enabled", "last_status", "fellowship")
     search_fields = ("name", "slug", "url")
@@ -50,6 +53,13 @@ class FeedSourceAdmin(CuratorScopedAdmin):
     readonly_fields = ("last_run_at", "last_status", "running_since", "claimed_by")
     inlines = [ImportRunInline]
     actions = ["import_now"]
+
+    def save_model(self, request, obj: FeedSource, form: FeedSourceAdminForm, change: bool) -> None:
+        moved = feed_source_save(source=obj, user=request.user)
+        if moved:
+            self.message_user(request, ngettext("%(count)d meeting moved to %(body)s.",
+                                                "%(count)d meetings moved to %(body)s.", moved) % {
+                "count": moved, "body": obj.service_body}, messages.SUCCESS)
 
     @admin.action(description=gettext_lazy("Import now"), permissions=["change"])
     def import_now(self, request, queryset):
