@@ -311,6 +311,18 @@ def test_a_run_that_claims_the_feed_after_the_check_still_stops_the_handover(han
 
 
 class TestTheAdmin:
+    def test_a_run_that_claims_the_feed_during_the_save_is_an_error_message_not_a_500(
+            self, handed, north, admin_client, monkeypatch):
+        holder = source_claim_take(source_id=handed.pk)
+        monkeypatch.setattr(services, "source_busy", lambda **kwargs: False)  # the form's check ran before the run
+        response = admin_client.post(change_url(handed), feed_source_form_data(handed, service_body=north.pk),
+                                     follow=True)
+        source_claim_release(source_id=handed.pk, holder=holder)
+        assert response.status_code == 200
+        assert any("An import of this feed started" in text for text in message_texts(response))
+        assert (FeedSource.objects.get(pk=handed.pk).service_body.name, bodies()["m0"]) == (
+            "OC Central Office", "OC Central Office")
+
     def test_it_says_what_will_go_with_the_feed_and_then_what_went(self, handed, north, admin_client):
         page = admin_client.get(change_url(handed)).content.decode()
         assert "Given to another service body, its 3 meetings move with it." in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _, gettext_lazy, ngettext
 
 from meetings import quality
@@ -53,6 +54,17 @@ class FeedSourceAdmin(CuratorScopedAdmin):
     readonly_fields = ("last_run_at", "last_status", "running_since", "claimed_by")
     inlines = [ImportRunInline]
     actions = ["import_now"]
+
+    def changeform_view(self, request, *args, **kwargs):
+        # A run that claims the source between the form's check and the
+        # handover (feed_source_save holds the claim) stops it whole: the
+        # admin's transaction rolls back, and the curator is told, not shown a 500.
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except SourceBusy:
+            self.message_user(request, _("An import of this feed started while it was being saved: nothing was "
+                                         "changed. Try again when the import ends."), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj: FeedSource, form: FeedSourceAdminForm, change: bool) -> None:
         moved = feed_source_save(source=obj, user=request.user)
