@@ -51,6 +51,10 @@ class MeetingType(models.Model):
         OPEN = "open", _("Marks the meeting open")
         CLOSED = "closed", _("Marks the meeting closed")
         TEMPORARILY_CLOSED = "temporarily_closed", _("Building temporarily closed")
+        # Who the meeting is for (men, women, young people, LGBTQ...): two
+        # listings that name different audiences are two meetings
+        # (meetings/feeds/duplicates.py). What the room offers is not one.
+        AUDIENCE = "audience", _("Says who the meeting is for")
 
     fellowship = models.ForeignKey(
         Fellowship, verbose_name=_("fellowship"), on_delete=models.CASCADE, related_name="types",

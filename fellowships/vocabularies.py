@@ -20,7 +20,7 @@ class TypeEntry:
     code: str
     name: str
     kind: str  # format, feature, language, attendance
-    meaning: str = ""  # open, closed, temporarily_closed
+    meaning: str = ""  # open, closed, temporarily_closed, audience
     language: str = ""
     translations: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -48,7 +48,11 @@ MEETING_GUIDE_FEATURES = {
     "A", "ASL", "BA", "BI", "CF", "DB", "DD", "FF", "G", "L", "LGBTQ", "M", "N", "NB", "NDG",
     "OUT", "P", "POA", "POC", "SEN", "SM", "T", "W", "X", "XB", "XT", "Y",
 }
-MEANINGS = {"O": "open", "C": "closed", "TC": "temporarily_closed"}
+# Who the meeting is for, among the features (MeetingType.Meaning.AUDIENCE):
+# a men's and a women's meeting in one church at one hour are two meetings.
+MEETING_GUIDE_AUDIENCES = {"BI", "DD", "G", "L", "LGBTQ", "M", "N", "NB", "NDG", "P", "POC", "SEN", "T", "W", "Y"}
+MEANINGS = {"O": "open", "C": "closed", "TC": "temporarily_closed",
+            **dict.fromkeys(MEETING_GUIDE_AUDIENCES, "audience")}
 
 
 def _aa_types() -> tuple[TypeEntry, ...]:
@@ -106,19 +110,19 @@ NA_TYPES = _table([
     ("BEG", "Beginner", "format"), ("BT", "Basic Text", "format"), ("CAN", "Candlelight", "format"),
     ("CH", "Closed Holidays", "feature"), ("CLOSED", "Closed", "format", "closed"),
     ("CPT", "12 Concepts", "format"), ("CW", "Children Welcome", "feature"), ("DISC", "Discussion", "format"),
-    ("GL", "Gay/Lesbian", "feature"), ("GP", "Guiding Principles", "format"),
+    ("GL", "Gay/Lesbian", "feature", "audience"), ("GP", "Guiding Principles", "format"),
     ("HYBR", "Virtual and In Person", "attendance"), ("IP", "IP Study", "format"),
     ("IW", "It Works", "format"), ("JFT", "Just For Today", "format"),
     ("LANG", "Alternate Language", "feature"), ("LC", "Living Clean", "format"),
-    ("LIT", "Literature", "format"), ("M", "Men", "feature"), ("MED", "Meditation", "format"),
+    ("LIT", "Literature", "format"), ("M", "Men", "feature", "audience"), ("MED", "Meditation", "format"),
     ("NC", "No Children", "feature"), ("NS", "Non-Smoking", "feature"), ("OPEN", "Open", "format", "open"),
     ("QA", "Questions and Answers", "format"), ("RA", "Restricted Access", "feature"),
     ("S-D", "Speaker/Discussion", "format"), ("SMOK", "Smoking", "feature"),
     ("SPAD", "Spiritual Principle a Day", "format"), ("SPK", "Speaker", "format"), ("STEP", "Step", "format"),
     ("SWG", "Step Working Guide", "format"), ("TC", "Temporarily Closed Facility", "attendance", "temporarily_closed"),
     ("TOP", "Topic", "format"), ("TRAD", "Tradition", "format"), ("VAR", "Format Varies", "format"),
-    ("VM", "Virtual", "attendance"), ("W", "Women", "feature"), ("WCHR", "Wheelchair", "feature"),
-    ("Y", "Young People", "feature"),
+    ("VM", "Virtual", "attendance"), ("W", "Women", "feature", "audience"), ("WCHR", "Wheelchair", "feature"),
+    ("Y", "Young People", "feature", "audience"),
     ("en", "English", "language", "", "en"), ("es", "Spanish", "language", "", "es"),
     ("fr", "French", "language", "", "fr"), ("pt", "Portuguese", "language", "", "pt"),
 ], NA_SPANISH)
@@ -127,13 +131,15 @@ NA_TYPES = _table([
 # "open" ones welcome observers.
 AL_ANON_TYPES = _table([
     ("O", "Open (observers welcome)", "format", "open"), ("C", "Closed (families and friends only)", "format", "closed"),
-    ("Y", "Alateen", "feature"), ("AC", "Adult Children of Alcoholics", "feature"),
+    ("Y", "Alateen", "feature", "audience"),
+    ("AC", "Adult Children of Alcoholics", "feature", "audience"),
     ("B", "Beginners", "format"), ("D", "Discussion", "format"), ("SP", "Speaker", "format"),
     ("ST", "Steps", "format"), ("TR", "Traditions", "format"), ("CO", "Concepts of Service", "format"),
     ("LIT", "Literature Study", "format"), ("CAL", "Courage to Change", "format"),
     ("DF", "One Day at a Time in Al-Anon", "format"), ("MED", "Meditation", "format"),
-    ("P", "Parents of Alcoholics", "feature"), ("W", "Women", "feature"), ("M", "Men", "feature"),
-    ("LGBTQ", "LGBTQ", "feature"), ("X", "Wheelchair Access", "feature"), ("CF", "Child Care Available", "feature"),
+    ("P", "Parents of Alcoholics", "feature", "audience"), ("W", "Women", "feature", "audience"),
+    ("M", "Men", "feature", "audience"), ("LGBTQ", "LGBTQ", "feature", "audience"),
+    ("X", "Wheelchair Access", "feature"), ("CF", "Child Care Available", "feature"),
     ("TC", "Location Temporarily Closed", "attendance", "temporarily_closed"),
     ("EN", "English", "language", "", "en"), ("S", "Spanish", "language", "", "es"),
     ("KOR", "Korean", "language", "", "ko"), ("VI", "Vietnamese", "language", "", "vi"),

@@ -66,3 +66,20 @@ def test_the_spanish_names_migration_adds_only_what_is_missing():
     assert wheelchair.translations == {"es": "Silla de ruedas"}
     assert beginner.translations == {"es": "Recién llegados", "fr": "Débutants"}
     assert MeetingType.objects.get(fellowship__slug="al-anon", code="Y").translations == {"es": "Alateen"}
+
+
+@pytest.mark.django_db
+def test_the_audience_migration_marks_the_types_that_say_who_a_meeting_is_for():
+    """A directory migrated before types had the audience meaning gets it,
+    and only on the types the vocabulary names."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    mark = import_module("fellowships.migrations.0006_audience_types").audience_mark
+    MeetingType.objects.filter(meaning="audience").update(meaning="")
+    mark(apps, None)
+    assert set(MeetingType.objects.filter(fellowship__slug="na", meaning="audience").values_list(
+        "code", flat=True)) == {"GL", "M", "W", "Y"}
+    assert MeetingType.objects.get(fellowship__slug="aa", code="X").meaning == ""
+    assert MeetingType.objects.get(fellowship__slug="aa", code="C").meaning == "closed"

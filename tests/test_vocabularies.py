@@ -21,3 +21,17 @@ def test_every_bridged_code_is_a_spec_code():
 def test_alateen_has_no_spec_twin():
     assert meeting_guide_equivalents(fellowship="al-anon", code="Y") == ()
     assert meeting_guide_equivalents(fellowship="na", code="Y") == ("Y",)
+
+
+def test_the_types_that_say_who_a_meeting_is_for():
+    """Each vocabulary says which of its codes name who a meeting is for
+    (`MeetingType.Meaning.AUDIENCE`), read when telling two listings apart
+    (meetings/feeds/duplicates.py); what the room offers (wheelchair access,
+    babysitting) says nothing of who may come."""
+    audience = {entry.slug: {t.code for t in entry.types if t.meaning == "audience"}
+                for entry in vocabularies.fellowship_entries()}
+    assert audience == {
+        "aa": {"BI", "DD", "G", "L", "LGBTQ", "M", "N", "NB", "NDG", "P", "POC", "SEN", "T", "W", "Y"},
+        "na": {"GL", "M", "W", "Y"},
+        "al-anon": {"AC", "LGBTQ", "M", "P", "W", "Y"},
+    }
