@@ -2,19 +2,27 @@
 and only ever hidden behind a meeting the public sees: a look-alike nobody
 sees hides nothing, and a copy comes back when the meeting it was hidden
 behind stops being public, whichever write made it stop
-(meetings.services.duplicates_show_again)."""
+(meetings.services.duplicates_show_again). Two listings are one meeting
+only when their names say the same words and nothing they state about who
+the meeting is for (open or closed, audience, language) differs; a curator
+who finds two meetings taken for one says so, and imports abide by it."""
 
 from __future__ import annotations
 
 import pytest
 
+from django.urls import reverse
+
+from fellowships.models import ServiceBody
 from meetings.feeds.importer import import_records
-from meetings.models import Meeting
+from meetings.models import FeedSource, Meeting
 from meetings.services import meetings_set_published
 from tests.factories import LocationFactory, change_url, feed_record, make_meeting, make_source, meeting_form_data, \
-    run_feed
+    message_texts, run_feed
 
 SEARCH = "/api/v1/meetings/"
+MEETINGS = reverse("admin:meetings_meeting_changelist")
+SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es"}
 # Where feed_record(1) puts its meeting.
 SERENITY = (33.681, -117.82)
 
@@ -69,6 +77,96 @@ def test_another_bodys_unpublished_listing_hides_no_import(vocabularies, client)
 
 def test_a_copy_is_hidden_behind_a_public_meeting(copy_hidden, client):
     assert found(client, *SERENITY) == ["Serenity Group"]
+
+
+# The same meeting, or two? -----------------------------------------------------
+
+def imported_twice(first: dict, second: dict, *, fellowship: str = "aa") -> Meeting:
+    """The intergroup's record `first`, then the district's `second` at the
+    same place, day and time: the district's meeting as stored."""
+    intergroup, district = make_source("oc", fellowship=fellowship), make_source("district", fellowship=fellowship)
+    run_feed(intergroup, [feed_record(1, **first)])
+    run_feed(district, [feed_record(1, slug="d-77", **second)])
+    return Meeting.objects.get(feed_source=district)
+
+
+@pytest.mark.parametrize("first, second", [
+    ("Serenity Group", "Serenity"),
+    ("The Big Book Study", "Big Book Study Group"),
+    ("Serenity Group", "Serentiy Group"),  # a slip of the keyboard
+    ("Men's Stag", "Mens Stag"),
+    ("Women's Step Study", "Womens Step Studies"),
+    ("Grupo Serenidad", "Serenidad"),
+    ("Big Book", "Tuesday Night Big Book"),
+])
+def test_names_saying_the_same_words_are_one_meeting(vocabularies, client, first, second):
+    copy = imported_twice({"name": first}, {"name": second})
+    assert copy.duplicate_of is not None
+    assert found(client, *SERENITY) == [first]
+
+
+@pytest.mark.parametrize("first, second", [
+    ("Men's Step Study", "Women's Step Study"),
+    ("Mens Stag", "Womens Stag"),
+    ("Sunday Speaker", "Monday Speaker"),
+    ("As Bill Sees It", "As Bill Sees It - Spanish"),
+    ("Grapevine", "Grapevine en Español"),
+    ("Young People", "People"),
+    ("Step Study", "Women's Step Study"),
+    ("Living Sober", "Living Sober Mujeres"),
+])
+def test_names_naming_another_meeting_are_two(vocabularies, client, first, second):
+    """A men's and a women's meeting, or an English and a Spanish one, in
+    two rooms of one church at one hour: hiding either would take a real
+    meeting out of the directory."""
+    copy = imported_twice({"name": first}, {"name": second})
+    assert copy.duplicate_of is None
+    assert found(client, *SERENITY) == sorted([first, second])
+
+
+@pytest.mark.parametrize("fellowship, first, second", [
+    ("aa", ["O", "D"], ["C", "D"]),  # open and closed
+    ("aa", ["M"], ["W"]),
+    ("aa", ["W"], ["W", "Y"]),  # a women's meeting and a young women's
+    ("aa", ["LGBTQ"], ["POC"]),
+    ("aa", ["S"], ["EN"]),
+    ("aa", ["EN"], ["EN", "S"]),  # English, and bilingual
+    ("al-anon", ["Y"], ["AC"]),  # Alateen, and adult children of alcoholics
+    ("al-anon", ["O"], ["C"]),
+], ids=["open-closed", "men-women", "women-young-women", "lgbtq-poc", "spanish-english", "english-bilingual",
+        "alateen-adult-children", "al-anon-open-closed"])
+def test_listings_saying_different_things_about_who_may_come_are_two(vocabularies, client, fellowship, first,
+                                                                      second):
+    copy = imported_twice({"name": "Serenity Group", "types": first}, {"name": "Serenity Group", "types": second},
+                          fellowship=fellowship)
+    assert copy.duplicate_of is None
+    assert found(client, *SERENITY) == ["Serenity Group", "Serenity Group"]
+
+
+@pytest.mark.parametrize("fellowship, first, second", [
+    ("aa", ["O", "D", "W"], ["D", "W"]),  # open said by one source only
+    ("aa", ["D", "W"], ["D"]),  # the audience said by one source only
+    ("aa", ["D"], ["D", "EN"]),  # English said by one, the body's language of the other
+    ("aa", ["M", "ST", "X"], ["M", "B"]),  # formats and features may differ
+    ("al-anon", ["Y", "D"], ["D"]),
+], ids=["open-unsaid", "audience-unsaid", "english-by-default", "formats-differ", "alateen-unsaid"])
+def test_what_one_source_leaves_out_does_not_make_two_meetings(vocabularies, client, fellowship, first, second):
+    copy = imported_twice({"name": "Serenity Group", "types": first}, {"name": "Serenity Group", "types": second},
+                          fellowship=fellowship)
+    assert copy.duplicate_of is not None
+    assert found(client, *SERENITY) == ["Serenity Group"]
+
+
+def test_a_body_whose_meetings_are_held_in_spanish_lists_another_meeting(vocabularies, client):
+    """Neither record names a language: each is in its body's, as the
+    directory tells the public (`language_text`)."""
+    intergroup, district = make_source("oc"), make_source("district")
+    ServiceBody.objects.filter(pk=district.service_body_id).update(default_language="es")
+    run_feed(intergroup, [feed_record(1, name="Grapevine", types=["D"])])
+    run_feed(district, [feed_record(1, name="Grapevine", types=["D"], slug="d-77")])
+    copy = Meeting.objects.get(feed_source=district)
+    assert (copy.language_text, copy.duplicate_of) == (" es ", None)
+    assert found(client, *SERENITY) == ["Grapevine", "Grapevine"]
 
 
 # A copy is shown again when the meeting it was hidden behind stops being public
