@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _, gettext_lazy, ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -27,8 +28,8 @@ from meetings.keywords import keyword_conditions
 from meetings.forms import LocationAdminForm, MeetingAdminForm, RegionAdminForm
 from meetings.models import Location, Meeting, Region
 from meetings.services import (history_revert, location_lock_fields, location_save, meeting_feed_place,
-                               meeting_lock_fields, meeting_release_lock, meeting_save, meetings_set_published,
-                               meetings_set_temporarily_closed)
+                               meeting_lock_fields, meeting_release_lock, meeting_save, meetings_not_copies,
+                               meetings_set_published, meetings_set_temporarily_closed)
 
 
 def openstreetmap_link(latitude: float | None, longitude: float | None) -> str:
@@ -142,6 +143,13 @@ def release_curated_fields(modeladmin: MeetingAdmin, request: HttpRequest, query
                             messages.SUCCESS if released else messages.WARNING)
 
 
+@admin.action(description=gettext_lazy("Not a copy: show selected meetings"), permissions=["change"])
+def not_a_copy(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
+    selected = queryset.count()
+    changed = meetings_not_copies(meetings=queryset, user=request.user)
+    modeladmin.report_not_copies(request, changed=changed, selected=selected)
+
+
 class HistoryColumns:
     """Columns of the history page (simple-history's), shared by meetings and locations."""
 
@@ -236,10 +244,10 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
     autocomplete_fields = ("location", "service_body")
     filter_horizontal = ("types",)
     prepopulated_fields = {"slug": ("name",)}
-    actions = (publish, unpublish, mark_temporarily_closed, reopen, release_curated_fields)
+    actions = (publish, unpublish, mark_temporarily_closed, reopen, release_curated_fields, not_a_copy)
     readonly_fields = (
         "open_closed", "attendance", "conference_provider", "latitude", "longitude", "map_link",
-        "source", "source_key", "created", "updated", "curated_fields",
+        "source", "source_key", "created", "updated", "curated_fields", "copy_of",
     )
     fieldsets = (
         (None, {"fields": ("name", "slug", "fellowship", "service_body", "group", "url", "notes", "group_notes")}),
@@ -261,7 +269,9 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
             "description": gettext_lazy("Open/closed and attendance are derived from the types, the online details "
                                         "and the location when you save."),
         }),
-        (gettext_lazy("Publishing and review"), {"fields": ("published", "needs_review", "review_reason")}),
+        (gettext_lazy("Publishing and review"), {
+            "fields": ("published", "needs_review", "review_reason", "copy_of"),
+        }),
         (gettext_lazy("Curated fields"), {
             "fields": ("curated_fields",),
             "description": gettext_lazy("Fields of an imported meeting edited here are curated: imports leave them "
@@ -309,6 +319,38 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         return format_html("<table><tr><th>{}</th><th>{}</th><th></th></tr>{}</table>",
                            _("curated field"), _("feed's value"), rows)
 
+    @admin.display(description=gettext_lazy("copy of"))
+    def copy_of(self, meeting: Meeting) -> str:
+        """Whether an import hid it as another source's copy of a meeting
+        shown instead, with the button that says it is not; and the meetings
+        a curator said it is not a copy of."""
+        if not meeting.pk:
+            return "-"
+        parts = []
+        if meeting.duplicate_of_id:
+            kept = Meeting.objects.select_related("service_body").get(pk=meeting.duplicate_of_id)
+            parts.append(format_html(
+                '{} <button type="submit" class="button" formaction="{}" name="_not_a_copy">{}</button>',
+                format_html(_("Hidden: the same meeting, {meeting} from {body}, is shown instead."),
+                            meeting=self._public_link(kept), body=kept.service_body.name),
+                reverse("admin:meetings_meeting_not_a_copy", args=[meeting.pk]), _("Not a copy: show it")))
+        others = list(meeting.not_copy_of.select_related("service_body").order_by("name", "pk"))
+        if others:
+            parts.append(format_html(
+                _("Not a copy of {meetings}: a curator said so, and imports hide neither behind the other."),
+                meetings=format_html_join(", ", "{} ({})", ((self._public_link(other), other.service_body.name)
+                                                           for other in others))))
+        if not parts:
+            return _("Not hidden as a copy.")
+        return format_html_join(mark_safe("<br>"), "{}", ((part,) for part in parts))
+
+    @staticmethod
+    def _public_link(meeting: Meeting) -> str:
+        """A meeting by name, linked to its public page when the public sees it."""
+        if Meeting.objects.published().filter(pk=meeting.pk).exists():
+            return format_html('<a href="{}">{}</a>', reverse("meeting-page", args=[meeting.slug]), meeting.name)
+        return meeting.name
+
     def get_urls(self):
         return [
             path("quality/", self.admin_site.admin_view(self.quality_index_view), name="meetings_meeting_quality"),
@@ -316,6 +358,8 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
                  name="meetings_meeting_quality_body"),
             path("<path:object_id>/release-lock/<str:field>/", self.admin_site.admin_view(self.release_lock_view),
                  name="meetings_meeting_release_lock"),
+            path("<path:object_id>/not-a-copy/", self.admin_site.admin_view(self.not_a_copy_view),
+                 name="meetings_meeting_not_a_copy"),
             *self.history_urls(),
             *super().get_urls(),
         ]
@@ -336,6 +380,17 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
             released = ", ".join(sorted(locked - set(meeting.locked_fields))) or field
             self.message_user(request, _("%(field)s follows the feed again.") % {"field": released},
                               messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:meetings_meeting_change", args=[meeting.pk]))
+
+    def not_a_copy_view(self, request: HttpRequest, object_id: str):
+        """The change form's "Not a copy: show it" (the action's, for one meeting)."""
+        meeting = self.get_object(request, object_id)
+        if meeting is None:
+            raise Http404
+        if request.method != "POST" or not self.has_change_permission(request, meeting):
+            raise PermissionDenied
+        changed = meetings_not_copies(meetings=Meeting.objects.filter(pk=meeting.pk), user=request.user)
+        self.report_not_copies(request, changed=changed, selected=1)
         return HttpResponseRedirect(reverse("admin:meetings_meeting_change", args=[meeting.pk]))
 
     def quality_index_view(self, request: HttpRequest):
@@ -375,6 +430,11 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         edited = [name for name in form.changed_data if name in MEETING_LOCKABLE_FIELDS]
         if change and obj.feed_source_id and edited:
             meeting_lock_fields(meeting=obj, fields=edited)
+
+    def report_not_copies(self, request: HttpRequest, *, changed: int, selected: int) -> None:
+        self.report_bulk_change(request, changed=changed, selected=selected, done=ngettext(
+            "%(count)d meeting shown: not a copy.", "%(count)d meetings shown: not copies.", changed),
+                                unchanged_because=_("not hidden as a copy"))
 
     def report_bulk_change(self, request: HttpRequest, *, changed: int, selected: int, done: str,
                            unchanged_because: str) -> None:

@@ -252,6 +252,13 @@ class Meeting(models.Model):
         "self", verbose_name=_("duplicate of"), on_delete=models.SET_NULL, null=True, blank=True,
         related_name="duplicates"
     )
+    # A curator's word that this meeting and another, once taken for one
+    # listed twice, are two: no import hides either behind the other again
+    # (meetings/feeds/duplicates.py). Both ways, as the word is.
+    not_copy_of = models.ManyToManyField(
+        "self", verbose_name=_("not a copy of"), symmetrical=True, blank=True,
+        help_text=_("Meetings a curator said are other meetings, not the same one listed twice."),
+    )
 
     objects = MeetingManager()
     # Feed bookkeeping is left out: it changes with every import and says

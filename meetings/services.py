@@ -357,6 +357,30 @@ def duplicates_show_again(*, kept: Iterable[int], date: dt.datetime, user=None) 
     return shown
 
 
+@transaction.atomic
+def meetings_not_copies(*, meetings: QuerySet[Meeting], user=None) -> int:
+    """A curator's word that `meetings`, hidden as copies of other listings
+    (`Meeting.duplicate_of`), are meetings of their own: each is shown, with
+    its history recorded, and the pair is kept (`Meeting.not_copy_of`, both
+    ways), so no import hides either behind the other again
+    (`meetings.feeds.duplicates.mark_duplicates`); a third listing of the
+    same meeting may still be hidden behind one of them. Returns how many
+    were shown."""
+    copies = list(meetings.filter(duplicate_of__isnull=False))
+    Pair = Meeting.not_copy_of.through
+    Pair.objects.bulk_create([Pair(from_meeting_id=one, to_meeting_id=other)
+                              for copy in copies
+                              for one, other in ((copy.pk, copy.duplicate_of_id), (copy.duplicate_of_id, copy.pk))],
+                             ignore_conflicts=True, batch_size=500)
+    now = timezone.now()
+    for copy in copies:
+        copy.duplicate_of, copy.updated = None, now
+    Meeting.objects.bulk_update(copies, ["duplicate_of", "updated"], batch_size=500)
+    # A queryset write skips save(): its history is recorded here.
+    history_bulk_record(instances=copies, user=user, date=now)
+    return len(copies)
+
+
 def _temporarily_closed_type(meeting: Meeting) -> MeetingType | None:
     return MeetingType.objects.filter(
         fellowship_id=meeting.fellowship_id, meaning=MeetingType.Meaning.TEMPORARILY_CLOSED

@@ -257,6 +257,88 @@ def test_a_copy_stays_hidden_while_the_kept_meeting_stays_public(copy_hidden, ad
     assert found(client, *SERENITY) == ["Serenity Group"]
 
 
+# A curator's word: two meetings, not one ------------------------------------------
+
+@pytest.fixture
+def copy_in_curators_body(directory):
+    """The district's "Serenity", kept by the AA office's curator, hidden
+    behind the intergroup's "Serenity Group" (another body's)."""
+    intergroup, district = make_source("oc"), make_source("district")
+    FeedSource.objects.filter(pk=district.pk).update(service_body=directory.aa_office)
+    district.refresh_from_db()
+    run_feed(intergroup, [feed_record(1, name="Serenity Group")])
+    run_feed(district, [feed_record(1, name="Serenity", slug="d-77")])
+    kept, copy = Meeting.objects.get(feed_source=intergroup), Meeting.objects.get(feed_source=district)
+    assert copy.duplicate_of == kept and copy.service_body == directory.aa_office
+    return kept, copy
+
+
+def test_not_a_copy_shows_the_meeting_and_no_import_hides_either_behind_the_other(copy_in_curators_body, aa_client,
+                                                                                  client, directory):
+    kept, copy = copy_in_curators_body
+    history_before = copy.history.count()
+    assert found(client, *SERENITY) == ["Serenity Group"]
+    response = aa_client.post(MEETINGS, {"action": "not_a_copy", "_selected_action": [copy.pk]}, follow=True)
+    assert message_texts(response) == ["1 meeting shown: not a copy."]
+    copy.refresh_from_db()
+    assert copy.duplicate_of is None
+    latest = copy.history.latest()
+    assert (copy.history.count(), latest.duplicate_of_id, latest.history_user) == (
+        history_before + 1, None, directory.aa_curator)
+    assert found(client, *SERENITY) == ["Serenity", "Serenity Group"]
+    # Each source's next change to its record: neither hides behind the other.
+    run_feed(copy.feed_source, [feed_record(1, name="Serenity", slug="d-77", notes="Side door.")])
+    run_feed(kept.feed_source, [feed_record(1, name="Serenity Group", notes="Back door.")])
+    copy.refresh_from_db()
+    kept.refresh_from_db()
+    assert (copy.notes, copy.duplicate_of, kept.notes, kept.duplicate_of) == ("Side door.", None, "Back door.", None)
+    assert found(client, *SERENITY) == ["Serenity", "Serenity Group"]
+    # The word was about that pair: a third source's copy is still hidden.
+    third = make_source("region")
+    run = run_feed(third, [feed_record(1, name="Serenity Group", slug="r-5")])
+    assert run.duplicates == 1
+    assert found(client, *SERENITY) == ["Serenity", "Serenity Group"]
+
+
+def test_not_a_copy_from_the_meetings_change_form(copy_in_curators_body, aa_client, client):
+    kept, copy = copy_in_curators_body
+    page = aa_client.get(change_url(copy)).content.decode()
+    url = reverse("admin:meetings_meeting_not_a_copy", args=[copy.pk])
+    assert f'formaction="{url}"' in page and "Not a copy: show it" in page
+    assert f'href="/meetings/{kept.slug}/"' in page  # the meeting shown instead, as the public sees it
+    assert aa_client.get(url).status_code == 403
+    response = aa_client.post(url, follow=True)
+    assert message_texts(response) == ["1 meeting shown: not a copy."]
+    copy.refresh_from_db()
+    assert copy.duplicate_of is None
+    page = aa_client.get(change_url(copy)).content.decode()
+    assert "Not a copy: show it" not in page and "Serenity Group" in page  # named among those it is not a copy of
+    assert found(client, *SERENITY) == ["Serenity", "Serenity Group"]
+
+
+def test_only_the_copys_curators_say_it_is_not_a_copy(copy_in_curators_body, client, directory):
+    kept, copy = copy_in_curators_body
+    client.force_login(directory.na_curator)
+    client.post(MEETINGS, {"action": "not_a_copy", "_selected_action": [copy.pk]})
+    assert client.post(reverse("admin:meetings_meeting_not_a_copy", args=[copy.pk])).status_code == 404
+    copy.refresh_from_db()
+    assert copy.duplicate_of == kept
+
+
+def test_not_a_copy_in_spanish(copy_in_curators_body, aa_client):
+    _, copy = copy_in_curators_body
+    changelist = aa_client.get(MEETINGS, **SPANISH).content.decode()
+    assert ">No es una copia: mostrar las reuniones seleccionadas</option>" in changelist
+    assert "No es una copia: mostrarla" in aa_client.get(change_url(copy), **SPANISH).content.decode()
+    response = aa_client.post(MEETINGS, {"action": "not_a_copy", "_selected_action": [copy.pk]}, follow=True,
+                              **SPANISH)
+    assert message_texts(response) == ["1 reunión mostrada: no es una copia."]
+    response = aa_client.post(MEETINGS, {"action": "not_a_copy", "_selected_action": [copy.pk]}, follow=True,
+                              **SPANISH)
+    assert message_texts(response) == ["0 reuniones mostradas: no son copias. 1 quedó como estaba (no estaba "
+                                       "oculta como copia)."]
+
+
 # What the rule found already wrong ---------------------------------------------
 
 def test_migration_0029_shows_the_copies_already_hidden_behind_a_meeting_nobody_sees(copy_hidden, client):

@@ -7,7 +7,10 @@ Two meetings in one church at one hour are common (a men's and a women's
 in two rooms, an English and a Spanish one), and hiding one as the other's
 copy takes a real meeting out of the directory, for the people it is for
 the one they need. Showing one meeting twice costs a reader a glance; so
-when unsure, two meetings are shown."""
+when unsure, two meetings are shown. A curator who finds two meetings taken
+for one says so in the admin ("Not a copy: show it",
+`meetings.services.meetings_not_copies`), and no import hides either behind
+the other again."""
 
 from __future__ import annotations
 
@@ -144,14 +147,24 @@ def _audiences(meeting_ids: set[int]) -> dict[int, frozenset[int]]:
     return {pk: frozenset(found[pk]) for pk in meeting_ids}
 
 
+def _told_apart(*, meeting_ids: set[int], other_ids: set[int]) -> set[tuple[int, int]]:
+    """The pairs (one of `meeting_ids`, one of `other_ids`) a curator said
+    are two meetings (`Meeting.not_copy_of`, kept both ways)."""
+    if not meeting_ids or not other_ids:
+        return set()
+    return set(Meeting.not_copy_of.through.objects.filter(
+        from_meeting_id__in=meeting_ids, to_meeting_id__in=other_ids).values_list("from_meeting_id", "to_meeting_id"))
+
+
 def mark_duplicates(*, meetings: Iterable[tuple[Meeting, Iterable[MeetingType]]], source: str) -> int:
     """Point each of `meetings` (just imported from `source`, each with the
     types it has) at the same meeting from another source, if there is one;
     the other source's row, there first, stays the one shown. Only a public
     meeting hides another: a curator's draft or a listing kept unpublished
     would hide the real one with it (and one that stops being public shows
-    its copies again: `meetings.services.duplicates_show_again`). Returns
-    how many were marked."""
+    its copies again: `meetings.services.duplicates_show_again`). Nor does
+    one a curator said is another meeting than this one
+    (`meetings.services.meetings_not_copies`). Returns how many were marked."""
     listed = [(m, list(types)) for m, types in meetings
               if m.day is not None and m.time is not None and m.latitude is not None]
     if not listed:
@@ -179,9 +192,12 @@ def mark_duplicates(*, meetings: Iterable[tuple[Meeting, Iterable[MeetingType]]]
     alike = [[row for row in rows if similar_names(meeting.name, row.name,
                                                    who_for=who_for.get(meeting.fellowship_id, ()))]
              for (meeting, _), rows in zip(listed, nearby)]
-    audience_of = _audiences({row.id for rows in alike for row in rows}) if any(alike) else {}
+    others = {row.id for rows in alike for row in rows}
+    audience_of = _audiences(others) if others else {}
+    apart = _told_apart(meeting_ids={m.pk for m, _ in listed if m.pk is not None}, other_ids=others)
     marked = 0
     for (meeting, types), rows in zip(listed, alike):
+        rows = [row for row in rows if (meeting.pk, row.id) not in apart]
         mine = WhoFor(meeting.open_closed, frozenset(t.pk for t in types if t.meaning == MeetingType.Meaning.AUDIENCE),
                       frozenset(meeting.language_text.split()))
         meeting.duplicate_of_id = next((row.id for row in rows if not mine.contradicts(
