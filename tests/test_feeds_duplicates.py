@@ -347,8 +347,12 @@ def test_migration_0029_shows_the_copies_already_hidden_behind_a_meeting_nobody_
     again, and leaves alone a copy hidden behind a meeting still shown."""
     from importlib import import_module
 
-    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
 
+    migration = "0029_copies_behind_hidden_meetings_shown"
+    # The models as they stood at that migration, as `migrate` gives them to it.
+    apps = MigrationLoader(connection).project_state(("meetings", migration)).apps
     kept, copy = copy_hidden
     elsewhere = LocationFactory(latitude=34.05, longitude=-118.25)
     other_kept = make_meeting(name="Hope", day=3, time="07:00", location=elsewhere)
@@ -358,8 +362,18 @@ def test_migration_0029_shows_the_copies_already_hidden_behind_a_meeting_nobody_
     Meeting.objects.filter(pk=kept.pk).update(published=False)
     assert found(client, *SERENITY) == []
 
-    import_module("meetings.migrations.0029_copies_behind_hidden_meetings_shown").copies_shown_again(apps, None)
+    history_before = copy.history.count()
+    module = import_module(f"meetings.migrations.{migration}")
+    module.copies_shown_again(apps, None)
 
     assert found(client, *SERENITY) == ["Serenity"]  # the cached answer of a moment ago is not served
     assert Meeting.objects.get(pk=copy.pk).duplicate_of_id is None
     assert Meeting.objects.get(pk=other_copy.pk).duplicate_of_id == other_kept.pk
+    # Recorded, so a mirror reading the changes feed learns the copy is public again.
+    assert copy.history.count() == history_before + 1
+    row = copy.history.latest()
+    assert (row.duplicate_of_id, row.history_change_reason, row.name) == (None, module.REASON, "Serenity")
+    assert row.type_codes == sorted(copy.types.values_list("code", flat=True))
+    changes = client.get("/api/v1/changes/", {"limit": 500}).json()["results"]
+    assert [c["action"] for c in changes if c["kind"] == "meeting" and c["object_id"] == copy.pk][-1] == "created"
+    assert other_copy.history.count() == 1
