@@ -80,8 +80,19 @@ def type_text_sources(types: Iterable[tuple]) -> dict[str, list[str]]:
     give ""."""
     types = list(types)
     names = type_search_names((pk, name, translations) for pk, name, translations, *_ in types)
-    return {str(pk): [names[pk], language_named(kind, language), meaning[0] if meaning else ""]
+    return {str(pk): [names[pk], language_named(kind, language), _deriving(meaning[0] if meaning else "")]
             for pk, _, _, kind, language, *meaning in types}
+
+
+def _deriving(meaning: str) -> str:
+    """A type's meaning where a meeting derives something from it (open,
+    closed, temporarily closed); "" for one it derives nothing from (who the
+    meeting is for): marking such a type must not make every meeting that
+    has it be read again."""
+    from fellowships.models import MeetingType
+
+    derives = (MeetingType.Meaning.OPEN, MeetingType.Meaning.CLOSED, MeetingType.Meaning.TEMPORARILY_CLOSED)
+    return meaning if meaning in derives else ""
 
 
 # A fellowship's entry among the sources: its key, then [its default open/closed].

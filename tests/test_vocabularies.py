@@ -35,3 +35,18 @@ def test_the_types_that_say_who_a_meeting_is_for():
         "na": {"GL", "M", "W", "Y"},
         "al-anon": {"AC", "LGBTQ", "M", "P", "W", "Y"},
     }
+
+
+def test_marking_who_a_type_is_for_derives_nothing_so_no_meeting_is_followed():
+    """A type's meaning is kept among what meetings derive from their types
+    (keywords.type_text_sources) only where it derives something: open,
+    closed, temporarily closed. An audience mark derives nothing, so marking
+    25 types (fellowships migration 0006) must not make every meeting with
+    one of them be read again (48 s at a million meetings, changing none)."""
+    from meetings.keywords import type_text_sources
+
+    def sources(meaning: str) -> dict:
+        return type_text_sources([(7, "Women", {"es": "Mujeres"}, "feature", "", meaning)])
+
+    assert sources("audience") == sources("")
+    assert sources("closed") != sources("")
