@@ -400,3 +400,16 @@ def test_an_offset_page_reads_at_most_ten_times_its_reach(client, directory):
     following = _page_through(client, page["next"])
     assert [c["object_id"] for p in following for c in p["results"] if c["kind"] == "meeting"] == [second.pk]
     assert first.pk in [c["object_id"] for c in client.get(CHANGES, {"limit": 1}).json()["results"]]
+
+
+def test_an_offset_past_the_deepest_page_is_a_400_that_points_to_next(client, directory, settings):
+    """An offset counts public changes, so a page reads ten times its offset
+    and size: at 10^9 that bound is the whole history (7 s at a million
+    meetings, then the statement timeout). The feed's offsets stop where the
+    search's do (MEETINGS_MAX_OFFSET); `next` (after=) reaches any depth."""
+    settings.MEETINGS_MAX_OFFSET = 100
+    aa_meeting(directory, "First")
+    assert client.get(CHANGES, {"offset": 100}).status_code == 200
+    refused = client.get(CHANGES, {"offset": 101})
+    assert refused.status_code == 400
+    assert "from 0 to 100" in refused.json()["offset"][0] and "next" in refused.json()["offset"][0]

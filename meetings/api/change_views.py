@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import CharField, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from fellowships.models import ServiceBody
 from meetings import history
-from meetings.api.pagination import MAX_OFFSET, CappedCountPagination
+from meetings.api.pagination import CappedCountPagination
 from meetings.change_requests import PROPOSABLE, ChangeRequestInvalid, change_request_submit
 from meetings.models import Location, Meeting
 from meetings.throttles import ChangeRequestThrottle
@@ -136,8 +136,9 @@ class ChangePagination(CappedCountPagination):
 
     default_limit = 100
     max_limit = 500
-    max_offset = MAX_OFFSET
-    too_deep = ""
+    # An offset counts public changes, so a page reads ten times its offset too:
+    # offsets stop where the search's do (MEETINGS_MAX_OFFSET); `next` reaches any depth.
+    too_deep = gettext_lazy("Deeper pages: follow the page's `next` link (after=), which reaches any depth.")
 
     def paginate_queryset(self, queryset: PublicChanges, request, view=None):
         self.read_to = queryset.read_to(
