@@ -28,8 +28,8 @@ from meetings.keywords import keyword_conditions
 from meetings.forms import LocationAdminForm, MeetingAdminForm, RegionAdminForm
 from meetings.models import Location, Meeting, Region
 from meetings.services import (history_revert, location_lock_fields, location_save, meeting_feed_place,
-                               meeting_lock_fields, meeting_release_lock, meeting_save, meetings_not_copies,
-                               meetings_set_published, meetings_set_temporarily_closed)
+                               meeting_lock_fields, meeting_release_lock, meeting_save, meetings_delete,
+                               meetings_not_copies, meetings_set_published, meetings_set_temporarily_closed)
 
 
 def openstreetmap_link(latitude: float | None, longitude: float | None) -> str:
@@ -430,6 +430,12 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         edited = [name for name in form.changed_data if name in MEETING_LOCKABLE_FIELDS]
         if change and obj.feed_source_id and edited:
             meeting_lock_fields(meeting=obj, fields=edited)
+
+    def delete_model(self, request: HttpRequest, obj: Meeting) -> None:
+        meetings_delete(meetings=Meeting.objects.filter(pk=obj.pk), user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
+        meetings_delete(meetings=queryset, user=request.user)
 
     def report_not_copies(self, request: HttpRequest, *, changed: int, selected: int) -> None:
         self.report_bulk_change(request, changed=changed, selected=selected, done=ngettext(

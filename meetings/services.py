@@ -335,26 +335,42 @@ def meeting_save(*, meeting: Meeting, types: Iterable[MeetingType] | None = None
     return meeting
 
 
-def duplicates_show_again(*, kept: Iterable[int], date: dt.datetime, user=None) -> list[int]:
+def duplicates_show_again(*, kept: Iterable[int], date: dt.datetime, user=None,
+                          deleting: bool = False) -> list[int]:
     """Show again the copies (`Meeting.duplicate_of`, meetings/feeds/duplicates.py)
     hidden behind those of the `kept` meetings that are not public now
     (unpublished, removed from their feed, themselves marked a copy), and
     record their history: a meeting is only ever hidden behind one the public
     sees, or it would leave the directory with it. Every write that can take
     a meeting out of the public listing calls this with the meetings it
-    wrote: `meeting_save`, `meetings_set_published` and the importer's
-    updates and removals. Returns the ids of the copies shown again."""
+    wrote: `meeting_save`, `meetings_set_published`, `meetings_delete` and
+    the importer's updates and removals. `deleting`: the kept meetings are
+    about to be deleted, so all their copies are shown, save those deleted
+    with them. Returns the ids of the copies shown again."""
     kept = list(kept)
+    leaving = set(kept) if deleting else set()
     still_public = Meeting.objects.published().filter(pk=OuterRef("duplicate_of_id"))
     shown: list[int] = []
     for start in range(0, len(kept), 500):  # a bulk action's selection may be the whole directory
-        copies = list(Meeting.objects.filter(duplicate_of_id__in=kept[start:start + 500])
-                      .exclude(Exists(still_public)).values_list("pk", flat=True))
+        hidden = Meeting.objects.filter(duplicate_of_id__in=kept[start:start + 500])
+        if not deleting:
+            hidden = hidden.exclude(Exists(still_public))
+        copies = [pk for pk in hidden.values_list("pk", flat=True) if pk not in leaving]
         if copies:
             Meeting.objects.filter(pk__in=copies).update(duplicate_of=None)
             history_bulk_record(instances=Meeting.objects.filter(pk__in=copies), user=user, date=date)
             shown.extend(copies)
     return shown
+
+
+@transaction.atomic
+def meetings_delete(*, meetings: QuerySet[Meeting], user=None) -> None:
+    """Delete `meetings`, showing again first the copies hidden behind them:
+    the database would only empty their `duplicate_of` (on_delete=SET_NULL),
+    unrecorded, and the public changes feed would never say they are public."""
+    duplicates_show_again(kept=list(meetings.values_list("pk", flat=True)), date=timezone.now(), user=user,
+                          deleting=True)
+    meetings.delete()
 
 
 @transaction.atomic

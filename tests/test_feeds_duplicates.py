@@ -21,6 +21,7 @@ from tests.factories import LocationFactory, change_url, feed_record, make_meeti
     message_texts, run_feed
 
 SEARCH = "/api/v1/meetings/"
+CHANGES = "/api/v1/changes/"
 MEETINGS = reverse("admin:meetings_meeting_changelist")
 SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es"}
 # Where feed_record(1) puts its meeting.
@@ -245,6 +246,48 @@ def test_the_kept_meeting_leaving_its_feed_shows_its_copy(copy_hidden, client):
     assert found(client, *SERENITY) == ["Serenity Group"]
     run_feed(kept.feed_source, [feed_record(2, latitude=34.5)], allow_shrink=True)
     assert_shown_again(copy, client, history_before=history_before)
+
+
+def public_changes_of(client, meeting: Meeting) -> list[str]:
+    """What the public changes feed (/api/v1/changes/) tells mirrors of `meeting`."""
+    response = client.get(CHANGES, {"limit": 500})
+    assert response.status_code == 200, response.content
+    return [c["action"] for c in response.json()["results"] if c["kind"] == "meeting" and c["object_id"] == meeting.pk]
+
+
+@pytest.mark.parametrize("delete", ["delete page", "bulk action"])
+def test_deleting_the_kept_meeting_in_the_admin_shows_its_copy(copy_hidden, admin_client, client, admin_user, delete):
+    """Deleting would only set the copy's `duplicate_of` to null, unrecorded:
+    mirrors reading the changes feed would never learn it is public again."""
+    kept, copy = copy_hidden
+    history_before = copy.history.count()
+    assert found(client, *SERENITY) == ["Serenity Group"]
+    assert public_changes_of(client, copy) == []
+    if delete == "delete page":
+        response = admin_client.post(reverse("admin:meetings_meeting_delete", args=[kept.pk]), {"post": "yes"})
+    else:
+        response = admin_client.post(MEETINGS, {"action": "delete_selected", "_selected_action": [kept.pk],
+                                                "post": "yes"})
+    assert response.status_code == 302
+    assert not Meeting.objects.filter(pk=kept.pk).exists()
+    assert_shown_again(copy, client, history_before=history_before)
+    assert copy.history.latest().history_user == admin_user
+    assert public_changes_of(client, copy) == ["created"]
+    assert public_changes_of(client, kept) == ["created", "deleted"]
+
+
+def test_a_copy_deleted_with_its_kept_meeting_is_not_shown_on_its_way_out(copy_hidden, admin_client, client):
+    kept, copy = copy_hidden
+    history_before = copy.history.count()
+    response = admin_client.post(MEETINGS, {"action": "delete_selected", "_selected_action": [kept.pk, copy.pk],
+                                            "post": "yes"})
+    assert response.status_code == 302
+    assert not Meeting.objects.filter(pk__in=[kept.pk, copy.pk]).exists()
+    # Its deletion is its one new row: it was never shown between.
+    assert Meeting.history.filter(id=copy.pk).count() == history_before + 1
+    assert Meeting.history.filter(id=copy.pk).latest().history_type == "-"
+    assert public_changes_of(client, copy) == []
+    assert found(client, *SERENITY) == []
 
 
 def test_a_copy_stays_hidden_while_the_kept_meeting_stays_public(copy_hidden, admin_client, client):
