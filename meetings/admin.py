@@ -322,15 +322,17 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
     @admin.display(description=gettext_lazy("copy of"))
     def copy_of(self, meeting: Meeting) -> str:
         """Whether an import hid it as another source's copy of a meeting
-        shown instead, with the button that says it is not; and the meetings
-        a curator said it is not a copy of."""
+        shown instead, with a link to the page that says it is not (a link,
+        not a button submitting the change form, which would drop the
+        curator's unsaved edits); and the meetings a curator said it is not
+        a copy of."""
         if not meeting.pk:
             return "-"
         parts = []
         if meeting.duplicate_of_id:
             kept = Meeting.objects.select_related("service_body").get(pk=meeting.duplicate_of_id)
             parts.append(format_html(
-                '{} <button type="submit" class="button" formaction="{}" name="_not_a_copy">{}</button>',
+                '{} <a class="button" href="{}">{}</a>',
                 format_html(_("Hidden: the same meeting, {meeting} from {body}, is shown instead."),
                             meeting=self._public_link(kept), body=kept.service_body.name),
                 reverse("admin:meetings_meeting_not_a_copy", args=[meeting.pk]), _("Not a copy: show it")))
@@ -383,15 +385,27 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         return HttpResponseRedirect(reverse("admin:meetings_meeting_change", args=[meeting.pk]))
 
     def not_a_copy_view(self, request: HttpRequest, object_id: str):
-        """The change form's "Not a copy: show it" (the action's, for one meeting)."""
+        """The change form's "Not a copy: show it" (the action's, for one
+        meeting). GET: both meetings named, nothing changed; POST: do it."""
         meeting = self.get_object(request, object_id)
         if meeting is None:
             raise Http404
-        if request.method != "POST" or not self.has_change_permission(request, meeting):
+        if not self.has_change_permission(request, meeting):
             raise PermissionDenied
-        changed = meetings_not_copies(meetings=Meeting.objects.filter(pk=meeting.pk), user=request.user)
-        self.report_not_copies(request, changed=changed, selected=1)
-        return HttpResponseRedirect(reverse("admin:meetings_meeting_change", args=[meeting.pk]))
+        change_form_url = reverse("admin:meetings_meeting_change", args=[meeting.pk])
+        if request.method == "POST":
+            changed = meetings_not_copies(meetings=Meeting.objects.filter(pk=meeting.pk), user=request.user)
+            self.report_not_copies(request, changed=changed, selected=1)
+            return HttpResponseRedirect(change_form_url)
+        kept = None
+        if meeting.duplicate_of_id:
+            kept = Meeting.objects.select_related("service_body").get(pk=meeting.duplicate_of_id)
+        return render(request, "admin/meetings/not_a_copy_confirm.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta, "object": meeting, "change_form_url": change_form_url,
+            "kept": kept, "kept_link": self._public_link(kept) if kept else "",
+            "title": _("Not a copy: show %(meeting)s") % {"meeting": meeting},
+        })
 
     def quality_index_view(self, request: HttpRequest):
         if not self.has_view_permission(request):

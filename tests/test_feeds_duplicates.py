@@ -347,10 +347,13 @@ def test_not_a_copy_from_the_meetings_change_form(copy_in_curators_body, aa_clie
     kept, copy = copy_in_curators_body
     page = aa_client.get(change_url(copy)).content.decode()
     url = reverse("admin:meetings_meeting_not_a_copy", args=[copy.pk])
-    assert f'formaction="{url}"' in page and "Not a copy: show it" in page
+    # A link to a page that asks first: a button submitting the change form
+    # there would throw away whatever the curator had typed and not saved.
+    assert f'formaction="{url}"' not in page and 'name="_not_a_copy"' not in page
+    assert f'<a class="button" href="{url}">Not a copy: show it</a>' in page
     assert f'href="/meetings/{kept.slug}/"' in page  # the meeting shown instead, as the public sees it
-    assert aa_client.get(url).status_code == 403
     response = aa_client.post(url, follow=True)
+    assert response.redirect_chain == [(change_url(copy), 302)]
     assert message_texts(response) == ["1 meeting shown: not a copy."]
     copy.refresh_from_db()
     assert copy.duplicate_of is None
@@ -359,11 +362,40 @@ def test_not_a_copy_from_the_meetings_change_form(copy_in_curators_body, aa_clie
     assert found(client, *SERENITY) == ["Serenity", "Serenity Group"]
 
 
+def test_the_not_a_copy_page_names_both_meetings_and_changes_nothing(copy_in_curators_body, aa_client, client):
+    kept, copy = copy_in_curators_body
+    history_before = copy.history.count()
+    response = aa_client.get(reverse("admin:meetings_meeting_not_a_copy", args=[copy.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="site-name"' in page  # the admin's own page
+    assert (f"Serenity from {copy.service_body.name} is hidden as a copy of "
+            f'<a href="/meetings/{kept.slug}/">Serenity Group</a> from {kept.service_body.name}, '
+            "which is shown instead.") in page
+    assert '<form method="post">' in page and 'name="csrfmiddlewaretoken"' in page
+    assert f'href="{change_url(copy)}"' in page  # cancel: back to the change form
+    copy.refresh_from_db()
+    assert (copy.duplicate_of, copy.history.count(), list(copy.not_copy_of.all())) == (kept, history_before, [])
+    assert found(client, *SERENITY) == ["Serenity Group"]
+
+
+def test_the_not_a_copy_page_of_a_meeting_not_hidden(copy_in_curators_body, aa_client):
+    kept, copy = copy_in_curators_body
+    url = reverse("admin:meetings_meeting_not_a_copy", args=[copy.pk])
+    aa_client.post(url)
+    page = aa_client.get(url).content.decode()
+    assert "Not hidden as a copy." in page and "<form" not in page.split('id="content"')[1]
+    response = aa_client.post(url, follow=True)
+    assert message_texts(response) == ["0 meetings shown: not copies. 1 left as it was (not hidden as a copy)."]
+
+
 def test_only_the_copys_curators_say_it_is_not_a_copy(copy_in_curators_body, client, directory):
     kept, copy = copy_in_curators_body
     client.force_login(directory.na_curator)
     client.post(MEETINGS, {"action": "not_a_copy", "_selected_action": [copy.pk]})
-    assert client.post(reverse("admin:meetings_meeting_not_a_copy", args=[copy.pk])).status_code == 404
+    url = reverse("admin:meetings_meeting_not_a_copy", args=[copy.pk])
+    assert client.get(url).status_code == 404
+    assert client.post(url).status_code == 404
     copy.refresh_from_db()
     assert copy.duplicate_of == kept
 
@@ -373,6 +405,11 @@ def test_not_a_copy_in_spanish(copy_in_curators_body, aa_client):
     changelist = aa_client.get(MEETINGS, **SPANISH).content.decode()
     assert ">No es una copia: mostrar las reuniones seleccionadas</option>" in changelist
     assert "No es una copia: mostrarla" in aa_client.get(change_url(copy), **SPANISH).content.decode()
+    page = aa_client.get(reverse("admin:meetings_meeting_not_a_copy", args=[copy.pk]), **SPANISH).content.decode()
+    assert "<title>No es una copia: mostrar Serenity" in page
+    assert f"Serenity de {copy.service_body.name} está oculta como copia de " in page
+    assert ("Si son dos reuniones, muéstrela: ninguna importación volverá a ocultar una detrás de la otra."
+            in page)
     response = aa_client.post(MEETINGS, {"action": "not_a_copy", "_selected_action": [copy.pk]}, follow=True,
                               **SPANISH)
     assert message_texts(response) == ["1 reunión mostrada: no es una copia."]
