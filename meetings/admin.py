@@ -306,11 +306,10 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         if not meeting.locked_fields:
             return _("None: every field follows the feed.")
         feed = meeting.feed_values or {}
-        # The buttons submit the change form to the release URL (a form
-        # cannot sit inside the change form); the edits in it are not saved.
+        # Links to a page that asks first, not buttons submitting the change
+        # form there: the curator's unsaved edits in it would be dropped.
         rows = format_html_join("", (
-            '<tr><td>{}</td><td>{}</td><td><button type="submit" class="button" formaction="{}" '
-            'name="_release_lock">{}</button></td></tr>'
+            '<tr><td>{}</td><td>{}</td><td><a class="button" href="{}">{}</a></td></tr>'
         ), (
             (field, feed_value_text(field, feed.get(field), meeting),
              reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, field]), _("Release"))
@@ -366,12 +365,38 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
             *super().get_urls(),
         ]
 
-    def release_lock_view(self, request: HttpRequest, object_id: str, field: str):
+    def _meeting_to_change(self, request: HttpRequest, object_id: str) -> Meeting:
+        """The meeting a change-form link's page acts on: outside the
+        curator's service bodies it is not found; without the change
+        permission, refused."""
         meeting = self.get_object(request, object_id)
         if meeting is None:
             raise Http404
-        if request.method != "POST" or not self.has_change_permission(request, meeting):
+        if not self.has_change_permission(request, meeting):
             raise PermissionDenied
+        return meeting
+
+    def _confirmation_page(self, request: HttpRequest, *, meeting: Meeting, template: str, title: str, **context):
+        """A change-form link's page: GET names what its POST will do and
+        changes nothing; its own form (with its CSRF token) confirms, and
+        Cancel goes back to the change form."""
+        return render(request, template, {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta, "object": meeting, "title": title,
+            "change_form_url": reverse("admin:meetings_meeting_change", args=[meeting.pk]), **context,
+        })
+
+    def release_lock_view(self, request: HttpRequest, object_id: str, field: str):
+        """The change form's "Release" for one curated field. GET: the field
+        and the feed's value it takes (for the location, the feed's place),
+        nothing changed; POST: release it."""
+        meeting = self._meeting_to_change(request, object_id)
+        if request.method != "POST":
+            return self._confirmation_page(
+                request, meeting=meeting, template="admin/meetings/release_confirm.html",
+                title=_("Release %(field)s of %(meeting)s") % {"field": field, "meeting": meeting},
+                field=field, curated=field in meeting.locked_fields, is_place=field == PLACE,
+                feed_value=feed_value_text(field, (meeting.feed_values or {}).get(field), meeting))
         locked = set(meeting.locked_fields)
         try:
             meeting = meeting_release_lock(meeting=meeting, field=field)
@@ -387,25 +412,18 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
     def not_a_copy_view(self, request: HttpRequest, object_id: str):
         """The change form's "Not a copy: show it" (the action's, for one
         meeting). GET: both meetings named, nothing changed; POST: do it."""
-        meeting = self.get_object(request, object_id)
-        if meeting is None:
-            raise Http404
-        if not self.has_change_permission(request, meeting):
-            raise PermissionDenied
-        change_form_url = reverse("admin:meetings_meeting_change", args=[meeting.pk])
+        meeting = self._meeting_to_change(request, object_id)
         if request.method == "POST":
             changed = meetings_not_copies(meetings=Meeting.objects.filter(pk=meeting.pk), user=request.user)
             self.report_not_copies(request, changed=changed, selected=1)
-            return HttpResponseRedirect(change_form_url)
+            return HttpResponseRedirect(reverse("admin:meetings_meeting_change", args=[meeting.pk]))
         kept = None
         if meeting.duplicate_of_id:
             kept = Meeting.objects.select_related("service_body").get(pk=meeting.duplicate_of_id)
-        return render(request, "admin/meetings/not_a_copy_confirm.html", {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta, "object": meeting, "change_form_url": change_form_url,
-            "kept": kept, "kept_link": self._public_link(kept) if kept else "",
-            "title": _("Not a copy: show %(meeting)s") % {"meeting": meeting},
-        })
+        return self._confirmation_page(
+            request, meeting=meeting, template="admin/meetings/not_a_copy_confirm.html",
+            title=_("Not a copy: show %(meeting)s") % {"meeting": meeting},
+            kept=kept, kept_link=self._public_link(kept) if kept else "")
 
     def quality_index_view(self, request: HttpRequest):
         if not self.has_view_permission(request):

@@ -16,7 +16,7 @@ from meetings.feeds.formats import FeedDocument
 from meetings.feeds.importer import feed_import
 from meetings.feeds.locks import PLACE
 from meetings.models import ImportIssue, Location, Meeting
-from meetings.services import meeting_release_lock
+from meetings.services import meeting_feed_place, meeting_release_lock
 from tests.factories import (RegionFactory, change_url, feed_record, location_form_data, make_source, meeting_form_data,
                              run_feed)
 
@@ -379,6 +379,12 @@ def test_a_curators_move_is_kept_by_imports_reported_and_releasable(source, admi
     # The admin shows the feed's place beside the curated location, and releases it.
     page = admin_client.get(change_url(m1)).content.decode()
     assert "Grace Church" in page and reverse("admin:meetings_meeting_release_lock", args=[m1.pk, PLACE]) in page
+    # Its page asks first, naming the place the meeting goes back to, and changes nothing.
+    confirm = admin_client.get(reverse("admin:meetings_meeting_release_lock", args=[m1.pk, PLACE])).content.decode()
+    assert ("location is curated on Meeting 1: imports leave it alone. Released, the meeting goes back to the "
+            f"feed's place, {meeting_feed_place(m1)}, and follows the feed again.") in confirm
+    m1.refresh_from_db()
+    assert (m1.locked_fields, m1.location_id) == ([PLACE], own.pk)
     response = admin_client.post(reverse("admin:meetings_meeting_release_lock", args=[m1.pk, PLACE]))
     assert response.status_code == 302
     m1.refresh_from_db()
