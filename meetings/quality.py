@@ -74,11 +74,14 @@ def meetings_not_updated(*, meetings: QuerySet[Meeting], now: dt.datetime | None
 
 def meetings_possible_duplicates(*, meetings: QuerySet[Meeting]) -> QuerySet[Meeting]:
     """Marked by an import as another source's copy, or sharing fellowship,
-    weekday, time and place with another current meeting."""
+    weekday, time and place with another current meeting that a curator has
+    not said is another meeting ("not a copy": `Meeting.not_copy_of`)."""
+    told_apart = Meeting.not_copy_of.through.objects.filter(from_meeting_id=OuterRef(OuterRef("pk")),
+                                                            to_meeting_id=OuterRef("pk"))
     twin = Meeting.objects.filter(
         removed=False, fellowship_id=OuterRef("fellowship_id"), day=OuterRef("day"), time=OuterRef("time"),
         location_id=OuterRef("location_id"),
-    ).exclude(pk=OuterRef("pk"))
+    ).exclude(pk=OuterRef("pk")).exclude(Exists(told_apart))
     return _current(meetings).filter(
         Q(duplicate_of__isnull=False)
         | Q(Exists(twin), day__isnull=False, time__isnull=False, location__isnull=False)

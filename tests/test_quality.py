@@ -83,6 +83,24 @@ def test_possible_duplicates(directory):
         "Marked copy", "Twin A", "Twin B"]
 
 
+def test_meetings_a_curator_told_apart_are_not_possible_duplicates(directory):
+    """Two meetings at one hall and hour that a curator said are two
+    ("not a copy": services.meetings_not_copies) are not listed again as
+    possible duplicates of each other; a third at that hour still is."""
+    from meetings.services import meetings_not_copies
+
+    hall = LocationFactory()
+    men = aa_meeting(directory, "Men's Step Study", location=hall)
+    women = aa_meeting(directory, "Women's Step Study", location=hall, duplicate_of=men)
+    assert names(quality.meetings_possible_duplicates(meetings=Meeting.objects.all())) == [
+        "Men's Step Study", "Women's Step Study"]
+    meetings_not_copies(meetings=Meeting.objects.filter(pk=women.pk))
+    assert names(quality.meetings_possible_duplicates(meetings=Meeting.objects.all())) == []
+    aa_meeting(directory, "Step Study", location=hall)
+    assert names(quality.meetings_possible_duplicates(meetings=Meeting.objects.all())) == [
+        "Men's Step Study", "Step Study", "Women's Step Study"]
+
+
 def test_geocoding_failures(directory):
     aa_meeting(directory, "Lost", location=LocationFactory(latitude=None, longitude=None,
                                                             geocode_status=Location.GeocodeStatus.FAILED))
