@@ -28,8 +28,9 @@ from meetings.keywords import keyword_conditions
 from meetings.forms import LocationAdminForm, MeetingAdminForm, RegionAdminForm
 from meetings.models import Location, Meeting, Region
 from meetings.services import (history_revert, location_lock_fields, location_save, meeting_feed_place,
-                               meeting_lock_fields, meeting_release_lock, meeting_save, meetings_delete,
-                               meetings_not_copies, meetings_set_published, meetings_set_temporarily_closed)
+                               meeting_fields_released, meeting_lock_fields, meeting_release_lock, meeting_save,
+                               meetings_delete, meetings_not_copies, meetings_set_published,
+                               meetings_set_temporarily_closed)
 
 
 def openstreetmap_link(latitude: float | None, longitude: float | None) -> str:
@@ -392,11 +393,18 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         nothing changed; POST: release it."""
         meeting = self._meeting_to_change(request, object_id)
         if request.method != "POST":
+            curated = field in meeting.locked_fields
+            # A day or time released beside the feed's dropped schedule brings the other half (one rule).
+            also = meeting_fields_released(meeting=meeting, field=field)[1:] if curated else []
             return self._confirmation_page(
                 request, meeting=meeting, template="admin/meetings/release_confirm.html",
                 title=_("Release %(field)s of %(meeting)s") % {"field": field, "meeting": meeting},
-                field=field, curated=field in meeting.locked_fields, is_place=field == PLACE,
-                feed_value=feed_value_text(field, (meeting.feed_values or {}).get(field), meeting))
+                field=field, curated=curated, is_place=field == PLACE,
+                feed_value=feed_value_text(field, (meeting.feed_values or {}).get(field), meeting),
+                also=(_("With it, time goes back to the feed too: a day without a time is no schedule.")
+                      if also == ["time"] else
+                      _("With it, day goes back to the feed too: a time without a day is no schedule.")
+                      if also == ["day"] else ""))
         locked = set(meeting.locked_fields)
         try:
             meeting = meeting_release_lock(meeting=meeting, field=field)

@@ -7,6 +7,7 @@ these functions."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
@@ -569,10 +570,25 @@ def meeting_release_lock(*, meeting: Meeting, field: str) -> Meeting:
     places it where the feed says (its record counts as changed). A day or
     time that would stand beside no partner brings the feed's other half back
     with it (`schedule.is_schedule`)."""
+    _, types = _released_in_memory(meeting=meeting, field=field)
+    return meeting_save(meeting=meeting, types=types)
+
+
+def meeting_fields_released(*, meeting: Meeting, field: str) -> list[str]:
+    """The fields that releasing `field` gives back to the feed (`field`,
+    and a schedule's other half when it would stand alone), as
+    `meeting_release_lock` would, saving nothing: what the admin says before."""
+    released, _ = _released_in_memory(meeting=copy.copy(meeting), field=field)
+    return released
+
+
+def _released_in_memory(*, meeting: Meeting, field: str) -> tuple[list[str], list[MeetingType] | None]:
+    """`meeting_release_lock`'s change, made on `meeting` in memory: the
+    fields given back, and the meeting's types when they are among them."""
     if field not in meeting.locked_fields:
         raise ValueError(_("%(field)s is not locked on %(meeting)s") % {"field": repr(field), "meeting": meeting.slug})
     meeting.locked_fields = [name for name in meeting.locked_fields if name != field]
-    types = None
+    released, types = [field], None
     if field == PLACE:
         key = (meeting.feed_values or {}).get(PLACE)
         place = meeting_feed_place(meeting)
@@ -597,7 +613,8 @@ def meeting_release_lock(*, meeting: Meeting, field: str) -> Meeting:
         (other,) = set(SCHEDULE) - {field}
         meeting.locked_fields = [name for name in meeting.locked_fields if name != other]
         setattr(meeting, other, decode(other, (meeting.feed_values or {}).get(other)))
-    return meeting_save(meeting=meeting, types=types)
+        released.append(other)
+    return released, types
 
 
 @transaction.atomic

@@ -148,6 +148,25 @@ def test_releasing_half_a_curated_schedule_gives_the_feed_its_whole_schedule(aa_
     assert (meeting.day, meeting.time, meeting.locked_fields) == (None, None, [])
 
 
+def test_the_release_page_says_when_the_other_half_of_the_schedule_goes_back_too(aa_client, imported):
+    """Releasing a curated day beside the feed's dropped schedule gives back
+    the time too (`services.meeting_release_lock`): the page says so before,
+    from the same rule, and changes nothing; a lone field's page names it alone."""
+    _, source = imported
+    Meeting.objects.update(service_body=imported[0].aa_office)
+    meeting = Meeting.objects.get(source_key="m1")
+    aa_client.post(change_url(meeting), meeting_form_data(meeting, day=3, name="Curated"))
+    run_feed(source, [feed_record(1, day=None, time=None), feed_record(2)])
+    meeting.refresh_from_db()
+    assert sorted(meeting.locked_fields) == ["day", "name"] and meeting.time is not None
+    page = aa_client.get(reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, "day"])).content.decode()
+    assert "With it, time goes back to the feed too: a day without a time is no schedule." in page
+    name_page = aa_client.get(reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, "name"]))
+    assert "goes back to the feed too" not in name_page.content.decode()
+    meeting.refresh_from_db()
+    assert sorted(meeting.locked_fields) == ["day", "name"] and meeting.day == 3
+
+
 def test_the_release_page_in_spanish(aa_client, imported):
     Meeting.objects.update(service_body=imported[0].aa_office)
     meeting = Meeting.objects.get(source_key="m1")
