@@ -385,13 +385,13 @@ def meetings_not_copies(*, meetings: QuerySet[Meeting], user=None) -> int:
     were shown."""
     copies = list(meetings.filter(duplicate_of__isnull=False))
     Pair = Meeting.not_copy_of.through
+    pairs = [(hidden.pk, hidden.duplicate_of_id) for hidden in copies]
     Pair.objects.bulk_create([Pair(from_meeting_id=one, to_meeting_id=other)
-                              for copy in copies
-                              for one, other in ((copy.pk, copy.duplicate_of_id), (copy.duplicate_of_id, copy.pk))],
+                              for pair in pairs for one, other in (pair, pair[::-1])],
                              ignore_conflicts=True, batch_size=500)
     now = timezone.now()
-    for copy in copies:
-        copy.duplicate_of, copy.updated = None, now
+    for hidden in copies:
+        hidden.duplicate_of, hidden.updated = None, now
     Meeting.objects.bulk_update(copies, ["duplicate_of", "updated"], batch_size=500)
     # A queryset write skips save(): its history is recorded here.
     history_bulk_record(instances=copies, user=user, date=now)
