@@ -8,11 +8,11 @@ PORT ?= 8000
 .PHONY: run test setup schema lock messages fuzz
 
 # Installs exactly the locked versions, each checked against its hash. The
-# lock holds the application's pins (requirements.lock, what the Docker image
+# lock holds the application's pins (requirements.txt, what the Docker image
 # installs) plus the test-only packages.
-$(BIN)/.installed: requirements-dev.lock
+$(BIN)/.installed: requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
 
 setup: $(BIN)/.installed messages
@@ -48,9 +48,9 @@ lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv pip compile --quiet --generate-hashes --no-header --python-version 3.11 --python-platform linux \
-		$(LOCK_ARGS) requirements.in -o requirements.lock
+		$(LOCK_ARGS) requirements.in -o requirements.txt
 	$(BIN)/uv pip compile --quiet --generate-hashes --no-header --python-version 3.11 --python-platform linux \
-		$(LOCK_ARGS) requirements-dev.in -o requirements-dev.lock
+		$(LOCK_ARGS) requirements-dev.in -o requirements-dev.txt
 
 # A longer fuzz of the whole API than the suite's (tests/test_fuzz_api.py):
 # FUZZ_EXAMPLES cases per operation and mode, FUZZ_SEED to vary, failures in

@@ -1,6 +1,7 @@
 """Installs are reproducible: the direct dependencies in requirements.in (and
-requirements-dev.in for tests) are locked with exact versions and hashes, the
-lock agrees with them, and the image gets no test-only package."""
+requirements-dev.in for tests) are locked with exact versions and hashes in requirements.txt (and
+requirements-dev.txt), the lock agrees with them, and the image gets no
+test-only package."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ def locked(name: str) -> dict[str, tuple[Version, int]]:
 
 
 def test_every_direct_dependency_is_locked_at_a_version_it_allows():
-    for in_file, lock_file in (("requirements.in", "requirements.lock"),
-                               ("requirements-dev.in", "requirements-dev.lock")):
+    for in_file, lock_file in (("requirements.in", "requirements.txt"),
+                               ("requirements-dev.in", "requirements-dev.txt")):
         pins = locked(lock_file)
         for requirement in direct_requirements(in_file):
             name = canonicalize_name(requirement.name)
@@ -43,7 +44,7 @@ def test_every_direct_dependency_is_locked_at_a_version_it_allows():
 
 
 def test_every_locked_package_has_an_exact_version_and_a_hash():
-    for lock_file in ("requirements.lock", "requirements-dev.lock"):
+    for lock_file in ("requirements.txt", "requirements-dev.txt"):
         text = (ROOT / lock_file).read_text()
         requirement_lines = [line for line in text.splitlines() if re.match(r"[A-Za-z0-9]", line)]
         assert requirement_lines, lock_file
@@ -53,7 +54,7 @@ def test_every_locked_package_has_an_exact_version_and_a_hash():
 
 
 def test_the_test_lock_adds_packages_but_changes_no_application_pin():
-    application, development = locked("requirements.lock"), locked("requirements-dev.lock")
+    application, development = locked("requirements.txt"), locked("requirements-dev.txt")
     for name, (version, _) in application.items():
         assert development.get(name, (None,))[0] == version, f"{name}: the two locks disagree"
     assert TEST_ONLY <= set(development)
@@ -63,7 +64,16 @@ def test_the_test_lock_adds_packages_but_changes_no_application_pin():
 
 def test_make_ci_and_the_image_install_from_the_locks():
     makefile, dockerfile = (ROOT / "Makefile").read_text(), (ROOT / "Dockerfile").read_text()
-    assert "--require-hashes -r requirements-dev.lock" in makefile
-    assert "--require-hashes -r requirements.lock" in dockerfile
+    assert "--require-hashes -r requirements-dev.txt" in makefile
+    assert "--require-hashes -r requirements.txt" in dockerfile
     assert "requirements-dev" not in dockerfile and "requirements.in" not in dockerfile
-    assert not (ROOT / "requirements.txt").exists(), "an unlocked requirements.txt would invite installing it"
+
+
+def test_the_requirements_file_a_newcomer_installs_is_the_lock():
+    """`pip install -r requirements.txt`, what anyone tries first, installs
+    the application's locked pins with their hashes, nothing looser."""
+    options = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("-")]
+    assert not options, f"requirements.txt includes or loosens something: {options}"
+    assert set(locked("requirements.txt")) >= {canonicalize_name(r.name) for r in direct_requirements("requirements.in")}
+    assert not (ROOT / "requirements.lock").exists() and not (ROOT / "requirements-dev.lock").exists(), (
+        "one lock per set: requirements.txt and requirements-dev.txt")
