@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext as _, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
+from django_permissions_policy.decorators import permissions_policy_override
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import calendars, clock, display, schedule
@@ -86,6 +87,9 @@ def _busy(request, budget: ComputeBudget):
 
 @counts_its_own_compute  # its refusal is the wait page
 @require_safe
+# "Near me" asks the browser's position (only when pressed): this page alone
+# lifts the site's geolocation=() (the library's per-view override).
+@permissions_policy_override({**settings.PERMISSIONS_POLICY, "geolocation": ["self"]})
 def home(request):
     """The search page: opens on now (in progress, starting soon, later today,
     then other days); every filter of the API, combinable, kept in the URL.
@@ -156,7 +160,7 @@ def _home(request):
     if in_progress:
         groups.insert(0, (_("In progress"), in_progress))
 
-    response = render(request, "meetings/home.html", {
+    return render(request, "meetings/home.html", {
         "asked": asked,
         "searched": searched,
         "has_place": has_place,
@@ -182,10 +186,6 @@ def _home(request):
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         **_form_choices(asked, zone_name=zone_name, now=now),
     }, status=400 if errors else 200)
-    # "Near me" asks the browser's position (only when pressed): this page
-    # alone lifts the site's geolocation=() (django-permissions-policy).
-    response._permissions_policy_override = _permissions_policy(geolocation=("self",))
-    return response
 
 
 def _asks_today_or_any_date(search, *, now: dt.datetime) -> bool:
@@ -193,11 +193,6 @@ def _asks_today_or_any_date(search, *, now: dt.datetime) -> bool:
     windows = search.filters.start_windows
     return not windows or any(start <= now < stop for start, stop in windows)
 
-
-def _permissions_policy(**allowed: tuple[str, ...]) -> str:
-    """The site's Permissions-Policy with some features allowed."""
-    features = {**settings.PERMISSIONS_POLICY, **allowed}
-    return ", ".join(f"{feature}=({' '.join(origins)})" for feature, origins in features.items())
 
 
 def _online_elsewhere_url(asked: QueryDict) -> str:
