@@ -179,6 +179,15 @@ def pg_within_radius(centre: tuple[float, float, float], radius_m: float) -> Mee
     return MeetingEarthSQL(f"{PG_DISTANCE_SQL} <= %s::float8", (*_centre_params(centre), radius_m), BooleanField())
 
 
+def pg_within(centre: tuple[float, float, float], radius_m: float) -> MeetingEarthSQL:
+    """The meeting is within `radius_m` of `centre`: inside the earth_box (the
+    index condition, pg_within_box) and within the radius (pg_within_radius),
+    as one condition of the query (one node to build and compile, not two;
+    PostgreSQL flattens the AND, so the plan is the same)."""
+    box, radius = pg_within_box(cube_literal(centre), radius_m), pg_within_radius(centre, radius_m)
+    return MeetingEarthSQL(f"({box.sql} AND {radius.sql})", (*box.params, *radius.params), BooleanField())
+
+
 def pg_knn(cube: str) -> MeetingEarthSQL:
     """Orders nearest first from the same GiST index scan (`<->`)."""
     return MeetingEarthSQL("({earth} <-> %s::cube)", (cube,), FloatField())

@@ -23,7 +23,7 @@ from fellowships.models import Fellowship
 from meetings import geo, schedule
 from meetings.directory_version import kept_per_version
 from meetings.keywords import keyword_conditions, language_condition, type_code_conditions
-from meetings.models import Meeting
+from meetings.models import Attendance, Meeting
 from meetings.querysets import PUBLISHED, near
 from meetings.rows import meeting_rows_of_page
 
@@ -172,8 +172,14 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         where.append(_wall_time_range(f.time_after, f.time_before))
     if f.open_closed:
         where.append(Q(open_closed=f.open_closed))
-    if f.attendance:
-        where.append(Q(attendance__in=sorted({a for wanted in f.attendance for a in ATTENDANCE_MATCHES[wanted]})))
+    attendance = {a for wanted in f.attendance for a in ATTENDANCE_MATCHES[wanted]}
+    if point is not None:
+        # An online-only meeting's pin is a city, not a place to go: a search
+        # near a place lists meetings one can go to (search online meetings
+        # without a place). One condition with the attendance asked for.
+        attendance = (attendance or set(Attendance.values)) - {Attendance.ONLINE}
+    if attendance:
+        where.append(Q(attendance__in=sorted(attendance)))
     qs = meetings if meetings is not None else Meeting.objects.all()
     # Every code is required, and one of the languages: conditions on the meeting's own row.
     where.extend(type_code_conditions(f.type_codes))
@@ -186,11 +192,6 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     where.extend(keyword_conditions(f.keyword))
     if f.times_of_day:
         where.append(reduce(or_, (_wall_time_range(*TIMES_OF_DAY[name]) for name in f.times_of_day)))
-    if point is not None:
-        # An online-only meeting's pin is a city, not a place to go: a search
-        # near a place lists meetings one can go to (search online meetings
-        # without a place).
-        where.append(~Q(attendance="online"))
     nearest_first = None
     if point is not None:
         # Without a radius the widest one applies: it bounds the index scan.
