@@ -398,6 +398,41 @@ def meetings_not_copies(*, meetings: QuerySet[Meeting], user=None) -> int:
     return len(copies)
 
 
+# Why each meeting of a pair has a history row when "not a copy" is taken back.
+NOT_A_COPY_TAKEN_BACK = "not a copy of meeting {other}: taken back"
+
+
+@transaction.atomic
+def meetings_not_copies_undo(*, meeting: Meeting, other: Meeting, user=None) -> bool:
+    """Take back a curator's word that `meeting` and `other` are two meetings
+    (`meetings_not_copies`): the pair is removed, both ways, and each
+    meeting's history records it, attributed to `user`. Nothing is hidden
+    here: the next import of either meeting's feed decides again by its usual
+    rules (`meetings.feeds.duplicates.mark_duplicates`), so both records are
+    applied then even if unchanged, and both feeds downloaded in full.
+    Returns False when the pair is not there (taken back already)."""
+    Pair = Meeting.not_copy_of.through
+    pair = Pair.objects.filter(Q(from_meeting_id=meeting.pk, to_meeting_id=other.pk)
+                               | Q(from_meeting_id=other.pk, to_meeting_id=meeting.pk))
+    if not pair.exists():
+        return False
+    now = timezone.now()
+    both = Meeting.objects.filter(pk__in=(meeting.pk, other.pk))
+    # A queryset write, so the directory's version is bumped first (the
+    # history rows reach the public changes feed), as every writer takes it.
+    # An empty hash: the record counts as changed, as a released place's does.
+    both.update(updated=now, content_hash="")
+    if not pair.delete()[0]:  # another curator took it back meanwhile
+        transaction.set_rollback(True)
+        return False
+    FeedSource.objects.filter(pk__in=both.values("feed_source_id")).update(fetched_etag="", fetched_last_modified="")
+    # A queryset write skips save(): the history is recorded here, each row naming the other meeting.
+    for one in both:
+        history_bulk_record(instances=[one], user=user, date=now,
+                            reason=NOT_A_COPY_TAKEN_BACK.format(other=other.pk if one.pk == meeting.pk else meeting.pk))
+    return True
+
+
 def _temporarily_closed_type(meeting: Meeting) -> MeetingType | None:
     return MeetingType.objects.filter(
         fellowship_id=meeting.fellowship_id, meaning=MeetingType.Meaning.TEMPORARILY_CLOSED

@@ -16,7 +16,9 @@ from django.urls import reverse
 from fellowships.models import ServiceBody
 from meetings.feeds.importer import import_records
 from meetings.models import FeedSource, Meeting
-from meetings.services import meetings_set_published
+from meetings.directory_version import directory_version
+from meetings.services import (NOT_A_COPY_TAKEN_BACK, meetings_not_copies, meetings_not_copies_undo,
+                               meetings_set_published)
 from tests.factories import LocationFactory, change_url, feed_record, make_meeting, make_source, meeting_form_data, \
     message_texts, run_feed
 
@@ -417,6 +419,82 @@ def test_not_a_copy_in_spanish(copy_in_curators_body, aa_client):
                               **SPANISH)
     assert message_texts(response) == ["0 reuniones mostradas: no son copias. 1 quedó como estaba (no estaba "
                                        "oculta como copia)."]
+
+
+
+# Taking "not a copy" back ------------------------------------------------------
+
+@pytest.fixture
+def told_apart(copy_in_curators_body, directory):
+    """The AA office's curator said the district's "Serenity" is not a copy
+    of the intergroup's "Serenity Group" (another body's, public)."""
+    kept, copy = copy_in_curators_body
+    assert meetings_not_copies(meetings=Meeting.objects.filter(pk=copy.pk), user=directory.aa_curator) == 1
+    return kept, copy
+
+
+def test_taking_not_a_copy_back_removes_the_pair_and_records_both(told_apart, client, directory):
+    kept, copy = told_apart
+    version, history = directory_version(), {m.pk: m.history.count() for m in (kept, copy)}
+    assert meetings_not_copies_undo(meeting=copy, other=kept, user=directory.aa_curator) is True
+    assert not Meeting.not_copy_of.through.objects.filter(from_meeting__in=[kept, copy]).exists()  # both ways
+    for meeting, other in ((copy, kept), (kept, copy)):
+        latest = meeting.history.latest()
+        assert meeting.history.count() == history[meeting.pk] + 1
+        assert (latest.history_user, latest.history_change_reason) == (
+            directory.aa_curator, NOT_A_COPY_TAKEN_BACK.format(other=other.pk))
+    assert directory_version().number > version.number  # cached answers (the changes feed) are read anew
+    # It hides nothing itself: the next import decides.
+    copy.refresh_from_db()
+    assert copy.duplicate_of is None and found(client, *SERENITY) == ["Serenity", "Serenity Group"]
+    # Taken back already: nothing to do, nothing recorded.
+    version = directory_version()
+    assert meetings_not_copies_undo(meeting=kept, other=copy, user=directory.aa_curator) is False
+    assert (directory_version(), copy.history.count()) == (version, history[copy.pk] + 1)
+
+
+def test_taken_back_by_another_curator_meanwhile_changes_nothing(told_apart, directory, monkeypatch):
+    """Two curators take the same pair back at once: the second finds the
+    pair gone once its writes are under way, and undoes them."""
+    from meetings.querysets import MeetingQuerySet
+
+    kept, copy = told_apart
+    def state() -> dict:
+        return {m.pk: (m.updated, m.content_hash, m.history.count())
+                for m in Meeting.objects.filter(pk__in=[kept.pk, copy.pk])}
+
+    before = state()
+    update = MeetingQuerySet.update
+
+    def the_other_curator_first(queryset, **values):
+        Meeting.not_copy_of.through.objects.filter(from_meeting__in=[kept, copy]).delete()
+        return update(queryset, **values)
+
+    monkeypatch.setattr(MeetingQuerySet, "update", the_other_curator_first)
+    assert meetings_not_copies_undo(meeting=copy, other=kept, user=directory.aa_curator) is False
+    assert state() == before
+
+@pytest.mark.parametrize("next_feed", ["district", "intergroup"])
+def test_after_not_a_copy_is_taken_back_the_next_import_hides_one_behind_the_other(told_apart, client, directory,
+                                                                                    next_feed):
+    """Either feed's next import decides again by the usual rule (the meeting
+    it imports is hidden behind the other source's public one), even when its
+    record has not changed since the import that last applied it."""
+    kept, copy = told_apart
+    meetings_not_copies_undo(meeting=copy, other=kept, user=directory.aa_curator)
+    if next_feed == "district":
+        run = run_feed(copy.feed_source, [feed_record(1, name="Serenity", slug="d-77")])
+        hidden, shown = copy, kept
+    else:
+        run = run_feed(kept.feed_source, [feed_record(1, name="Serenity Group")])
+        hidden, shown = kept, copy
+    hidden.refresh_from_db()
+    assert (run.duplicates, hidden.duplicate_of) == (1, shown)
+    assert found(client, *SERENITY) == [shown.name]
+    # The other feed's next import hides nothing more (a copy hides nothing).
+    run_feed(shown.feed_source, [feed_record(1, name=shown.name, **({"slug": "d-77"} if shown == copy else {}))])
+    shown.refresh_from_db()
+    assert shown.duplicate_of is None and found(client, *SERENITY) == [shown.name]
 
 
 # What the rule found already wrong ---------------------------------------------

@@ -19,7 +19,8 @@ from meetings.feeds import fetch
 from meetings.feeds.importer import NOT_MODIFIED_REASON, HeldRunSuperseded, import_run_approve, import_source
 from meetings.feeds.records import FeedUnreadable
 from meetings.models import FeedSource, ImportRun, Meeting
-from tests.factories import feed_record, make_source
+from meetings.services import meetings_not_copies, meetings_not_copies_undo
+from tests.factories import feed_record, make_source, run_feed
 
 BODY = b'[{"slug": "a", "name": "A", "day": 1, "time": "19:00"}]'
 # A self-signed certificate for feeds.example.test (valid until 2126), made with
@@ -584,6 +585,27 @@ def test_an_approved_held_run_forgets_the_validators_of_the_feed_before_it(serve
     assert (back.status, back.restored, _published(source)) == (ImportRun.Status.SUCCEEDED, 6, 10)
     assert "If-None-Match" not in Handler.requests[-1][1]
 
+
+
+def test_a_feed_whose_meeting_may_be_a_copy_again_is_downloaded_again(server, allow_local, vocabularies):
+    """Once a curator takes back "not a copy" (services.meetings_not_copies_undo),
+    the next import decides again whether the two are one meeting: a 304 for
+    the feed as it was would leave them as they are."""
+    intergroup = make_source("oc")
+    run_feed(intergroup, [feed_record(1, name="Serenity Group")])
+    Handler.feed = json.dumps([feed_record(1, name="Serenity", slug="d-77")]).encode()
+    district = make_source("district", url=f"{server}/etag")
+    assert import_source(source=district).duplicates == 1
+    kept, copy = Meeting.objects.get(feed_source=intergroup), Meeting.objects.get(feed_source=district)
+    meetings_not_copies(meetings=Meeting.objects.filter(pk=copy.pk))
+    assert import_source(source=district).reason == NOT_MODIFIED_REASON
+    meetings_not_copies_undo(meeting=copy, other=kept)
+    run = import_source(source=district)
+    assert (run.status, run.reason, run.duplicates) == (ImportRun.Status.SUCCEEDED, "", 1)
+    assert "If-None-Match" not in Handler.requests[-1][1]
+    copy.refresh_from_db()
+    assert copy.duplicate_of == kept
+    assert import_source(source=district).reason == NOT_MODIFIED_REASON  # and conditional again after that
 
 def test_validators_of_another_url_are_not_sent(server, allow_local, vocabularies):
     source = make_source(url=f"{server}/etag?new", fetched_url=f"{server}/etag", fetched_etag=ETAG,
