@@ -16,7 +16,6 @@ from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _, gettext_lazy, ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -29,8 +28,8 @@ from meetings.forms import LocationAdminForm, MeetingAdminForm, RegionAdminForm
 from meetings.models import Location, Meeting, Region
 from meetings.services import (history_revert, location_lock_fields, location_save, meeting_feed_place,
                                meeting_fields_released, meeting_lock_fields, meeting_release_lock, meeting_save,
-                               meetings_delete, meetings_not_copies, meetings_set_published,
-                               meetings_set_temporarily_closed)
+                               meetings_delete, meetings_not_copies, meetings_not_copies_undo,
+                               meetings_set_published, meetings_set_temporarily_closed)
 
 
 def openstreetmap_link(latitude: float | None, longitude: float | None) -> str:
@@ -229,6 +228,8 @@ class HistoryColumns:
 @admin.register(Meeting)
 class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
     form = MeetingAdminForm
+    # The meetings it is told apart from, below the fields (`told_apart`).
+    change_form_template = "admin/meetings/meeting/change_form.html"
     list_display = (
         "name", "fellowship", "day", "time", "city", "attendance", "open_closed", "published", "needs_review",
     )
@@ -324,27 +325,48 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         """Whether an import hid it as another source's copy of a meeting
         shown instead, with a link to the page that says it is not (a link,
         not a button submitting the change form, which would drop the
-        curator's unsaved edits); and the meetings a curator said it is not
-        a copy of."""
-        if not meeting.pk:
-            return "-"
-        parts = []
-        if meeting.duplicate_of_id:
-            kept = Meeting.objects.select_related("service_body").get(pk=meeting.duplicate_of_id)
-            parts.append(format_html(
-                '{} <a class="button" href="{}">{}</a>',
-                format_html(_("Hidden: the same meeting, {meeting} from {body}, is shown instead."),
-                            meeting=self._public_link(kept), body=kept.service_body.name),
-                reverse("admin:meetings_meeting_not_a_copy", args=[meeting.pk]), _("Not a copy: show it")))
-        others = list(meeting.not_copy_of.select_related("service_body").order_by("name", "pk"))
-        if others:
-            parts.append(format_html(
-                _("Not a copy of {meetings}: a curator said so, and imports hide neither behind the other."),
-                meetings=format_html_join(", ", "{} ({})", ((self._public_link(other), other.service_body.name)
-                                                           for other in others))))
-        if not parts:
-            return _("Not hidden as a copy.")
-        return format_html_join(mark_safe("<br>"), "{}", ((part,) for part in parts))
+        curator's unsaved edits). The meetings a curator said it is not a
+        copy of are listed below the fields (`told_apart`: which of them to
+        name depends on the viewer, whom a field's display does not know)."""
+        if not meeting.pk or not meeting.duplicate_of_id:
+            return "-" if not meeting.pk else _("Not hidden as a copy.")
+        kept = Meeting.objects.select_related("service_body").get(pk=meeting.duplicate_of_id)
+        return format_html(
+            '{} <a class="button" href="{}">{}</a>',
+            format_html(_("Hidden: the same meeting, {meeting} from {body}, is shown instead."),
+                        meeting=self._public_link(kept), body=kept.service_body.name),
+            reverse("admin:meetings_meeting_not_a_copy", args=[meeting.pk]), _("Not a copy: show it"))
+
+    def told_apart(self, request: HttpRequest, *, meeting: Meeting) -> dict:
+        """The meetings a curator said `meeting` is not a copy of, for its
+        change form: those the viewer may see named (`curation.meetings_seen_by`),
+        each with the link that takes the word back, and how many others."""
+        others = meeting.not_copy_of.all()
+        count = others.count()
+        if not count:
+            return {}
+        seen = list(curation.meetings_seen_by(user=request.user, queryset=others).select_related("service_body")
+                    .order_by("name", "pk"))
+        return {
+            "told_apart": [(self._meeting_link(request, other), other.service_body.name,
+                            reverse("admin:meetings_meeting_not_a_copy_undo", args=[meeting.pk, other.pk]))
+                           for other in seen],
+            "told_apart_unseen": count - len(seen),
+        }
+
+    def render_change_form(self, request: HttpRequest, context: dict, add: bool = False, change: bool = False,
+                           form_url: str = "", obj: Meeting | None = None):
+        if obj is not None and obj.pk:
+            context = {**context, **self.told_apart(request, meeting=obj)}
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def _meeting_link(self, request: HttpRequest, meeting: Meeting) -> str:
+        """A meeting by name, linked to its change form when the viewer
+        curates it, else as the public sees it (`_public_link`)."""
+        if self.get_queryset(request).filter(pk=meeting.pk).exists():
+            return format_html('<a href="{}">{}</a>', reverse("admin:meetings_meeting_change", args=[meeting.pk]),
+                               meeting.name)
+        return self._public_link(meeting)
 
     @staticmethod
     def _public_link(meeting: Meeting) -> str:
@@ -362,6 +384,8 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
                  name="meetings_meeting_release_lock"),
             path("<path:object_id>/not-a-copy/", self.admin_site.admin_view(self.not_a_copy_view),
                  name="meetings_meeting_not_a_copy"),
+            path("<path:object_id>/not-a-copy/<int:other_id>/undo/",
+                 self.admin_site.admin_view(self.not_a_copy_undo_view), name="meetings_meeting_not_a_copy_undo"),
             *self.history_urls(),
             *super().get_urls(),
         ]
@@ -432,6 +456,33 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
             request, meeting=meeting, template="admin/meetings/not_a_copy_confirm.html",
             title=_("Not a copy: show %(meeting)s") % {"meeting": meeting},
             kept=kept, kept_link=self._public_link(kept) if kept else "")
+
+    def not_a_copy_undo_view(self, request: HttpRequest, object_id: str, other_id: int):
+        """A meeting's "May be copies again", for one meeting a curator said
+        it is not a copy of. Only whoever could have said it: the meeting
+        acted on is one they may change (as the copy is for "Not a copy",
+        `_meeting_to_change`), the other one they may see (as the meeting
+        shown instead always is). GET: both named, nothing changed; POST:
+        take the word back (`meetings_not_copies_undo`)."""
+        meeting = self._meeting_to_change(request, object_id)
+        other = curation.meetings_seen_by(user=request.user).select_related("service_body").filter(
+            pk=other_id).first()
+        if other is None:
+            raise Http404
+        names = {"meeting": meeting.name, "other": other.name}
+        not_told_apart = _("%(meeting)s and %(other)s are not told apart: there is nothing to take back.") % names
+        if request.method == "POST":
+            if meetings_not_copies_undo(meeting=meeting, other=other, user=request.user):
+                self.message_user(request, _("%(meeting)s and %(other)s may be copies again: the next import of "
+                                             "their feeds decides.") % names, messages.SUCCESS)
+            else:
+                self.message_user(request, not_told_apart, messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:meetings_meeting_change", args=[meeting.pk]))
+        return self._confirmation_page(
+            request, meeting=meeting, template="admin/meetings/not_a_copy_undo_confirm.html",
+            title=_("May be copies again: %(meeting)s and %(other)s") % names,
+            other=other, other_link=self._meeting_link(request, other),
+            told_apart=meeting.not_copy_of.filter(pk=other.pk).exists(), not_told_apart=not_told_apart)
 
     def quality_index_view(self, request: HttpRequest):
         if not self.has_view_permission(request):

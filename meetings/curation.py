@@ -16,6 +16,11 @@ What a curator reaches:
 - change requests about their bodies' meetings (wherever the meeting was
   when the request was sent), and new-meeting requests sent to their bodies.
 
+Beside a meeting of theirs, a curator sees named the meetings of their
+bodies and those the public sees (`meetings_seen_by`): the meetings it is
+told apart from ("not a copy"), say; another body's listing the public does
+not see is counted, not named.
+
 Every admin list, form choice, autocomplete and action goes through these
 selectors (meetings/admin_scope.py), so one rule decides everywhere.
 """
@@ -28,6 +33,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from fellowships.models import ServiceBody
 from meetings.models import ChangeRequest, FeedSource, ImportRun, Location, Meeting, Region
+from meetings.querysets import PUBLISHED
 from meetings.selectors import tree_ids
 
 CURATORS_GROUP = "Curators"
@@ -87,6 +93,14 @@ def service_bodies_curated_by(*, user, queryset: QuerySet[ServiceBody] | None = 
 
 def meetings_curated_by(*, user, queryset: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]:
     return _in_curated_bodies(Meeting, "service_body_id", user=user, queryset=queryset)
+
+
+def meetings_seen_by(*, user, queryset: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]:
+    """Of `queryset`, the meetings `user` may see named beside one of theirs:
+    those they curate, and those the public sees (`PUBLISHED`)."""
+    queryset = Meeting.objects.all() if queryset is None else queryset
+    ids = curated_body_ids(user=user)
+    return queryset if ids is None else queryset.filter(Q(service_body_id__in=ids) | PUBLISHED)
 
 
 def locations_curated_by(*, user, queryset: QuerySet[Location] | None = None) -> QuerySet[Location]:

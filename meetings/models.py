@@ -254,7 +254,8 @@ class Meeting(models.Model):
     )
     # A curator's word that this meeting and another, once taken for one
     # listed twice, are two: no import hides either behind the other again
-    # (meetings/feeds/duplicates.py). Both ways, as the word is.
+    # (meetings/feeds/duplicates.py) unless it is taken back
+    # (services.meetings_not_copies_undo). Both ways, as the word is.
     not_copy_of = models.ManyToManyField(
         "self", verbose_name=_("not a copy of"), symmetrical=True, blank=True,
         help_text=_("Meetings a curator said are other meetings, not the same one listed twice."),

@@ -380,7 +380,8 @@ def meetings_not_copies(*, meetings: QuerySet[Meeting], user=None) -> int:
     (`Meeting.duplicate_of`), are meetings of their own: each is shown, with
     its history recorded, and the pair is kept (`Meeting.not_copy_of`, both
     ways), so no import hides either behind the other again
-    (`meetings.feeds.duplicates.mark_duplicates`); a third listing of the
+    (`meetings.feeds.duplicates.mark_duplicates`) unless it is taken back
+    (`meetings_not_copies_undo`); a third listing of the
     same meeting may still be hidden behind one of them. Returns how many
     were shown."""
     copies = list(meetings.filter(duplicate_of__isnull=False))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from fellowships.models import ServiceBody
@@ -433,6 +434,10 @@ def told_apart(copy_in_curators_body, directory):
     return kept, copy
 
 
+def undo_url(meeting: Meeting, other: Meeting) -> str:
+    return reverse("admin:meetings_meeting_not_a_copy_undo", args=[meeting.pk, other.pk])
+
+
 def test_taking_not_a_copy_back_removes_the_pair_and_records_both(told_apart, client, directory):
     kept, copy = told_apart
     version, history = directory_version(), {m.pk: m.history.count() for m in (kept, copy)}
@@ -495,6 +500,96 @@ def test_after_not_a_copy_is_taken_back_the_next_import_hides_one_behind_the_oth
     run_feed(shown.feed_source, [feed_record(1, name=shown.name, **({"slug": "d-77"} if shown == copy else {}))])
     shown.refresh_from_db()
     assert shown.duplicate_of is None and found(client, *SERENITY) == [shown.name]
+
+
+def test_the_change_form_lists_the_meetings_told_apart_with_a_link_to_take_it_back(told_apart, aa_client, directory):
+    kept, copy = told_apart
+    # One the viewer may not see: another body's listing, kept unpublished.
+    unseen = make_meeting(name="Serenity Secret", service_body=directory.na_area, fellowship="na", published=False)
+    copy.not_copy_of.add(unseen)
+    page = aa_client.get(change_url(copy)).content.decode()
+    assert f'<a class="button" href="{undo_url(copy, kept)}">May be copies again</a>' in page
+    assert f'<a href="/meetings/{kept.slug}/">Serenity Group</a> ({kept.service_body.name})' in page
+    assert "Serenity Secret" not in page and undo_url(copy, unseen) not in page
+    assert "1 other meeting that the public does not see, outside your service bodies." in page
+    # A superuser sees every one.
+    aa_client.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "x"))
+    page = aa_client.get(change_url(copy)).content.decode()
+    assert "Serenity Secret" in page and undo_url(copy, unseen) in page and "does not see" not in page
+
+
+def test_the_may_be_copies_again_page_names_both_and_changes_nothing(told_apart, aa_client, client):
+    kept, copy = told_apart
+    history_before = copy.history.count()
+    response = aa_client.get(undo_url(copy, kept))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="site-name"' in page  # the admin's own page
+    assert (f"A curator said Serenity from {copy.service_body.name} and "
+            f'<a href="/meetings/{kept.slug}/">Serenity Group</a> from {kept.service_body.name} are two meetings, '
+            "not one listed twice: imports hide neither behind the other.") in page
+    assert ("Taking it back hides nothing now: the next import of either feed decides again, by its usual rules, "
+            "whether one is a copy of the other, and hides it if so.") in page
+    assert '<form method="post">' in page and 'name="csrfmiddlewaretoken"' in page
+    assert f'href="{change_url(copy)}"' in page  # cancel: back to the change form
+    assert (copy.history.count(), list(copy.not_copy_of.all())) == (history_before, [kept])
+    assert found(client, *SERENITY) == ["Serenity", "Serenity Group"]
+
+
+def test_may_be_copies_again_from_the_change_form(told_apart, aa_client, directory):
+    kept, copy = told_apart
+    response = aa_client.post(undo_url(copy, kept), follow=True)
+    assert response.redirect_chain == [(change_url(copy), 302)]
+    assert message_texts(response) == [
+        "Serenity and Serenity Group may be copies again: the next import of their feeds decides."]
+    assert list(copy.not_copy_of.all()) == [] and copy.history.latest().history_user == directory.aa_curator
+    assert "May be copies again" not in response.content.decode()
+    # Taken back already (another tab, another curator): said so, nothing done.
+    history_before = copy.history.count()
+    response = aa_client.post(undo_url(copy, kept), follow=True)
+    assert response.redirect_chain == [(change_url(copy), 302)]
+    assert message_texts(response) == ["Serenity and Serenity Group are not told apart: there is nothing to take back."]
+    assert copy.history.count() == history_before
+    page = aa_client.get(undo_url(copy, kept)).content.decode()
+    assert "are not told apart: there is nothing to take back." in page
+    assert "<form" not in page.split('id="content"')[1]
+
+
+def test_only_the_curators_who_could_say_not_a_copy_take_it_back(told_apart, client, directory):
+    """As for "not a copy" (said on the copy, which the curator keeps, of a
+    meeting anyone may see): the meeting acted on is one the curator keeps,
+    the other one they may see."""
+    kept, copy = told_apart
+    client.force_login(directory.na_curator)  # another body's curator
+    for method in (client.get, client.post):
+        assert method(undo_url(copy, kept)).status_code == 404
+        assert method(undo_url(kept, copy)).status_code == 404
+    client.force_login(directory.aa_curator)
+    # Through the intergroup's meeting, which is not theirs: not found, as its change form.
+    assert client.post(undo_url(kept, copy)).status_code == 404
+    # Paired with a listing of another body that the public does not see: not found either.
+    unseen = make_meeting(name="Serenity Secret", service_body=directory.na_area, fellowship="na", published=False)
+    copy.not_copy_of.add(unseen)
+    assert client.post(undo_url(copy, unseen)).status_code == 404
+    assert sorted(copy.not_copy_of.values_list("name", flat=True)) == ["Serenity Group", "Serenity Secret"]
+
+
+def test_may_be_copies_again_in_spanish(told_apart, aa_client):
+    kept, copy = told_apart
+    assert "Pueden volver a ser copias" in aa_client.get(change_url(copy), **SPANISH).content.decode()
+    page = aa_client.get(undo_url(copy, kept), **SPANISH).content.decode()
+    assert "<title>Pueden volver a ser copias: Serenity y Serenity Group" in page
+    assert f"Un curador dijo que Serenity de {copy.service_body.name} y " in page
+    assert ("Si lo retira, ahora no se oculta nada: la próxima importación de la fuente de cualquiera de las dos "
+            "vuelve a decidir, con sus reglas habituales, si una es copia de la otra, y en ese caso la oculta."
+            in page)
+    assert 'value="Pueden volver a ser copias"' in page
+    response = aa_client.post(undo_url(copy, kept), follow=True, **SPANISH)
+    assert message_texts(response) == [
+        "Serenity y Serenity Group pueden volver a ser copias: lo decide la próxima importación de sus fuentes."]
+    response = aa_client.post(undo_url(copy, kept), follow=True, **SPANISH)
+    assert message_texts(response) == [
+        "Serenity y Serenity Group no constan como reuniones distintas: no hay nada que retirar."]
 
 
 # What the rule found already wrong ---------------------------------------------

@@ -10,7 +10,8 @@ the one they need. Showing one meeting twice costs a reader a glance; so
 when unsure, two meetings are shown. A curator who finds two meetings taken
 for one says so in the admin ("Not a copy: show it",
 `meetings.services.meetings_not_copies`), and no import hides either behind
-the other again."""
+the other again, unless the word is taken back
+(`meetings.services.meetings_not_copies_undo`)."""
 
 from __future__ import annotations
 
