@@ -426,7 +426,7 @@ def meetings_not_copies_undo(*, meeting: Meeting, other: Meeting, user=None) -> 
     if not pair.delete()[0]:  # another curator took it back meanwhile
         transaction.set_rollback(True)
         return False
-    FeedSource.objects.filter(pk__in=both.values("feed_source_id")).update(fetched_etag="", fetched_last_modified="")
+    _feeds_downloaded_again(meetings=both)
     # A queryset write skips save(): the history is recorded here, each row naming the other meeting.
     for one in both:
         history_bulk_record(instances=[one], user=user, date=now,
@@ -607,7 +607,18 @@ def meeting_release_lock(*, meeting: Meeting, field: str) -> Meeting:
     time that would stand beside no partner brings the feed's other half back
     with it (`schedule.is_schedule`)."""
     _, types = _released_in_memory(meeting=meeting, field=field)
-    return meeting_save(meeting=meeting, types=types)
+    meeting = meeting_save(meeting=meeting, types=types)
+    if meeting.feed_source_id and not meeting.content_hash:  # its record is to be applied again
+        _feeds_downloaded_again(meetings=Meeting.objects.filter(pk=meeting.pk))
+    return meeting
+
+
+def _feeds_downloaded_again(*, meetings: QuerySet[Meeting]) -> None:
+    """The feeds of `meetings`, whose records are to be applied again (an
+    empty content hash), are downloaded in full at their next import: a 304
+    for the feed as it was would leave the meetings as they are."""
+    FeedSource.objects.filter(pk__in=meetings.values("feed_source_id")).update(fetched_etag="",
+                                                                                fetched_last_modified="")
 
 
 def meeting_fields_released(*, meeting: Meeting, field: str) -> list[str]:

@@ -18,9 +18,10 @@ import pytest
 from meetings.feeds import fetch
 from meetings.feeds.importer import NOT_MODIFIED_REASON, HeldRunSuperseded, import_run_approve, import_source
 from meetings.feeds.records import FeedUnreadable
-from meetings.models import FeedSource, ImportRun, Meeting
-from meetings.services import meetings_not_copies, meetings_not_copies_undo
-from tests.factories import feed_record, make_source, run_feed
+from meetings.feeds.locks import PLACE
+from meetings.models import FeedSource, ImportRun, Location, Meeting
+from meetings.services import meeting_release_lock, meetings_not_copies, meetings_not_copies_undo
+from tests.factories import change_url, feed_record, make_source, meeting_form_data, run_feed
 
 BODY = b'[{"slug": "a", "name": "A", "day": 1, "time": "19:00"}]'
 # A self-signed certificate for feeds.example.test (valid until 2126), made with
@@ -586,7 +587,6 @@ def test_an_approved_held_run_forgets_the_validators_of_the_feed_before_it(serve
     assert "If-None-Match" not in Handler.requests[-1][1]
 
 
-
 def test_a_feed_whose_meeting_may_be_a_copy_again_is_downloaded_again(server, allow_local, vocabularies):
     """Once a curator takes back "not a copy" (services.meetings_not_copies_undo),
     the next import decides again whether the two are one meeting: a 304 for
@@ -606,6 +606,33 @@ def test_a_feed_whose_meeting_may_be_a_copy_again_is_downloaded_again(server, al
     copy.refresh_from_db()
     assert copy.duplicate_of == kept
     assert import_source(source=district).reason == NOT_MODIFIED_REASON  # and conditional again after that
+
+
+def test_a_released_place_the_feed_must_give_again_is_downloaded_again(server, allow_local, vocabularies,
+                                                                       admin_client):
+    """A curator moved a meeting, its feed's hall was deleted, and the
+    curator gave the place back to the feed (services.meeting_release_lock):
+    the next import is to place it where the feed says. A 304 for the feed as
+    it was left it where the curator had put it."""
+    grace = {"location": "Grace Church", "address": "1 Main St", "latitude": 33.7, "longitude": -117.8}
+    Handler.feed = json.dumps([feed_record(1, **grace)]).encode()
+    source = make_source(url=f"{server}/etag")
+    assert import_source(source=source).created == 1
+    meeting = Meeting.objects.get(feed_source=source)
+    feed_place = meeting.location
+    elsewhere = Location.objects.create(name="Elsewhere", address="7 Elm St", latitude=33.5, longitude=-117.5)
+    admin_client.post(change_url(meeting), meeting_form_data(meeting, location=elsewhere.pk))
+    feed_place.delete()  # a superuser tidied up the empty hall
+    assert import_source(source=source).reason == NOT_MODIFIED_REASON
+    meeting.refresh_from_db()
+    meeting_release_lock(meeting=meeting, field=PLACE)
+    run = import_source(source=source)
+    assert (run.status, run.reason, run.updated) == (ImportRun.Status.SUCCEEDED, "", 1)
+    assert "If-None-Match" not in Handler.requests[-1][1]
+    meeting.refresh_from_db()
+    assert (meeting.location.name, meeting.location.address) == ("Grace Church", "1 Main St")
+    assert import_source(source=source).reason == NOT_MODIFIED_REASON  # and conditional again after that
+
 
 def test_validators_of_another_url_are_not_sent(server, allow_local, vocabularies):
     source = make_source(url=f"{server}/etag?new", fetched_url=f"{server}/etag", fetched_etag=ETAG,
