@@ -218,7 +218,11 @@ def change_request_submit(*, description: str, proposed: dict | None = None, mee
     elif len(description) > DESCRIPTION_MAX:
         errors["description"] = [_("At most %(max)d characters.") % {"max": DESCRIPTION_MAX}]
     contact_email = (contact_email or "").strip()
-    if contact_email:
+    # An address may be 320 characters (the email check's limit); its column holds 254.
+    email_max = ChangeRequest._meta.get_field("contact_email").max_length
+    if len(contact_email) > email_max:
+        errors["contact_email"] = [_("At most %(max)d characters.") % {"max": email_max}]
+    elif contact_email:
         try:
             validate_email(contact_email)
         except ValidationError:

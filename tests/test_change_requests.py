@@ -80,6 +80,21 @@ def test_missing_description_unknown_meeting_and_bad_email_are_400(client, direc
     assert not ChangeRequest.objects.exists()
 
 
+def test_a_contact_address_longer_than_its_column_is_a_400_on_the_api_and_the_page(client, directory):
+    """Found by the review of 1 December: an address the email check passes (it allows 320 characters)
+    but the column does not (254) was a 500 on PostgreSQL (DataError), from the API and the page."""
+    meeting = aa_meeting(directory)
+    address = "a" * 250 + "@example.org"
+    response = submit(client, meeting=meeting.slug, description="x", contact_email=address)
+    assert response.status_code == 400 and response.json() == {"contact_email": ["At most 254 characters."]}
+    page = client.post(reverse("meeting-page", args=[meeting.slug]), {"description": "x", "contact_email": address},
+                       HTTP_ACCEPT_LANGUAGE="es")
+    assert page.status_code == 400 and "Como mucho 254 caracteres." in page.content.decode()
+    assert not ChangeRequest.objects.exists()
+    assert submit(client, meeting=meeting.slug, description="x",
+                  contact_email="a" * 242 + "@example.org").status_code == 202  # 254: the column holds it
+
+
 def test_a_spanish_reader_is_told_what_is_wrong_in_spanish(client, directory):
     """The refusals were English beside DRF's own Spanish ("Este campo es requerido.")."""
     meeting = aa_meeting(directory)
