@@ -246,6 +246,22 @@ def test_blank_search_parameters_are_documented_as_not_given(schema, client):
     assert client.get("/api/v1/meetings/", {"units": "", "time_of_day": ","}).status_code == 200
 
 
+def test_every_parameter_documented_as_blank_is_not_given_takes_a_blank_value(schema, client, directory):
+    """Found by the review of 1 December (schemathesis, positive data): the changes feed's `after` was
+    documented as taking a blank value (allowEmptyValue) but a blank one was a 400, as `since`'s is."""
+    refused = []
+    for path, methods in schema["paths"].items():
+        operation = methods.get("get")
+        if operation is None or "{" in path:
+            continue
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query" and parameter.get("allowEmptyValue"):
+                response = client.get(path, {parameter["name"]: ""})
+                if response.status_code == 400:
+                    refused.append(f"{path}?{parameter['name']}=: {response.content[:100]!r}")
+    assert not refused
+
+
 def test_options_on_the_api_docs_is_a_405_not_a_server_error(db, quiet_client, debug):
     """The docs page is HTML made from a template its GET names: OPTIONS had
     none to render (500). It describes nothing an OPTIONS could ask."""

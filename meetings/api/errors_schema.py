@@ -44,7 +44,7 @@ def _reference(component: str) -> dict:
 
 # Parameters whose blank value is a 400; every other (the search's, django-filter's)
 # reads a blank value as not given.
-BLANK_REFUSED = {"limit", "offset", "since"}
+BLANK_REFUSED = {"limit", "offset", "since", "after"}
 
 
 def _blank_is_not_given(parameter: dict) -> None:
