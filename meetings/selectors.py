@@ -215,7 +215,8 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
                            "name", "id")
     if nearest_first is not None:
         return qs.order_by(*nearest_first)
-    return qs.order_by("day", "time", "name", "id")
+    # By appointment (no day, no time) last on every database, as PostgreSQL's index sorts NULL.
+    return qs.order_by(F("day").asc(nulls_last=True), F("time").asc(nulls_last=True), "name", "id")
 
 
 def _by_next_start(*, point: geo.Point | None, filters: MeetingFilters) -> bool:

@@ -403,6 +403,14 @@ class TestOrder:
         response = client.get(URL, {"near": "92660", "in_progress": "true"})
         assert names(response) == [] and response.json()["count"] == 0
 
+    def test_by_weekday_and_time_by_appointment_comes_last_on_every_database(self, vocabularies, client):
+        """Found by the review of 1 December: by weekday and time (no place, no window), meetings by
+        appointment (no day, no time) came first on SQLite and last on PostgreSQL, where NULL sorts."""
+        make_meeting(name="Call us", day=None, time=None)
+        make_meeting(name="Saturday", day=6, time="10:00")
+        make_meeting(name="Sunday", day=0, time="10:00")
+        assert names(client.get(URL)) == ["Sunday", "Saturday", "Call us"]
+
     @pytest.mark.parametrize("asked, message", [
         ({"order": "distance"}, "order=distance needs a place"),
         ({"order": "nearest", "near": "92660"}, "Use one of: distance, soonest."),
