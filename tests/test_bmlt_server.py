@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.http import QueryDict
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from meetings import geo, schedule, selectors
@@ -436,6 +437,14 @@ class TestInput:
     def test_read_only_and_open_to_other_sites(self, directory, client):
         assert client.post(URL + "?switcher=GetServiceBodies").status_code == 405
         assert client.get(URL, {"switcher": "GetServiceBodies"})["Access-Control-Allow-Origin"] == "*"
+
+    @pytest.mark.parametrize("method", ["post", "put", "delete"])
+    def test_a_write_is_a_405_for_a_client_with_no_csrf_token(self, directory, method):
+        """Found by the review of 1 December: the test client skips the CSRF check, so the 405 above
+        was a 403 {"detail": "Error."} to every real client (the CSRF middleware refused it first)."""
+        response = getattr(Client(enforce_csrf_checks=True), method)(URL + "?switcher=GetServiceBodies")
+        assert response.status_code == 405 and response.json() == {"detail": "Method not allowed."}
+        assert response["Allow"] == "GET, HEAD"
 
     def test_formats_in_another_language(self, directory, client):
         spanish = {f["key_string"]: f for f in answer(client, switcher="GetFormats", lang_enum="es")}

@@ -11,6 +11,7 @@ import json
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from fellowships.models import MeetingType, ServiceBody
@@ -220,11 +221,14 @@ def _answer(request: HttpRequest, *, jsonp: bool) -> HttpResponse:
     return response
 
 
+# Read-only, no session: a write is the 405 require_safe gives, not a CSRF refusal (403) first.
+@csrf_exempt
 @require_safe
 def client_interface_json(request: HttpRequest) -> HttpResponse:
     return _answer(request, jsonp=False)
 
 
+@csrf_exempt
 @require_safe
 def client_interface_jsonp(request: HttpRequest) -> HttpResponse:
     return _answer(request, jsonp=True)
