@@ -660,6 +660,19 @@ class TestDirectoryEndpoints:
         assert aa["count"] == 87
         assert client.get("/api/v1/types/", {"fellowship": "nope"}).status_code == 400
 
+    @pytest.mark.parametrize("written", [
+        lambda digits: "".join(chr(0x0660 + int(d)) for d in digits),  # Arabic-Indic digits
+        lambda digits: "".join(chr(0xFF10 + int(d)) for d in digits),  # fullwidth digits
+        lambda digits: "+" + digits, lambda digits: " " + digits, lambda digits: digits[0] + "_" + digits[1:],
+    ], ids=["arabic-indic", "fullwidth", "plus", "space", "underscore"])
+    def test_a_type_is_found_by_its_id_in_ascii_digits_alone(self, vocabularies, client, written):
+        """Found by the review of 1 December: int() reads "١٢" (and "+12", " 12", "1_2") as 12, so each
+        was another address of a type (and another answer to compute)."""
+        pk = str(vocabularies["aa"].types.filter(pk__gte=10).order_by("pk").first().pk)
+        assert client.get(f"/api/v1/types/{pk}/").status_code == 200
+        response = client.get(f"/api/v1/types/{written(pk)}/")
+        assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
+
     def test_regions_and_service_bodies(self, vocabularies, client):
         county = RegionFactory(name="Orange County", slug="orange-county")
         Region.objects.create(name="Irvine", slug="irvine", parent=county)

@@ -1,5 +1,7 @@
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 
 from fellowships.api.serializers import FellowshipSerializer, MeetingTypeSerializer, ServiceBodySerializer
@@ -23,6 +25,9 @@ class MeetingTypeFilterSet(django_filters.FilterSet):
         fields = ["fellowship", "kind"]
 
 
+# The id stays documented as an integer (lookup_value_regex would make it a string with a pattern).
+@extend_schema_view(retrieve=extend_schema(parameters=[OpenApiParameter(
+    "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The type's id.")]))
 class MeetingTypeViewSet(viewsets.ReadOnlyModelViewSet):
     """Type codes per fellowship: a code only means something with its fellowship."""
 
@@ -30,6 +35,8 @@ class MeetingTypeViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = MeetingType.objects.select_related("fellowship").order_by("fellowship__slug", "code", "id")
     filter_backends = [DjangoFilterBackend]
     filterset_class = MeetingTypeFilterSet
+    # ASCII digits: int() also reads "١٢", "+12", " 12" and "1_2" as 12, each another address of one type.
+    lookup_value_regex = "[0-9]+"
 
 
 class ServiceBodyFilterSet(django_filters.FilterSet):
