@@ -385,6 +385,27 @@ class TestInput:
         assert response.status_code == 400
         assert parameter in response.json()
 
+    @pytest.mark.parametrize("query, english, spanish", [
+        ({"switcher": "GetSearchResults", "weekdays[]": "monday"}, "weekdays: 'monday' is not a whole number",
+         "weekdays: 'monday' no es un número entero"),
+        ({"switcher": "GetSearchResults", "lat_val": "95", "long_val": "1", "geo_width": "5"},
+         "lat_val: '95' is outside -90..90", "lat_val: '95' está fuera de -90..90"),
+        ({"switcher": "GetSearchResults", "lat_val": "33"}, "lat_val and long_val go together",
+         "lat_val y long_val van juntos"),
+        ({"switcher": "GetSearchResults", "StartsAfterH": "25"}, "StartsAfterH: '25' is not an hour from 0 to 23",
+         "StartsAfterH: '25' no es una hora de 0 a 23"),
+        ({}, "switcher names what to read, e.g. GetSearchResults",
+         "switcher nombra lo que quieres leer, por ejemplo GetSearchResults"),
+    ])
+    def test_malformed_is_explained_in_the_language_the_answer_names(self, directory, client, query, english,
+                                                                      spanish):
+        """Found by the review of 1 December: the answer said Content-Language: es, in English."""
+        parameter = next(iter(client.get(URL, query).json()))
+        for language, message in (("en", english), ("es", spanish)):
+            response = client.get(URL, query, HTTP_ACCEPT_LANGUAGE=language)
+            assert response.status_code == 400 and response["Content-Language"] == language
+            assert response.json() == {parameter: [message]}
+
     @pytest.mark.parametrize("sign", ["", "-"])
     def test_repeated_format_ids_count_once(self, directory, client, sign):
         """Found in the issue 12 audit: each format id added its own subqueries, repeats included, so

@@ -4,7 +4,8 @@ reads them, validated in one place.
 Well-formed input that names nothing we have (an unknown service body, a
 weekday 9, a format id we never issued) finds nothing, as on a root server;
 malformed input (a weekday "monday", a latitude "north", a width with no
-place) is `Malformed`, which the view answers with a 400 naming the parameter.
+place) is `Malformed`, which the view answers with a 400 naming the parameter,
+its message in the reader's language (English or Spanish).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from meetings import geo
 from meetings.filters import DECIMAL_RE
@@ -83,7 +85,7 @@ def integers(query, name: str) -> list[int]:
     found = []
     for item in values(query, name):
         if not re.fullmatch(r"-?[0-9]{1,9}", item):
-            raise Malformed(name, f"{name}: {item!r} is not a whole number")
+            raise Malformed(name, _("%(name)s: %(value)s is not a whole number") % {"name": name, "value": repr(item)})
         found.append(int(item))
     return found
 
@@ -94,7 +96,7 @@ def included(query, name: str, *, cap: int | None = None) -> Included:
     search a clause of its own (views._has_format)."""
     numbers = list(dict.fromkeys(integers(query, name)))
     if cap is not None and len(numbers) > cap:
-        raise Malformed(name, f"{name}: give at most {cap} different ids")
+        raise Malformed(name, _("%(name)s: give at most %(count)d different ids") % {"name": name, "count": cap})
     return Included(tuple(n for n in numbers if n > 0), tuple(-n for n in numbers if n < 0))
 
 
@@ -103,10 +105,11 @@ def number(query, name: str, *, low: float, high: float) -> float | None:
     if not text:
         return None
     if not DECIMAL_RE.fullmatch(text):
-        raise Malformed(name, f"{name}: {text!r} is not a number")
+        raise Malformed(name, _("%(name)s: %(value)s is not a number") % {"name": name, "value": repr(text)})
     value = float(text)
     if not low <= value <= high:
-        raise Malformed(name, f"{name}: {text!r} is outside {low:g}..{high:g}")
+        raise Malformed(name, _("%(name)s: %(value)s is outside %(low)s..%(high)s") % {
+            "name": name, "value": repr(text), "low": f"{low:g}", "high": f"{high:g}"})
     return value
 
 
@@ -119,7 +122,7 @@ def flag(query, name: str) -> bool:
         return True
     if text in ("0", "false"):
         return False
-    raise Malformed(name, f"{name}: {text!r} is not 1 or 0")
+    raise Malformed(name, _("%(name)s: %(value)s is not 1 or 0") % {"name": name, "value": repr(text)})
 
 
 def whole(query, name: str, *, low: int) -> int | None:
@@ -127,7 +130,8 @@ def whole(query, name: str, *, low: int) -> int | None:
     if not text:
         return None
     if not re.fullmatch(r"-?[0-9]{1,9}", text) or int(text) < low:
-        raise Malformed(name, f"{name}: {text!r} is not a whole number of at least {low}")
+        raise Malformed(name, _("%(name)s: %(value)s is not a whole number of at least %(low)d") % {
+            "name": name, "value": repr(text), "low": low})
     return int(text)
 
 
@@ -137,9 +141,11 @@ def clock(query, name: str) -> dt.time | None:
     if not hour:
         return None
     if not re.fullmatch(r"[0-9]{1,2}", hour) or int(hour) > 23:
-        raise Malformed(f"{name}H", f"{name}H: {hour!r} is not an hour from 0 to 23")
+        raise Malformed(f"{name}H", _("%(name)s: %(value)s is not an hour from 0 to 23") % {
+            "name": f"{name}H", "value": repr(hour)})
     if minute and (not re.fullmatch(r"[0-9]{1,2}", minute) or int(minute) > 59):
-        raise Malformed(f"{name}M", f"{name}M: {minute!r} is not a minute from 0 to 59")
+        raise Malformed(f"{name}M", _("%(name)s: %(value)s is not a minute from 0 to 59") % {
+            "name": f"{name}M", "value": repr(minute)})
     return dt.time(int(hour), int(minute or 0))
 
 
@@ -151,19 +157,19 @@ def search_request(query) -> SearchRequest:
     width_mi = number(query, "geo_width", low=-max_results, high=max_km / KM_PER_MILE)
     width_name, width = ("geo_width_km", width_km) if width_km is not None else ("geo_width", width_mi)
     if (latitude is None) != (longitude is None):
-        raise Malformed("lat_val" if latitude is None else "long_val", "lat_val and long_val go together")
+        raise Malformed("lat_val" if latitude is None else "long_val", _("lat_val and long_val go together"))
     if width is not None and latitude is None:
-        raise Malformed(width_name, f"{width_name} needs lat_val and long_val")
+        raise Malformed(width_name, _("%(name)s needs lat_val and long_val") % {"name": width_name})
     point, radius_km, nearest = None, None, None
     if latitude is not None:
         if not width:
-            raise Malformed("geo_width", "a place needs geo_width (miles) or geo_width_km; negative: the nearest N")
+            raise Malformed("geo_width", _("a place needs geo_width (miles) or geo_width_km; negative: the nearest N"))
         point = geo.Point(latitude, longitude)
         if width < 0:
             nearest = round(-width)  # a count, whatever the unit
             if nearest < 1:
-                raise Malformed(width_name, f"{width_name}: a negative width asks for the nearest N meetings; "
-                                            "N is at least 1")
+                raise Malformed(width_name, _("%(name)s: a negative width asks for the nearest N meetings; "
+                                              "N is at least 1") % {"name": width_name})
         else:
             radius_km = width if width_name == "geo_width_km" else width * KM_PER_MILE
     # Repeats count once: every sort key is read for every record of the answer.
@@ -192,5 +198,5 @@ def search_request(query) -> SearchRequest:
 def callback(query) -> str:
     name = query.get("callback", "").strip()
     if not CALLBACK_RE.fullmatch(name) or len(name) > 100:
-        raise Malformed("callback", "callback must be a JavaScript function name")
+        raise Malformed("callback", _("callback must be a JavaScript function name"))
     return name

@@ -11,6 +11,7 @@ import json
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
@@ -148,7 +149,7 @@ def get_search_results(request: HttpRequest):
 def get_formats(request: HttpRequest):
     lang = request.GET.get("lang_enum", "en").strip().lower() or "en"
     if not lang.isascii() or not lang.isalpha() or not 2 <= len(lang) <= 3:
-        raise params.Malformed("lang_enum", "lang_enum is a language code such as en or es")
+        raise params.Malformed("lang_enum", _("lang_enum is a language code such as en or es"))
     table = format_table()
     if lang not in table.languages():
         return []
@@ -168,7 +169,7 @@ def get_field_keys(request: HttpRequest):
 def get_field_values(request: HttpRequest):
     key = request.GET.get("meeting_key", "").strip()
     if not key:
-        raise params.Malformed("meeting_key", "meeting_key names a field (GetFieldKeys lists them)")
+        raise params.Malformed("meeting_key", _("meeting_key names a field (GetFieldKeys lists them)"))
     if key not in rows.AVAILABLE_KEYS:
         return []
     meetings = Meeting.objects.published()
@@ -205,7 +206,7 @@ def _answer(request: HttpRequest, *, jsonp: bool) -> HttpResponse:
         callback = params.callback(request.GET) if jsonp else ""
         switcher = request.GET.get("switcher", "").strip()
         if not switcher:
-            raise params.Malformed("switcher", "switcher names what to read, e.g. GetSearchResults")
+            raise params.Malformed("switcher", _("switcher names what to read, e.g. GetSearchResults"))
         answer = SWITCHERS[switcher](request) if switcher in SWITCHERS else []
     except params.Malformed as error:
         response = HttpResponse(json.dumps({error.parameter: [error.message]}), status=400,
