@@ -312,6 +312,8 @@ REST_FRAMEWORK = {
         "meetings.api.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # An unknown ?format= is a 400 naming it, not a 404.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "meetings.api.renderers.FormatNegotiation",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -1,3 +1,4 @@
+import pytest
 import orjson
 from django.utils.translation import gettext_lazy
 
@@ -15,3 +16,18 @@ def test_compact_by_default_and_indented_when_asked():
 def test_what_orjson_cannot_encode_takes_the_long_way():
     body = ORJSONRenderer().render({"detail": gettext_lazy("Not found.")}, "application/json", {})
     assert orjson.loads(body) == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/meetings/", "/api/v1/changes/", "/api/v1/fellowships/"])
+def test_an_unknown_format_is_a_400_naming_format(db, client, path):
+    """Found by the review of 1 December: `?format=xml` was DRF's 404 "Not found." for a list that exists."""
+    response = client.get(path, {"format": "xml"}, HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 400 and response.json() == {"format": ["Usa uno de estos valores: json, api."]}
+    assert client.get(path, {"format": "json"}).status_code == 200
+
+
+def test_an_unknown_format_of_the_schema_is_a_400(db, client):
+    # The schema's first renderer is YAML: the error is the generic JSON one (meetingfinder/errors.py).
+    response = client.get("/api/schema/", {"format": "xml"})
+    assert response.status_code == 400 and response.json() == {"detail": "Bad request."}
+    assert client.get("/api/schema/", {"format": "json"}).status_code == 200

@@ -1,4 +1,7 @@
 import orjson
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 
 
@@ -16,3 +19,16 @@ class ORJSONRenderer(JSONRenderer):
         except TypeError:
             # Anything orjson does not know (lazy strings in error details) goes the long way.
             return super().render(data, accepted_media_type, renderer_context)
+
+
+class FormatNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, but a `?format=` no renderer gives is a 400 naming
+    `format` (DRF's is a 404, "Not found.", for what exists)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        name = self.settings.URL_FORMAT_OVERRIDE
+        asked = request.query_params.get(name) if name else None
+        if not format_suffix and asked and not any(renderer.format == asked for renderer in renderers):
+            formats = dict.fromkeys(renderer.format for renderer in renderers)
+            raise ValidationError({name: [_("Use one of: %(choices)s.") % {"choices": ", ".join(formats)}]})
+        return super().select_renderer(request, renderers, format_suffix)
