@@ -136,7 +136,10 @@ def _text(max_length: int) -> Callable[[str], str]:
     return parse
 
 
-def _keywords(text: str) -> str:
+def search_keywords(text: str) -> str:
+    """Keywords as the search takes them (`q`, and the BMLT interface's
+    SearchString): at most 200 characters and MAX_KEYWORD_WORDS words, each
+    one more condition on every row; else a ParameterError saying so."""
     text = _text(200)(text)
     if len(keyword_words(text)) > MAX_KEYWORD_WORDS:
         raise ParameterError(ngettext("Use at most %(count)d word.", "Use at most %(count)d words.",
@@ -218,7 +221,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("q", {"type": "string", "maxLength": 200},
               "Keywords, all required, over name, group, notes, venue, address, city and type names; "
               "case and accents do not matter (Rendicion finds Rendición); a word with no letter or digit "
-              f"(a dash, an ampersand) is left out; at most {MAX_KEYWORD_WORDS} words.", parse=_keywords),
+              f"(a dash, an ampersand) is left out; at most {MAX_KEYWORD_WORDS} words.", parse=search_keywords),
     Parameter("starting_within", {"type": "integer", "minimum": 1, "maximum": MAX_STARTING_WITHIN},
               "Meetings starting in the next N minutes, each in its own time zone.",
               parse=_integer(1, MAX_STARTING_WITHIN)),

@@ -311,6 +311,14 @@ class TestSearch:
         assert set(names(answer(client, switcher="GetSearchResults", SearchString="mesa church"))) == {
             "Just For Today", "Morning Light"}
 
+    def test_search_string_takes_as_many_words_as_the_apis_q(self, directory, client):
+        """Found by the review of 1 December: the API's q takes at most 10 words (each one more condition
+        on every row), but SearchString took all its 200 characters held: 66 words of two letters."""
+        words = [f"{chr(97 + n // 26)}{chr(97 + n % 26)}" for n in range(66)]
+        response = client.get(URL, {"switcher": "GetSearchResults", "SearchString": " ".join(words)})
+        assert response.status_code == 400 and response.json() == {"SearchString": ["Use at most 10 words."]}
+        assert client.get(URL, {"switcher": "GetSearchResults", "SearchString": " ".join(words[:10])}).json() == []
+
     def test_sort_keys_and_pages(self, directory, client):
         by_name = names(answer(client, switcher="GetSearchResults", sort_keys="meeting_name"))
         assert by_name == sorted(by_name, key=str.lower)

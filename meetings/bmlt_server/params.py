@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from meetings import geo
-from meetings.filters import DECIMAL_RE
+from meetings.filters import DECIMAL_RE, ParameterError, search_keywords
 
 KM_PER_MILE = geo.METRES_PER_UNIT["mi"] / 1000
 CALLBACK_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
@@ -149,6 +149,15 @@ def clock(query, name: str) -> dt.time | None:
     return dt.time(int(hour), int(minute or 0))
 
 
+def keywords(query) -> str:
+    """SearchString, its first 200 characters (a root server takes any), in
+    at most as many words as the API's `q` (filters.search_keywords)."""
+    try:
+        return search_keywords(query.get("SearchString", "").strip()[:200])
+    except ParameterError as error:
+        raise Malformed("SearchString", str(error)) from error
+
+
 def search_request(query) -> SearchRequest:
     latitude = number(query, "lat_val", low=-90, high=90)
     longitude = number(query, "long_val", low=-180, high=180)
@@ -184,7 +193,7 @@ def search_request(query) -> SearchRequest:
         point=point,
         radius_km=radius_km,
         nearest=nearest,
-        search_string=query.get("SearchString", "").strip()[:200],
+        search_string=keywords(query),
         sort_keys=sort_keys,
         data_field_keys=tuple(dict.fromkeys(values(query, "data_field_key"))),
         get_used_formats=flag(query, "get_used_formats"),
