@@ -27,7 +27,8 @@ class MeetingTypeFilterSet(django_filters.FilterSet):
 
 # The id stays documented as an integer (lookup_value_regex would make it a string with a pattern).
 @extend_schema_view(retrieve=extend_schema(parameters=[OpenApiParameter(
-    "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The type's id.")]))
+    "id", OpenApiTypes.INT, OpenApiParameter.PATH,
+    description="A unique integer value identifying this meeting type.")]))
 class MeetingTypeViewSet(viewsets.ReadOnlyModelViewSet):
     """Type codes per fellowship: a code only means something with its fellowship."""
 
