@@ -29,6 +29,18 @@ def test_a_correction_is_queued_for_the_meetings_body(client, directory):
     assert request.proposed == {"time": "19:30", "types": ["C", "D"]}
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])
+def test_a_correction_sent_without_the_trailing_slash_is_received(client, directory, settings, debug):
+    """Found by the review of 1 December: APPEND_SLASH answered a POST to /change-requests with a 301 (a
+    client's redirected POST comes back a GET: a 405, the correction gone), or a 500 under DEBUG."""
+    settings.DEBUG = debug
+    meeting = aa_meeting(directory)
+    response = client.post(SUBMIT.rstrip("/"), {"meeting": meeting.slug, "description": "It starts at 7:30 now"},
+                           content_type="application/json")
+    assert response.status_code == 202, response.content
+    assert ChangeRequest.objects.get().meeting == meeting
+
+
 @pytest.mark.parametrize("proposed, key", [
     ({"slug": "hijack"}, "proposed"),
     ({"published": False}, "proposed"),
