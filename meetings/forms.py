@@ -236,7 +236,10 @@ class CorrectionForm(forms.Form):
     conference_url = forms.CharField(label=_("Online meeting link"), required=False, max_length=500)
     conference_phone = forms.CharField(label=_("Dial-in phone"), required=False, max_length=64)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    contact_email = forms.EmailField(label=_("Your email (optional, to hear back)"), required=False)
+    # Checked by the one rule for it (change_requests.change_request_submit), whose
+    # message is the project's own; type="email" gives phones their address keyboard.
+    contact_email = forms.CharField(label=_("Your email (optional, to hear back)"), required=False,
+                                    widget=forms.EmailInput)
     # Hidden from people by the page's CSS; bots fill it in.
     website = forms.CharField(required=False, label=_("Leave this empty"),
                               widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))

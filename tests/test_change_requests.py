@@ -107,6 +107,22 @@ def test_a_contact_address_longer_than_its_column_is_a_400_on_the_api_and_the_pa
                   contact_email="a" * 242 + "@example.org").status_code == 202  # 254: the column holds it
 
 
+def test_a_mistyped_address_is_told_by_the_projects_own_rule_in_the_readers_words(client, directory):
+    """The page's form and the API checked the address with Django's and DRF's
+    own rules first, whose Spanish speaks as "usted" ("Introduzca una
+    dirección..."), where the public pages speak as "tú"."""
+    meeting = aa_meeting(directory)
+    page = client.post(reverse("meeting-page", args=[meeting.slug]), {"description": "x", "contact_email": "ana@"},
+                       HTTP_ACCEPT_LANGUAGE="es")
+    html = page.content.decode()
+    assert page.status_code == 400 and "Escribe una dirección de correo electrónico válida, o déjala vacía." in html
+    assert "Introduzca" not in html and 'type="email" name="contact_email"' in html
+    api = client.post(SUBMIT, {"meeting": meeting.slug, "description": "x", "contact_email": "ana@"},
+                      content_type="application/json", HTTP_ACCEPT_LANGUAGE="es")
+    assert api.json() == {"contact_email": ["Escribe una dirección de correo electrónico válida, o déjala vacía."]}
+    assert not ChangeRequest.objects.exists()
+
+
 def test_a_spanish_reader_is_told_what_is_wrong_in_spanish(client, directory):
     """The refusals were English beside DRF's own Spanish ("Este campo es requerido.")."""
     meeting = aa_meeting(directory)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import get_language, gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -52,8 +52,10 @@ class _Text(_OnlyText, serializers.CharField):
     pass
 
 
-class _Email(_OnlyText, serializers.EmailField):
-    pass
+@extend_schema_field(OpenApiTypes.EMAIL)
+class _Email(_OnlyText, serializers.CharField):
+    """An address, checked by the one rule for it (change_requests.change_request_submit),
+    whose message is the project's own in the reader's language."""
 
 
 class ChangeRequestInSerializer(serializers.Serializer):
