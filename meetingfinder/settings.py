@@ -57,6 +57,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=False)
+# A correction refused for its security cookie comes back as typed, to send again (meetings/views.py).
+CSRF_FAILURE_VIEW = "meetings.views.csrf_failure"
 # Behind a TLS-terminating proxy: the header and value it sets on https
 # requests, e.g. "HTTP_X_FORWARDED_PROTO,https". Only set it if the proxy
 # always sets or strips that header, or clients could claim https.

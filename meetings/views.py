@@ -19,6 +19,7 @@ from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import render
 from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext as _, gettext_lazy
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_http_methods, require_safe
 from django_permissions_policy.decorators import permissions_policy_override
 
@@ -364,14 +365,37 @@ def meeting_page(request, slug: str):
                                  refuses=request.method in QUESTIONS)
 
 
-def _meeting_page(request, slug: str):
+def csrf_failure(request, reason: str = ""):
+    """CSRF_FAILURE_VIEW. A correction sent from a meeting page without a
+    valid security cookie (the page left open while the cookie changed,
+    cookies cleared or refused) comes back as it was typed, not sent, with a
+    fresh cookie and a note to send it again: nothing typed is lost, and the
+    page is in the person's language (it is on the computing budget, as the
+    page is). Any other refusal is Django's own page. A post forged by
+    another site gets the same: its text shown, sent only if the person
+    presses the button, as a link to the page could ask them to."""
+    match = request.resolver_match  # the view the refused request was for
+    if request.method != "POST" or match is None or match.url_name != "meeting-page":
+        return django_csrf_failure(request, reason=reason)
+    not_sent = _("Not sent yet: this page's security cookie was missing or out of date (the page was open a long "
+                 "time, or cookies are blocked). Your correction is below as you wrote it: send it again.")
+    return within_compute_budget(request, lambda: _meeting_page(request, match.kwargs["slug"], not_sent=not_sent),
+                                 refused=lambda budget: _busy(request, budget))
+
+
+def _meeting_page(request, slug: str, *, not_sent: str = ""):
+    """The page; `not_sent`: why the correction posted was refused before
+    the view (csrf_failure): it is shown again as typed, and nothing is done."""
     meeting = (Meeting.objects.published().select_related("fellowship", "service_body", "location")
                .prefetch_related("types").filter(slug=slug).first())
     if meeting is None:
         raise Http404("No published meeting has this address.")
     sent = False
     form = CorrectionForm(request.POST or None)
-    if request.method == "POST":
+    if not_sent:
+        form.full_clean()
+        form.add_error(None, not_sent)
+    elif request.method == "POST":
         if not ChangeRequestThrottle().allow_request(request, None):
             budget = ComputeBudget(request)
             if budget.spent():  # past both limits: no page made again for each refusal
@@ -453,7 +477,7 @@ def _meeting_page(request, slug: str):
         "sent": sent,
         "tile_url": settings.MAP_TILE_URL,
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
-    }, status=400 if request.method == "POST" and not sent and form.errors else 200)
+    }, status=403 if not_sent else 400 if request.method == "POST" and not sent and form.errors else 200)
 
 
 @require_safe

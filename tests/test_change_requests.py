@@ -4,8 +4,12 @@ history, sender mailed) or reject (with a reason)."""
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from meetings.change_requests import ChangeRequestInvalid, change_request_approve, change_request_reject
@@ -201,6 +205,34 @@ def test_the_meeting_page_shows_details_and_takes_a_correction(client, directory
     assert response.status_code == 400 and ChangeRequest.objects.count() == 1
     assert client.get(reverse("meeting-page", args=["no-such-meeting"])).status_code == 404
 
+
+
+@pytest.mark.parametrize("language, not_sent", [
+    ("en", "Not sent yet: this page's security cookie was missing or out of date"),
+    ("es", "Todavía no se ha enviado: faltaba la cookie de seguridad de esta página"),
+])
+def test_a_correction_refused_for_its_security_cookie_comes_back_as_typed(directory, language, not_sent):
+    """The page was open while its CSRF cookie changed (or cookies were
+    cleared): the correction is not sent, and not lost either. It comes back
+    in the form as typed, in the reader's language, with a fresh cookie that
+    the next press of the button sends."""
+    meeting = aa_meeting(directory)
+    url = reverse("meeting-page", args=[meeting.slug])
+    browser = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=language)
+    typed = {"description": "Moved to the church hall <upstairs>", "time": "20:00", "contact_email": ""}
+    refused = browser.post(url, {**typed, "csrfmiddlewaretoken": "stale" * 8})
+    assert refused.status_code == 403 and ChangeRequest.objects.count() == 0
+    html = refused.content.decode()
+    assert not_sent in unescape(html) and refused["Content-Language"] == language
+    assert "Moved to the church hall &lt;upstairs&gt;</textarea>" in html and 'value="20:00"' in html
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[1]
+    sent = browser.post(url, {**typed, "csrfmiddlewaretoken": token})
+    assert sent.status_code == 200 and ChangeRequest.objects.get().proposed == {"time": "20:00"}
+
+
+def test_other_security_refusals_are_djangos_own_page(directory):
+    response = Client(enforce_csrf_checks=True).post(reverse("admin:login"), {"username": "x", "password": "y"})
+    assert response.status_code == 403 and "CSRF verification failed" in response.content.decode()
 
 def test_approval_applies_curates_records_and_mails(client, directory, django_capture_on_commit_callbacks):
     source = make_source()
