@@ -365,13 +365,19 @@ def test_not_a_copy_from_the_meetings_change_form(copy_in_curators_body, aa_clie
     assert found(client, *SERENITY) == ["Serenity", "Serenity Group"]
 
 
+def admin_page(client, url: str) -> str:
+    """A confirmation page of the admin's own (a 200 with its site name), as text."""
+    response = client.get(url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="site-name"' in page
+    return page
+
+
 def test_the_not_a_copy_page_names_both_meetings_and_changes_nothing(copy_in_curators_body, aa_client, client):
     kept, copy = copy_in_curators_body
     history_before = copy.history.count()
-    response = aa_client.get(reverse("admin:meetings_meeting_not_a_copy", args=[copy.pk]))
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert 'id="site-name"' in page  # the admin's own page
+    page = admin_page(aa_client, reverse("admin:meetings_meeting_not_a_copy", args=[copy.pk]))
     assert (f"Serenity from {copy.service_body.name} is hidden as a copy of "
             f'<a href="/meetings/{kept.slug}/">Serenity Group</a> from {kept.service_body.name}, '
             "which is shown instead.") in page
@@ -521,10 +527,7 @@ def test_the_change_form_lists_the_meetings_told_apart_with_a_link_to_take_it_ba
 def test_the_may_be_copies_again_page_names_both_and_changes_nothing(told_apart, aa_client, client):
     kept, copy = told_apart
     history_before = copy.history.count()
-    response = aa_client.get(undo_url(copy, kept))
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert 'id="site-name"' in page  # the admin's own page
+    page = admin_page(aa_client, undo_url(copy, kept))
     assert (f"A curator said Serenity from {copy.service_body.name} and "
             f'<a href="/meetings/{kept.slug}/">Serenity Group</a> from {kept.service_body.name} are two meetings, '
             "not one listed twice: imports hide neither behind the other.") in page
