@@ -531,3 +531,40 @@ def test_the_wait_page_past_a_clients_budget_is_accessible(site, browser, axe_sc
         cache.clear()
         ComputeBudget._past.clear()
     assert serious == []
+
+
+def test_a_correction_refused_for_its_cookie_comes_back_to_send_again(site, browser, axe_script):
+    """The page was left open while its security cookie went (here: cleared):
+    pressing Send shows the page again with the correction as typed and a
+    note in the person's language, no critical or serious axe-core violation
+    on a phone, and pressing Send again sends it (meetings.views.csrf_failure)."""
+    from meetings.models import ChangeRequest
+
+    serious: list[str] = []
+    for locale, note, thanks in (("en-US", "Not sent yet", "Thank you"), ("es-ES", "Todavía no se ha enviado",
+                                                                          "Gracias")):
+        context, page = open_context(browser, site, viewport=PHONE, locale=locale)
+        page.route(site + AXE_PATH, lambda route: route.fulfill(
+            status=200, body=axe_script.read_bytes(), content_type="application/javascript"))
+        try:
+            page.goto(site + "/meetings/aa-nooner-costa-mesa-mon/")
+            typed = f"The hall moved upstairs ({locale})"
+            page.fill("textarea[name=description]", typed)
+            context.clear_cookies()
+            with page.expect_navigation() as refused:
+                page.click("form.correction button[type=submit]")
+            assert refused.value.status == 403
+            expect(page.locator("form.correction .errorlist").first).to_contain_text(note)
+            assert page.locator("textarea[name=description]").input_value() == typed
+            assert no_sideways_scroll(page)
+            page.add_script_tag(url=site + AXE_PATH)
+            found = page.evaluate("async () => (await axe.run()).violations.map(v => ({id: v.id, impact: v.impact}))")
+            serious += [f"{locale}: {json.dumps(v)}" for v in found if v["impact"] in ("critical", "serious")]
+            with page.expect_navigation() as sent:
+                page.click("form.correction button[type=submit]")
+            assert sent.value.status == 200
+            expect(page.locator("p.sent")).to_contain_text(thanks)
+            assert ChangeRequest.objects.filter(description=typed).count() == 1
+        finally:
+            context.close()
+    assert serious == []
