@@ -195,7 +195,6 @@ def _asks_today_or_any_date(search, *, now: dt.datetime) -> bool:
     return not windows or any(start <= now < stop for start, stop in windows)
 
 
-
 def _online_elsewhere_url(asked: QueryDict) -> str:
     """Near a place the search lists places to go: online-only meetings are
     left out (their pin is at best a city). When online meetings may be

@@ -206,7 +206,6 @@ def test_the_meeting_page_shows_details_and_takes_a_correction(client, directory
     assert client.get(reverse("meeting-page", args=["no-such-meeting"])).status_code == 404
 
 
-
 @pytest.mark.parametrize("language, not_sent", [
     ("en", "Not sent yet: this page's security cookie was missing or out of date"),
     ("es", "Todavía no se ha enviado: faltaba la cookie de seguridad de esta página"),
@@ -233,6 +232,7 @@ def test_a_correction_refused_for_its_security_cookie_comes_back_as_typed(direct
 def test_other_security_refusals_are_djangos_own_page(directory):
     response = Client(enforce_csrf_checks=True).post(reverse("admin:login"), {"username": "x", "password": "y"})
     assert response.status_code == 403 and "CSRF verification failed" in response.content.decode()
+
 
 def test_approval_applies_curates_records_and_mails(client, directory, django_capture_on_commit_callbacks):
     source = make_source()

@@ -428,8 +428,8 @@ def test_not_a_copy_in_spanish(copy_in_curators_body, aa_client):
                                        "oculta como copia)."]
 
 
-
 # Taking "not a copy" back ------------------------------------------------------
+
 
 @pytest.fixture
 def told_apart(copy_in_curators_body, directory):
@@ -470,6 +470,7 @@ def test_taken_back_by_another_curator_meanwhile_changes_nothing(told_apart, dir
     from meetings.querysets import MeetingQuerySet
 
     kept, copy = told_apart
+
     def state() -> dict:
         return {m.pk: (m.updated, m.content_hash, m.history.count())
                 for m in Meeting.objects.filter(pk__in=[kept.pk, copy.pk])}
@@ -484,6 +485,7 @@ def test_taken_back_by_another_curator_meanwhile_changes_nothing(told_apart, dir
     monkeypatch.setattr(MeetingQuerySet, "update", the_other_curator_first)
     assert meetings_not_copies_undo(meeting=copy, other=kept, user=directory.aa_curator) is False
     assert state() == before
+
 
 @pytest.mark.parametrize("next_feed", ["district", "intergroup"])
 def test_after_not_a_copy_is_taken_back_the_next_import_hides_one_behind_the_other(told_apart, client, directory,

@@ -74,6 +74,7 @@ def test_the_requirements_file_a_newcomer_installs_is_the_lock():
     the application's locked pins with their hashes, nothing looser."""
     options = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("-")]
     assert not options, f"requirements.txt includes or loosens something: {options}"
-    assert set(locked("requirements.txt")) >= {canonicalize_name(r.name) for r in direct_requirements("requirements.in")}
+    direct = {canonicalize_name(r.name) for r in direct_requirements("requirements.in")}
+    assert set(locked("requirements.txt")) >= direct
     assert not (ROOT / "requirements.lock").exists() and not (ROOT / "requirements-dev.lock").exists(), (
         "one lock per set: requirements.txt and requirements-dev.txt")
