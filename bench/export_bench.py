@@ -112,7 +112,7 @@ def main() -> None:
     for label, records, size, seconds, status_304, revalidate_ms in rows:
         print(f"{label:<14}{records:>10,}{size / 2**20:>9.1f}{seconds:>9.2f}{records / seconds:>12,.0f}"
               f"{peaks[label]:>10.1f}{revalidate_ms:>11.1f}" + ("" if status_304 == 304 else f" ({status_304}!)"))
-    print(f"\npeak MiB: Python allocations during one export (tracemalloc, untimed run).")
+    print("\npeak MiB: Python allocations during one export (tracemalloc, untimed run).")
     print(f"process RSS high-water: {rss_before:.0f} MiB before the timed exports, {rss_after:.0f} MiB after "
           f"(+{rss_after - rss_before:.0f} MiB).")
 

@@ -175,7 +175,7 @@ def run_wrk(script_text: str, *, port: int, seconds: int, connections: int) -> d
         output = output.stdout
     finally:
         os.unlink(script.name)
-    result = json.loads(next(l for l in output.splitlines() if l.startswith("WRKJSON "))[len("WRKJSON "):])
+    result = json.loads(next(line for line in output.splitlines() if line.startswith("WRKJSON "))[len("WRKJSON "):])
     result["per_second"] = round(result["requests"] / (result["duration_us"] / 1e6), 1)
     result["errors"] = sum(result[k] for k in ("connect_errors", "read_errors", "write_errors", "status_errors",
                                                "timeouts"))

@@ -615,5 +615,7 @@ class RegionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Region | None = None) -> bool:
         return super().has_change_permission(request, obj) and (
             obj is None or curation.region_is_theirs(user=request.user, region=obj))
+
+
 from meetings.feeds import admin as feeds_admin  # noqa: E402,F401  (registers FeedSource and ImportRun)
 from meetings import admin_service_bodies  # noqa: E402,F401  (registers ServiceBody)

@@ -217,7 +217,6 @@ class TestContract:
         assert {v["weekday_tinyint"] for v in formats} == {"1", "2", "3", "4"}
         assert answer(client, switcher="GetFieldValues", meeting_key="no_such_field") == []
 
-
     def test_world_id_is_a_world_group_code_never_a_group_name(self, directory, client):
         """worldid_mixed is NA's world group code (G00227317, bmlt.md), which a
         BMLT feed's import keeps as the group; a Meeting Guide group's name is no code."""
@@ -229,6 +228,7 @@ class TestContract:
         values = answer(client, switcher="GetFieldValues", meeting_key="worldid_mixed")
         assert {v["worldid_mixed"] for v in values} == {"", "G00227317"}
         assert next(v for v in values if v["worldid_mixed"] == "G00227317")["ids"] == str(directory["sunday"].pk)
+
 
 @pytest.mark.django_db
 class TestSearch:

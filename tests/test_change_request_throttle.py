@@ -41,7 +41,6 @@ def meeting(directory):
     return aa_meeting(directory)
 
 
-
 def submit(client: Client, meeting, **headers) -> int:
     return client.post(SUBMIT, {"meeting": meeting.slug, "description": "fix"}, content_type="application/json",
                        **headers).status_code

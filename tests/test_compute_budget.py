@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings as site_settings
 from django.core.cache import cache
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls import URLResolver, get_resolver, resolve, reverse
 
 from meetingfinder.errors import is_api_path
 from meetings import throttles

@@ -453,7 +453,7 @@ def test_a_move_made_before_moves_were_curated_is_locked_by_migration_0027(sourc
     hall_b = {"location": "St Mark", "address": "5 Oak St", "latitude": 33.71, "longitude": -117.81}
     run_feed(source, [feed_record(1, **GRACE), feed_record(2, **hall_b), feed_record(3)])
     meetings = _meetings(source)
-    moved_by_curator, moved_by_feed, never_moved = meetings["m1"], meetings["m2"], meetings["m3"]
+    moved_by_curator, never_moved = meetings["m1"], meetings["m3"]
     feed_hall = moved_by_curator.location
     own = LocationFactory(name="Community Center")
     manual = make_meeting(name="Hand Made", location=LocationFactory())

@@ -138,6 +138,7 @@ class TestFilters:
         assert type_reads() == 2  # formats and features, then languages
         assert type_reads() == 0
         # A write shows at once: a Spanish-speaking meeting offers Spanish.
+
         def languages(html: str) -> list[str]:
             return re.findall(r'<option value="(\w+)"', html.split('<select id="language"', 1)[1].split("</select>")[0])
 

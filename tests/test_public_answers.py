@@ -466,6 +466,7 @@ for line in sys.stdin:
     print(json.dumps(answer), file=answers, flush=True)
 """
 
+
 def _free_port() -> int:
     return _closed_port()
 

@@ -4,8 +4,6 @@ the day, and online-only meetings that are never "0.0 mi" from anything."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from tests.factories import LocationFactory, make_meeting

@@ -75,6 +75,7 @@ Progress = Callable[[int, int], None]
 
 # Parsing -------------------------------------------------------------------
 
+
 def parse_feed_text(*, text: str, format: str, root: str = "", bmlt_formats: list | None = None,
                     default_closed: bool | None = None) -> ParsedFeed:
     """Raw feed text in one of the formats as a `ParsedFeed`; raises
