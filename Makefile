@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup schema lock messages fuzz
+.PHONY: run test setup schema lock messages fuzz lint
 
 # Installs exactly the locked versions, each checked against its hash. The
 # lock holds the application's pins (requirements.txt, what the Docker image
@@ -34,6 +34,11 @@ run: setup
 # The whole suite on the configured database (SQLite unless DATABASE_URL is set).
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The lint check (.flake8 says which checks): unused and undefined names,
+# blank lines between definitions, syntax errors.
+lint: setup
+	$(BIN)/python -m flake8
 
 # Write the OpenAPI schema and fail on any warning.
 schema: setup

@@ -6,7 +6,7 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-key-0f9c2b7e4a1d8c6b3e5f7a9d2c4b6e8f0a1c3e5d7b9f")
 
-from meetingfinder.settings import *  # noqa: E402,F403
+from meetingfinder.settings import *  # noqa: E402,F401,F403
 
 # WhiteNoise serves the apps' static folders as they are: no collectstatic
 # before the tests (the settings tie this to DEBUG, which tests keep off).
