@@ -22,6 +22,7 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import models, transaction
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_time
 from django.utils.text import slugify
 from django.utils.translation import gettext as _, gettext_lazy
 
@@ -108,12 +109,23 @@ def _check_json_kind(field, value) -> None:
         if isinstance(field, models.TimeField):
             raise ValidationError(_("Give a time as text, HH:MM, not %(kind)s.") % {"kind": kind})
         raise ValidationError(_("Give text, not %(kind)s.") % {"kind": kind})
-    if isinstance(field, models.TimeField) and len(value.strip()) > 20:
-        # No time is that long (a feed's reader stops at 20 too); the model's
-        # message would repeat it whole, or read its digits as a time.
+    if isinstance(field, models.TimeField) and value.strip() and not _reads_as_time(value.strip()):
+        # The model's own message ("HH:MM[:ss[.uuuuuu]]") speaks to programmers,
+        # and repeats a long value whole. No time is over 20 characters (a
+        # feed's reader stops there too).
         raise ValidationError(_("Give a time as HH:MM."))
     if problem := _unstorable(value):
         raise ValidationError(problem)
+
+
+def _reads_as_time(text: str) -> bool:
+    """Whether the model's TimeField reads `text` as a time of day (what it parses with)."""
+    if len(text) > 20:
+        return False
+    try:
+        return parse_time(text) is not None
+    except ValueError:  # well formed, no time of day: 25:00
+        return False
 
 
 def _unstorable(text: str) -> str | None:

@@ -229,8 +229,13 @@ class CorrectionForm(forms.Form):
     day = forms.TypedChoiceField(label=_("Day"), required=False, coerce=int, empty_value=None, choices=[
         ("", _("(unchanged)")), *[(str(number), _(name)) for number, name in enumerate(
             ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"))]])
-    time = forms.CharField(label=_("Start time (HH:MM)"), required=False, max_length=5)
-    end_time = forms.CharField(label=_("End time (HH:MM)"), required=False, max_length=5)
+    # type="time": a phone offers its time picker, and every browser sends
+    # HH:MM. What else comes is told by the one rule for a proposed time
+    # (change_requests), not by a length of Django's, in its "usted" Spanish.
+    time = forms.CharField(label=_("Start time (HH:MM)"), required=False,
+                           widget=forms.TimeInput(attrs={"type": "time"}))
+    end_time = forms.CharField(label=_("End time (HH:MM)"), required=False,
+                               widget=forms.TimeInput(attrs={"type": "time"}))
     address = forms.CharField(label=_("Street address"), required=False, max_length=200)
     city = forms.CharField(label=_("City"), required=False, max_length=100)
     conference_url = forms.CharField(label=_("Online meeting link"), required=False, max_length=500)

@@ -473,3 +473,22 @@ def test_a_proposed_time_with_seconds_is_refused(client, directory, field):
     assert spanish == {f"proposed.{field}": ["Escribe la hora como HH:MM: las horas de las reuniones son minutos "
                                             "enteros."]}
     assert not ChangeRequest.objects.exists()
+
+
+@pytest.mark.parametrize("typed", ["7", "7:00 PM", "25:00"])
+def test_a_time_that_is_no_time_is_told_as_hh_mm_in_the_readers_words(client, directory, typed):
+    """Found by the review of 1 December (a phone, in Spanish): "7" typed as the correction's start time came
+    back as Django's "“7”: el valor tiene un formato inválido. Debería estar en el formato HH:MM[:ss[.uuuuuu]].",
+    where the page speaks as "tú". The page now offers the phone's time picker, and a time the rule cannot read
+    is said in the project's own words, on the page and the API alike."""
+    meeting = aa_meeting(directory)
+    page = client.get(reverse("meeting-page", args=[meeting.slug]))
+    html = page.content.decode()
+    assert 'type="time" name="time"' in html and 'type="time" name="end_time"' in html
+    page = client.post(reverse("meeting-page", args=[meeting.slug]), {"description": "x", "time": typed},
+                       HTTP_ACCEPT_LANGUAGE="es")
+    html = unescape(page.content.decode())
+    assert page.status_code == 400 and "Escribe la hora como HH:MM." in html and "uuuuuu" not in html
+    api = submit(client, meeting=meeting.slug, description="x", proposed={"end_time": typed})
+    assert api.json() == {"proposed.end_time": ["Give a time as HH:MM."]}
+    assert not ChangeRequest.objects.exists()

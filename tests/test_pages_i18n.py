@@ -78,7 +78,7 @@ class TestSpanish:
         response = client.post(f"/meetings/{evening['aa'].slug}/", {"description": "Empieza más tarde",
                                                                    "time": "25:00"}, HTTP_ACCEPT_LANGUAGE="es")
         html = response.content.decode()
-        assert response.status_code == 400 and "es un tiempo inválido" in html and "an invalid time" not in html
+        assert response.status_code == 400 and "Escribe la hora como HH:MM." in html and "Give a time" not in html
 
     def test_a_mistake_in_the_search_is_explained_in_the_readers_language(self, evening, client):
         asked = {"near": "Irvien", "time_after": "25", "q": " ".join(f"w{n}" for n in range(11))}
