@@ -25,6 +25,7 @@ meetings/public_answers.py). Their English is what API clients have read.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import re
 from collections.abc import Callable
@@ -38,7 +39,8 @@ from django.utils.translation import gettext as _, gettext_lazy, ngettext, pgett
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, geo, schedule
-from meetings.keywords import MAX_KEYWORD_WORDS, keyword_words
+from meetings.directory_version import kept_per_version
+from meetings.keywords import MAX_KEYWORD_WORDS, fold, keyword_words
 from meetings.geocoding import GeocodingError, geocode
 from meetings.models import Location, Region
 from meetings.selectors import ATTENDANCE_MATCHES, TIMES_OF_DAY, WEEK_MINUTES, MeetingFilters, MeetingSearch, tree_ids
@@ -51,11 +53,14 @@ STARTS_ON = ("today", "tomorrow", "0", "1", "2", "3", "4", "5", "6")
 
 
 class SearchInvalid(Exception):
-    """Bad query parameters: messages by parameter name."""
+    """Bad query parameters: messages by parameter name. `suggested_near`: for
+    a place not known, the city of the directory spelt like it ("Irvine, CA"
+    for "Irvin"), which its messages name and the search page offers."""
 
-    def __init__(self, errors: dict[str, list[str]]):
+    def __init__(self, errors: dict[str, list[str]], *, suggested_near: str = ""):
         super().__init__(errors)
         self.errors = errors
+        self.suggested_near = suggested_near
 
 
 class ParameterError(ValueError):
@@ -300,7 +305,7 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
                                        % {"count": limit}]})
     errors: dict[str, list[str]] = {}
     data = {p.name: _read(query, p, errors) for p in PARAMETERS}
-    point, place = _point(data, errors)
+    point, place, suggested_near = _point(data, errors)
     radius_m = _radius_m(data, point, errors)
     fellowships = _by_slug(data, "fellowship", Fellowship, errors)
     _check_type_codes(data, fellowships, errors)
@@ -315,7 +320,7 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
     if data["order"] == "distance" and point is None and not errors.keys() & {"near", "lat", "lng"}:
         errors["order"] = [_("order=distance needs a place: near, or lat and lng.")]
     if errors:
-        raise SearchInvalid(errors)
+        raise SearchInvalid(errors, suggested_near=suggested_near)
     now = now or clock.now()
     viewer_zone = schedule.zone(data["tz"]) if data["tz"] else None
     filters = MeetingFilters(
@@ -360,8 +365,9 @@ def _viewer_date_windows(values: list[str], *, viewer_zone: ZoneInfo | None,
     return tuple(schedule.local_date_window(date=date, tz=viewer_zone) for date in dates)
 
 
-def _point(data: dict, errors: dict) -> tuple[geo.Point | None, str]:
-    """The searched point, and the place `near` was taken to be."""
+def _point(data: dict, errors: dict) -> tuple[geo.Point | None, str, str]:
+    """The searched point, the place `near` was taken to be and, for a place
+    not known, the directory's city spelt like it (or "")."""
     lat, lng, near = data["lat"], data["lng"], data["near"]
     if (lat is None) != (lng is None) and "lat" not in errors and "lng" not in errors:
         missing, other = ("lng", "lat") if lng is None else ("lat", "lng")
@@ -378,11 +384,15 @@ def _point(data: dict, errors: dict) -> tuple[geo.Point | None, str]:
                 place = geocode(query)
             except GeocodingError:
                 continue
-            return geo.Point(place.latitude, place.longitude), place.label
+            return geo.Point(place.latitude, place.longitude), place.label, ""
         errors["near"] = [_("No place is known by %(near)s: try a ZIP code or 'City, ST'.") % {"near": repr(near)}]
+        suggested = _city_spelt_like(near)
+        if suggested:
+            errors["near"].append(_("Did you mean %(place)s?") % {"place": suggested})
+        return None, "", suggested
     elif lat is not None and lng is not None:
-        return geo.Point(lat, lng), ""
-    return None, ""
+        return geo.Point(lat, lng), "", ""
+    return None, "", ""
 
 
 def _states_of_bare_city(near: str) -> list[str]:
@@ -394,6 +404,43 @@ def _states_of_bare_city(near: str) -> list[str]:
     states = (Location.objects.filter(city__iexact=near, meetings__isnull=False).exclude(state="")
               .values("state").annotate(meetings=Count("meetings")).order_by("-meetings", "state"))
     return [f"{near}, {row['state']}" for row in states[:3]]
+
+
+# How alike a place not known and a city's name must be (difflib's ratio):
+# "Irvin" and "Irvine" are 0.91, "Santa Anna" and "Santa Ana" 0.95, "Irvien"
+# 0.83; "Laguna" is 0.67 from each of Laguna Beach, Hills and Niguel: none is offered.
+SPELT_LIKE_CUTOFF = 0.8
+# "Irvien, CA" and "Irvien CA" are compared as "irvien".
+_STATE_SUFFIX_RE = re.compile(r"(?:,\s*|\s+)[a-z]{2}$")
+
+
+def _city_spelt_like(near: str) -> str:
+    """The city where the directory has meetings whose name is spelt most
+    like `near`, as "City, ST" (the state with the most meetings), or "". A
+    ZIP code, or a name like none of them, has none."""
+    if any(c.isdigit() for c in near):
+        return ""
+    asked = _STATE_SUFFIX_RE.sub("", fold(" ".join(near.split())))
+    cities = _cities_with_meetings()
+    found = difflib.get_close_matches(asked, cities, n=1, cutoff=SPELT_LIKE_CUTOFF)
+    return cities[found[0]] if found else ""
+
+
+def _cities_with_meetings() -> dict[str, str]:
+    """Each city where the directory has meetings, folded ("santa ana"), ->
+    "Santa Ana, CA" (of its states, the one with the most meetings), as the
+    bare names `_states_of_bare_city` completes: read once per directory version."""
+    using = Location.objects.all().db
+
+    def read() -> dict[str, str]:
+        rows = (Location.objects.using(using).filter(meetings__isnull=False).exclude(city="").exclude(state="")
+                .values("city", "state").annotate(meetings=Count("meetings")).order_by("-meetings", "city", "state"))
+        cities: dict[str, str] = {}
+        for row in rows:
+            cities.setdefault(fold(row["city"]), f"{row['city']}, {row['state']}")
+        return cities
+
+    return kept_per_version("cities_with_meetings", using=using, read=read)
 
 
 def _radius_m(data: dict, point: geo.Point | None, errors: dict) -> float | None:

@@ -131,13 +131,14 @@ def _home(request):
     results: list[dict] = []
     in_progress: list[dict] = []
     more = False
-    place_label = ""
+    place_label = suggested_near = ""
     now = clock.now()
     unit = query.get("units") or "mi"
     try:
         search = search_parse(query, now=now)
     except SearchInvalid as invalid:
         errors = {field: " ".join(messages) for field, messages in invalid.errors.items()}
+        suggested_near = invalid.suggested_near
     else:
         place_label = search.place
         rows = search_page(search, window=slice(offset, offset + SEARCH_PAGE_SIZE + 1))
@@ -174,6 +175,8 @@ def _home(request):
         "result_count": len(results) + len(in_progress),
         "offset": offset,
         "online_elsewhere_url": _online_elsewhere_url(asked) if has_place else "",
+        "suggested_near": suggested_near,
+        "suggested_near_url": _near_url(asked, suggested_near) if suggested_near else "",
         # No page past the deepest one read (`_offset`): it would open on the first again.
         "next_url": (_page_url(asked, offset + SEARCH_PAGE_SIZE)
                      if more and offset + SEARCH_PAGE_SIZE <= settings.MEETINGS_MAX_OFFSET else ""),
@@ -206,6 +209,15 @@ def _online_elsewhere_url(asked: QueryDict) -> str:
     for name in (*PLACE_PARAMETERS, "radius", "units", "offset"):
         elsewhere.pop(name, None)
     elsewhere.setlist("attendance", ["online"])
+    return "?" + elsewhere.urlencode()
+
+
+def _near_url(asked: QueryDict, near: str) -> str:
+    """The same search near another place (a city spelt like the one not known)."""
+    elsewhere = asked.copy()
+    for name in (*PLACE_PARAMETERS, "offset"):
+        elsewhere.pop(name, None)
+    elsewhere["near"] = near
     return "?" + elsewhere.urlencode()
 
 

@@ -98,6 +98,26 @@ def test_messages_in_spanish(vocabularies):
 
 
 @pytest.mark.django_db
+def test_a_place_spelt_like_a_city_with_meetings_is_offered(vocabularies):
+    """An unknown place close in spelling to a city where the directory has
+    meetings names that city, as the API's client can show it."""
+    from django.utils import translation
+
+    make_meeting(name="Irvine Tuesday")
+    unknown = "No place is known by 'Irvien, CA': try a ZIP code or 'City, ST'."
+    with pytest.raises(SearchInvalid) as invalid:
+        parse("near=Irvien,+CA")
+    assert invalid.value.errors == {"near": [unknown, "Did you mean Irvine, CA?"]}
+    assert invalid.value.suggested_near == "Irvine, CA"
+    with translation.override("es"):
+        assert errors("near=irvien")["near"][1] == "¿Quisiste decir Irvine, CA?"
+    # Nothing like it, or nothing of the kind (a ZIP code): the message alone.
+    assert errors("near=Springfield") == {"near": ["No place is known by 'Springfield': try a ZIP code or "
+                                                   "'City, ST'."]}
+    assert len(errors("near=00000")["near"]) == 1
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("text", ["1_0", "١٢", "0x10", "1e", "--1", "1.2.3", "infinity"])
 def test_a_number_is_written_in_ascii_digits(vocabularies, text):
     """float() reads "1_0" as 10 and "١٢" as 12: a place 10 degrees off."""

@@ -177,6 +177,23 @@ class TestFilters:
         # Without a place, nothing to say.
         assert 'id="online-elsewhere"' not in client.get("/", {"attendance": "online"}).content.decode()
 
+    def test_a_place_spelt_like_a_city_with_meetings_offers_that_city(self, week, client):
+        """Found by the review of 1 December: "Irvin" or "Santa Anna" was a dead end, a red line and
+        nothing to press; the city the person meant is one press away, with the rest of the search."""
+        response = client.get("/", {"near": "Irvin", "fellowship": "aa"})
+        html = response.content.decode()
+        assert response.status_code == 400 and "Did you mean Irvine, CA?" in html
+        link = re.search(r'<a class="button" id="suggested-near" href="(\?[^"]+)">Search near Irvine, CA</a>',
+                         html).group(1).replace("&amp;", "&")
+        followed = client.get("/" + link).content.decode()
+        assert "Place taken: Irvine, CA" in followed and "Later today" in names_in_order(followed)
+        assert "fellowship=aa" in link
+        spanish = client.get("/", {"near": "santa anna"}, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        assert "¿Quisiste decir Santa Ana, CA?" in spanish and ">Buscar cerca de Santa Ana, CA</a>" in spanish
+        # Spelt like no city of the directory: nothing offered.
+        html = client.get("/", {"near": "Springfield"}).content.decode()
+        assert "No place is known by" in html and "Did you mean" not in html and "suggested-near" not in html
+
     def test_errors_name_the_parameter(self, vocabularies, client):
         response = client.get("/", {"near": "nowhere", "day": 9})
         html = response.content.decode()

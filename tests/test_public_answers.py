@@ -376,30 +376,31 @@ def test_a_missing_meeting_is_said_in_the_senders_language_and_never_kept(writes
     assert spanish["Content-Language"] == "es" and "Accept-Language" in spanish["Vary"]
 
 
-@pytest.mark.parametrize("url, name, spanish_message, english_message", [
-    ("/api/v1/meetings/?time_after=25", "time_after", "Usa HH:MM, por ejemplo 18:30.", "Use HH:MM, e.g. 18:30."),
+@pytest.mark.parametrize("url, name, spanish_messages, english_messages", [
+    ("/api/v1/meetings/?time_after=25", "time_after", ["Usa HH:MM, por ejemplo 18:30."], ["Use HH:MM, e.g. 18:30."]),
     ("/api/v1/meetings/calendar.ics?near=Irvien", "near",
-     "No conocemos ningún lugar llamado 'Irvien': prueba con un código postal o 'Ciudad, ST'.",
-     "No place is known by 'Irvien': try a ZIP code or 'City, ST'."),
-    ("/api/v1/feeds/meeting-guide.json?fellowship=xx", "fellowship", "Comunidad desconocida: xx.",
-     "Unknown fellowship: xx."),
+     ["No conocemos ningún lugar llamado 'Irvien': prueba con un código postal o 'Ciudad, ST'.",
+      "¿Quisiste decir Irvine, CA?"],
+     ["No place is known by 'Irvien': try a ZIP code or 'City, ST'.", "Did you mean Irvine, CA?"]),
+    ("/api/v1/feeds/meeting-guide.json?fellowship=xx", "fellowship", ["Comunidad desconocida: xx."],
+     ["Unknown fellowship: xx."]),
     ("/api/v1/meetings/?offset=10001", "offset",
-     "Usa un número entero del 0 al 10000. Las páginas más profundas cuestan más de lo que nadie necesita: afina "
-     "la búsqueda o lee el feed de Meeting Guide.",
-     "Use a whole number from 0 to 10000. Deeper pages cost more than any reader needs: narrow the search, or "
-     "read the Meeting Guide feed."),
-    ("/api/v1/changes/?limit=0", "limit", "Usa un número entero del 1 al 1000000000.",
-     "Use a whole number from 1 to 1000000000."),
+     ["Usa un número entero del 0 al 10000. Las páginas más profundas cuestan más de lo que nadie necesita: afina "
+      "la búsqueda o lee el feed de Meeting Guide."],
+     ["Use a whole number from 0 to 10000. Deeper pages cost more than any reader needs: narrow the search, or "
+      "read the Meeting Guide feed."]),
+    ("/api/v1/changes/?limit=0", "limit", ["Usa un número entero del 1 al 1000000000."],
+     ["Use a whole number from 1 to 1000000000."]),
 ])
 def test_a_bad_search_is_said_in_the_senders_language_and_never_kept(writes_directory, client, url, name,
-                                                                     spanish_message, english_message):
+                                                                     spanish_messages, english_messages):
     """A 400 is never kept, so the search's messages may speak the sender's
     language (Content-Language, Vary say so); a 200 stays language-free."""
     spanish = client.get(url, HTTP_ACCEPT_LANGUAGE="es")
     english = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
     assert (spanish.status_code, english.status_code) == (400, 400)
-    assert spanish.json() == {name: [spanish_message]}
-    assert english.json() == {name: [english_message]}
+    assert spanish.json() == {name: spanish_messages}
+    assert english.json() == {name: english_messages}
     assert not spanish.has_header("X-Cache") and not english.has_header("X-Cache")
     assert spanish["Content-Language"] == "es" and "Accept-Language" in spanish["Vary"]
     found = client.get("/api/v1/meetings/?time_after=18:00", HTTP_ACCEPT_LANGUAGE="es")
