@@ -194,6 +194,21 @@ class TestFilters:
         html = client.get("/", {"near": "Springfield"}).content.decode()
         assert "No place is known by" in html and "Did you mean" not in html and "suggested-near" not in html
 
+    def test_a_search_not_made_is_not_said_to_have_found_nothing(self, week, client):
+        """Found by the review of 1 December: under "No place is known by 'Springfield'" the results said
+        "No meetings match" and "Try fewer filters, another day, or a larger distance.", advice for a search
+        that found nothing, to a person whose search was never made (a screen reader heard both)."""
+        for asked in ({"near": "Springfield"}, {"time_after": "25"}):
+            response = client.get("/", asked)
+            html = results_of(response.content.decode())
+            assert response.status_code == 400 and "No meetings match" not in html and "Try fewer" not in html
+            assert html.startswith('>Nothing searched yet: see the message above.</h2>')
+        html = results_of(client.get("/", {"near": "Springfield"}, HTTP_ACCEPT_LANGUAGE="es").content.decode())
+        assert html.startswith(">Todavía no se ha buscado nada: mira el mensaje de arriba.</h2>")
+        # A search made that finds nothing still says so, with its advice.
+        html = results_of(client.get("/", {"q": "nothing-like-it"}).content.decode())
+        assert html.startswith(">No meetings match</h2>") and "Try fewer filters" in html
+
     def test_errors_name_the_parameter(self, vocabularies, client):
         response = client.get("/", {"near": "nowhere", "day": 9})
         html = response.content.decode()
