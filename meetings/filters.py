@@ -141,6 +141,16 @@ def _text(max_length: int) -> Callable[[str], str]:
     return parse
 
 
+def _type_codes(text: str) -> tuple[str, ...]:
+    """A `type` value: one code, or codes joined by `|` of which a meeting
+    needs one (`D|DISC`: the search page's box for Discussion, which AA and
+    Al-Anon write D and NA DISC), sorted so that both orders are one value."""
+    codes = sorted({_text(10)(code) for code in text.split("|")} - {""})
+    if not codes:
+        raise ParameterError(_("Give type codes, such as D, or D|DISC for either."))
+    return tuple(codes)
+
+
 def search_keywords(text: str) -> str:
     """Keywords as the search takes them (`q`, and the BMLT interface's
     SearchString): at most 200 characters and MAX_KEYWORD_WORDS words, each
@@ -216,8 +226,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("attendance", {"type": "string", "enum": list(ATTENDANCE_MATCHES)},
               "in_person (includes hybrid), online (includes hybrid), hybrid, inactive.", many=True,
               parse=_choice(tuple(ATTENDANCE_MATCHES))),
-    Parameter("type", STRING, "Type codes of the meeting's fellowship; all are required.", many=True,
-              parse=_text(10)),
+    Parameter("type", STRING, "Type codes of the meeting's fellowship; all are required. Codes joined by | "
+                              "(D|DISC): any one of them.", many=True, parse=_type_codes),
     Parameter("language", STRING, "ISO 639-1 language codes (en, es...); meetings naming none are in their "
                                   "service body's language.", many=True, lowered=True, parse=_as_given),
     Parameter("region", STRING, "Region slugs; sub-regions included.", many=True, lowered=True, parse=_as_given),
@@ -483,13 +493,24 @@ def _by_slug(data: dict, name: str, model, errors: dict) -> tuple:
 
 
 def _check_type_codes(data: dict, fellowships: tuple[Fellowship, ...], errors: dict) -> None:
-    codes = data["type"]
+    codes = {code for alternatives in data["type"] for code in alternatives}
     if not codes:
         return
-    known = MeetingType.objects.filter(code__in=codes)
-    if fellowships:
-        known = known.filter(fellowship__in=[f.pk for f in fellowships])
-    missing = sorted(set(codes) - set(known.values_list("code", flat=True)))
+    # Each code is one more condition on every row, whichever value it is in.
+    limit = settings.MEETINGS_MAX_VALUES_PER_PARAMETER
+    if len(codes) > limit:
+        errors["type"] = [ngettext("Give at most %(count)d different value.",
+                                   "Give at most %(count)d different values.", limit) % {"count": limit}]
+        return
+    # A code no fellowship has is a mistake wherever it is; one of another
+    # fellowship than those asked for, only where no code beside it is theirs
+    # (D|DISC with fellowship=na: NA's DISC).
+    known = MeetingType.objects.filter(code__in=codes).values_list("code", "fellowship_id")
+    anywhere = {code for code, _ in known}
+    theirs = {code for code, fellowship_id in known
+              if not fellowships or fellowship_id in {f.pk for f in fellowships}}
+    missing = sorted({code for alternatives in data["type"] for code in alternatives
+                      if code not in anywhere or not theirs.intersection(alternatives)})
     if missing:
         said = {"codes": ", ".join(missing), "fellowships": ", ".join(f.slug for f in fellowships)}
         if fellowships:

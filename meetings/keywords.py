@@ -151,9 +151,11 @@ def has_word(field: str, word: str) -> Q:
     return Q(**{f"{field}__contains": f" {word} "})
 
 
-def type_code_conditions(codes: Iterable[str]) -> list[Q]:
-    """One condition per code: the meetings that have every code of `codes`."""
-    return [has_word("type_code_text", code) for code in sorted(set(codes))]
+def type_code_conditions(codes: Iterable[tuple[str, ...]]) -> list[Q]:
+    """One condition per group of codes: the meetings that have, of every
+    group, one of its codes (a group of one: that code)."""
+    return [reduce(or_, (has_word("type_code_text", code) for code in alternatives))
+            for alternatives in sorted(set(codes))]
 
 
 def language_named(kind: str, language: str) -> str:

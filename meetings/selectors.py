@@ -38,7 +38,8 @@ class MeetingFilters:
     time_before: dt.time | None = None
     open_closed: str | None = None
     attendance: tuple[str, ...] = ()
-    type_codes: tuple[str, ...] = ()
+    # Each a code, or codes of which a meeting needs one (`type=D|DISC`).
+    type_codes: tuple[tuple[str, ...], ...] = ()
     languages: tuple[str, ...] = ()
     region_ids: tuple[int, ...] = ()
     service_body_ids: tuple[int, ...] = ()

@@ -315,8 +315,15 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
         name = display.type_name(t, language=language, names_by_english=english)
         if name not in names_by_code.setdefault(t.code, []):
             names_by_code[t.code].append(name)
-    types = sorted(((code, " / ".join(names)) for code, names in names_by_code.items()),
-                   key=lambda pair: pair[1].lower())
+    # Codes two fellowships write differently for one type (Discussion: AA's
+    # and Al-Anon's D, NA's DISC) are one box, any of them (`type=D|DISC`);
+    # ticked when a value asked for is one of its codes or all of them.
+    codes_by_label: dict[str, list[str]] = {}
+    for code, names in names_by_code.items():
+        codes_by_label.setdefault(" / ".join(names), []).append(code)
+    asked_codes = [set(value.split("|")) for given in asked.getlist("type") for value in given.split(",")]
+    types = sorted((("|".join(sorted(codes)), label, any(wanted <= set(codes) for wanted in asked_codes))
+                    for label, codes in codes_by_label.items()), key=lambda box: box[1].lower())
     languages = sorted(((code, _language_name(code)) for code in spoken if code), key=lambda pair: pair[1])
     regions = [(r.slug, r.name if r.parent_id is None else f"{r.parent.name} › {r.name}")
                for r in Region.objects.select_related("parent").order_by("name")]

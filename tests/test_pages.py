@@ -124,6 +124,24 @@ class TestFilters:
         assert "Closed (AA): only for people who have a drinking problem" in html
         assert "Closed (Al-Anon): only for families and friends" in html
 
+    def test_a_type_two_fellowships_write_differently_is_one_box_finding_both(self, week, client):
+        """Found by the review of 1 December: "Discussion" was offered twice
+        (AA's D, NA's DISC), and ticking both found nothing (all types are
+        required). One box, `D|DISC`, finds either; a link naming one of its
+        codes shows the box ticked."""
+        make_meeting(name="AA discussion", day=3, time="20:00", timezone="America/Los_Angeles", types=("D",))
+        make_meeting(name="NA discussion", fellowship="na", day=3, time="20:00", timezone="America/Los_Angeles",
+                     types=("DISC",))
+        html = client.get("/").content.decode()
+        assert re.findall(r'value="([^"]+)"> Discussion<', html) == ["D|DISC"]
+        found = client.get("/", {"type": "D|DISC", "starts_on": "today"}).content.decode()
+        assert sorted(names_in_order(found)) == ["AA discussion", "NA discussion"]
+        assert 'value="D|DISC" checked> Discussion' in found
+        assert 'value="D|DISC" checked> Discussion' in client.get("/", {"type": "DISC"}).content.decode()
+        # With NA chosen, NA's code alone.
+        assert re.findall(r'value="([^"]+)"> Discussion<', client.get("/", {"fellowship": "na"}).content.decode()) \
+            == ["DISC"]
+
     def test_the_types_and_languages_offered_are_read_once_per_directory_version(self, week, client):
         from django.db import connection
         from django.test.utils import CaptureQueriesContext

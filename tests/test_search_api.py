@@ -160,6 +160,41 @@ class TestFilters:
         assert names(client.get(URL, {"type": "Y", "fellowship": "al-anon"})) == ["Alateen"]
         assert names(client.get(URL, {"type": "Y", "fellowship": "aa"})) == ["Young people"]
 
+    def test_codes_joined_by_a_bar_are_any_of_them(self, vocabularies, client):
+        """Found by the review of 1 December: AA and Al-Anon write Discussion
+        D, NA writes it DISC, and the search page offered two "Discussion"
+        boxes; ticking both asked for meetings with both codes, which none
+        has. `type=D|DISC` is a meeting with either; values still all apply."""
+        make_meeting(name="AA discussion", types=("D",))
+        make_meeting(name="NA discussion", fellowship="na", types=("DISC",))
+        make_meeting(name="NA discussion for women", fellowship="na", types=("DISC", "W"))
+        make_meeting(name="NA speaker", fellowship="na", types=("SPK",))
+        assert names(client.get(URL, {"type": ["D", "DISC"]})) == []
+        assert sorted(names(client.get(URL, {"type": "D|DISC"}))) == [
+            "AA discussion", "NA discussion", "NA discussion for women"]
+        assert sorted(names(client.get(URL, {"type": "DISC|D"}))) == sorted(names(client.get(URL, {"type": "D|DISC"})))
+        assert names(client.get(URL, {"type": ["DISC|D", "W"]})) == ["NA discussion for women"]
+        assert sorted(names(client.get(URL, {"type": "D|SPK", "fellowship": "na"}))) == ["NA speaker"]
+
+    @pytest.mark.parametrize("value, message", [
+        ("D|NOPE", "Unknown type code: NOPE."),
+        ("|", "Give type codes, such as D, or D|DISC for either."),
+        ("D|" + "X" * 11, "Use at most 10 characters."),
+    ])
+    def test_a_bad_code_among_alternatives_is_a_400_naming_type(self, vocabularies, client, value, message):
+        response = client.get(URL, {"type": value})
+        assert response.status_code == 400
+        assert response.json() == {"type": [message]}
+
+    def test_codes_are_counted_one_by_one_against_the_limit(self, vocabularies, client, settings):
+        """Each code is one more condition on every row: 20 values of 5
+        alternatives would be 100, so the limit counts codes, not values."""
+        settings.MEETINGS_MAX_VALUES_PER_PARAMETER = 3
+        assert client.get(URL, {"type": "D|SP|B"}).status_code == 200
+        response = client.get(URL, {"type": "D|SP|B|ST"})
+        assert response.status_code == 400
+        assert response.json() == {"type": ["Give at most 3 different values."]}
+
     def test_language(self, vocabularies, client):
         make_meeting(name="Spanish AA", types=("S",))
         make_meeting(name="Spanish NA", fellowship="na", types=("es",))
