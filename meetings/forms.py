@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _, ngettext
 
 from fellowships.models import MeetingType, ServiceBody, service_body_fellowship_problem
+from meetingfinder.public_messages import PublicForm
 from meetings.curation import feed_source_listings
 from meetings.models import FeedSource, Location, Meeting, Region
 from meetings.schedule import is_schedule, is_valid_zone, is_whole_minute
@@ -218,11 +219,11 @@ class LocationAdminForm(forms.ModelForm):
         return any(name in self.changed_data for name in LOCATION_COORDINATE_FIELDS)
 
 
-class CorrectionForm(forms.Form):
+class CorrectionForm(PublicForm):
     """The correction form on a meeting's page: what is wrong, the values
     that should be listed (left empty: unchanged), a contact address. The
     proposed values are then checked like the API's
-    (meetings/change_requests.py)."""
+    (meetings/change_requests.py). Its refusals are in the public's words."""
 
     description = forms.CharField(label=_("What is wrong?"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
     name = forms.CharField(label=_("Meeting name"), required=False, max_length=255)

@@ -6,6 +6,7 @@ from rest_framework import viewsets
 
 from fellowships.api.serializers import FellowshipSerializer, MeetingTypeSerializer, ServiceBodySerializer
 from fellowships.models import Fellowship, MeetingType, ServiceBody
+from meetingfinder.public_messages import PublicForm
 
 
 class FellowshipViewSet(viewsets.ReadOnlyModelViewSet):
@@ -23,6 +24,7 @@ class MeetingTypeFilterSet(django_filters.FilterSet):
     class Meta:
         model = MeetingType
         fields = ["fellowship", "kind"]
+        form = PublicForm  # a bad value is told in the public's words
 
 
 # The id stays documented as an integer (lookup_value_regex would make it a string with a pattern).
@@ -46,6 +48,7 @@ class ServiceBodyFilterSet(django_filters.FilterSet):
     class Meta:
         model = ServiceBody
         fields = ["fellowship"]
+        form = PublicForm
 
 
 class ServiceBodyViewSet(viewsets.ReadOnlyModelViewSet):

@@ -1,0 +1,113 @@
+"""What the public is told of its mistakes, in its Spanish ("tú") and the
+English it always read, from one place (meetingfinder/public_messages.py):
+the meeting page's correction form, the API's change requests and its list
+filters. Django's and DRF's own messages speak to the reader as "usted"
+("Introduzca...", "Asegúrese...", "Escoja..."), or in English where DRF has no
+Spanish; the curators' admin keeps them."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from fellowships.api.views import MeetingTypeFilterSet, ServiceBodyFilterSet
+from meetings.forms import CorrectionForm
+from meetings.models import ChangeRequest
+from tests.factories import aa_meeting, change_url, make_meeting, meeting_form_data
+
+SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es"}
+ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
+# The words by which Django's and DRF's Spanish address the reader as "usted".
+USTED = ("Introduzca", "Asegúrese", "Escoja", "Seleccione")
+
+
+def page_post(client, meeting, data: dict, language: dict):
+    return client.post(reverse("meeting-page", args=[meeting.slug]), data, **language)
+
+
+@pytest.mark.django_db
+class TestTheCorrectionForm:
+    def test_its_refusals_speak_as_tu_beside_the_field_they_name(self, client, directory):
+        meeting = aa_meeting(directory)
+        response = page_post(client, meeting, {"name": "x" * 300, "day": "9", "time": "19:000"}, SPANISH)
+        assert response.status_code == 400
+        assert response.context["form"].errors == {
+            "description": ["Este campo es obligatorio."],
+            "name": ["Escribe como mucho 255 caracteres (has escrito 300)."],
+            "day": ["Elige una opción válida: 9 no es una de las disponibles."],
+            "time": ["Escribe como mucho 5 caracteres (has escrito 6)."],
+        }
+        html = response.content.decode()
+        assert ('Nombre de la reunión:</label><ul class="errorlist" id="id_name_error"><li>Escribe como mucho 255 '
+                in html)
+        assert not [word for word in USTED if word in html]
+        assert not ChangeRequest.objects.exists()
+
+    def test_english_is_what_it_was(self, client, directory):
+        meeting = aa_meeting(directory)
+        response = page_post(client, meeting, {"name": "x" * 300, "day": "9"}, ENGLISH)
+        assert response.context["form"].errors == {
+            "description": ["This field is required."],
+            "name": ["Ensure this value has at most 255 characters (it has 300)."],
+            "day": ["Select a valid choice. 9 is not one of the available choices."],
+        }
+
+
+@pytest.mark.django_db
+class TestTheListFilters:
+    def test_types(self, client, vocabularies):
+        response = client.get("/api/v1/types/", {"fellowship": "aaa", "kind": "colour"}, **SPANISH)
+        assert response.status_code == 400
+        assert response.json() == {"fellowship": ["Elige una opción válida: esa no es una de las disponibles."],
+                                   "kind": ["Elige una opción válida: colour no es una de las disponibles."]}
+        assert client.get("/api/v1/types/", {"fellowship": "aaa"}, **ENGLISH).json() == {
+            "fellowship": ["Select a valid choice. That choice is not one of the available choices."]}
+
+    def test_service_bodies(self, client, vocabularies):
+        response = client.get("/api/v1/service-bodies/", {"fellowship": "aaa"}, **SPANISH)
+        assert response.status_code == 400
+        assert response.json() == {"fellowship": ["Elige una opción válida: esa no es una de las disponibles."]}
+
+
+@pytest.mark.django_db
+class TestTheAdminKeepsUsted:
+    """The same kinds of mistake, made by a curator in the admin: Django's own Spanish."""
+
+    def test_the_meeting_form(self, admin_client, directory):
+        meeting = make_meeting(name="Tuesday Hall", service_body=directory.aa_office)
+        response = admin_client.post(change_url(meeting), meeting_form_data(
+            meeting, name="x" * 300, day="9"), **SPANISH)
+        errors = response.context["adminform"].form.errors
+        assert errors["name"] == ["Asegúrese de que este valor tenga menos de 255 caracteres (tiene 300)."]
+        assert errors["day"] == ["Escoja una opción válida. 9 no es una de las opciones disponibles."]
+
+
+def library_words(field, *, with_validators: bool) -> list[str]:
+    """The codes of the mistakes for which `field` would give Django's or DRF's
+    own message (its classes' defaults, or a validator's own, which Django's
+    forms replace by code and DRF's fields do not), in Spanish."""
+    library = {}
+    for cls in reversed(type(field).__mro__):
+        library.update(vars(cls).get("default_error_messages", {}))
+    if with_validators:
+        for validator in field.validators:
+            library.setdefault(validator.code, validator.message)
+    # Plurals are chosen by a parameter: each message is read with some.
+    said = {"limit_value": 2, "show_value": 3, "value": "x"}
+    with translation.override("es"):
+        return sorted(code for code, message in library.items()
+                      if str(field.error_messages.get(code, message) % said) == str(message % said))
+
+
+@pytest.mark.django_db
+class TestEveryRefusalIsThePublics:
+    """A field added to a public form or serializer gives the public's words for
+    every mistake it can refuse, or this names those it would give in Django's or DRF's."""
+
+    @pytest.mark.parametrize("form", [CorrectionForm, lambda: MeetingTypeFilterSet().form,
+                                      lambda: ServiceBodyFilterSet().form], ids=["correction", "types", "bodies"])
+    def test_forms(self, form, vocabularies):
+        fields = form().fields
+        assert fields and {name: library_words(field, with_validators=True) for name, field in fields.items()} == {
+            name: [] for name in fields}
