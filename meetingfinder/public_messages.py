@@ -12,12 +12,15 @@ which speaks to curators as "usted" and keeps Django's words.
 
 - `PublicForm`: the base of a public Django form, and of a public
   FilterSet's form (`Meta.form`).
+- `PublicMessages`: mixed into a DRF field or serializer the public sends
+  input to.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import npgettext_lazy, pgettext_lazy
+from rest_framework import serializers
 
 REQUIRED = pgettext_lazy("public", "This field is required.")
 
@@ -42,6 +45,33 @@ FORM_MESSAGES: dict[type, dict[str, str]] = {
     },
 }
 
+# DRF's fields and serializers, by class and code; parameters as DRF gives them ({}-style).
+SERIALIZER_MESSAGES: dict[type, dict[str, str]] = {
+    serializers.Field: {
+        "required": REQUIRED,
+        "null": pgettext_lazy("public", "This field may not be null."),
+    },
+    serializers.CharField: {
+        "invalid": pgettext_lazy("public", "Not a valid string."),
+        "blank": pgettext_lazy("public", "This field may not be blank."),
+        "max_length": pgettext_lazy("public", "Ensure this field has no more than {max_length} characters."),
+        "min_length": pgettext_lazy("public", "Ensure this field has at least {min_length} characters."),
+    },
+    serializers.SlugField: {
+        "invalid": pgettext_lazy("public", 'Enter a valid "slug" consisting of letters, numbers, underscores or '
+                                           'hyphens.'),
+        "invalid_unicode": pgettext_lazy("public", 'Enter a valid "slug" consisting of Unicode letters, numbers, '
+                                                   'underscores, or hyphens.'),
+    },
+    serializers.DictField: {
+        "not_a_dict": pgettext_lazy("public", 'Expected a dictionary of items but got type "{input_type}".'),
+        "empty": pgettext_lazy("public", "This dictionary may not be empty."),
+    },
+    serializers.Serializer: {
+        "invalid": pgettext_lazy("public", "Invalid data. Expected a dictionary, but got {datatype}."),
+    },
+}
+
 
 def messages_for(field_class: type, table: dict[type, dict[str, str]]) -> dict[str, str]:
     """The table's messages for a field of `field_class`, by code: those of
@@ -60,3 +90,15 @@ class PublicForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():  # each form's own copies
             field.error_messages = {**field.error_messages, **messages_for(type(field), FORM_MESSAGES)}
+
+
+# Mixed in, first, to a DRF field or serializer the public sends input to:
+# it refuses in the public's words (SERIALIZER_MESSAGES), or in those its
+# declaration gives (`error_messages=`). Given as it is made, when DRF words a
+# field's length limit. No docstring: the OpenAPI schema would describe a
+# serializer by it.
+class PublicMessages:
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["error_messages"] = {**messages_for(type(self), SERIALIZER_MESSAGES),
+                                    **(kwargs.get("error_messages") or {})}
+        super().__init__(*args, **kwargs)

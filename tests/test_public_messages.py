@@ -7,23 +7,32 @@ Spanish; the curators' admin keeps them."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.urls import reverse
 from django.utils import translation
 
 from fellowships.api.views import MeetingTypeFilterSet, ServiceBodyFilterSet
+from meetings.api.change_views import ChangeRequestInSerializer
 from meetings.forms import CorrectionForm
 from meetings.models import ChangeRequest
 from tests.factories import aa_meeting, change_url, make_meeting, meeting_form_data
 
 SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es"}
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
+SUBMIT = "/api/v1/change-requests/"
 # The words by which Django's and DRF's Spanish address the reader as "usted".
 USTED = ("Introduzca", "Asegúrese", "Escoja", "Seleccione")
 
 
 def page_post(client, meeting, data: dict, language: dict):
     return client.post(reverse("meeting-page", args=[meeting.slug]), data, **language)
+
+
+def api_post(client, body, language: dict):
+    return client.post(SUBMIT, body if isinstance(body, str) else json.dumps(body), content_type="application/json",
+                       **language)
 
 
 @pytest.mark.django_db
@@ -51,6 +60,42 @@ class TestTheCorrectionForm:
             "description": ["This field is required."],
             "name": ["Ensure this value has at most 255 characters (it has 300)."],
             "day": ["Select a valid choice. 9 is not one of the available choices."],
+        }
+
+
+@pytest.mark.django_db
+class TestTheChangeRequestsAPI:
+    def test_its_refusals_speak_as_tu_under_the_field_they_name(self, client, directory):
+        response = api_post(client, {"meeting": "Serenity Group", "description": "", "proposed": ["day", 3]}, SPANISH)
+        assert response.status_code == 400
+        assert response.json() == {
+            "meeting": ['Escribe un identificador (slug) válido: letras, números, guiones bajos o guiones.'],
+            "description": ["Este campo no puede estar vacío."],
+            "proposed": ['Envía un objeto de campo: valor, no un valor de tipo "list".'],
+        }
+        assert api_post(client, {"website": 5, "proposed": None}, SPANISH).json() == {
+            "description": ["Este campo es obligatorio."],
+            "website": ["Envía un texto (una cadena JSON)."],
+            "proposed": ["Este campo no puede ser null."],
+        }
+
+    def test_a_body_that_is_no_object(self, client, directory):
+        assert api_post(client, "[1]", SPANISH).json() == {
+            "non_field_errors": ["Datos no válidos: envía un objeto JSON, no un valor de tipo list."]}
+        assert api_post(client, "[1]", ENGLISH).json() == {
+            "non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
+
+    def test_english_is_what_it_was(self, client, directory):
+        response = api_post(client, {"meeting": "Serenity Group", "description": "", "proposed": ["day", 3]}, ENGLISH)
+        assert response.json() == {
+            "meeting": ['Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'],
+            "description": ["This field may not be blank."],
+            "proposed": ['Expected a dictionary of items but got type "list".'],
+        }
+        assert api_post(client, {"website": 5, "proposed": None}, ENGLISH).json() == {
+            "description": ["This field is required."],
+            "website": ["Not a valid string."],
+            "proposed": ["This field may not be null."],
         }
 
 
@@ -110,4 +155,10 @@ class TestEveryRefusalIsThePublics:
     def test_forms(self, form, vocabularies):
         fields = form().fields
         assert fields and {name: library_words(field, with_validators=True) for name, field in fields.items()} == {
+            name: [] for name in fields}
+
+    def test_the_change_requests_serializer(self):
+        serializer = ChangeRequestInSerializer()
+        fields = {**serializer.fields, "(the body)": serializer}
+        assert {name: library_words(field, with_validators=False) for name, field in fields.items()} == {
             name: [] for name in fields}

@@ -19,6 +19,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from fellowships.models import ServiceBody
+from meetingfinder.public_messages import PublicMessages
 from meetings import history
 from meetings.api.pagination import CappedCountPagination
 from meetings.change_requests import PROPOSABLE, ChangeRequestInvalid, change_request_submit
@@ -44,25 +45,30 @@ class _OnlyText:
         return super().to_internal_value(data)
 
 
-class _Slug(_OnlyText, serializers.SlugField):
+# Each refuses in the public's words (meetingfinder/public_messages.py).
+class _Slug(PublicMessages, _OnlyText, serializers.SlugField):
     pass
 
 
-class _Text(_OnlyText, serializers.CharField):
+class _Text(PublicMessages, _OnlyText, serializers.CharField):
+    pass
+
+
+class _Values(PublicMessages, serializers.DictField):
     pass
 
 
 @extend_schema_field(OpenApiTypes.EMAIL)
-class _Email(_OnlyText, serializers.CharField):
+class _Email(PublicMessages, _OnlyText, serializers.CharField):
     """An address, checked by the one rule for it (change_requests.change_request_submit),
     whose message is the project's own in the reader's language."""
 
 
-class ChangeRequestInSerializer(serializers.Serializer):
+class ChangeRequestInSerializer(PublicMessages, serializers.Serializer):
     meeting = _Slug(required=False, help_text="Slug of the meeting to correct.")
     service_body = _Slug(required=False, help_text="For a new meeting: its service body's slug.")
     description = _Text(help_text="What is wrong, or what the new meeting is.")
-    proposed = serializers.DictField(required=False, help_text=f"Proposed values; fields: {', '.join(PROPOSABLE)}.")
+    proposed = _Values(required=False, help_text=f"Proposed values; fields: {', '.join(PROPOSABLE)}.")
     contact_email = _Email(required=False, allow_blank=True,
                            help_text="Optional: to hear what became of the request.")
     website = _Text(required=False, allow_blank=True, help_text="Leave empty (a trap for bots).")
