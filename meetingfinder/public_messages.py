@@ -14,11 +14,15 @@ which speaks to curators as "usted" and keeps Django's words.
   FilterSet's form (`Meta.form`).
 - `PublicMessages`: mixed into a DRF field or serializer the public sends
   input to.
+- `model_field_refusal(...)`: a model field's refusal of a value the public
+  proposed for it (a correction's), reworded.
 """
 
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.translation import npgettext_lazy, pgettext_lazy
 from rest_framework import serializers
 
@@ -72,6 +76,12 @@ SERIALIZER_MESSAGES: dict[type, dict[str, str]] = {
     },
 }
 
+# Django's model fields, checking a value the public proposes for one
+# (meetings/change_requests.py): those of their messages that speak as "usted".
+MODEL_FIELD_MESSAGES: dict[type, dict[str, str]] = {
+    models.URLField: {"invalid": pgettext_lazy("public", "Enter a valid URL.")},
+}
+
 
 def messages_for(field_class: type, table: dict[type, dict[str, str]]) -> dict[str, str]:
     """The table's messages for a field of `field_class`, by code: those of
@@ -90,6 +100,15 @@ class PublicForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():  # each form's own copies
             field.error_messages = {**field.error_messages, **messages_for(type(field), FORM_MESSAGES)}
+
+
+def model_field_refusal(field: models.Field, error: ValidationError) -> ValidationError:
+    """`field`'s refusal of a value (`error`, from its `clean`) in the
+    public's words (MODEL_FIELD_MESSAGES) where they have its code, as a form
+    field words its validators' refusals."""
+    words = messages_for(type(field), MODEL_FIELD_MESSAGES)
+    return ValidationError([ValidationError(words.get(item.code, item.message), code=item.code, params=item.params)
+                            for item in error.error_list])
 
 
 # Mixed in, first, to a DRF field or serializer the public sends input to:

@@ -27,6 +27,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _, gettext_lazy
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
+from meetingfinder.public_messages import model_field_refusal
 from meetings.feeds.locks import FEED_FIELDS, PLACE
 from meetings.feeds.records import LIMITS, MAX_TYPES, notes_limit
 from meetings.curation import change_request_is_theirs
@@ -83,7 +84,10 @@ def _clean_field(model, name: str, value, *, label: str):
                 "field": label, "max": limit, "length": len(value)})
     if value is None and field.null is False and field.blank:
         value = ""
-    return field.clean(value, None)
+    try:
+        return field.clean(value, None)
+    except ValidationError as error:
+        raise model_field_refusal(field, error) from None
 
 
 # The refusals below speak the reader's language (the page's, or the API's

@@ -62,6 +62,14 @@ class TestTheCorrectionForm:
             "day": ["Select a valid choice. 9 is not one of the available choices."],
         }
 
+    def test_a_link_that_is_no_address(self, client, directory):
+        """Checked as the model checks it (change_requests.proposed_values_clean), by Django's URL rule."""
+        meeting = aa_meeting(directory)
+        response = page_post(client, meeting, {"description": "New link", "conference_url": "zoom meeting"}, SPANISH)
+        assert response.context["form"].errors == {"conference_url": ["Escribe una URL válida."]}
+        response = page_post(client, meeting, {"description": "New link", "conference_url": "zoom meeting"}, ENGLISH)
+        assert response.context["form"].errors == {"conference_url": ["Enter a valid URL."]}
+
 
 @pytest.mark.django_db
 class TestTheChangeRequestsAPI:
@@ -98,6 +106,12 @@ class TestTheChangeRequestsAPI:
             "proposed": ["This field may not be null."],
         }
 
+    def test_a_link_that_is_no_address(self, client, directory):
+        meeting = aa_meeting(directory)
+        body = {"meeting": meeting.slug, "description": "New link", "proposed": {"url": "our website"}}
+        assert api_post(client, body, SPANISH).json() == {"proposed.url": ["Escribe una URL válida."]}
+        assert api_post(client, body, ENGLISH).json() == {"proposed.url": ["Enter a valid URL."]}
+
 
 @pytest.mark.django_db
 class TestTheListFilters:
@@ -122,10 +136,11 @@ class TestTheAdminKeepsUsted:
     def test_the_meeting_form(self, admin_client, directory):
         meeting = make_meeting(name="Tuesday Hall", service_body=directory.aa_office)
         response = admin_client.post(change_url(meeting), meeting_form_data(
-            meeting, name="x" * 300, day="9"), **SPANISH)
+            meeting, name="x" * 300, day="9", conference_url="zoom meeting"), **SPANISH)
         errors = response.context["adminform"].form.errors
         assert errors["name"] == ["Asegúrese de que este valor tenga menos de 255 caracteres (tiene 300)."]
         assert errors["day"] == ["Escoja una opción válida. 9 no es una de las opciones disponibles."]
+        assert errors["conference_url"] == ["Introduzca una URL válida."]
 
 
 def library_words(field, *, with_validators: bool) -> list[str]:
