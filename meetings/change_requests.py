@@ -118,7 +118,7 @@ def _check_json_kind(field, value) -> None:
         # and repeats a long value whole. No time is over 20 characters (a
         # feed's reader stops there too).
         raise ValidationError(_("Give a time as HH:MM."))
-    if problem := _unstorable(value):
+    if problem := unstorable_text(value):
         raise ValidationError(problem)
 
 
@@ -132,9 +132,10 @@ def _reads_as_time(text: str) -> bool:
         return False
 
 
-def _unstorable(text: str) -> str | None:
+def unstorable_text(text: str) -> str | None:
     """Why PostgreSQL would refuse `text` (a NUL, or a lone surrogate, which
-    JSON may escape but UTF-8 cannot hold), or None."""
+    JSON may escape but UTF-8 cannot hold), or None: of a proposed value, or
+    of any text the API's change requests take (api/change_views.py)."""
     if "\x00" in text:
         return _("Text cannot contain NUL characters.")
     try:
@@ -206,7 +207,7 @@ def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
 def _clean_type_codes(value, fellowship: Fellowship) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
         raise ValidationError(_("Give types as a list of codes, e.g. [\"O\", \"D\"]."))
-    if problem := next(filter(None, map(_unstorable, value)), None):
+    if problem := next(filter(None, map(unstorable_text, value)), None):
         raise ValidationError(problem)
     codes = sorted({code.strip() for code in value})
     if len(codes) > MAX_TYPES:

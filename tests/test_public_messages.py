@@ -112,6 +112,17 @@ class TestTheChangeRequestsAPI:
         assert api_post(client, body, SPANISH).json() == {"proposed.url": ["Escribe una URL válida."]}
         assert api_post(client, body, ENGLISH).json() == {"proposed.url": ["Enter a valid URL."]}
 
+    def test_text_the_database_cannot_hold_is_told_by_the_projects_own_rule(self, client, directory):
+        """DRF's refusal of a lone surrogate has no Spanish: it was English to a Spanish reader."""
+        meeting = aa_meeting(directory)
+        body = '{"meeting": "%s", "description": "Moved\\ud800"}' % meeting.slug
+        assert api_post(client, body, SPANISH).json() == {
+            "description": ["El texto no puede contener caracteres sustitutos sueltos (U+D800)."]}
+        body = '{"meeting": "%s", "description": "Moved", "contact_email": "ana\\u0000@example.org"}' % meeting.slug
+        assert api_post(client, body, SPANISH).json() == {
+            "contact_email": ["El texto no puede contener caracteres NUL."]}
+        assert not ChangeRequest.objects.exists()
+
 
 @pytest.mark.django_db
 class TestTheListFilters:

@@ -22,7 +22,7 @@ from fellowships.models import ServiceBody
 from meetingfinder.public_messages import PublicMessages
 from meetings import history
 from meetings.api.pagination import CappedCountPagination
-from meetings.change_requests import PROPOSABLE, ChangeRequestInvalid, change_request_submit
+from meetings.change_requests import PROPOSABLE, ChangeRequestInvalid, change_request_submit, unstorable_text
 from meetings.models import Location, Meeting
 from meetings.throttles import ChangeRequestThrottle
 
@@ -37,11 +37,15 @@ def _received() -> dict:
 
 class _OnlyText:
     """DRF's text fields take 12 for "12"; the schema says a string, so a
-    number or true is a 400 like any other value of the wrong kind."""
+    number or true is a 400 like any other value of the wrong kind. Text the
+    database cannot hold is refused as in a proposed value, in the reader's
+    language (DRF's refusal of a lone surrogate has no Spanish)."""
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        if problem := unstorable_text(data):
+            raise serializers.ValidationError(problem, code="unstorable")
         return super().to_internal_value(data)
 
 
