@@ -79,6 +79,24 @@ def test_a_body_nested_100000_deep_is_a_400(client, directory):
     assert "nested too deeply" in response.json()["detail"]
 
 
+def test_a_body_that_is_not_json_is_told_in_the_senders_language(client, directory):
+    """DRF says what is wrong with a body in English alone, to a Spanish reader too. The
+    problem is named as Python's JSON reader names it, where it is."""
+    spanish = client.post(SUBMIT, '{"description": "x",}', content_type="application/json",
+                          HTTP_ACCEPT_LANGUAGE="es")
+    assert spanish.status_code == 400 and spanish.json() == {
+        "detail": "El cuerpo no es JSON válido en la línea 1, columna 21 (carácter 20): Expecting property name "
+                  "enclosed in double quotes."}
+    english = client.post(SUBMIT, '{"description": "x",}', content_type="application/json")
+    assert english.json() == {
+        "detail": "JSON parse error - Expecting property name enclosed in double quotes: line 1 column 21 (char 20)"}
+    deep = client.post(SUBMIT, "[" * 100_000, content_type="application/json", HTTP_ACCEPT_LANGUAGE="es")
+    assert deep.json() == {"detail": "El cuerpo no es JSON válido: está anidado a demasiada profundidad."}
+    assert client.post(SUBMIT, b"\xff{}", content_type="application/json", HTTP_ACCEPT_LANGUAGE="es").json() == {
+        "detail": "El cuerpo no es JSON válido ('utf-8' codec can't decode byte 0xff in position 0: invalid start "
+                  "byte)."}
+
+
 def test_proposed_values_nested_5000_deep_are_a_400(client, directory):
     meeting = aa_meeting(directory)
     nested = '{"name": ' * 5000 + '"x"' + "}" * 5000
