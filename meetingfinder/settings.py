@@ -304,11 +304,12 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": NUM_PROXIES,
     # Errors as data: an unreachable database is a 503 (meetingfinder/errors.py).
     "EXCEPTION_HANDLER": "meetingfinder.errors.api_exception_handler",
-    # JSON nested too deeply for the parser is a 400, not a RecursionError.
+    # JSON nested too deeply for the parser is a 400, not a RecursionError; what
+    # is wrong with a body is said in the sender's language.
     "DEFAULT_PARSER_CLASSES": [
         "meetings.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "meetings.api.parsers.ReadableMultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "meetings.api.renderers.ORJSONRenderer",

@@ -97,6 +97,16 @@ def test_a_body_that_is_not_json_is_told_in_the_senders_language(client, directo
                   "byte)."}
 
 
+def test_a_form_body_that_cannot_be_read_is_told_in_the_senders_language(client, directory):
+    """DRF's multipart parser, likewise English alone."""
+    body, form = b"--b\r\nnot a part", "multipart/form-data"
+    spanish = client.generic("POST", SUBMIT, body, content_type=form, HTTP_ACCEPT_LANGUAGE="es")
+    assert spanish.status_code == 400 and spanish.json() == {
+        "detail": "El cuerpo no es un formulario multipart válido (Invalid boundary in multipart: None)."}
+    assert client.generic("POST", SUBMIT, body, content_type=form).json() == {
+        "detail": "Multipart form parse error - Invalid boundary in multipart: None"}
+
+
 def test_proposed_values_nested_5000_deep_are_a_400(client, directory):
     meeting = aa_meeting(directory)
     nested = '{"name": ' * 5000 + '"x"' + "}" * 5000

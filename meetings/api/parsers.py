@@ -1,8 +1,9 @@
 import json
 
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 
 
 class BoundedJSONParser(JSONParser):
@@ -31,3 +32,17 @@ def unreadable_body(error: ValueError) -> str:
             "problem": error.msg, "line": error.lineno, "column": error.colno, "position": error.pos}
     # Not UTF-8, or NaN (not JSON): rare, said as Python says it.
     return gettext("JSON parse error - %(problem)s") % {"problem": error}
+
+
+class ReadableMultiPartParser(MultiPartParser):
+    """DRF's multipart parser, saying what is wrong with a body in the
+    sender's language (DRF says it in English alone), its English as DRF's."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except ParseError as error:
+            if not isinstance(error.__context__, MultiPartParserError):
+                raise
+            raise ParseError(gettext("Multipart form parse error - %(problem)s") % {
+                "problem": error.__context__}) from None
