@@ -409,7 +409,7 @@ def _meeting_page(request, slug: str, *, not_sent: str = ""):
     if meeting is None:
         raise Http404("No published meeting has this address.")
     sent = False
-    form = CorrectionForm(request.POST or None)
+    form = CorrectionForm(request.POST if request.method == "POST" else None)  # an empty one is sent too
     if not_sent:
         form.full_clean()
         form.add_error(None, not_sent)

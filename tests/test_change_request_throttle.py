@@ -68,6 +68,16 @@ def test_the_meeting_page_form_is_not_fooled_by_forged_addresses(client, meeting
     assert "Too many corrections" in client.post(page, {"description": "x"}).content.decode()
 
 
+def test_an_empty_correction_past_the_limit_is_refused_not_a_500(client, meeting, clock_stopped):
+    """An empty form was no form at all to the page (`request.POST or None`): refusing it raised AttributeError."""
+    page = reverse("meeting-page", args=[meeting.slug])
+    for n in range(10):
+        client.post(page, {"description": f"fix {n}"})
+    response = client.post(page, {})
+    assert response.status_code == 400 and "Too many corrections" in response.content.decode()
+    assert ChangeRequest.objects.count() == 10
+
+
 def test_behind_one_proxy_each_client_is_counted_apart(meeting, settings, clock_stopped):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     proxy = Client(REMOTE_ADDR="10.0.0.2")
