@@ -224,10 +224,11 @@ def _clean_type_codes(value, fellowship: Fellowship) -> list[str]:
 
 def change_request_submit(*, description: str, proposed: dict | None = None, meeting: Meeting | None = None,
                           service_body: ServiceBody | None = None, contact_email: str = "",
-                          language: str = "") -> ChangeRequest:
+                          language: str = "", keep: bool = True) -> ChangeRequest:
     """Queue a correction of `meeting`, or a new meeting for `service_body`;
     `language` is the sender's (the page's or the request's), for the mail
-    that tells them the decision."""
+    that tells them the decision. Not `keep` (a bot filled the honeypot):
+    checked all the same, refused as anyone's would be, and not saved."""
     errors: dict[str, list[str]] = {}
     description = (description or "").strip()
     if not description:
@@ -265,11 +266,14 @@ def change_request_submit(*, description: str, proposed: dict | None = None, mee
                 _("A weekly meeting needs a day and a start time: give both.")]
     if errors:
         raise ChangeRequestInvalid(errors)
-    return ChangeRequest.objects.create(
+    change_request = ChangeRequest(
         meeting=meeting, service_body=meeting.service_body if meeting is not None else service_body,
         description=description, proposed=cleaned, contact_email=contact_email,
         language=language if language in dict(settings.LANGUAGES) else "",
     )
+    if keep:
+        change_request.save()
+    return change_request
 
 
 def proposed_beside_current(change_request: ChangeRequest) -> list[tuple[str, object, object]]:

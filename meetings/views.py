@@ -420,19 +420,18 @@ def _meeting_page(request, slug: str, *, not_sent: str = ""):
                 return _busy(request, budget)
             form.add_error(None, _("Too many corrections from your connection; please try again later."))
         elif form.is_valid():
-            if form.cleaned_data.get("website"):
-                sent = True  # a bot: thank it, keep nothing
-            else:
-                try:
-                    change_request_submit(meeting=meeting, description=form.cleaned_data["description"],
-                                          proposed=form.proposed(),
-                                          contact_email=form.cleaned_data.get("contact_email") or "",
-                                          language=get_language() or "")
-                    sent = True
-                except ChangeRequestInvalid as error:
-                    for key, messages in error.errors.items():
-                        field = key.removeprefix("proposed.")
-                        form.add_error(field if field in form.fields else None, messages)
+            try:
+                change_request_submit(meeting=meeting, description=form.cleaned_data["description"],
+                                      proposed=form.proposed(),
+                                      contact_email=form.cleaned_data.get("contact_email") or "",
+                                      language=get_language() or "",
+                                      # A bot filled the hidden field: answered as usual, nothing kept.
+                                      keep=not form.cleaned_data.get("website"))
+                sent = True
+            except ChangeRequestInvalid as error:
+                for key, messages in error.errors.items():
+                    field = key.removeprefix("proposed.")
+                    form.add_error(field if field in form.fields else None, messages)
         if sent:
             form = CorrectionForm()
     location = meeting.location

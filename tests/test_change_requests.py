@@ -179,6 +179,22 @@ def test_the_honeypot_keeps_nothing(client, directory):
     assert not ChangeRequest.objects.exists()
 
 
+def test_the_honeypot_answers_what_anyone_would_get(client, directory):
+    """Found by the fuzzer (tests/test_fuzz_api.py, one worker's order): with
+    the hidden field filled, an address that is no address was answered 202,
+    where the schema (and anyone else) gets a 400. A bot is answered as a
+    person would be, refusals included, and nothing is kept either way."""
+    meeting = aa_meeting(directory)
+    for sender in ({}, {"website": "http://spam.example.org"}):
+        api = submit(client, meeting=meeting.slug, description="x", contact_email="no address", **sender)
+        assert api.status_code == 400 and set(api.json()) == {"contact_email"}
+        page = client.post(reverse("meeting-page", args=[meeting.slug]),
+                           {"description": "x", "contact_email": "no address", "time": "25:00", **sender})
+        assert page.status_code == 400 and set(page.context["form"].errors) == {"contact_email", "time"}
+        assert "Give a time as HH:MM." in page.content.decode()
+    assert not ChangeRequest.objects.exists()
+
+
 def test_requests_are_throttled_per_client(client, directory, settings, clock_stopped):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"change-requests": "2/hour"}}
     meeting = aa_meeting(directory)

@@ -103,9 +103,6 @@ class ChangeRequestCreateView(APIView):
         if not incoming.is_valid():
             return Response(incoming.errors, status=status.HTTP_400_BAD_REQUEST)
         data = incoming.validated_data
-        if data.get("website"):
-            # A bot filled the hidden field: answer as usual, keep nothing.
-            return Response(_received(), status=status.HTTP_202_ACCEPTED)
         meeting = service_body = None
         if data.get("meeting"):
             meeting = Meeting.objects.published().select_related("fellowship", "service_body").filter(
@@ -119,7 +116,9 @@ class ChangeRequestCreateView(APIView):
         try:
             change_request_submit(meeting=meeting, service_body=service_body, description=data["description"],
                                   proposed=data.get("proposed"), contact_email=data.get("contact_email", ""),
-                                  language=get_language() or "")
+                                  language=get_language() or "",
+                                  # A bot filled the hidden field: answered as usual, nothing kept.
+                                  keep=not data.get("website"))
         except ChangeRequestInvalid as error:
             return Response(error.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(_received(), status=status.HTTP_202_ACCEPTED)
