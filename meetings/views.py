@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_permissions_policy.decorators import permissions_policy_override
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
+from fellowships.vocabularies import meeting_guide_equivalents
 from meetings import calendars, clock, display, schedule
 from meetings.attendance import conference_provider, consumer_url, has_door, phone_is_usable, tel_uri
 from meetings.change_requests import ChangeRequestInvalid, change_request_submit
@@ -315,12 +316,23 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
         name = display.type_name(t, language=language, names_by_english=english)
         if name not in names_by_code.setdefault(t.code, []):
             names_by_code[t.code].append(name)
-    # Codes two fellowships write differently for one type (Discussion: AA's
-    # and Al-Anon's D, NA's DISC) are one box, any of them (`type=D|DISC`);
-    # ticked when a value asked for is one of its codes or all of them.
+    # Codes two fellowships write differently for one type are one box, any
+    # of them (`type=D|DISC`): those of the same words (Discussion: AA's and
+    # Al-Anon's D, NA's DISC), and those the vocabularies bridge as the feeds
+    # do (NA's Wheelchair, WCHR, is AA's Wheelchair Access, X). A code that
+    # means two things (B: AA's Big Book, Al-Anon's Beginners) keeps a box of
+    # its own: joined to another, the box would find both. Ticked when a
+    # value asked for is one of its codes or all of them.
+    label_of = {code: " / ".join(names) for code, names in names_by_code.items()}
+    box_of = dict(label_of)
+    for t in used_types:
+        bridged = meeting_guide_equivalents(fellowship=t.fellowship.slug, code=t.code)
+        if (len(bridged) == 1 and bridged[0] != t.code and bridged[0] in label_of
+                and len(names_by_code[t.code]) == 1 and len(names_by_code[bridged[0]]) == 1):
+            box_of[t.code] = label_of[bridged[0]]
     codes_by_label: dict[str, list[str]] = {}
-    for code, names in names_by_code.items():
-        codes_by_label.setdefault(" / ".join(names), []).append(code)
+    for code, label in box_of.items():
+        codes_by_label.setdefault(label, []).append(code)
     asked_codes = [set(value.split("|")) for given in asked.getlist("type") for value in given.split(",")]
     types = sorted((("|".join(sorted(codes)), label, any(wanted <= set(codes) for wanted in asked_codes))
                     for label, codes in codes_by_label.items()), key=lambda box: box[1].lower())

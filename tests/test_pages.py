@@ -142,6 +142,23 @@ class TestFilters:
         assert re.findall(r'value="([^"]+)"> Discussion<', client.get("/", {"fellowship": "na"}).content.decode()) \
             == ["DISC"]
 
+    def test_types_the_vocabularies_bridge_are_one_box_unless_a_code_means_two_things(self, week, client):
+        """NA's Wheelchair (WCHR) is AA's Wheelchair Access (X) by the bridge
+        the feeds use (fellowships/vocabularies.py): one box, either code. Al-
+        Anon's Beginners (B) bridges to AA's BE, but B is AA's Big Book too, so
+        its box would find Big Book meetings: it stays a box of its own."""
+        for name, fellowship, code in (("AA wheelchair", "aa", "X"), ("NA wheelchair", "na", "WCHR"),
+                                       ("AA big book", "aa", "B"), ("Al-Anon beginners", "al-anon", "B"),
+                                       ("AA beginners", "aa", "BE")):
+            make_meeting(name=name, fellowship=fellowship, day=3, time="20:00", timezone="America/Los_Angeles",
+                         types=(code,))
+        html = client.get("/").content.decode()
+        boxes = dict((label, value) for value, label in re.findall(r'name="type" value="([^"]+)"> ([^<]+)<', html))
+        assert boxes["Wheelchair Access"] == "WCHR|X" and "Wheelchair" not in boxes
+        assert boxes["Big Book / Beginners"] == "B" and boxes["Newcomer"] == "BE"
+        found = client.get("/", {"type": "WCHR|X", "starts_on": "today"}).content.decode()
+        assert sorted(names_in_order(found)) == ["AA wheelchair", "NA wheelchair"]
+
     def test_the_types_and_languages_offered_are_read_once_per_directory_version(self, week, client):
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
