@@ -34,7 +34,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _, gettext_lazy, ngettext, pgettext
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
@@ -411,9 +411,15 @@ def _states_of_bare_city(near: str) -> list[str]:
     state with the most first."""
     if "," in near or any(c.isdigit() for c in near):
         return []
-    states = (Location.objects.filter(city__iexact=near, meetings__isnull=False).exclude(state="")
-              .values("state").annotate(meetings=Count("meetings")).order_by("-meetings", "state"))
-    return [f"{near}, {row['state']}" for row in states[:3]]
+    return [f"{near}, {row['state']}" for row in bare_city_states(near)[:3]]
+
+
+def bare_city_states(city: str) -> QuerySet:
+    """The states where the directory has meetings in a city named `city`
+    (any case), the one with the most meetings first; the places read
+    through their index of upper-cased city names (Location.Meta)."""
+    return (Location.objects.filter(city__iexact=city, meetings__isnull=False).exclude(state="")
+            .values("state").annotate(meetings=Count("meetings")).order_by("-meetings", "state"))
 
 
 # How alike a place not known and a city's name must be (difflib's ratio):

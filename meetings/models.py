@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
@@ -147,6 +148,11 @@ class Location(models.Model):
                 condition=~models.Q(source_key=""),
                 name="location_unique_source_key",
             ),
+        ]
+        indexes = [
+            # A bare city name ("Irvine") completed with its states
+            # (filters.bare_city_states), compared case-blind as `iexact` does.
+            models.Index(Upper("city"), name="location_city_upper"),
         ]
 
     def __str__(self) -> str:
