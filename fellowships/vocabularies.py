@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
@@ -149,9 +151,11 @@ AL_ANON_TYPES = _table([
 @lru_cache(maxsize=1)
 def fellowship_entries() -> tuple[FellowshipEntry, ...]:
     return (
-        FellowshipEntry("aa", "Alcoholics Anonymous", "https://www.aa.org", "", _aa_types()),
-        FellowshipEntry("na", "Narcotics Anonymous", "https://na.org", "", NA_TYPES),
-        FellowshipEntry("al-anon", "Al-Anon Family Groups", "https://al-anon.org", "closed", AL_ANON_TYPES),
+        # The names are in the pages' catalogues (meetings.display.fellowship_name).
+        FellowshipEntry("aa", gettext_noop("Alcoholics Anonymous"), "https://www.aa.org", "", _aa_types()),
+        FellowshipEntry("na", gettext_noop("Narcotics Anonymous"), "https://na.org", "", NA_TYPES),
+        FellowshipEntry("al-anon", gettext_noop("Al-Anon Family Groups"), "https://al-anon.org", "closed",
+                        AL_ANON_TYPES),
     )
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.utils import dateformat
 from django.utils.translation import get_language, gettext as _, gettext_lazy, pgettext
 
-from fellowships.models import MeetingType
+from fellowships.models import Fellowship, MeetingType
 from meetings import schedule
 from meetings.selectors import TIMES_OF_DAY
 
@@ -60,6 +60,13 @@ def uses_12_hour_clock(language: str | None = None) -> bool:
 
 def clock_time(value: dt.time | dt.datetime, language: str | None = None) -> str:
     return dateformat.time_format(value, "g:i A" if uses_12_hour_clock(language) else "H:i")
+
+
+def fellowship_name(fellowship: Fellowship) -> str:
+    """A fellowship's name in the page's language: the names are the
+    vocabularies' (code, never edited: fellowships/vocabularies.py), each in
+    the catalogue ("Alcohólicos Anónimos"); any other as it is."""
+    return _(fellowship.name)
 
 
 def type_name(meeting_type: MeetingType, *, language: str | None = None,

@@ -31,6 +31,7 @@ from meetings.change_requests import ChangeRequestInvalid, change_request_submit
 from meetings.filters import PARAMETERS, STARTS_ON, SearchInvalid, search_parse, whole_number
 from meetings.forms import CorrectionForm
 from meetings.directory_version import kept_per_version
+from meetings.keywords import fold
 from meetings.models import Meeting, Region
 from meetings.querysets import PUBLISHED
 from meetings.selectors import search_page
@@ -302,7 +303,7 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
     days = [("today", _("Today (%(day)s)") % {"day": display.DAY_NAMES[today]}),
             ("tomorrow", _("Tomorrow (%(day)s)") % {"day": display.DAY_NAMES[(today + 1) % 7]})]
     days += [(str((today + n) % 7), str(display.DAY_NAMES[(today + n) % 7])) for n in range(2, 7)]
-    fellowships = list(Fellowship.objects.order_by("name"))
+    fellowships = list(Fellowship.objects.all())
     chosen_fellowships = asked.getlist("fellowship")
     used_types, spoken = _types_and_languages_in_use()
     if chosen_fellowships:
@@ -342,7 +343,8 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
     closed_lines = [display.closed_means(f.slug) for f in fellowships
                     if not chosen_fellowships or f.slug in chosen_fellowships]
     return {
-        "fellowships": fellowships,
+        "fellowships": sorted(((f.slug, display.fellowship_name(f)) for f in fellowships),
+                              key=lambda pair: fold(pair[1])),
         "days": days,
         "times_of_day": display.times_of_day(),
         "types": types,
@@ -478,6 +480,7 @@ def _meeting_page(request, slug: str, *, not_sent: str = ""):
     page_url = request.build_absolute_uri(request.path)
     return render(request, "meetings/meeting.html", {
         "meeting": meeting,
+        "fellowship_name": display.fellowship_name(meeting.fellowship),
         "own_when": own_when or _("By appointment"),
         "viewer_when": viewer_when,
         "next_start": schedule.utc_text(upcoming[0]) if upcoming else "",

@@ -35,6 +35,17 @@ class TestSpanish:
         assert "Buscar una reunión" in html and "Más tarde hoy" in html and "Cerca de mí" in html
         assert "<title>Reuniones que empiezan pronto · meetingfinder</title>" in html
 
+    def test_the_fellowships_are_named_in_spanish(self, evening, client):
+        """Found by the review of 1 December: the Spanish page offered
+        "Alcoholics Anonymous" and "Narcotics Anonymous"."""
+        html = client.get("/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        assert re.findall(r'<option value="(?:aa|na|al-anon)">([^<]+)</option>', html) == [
+            "Alcohólicos Anónimos", "Grupos de Familia Al-Anon", "Narcóticos Anónimos"]
+        page = client.get(f"/meetings/{evening['na'].slug}/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        assert '<p class="lead">Narcóticos Anónimos · ' in page
+        english = client.get(f"/meetings/{evening['na'].slug}/").content.decode()
+        assert '<p class="lead">Narcotics Anonymous · ' in english
+
     def test_english_by_default(self, evening, client):
         html = client.get("/").content.decode()
         assert '<html lang="en">' in html and "Find a meeting" in html
