@@ -83,6 +83,26 @@ def dialled_phone(phone: str) -> str:
     return re.sub(r"[^0-9+,#*]", "", _EXTENSION_RE.sub(",", phone or ""))
 
 
+# Where the number ends and the keys pressed once the call connects begin:
+# the first pause or extension.
+_AFTER_NUMBER_RE = re.compile(r",|" + _EXTENSION_RE.pattern, re.IGNORECASE)
+
+
+def number_and_keys(phone: str) -> tuple[str, str]:
+    """`phone` split where the call connects: the number as the listing
+    writes it, and the keys dialled after it (`dialled_phone`'s, the pauses
+    between them as ","). "+1-669-555-0131,,89416378139#" is
+    ("+1-669-555-0131", "89416378139#")."""
+    after = _AFTER_NUMBER_RE.search(phone or "")
+    if after is None:
+        return (phone or "").strip(), ""
+    number = phone[:after.start()].strip()
+    keys = dialled_phone(phone[after.start():]).lstrip(",")
+    if not number:  # nothing before the first pause: no number to show apart from the keys
+        return dialled_phone(phone), ""
+    return number, keys
+
+
 def tel_uri(phone: str) -> str:
     """The tel: URI that dials `phone` (`dialled_phone`), "#" escaped as a
     URI needs ("%23"; a browser would read it as a fragment)."""

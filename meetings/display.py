@@ -8,6 +8,7 @@ nothing here queries meetings or knows HTTP."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from django.utils.translation import get_language, gettext as _, gettext_lazy, p
 
 from fellowships.models import Fellowship, MeetingType
 from meetings import schedule
+from meetings.attendance import number_and_keys
 from meetings.selectors import TIMES_OF_DAY
 
 # Django's own catalogue translates these (Monday -> lunes).
@@ -144,6 +146,37 @@ def attendance_text(row: dict) -> str:
         if row.get("conference_phone"):
             parts.append(pgettext("join by", "Phone"))
     return " · ".join(parts)
+
+
+def _digit_groups(digits: str) -> str:
+    """A long run of digits in groups of three and four, the threes first, as
+    few as can be: Zoom's "894 1637 8139", "555 0100". Five or fewer stay whole."""
+    if len(digits) <= 5:
+        return digits
+    count = -(-len(digits) // 4)
+    threes = 4 * count - len(digits)
+    sizes = [3] * threes + [4] * (count - threes)
+    groups, start = [], 0
+    for size in sizes:
+        groups.append(digits[start:start + size])
+        start += size
+    return " ".join(groups)
+
+
+@dataclass(frozen=True)
+class DialIn:
+    """A dial-in phone as a person reads it; the tel: link dials all of it
+    (`attendance.tel_uri`)."""
+
+    number: str   # "+1-669-555-0131", as the listing writes it
+    keys: str     # what to key once connected, readable: "894 1637 8139 #, *123 456 #"; "" for none
+
+
+def dial_in(phone: str) -> DialIn:
+    number, keys = number_and_keys(phone)
+    readable = [re.sub(r"\d+", lambda run: _digit_groups(run.group()), group).replace("#", " #").strip()
+                for group in keys.split(",") if group]
+    return DialIn(number, ", ".join(readable))
 
 
 def open_closed_text(row: dict) -> tuple[str, str]:

@@ -498,7 +498,7 @@ def _meeting_page(request, slug: str, *, not_sent: str = ""):
         "calendarable": calendars.is_calendarable({"day": meeting.day, "time": meeting.time,
                                                    "timezone": meeting.timezone}),
         "join_url": consumer_url(meeting.conference_url) if conference_provider(meeting.conference_url) else "",
-        "phone": row_like["conference_phone"],
+        "dial_in": display.dial_in(row_like["conference_phone"]) if row_like["conference_phone"] else None,
         "tel_href": tel_uri(meeting.conference_phone),
         "attendance": display.attendance_text(row_like),
         "open_closed": open_closed,

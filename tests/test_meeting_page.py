@@ -5,6 +5,7 @@ types in words, calendar, share, correction form, source and last update."""
 import datetime as dt
 
 import pytest
+from django.contrib.staticfiles import finders
 
 from tests.factories import LocationFactory, ServiceBodyFactory, make_meeting
 
@@ -39,7 +40,32 @@ class TestMeetingPage:
         html = client.get(f"/meetings/{meetings['online'].slug}/").content.decode()
         assert 'id="map"' not in html and "maps/dir" not in html
         assert '<a class="button primary" href="https://zoom.us/j/5550100" rel="noopener">Join on Zoom</a>' in html
-        assert 'href="tel:+15550100123,,5550100%23"' in html and "Call +1 555 0100 123,,5550100#" in html
+        assert 'href="tel:+15550100123,,5550100%23">Call <span class="tel">+1 555 0100 123</span></a>' in html
+        assert "Then enter 555 0100 #" in html
+
+    @pytest.mark.parametrize("language, call, then", [("en", "Call", "Then enter"), ("es", "Llamar al", "Luego marca")])
+    def test_a_dial_in_button_says_the_number_and_dials_into_the_meeting(self, meetings, client, language, call,
+                                                                        then):
+        # The pauses, the meeting id and the # stay in the tel: link; the button and the
+        # Phone line read the number as listed, the keys after it in groups a person can read.
+        meeting = make_meeting(name="Dial in", day=3, time="13:00", location=LocationFactory(approximate=True),
+                               conference_phone="+1-669-555-0131,,89416378139#,,,,*123456#")
+        html = client.get(f"/meetings/{meeting.slug}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        number = '<span class="tel">+1-669-555-0131</span>'
+        assert f'<a class="button" href="tel:+16695550131,,89416378139%23,,,,*123456%23">{call} {number}</a>' in html
+        assert f'<dd><a href="tel:+16695550131,,89416378139%23,,,,*123456%23">{number}</a><br>' \
+               f'{then} 894 1637 8139 #, *123 456 #</dd>' in html
+        assert ".tel { white-space: nowrap; }" in open(finders.find("meetings/site.css")).read()
+
+    def test_a_number_without_keys_or_with_an_extension_reads_as_listed(self, meetings, client):
+        plain = make_meeting(name="Plain", day=3, time="13:00", location=LocationFactory(approximate=True),
+                             conference_phone="+1 (949) 555-0199")
+        html = client.get(f"/meetings/{plain.slug}/").content.decode()
+        assert 'Call <span class="tel">+1 (949) 555-0199</span></a>' in html and "Then enter" not in html
+        extension = make_meeting(name="Extension", day=3, time="13:00", location=LocationFactory(approximate=True),
+                                 conference_phone="+1 (949) 555-0199 ext. 12,, PIN 4567#")
+        html = client.get(f"/meetings/{extension.slug}/").content.decode()
+        assert 'Call <span class="tel">+1 (949) 555-0199</span></a>' in html and "Then enter 12, 4567 #" in html
 
     def test_time_in_the_meetings_zone_and_the_viewers(self, meetings, client):
         html = client.get(f"/meetings/{meetings['online'].slug}/", {"tz": "America/Los_Angeles"}).content.decode()
