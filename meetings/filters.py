@@ -290,12 +290,18 @@ def _read(query, parameter: Parameter, errors: dict[str, list[str]]) -> Any:
     return distinct
 
 
+def read_parameter(query, name: str) -> Any:
+    """One parameter read as the search reads it, None (or [] for one that
+    may be repeated) when absent or refused."""
+    ignored: dict[str, list[str]] = {}
+    return _read(query, BY_NAME[name], ignored)
+
+
 def clock_parameters(query) -> tuple[int | None, str | None]:
     """`starting_within` and `tz` read as the search reads them (None when
     absent or refused): besides the meetings' own times, what moves a search's
     answer with the clock (meetings/public_answers.py keys answers by it)."""
-    ignored: dict[str, list[str]] = {}
-    return _read(query, BY_NAME["starting_within"], ignored), _read(query, BY_NAME["tz"], ignored)
+    return read_parameter(query, "starting_within"), read_parameter(query, "tz")
 
 
 def _query_length(query) -> int:

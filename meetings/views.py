@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import render
 from django.utils.text import Truncator
-from django.utils.translation import get_language, gettext as _, gettext_lazy
+from django.utils.translation import get_language, gettext as _, gettext_lazy, ngettext
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_http_methods, require_safe
 from django_permissions_policy.decorators import permissions_policy_override
@@ -28,7 +28,7 @@ from fellowships.vocabularies import meeting_guide_equivalents
 from meetings import calendars, clock, display, schedule
 from meetings.attendance import conference_provider, consumer_url, has_door, phone_is_usable, tel_uri
 from meetings.change_requests import ChangeRequestInvalid, change_request_submit
-from meetings.filters import PARAMETERS, STARTS_ON, SearchInvalid, search_parse, whole_number
+from meetings.filters import PARAMETERS, STARTS_ON, SearchInvalid, read_parameter, search_parse, whole_number
 from meetings.forms import CorrectionForm
 from meetings.directory_version import kept_per_version
 from meetings.keywords import fold
@@ -186,12 +186,29 @@ def _home(request):
         "title": _search_title(asked, place_label),
         "soonest_first": soonest_first,
         "filter_count": len(set(asked) & FILTERS),
+        "kept": _kept_without_a_field(asked),
         "radius_choices": RADIUS_CHOICES,
         "radius": asked.get("radius") or str(DEFAULT_RADIUS),
         "tile_url": settings.MAP_TILE_URL,
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         **_form_choices(asked, zone_name=zone_name, now=now),
     }, status=400 if errors else 200)
+
+
+def _kept_without_a_field(asked: QueryDict) -> list[tuple[str, str, str]]:
+    """What a link asked that the form has no field of its own for, as
+    (name, value, words): ticked boxes, so the next Search keeps asking it
+    until the person unticks it. A value the search refuses is not kept:
+    its error is shown, and the next Search goes without it."""
+    kept = []
+    minutes = read_parameter(asked, "starting_within")
+    if minutes is not None:
+        kept.append(("starting_within", str(minutes),
+                     ngettext("starting within %(minutes)d minute", "starting within %(minutes)d minutes", minutes)
+                     % {"minutes": minutes}))
+    if read_parameter(asked, "in_progress"):
+        kept.append(("in_progress", "true", _("in progress now")))
+    return kept
 
 
 def _asks_today_or_any_date(search, *, now: dt.datetime) -> bool:

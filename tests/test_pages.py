@@ -99,6 +99,26 @@ class TestFilters:
         assert '<option value="aa" selected>' in html and '<option value="open" selected>' in html
         assert 'value="W" checked' in html and '<option value="today" selected>' in html
 
+    @pytest.mark.parametrize("language, legend, soon, now", [
+        ("en", "Only meetings", "starting within 60 minutes", "in progress now"),
+        ("es", "Solo reuniones", "que empiezan dentro de 60 minutos", "en curso ahora")])
+    def test_a_links_minutes_and_in_progress_stay_in_the_form_to_untick(self, week, client, language, legend,
+                                                                       soon, now):
+        # The form has no field of its own for them: without these boxes the next Search dropped them.
+        html = client.get("/", {"starting_within": "60", "in_progress": "TRUE", "attendance": "online"},
+                          HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        form = html.split('id="search"', 1)[1].split("</form>", 1)[0]
+        assert f"<legend>{legend}</legend>" in form
+        assert f'<input type="checkbox" name="starting_within" value="60" checked> {soon}</label>' in form
+        assert f'<input type="checkbox" name="in_progress" value="true" checked> {now}</label>' in form
+        plain = client.get("/", {"attendance": "online"}).content.decode()
+        assert 'name="starting_within"' not in plain and 'name="in_progress"' not in plain
+
+    @pytest.mark.parametrize("asked", [{"starting_within": "soon"}, {"in_progress": "false"}])
+    def test_a_value_the_search_refuses_or_reads_as_nothing_is_not_kept(self, week, client, asked):
+        html = client.get("/", asked).content.decode()
+        assert 'name="starting_within"' not in html and 'name="in_progress"' not in html
+
     def test_slugs_in_capitals_stay_chosen_in_the_form(self, week, client):
         # The API reads fellowship=AA as aa; a shared link in capitals must show
         # the same filters chosen, or the next Search silently drops them.

@@ -433,6 +433,27 @@ def test_the_meeting_page_fits_a_360_px_phone(site, browser):
         context.close()
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_a_links_minutes_stay_asked_until_unticked(site, browser, javascript):
+    """A shared link's starting_within and in_progress, which no field of the
+    form holds, survive a search changed on the page; unticked, they go."""
+    context, page = open_context(browser, site, viewport=PHONE, javascript=javascript)
+    try:
+        page.goto(site + "/?attendance=online&starting_within=60")
+        page.select_option("#fellowship", "aa")
+        submit_search(page)
+        assert query_of(page)["starting_within"] == ["60"] and query_of(page)["fellowship"] == ["aa"]
+        rows = page.locator("#list .meeting").all_inner_texts()
+        assert rows and all("AA ·" in row for row in rows)
+        page.uncheck("input[name=starting_within]")
+        submit_search(page)
+        assert "starting_within" not in query_of(page) and query_of(page)["fellowship"] == ["aa"]
+        assert page.locator("input[name=starting_within]").count() == 0
+        assert page.errors == []
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_search_and_filters_without_javascript(site, browser, viewport):
     context, page = open_context(browser, site, viewport=viewport, javascript=False)
@@ -466,8 +487,8 @@ def test_search_and_filters_without_javascript(site, browser, viewport):
 
 def test_accessibility_with_axe(site, browser, axe_script):
     """No critical or serious axe-core violations on the home page, a results
-    page (loaded, and put in place by a search) and a meeting page, in English
-    and Spanish, at both widths."""
+    page (loaded, and put in place by a search), one with a link's minutes
+    kept in the form, and a meeting page, in English and Spanish, at both widths."""
     counts: Counter = Counter()
     serious: list[str] = []
     for locale in ("en-US", "es-ES"):
@@ -476,8 +497,8 @@ def test_accessibility_with_axe(site, browser, axe_script):
             page.route(site + AXE_PATH, lambda route: route.fulfill(
                 status=200, body=axe_script.read_bytes(), content_type="application/javascript"))
             try:
-                for path in ("/", "/?near=Irvine%2C+CA&fellowship=aa", "/meetings/aa-nooner-costa-mesa-mon/",
-                             "in place"):
+                for path in ("/", "/?near=Irvine%2C+CA&fellowship=aa", "/?attendance=online&starting_within=60",
+                             "/meetings/aa-nooner-costa-mesa-mon/", "in place"):
                     if path == "in place":  # results a search put in place of the first ones
                         page.goto(site + "/")
                         page.fill("#near", "Irvine")
