@@ -41,7 +41,7 @@ from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, geo, schedule
 from meetings.directory_version import kept_per_version
 from meetings.keywords import MAX_KEYWORD_WORDS, fold, keyword_words
-from meetings.geocoding import GeocodingError, geocode
+from meetings.geocoding import GeocodingError, geocode, state_code
 from meetings.models import Location, Region
 from meetings.selectors import ATTENDANCE_MATCHES, TIMES_OF_DAY, WEEK_MINUTES, MeetingFilters, MeetingSearch, tree_ids
 
@@ -442,6 +442,9 @@ def _city_spelt_like(near: str) -> str:
     ZIP code, or a name like none of them, has none."""
     if any(c.isdigit() for c in near):
         return ""
+    city, comma, state = near.rpartition(",")
+    if comma and state_code(state):  # "Irvien, California" is compared as "irvien" too
+        near = city
     asked = _STATE_SUFFIX_RE.sub("", fold(" ".join(near.split())))
     cities = _cities_with_meetings()
     found = difflib.get_close_matches(asked, cities, n=1, cutoff=SPELT_LIKE_CUTOFF)

@@ -25,6 +25,48 @@ from geopy.point import Point as GeopyPoint
 
 ZIP_RE = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
 
+# Each state's, DC's and the territories' two-letter code, its name and the
+# abbreviations people write (AP style, "Calif."): what "Irvine, California"
+# and "Irvine, Calif." are read with (`state_code`).
+US_STATES = {
+    "AL": ("Alabama", "Ala."), "AK": ("Alaska",), "AZ": ("Arizona", "Ariz."), "AR": ("Arkansas", "Ark."),
+    "CA": ("California", "Calif.", "Cal."), "CO": ("Colorado", "Colo."), "CT": ("Connecticut", "Conn."),
+    "DE": ("Delaware", "Del."), "DC": ("District of Columbia", "D.C."), "FL": ("Florida", "Fla."),
+    "GA": ("Georgia", "Ga."), "HI": ("Hawaii",), "ID": ("Idaho",), "IL": ("Illinois", "Ill."),
+    "IN": ("Indiana", "Ind."), "IA": ("Iowa",), "KS": ("Kansas", "Kan.", "Kans."), "KY": ("Kentucky", "Ky."),
+    "LA": ("Louisiana", "La."), "ME": ("Maine",), "MD": ("Maryland", "Md."), "MA": ("Massachusetts", "Mass."),
+    "MI": ("Michigan", "Mich."), "MN": ("Minnesota", "Minn."), "MS": ("Mississippi", "Miss."),
+    "MO": ("Missouri", "Mo."), "MT": ("Montana", "Mont."), "NE": ("Nebraska", "Neb.", "Nebr."),
+    "NV": ("Nevada", "Nev."), "NH": ("New Hampshire", "N.H."), "NJ": ("New Jersey", "N.J."),
+    "NM": ("New Mexico", "N.M."), "NY": ("New York", "N.Y."), "NC": ("North Carolina", "N.C."),
+    "ND": ("North Dakota", "N.D."), "OH": ("Ohio",), "OK": ("Oklahoma", "Okla."), "OR": ("Oregon", "Ore."),
+    "PA": ("Pennsylvania", "Pa.", "Penn."), "RI": ("Rhode Island", "R.I."), "SC": ("South Carolina", "S.C."),
+    "SD": ("South Dakota", "S.D."), "TN": ("Tennessee", "Tenn."), "TX": ("Texas", "Tex."), "UT": ("Utah",),
+    "VT": ("Vermont", "Vt."), "VA": ("Virginia", "Va."), "WA": ("Washington", "Wash."),
+    "WV": ("West Virginia", "W.Va.", "W. Va."), "WI": ("Wisconsin", "Wis.", "Wisc."), "WY": ("Wyoming", "Wyo."),
+    "AS": ("American Samoa",), "GU": ("Guam",), "MP": ("Northern Mariana Islands",), "PR": ("Puerto Rico", "P.R."),
+    "VI": ("U.S. Virgin Islands", "Virgin Islands"),
+}
+# The longest name in words ("District of Columbia"): how many of a query's last words may be a state.
+_STATE_WORDS = max(len(name.split()) for names in US_STATES.values() for name in names)
+
+
+def _state_key(text: str) -> str:
+    return re.sub(r"[.\s]", "", text.lower())
+
+
+_STATE_CODES = {_state_key(name): code for code, names in US_STATES.items() for name in names}
+
+
+def state_code(text: str) -> str:
+    """The two-letter code a state is written with: "California", "Calif.",
+    "n.y." and "CA" itself; "" for what is no state's name. Any two letters
+    are taken as a code (the gazetteer has codes beyond the states: AE, FM)."""
+    key = _state_key(text)
+    if len(key) == 2 and key.isalpha():
+        return key.upper()
+    return _STATE_CODES.get(key, "")
+
 
 @dataclass(frozen=True)
 class Place:
@@ -90,16 +132,24 @@ class OfflineGazetteer(Geocoder):
 
     @staticmethod
     def _city_candidates(query: str) -> list[tuple[str, str]]:
-        # "Irvine, CA", "Irvine CA", "1 Main St, Irvine, CA 92618, USA"
+        # "Irvine, CA", "Irvine CA", "1 Main St, Irvine, CA 92618, USA", "Irvine, California",
+        # "Charleston West Virginia": a state by its code, name or abbreviation (`state_code`).
         parts = [p.strip() for p in query.split(",") if p.strip()]
         candidates = []
         for i in range(len(parts) - 1):
-            state = parts[i + 1].split()[0] if parts[i + 1].split() else ""
-            if len(state) == 2 and state.isalpha():
-                candidates.append((_normalise_city(parts[i]), state.upper()))
+            # The state leads the part after the city: "CA 92618", "New York 10001", "CA USA".
+            after = ZIP_RE.sub("", parts[i + 1]).split()
+            for count in range(min(_STATE_WORDS, len(after)), 0, -1):
+                state = state_code(" ".join(after[:count]))
+                if state:
+                    candidates.append((_normalise_city(parts[i]), state))
+                    break
         words = query.replace(",", " ").split()
-        if len(words) >= 2 and len(words[-1]) == 2 and words[-1].isalpha():
-            candidates.append((_normalise_city(" ".join(words[:-1])), words[-1].upper()))
+        # The longest name first: "Charleston West Virginia" is Charleston, WV before "Charleston West", VA.
+        for count in range(min(_STATE_WORDS, len(words) - 1), 0, -1):
+            state = state_code(" ".join(words[-count:]))
+            if state:
+                candidates.append((_normalise_city(" ".join(words[:-count])), state))
         return candidates
 
 

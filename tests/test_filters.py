@@ -20,6 +20,12 @@ def parse(query: str):
     return search_parse(QueryDict(query), now=NOW)
 
 
+def parse_error_suggestion(query: str) -> str:
+    with pytest.raises(SearchInvalid) as invalid:
+        parse(query)
+    return invalid.value.suggested_near
+
+
 def errors(query: str) -> dict:
     with pytest.raises(SearchInvalid) as invalid:
         parse(query)
@@ -98,6 +104,30 @@ def test_messages_in_spanish(vocabularies):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("geocoder", ["offline", "nominatim"])
+def test_near_a_city_and_its_state_by_name(vocabularies, settings, monkeypatch, geocoder):
+    """near=Irvine, California is Irvine, CA offline (the gazetteer reads the
+    name); the online geocoder is asked the place as the person wrote it."""
+    from geopy.location import Location as GeopyLocation
+    from geopy.point import Point as GeopyPoint
+
+    import meetings.geocoding as geocoding
+
+    settings.GEOCODER = geocoder
+    asked = []
+    if geocoder == "nominatim":
+        def fake_nominatim(query):
+            asked.append(query)
+            return GeopyLocation("Irvine, Orange County, California, United States",
+                                 GeopyPoint(33.68, -117.79), {})
+
+        monkeypatch.setattr(geocoding, "_geocode_function", lambda name: fake_nominatim)
+    search = parse("near=Irvine,+California")
+    assert search.point.latitude == pytest.approx(33.68, abs=0.1) and "Irvine" in search.place
+    assert asked == (["Irvine, California"] if geocoder == "nominatim" else [])
+
+
+@pytest.mark.django_db
 def test_a_place_spelt_like_a_city_with_meetings_is_offered(vocabularies):
     """An unknown place close in spelling to a city where the directory has
     meetings names that city, as the API's client can show it."""
@@ -111,6 +141,8 @@ def test_a_place_spelt_like_a_city_with_meetings_is_offered(vocabularies):
     assert invalid.value.suggested_near == "Irvine, CA"
     with translation.override("es"):
         assert errors("near=irvien")["near"][1] == "¿Quisiste decir Irvine, CA?"
+    # The state by its name is left out of the comparison as its code is.
+    assert parse_error_suggestion("near=Irvien,+California") == "Irvine, CA"
     # Nothing like it, or nothing of the kind (a ZIP code): the message alone.
     assert errors("near=Springfield") == {"near": ["No place is known by 'Springfield': try a ZIP code or "
                                                    "'City, ST'."]}

@@ -17,6 +17,7 @@ from meetings.models import GeocodeCacheEntry
         ("irvine ca", 33.68, -117.79, "America/Los_Angeles"),
         ("1 Main St, Irvine, CA 92618, USA", 33.67, -117.73, "America/Los_Angeles"),
         ("New York, NY", 40.75, -73.98, "America/New_York"),
+        ("Irvine, CA USA", 33.68, -117.79, "America/Los_Angeles"),
     ],
 )
 def test_offline_gazetteer(db, query, lat, lng, zone):
@@ -26,7 +27,24 @@ def test_offline_gazetteer(db, query, lat, lng, zone):
     assert place.timezone == zone
 
 
-@pytest.mark.parametrize("query", ["nowhere", "", "99999", "Atlantis, ZZ"])
+@pytest.mark.parametrize("query", ["Irvine, California", "irvine california", "Irvine, Calif.", "Irvine Calif",
+                                   "1 Main St, Irvine, California, USA"])
+def test_offline_gazetteer_reads_a_state_by_its_name(db, query):
+    # One table (geocoding.US_STATES) reads the name and the common abbreviation as the two-letter code.
+    place = geocode(query)
+    assert place.label == "Irvine, CA" and place.timezone == "America/Los_Angeles"
+
+
+@pytest.mark.parametrize(("query", "label"), [("New York, New York", "New York, NY"),
+                                              ("Charleston, West Virginia", "Charleston, WV"),
+                                              ("Charleston West Virginia", "Charleston, WV"),
+                                              ("Washington, District of Columbia", "Washington, DC"),
+                                              ("Albany, N.Y.", "Albany, NY")])
+def test_offline_gazetteer_reads_states_of_several_words(db, query, label):
+    assert geocode(query).label == label
+
+
+@pytest.mark.parametrize("query", ["nowhere", "", "99999", "Atlantis, ZZ", "Irvine, Atlantis", "Irvine, Texas"])
 def test_unknown_places_raise(db, query):
     with pytest.raises(GeocodingError):
         geocode(query)
