@@ -208,6 +208,19 @@ def _kept_without_a_field(asked: QueryDict) -> list[tuple[str, str, str]]:
                      % {"minutes": minutes}))
     if read_parameter(asked, "in_progress"):
         kept.append(("in_progress", "true", _("in progress now")))
+    # The API's weekdays in each meeting's own zone, hours and service bodies
+    # (the page asks dates, parts of the day and regions instead).
+    for day in sorted(read_parameter(asked, "day")):
+        kept.append(("day", str(day), _("on %(day)s") % {"day": display.DAY_NAMES[day]}))
+    for name, words in (("time_after", _("starting at %(time)s or later")),
+                        ("time_before", _("starting before %(time)s"))):
+        time = read_parameter(asked, name)
+        if time is not None:
+            kept.append((name, time.strftime("%H:%M"), words % {"time": display.clock_time(time)}))
+    slugs = read_parameter(asked, "service_body")
+    if slugs:
+        for slug, body in ServiceBody.objects.filter(slug__in=slugs).order_by("name").values_list("slug", "name"):
+            kept.append(("service_body", slug, _("listed by %(body)s") % {"body": body}))
     return kept
 
 

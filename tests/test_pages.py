@@ -114,6 +114,27 @@ class TestFilters:
         plain = client.get("/", {"attendance": "online"}).content.decode()
         assert 'name="starting_within"' not in plain and 'name="in_progress"' not in plain
 
+    @pytest.mark.parametrize("language, words", [
+        ("en", ["on Tuesday", "on Thursday", "starting at 6:30 PM or later", "starting before 9:00 PM",
+                "listed by Orange County Central Office"]),
+        ("es", ["el martes", "el jueves", "que empiezan a las 18:30 o más tarde", "que empiezan antes de las 21:00",
+                "publicadas por Orange County Central Office"])])
+    def test_a_links_weekdays_hours_and_service_body_stay_in_the_form_to_untick(self, week, client, language,
+                                                                              words):
+        """The API's `day`, `time_after`, `time_before` and `service_body`
+        (the README's own example link asks day=2) have no field on the page:
+        a search changed there dropped them, as it dropped `starting_within`."""
+        from fellowships.models import ServiceBody
+
+        ServiceBody.objects.filter(pk=week["later"].service_body_id).update(name="Orange County Central Office")
+        body = ServiceBody.objects.get(pk=week["later"].service_body_id)
+        html = client.get("/", {"day": "4,2", "time_after": "18:30", "time_before": "21:00",
+                                "service_body": body.slug.upper()}, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        form = html.split('id="search"', 1)[1].split("</form>", 1)[0]
+        boxes = re.findall(r'<input type="checkbox" name="(\w+)" value="([^"]+)" checked> ([^<]+)</label>', form)
+        assert boxes == [("day", "2", words[0]), ("day", "4", words[1]), ("time_after", "18:30", words[2]),
+                         ("time_before", "21:00", words[3]), ("service_body", body.slug, words[4])]
+
     @pytest.mark.parametrize("asked", [{"starting_within": "soon"}, {"in_progress": "false"}])
     def test_a_value_the_search_refuses_or_reads_as_nothing_is_not_kept(self, week, client, asked):
         html = client.get("/", asked).content.decode()
