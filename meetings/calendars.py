@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable
 
 import icalendar
+from django.utils.translation import gettext as _
 
 from meetings import schedule
 from meetings.attendance import consumer_url, dialled_phone, has_door, phone_is_usable, tel_uri
@@ -72,11 +73,11 @@ def _description(row: dict, page_url: str) -> str:
     lines = [text for text in (row["notes"], row["location_notes"]) if text]
     if row["conference_provider"]:
         notes = f" ({row['conference_url_notes']})" if row["conference_url_notes"] else ""
-        lines.append(f"Join online: {_join_url(row)}{notes}")
+        lines.append(_("Join online: %(link)s") % {"link": _join_url(row)} + notes)
     if phone_is_usable(row["conference_phone"]):
         notes = f" ({row['conference_phone_notes']})" if row["conference_phone_notes"] else ""
-        lines.append(f"Join by phone: {dialled_phone(row['conference_phone'])}{notes}")
-    lines.append(f"Details: {page_url}")
+        lines.append(_("Join by phone: %(phone)s") % {"phone": dialled_phone(row["conference_phone"])} + notes)
+    lines.append(_("Details: %(link)s") % {"link": page_url})
     return "\n\n".join(lines)
 
 
@@ -117,7 +118,8 @@ def meeting_event(*, row: dict, page_url: str, uid_domain: str, now: dt.datetime
 
 def meetings_calendar(*, rows: Iterable[dict], name: str, page_url_for: Callable[[dict], str],
                       uid_domain: str, now: dt.datetime) -> bytes:
-    """An RFC 5545 calendar of meeting rows, skipping what cannot be placed in time."""
+    """An RFC 5545 calendar of meeting rows, skipping what cannot be placed in
+    time; its words in the active language (the views': `lang`)."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

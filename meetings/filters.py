@@ -123,7 +123,8 @@ def _integer(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+def choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """A parser of one of `choices`, else a ParameterError naming them."""
     def parse(text: str) -> str:
         if text not in choices:
             raise ParameterError(_("Use one of: %(choices)s.") % {"choices": ", ".join(choices)})
@@ -202,7 +203,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("radius", {"type": "number", "minimum": 0.01},
               "Only meetings within this distance of the place.", parse=_number(0.01)),
     Parameter("units", {"type": "string", "enum": ["mi", "km"]},
-              "Unit of radius and distance: mi (default) or km.", parse=_choice(("mi", "km"))),
+              "Unit of radius and distance: mi (default) or km.", parse=choice(("mi", "km"))),
     Parameter("fellowship", STRING, "Fellowship slugs (aa, na, al-anon), comma-separated or repeated.",
               many=True, lowered=True, parse=_as_given),
     Parameter("day", {"type": "integer", "minimum": 0, "maximum": 6},
@@ -212,7 +213,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               "(0 = Sunday ... 6 = Saturday) for the coming such date, today included. Meetings whose next "
               "start from now falls on one of them; unlike `day`, which is the weekday in each meeting's own "
               "zone, a meeting at 21:00 in Los Angeles is on the next date for a viewer in New York. Several "
-              "allowed.", many=True, lowered=True, parse=_choice(STARTS_ON)),
+              "allowed.", many=True, lowered=True, parse=choice(STARTS_ON)),
     Parameter("time_after", {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "18:30"},
               "Starting at or after this local time (HH:MM).", parse=_time),
     Parameter("time_before", {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "21:00"},
@@ -220,12 +221,12 @@ PARAMETERS: tuple[Parameter, ...] = (
               parse=_time),
     Parameter("time_of_day", {"type": "string", "enum": list(TIMES_OF_DAY)},
               "Parts of the day by local start time: morning 04:00-12:00, midday 11:00-17:00, evening "
-              "17:00-21:00, night 21:00-04:00; several allowed.", many=True, parse=_choice(tuple(TIMES_OF_DAY))),
+              "17:00-21:00, night 21:00-04:00; several allowed.", many=True, parse=choice(tuple(TIMES_OF_DAY))),
     Parameter("open", {"type": "string", "enum": ["open", "closed"]}, "open or closed.",
-              parse=_choice(("open", "closed"))),
+              parse=choice(("open", "closed"))),
     Parameter("attendance", {"type": "string", "enum": list(ATTENDANCE_MATCHES)},
               "in_person (includes hybrid), online (includes hybrid), hybrid, inactive.", many=True,
-              parse=_choice(tuple(ATTENDANCE_MATCHES))),
+              parse=choice(tuple(ATTENDANCE_MATCHES))),
     Parameter("type", STRING, "Type codes of the meeting's fellowship; all are required. Codes joined by | "
                               "(D|DISC): any one of them.", many=True, parse=_type_codes),
     Parameter("language", STRING, "ISO 639-1 language codes (en, es...); meetings naming none are in their "
@@ -247,7 +248,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               "distance: nearest first, the default with a place (and only with one). soonest: by each "
               "meeting's next start from now, soonest first (nearer first at the same time; meetings with "
               "no next start, by appointment, last), the default with starting_within or starts_on and no "
-              "place.", lowered=True, parse=_choice(ORDERS)),
+              "place.", lowered=True, parse=choice(ORDERS)),
     Parameter("tz", {"type": "string", "maxLength": 64},
               "The viewer's IANA time zone: each meeting's next start is also given in it "
               "(day_local, time_local, next_start_local).", parse=_zone_name),

@@ -17,6 +17,7 @@ from django.conf.locale import LANG_INFO
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext as _, gettext_lazy, ngettext
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -527,6 +528,9 @@ def _meeting_page(request, slug: str, *, not_sent: str = ""):
                     f"{location.latitude}/{location.longitude}" if door else ""),
         "calendarable": calendars.is_calendarable({"day": meeting.day, "time": meeting.time,
                                                    "timezone": meeting.timezone}),
+        # The file's words in the page's language (English needs no `lang`).
+        "calendar_url": reverse("meeting-calendar", kwargs={"version": "v1", "slug": meeting.slug}) + (
+            f"?lang={language}" if language != "en" else ""),
         "join_url": consumer_url(meeting.conference_url) if conference_provider(meeting.conference_url) else "",
         "dial_in": display.dial_in(row_like["conference_phone"]) if row_like["conference_phone"] else None,
         "tel_href": tel_uri(meeting.conference_phone),

@@ -172,6 +172,26 @@ class TestOneMeeting:
         assert str(event["location"]) == written and str(event["conference"]) == written
         assert f"Join online: {written}" in str(event["description"])
 
+    def test_its_words_are_in_the_language_asked(self, vocabularies, client, frozen_now):
+        """Found by the review of 1 December: a Spanish reader's calendar said
+        "Join online:", "Join by phone:" and "Details:". The page links the
+        file in its own language (`lang`); each language is an answer of its own."""
+        frozen_now(dt.datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+        meeting = make_meeting(no_location=True, timezone="America/New_York", conference_url="https://zoom.us/j/5",
+                               conference_phone="+1 646 555 0100")
+        url = f"/api/v1/meetings/{meeting.slug}/calendar.ics"
+        spanish = str(events(parse(client.get(url, {"lang": "es"})))[0]["description"])
+        assert "Unirse en línea: https://zoom.us/j/5" in spanish and "Unirse por teléfono: +16465550100" in spanish
+        assert "Detalles: http" in spanish and "Join" not in spanish
+        english = str(events(parse(client.get(url)))[0]["description"])
+        assert "Join online: https://zoom.us/j/5" in english and "Details: http" in english
+        assert english == str(events(parse(client.get(url, {"lang": "en"})))[0]["description"])
+        refused = client.get(url, {"lang": "xx"})
+        assert refused.status_code == 400 and set(refused.json()) == {"lang"}
+        searched = parse(client.get("/api/v1/meetings/calendar.ics", {"lang": "es"}))
+        assert str(searched["x-wr-calname"]) == "Reuniones"
+        assert "Unirse en línea" in str(events(searched)[0]["description"])
+
     def test_today_is_the_first_occurrence_even_under_way(self, vocabularies, client, frozen_now):
         frozen_now(dt.datetime(2027, 3, 3, 3, 30, tzinfo=UTC))  # Tuesday 19:30 in Los Angeles
         meeting = make_meeting(day=2, time="19:00")

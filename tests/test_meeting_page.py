@@ -101,6 +101,8 @@ class TestMeetingPage:
         slug = meetings["hall"].slug
         html = client.get(f"/meetings/{slug}/").content.decode()
         assert f'href="/api/v1/meetings/{slug}/calendar.ics" download>Add to calendar' in html
+        spanish = client.get(f"/meetings/{slug}/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        assert f'href="/api/v1/meetings/{slug}/calendar.ics?lang=es" download>' in spanish
         assert f'data-url="http://testserver/meetings/{slug}/"' in html and "mailto:?subject=Hall%20meeting" in html
         assert 'name="description"' in html and "Send correction" in html
         assert "https://oc.example.org/meetings/hall" in html and "<dt>Last update</dt><dd>" in html

@@ -5,8 +5,10 @@ meetings.calendars, shape the HTTP response."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext, ngettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -19,7 +21,7 @@ from rest_framework.views import APIView
 from meetings import calendars, clock
 from meetings.public_answers import public_answer
 from meetings.api.views import SEARCH_PARAMETERS
-from meetings.filters import SearchInvalid, search_parse
+from meetings.filters import ParameterError, SearchInvalid, choice, search_parse
 from meetings.models import Meeting
 from meetings.publish.meeting_guide import meeting_guide_json
 from meetings.rows import meeting_rows
@@ -68,6 +70,19 @@ class PublishView(APIView):
         else ours: the page people read, not the API's JSON."""
         return row["url"] if calendars.clean_uri(row["url"]) else self.request.build_absolute_uri(
             reverse("meeting-page", kwargs={"slug": row["slug"]}))
+
+
+# The words of a calendar file (its labels and name) in one of the site's
+# languages: a page links the file in its own (`?lang=es`); English without.
+CALENDAR_LANGUAGES = tuple(code for code, _ in settings.LANGUAGES)
+CALENDAR_LANGUAGE = OpenApiParameter(
+    "lang", OpenApiTypes.STR, enum=list(CALENDAR_LANGUAGES),
+    description="The language of the file's words (Join online, Details...): en (default) or es.")
+
+
+def calendar_language(request) -> str:
+    """The `lang` a calendar is asked in; a ParameterError for one the site has not."""
+    return choice(CALENDAR_LANGUAGES)(request.query_params.get("lang", "").strip().lower() or "en")
 
 
 # tsml-ui and other sites fetch the feed from visitors' browsers.
@@ -138,9 +153,14 @@ class MeetingCalendarView(PublishView):
         operation_id="meeting_calendar",
         description="An iCalendar file with the meeting as a weekly event in its own time zone. By-appointment "
                     "meetings and meetings without a time zone have none (404).",
-        responses={(200, "text/calendar"): OpenApiTypes.STR, 404: OpenApiTypes.OBJECT},
+        parameters=[CALENDAR_LANGUAGE],
+        responses={(200, "text/calendar"): OpenApiTypes.STR, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
     )
     def get(self, request, version: str, slug: str):
+        try:
+            language = calendar_language(request)
+        except ParameterError as error:
+            return Response({"lang": [str(error)]}, status=400)
         now = clock.now()
         rows = meeting_rows(Meeting.objects.published().filter(slug=slug), now=now)
         if not rows:
@@ -149,8 +169,9 @@ class MeetingCalendarView(PublishView):
             return Response({"detail": gettext("This meeting has no weekly time in a known time zone (by "
                                                "appointment, or no time zone): there is nothing to put in a "
                                                "calendar.")}, status=404)
-        body = calendars.meetings_calendar(rows=rows, name=rows[0]["name"], page_url_for=self.page_url,
-                                           uid_domain=request.get_host(), now=now)
+        with translation.override(language):
+            body = calendars.meetings_calendar(rows=rows, name=rows[0]["name"], page_url_for=self.page_url,
+                                               uid_domain=request.get_host(), now=now)
         return HttpResponse(body, content_type=ICS_TYPE,
                             headers={"Content-Disposition": f'inline; filename="{rows[0]["slug"]}.ics"'})
 
@@ -159,7 +180,7 @@ class SearchCalendarView(PublishView):
     @extend_schema(
         summary="A meeting search as a calendar file",
         operation_id="meeting_search_calendar",
-        parameters=SEARCH_PARAMETERS,
+        parameters=[*SEARCH_PARAMETERS, CALENDAR_LANGUAGE],
         description=(
             "The meetings a search with the same parameters as /api/v1/meetings/ finds, as weekly events in "
             f"their own time zones. At most {CALENDAR_MAX_EVENTS} meetings: a larger search is a 400 asking to "
@@ -168,6 +189,10 @@ class SearchCalendarView(PublishView):
         responses={(200, "text/calendar"): OpenApiTypes.STR, 400: OpenApiTypes.OBJECT},
     )
     def get(self, request, version: str):
+        try:
+            language = calendar_language(request)
+        except ParameterError as error:
+            return Response({"lang": [str(error)]}, status=400)
         try:
             search = search_parse(request.query_params)
         except SearchInvalid as invalid:
@@ -178,7 +203,8 @@ class SearchCalendarView(PublishView):
                 "More than %(count)d meeting matches: narrow the search (for everything, read the Meeting Guide "
                 "feed).", "More than %(count)d meetings match: narrow the search (for everything, read the "
                 "Meeting Guide feed).", CALENDAR_MAX_EVENTS) % {"count": CALENDAR_MAX_EVENTS}}, status=400)
-        body = calendars.meetings_calendar(rows=rows, name="Meetings", page_url_for=self.page_url,
-                                           uid_domain=request.get_host(), now=search.now)
+        with translation.override(language):
+            body = calendars.meetings_calendar(rows=rows, name=gettext("Meetings"), page_url_for=self.page_url,
+                                               uid_domain=request.get_host(), now=search.now)
         return HttpResponse(body, content_type=ICS_TYPE,
                             headers={"Content-Disposition": 'inline; filename="meetings.ics"'})
