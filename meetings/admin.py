@@ -16,11 +16,12 @@ from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _, gettext_lazy, ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from meetings import curation, history, quality
-from meetings.admin_change_requests import shown_value  # (also registers ChangeRequest)
+from meetings.admin_change_requests import field_label, shown_value  # (also registers ChangeRequest)
 from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
 from meetings.feeds.locks import LOCATION_FEED_FIELDS, MEETING_LOCKABLE_FIELDS, PLACE
 from meetings.keywords import keyword_conditions
@@ -183,7 +184,7 @@ class HistoryColumns:
         changes = history.revert_changes(record=record, current=obj)
         outside = curation.revert_leaves_scope(user=request.user, changes=changes)
         if outside:
-            fields = ", ".join(str(self.model._meta.get_field(name).verbose_name) for name in outside)
+            fields = ", ".join(field_label(self.model, name) for name in outside)
             self.message_user(request, _("Reverting this change would set its %(fields)s to one you do not "
                                          "curate; a superuser can.") % {"fields": fields}, messages.ERROR)
             return HttpResponseRedirect(history_url)
@@ -202,9 +203,11 @@ class HistoryColumns:
             "opts": self.model._meta, "object": obj, "record": record, "history_url": history_url,
             "attribution": history.record_attribution(record).describe(),
             "changes": changes,
+            "changed_fields": [(capfirst(field_label(self.model, name)), values) for name, values in changes.items()],
             # What the revert would refuse, said before the curator asks for it.
             "refusal": history.revert_schedule_problem(record=record, changes=changes, current=obj),
-            "left_as_they_are": [name for name in made if name not in changes and name not in history.NOT_SHOWN],
+            "left_as_they_are": [field_label(self.model, name) for name in made
+                                 if name not in changes and name not in history.NOT_SHOWN],
             "title": _("Revert a change to %(object)s") % {"object": obj},
         })
 
@@ -313,7 +316,7 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         rows = format_html_join("", (
             '<tr><td>{}</td><td>{}</td><td><a class="button" href="{}">{}</a></td></tr>'
         ), (
-            (field, feed_value_text(field, feed.get(field), meeting),
+            (capfirst(field_label(Meeting, field)), feed_value_text(field, feed.get(field), meeting),
              reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, field]), _("Release"))
             for field in meeting.locked_fields
         ))
@@ -416,14 +419,17 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         and the feed's value it takes (for the location, the feed's place),
         nothing changed; POST: release it."""
         meeting = self._meeting_to_change(request, object_id)
+        if field not in MEETING_LOCKABLE_FIELDS:
+            raise Http404
+        label = field_label(Meeting, field)
         if request.method != "POST":
             curated = field in meeting.locked_fields
             # A day or time released beside the feed's dropped schedule brings the other half (one rule).
             also = meeting_fields_released(meeting=meeting, field=field)[1:] if curated else []
             return self._confirmation_page(
                 request, meeting=meeting, template="admin/meetings/release_confirm.html",
-                title=_("Release %(field)s of %(meeting)s") % {"field": field, "meeting": meeting},
-                field=field, curated=curated, is_place=field == PLACE,
+                title=_("Release %(field)s of %(meeting)s") % {"field": label, "meeting": meeting},
+                field=label, curated=curated, is_place=field == PLACE,
                 feed_value=feed_value_text(field, (meeting.feed_values or {}).get(field), meeting),
                 also=(_("With it, time goes back to the feed too: a day without a time is no schedule.")
                       if also == ["time"] else
@@ -436,8 +442,8 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
             self.message_user(request, str(error), messages.ERROR)
         else:
             # A day's release may give back its time too: both are named.
-            released = ", ".join(sorted(locked - set(meeting.locked_fields))) or field
-            self.message_user(request, _("%(field)s follows the feed again.") % {"field": released},
+            released = ", ".join(field_label(Meeting, name) for name in sorted(locked - set(meeting.locked_fields)))
+            self.message_user(request, capfirst(_("%(field)s follows the feed again.") % {"field": released or label}),
                               messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:meetings_meeting_change", args=[meeting.pk]))
 

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _, gettext_lazy, ngettext
 
 from meetings.admin_scope import CuratorScopedAdmin
@@ -15,11 +16,12 @@ from meetings.change_requests import (
     ChangeRequestDecided,
     ChangeRequestInvalid,
     ChangeRequestOutOfScope,
+    LOCATION_FIELDS,
     change_request_approve,
     change_request_reject,
     proposed_beside_current,
 )
-from meetings.models import ChangeRequest
+from meetings.models import ChangeRequest, Location, Meeting
 
 
 def shown_value(value) -> str:
@@ -29,6 +31,20 @@ def shown_value(value) -> str:
     if isinstance(value, list):
         return " ".join(value) or _("(none)")
     return str(value)
+
+
+def field_label(model, name: str) -> str:
+    """A field as a curator reads it, in their language: the name its form
+    gives it ("conference URL"), never its column ("conference_url")."""
+    return str(model._meta.get_field(name).verbose_name)
+
+
+def proposed_field_label(name: str) -> str:
+    """A field a change request proposes: a meeting's, or its place's
+    ("name of the place", not the meeting's name)."""
+    if name in LOCATION_FIELDS:
+        return _("%(field)s of the place") % {"field": field_label(Location, LOCATION_FIELDS[name])}
+    return field_label(Meeting, name)
 
 
 @admin.action(description=gettext_lazy("Approve selected requests (apply their values)"), permissions=["change"])
@@ -86,7 +102,8 @@ class ChangeRequestAdmin(CuratorScopedAdmin):
         if not rows:
             return _("No values proposed: read the description.")
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td><strong>{}</strong></td></tr>",
-                                ((name, shown_value(current), shown_value(value)) for name, current, value in rows))
+                                ((capfirst(proposed_field_label(name)), shown_value(current), shown_value(value))
+                                 for name, current, value in rows))
         return format_html('<table class="proposed"><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>',
                            _("field"), _("current"), _("proposed"), body)
 

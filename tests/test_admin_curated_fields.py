@@ -54,7 +54,7 @@ def test_release_link_gives_the_field_back_to_the_feed(aa_client, imported):
     assert f'<a class="button" href="{url}">Release</a>' in page
     response = aa_client.post(url, follow=True)
     assert response.redirect_chain == [(change_url(meeting), 302)]
-    assert message_texts(response) == ["name follows the feed again."]
+    assert message_texts(response) == ["Name follows the feed again."]
     meeting.refresh_from_db()
     assert (meeting.name, meeting.locked_fields) == ("Meeting 1", [])
 
@@ -69,7 +69,7 @@ def test_the_release_page_names_the_field_and_the_feeds_value_and_changes_nothin
     assert response.status_code == 200
     page = response.content.decode()
     assert 'id="site-name"' in page  # the admin's own page
-    assert ("name is curated on Curated: imports leave it alone. Released, it takes the feed's value, "
+    assert ("Name is curated on Curated: imports leave it alone. Released, it takes the feed's value, "
             "Meeting 1, and follows the feed again.") in page
     assert '<form method="post">' in page and 'name="csrfmiddlewaretoken"' in page
     assert f'href="{change_url(meeting)}"' in page  # cancel: back to the change form
@@ -82,7 +82,7 @@ def test_the_release_page_of_a_field_not_curated(aa_client, imported):
     Meeting.objects.update(service_body=imported[0].aa_office)
     meeting = Meeting.objects.get(source_key="m1")
     page = aa_client.get(reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, "name"])).content.decode()
-    assert "name is not curated on Meeting 1: it follows the feed." in page
+    assert "Name is not curated on Meeting 1: it follows the feed." in page
     assert "<form" not in page.split('id="content"')[1]
 
 
@@ -173,7 +173,7 @@ def test_the_release_page_in_spanish(aa_client, imported):
     aa_client.post(change_url(meeting), meeting_form_data(meeting, name="Curated"))
     page = aa_client.get(reverse("admin:meetings_meeting_release_lock", args=[meeting.pk, "name"]),
                          HTTP_ACCEPT_LANGUAGE="es").content.decode()
-    assert "<title>Liberar name de Curated" in page
-    assert ("name es un campo curado de Curated: las importaciones no lo cambian. Si lo libera, toma el valor "
+    assert "<title>Liberar nombre de Curated" in page
+    assert ("Nombre es un campo curado de Curated: las importaciones no lo cambian. Si lo libera, toma el valor "
             "de la fuente, Meeting 1, y vuelve a seguir a la fuente.") in page
     assert 'value="Liberar"' in page

@@ -122,7 +122,7 @@ class TestRefusalsInSpanish:
         response = aa_client.post(url, follow=True, **SPANISH)
         assert message_texts(response) == [f"'name' no es un campo curado de {hall_meeting.slug}"]
         page = aa_client.get(url, **SPANISH).content.decode()
-        assert f"name no es un campo curado de {hall_meeting.name}: sigue a la fuente." in page
+        assert f"Nombre no es un campo curado de {hall_meeting.name}: sigue a la fuente." in page
 
     def test_rejecting_without_a_reason_and_deciding_twice(self, aa_client, hall_meeting, directory):
         request = change_request_submit(meeting=hall_meeting, description="It moved to Wednesday.", proposed={"day": 3})

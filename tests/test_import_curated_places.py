@@ -381,7 +381,7 @@ def test_a_curators_move_is_kept_by_imports_reported_and_releasable(source, admi
     assert "Grace Church" in page and reverse("admin:meetings_meeting_release_lock", args=[m1.pk, PLACE]) in page
     # Its page asks first, naming the place the meeting goes back to, and changes nothing.
     confirm = admin_client.get(reverse("admin:meetings_meeting_release_lock", args=[m1.pk, PLACE])).content.decode()
-    assert ("location is curated on Meeting 1: imports leave it alone. Released, the meeting goes back to the "
+    assert ("Location is curated on Meeting 1: imports leave it alone. Released, the meeting goes back to the "
             f"feed's place, {meeting_feed_place(m1)}, and follows the feed again.") in confirm
     m1.refresh_from_db()
     assert (m1.locked_fields, m1.location_id) == ([PLACE], own.pk)
