@@ -5,6 +5,7 @@ meetings/change_requests.py's. Registered from meetings/admin.py."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -77,7 +78,10 @@ class ChangeRequestAdmin(CuratorScopedAdmin):
               "created", "decided_by", "decided_at", "applied", "decision_note")
     readonly_fields = ("meeting_link", "service_body", "description", "proposed_values", "contact_email", "language",
                        "status", "created", "decided_by", "decided_at", "applied")
-    ordering = ("status", "created")
+    # What waits for a curator first, oldest first: by the status's stored
+    # word, "approved" sorted before "pending" and buried the queue.
+    ordering = (Case(When(status=ChangeRequest.Status.PENDING, then=Value(0)), default=Value(1),
+                     output_field=IntegerField()), "created")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
