@@ -74,38 +74,38 @@ class TestTheCorrectionForm:
 
 @pytest.mark.django_db
 class TestTheChangeRequestsAPI:
-    def test_its_refusals_speak_as_tu_under_the_field_they_name(self, client, directory):
-        response = api_post(client, {"meeting": "Serenity Group", "description": "", "proposed": ["day", 3]}, SPANISH)
-        assert response.status_code == 400
-        assert response.json() == {
+    @pytest.mark.parametrize("language, malformed, missing", [
+        # Spanish speaks as "tú"...
+        (SPANISH, {
             "meeting": ['Escribe un identificador (slug) válido: letras, números, guiones bajos o guiones.'],
             "description": ["Este campo no puede estar vacío."],
             "proposed": ['Envía un objeto de campo: valor, no un valor de tipo "list".'],
-        }
-        assert api_post(client, {"website": 5, "proposed": None}, SPANISH).json() == {
+        }, {
             "description": ["Este campo es obligatorio."],
             "website": ["Envía un texto (una cadena JSON)."],
             "proposed": ["Este campo no puede ser null."],
-        }
+        }),
+        # ...and English is what it was (DRF's own words).
+        (ENGLISH, {
+            "meeting": ['Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'],
+            "description": ["This field may not be blank."],
+            "proposed": ['Expected a dictionary of items but got type "list".'],
+        }, {
+            "description": ["This field is required."],
+            "website": ["Not a valid string."],
+            "proposed": ["This field may not be null."],
+        })], ids=["es", "en"])
+    def test_its_refusals_are_told_under_the_field_they_name(self, client, directory, language, malformed, missing):
+        response = api_post(client, {"meeting": "Serenity Group", "description": "", "proposed": ["day", 3]}, language)
+        assert response.status_code == 400
+        assert response.json() == malformed
+        assert api_post(client, {"website": 5, "proposed": None}, language).json() == missing
 
     def test_a_body_that_is_no_object(self, client, directory):
         assert api_post(client, "[1]", SPANISH).json() == {
             "non_field_errors": ["Datos no válidos: envía un objeto JSON, no un valor de tipo list."]}
         assert api_post(client, "[1]", ENGLISH).json() == {
             "non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
-
-    def test_english_is_what_it_was(self, client, directory):
-        response = api_post(client, {"meeting": "Serenity Group", "description": "", "proposed": ["day", 3]}, ENGLISH)
-        assert response.json() == {
-            "meeting": ['Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'],
-            "description": ["This field may not be blank."],
-            "proposed": ['Expected a dictionary of items but got type "list".'],
-        }
-        assert api_post(client, {"website": 5, "proposed": None}, ENGLISH).json() == {
-            "description": ["This field is required."],
-            "website": ["Not a valid string."],
-            "proposed": ["This field may not be null."],
-        }
 
     def test_a_link_that_is_no_address(self, client, directory):
         meeting = aa_meeting(directory)

@@ -59,6 +59,30 @@ def build_concurrently(schema_editor, name: str, definition: str) -> None:
         schema_editor.execute("SELECT set_config('statement_timeout', %s, false)", [timeout])
 
 
+def concurrent_index(index, *, model: str, definition: str, after: str = ""):
+    """The operation adding `model`'s `index` (0021, 0031): built concurrently
+    on PostgreSQL (`build_concurrently` with `definition`, then the SQL
+    `after`, such as an ANALYZE), by Django's schema editor elsewhere; the
+    migration holding it is not atomic."""
+
+    def forward(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            build_concurrently(schema_editor, index.name, definition)
+            if after:
+                schema_editor.execute(after)
+        else:
+            schema_editor.add_index(apps.get_model("meetings", model), index)
+
+    def backward(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index.name}")
+        else:
+            schema_editor.remove_index(apps.get_model("meetings", model), index)
+
+    return migrations.SeparateDatabaseAndState(database_operations=[migrations.RunPython(forward, backward)],
+                                               state_operations=[migrations.AddIndex(model.lower(), index)])
+
+
 def backward(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return

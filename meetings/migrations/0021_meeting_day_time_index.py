@@ -10,22 +10,7 @@ from importlib import import_module
 
 from django.db import migrations, models
 
-INDEX = models.Index(fields=["day", "time"], name="meeting_day_time")
 concurrent = import_module("meetings.migrations.0011_keyword_trigram_indexes")
-
-
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        concurrent.build_concurrently(schema_editor, INDEX.name, "meetings_meeting (day, time)")
-    else:
-        schema_editor.add_index(apps.get_model("meetings", "Meeting"), INDEX)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX.name}")
-    else:
-        schema_editor.remove_index(apps.get_model("meetings", "Meeting"), INDEX)
 
 
 class Migration(migrations.Migration):
@@ -33,7 +18,5 @@ class Migration(migrations.Migration):
     atomic = False
     dependencies = [("meetings", "0020_type_text_sources_fellowships")]
 
-    operations = [migrations.SeparateDatabaseAndState(
-        database_operations=[migrations.RunPython(forward, backward)],
-        state_operations=[migrations.AddIndex("meeting", INDEX)],
-    )]
+    operations = [concurrent.concurrent_index(models.Index(fields=["day", "time"], name="meeting_day_time"),
+                                              model="Meeting", definition="meetings_meeting (day, time)")]
