@@ -1,5 +1,5 @@
-"""Searches by type code, by language and by keyword as people ask them
-(near a place, and listings), timed through the app in-process (Django `Client`, the real
+"""Searches by type code, by language, by keyword and by a place's name as
+people ask them (near a place, and listings), timed through the app in-process (Django `Client`, the real
 view, production settings, the answer cache off).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mf_bench_100000 .venv/bin/python bench/filter_search.py [--points 60]
@@ -23,6 +23,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetingfinder.settings")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-key-never-used-in-production-7c1e9a4f2b8d6e3a5c0f")
 os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ["CACHE_ANSWERS"] = "false"
+# One client asks everything: no computing budget (0 turns it off), as http_bench.py.
+os.environ.setdefault("PUBLIC_COMPUTE_SECONDS_PER_MINUTE", "0")
 
 import django  # noqa: E402
 
@@ -34,6 +36,8 @@ from django.test import Client  # noqa: E402
 from fixtures import directory  # noqa: E402
 
 SEARCH = "/api/v1/meetings/"
+# (city, state) of the directory's US places, read by main().
+PLACES: list[tuple[str, str]] = []
 
 
 def near(point: tuple[float, float], radius_mi: int) -> dict[str, str]:
@@ -44,11 +48,17 @@ SEARCHES = {
     "near, type=O": lambda p, rng: {**near(p, 10), "type": "O"},
     "near, aa, type=O,W": lambda p, rng: {**near(p, 10), "type": "O,W", "fellowship": "aa"},
     "near, aa, type=ASL (rare)": lambda p, rng: {**near(p, 25), "type": "ASL", "fellowship": "aa"},
+    "near, type=D|DISC (either)": lambda p, rng: {**near(p, 10), "type": "D|DISC"},
     "near, language=es": lambda p, rng: {**near(p, 25), "language": "es"},
+    # The directory's own US places, named as people type them (round 32).
+    "near=City, ST": lambda p, rng: {"near": ", ".join(rng.choice(PLACES))},
+    "near=City (bare name)": lambda p, rng: {"near": rng.choice(PLACES)[0]},
     "list, everything": lambda p, rng: {},
     "list, one day": lambda p, rng: {"day": str(rng.randrange(7))},
     "list, type=O, one day": lambda p, rng: {"type": "O", "day": str(rng.randrange(7))},
     "list, aa, type=W,B": lambda p, rng: {"type": "W,B", "fellowship": "aa"},
+    "list, type=D|DISC (either)": lambda p, rng: {"type": "D|DISC"},
+    "list, type=D|DISC and W": lambda p, rng: {"type": "D|DISC,W"},
     "list, language=es": lambda p, rng: {"language": "es"},
     "near, q=serenity": lambda p, rng: {**near(p, 10), "q": "serenity"},
     "near, q=ab (2 letters)": lambda p, rng: {**near(p, 10), "q": "ab"},
@@ -75,6 +85,10 @@ def main() -> None:
     options = parser.parse_args()
     client = Client()
     points = directory.populated_points(random.Random(options.seed), options.points)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT city, state FROM meetings_location WHERE country = 'US' AND city <> '' "
+                       "AND state <> '' AND NOT approximate ORDER BY 1, 2")
+        PLACES.extend(random.Random(options.seed).sample(cursor.fetchall(), 200))
     print(f"database {connection.settings_dict['NAME']} ({connection.vendor}), {options.points} points each")
     print(f"{'search':30} {'p50 ms':>8} {'p90 ms':>8} {'matches':>8}")
     for name, make in SEARCHES.items():
