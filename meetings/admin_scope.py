@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
-from fellowships.models import ServiceBody
+from fellowships.models import Fellowship, ServiceBody
 from meetings import curation
 from meetings.filters import whole_number
 from meetings.models import ChangeRequest, FeedSource, ImportRun, Location, Meeting
@@ -23,6 +23,7 @@ SCOPES = {
     ImportRun: curation.import_runs_curated_by,
     ChangeRequest: curation.change_requests_curated_by,
     ServiceBody: curation.service_bodies_curated_by,
+    Fellowship: curation.fellowships_curated_by,
 }
 
 

@@ -31,7 +31,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from fellowships.models import ServiceBody
+from fellowships.models import Fellowship, ServiceBody
 from meetings.models import ChangeRequest, FeedSource, ImportRun, Location, Meeting, Region
 from meetings.querysets import PUBLISHED
 from meetings.selectors import tree_ids
@@ -89,6 +89,12 @@ def _in_curated_bodies(model, body_path: str, *, user, queryset: QuerySet | None
 
 def service_bodies_curated_by(*, user, queryset: QuerySet[ServiceBody] | None = None) -> QuerySet[ServiceBody]:
     return _in_curated_bodies(ServiceBody, "pk", user=user, queryset=queryset)
+
+
+def fellowships_curated_by(*, user, queryset: QuerySet[Fellowship] | None = None) -> QuerySet[Fellowship]:
+    """The fellowships of the service bodies `user` curates: a meeting of
+    theirs can be of no other (its body's fellowship)."""
+    return _in_curated_bodies(Fellowship, "service_bodies", user=user, queryset=queryset).distinct()
 
 
 def meetings_curated_by(*, user, queryset: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]:

@@ -85,6 +85,18 @@ def test_a_meeting_cannot_be_moved_to_another_body_or_location(aa_client, direct
     assert (mine.service_body_id, mine.location_id) != (directory.na_area.pk, theirs.location_id)
 
 
+def test_the_meeting_form_offers_only_the_fellowships_of_the_curators_bodies(aa_client, admin_client, directory):
+    """Found by the admin review of 1 December: the AA office's curator was
+    offered Al-Anon and NA in a meeting's fellowship, which the save then
+    refused (the body's fellowship). A superuser is offered all three."""
+    def offered(client) -> list[str]:
+        form = client.get(reverse("admin:meetings_meeting_add")).context["adminform"].form
+        return sorted(f.slug for f in form.fields["fellowship"].queryset)
+
+    assert offered(aa_client) == ["aa"]
+    assert offered(admin_client) == ["aa", "al-anon", "na"]
+
+
 def test_autocomplete_offers_only_the_curators_rows(aa_client, directory):
     mine = aa_meeting(directory, "Serenity Office", location=LocationFactory(name="Serenity Hall"))
     theirs = na_meeting(directory, "Serenity NA", location=LocationFactory(name="Serenity Church"))
@@ -226,9 +238,11 @@ def test_a_request_follows_its_meeting_when_a_superuser_moves_it(aa_client, dire
     assert [r.pk for r in aa_client.get(requests).context["cl"].result_list] == [request.pk]
 
 
-def test_a_feed_source_of_another_fellowship_than_its_body_is_refused(aa_client, directory):
+def test_a_feed_source_of_another_fellowship_than_its_body_is_refused(aa_client, admin_client, directory):
     """Its meetings would be the AA body's but NA's, and the curator could not
-    save one of them (the meeting form refuses the mismatch): refused on the field."""
+    save one of them (the meeting form refuses the mismatch): refused on the
+    field. The AA curator is not offered NA at all (only their bodies'
+    fellowships); a superuser, offered every one, is told why."""
     from meetings.models import Fellowship
 
     data = {"slug": "oc-na", "name": "OC NA feed", "format": "meeting-guide", "url": "https://example.org/na.json",
@@ -236,6 +250,8 @@ def test_a_feed_source_of_another_fellowship_than_its_body_is_refused(aa_client,
             "bmlt_service_body_ids": "", "refresh_minutes": 60, "enabled": "on", "shrink_guard_share": "",
             "runs-TOTAL_FORMS": 0, "runs-INITIAL_FORMS": 0}
     response = aa_client.post(reverse("admin:meetings_feedsource_add"), data)
+    assert response.status_code == 200 and set(response.context["adminform"].form.errors) == {"fellowship"}
+    response = admin_client.post(reverse("admin:meetings_feedsource_add"), data)
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["service_body"] == [
         "OC Central Office keeps Alcoholics Anonymous meetings, not Narcotics Anonymous."]
