@@ -34,7 +34,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils.translation import gettext as _, gettext_lazy, ngettext, pgettext
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
@@ -42,7 +42,8 @@ from meetings import clock, geo, schedule
 from meetings.directory_version import kept_per_version
 from meetings.keywords import MAX_KEYWORD_WORDS, fold, keyword_words
 from meetings.geocoding import GeocodingError, geocode, state_code
-from meetings.models import Location, Region
+from meetings.models import Meeting, Region
+from meetings.querysets import PUBLISHED
 from meetings.selectors import ATTENDANCE_MATCHES, TIMES_OF_DAY, WEEK_MINUTES, MeetingFilters, MeetingSearch, tree_ids
 
 MAX_STARTING_WITHIN = WEEK_MINUTES
@@ -421,12 +422,19 @@ def _states_of_bare_city(near: str) -> list[str]:
     return [f"{near}, {row['state']}" for row in bare_city_states(near)[:3]]
 
 
+def _public_meetings_by_place(meetings: QuerySet) -> QuerySet:
+    """Of `meetings`, those the public sees (`querysets.PUBLISHED`: a meeting
+    kept unpublished names no town), counted by city and state: the rows
+    carry `state` and `meetings`, the most meetings first."""
+    return (meetings.filter(PUBLISHED, location__isnull=False).exclude(location__city="").exclude(location__state="")
+            .values(state=F("location__state")).annotate(meetings=Count("id")).order_by("-meetings", "state"))
+
+
 def bare_city_states(city: str) -> QuerySet:
     """The states where the directory has meetings in a city named `city`
     (any case), the one with the most meetings first; the places read
     through their index of upper-cased city names (Location.Meta)."""
-    return (Location.objects.filter(city__iexact=city, meetings__isnull=False).exclude(state="")
-            .values("state").annotate(meetings=Count("meetings")).order_by("-meetings", "state"))
+    return _public_meetings_by_place(Meeting.objects.filter(location__city__iexact=city))
 
 
 # How alike a place not known and a city's name must be (difflib's ratio):
@@ -446,23 +454,26 @@ def _city_spelt_like(near: str) -> str:
     city, comma, state = near.rpartition(",")
     if comma and state_code(state):  # "Irvien, California" is compared as "irvien" too
         near = city
-    asked = _STATE_SUFFIX_RE.sub("", fold(" ".join(near.split())))
+    asked = fold(" ".join(near.split()))
     cities = _cities_with_meetings()
-    found = difflib.get_close_matches(asked, cities, n=1, cutoff=SPELT_LIKE_CUTOFF)
-    return cities[found[0]] if found else ""
+    # Whole first: the two letters ending "Sante Fe" are no state.
+    for spelt in dict.fromkeys((asked, _STATE_SUFFIX_RE.sub("", asked))):
+        found = difflib.get_close_matches(spelt, cities, n=1, cutoff=SPELT_LIKE_CUTOFF)
+        if found:
+            return cities[found[0]]
+    return ""
 
 
 def _cities_with_meetings() -> dict[str, str]:
     """Each city where the directory has meetings, folded ("santa ana"), ->
     "Santa Ana, CA" (of its states, the one with the most meetings), as the
     bare names `_states_of_bare_city` completes: read once per directory version."""
-    using = Location.objects.all().db
+    using = Meeting.objects.all().db
 
     def read() -> dict[str, str]:
-        rows = (Location.objects.using(using).filter(meetings__isnull=False).exclude(city="").exclude(state="")
-                .values("city", "state").annotate(meetings=Count("meetings")).order_by("-meetings", "city", "state"))
+        rows = _public_meetings_by_place(Meeting.objects.using(using)).annotate(city=F("location__city"))
         cities: dict[str, str] = {}
-        for row in rows:
+        for row in rows.order_by("-meetings", "city", "state"):
             cities.setdefault(fold(row["city"]), f"{row['city']}, {row['state']}")
         return cities
 

@@ -365,8 +365,8 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
     codes_by_label: dict[str, list[str]] = {}
     for code, label in box_of.items():
         codes_by_label.setdefault(label, []).append(code)
-    asked_codes = [set(value.split("|")) for given in asked.getlist("type") for value in given.split(",")]
-    types = sorted((("|".join(sorted(codes)), label, any(wanted <= set(codes) for wanted in asked_codes))
+    asked_codes = read_parameter(asked, "type")  # each value's codes, as the search reads them
+    types = sorted((("|".join(sorted(codes)), label, any(set(wanted) <= set(codes) for wanted in asked_codes))
                     for label, codes in codes_by_label.items()), key=lambda box: box[1].lower())
     languages = sorted(((code, _language_name(code)) for code in spoken if code), key=lambda pair: pair[1])
     regions = [(r.slug, r.name if r.parent_id is None else f"{r.parent.name} › {r.name}")

@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from meetings import geo
 from meetings.filters import PARAMETERS, SearchInvalid, search_parse
-from tests.factories import make_meeting
+from tests.factories import LocationFactory, make_meeting
 
 NOW = dt.datetime(2026, 11, 3, 17, 0, tzinfo=dt.timezone.utc)
 
@@ -147,6 +147,33 @@ def test_a_place_spelt_like_a_city_with_meetings_is_offered(vocabularies):
     assert errors("near=Springfield") == {"near": ["No place is known by 'Springfield': try a ZIP code or "
                                                    "'City, ST'."]}
     assert len(errors("near=00000")["near"]) == 1
+
+
+@pytest.mark.django_db
+def test_a_city_of_hidden_meetings_alone_is_neither_offered_nor_completed(vocabularies):
+    """The cities the directory offers ("Did you mean") and completes a bare
+    name with are those of meetings the public sees: a meeting kept
+    unpublished (a member's home) names no town, nor does a copy or one
+    removed from its feed."""
+    home = LocationFactory(city="Hiddenville", state="NV", latitude=39.5, longitude=-119.8)
+    for hidden in ({"published": False}, {"removed": True}):
+        make_meeting(name="Home group", location=home, **hidden)
+    assert parse_error_suggestion("near=Hiddenvile") == ""
+    assert set(errors("near=Hiddenville")) == {"near"}
+    make_meeting(name="Open group", location=LocationFactory(city="Hiddenville", state="NV", latitude=39.5,
+                                                             longitude=-119.8))
+    assert parse_error_suggestion("near=Hiddenvile") == "Hiddenville, NV"
+
+
+@pytest.mark.django_db
+def test_a_city_whose_last_word_has_two_letters_is_compared_whole(vocabularies):
+    """"Fe" of "Sante Fe" is no state: compared without it, "sante" was
+    Santee's spelling, and the person who meant Santa Fe was offered Santee."""
+    make_meeting(name="Online only", no_location=True)  # a meeting with no place names no town
+    make_meeting(name="High desert", location=LocationFactory(city="Santa Fe", state="NM"))
+    make_meeting(name="East county", location=LocationFactory(city="Santee", state="CA"))
+    assert parse_error_suggestion("near=Sante+Fe") == "Santa Fe, NM"
+    assert parse_error_suggestion("near=Santea,+CA") == "Santee, CA"
 
 
 @pytest.mark.django_db
