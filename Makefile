@@ -20,8 +20,7 @@ setup: $(BIN)/.installed messages
 # The pages' English and Spanish catalogues (locale/*/django.po -> .mo), with
 # gettext's msgfmt (Debian: apt-get install gettext).
 messages: $(BIN)/.installed
-	@command -v msgfmt >/dev/null || { echo "msgfmt not found: apt-get install gettext" >&2; exit 1; }
-	DJANGO_DEBUG=true $(BIN)/python manage.py compilemessages --ignore .venv --ignore staticfiles --ignore node_modules -v 0
+	PYTHON=$(BIN)/python sh deploy/assets.sh messages
 
 # Serve the API, admin and pages on the embedded default (SQLite, in-process
 # tasks, offline geocoder) with the Orange County sample data loaded. DEBUG is
