@@ -9,12 +9,16 @@ here registers models it does not name.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, QuerySet
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _, gettext_lazy, ngettext
@@ -151,6 +155,38 @@ def not_a_copy(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySe
     modeladmin.report_not_copies(request, changed=changed, selected=selected)
 
 
+def history_changes_shown(model, changes: list[dict[str, dict]]) -> list[list[dict]]:
+    """Each of `changes` ({field: {key: value}} in `history.record_values`'
+    encoding, as `history.record_diff` and `history.revert_changes` give
+    them) as a curator reads it: [{"field": label, key: text}], a day by its
+    name, yes or no, a place or body by its name (one query per model named)."""
+    fields = {name: model._meta.get_field(name) for change in changes for name in change}
+    wanted = defaultdict(set)
+    for change in changes:
+        for name, values in change.items():
+            if fields[name].many_to_one:
+                wanted[fields[name].related_model].update(v for v in values.values() if v is not None)
+    names = {(related, pk): str(row) for related, ids in wanted.items()
+             for pk, row in related._default_manager.in_bulk(ids).items()}
+
+    def text(field, value) -> str:
+        if value is None or value == "" or isinstance(value, list):
+            return shown_value(value)
+        if field.many_to_one:
+            return names.get((field.related_model, value), str(value))
+        if field.choices:
+            return str(dict(field.flatchoices).get(value, value))
+        if isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        if isinstance(field, DateTimeField):
+            return formats.localize(timezone.localtime(dt.datetime.fromisoformat(value)))
+        return str(formats.localize(value))
+
+    return [[{"field": capfirst(field_label(model, name)),
+              **{key: text(fields[name], value) for key, value in values.items()}}
+             for name, values in change.items()] for change in changes]
+
+
 class HistoryColumns:
     """Columns of the history page (simple-history's), shared by meetings and locations."""
 
@@ -158,6 +194,27 @@ class HistoryColumns:
     # simple-history's table heads columns with their attribute names and
     # prints "None" for a change without a user or reason; this one reads.
     object_history_list_template = "admin/meetings/object_history_list.html"
+    # Its page of an old version, with the admin's breadcrumbs and a word that it only shows it.
+    object_history_form_template = "admin/meetings/object_history_form.html"
+
+    def history_view_title(self, request: HttpRequest, obj) -> str:
+        return _("History of %(object)s") % {"object": obj}
+
+    def history_form_view_title(self, request: HttpRequest, obj) -> str:
+        return _("A recorded version of %(object)s") % {"object": obj}
+
+    def set_history_delta_changes(self, request: HttpRequest, historical_records, foreign_keys_are_objs=True):
+        """What each change made, as the revert page and the changes feed
+        read it (`history.record_diff` against the row before it, on this
+        page or not; derived types included, timestamps left out), in the
+        curator's words. simple-history's own listed raw values ("False",
+        "0" for Sunday, times with seconds) and every save's timestamp."""
+        records = list(historical_records)
+        previous = history.previous_records(records)
+        diffs = [history.record_diff(record, previous[record.history_id]) if previous.get(record.history_id) else {}
+                 for record in records]
+        for record, shown in zip(records, history_changes_shown(self.model, diffs)):
+            record.history_delta_changes = shown
 
     @admin.display(description=gettext_lazy("Changed by"))
     def made_by(self, record) -> str:
@@ -203,7 +260,7 @@ class HistoryColumns:
             "opts": self.model._meta, "object": obj, "record": record, "history_url": history_url,
             "attribution": history.record_attribution(record).describe(),
             "changes": changes,
-            "changed_fields": [(capfirst(field_label(self.model, name)), values) for name, values in changes.items()],
+            "changed_fields": history_changes_shown(self.model, [changes])[0],
             # What the revert would refuse, said before the curator asks for it.
             "refusal": history.revert_schedule_problem(record=record, changes=changes, current=obj),
             "left_as_they_are": [field_label(self.model, name) for name in made

@@ -323,7 +323,7 @@ class Attribution:
         if self.import_run_id:
             parts.append(_("import run #%(id)s") % {"id": self.import_run_id})
         if self.user is not None:
-            parts.append(_("by %(user)s") % {"user": self.user})
+            parts.append(str(self.user))  # under "Changed by", or after "made by": the name alone
         text = ", ".join(parts) or _("system")
         return f"{text} ({self.reason})" if self.reason else text
 

@@ -4,13 +4,17 @@ browser's Accept-Language as on the public pages."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from django.urls import reverse
 
 from fellowships.models import MeetingType, ServiceBody
 from meetings.change_requests import change_request_approve, change_request_submit
-from meetings.models import Location
-from tests.factories import change_url, location_form_data, make_meeting, meeting_form_data, message_texts
+from meetings.models import Location, Meeting
+from tests.factories import (LocationFactory, aa_meeting, change_url, location_form_data, make_meeting,
+                             meeting_form_data, message_texts)
 
 SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es"}
 MEETING_CHANGELIST = reverse("admin:meetings_meeting_changelist")
@@ -52,6 +56,89 @@ class TestMeetingsInSpanish:
         url = reverse("admin:meetings_meeting_history", args=[hall_meeting.pk])
         html = aa_client.get(url, **SPANISH).content.decode()
         assert '<th scope="col">Cambiado por</th>' in html and '<th scope="col">Revertir</th>' in html
+
+
+def page_text(fragment: str) -> str:
+    """What a reader reads of an HTML fragment: tags dropped, spaces folded."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def history_cells(page: str) -> dict[str, list[str]]:
+    """The history table's changes (one "Field: old → new" a line), actions
+    and attributions, as read."""
+    table = re.search(r'<table id="change-history".*?</table>', page, re.S).group(0)
+    rows = [re.findall(r"<td>(.*?)</td>", row, re.S) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    return {"action": [page_text(row[1]) for row in rows], "made_by": [page_text(row[2]) for row in rows],
+            "changes": [page_text(item) for item in re.findall(r"<li>(.*?)</li>", table, re.S)]}
+
+
+@pytest.fixture
+def edited_meeting(aa_client, directory):
+    """A meeting the AA curator moved to another day, time and hall, published, and gave one more type."""
+    # Each hall keeps another of the curator's meetings, so a revert may take the meeting back.
+    first_hall = aa_meeting(directory, "Monday Group", location=LocationFactory(name="Tuesday Hall")).location
+    hall = aa_meeting(directory, "Wednesday Group", location=LocationFactory(name="Wednesday Hall")).location
+    meeting = make_meeting(name="Tuesday Hall", service_body=directory.aa_office, published=False, types=("O",),
+                           location=first_hall)
+    o_d = [t.pk for t in meeting.fellowship.types.filter(code__in=["O", "D"])]
+    response = aa_client.post(change_url(meeting), meeting_form_data(
+        meeting, day=3, time="20:30", published="on", location=hall.pk, types=o_d))
+    assert response.status_code == 302
+    return Meeting.objects.get(pk=meeting.pk)
+
+
+@pytest.mark.django_db
+class TestHistoryInSpanish:
+    """The history pages (simple-history's, with the project's columns) read
+    whole in the curator's language: titles, actions, who made a change and
+    what it changed, as the curator reads those fields elsewhere."""
+
+    def test_the_history_page(self, aa_client, edited_meeting):
+        url = reverse("admin:meetings_meeting_history", args=[edited_meeting.pk])
+        page = aa_client.get(url, **SPANISH).content.decode()
+        assert "<h1>Historial de Tuesday Hall</h1>" in page and "View history" not in page
+        cells = history_cells(page)
+        assert cells["action"] == ["Modificación", "Creación"]
+        assert cells["made_by"] == ["aa-volunteer", "sistema"]
+        changes = cells["changes"]
+        assert {"Día: martes → miércoles", "Hora: 19:00 → 20:30", "Publicada: No → Sí", "Tipos: O → D O"} <= set(changes)
+        assert f"Lugar: {Location.objects.get(name='Tuesday Hall')} → {edited_meeting.location}" in changes
+        assert not [change for change in changes if change.startswith(("Actualizada", "Id"))]
+
+    def test_the_same_page_in_english(self, aa_client, edited_meeting):
+        page = aa_client.get(reverse("admin:meetings_meeting_history", args=[edited_meeting.pk])).content.decode()
+        assert "<h1>History of Tuesday Hall</h1>" in page
+        cells = history_cells(page)
+        assert cells["action"] == ["Changed", "Created"] and cells["made_by"] == ["aa-volunteer", "system"]
+        assert {"Day: Tuesday → Wednesday", "Time: 19:00 → 20:30", "Published: No → Yes",
+                "Types: O → D O"} <= set(cells["changes"])
+
+    def test_the_revert_page(self, aa_client, edited_meeting):
+        record = edited_meeting.history.order_by("-history_id").first()
+        url = reverse("admin:meetings_meeting_revert", args=[edited_meeting.pk, record.history_id])
+        page = aa_client.get(url, **SPANISH).content.decode()
+        assert "hecho por aa-volunteer." in page_text(page)
+        table = re.search(r'<table id="revert-changes">.*?</table>', page, re.S).group(0)
+        rows = {page_text(cells[0]): (page_text(cells[1]), page_text(cells[2])) for cells in (
+            re.findall(r"<td>(.*?)</td>", row, re.S) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:])}
+        assert rows["Día"] == ("miércoles", "martes") and rows["Hora"] == ("20:30", "19:00")
+        assert rows["Publicada"] == ("Sí", "No") and rows["Tipos"] == ("D O", "O")
+        assert rows["Lugar"] == (str(edited_meeting.location), str(Location.objects.get(name="Tuesday Hall")))
+        english = page_text(aa_client.get(url).content.decode())
+        assert "made by aa-volunteer." in english
+
+    def test_a_recorded_version(self, aa_client, edited_meeting):
+        record = edited_meeting.history.order_by("history_id").first()
+        url = reverse("admin:meetings_meeting_simple_history", args=[edited_meeting.pk, record.history_id])
+        page = aa_client.get(url, **SPANISH).content.decode()
+        assert "<h1>Una versión guardada de Tuesday Hall</h1>" in page
+        crumbs = page_text(re.search(r'<div class="breadcrumbs">.*?</div>', page, re.S).group(0))
+        assert crumbs == "Inicio › Reuniones › Tuesday Hall › Historial › Versión guardada"
+        assert "aquí no se guarda nada" in page_text(page)
+        english = aa_client.get(url).content.decode()
+        assert "<h1>A recorded version of Tuesday Hall</h1>" in english
+        crumbs = page_text(re.search(r'<div class="breadcrumbs">.*?</div>', english, re.S).group(0))
+        assert crumbs == "Home › Meetings › Tuesday Hall › History › Recorded version"
 
 
 @pytest.mark.django_db
