@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -138,3 +139,19 @@ def test_review_page_counts_and_links_to_the_filtered_list(client, directory):
     assert client.get(reverse("admin:meetings_meeting_quality_body", args=[directory.na_area.pk])).status_code == 404
     index = client.get(reverse("admin:meetings_meeting_quality")).content.decode()
     assert "OC Central Office" in index and "South County District" in index and "OC NA Area" not in index
+
+
+def test_a_curator_finds_the_review_from_the_admin_index_and_the_meetings_list(aa_client, db):
+    """Where a curator starts (the admin's home, the meetings' list), a link
+    to the review, in their language; not for staff who may not see meetings,
+    whom the review refuses too."""
+    review = reverse("admin:meetings_meeting_quality")
+    link = f'<a href="{review}">{{}}</a>'
+    for start in (reverse("admin:index"), reverse("admin:meetings_meeting_changelist")):
+        assert link.format("Data-quality review") in aa_client.get(start).content.decode()
+        spanish = aa_client.get(start, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        assert link.format("Revisión de la calidad de los datos") in spanish
+    staff = get_user_model().objects.create_user("desk", "desk@example.org", "not-a-real-password", is_staff=True)
+    aa_client.force_login(staff)
+    assert review not in aa_client.get(reverse("admin:index")).content.decode()
+    assert aa_client.get(review).status_code == 403
