@@ -1,10 +1,13 @@
 """The admin's "Import now" (meetings/feeds/admin.py, meetings/feeds/dispatch.py):
-never a server error when the queue is down, never minutes inside the request."""
+never a server error when the queue is down, never minutes inside the request;
+and a run's page, which names the meetings the run wrote."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -12,10 +15,11 @@ import uuid
 import pytest
 from celery import Celery
 from django.core.files.base import ContentFile
+from django.urls import reverse
 
 from meetings.feeds import dispatch
-from meetings.models import ImportRun, Meeting
-from tests.factories import feed_record, make_source
+from meetings.models import FeedSource, ImportRun, Meeting
+from tests.factories import feed_record, make_source, run_feed
 
 
 def _import_now(client, source):
@@ -121,3 +125,71 @@ def test_import_now_without_a_broker_runs_outside_the_request(uploaded, admin_cl
     run = ImportRun.objects.get()
     assert (run.status, run.created) == ("succeeded", 3)
     assert Meeting.objects.count() == 3
+
+
+# A run's page: which meetings it wrote, as its history and notes record them.
+
+@pytest.fixture
+def curated_run(directory):
+    """The AA office's feed imported twice: the second run renames m0, finds
+    the curator's name on m1 over the feed's, drops m2, leaves m3 alone (a
+    superuser moved it to a body the curator does not keep) and adds m4."""
+    from meetings.services import meeting_lock_fields, meeting_save
+    from tests.factories import ServiceBodyFactory
+
+    source = FeedSource.objects.create(slug="oc-aa", name="OC AA feed", fellowship=directory.aa_office.fellowship,
+                                       service_body=directory.aa_office, shrink_guard_share=1.0)
+    first = run_feed(source, [feed_record(n) for n in range(4)])
+    curated = Meeting.objects.get(source_key="m1")
+    curated.name = "Curated name"
+    meeting_save(meeting=curated)
+    meeting_lock_fields(meeting=curated, fields=["name"])
+    moved = Meeting.objects.get(source_key="m3")
+    moved.service_body = ServiceBodyFactory(name="LA Central Office", fellowship=directory.aa_office.fellowship)
+    meeting_save(meeting=moved)
+    second = run_feed(source, [feed_record(0, name="Renamed 0"), feed_record(1, name="Feed name"), feed_record(3),
+                               feed_record(4)])
+    assert (second.created, second.updated, second.removed, second.skipped) == (1, 2, 1, 1)
+    return first, second
+
+
+def run_meetings(client, run, **headers) -> dict[str, str]:
+    """The run page's meetings, section by section, as read (links as `[name](url)`)."""
+    page = client.get(reverse("admin:meetings_importrun_change", args=[run.pk]), **headers).content.decode()
+    block = re.search(r'<fieldset class="module aligned" id="run-meetings">(.*?)</fieldset>', page, re.S).group(1)
+    rows = re.findall(r'<div class="form-row">\s*<label>(.*?)</label>(.*?)</div>', block, re.S)
+    return {html.unescape(label): " ".join(html.unescape(re.sub(r'<a href="([^"]*)">([^<]*)</a>', r"[\2](\1)",
+                                                                   text)).split()) for label, text in rows}
+
+
+def meeting_link(key: str) -> str:
+    meeting = Meeting.objects.get(source_key=key)
+    return f"[{meeting.name}]({reverse('admin:meetings_meeting_change', args=[meeting.pk])})"
+
+
+def test_a_runs_page_lists_the_meetings_it_added_changed_removed_and_held(aa_client, curated_run):
+    _, second = curated_run
+    assert run_meetings(aa_client, second) == {
+        "Added": meeting_link("m4"),
+        # m1 is written too (the feed's new name is kept beside the curator's), so it is in its history.
+        "Changed": f"{meeting_link('m1')}, {meeting_link('m0')}",
+        "Removed (gone from the feed)": meeting_link("m2"),
+        # m1 kept the curator's name; m3, left alone, is another body's now: the curator does not see it.
+        "Held (a curated value kept, or another service body's now)": f"{meeting_link('m1')} and 1 more not listed",
+    }
+    spanish = run_meetings(aa_client, second, HTTP_ACCEPT_LANGUAGE="es")
+    assert spanish["Añadidas"] == meeting_link("m4") and spanish["Modificadas"].endswith(meeting_link("m0"))
+    assert spanish["Retiradas (ya no están en la fuente)"] == meeting_link("m2")
+    assert spanish["Retenidas (se conservó un valor curado, o son ahora de otra entidad de servicio)"] == (
+        f"{meeting_link('m1')} y 1 más sin listar")
+
+
+def test_a_huge_runs_page_names_a_bounded_number_of_meetings(aa_client, curated_run, monkeypatch):
+    from meetings.feeds import admin as feeds_admin
+
+    first, _ = curated_run
+    monkeypatch.setattr(feeds_admin, "RUN_MEETINGS_SHOWN", 2)
+    added = run_meetings(aa_client, first)["Added"]
+    # In name order as they are named now; m3, another body's now, is among those counted, not named.
+    assert added == f"{meeting_link('m1')}, {meeting_link('m2')} and 2 more not listed"
+    assert run_meetings(aa_client, first, HTTP_ACCEPT_LANGUAGE="es")["Añadidas"].endswith(" y 2 más sin listar")

@@ -6,13 +6,15 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.http import HttpResponseRedirect
-from django.utils.translation import gettext as _, gettext_lazy, ngettext
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _, gettext_lazy, ngettext, pgettext_lazy
 
-from meetings import quality
+from meetings import curation, quality
 from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
 from meetings.feeds.claims import SourceBusy
 from meetings.feeds.dispatch import IN_BACKGROUND, ImportQueueUnavailable, feed_import_start
-from meetings.feeds.importer import SUPERSEDED, HeldRunSuperseded, import_run_approve
+from meetings.feeds.importer import SUPERSEDED, HeldRunSuperseded, import_run_approve, import_run_meetings
 from meetings.forms import FeedSourceAdminForm
 from meetings.models import FeedSource, ImportIssue, ImportRun
 from meetings.services import feed_source_save
@@ -104,6 +106,16 @@ class ImportIssueInline(admin.TabularInline):
     max_num = 0
 
 
+# A run's page names at most this many meetings of each kind (`import_run_meetings`) and counts the rest.
+RUN_MEETINGS_SHOWN = 50
+RUN_MEETING_KINDS = {
+    "added": pgettext_lazy("meetings a run wrote", "Added"),
+    "changed": pgettext_lazy("meetings a run wrote", "Changed"),
+    "removed": pgettext_lazy("meetings a run wrote", "Removed (gone from the feed)"),
+    "held": pgettext_lazy("meetings a run wrote", "Held (a curated value kept, or another service body's now)"),
+}
+
+
 @admin.register(ImportRun)
 class ImportRunAdmin(CuratorScopedAdmin):
     list_display = ("source", "started", "status", "created", "updated", "unchanged", "removed", "rejected",
@@ -116,6 +128,26 @@ class ImportRunAdmin(CuratorScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context = {**context, "run_meetings": self.run_meetings(request, run=obj)}
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def run_meetings(self, request, *, run: ImportRun) -> list[dict]:
+        """Each kind of meeting the run wrote: those the viewer curates, by
+        name and linked, at most RUN_MEETINGS_SHOWN, and how many more."""
+        sections = []
+        for kind, meetings in import_run_meetings(run=run).items():
+            total = meetings.count()
+            if not total:
+                continue
+            shown = curation.meetings_curated_by(user=request.user, queryset=meetings).only("pk", "name").order_by(
+                "name", "pk")[:RUN_MEETINGS_SHOWN]
+            links = [format_html('<a href="{}">{}</a>', reverse("admin:meetings_meeting_change", args=[meeting.pk]),
+                                 meeting.name) for meeting in shown]
+            sections.append({"label": RUN_MEETING_KINDS[kind], "links": links, "more": total - len(links)})
+        return sections
 
     @admin.action(description=gettext_lazy("Approve held runs (apply the feed as fetched)"), permissions=["change"])
     def approve(self, request, queryset):

@@ -23,6 +23,7 @@ BMLT records; without a source one is made per service body; the exporter's
 round-trip tests use it), `import_run_approve(run=...)` (a held run's feed as
 fetched, shrink guard off; refused once a later run of the source succeeded
 or was held: `HeldRunSuperseded`) and `parse_feed_text(text=..., format=...)`.
+`import_run_meetings(run=...)` reads back which meetings a run wrote.
 
 Meetings match by (source, the feed's key), or for a record keyed on its
 content by what it shares with the meeting it was; unchanged records (same content
@@ -50,6 +51,7 @@ from itertools import chain
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -1315,3 +1317,23 @@ def import_run_approve(*, run: ImportRun, geocoder=None) -> ImportRun:
     if run.status != ImportRun.Status.HELD:
         _approvable(run)  # says why at once; a held run is checked under the source's claim
     return feed_import(source_id=run.source_id, held_run_id=run.pk, geocoder=geocoder)
+
+
+def import_run_meetings(*, run: ImportRun) -> dict[str, QuerySet[Meeting]]:
+    """The meetings `run` wrote, read back from what it recorded (nothing is
+    stored twice): "added", "changed" and "removed" from the history rows
+    attributed to it, "held" from its notes on records it left alone, by
+    the feed's key (a curator's value kept over the feed's, or the meeting
+    another service body's now). A meeting deleted since is in none; a held
+    run, which writes nothing, has none."""
+    rows = Meeting.history.filter(import_run_id=run.pk)
+    added = rows.filter(history_type="+").values("id")
+    held = run.issues.filter(Q(kind=ImportIssue.Kind.SKIPPED)
+                             | Q(kind=ImportIssue.Kind.REPAIRED, reason__startswith=CURATED_KEPT))
+    return {
+        "added": Meeting.objects.filter(pk__in=added),
+        "changed": Meeting.objects.filter(pk__in=rows.filter(history_type="~", removed=False).exclude(
+            id__in=added).values("id")),
+        "removed": Meeting.objects.filter(pk__in=rows.filter(history_type="~", removed=True).values("id")),
+        "held": Meeting.objects.filter(source=run.source.meeting_source, source_key__in=held.values("record_key")),
+    }
