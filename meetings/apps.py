@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class MeetingsConfig(AppConfig):
     name = "meetings"
+    verbose_name = gettext_lazy("Meetings")  # the admin's heading, in the curator's language
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

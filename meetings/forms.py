@@ -46,7 +46,7 @@ class MeetingTypeChoiceField(forms.ModelMultipleChoiceField):
 class MeetingAdminForm(forms.ModelForm):
     types = MeetingTypeChoiceField(
         queryset=MeetingType.objects.select_related("fellowship").order_by("fellowship__slug", "code"),
-        required=False,
+        required=False, label=_("Types"),
         help_text=_("Only types of the meeting's fellowship. Open/closed and attendance follow from them on save."),
     )
 

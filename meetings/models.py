@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
@@ -325,6 +325,15 @@ class FeedFormat(models.TextChoices):
     CSV = "csv", _("CSV (TSML template columns)")
 
 
+class ImportStatus(models.TextChoices):
+    """An import run's status (`ImportRun.Status`), and its source's last one."""
+
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    HELD = "held", _("Held for approval")
+    FAILED = "failed", _("Failed")
+
+
 def feed_url_problem(url: str) -> str:
     """Why `url` cannot be a feed source's URL, or "" when it can. Only
     http(s) URLs with a host: a curator must never be able to name a file on
@@ -376,7 +385,8 @@ class FeedSource(models.Model):
     # unpublish) before it is held; empty = the setting.
     shrink_guard_share = models.FloatField(verbose_name=_("shrink guard share"), null=True, blank=True)
     last_run_at = models.DateTimeField(verbose_name=_("last run at"), null=True, blank=True)
-    last_status = models.CharField(verbose_name=_("last status"), max_length=10, blank=True)
+    last_status = models.CharField(verbose_name=_("last status"), max_length=10, blank=True,
+                                   choices=ImportStatus.choices)
     # Claimed by a running import: one run per source at a time
     # (meetings/feeds/claims.py); `claimed_by` says which process holds it,
     # so a claim left by a killed process is recognised as stale.
@@ -426,11 +436,7 @@ class FeedSource(models.Model):
 class ImportRun(models.Model):
     """One import of one feed: what it did, or why it was held."""
 
-    class Status(models.TextChoices):
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        HELD = "held", _("Held for approval")
-        FAILED = "failed", _("Failed")
+    Status = ImportStatus
 
     source = models.ForeignKey(FeedSource, verbose_name=_("source"), on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(verbose_name=_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
@@ -439,11 +445,12 @@ class ImportRun(models.Model):
     finished = models.DateTimeField(verbose_name=_("finished"), null=True, blank=True)
     duration_seconds = models.FloatField(verbose_name=_("duration seconds"), null=True, blank=True)
     records = models.PositiveIntegerField(verbose_name=_("records"), default=0)
-    created = models.PositiveIntegerField(verbose_name=_("created"), default=0)
-    updated = models.PositiveIntegerField(verbose_name=_("updated"), default=0)
-    unchanged = models.PositiveIntegerField(verbose_name=_("unchanged"), default=0)
-    removed = models.PositiveIntegerField(verbose_name=_("removed"), default=0)
-    restored = models.PositiveIntegerField(verbose_name=_("restored"), default=0)
+    # How many meetings: "meetings" tells a translator these are counts of them (Spanish: creadas, not creada).
+    created = models.PositiveIntegerField(verbose_name=pgettext_lazy("meetings", "created"), default=0)
+    updated = models.PositiveIntegerField(verbose_name=pgettext_lazy("meetings", "updated"), default=0)
+    unchanged = models.PositiveIntegerField(verbose_name=pgettext_lazy("meetings", "unchanged"), default=0)
+    removed = models.PositiveIntegerField(verbose_name=pgettext_lazy("meetings", "removed"), default=0)
+    restored = models.PositiveIntegerField(verbose_name=pgettext_lazy("meetings", "restored"), default=0)
     rejected = models.PositiveIntegerField(verbose_name=_("rejected"), default=0)
     repaired = models.PositiveIntegerField(verbose_name=_("repaired"), default=0)
     duplicates = models.PositiveIntegerField(verbose_name=_("duplicates"), default=0)
@@ -469,7 +476,7 @@ class ImportRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.source} {self.started:%Y-%m-%d %H:%M} {self.status}"
+        return f"{self.source} {self.started:%Y-%m-%d %H:%M} {self.get_status_display()}"
 
 
 class ImportIssue(models.Model):

@@ -12,9 +12,9 @@ from django.urls import reverse
 
 from fellowships.models import MeetingType, ServiceBody
 from meetings.change_requests import change_request_approve, change_request_submit
-from meetings.models import Location, Meeting
-from tests.factories import (LocationFactory, aa_meeting, change_url, location_form_data, make_meeting,
-                             meeting_form_data, message_texts)
+from meetings.models import FeedSource, Location, Meeting
+from tests.factories import (LocationFactory, aa_meeting, change_url, feed_record, location_form_data, make_meeting,
+                             meeting_form_data, message_texts, run_feed)
 
 SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es"}
 MEETING_CHANGELIST = reverse("admin:meetings_meeting_changelist")
@@ -219,3 +219,56 @@ class TestRefusalsInSpanish:
         response = aa_client.post(change_url(request), {"decision_note": "A duplicate.", "_reject": "1"}, follow=True,
                                   **SPANISH)
         assert f"La solicitud {request.pk} ya estaba aprobada." in message_texts(response)
+
+
+def column_heads(page: str) -> list[str]:
+    return [page_text(head) for head in re.findall(r'<th scope="col" class="[^"]*column-[^"]*">(.*?)</th>', page, re.S)]
+
+
+@pytest.mark.django_db
+class TestHeadingsInSpanish:
+    """What heads the admin's pages and counts, walked as the AA office's
+    curator in Spanish and in English."""
+
+    def test_the_apps_on_the_home_page(self, aa_client):
+        for headers, names in ((SPANISH, {"Comunidades", "Reuniones"}), ({}, {"Fellowships", "Meetings"})):
+            response = aa_client.get(reverse("admin:index"), **headers)
+            assert {app["name"] for app in response.context["app_list"]} == names
+        page = aa_client.get(reverse("admin:app_list", args=["meetings"]), **SPANISH).content.decode()
+        assert "<title>Administración de Reuniones " in page
+
+    def test_the_meeting_forms_types(self, aa_client, hall_meeting):
+        assert '<label for="id_types">Tipos:</label>' in aa_client.get(change_url(hall_meeting), **SPANISH).content.decode()
+        assert '<label for="id_types">Types:</label>' in aa_client.get(change_url(hall_meeting)).content.decode()
+
+    def test_an_import_runs_counts_and_status(self, aa_client, directory):
+        source = FeedSource.objects.create(slug="oc-aa", name="OC AA feed", fellowship=directory.aa_office.fellowship,
+                                           service_body=directory.aa_office)
+        run = run_feed(source, [feed_record(n) for n in range(2)])
+        runs = aa_client.get(reverse("admin:meetings_importrun_changelist"), **SPANISH).content.decode()
+        # Counts of meetings: plural, not a meeting's own "Creada" (its date) or "Retirada" (its flag).
+        assert column_heads(runs)[:6] == ["Fuente", "Inicio", "Estado", "Creadas", "Actualizadas", "Sin cambios"]
+        assert column_heads(runs)[6] == "Retiradas"
+        english = aa_client.get(reverse("admin:meetings_importrun_changelist")).content.decode()
+        assert column_heads(english)[3:7] == ["Created", "Updated", "Unchanged", "Removed"]
+        page = aa_client.get(change_url(run), **SPANISH).content.decode()
+        assert f"<h2>OC AA feed {run.started:%Y-%m-%d %H:%M} Correcta</h2>" in page
+        assert "<label>Creadas:</label>" in page and "succeeded" not in page
+        sources = aa_client.get(reverse("admin:meetings_feedsource_changelist"), **SPANISH).content.decode()
+        assert '<td class="field-last_status">Correcta</td>' in sources
+        assert '<a href="?last_status__exact=succeeded">Correcta</a>' in sources  # the list filter
+        english = aa_client.get(reverse("admin:meetings_feedsource_changelist")).content.decode()
+        assert '<td class="field-last_status">Succeeded</td>' in english
+
+    def test_a_page_to_view_only(self, aa_client, directory):
+        page = aa_client.get(change_url(directory.aa_office), **SPANISH).content.decode()
+        assert "<h1>Ver entidad de servicio</h1>" in page
+
+    def test_select_all_across_pages(self, aa_client, hall_meeting, directory, monkeypatch):
+        from django.contrib import admin
+
+        make_meeting(name="Wednesday Hall", service_body=directory.aa_office, day=3)
+        monkeypatch.setattr(admin.site._registry[Meeting], "list_per_page", 1)
+        page = aa_client.get(MEETING_CHANGELIST, **SPANISH).content.decode()
+        # Django's "todos los 2 reuniones" gives a feminine noun a masculine article.
+        assert ">Seleccionar todo (2 reuniones)</a>" in page
