@@ -16,6 +16,7 @@ import pytest
 from celery import Celery
 from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils import translation
 
 from meetings.feeds import dispatch
 from meetings.models import FeedSource, ImportRun, Meeting
@@ -157,14 +158,15 @@ def run_meetings(client, run, **headers) -> dict[str, str]:
     """The run page's meetings, section by section, as read (links as `[name](url)`)."""
     page = client.get(reverse("admin:meetings_importrun_change", args=[run.pk]), **headers).content.decode()
     block = re.search(r'<fieldset class="module aligned" id="run-meetings">(.*?)</fieldset>', page, re.S).group(1)
-    rows = re.findall(r'<div class="form-row">\s*<label>(.*?)</label>(.*?)</div>', block, re.S)
+    rows = re.findall(r'<label>(.*?):</label><div class="readonly">(.*?)</div>', block, re.S)
     return {html.unescape(label): " ".join(html.unescape(re.sub(r'<a href="([^"]*)">([^<]*)</a>', r"[\2](\1)",
                                                                    text)).split()) for label, text in rows}
 
 
-def meeting_link(key: str) -> str:
+def meeting_link(key: str, language: str = "en") -> str:
     meeting = Meeting.objects.get(source_key=key)
-    return f"[{meeting.name}]({reverse('admin:meetings_meeting_change', args=[meeting.pk])})"
+    with translation.override(language):
+        return f"[{meeting.name} ({meeting.get_day_display()})]({reverse('admin:meetings_meeting_change', args=[meeting.pk])})"
 
 
 def test_a_runs_page_lists_the_meetings_it_added_changed_removed_and_held(aa_client, curated_run):
@@ -178,10 +180,10 @@ def test_a_runs_page_lists_the_meetings_it_added_changed_removed_and_held(aa_cli
         "Held (a curated value kept, or another service body's now)": f"{meeting_link('m1')} and 1 more not listed",
     }
     spanish = run_meetings(aa_client, second, HTTP_ACCEPT_LANGUAGE="es")
-    assert spanish["Añadidas"] == meeting_link("m4") and spanish["Modificadas"].endswith(meeting_link("m0"))
-    assert spanish["Retiradas (ya no están en la fuente)"] == meeting_link("m2")
+    assert spanish["Añadidas"] == meeting_link("m4", "es") and spanish["Modificadas"].endswith(meeting_link("m0", "es"))
+    assert spanish["Retiradas (ya no están en la fuente)"] == meeting_link("m2", "es")
     assert spanish["Retenidas (se conservó un valor curado, o son ahora de otra entidad de servicio)"] == (
-        f"{meeting_link('m1')} y 1 más sin listar")
+        f"{meeting_link('m1', 'es')} y 1 más sin listar")
 
 
 def test_a_huge_runs_page_names_a_bounded_number_of_meetings(aa_client, curated_run, monkeypatch):

@@ -142,10 +142,12 @@ class ImportRunAdmin(CuratorScopedAdmin):
             total = meetings.count()
             if not total:
                 continue
-            shown = curation.meetings_curated_by(user=request.user, queryset=meetings).only("pk", "name").order_by(
-                "name", "pk")[:RUN_MEETINGS_SHOWN]
+            shown = curation.meetings_curated_by(user=request.user, queryset=meetings).only(
+                "pk", "name", "day").order_by("name", "day", "pk")[:RUN_MEETINGS_SHOWN]
+            # A meeting held on several days is one row per day: each named with its day.
             links = [format_html('<a href="{}">{}</a>', reverse("admin:meetings_meeting_change", args=[meeting.pk]),
-                                 meeting.name) for meeting in shown]
+                                 meeting.name if meeting.day is None else f"{meeting.name} ({meeting.get_day_display()})")
+                     for meeting in shown]
             sections.append({"label": RUN_MEETING_KINDS[kind], "links": links, "more": total - len(links)})
         return sections
 
