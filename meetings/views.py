@@ -234,12 +234,13 @@ def _asks_today_or_any_date(search, *, now: dt.datetime) -> bool:
 def _online_elsewhere_url(asked: QueryDict) -> str:
     """Near a place the search lists places to go: online-only meetings are
     left out (their pin is at best a city). When online meetings may be
-    wanted, the same search without the place, online."""
+    wanted, the same search without the place, online (the unit the form
+    shows kept for the next search with one)."""
     attendance = asked.getlist("attendance")
     if attendance and "online" not in attendance:
         return ""
     elsewhere = asked.copy()
-    for name in (*PLACE_PARAMETERS, "radius", "units", "offset"):
+    for name in (*PLACE_PARAMETERS, "radius", "offset"):
         elsewhere.pop(name, None)
     elsewhere.setlist("attendance", ["online"])
     return "?" + elsewhere.urlencode()

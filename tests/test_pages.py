@@ -82,7 +82,7 @@ class TestSearchWithoutAPlace:
         response = client.get("/", {"near": "", "radius": "10", "fellowship": "aa", "day": "", "q": ""})
         assert response.status_code == 200
         html = response.content.decode()
-        assert '<option value="10" selected>10 mi</option>' in html
+        assert '<option value="10" selected>10</option>' in html and '<option value="mi" selected>miles' in html
         assert "Later today" in names_in_order(html)
 
     @pytest.mark.parametrize("asked", [{"attendance": "online"}, {"fellowship": "aa"}, {"day": "4"}])
@@ -134,6 +134,27 @@ class TestFilters:
         boxes = re.findall(r'<input type="checkbox" name="(\w+)" value="([^"]+)" checked> ([^<]+)</label>', form)
         assert boxes == [("day", "2", words[0]), ("day", "4", words[1]), ("time_after", "18:30", words[2]),
                          ("time_before", "21:00", words[3]), ("service_body", body.slug, words[4])]
+
+    @pytest.mark.parametrize("language, miles, kilometres", [("en", "miles", "kilometers"),
+                                                             ("es", "millas", "kilómetros")])
+    def test_a_links_units_stay_chosen_in_the_form(self, week, client, language, miles, kilometres):
+        """A link's units=km had no field on the page: the distances read in
+        km, and the next Search asked miles (10 km became 10 mi). The unit is
+        a choice of its own beside the distance, starting at the link's."""
+        def units_offered(asked: dict) -> list[tuple[str, str, str]]:
+            html = client.get("/", asked, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            form = html.split('id="search"', 1)[1].split("</form>", 1)[0]
+            units = re.search(r'<select id="units" name="units"[^>]*>(.*?)</select>', form, flags=re.S).group(1)
+            return re.findall(r'<option value="(\w+)"( selected)?>([^<]+)</option>', units)
+
+        assert units_offered({"near": "92660", "units": "km"}) == [("mi", "", miles), ("km", " selected", kilometres)]
+        assert units_offered({"near": "92660"}) == [("mi", " selected", miles), ("km", "", kilometres)]
+        # The radius's choices are numbers: the unit beside them says what they count.
+        html = client.get("/", {"near": "92660", "units": "km"}).content.decode()
+        assert '<option value="10" selected>10</option>' in html
+        # Online meetings for this search (no place) keep the unit for the next search with one.
+        link = re.search(r'id="online-elsewhere">.*?href="(\?[^"]+)"', html, flags=re.S).group(1)
+        assert "units=km" in link and "near=" not in link
 
     @pytest.mark.parametrize("asked", [{"starting_within": "soon"}, {"in_progress": "false"}])
     def test_a_value_the_search_refuses_or_reads_as_nothing_is_not_kept(self, week, client, asked):
@@ -326,7 +347,7 @@ class TestRows:
         make_meeting(name="Eight miles", day=2, location=LocationFactory(latitude=33.74, longitude=-117.87))
         make_meeting(name="Twenty miles", day=2, location=LocationFactory(latitude=33.92, longitude=-117.87))
         html = client.get("/", {"near": "92660", "order": "distance", "units": units}).content.decode()
-        assert f'<option value="10" selected>10 {units}</option>' in html
+        assert '<option value="10" selected>10</option>' in html and f'<option value="{units}" selected>' in html
         assert names_in_order(html) == (["Near", "Eight miles"] if units == "mi" else ["Near"])
         wider = client.get("/", {"near": "92660", "order": "distance", "units": units, "radius": 50})
         assert names_in_order(wider.content.decode()) == ["Near", "Eight miles", "Twenty miles"]

@@ -434,9 +434,10 @@ def test_the_meeting_page_fits_a_360_px_phone(site, browser):
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_a_links_minutes_stay_asked_until_unticked(site, browser, javascript):
+def test_a_links_minutes_and_unit_stay_asked(site, browser, javascript):
     """A shared link's starting_within and in_progress, which no field of the
-    form holds, survive a search changed on the page; unticked, they go."""
+    form holds, survive a search changed on the page; unticked, they go. Its
+    unit (km) stays chosen too: the next search asked miles."""
     context, page = open_context(browser, site, viewport=PHONE, javascript=javascript)
     try:
         page.goto(site + "/?attendance=online&starting_within=60")
@@ -449,6 +450,13 @@ def test_a_links_minutes_stay_asked_until_unticked(site, browser, javascript):
         submit_search(page)
         assert "starting_within" not in query_of(page) and query_of(page)["fellowship"] == ["aa"]
         assert page.locator("input[name=starting_within]").count() == 0
+        page.goto(site + "/?near=Irvine%2C+CA&units=km")
+        page.select_option("#radius", "25")
+        submit_search(page)
+        assert query_of(page)["units"] == ["km"] and query_of(page)["radius"] == ["25"]
+        assert page.locator("#units").input_value() == "km"
+        distances = [float(d) for d in re.findall(r"· (\d+\.\d) km", page.locator("#list").inner_text())]
+        assert distances and max(distances) <= 25
         assert page.errors == []
     finally:
         context.close()
