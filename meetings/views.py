@@ -45,6 +45,8 @@ PAGE_PARAMETERS = frozenset(p.name for p in PARAMETERS) | {"offset"}
 # Given alone, these do not make a search: the page still opens on now.
 SETTINGS_ONLY = frozenset({"tz", "units", "radius", "offset"})
 PLACE_PARAMETERS = ("near", "lat", "lng")
+# Their errors are shown under the place and distance, in this order; the others' under the filters.
+WHERE_ERRORS = ("near", "order", "radius")
 # What the page's "Filters" section holds (it opens when one is chosen).
 FILTERS = frozenset({"fellowship", "day", "starts_on", "time_of_day", "attendance", "open", "type", "language",
                      "region", "q", "service_body", "time_after", "time_before", "starting_within", "in_progress"})
@@ -173,7 +175,8 @@ def _home(request):
         "zone_name": zone_name,
         "unit": unit,
         "errors": errors,
-        "other_errors": {key: message for key, message in errors.items() if key not in ("near", "radius", "order")},
+        "other_errors": {key: message for key, message in errors.items() if key not in WHERE_ERRORS},
+        "first_error": next((key for key in (*WHERE_ERRORS, *errors) if key in errors), ""),
         "groups": groups,
         "result_count": len(results) + len(in_progress),
         "offset": offset,

@@ -15,7 +15,7 @@ WEDNESDAY_9AM_LA = dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc)
 
 
 def results_of(html: str) -> str:
-    return html.split('id="results-heading"', 1)[1]
+    return html.split('id="results-heading" tabindex="-1"', 1)[1]
 
 
 def names_in_order(html: str) -> list[str]:
@@ -295,13 +295,16 @@ class TestFilters:
         """Found by the review of 1 December: under "No place is known by 'Springfield'" the results said
         "No meetings match" and "Try fewer filters, another day, or a larger distance.", advice for a search
         that found nothing, to a person whose search was never made (a screen reader heard both)."""
-        for asked in ({"near": "Springfield"}, {"time_after": "25"}):
+        for asked, line in (({"near": "Springfield"}, "near-error"), ({"time_after": "25"}, "time_after-error"),
+                            ({"near": "Springfield", "time_after": "25"}, "near-error")):
             response = client.get("/", asked)
             html = results_of(response.content.decode())
             assert response.status_code == 400 and "No meetings match" not in html and "Try fewer" not in html
-            assert html.startswith('>Nothing searched yet: see the message above.</h2>')
+            # Without JavaScript a search lands at this heading: it leads to the (first) message.
+            assert html.startswith(f'><a href="#{line}">Nothing searched yet: see the message above.</a></h2>')
+            assert f'<p class="error" id="{line}" role="alert">' in response.content.decode()
         html = results_of(client.get("/", {"near": "Springfield"}, HTTP_ACCEPT_LANGUAGE="es").content.decode())
-        assert html.startswith(">Todavía no se ha buscado nada: mira el mensaje de arriba.</h2>")
+        assert html.startswith('><a href="#near-error">Todavía no se ha buscado nada: mira el mensaje de arriba.</a></h2>')
         # A search made that finds nothing still says so, with its advice.
         html = results_of(client.get("/", {"q": "nothing-like-it"}).content.decode())
         assert html.startswith(">No meetings match</h2>") and "Try fewer filters" in html
@@ -388,7 +391,7 @@ class TestRows:
         second = client.get("/" + next_url).content.decode()
         assert names_in_order(second) == [f"Meeting {n:02d}" for n in range(50, 55)]
         # The heading counts what it can: more than a page, then which ones these are.
-        heading = re.compile(r'<h2 id="results-heading">([^<]+)</h2>')
+        heading = re.compile(r'<h2 id="results-heading" tabindex="-1">([^<]+)</h2>')
         assert heading.search(first).group(1) == "More than 50 meetings"
         assert heading.search(second).group(1) == "Meetings 51–55"
         # The deepest page offers no next one: past it the page opens on the first again.

@@ -275,7 +275,7 @@ def test_searches_update_the_page_in_place(site, browser):
         submit_search(page)
         assert page.evaluate("window.stillHere") == "yes"
         assert query_of(page)["fellowship"] == ["na"] and query_of(page)["near"] == ["Irvine"]
-        assert urlparse(page.url).fragment == "map"
+        assert urlparse(page.url).fragment == "map"  # the view shown; the form's #results-heading is not pushed
         rows = page.locator("#list .meeting").all_text_contents()
         assert rows and all("NA ·" in row for row in rows)
         assert page.title() == "Meetings: NA · near Irvine, CA · meetingfinder"
@@ -352,6 +352,7 @@ def test_a_failed_fetch_falls_back_to_a_normal_search(site, browser):
         page.wait_for_load_state()
         assert query_of(page)["fellowship"] == ["aa"]
         assert page.evaluate("window.stillHere") is None
+        lands_at_the_results(page)  # as without JavaScript
         rows = page.locator("#list .meeting").all_inner_texts()
         assert rows and all("AA ·" in row for row in rows)
     finally:
@@ -462,6 +463,13 @@ def test_a_links_minutes_and_unit_stay_asked(site, browser, javascript):
         context.close()
 
 
+def lands_at_the_results(page) -> None:
+    """A search without JavaScript opens at the results' heading (the form's
+    action names it), not at the top of the page above the form and its filters."""
+    assert urlparse(page.url).fragment == "results-heading", page.url
+    expect(page.locator("#results-heading")).to_be_in_viewport()
+
+
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_search_and_filters_without_javascript(site, browser, viewport):
     context, page = open_context(browser, site, viewport=viewport, javascript=False)
@@ -477,6 +485,7 @@ def test_search_and_filters_without_javascript(site, browser, viewport):
         page.wait_for_load_state()
         asked = query_of(page)
         assert asked["near"] == ["Irvine, CA"] and asked["fellowship"] == ["na"]
+        lands_at_the_results(page)
         rows = page.locator("#list .meeting").all_inner_texts()
         assert rows and all("NA ·" in row for row in rows)
         page.select_option("#day", "today")
@@ -484,11 +493,26 @@ def test_search_and_filters_without_javascript(site, browser, viewport):
         page.click("button.primary")
         page.wait_for_load_state()
         assert query_of(page)["starts_on"] == ["today"] and page.locator("#day").input_value() == "today"
+        lands_at_the_results(page)
+        # The next Tab is the first meeting under the heading landed on, not the page's first link.
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == names(page)[0]
         assert all("Tuesday" in row for row in page.locator("#list .meeting").all_inner_texts())
+        # Back is the search before.
+        page.go_back()
+        page.wait_for_load_state()
+        assert "starts_on" not in query_of(page) and query_of(page)["fellowship"] == ["na"]
         # The language switch is a plain form.
         page.click("button[name=language][value=es]")
         page.wait_for_load_state()
         assert page.locator("html").get_attribute("lang") == "es" and query_of(page)["fellowship"] == ["na"]
+        # A search not made: the heading landed on leads to the message above it.
+        page.fill("#near", "Springfield")
+        page.click("button.primary")
+        page.wait_for_load_state()
+        lands_at_the_results(page)
+        page.click("#results-heading a")
+        expect(page.locator("#search .error")).to_be_in_viewport()
     finally:
         context.close()
 
@@ -496,7 +520,8 @@ def test_search_and_filters_without_javascript(site, browser, viewport):
 def test_accessibility_with_axe(site, browser, axe_script):
     """No critical or serious axe-core violations on the home page, a results
     page (loaded, and put in place by a search), one with a link's minutes
-    kept in the form, and a meeting page, in English and Spanish, at both widths."""
+    kept in the form, a search not made (its heading a link to the message),
+    and a meeting page, in English and Spanish, at both widths."""
     counts: Counter = Counter()
     serious: list[str] = []
     for locale in ("en-US", "es-ES"):
@@ -506,7 +531,7 @@ def test_accessibility_with_axe(site, browser, axe_script):
                 status=200, body=axe_script.read_bytes(), content_type="application/javascript"))
             try:
                 for path in ("/", "/?near=Irvine%2C+CA&fellowship=aa", "/?attendance=online&starting_within=60",
-                             "/meetings/aa-nooner-costa-mesa-mon/", "in place"):
+                             "/?near=Springfield", "/meetings/aa-nooner-costa-mesa-mon/", "in place"):
                     if path == "in place":  # results a search put in place of the first ones
                         page.goto(site + "/")
                         page.fill("#near", "Irvine")

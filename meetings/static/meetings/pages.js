@@ -134,12 +134,13 @@
   enhanceSearch();
 
   // The search's URL as the form would make it, empty fields left out so a
-  // shared search reads cleanly.
+  // shared search reads cleanly; the action's #results-heading is not sent
+  // (nor pushed: the fetch's URL is), but a failed fetch's navigation lands there.
   function searchUrl(searchForm) {
-    var params = new URLSearchParams();
+    var params = new URLSearchParams(), action = new URL(searchForm.action);
     new FormData(searchForm).forEach(function (value, name) { if (value !== "") params.append(name, value); });
     var query = params.toString();
-    return searchForm.action.split(/[?#]/)[0] + (query ? "?" + query : "");
+    return action.origin + action.pathname + (query ? "?" + query : "") + action.hash;
   }
 
   // In-place updates: a search, a next/previous page or a search link in the
@@ -201,7 +202,6 @@
         announce((error ? error.textContent + " " : "") + (heading ? heading.textContent : ""));
         if (how.focus) {
           var target = error && error.closest(".where") ? document.getElementById("near") : heading;
-          if (target === heading && heading) heading.setAttribute("tabindex", "-1");
           if (target) target.focus();
         }
       })
