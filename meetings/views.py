@@ -246,7 +246,7 @@ def _online_elsewhere_url(asked: QueryDict) -> str:
     for name in (*PLACE_PARAMETERS, "radius", "offset"):
         elsewhere.pop(name, None)
     elsewhere.setlist("attendance", ["online"])
-    return "?" + elsewhere.urlencode()
+    return _search_link(elsewhere)
 
 
 def _near_url(asked: QueryDict, near: str) -> str:
@@ -255,7 +255,14 @@ def _near_url(asked: QueryDict, near: str) -> str:
     for name in (*PLACE_PARAMETERS, "offset"):
         elsewhere.pop(name, None)
     elsewhere["near"] = near
-    return "?" + elsewhere.urlencode()
+    return _search_link(elsewhere)
+
+
+def _search_link(query: QueryDict) -> str:
+    """A link of the page to another search (the next 50, online meetings,
+    a city meant): without JavaScript it opens at the results, as the form's
+    searches do (its action's #results-heading), not above the form."""
+    return "?" + query.urlencode() + "#results-heading"
 
 
 def _page_url(asked: QueryDict, offset: int) -> str:
@@ -263,7 +270,7 @@ def _page_url(asked: QueryDict, offset: int) -> str:
     page.pop("offset", None)
     if offset:
         page["offset"] = str(offset)
-    return "?" + page.urlencode()
+    return _search_link(page)
 
 
 def _types_by_code(codes: set[str]) -> dict[tuple[str, str], str]:

@@ -270,6 +270,7 @@ class TestFilters:
         assert "Online-only meetings have no place" in note
         link = re.search(r'href="(\?[^"]+)"', note).group(1).replace("&amp;", "&")
         assert "near=" not in link and "attendance=online" in link and "fellowship=aa" in link
+        assert link.endswith("#results-heading")  # opens at its results without JavaScript
         assert "Soon online" in names_in_order(client.get("/" + link).content.decode())
         # Without a place, nothing to say.
         assert 'id="online-elsewhere"' not in client.get("/", {"attendance": "online"}).content.decode()
@@ -284,7 +285,7 @@ class TestFilters:
                          html).group(1).replace("&amp;", "&")
         followed = client.get("/" + link).content.decode()
         assert "Place taken: Irvine, CA" in followed and "Later today" in names_in_order(followed)
-        assert "fellowship=aa" in link
+        assert "fellowship=aa" in link and link.endswith("#results-heading")
         spanish = client.get("/", {"near": "santa anna"}, HTTP_ACCEPT_LANGUAGE="es").content.decode()
         assert "¿Quisiste decir Santa Ana, CA?" in spanish and ">Buscar cerca de Santa Ana, CA</a>" in spanish
         # Spelt like no city of the directory: nothing offered.
@@ -388,6 +389,11 @@ class TestRows:
         assert len(names_in_order(first)) == 50
         next_url = re.search(r'href="(\?[^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
         assert "offset=50" in next_url and "fellowship=aa" in next_url
+        # Without JavaScript the next page opens at its results, as a search does, not above the form.
+        assert next_url.endswith("#results-heading")
+        previous_url = re.search(r'<a class="button" href="(\?[^"]+)">Previous 50', client.get("/" + next_url)
+                                 .content.decode()).group(1)
+        assert previous_url.endswith("#results-heading") and "offset" not in previous_url
         second = client.get("/" + next_url).content.decode()
         assert names_in_order(second) == [f"Meeting {n:02d}" for n in range(50, 55)]
         # The heading counts what it can: more than a page, then which ones these are.
