@@ -164,6 +164,10 @@ def _home(request):
         in_progress = [_result(row, viewer_zone=viewer_zone, now=now, unit=unit, types=types) for row in in_progress]
         results = [_result(row, viewer_zone=viewer_zone, now=now, unit=unit, types=types) for row in rows]
     groups = _grouped(results) if soonest_first else [("", results)] if results else []
+    # A link's distance is shown chosen, one of the choices or not, so the
+    # next search asks it again; one the search refuses is not kept.
+    radius = read_parameter(asked, "radius") if "radius" not in errors else None
+    radius = f"{radius:g}" if radius else str(DEFAULT_RADIUS)
     if in_progress:
         groups.insert(0, (_("In progress"), in_progress))
 
@@ -191,8 +195,8 @@ def _home(request):
         "soonest_first": soonest_first,
         "filter_count": len(set(asked) & FILTERS),
         "kept": _kept_without_a_field(asked),
-        "radius_choices": RADIUS_CHOICES,
-        "radius": asked.get("radius") or str(DEFAULT_RADIUS),
+        "radius_choices": sorted({*map(str, RADIUS_CHOICES), radius}, key=float),
+        "radius": radius,
         "tile_url": settings.MAP_TILE_URL,
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         **_form_choices(asked, zone_name=zone_name, now=now),
@@ -237,13 +241,13 @@ def _asks_today_or_any_date(search, *, now: dt.datetime) -> bool:
 def _online_elsewhere_url(asked: QueryDict) -> str:
     """Near a place the search lists places to go: online-only meetings are
     left out (their pin is at best a city). When online meetings may be
-    wanted, the same search without the place, online (the unit the form
-    shows kept for the next search with one)."""
+    wanted, the same search without the place, online (the distance and
+    unit the form shows kept for the next search with one)."""
     attendance = asked.getlist("attendance")
     if attendance and "online" not in attendance:
         return ""
     elsewhere = asked.copy()
-    for name in (*PLACE_PARAMETERS, "radius", "offset"):
+    for name in (*PLACE_PARAMETERS, "offset"):
         elsewhere.pop(name, None)
     elsewhere.setlist("attendance", ["online"])
     return _search_link(elsewhere)

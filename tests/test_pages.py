@@ -356,6 +356,32 @@ class TestRows:
         wider = client.get("/", {"near": "92660", "order": "distance", "units": units, "radius": 50})
         assert names_in_order(wider.content.decode()) == ["Near", "Eight miles", "Twenty miles"]
 
+    def test_a_links_distance_stays_chosen_in_the_form(self, week, client):
+        """A link's radius that is none of the form's choices (radius=3, 2.5,
+        100 km) showed the first choice, 1, selected: the next Search, with
+        JavaScript or without, asked 1 mile. It is a choice of its own, in
+        order; one the search refuses is not kept."""
+        def radius_offered(asked: dict) -> list[tuple[str, str]]:
+            html = client.get("/", asked).content.decode()
+            radius = re.search(r'<select id="radius" name="radius">(.*?)</select>', html, flags=re.S).group(1)
+            return re.findall(r'<option value="([\d.]+)"( selected)?>\1</option>', radius)
+
+        def chosen(asked: dict) -> tuple[str, list[str]]:
+            offered = radius_offered(asked)
+            return [value for value, selected in offered if selected], [value for value, _ in offered]
+
+        assert chosen({"near": "92660", "radius": "3"}) == (["3"], ["1", "2", "3", "5", "10", "25", "50"])
+        assert chosen({"near": "92660", "radius": "2.5"}) == (["2.5"], ["1", "2", "2.5", "5", "10", "25", "50"])
+        assert chosen({"near": "92660", "radius": "100", "units": "km"})[0] == ["100"]
+        assert chosen({"radius": "3"})[0] == ["3"]  # shown without a place too, for the next search with one
+        for same in ("10", "10.0", ""):
+            assert chosen({"near": "92660", "radius": same}) == (["10"], ["1", "2", "5", "10", "25", "50"])
+        for refused in ("far", "0", "1000"):
+            assert chosen({"near": "92660", "radius": refused}) == (["10"], ["1", "2", "5", "10", "25", "50"])
+        # Online meetings for this search (no place) keep the distance for the next search with one.
+        html = client.get("/", {"near": "Irvine", "radius": "3"}).content.decode()
+        assert "radius=3" in re.search(r'id="online-elsewhere">.*?href="(\?[^"]+)"', html, flags=re.S).group(1)
+
     def test_near_a_place_soonest_first_by_default(self, week, client):
         # Wednesday 09:00 in Los Angeles: what is under way, then what starts
         # soonest within the radius, each with its distance; then nearest first.
