@@ -591,7 +591,9 @@ def test_a_correction_refused_for_its_cookie_comes_back_to_send_again(site, brow
     """The page was left open while its security cookie went (here: cleared):
     pressing Send shows the page again with the correction as typed and a
     note in the person's language, no critical or serious axe-core violation
-    on a phone, and pressing Send again sends it (meetings.views.csrf_failure)."""
+    on a phone, and pressing Send again sends it (meetings.views.csrf_failure).
+    Both answers open at the correction's heading, the note and the thanks on
+    the screen: at the page's top, a phone showed neither."""
     from meetings.models import ChangeRequest
 
     serious: list[str] = []
@@ -609,6 +611,8 @@ def test_a_correction_refused_for_its_cookie_comes_back_to_send_again(site, brow
                 page.click("form.correction button[type=submit]")
             assert refused.value.status == 403
             expect(page.locator("form.correction .errorlist").first).to_contain_text(note)
+            # The page opens at the form, not at its top: the note is on a phone's screen.
+            expect(page.locator("form.correction .errorlist").first).to_be_in_viewport()
             assert page.locator("textarea[name=description]").input_value() == typed
             assert no_sideways_scroll(page)
             page.add_script_tag(url=site + AXE_PATH)
@@ -618,6 +622,7 @@ def test_a_correction_refused_for_its_cookie_comes_back_to_send_again(site, brow
                 page.click("form.correction button[type=submit]")
             assert sent.value.status == 200
             expect(page.locator("p.sent")).to_contain_text(thanks)
+            expect(page.locator("p.sent")).to_be_in_viewport()
             assert ChangeRequest.objects.filter(description=typed).count() == 1
         finally:
             context.close()
