@@ -430,6 +430,14 @@ def test_the_meeting_page_fits_a_360_px_phone(site, browser):
             .map(e => e.getBoundingClientRect().height)""")
         assert sizes and min(sizes) >= 44
         assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") == 16
+        # The call button reads "Call +1-669-...": a button lays its words and the number out as
+        # two boxes, where the space between them was dropped ("Call+1-669-...").
+        page.goto(site + "/meetings/na-online-dinner-hour-huntington-beach-tue/")
+        gap = page.evaluate("""() => { const call = document.querySelector('.actions a[href^="tel:"]');
+            const words = document.createRange(); words.selectNodeContents(call.firstChild);
+            return call.querySelector('.tel').getBoundingClientRect().left - words.getBoundingClientRect().right; }""")
+        assert gap >= 3, gap
+        assert no_sideways_scroll(page)
     finally:
         context.close()
 
