@@ -44,13 +44,16 @@ class Region(models.Model):
 
 class ChangeAttribution(models.Model):
     """What made a change besides a user, on every historical row
-    (meetings/history.py fills it in): an import run or an approved request."""
+    (meetings/history.py fills it in): an import run or an approved request.
+    Kept when the run or request is deleted (DO_NOTHING, no constraint): the
+    history, and the public changes feed, go on saying what made the change."""
 
     import_run = models.ForeignKey(
-        "meetings.ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+        "meetings.ImportRun", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+",
+        db_constraint=False,
     )
     change_request = models.ForeignKey(
-        "meetings.ChangeRequest", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        "meetings.ChangeRequest", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+",
         db_constraint=False,
     )
 
@@ -109,8 +112,10 @@ class Location(models.Model):
         verbose_name=_("approximate"), default=False, help_text=_("The position is only an area, not a door."),
     )
     timezone = models.CharField(verbose_name=_("time zone"), max_length=64, blank=True)
+    # PROTECT: a region deleted from under its places would change their
+    # meetings' public `region` with no history a mirror reads.
     region = models.ForeignKey(
-        Region, verbose_name=_("region"), on_delete=models.SET_NULL, null=True, blank=True, related_name="locations",
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, null=True, blank=True, related_name="locations",
     )
     notes = models.TextField(verbose_name=_("notes"), blank=True)
     geocode_status = models.CharField(
@@ -232,8 +237,10 @@ class Meeting(models.Model):
     updated = models.DateTimeField(verbose_name=_("updated"), default=now)
     # Feed bookkeeping (meetings/feeds/importer.py). `content_hash` is the hash
     # of the last applied feed record, so an unchanged record costs no write.
+    # PROTECT: a source deleted from under its meetings would leave them
+    # public with nothing to update or remove them, unrecorded (disable it instead).
     feed_source = models.ForeignKey(
-        "meetings.FeedSource", verbose_name=_("feed source"), on_delete=models.SET_NULL, null=True, blank=True,
+        "meetings.FeedSource", verbose_name=_("feed source"), on_delete=models.PROTECT, null=True, blank=True,
         related_name="meetings"
     )
     content_hash = models.CharField(verbose_name=_("content hash"), max_length=64, blank=True, editable=False)

@@ -75,6 +75,17 @@ class FeedSourceAdmin(CuratorScopedAdmin):
                                                 "%(count)d meetings moved to %(body)s.", moved) % {
                 "count": moved, "body": obj.service_body}, messages.SUCCESS)
 
+    def get_deleted_objects(self, objs, request):
+        # The delete page and the bulk action: a source with meetings is
+        # protected (Meeting.feed_source); say what to do instead.
+        deleted = super().get_deleted_objects(objs, request)
+        if deleted[3]:
+            self.message_user(request, _(
+                "A feed source with meetings is not deleted: they would stay listed with nothing to update or "
+                "remove them. To stop its imports, untick Enabled; to take its meetings out of the directory, "
+                "unpublish them (or delete them) first."), messages.WARNING)
+        return deleted
+
     @admin.action(description=gettext_lazy("Import now"), permissions=["change"])
     def import_now(self, request, queryset):
         started = {}
