@@ -434,6 +434,18 @@ class FeedSource(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def save(self, *args, handed_over: bool = False, **kwargs) -> None:
+        """Given another service body, a source takes its listings with it
+        in the same transaction (`services.feed_source_save`, the one path,
+        says `handed_over`): a plain save that gave it one would leave them
+        in the old body, unreached by the new body's curators and skipped by
+        its imports."""
+        if not (self._state.adding or handed_over) and FeedSource.objects.filter(pk=self.pk).exclude(
+                service_body_id=self.service_body_id).exists():
+            raise ValueError("A feed source is given another service body by services.feed_source_save, which "
+                             "moves its meetings with it.")
+        super().save(*args, **kwargs)
+
     @property
     def meeting_source(self) -> str:
         """The value of `Meeting.source` for this feed's meetings."""

@@ -561,7 +561,7 @@ def feed_source_save(*, source: FeedSource, user=None) -> int:
     with source_claimed(source_id=source.pk):
         moved = meetings_move(meetings=feed_source_handover(source=source, service_body=source.service_body),
                               service_body=source.service_body, user=user, reason=HANDED_OVER)
-    source.save()
+    source.save(handed_over=True)
     return moved
 
 

@@ -112,11 +112,13 @@ def feed_record(n: int, **fields) -> dict:
             "latitude": 33.68 + n * 0.001, "longitude": -117.82, **fields}
 
 
-def make_source(slug: str = "oc", fellowship: str = "aa", **fields) -> FeedSource:
+def make_source(slug: str = "oc", fellowship: str = "aa", service_body: ServiceBody | None = None,
+                **fields) -> FeedSource:
+    """A feed source of `service_body`, by default an office of its own (`<slug>-office`)."""
     fellowship_obj = Fellowship.objects.get(slug=fellowship)
-    body, _ = ServiceBody.objects.get_or_create(
+    body = service_body or ServiceBody.objects.get_or_create(
         slug=f"{slug}-office", defaults={"name": f"{slug} office", "fellowship": fellowship_obj,
-                                         "timezone": "America/Los_Angeles"})
+                                         "timezone": "America/Los_Angeles"})[0]
     return FeedSource.objects.create(slug=slug, name=slug, fellowship=fellowship_obj, service_body=body, **fields)
 
 

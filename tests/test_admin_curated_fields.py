@@ -13,9 +13,7 @@ from tests.factories import change_url, feed_record, make_source, meeting_form_d
 
 @pytest.fixture
 def imported(directory):
-    source = make_source()
-    source.service_body = directory.aa_office
-    source.save()
+    source = make_source(service_body=directory.aa_office)
     run_feed(source, [feed_record(1), feed_record(2)])
     return directory, source
 

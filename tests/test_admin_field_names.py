@@ -19,9 +19,7 @@ SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es"}
 @pytest.fixture
 def imported(directory):
     """A meeting imported into the AA curator's office."""
-    source = make_source()
-    source.service_body = directory.aa_office
-    source.save()
+    source = make_source(service_body=directory.aa_office)
     run_feed(source, [feed_record(1)])
     return Meeting.objects.get(source_key="m1")
 

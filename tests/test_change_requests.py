@@ -251,10 +251,8 @@ def test_other_security_refusals_are_djangos_own_page(directory):
 
 
 def test_approval_applies_curates_records_and_mails(client, directory, django_capture_on_commit_callbacks):
-    source = make_source()
     # The office's own feed: a feed writes only its body's meetings.
-    source.service_body = directory.aa_office
-    source.save()
+    source = make_source(service_body=directory.aa_office)
     run_feed(source, [feed_record(1)])
     meeting = Meeting.objects.get(source_key="m1")
     submit(client, meeting=meeting.slug, description="Starts later; closed now",
@@ -437,9 +435,7 @@ def test_a_place_given_to_an_imported_meeting_without_one_is_kept_by_imports(cli
 
     online = {"address": "", "city": "", "state": "", "postal_code": "",
               "conference_url": "https://zoom.us/j/5550100"}
-    source = make_source()
-    source.service_body = directory.aa_office
-    source.save()
+    source = make_source(service_body=directory.aa_office)
     record = feed_record(1, **online)
     del record["latitude"], record["longitude"]
     run_feed(source, [record])

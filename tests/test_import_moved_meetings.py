@@ -25,9 +25,7 @@ from tests.factories import (ServiceBodyFactory, change_url, feed_record, feed_s
 
 @pytest.fixture
 def source(directory):
-    source = make_source()
-    source.service_body = directory.aa_office
-    source.save()
+    source = make_source(service_body=directory.aa_office)
     return source
 
 
@@ -145,9 +143,7 @@ def test_a_meeting_moved_back_takes_the_feed_again(source, elsewhere, directory)
 def test_a_meeting_moved_into_the_feeds_body_is_not_the_feeds(source, directory, elsewhere):
     """Moved in from another body's feed, or made by hand: this feed matches
     only its own records, so it never writes to such a meeting."""
-    other_feed = make_source("la")
-    other_feed.service_body = elsewhere
-    other_feed.save()
+    other_feed = make_source("la", service_body=elsewhere)
     run_feed(other_feed, [feed_record(7, name="From LA")])
     moved("m7", directory.aa_office)
 
@@ -263,6 +259,20 @@ def test_given_to_a_body_below_only_the_meetings_outside_it_move_and_given_back_
     assert bodies()["m0"] == "South County District"
     run = run_feed(handed, [feed_record(0, name="Renamed"), feed_record(1), feed_record(2), feed_record(3)])
     assert (run.updated, run.skipped) == (1, 1)
+
+
+def test_only_the_service_gives_a_feed_another_body(handed, north):
+    """A plain save (a shell, a script) would leave the feed's meetings in
+    the old body, where the new body's curators never reach them and the
+    next import skips each as another body's: refused, nothing changes."""
+    office = handed.service_body
+    handed.service_body = north
+    with pytest.raises(ValueError, match="feed_source_save"):
+        handed.save()
+    assert FeedSource.objects.get(pk=handed.pk).service_body == office
+    assert bodies()["m0"] == "OC Central Office"
+    assert feed_source_save(source=handed) == 3
+    assert bodies()["m0"] == "North County Office"
 
 
 def test_saving_a_feed_source_in_its_own_body_writes_no_meeting(handed):
