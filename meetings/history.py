@@ -28,7 +28,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import models
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (BooleanField, Case, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery,
+                              When)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
@@ -216,33 +217,55 @@ def _later_than_outer_row() -> Q:
                                                             history_id__gt=OuterRef("history_id"))
 
 
-def _meeting_shown_before() -> Subquery:
-    """Whether the public saw the meeting as its row before the outer one
-    recorded it (null for its first row): the row previous_records finds."""
-    before = Meeting.history.filter(
+def _meeting_row_before() -> QuerySet:
+    """The meeting's row before the outer one (the row previous_records finds)."""
+    return Meeting.history.filter(
         Q(history_date__lt=OuterRef("history_date"))
         | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id")),
         id=OuterRef("id"),
     ).order_by("-history_date", "-history_id")
-    return Subquery(before.annotate(shown=_true_of(PUBLIC_MEETING_ROW)).values("shown")[:1],
+
+
+def _meeting_shown_before() -> Subquery:
+    """Whether the public saw the meeting as its row before the outer one
+    recorded it (null for its first row)."""
+    return Subquery(_meeting_row_before().annotate(shown=_true_of(PUBLIC_MEETING_ROW)).values("shown")[:1],
                     output_field=BooleanField())
 
 
-def _place_served(*, same_instant: bool) -> Subquery:
-    """A public meeting's row at the outer location row's place at the end
-    of the row's instant (`same_instant`: the meeting rows of that very time
-    count), or just before it: some meeting's latest row by then, public and
-    at the place; null when none was.
+def _place_shown_before() -> Subquery:
+    """The place the public saw the meeting at before the outer row (null
+    when it saw the meeting nowhere then)."""
+    return Subquery(_meeting_row_before().annotate(
+        place=Case(When(PUBLIC_MEETING_ROW, then="location_id"))).values("place")[:1])
+
+
+def _up_to(by: str, outer) -> Q:
+    """The rows written by the end of the outer row's instant (`by`
+    "instant"), before it ("before"), or up to the outer row itself ("row"):
+    `outer(name)` refers to the outer row's field."""
+    if by == "before":
+        return Q(history_date__lt=outer("history_date"))
+    if by == "instant":
+        return Q(history_date__lte=outer("history_date"))
+    return Q(history_date__lt=outer("history_date")) | Q(history_date=outer("history_date"),
+                                                         history_id__lte=outer("history_id"))
+
+
+def _place_served(*, by: str, place: str = "id") -> Subquery:
+    """A public meeting's row at the outer row's place (a location row's own
+    id, or the field `place` names) by the end of the row's instant, before
+    it or up to the row (`by`, as `_up_to`): some meeting's latest row by
+    then, public and at the place; null when none was.
 
     A scalar subquery, not EXISTS: PostgreSQL turns an EXISTS into a join
     over every public meeting row ever written, where this one is asked of
     the location rows a page reads, in the time index's order, each through
     the index of its place's meeting rows."""
-    by = "history_date__lte" if same_instant else "history_date__lt"
-    superseded = Meeting.history.filter(_later_than_outer_row(), id=OuterRef("id"),
-                                        **{by: OuterRef(OuterRef("history_date"))})
-    serving = Meeting.history.filter(PUBLIC_MEETING_ROW, ~Exists(superseded), location_id=OuterRef("id"),
-                                     **{by: OuterRef("history_date")})
+    superseded = Meeting.history.filter(_later_than_outer_row(), _up_to(by, lambda name: OuterRef(OuterRef(name))),
+                                        id=OuterRef("id"))
+    serving = Meeting.history.filter(PUBLIC_MEETING_ROW, _up_to(by, OuterRef), ~Exists(superseded),
+                                     location_id=OuterRef(place))
     return Subquery(serving.order_by().values("history_id")[:1])
 
 
@@ -255,23 +278,30 @@ def meeting_rows_seen(rows: QuerySet) -> QuerySet:
 def location_rows_seen(rows: QuerySet) -> QuerySet:
     """The location rows of `rows` the public may see: their place served a
     public meeting then."""
-    return rows.alias(served_by=_place_served(same_instant=True)).filter(served_by__isnull=False)
+    return rows.alias(served_by=_place_served(by="instant")).filter(served_by__isnull=False)
 
 
 def meeting_rows_as_public(rows: QuerySet) -> QuerySet:
     """Meeting rows with what `public_change` needs: `shown`, `shown_before`,
-    and `place_row`, the history id of its place's row as it stood then."""
+    `place_row`, the history id of its place's row as it stood then, and
+    `place_left`, the place the public saw the meeting at before the row
+    when no public meeting is there at the end of the row's instant."""
     place_row = Location.history.filter(id=OuterRef("location_id"), history_date__lte=OuterRef("history_date"))
     return rows.annotate(
         shown=_true_of(PUBLIC_MEETING_ROW), shown_before=_meeting_shown_before(),
         place_row=Subquery(place_row.order_by("-history_date", "-history_id").values("history_id")[:1]),
-    )
+    ).alias(place_before=_place_shown_before()).alias(
+        # Once: by the last of the instant's rows that leave it, when none comes there later in the instant.
+        served_after_row=_place_served(by="row", place="place_before"),
+        served_after_instant=_place_served(by="instant", place="place_before"),
+    ).annotate(place_left=Case(When(Q(served_after_row__isnull=True, served_after_instant__isnull=True),
+                                    then="place_before")))
 
 
 def location_rows_as_public(rows: QuerySet) -> QuerySet:
     """Location rows with what `public_change` needs: `shown`, `shown_before`."""
-    return rows.alias(served_by=_place_served(same_instant=True),
-                      served_before_by=_place_served(same_instant=False)).annotate(
+    return rows.alias(served_by=_place_served(by="instant"),
+                      served_before_by=_place_served(by="before")).annotate(
         shown=_true_of(Q(served_by__isnull=False)), shown_before=_true_of(Q(served_before_by__isnull=False)))
 
 
@@ -282,6 +312,7 @@ class PublicChange:
     changes: dict[str, dict]  # {field: {"old": ..., "new": ...}}, as record_diff
     slug: str | None  # a meeting's slug, as the public knew or now knows it
     place_id: int | None  # a meeting's place, when the public learns the meeting is there
+    place_left: int | None  # the place a meeting left with no public meeting there: gone from the public
 
 
 def public_change(*, record, previous) -> PublicChange | None:
@@ -290,22 +321,24 @@ def public_change(*, record, previous) -> PublicChange | None:
     or None when nothing: the difference between what it could see before
     and after. Shown after only, the whole of it is new, as though made
     (a mirror that never saw it gets it whole); a meeting shown before only
-    is gone, with nothing of it but the slug the public knew. (A place no
-    public meeting serves any more is not withdrawn: it is only ever read
-    through its meetings, which are.)"""
+    is gone, with nothing of it but the slug the public knew. A meeting that
+    leaves its place (gone, or moved) with no public meeting there at the
+    end of the instant takes the place from the public too (`place_left`):
+    it may be someone's home."""
     shown, shown_before = bool(record.shown), bool(record.shown_before) and previous is not None
     is_meeting = isinstance(record, Meeting.history.model)
+    place_left = record.place_left if is_meeting and shown_before else None
     if not shown:
         if not (is_meeting and shown_before):
             return None
-        return PublicChange(history_type="-", changes={}, slug=previous.slug, place_id=None)
+        return PublicChange(history_type="-", changes={}, slug=previous.slug, place_id=None, place_left=place_left)
     if shown_before:
         history_type, changes = record.history_type, record_diff(record, previous)
     else:
         history_type, changes = "+", record_diff(record, None)
     moved_in = is_meeting and record.location_id is not None and (history_type == "+" or "location" in changes)
     return PublicChange(history_type=history_type, changes=changes, slug=record.slug if is_meeting else None,
-                        place_id=record.location_id if moved_in else None)
+                        place_id=record.location_id if moved_in else None, place_left=place_left)
 
 
 @dataclass

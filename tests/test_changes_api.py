@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -14,7 +17,7 @@ from meetings import history
 from meetings.api.change_views import PRIVATE_FIELDS, READ_PER_RESULT
 from meetings.history import history_bulk_record
 from meetings.models import Location, Meeting
-from meetings.services import meeting_save, meetings_set_published
+from meetings.services import meeting_save, meetings_delete, meetings_set_published
 from tests.factories import LocationFactory, aa_meeting, feed_record, make_source, run_feed
 
 CHANGES = "/api/v1/changes/"
@@ -288,7 +291,8 @@ def test_unpublishing_withdraws_a_meeting_without_its_content_and_its_later_edit
     assert [c["action"] for c in changes] == ["created", "deleted"]
     withdrawn = changes[-1]
     assert (withdrawn["slug"], withdrawn["changes"], withdrawn["location"]) == (meeting.slug, {}, None)
-    assert _changes_of(client, kind="location", object_id=place.pk) == []
+    # Its place with it (no other public meeting is there), and nothing of it after.
+    assert [c["action"] for c in _changes_of(client, kind="location", object_id=place.pk)] == ["deleted"]
     text = client.get(CHANGES).content.decode()
     assert "ask Jane" not in text and "12 Elm St" not in text
     # Published again: whole, as new, with its place as it now stands.
@@ -330,7 +334,7 @@ def test_a_public_meetings_edits_and_moves_show_as_before_with_the_new_place_who
     assert changes[2]["location"]["values"]["notes"] == "Upstairs"
 
 
-def test_a_place_left_by_its_last_public_meeting_shows_no_more_changes(client, directory):
+def test_a_place_left_by_its_last_public_meeting_is_withdrawn_and_shows_no_more_changes(client, directory):
     meeting = aa_meeting(directory, "Serenity Group")
     place = meeting.location
     place.notes = "Side door"
@@ -341,8 +345,70 @@ def test_a_place_left_by_its_last_public_meeting_shows_no_more_changes(client, d
     meeting_save(meeting=meeting)
     place.address, place.formatted_address = "12 Elm St", "12 Elm St, Irvine, CA 92618"
     place.save()
-    assert len(_changes_of(client, kind="location", object_id=place.pk)) == 1
+    assert [c["action"] for c in _changes_of(client, kind="location", object_id=place.pk)] == ["changed", "deleted"]
     assert "12 Elm St" not in client.get(CHANGES).content.decode()
+
+
+def _leave_the_public(meeting: Meeting, how: str) -> None:
+    if how == "unpublished":
+        meetings_set_published(meetings=Meeting.objects.filter(pk=meeting.pk), published=False)
+    elif how == "deleted":
+        meetings_delete(meetings=Meeting.objects.filter(pk=meeting.pk))
+    else:
+        meeting.location = LocationFactory()
+        meeting_save(meeting=meeting)
+
+
+@pytest.mark.parametrize("how", ["unpublished", "deleted", "moved"])
+def test_a_place_is_withdrawn_when_its_last_public_meeting_leaves_it(client, directory, how):
+    """A mirror that showed a place is told to remove it once no public
+    meeting is there, as it is told to remove a meeting: it may be someone's
+    home. Its id and nothing else, right after the change that left it
+    empty, made by what made that change."""
+    home = LocationFactory(name="Jane's home", address="12 Elm St", formatted_address="12 Elm St, Irvine, CA")
+    first, second = aa_meeting(directory, "First", location=home), aa_meeting(directory, "Second", location=home)
+    _leave_the_public(first, how)
+    assert _changes_of(client, kind="location", object_id=home.pk) == []  # the second is still there
+    _leave_the_public(second, how)
+
+    [withdrawn] = _changes_of(client, kind="location", object_id=home.pk)
+    results = client.get(CHANGES, {"limit": 500}).json()["results"]
+    made_it = results[results.index(withdrawn) - 1]
+    assert (made_it["kind"], made_it["object_id"]) == ("meeting", second.pk)
+    assert withdrawn == {**made_it, "id": -made_it["id"], "kind": "location", "object_id": home.pk, "slug": None,
+                         "action": "deleted", "changes": {}, "location": None}
+    assert len({(c["kind"], c["id"]) for c in results}) == len(results)
+    # Each once, whichever way the feed is read; `after` from the withdrawal leads on past it.
+    paged = [c for page in _page_through(client, CHANGES + "?limit=1") for c in page["results"]]
+    assert paged == results
+    position = f"{withdrawn['at']},location,{withdrawn['id']}"
+    assert client.get(CHANGES, {"after": position}).json()["results"] == results[results.index(withdrawn) + 1:]
+    # Published there again, it comes back whole with its meeting.
+    if how == "unpublished":
+        meetings_set_published(meetings=Meeting.objects.filter(pk=second.pk), published=True)
+        assert _changes_of(client, kind="meeting", object_id=second.pk)[-1]["location"]["object_id"] == home.pk
+
+
+def test_an_import_withdraws_a_place_once_and_not_when_another_meeting_comes_at_that_instant(client, vocabularies):
+    source = make_source()
+    hall = {"address": "1 Church Rd", "latitude": 33.7, "longitude": -117.8}
+    new_street = {"address": "9 New St", "latitude": 33.75, "longitude": -117.85}
+    elsewhere = feed_record(4)
+    runs = [run_feed(source, [feed_record(1, **hall), feed_record(2, **hall), elsewhere]),
+            run_feed(source, [feed_record(1, **hall), feed_record(2, **new_street), elsewhere]),
+            # The hall's last meeting leaves it as another comes, at one instant: it stays.
+            run_feed(source, [feed_record(1, **new_street), feed_record(2, **new_street), feed_record(5, **hall),
+                              elsewhere]),
+            # Both meetings on New Street go at once: it is withdrawn once.
+            run_feed(source, [feed_record(5, **hall), elsewhere], allow_shrink=True)]
+    assert {run.status for run in runs} == {"succeeded"}
+    place, street = (Meeting.objects.get(source_key=key).location for key in ("m5", "m1"))
+    assert [c["action"] for c in _changes_of(client, kind="location", object_id=place.pk)] == ["created"]
+    assert [c["action"] for c in _changes_of(client, kind="location", object_id=street.pk)] == [
+        "created", "deleted"]
+    run_feed(source, [elsewhere], allow_shrink=True)
+    assert [c["action"] for c in _changes_of(client, kind="location", object_id=place.pk)] == [
+        "created", "deleted"]
 
 
 def test_paging_through_public_and_hidden_changes_yields_every_public_change_once(client, directory):
@@ -379,6 +445,34 @@ def test_paging_through_public_and_hidden_changes_yields_every_public_change_onc
     assert [(c["kind"], c["id"]) for c in client.get(CHANGES, {"limit": 500}).json()["results"]] == expected
     assert client.get(CHANGES, {"limit": 1, "offset": 2}).json()["results"][0]["id"] == expected[2][1]
     assert client.get(CHANGES, {"limit": 500}).json()["count"] == 4
+
+
+def test_a_page_that_stops_among_hidden_changes_leads_on_without_naming_one(client, directory, settings):
+    """Its `next` named where it stopped reading: a hidden change's time
+    (when someone's home meeting changed) and id. It leads on from there all
+    the same, sealed: a position only this server reads."""
+    private = _private_meeting(directory)
+    aa_meeting(directory, "First")
+    for n in range(45):
+        private.notes = f"Ask Jane {n}"
+        meeting_save(meeting=private)
+    second = aa_meeting(directory, "Second")
+    pages = _page_through(client, CHANGES + "?limit=2")
+    assert [page["count_capped"] for page in pages] == [True, True, False]
+    links = " ".join(unquote(page["next"] or "") for page in pages)
+    for row in Meeting.history.filter(id=private.pk).exclude(history_type="+"):
+        moment = row.history_date.astimezone(dt.timezone.utc)
+        assert moment.isoformat() not in links and moment.strftime("%H:%M:%S.%f") not in links
+        assert f"meeting,{row.history_id}" not in links
+    assert second.pk in [c["object_id"] for page in pages for c in page["results"]]
+    # A sealed position altered, or sealed under another key, is no position.
+    sealed = parse_qs(urlsplit(pages[0]["next"]).query)["after"][0]
+    assert client.get(CHANGES, {"after": sealed}).status_code == 200
+    for value in (sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1], sealed[:20]):
+        response = client.get(CHANGES, {"after": value})
+        assert response.status_code == 400 and "after" in response.json(), value
+    settings.SECRET_KEY = "another site's key, long enough to be a key of its own"
+    assert client.get(CHANGES, {"after": sealed}).status_code == 400
 
 
 def test_an_offset_page_reads_at_most_ten_times_its_reach(client, directory):

@@ -101,4 +101,5 @@ def test_deleting_runs_requests_and_sources_leaves_history_saying_what_made_each
 
     assert not (ChangeRequest.objects.exists() or ImportRun.objects.exists() or FeedSource.objects.exists())
     after = _made_by(client)
-    assert after[:len(before)] == before and [c[0] for c in after[len(before):]] == ["meeting"]
+    # Then the meeting's deletion, and its place's with it (no other public meeting is there).
+    assert after[:len(before)] == before and [c[0] for c in after[len(before):]] == ["meeting", "location"]

@@ -4,11 +4,14 @@ rules live in meetings/change_requests.py and meetings/history.py."""
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from dataclasses import dataclass
 
 from django.db.models import CharField, Q, QuerySet, Value
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import get_language, gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -142,8 +145,8 @@ class ChangePagination(CappedCountPagination):
     A page reads at most READ_PER_RESULT times its size (and its offset,
     which counts public changes) of each kind's changes, public or not: past
     a longer stretch of changes the public may not see it comes back short,
-    or empty, with `next` leading on from where it stopped reading and
-    `count_capped` true."""
+    or empty, with `next` leading on from where it stopped reading (sealed:
+    it names no change the public may not see) and `count_capped` true."""
 
     default_limit = 100
     max_limit = 500
@@ -161,13 +164,15 @@ class ChangePagination(CappedCountPagination):
 
     def get_next_link(self) -> str | None:
         if self.page and self.offset + len(self.page) < self.count:
-            position = self.page[-1]
+            after = change_position(*self.page[-1])
         elif self.read_to is not None:
-            position = self.read_to  # the page stopped reading there: no public change lies before it
+            # The page stopped reading there, at a change the public may not
+            # see (no public change lies before it): sealed.
+            after = sealed_position(*self.read_to)
         else:
             return None
         url = remove_query_param(self.request.build_absolute_uri(), self.offset_query_param)
-        return replace_query_param(url, AFTER, change_position(*position))
+        return replace_query_param(url, AFTER, after)
 
 
 class ChangeLocationSerializer(serializers.Serializer):
@@ -176,13 +181,16 @@ class ChangeLocationSerializer(serializers.Serializer):
 
 
 class ChangeSerializer(serializers.Serializer):
-    id = serializers.IntegerField(help_text="The change's own id (per kind).")
+    id = serializers.IntegerField(help_text=(
+        "The change's own id (per kind). A place withdrawn (kind location, action deleted) has the id of the "
+        "meeting change it follows, negated."))
     kind = serializers.ChoiceField(choices=["meeting", "location"])
     object_id = serializers.IntegerField()
     slug = serializers.CharField(allow_null=True, help_text="The meeting's slug; null for locations.")
     action = serializers.ChoiceField(choices=["created", "changed", "deleted"], help_text=(
         "created: new to the public (made, published, or shown again), every field given; deleted: gone from "
-        "it (deleted, unpublished, removed from its feed, or a second source's copy), nothing given."))
+        "it (deleted, unpublished, removed from its feed, or a second source's copy), nothing given; a location "
+        "is deleted when no public meeting is there any more, right after the meeting change that left it so."))
     at = serializers.DateTimeField()
     made_by = serializers.ChoiceField(choices=["curator", "import", "change_request", "system"])
     import_run = serializers.IntegerField(allow_null=True)
@@ -206,15 +214,49 @@ def change_position(at: dt.datetime, kind: str, history_id: int) -> str:
     return f"{at.astimezone(dt.timezone.utc).isoformat()},{kind},{history_id}"
 
 
+# Where a page stopped reading among changes the public may not see: its
+# time would tell when someone's home meeting changed. `next` leads on from
+# there sealed, encrypted and signed with the site's key (a keyed-hash
+# synthetic IV, so one position seals alike): only this server reads it.
+SEALED = struct.Struct(">qBq")  # microseconds since 1970, kind, id
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _sealing(purpose: str, value: bytes) -> bytes:
+    return salted_hmac(f"meetings.changes.position.{purpose}", value, algorithm="sha256").digest()
+
+
+def sealed_position(at: dt.datetime, kind: str, history_id: int) -> str:
+    plain = SEALED.pack((at - EPOCH) // dt.timedelta(microseconds=1), KINDS.index(kind), history_id)
+    tag = _sealing("tag", plain)[:16]
+    return urlsafe_base64_encode(tag + bytes(a ^ b for a, b in zip(plain, _sealing("pad", tag))))
+
+
+def _unsealed(value: str) -> tuple[dt.datetime, str, int]:
+    raw = urlsafe_base64_decode(value)
+    tag, hidden = raw[:16], raw[16:]
+    plain = bytes(a ^ b for a, b in zip(hidden, _sealing("pad", tag)))
+    if len(hidden) != SEALED.size or not constant_time_compare(tag, _sealing("tag", plain)[:16]):
+        raise ValueError
+    micros, kind, history_id = SEALED.unpack(plain)
+    return EPOCH + dt.timedelta(microseconds=micros), KINDS[kind], history_id
+
+
 def parse_after(value: str) -> tuple[dt.datetime, str, int]:
-    """`change_position`'s text read back; a 400 naming `after` otherwise."""
+    """`change_position`'s text read back, or a sealed position; a 400
+    naming `after` otherwise. A place's withdrawal (kind location, its id
+    negative) is where the meeting change it follows is."""
     try:
+        if "," not in value:
+            return _unsealed(value.strip())
         text, kind, number = value.strip().rsplit(",", 2)
+        withdrawal = kind == "location" and number.startswith("-")
+        number = number[1:] if withdrawal else number
         moment = parse_datetime(text)
         if (moment is None or timezone.is_naive(moment) or kind not in KINDS
                 or not (number.isascii() and number.isdigit() and len(number) <= 18)):
             raise ValueError
-        return moment.astimezone(dt.timezone.utc), kind, int(number)
+        return moment.astimezone(dt.timezone.utc), "meeting" if withdrawal else kind, int(number)
     except (ValueError, OverflowError) as error:
         raise serializers.ValidationError(
             {AFTER: [gettext("Give the position a page's next link gives: time,kind,id.")]}) from error
@@ -303,14 +345,15 @@ def parse_since(value: str) -> dt.datetime:
         ) from error
 
 
-def _change(record, previous, kind: str, places: dict) -> dict | None:
-    """A change as the feed gives it, or None when the public may learn nothing of it."""
+def _changes(record, previous, kind: str, places: dict) -> list[dict]:
+    """A change as the feed gives it, and the place it took from the public
+    if any; none when the public may learn nothing of it."""
     public = history.public_change(record=record, previous=previous)
     if public is None:
-        return None
+        return []
     attribution = history.record_attribution(record)
     place = places.get(record.place_row) if public.place_id is not None else None
-    return {
+    change = {
         "id": record.history_id, "kind": kind, "object_id": record.id, "slug": public.slug,
         "action": ACTIONS[public.history_type], "at": record.history_date,
         "made_by": MADE_BY[attribution.kind], "import_run": attribution.import_run_id,
@@ -322,6 +365,12 @@ def _change(record, previous, kind: str, places: dict) -> dict | None:
                        if name not in PRIVATE_FIELDS},
         },
     }
+    if public.place_left is None:
+        return [change]
+    # The place went with it, as a meeting goes: its id and nothing else,
+    # numbered by the meeting change it follows, negated (no location change has it).
+    return [change, {**change, "id": -record.history_id, "kind": "location", "object_id": public.place_left,
+                     "slug": None, "action": "deleted", "changes": {}, "location": None}]
 
 
 class ChangesView(generics.ListAPIView):
@@ -343,14 +392,17 @@ class ChangesView(generics.ListAPIView):
                     "as `deleted`, with its slug and nothing else: a mirror removes it. A location's own "
                     "changes show only while a public meeting is there (at the time of the change): a place "
                     "that serves only meetings the public cannot see is never shown, nor its values from "
-                    "before a public meeting came. Curators' notes and geocoding status are never shown.",
+                    "before a public meeting came, and one its last public meeting leaves (gone, or moved) "
+                    "shows as `deleted`, with its id and nothing else, right after that meeting's change: a "
+                    "mirror removes it. Curators' notes and geocoding status are never shown.",
         parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601 date or date-time."),
                     OpenApiParameter(AFTER, OpenApiTypes.STR, description=(
                         "The changes after this one (time,kind,id), as `next` links give it: a page deep in the "
                         "history costs what the first does. `count` is then of the changes after it. A page "
                         f"reads at most {READ_PER_RESULT} times its size and offset of each kind's changes, public or "
                         "not: past a longer stretch the public may not see, it comes back short or empty, with "
-                        "`count_capped` true and `next` leading on from where it stopped."))],
+                        "`count_capped` true and `next` leading on from where it stopped, sealed (a position only "
+                        "this server reads, naming no change the public may not see)."))],
         responses={200: ChangeSerializer(many=True), 400: OpenApiResponse(OpenApiTypes.OBJECT)},
     )
     def get(self, request, *args, **kwargs):
@@ -385,7 +437,6 @@ class ChangesView(generics.ListAPIView):
         records = {"meeting": meetings,
                    "location": {history_id: locations[history_id] for history_id in ids["location"]}}
         previous = {kind: history.previous_records(list(found.values())) for kind, found in records.items()}
-        changes = (_change(records[kind][history_id], previous[kind].get(history_id), kind, locations)
-                   for _, kind, history_id in page)
-        results = [change for change in changes if change is not None]
+        results = [change for _, kind, history_id in page
+                   for change in _changes(records[kind][history_id], previous[kind].get(history_id), kind, locations)]
         return self.get_paginated_response(ChangeSerializer(results, many=True).data)
