@@ -59,6 +59,21 @@ def test_what_a_public_meeting_stands_on_is_not_deleted_from_under_it(listed, cl
     assert Meeting.history.filter(id=listed.pk).count() == history_rows
 
 
+@pytest.mark.parametrize("delete", ["delete page", "bulk action"])
+def test_a_meeting_a_superuser_deletes_is_gone_from_kept_answers_at_once(listed, admin_client, client, delete):
+    search, page = "/api/v1/meetings/?q=meeting", f"/api/v1/meetings/{listed.slug}/"
+    assert [m["slug"] for m in client.get(search).json()["results"]] == [listed.slug]
+    client.get(page)
+    assert (client.get(search)["X-Cache"], client.get(page)["X-Cache"]) == ("hit", "hit")
+    if delete == "delete page":
+        response = admin_client.post(reverse("admin:meetings_meeting_delete", args=[listed.pk]), {"post": "yes"})
+    else:
+        response = admin_client.post(reverse("admin:meetings_meeting_changelist"),
+                                     {"action": "delete_selected", "_selected_action": [listed.pk], "post": "yes"})
+    assert response.status_code == 302
+    assert client.get(search).json()["results"] == [] and client.get(page).status_code == 404
+
+
 def test_the_admin_says_why_a_feed_source_with_meetings_is_not_deleted(listed, admin_client):
     source = listed.feed_source
     page = admin_client.get(reverse("admin:meetings_feedsource_delete", args=[source.pk]))
