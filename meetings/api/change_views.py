@@ -7,9 +7,11 @@ import datetime as dt
 import struct
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from django.db.models import CharField, Q, QuerySet, Value
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import get_language, gettext, gettext_lazy
@@ -216,27 +218,28 @@ def change_position(at: dt.datetime, kind: str, history_id: int) -> str:
 
 # Where a page stopped reading among changes the public may not see: its
 # time would tell when someone's home meeting changed. `next` leads on from
-# there sealed, encrypted and signed with the site's key (a keyed-hash
-# synthetic IV, so one position seals alike): only this server reads it.
+# there sealed, encrypted and signed with a key drawn from the site's (AES-SIV:
+# one position seals alike, so a kept answer's link stays the same): only
+# this server reads it.
 SEALED = struct.Struct(">qBq")  # microseconds since 1970, kind, id
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def _sealing(purpose: str, value: bytes) -> bytes:
-    return salted_hmac(f"meetings.changes.position.{purpose}", value, algorithm="sha256").digest()
+def _sealer() -> AESSIV:
+    return AESSIV(salted_hmac("meetings.changes.position", b"", algorithm="sha512").digest())
 
 
 def sealed_position(at: dt.datetime, kind: str, history_id: int) -> str:
     plain = SEALED.pack((at - EPOCH) // dt.timedelta(microseconds=1), KINDS.index(kind), history_id)
-    tag = _sealing("tag", plain)[:16]
-    return urlsafe_base64_encode(tag + bytes(a ^ b for a, b in zip(plain, _sealing("pad", tag))))
+    return urlsafe_base64_encode(_sealer().encrypt(plain, None))
 
 
 def _unsealed(value: str) -> tuple[dt.datetime, str, int]:
-    raw = urlsafe_base64_decode(value)
-    tag, hidden = raw[:16], raw[16:]
-    plain = bytes(a ^ b for a, b in zip(hidden, _sealing("pad", tag)))
-    if len(hidden) != SEALED.size or not constant_time_compare(tag, _sealing("tag", plain)[:16]):
+    try:
+        plain = _sealer().decrypt(urlsafe_base64_decode(value), None)
+    except InvalidTag as error:
+        raise ValueError from error
+    if len(plain) != SEALED.size:
         raise ValueError
     micros, kind, history_id = SEALED.unpack(plain)
     return EPOCH + dt.timedelta(microseconds=micros), KINDS[kind], history_id
