@@ -201,6 +201,13 @@ def test_search_flows(site, browser, viewport):
         page.locator("#list a.name").first.click()
         page.wait_for_load_state()
         assert page.locator("h1").inner_text() == "Grupo Esperanza"
+        # "Find another meeting" leads back to the search it came from, not to an empty form.
+        page.click("p.back a")
+        page.wait_for_url(lambda url: "q=Grupo+Esperanza" in url)
+        expect(page.locator("#list a.name").first).to_have_text("Grupo Esperanza")
+        page.locator("#list a.name").first.click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Grupo Esperanza"
         assert no_sideways_scroll(page)
         with page.expect_download() as download:
             page.click("text=Add to calendar")

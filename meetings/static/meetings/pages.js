@@ -266,6 +266,18 @@
     yours.textContent = yours.dataset.label + " " + start.toLocaleString(lang, {
       weekday: "long", hour: "numeric", minute: "2-digit", hour12: lang.indexOf("en") === 0, timeZoneName: "short"});
   }
+  // "Find another meeting": back to the search the person came from, where
+  // they were in its list (the browser's Back), not to an empty form.
+  var back = document.querySelector("p.back a");
+  if (!form && back && document.referrer) {
+    var from = new URL(document.referrer);
+    if (from.origin === location.origin && from.pathname === back.pathname) {
+      back.href = from.href;
+      back.addEventListener("click", function (event) {
+        if (history.length > 1) { event.preventDefault(); history.back(); }
+      });
+    }
+  }
   var share = document.getElementById("share");
   if (share) {
     share.addEventListener("click", function (event) {
