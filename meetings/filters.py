@@ -41,7 +41,7 @@ from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, geo, schedule
 from meetings.directory_version import kept_per_version
 from meetings.keywords import MAX_KEYWORD_WORDS, fold, keyword_words
-from meetings.geocoding import GeocodingError, geocode, state_code
+from meetings.geocoding import GeocodingError, geocode, trailing_states
 from meetings.models import Meeting, Region
 from meetings.querysets import PUBLISHED
 from meetings.selectors import ATTENDANCE_MATCHES, TIMES_OF_DAY, WEEK_MINUTES, MeetingFilters, MeetingSearch, tree_ids
@@ -441,8 +441,6 @@ def bare_city_states(city: str) -> QuerySet:
 # "Irvin" and "Irvine" are 0.91, "Santa Anna" and "Santa Ana" 0.95, "Irvien"
 # 0.83; "Laguna" is 0.67 from each of Laguna Beach, Hills and Niguel: none is offered.
 SPELT_LIKE_CUTOFF = 0.8
-# "Irvien, CA" and "Irvien CA" are compared as "irvien".
-_STATE_SUFFIX_RE = re.compile(r"(?:,\s*|\s+)[a-z]{2}$")
 
 
 def _city_spelt_like(near: str) -> str:
@@ -451,13 +449,11 @@ def _city_spelt_like(near: str) -> str:
     ZIP code, or a name like none of them, has none."""
     if any(c.isdigit() for c in near):
         return ""
-    city, comma, state = near.rpartition(",")
-    if comma and state_code(state):  # "Irvien, California" is compared as "irvien" too
-        near = city
-    asked = fold(" ".join(near.split()))
+    words = fold(near).replace(",", " ").split()
     cities = _cities_with_meetings()
-    # Whole first: the two letters ending "Sante Fe" are no state.
-    for spelt in dict.fromkeys((asked, _STATE_SUFFIX_RE.sub("", asked))):
+    # Whole first: the two letters ending "Sante Fe" are no state. Then without the state typed after
+    # the city, as the geocoder reads it: "Irvien, CA", "Irvien CA" and "Irvien California" are "irvien".
+    for spelt in dict.fromkeys([" ".join(words), *(" ".join(city) for city, state in trailing_states(words))]):
         found = difflib.get_close_matches(spelt, cities, n=1, cutoff=SPELT_LIKE_CUTOFF)
         if found:
             return cities[found[0]]

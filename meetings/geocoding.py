@@ -68,6 +68,14 @@ def state_code(text: str) -> str:
     return _STATE_CODES.get(key, "")
 
 
+def trailing_states(words: list[str]) -> list[tuple[list[str], str]]:
+    """Each way `words` end in a state (`state_code`), as (the words before
+    it, its code), the longest name first: "Charleston West Virginia" is
+    Charleston, WV before "Charleston West", VA."""
+    return [(words[:-count], state) for count in range(min(_STATE_WORDS, len(words) - 1), 0, -1)
+            if (state := state_code(" ".join(words[-count:])))]
+
+
 @dataclass(frozen=True)
 class Place:
     latitude: float
@@ -145,12 +153,7 @@ class OfflineGazetteer(Geocoder):
                     candidates.append((_normalise_city(parts[i]), state))
                     break
         words = query.replace(",", " ").split()
-        # The longest name first: "Charleston West Virginia" is Charleston, WV before "Charleston West", VA.
-        for count in range(min(_STATE_WORDS, len(words) - 1), 0, -1):
-            state = state_code(" ".join(words[-count:]))
-            if state:
-                candidates.append((_normalise_city(" ".join(words[:-count])), state))
-        return candidates
+        return candidates + [(_normalise_city(" ".join(city)), state) for city, state in trailing_states(words)]
 
 
 class RequestPacer:

@@ -141,8 +141,10 @@ def test_a_place_spelt_like_a_city_with_meetings_is_offered(vocabularies):
     assert invalid.value.suggested_near == "Irvine, CA"
     with translation.override("es"):
         assert errors("near=irvien")["near"][1] == "¿Quisiste decir Irvine, CA?"
-    # The state by its name is left out of the comparison as its code is.
+    # The state by its name is left out of the comparison as its code is, with or without a comma.
     assert parse_error_suggestion("near=Irvien,+California") == "Irvine, CA"
+    assert parse_error_suggestion("near=Irvien+California") == "Irvine, CA"
+    assert parse_error_suggestion("near=Irvien+New+York") == "Irvine, CA"
     # Nothing like it, or nothing of the kind (a ZIP code): the message alone.
     assert errors("near=Springfield") == {"near": ["No place is known by 'Springfield': try a ZIP code or "
                                                    "'City, ST'."]}

@@ -288,6 +288,9 @@ class TestFilters:
         assert "fellowship=aa" in link and link.endswith("#results-heading")
         spanish = client.get("/", {"near": "santa anna"}, HTTP_ACCEPT_LANGUAGE="es").content.decode()
         assert "¿Quisiste decir Santa Ana, CA?" in spanish and ">Buscar cerca de Santa Ana, CA</a>" in spanish
+        # A state typed after the city with no comma is read as a state, as "Irvien, CA" is.
+        html = client.get("/", {"near": "Irvien California"}).content.decode()
+        assert "Did you mean Irvine, CA?" in html and ">Search near Irvine, CA</a>" in html
         # Spelt like no city of the directory: nothing offered.
         html = client.get("/", {"near": "Springfield"}).content.decode()
         assert "No place is known by" in html and "Did you mean" not in html and "suggested-near" not in html

@@ -574,6 +574,16 @@ class TestBadInput:
         assert parameter in response.json()
         assert response.json()[parameter][0]
 
+    def test_a_place_typed_with_its_state_and_no_comma_is_offered_the_city_spelt_like_it(self, vocabularies, client):
+        """"Irvien, CA" was offered Irvine, CA and "Irvien California" nothing:
+        the state's name, with no comma, was compared as part of the city's."""
+        make_meeting(name="Irvine Tuesday")
+        for near in ("Irvien, CA", "Irvien California", "irvien calif."):
+            response = client.get(URL, {"near": near})
+            assert response.status_code == 400
+            assert response.json()["near"] == [f"No place is known by {near!r}: try a ZIP code or 'City, ST'.",
+                                               "Did you mean Irvine, CA?"]
+
     def test_several_errors_at_once(self, vocabularies, client):
         response = client.get(URL, {"near": "nowhere", "day": 9, "time_after": "25:00", "fellowship": "xx"})
         assert response.status_code == 400
