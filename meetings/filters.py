@@ -35,14 +35,14 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, F, QuerySet
+from django.db.models.functions import Upper
 from django.utils.translation import gettext as _, gettext_lazy, ngettext, pgettext
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import clock, geo, schedule
-from meetings.directory_version import kept_per_version
 from meetings.keywords import MAX_KEYWORD_WORDS, fold, keyword_words
 from meetings.geocoding import GeocodingError, geocode, trailing_states
-from meetings.models import Meeting, Region
+from meetings.models import Location, Meeting, Region
 from meetings.querysets import PUBLISHED
 from meetings.selectors import ATTENDANCE_MATCHES, TIMES_OF_DAY, WEEK_MINUTES, MeetingFilters, MeetingSearch, tree_ids
 
@@ -444,36 +444,45 @@ SPELT_LIKE_CUTOFF = 0.8
 
 
 def _city_spelt_like(near: str) -> str:
-    """The city where the directory has meetings whose name is spelt most
-    like `near`, as "City, ST" (the state with the most meetings), or "". A
-    ZIP code, or a name like none of them, has none."""
-    if any(c.isdigit() for c in near):
-        return ""
+    """The city where the directory has public meetings whose name is spelt
+    most like `near`, as "City, ST", or "". Of its states, the one typed
+    after it ("Irvien, KY"), else the one with the most meetings. A ZIP
+    code, or a name like none of them, has none.
+
+    Compared are the names of the places beginning with its first letter,
+    failing that its second ("Rivine" for Irvine; "Urvine" is offered
+    none): reading every city with public meetings cost 1.0-1.4 s at
+    1,000,000 meetings, paid after each write (bench/README.md, round 33).
+    A name spelt like it is offered once its public meetings are counted
+    (`bare_city_states`): a town whose meetings are all hidden is offered to none."""
     words = fold(near).replace(",", " ").split()
-    cities = _cities_with_meetings()
+    if not words or any(c.isdigit() for c in near):
+        return ""
     # Whole first: the two letters ending "Sante Fe" are no state. Then without the state typed after
     # the city, as the geocoder reads it: "Irvien, CA", "Irvien CA" and "Irvien California" are "irvien".
-    for spelt in dict.fromkeys([" ".join(words), *(" ".join(city) for city, state in trailing_states(words))]):
-        found = difflib.get_close_matches(spelt, cities, n=1, cutoff=SPELT_LIKE_CUTOFF)
-        if found:
-            return cities[found[0]]
-    return ""
+    readings = [(" ".join(words), ""), *((" ".join(city), state) for city, state in trailing_states(words))]
+    offered = ""
+    for initial in dict.fromkeys(letter for letter in words[0][:2] if letter.isalpha()):
+        names = _city_names_beginning(initial)
+        for spelt, typed_state in readings:
+            for name in difflib.get_close_matches(spelt, names, n=3, cutoff=SPELT_LIKE_CUTOFF):
+                for place in bare_city_states(names[name]).annotate(city=F("location__city")):
+                    if place["state"] == typed_state or not typed_state:
+                        return f"{place['city']}, {place['state']}"
+                    offered = offered or f"{place['city']}, {place['state']}"
+        if offered:
+            break
+    return offered
 
 
-def _cities_with_meetings() -> dict[str, str]:
-    """Each city where the directory has meetings, folded ("santa ana"), ->
-    "Santa Ana, CA" (of its states, the one with the most meetings), as the
-    bare names `_states_of_bare_city` completes: read once per directory version."""
-    using = Meeting.objects.all().db
-
-    def read() -> dict[str, str]:
-        rows = _public_meetings_by_place(Meeting.objects.using(using)).annotate(city=F("location__city"))
-        cities: dict[str, str] = {}
-        for row in rows.order_by("-meetings", "city", "state"):
-            cities.setdefault(fold(row["city"]), f"{row['city']}, {row['state']}")
-        return cities
-
-    return kept_per_version("cities_with_meetings", using=using, read=read)
+def _city_names_beginning(initial: str) -> dict[str, str]:
+    """The city names of the places beginning with `initial`, folded ("santa
+    ana") -> upper-cased: a range of their index (Location.Meta)."""
+    first = initial.upper()[:1]
+    names = (Location.objects.annotate(upper_city=Upper("city"))
+             .filter(upper_city__gte=first, upper_city__lt=chr(ord(first) + 1))
+             .order_by().values_list("upper_city", flat=True).distinct())
+    return {fold(name): name for name in names}
 
 
 def _radius_m(data: dict, point: geo.Point | None, errors: dict) -> float | None:

@@ -156,7 +156,8 @@ class Location(models.Model):
         ]
         indexes = [
             # A bare city name ("Irvine") completed with its states
-            # (filters.bare_city_states), compared case-blind as `iexact` does.
+            # (filters.bare_city_states), compared case-blind as `iexact` does;
+            # the names of one initial offered for a place not known (filters._city_spelt_like).
             models.Index(Upper("city"), name="location_city_upper"),
         ]
 

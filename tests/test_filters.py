@@ -149,6 +149,7 @@ def test_a_place_spelt_like_a_city_with_meetings_is_offered(vocabularies):
     assert errors("near=Springfield") == {"near": ["No place is known by 'Springfield': try a ZIP code or "
                                                    "'City, ST'."]}
     assert len(errors("near=00000")["near"]) == 1
+    assert len(errors("near=%F4%8F%BF%BF")["near"]) == 1  # the last code point: no letter follows it
 
 
 @pytest.mark.django_db
@@ -165,6 +166,19 @@ def test_a_city_of_hidden_meetings_alone_is_neither_offered_nor_completed(vocabu
     make_meeting(name="Open group", location=LocationFactory(city="Hiddenville", state="NV", latitude=39.5,
                                                              longitude=-119.8))
     assert parse_error_suggestion("near=Hiddenvile") == "Hiddenville, NV"
+
+
+@pytest.mark.django_db
+def test_the_state_typed_chooses_among_cities_spelt_alike(vocabularies):
+    """"Irvien, CA" is as like Irving as Irvine: at 1,000,000 meetings it
+    was offered Irving, TX (more meetings); the state typed says which."""
+    for _ in range(2):
+        make_meeting(name="Texas group", location=LocationFactory(city="Irving", state="TX"))
+    make_meeting(name="California group")  # Irvine, CA
+    make_meeting(name="Kentucky group", location=LocationFactory(city="Irvine", state="KY"))
+    assert parse_error_suggestion("near=Irvien,+CA") == "Irvine, CA"
+    assert parse_error_suggestion("near=Irvien+Kentucky") == "Irvine, KY"
+    assert parse_error_suggestion("near=Irvien,+TX") == "Irving, TX"
 
 
 @pytest.mark.django_db
