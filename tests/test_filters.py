@@ -144,7 +144,9 @@ def test_a_place_spelt_like_a_city_with_meetings_is_offered(vocabularies):
     # The state by its name is left out of the comparison as its code is, with or without a comma.
     assert parse_error_suggestion("near=Irvien,+California") == "Irvine, CA"
     assert parse_error_suggestion("near=Irvien+California") == "Irvine, CA"
-    assert parse_error_suggestion("near=Irvien+New+York") == "Irvine, CA"
+    assert parse_error_suggestion("near=Irvien+New+York") == "Irvine, CA"  # in no such city of that state: in any
+    # The names of its first letter are compared, failing that of its second.
+    assert parse_error_suggestion("near=Rivine") == "Irvine, CA"
     # Nothing like it, or nothing of the kind (a ZIP code): the message alone.
     assert errors("near=Springfield") == {"near": ["No place is known by 'Springfield': try a ZIP code or "
                                                    "'City, ST'."]}
