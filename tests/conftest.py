@@ -1,17 +1,19 @@
 """Fixtures every test module may use. What tests build (rows, feed records,
 form posts) is in factories.py; no test module imports another."""
 
+import dataclasses
 import datetime as dt
 import io
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import groupby
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.cache import cache
-from django.db import connection, connections, transaction
+from django.db import connections, models, transaction
 from django.test.utils import override_settings
 from django.utils import translation
 
@@ -148,7 +150,10 @@ def shared_rows(django_db_setup, django_db_blocker):
     the rows it writes inside are made once, in a transaction rolled back
     when the block ends; each test's own transaction nests in it as a
     savepoint, so what a test writes is undone and the next test sees the
-    rows as made. Only tests that ask for that fixture run inside it."""
+    rows as made. Only tests that ask for that fixture run inside it: they
+    run after their module's other tests (pytest_collection_modifyitems),
+    and none of them may be transactional. A test gets its own copies of
+    the objects made (`read_again`)."""
 
     @contextmanager
     def block():
@@ -175,20 +180,59 @@ def oc_sample_session(shared_rows):
 
 
 @pytest.fixture
-def oc_sample(request, oc_sample_session, db):
+def oc_sample(oc_sample_session, db):
     """The Orange County sample directory (read it; what a test writes is rolled back)."""
-    # A transactional test would commit, and flush the sample when it ends.
-    assert "transactional_db" not in request.fixturenames, "oc_sample is for tests inside a transaction"
-    assert connection.in_atomic_block
+
+
+@pytest.fixture
+def read_again(db):
+    """`read_again(made)`: a test's own copies of the objects a broader-scoped
+    fixture made (`shared_rows`), read from the database, in the same dict or
+    dataclass: an object one test changes in memory is not the next one's."""
+
+    def read(made):
+        if isinstance(made, models.Model):
+            return type(made)._default_manager.get(pk=made.pk)
+        if isinstance(made, dict):
+            return {key: read(value) for key, value in made.items()}
+        if dataclasses.is_dataclass(made):
+            return dataclasses.replace(made, **{f.name: read(getattr(made, f.name)) for f in dataclasses.fields(made)})
+        return made
+
+    return read
+
+
+def _in_shared_rows(item) -> bool:
+    return "shared_rows" in getattr(item, "fixturenames", ())
+
+
+def _transactional(item) -> bool:
+    """As pytest-django reads a test (its own ordering): it commits, and flushes what it leaves."""
+    from pytest_django.fixtures import validate_django_db
+
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and any(validate_django_db(marker)[:2]):  # transaction, reset_sequences
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    # After pytest-django's own ordering: the sample's readers last, in their order.
-    readers = [item for item in items if "oc_sample" in getattr(item, "fixturenames", ())]
-    if readers:
-        others = [item for item in items if "oc_sample" not in getattr(item, "fixturenames", ())]
-        items[:] = others + readers
+    """After pytest-django's own ordering (the tests in a transaction first):
+    in each module's run of tests, those inside a block of shared rows
+    (`shared_rows`) after the others, so no other test sees the rows; the
+    sample's readers last of all, in their order."""
+    transactional = [item.nodeid for item in items if _in_shared_rows(item) and _transactional(item)]
+    if transactional:
+        # It would commit inside the block, and flush the shared rows when it ends.
+        raise pytest.UsageError(f"a transactional test cannot read shared rows: {transactional}")
+    sample = [item for item in items if "oc_sample" in getattr(item, "fixturenames", ())]
+    sampled = set(sample)
+    ordered = []
+    for _, run in groupby((item for item in items if item not in sampled), key=lambda item: item.path):
+        run = list(run)
+        ordered += [item for item in run if not _in_shared_rows(item)] + [item for item in run if _in_shared_rows(item)]
+    items[:] = ordered + sample
 
 
 def pytest_sessionstart(session):
@@ -241,10 +285,19 @@ def pytest_xdist_make_scheduler(config, log):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with an empty shared cache (answers, throttles)."""
-    cache.clear()
+    """Each test starts with an empty shared cache (answers, throttles), and
+    nothing kept in this process per directory version: tests that share rows
+    (`shared_rows`) share a version too."""
+    from meetings import directory_version, public_answers
+
+    def empty():
+        cache.clear()
+        directory_version._kept.clear()
+        public_answers._spans.clear()
+
+    empty()
     yield
-    cache.clear()
+    empty()
 
 
 @pytest.fixture(autouse=True)
