@@ -15,6 +15,7 @@ from django.http import QueryDict
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from fellowships.services import vocabularies_sync
 from meetings import geo, schedule, selectors
 from meetings.bmlt_server import views
 from meetings.models import Meeting
@@ -41,8 +42,19 @@ def names(records) -> list[str]:
     return [r["meeting_name"] for r in records]
 
 
+@pytest.fixture(scope="module")
+def directory_rows(shared_rows):
+    """Made once for the module (conftest's `shared_rows`): its tests read them."""
+    with shared_rows():
+        yield directory_make(vocabularies_sync())
+
+
 @pytest.fixture
-def directory(vocabularies):
+def directory(directory_rows, read_again):
+    return read_again(directory_rows)
+
+
+def directory_make(vocabularies) -> dict[str, Meeting]:
     """Orange County NA (a region with an area below it), AA and Al-Anon."""
     county = RegionFactory(name="Orange County", slug="orange-county")
     irvine = RegionFactory(name="Irvine", slug="irvine", parent=county)

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from fellowships.models import ServiceBody
+from fellowships.services import vocabularies_sync
 from meetings import schedule
 from meetings.attendance import conference_provider, dialled_phone
 from meetings.directory_version import directory_version
@@ -71,8 +72,19 @@ def assert_follows_field_rules(records: list[dict]) -> None:
             assert value not in ("", None), (where, r)
 
 
+@pytest.fixture(scope="module")
+def directory_rows(shared_rows):
+    """Made once for the module (conftest's `shared_rows`): its tests read them."""
+    with shared_rows():
+        yield directory_make(vocabularies_sync())
+
+
 @pytest.fixture
-def directory(vocabularies):
+def directory(directory_rows, read_again):
+    return read_again(directory_rows)
+
+
+def directory_make(vocabularies) -> dict[str, Meeting]:
     county = RegionFactory(name="Orange County", slug="orange-county")
     irvine = RegionFactory(name="Irvine", slug="irvine", parent=county)
     office = ServiceBodyFactory(
