@@ -34,10 +34,28 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2025, 3, 4, 18, 30, 20, tzinfo=dt.timezone.utc)
 
 
+@pytest.fixture(scope="module")
+def writes_rows(shared_rows):
+    """Made once for the module (conftest's `shared_rows`): its tests read them."""
+    with shared_rows():
+        setup_directory()
+        yield
+
+
 @pytest.fixture
-def writes_directory(db, settings, frozen_now):
+def writes_clock(db, settings, frozen_now):
     settings.GEOCODER = "offline"
     frozen_now(NOW)
+
+
+@pytest.fixture
+def writes_directory(writes_rows, writes_clock):
+    """The module's directory (`writes_rows`), the clock stopped at NOW."""
+
+
+@pytest.fixture
+def writes_directory_made_now(writes_clock):
+    """A directory of the test's own, its version dated in the test's second."""
     setup_directory()
 
 
@@ -224,7 +242,7 @@ def test_a_conditional_request_is_answered_as_the_plain_one(writes_directory, cl
     assert client.get(url, HTTP_IF_MODIFIED_SINCE="Tue, 01 Dec 2037 00:00:00 GMT").status_code == plain
 
 
-def test_a_write_in_the_same_second_is_never_hidden_by_a_date(writes_directory, client):
+def test_a_write_in_the_same_second_is_never_hidden_by_a_date(writes_directory_made_now, client):
     """Last-Modified counts whole seconds: a copy dated within the second of a
     change may predate a second change in it, so it gets the answer, not a 304."""
     url = "/api/v1/meetings/?q=before"
