@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from fellowships.models import Fellowship, ServiceBody
+from fellowships.services import vocabularies_sync
 from meetings.feeds import bmlt
 from meetings.feeds.body import decode_body, feed_text, json_depth, read_json
 from meetings.feeds.csv import csv_rows, parse_csv
@@ -445,16 +446,24 @@ def fetched_text(body: str | bytes) -> str:
     return body if isinstance(body, str) else body.decode("utf-8", errors="replace")
 
 
+@pytest.fixture(scope="module")
+def imported_once(shared_rows):
+    """A source of each format holding the three good meetings, made once
+    for the module (conftest's `shared_rows`)."""
+    with shared_rows():
+        vocabularies_sync()
+        sources = {}
+        for feed_format in ("meeting-guide", "csv", "bmlt"):
+            source = make_source(feed_format)
+            run = import_feed_text(source=source, text=good_body(feed_format), bmlt_formats=BMLT_FORMATS)
+            assert (run.status, run.created) == ("succeeded", 3)
+            sources[feed_format] = source
+        yield sources
+
+
 @pytest.fixture
-def imported(vocabularies):
-    """A source of each format holding the three good meetings."""
-    sources = {}
-    for feed_format in ("meeting-guide", "csv", "bmlt"):
-        source = make_source(feed_format)
-        run = import_feed_text(source=source, text=good_body(feed_format), bmlt_formats=BMLT_FORMATS)
-        assert (run.status, run.created) == ("succeeded", 3)
-        sources[feed_format] = source
-    return sources
+def imported(imported_once, read_again):
+    return read_again(imported_once)
 
 
 @pytest.mark.parametrize("name", list(KINDS))
