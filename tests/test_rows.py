@@ -8,7 +8,6 @@ import datetime as dt
 
 import jsonschema
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from drf_spectacular.generators import SchemaGenerator
@@ -53,8 +52,7 @@ def openapi(django_db_blocker):
 
 
 @pytest.fixture
-def sample(db, monkeypatch):
-    call_command("load_sample_data", verbosity=0)
+def sample(oc_sample, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOW)
 
 

@@ -35,11 +35,17 @@ OC_LATITUDES, OC_LONGITUDES = (33.38, 33.95), (-118.13, -117.41)
 WRITE_RE = re.compile(r'^\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)"?', re.IGNORECASE)
 
 
+@pytest.fixture(scope="module")
+def loaded_once(shared_rows):
+    """A load of the module's own, for tests of the loader (made once: conftest's
+    `shared_rows`); tests that only read the directory use the session's `oc_sample`."""
+    with shared_rows():
+        yield sample_data_load()
+
+
 @pytest.fixture
-def loaded():
-    """A load of its own, for tests of the loader; tests that only read the
-    directory use the session's `oc_sample`."""
-    return sample_data_load()
+def loaded(loaded_once, read_again):
+    return read_again(loaded_once)
 
 
 def _write(tmp_path, data) -> object:
