@@ -122,6 +122,25 @@ class Directory:
 
 @pytest.fixture
 def directory(vocabularies) -> Directory:
+    return directory_make()
+
+
+@pytest.fixture(scope="module")
+def directory_once(shared_rows):
+    """`directory`'s rows made once for the module (`shared_rows`)."""
+    with shared_rows():
+        vocabularies_sync()
+        yield directory_make()
+
+
+@pytest.fixture
+def directory_shared(directory_once, read_again) -> Directory:
+    """`directory` for a module whose tests share it (it defines `directory`
+    on this): made once, read again for each test."""
+    return read_again(directory_once)
+
+
+def directory_make() -> Directory:
     aa = Fellowship.objects.get(slug="aa")
     na = Fellowship.objects.get(slug="na")
     aa_office = ServiceBodyFactory(name="OC Central Office", fellowship=aa)

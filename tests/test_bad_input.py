@@ -19,6 +19,12 @@ CHANGES = "/api/v1/changes/"
 SUBMIT = "/api/v1/change-requests/"
 
 
+@pytest.fixture
+def directory(directory_shared):
+    """Made once for the module (conftest's `directory_shared`): its tests read it."""
+    return directory_shared
+
+
 # --- the changes feed -------------------------------------------------------------------------------------------
 
 def test_since_with_a_far_offset_is_read_in_utc(client, directory):

@@ -30,12 +30,24 @@ def forget_budgets():
     ComputeBudget._past.clear()  # what this worker remembers of clients past their budget
 
 
+@pytest.fixture(scope="module")
+def meetings_once(directory_once, shared_rows):
+    """Made once for the module (conftest's `shared_rows`): its tests read them."""
+    with shared_rows():
+        for n in range(5):
+            aa_meeting(directory_once, name=f"Step Study {n}")
+        yield
+
+
+@pytest.fixture
+def directory(directory_shared):
+    return directory_shared
+
+
 @pytest.fixture(autouse=True)
-def meetings(directory, clock_stopped):
+def meetings(meetings_once, directory, clock_stopped):
     # One minute throughout: a test crossing into the next would start a new budget.
     forget_budgets()
-    for n in range(5):
-        aa_meeting(directory, name=f"Step Study {n}")
     yield
     forget_budgets()
 
