@@ -294,7 +294,9 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         "name", "fellowship", "day", "time", "city", "attendance", "open_closed", "published", "needs_review",
     )
     list_filter = (
-        NeedsAttentionFilter, ServiceBodyTreeFilter, "fellowship", "day", "attendance", OpenClosedFilter,
+        # The fellowships of the meetings the user may see, not every one.
+        NeedsAttentionFilter, ServiceBodyTreeFilter, ("fellowship", admin.RelatedOnlyFieldListFilter), "day",
+        "attendance", OpenClosedFilter,
         "published", "needs_review",
     )
     # What a search box finds: the words of the meeting's search text, as

@@ -16,7 +16,7 @@ from meetings.forms import ServiceBodyAdminForm
 class ServiceBodyAdmin(CuratorScopedAdmin):
     form = ServiceBodyAdminForm
     list_display = ("name", "fellowship", "parent", "timezone", "location")
-    list_filter = ("fellowship",)
+    list_filter = (("fellowship", admin.RelatedOnlyFieldListFilter),)  # of the bodies the user may see
     search_fields = ("name", "slug", "location")
     list_select_related = ("fellowship", "parent")
     autocomplete_fields = ("parent",)

@@ -258,3 +258,20 @@ def test_a_feed_source_of_another_fellowship_than_its_body_is_refused(aa_client,
     assert not FeedSource.objects.exists()
     data["fellowship"] = Fellowship.objects.get(slug="aa").pk
     assert aa_client.post(reverse("admin:meetings_feedsource_add"), data).status_code == 302
+
+
+def test_the_lists_filter_by_the_curators_fellowships_alone(aa_client, directory):
+    """The Meetings and Service bodies lists offered the AA office's curator
+    NA and Al-Anon to filter by, whose listings they can never see."""
+    aa_meeting(directory, "Office Meeting")
+    na_meeting(directory, "NA Meeting")
+    na = directory.na_area.fellowship
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.org", "not-a-real-password")
+    for changelist in (MEETINGS, reverse("admin:fellowships_servicebody_changelist")):
+        # One fellowship is no choice: the filter is not shown.
+        assert f"fellowship__id__exact={na.pk}" not in aa_client.get(changelist).content.decode(), changelist
+        aa_client.force_login(boss)
+        page = aa_client.get(changelist).content.decode()
+        aa_client.force_login(directory.aa_curator)
+        for fellowship in (directory.aa_office.fellowship, na):
+            assert f"fellowship__id__exact={fellowship.pk}" in page, (changelist, fellowship)
