@@ -208,6 +208,16 @@ def test_search_flows(site, browser, viewport):
         page.locator("#list a.name").first.click()
         page.wait_for_load_state()
         assert page.locator("h1").inner_text() == "Grupo Esperanza"
+        # ... and so it does after a correction sent from the meeting's page (a page of its own since).
+        page.fill("textarea[name=description]", "The meeting moved to the library.")
+        with page.expect_navigation():
+            page.click("form.correction button[type=submit]")
+        expect(page.locator("p.sent")).to_be_visible()
+        page.click("p.back a")
+        page.wait_for_url(lambda url: "q=Grupo+Esperanza" in url)
+        expect(page.locator("#list a.name").first).to_have_text("Grupo Esperanza")
+        page.locator("#list a.name").first.click()
+        page.wait_for_load_state()
         assert no_sideways_scroll(page)
         with page.expect_download() as download:
             page.click("text=Add to calendar")
