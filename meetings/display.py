@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.conf.locale import LANG_INFO
 from django.utils import dateformat
 from django.utils.translation import get_language, gettext as _, gettext_lazy, pgettext
 
@@ -192,3 +193,13 @@ def distance_text(row: dict, unit: str) -> str:
     if row.get("distance") is None:
         return ""
     return f"{row['distance']:.1f} {unit}"
+
+
+def language_name(code: str) -> str:
+    """A language's name to the reader ("Spanish"; to a Spanish reader
+    "Español", each language by its own name), or its code where Django
+    knows none."""
+    info = LANG_INFO.get(code)
+    if not info:
+        return code
+    return info["name_local"].capitalize() if code == (get_language() or "en")[:2] else _(info["name"])

@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _, ngettext
 
 from fellowships.models import MeetingType, ServiceBody, service_body_fellowship_problem
 from meetingfinder.public_messages import PublicForm
+from meetings.display import language_name
+from meetings.keywords import UNSTATED_LANGUAGE
 from meetings.curation import feed_source_listings
 from meetings.models import FeedSource, Location, Meeting, Region
 from meetings.schedule import is_schedule, is_valid_zone, is_whole_minute
@@ -131,6 +133,19 @@ class ServiceBodyAdminForm(forms.ModelForm):
     class Meta:
         model = ServiceBody
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The default language chosen by name among those the vocabularies'
+        # language types name (and the body's own), not typed as a code.
+        if "default_language" in self.fields:
+            typed = self.fields["default_language"]
+            codes = set(MeetingType.objects.filter(kind=MeetingType.Kind.LANGUAGE).exclude(language="")
+                        .values_list("language", flat=True))
+            codes |= {UNSTATED_LANGUAGE, self.initial.get("default_language") or UNSTATED_LANGUAGE}
+            self.fields["default_language"] = forms.ChoiceField(
+                label=typed.label, help_text=typed.help_text,
+                choices=sorted(((code, language_name(code)) for code in codes), key=lambda pair: pair[1]))
 
     def clean_timezone(self) -> str:
         name = clean_zone_name(self.cleaned_data.get("timezone", ""))

@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
-from django.conf.locale import LANG_INFO
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import render
@@ -383,7 +382,7 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
     asked_codes = read_parameter(asked, "type")  # each value's codes, as the search reads them
     types = sorted((("|".join(sorted(codes)), label, any(set(wanted) <= set(codes) for wanted in asked_codes))
                     for label, codes in codes_by_label.items()), key=lambda box: box[1].lower())
-    languages = sorted(((code, _language_name(code)) for code in spoken if code), key=lambda pair: pair[1])
+    languages = sorted(((code, display.language_name(code)) for code in spoken if code), key=lambda pair: pair[1])
     regions = [(r.slug, r.name if r.parent_id is None else f"{r.parent.name} › {r.name}")
                for r in Region.objects.select_related("parent").order_by("name")]
     closed_lines = [display.closed_means(f.slug) for f in fellowships
@@ -419,13 +418,6 @@ def _types_and_languages_in_use() -> tuple[list[MeetingType], frozenset[str]]:
         return used, frozenset(spoken)
 
     return kept_per_version("page_types_and_languages", using=using, read=read)
-
-
-def _language_name(code: str) -> str:
-    info = LANG_INFO.get(code)
-    if not info:
-        return code
-    return info["name_local"].capitalize() if code == (get_language() or "en")[:2] else _(info["name"])
 
 
 @counts_its_own_compute  # its refusal is the wait page

@@ -272,3 +272,20 @@ class TestHeadingsInSpanish:
         page = aa_client.get(MEETING_CHANGELIST, **SPANISH).content.decode()
         # Django's "todos los 2 reuniones" gives a feminine noun a masculine article.
         assert ">Seleccionar todo (2 reuniones)</a>" in page
+
+
+def test_a_service_bodys_default_language_is_chosen_by_its_name(admin_client, directory):
+    """It was a box holding the code "en" in any language; a mistyped code
+    ("sp") was stored, and the body's meetings said they were held in it."""
+    office = directory.aa_office
+    MeetingType.objects.filter(fellowship=office.fellowship, code="S").update(kind="language", language="es")
+    for headers, english, spanish in (({}, "English", "Spanish"), (SPANISH, "Inglés", "Español")):
+        page = html.unescape(admin_client.get(change_url(office), **headers).content.decode())
+        options = dict(re.findall(r'<option value="(\w+)"[^>]*>([^<]+)</option>',
+                                  page.split('name="default_language"')[1].split("</select>")[0]))
+        assert options["en"] == english and options["es"] == spanish, options
+    form = {"name": office.name, "slug": office.slug, "fellowship": office.fellowship_id, "timezone": office.timezone}
+    response = admin_client.post(change_url(office), {**form, "default_language": "sp"}, **SPANISH)
+    assert "default_language" in response.context["adminform"].form.errors
+    assert admin_client.post(change_url(office), {**form, "default_language": "es"}).status_code == 302
+    assert ServiceBody.objects.get(pk=office.pk).default_language == "es"
