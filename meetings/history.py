@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import models
-from django.db.models import (BooleanField, Case, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery,
+from django.db.models import (BooleanField, Case, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery,
                               When)
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -294,8 +294,11 @@ def meeting_rows_as_public(rows: QuerySet) -> QuerySet:
         # Once: by the last of the instant's rows that leave it, when none comes there later in the instant.
         served_after_row=_place_served(by="row", place="place_before"),
         served_after_instant=_place_served(by="instant", place="place_before"),
-    ).annotate(place_left=Case(When(Q(served_after_row__isnull=True, served_after_instant__isnull=True),
-                                    then="place_before")))
+    ).annotate(place_left=Case(When(
+        # Asked only of a row that leaves the place it was seen at (most rows, made or kept where they
+        # were, do not): one public there after it is itself.
+        Q(place_before__isnull=False) & ~Q(shown=True, location_id=F("place_before")),
+        then=Case(When(Q(served_after_row__isnull=True, served_after_instant__isnull=True), then="place_before")))))
 
 
 def location_rows_as_public(rows: QuerySet) -> QuerySet:

@@ -354,12 +354,15 @@ def _leave_the_public(meeting: Meeting, how: str) -> None:
         meetings_set_published(meetings=Meeting.objects.filter(pk=meeting.pk), published=False)
     elif how == "deleted":
         meetings_delete(meetings=Meeting.objects.filter(pk=meeting.pk))
-    else:
-        meeting.location = LocationFactory()
+    else:  # moved elsewhere, or online only: no place at all
+        meeting.location = LocationFactory() if how == "moved" else None
+        if how == "online only":
+            meeting.attendance = "online"
+            meeting.conference_url = "https://zoom.us/j/89416378139"
         meeting_save(meeting=meeting)
 
 
-@pytest.mark.parametrize("how", ["unpublished", "deleted", "moved"])
+@pytest.mark.parametrize("how", ["unpublished", "deleted", "moved", "online only"])
 def test_a_place_is_withdrawn_when_its_last_public_meeting_leaves_it(client, directory, how):
     """A mirror that showed a place is told to remove it once no public
     meeting is there, as it is told to remove a meeting: it may be someone's
