@@ -441,8 +441,10 @@ class FeedSource(models.Model):
         says `handed_over`): a plain save that gave it one would leave them
         in the old body, unreached by the new body's curators and skipped by
         its imports."""
-        if not (self._state.adding or handed_over) and FeedSource.objects.filter(pk=self.pk).exclude(
-                service_body_id=self.service_body_id).exists():
+        update_fields = kwargs.get("update_fields")
+        body_written = update_fields is None or "service_body" in update_fields or "service_body_id" in update_fields
+        if body_written and not (self._state.adding or handed_over) and FeedSource.objects.filter(
+                pk=self.pk).exclude(service_body_id=self.service_body_id).exists():
             raise ValueError("A feed source is given another service body by services.feed_source_save, which "
                              "moves its meetings with it.")
         super().save(*args, **kwargs)

@@ -273,6 +273,11 @@ def test_only_the_service_gives_a_feed_another_body(handed, north):
     assert bodies()["m0"] == "OC Central Office"
     assert feed_source_save(source=handed) == 3
     assert bodies()["m0"] == "North County Office"
+    # A copy read before the handover, saved with only other fields named, writes no body: not refused.
+    stale = FeedSource.objects.get(pk=handed.pk)
+    stale.service_body, stale.name = office, "OC feed, renamed"
+    stale.save(update_fields=["name"])
+    assert FeedSource.objects.get(pk=handed.pk).service_body == north
 
 
 def test_saving_a_feed_source_in_its_own_body_writes_no_meeting(handed):

@@ -623,8 +623,11 @@ def _columns(meeting: Meeting, fields: tuple[str, ...]) -> dict[str, object]:
 
 
 # How a run's note on a meeting that kept a curator's values begins
-# (`Applier._note_kept`): the import_feed command lists these notes.
+# (`Applier._note_kept`), read back by `curated_kept_notes`.
 CURATED_KEPT = "kept the curator's"
+# A run's notes on meetings that kept a curator's value over the feed's (the
+# import_feed command lists them; `import_run_meetings` counts them held).
+CURATED_KEPT_NOTE = Q(kind=ImportIssue.Kind.REPAIRED, reason__startswith=CURATED_KEPT)
 
 
 def _value_text(name: str, value) -> str:
@@ -1328,8 +1331,7 @@ def import_run_meetings(*, run: ImportRun) -> dict[str, QuerySet[Meeting]]:
     run, which writes nothing, has none."""
     rows = Meeting.history.filter(import_run_id=run.pk)
     added = rows.filter(history_type="+").values("id")
-    held = run.issues.filter(Q(kind=ImportIssue.Kind.SKIPPED)
-                             | Q(kind=ImportIssue.Kind.REPAIRED, reason__startswith=CURATED_KEPT))
+    held = run.issues.filter(Q(kind=ImportIssue.Kind.SKIPPED) | CURATED_KEPT_NOTE)
     return {
         "added": Meeting.objects.filter(pk__in=added),
         "changed": Meeting.objects.filter(pk__in=rows.filter(history_type="~", removed=False).exclude(

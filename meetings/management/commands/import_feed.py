@@ -19,7 +19,7 @@ from fellowships.models import Fellowship, ServiceBody, service_body_fellowship_
 from meetings.feeds.claims import SourceBusy
 from meetings.feeds.fetch import FetchError
 from meetings.feeds.formats import PARSERS, guess_format
-from meetings.feeds.importer import CURATED_KEPT, feed_import
+from meetings.feeds.importer import CURATED_KEPT_NOTE, feed_import
 from meetings.models import FeedSource, ImportRun
 
 __all__ = ["Command", "guess_format"]
@@ -101,7 +101,7 @@ class Command(BaseCommand):
         for issue in run.issues.filter(kind="skipped"):
             self.stdout.write(f"  skipped {issue.record_key}: {issue.reason}")
         # Meetings that kept a curator's value over a new one from the feed.
-        for issue in run.issues.filter(kind="repaired", reason__startswith=CURATED_KEPT):
+        for issue in run.issues.filter(CURATED_KEPT_NOTE):
             self.stdout.write(f"  curated {issue.record_key}: {issue.reason}" if issue.record_key
                               else f"  curated: {issue.reason}")
         if run.issues_left_out:
