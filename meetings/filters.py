@@ -449,9 +449,10 @@ def _city_spelt_like(near: str) -> str:
     of them, has none.
 
     Compared are the names of the places beginning with its first letter,
-    failing that its second ("Rivine" for Irvine; "Urvine" is offered
-    none): every city with public meetings, counted, cost 1.0-1.4 s at
-    1,000,000 meetings, paid after each write (bench/README.md, round 33)."""
+    failing that its second ("Rivine" for Irvine), then those beginning
+    with a key beside the first and the second as typed ("Urvine"): every city with public meetings, counted, cost
+    1.0-1.4 s at 1,000,000 meetings, paid after each write (bench/README.md,
+    round 33)."""
     words = fold(near).replace(",", " ").split()
     if not words or any(c.isdigit() for c in near):
         return ""
@@ -459,14 +460,27 @@ def _city_spelt_like(near: str) -> str:
     # the city, as the geocoder reads it ("Irvien, CA", "Irvien California"): in that state, then in any.
     stripped = [(" ".join(city), state) for city, state in trailing_states(words)]
     readings = dict.fromkeys([(" ".join(words), ""), *stripped, *((spelt, "") for spelt, state in stripped)])
-    for initial in dict.fromkeys(letter for letter in words[0][:2] if letter.isalpha()):
-        names = _city_names_beginning(initial)
+    first = words[0]
+    # A key beside the first with the second as typed: "Urvine" reads the few names beginning IR, YR, HR, JR.
+    slips = [key + first[1:2] for key in KEYS_BESIDE.get(first[:1], "")] if first[1:2].isalpha() else []
+    for prefix in dict.fromkeys([letter for letter in first[:2] if letter.isalpha()] + slips):
+        names = _city_names_beginning(prefix)
         for spelt, state in readings:
             for name in difflib.get_close_matches(spelt, names, n=3, cutoff=SPELT_LIKE_CUTOFF):
                 place = _public_place(names[name], state=state)
                 if place:
                     return place
     return ""
+
+
+# The letters beside each on a QWERTY keyboard, a phone's too, its rows
+# offset by a quarter and three quarters of a key: where a thumb lands instead.
+_KEYS = {key: (row_at + i, y) for y, (row_at, row) in enumerate([(0, "qwertyuiop"), (0.25, "asdfghjkl"),
+                                                                  (0.75, "zxcvbnm")])
+         for i, key in enumerate(row)}
+KEYS_BESIDE = {key: "".join(other for other, (ox, oy) in _KEYS.items()
+                            if other != key and abs(ox - x) <= 1 and abs(oy - y) <= 1)
+               for key, (x, y) in _KEYS.items()}
 
 
 # The city names of a range of their index (Location.Meta), one probe of it
@@ -482,11 +496,11 @@ WITH RECURSIVE names (upper_city) AS (
 ) SELECT upper_city FROM names WHERE upper_city IS NOT NULL"""
 
 
-def _city_names_beginning(initial: str) -> dict[str, str]:
-    """The city names of the places beginning with the letter `initial`,
-    folded ("santa ana") -> upper-cased ("SANTA ANA")."""
-    first = initial.upper()[:1]
-    after = chr(ord(first) + 1)
+def _city_names_beginning(prefix: str) -> dict[str, str]:
+    """The city names of the places beginning with `prefix` (a letter or
+    two), folded ("santa ana") -> upper-cased ("SANTA ANA")."""
+    first = prefix.upper()
+    after = first[:-1] + chr(ord(first[-1]) + 1)
     with connections[router.db_for_read(Location)].cursor() as cursor:
         cursor.execute(CITY_NAMES_SQL, [first, after, after])
         return {fold(name): name for (name,) in cursor.fetchall()}

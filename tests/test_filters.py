@@ -145,8 +145,12 @@ def test_a_place_spelt_like_a_city_with_meetings_is_offered(vocabularies):
     assert parse_error_suggestion("near=Irvien,+California") == "Irvine, CA"
     assert parse_error_suggestion("near=Irvien+California") == "Irvine, CA"
     assert parse_error_suggestion("near=Irvien+New+York") == "Irvine, CA"  # in no such city of that state: in any
-    # The names of its first letter are compared, failing that of its second.
+    # The names of its first letter are compared, failing that of its second, then of the keys beside
+    # the first on a keyboard: a thumb on a phone slips from I to U, O, J or K.
     assert parse_error_suggestion("near=Rivine") == "Irvine, CA"
+    for slip in ("Urvine", "Orvine", "Jrvine", "Krvine", "urvine,+CA"):
+        assert parse_error_suggestion(f"near={slip}") == "Irvine, CA", slip
+    assert parse_error_suggestion("near=Prvine") == ""  # P is not beside I
     # Nothing like it, or nothing of the kind (a ZIP code): the message alone.
     assert errors("near=Springfield") == {"near": ["No place is known by 'Springfield': try a ZIP code or "
                                                    "'City, ST'."]}
