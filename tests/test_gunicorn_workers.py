@@ -134,3 +134,6 @@ def test_each_worker_listens_on_its_own_socket_and_keep_alive_clients_are_spread
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+    # The offline geocoder's gazetteer was read once, by the arbiter before it forked the workers
+    # (preload_app, when_ready): not by each worker, nor by the first person to search on each.
+    assert server.stderr.read().decode().count("offline gazetteer:") == 1
