@@ -16,14 +16,8 @@
    is committed as it goes and a long geocoding pass never holds a lock.
 6. **Apply** in one transaction: it applies whole or not at all.
 
-Thin wrappers keep the older entry points (keyword-only), all through
-`feed_import`: `import_source(source=...)`, `import_feed_text(source=...,
-text=...)`, `import_records(records=..., ...)` (decoded Meeting Guide dicts or
-BMLT records; without a source one is made per service body; the exporter's
-round-trip tests use it), `import_run_approve(run=...)` (a held run's feed as
-fetched, shrink guard off; refused once a later run of the source succeeded
-or was held: `HeldRunSuperseded`) and `parse_feed_text(text=..., format=...)`.
-`import_run_meetings(run=...)` reads back which meetings a run wrote.
+The older entry points at the end of the module are thin wrappers of
+`feed_import`; `import_run_meetings(run=...)` reads back what a run wrote.
 
 Meetings match by (source, the feed's key), or for a record keyed on its
 content by what it shares with the meeting it was; unchanged records (same content
@@ -634,14 +628,12 @@ def _value_text(name: str, value) -> str:
     """A feed's value in a run's note, briefly: texts quoted, times, days,
     flags and type codes as they are."""
     if isinstance(value, list):
-        text = " ".join(str(v) for v in value) or "(none)"
-    elif value is None or value == "":
-        text = "(empty)"
-    elif isinstance(value, str) and name not in ("time", "end_time"):
-        text = repr(value if len(value) <= 80 else value[:79] + "…")
-    else:
-        text = str(value)
-    return text
+        return " ".join(str(v) for v in value) or "(none)"
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, str) and name not in ("time", "end_time"):
+        return repr(value if len(value) <= 80 else value[:79] + "…")
+    return str(value)
 
 
 def _place_text(fm: FeedMeeting) -> str:
@@ -1036,11 +1028,6 @@ class HeldRunSuperseded(ValueError):
     put back an older feed than the directory holds."""
 
 
-def _superseded_reason(later: ImportRun) -> str:
-    return (f"{SUPERSEDED} {later.pk} of {later.started:%Y-%m-%d %H:%M} ({later.status}): its source was imported "
-            "again since, so applying this older feed would roll the directory back; not applied")
-
-
 def held_runs_supersede(*, run: ImportRun) -> int:
     """The held runs of `run`'s source before it end failed, superseded:
     `run` succeeded (its feed, or the same feed unchanged, HTTP 304, is now
@@ -1048,7 +1035,9 @@ def held_runs_supersede(*, run: ImportRun) -> int:
     Approving one of them would apply a feed older than the directory's.
     Their payloads go. Returns how many."""
     return ImportRun.objects.filter(source_id=run.source_id, status=ImportRun.Status.HELD, pk__lt=run.pk).update(
-        status=ImportRun.Status.FAILED, reason=_superseded_reason(run), payload="")
+        status=ImportRun.Status.FAILED, payload="",
+        reason=f"{SUPERSEDED} {run.pk} of {run.started:%Y-%m-%d %H:%M} ({run.status}): its source was imported "
+               "again since, so applying this older feed would roll the directory back; not applied")
 
 
 def _approvable(run: ImportRun) -> None:
@@ -1174,11 +1163,6 @@ def killed_runs_reason(limit: int) -> str:
             "not tried again until its next due time; \"Import now\" tries at once")
 
 
-def source_killed_runs_since(*, source_id: int, due_at: dt.datetime) -> int:
-    return ImportRun.objects.filter(source_id=source_id, started__gte=due_at, status=ImportRun.Status.FAILED,
-                                    reason=STALE_RUN_REASON).count()
-
-
 def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed: ParsedFeed | None = None,
                 held_run_id: int | None = None, local_file_allowed: bool = False, allow_shrink: bool = False,
                 geocoder=None, progress: Progress | None = None, location_namespace: str = "",
@@ -1205,7 +1189,9 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
         source = FeedSource.objects.select_related("fellowship", "service_body").get(pk=source_id)
         started = monotonic.monotonic()
         limit = settings.FEEDS_KILLED_RUNS_LIMIT
-        if due_at is not None and source_killed_runs_since(source_id=source_id, due_at=due_at) >= limit:
+        if due_at is not None and ImportRun.objects.filter(
+                source_id=source_id, started__gte=due_at, status=ImportRun.Status.FAILED,
+                reason=STALE_RUN_REASON).count() >= limit:
             # A task given back each time its worker dies would otherwise kill workers forever.
             return _finish(ImportRun.objects.create(source=source), status=ImportRun.Status.FAILED,
                            reason=killed_runs_reason(limit), started=started)
@@ -1291,15 +1277,6 @@ def import_feed_text(*, source: FeedSource, text: str, run: ImportRun | None = N
                        progress=progress)
 
 
-def source_for_records(*, fellowship: Fellowship, service_body: ServiceBody, format: str) -> FeedSource:
-    source, _ = FeedSource.objects.get_or_create(
-        slug=f"records-{service_body.slug}"[:80],
-        defaults={"name": f"Records for {service_body.name}"[:200], "format": format,
-                  "fellowship": fellowship, "service_body": service_body},
-    )
-    return source
-
-
 def import_records(*, records: list, source: FeedSource | None = None, fellowship: Fellowship | None = None,
                    service_body: ServiceBody | None = None, format: str = FeedFormat.MEETING_GUIDE,
                    geocoder=None, allow_shrink: bool = False, bmlt_formats: list | None = None) -> ImportRun:
@@ -1307,7 +1284,10 @@ def import_records(*, records: list, source: FeedSource | None = None, fellowshi
     if source is None:
         if fellowship is None or service_body is None:
             raise ValueError("import_records needs a source, or a fellowship and a service body")
-        source = source_for_records(fellowship=fellowship, service_body=service_body, format=format)
+        source, _ = FeedSource.objects.get_or_create(
+            slug=f"records-{service_body.slug}"[:80], defaults={
+                "name": f"Records for {service_body.name}"[:200], "format": format, "fellowship": fellowship,
+                "service_body": service_body})
     document = FeedDocument(records=records, options={"bmlt_formats": bmlt_formats})
     return feed_import(source_id=source.pk, document=document, format=format, geocoder=geocoder,
                        allow_shrink=allow_shrink)
