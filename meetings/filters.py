@@ -188,10 +188,6 @@ def _zone_name(text: str) -> str:
     return text
 
 
-def _as_given(text: str) -> str:
-    return text
-
-
 STRING = {"type": "string"}
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter("lat", {"type": "number", "minimum": -90, "maximum": 90},
@@ -206,7 +202,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("units", {"type": "string", "enum": ["mi", "km"]},
               "Unit of radius and distance: mi (default) or km.", parse=choice(("mi", "km"))),
     Parameter("fellowship", STRING, "Fellowship slugs (aa, na, al-anon), comma-separated or repeated.",
-              many=True, lowered=True, parse=_as_given),
+              many=True, lowered=True, parse=str),
     Parameter("day", {"type": "integer", "minimum": 0, "maximum": 6},
               "Weekdays, 0 = Sunday ... 6 = Saturday; several allowed.", many=True, parse=_integer(0, 6)),
     Parameter("starts_on", {"type": "string", "enum": list(STARTS_ON)},
@@ -231,10 +227,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("type", STRING, "Type codes of the meeting's fellowship; all are required. Codes joined by | "
                               "(D|DISC): any one of them.", many=True, parse=_type_codes),
     Parameter("language", STRING, "ISO 639-1 language codes (en, es...); meetings naming none are in their "
-                                  "service body's language.", many=True, lowered=True, parse=_as_given),
-    Parameter("region", STRING, "Region slugs; sub-regions included.", many=True, lowered=True, parse=_as_given),
+                                  "service body's language.", many=True, lowered=True, parse=str),
+    Parameter("region", STRING, "Region slugs; sub-regions included.", many=True, lowered=True, parse=str),
     Parameter("service_body", STRING, "Service body slugs; bodies below them included.", many=True,
-              lowered=True, parse=_as_given),
+              lowered=True, parse=str),
     Parameter("q", {"type": "string", "maxLength": 200},
               "Keywords, all required, over name, group, notes, venue, address, city and type names; "
               "case and accents do not matter (Rendicion finds Rendición); a word with no letter or digit "
@@ -263,8 +259,12 @@ def _values(query, name: str) -> list[str]:
     return [item.strip() for value in given for item in str(value).split(",") if item.strip()]
 
 
+def _too_many_values(limit: int) -> list[str]:
+    return [ngettext("Give at most %(count)d different value.", "Give at most %(count)d different values.",
+                     limit) % {"count": limit}]
+
+
 def _read(query, parameter: Parameter, errors: dict[str, list[str]]) -> Any:
-    values = _values(query, parameter.name) if parameter.many else None
     if not parameter.many:
         given = query.getlist(parameter.name) if hasattr(query, "getlist") else [query.get(parameter.name)]
         text = str(given[-1]).strip() if given and given[-1] is not None else ""
@@ -276,7 +276,7 @@ def _read(query, parameter: Parameter, errors: dict[str, list[str]]) -> Any:
             errors[parameter.name] = [str(error)]
             return None
     distinct: list = []
-    for text in values:
+    for text in _values(query, parameter.name):
         try:
             value = parameter.parse(text.lower() if parameter.lowered else text)
         except ParameterError as error:
@@ -286,8 +286,7 @@ def _read(query, parameter: Parameter, errors: dict[str, list[str]]) -> Any:
             distinct.append(value)
     limit = settings.MEETINGS_MAX_VALUES_PER_PARAMETER
     if len(distinct) > limit:
-        errors[parameter.name] = [ngettext("Give at most %(count)d different value.",
-                                           "Give at most %(count)d different values.", limit) % {"count": limit}]
+        errors[parameter.name] = _too_many_values(limit)
         return []
     return distinct
 
@@ -342,24 +341,12 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
     now = now or clock.now()
     viewer_zone = schedule.zone(data["tz"]) if data["tz"] else None
     filters = MeetingFilters(
-        fellowships=fellowships,
-        days=tuple(sorted(data["day"])),
-        time_after=after,
-        time_before=before,
-        open_closed=data["open"],
-        attendance=tuple(data["attendance"]),
-        type_codes=tuple(data["type"]),
-        languages=tuple(data["language"]),
-        region_ids=region_ids,
-        service_body_ids=service_body_ids,
-        keyword=data["q"] or "",
-        starting_within=data["starting_within"],
-        in_progress=bool(data["in_progress"]),
-        times_of_day=tuple(data["time_of_day"]),
-        start_windows=_viewer_date_windows(data["starts_on"], viewer_zone=viewer_zone, now=now),
-        soonest_first=data["order"] == "soonest",
-        now=now,
-    )
+        fellowships=fellowships, days=tuple(sorted(data["day"])), time_after=after, time_before=before,
+        open_closed=data["open"], attendance=tuple(data["attendance"]), type_codes=tuple(data["type"]),
+        languages=tuple(data["language"]), region_ids=region_ids, service_body_ids=service_body_ids,
+        keyword=data["q"] or "", starting_within=data["starting_within"], in_progress=bool(data["in_progress"]),
+        times_of_day=tuple(data["time_of_day"]), soonest_first=data["order"] == "soonest", now=now,
+        start_windows=_viewer_date_windows(data["starts_on"], viewer_zone=viewer_zone, now=now))
     return MeetingSearch(point=point, radius_m=radius_m, filters=filters, unit=data["units"] or "mi",
                          viewer_zone=viewer_zone, now=now, place=place)
 
@@ -565,8 +552,7 @@ def _check_type_codes(data: dict, fellowships: tuple[Fellowship, ...], errors: d
     # Each code is one more condition on every row, whichever value it is in.
     limit = settings.MEETINGS_MAX_VALUES_PER_PARAMETER
     if len(codes) > limit:
-        errors["type"] = [ngettext("Give at most %(count)d different value.",
-                                   "Give at most %(count)d different values.", limit) % {"count": limit}]
+        errors["type"] = _too_many_values(limit)
         return
     # A code no fellowship has is a mistake wherever it is; one of another
     # fellowship than those asked for, only where no code beside it is theirs
