@@ -33,7 +33,7 @@ from fellowships.models import Fellowship, MeetingType, ServiceBody
 from fellowships.services import vocabularies_sync
 from meetings import schedule
 from meetings.feeds import locks
-from meetings.feeds.importer import feed_import, feed_places_apply, feed_plan
+from meetings.feeds.importer import feed_import, feed_location, feed_places_apply, feed_plan
 from meetings.feeds.records import FeedMeeting, ParsedFeed
 from meetings.models import FeedFormat, FeedSource, ImportRun, Location, Meeting, Region
 
@@ -276,11 +276,7 @@ def _place_key(place: SampleMeeting) -> str:
 
 
 def _described(place: SampleMeeting) -> dict:
-    return locks.location_current_values(Location(
-        name=place.location_name, address=place.address, city=place.city, state=place.state,
-        postal_code=place.postal_code, country=place.country, formatted_address=place.formatted_address,
-        latitude=place.latitude, longitude=place.longitude, approximate=place.approximate,
-        notes=place.location_notes))
+    return locks.location_current_values(feed_location(place))
 
 
 def _stored_places() -> dict[str, dict]:

@@ -217,7 +217,7 @@ def _needs_geocoding(fm: FeedMeeting) -> bool:
     return fm.latitude is None and (fm.has_place or bool(fm.location_name))
 
 
-def _feed_location(fm: FeedMeeting) -> Location:
+def feed_location(fm: FeedMeeting) -> Location:
     """The place as the feed describes it (unsaved, not geocoded)."""
     return Location(
         name=fm.location_name, address=fm.address, city=fm.city, state=fm.state, postal_code=fm.postal_code,
@@ -238,7 +238,7 @@ def geocode_new_places(*, meetings: list[FeedMeeting], known_keys: set[str], geo
     for fm in meetings:
         if not _needs_geocoding(fm) or _location_signature(fm) in known_keys:
             continue
-        query = location_query(_feed_location(fm))
+        query = location_query(feed_location(fm))
         if query not in answers:
             answers[query] = place_lookup(query=query, geocoder=geocoder)
     return answers
@@ -311,7 +311,7 @@ class Places:
                 self.by_key[location.source_key] = self.by_pk.setdefault(location.pk, location)
 
     def _from_feed(self, fm: FeedMeeting) -> Location:
-        location = _feed_location(fm)
+        location = feed_location(fm)
         location.region = _region_path(fm.regions, self.regions) if fm.regions else None
         if _needs_geocoding(fm):
             query = location_query(location)
@@ -342,7 +342,7 @@ class Places:
         takes the new description, except what a curator changed."""
         if location.pk in self.updated or location.source != self.namespace:
             return location
-        described = locks.location_current_values(_feed_location(fm))
+        described = locks.location_current_values(feed_location(fm))
         last = location.feed_values or {}
         if fm.latitude is None:
             # Coordinates the import found itself are not the feed's to compare.
