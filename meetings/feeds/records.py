@@ -186,35 +186,23 @@ class KeyClaims:
     def __contains__(self, key: str) -> bool:
         return key in self.said
 
-    def claim(self, key: str, meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> None:
-        self.said[key] = _said(meetings, error, raw)
-
-    def take(self, key: str, read: Callable[[str], RecordRead], raw, *, parsed: ParsedFeed, label: str,
-             field_name: str, what: str) -> tuple[str, RecordRead] | None:
-        """The key a record is kept under, and what it reads as under it:
-        `key`, or a key apart when another record took it (noted); None for a
-        record that repeats one already read (noted)."""
-        found = read(key)
+    def read(self, key: str, read: Callable[[str], RecordRead], raw, *, parsed: ParsedFeed, label: str,
+             field_name: str, what: str) -> list[FeedMeeting] | None:
+        """A record's meetings, read under `key`, or under a key apart when
+        another record took it (noted), and claimed there; its repair notes
+        and its rejection written to `parsed`. None for a record rejected, or
+        repeating one already read (noted). Every parser reads its records so."""
+        meetings, error, notes = read(key)
         if key in self:
-            derived = self.key_apart(key, found[0], found[1], raw)
+            derived = self.key_apart(key, meetings, error, raw)
             if derived is None:
                 parsed.repair(label, field_name, REPEATED_RECORD)
                 return None
             parsed.repair(label, field_name, f"duplicate {what}; this record keyed as {derived}")
-            key, found = derived, read(derived)
-        return key, found
-
-    def read(self, key: str, read: Callable[[str], RecordRead], raw, *, parsed: ParsedFeed, label: str,
-             field_name: str, what: str) -> list[FeedMeeting] | None:
-        """A record's meetings, read under the key `take` gives it and claimed
-        there, its repair notes and its rejection written to `parsed`; None for
-        a record repeated or rejected. Every parser reads its records so."""
-        taken = self.take(key, read, raw, parsed=parsed, label=label, field_name=field_name, what=what)
-        if taken is None:
-            return None
-        key, (meetings, error, notes) = taken
+            key = derived
+            meetings, error, notes = read(key)
         if key:
-            self.claim(key, meetings, error, raw)
+            self.said[key] = _said(meetings, error, raw)
             parsed.seen_keys.add(key)
         for noted_field, reason in notes:
             parsed.repair(label, noted_field, reason)
@@ -307,20 +295,13 @@ def clean_value(value, *, depth: int = 0):
         cleaned, note = clean_text(value)
         return cleaned, bool(note)
     if isinstance(value, list) and depth < 8:
-        changed = False
-        items = []
-        for item in value:
-            item, item_changed = clean_value(item, depth=depth + 1)
-            items.append(item)
-            changed = changed or item_changed
-        return items, changed
+        items = [clean_value(item, depth=depth + 1) for item in value]
+        return [item for item, _ in items], any(changed for _, changed in items)
     if isinstance(value, dict) and depth < 8:
-        changed = False
-        members = {}
+        members, changed = {}, False
         for key, item in value.items():
             clean_key, key_note = clean_text(key) if isinstance(key, str) else (key, "")
-            item, item_changed = clean_value(item, depth=depth + 1)
-            members[clean_key] = item
+            members[clean_key], item_changed = clean_value(item, depth=depth + 1)
             changed = changed or item_changed or bool(key_note)
         return members, changed
     return value, False
@@ -479,11 +460,7 @@ ZONE_ALIASES = {
 }
 
 
-def _iana_names() -> set[str]:
-    return zoneinfo.available_timezones()
-
-
-IANA_NAMES = _iana_names()
+IANA_NAMES = zoneinfo.available_timezones()
 IANA_BY_LOWER = {name.lower(): name for name in IANA_NAMES}
 
 
@@ -538,17 +515,11 @@ def link_problem(url: str) -> str | None:
     return None
 
 
-def links_in(text: str) -> list[str]:
-    return [link.rstrip(".,);") for link in URL_RE.findall(text or "")]
-
-
 def conference_link_in(text: str) -> str:
     """The first recognised conference link in free text (BMLT's old virtual
     meetings put their Zoom link in `comments`)."""
-    for link in links_in(text):
-        if conference_provider(link):
-            return link
-    return ""
+    links = (link.rstrip(".,);") for link in URL_RE.findall(text or ""))
+    return next((link for link in links if conference_provider(link)), "")
 
 
 def _coordinate(value, *, low: float, high: float) -> tuple[float | None, str]:
