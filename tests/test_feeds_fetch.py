@@ -274,7 +274,7 @@ def test_only_http_schemes(url):
 def test_fetch_never_reads_local_files(location, tmp_path):
     # Only the command line reads files (read_file); a curator's URL never does.
     with pytest.raises(fetch.FetchError, match="http"):
-        fetch.fetch(location)
+        fetch.fetch_url(location)
 
 
 def test_local_files_with_the_size_limit(tmp_path, settings):

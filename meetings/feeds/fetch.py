@@ -559,12 +559,6 @@ def fetch_url(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
     raise FetchError(f"more than {limits.max_redirects} redirects")
 
 
-def fetch(location: str, *, etag: str = "", last_modified: str = "") -> Fetched:
-    """GET a feed URL; the same as `fetch_url`. A local path or `file://`
-    URL is refused: only the command line reads files (`read_file`)."""
-    return fetch_url(location, etag=etag, last_modified=last_modified)
-
-
 def read_file(path: str | Path) -> Fetched:
     """A local feed file, for the command line only, with the size limit (a
     gzip file is inflated within it too)."""

@@ -45,7 +45,7 @@ class FeedParser:
     def fetch(self, *, url: str, bmlt_service_body_ids: str = "", etag: str = "",  # noqa: ARG002
               last_modified: str = "") -> FeedDocument:
         """GET the feed, conditionally when the last import's validators are given."""
-        fetched = fetch.fetch(url, etag=etag, last_modified=last_modified)
+        fetched = fetch.fetch_url(url, etag=etag, last_modified=last_modified)
         return FeedDocument(text=fetched.text, not_modified=fetched.not_modified,
                             validators=(fetched.etag, fetched.last_modified))
 
