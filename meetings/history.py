@@ -137,13 +137,9 @@ def history_bulk_record(*, instances: Iterable[models.Model], history_type: str 
 
 def encode_value(value):
     """A field's value as JSON: times as HH:MM, datetimes ISO 8601."""
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
     if isinstance(value, dt.time):
         return schedule.hh_mm(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+    return value.isoformat() if isinstance(value, dt.date) else value  # a datetime is a date too
 
 
 def _shown_fields(History) -> list[tuple[str, str]]:
@@ -163,11 +159,8 @@ def record_diff(record, previous) -> dict[str, dict]:
     `previous` (every field, old None, when there is no previous row)."""
     new = record_values(record)
     old = record_values(previous) if previous is not None else {}
-    return {
-        name: {"old": old.get(name), "new": value}
-        for name, value in new.items()
-        if previous is None or old.get(name) != value
-    }
+    return {name: {"old": old.get(name), "new": value} for name, value in new.items()
+            if previous is None or old.get(name) != value}
 
 
 def previous_records(records: list) -> dict[int, object]:
@@ -412,11 +405,8 @@ def revert_changes(*, record, current) -> dict[str, dict]:
             fellowship_id=current.fellowship_id, code__in=previous.type_codes or []).values_list("code", flat=True))
     else:
         revertible = LOCATION_REVERTIBLE
-    return {
-        name: {"now": now[name], "restored": restored[name]}
-        for name in revertible
-        if name in changed and now[name] != restored[name]
-    }
+    return {name: {"now": now[name], "restored": restored[name]} for name in revertible
+            if name in changed and now[name] != restored[name]}
 
 
 def revert_schedule_problem(*, record, changes: dict[str, dict], current) -> str:
