@@ -46,13 +46,6 @@ def location_query(location: Location) -> str:
                            city=location.city, state=location.state, postal_code=location.postal_code, country="")
 
 
-def location_geocode(*, location: Location, geocoder=None) -> bool:
-    """Fill in a location's coordinates from its address. Never raises: a
-    failure is recorded on the location so a curator can fix the pin."""
-    return location_apply_place(location=location, found=place_lookup(query=location_query(location),
-                                                                     geocoder=geocoder))
-
-
 def place_lookup(*, query: str, geocoder=None) -> Place | GeocodingError:
     """A geocoder's answer for `query`, or the error that says why there is none."""
     try:
@@ -88,7 +81,7 @@ def location_save(*, location: Location, address_changed: bool, coordinates_chan
         location.geocode_status = Location.GeocodeStatus.MANUAL
         location.geocode_error = ""
     elif (address_changed or location.latitude is None) and location_query(location):
-        location_geocode(location=location, geocoder=geocoder)
+        location_apply_place(location=location, found=place_lookup(query=location_query(location), geocoder=geocoder))
     location.save()
     location_meetings_follow(location=location, date=timezone.now())
     return location
@@ -257,10 +250,6 @@ def meeting_flag_geocoding(*, meeting: Meeting, location: Location | None) -> Me
     return meeting
 
 
-def _languages(meeting: Meeting, types: Iterable[MeetingType]) -> str:
-    return meeting_languages((language_named(t.kind, t.language) for t in types), meeting.service_body.default_language)
-
-
 def meeting_refresh_derived(*, meeting: Meeting, types: Iterable[MeetingType] | None = None,
                             names: Mapping[int, str] | None = None) -> Meeting:
     """Recompute what a meeting derives from its types, links and location
@@ -270,13 +259,10 @@ def meeting_refresh_derived(*, meeting: Meeting, types: Iterable[MeetingType] | 
     location = meeting.location
     meeting.open_closed = open_closed_for(fellowship=meeting.fellowship, types=types)
     meeting.conference_provider = conference_provider(meeting.conference_url)
-    temporarily_closed = any(t.meaning == MeetingType.Meaning.TEMPORARILY_CLOSED for t in types)
-    approximate = location is None or location.approximate or location.latitude is None
     meeting.attendance = derive_attendance(
-        temporarily_closed=temporarily_closed,
+        temporarily_closed=any(t.meaning == MeetingType.Meaning.TEMPORARILY_CLOSED for t in types),
         online=is_online(conference_url=meeting.conference_url, conference_phone=meeting.conference_phone),
-        approximate=approximate,
-    )
+        approximate=location is None or location.approximate or location.latitude is None)
     meeting.latitude = location.latitude if location else None
     meeting.longitude = location.longitude if location else None
     if not meeting.timezone:
@@ -285,7 +271,8 @@ def meeting_refresh_derived(*, meeting: Meeting, types: Iterable[MeetingType] | 
         names = type_search_names_read(using=meeting._state.db or "default")
     meeting.search_text = search_text(meeting=meeting, location=location, type_ids=[t.pk for t in types], names=names)
     meeting.type_code_text = word_text(t.code for t in types)
-    meeting.language_text = _languages(meeting, types)
+    meeting.language_text = meeting_languages((language_named(t.kind, t.language) for t in types),
+                                              meeting.service_body.default_language)
     return meeting
 
 
@@ -434,12 +421,6 @@ def meetings_not_copies_undo(*, meeting: Meeting, other: Meeting, user=None) -> 
     return True
 
 
-def _temporarily_closed_type(meeting: Meeting) -> MeetingType | None:
-    return MeetingType.objects.filter(
-        fellowship_id=meeting.fellowship_id, meaning=MeetingType.Meaning.TEMPORARILY_CLOSED
-    ).first()
-
-
 @transaction.atomic
 def meetings_set_published(*, meetings: QuerySet[Meeting], published: bool, user=None) -> int:
     """Publish or unpublish `meetings`; the copies hidden behind those
@@ -466,7 +447,8 @@ def meetings_set_temporarily_closed(*, meetings: QuerySet[Meeting], closed: bool
         if closed == has_tc:
             continue
         if closed:
-            tc = _temporarily_closed_type(meeting)
+            tc = MeetingType.objects.filter(fellowship_id=meeting.fellowship_id,
+                                            meaning=MeetingType.Meaning.TEMPORARILY_CLOSED).first()
             if tc is None:
                 continue
             types.append(tc)
@@ -707,26 +689,21 @@ def history_revert(*, record, user=None):
     if "slug" in changes and model.objects.filter(slug=changes["slug"]["restored"]).exclude(pk=current.pk).exists():
         raise RevertError(_("The address /meetings/%(slug)s/ is another meeting's now: give this one its slug by "
                             "hand.") % {"slug": changes["slug"]["restored"]})
+    types = None
+    if "types" in changes:  # the codes of the meeting's fellowship before the revert
+        types = list(MeetingType.objects.filter(fellowship_id=current.fellowship_id,
+                                                code__in=changes["types"]["restored"]))
+    for name in fields:
+        attname = model._meta.get_field(name).attname
+        setattr(current, attname, getattr(previous, attname))
+    current._history_user = user
+    current._change_reason = reason
     if model is Meeting:
-        types = None
-        if "types" in changes:
-            types = list(MeetingType.objects.filter(fellowship_id=current.fellowship_id,
-                                                    code__in=changes["types"]["restored"]))
-        for name in fields:
-            attname = Meeting._meta.get_field(name).attname
-            setattr(current, attname, getattr(previous, attname))
-        current._history_user = user
-        current._change_reason = reason
         meeting_save(meeting=current, types=types)
         feed_fields = [n for n in fields + (["types"] if types is not None else []) if n in MEETING_LOCKABLE_FIELDS]
         if feed_fields and current.feed_source_id:
             meeting_lock_fields(meeting=current, fields=feed_fields)
         return current
-    for name in fields:
-        attname = Location._meta.get_field(name).attname
-        setattr(current, attname, getattr(previous, attname))
-    current._history_user = user
-    current._change_reason = reason
     return location_save(
         location=current,
         address_changed=any(n in fields for n in ("address", "city", "state", "postal_code", "country",

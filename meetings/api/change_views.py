@@ -129,8 +129,11 @@ class ChangeRequestCreateView(APIView):
         return Response(_received(), status=status.HTTP_202_ACCEPTED)
 
 
-# A page reads at most this many times its size (and offset) of each kind's changes from
-# where it starts, whatever share of them the public may see.
+# A page reads at most this many times its size (and its offset, which counts
+# public changes) of each kind's changes from where it starts, public or not:
+# past a longer stretch of changes the public may not see it comes back short,
+# or empty, with `next` leading on from where it stopped reading (sealed: it
+# names no change the public may not see) and `count_capped` true.
 READ_PER_RESULT = 10
 
 
@@ -142,13 +145,7 @@ class ChangePagination(CappedCountPagination):
     leads on from the page's last change (`after`), not by offset: a page
     deep in the history costs what the first does, where an offset is read
     and skipped row by row (a mirror's first copy of a long history cost the
-    square of its length).
-
-    A page reads at most READ_PER_RESULT times its size (and its offset,
-    which counts public changes) of each kind's changes, public or not: past
-    a longer stretch of changes the public may not see it comes back short,
-    or empty, with `next` leading on from where it stopped reading (sealed:
-    it names no change the public may not see) and `count_capped` true."""
+    square of its length). Each page reads a bounded stretch: READ_PER_RESULT."""
 
     default_limit = 100
     max_limit = 500
@@ -157,8 +154,7 @@ class ChangePagination(CappedCountPagination):
     too_deep = gettext_lazy("Deeper pages: follow the page's `next` link (after=), which reaches any depth.")
 
     def paginate_queryset(self, queryset: PublicChanges, request, view=None):
-        self.read_to = queryset.read_to(
-            size=(self.get_offset(request) + self.get_limit(request)) * READ_PER_RESULT)
+        self.read_to = queryset.read_to(size=(self.get_offset(request) + self.get_limit(request)) * READ_PER_RESULT)
         self.page = super().paginate_queryset(queryset.rows(up_to=self.read_to), request, view)
         if self.read_to is not None:
             self.count_capped = True
