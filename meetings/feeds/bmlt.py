@@ -68,12 +68,6 @@ def load_json_text(text: str | bytes, *, what: str, margin: int = 0):
     return read_json(text, what=what, lazy=("meetings",), margin=margin)
 
 
-def load_server_answer(text: str | bytes, *, what: str):
-    """`GetFormats` or `GetServerInfo` as plain JSON values (both are arrays,
-    read as lists), `FeedUnreadable` as `load_json_text`."""
-    return read_json(text, what=what)
-
-
 def split_search_results(data) -> tuple[list | JsonRecords, list]:
     """(meetings, formats) from a bare array or `{"meetings", "formats"}`."""
     if isinstance(data, dict) and isinstance(data.get("meetings"), (list, JsonRecords)):
@@ -87,10 +81,9 @@ def split_search_results(data) -> tuple[list | JsonRecords, list]:
 # A root server's feed is three answers. They are kept as one JSON text, the
 # search results with `GetFormats` and `GetServerInfo` beside the records,
 # so that a held run, which stores only its feed's text, is applied later
-# with the formats and the default open/closed it was fetched with.
-ANSWERS_BESIDE_RESULTS = ("GetFormats", "GetServerInfo")
-# The most that joining adds to the answers' text (braces, names, separators):
-# the size limit is on what was fetched, so a held run's text may exceed it by this.
+# with the formats and the default open/closed it was fetched with. The most
+# that joining adds to the answers' text (braces, names, separators): the
+# size limit is on what was fetched, so a held run's text may exceed it by this.
 ANSWERS_JOIN_MARGIN = len('{"meetings": , "GetFormats": , "GetServerInfo": }')
 WHITESPACE = " \t\r\n"
 
@@ -106,11 +99,11 @@ def search_results_with_answers(*, results: str, formats: str, server_info: str 
     held run's payload) and its values, as `load_json_text` reads that text;
     `FeedUnreadable` as `load_json_text`."""
     answers = {"GetFormats": feed_text(formats, what="GetFormats")}
-    values = {"GetFormats": load_server_answer(answers["GetFormats"], what="GetFormats")}
+    values = {"GetFormats": read_json(answers["GetFormats"], what="GetFormats")}
     if server_info is not None:
         try:
             answers["GetServerInfo"] = feed_text(server_info, what="GetServerInfo")
-            values["GetServerInfo"] = load_server_answer(answers["GetServerInfo"], what="GetServerInfo")
+            values["GetServerInfo"] = read_json(answers["GetServerInfo"], what="GetServerInfo")
         except FeedUnreadable:
             answers.pop("GetServerInfo", None)  # open/closed then comes from formats only
     text = feed_text(results, what="GetSearchResults")
@@ -423,9 +416,7 @@ def _read_record(raw, *, key: str = "", **reading) -> tuple[list[FeedMeeting], R
     return [meeting], None, notes
 
 
-def parse_bmlt(
-    meetings: list, *, formats: list[dict], root: str, default_closed: bool | None = None
-) -> ParsedFeed:
+def parse_bmlt(meetings: list, *, formats: list[dict], root: str, default_closed: bool | None = None) -> ParsedFeed:
     """Every `GetSearchResults` record of a server, formats joined by id; an
     id given to two records is told apart as Meeting Guide's repeated slugs
     (`records.KeyClaims`)."""
@@ -442,11 +433,8 @@ def parse_bmlt(
         label = f"id {meeting_id}" if meeting_id else f"record {index + 1}"
         for field_name, reason in early:
             parsed.repair(label, field_name, reason)
-        found = claims.read(key, lambda k: _read_record(raw, key=k, **reading), raw, parsed=parsed, label=label,
-                            field_name="id_bigint", what="id")
-        if found is None:
-            continue
-        parsed.meetings.extend(found)
+        parsed.meetings.extend(claims.read(key, lambda k: _read_record(raw, key=k, **reading), raw, parsed=parsed,
+                                           label=label, field_name="id_bigint", what="id") or [])
     return parsed
 
 
