@@ -78,7 +78,9 @@ def _clean_field(model, name: str, value, *, label: str):
     _check_json_kind(field, value)
     if isinstance(value, str):
         value = value.strip()
-        limit = _text_limit(field)
+        # Its column's length; for notes (no length of their own) what an import
+        # keeps of a feed's, so a correction holds no more than a feed can.
+        limit = notes_limit() if isinstance(field, models.TextField) else field.max_length
         if limit is not None and len(value) > limit:
             raise ValidationError(_("%(field)s: at most %(max)d characters (this has %(length)d).") % {
                 "field": label, "max": limit, "length": len(value)})
@@ -144,13 +146,6 @@ def unstorable_text(text: str) -> str | None:
         return _("Text cannot contain lone surrogate characters (U+%(code)s).") % {
             "code": f"{ord(error.object[error.start]):04X}"}
     return None
-
-
-def _text_limit(field) -> int | None:
-    """The most characters a proposed text may hold: its column's length, and
-    for notes (no length of their own) what an import keeps of a feed's
-    (`records.notes_limit`), so a correction holds no more than a feed can."""
-    return notes_limit() if isinstance(field, models.TextField) else field.max_length
 
 
 def _shown(name: str) -> str:
