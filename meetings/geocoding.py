@@ -228,17 +228,13 @@ def _geocode_function(name: str):
     raise GeocodingError(f"unknown GEOCODER setting {name!r}: use 'offline' or 'nominatim'")
 
 
-def _cache_key(query: str) -> str:
-    return re.sub(r"\s+", " ", query.strip().lower())[:300]
-
-
 def geocode(query: str, *, geocoder=None) -> Place:
     """Find a place. `geocoder` (a callable like geopy's `geocode`) overrides
     the configured one, for tests and callers with their own."""
     from meetings.models import GeocodeCacheEntry
 
     provider = settings.GEOCODER
-    key = _cache_key(query)
+    key = re.sub(r"\s+", " ", query.strip().lower())[:300]
     if not key:
         raise GeocodingError("empty place")
     use_cache = geocoder is None and provider != "offline"

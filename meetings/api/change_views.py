@@ -35,11 +35,6 @@ from meetings.throttles import ChangeRequestThrottle
 PRIVATE_FIELDS = {"needs_review", "review_reason", "geocode_error", "geocode_status"}
 
 
-def _received() -> dict:
-    """The answer to a request received (or a bot's, kept nowhere), in the reader's language."""
-    return {"status": "received", "detail": gettext("Thank you: the listing's curators will review your correction.")}
-
-
 class _OnlyText:
     """DRF's text fields take 12 for "12"; the schema says a string, so a
     number or true is a 400 like any other value of the wrong kind. Text the
@@ -126,7 +121,10 @@ class ChangeRequestCreateView(APIView):
                                   keep=not data.get("website"))
         except ChangeRequestInvalid as error:
             return Response(error.errors, status=status.HTTP_400_BAD_REQUEST)
-        return Response(_received(), status=status.HTTP_202_ACCEPTED)
+        # A bot's request too, kept nowhere: in the reader's language.
+        return Response({"status": "received",
+                         "detail": gettext("Thank you: the listing's curators will review your correction.")},
+                        status=status.HTTP_202_ACCEPTED)
 
 
 # A page reads at most this many times its size (and its offset, which counts

@@ -65,10 +65,6 @@ ROW_FIELDS = (
 SERVER_VERSION = "4.2.6"  # the BMLT version whose client interface this one follows (the recorded samples)
 
 
-def hh_mm_ss(value: dt.time) -> str:
-    return value.strftime("%H:%M:%S")
-
-
 def duration(*, time: dt.time, end_time: dt.time | None) -> str:
     """`HH:MM:SS` from the start to the end, across midnight; the default hour without an end."""
     minutes = schedule.DEFAULT_DURATION_MINUTES
@@ -79,10 +75,6 @@ def duration(*, time: dt.time, end_time: dt.time | None) -> str:
 
 def _number(value: float | None) -> str:
     return "" if value is None else repr(float(value))
-
-
-def _region_parents() -> dict[int, tuple[str, int | None]]:
-    return {pk: (name, parent) for pk, name, parent in Region.objects.values_list("pk", "name", "parent_id")}
 
 
 def _county(region_id: int | None, regions: dict[int, tuple[str, int | None]]) -> str:
@@ -107,7 +99,7 @@ def meeting_records(*, ids: list[int], distances: dict[int, float], table: Forma
     for meeting_id, type_id in Meeting.types.through.objects.filter(meeting_id__in=ids).values_list(
             "meeting_id", "meetingtype_id"):
         type_ids[meeting_id].append(type_id)
-    regions = _region_parents()
+    regions = {pk: (name, parent) for pk, name, parent in Region.objects.values_list("pk", "name", "parent_id")}
     return [meeting_record(row=rows[pk], type_ids=type_ids.get(pk, ()), distance_m=distances.get(pk), table=table,
                            root=root, regions=regions, lang=lang) for pk in ids if pk in rows]
 
@@ -140,7 +132,7 @@ def meeting_record(*, row: dict, type_ids: Iterable[int], distance_m: float | No
         service_body_bigint=str(row["service_body_id"]),
         weekday_tinyint=str(row["day"] + 1) if row["day"] is not None else "",
         venue_type=VENUE_TYPES.get(row["attendance"], "1"),
-        start_time=hh_mm_ss(row["time"]) if row["time"] else "",
+        start_time=row["time"].strftime("%H:%M:%S") if row["time"] else "",
         duration_time=duration(time=row["time"], end_time=row["end_time"]) if row["time"] else "",
         time_zone=row["timezone"],
         formats=",".join(f.key_string for f in formats),

@@ -256,7 +256,8 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int | No
     collects notes; `fellowship` is the importing source's slug. Raises
     `RecordRejected`. Strings must already be clean (`records.clean_record`)."""
     if not isinstance(raw, dict):
-        raise RecordRejected("", f"record is {_article(_json_kind(raw))}, not an object")
+        kind = _json_kind(raw)
+        raise RecordRejected("", f"record is {'an' if kind[0] in 'aeiou' else 'a'} {kind}, not an object")
     fields = Fields(raw, repair, notes_limit=notes_limit or records_notes_limit())
     if raw.get(EXTRA_CELLS):
         repair("", f"the row has {raw[EXTRA_CELLS]} cells more than the header names; they were ignored")
@@ -331,10 +332,6 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int | No
         FeedMeeting(key=f"{key}@{day}", slug_hint=f"{slug_base}-{DAY_SLUGS[day]}", day=day, **common)
         for day in days
     ]
-
-
-def _article(kind: str) -> str:
-    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def _record_key(raw, repair) -> str:

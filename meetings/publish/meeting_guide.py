@@ -79,12 +79,6 @@ def _lookups() -> _Lookups:
     return _Lookups(type_codes, own_codes, languages, service_bodies, paths)
 
 
-def _utc(value: dt.datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc)
-    return value.strftime(UPDATED_FORMAT)
-
-
 def _place(row: dict, timezone: str) -> dict:
     """Address fields, coordinates and `approximate` of a record."""
     if row["location_id"] is not None:
@@ -173,7 +167,9 @@ def meeting_guide_record(*, row: dict, type_ids: Iterable[int], lookups: _Lookup
         record["conference_phone"] = dialled_phone(row["conference_phone"])
         if row["conference_phone_notes"]:
             record["conference_phone_notes"] = row["conference_phone_notes"]
-    record["updated"] = _utc(row["updated"])
+    updated = row["updated"]
+    updated = updated.astimezone(dt.timezone.utc) if updated.tzinfo is not None else updated
+    record["updated"] = updated.strftime(UPDATED_FORMAT)
     body = lookups.service_bodies.get(row["service_body_id"])
     if body:
         record["entity"] = body["name"]
