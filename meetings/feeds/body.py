@@ -355,11 +355,8 @@ class JsonRecords:
         reader.pos = self.start
         return reader
 
-    def _items(self) -> Iterator:
-        yield from self._reader().items(max_items=self.max_items, label=self.label)
-
     def __len__(self) -> int:
         return self.count
 
     def __iter__(self) -> Iterator:
-        return self._items()
+        yield from self._reader().items(max_items=self.max_items, label=self.label)

@@ -1065,7 +1065,7 @@ def _record_notes(run: ImportRun, parsed: ParsedFeed) -> None:
     # Exact counts: parsed.notes keeps only the first FEEDS_PARSE_MAX_ISSUES
     # (and a line saying how many more); those left out are counted here.
     run.rejected = parsed.rejected_count
-    run.repaired = parsed.repaired_count
+    run.repaired = len(parsed.repaired_keys)
     run.skipped = parsed.skipped_count
     run.issues_left_out = parsed.unlisted
     ImportIssue.objects.filter(run=run).delete()

@@ -110,10 +110,6 @@ class ParsedFeed:
     repaired_keys: set[str] = field(default_factory=set)
     unlisted: int = 0
 
-    @property
-    def repaired_count(self) -> int:
-        return len(self.repaired_keys)
-
     def _note(self, note: Note) -> None:
         limit = settings.FEEDS_PARSE_MAX_ISSUES
         if len(self.notes) < limit:
@@ -194,8 +190,9 @@ class KeyClaims:
         repeating one already read (noted). Every parser reads its records so."""
         meetings, error, notes = read(key)
         if key in self:
-            derived = self.key_apart(key, meetings, error, raw)
-            if derived is None:
+            derived = (None if self.said[key] == _said(meetings, error, raw)
+                       else f"{key[:MAX_KEY - FINGERPRINT_LENGTH - 1]}~{record_fingerprint(raw)}")
+            if derived is None or derived in self.said:
                 parsed.repair(label, field_name, REPEATED_RECORD)
                 return None
             parsed.repair(label, field_name, f"duplicate {what}; this record keyed as {derived}")
@@ -210,14 +207,6 @@ class KeyClaims:
             parsed.reject(label, error)
             return None
         return meetings
-
-    def key_apart(self, key: str, meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> str | None:
-        """The key of a record under `key`, already taken: None when the record
-        repeats one already read, else a key of its own from its content."""
-        if self.said[key] == _said(meetings, error, raw):
-            return None
-        derived = f"{key[:MAX_KEY - FINGERPRINT_LENGTH - 1]}~{record_fingerprint(raw)}"
-        return None if derived in self.said else derived
 
 
 # A Meeting Guide record without a slug is keyed "noslug-" and its fingerprint.
