@@ -158,14 +158,6 @@ def get_formats(request: HttpRequest):
             if not keys or f.key_string in keys]
 
 
-def get_service_bodies(request: HttpRequest):
-    return rows.service_body_records()
-
-
-def get_field_keys(request: HttpRequest):
-    return [{"key": key, "description": rows.FIELD_DESCRIPTIONS[key]} for key in rows.AVAILABLE_KEYS]
-
-
 def get_field_values(request: HttpRequest):
     key = request.GET.get("meeting_key", "").strip()
     if not key:
@@ -187,17 +179,14 @@ def get_field_values(request: HttpRequest):
     return [{key: value, "ids": ",".join(str(pk) for pk in ids)} for value, ids in sorted(ids_by_value.items())]
 
 
-def get_server_info(request: HttpRequest):
-    return rows.server_info(root=_root(request), languages=format_table().languages())
-
-
 SWITCHERS = {
     "GetSearchResults": get_search_results,
     "GetFormats": get_formats,
-    "GetServiceBodies": get_service_bodies,
-    "GetFieldKeys": get_field_keys,
+    "GetServiceBodies": lambda request: rows.service_body_records(),
+    "GetFieldKeys": lambda request: [{"key": key, "description": rows.FIELD_DESCRIPTIONS[key]}
+                                     for key in rows.AVAILABLE_KEYS],
     "GetFieldValues": get_field_values,
-    "GetServerInfo": get_server_info,
+    "GetServerInfo": lambda request: rows.server_info(root=_root(request), languages=format_table().languages()),
 }
 
 
