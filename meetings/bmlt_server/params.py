@@ -183,23 +183,17 @@ def search_request(query) -> SearchRequest:
             radius_km = width if width_name == "geo_width_km" else width * KM_PER_MILE
     # Repeats count once: every sort key is read for every record of the answer.
     sort_keys = tuple(dict.fromkeys(values(query, "sort_keys") or values(query, "sort_key")))
+    # Read in this order: the first malformed parameter is the one named.
     return SearchRequest(
-        services=included(query, "services"),
-        recursive=flag(query, "recursive"),
+        services=included(query, "services"), recursive=flag(query, "recursive"),
         weekdays=included(query, "weekdays"),
         formats=included(query, "formats", cap=settings.MEETINGS_MAX_VALUES_PER_PARAMETER),
         formats_any=query.get("formats_comparison_operator", "AND").strip().upper() == "OR",
-        venue_types=included(query, "venue_types"),
-        point=point,
-        radius_km=radius_km,
-        nearest=nearest,
-        search_string=keywords(query),
-        sort_keys=sort_keys,
+        venue_types=included(query, "venue_types"), point=point, radius_km=radius_km, nearest=nearest,
+        search_string=keywords(query), sort_keys=sort_keys,
         data_field_keys=tuple(dict.fromkeys(values(query, "data_field_key"))),
-        get_used_formats=flag(query, "get_used_formats"),
-        page_size=whole(query, "page_size", low=1),
-        page_num=whole(query, "page_num", low=1) or 1,
-        starts_after=clock(query, "StartsAfter"),
+        get_used_formats=flag(query, "get_used_formats"), page_size=whole(query, "page_size", low=1),
+        page_num=whole(query, "page_num", low=1) or 1, starts_after=clock(query, "StartsAfter"),
         starts_before=clock(query, "StartsBefore"),
     )
 
