@@ -106,14 +106,6 @@ _NARROWING_PARAMETERS = [
 MEETING_GUIDE_FEED = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
 
 
-def _feed_search(request):
-    query = request.GET.copy()
-    for key in list(query):
-        if key not in FEED_PARAMETERS:
-            del query[key]
-    return query, search_parse(query)
-
-
 class MeetingGuideFeedView(PublishView):
     answer_depends_on_clock = False
     answer_max_age = 300
@@ -138,8 +130,11 @@ class MeetingGuideFeedView(PublishView):
                    304: OpenApiResponse(description="Not modified."), 400: OpenApiTypes.OBJECT},
     )
     def get(self, request, version: str):
+        query = request.GET.copy()
+        for key in set(query) - set(FEED_PARAMETERS):
+            del query[key]
         try:
-            _, search = _feed_search(request)
+            search = search_parse(query)
         except SearchInvalid as invalid:
             return _open_to_all_origins(Response(invalid.errors, status=400))
         meetings = meeting_search(point=None, radius_m=None, filters=search.filters)
