@@ -276,12 +276,17 @@ def _page_url(asked: QueryDict, offset: int) -> str:
     return _search_link(page)
 
 
+def _type_names() -> tuple[str, dict[str, str]]:
+    """The page's language, and the types' names in it by English name (`display.names_by_english`)."""
+    language = (get_language() or "en").split("-")[0]
+    return language, (display.names_by_english(MeetingType.objects.exclude(translations={}), language)
+                      if language != "en" else {})
+
+
 def _types_by_code(codes: set[str]) -> dict[tuple[str, str], str]:
     """(fellowship slug, code) -> the type's name in the page's language."""
-    language = (get_language() or "en").split("-")[0]
+    language, english = _type_names()
     found = list(MeetingType.objects.filter(code__in=codes).select_related("fellowship"))
-    english = display.names_by_english(MeetingType.objects.exclude(translations={}), language) \
-        if language != "en" else {}
     # Open and closed have their own words on the row: not repeated as types.
     return {(t.fellowship.slug, t.code): display.type_name(t, language=language, names_by_english=english)
             if t.meaning not in ("open", "closed") else None for t in found}
@@ -342,7 +347,7 @@ def _search_title(asked: QueryDict, place_label: str) -> str:
 
 def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict:
     """What the filters offer: only what the directory has."""
-    language = (get_language() or "en").split("-")[0]
+    language, english = _type_names()
     # The viewer's dates (starts_on): today, tomorrow, then the coming weekdays.
     today = schedule.sunday_zero_weekday(now.astimezone(schedule.zone(zone_name)).date())
     days = [("today", _("Today (%(day)s)") % {"day": display.DAY_NAMES[today]}),
@@ -353,8 +358,6 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
     used_types, spoken = _types_and_languages_in_use()
     if chosen_fellowships:
         used_types = [t for t in used_types if t.fellowship.slug in chosen_fellowships]
-    english = display.names_by_english(MeetingType.objects.exclude(translations={}), language) \
-        if language != "en" else {}
     # One box per code: a code is read in each meeting's own fellowship, so
     # "W" is Women in all three; a code with different meanings says both.
     names_by_code: dict[str, list[str]] = {}
@@ -506,9 +509,7 @@ def _meeting_page(request, slug: str, *, not_sent: str = ""):
             local = upcoming[0].astimezone(viewer_zone)
             viewer_when = f"{display.DAY_NAMES[schedule.sunday_zero_weekday(local.date())]} " \
                           f"{display.clock_time(local)} {local.tzname()}"
-    language = (get_language() or "en").split("-")[0]
-    english = display.names_by_english(MeetingType.objects.exclude(translations={}), language) \
-        if language != "en" else {}
+    language, english = _type_names()
     types = [display.type_name(t, language=language, names_by_english=english) for t in meeting.types.all()
              if t.kind != "attendance" and t.meaning not in ("open", "closed")]
     row_like = {"open_closed": meeting.open_closed or None, "fellowship": meeting.fellowship.slug,
