@@ -274,24 +274,36 @@ def location_rows_seen(rows: QuerySet) -> QuerySet:
     return rows.alias(served_by=_place_served(by="instant")).filter(served_by__isnull=False)
 
 
-def meeting_rows_as_public(rows: QuerySet) -> QuerySet:
-    """Meeting rows with what `public_change` needs: `shown`, `shown_before`,
-    `place_row`, the history id of its place's row as it stood then, and
-    `place_left`, the place the public saw the meeting at before the row
-    when no public meeting is there at the end of the row's instant."""
-    place_row = Location.history.filter(id=OuterRef("location_id"), history_date__lte=OuterRef("history_date"))
-    return rows.annotate(
-        shown=_true_of(PUBLIC_MEETING_ROW), shown_before=_meeting_shown_before(),
-        place_row=Subquery(place_row.order_by("-history_date", "-history_id").values("history_id")[:1]),
-    ).alias(place_before=_place_shown_before()).alias(
+def _with_place_left(rows: QuerySet) -> QuerySet:
+    """`rows` with `place_left` aliased: the place the public saw the meeting
+    at before the row when no public meeting is there at the end of the
+    row's instant."""
+    return rows.alias(place_before=_place_shown_before()).alias(
         # Once: by the last of the instant's rows that leave it, when none comes there later in the instant.
         served_after_row=_place_served(by="row", place="place_before"),
         served_after_instant=_place_served(by="instant", place="place_before"),
-    ).annotate(place_left=Case(When(
+    ).alias(place_left=Case(When(
         # Asked only of a row that leaves the place it was seen at (most rows, made or kept where they
         # were, do not): one public there after it is itself.
-        Q(place_before__isnull=False) & ~Q(shown=True, location_id=F("place_before")),
+        Q(place_before__isnull=False) & ~(PUBLIC_MEETING_ROW & Q(location_id=F("place_before"))),
         then=Case(When(Q(served_after_row__isnull=True, served_after_instant__isnull=True), then="place_before")))))
+
+
+def meeting_rows_withdrawing(rows: QuerySet) -> QuerySet:
+    """The meeting rows of `rows` that take a place from the public (`place_left`)."""
+    return _with_place_left(rows).filter(place_left__isnull=False)
+
+
+def meeting_rows_as_public(rows: QuerySet) -> QuerySet:
+    """Meeting rows with what `public_change` needs: `shown`, `shown_before`,
+    `place_row`, the history id of its place's row as it stood then, and
+    `place_left` (`_with_place_left`)."""
+    place_row = Location.history.filter(id=OuterRef("location_id"), history_date__lte=OuterRef("history_date"))
+    return _with_place_left(rows).annotate(
+        shown=_true_of(PUBLIC_MEETING_ROW), shown_before=_meeting_shown_before(),
+        place_row=Subquery(place_row.order_by("-history_date", "-history_id").values("history_id")[:1]),
+        place_left=F("place_left"),
+    )
 
 
 def location_rows_as_public(rows: QuerySet) -> QuerySet:

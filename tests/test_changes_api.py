@@ -414,6 +414,39 @@ def test_an_import_withdraws_a_place_once_and_not_when_another_meeting_comes_at_
         "created", "deleted"]
 
 
+def test_a_page_holds_at_most_limit_changes_withdrawals_counted_and_next_loses_and_repeats_none(client, directory):
+    """A withdrawn place is a change of the feed like any other: a page holds
+    at most `limit` of them, the count and offsets count it, and `next` (from
+    a meeting change, its withdrawal still to come) leads on through every
+    change once, whatever the page size."""
+    places = [LocationFactory(name=f"Home {n}") for n in range(4)]
+    first, second = aa_meeting(directory, "First", location=places[0]), aa_meeting(directory, "Second",
+                                                                                 location=places[1])
+    third, fourth = (aa_meeting(directory, name, location=places[2]) for name in ("Third", "Fourth"))
+    fifth = aa_meeting(directory, "Fifth", location=places[3])
+    _leave_the_public(first, "unpublished")
+    _leave_the_public(second, "moved")
+    _leave_the_public(fifth, "deleted")
+    _leave_the_public(third, "deleted")
+    _leave_the_public(fourth, "online only")
+    whole = client.get(CHANGES, {"limit": 500}).json()
+    everything = whole["results"]
+    withdrawals = [c for c in everything if c["kind"] == "location" and c["action"] == "deleted"]
+    assert {c["object_id"] for c in withdrawals} == {place.pk for place in places}
+    assert whole["count"] == len(everything) == 14  # 5 made, 5 gone or moved, 4 places withdrawn
+    for limit in (1, 2, 3):
+        pages = _page_through(client, f"{CHANGES}?limit={limit}")
+        assert all(len(page["results"]) <= limit for page in pages), limit
+        assert [c for page in pages for c in page["results"]] == everything, limit
+        by_offset = [c for offset in range(0, len(everything), limit)
+                     for c in client.get(CHANGES, {"limit": limit, "offset": offset}).json()["results"]]
+        assert by_offset == everything, limit
+    # `after` any change leads on from the change after it.
+    for n, change in enumerate(everything):
+        position = f"{change['at']},{change['kind']},{change['id']}"
+        assert client.get(CHANGES, {"after": position, "limit": 500}).json()["results"] == everything[n + 1:]
+
+
 def test_paging_through_public_and_hidden_changes_yields_every_public_change_once(client, directory):
     """A page reads at most ten times its size of each kind's changes: past a
     long stretch of hidden ones it may come back short, or empty, with `next`

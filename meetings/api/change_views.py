@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
-from django.db.models import CharField, Q, QuerySet, Value
+from django.db.models import BooleanField, CharField, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_date, parse_datetime
@@ -164,7 +164,7 @@ class ChangePagination(CappedCountPagination):
         elif self.read_to is not None:
             # The page stopped reading there, at a change the public may not
             # see (no public change lies before it): sealed.
-            after = sealed_position(*self.read_to)
+            after = sealed_position(*self.read_to[:3])
         else:
             return None
         url = remove_query_param(self.request.build_absolute_uri(), self.offset_query_param)
@@ -204,9 +204,14 @@ MADE_BY = {"user": "curator", "import": "import", "change_request": "change_requ
 # The change a page starts after: its time, kind and id, as `next` writes them.
 AFTER = "after"
 KINDS = ("location", "meeting")  # in the feed's order at one instant
+# A position in the feed's order: time, kind, history id, and whether it is a
+# meeting change's place withdrawn (which comes right after that change).
+Position = tuple[dt.datetime, str, int, bool]
 
 
-def change_position(at: dt.datetime, kind: str, history_id: int) -> str:
+def change_position(at: dt.datetime, kind: str, history_id: int, withdrawal: bool) -> str:
+    if withdrawal:
+        kind, history_id = "location", -history_id
     return f"{at.astimezone(dt.timezone.utc).isoformat()},{kind},{history_id}"
 
 
@@ -228,7 +233,7 @@ def sealed_position(at: dt.datetime, kind: str, history_id: int) -> str:
     return urlsafe_base64_encode(_sealer().encrypt(plain, None))
 
 
-def _unsealed(value: str) -> tuple[dt.datetime, str, int]:
+def _unsealed(value: str) -> Position:
     try:
         plain = _sealer().decrypt(urlsafe_base64_decode(value), None)
     except InvalidTag as error:
@@ -236,13 +241,15 @@ def _unsealed(value: str) -> tuple[dt.datetime, str, int]:
     if len(plain) != SEALED.size:
         raise ValueError
     micros, kind, history_id = SEALED.unpack(plain)
-    return EPOCH + dt.timedelta(microseconds=micros), KINDS[kind], history_id
+    # Where a page stopped reading: past the change and any place it withdrew.
+    return EPOCH + dt.timedelta(microseconds=micros), KINDS[kind], history_id, True
 
 
-def parse_after(value: str) -> tuple[dt.datetime, str, int]:
+def parse_after(value: str) -> Position:
     """`change_position`'s text read back, or a sealed position; a 400
     naming `after` otherwise. A place's withdrawal (kind location, its id
-    negative) is where the meeting change it follows is."""
+    negative) comes right after the meeting change it follows: after that
+    change, it is still to come."""
     try:
         if "," not in value:
             return _unsealed(value.strip())
@@ -253,24 +260,32 @@ def parse_after(value: str) -> tuple[dt.datetime, str, int]:
         if (moment is None or timezone.is_naive(moment) or kind not in KINDS
                 or not (number.isascii() and number.isdigit() and len(number) <= 18)):
             raise ValueError
-        return moment.astimezone(dt.timezone.utc), "meeting" if withdrawal else kind, int(number)
+        return moment.astimezone(dt.timezone.utc), "meeting" if withdrawal else kind, int(number), withdrawal
     except (ValueError, OverflowError) as error:
         raise serializers.ValidationError(
             {AFTER: [gettext("Give the position a page's next link gives: time,kind,id.")]}) from error
 
 
-def _up_to(position: tuple[dt.datetime, str, int], kind: str) -> Q:
-    """The changes of one kind that come at or before `position` in the feed's order."""
-    at, last_kind, history_id = position
+def _up_to(position: Position, kind: str, *, withdrawal: bool = False) -> Q:
+    """The changes of one kind (places withdrawn, with `withdrawal`) that
+    come at or before `position` in the feed's order."""
+    at, last_kind, history_id, last_withdrawal = position
     if kind > last_kind:
         return Q(history_date__lt=at)
     if kind < last_kind:
         return Q(history_date__lte=at)
     # A range of the time index, as the page's order reads it, less the same instant's later rows.
-    return Q(history_date__lte=at) & ~Q(history_date=at, history_id__gt=history_id)
+    return Q(history_date__lte=at) & ~(Q(history_date=at) & _later_at_one_instant(position, withdrawal))
 
 
-def _read_to(rows: QuerySet, *, kind: str, size: int) -> tuple[dt.datetime, str, int] | None:
+def _later_at_one_instant(position: Position, withdrawal: bool) -> Q:
+    """The rows of the position's kind at its instant that come after it:
+    a meeting change's withdrawn place comes after the change."""
+    _, _, history_id, position_withdrawal = position
+    return Q(history_id__gte=history_id) if withdrawal > position_withdrawal else Q(history_id__gt=history_id)
+
+
+def _read_to(rows: QuerySet, *, kind: str, size: int) -> Position | None:
     """The position of the `size`-th of `rows` (one kind's changes, from
     where a page starts) when more follow it; None when all fit. It skips
     `size` rows of the history's time index, a page's own bound, never its
@@ -280,46 +295,54 @@ def _read_to(rows: QuerySet, *, kind: str, size: int) -> tuple[dt.datetime, str,
     if len(last) < 2:
         return None
     at, history_id = last[0]
-    return at, kind, history_id
+    return at, kind, history_id, True
 
 
 @dataclass
 class PublicChanges:
     """The changes after where a page starts, for the paginator: the public's
-    rows, up to where the page stops reading."""
+    rows, up to where the page stops reading. `withdrawals` are the meeting
+    rows whose withdrawn place, if any, comes after where the page starts."""
     meetings: QuerySet
     locations: QuerySet
+    withdrawals: QuerySet
 
-    def read_to(self, *, size: int) -> tuple[dt.datetime, str, int] | None:
+    def read_to(self, *, size: int) -> Position | None:
         """Where a page that reads at most `size` of each kind's changes stops (None: at the end)."""
         ends = [end for end in (_read_to(self.meetings, kind="meeting", size=size),
                                 _read_to(self.locations, kind="location", size=size)) if end is not None]
         return min(ends, default=None)
 
-    def rows(self, *, up_to: tuple[dt.datetime, str, int] | None) -> QuerySet:
-        """One ordered list of both kinds' public changes: (when, kind, id) rows, paged in SQL."""
+    def rows(self, *, up_to: Position | None) -> QuerySet:
+        """One ordered list of both kinds' public changes and the places
+        withdrawn: (when, kind, id, withdrawal) rows, paged in SQL."""
         meetings = history.meeting_rows_seen(self.meetings)
         locations = history.location_rows_seen(self.locations)
+        withdrawals = history.meeting_rows_withdrawing(self.withdrawals)
         if up_to is not None:
             meetings = meetings.filter(_up_to(up_to, "meeting"))
             locations = locations.filter(_up_to(up_to, "location"))
-        rows = meetings.order_by().annotate(kind=Value("meeting", output_field=CharField())).values_list(
-            "history_date", "kind", "history_id")
-        rows = rows.union(locations.order_by().annotate(kind=Value("location", output_field=CharField()))
-                          .values_list("history_date", "kind", "history_id"), all=True)
-        return rows.order_by("history_date", "kind", "history_id")
+            withdrawals = withdrawals.filter(_up_to(up_to, "meeting", withdrawal=True))
+        branches = [rows.order_by().annotate(kind=Value(kind, output_field=CharField()),
+                                             withdrawal=Value(withdrawal, output_field=BooleanField()))
+                    .values_list("history_date", "kind", "history_id", "withdrawal")
+                    for rows, kind, withdrawal in ((meetings, "meeting", False), (locations, "location", False),
+                                                   (withdrawals, "meeting", True))]
+        return branches[0].union(*branches[1:], all=True).order_by("history_date", "kind", "history_id",
+                                                                   "withdrawal")
 
 
-def _after(position: tuple[dt.datetime, str, int], kind: str) -> Q:
-    """The changes of one kind that come after `position` in the feed's
-    order (time, kind, id): a condition each history table's index on
-    its time answers."""
-    at, after_kind, history_id = position
+def _after(position: Position, kind: str, *, withdrawal: bool = False) -> Q:
+    """The changes of one kind (places withdrawn, with `withdrawal`) that
+    come after `position` in the feed's order (time, kind, id, a place
+    withdrawn after its meeting's change): a condition each history table's
+    index on its time answers."""
+    at, after_kind = position[:2]
     if kind > after_kind:
         return Q(history_date__gte=at)
     if kind < after_kind:
         return Q(history_date__gt=at)
-    return Q(history_date__gt=at) | Q(history_date=at, history_id__gt=history_id)
+    return Q(history_date__gt=at) | (Q(history_date=at) & _later_at_one_instant(position, withdrawal))
 
 
 def parse_since(value: str) -> dt.datetime:
@@ -342,12 +365,12 @@ def parse_since(value: str) -> dt.datetime:
         ) from error
 
 
-def _changes(record, previous, kind: str, places: dict) -> list[dict]:
-    """A change as the feed gives it, and the place it took from the public
-    if any; none when the public may learn nothing of it."""
+def _change(record, previous, kind: str, places: dict, *, withdrawal: bool) -> dict | None:
+    """A change as the feed gives it, or (`withdrawal`) the place it took
+    from the public; none when the public may learn nothing of it."""
     public = history.public_change(record=record, previous=previous)
     if public is None:
-        return []
+        return None
     attribution = history.record_attribution(record)
     place = places.get(record.place_row) if public.place_id is not None else None
     change = {
@@ -362,12 +385,12 @@ def _changes(record, previous, kind: str, places: dict) -> list[dict]:
                        if name not in PRIVATE_FIELDS},
         },
     }
-    if public.place_left is None:
-        return [change]
+    if not withdrawal:
+        return change
     # The place went with it, as a meeting goes: its id and nothing else,
     # numbered by the meeting change it follows, negated (no location change has it).
-    return [change, {**change, "id": -record.history_id, "kind": "location", "object_id": public.place_left,
-                     "slug": None, "action": "deleted", "changes": {}, "location": None}]
+    return {**change, "id": -record.history_id, "kind": "location", "object_id": public.place_left,
+            "slug": None, "action": "deleted", "changes": {}, "location": None}
 
 
 class ChangesView(generics.ListAPIView):
@@ -395,7 +418,8 @@ class ChangesView(generics.ListAPIView):
         parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601 date or date-time."),
                     OpenApiParameter(AFTER, OpenApiTypes.STR, description=(
                         "The changes after this one (time,kind,id), as `next` links give it: a page deep in the "
-                        "history costs what the first does. `count` is then of the changes after it. A page "
+                        "history costs what the first does; after a meeting change, the place it withdrew comes "
+                        "first. `count` is then of the changes after it. A page "
                         f"reads at most {READ_PER_RESULT} times its size and offset of each kind's changes, public or "
                         "not: past a longer stretch the public may not see, it comes back short or empty, with "
                         "`count_capped` true and `next` leading on from where it stopped, sealed (a position only "
@@ -407,23 +431,24 @@ class ChangesView(generics.ListAPIView):
 
     def get_queryset(self) -> PublicChanges:
         since = self.request.query_params.get("since")
-        meetings = Meeting.history.all()
+        meetings = withdrawals = Meeting.history.all()
         locations = Location.history.all()
         if since is not None:
             moment = parse_since(since)
-            meetings = meetings.filter(history_date__gte=moment)
+            meetings = withdrawals = meetings.filter(history_date__gte=moment)
             locations = locations.filter(history_date__gte=moment)
         after = self.request.query_params.get(AFTER)
         if after is not None:
             position = parse_after(after)
+            withdrawals = withdrawals.filter(_after(position, "meeting", withdrawal=True))
             meetings = meetings.filter(_after(position, "meeting"))
             locations = locations.filter(_after(position, "location"))
-        return PublicChanges(meetings=meetings, locations=locations)
+        return PublicChanges(meetings=meetings, locations=locations, withdrawals=withdrawals)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         ids = {"meeting": [], "location": []}
-        for _, kind, history_id in page:
+        for _, kind, history_id, _ in page:
             ids[kind].append(history_id)
         meetings = history.meeting_rows_as_public(Meeting.history.all()).in_bulk(ids["meeting"],
                                                                                   field_name="history_id")
@@ -434,6 +459,7 @@ class ChangesView(generics.ListAPIView):
         records = {"meeting": meetings,
                    "location": {history_id: locations[history_id] for history_id in ids["location"]}}
         previous = {kind: history.previous_records(list(found.values())) for kind, found in records.items()}
-        results = [change for _, kind, history_id in page
-                   for change in _changes(records[kind][history_id], previous[kind].get(history_id), kind, locations)]
+        results = [change for _, kind, history_id, withdrawal in page
+                   if (change := _change(records[kind][history_id], previous[kind].get(history_id), kind, locations,
+                                         withdrawal=withdrawal)) is not None]
         return self.get_paginated_response(ChangeSerializer(results, many=True).data)
