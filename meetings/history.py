@@ -147,6 +147,12 @@ def _shown_fields(History) -> list[tuple[str, str]]:
     return [(f.name, f.attname) for f in History.tracked_fields if f.name not in NOT_SHOWN]
 
 
+def shows_change(model: type[models.Model], *, fields: Iterable[str]) -> bool:
+    """Whether a write of `fields` of `model` changes what its history shows
+    (not one of its feed's copy of curated values and timestamps alone)."""
+    return bool(set(fields) & {name for name, _ in _shown_fields(model.history.model)})
+
+
 def record_values(record) -> dict:
     values = {name: encode_value(getattr(record, attname)) for name, attname in _shown_fields(type(record))}
     if hasattr(record, "type_codes"):

@@ -331,6 +331,26 @@ def test_curated_field_is_kept_shown_beside_and_releasable(source):
     assert (meeting.name, meeting.locked_fields) == ("Feed Name 2", [])
 
 
+def test_a_feed_change_only_to_curated_fields_writes_no_history_row(source, client):
+    """The curator's values are kept and nothing public changed: the feed's
+    copy is stored, but no empty change shows in the history or the feed."""
+    run_feed(source, [feed_record(1), feed_record(2)])
+    meeting = Meeting.objects.get(source_key="m1")
+    meeting.name = "Curated Name"
+    meeting_save(meeting=meeting)
+    meeting_lock_fields(meeting=meeting, fields=["name"])
+    rows = meeting.history.count()
+    changes = client.get("/api/v1/changes/", {"limit": 500}).json()["count"]
+    run = run_feed(source, [feed_record(1, name="Feed Name"), feed_record(2, notes="Front door")])
+    meeting.refresh_from_db()
+    assert (run.status, meeting.name, meeting.feed_values["name"]) == ("succeeded", "Curated Name", "Feed Name")
+    assert meeting.history.count() == rows
+    # The other meeting's change is recorded, and it is the feed's only new change.
+    [change] = client.get("/api/v1/changes/", {"limit": 500}).json()["results"][changes:]
+    assert (change["object_id"], change["changes"]) == (
+        Meeting.objects.get(source_key="m2").pk, {"notes": {"old": "", "new": "Front door"}})
+
+
 def test_curated_types_are_kept(source, vocabularies):
     run_feed(source, [feed_record(1)])
     meeting = Meeting.objects.get()

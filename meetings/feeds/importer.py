@@ -60,7 +60,7 @@ from meetings.feeds.records import (MAX_REASON, FeedMeeting, FeedUnreadable, Par
                                     storable_text)
 from meetings.geo import great_circle_m
 from meetings.geocoding import GeocodingError, Place
-from meetings.history import attributed, history_bulk_record
+from meetings.history import attributed, history_bulk_record, shows_change
 from meetings.models import (FeedFormat, FeedSource, ImportIssue, ImportRun, Location, Meeting, Region,
                              feed_url_problem)
 from meetings.keywords import type_search_names_read
@@ -958,7 +958,7 @@ class Applier:
                 "meetingtype"):
             types_of[through.meeting_id].append(through.meetingtype)
         locations = self._locations(places)
-        changed, changed_codes, changed_types, before = [], {}, [], {}
+        changed, changed_codes, changed_types, before, retyped = [], {}, [], {}, set()
         for (fm, pk), (location_id, signature, zone) in zip(records, places):
             location = locations[location_id] if location_id is not None else None
             meeting = rows[pk]
@@ -976,6 +976,7 @@ class Applier:
             meeting.removed, meeting.removed_at = False, None
             if {t.pk for t in final_types} != {t.pk for t in current_types}:
                 meeting.types.set(final_types)
+                retyped.add(meeting.pk)
             changed_codes[meeting.pk] = sorted(t.code for t in final_types)
             changed.append(meeting)
             changed_types.append(final_types)
@@ -995,7 +996,11 @@ class Applier:
         for columns, meetings in by_columns.items():
             if columns:
                 Meeting.objects.bulk_update(meetings, columns, batch_size=500)
-        history_bulk_record(instances=changed, date=self.now, type_codes=changed_codes)
+        # A meeting whose feed changed only what a curator keeps (its copy in
+        # feed_values) changed nothing its history shows: no empty row.
+        shown = {meeting.pk for columns, meetings in by_columns.items() for meeting in meetings
+                 if meeting.pk in retyped or shows_change(Meeting, fields=columns)}
+        history_bulk_record(instances=[m for m in changed if m.pk in shown], date=self.now, type_codes=changed_codes)
         # A meeting the feed now unpublishes, or marked a copy itself, shows the copies it hid.
         duplicates_show_again(kept=[m.pk for m in changed], date=self.now)
         return [m.pk for m in changed]
