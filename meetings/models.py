@@ -19,7 +19,7 @@ from simple_history.models import HistoricalRecords
 
 from fellowships.models import Fellowship, MeetingType, OpenClosed, ServiceBody, service_body_fellowship_problem
 from fellowships.querysets import AnnouncedWritesQuerySet
-from meetings.querysets import MeetingManager
+from meetings.querysets import BODY_BY_SERVICE, FeedSourceQuerySet, MeetingManager
 
 
 class Region(models.Model):
@@ -408,6 +408,8 @@ class FeedSource(models.Model):
         verbose_name=_("fetched last modified"), max_length=500, blank=True, editable=False,
     )
 
+    objects = FeedSourceQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("feed source")
         verbose_name_plural = _("feed sources")
@@ -445,8 +447,7 @@ class FeedSource(models.Model):
         body_written = update_fields is None or "service_body" in update_fields or "service_body_id" in update_fields
         if body_written and not (self._state.adding or handed_over) and FeedSource.objects.filter(
                 pk=self.pk).exclude(service_body_id=self.service_body_id).exists():
-            raise ValueError("A feed source is given another service body by services.feed_source_save, which "
-                             "moves its meetings with it.")
+            raise ValueError(BODY_BY_SERVICE)
         super().save(*args, **kwargs)
 
     @property

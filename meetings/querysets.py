@@ -160,3 +160,26 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
 
 
 MeetingManager = models.Manager.from_queryset(MeetingQuerySet)
+
+
+# A source's body is written only by the handover that moves its meetings.
+BODY_BY_SERVICE = ("A feed source is given another service body by services.feed_source_save, which moves its "
+                   "meetings with it.")
+
+
+def _refuse_body(fields) -> None:
+    if {"service_body", "service_body_id"} & set(fields):
+        raise ValueError(BODY_BY_SERVICE)
+
+
+class FeedSourceQuerySet(models.QuerySet):
+    """Writes that skip `save()` refuse a new service body, as `FeedSource.save` does."""
+
+    def update(self, **kwargs) -> int:
+        _refuse_body(kwargs)
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        # Before its transaction begins: a refusal inside would spoil the caller's.
+        _refuse_body(fields)
+        return super().bulk_update(objs, fields, *args, **kwargs)

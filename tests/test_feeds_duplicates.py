@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from fellowships.models import ServiceBody
 from meetings.feeds.importer import import_records
-from meetings.models import FeedSource, Meeting
+from meetings.models import Meeting
 from meetings.directory_version import directory_version
 from meetings.services import (NOT_A_COPY_TAKEN_BACK, meetings_not_copies, meetings_not_copies_undo,
                                meetings_set_published)
@@ -309,9 +309,7 @@ def test_a_copy_stays_hidden_while_the_kept_meeting_stays_public(copy_hidden, ad
 def copy_in_curators_body(directory):
     """The district's "Serenity", kept by the AA office's curator, hidden
     behind the intergroup's "Serenity Group" (another body's)."""
-    intergroup, district = make_source("oc"), make_source("district")
-    FeedSource.objects.filter(pk=district.pk).update(service_body=directory.aa_office)
-    district.refresh_from_db()
+    intergroup, district = make_source("oc"), make_source("district", service_body=directory.aa_office)
     run_feed(intergroup, [feed_record(1, name="Serenity Group")])
     run_feed(district, [feed_record(1, name="Serenity", slug="d-77")])
     kept, copy = Meeting.objects.get(feed_source=intergroup), Meeting.objects.get(feed_source=district)

@@ -280,6 +280,25 @@ def test_only_the_service_gives_a_feed_another_body(handed, north):
     assert FeedSource.objects.get(pk=handed.pk).service_body == north
 
 
+def test_a_queryset_write_of_a_feeds_body_is_refused_as_a_plain_save_is(handed, north):
+    """`update` and `bulk_update` skip `save()`: they would hand the source
+    over without its meetings. Refused whatever the spelling; its other
+    fields are written as before."""
+    office = handed.service_body
+    sources = FeedSource.objects.filter(pk=handed.pk)
+    for write in (lambda: sources.update(service_body=north), lambda: sources.update(service_body_id=north.pk),
+                  lambda: FeedSource.objects.bulk_update([FeedSource(pk=handed.pk, service_body=north)],
+                                                         ["service_body"])):
+        with pytest.raises(ValueError, match="feed_source_save"):
+            write()
+    assert (FeedSource.objects.get(pk=handed.pk).service_body, bodies()["m0"]) == (office, "OC Central Office")
+    assert sources.update(name="OC feed, renamed") == 1
+    # The service still gives it another body, its meetings with it.
+    source = FeedSource.objects.get(pk=handed.pk)
+    source.service_body = north
+    assert (feed_source_save(source=source), bodies()["m0"]) == (3, "North County Office")
+
+
 def test_saving_a_feed_source_in_its_own_body_writes_no_meeting(handed):
     version = directory_version()
     history = Meeting.history.count()
