@@ -186,6 +186,32 @@ def test_a_runs_page_lists_the_meetings_it_added_changed_removed_and_held(aa_cli
         f"{meeting_link('m1', 'es')} y 1 más sin listar")
 
 
+def test_a_held_runs_page_lists_the_meetings_it_would_remove(aa_client, directory):
+    """Held for review, the run wrote nothing, but its reviewer sees which
+    meetings it would take out of the listing (those they curate, named)."""
+    from meetings.services import meeting_save
+    from tests.factories import ServiceBodyFactory
+
+    source = FeedSource.objects.create(slug="oc-aa", name="OC AA feed", fellowship=directory.aa_office.fellowship,
+                                       service_body=directory.aa_office, shrink_guard_share=0.5)
+    run_feed(source, [feed_record(n) for n in range(4)])
+    moved = Meeting.objects.get(source_key="m3")
+    moved.service_body = ServiceBodyFactory(name="LA Central Office", fellowship=directory.aa_office.fellowship)
+    meeting_save(meeting=moved)
+    held = run_feed(source, [feed_record(0, name="Renamed 0")])
+    assert held.status == "held" and Meeting.objects.filter(removed=True).count() == 0
+    label = "Would be removed (gone from the feed; the run is held, nothing was written)"
+    # m3 is another body's now: the run would leave it alone.
+    assert run_meetings(aa_client, held) == {label: f"{meeting_link('m1')}, {meeting_link('m2')}"}
+    assert run_meetings(aa_client, held, HTTP_ACCEPT_LANGUAGE="es") == {
+        "Se retirarían (ya no están en la fuente; la ejecución está retenida y no escribió nada)":
+            f"{meeting_link('m1', 'es')}, {meeting_link('m2', 'es')}"}
+    # Superseded by a later run, it would remove nothing.
+    run_feed(source, [feed_record(n) for n in range(3)])
+    held.refresh_from_db()
+    assert (held.status, run_meetings(aa_client, held)) == ("failed", {})
+
+
 def test_a_huge_runs_page_names_a_bounded_number_of_meetings(aa_client, curated_run, monkeypatch):
     from meetings.feeds import admin as feeds_admin
 

@@ -124,6 +124,8 @@ RUN_MEETING_KINDS = {
     "changed": pgettext_lazy("meetings a run wrote", "Changed"),
     "removed": pgettext_lazy("meetings a run wrote", "Removed (gone from the feed)"),
     "held": pgettext_lazy("meetings a run wrote", "Held (a curated value kept, or another service body's now)"),
+    "would_remove": pgettext_lazy("meetings a run wrote",
+                                  "Would be removed (gone from the feed; the run is held, nothing was written)"),
 }
 
 
@@ -132,8 +134,8 @@ class ImportRunAdmin(CuratorScopedAdmin):
     list_display = ("source", "started", "status", "created", "updated", "unchanged", "removed", "rejected",
                     "repaired", "skipped", "duration_seconds")
     list_filter = ("status", ("source", admin.RelatedOnlyFieldListFilter))
-    readonly_fields = [f.name for f in ImportRun._meta.fields if f.name != "payload"]
-    exclude = ("payload",)
+    readonly_fields = [f.name for f in ImportRun._meta.fields if f.name not in ("payload", "would_remove")]
+    exclude = ("payload", "would_remove")
     inlines = [ImportIssueInline]
     actions = ["approve"]
 
