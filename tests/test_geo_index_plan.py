@@ -419,3 +419,38 @@ def test_a_place_not_known_reads_the_city_names_of_its_initial(hundred_thousand)
                     for n in nodes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
                     if n.get("Relation Name") in ("meetings_location", "meetings_meeting"))
     assert read < 20_000, read  # of 100,000 meetings and their 41,000 places
+
+
+def test_the_clocks_facts_are_read_one_probe_per_weekly_time(hundred_thousand):
+    """Every answer that shows the clock reads, once per directory version and
+    process, the distinct weekly times of every meeting (selectors.clock_turns).
+    SELECT DISTINCT read every meeting: 0.24-0.7 s at 1,000,000 (bench/README.md,
+    round 35). The times are read from the (zone, day, time, end) index, one
+    probe per time (two after a start without an end), the same with a third
+    of the meetings without an end and some by appointment."""
+    from django.test.utils import CaptureQueriesContext
+
+    from meetings import schedule, selectors
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE meetings_meeting SET end_time = NULL WHERE id % 3 = 0")
+        cursor.execute("UPDATE meetings_meeting SET day = NULL, time = NULL, end_time = NULL WHERE id % 101 = 0")
+        cursor.execute("SELECT DISTINCT timezone, day, time, end_time FROM meetings_meeting WHERE day IS NOT NULL")
+        distinct = cursor.fetchall()
+    with CaptureQueriesContext(connection) as captured:
+        turns = selectors.clock_turns(using="default")
+    times: dict[str, list] = {}
+    for zone, day, time, end_time in distinct:
+        if zone in schedule.known_zone_names():
+            times.setdefault(zone, []).append((day, time, end_time))
+    assert turns == {zone: schedule.zone_turns(found) for zone, found in times.items()}
+    read = []
+    for statement in captured:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement['sql']}")
+            plan = cursor.fetchone()[0]
+        read += [n for n in nodes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+                 if n.get("Relation Name") == "meetings_meeting"]
+    assert all(n.get("Index Name") == "meeting_tz_day_time_end" for n in read), read
+    rows = sum(n.get("Actual Rows", 0) * n.get("Actual Loops", 1) for n in read)
+    assert rows <= 2 * len(distinct), (rows, len(distinct))  # of 100,000

@@ -246,3 +246,28 @@ class TestApi:
             assert set(Meeting.objects.all().in_progress(now=now, longest=longest).values_list("pk", flat=True)) == (
                 expected), now
         assert any(Meeting.objects.all().in_progress(now=now).exists() for now in instants)
+
+
+@pytest.mark.django_db
+def test_the_clocks_facts_are_the_turns_of_every_weekly_meetings_times(vocabularies):
+    """selectors.clock_turns, which every answer that shows the clock reads:
+    per valid zone, the turns of the distinct (day, time, end) of its meetings
+    with a weekly time, published or not. One start may have no end and
+    several ends; the ends are read after a start without one (PostgreSQL
+    reads them one probe of the (zone, day, time, end) index per time)."""
+    ny = "America/New_York"
+    for time, end_time, zone in [("19:00", None, LA), ("19:00", t("20:00"), LA), ("19:00", t("21:30"), LA),
+                                 ("19:00", t("20:00"), LA), ("19:30", None, LA), ("23:00", t("01:00"), LA),
+                                 ("19:00", t("20:00"), ny), ("19:00", None, ny)]:
+        make_meeting(day=1, time=time, end_time=end_time, timezone=zone)
+    make_meeting(day=6, time="06:00", timezone=ny)
+    make_meeting(day=0, time="00:00", end_time=t("00:30"), timezone=ny, published=False)
+    make_meeting(day=None, time=None, timezone=LA, name="By appointment")
+    Meeting.objects.filter(pk=make_meeting(day=3, time="10:00", timezone=LA).pk).update(timezone="Mars/Olympus")
+    times: dict[str, set] = {}
+    for meeting in Meeting.objects.filter(day__isnull=False):
+        if meeting.timezone in schedule.known_zone_names():
+            times.setdefault(meeting.timezone, set()).add((meeting.day, meeting.time, meeting.end_time))
+    assert len(times[LA]) == 5 and len(times[ny]) == 4
+    assert selectors.clock_turns(using="default") == {zone: schedule.zone_turns(sorted(found, key=str))
+                                                     for zone, found in times.items()}
