@@ -20,12 +20,19 @@ two write transactions queue on it (no deadlock) until the first commits.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import TypeVar
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connections, router
 from django.db.models import F
 from django.db.models.signals import m2m_changed, pre_delete, pre_save
@@ -34,6 +41,12 @@ from django.utils import timezone
 from fellowships.querysets import pre_queryset_write
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# After the shared cache fails, this many seconds without asking it.
+CACHE_RETRY_SECONDS = 5.0
+_cache_down_until = 0.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,10 @@ def directory_version(*, using: str | None = None) -> Version:
     answering = _answering.get()
     if answering is not None and answering[0] == using:
         return answering[1]
+    return _version_read(using)
+
+
+def _version_read(using: str) -> Version:
     with connections[using].cursor() as cursor:
         cursor.execute(VERSION_SQL)
         row = cursor.fetchone()
@@ -98,29 +115,84 @@ def directory_version(*, using: str | None = None) -> Version:
     return Version(number, changed_at)
 
 
+@lru_cache(maxsize=1)
+def code_state() -> tuple[str, dt.datetime]:
+    """Names the code that shapes answers, and when its newest file changed: a
+    deploy that changes it must not serve (or 304) answers shaped by the code
+    before it, so both are in every key, ETag and Last-Modified (and the name
+    in the key of a value kept in the shared cache: `kept_per_version`)."""
+    digest = hashlib.sha256()
+    newest = 0.0
+    for app in ("meetingfinder", "meetings", "fellowships"):
+        for path in sorted((BASE_DIR / app).rglob("*.py")):
+            digest.update(path.read_bytes())
+            newest = max(newest, path.stat().st_mtime)
+    return digest.hexdigest()[:10], dt.datetime.fromtimestamp(int(newest), tz=dt.timezone.utc)
+
+
+def cache_get(key: str):
+    """The shared cache's value (Redis in production), or None: missing, or
+    the cache down (logged, then left alone for a few seconds)."""
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        return None
+    try:
+        return cache.get(key)
+    except Exception as error:  # any backend error: the value is computed instead
+        log.warning("cache unavailable (%s): answering without it", error)
+        _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
+        return None
+
+
+def cache_set(key: str, value, timeout: int) -> None:
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        return
+    try:
+        cache.set(key, value, timeout)
+    except Exception as error:
+        log.warning("cache unavailable (%s): not kept", error)
+        _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
+
+
 # Small derived tables kept per database and directory version in this
-# process (rows' type names, the zones in use): every write that could change
-# them bumps the version, so an entry is never stale on any process.
+# process (rows' type names, the zones in use), and some in the shared cache:
+# every write that could change them bumps the version, so an entry is never
+# stale on any process.
 _kept: dict[tuple[str, str, str], object] = {}
 _KEPT_MAX = 16
 
 
 def kept_per_version(name: str, *, using: str, read: Callable[[], T],
-                     still_good: Callable[[T], bool] | None = None) -> T:
+                     still_good: Callable[[T], bool] | None = None, shared: bool = False) -> T:
     """`read()`'s value for this state of the database `using`, read once.
     `still_good`: False when a value kept for this version misses something
-    written since the version was read (read again). A database with no
-    version row (emptied, restored) names no state: nothing is kept."""
+    written since the version was read (read again). `shared`: read once for
+    every process, kept in the shared cache too under the version (the same
+    data on the primary and every replica) and the code's state, unless a
+    write committed while it was read (it may be the next version's, which
+    processes still at this one would take). A database with no version row
+    (emptied, restored) names no state: nothing is kept."""
     version = directory_version(using=using)
     key = (name, using, version.token)
     value = _kept.get(key, _kept)
-    if value is _kept or (still_good is not None and not still_good(value)):
+    if value is not _kept and (still_good is None or still_good(value)):
+        return value
+    if version.changed_at is None:
+        return read()
+    shared_key = f"kept:{code_state()[0]}:{name}:{version.token}"
+    found = cache_get(shared_key) if shared else None
+    if found is not None and (still_good is None or still_good(found[0])):
+        value = found[0]
+    else:
         value = read()
-        if version.changed_at is None:
-            return value
-        while len(_kept) >= _KEPT_MAX:
-            _kept.pop(next(iter(_kept)))
-        _kept[key] = value
+        if shared:
+            if _version_read(using) != version:
+                return value
+            cache_set(shared_key, (value,), settings.CACHE_ANSWER_SECONDS)
+    while len(_kept) >= _KEPT_MAX:
+        _kept.pop(next(iter(_kept)))
+    _kept[key] = value
     return value
 
 

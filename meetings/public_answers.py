@@ -24,8 +24,9 @@ layers a public answer never needs (sessions, language, CSRF, users); what it
 cannot serve goes on to the view, wrapped by `public_answer`, which makes and
 keeps it at the version and instant the middleware read.
 
-The cache fails open: an error from it (Redis down) is logged, the answer is
-computed as if it missed, and the cache is left alone for a few seconds.
+The cache fails open (meetings/directory_version.py, `cache_get`): an error
+from it (Redis down) is logged, the answer is computed as if it missed, and
+the cache is left alone for a few seconds.
 """
 
 from __future__ import annotations
@@ -33,15 +34,11 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import hashlib
-import logging
 import math
-import time
 from dataclasses import dataclass
-from functools import lru_cache, wraps
-from pathlib import Path
+from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, OperationalError
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import Resolver404, resolve
@@ -50,58 +47,14 @@ from django.utils.http import http_date, parse_etags, parse_http_date_safe
 
 from meetingfinder import replicas
 from meetings import clock, schedule, selectors
-from meetings.directory_version import Version, answering_at, directory_version
+from meetings.directory_version import Version, answering_at, cache_get, cache_set, code_state, directory_version
 from meetings.filters import clock_parameters
 from meetings.throttles import (ComputeBudget, compute_budgeted, counts_its_own_compute, rendered,
                                  within_compute_budget)
 
-log = logging.getLogger(__name__)
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-
 # Response headers a cached answer keeps; the validators are set anew on each.
 KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Allow", "Access-Control-Allow-Origin",
                 "Access-Control-Expose-Headers")
-# After the cache fails, this many seconds without asking it.
-CACHE_RETRY_SECONDS = 5.0
-_cache_down_until = 0.0
-
-
-@lru_cache(maxsize=1)
-def code_state() -> tuple[str, dt.datetime]:
-    """Names the code that shapes answers, and when its newest file changed: a
-    deploy that changes it must not serve (or 304) answers shaped by the code
-    before it, so both are in every key, ETag and Last-Modified."""
-    digest = hashlib.sha256()
-    newest = 0.0
-    for app in ("meetingfinder", "meetings", "fellowships"):
-        for path in sorted((BASE_DIR / app).rglob("*.py")):
-            digest.update(path.read_bytes())
-            newest = max(newest, path.stat().st_mtime)
-    return digest.hexdigest()[:10], dt.datetime.fromtimestamp(int(newest), tz=dt.timezone.utc)
-
-
-def _cache_get(key: str):
-    global _cache_down_until
-    if time.monotonic() < _cache_down_until:
-        return None
-    try:
-        return cache.get(key)
-    except Exception as error:  # any backend error: the answer is computed instead
-        log.warning("cache unavailable (%s): answering without it", error)
-        _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
-        return None
-
-
-def _cache_set(key: str, value, timeout: int) -> None:
-    global _cache_down_until
-    if time.monotonic() < _cache_down_until:
-        return
-    try:
-        cache.set(key, value, timeout)
-    except Exception as error:
-        log.warning("cache unavailable (%s): answer not kept", error)
-        _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
 
 
 def answer_key(request, *, version_token: str, since: dt.datetime | None, negotiates: bool,
@@ -177,7 +130,7 @@ def _kept_while_streamed(chunks, *, context: contextvars.Context, key: str, head
                 kept = None
         yield chunk
     if kept is not None:
-        _cache_set(key, (headers, b"".join(kept)), timeout)
+        cache_set(key, (headers, b"".join(kept)), timeout)
 
 
 @dataclass(frozen=True)
@@ -227,7 +180,7 @@ def _served(request, answering: Answering) -> HttpResponse | None:
     if if_none_match is not None and answering.shown["etag"] in (
             tag.removeprefix("W/") for tag in parse_etags(if_none_match)):
         return _public_headers(HttpResponseNotModified(), **answering.shown)
-    kept = _cache_get(answering.key) if settings.CACHE_ANSWERS else None
+    kept = cache_get(answering.key) if settings.CACHE_ANSWERS else None
     if kept is None:
         return None
     dated = parse_http_date_safe(request.headers.get("If-Modified-Since") or "")
@@ -262,7 +215,7 @@ def _made(view, request, args, kwargs, answering: Answering):
                 response.streaming_content, context=contextvars.copy_context(), key=answering.key,
                 headers=headers, timeout=answering.timeout, max_bytes=answering.max_bytes)
         elif len(response.content) <= answering.max_bytes:
-            _cache_set(answering.key, (headers, response.content), answering.timeout)
+            cache_set(answering.key, (headers, response.content), answering.timeout)
     response["X-Cache"] = "miss"
     return _public_headers(response, **answering.shown)
 

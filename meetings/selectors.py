@@ -142,7 +142,7 @@ WITH RECURSIVE times AS (
 def clock_turns(*, using: str) -> dict[str, schedule.ZoneTurns]:
     """Per valid IANA zone of the meetings in the database `using` that have a
     weekly time, where in its week what the clock shows of them can change
-    (schedule.zone_turns); kept per directory version."""
+    (schedule.zone_turns); read once per directory version for every process."""
 
     def read() -> dict[str, schedule.ZoneTurns]:
         known = schedule.known_zone_names()
@@ -159,7 +159,7 @@ def clock_turns(*, using: str) -> dict[str, schedule.ZoneTurns]:
                 by_zone.setdefault(name, []).append((day, time, end_time))
         return {name: schedule.zone_turns(times) for name, times in by_zone.items()}
 
-    return kept_per_version("clock_turns", using=using, read=read)
+    return kept_per_version("clock_turns", using=using, read=read, shared=True)
 
 
 def zones_in_use(*, using: str) -> list[str]:
