@@ -55,6 +55,10 @@ class MeetingAdminForm(forms.ModelForm):
     class Meta:
         model = Meeting
         fields = "__all__"
+        # The wall clock where the meeting is held, not an instant: the browser's
+        # own time input (a phone's picker, HH:MM), not the admin's widget, whose
+        # "Now" and "You are 8 hours behind server time" are the server's UTC.
+        widgets = {name: forms.TimeInput(attrs={"type": "time"}, format="%H:%M") for name in ("time", "end_time")}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

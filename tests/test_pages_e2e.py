@@ -1,4 +1,4 @@
-"""End to end: the search page and a meeting's page in Debian's headless
+"""End to end: the search page, a meeting's page (and a curator's form of it) in Debian's headless
 Chromium against the running server with the Orange County sample data, at
 a phone's and a desktop's size, in English and Spanish, with and without
 JavaScript, with axe-core's accessibility check.
@@ -652,3 +652,40 @@ def test_a_correction_refused_for_its_cookie_comes_back_to_send_again(site, brow
         finally:
             context.close()
     assert serious == []
+
+
+@pytest.mark.parametrize("locale, viewport", [("en-US", PHONE), ("es-ES", DESKTOP)], ids=["en-phone", "es-desktop"])
+def test_a_curator_edits_a_meetings_time_as_the_wall_clock_where_it_meets(site, browser, locale, viewport):
+    """A meeting's time is the wall clock where it meets, not an instant: the
+    admin's time widget told a curator in Los Angeles "You are 8 hours behind
+    server time" beside it and offered "Now" (the server's UTC time), which
+    invites shifting the meeting by 8 hours. The field is the browser's own
+    time input (a phone's time picker), the meeting's time as saved."""
+    from django.contrib.auth import get_user_model
+
+    from meetings.models import Meeting
+
+    get_user_model().objects.create_superuser("curator", "curator@example.org", "not-a-real-password")
+    meeting = Meeting.objects.get(slug="aa-nooner-costa-mesa-mon")
+    context, page = open_context(browser, site, viewport=viewport, locale=locale)
+    try:
+        page.goto(site + "/admin/login/?next=/admin/")
+        page.fill("#id_username", "curator")
+        page.fill("#id_password", "not-a-real-password")
+        with page.expect_navigation():
+            page.click("input[type=submit]")
+        page.goto(site + f"/admin/meetings/meeting/{meeting.pk}/change/")
+        schedule = page.locator("fieldset", has=page.locator("#id_time"))
+        expect(schedule.locator(".timezonewarning")).to_have_count(0)
+        expect(schedule.locator(".datetimeshortcuts")).to_have_count(0)  # no "Now", no clock of the server's
+        assert page.locator("#id_time").input_value() == "12:00"
+        page.fill("#id_time", "12:30")
+        with page.expect_navigation():
+            page.click("input[name=_continue]")
+        meeting.refresh_from_db()
+        assert meeting.time == dt.time(12, 30)
+        assert page.locator("#id_time").input_value() == "12:30"
+        assert no_sideways_scroll(page)
+        assert page.errors == []
+    finally:
+        context.close()
