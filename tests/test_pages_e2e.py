@@ -689,3 +689,32 @@ def test_a_curator_edits_a_meetings_time_as_the_wall_clock_where_it_meets(site, 
         assert page.errors == []
     finally:
         context.close()
+
+
+def test_a_link_to_a_meeting_no_longer_listed_leads_on(site, browser, axe_script):
+    """A shared link, a calendar entry or a bookmark to a meeting taken off
+    the list (or a link cut short) was Django's bare "Not Found" page, in
+    English whatever the person reads, with no way on. It is the site's page,
+    in the person's language, leading to the search; no critical or serious
+    axe-core violation on a phone."""
+    serious: list[str] = []
+    for locale, heading, onward in (("en-US", "Meeting not found", "Find a meeting"),
+                                    ("es-ES", "No se encontró la reunión", "Buscar una reunión")):
+        context, page = open_context(browser, site, viewport=PHONE, locale=locale)
+        page.route(site + AXE_PATH, lambda route: route.fulfill(
+            status=200, body=axe_script.read_bytes(), content_type="application/javascript"))
+        try:
+            answer = page.goto(site + "/meetings/aa-a-meeting-no-longer-listed-mon/")
+            assert answer.status == 404
+            expect(page.locator("h1")).to_have_text(heading)
+            assert page.locator("html").get_attribute("lang") == locale[:2]
+            assert no_sideways_scroll(page)
+            page.add_script_tag(url=site + AXE_PATH)
+            found = page.evaluate("async () => (await axe.run()).violations.map(v => ({id: v.id, impact: v.impact}))")
+            serious += [f"{locale}: {json.dumps(v)}" for v in found if v["impact"] in ("critical", "serious")]
+            with page.expect_navigation():
+                page.locator("main a", has_text=onward).click()
+            assert urlparse(page.url).path == "/" and page.locator("#list .meeting").count() > 0
+        finally:
+            context.close()
+    assert serious == []
