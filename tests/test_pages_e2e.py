@@ -718,3 +718,33 @@ def test_a_link_to_a_meeting_no_longer_listed_leads_on(site, browser, axe_script
         finally:
             context.close()
     assert serious == []
+
+
+@pytest.mark.parametrize("locale, finding, failed", [
+    ("en-US", "Finding where you are…", "Your position could not be read"),
+    ("es-ES", "Buscando dónde estás…", "No se pudo saber dónde estás")], ids=["en", "es"])
+def test_near_me_says_when_the_position_cannot_be_read(site, browser, locale, finding, failed):
+    """Near me with the position refused (or location off, or no fix): the
+    button came back and the cursor went to the place's field, with nothing
+    said, so a person pressed it again and again. While the browser looks,
+    the page says so; when it cannot, it says what to do instead, in the
+    person's language, read out (role=status) and on a phone's screen."""
+    context, page = open_context(browser, site, viewport=PHONE, locale=locale)  # no position granted
+    try:
+        page.goto(site + "/")
+        status = page.locator("#near-me-status")
+        page.click("#near-me")
+        expect(status).to_contain_text(failed)
+        expect(status).to_contain_text("ZIP" if locale == "en-US" else "código postal")
+        expect(status).to_be_in_viewport()
+        assert status.get_attribute("role") == "status"
+        assert page.evaluate("document.activeElement.id") == "near"
+        assert "lat" not in query_of(page)
+        # A position that takes its time: the wait is named, the button not pressed twice.
+        page.evaluate("navigator.geolocation.getCurrentPosition = () => {}")
+        page.click("#near-me")
+        expect(status).to_have_text(finding)
+        assert page.locator("#near-me").is_disabled()
+        assert page.errors == []
+    finally:
+        context.close()

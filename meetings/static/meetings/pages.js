@@ -102,8 +102,12 @@
     var lat = document.getElementById("lat"), lng = document.getElementById("lng");
     if (nearMe && navigator.geolocation) {
       nearMe.hidden = false;
+      // What the wait and a refusal (or no fix) are, said: the button alone told nothing.
+      var nearMeStatus = document.getElementById("near-me-status");
       nearMe.addEventListener("click", function () {
         nearMe.disabled = true;
+        nearMeStatus.className = "note";
+        nearMeStatus.textContent = nearMe.dataset.finding;
         navigator.geolocation.getCurrentPosition(function (position) {
           lat.value = position.coords.latitude.toFixed(5);
           lng.value = position.coords.longitude.toFixed(5);
@@ -113,6 +117,8 @@
           if (form.requestSubmit) form.requestSubmit(); else form.submit();
         }, function () {
           nearMe.disabled = false;
+          nearMeStatus.className = "error";
+          nearMeStatus.textContent = nearMe.dataset.failed;
           near.focus();
         }, {timeout: 15000, maximumAge: 600000});
       });
