@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext as _, gettext_lazy, ngettext
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -266,6 +267,21 @@ def _search_link(query: QueryDict) -> str:
     a city meant): without JavaScript it opens at the results, as the form's
     searches do (its action's #results-heading), not above the form."""
     return "?" + query.urlencode() + "#results-heading"
+
+
+def _search_before(request) -> str:
+    """The search a meeting's page was opened from (its Referer, when that is
+    this site's search page), at its results, for "Find another meeting";
+    else "". Read here, not by the page's script, so it works without one."""
+    referer = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        return ""
+    before = urlsplit(referer)
+    if before.path != reverse("home"):
+        return ""
+    query = QueryDict(before.query)
+    return reverse("home") + (_search_link(query) if query else "")
 
 
 def _page_url(asked: QueryDict, offset: int) -> str:
@@ -545,6 +561,7 @@ def _meeting_page(request, slug: str, *, not_sent: str = ""):
         "attendance": display.attendance_text(row_like),
         "open_closed": open_closed,
         "open_closed_means": open_closed_means,
+        "search_before": _search_before(request),
         "share_url": page_url,
         "share_mail": "mailto:?" + urlencode({"subject": meeting.name, "body": page_url}, quote_via=quote),
         "form": form,

@@ -29,6 +29,15 @@ def meetings(vocabularies, frozen_now, settings):
 
 @pytest.mark.django_db
 class TestMeetingPage:
+    @pytest.mark.parametrize("referer, back", [
+        ("http://testserver/?near=Irvine&fellowship=aa", "/?near=Irvine&amp;fellowship=aa#results-heading"),
+        ("http://testserver/meetings/another/", "/"),  # not a search
+        ("https://elsewhere.example/?near=Irvine", "/"),  # another site's page of the same path
+        ("", "/")])
+    def test_find_another_meeting_is_the_search_it_came_from(self, meetings, client, referer, back):
+        html = client.get(f"/meetings/{meetings['hall'].slug}/", HTTP_REFERER=referer).content.decode()
+        assert f'<p class="back"><a href="{back}"' in html
+
     def test_a_real_place_gets_a_map_directions_and_its_address(self, meetings, client):
         html = client.get(f"/meetings/{meetings['hall'].slug}/").content.decode()
         assert 'id="map"' in html and 'data-lat="33.684600"' in html

@@ -748,3 +748,22 @@ def test_near_me_says_when_the_position_cannot_be_read(site, browser, locale, fi
         assert page.errors == []
     finally:
         context.close()
+
+
+def test_find_another_meeting_goes_back_to_the_search_without_javascript(site, browser):
+    """Without JavaScript "Find another meeting" was the empty search page:
+    the place and filters the person had chosen were gone. It is the search
+    they came from, at its results."""
+    context, page = open_context(browser, site, viewport=PHONE, javascript=False)
+    try:
+        page.goto(site + "/?near=Irvine&fellowship=aa#results-heading")
+        searched = names(page)
+        page.locator("#list a.name").first.click()
+        page.wait_for_load_state()
+        page.click("p.back a")
+        page.wait_for_load_state()
+        assert query_of(page)["near"] == ["Irvine"] and query_of(page)["fellowship"] == ["aa"]
+        assert names(page) == searched
+        lands_at_the_results(page)
+    finally:
+        context.close()

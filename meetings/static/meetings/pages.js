@@ -272,19 +272,17 @@
     yours.textContent = yours.dataset.label + " " + start.toLocaleString(lang, {
       weekday: "long", hour: "numeric", minute: "2-digit", hour12: lang.indexOf("en") === 0, timeZoneName: "short"});
   }
-  // "Find another meeting": back to the search the person came from, where
-  // they were in its list (the browser's Back), not to an empty form; after
-  // a correction sent (a page of its own), to that search, kept for the tab.
+  // "Find another meeting" leads to the search the person came from (the
+  // server reads it): with a script, where they were in its list (the
+  // browser's Back); after a correction sent (a page of its own, whose
+  // referrer is itself), to that search, kept for the tab.
   var back = document.querySelector("p.back a");
   if (!form && back) {
-    var from = document.referrer ? new URL(document.referrer) : null;
-    var fromSearch = from && from.origin === location.origin && from.pathname === back.pathname;
-    var search = fromSearch ? from.href : "";
+    var fromSearch = back.hasAttribute("data-from-search");
     try {
-      if (fromSearch) sessionStorage.setItem("search-before:" + location.pathname, search);
-      search = sessionStorage.getItem("search-before:" + location.pathname) || "";
-    } catch (e) { /* no storage: the referrer alone */ }
-    if (search) back.href = search;
+      if (fromSearch) sessionStorage.setItem("search-before:" + location.pathname, back.href);
+      else back.href = sessionStorage.getItem("search-before:" + location.pathname) || back.href;
+    } catch (e) { /* no storage: the server's link alone */ }
     if (fromSearch) {
       back.addEventListener("click", function (event) {
         if (history.length > 1) { event.preventDefault(); history.back(); }
