@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
-from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django.utils.translation import gettext, gettext_lazy as _, pgettext_lazy
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
@@ -579,8 +579,10 @@ class ChangeRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        what = self.meeting.name if self.meeting_id else "new meeting"
-        return f"Request {self.pk} ({what}, {self.status})"
+        # The review queue's first column, the title and the breadcrumbs: in the curator's language.
+        what = self.meeting.name if self.meeting_id else gettext("new meeting")
+        return gettext("Request %(number)s (%(meeting)s, %(status)s)") % {
+            "number": self.pk, "meeting": what, "status": str(self.get_status_display()).lower()}
 
 
 class DirectoryVersion(models.Model):

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from fellowships.models import MeetingType, ServiceBody
 from meetings.change_requests import change_request_approve, change_request_submit
@@ -149,6 +150,11 @@ def test_the_change_request_review_in_spanish(aa_client, hall_meeting):
     assert ">Aprobar las solicitudes seleccionadas (aplicar sus valores)</option>" in changelist
     review = aa_client.get(change_url(request), **SPANISH).content.decode()
     assert 'value="Aprobar y aplicar"' in review and "<th>propuesto</th>" in review
+    # Its name (the list's first column, on a phone the only one in view; the title, the breadcrumbs) too.
+    named = f"Solicitud {request.pk} (Tuesday Hall, pendiente)"
+    assert f'">{named}</a></th>' in changelist and f"<h2>{named}</h2>" in review and "Request" not in review
+    with translation.override("en"):
+        assert str(request) == f"Request {request.pk} (Tuesday Hall, pending)"
 
 
 @pytest.mark.django_db
