@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf.locale import LANG_INFO
 from django.utils import dateformat
+from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext as _, gettext_lazy, pgettext
 
 from fellowships.models import Fellowship, MeetingType
@@ -134,7 +135,7 @@ def when(row: dict, *, viewer_zone: ZoneInfo, now: dt.datetime) -> When:
     elif local.date() == today + dt.timedelta(days=1):
         heading = str(_("Tomorrow"))
     else:
-        heading = str(DAY_NAMES[schedule.sunday_zero_weekday(local.date())])
+        heading = capfirst(str(DAY_NAMES[schedule.sunday_zero_weekday(local.date())]))  # "jueves" starts a heading
     return When(text, own_text, label, heading, row["next_start"])
 
 

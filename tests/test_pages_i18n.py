@@ -56,6 +56,13 @@ class TestSpanish:
         assert "7:00 PM" not in html
         assert "Wednesday 7:00 PM PST" in client.get("/").content.decode()
 
+    def test_a_weekdays_heading_begins_with_a_capital(self, evening, client):
+        """Spanish writes its weekdays in lower case, but not at a heading's
+        start: the list read "Mañana", then "jueves", "viernes"."""
+        make_meeting(name="Viernes Grupo", day=5, time="19:00", timezone="America/Los_Angeles", types=("O",))
+        assert "<h3>Viernes</h3>" in client.get("/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        assert "<h3>Friday</h3>" in client.get("/").content.decode()
+
     def test_type_names_from_the_vocabularies_translations(self, evening, client):
         html = client.get("/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
         aa = html.split(">Grupo Mujeres</a>", 1)[1].split("</li>", 1)[0]
