@@ -106,6 +106,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The admin's dates and times in the curator's zone.
+    "meetingfinder.admin_time_zone.AdminTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Records the signed-in user on the history of what a request changes.
     "simple_history.middleware.HistoryRequestMiddleware",

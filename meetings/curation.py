@@ -27,6 +27,7 @@ selectors (meetings/admin_scope.py), so one rule decides everywhere.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -34,6 +35,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from fellowships.models import Fellowship, ServiceBody
 from meetings.models import ChangeRequest, FeedSource, ImportRun, Location, Meeting, Region
 from meetings.querysets import PUBLISHED
+from meetings.schedule import is_valid_zone
 from meetings.selectors import tree_ids
 
 CURATORS_GROUP = "Curators"
@@ -78,6 +80,18 @@ def curated_body_ids(*, user) -> frozenset[int] | None:
     result = service_body_tree_ids(root_ids=ServiceBody.objects.filter(curators=user).values_list("id", flat=True))
     setattr(user, _CACHE_ATTRIBUTE, result)
     return result
+
+
+def curator_time_zone(*, user) -> str:
+    """The zone `user` reads the admin's dates and times in: that of the
+    service bodies they curate when they share one, else the site's
+    (MEETINGS_PAGE_TIME_ZONE): bodies of several zones, or every body."""
+    ids = curated_body_ids(user=user)
+    if ids:
+        zones = list(ServiceBody.objects.filter(pk__in=ids).order_by().values_list("timezone", flat=True).distinct()[:2])
+        if len(zones) == 1 and is_valid_zone(zones[0]):
+            return zones[0]
+    return settings.MEETINGS_PAGE_TIME_ZONE
 
 
 def _in_curated_bodies(model, body_path: str, *, user, queryset: QuerySet | None) -> QuerySet:

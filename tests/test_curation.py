@@ -3,10 +3,13 @@ locations, feed sources and requests, by every admin path; a superuser all."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 
 from meetings.curation import curated_body_ids, locations_curated_by, meetings_curated_by, region_is_theirs
 from meetings.models import ChangeRequest, FeedSource, Location, Meeting
@@ -275,3 +278,31 @@ def test_the_lists_filter_by_the_curators_fellowships_alone(aa_client, directory
         aa_client.force_login(directory.aa_curator)
         for fellowship in (directory.aa_office.fellowship, na):
             assert f"fellowship__id__exact={fellowship.pk}" in page, (changelist, fellowship)
+
+
+def test_the_admin_shows_times_in_the_curators_zone(aa_client, admin_client, directory, settings):
+    """A curator reads when an import ran in their own service bodies' zone,
+    named at the top of every admin page, not in the server's UTC: the AA
+    office's run at 23:30 UTC was at 3:30 p.m. in Orange County. Someone
+    curating bodies of several zones, or every body, reads the site's."""
+    from meetings.models import ImportRun
+
+    settings.MEETINGS_PAGE_TIME_ZONE = "America/New_York"
+    source = FeedSource.objects.create(slug="oc-aa", name="OC AA feed", fellowship=directory.aa_office.fellowship,
+                                       service_body=directory.aa_office)
+    started = dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.timezone.utc)
+    ImportRun.objects.create(source=source, started=started, finished=started + dt.timedelta(minutes=1),
+                             status=ImportRun.Status.SUCCEEDED)
+    runs = reverse("admin:meetings_importrun_changelist")
+
+    page = aa_client.get(runs).content.decode()
+    assert "3:30 p.m." in page and "11:30 p.m." not in page
+    assert "Times in America/Los_Angeles" in page
+    page = admin_client.get(runs).content.decode()  # a superuser: every body
+    assert "6:30 p.m." in page and "Times in America/New_York" in page
+    directory.aa_district.timezone = "America/Denver"
+    directory.aa_district.save()
+    page = aa_client.get(runs).content.decode()  # the office and its district, in two zones
+    assert "6:30 p.m." in page and "Times in America/New_York" in page
+    with translation.override("es"):
+        assert "Horas en America/New_York" in aa_client.get(runs, HTTP_ACCEPT_LANGUAGE="es").content.decode()
