@@ -525,6 +525,12 @@ def _meeting_page(request, slug: str, *, not_sent: str = ""):
             local = upcoming[0].astimezone(viewer_zone)
             viewer_when = f"{display.DAY_NAMES[schedule.sunday_zero_weekday(local.date())]} " \
                           f"{display.clock_time(local)} {local.tzname()}"
+    # What the search's list says of it now: "In progress", "Starts in 25 min" (display.when).
+    under_way = schedule.in_progress(day=meeting.day, time=meeting.time, end_time=meeting.end_time,
+                                     timezone=meeting.timezone, now=now)
+    soon = display.when({"next_start": schedule.utc_text(upcoming[0]) if upcoming else "", "day": meeting.day,
+                         "timezone": meeting.timezone, "in_progress": under_way},
+                        viewer_zone=viewer_zone or schedule.zone(meeting.timezone), now=now) if upcoming else None
     language, english = _type_names()
     types = [display.type_name(t, language=language, names_by_english=english) for t in meeting.types.all()
              if t.kind != "attendance" and t.meaning not in ("open", "closed")]
@@ -538,6 +544,8 @@ def _meeting_page(request, slug: str, *, not_sent: str = ""):
         "fellowship_name": display.fellowship_name(meeting.fellowship),
         "own_when": own_when or _("By appointment"),
         "viewer_when": viewer_when,
+        "soon_label": soon.soon_label if soon else "",
+        "under_way": under_way,
         "next_start": schedule.utc_text(upcoming[0]) if upcoming else "",
         # The meeting's own UTC offset then, in minutes: the browser adds its own time only when it differs.
         "own_offset": int(upcoming[0].astimezone(schedule.zone(meeting.timezone)).utcoffset().total_seconds() // 60)

@@ -562,3 +562,19 @@ def test_the_search_page_answers_reads_alone(client, vocabularies, method):
     meeting = make_meeting(name="Morning Light")
     assert client.generic("TRACE", f"/meetings/{meeting.slug}/").status_code == 405
     assert client.head("/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_meetings_page_says_when_it_is_under_way_or_starts_soon(week, client):
+    """Opened from a link at the time it meets, a meeting's page says what the
+    search's list says of it: under way ("In progress": one can still join),
+    or starting within the hour and a half; nothing on another day."""
+    def label(meeting, **headers) -> str:
+        html = client.get(f"/meetings/{meeting.slug}/", **headers).content.decode()
+        found = re.findall(r'<span class="soon[^"]*">([^<]+)</span>', html)
+        return found[0] if found else ""
+
+    assert label(week["under_way"]) == "In progress"
+    assert label(week["soon"]) == "Starts in 25 min"
+    assert label(week["tomorrow"]) == label(week["later"]) == ""
+    assert label(week["under_way"], HTTP_ACCEPT_LANGUAGE="es") == "En curso"
