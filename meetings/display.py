@@ -73,6 +73,11 @@ def fellowship_name(fellowship: Fellowship) -> str:
     return _(fellowship.name)
 
 
+# Open and closed have words of their own (a row's and a meeting page's lead
+# line, the search's Open/closed choice): never shown nor offered as types.
+OPEN_OR_CLOSED = (MeetingType.Meaning.OPEN, MeetingType.Meaning.CLOSED)
+
+
 def type_name(meeting_type: MeetingType, *, language: str | None = None,
               names_by_english: dict[str, str] | None = None) -> str:
     """A type's name in the page's language: its own translation, else the

@@ -303,9 +303,8 @@ def _types_by_code(codes: set[str]) -> dict[tuple[str, str], str]:
     """(fellowship slug, code) -> the type's name in the page's language."""
     language, english = _type_names()
     found = list(MeetingType.objects.filter(code__in=codes).select_related("fellowship"))
-    # Open and closed have their own words on the row: not repeated as types.
     return {(t.fellowship.slug, t.code): display.type_name(t, language=language, names_by_english=english)
-            if t.meaning not in ("open", "closed") else None for t in found}
+            if t.meaning not in display.OPEN_OR_CLOSED else None for t in found}
 
 
 def _result(row: dict, *, viewer_zone, now: dt.datetime, unit: str, types: dict) -> dict:
@@ -421,8 +420,8 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
 
 
 def _types_and_languages_in_use() -> tuple[list[MeetingType], frozenset[str]]:
-    """The format and feature types of published meetings (their fellowship
-    read with them), and the languages they are held in: read once per
+    """The format and feature types of published meetings, but open and
+    closed (their fellowship read with them), and the languages they are held in: read once per
     directory version (a page's filters at a million meetings would
     otherwise join every meeting's types)."""
     using = MeetingType.objects.all().db  # where public reads go
@@ -430,8 +429,8 @@ def _types_and_languages_in_use() -> tuple[list[MeetingType], frozenset[str]]:
     def read() -> tuple[list[MeetingType], frozenset[str]]:
         published = Meeting.objects.using(using).filter(PUBLISHED, types=OuterRef("pk"))
         in_use = MeetingType.objects.using(using).filter(Exists(published))
-        used = list(in_use.filter(kind__in=("format", "feature")).select_related("fellowship")
-                    .order_by("code", "fellowship__slug"))
+        used = list(in_use.filter(kind__in=("format", "feature")).exclude(meaning__in=display.OPEN_OR_CLOSED)
+                    .select_related("fellowship").order_by("code", "fellowship__slug"))
         spoken = set(in_use.filter(kind="language").values_list("language", flat=True))
         spoken |= set(ServiceBody.objects.using(using).values_list("default_language", flat=True))
         return used, frozenset(spoken)
@@ -533,7 +532,7 @@ def _meeting_page(request, slug: str, *, not_sent: str = ""):
                         viewer_zone=viewer_zone or schedule.zone(meeting.timezone), now=now) if upcoming else None
     language, english = _type_names()
     types = [display.type_name(t, language=language, names_by_english=english) for t in meeting.types.all()
-             if t.kind != "attendance" and t.meaning not in ("open", "closed")]
+             if t.kind != "attendance" and t.meaning not in display.OPEN_OR_CLOSED]
     row_like = {"open_closed": meeting.open_closed or None, "fellowship": meeting.fellowship.slug,
                 "attendance_option": meeting.attendance, "conference_provider": meeting.conference_provider,
                 "conference_phone": meeting.conference_phone if phone_is_usable(meeting.conference_phone) else ""}

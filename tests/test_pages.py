@@ -221,6 +221,19 @@ class TestFilters:
         found = client.get("/", {"type": "WCHR|X", "starts_on": "today"}).content.decode()
         assert sorted(names_in_order(found)) == ["AA wheelchair", "NA wheelchair"]
 
+    def test_open_and_closed_are_asked_by_their_own_choice_not_as_types(self, week, client):
+        """"Open" and "Closed" are the Open/closed choice, not type boxes beside
+        it as well ("Open / Open (observers welcome)", NA's OPEN, Al-Anon's C):
+        two ways to ask one thing, which could be asked at odds."""
+        make_meeting(name="NA open", fellowship="na", day=3, time="20:00", timezone="America/Los_Angeles",
+                     types=("OPEN",))
+        html = client.get("/").content.decode()
+        boxes = re.findall(r'name="type" value="[^"]+"> ([^<]+)<', html)
+        assert "Women" in boxes and not [box for box in boxes if "Open" in box or "Closed" in box]
+        assert '<select id="open"' in html
+        found = client.get("/", {"open": "open", "starts_on": "today"}).content.decode()
+        assert {"Later today", "NA open"} <= set(names_in_order(found))
+
     def test_the_types_and_languages_offered_are_read_once_per_directory_version(self, week, client):
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
