@@ -12,23 +12,12 @@ the matches summed over them, which must not change between two trees.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetingfinder.settings")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-key-never-used-in-production-7c1e9a4f2b8d6e3a5c0f")
-os.environ.setdefault("DJANGO_DEBUG", "false")
-os.environ["CACHE_ANSWERS"] = "false"
-# One client asks everything: no computing budget (0 turns it off), as http_bench.py.
-os.environ.setdefault("PUBLIC_COMPUTE_SECONDS_PER_MINUTE", "0")
+import in_process
 
-import django  # noqa: E402
-
-django.setup()
+in_process.django_setup()
 
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402

@@ -19,11 +19,11 @@ applied). Writes to the database: one meeting's notes, once per round.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
 from pathlib import Path
+
+import in_process
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--tree", default=str(Path(__file__).resolve().parent.parent))
@@ -31,18 +31,7 @@ parser.add_argument("--rounds", type=int, default=7)
 parser.add_argument("--near", default="Chicago, IL")
 args = parser.parse_args()
 
-sys.path.insert(0, args.tree)
-os.chdir(args.tree)  # the settings' imports put the working directory first on the path
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetingfinder.settings")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-key-never-used-in-production-7c1e9a4f2b8d6e3a5c0f")
-os.environ.setdefault("DJANGO_DEBUG", "false")
-os.environ["CACHE_ANSWERS"] = "false"
-# One client asks everything: no computing budget (0 turns it off), as http_bench.py.
-os.environ.setdefault("PUBLIC_COMPUTE_SECONDS_PER_MINUTE", "0")
-
-import django  # noqa: E402
-
-django.setup()
+in_process.django_setup(args.tree)
 
 from django.test import Client  # noqa: E402
 
