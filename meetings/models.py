@@ -304,7 +304,7 @@ class Meeting(models.Model):
             models.Index(fields=["day", "time"], name="meeting_day_time"),
             # starting_within: meetings of a zone in a wall-clock window; the
             # distinct weekly times, one probe each (selectors.clock_turns).
-            # On PostgreSQL a time without an end comes before its ends (migration 0034).
+            # On PostgreSQL a time without an end comes before its ends (migration 0035).
             models.Index(fields=["timezone", "day", "time", "end_time"], name="meeting_tz_day_time_end"),
         ]
 
