@@ -32,7 +32,7 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 keepalive = 5
 # The app is loaded once, in the arbiter, which reads what the geocoder needs
-# (when_ready, below) before forking: every worker, a restarted one too,
+# (meetingfinder/wsgi.py) before forking: every worker, a restarted one too,
 # starts with it, shared, and no one's first search waits for it (about a second).
 preload_app = True
 reuse_port = True
@@ -42,9 +42,3 @@ reuse_port = True
 # waits longer than that, so the worker says so instead of being killed mid-answer.
 STATEMENT_TIMEOUT_SECONDS = math.ceil(int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "10000")) / 1000)
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", max(30, 2 * STATEMENT_TIMEOUT_SECONDS + 10)))
-
-
-def when_ready(server):
-    from meetings.geocoding import ready
-
-    ready()

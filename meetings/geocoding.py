@@ -118,7 +118,8 @@ def ready() -> None:
     """Read what the configured geocoder answers from before anyone asks: the
     offline gazetteer's cities and ZIP codes take about a second, which the
     first person to search on each web process would otherwise wait
-    (gunicorn.conf.py reads them once, before forking its workers)."""
+    (meetingfinder/wsgi.py reads them as a server loads the app: runserver
+    before it listens, gunicorn once before forking its workers)."""
     if settings.GEOCODER == "offline":
         started = time.monotonic()
         cities = len(_city_index())

@@ -135,5 +135,30 @@ def test_each_worker_listens_on_its_own_socket_and_keep_alive_clients_are_spread
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
     # The offline geocoder's gazetteer was read once, by the arbiter before it forked the workers
-    # (preload_app, when_ready): not by each worker, nor by the first person to search on each.
+    # (preload_app; meetingfinder/wsgi.py): not by each worker, nor by the first person to search on each.
     assert server.stderr.read().decode().count("offline gazetteer:") == 1
+
+
+def test_the_development_server_reads_the_gazetteer_before_its_first_request(tmp_path):
+    """`make run` serves with runserver: the offline gazetteer (about a second)
+    is read as it starts, not by the first person to type a place, whose search
+    would also be charged for it against their computing budget."""
+    port = _free_port()
+    environment = {**os.environ, "DJANGO_DEBUG": "true", "GEOCODER": "offline",
+                   "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                              cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "runserver did not start"
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    # Listening, before anyone asked anything: the cities are already read.
+    assert "offline gazetteer:" in server.stderr.read().decode()
