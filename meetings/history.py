@@ -358,7 +358,8 @@ def public_change(*, record, previous) -> PublicChange | None:
 @dataclass
 class Attribution:
     kind: str  # "user", "import", "change_request", "system"
-    user: object | None
+    user: object | None  # None for an account deleted since (user_id stays)
+    user_id: int | None
     import_run_id: int | None
     change_request_id: int | None
     reason: str
@@ -371,6 +372,8 @@ class Attribution:
             parts.append(_("import run #%(id)s") % {"id": self.import_run_id})
         if self.user is not None:
             parts.append(str(self.user))  # under "Changed by", or after "made by": the name alone
+        elif self.user_id is not None:
+            parts.append(_("a deleted account (#%(id)s)") % {"id": self.user_id})
         text = ", ".join(parts) or _("system")
         return f"{text} ({self.reason})" if self.reason else text
 
@@ -384,7 +387,7 @@ def record_attribution(record) -> Attribution:
         kind = "user"
     else:
         kind = "system"
-    return Attribution(kind=kind, user=record.history_user if record.history_user_id else None,
+    return Attribution(kind=kind, user=record.history_user, user_id=record.history_user_id,
                        import_run_id=record.import_run_id, change_request_id=record.change_request_id,
                        reason=record.history_change_reason or "")
 

@@ -42,6 +42,13 @@ class Region(models.Model):
         return self.name
 
 
+def history_user_id_field() -> models.IntegerField:
+    """Who made a change, as the user's id without a constraint: deleting an
+    account keeps its changes a person's (history.Attribution names them "a
+    deleted account"), where a foreign key would set them to nobody."""
+    return models.IntegerField(null=True, blank=True, db_index=True)
+
+
 class ChangeAttribution(models.Model):
     """What made a change besides a user, on every historical row
     (meetings/history.py fills it in): an import run or an approved request.
@@ -138,7 +145,7 @@ class Location(models.Model):
     locked_fields = models.JSONField(verbose_name=_("locked fields"), default=list, blank=True, editable=False)
     feed_values = models.JSONField(verbose_name=_("feed values"), default=dict, blank=True, editable=False)
 
-    history = HistoricalRecords(bases=[ChangeAttribution],
+    history = HistoricalRecords(bases=[ChangeAttribution], history_user_id_field=history_user_id_field(),
                                 excluded_fields=["created_by", "locked_fields", "feed_values"])
     # Its queryset writes are announced (pre_queryset_write), as saves are.
     objects = AnnouncedWritesQuerySet.as_manager()
@@ -279,8 +286,9 @@ class Meeting(models.Model):
     # Feed bookkeeping is left out: it changes with every import and says
     # nothing a curator or a mirror reads.
     history = HistoricalRecords(
-        bases=[MeetingChangeAttribution], excluded_fields=["content_hash", "feed_values", "locked_fields", "search_text",
-                                                       "type_code_text", "language_text"]
+        bases=[MeetingChangeAttribution], history_user_id_field=history_user_id_field(),
+        excluded_fields=["content_hash", "feed_values", "locked_fields", "search_text", "type_code_text",
+                         "language_text"],
     )
 
     class Meta:

@@ -303,3 +303,21 @@ def test_a_revert_that_restores_a_whole_schedule_is_allowed(aa_client, directory
     history_revert(record=record, user=directory.aa_curator)
     meeting.refresh_from_db()
     assert (meeting.day, meeting.time.strftime("%H:%M")) == (1, "19:00")
+
+
+def test_a_change_by_an_account_deleted_since_is_still_a_persons_change(aa_client, directory):
+    """Deleting a curator's account keeps their changes theirs: the history
+    says a person made them, by an account since deleted, never "system" as
+    though an import or a script had."""
+    meeting = aa_meeting(directory, "Serenity Group")
+    aa_client.post(change_url(meeting), meeting_form_data(meeting, name="Serenity Step Study"))
+    curator_id = directory.aa_curator.pk
+    directory.aa_curator.delete()
+    record, _ = latest_change(Meeting.objects.get(pk=meeting.pk))
+    attribution = record_attribution(record)
+    assert (record.history_user_id, attribution.kind, attribution.user) == (curator_id, "user", None)
+    assert attribution.describe() == f"a deleted account (#{curator_id})"
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.org", "not-a-real-password")
+    aa_client.force_login(boss)
+    page = aa_client.get(reverse("admin:meetings_meeting_history", args=[meeting.pk])).content.decode()
+    assert f"a deleted account (#{curator_id})" in page
