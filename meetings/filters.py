@@ -311,10 +311,22 @@ def _query_length(query) -> int:
     return sum(len(str(key)) + len(str(value)) + 2 for key, value in query.items())
 
 
-def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
+# What the rules between parameters say. Their messages name the API's
+# parameters (a contract); the search page names its fields (`words`).
+WORDS = {
+    "together": gettext_lazy("%(missing)s is required together with %(other)s."),
+    "either": gettext_lazy("Give either near or lat and lng, not both."),
+    "same_times": gettext_lazy("time_before must differ from time_after."),
+    "radius_limit": gettext_lazy("radius may be at most %(limit)d %(unit)s."),
+}
+
+
+def search_parse(query, *, now: dt.datetime | None = None, words: dict | None = None) -> MeetingSearch:
     """A validated search from query parameters (a QueryDict or a plain dict);
     SearchInvalid names each bad parameter. Parameters it does not know are
-    left to the caller (limit and offset belong to the paginator)."""
+    left to the caller (limit and offset belong to the paginator). `words`
+    replaces some of WORDS (the search page's)."""
+    words = {**WORDS, **(words or {})}
     limit = settings.MEETINGS_MAX_QUERY_LENGTH
     if _query_length(query) > limit:
         raise SearchInvalid({"query": [ngettext("The query is longer than %(count)d character.",
@@ -322,8 +334,8 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
                                        % {"count": limit}]})
     errors: dict[str, list[str]] = {}
     data = {p.name: _read(query, p, errors) for p in PARAMETERS}
-    point, place, suggested_near = _point(data, errors)
-    radius_m = _radius_m(data, point, errors)
+    point, place, suggested_near = _point(data, errors, words)
+    radius_m = _radius_m(data, point, errors, words)
     fellowships = _by_slug(data, "fellowship", Fellowship, errors)
     _check_type_codes(data, fellowships, errors)
     _check_languages(data, errors)
@@ -331,7 +343,7 @@ def search_parse(query, *, now: dt.datetime | None = None) -> MeetingSearch:
     service_body_ids = _tree_ids(data, "service_body", ServiceBody, errors)
     after, before = data["time_after"], data["time_before"]
     if after and before and after == before:
-        errors["time_before"] = [_("time_before must differ from time_after.")]
+        errors["time_before"] = [str(words["same_times"])]
     if data["starts_on"] and not data["tz"] and "tz" not in errors:
         errors["starts_on"] = [_("starts_on needs tz: the viewer's IANA time zone, e.g. America/New_York.")]
     if data["order"] == "distance" and point is None and not errors.keys() & {"near", "lat", "lng"}:
@@ -370,16 +382,15 @@ def _viewer_date_windows(values: list[str], *, viewer_zone: ZoneInfo | None,
     return tuple(schedule.local_date_window(date=date, tz=viewer_zone) for date in dates)
 
 
-def _point(data: dict, errors: dict) -> tuple[geo.Point | None, str, str]:
+def _point(data: dict, errors: dict, words: dict) -> tuple[geo.Point | None, str, str]:
     """The searched point, the place `near` was taken to be and, for a place
     not known, the directory's city spelt like it (or "")."""
     lat, lng, near = data["lat"], data["lng"], data["near"]
     if (lat is None) != (lng is None) and "lat" not in errors and "lng" not in errors:
         missing, other = ("lng", "lat") if lng is None else ("lat", "lng")
-        errors[missing] = [_("%(missing)s is required together with %(other)s.") % {"missing": missing,
-                                                                                     "other": other}]
+        errors[missing] = [str(words["together"]) % {"missing": missing, "other": other}]
     if near and (lat is not None or lng is not None):
-        errors["near"] = [_("Give either near or lat and lng, not both.")]
+        errors["near"] = [str(words["either"])]
     elif near:
         # A bare name is first read as the city of that name where the
         # directory has meetings: a geocoder that answers bare names itself
@@ -506,7 +517,7 @@ def _public_place(name: str, *, state: str) -> str:
     return ""
 
 
-def _radius_m(data: dict, point: geo.Point | None, errors: dict) -> float | None:
+def _radius_m(data: dict, point: geo.Point | None, errors: dict, words: dict) -> float | None:
     radius = data["radius"]
     if radius is None:
         return None
@@ -519,8 +530,7 @@ def _radius_m(data: dict, point: geo.Point | None, errors: dict) -> float | None
     # Compared in whole units as shown, so "at most 311 mi" accepts 311.
     limit = geo.from_metres(settings.MEETINGS_MAX_RADIUS_KM * 1000, unit)
     if radius > math.floor(limit):
-        errors["radius"] = [_("radius may be at most %(limit)d %(unit)s.") % {"limit": math.floor(limit),
-                                                                               "unit": unit}]
+        errors["radius"] = [str(words["radius_limit"]) % {"limit": math.floor(limit), "unit": unit}]
         return None
     return min(metres, settings.MEETINGS_MAX_RADIUS_KM * 1000)
 

@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
-from django.utils.translation import get_language, gettext as _, gettext_lazy, ngettext
+from django.utils.translation import get_language, gettext as _, gettext_lazy, ngettext, pgettext_lazy
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_http_methods, require_safe
 from django_permissions_policy.decorators import permissions_policy_override
@@ -47,6 +47,29 @@ SETTINGS_ONLY = frozenset({"tz", "units", "radius", "offset"})
 PLACE_PARAMETERS = ("near", "lat", "lng")
 # Their errors are shown under the place and distance, in this order; the others' under the filters.
 WHERE_ERRORS = ("near", "order", "radius")
+# Each parameter as the page's messages name it: its field's label, or for a
+# link's own (under "Only meetings") the words of its box. Those shown under
+# their field (WHERE_ERRORS) need none: the API's names are shown nowhere.
+FIELD_LABELS = {
+    "lat": gettext_lazy("Near me"), "lng": gettext_lazy("Near me"), "units": gettext_lazy("Unit of distance"),
+    "fellowship": gettext_lazy("Fellowship"), "starts_on": gettext_lazy("Day"),
+    "time_of_day": gettext_lazy("Time of day"), "attendance": gettext_lazy("Attendance"),
+    "open": gettext_lazy("Open or closed"), "q": gettext_lazy("Keyword"), "language": gettext_lazy("Language"),
+    "region": gettext_lazy("Region"), "type": gettext_lazy("Type"), "in_progress": gettext_lazy("In progress"),
+    "query": gettext_lazy("Search"), "day": pgettext_lazy("public", "Weekday"),
+    "time_after": pgettext_lazy("public", "Starting at or after"),
+    "time_before": pgettext_lazy("public", "Starting before"),
+    "starting_within": pgettext_lazy("public", "Starting within (minutes)"),
+    "service_body": pgettext_lazy("public", "Listed by"), "tz": pgettext_lazy("public", "Time zone"),
+}
+# The rules between parameters in the page's words (filters.WORDS: the API's).
+PAGE_WORDS = {
+    "together": pgettext_lazy("public", "your position came without its latitude or longitude: press Near me "
+                                        "again, or type a place."),
+    "either": pgettext_lazy("public", "Type a place or use Near me, not both."),
+    "same_times": pgettext_lazy("public", "use a time other than Starting at or after."),
+    "radius_limit": pgettext_lazy("public", "Choose at most %(limit)d %(unit)s."),
+}
 # What the page's "Filters" section holds (it opens when one is chosen).
 FILTERS = frozenset({"fellowship", "day", "starts_on", "time_of_day", "attendance", "open", "type", "language",
                      "region", "q", "service_body", "time_after", "time_before", "starting_within", "in_progress"})
@@ -140,7 +163,7 @@ def _home(request):
     now = clock.now()
     unit = query.get("units") or "mi"
     try:
-        search = search_parse(query, now=now)
+        search = search_parse(query, now=now, words=PAGE_WORDS)
     except SearchInvalid as invalid:
         errors = {field: " ".join(messages) for field, messages in invalid.errors.items()}
         suggested_near = invalid.suggested_near
@@ -179,7 +202,8 @@ def _home(request):
         "zone_name": zone_name,
         "unit": unit,
         "errors": errors,
-        "other_errors": {key: message for key, message in errors.items() if key not in WHERE_ERRORS},
+        "other_errors": {key: f"{FIELD_LABELS[key]}: {message}" for key, message in errors.items()
+                         if key not in WHERE_ERRORS},
         "first_error": next((key for key in (*WHERE_ERRORS, *errors) if key in errors), ""),
         "groups": groups,
         "result_count": len(results) + len(in_progress),

@@ -326,11 +326,54 @@ class TestFilters:
         html = results_of(client.get("/", {"q": "nothing-like-it"}).content.decode())
         assert html.startswith(">No meetings match</h2>") and "Try fewer filters" in html
 
-    def test_errors_name_the_parameter(self, vocabularies, client):
-        response = client.get("/", {"near": "nowhere", "day": 9})
-        html = response.content.decode()
-        assert response.status_code == 400
-        assert "No place is known by" in html and "day:" in html
+    def test_errors_name_the_field_as_the_page_labels_it(self, vocabularies, client):
+        """Found by the review of 1 December: a bad value was shown under the API's name for it
+        ("time_after: Use HH:MM", "radius may be at most 310 mi"), which the page shows nowhere. Each
+        message names the field as the page labels it (a link's own, as its box under "Only meetings"
+        says), and the field points at it; every parameter a link can send is a 400, never a 500."""
+        cases = [
+            ({"near": "nowhere", "day": 9}, [("near-error", "No place is known by 'nowhere': try a ZIP code or "
+                                                           "'City, ST'."),
+                                              ("day-error", "Weekday: Use a whole number from 0 to 6.")]),
+            ({"near": "Irvine", "lat": "33", "lng": "-117"}, [("near-error", "Type a place or use Near me, not both.")]),
+            ({"lat": "33.6"}, [("lng-error", "Near me: your position came without its latitude or longitude: press "
+                                             "Near me again, or type a place.")]),
+            ({"lat": "abc", "lng": "1"}, [("lat-error", "Near me: A valid number is required.")]),
+            ({"near": "92660", "radius": "5000"}, [("radius-error", "Choose at most 310 mi.")]),
+            ({"near": "92660", "units": "yd"}, [("units-error", "Unit of distance: Use one of: mi, km.")]),
+            ({"fellowship": "zz"}, [("fellowship-error", "Fellowship: Unknown fellowship: zz.")]),
+            ({"starts_on": "someday"}, [("starts_on-error", "Day: Use one of: today, tomorrow, 0, 1, 2, 3, 4, 5, 6.")]),
+            ({"time_after": "25"}, [("time_after-error", "Starting at or after: Use HH:MM, e.g. 18:30.")]),
+            ({"time_before": "7pm"}, [("time_before-error", "Starting before: Use HH:MM, e.g. 18:30.")]),
+            ({"time_after": "19:00", "time_before": "19:00"},
+             [("time_before-error", "Starting before: use a time other than Starting at or after.")]),
+            ({"time_of_day": "dawn"}, [("time_of_day-error", "Time of day: Use one of: morning, midday, evening, "
+                                                             "night.")]),
+            ({"open": "maybe"}, [("open-error", "Open or closed: Use one of: open, closed.")]),
+            ({"attendance": "teleport"}, [("attendance-error", "Attendance: Use one of: in_person, online, hybrid, "
+                                                               "inactive.")]),
+            ({"type": "ZZZ"}, [("type-error", "Type: Unknown type code: ZZZ.")]),
+            ({"language": "xx"}, [("language-error", "Language: Unknown language: xx (use ISO 639-1 codes such as "
+                                                     "en, es).")]),
+            ({"region": "nowhere"}, [("region-error", "Region: Unknown region: nowhere.")]),
+            ({"service_body": "nobody"}, [("service_body-error", "Listed by: Unknown service body: nobody.")]),
+            ({"q": "y" * 201}, [("q-error", "Keyword: Use at most 200 characters.")]),
+            ({"starting_within": "0"}, [("starting_within-error", "Starting within (minutes): Use a whole number "
+                                                                  "from 1 to 10080.")]),
+            ({"in_progress": "maybe"}, [("in_progress-error", "In progress: Use true or false.")]),
+            ({"q": "a" * 5000}, [("query-error", "Search: The query is longer than 2000 characters.")]),
+        ]
+        for asked, expected in cases:
+            response = client.get("/", asked)
+            html = response.content.decode().replace("&#x27;", "'")
+            shown = re.findall(r'<p class="error" id="([^"]+)" role="alert">(.*?)</p>', html, flags=re.S)
+            assert (response.status_code, shown) == (400, expected), asked
+        # The field says it is wrong, and which message says why.
+        html = client.get("/", {"attendance": "teleport", "open": "maybe", "near": "x" * 201}).content.decode()
+        assert '<select id="attendance" name="attendance" aria-invalid="true" aria-describedby="attendance-error">' in html
+        assert '<select id="open" name="open" aria-describedby="open-means open-error" aria-invalid="true">' in html
+        assert re.search(r'<input id="near" name="near" [^>]* aria-invalid="true" aria-describedby="near-error">', html)
+        assert "aria-invalid" not in client.get("/", {"near": "92660"}).content.decode()
 
 
 @pytest.mark.django_db
@@ -379,7 +422,7 @@ class TestRows:
         order; one the search refuses is not kept."""
         def radius_offered(asked: dict) -> list[tuple[str, str]]:
             html = client.get("/", asked).content.decode()
-            radius = re.search(r'<select id="radius" name="radius">(.*?)</select>', html, flags=re.S).group(1)
+            radius = re.search(r'<select id="radius" name="radius"[^>]*>(.*?)</select>', html, flags=re.S).group(1)
             return re.findall(r'<option value="([\d.]+)"( selected)?>\1</option>', radius)
 
         def chosen(asked: dict) -> tuple[str, list[str]]:

@@ -104,11 +104,20 @@ class TestSpanish:
         html = response.content.decode()
         assert response.status_code == 400 and response["Content-Language"] == "es"
         assert "No conocemos ningún lugar llamado &#x27;Irvien&#x27;: prueba con un código postal" in html
-        assert "time_after: Usa HH:MM, por ejemplo 18:30." in html and "q: Usa como mucho 10 palabras." in html
+        assert "Empiezan a partir de: Usa HH:MM, por ejemplo 18:30." in html
+        assert "Palabra clave: Usa como mucho 10 palabras." in html
+        assert "Elige como mucho 310 mi." in client.get("/", {"near": "92660", "radius": "5000"},
+                                                         HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        html = client.get("/", {"near": "Irvine", "lat": "1", "lng": "1", "time_after": "19:00",
+                                "time_before": "19:00"}, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        assert "Escribe un lugar o usa Cerca de mí, no las dos cosas." in html
+        assert "Empiezan antes de: usa una hora distinta de la de Empiezan a partir de." in html
+        assert "Cerca de mí: tu posición llegó sin latitud o sin longitud" in client.get(
+            "/", {"lat": "1"}, HTTP_ACCEPT_LANGUAGE="es").content.decode()
         assert "No place is known" not in html and "Use HH:MM" not in html and "Use at most" not in html
         html = client.get("/", asked, HTTP_ACCEPT_LANGUAGE="en").content.decode()
         assert "No place is known by &#x27;Irvien&#x27;: try a ZIP code" in html
-        assert "time_after: Use HH:MM, e.g. 18:30." in html and "q: Use at most 10 words." in html
+        assert "Starting at or after: Use HH:MM, e.g. 18:30." in html and "Keyword: Use at most 10 words." in html
 
 
 @pytest.mark.django_db
