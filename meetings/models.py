@@ -497,8 +497,9 @@ class ImportRun(models.Model):
     issues_left_out = models.PositiveIntegerField(verbose_name=_("issues left out"), default=0)
     # The feed as fetched, kept while held so an approval applies exactly it.
     payload = models.TextField(verbose_name=_("payload"), blank=True, editable=False)
-    # While held: the ids of the meetings it would remove, for its reviewer.
+    # While held: the ids of the meetings it would remove, and unpublish, for its reviewer.
     would_remove = models.JSONField(verbose_name=_("would remove"), default=list, blank=True, editable=False)
+    would_unpublish = models.JSONField(verbose_name=_("would unpublish"), default=list, blank=True, editable=False)
     approved_at = models.DateTimeField(verbose_name=_("approved at"), null=True, blank=True)
 
     class Meta:

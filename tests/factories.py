@@ -112,6 +112,17 @@ def feed_record(n: int, **fields) -> dict:
             "latitude": 33.68 + n * 0.001, "longitude": -117.82, **fields}
 
 
+# A BMLT record (NA, Auburn NY) and the one format it names: format 2 is O (world id OPEN).
+BMLT_FORMATS = [{"id": "2", "key_string": "O", "world_id": "OPEN"}]
+
+
+def bmlt_record(**fields) -> dict:
+    return {"id_bigint": "10", "meeting_name": "Just for Today", "weekday_tinyint": "2", "start_time": "19:00:00",
+            "time_zone": "America/New_York", "location_street": "1 Main St", "location_municipality": "Auburn",
+            "location_province": "NY", "latitude": "42.93", "longitude": "-76.56", "format_shared_id_list": "2",
+            **fields}
+
+
 def make_source(slug: str = "oc", fellowship: str = "aa", service_body: ServiceBody | None = None,
                 **fields) -> FeedSource:
     """A feed source of `service_body`, by default an office of its own (`<slug>-office`)."""

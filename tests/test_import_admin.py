@@ -212,6 +212,40 @@ def test_a_held_runs_page_lists_the_meetings_it_would_remove(aa_client, director
     assert (held.status, run_meetings(aa_client, held)) == ("failed", {})
 
 
+def test_a_held_runs_page_lists_the_meetings_it_would_unpublish(admin_client, vocabularies):
+    """The shrink guard counts the meetings a feed unpublishes (BMLT's published "0") with those it
+    removes: both leave the listing. The held run's page named only those it would remove."""
+    from meetings.feeds.importer import import_records
+    from tests.factories import BMLT_FORMATS, bmlt_record
+
+    source = make_source("bm", fellowship="na", format="bmlt")
+
+    def run(records):
+        return import_records(records=records, source=source, format="bmlt", bmlt_formats=BMLT_FORMATS)
+
+    run([bmlt_record(id_bigint=str(n), meeting_name=f"Meeting {n}") for n in range(10)])
+    held = run([bmlt_record(id_bigint=str(n), meeting_name=f"Meeting {n}", published="0" if n < 2 else "1")
+                for n in range(8)])
+    assert held.status == "held" and Meeting.objects.published().count() == 10
+
+    def links(*names, language="en"):
+        with translation.override(language):
+            return ", ".join(f"[{m.name} ({m.get_day_display()})]({reverse('admin:meetings_meeting_change', args=[m.pk])})"
+                             for m in Meeting.objects.filter(name__in=names).order_by("name"))
+
+    assert run_meetings(admin_client, held) == {
+        "Would be removed (gone from the feed; the run is held, nothing was written)": links("Meeting 8", "Meeting 9"),
+        "Would be unpublished (the feed says so; the run is held, nothing was written)":
+            links("Meeting 0", "Meeting 1")}
+    assert run_meetings(admin_client, held, HTTP_ACCEPT_LANGUAGE="es")[
+        "Se retirarían de la publicación (la fuente lo indica; la ejecución está retenida y no escribió nada)"] == (
+        links("Meeting 0", "Meeting 1", language="es"))
+    # Superseded by a later run, it would do nothing.
+    run([bmlt_record(id_bigint=str(n), meeting_name=f"Meeting {n}") for n in range(10)])
+    held.refresh_from_db()
+    assert (held.status, held.would_unpublish, run_meetings(admin_client, held)) == ("failed", [], {})
+
+
 def test_a_huge_runs_page_names_a_bounded_number_of_meetings(aa_client, curated_run, monkeypatch):
     from meetings.feeds import admin as feeds_admin
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from meetings.feeds.importer import HeldRunSuperseded, feed_import, import_feed_text, import_records, import_run_approve
 from meetings.models import ImportRun, Meeting
 from meetings.services import meeting_lock_fields, meeting_release_lock, meeting_save
-from tests.factories import feed_record, make_source, message_texts, run_feed
+from tests.factories import BMLT_FORMATS, bmlt_record, feed_record, make_source, message_texts, run_feed
 
 FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 
@@ -230,16 +230,6 @@ def test_the_admin_says_which_held_run_was_superseded(source, admin_client):
 
 
 # The shrink guard counts meetings the feed unpublishes ------------------------------
-
-BMLT_FORMATS = [{"id": "2", "key_string": "O", "world_id": "OPEN"}]
-
-
-def bmlt_record(**fields) -> dict:
-    return {"id_bigint": "10", "meeting_name": "Just for Today", "weekday_tinyint": "2", "start_time": "19:00:00",
-            "time_zone": "America/New_York", "location_street": "1 Main St", "location_municipality": "Auburn",
-            "location_province": "NY", "latitude": "42.93", "longitude": "-76.56", "format_shared_id_list": "2",
-            **fields}
-
 
 @pytest.fixture
 def bmlt_source(vocabularies):

@@ -126,6 +126,8 @@ RUN_MEETING_KINDS = {
     "held": pgettext_lazy("meetings a run wrote", "Held (a curated value kept, or another service body's now)"),
     "would_remove": pgettext_lazy("meetings a run wrote",
                                   "Would be removed (gone from the feed; the run is held, nothing was written)"),
+    "would_unpublish": pgettext_lazy("meetings a run wrote",
+                                     "Would be unpublished (the feed says so; the run is held, nothing was written)"),
 }
 
 
@@ -134,8 +136,9 @@ class ImportRunAdmin(CuratorScopedAdmin):
     list_display = ("source", "started", "status", "created", "updated", "unchanged", "removed", "rejected",
                     "repaired", "skipped", "duration_seconds")
     list_filter = ("status", ("source", admin.RelatedOnlyFieldListFilter))
-    readonly_fields = [f.name for f in ImportRun._meta.fields if f.name not in ("payload", "would_remove")]
-    exclude = ("payload", "would_remove")
+    exclude = ("payload", "would_remove", "would_unpublish")
+    readonly_fields = [f.name for f in ImportRun._meta.fields if f.name not in
+                       ("payload", "would_remove", "would_unpublish")]
     inlines = [ImportIssueInline]
     actions = ["approve"]
 

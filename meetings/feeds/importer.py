@@ -1014,7 +1014,7 @@ def _finish(run: ImportRun, *, status: str, reason: str = "", started: float) ->
     run.finished = timezone.now()
     run.duration_seconds = round(monotonic.monotonic() - started, 3)
     if status != ImportRun.Status.HELD:
-        run.payload, run.would_remove = "", []
+        run.payload, run.would_remove, run.would_unpublish = "", [], []
     run.payload = storable_text(run.payload)  # a held body with NUL or lone surrogates must still save
     run.save()
     FeedSource.objects.filter(pk=run.source_id).update(last_run_at=run.finished, last_status=status)
@@ -1040,7 +1040,7 @@ def held_runs_supersede(*, run: ImportRun) -> int:
     Approving one of them would apply a feed older than the directory's.
     Their payloads go. Returns how many."""
     return ImportRun.objects.filter(source_id=run.source_id, status=ImportRun.Status.HELD, pk__lt=run.pk).update(
-        status=ImportRun.Status.FAILED, payload="", would_remove=[],
+        status=ImportRun.Status.FAILED, payload="", would_remove=[], would_unpublish=[],
         reason=f"{SUPERSEDED} {run.pk} of {run.started:%Y-%m-%d %H:%M} ({run.status}): its source was imported "
                "again since, so applying this older feed would roll the directory back; not applied")
 
@@ -1135,7 +1135,7 @@ def _apply_parsed(*, source: FeedSource, run: ImportRun, parsed: ParsedFeed, pay
     run.unknown_types = types.unknown_by_record(parsed.meetings)
     reason = "" if allow_shrink else _shrink_reason(source=source, parsed=parsed, plan=plan)
     if reason:
-        run.payload, run.would_remove = payload, plan.remove
+        run.payload, run.would_remove, run.would_unpublish = payload, plan.remove, plan.unpublish
         return _finish(run, status=ImportRun.Status.HELD, reason=reason, started=started)
     namespace = location_namespace or source.meeting_source
     incoming = [*plan.create, *(fm for fm, _ in plan.update)]
@@ -1313,9 +1313,10 @@ def import_run_meetings(*, run: ImportRun) -> dict[str, QuerySet[Meeting]]:
     attributed to it, "held" from its notes on records it left alone, by
     the feed's key (a curator's value kept over the feed's, or the meeting
     another service body's now). A meeting deleted since is in none; a held
-    run, which writes nothing, has only those it would remove ("would_remove")."""
+    run, which writes nothing, has only those it would take out of the
+    listing ("would_remove", "would_unpublish")."""
     if run.status == ImportRun.Status.HELD:
-        return {"would_remove": Meeting.objects.filter(pk__in=run.would_remove)}
+        return {kind: Meeting.objects.filter(pk__in=getattr(run, kind)) for kind in ("would_remove", "would_unpublish")}
     rows = Meeting.history.filter(import_run_id=run.pk)
     added = rows.filter(history_type="+").values("id")
     held = run.issues.filter(Q(kind=ImportIssue.Kind.SKIPPED) | CURATED_KEPT_NOTE)
