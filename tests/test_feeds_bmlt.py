@@ -310,6 +310,30 @@ def test_an_approved_held_root_server_run_keeps_its_formats_and_default(vocabula
                                     for n in range(1, 6)}
 
 
+@pytest.mark.django_db
+def test_an_approved_held_run_leaves_published_a_meeting_whose_publishing_a_curator_keeps(vocabularies,
+                                                                                         monkeypatch):
+    """Held for unpublishing every meeting, then approved: the one whose publishing a curator made
+    theirs while the run waited stays published, as under any run."""
+    from meetings.feeds.importer import feed_import, import_run_approve
+    from meetings.models import Meeting
+    from meetings.services import meeting_lock_fields
+    from tests.factories import make_source
+
+    records = [yap_record(str(n), "1") for n in range(1, 11)]
+    answers = root_server(monkeypatch, search_results=records)
+    source = make_source("yap", fellowship="na", format="bmlt", url=YAP_ROOT)
+    assert feed_import(source_id=source.pk).status == "succeeded"
+    answers["GetSearchResults"] = [{**r, "published": "0"} for r in records]
+    held = feed_import(source_id=source.pk)
+    assert (held.status, len(held.would_unpublish)) == ("held", 10), held.reason
+    kept = Meeting.objects.order_by("source_key")[3]
+    meeting_lock_fields(meeting=kept, fields=["published"])
+    run = import_run_approve(run=held)
+    assert (run.status, run.updated) == ("succeeded", 10), run.reason
+    assert list(Meeting.objects.published()) == [kept]
+
+
 def fetched_characters(answers: dict) -> int:
     """What the importer fetches from `root_server`: the three answers' text."""
     return sum(len(text if isinstance(text, str) else json.dumps(text)) for text in answers.values())

@@ -143,6 +143,29 @@ def test_shrink_guard_holds_a_big_drop_and_admin_approves(source):
     assert Meeting.objects.filter(removed=True).count() == 4
 
 
+def test_approving_a_held_run_keeps_what_a_curator_changed_meanwhile(source):
+    """A held run's feed is applied as fetched, by the same rules as any run: a name a curator
+    changed before it was held, or while it waited, stays theirs, the feed's word noted."""
+    run_feed(source, [feed_record(n) for n in range(10)])
+    before = Meeting.objects.get(source_key="m0")
+    before.name = "Curated before"
+    meeting_save(meeting=before)
+    meeting_lock_fields(meeting=before, fields=["name"])
+    held = run_feed(source, [feed_record(n, name=f"Feed {n}", time="20:00") for n in range(6)])
+    assert held.status == "held"
+    meanwhile = Meeting.objects.get(source_key="m1")
+    meanwhile.name, meanwhile.time = "Curated meanwhile", dt.time(18, 15)
+    meeting_save(meeting=meanwhile)
+    meeting_lock_fields(meeting=meanwhile, fields=["name", "time"])
+    approved = import_run_approve(run=held)
+    assert (approved.status, approved.updated, approved.removed) == ("succeeded", 6, 4)
+    kept = {m.source_key: (m.name, m.time) for m in Meeting.objects.filter(source_key__in=["m0", "m1", "m2"])}
+    assert kept == {"m0": ("Curated before", dt.time(20, 0)), "m1": ("Curated meanwhile", dt.time(18, 15)),
+                    "m2": ("Feed 2", dt.time(20, 0))}
+    assert sorted(approved.issues.filter(field__startswith="name").values_list("record_key", "field")) == [
+        ("m0", "name"), ("m1", "name, time")]
+
+
 def test_shrink_guard_share_is_configurable(source):
     source.shrink_guard_share = 0.5
     source.save()
