@@ -10,7 +10,7 @@ from operator import or_
 
 from django.db import models
 from django.db.models import Case, F, FloatField, Func, IntegerField, Q, Value, When
-from django.db.models.functions import Cast, ExtractHour, ExtractMinute, Mod
+from django.db.models.functions import Cast, ExtractHour, ExtractMinute
 from django.db.models.lookups import LessThanOrEqual
 
 from fellowships.querysets import AnnouncedWritesQuerySet
@@ -113,50 +113,20 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
             return self.annotate(starts_in=Value(0, output_field=IntegerField())).none()
         return self.filter(reduce(or_, found)).annotate(starts_in=starts_in)
 
-    def in_progress(self, *, now: dt.datetime, zones: list[str] | None = None,
-                    longest: int = schedule.MINUTES_PER_DAY) -> MeetingQuerySet:
+    def in_progress(self, *, now: dt.datetime, turns: dict[str, schedule.ZoneTurns]) -> MeetingQuerySet:
         """Meetings under way at `now` (started, not yet ended), each in its own
-        zone, DST exact. SQL narrows to meetings that started within their wall
-        length plus an hour of `now`; `schedule.in_progress` decides the rest.
-        `longest`: no meeting lasts longer, in wall minutes (a meeting lasts
-        under a day; selectors.longest_meeting: the directory's longest), so
-        only starts that recent are read."""
-        # The longest meeting, plus a transition.
-        window = longest + 60
-        since = now - dt.timedelta(minutes=window)
-        start_minute = ExtractHour("time") * 60 + ExtractMinute("time")
-        end_minute = ExtractHour("end_time") * 60 + ExtractMinute("end_time")
-        wall_length = Case(
-            When(Q(end_time__isnull=True) | Q(end_time=F("time")), then=Value(schedule.DEFAULT_DURATION_MINUTES)),
-            default=Mod(end_minute - start_minute + Value(schedule.MINUTES_PER_DAY), Value(schedule.MINUTES_PER_DAY)),
-            output_field=IntegerField(),
-        )
-        # The same meetings; when a starts_in is annotated here already, a fresh
-        # queryset over them keeps it. Else the clock's conditions go with the
-        # search's own on the same rows, so PostgreSQL may combine their
-        # indexes (a place's and the clock's) instead of reading every meeting
-        # near the place first (bench/README.md, round 25).
-        narrowed = (self.model._default_manager.filter(pk__in=self.order_by().values("pk"))
-                    if "starts_in" in self.query.annotations else self.order_by())
-        candidates = (
-            narrowed.starting_within(now=since, minutes=window, zones=zones)
-            .annotate(wall_length=wall_length)
-            # starts_in counts from `since`: started (window - starts_in) minutes ago.
-            .filter(starts_in__gte=Value(window - 60) - F("wall_length"))
-            .order_by()
-            .values_list("pk", "day", "time", "end_time", "timezone")
-        )
-        ids = [
-            pk for pk, day, time, end_time, timezone in candidates
-            if schedule.in_progress(day=day, time=time, end_time=end_time, timezone=timezone, now=now)
-        ]
-        # With the conditions that found them: PostgreSQL reads these few
-        # starts through the (zone, day, time) index, where with the ids alone
-        # it walked a whole listing's order to find them (they all start at
-        # about the same hour: ~0.5 s at 1,000,000 meetings).
-        recent = _starting_clauses(windows=[(since, since + dt.timedelta(minutes=window + 1))],
-                                   zones=zones)
-        return self.filter(reduce(or_, (clause for clause, _ in recent), Q(pk__in=[])), pk__in=ids)
+        zone, DST exact: `schedule.in_progress` decides for each weekly time
+        of the clock's facts (`turns`: selectors.clock_turns), and the
+        meetings are those at the times under way. No meeting is read to
+        decide: the conditions go with the search's own on the (zone, day,
+        time, end) index, where reading the recent starts and sending back the
+        ids under way took 0.8 s at 1,000,000 meetings (bench/README.md, round 37)."""
+        zones_by_time: dict[tuple, list[str]] = defaultdict(list)
+        for name, zone_turns in turns.items():
+            for weekly_time in schedule.under_way(zone_turns, timezone=name, now=now):
+                zones_by_time[weekly_time].append(name)
+        return self.filter(reduce(or_, (Q(timezone__in=names, day=day, time=time, end_time=end_time)
+                                        for (day, time, end_time), names in zones_by_time.items()), Q(pk__in=[])))
 
 
 MeetingManager = models.Manager.from_queryset(MeetingQuerySet)

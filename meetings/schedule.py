@@ -266,11 +266,14 @@ class ZoneTurns:
     starts: tuple[int, ...]
     # The longest of its meetings, in wall minutes (0: none).
     longest: int = 0
+    # Its distinct weekly times, in order of start: (start, end), the start in
+    # minutes from Sunday 00:00 and the end (`end_time`) from midnight, or None.
+    times: tuple[tuple[int, int | None], ...] = ()
 
 
 def zone_turns(wall_times) -> ZoneTurns:
     """The turns of a zone's meetings, from their (day, time, end_time)."""
-    starts, turns, longest = set(), {day * MINUTES_PER_DAY for day in range(7)}, 0
+    starts, turns, longest, times = set(), {day * MINUTES_PER_DAY for day in range(7)}, 0, set()
     for day, time, end_time in wall_times:
         start = day * MINUTES_PER_DAY + time.hour * 60 + time.minute
         length = wall_duration_minutes(time=time, end_time=end_time)
@@ -278,7 +281,34 @@ def zone_turns(wall_times) -> ZoneTurns:
         starts.add(start)
         turns.update(minute % MINUTES_PER_WEEK for minute in (start, start + 1, end, end + 1))
         longest = max(longest, length)
-    return ZoneTurns(turns=tuple(sorted(turns)), starts=tuple(sorted(starts)), longest=longest)
+        times.add((start, None if end_time is None else end_time.hour * 60 + end_time.minute))
+    return ZoneTurns(turns=tuple(sorted(turns)), starts=tuple(sorted(starts)), longest=longest,
+                     times=tuple(sorted(times, key=lambda t: (t[0], -1 if t[1] is None else t[1]))))
+
+
+def _wall_time(minutes: int) -> dt.time:
+    return dt.time(minutes // 60, minutes % 60)
+
+
+def under_way(turns: ZoneTurns, *, timezone: str, now: dt.datetime) -> list[tuple[int, dt.time, dt.time | None]]:
+    """The weekly times (day, time, end_time) of the zone's meetings (`turns`)
+    under way at `now` (`in_progress`), looked for among those that started on
+    the wall clock at most the zone's longest meeting ago, give or take two
+    changes of offset (one inside the meeting, one since its start)."""
+    tz = zone(timezone)
+    local = now.astimezone(tz)
+    at = sunday_zero_weekday(local.date()) * MINUTES_PER_DAY + local.hour * 60 + local.minute
+    lo, hi = at - turns.longest - 4 * 60, at + 2 * 60
+    found = []
+    for shift in (-MINUTES_PER_WEEK, 0, MINUTES_PER_WEEK):  # the window may run over the week's ends
+        first = bisect.bisect_left(turns.times, max(lo + shift, 0), key=lambda t: t[0])
+        last = bisect.bisect_right(turns.times, min(hi + shift, MINUTES_PER_WEEK - 1), key=lambda t: t[0])
+        for start, end in turns.times[first:last]:
+            day, time = start // MINUTES_PER_DAY, _wall_time(start % MINUTES_PER_DAY)
+            end_time = None if end is None else _wall_time(end)
+            if in_progress(day=day, time=time, end_time=end_time, timezone=timezone, now=now):
+                found.append((day, time, end_time))
+    return found
 
 
 def _around(turns: list[int] | tuple[int, ...], minute: int) -> tuple[int, int]:

@@ -371,6 +371,41 @@ def test_what_is_under_way_reads_recent_starts_only(hundred_thousand, client, fr
         assert read < 10_000, (query, read)  # of 100,000
 
 
+def test_what_is_under_way_is_read_through_its_weekly_times_alone(hundred_thousand, client, frozen_now):
+    """What is under way was every start of the last hours read into Python,
+    each checked there, and the ids under way sent back twice (the count and
+    the page): 0.8 s at 1,000,000 meetings (bench/README.md, round 37). The
+    weekly times under way are found among the clock's facts
+    (selectors.clock_turns), so the count and the page are the only
+    statements, and each reads through the (zone, day, time, end) index no
+    meeting that is not under way, whatever the search asks with it."""
+    from django.test.utils import CaptureQueriesContext
+
+    from meetings import schedule, selectors
+    from meetings.models import Meeting
+
+    now = frozen_now(dt.datetime(2027, 1, 13, 2, 30, tzinfo=dt.timezone.utc))  # Tuesday evening in the Americas
+    under_way = sum(schedule.in_progress(day=day, time=time, end_time=end_time, timezone=zone, now=now)
+                    for day, time, end_time, zone in Meeting.objects.values_list("day", "time", "end_time",
+                                                                                 "timezone"))
+    assert under_way > 1_000
+    for query in ({"in_progress": "true"}, {"in_progress": "true", "attendance": "online"},
+                  {"in_progress": "true", "fellowship": "na"}):
+        selectors.clock_turns(using="default")  # read once per directory version
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/v1/meetings/", query).status_code == 200
+        statements = [s["sql"] for s in captured if '"meetings_meeting"' in s["sql"]]
+        assert len(statements) == 2, statements  # the count and the page
+        for sql in statements:
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+                plan = cursor.fetchone()[0]
+            plan = nodes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+            assert "meeting_tz_day_time_end" in {n.get("Index Name") for n in plan}, (query, plan)
+            # The page's 25 rows are read again by key, for their columns.
+            assert rows_read(plan) <= under_way + 25, (query, rows_read(plan), under_way)
+
+
 def test_a_bare_city_name_is_looked_up_in_the_city_index(hundred_thousand):
     """"Irvine" is completed with the states where the directory has meetings
     in a city of that name (meetings/filters.py). Compared case-blind, with no
