@@ -406,6 +406,31 @@ def test_what_is_under_way_is_read_through_its_weekly_times_alone(hundred_thousa
             assert rows_read(plan) <= under_way + 25, (query, rows_read(plan), under_way)
 
 
+def test_what_is_under_way_is_listed_in_an_order_no_index_holds(hundred_thousand, client, frozen_now):
+    """Listed by weekday and time, the meetings under way were read by
+    walking the weekday-and-time index until a page of them was found: they
+    all start about now, which PostgreSQL's estimate cannot know, so at
+    1,000,000 meetings it chose that walk and read 350,000 meetings (3 s;
+    bench/README.md, round 37). None under way lacks a day, so the order
+    puts NULL first, which no index holds: even with sorting discouraged,
+    the page is the meetings under way, sorted."""
+    from django.test.utils import CaptureQueriesContext
+
+    frozen_now(dt.datetime(2027, 1, 13, 2, 30, tzinfo=dt.timezone.utc))
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/api/v1/meetings/", {"in_progress": "true", "fellowship": "aa"}).status_code == 200
+    (page,) = [q["sql"] for q in captured if "meetings_location" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_sort = off")
+        try:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {page}")
+            plan = cursor.fetchone()[0]
+        finally:
+            cursor.execute("RESET enable_sort")
+    plan = nodes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+    assert not {"meeting_pub_day_time", "meeting_day_time"} & {n.get("Index Name") for n in plan}, plan
+
+
 def test_a_bare_city_name_is_looked_up_in_the_city_index(hundred_thousand):
     """"Irvine" is completed with the states where the directory has meetings
     in a city of that name (meetings/filters.py). Compared case-blind, with no
