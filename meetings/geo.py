@@ -124,6 +124,11 @@ def register_sqlite_functions(sender, connection, **kwargs) -> None:
 # the query's own, not SQL naming the table: inside a subquery (the
 # narrowing of `in_progress`) a table name would be the outer query's row,
 # and the subquery a correlated one run for every row.
+# Their output fields, shared as Django's own expressions share theirs
+# (Exists, Count): making a Field costs more than the expression it types.
+BOOLEAN, FLOAT = BooleanField(), FloatField()
+
+
 class MeetingEarthSQL(Func):
     """SQL over the meeting's point on the earth: `{earth}` in `sql` stands
     for ll_to_earth(latitude, longitude) of the meeting's table under the
@@ -146,7 +151,7 @@ class MeetingEarthSQL(Func):
 
 def pg_within_box(cube: str, radius_m: float) -> MeetingEarthSQL:
     """The earth_box of `radius_m` around `cube` holds the meeting (the index condition)."""
-    return MeetingEarthSQL("earth_box(%s::cube, %s::float8) @> {earth}", (cube, radius_m), BooleanField())
+    return MeetingEarthSQL("earth_box(%s::cube, %s::float8) @> {earth}", (cube, radius_m), BOOLEAN)
 
 
 # earth_distance(ll_to_earth(latitude, longitude), centre) with earthdistance's
@@ -172,11 +177,11 @@ def _centre_params(centre: tuple[float, float, float]) -> tuple[float, ...]:
 
 def pg_distance_m(centre: tuple[float, float, float]) -> MeetingEarthSQL:
     """The meeting's great-circle distance from `centre` (earth_point), in metres."""
-    return MeetingEarthSQL(PG_DISTANCE_SQL, _centre_params(centre), FloatField())
+    return MeetingEarthSQL(PG_DISTANCE_SQL, _centre_params(centre), FLOAT)
 
 
 def pg_within_radius(centre: tuple[float, float, float], radius_m: float) -> MeetingEarthSQL:
-    return MeetingEarthSQL(f"{PG_DISTANCE_SQL} <= %s::float8", (*_centre_params(centre), radius_m), BooleanField())
+    return MeetingEarthSQL(f"{PG_DISTANCE_SQL} <= %s::float8", (*_centre_params(centre), radius_m), BOOLEAN)
 
 
 def pg_within(centre: tuple[float, float, float], radius_m: float) -> MeetingEarthSQL:
@@ -185,12 +190,12 @@ def pg_within(centre: tuple[float, float, float], radius_m: float) -> MeetingEar
     as one condition of the query (one node to build and compile, not two;
     PostgreSQL flattens the AND, so the plan is the same)."""
     box, radius = pg_within_box(cube_literal(centre), radius_m), pg_within_radius(centre, radius_m)
-    return MeetingEarthSQL(f"({box.sql} AND {radius.sql})", (*box.params, *radius.params), BooleanField())
+    return MeetingEarthSQL(f"({box.sql} AND {radius.sql})", (*box.params, *radius.params), BOOLEAN)
 
 
 def pg_knn(cube: str) -> MeetingEarthSQL:
     """Orders nearest first from the same GiST index scan (`<->`)."""
-    return MeetingEarthSQL("({earth} <-> %s::cube)", (cube,), FloatField())
+    return MeetingEarthSQL("({earth} <-> %s::cube)", (cube,), FLOAT)
 
 
 @contextmanager
