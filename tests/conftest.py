@@ -254,6 +254,26 @@ def pytest_collection_modifyitems(items):
     items[:] = ordered + sample
 
 
+def pytest_configure(config):
+    """The cyclic garbage collector run less often (in each xdist worker
+    too): at Python's default, a collection every 700 new objects, tests
+    that build and drop thousands of model instances, forms and responses
+    spent a sixth of their CPU time collecting (tests/test_curation.py and
+    test_filters.py: 3.4-4.0 s of 21-24 s; 1.6-1.9 s of 19 s after)."""
+    import gc
+
+    gc.set_threshold(10_000, 20, 20)
+
+
+def pytest_collection_finish(session):
+    """What lives as long as the session (modules, test items) set aside
+    from the collector's full passes."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def pytest_sessionstart(session):
     """The pages' catalogues (locale/*/LC_MESSAGES/django.po) compiled before
     any test reads them, as `make setup` does: .mo files are never committed."""
