@@ -294,15 +294,24 @@ def pytest_sessionstart(session):
             os.chdir(here)
 
 
-# Tests sharing a costly module-scoped fixture, by nodeid prefix: under
-# pytest-xdist (--dist loadgroup, pytest.ini) each group runs on one worker,
-# which builds the fixture once. xdist's own xdist_group mark does nothing
-# with pytest 9 (it renames the nodeid through an attribute pytest no longer
-# reads), hence the names here.
+# Tests sharing a costly module- or class-scoped fixture, by nodeid prefix:
+# under pytest-xdist (--dist loadgroup, pytest.ini) each group runs on one
+# worker, which builds the fixture once (spread over both, each worker built
+# it). xdist's own xdist_group mark does nothing with pytest 9 (it renames
+# the nodeid through an attribute pytest no longer reads), hence the names
+# here. Never a module with readers of the session's sample (`oc_sample`):
+# a group is sent before the single tests, and they must run last.
 ONE_WORKER = {
-    "tests/test_public_answers.py::test_every_kind_of_write_in_another_process_is_read_at_once[": "two_processes",
+    "tests/test_public_answers.py::": "two_processes and writes_rows",
     "tests/test_fixtures_directory.py::": "generated_directory",
     "tests/test_geo_index_plan.py::": "hundred_thousand",
+    "tests/test_search_api.py::TestSoonestFirstPages::": "spread_rows",
+    "tests/test_bmlt_server.py::": "bmlt directory_rows",
+    "tests/test_export.py::": "export directory_rows",
+    "tests/test_feeds_hostile.py::": "imported_once",
+    "tests/test_compute_budget.py::": "meetings_once",
+    "tests/test_bad_input.py::": "bad input directory_once",
+    "tests/test_errors.py::": "served_schema",
 }
 
 
