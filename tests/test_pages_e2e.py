@@ -542,37 +542,39 @@ def test_search_and_filters_without_javascript(site, browser, viewport):
         context.close()
 
 
-def test_accessibility_with_axe(site, browser, axe_script):
+# One test per language and width: xdist shares them between its workers
+# (as one test, 125 s on a loaded machine, the last worker ran alone).
+@pytest.mark.parametrize("locale", ["en-US", "es-ES"], ids=["en", "es"])
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_accessibility_with_axe(site, browser, axe_script, locale, viewport):
     """No critical or serious axe-core violations on the home page, a results
     page (loaded, and put in place by a search), one with a link's minutes
     kept in the form, a search not made (its heading a link to the message),
-    and a meeting page, in English and Spanish, at both widths."""
+    and a meeting page, in English and Spanish, at a phone's and a desktop's width."""
     counts: Counter = Counter()
     serious: list[str] = []
-    for locale in ("en-US", "es-ES"):
-        for viewport in (PHONE, DESKTOP):
-            context, page = open_context(browser, site, viewport=viewport, locale=locale)
-            page.route(site + AXE_PATH, lambda route: route.fulfill(
-                status=200, body=axe_script.read_bytes(), content_type="application/javascript"))
-            try:
-                for path in ("/", "/?near=Irvine%2C+CA&fellowship=aa", "/?attendance=online&starting_within=60",
-                             "/?near=Springfield", "/meetings/aa-nooner-costa-mesa-mon/", "in place"):
-                    if path == "in place":  # results a search put in place of the first ones
-                        page.goto(site + "/")
-                        page.fill("#near", "Irvine")
-                        submit_search(page)
-                    else:
-                        page.goto(site + path)
-                    # Served as a file of the site: the pages' policy runs no inline script.
-                    page.add_script_tag(url=site + AXE_PATH)
-                    found = page.evaluate("async () => (await axe.run()).violations.map("
-                                          "v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))")
-                    for violation in found:
-                        counts[violation["impact"]] += 1
-                        if violation["impact"] in ("critical", "serious"):
-                            serious.append(f"{locale} {viewport['width']} {path}: {json.dumps(violation)}")
-            finally:
-                context.close()
+    context, page = open_context(browser, site, viewport=viewport, locale=locale)
+    page.route(site + AXE_PATH, lambda route: route.fulfill(
+        status=200, body=axe_script.read_bytes(), content_type="application/javascript"))
+    try:
+        for path in ("/", "/?near=Irvine%2C+CA&fellowship=aa", "/?attendance=online&starting_within=60",
+                     "/?near=Springfield", "/meetings/aa-nooner-costa-mesa-mon/", "in place"):
+            if path == "in place":  # results a search put in place of the first ones
+                page.goto(site + "/")
+                page.fill("#near", "Irvine")
+                submit_search(page)
+            else:
+                page.goto(site + path)
+            # Served as a file of the site: the pages' policy runs no inline script.
+            page.add_script_tag(url=site + AXE_PATH)
+            found = page.evaluate("async () => (await axe.run()).violations.map("
+                                  "v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))")
+            for violation in found:
+                counts[violation["impact"]] += 1
+                if violation["impact"] in ("critical", "serious"):
+                    serious.append(f"{locale} {viewport['width']} {path}: {json.dumps(violation)}")
+    finally:
+        context.close()
     print("axe violations by impact:", dict(counts) or "none")
     assert serious == []
 
