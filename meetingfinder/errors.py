@@ -12,13 +12,14 @@ import logging
 import sys
 
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, JsonResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy, ngettext
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -112,6 +113,12 @@ def _is_json(response) -> bool:
     return response.get("Content-Type", "").split(";")[0].strip().endswith("json")
 
 
+def _bad_parameter(key: str, message: str, *, api: bool) -> HttpResponse:
+    """A 400 naming the parameter: JSON on API paths, a line of text on pages."""
+    return JsonResponse({key: [message]}, status=400) if api else HttpResponseBadRequest(
+        f"{key}: {message}", content_type="text/plain; charset=utf-8")
+
+
 class ErrorsMiddleware:
     """Outside every middleware that can reach the database, so it sees every
     answer whichever layer failed; inside the security headers' middlewares,
@@ -132,7 +139,8 @@ class ErrorsMiddleware:
         return response
 
     def _refusal(self, request, *, api: bool) -> HttpResponse | None:
-        return (self._body_too_large(request) if api else None) or self._nul_characters(request, api=api)
+        return ((self._body_too_large(request) if api else None) or self._too_many_parameters(request, api=api)
+                or self._nul_characters(request, api=api))
 
     @staticmethod
     def _body_too_large(request) -> HttpResponse | None:
@@ -155,10 +163,21 @@ class ErrorsMiddleware:
                 str(MESSAGES[404]), content_type="text/plain; charset=utf-8")
         for name, values in request.GET.lists():
             if "\x00" in name or any("\x00" in value for value in values):
-                key = name.replace("\x00", "") or "query"
-                message = _("Parameters cannot contain NUL characters.")
-                return JsonResponse({key: [message]}, status=400) if api else HttpResponseBadRequest(
-                    f"{key}: {message}", content_type="text/plain; charset=utf-8")
+                return _bad_parameter(name.replace("\x00", "") or "query",
+                                      _("Parameters cannot contain NUL characters."), api=api)
+        return None
+
+    @staticmethod
+    def _too_many_parameters(request, *, api: bool) -> HttpResponse | None:
+        """A query of more parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS, which
+        Django refuses with its bare HTML page, on API paths too, naming nothing."""
+        try:
+            request.GET
+        except TooManyFieldsSent:
+            limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+            return _bad_parameter("query", ngettext("The query has more than %(count)d parameter.",
+                                                    "The query has more than %(count)d parameters.", limit)
+                                  % {"count": limit}, api=api)
         return None
 
     @staticmethod

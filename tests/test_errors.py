@@ -98,6 +98,29 @@ def test_a_body_over_the_limit_is_json_413(db, client, settings, debug):
     assert_json_error(response, 413)
 
 
+@pytest.mark.parametrize("path", ["/api/v1/meetings/", "/api/v1/feeds/meeting-guide.json", "/api/v1/changes/",
+                                  "/client_interface/json/?switcher=GetServerInfo&"])
+def test_a_query_of_too_many_parameters_is_a_json_400_naming_the_query(db, client, debug, path):
+    """Found by the review of 1 December: past DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000
+    by default, about 3 kB of `a=&`) every route answered Django's bare HTML page,
+    on API paths too, saying nothing of what was wrong."""
+    query = "&".join(["a="] * (settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    body = assert_json_error(client.get(path + ("" if path.endswith("&") else "?") + query), 400)
+    assert body == {"query": [f"The query has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} parameters."]}
+    spanish = client.get(path + ("" if path.endswith("&") else "?") + query, HTTP_ACCEPT_LANGUAGE="es")
+    assert assert_json_error(spanish, 400) == {
+        "query": [f"La consulta tiene más de {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} parámetros."]}
+
+
+def test_a_page_of_too_many_parameters_is_a_400_naming_the_query(db, client):
+    query = "&".join(["a="] * (settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    for path in ("/", "/meetings/any-meeting/"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400
+        assert response.content.decode() == (
+            f"query: The query has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} parameters.")
+
+
 @pytest.fixture
 def broken_search(monkeypatch):
     def fail(*args, **kwargs):
