@@ -250,7 +250,10 @@ def change_request_submit(*, description: str, proposed: dict | None = None, mee
             cleaned = proposed_values_clean(proposed=proposed, fellowship=fellowship)
         except ChangeRequestInvalid as error:
             errors.update(error.errors)
-    if meeting is None and service_body is not None and not (cleaned.get("name") or errors.get("proposed.name")):
+    # Refused for another value, the proposal comes back uncleaned: its name is as given.
+    named = cleaned.get("name") or "proposed.name" in errors or (
+        not cleaned and isinstance(proposed, dict) and str(proposed.get("name") or "").strip())
+    if meeting is None and service_body is not None and not named:
         errors["proposed.name"] = [_("A new meeting needs a name.")]
     if {"day", "time"} & cleaned.keys() and not errors:
         # What the listing would say once applied: a day without a time is no schedule.

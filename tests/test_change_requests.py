@@ -172,6 +172,15 @@ def test_a_new_meeting_needs_a_name_and_a_body(client, directory):
     assert request.meeting is None and request.service_body == directory.na_area
 
 
+@pytest.mark.parametrize("proposed, key", [({"name": "Recovery at Noon", "day": 9}, "proposed.day"),
+                                           ({"name": "Recovery at Noon", "room": "2"}, "proposed")])
+def test_a_new_meeting_with_its_name_and_another_bad_value_is_told_of_that_value_alone(client, directory,
+                                                                                      proposed, key):
+    """Found by the review of 1 December: the name given was said to be missing too."""
+    response = submit(client, service_body=directory.na_area.slug, description="A new group", proposed=proposed)
+    assert response.status_code == 400 and list(response.json()) == [key]
+
+
 def test_the_honeypot_keeps_nothing(client, directory):
     meeting = aa_meeting(directory)
     response = submit(client, meeting=meeting.slug, description="buy things", website="http://spam.example.org")
