@@ -45,6 +45,19 @@ def test_a_correction_sent_without_the_trailing_slash_is_received(client, direct
     assert ChangeRequest.objects.get().meeting == meeting
 
 
+def test_a_forms_proposal_that_is_not_values_is_refused_not_dropped(client, directory):
+    """A form-encoded `proposed=abc` was dropped and the request queued (202)
+    as though nothing had been proposed: it is a 400 naming `proposed`.
+    Values sent as a form's nested fields still count."""
+    meeting = aa_meeting(directory)
+    refused = client.post(SUBMIT, {"meeting": meeting.slug, "description": "Later now", "proposed": "abc"})
+    assert refused.status_code == 400 and list(refused.json()) == ["proposed"], refused.content
+    assert not ChangeRequest.objects.exists()
+    kept = client.post(SUBMIT, {"meeting": meeting.slug, "description": "Later now", "proposed.time": "19:30"})
+    assert kept.status_code == 202, kept.content
+    assert ChangeRequest.objects.get().proposed == {"time": "19:30"}
+
+
 @pytest.mark.parametrize("proposed, key", [
     ({"slug": "hijack"}, "proposed"),
     ({"published": False}, "proposed"),

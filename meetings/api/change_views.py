@@ -20,6 +20,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.utils import html
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
@@ -59,7 +60,12 @@ class _Text(PublicMessages, _OnlyText, serializers.CharField):
 
 
 class _Values(PublicMessages, serializers.DictField):
-    pass
+    def get_value(self, dictionary):
+        # A form's plain `proposed=abc` is no values: refused by the field, where
+        # DRF reads only its nested fields (`proposed.time`) and dropped it.
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            return dictionary[self.field_name]
+        return super().get_value(dictionary)
 
 
 @extend_schema_field(OpenApiTypes.EMAIL)
