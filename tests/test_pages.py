@@ -375,6 +375,14 @@ class TestFilters:
         assert re.search(r'<input id="near" name="near" [^>]* aria-invalid="true" aria-describedby="near-error">', html)
         assert "aria-invalid" not in client.get("/", {"near": "92660"}).content.decode()
 
+    def test_every_parameter_a_link_can_send_has_the_pages_name_for_it(self):
+        """A parameter added to the search with no label on the page would make
+        its bad value's message a server error (views.FIELD_LABELS[key])."""
+        from meetings.filters import PARAMETERS
+        from meetings.views import FIELD_LABELS, WHERE_ERRORS
+
+        assert {p.name for p in PARAMETERS} | {"query"} <= FIELD_LABELS.keys() | set(WHERE_ERRORS)
+
 
 @pytest.mark.django_db
 class TestRows:
