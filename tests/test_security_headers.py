@@ -138,3 +138,31 @@ def test_the_api_docs_load_swagger_ui_from_files_under_the_policy(client, db):
     # Swagger UI asks no other site (validator.swagger.io's badge) for anything.
     assert '"validatorUrl": null' in text
     assert client.get("/api/schema/").status_code == 200
+
+
+def test_one_policy_text_on_every_kind_of_answer(client, directory, settings):
+    """The policy is the site's, the same text on a page, an API answer, its
+    kept copy and 304, an error and the admin's login (built once per process
+    from CONTENT_SECURITY_POLICY: meetingfinder/content_security.py)."""
+    settings.CACHE_ANSWERS = True
+    meeting = aa_meeting(directory)
+    url = f"/api/v1/meetings/{meeting.slug}/"
+    fresh = client.get(url)
+    kept = client.get(url)
+    answers = {
+        "page": client.get("/"), "api": fresh, "kept": kept,
+        "304": client.get(url, HTTP_IF_NONE_MATCH=kept["ETag"]), "400": client.get("/api/v1/meetings/?day=9"),
+        "404": client.get("/no-such-page/"), "admin": client.get(reverse("admin:login")),
+    }
+    assert (fresh["X-Cache"], kept["X-Cache"], answers["304"].status_code) == ("miss", "hit", 304)
+    policies = {name: response.get("Content-Security-Policy") for name, response in answers.items()}
+    assert set(policies.values()) == {policies["page"]}, policies
+    assert_strict_policy(answers["api"])
+
+
+def test_djangos_debug_pages_keep_their_inline_style(client, db, settings):
+    """With DEBUG on, Django's own 404 and 500 pages are styled inline: no policy on them."""
+    settings.DEBUG = True
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404 and not response.has_header("Content-Security-Policy")
+    assert client.get("/").has_header("Content-Security-Policy")
