@@ -4,7 +4,7 @@ django-csp's builder and set on every answer that has none.
 
 django-csp's own middleware builds the text again for every response, to
 allow nonces and per-view policies, which this site uses neither of: that
-was a sixth of the instructions of a kept answer (bench/README.md, round 39).
+was a sixth of the instructions of a kept answer (bench/README.md, round 40).
 A view that ever needs its own policy sets the header itself; this keeps it.
 """
 
