@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, JsonResponse, UnreadablePostError
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _, gettext_lazy, ngettext
@@ -93,11 +94,14 @@ def unavailable_response(request, *, api: bool) -> HttpResponse:
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, plus: an unreachable database is a 503 with Retry-After."""
+    """DRF's handler, plus: an unreachable database is a 503 with Retry-After,
+    and a form of too many fields a 400 naming the form."""
     if is_database_unavailable(exc):
         logger.warning("database unavailable: %s", exc)
         return Response({"detail": MESSAGES[503]}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
                         headers={"Retry-After": _retry_after(), "Cache-Control": "no-store"})
+    if isinstance(exc, TooManyFieldsSent):  # the form DRF's parsers read
+        return too_many_parameters(in_form=True, api=True)
     return drf_exception_handler(exc, context)
 
 
@@ -119,6 +123,19 @@ def _bad_parameter(key: str, message: str, *, api: bool) -> HttpResponse:
         f"{key}: {message}", content_type="text/plain; charset=utf-8")
 
 
+def too_many_parameters(*, in_form: bool, api: bool) -> HttpResponse:
+    """The 400 for a query, or a posted form, of more parameters than
+    DATA_UPLOAD_MAX_NUMBER_FIELDS (Django's TooManyFieldsSent), naming which."""
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    if in_form:
+        return _bad_parameter("form", ngettext("The form has more than %(count)d field.",
+                                               "The form has more than %(count)d fields.", limit) % {"count": limit},
+                              api=api)
+    return _bad_parameter("query", ngettext("The query has more than %(count)d parameter.",
+                                            "The query has more than %(count)d parameters.", limit) % {"count": limit},
+                          api=api)
+
+
 class ErrorsMiddleware:
     """Outside every middleware that can reach the database, so it sees every
     answer whichever layer failed; inside the security headers' middlewares,
@@ -129,8 +146,9 @@ class ErrorsMiddleware:
 
     def __call__(self, request):
         api = is_api_path(request.path_info)
-        if self._refusal(request, api=api) is not None:  # rare: made again in the request's language
-            return in_request_language(request, lambda language: self._refusal(request, api=api))
+        refusal = self._refusal(request, api=api)
+        if refusal is not None:  # rare: made in the request's language
+            return in_request_language(request, lambda language: refusal())
         response = self.get_response(request)
         if is_database_unavailable(getattr(request, _UNCAUGHT, None)):
             return unavailable_response(request, api=api)
@@ -138,46 +156,54 @@ class ErrorsMiddleware:
             return in_request_language(request, lambda language: self._as_json(response))
         return response
 
-    def _refusal(self, request, *, api: bool) -> HttpResponse | None:
+    def _refusal(self, request, *, api: bool) -> Callable[[], HttpResponse] | None:
+        """What is wrong with the request before any view sees it, as the maker
+        of its answer (a multipart form cannot be read twice), or None."""
         return ((self._body_too_large(request) if api else None) or self._too_many_parameters(request, api=api)
                 or self._nul_characters(request, api=api))
 
     @staticmethod
-    def _body_too_large(request) -> HttpResponse | None:
+    def _body_too_large(request) -> Callable[[], HttpResponse] | None:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse({"detail": _("Content-Length is not a number.")}, status=400)
+            return lambda: JsonResponse({"detail": _("Content-Length is not a number.")}, status=400)
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            return JsonResponse({"detail": f"{MESSAGES[413]} " + _("At most %(count)d bytes.") % {
+            return lambda: JsonResponse({"detail": f"{MESSAGES[413]} " + _("At most %(count)d bytes.") % {
                 "count": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}}, status=413)
         return None
 
     @staticmethod
-    def _nul_characters(request, *, api: bool) -> HttpResponse | None:
+    def _nul_characters(request, *, api: bool) -> Callable[[], HttpResponse] | None:
         """No slug or parameter holds a NUL, and PostgreSQL refuses it in any
         text: answered here, for every view and page, instead of as a
         DataError (or, on a page, echoed back into its title and form)."""
         if "\x00" in request.path_info:
-            return JsonResponse({"detail": str(MESSAGES[404])}, status=404) if api else HttpResponseNotFound(
+            return lambda: JsonResponse({"detail": str(MESSAGES[404])}, status=404) if api else HttpResponseNotFound(
                 str(MESSAGES[404]), content_type="text/plain; charset=utf-8")
         for name, values in request.GET.lists():
             if "\x00" in name or any("\x00" in value for value in values):
-                return _bad_parameter(name.replace("\x00", "") or "query",
-                                      _("Parameters cannot contain NUL characters."), api=api)
+                return lambda: _bad_parameter(name.replace("\x00", "") or "query",
+                                              _("Parameters cannot contain NUL characters."), api=api)
         return None
 
     @staticmethod
-    def _too_many_parameters(request, *, api: bool) -> HttpResponse | None:
-        """A query of more parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS, which
-        Django refuses with its bare HTML page, on API paths too, naming nothing."""
+    def _too_many_parameters(request, *, api: bool) -> Callable[[], HttpResponse] | None:
+        """A query, or a form posted to a page or the admin, of more parameters
+        than DATA_UPLOAD_MAX_NUMBER_FIELDS, which Django refuses with its bare
+        HTML page, naming nothing. An API view's form is read by DRF's parsers,
+        which say what else is wrong with it (api_exception_handler)."""
         try:
             request.GET
         except TooManyFieldsSent:
-            limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-            return _bad_parameter("query", ngettext("The query has more than %(count)d parameter.",
-                                                    "The query has more than %(count)d parameters.", limit)
-                                  % {"count": limit}, api=api)
+            return lambda: too_many_parameters(in_form=False, api=api)
+        if not api:
+            try:
+                request.POST  # parsed for a POST of a form (urlencoded or multipart) alone
+            except TooManyFieldsSent:
+                return lambda: too_many_parameters(in_form=True, api=False)
+            except UnreadablePostError:  # the client left mid-body: the CSRF check's 403, as before
+                pass
         return None
 
     @staticmethod

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.apps import apps
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -162,6 +164,22 @@ def test_publish_and_unpublish_change_only_the_selected_meetings(curator):
     assert set(Meeting.objects.filter(published=False).values_list("name", flat=True)) == {
         "Hidden 0", "Not Selected"
     }
+
+
+def test_a_bulk_action_on_more_meetings_than_a_form_may_carry_selects_them_all_in_one_field(curator, settings):
+    """DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) stays for everyone: Django reads it
+    for every request alike, and the admin never needs more. A changelist offers
+    at most list_max_show_all boxes (its "Show all"), and "Select all N meetings"
+    posts select_across=1, not N ids; a post of more ids is told so (test_errors.py)."""
+    for model in filter(admin.site.is_registered, apps.get_models()):
+        model_admin = admin.site.get_model_admin(model)
+        assert max(model_admin.list_per_page, model_admin.list_max_show_all) < settings.DATA_UPLOAD_MAX_NUMBER_FIELDS - 10
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 6
+    hidden = [make_meeting(name=f"Hidden {n}", published=False) for n in range(8)]
+    response = curator.post(MEETING_CHANGELIST, {"action": "publish", "select_across": "1", "index": "0",
+                                                 "_selected_action": [hidden[0].pk]}, follow=True)
+    assert "8 meetings published." in message_texts(response)
+    assert not Meeting.objects.filter(published=False).exists()
 
 
 def test_temporarily_closed_and_reopen_move_attendance(curator):

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 import yaml
 from django.db import InterfaceError, OperationalError, connection
 from django.test import Client
 
 from meetings.api import views as api_views
+from tests.factories import make_meeting
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,6 +121,51 @@ def test_a_page_of_too_many_parameters_is_a_400_naming_the_query(db, client):
         assert response.status_code == 400
         assert response.content.decode() == (
             f"query: The query has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} parameters.")
+
+
+def too_many_fields() -> dict:
+    """A form of one field past DATA_UPLOAD_MAX_NUMBER_FIELDS, as the test client sends it (multipart)."""
+    return {"a": [""] * (settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+
+
+def too_many_fields_urlencoded() -> str:
+    """The same, as a browser's form sends it."""
+    return "&".join(["a="] * (settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+
+
+def post_too_many_fields(client, path: str, encoding: str, **headers):
+    if encoding == "multipart":
+        return client.post(path, too_many_fields(), **headers)
+    return client.post(path, too_many_fields_urlencoded(), content_type="application/x-www-form-urlencoded",
+                       **headers)
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+@pytest.mark.parametrize("path", ["/meetings/{slug}/", "/i18n/setlang/", "/admin/meetings/meeting/"])
+def test_a_form_of_too_many_fields_on_a_page_is_a_400_naming_the_form(vocabularies, client, debug, path, encoding):
+    """Found by the review of 1 December: a form posted with more fields than
+    DATA_UPLOAD_MAX_NUMBER_FIELDS got Django's bare "Bad Request (400)" page
+    (the CSRF check or the view met it), saying nothing of what was wrong."""
+    path = path.format(slug=make_meeting(name="Early Birds").slug)
+    if path.startswith("/admin/"):  # a curator's bulk action on more meetings than that
+        client.force_login(get_user_model().objects.create_superuser("curator", "curator@example.org", "not-real"))
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    response = post_too_many_fields(client, path, encoding)
+    assert response.status_code == 400
+    assert response.content.decode() == f"form: The form has more than {limit} fields."
+    spanish = post_too_many_fields(client, path, encoding, HTTP_ACCEPT_LANGUAGE="es")
+    assert spanish.status_code == 400 and spanish["Content-Language"] == "es"
+    assert spanish.content.decode() == f"form: El formulario tiene más de {limit} campos."
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_an_api_form_of_too_many_fields_is_a_json_400_naming_the_form(db, client, debug, encoding):
+    """Before: {"detail": "Bad request."}, naming nothing."""
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    body = assert_json_error(post_too_many_fields(client, "/api/v1/change-requests/", encoding), 400)
+    assert body == {"form": [f"The form has more than {limit} fields."]}
+    spanish = post_too_many_fields(client, "/api/v1/change-requests/", encoding, HTTP_ACCEPT_LANGUAGE="es")
+    assert assert_json_error(spanish, 400) == {"form": [f"El formulario tiene más de {limit} campos."]}
 
 
 @pytest.fixture
