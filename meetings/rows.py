@@ -50,7 +50,8 @@ ROW_FIELDS: tuple[RowField, ...] = (
              description="Weekday in the meeting's zone, Sunday = 0; null: by appointment."),
     RowField("time", "time", "time", nullable=True, description="Local start time, HH:MM."),
     RowField("end_time", "end_time", "time", nullable=True, description="Local end time, HH:MM."),
-    RowField("timezone", "timezone", "string", description="IANA time zone of day and time."),
+    RowField("timezone", "timezone", "string",
+             description="IANA time zone of day and time; empty when the meeting has none (no next start)."),
     RowField("types", None, "strings", description="Type codes of the meeting's fellowship, sorted."),
     RowField("open_closed", "open_closed", "open_closed", nullable=True,
              description="open, closed, or null when neither the types nor the fellowship say."),
@@ -199,6 +200,7 @@ def _timing(day, time, end_time, zone: str, *, now: dt.datetime, viewer_zone: Zo
     upcoming = schedule.next_occurrence(day=day, time=time, end_time=end_time, timezone=zone, now=now)
     local = upcoming[0].astimezone(viewer_zone) if upcoming and viewer_zone else None
     return {
+        "timezone": schedule.published_zone(zone),
         "next_start": schedule.utc_text(upcoming[0]) if upcoming else None,
         "next_end": schedule.utc_text(upcoming[1]) if upcoming else None,
         "in_progress": schedule.in_progress(day=day, time=time, end_time=end_time, timezone=zone, now=now),

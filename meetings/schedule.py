@@ -55,6 +55,13 @@ def is_valid_zone(name: str) -> bool:
     return True
 
 
+def published_zone(name: str) -> str:
+    """A meeting's zone as every reader shows it: its IANA name, or "" for a
+    stored name that is not one (written to the database directly), which the
+    searches and the clock read as no zone too: no next start, no calendar."""
+    return name if is_valid_zone(name) else ""
+
+
 def resolve_wall_time(local: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     """The UTC instant of a naive wall-clock datetime in `tz` (fold=0, RFC 5545)."""
     return local.replace(tzinfo=tz, fold=0).astimezone(UTC)

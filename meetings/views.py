@@ -565,6 +565,7 @@ def _meeting_page(request, slug: str, *, not_sent: str = ""):
     return render(request, "meetings/meeting.html", {
         "meeting": meeting,
         "fellowship_name": display.fellowship_name(meeting.fellowship),
+        "timezone": schedule.published_zone(meeting.timezone),
         "own_when": own_when or _("By appointment"),
         "viewer_when": viewer_when,
         "soon_label": soon.soon_label if soon else "",

@@ -152,3 +152,25 @@ def test_an_address_sent_in_parts_is_the_rows_formatted_address(vocabularies, cl
                                                                              "92701")
     given = make_meeting(name="Given", location=LocationFactory(formatted_address="1 Main St, Santa Ana, CA, USA"))
     assert client.get(f"/api/v1/meetings/{given.slug}/").json()["formatted_address"] == "1 Main St, Santa Ana, CA, USA"
+
+
+def test_a_stored_zone_that_is_not_an_iana_name_is_published_by_no_reader(vocabularies, client):
+    """Found by the review of 1 December: a name written to the database
+    directly (the admin, the API and the importers refuse one) reached the
+    API's row, the BMLT interface and the meeting page as it was. Every
+    reader now says what the searches and the clock already read it as: no
+    zone (no next start, no calendar; the quality page lists the meeting)."""
+    from tests.factories import make_meeting
+
+    meeting = make_meeting(name="Early Birds")
+    Meeting.objects.filter(pk=meeting.pk).update(timezone="Mars/Base")
+    row = client.get(f"/api/v1/meetings/{meeting.slug}/").json()
+    assert (row["timezone"], row["next_start"]) == ("", None)
+    assert client.get("/api/v1/meetings/").json()["results"] == [row]
+    bmlt = client.get("/client_interface/json/", {"switcher": "GetSearchResults"}).json()
+    assert [record["time_zone"] for record in bmlt] == [""]
+    for path in ("/api/v1/feeds/meeting-guide.json", "/api/v1/meetings/calendar.ics", f"/meetings/{meeting.slug}/",
+                 "/?near=92660", f"/api/v1/meetings/{meeting.slug}/calendar.ics"):
+        response = client.get(path)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert response.status_code in (200, 404) and b"Mars/Base" not in body, path

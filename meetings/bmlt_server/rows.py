@@ -134,7 +134,7 @@ def meeting_record(*, row: dict, type_ids: Iterable[int], distance_m: float | No
         venue_type=VENUE_TYPES.get(row["attendance"], "1"),
         start_time=row["time"].strftime("%H:%M:%S") if row["time"] else "",
         duration_time=duration(time=row["time"], end_time=row["end_time"]) if row["time"] else "",
-        time_zone=row["timezone"],
+        time_zone=schedule.published_zone(row["timezone"]),
         formats=",".join(f.key_string for f in formats),
         lang_enum=lang,
         longitude=_number(row["longitude"]),

@@ -138,7 +138,7 @@ def _types(row: dict, type_ids: Iterable[int], lookups: _Lookups) -> list[str]:
 
 def meeting_guide_record(*, row: dict, type_ids: Iterable[int], lookups: _Lookups) -> dict:
     """One meeting as a Meeting Guide object; blank optional fields are left out."""
-    timezone = row["timezone"] if schedule.is_valid_zone(row["timezone"]) else ""
+    timezone = schedule.published_zone(row["timezone"])
     record: dict = {"slug": row["slug"], "name": row["name"]}
     # No day (or no time) is Meeting Guide's "by appointment": both are left out.
     if row["day"] is not None and row["time"] is not None:
