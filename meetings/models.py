@@ -497,6 +497,11 @@ class ImportRun(models.Model):
     issues_left_out = models.PositiveIntegerField(verbose_name=_("issues left out"), default=0)
     # The feed as fetched, kept while held so an approval applies exactly it.
     payload = models.TextField(verbose_name=_("payload"), blank=True, editable=False)
+    # How the approval reads the payload as this run read it: the format, the
+    # options given with the feed (a BMLT format table), and "records" when the
+    # run was given decoded records (kept as JSON) rather than a feed's text.
+    payload_reading = models.JSONField(verbose_name=_("payload reading"), default=dict, blank=True,
+                                       editable=False)
     # While held: the ids of the meetings it would remove, and unpublish, for its reviewer.
     would_remove = models.JSONField(verbose_name=_("would remove"), default=list, blank=True, editable=False)
     would_unpublish = models.JSONField(verbose_name=_("would unpublish"), default=list, blank=True, editable=False)

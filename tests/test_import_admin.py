@@ -296,3 +296,35 @@ def test_a_huge_runs_page_names_a_bounded_number_of_meetings(aa_client, curated_
     # In name order as they are named now; m3, another body's now, is among those counted, not named.
     assert added == f"{meeting_link('m1')}, {meeting_link('m2')} and 2 more not listed"
     assert run_meetings(aa_client, first, HTTP_ACCEPT_LANGUAGE="es")["Añadidas"].endswith(" y 2 más sin listar")
+
+
+@pytest.mark.parametrize("format", ["meeting-guide", "csv", "bmlt"])
+def test_a_held_run_of_decoded_records_is_applied_when_approved(admin_client, vocabularies, format):
+    """Found by the review of 1 December: a run made from decoded records (the
+    importer given records, not a feed's text: tests, the sample data) kept no
+    text, so its approval read an empty feed and held the run again. It keeps
+    the records now, with the format and the options (BMLT's format table)
+    they were read with."""
+    from meetings.feeds.importer import import_records
+    from tests.factories import BMLT_FORMATS, bmlt_record
+
+    source = make_source("bm", fellowship="na" if format == "bmlt" else "aa", format=format)
+
+    def run(count: int) -> ImportRun:
+        if format == "bmlt":
+            return import_records(records=[bmlt_record(id_bigint=str(n), meeting_name=f"Meeting {n}")
+                                            for n in range(count)], source=source, format=format,
+                                  bmlt_formats=BMLT_FORMATS)
+        return import_records(records=[feed_record(n, types="O") for n in range(count)], source=source,
+                              format=format)
+
+    assert run(10).status == "succeeded"
+    held = run(6)
+    assert held.status == "held"
+    response = admin_client.post(reverse("admin:meetings_importrun_changelist"),
+                                 {"action": "approve", "_selected_action": [held.pk]}, follow=True)
+    held.refresh_from_db()
+    assert (response.status_code, held.status, held.removed, held.unknown_types) == (200, "succeeded", 4, {}), (
+        held.reason)
+    assert held.payload == ""
+    assert list(Meeting.objects.filter(removed=False).values_list("open_closed", flat=True)) == ["open"] * 6

@@ -31,7 +31,7 @@ class ImportRunInline(admin.TabularInline):
     ordering = ("-started",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("payload")
+        return super().get_queryset(request).defer("payload", "payload_reading")
 
 
 class FeedAttentionFilter(admin.SimpleListFilter):
@@ -136,9 +136,9 @@ class ImportRunAdmin(CuratorScopedAdmin):
     list_display = ("source", "started", "status", "created", "updated", "unchanged", "removed", "rejected",
                     "repaired", "skipped", "duration_seconds")
     list_filter = ("status", ("source", admin.RelatedOnlyFieldListFilter))
-    exclude = ("payload", "would_remove", "would_unpublish")
+    exclude = ("payload", "payload_reading", "would_remove", "would_unpublish")
     readonly_fields = [f.name for f in ImportRun._meta.fields if f.name not in
-                       ("payload", "would_remove", "would_unpublish")]
+                       ("payload", "payload_reading", "would_remove", "would_unpublish")]
     inlines = [ImportIssueInline]
     actions = ["approve"]
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import json
 import time as monotonic
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -1015,7 +1016,7 @@ def _finish(run: ImportRun, *, status: str, reason: str = "", started: float) ->
     run.finished = timezone.now()
     run.duration_seconds = round(monotonic.monotonic() - started, 3)
     if status != ImportRun.Status.HELD:
-        run.payload, run.would_remove, run.would_unpublish = "", [], []
+        run.payload, run.payload_reading, run.would_remove, run.would_unpublish = "", {}, [], []
     run.payload = storable_text(run.payload)  # a held body with NUL or lone surrogates must still save
     run.save()
     FeedSource.objects.filter(pk=run.source_id).update(last_run_at=run.finished, last_status=status)
@@ -1041,7 +1042,7 @@ def held_runs_supersede(*, run: ImportRun) -> int:
     Approving one of them would apply a feed older than the directory's.
     Their payloads go. Returns how many."""
     return ImportRun.objects.filter(source_id=run.source_id, status=ImportRun.Status.HELD, pk__lt=run.pk).update(
-        status=ImportRun.Status.FAILED, payload="", would_remove=[], would_unpublish=[],
+        status=ImportRun.Status.FAILED, payload="", payload_reading={}, would_remove=[], would_unpublish=[],
         reason=f"{SUPERSEDED} {run.pk} of {run.started:%Y-%m-%d %H:%M} ({run.status}): its source was imported "
                "again since, so applying this older feed would roll the directory back; not applied")
 
@@ -1123,7 +1124,42 @@ def _note_left_alone(*, source: FeedSource, parsed: ParsedFeed, plan: Plan) -> N
                          f"{source.service_body.name} or a body below it")
 
 
-def _apply_parsed(*, source: FeedSource, run: ImportRun, parsed: ParsedFeed, payload: str, allow_shrink: bool,
+@dataclass(frozen=True)
+class HeldFeed:
+    """The feed a run read, as a held run keeps it for its approval: the
+    feed's text, or the decoded records it was given (tests, the sample
+    data), with the format and the options it was read with."""
+
+    document: FeedDocument | None  # None: the run was given a parsed feed, nothing to keep
+    format: str
+    # A fetched feed's text carries what it is read with (a root server's
+    # answers, joined), and its options are a server's words, not stored apart.
+    fetched: bool
+
+    def keep(self, run: ImportRun) -> None:
+        if self.document is None:
+            return
+        # The importer's own options are added again when the approval reads it.
+        options = {} if self.fetched else {key: value for key, value in self.document.options.items()
+                                           if key not in ("fellowship", "held")}
+        run.payload_reading = {"format": self.format, "options": options}
+        if self.document.text or self.document.records is None:
+            run.payload = self.document.text
+        else:
+            run.payload, run.payload_reading["records"] = json.dumps(self.document.records), True
+
+    @staticmethod
+    def of(run: ImportRun) -> FeedDocument:
+        """The document a held run keeps, to be read again as it was
+        (a run held before its reading was kept: its text, in its source's format)."""
+        reading = run.payload_reading
+        options = {**reading.get("options", {}), "held": True}
+        if reading.get("records"):
+            return FeedDocument(records=json.loads(run.payload), options=options)
+        return FeedDocument(text=run.payload, options=options)
+
+
+def _apply_parsed(*, source: FeedSource, run: ImportRun, parsed: ParsedFeed, held: HeldFeed, allow_shrink: bool,
                   geocoder, progress: Progress | None, location_namespace: str, started: float) -> ImportRun:
     plan = feed_plan(source=source, parsed=parsed)
     for key, reason in plan.matched:
@@ -1136,7 +1172,8 @@ def _apply_parsed(*, source: FeedSource, run: ImportRun, parsed: ParsedFeed, pay
     run.unknown_types = types.unknown_by_record(parsed.meetings)
     reason = "" if allow_shrink else _shrink_reason(source=source, parsed=parsed, plan=plan)
     if reason:
-        run.payload, run.would_remove, run.would_unpublish = payload, plan.remove, plan.unpublish
+        held.keep(run)
+        run.would_remove, run.would_unpublish = plan.remove, plan.unpublish
         return _finish(run, status=ImportRun.Status.HELD, reason=reason, started=started)
     namespace = location_namespace or source.meeting_source
     incoming = [*plan.create, *(fm for fm, _ in plan.update)]
@@ -1205,21 +1242,22 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
             run = ImportRun.objects.get(pk=held_run_id, source=source)
             _approvable(run)  # under the claim: no other run of the source ends meanwhile
             run.approved_at = timezone.now()
-            document, allow_shrink = FeedDocument(text=run.payload, options={"held": True}), True
+            document, format, allow_shrink = HeldFeed.of(run), run.payload_reading.get("format", format), True
         else:
             run = ImportRun.objects.create(source=source)
-        payload = ""
+        held = HeldFeed(document=None, format="", fetched=False)
         try:
             if parsed is None:
+                fetched = document is None
                 document = document or _obtain(source=source, local_file_allowed=local_file_allowed)
                 if document.not_modified:
                     return _finish(run, status=ImportRun.Status.SUCCEEDED, reason=NOT_MODIFIED_REASON,
                                    started=started)
-                payload = document.text
+                held = HeldFeed(document=document, format=format or source.format, fetched=fetched)
                 # A record's own type codes are read only when they are the source's fellowship's.
                 document = replace(document, options={**document.options, "fellowship": source.fellowship.slug})
                 parsed = parser_for(format or source.format).parse(document=document, root=source.url)
-            run = _apply_parsed(source=source, run=run, parsed=parsed, payload=payload, allow_shrink=allow_shrink,
+            run = _apply_parsed(source=source, run=run, parsed=parsed, held=held, allow_shrink=allow_shrink,
                                 geocoder=geocoder, progress=progress, location_namespace=location_namespace,
                                 started=started)
             if document is not None and document.validators and run.status == ImportRun.Status.SUCCEEDED:
@@ -1233,7 +1271,7 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
                 FeedSource.objects.filter(pk=source.pk).update(fetched_etag="", fetched_last_modified="")
             return run
         except FeedUnreadable as error:
-            run.payload = payload
+            held.keep(run)
             return _finish(run, status=ImportRun.Status.HELD, reason=str(error), started=started)
         except fetch.FetchError as error:
             _finish(run, status=ImportRun.Status.FAILED, reason=str(error), started=started)
