@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import (BooleanField, Case, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery,
                               When)
@@ -358,24 +359,31 @@ def public_change(*, record, previous) -> PublicChange | None:
 @dataclass
 class Attribution:
     kind: str  # "user", "import", "change_request", "system"
-    user: object | None  # None for an account deleted since (user_id stays)
-    user_id: int | None
+    user_id: int | None  # kept when the account is deleted
     import_run_id: int | None
     change_request_id: int | None
     reason: str
 
-    def describe(self) -> str:
+    def describe(self, *, users: Mapping[int, object]) -> str:
+        """In words; `users`: the accounts of the records described (`record_users`)."""
         parts = []
         if self.change_request_id:
             parts.append(_("change request #%(id)s") % {"id": self.change_request_id})
         if self.import_run_id:
             parts.append(_("import run #%(id)s") % {"id": self.import_run_id})
-        if self.user is not None:
-            parts.append(str(self.user))  # under "Changed by", or after "made by": the name alone
+        if self.user_id in users:
+            parts.append(str(users[self.user_id]))  # under "Changed by", or after "made by": the name alone
         elif self.user_id is not None:
             parts.append(_("a deleted account (#%(id)s)") % {"id": self.user_id})
         text = ", ".join(parts) or _("system")
         return f"{text} ({self.reason})" if self.reason else text
+
+
+def record_users(records: Iterable) -> dict[int, object]:
+    """The accounts that made `records` by id, in one query (the user id is
+    a plain column: an account deleted since is not among them)."""
+    ids = {record.history_user_id for record in records if record.history_user_id is not None}
+    return get_user_model().objects.in_bulk(ids) if ids else {}
 
 
 def record_attribution(record) -> Attribution:
@@ -387,7 +395,7 @@ def record_attribution(record) -> Attribution:
         kind = "user"
     else:
         kind = "system"
-    return Attribution(kind=kind, user=record.history_user, user_id=record.history_user_id,
+    return Attribution(kind=kind, user_id=record.history_user_id,
                        import_run_id=record.import_run_id, change_request_id=record.change_request_id,
                        reason=record.history_change_reason or "")
 

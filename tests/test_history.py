@@ -10,7 +10,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from meetings.history import LOCATION_REVERTIBLE, RevertError, current_values, record_attribution, record_diff
+from meetings.history import (LOCATION_REVERTIBLE, RevertError, current_values, record_attribution, record_diff,
+                              record_users)
 from meetings.models import Location, Meeting
 from meetings.services import history_revert
 from tests.factories import aa_meeting, change_url, feed_record, location_form_data, make_source, meeting_form_data, run_feed
@@ -315,9 +316,44 @@ def test_a_change_by_an_account_deleted_since_is_still_a_persons_change(aa_clien
     directory.aa_curator.delete()
     record, _ = latest_change(Meeting.objects.get(pk=meeting.pk))
     attribution = record_attribution(record)
-    assert (record.history_user_id, attribution.kind, attribution.user) == (curator_id, "user", None)
-    assert attribution.describe() == f"a deleted account (#{curator_id})"
+    assert (record.history_user_id, attribution.kind, record_users([record])) == (curator_id, "user", {})
+    assert attribution.describe(users={}) == f"a deleted account (#{curator_id})"
     boss = get_user_model().objects.create_superuser("boss", "boss@example.org", "not-a-real-password")
     aa_client.force_login(boss)
     page = aa_client.get(reverse("admin:meetings_meeting_history", args=[meeting.pk])).content.decode()
     assert f"a deleted account (#{curator_id})" in page
+
+
+def test_the_history_page_reads_the_accounts_of_its_changes_in_one_query(aa_client, directory):
+    """Found by the review of 1 December: each change's account was read by
+    itself, a query a row (up to 100 a page). However many changes by however
+    many accounts, the page costs the same; an account deleted since still
+    reads as one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from meetings.services import meeting_save
+
+    meeting = aa_meeting(directory, "Serenity Group")
+    history_page = reverse("admin:meetings_meeting_history", args=[meeting.pk])
+    accounts = get_user_model().objects
+
+    def page_queries(changes: int) -> tuple[int, str]:
+        for _ in range(changes):
+            meeting.notes += "."
+            meeting_save(meeting=meeting)
+        for record in meeting.history.all():
+            account, _ = accounts.get_or_create(username=f"curator-{record.history_id}")
+            meeting.history.filter(history_id=record.history_id).update(history_user_id=account.pk)
+        first = meeting.history.earliest("history_date")
+        meeting.history.filter(history_id=first.history_id).update(history_user_id=987654)  # deleted since
+        with CaptureQueriesContext(connection) as queries:
+            page = aa_client.get(history_page)
+        assert page.status_code == 200
+        return len(queries), page.content.decode()
+
+    few, _ = page_queries(1)
+    many, page = page_queries(6)
+    assert many == few
+    assert "a deleted account (#987654)" in page
+    assert all(f"curator-{record.history_id}" in page for record in meeting.history.all()[:6])
