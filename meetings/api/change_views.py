@@ -272,25 +272,6 @@ def parse_after(value: str) -> Position:
             {AFTER: [gettext("Give the position a page's next link gives: time,kind,id.")]}) from error
 
 
-def _up_to(position: Position, kind: str, *, withdrawal: bool = False) -> Q:
-    """The changes of one kind (places withdrawn, with `withdrawal`) that
-    come at or before `position` in the feed's order."""
-    at, last_kind, history_id, last_withdrawal = position
-    if kind > last_kind:
-        return Q(history_date__lt=at)
-    if kind < last_kind:
-        return Q(history_date__lte=at)
-    # A range of the time index, as the page's order reads it, less the same instant's later rows.
-    return Q(history_date__lte=at) & ~(Q(history_date=at) & _later_at_one_instant(position, withdrawal))
-
-
-def _later_at_one_instant(position: Position, withdrawal: bool) -> Q:
-    """The rows of the position's kind at its instant that come after it:
-    a meeting change's withdrawn place comes after the change."""
-    _, _, history_id, position_withdrawal = position
-    return Q(history_id__gte=history_id) if withdrawal > position_withdrawal else Q(history_id__gt=history_id)
-
-
 def _read_to(rows: QuerySet, *, kind: str, size: int) -> Position | None:
     """The position of the `size`-th of `rows` (one kind's changes, from
     where a page starts) when more follow it; None when all fit. It skips
@@ -326,9 +307,10 @@ class PublicChanges:
         locations = history.location_rows_seen(self.locations)
         withdrawals = history.meeting_rows_withdrawing(self.withdrawals)
         if up_to is not None:
-            meetings = meetings.filter(_up_to(up_to, "meeting"))
-            locations = locations.filter(_up_to(up_to, "location"))
-            withdrawals = withdrawals.filter(_up_to(up_to, "meeting", withdrawal=True))
+            # Those not after where it stops (PostgreSQL reads the negation as ranges of the time index).
+            meetings = meetings.filter(~_after(up_to, "meeting"))
+            locations = locations.filter(~_after(up_to, "location"))
+            withdrawals = withdrawals.filter(~_after(up_to, "meeting", withdrawal=True))
         branches = [rows.order_by().annotate(kind=Value(kind, output_field=CharField()),
                                              withdrawal=Value(withdrawal, output_field=BooleanField()))
                     .values_list("history_date", "kind", "history_id", "withdrawal")
@@ -343,12 +325,14 @@ def _after(position: Position, kind: str, *, withdrawal: bool = False) -> Q:
     come after `position` in the feed's order (time, kind, id, a place
     withdrawn after its meeting's change): a condition each history table's
     index on its time answers."""
-    at, after_kind = position[:2]
+    at, after_kind, history_id, after_withdrawal = position
     if kind > after_kind:
         return Q(history_date__gte=at)
     if kind < after_kind:
         return Q(history_date__gt=at)
-    return Q(history_date__gt=at) | (Q(history_date=at) & _later_at_one_instant(position, withdrawal))
+    # At one instant, a meeting change's withdrawn place comes after the change.
+    later = Q(history_id__gte=history_id) if withdrawal > after_withdrawal else Q(history_id__gt=history_id)
+    return Q(history_date__gt=at) | (Q(history_date=at) & later)
 
 
 def parse_since(value: str) -> dt.datetime:
