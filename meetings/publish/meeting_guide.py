@@ -19,6 +19,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -97,9 +98,8 @@ def _place(row: dict, timezone: str) -> dict:
         if latitude is not None and longitude is not None:
             place.update(latitude=round(latitude, 6), longitude=round(longitude, 6),
                          approximate="yes" if row["location__approximate"] else "no")
-            return {k: v for k, v in place.items() if v != ""}
-        # An address nobody could place: consumers treat it as an area, and so does the directory.
-        place["approximate"] = "yes"
+        else:  # an address nobody could place: consumers treat it as an area, and so does the directory
+            place["approximate"] = "yes"
         return {k: v for k, v in place.items() if v != ""}
     # Online only: the principal city of the meeting's own zone, marked approximate.
     city = zone_place(timezone)
@@ -182,23 +182,12 @@ def meeting_guide_record(*, row: dict, type_ids: Iterable[int], lookups: _Lookup
     return record
 
 
-def _chunks(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
-    chunk: list[dict] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def meeting_guide_records(*, meetings: QuerySet[Meeting], chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[dict]:
     """The records of `meetings`, in its order, a chunk of rows at a time."""
     lookups = _lookups()
     through = Meeting.types.through
     rows = meetings.values(*ROW_FIELDS).iterator(chunk_size=chunk_size)
-    for chunk in _chunks(rows, chunk_size):
+    while chunk := list(islice(rows, chunk_size)):
         type_ids: dict[int, list[int]] = defaultdict(list)
         for meeting_id, type_id in through.objects.filter(meeting_id__in=[r["id"] for r in chunk]).values_list(
             "meeting_id", "meetingtype_id"
@@ -210,14 +199,11 @@ def meeting_guide_records(*, meetings: QuerySet[Meeting], chunk_size: int = DEFA
 
 def meeting_guide_json(*, meetings: QuerySet[Meeting], chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
     """The feed as byte pieces of a JSON array, about one chunk of meetings each."""
+    records = meeting_guide_records(meetings=meetings, chunk_size=chunk_size)
     yield b"["
-    first = True
-    buffer: list[str] = []
-    for record in meeting_guide_records(meetings=meetings, chunk_size=chunk_size):
-        buffer.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-        if len(buffer) == chunk_size:
-            yield (("" if first else ",") + ",".join(buffer)).encode()
-            first, buffer = False, []
-    if buffer:
-        yield (("" if first else ",") + ",".join(buffer)).encode()
+    separator = ""
+    while chunk := list(islice(records, chunk_size)):
+        yield (separator + ",".join(json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+                                    for record in chunk)).encode()
+        separator = ","
     yield b"]"
