@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _, gettext_lazy
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetingfinder.public_messages import model_field_refusal
-from meetings.feeds.locks import FEED_FIELDS, PLACE
+from meetings.feeds.locks import FEED_FIELDS, PLACE, decode
 from meetings.feeds.records import LIMITS, MAX_TYPES, notes_limit
 from meetings.curation import change_request_is_theirs
 from meetings.history import attributed, encode_value
@@ -301,19 +301,19 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-def _decode(name: str, value):
-    if name in ("time", "end_time") and value:
-        return dt.time.fromisoformat(value)
-    return value
+def _pending(change_request: ChangeRequest) -> ChangeRequest:
+    """The request read again, its row held to the decision's end; refused once decided."""
+    change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
+    if change_request.status != ChangeRequest.Status.PENDING:
+        raise ChangeRequestDecided(_("Request %(id)s was %(status)s already.") % {
+            "id": change_request.pk, "status": change_request.get_status_display().lower()})
+    return change_request
 
 
 @transaction.atomic
 def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datetime | None = None) -> Meeting:
     """Apply the proposed values; they become curated fields of the meeting."""
-    change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
-    if change_request.status != ChangeRequest.Status.PENDING:
-        raise ChangeRequestDecided(_("Request %(id)s was %(status)s already.") % {
-            "id": change_request.pk, "status": change_request.get_status_display().lower()})
+    change_request = _pending(change_request)
     if change_request.meeting_id is not None:
         # Hold the meeting's row: a move to another body cannot slip in
         # between the check below and the write.
@@ -333,8 +333,8 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
                               source="change-request", name=proposed["name"])
         if {"day", "time"} & proposed.keys():
             # Checked when it was sent, against the meeting as it was then.
-            day = _decode("day", proposed["day"]) if "day" in proposed else meeting.day
-            time = _decode("time", proposed["time"]) if "time" in proposed else meeting.time
+            day = decode("day", proposed["day"]) if "day" in proposed else meeting.day
+            time = decode("time", proposed["time"]) if "time" in proposed else meeting.time
             if not is_schedule(day=day, time=time):
                 raise ChangeRequestInvalid({"proposed.time" if time is None else "proposed.day": [_(
                     "Request %(id)s would leave its meeting with a day but no start time, or a start time but no "
@@ -361,7 +361,7 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
                                              coordinates_changed=False)
         for name in MEETING_FIELDS:
             if name in proposed and name != "types":
-                setattr(meeting, name, _decode(name, proposed[name]))
+                setattr(meeting, name, decode(name, proposed[name]))
         types = None
         if "types" in proposed:
             types = list(MeetingType.objects.filter(fellowship_id=meeting.fellowship_id, code__in=proposed["types"]))
@@ -383,11 +383,8 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
 @transaction.atomic
 def change_request_reject(*, change_request: ChangeRequest, user, reason: str,
                           now: dt.datetime | None = None) -> ChangeRequest:
-    change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
     # Decided first: a decided request's reason is no longer asked (its form shows it read-only).
-    if change_request.status != ChangeRequest.Status.PENDING:
-        raise ChangeRequestDecided(_("Request %(id)s was %(status)s already.") % {
-            "id": change_request.pk, "status": change_request.get_status_display().lower()})
+    change_request = _pending(change_request)
     reason = (reason or "").strip()
     if not reason:
         raise ChangeRequestInvalid({"decision_note": [_("Say why the request is rejected.")]})
