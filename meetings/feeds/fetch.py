@@ -41,7 +41,7 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
-from meetings.feeds.body import decode_body
+from meetings.feeds.body import GZIP_MAGIC, decode_body
 from meetings.feeds.records import FeedUnreadable
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -57,7 +57,6 @@ PRIVATE_USE_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "17
 # 3.12.4) and 3fff::/20 (documentation, registered 2024). Harmless once the
 # runtime knows them.
 NOT_GLOBAL_UNKNOWN_TO_OLDER_PYTHON = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "3fff::/20"))
-GZIP_MAGIC = b"\x1f\x8b"
 # FeedSource keeps validators up to this length; a longer one is not remembered.
 VALIDATOR_MAX_LENGTH = 500
 
@@ -80,27 +79,6 @@ class Fetched:
     last_modified: str = ""
     # A 304 to a conditional request: nothing was downloaded, `text` is empty.
     not_modified: bool = False
-
-
-@dataclass(frozen=True)
-class _Limits:
-    connect_timeout: float
-    read_timeout: float
-    total_timeout: float
-    max_bytes: int
-    max_redirects: int
-    allow_private: bool
-
-
-def _limits() -> _Limits:
-    return _Limits(
-        connect_timeout=settings.FEEDS_CONNECT_TIMEOUT_SECONDS,
-        read_timeout=settings.FEEDS_READ_TIMEOUT_SECONDS,
-        total_timeout=settings.FEEDS_TOTAL_TIMEOUT_SECONDS,
-        max_bytes=settings.FEEDS_MAX_BYTES,
-        max_redirects=settings.FEEDS_MAX_REDIRECTS,
-        allow_private=settings.FEEDS_ALLOW_PRIVATE_ADDRESSES,
-    )
 
 
 # Addresses -------------------------------------------------------------------
@@ -219,9 +197,10 @@ class _Deadline:
 
 
 class _DeadlineReader(io.RawIOBase):
-    """A socket as http.client reads a response from it: every read waits at
-    most the read timeout and never past the deadline, so a server trickling
-    its headers, chunk sizes or body is cut off at the deadline."""
+    """A socket as http.client reads a response from it (`HTTPResponse` is
+    given this in its place, and only calls `makefile("rb")`): every read
+    waits at most the read timeout and never past the deadline, so a server
+    trickling its headers, chunk sizes or body is cut off at the deadline."""
 
     def __init__(self, sock: socket.socket, *, deadline: _Deadline, read_timeout: float):
         super().__init__()
@@ -229,6 +208,9 @@ class _DeadlineReader(io.RawIOBase):
         self._stream = sock.makefile("rb", buffering=0)  # keeps the socket open while the response is read
         self._deadline = deadline
         self._read_timeout = read_timeout
+
+    def makefile(self, mode: str, *args, **kwargs) -> io.BufferedReader:
+        return io.BufferedReader(self)
 
     def readable(self) -> bool:
         return True
@@ -245,17 +227,6 @@ class _DeadlineReader(io.RawIOBase):
     def close(self) -> None:
         self._stream.close()
         super().close()
-
-
-class _DeadlineSocket:
-    """What `http.client.HTTPResponse` is given instead of the socket: it
-    only calls `makefile("rb")`."""
-
-    def __init__(self, sock: socket.socket, *, deadline: _Deadline, read_timeout: float):
-        self._sock, self._deadline, self._read_timeout = sock, deadline, read_timeout
-
-    def makefile(self, mode: str, *args, **kwargs) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineReader(self._sock, deadline=self._deadline, read_timeout=self._read_timeout))
 
 
 class PinnedHTTPConnection(http.client.HTTPConnection):
@@ -287,7 +258,7 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
 
     def response_class(self, sock: socket.socket, *args, **kwargs) -> http.client.HTTPResponse:
         # Called by getresponse() as self.response_class(sock, method=...).
-        reader = _DeadlineSocket(sock, deadline=self.deadline, read_timeout=self.read_timeout)
+        reader = _DeadlineReader(sock, deadline=self.deadline, read_timeout=self.read_timeout)
         return http.client.HTTPResponse(reader, *args, **kwargs)
 
 
@@ -306,13 +277,13 @@ class PinnedHTTPSConnection(PinnedHTTPConnection):
         self.sock = self.context.wrap_socket(self.sock, server_hostname=self.host)
 
 
-def _connect(*, scheme: str, host: str, port: int, addresses: list[Address], deadline: _Deadline,
-             limits: _Limits) -> PinnedHTTPConnection:
+def _connect(*, scheme: str, host: str, port: int, addresses: list[Address],
+             deadline: _Deadline) -> PinnedHTTPConnection:
     """A connection to the first of the checked addresses that answers."""
     last_error: OSError | None = None
     for address in addresses:
-        common = {"address": address, "deadline": deadline, "connect_timeout": limits.connect_timeout,
-                  "read_timeout": limits.read_timeout}
+        common = {"address": address, "deadline": deadline, "connect_timeout": settings.FEEDS_CONNECT_TIMEOUT_SECONDS,
+                  "read_timeout": settings.FEEDS_READ_TIMEOUT_SECONDS}
         if scheme == "https":
             connection = PinnedHTTPSConnection(host, port, context=tls_context(), **common)
         else:
@@ -504,20 +475,18 @@ def fetch_url(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
     Raises `FetchError` (refused, too big, client error),
     `TransientFetchError` (network or server error, deadline) or
     `FeedUnreadable` (truncated or corrupt body)."""
-    limits = _limits()
-    deadline = _Deadline(limits.total_timeout)
+    deadline = _Deadline(settings.FEEDS_TOTAL_TIMEOUT_SECONDS)
     conditional = {"If-None-Match": etag, "If-Modified-Since": last_modified}
     headers = {
         "User-Agent": settings.FEEDS_USER_AGENT, "Accept": "application/json, text/csv, */*",
         "Accept-Encoding": "gzip, deflate", **{name: value for name, value in conditional.items() if value},
     }
-    for _hop in range(limits.max_redirects + 1):
+    for _hop in range(settings.FEEDS_MAX_REDIRECTS + 1):
         scheme, host, port, path = _request_target(url)
-        addresses = checked_addresses(host, port, allow_private=limits.allow_private)
+        addresses = checked_addresses(host, port, allow_private=settings.FEEDS_ALLOW_PRIVATE_ADDRESSES)
         connection = response = None
         try:
-            connection = _connect(scheme=scheme, host=host, port=port, addresses=addresses, deadline=deadline,
-                                  limits=limits)
+            connection = _connect(scheme=scheme, host=host, port=port, addresses=addresses, deadline=deadline)
             connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             if response.status in (301, 302, 303, 307, 308):
@@ -537,12 +506,12 @@ def fetch_url(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
             if response.status >= 400:
                 raise FetchError(f"HTTP {response.status} from {host}")
             content_type = response.getheader("Content-Type", "")
-            body = _read_limited(response, limits.max_bytes)
+            body = _read_limited(response, settings.FEEDS_MAX_BYTES)
             return Fetched(_decode(body, content_type), content_type, url, etag=_validator(response, "ETag"),
                            last_modified=_validator(response, "Last-Modified"))
         except _OutOfTime as error:
             raise TransientFetchError(
-                f"gave up on {host} after {limits.total_timeout:g} s (FEEDS_TOTAL_TIMEOUT_SECONDS): "
+                f"gave up on {host} after {settings.FEEDS_TOTAL_TIMEOUT_SECONDS:g} s (FEEDS_TOTAL_TIMEOUT_SECONDS): "
                 f"the server is too slow"
             ) from error
         except TimeoutError as error:
@@ -556,13 +525,13 @@ def fetch_url(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
                 response.close()
             if connection is not None:
                 connection.close()
-    raise FetchError(f"more than {limits.max_redirects} redirects")
+    raise FetchError(f"more than {settings.FEEDS_MAX_REDIRECTS} redirects")
 
 
 def read_file(path: str | Path) -> Fetched:
     """A local feed file, for the command line only, with the size limit (a
     gzip file is inflated within it too)."""
-    max_bytes = _limits().max_bytes
+    max_bytes = settings.FEEDS_MAX_BYTES
     path = Path(path)
     try:
         size = path.stat().st_size
