@@ -292,38 +292,27 @@ class JsonReader:
             raise FeedUnreadable(f"{self.what} is not valid JSON: extra data after the end at offset {self.pos:,}")
 
 
-def json_reader(body: str | bytes, *, what: str, margin: int = 0) -> JsonReader:
-    """A reader over a feed body checked for size (`feed_text`), encoding,
-    HTML and depth; `reader.kind` is "array", "object" or "scalar" for the
-    top-level value."""
+def read_json(body: str | bytes, *, what: str, lazy: tuple[str, ...] = (), margin: int = 0):
+    """A whole JSON document, checked for size (`feed_text`, `margin` as
+    there), encoding, HTML and depth, arrays bounded by the record limit.
+    With `lazy` keys, a top-level array and the arrays under those keys are
+    `JsonRecords`."""
     text = feed_text(body, what=what, margin=margin)
     stripped = text.strip(" \t\r\n")
     if not stripped:
         raise FeedUnreadable(f"{what} is empty")
     if stripped[0] == "<":
         raise FeedUnreadable(f"{what} returned an HTML page, not JSON")
-    depth, limit = json_depth(text), settings.FEEDS_PARSE_MAX_DEPTH
-    if depth > limit:
-        raise FeedUnreadable(f"{what} nests JSON {depth:,} levels deep; the limit is {limit}")
-    return JsonReader(text, what=what)
-
-
-def top_level_kind(reader: JsonReader) -> str:
-    first = reader.skip_space()
-    return {"[": "array", "{": "object"}.get(first, "scalar")
-
-
-def read_json(body: str | bytes, *, what: str, lazy: tuple[str, ...] = (), margin: int = 0):
-    """A whole JSON document (arrays bounded by the record limit). With
-    `lazy` keys, a top-level array and the arrays under those keys are
-    `JsonRecords`. `margin` as `feed_text`."""
-    reader = json_reader(body, what=what, margin=margin)
-    kind, limit = top_level_kind(reader), settings.FEEDS_PARSE_MAX_RECORDS
-    if kind == "array" and lazy:
+    depth, max_depth = json_depth(text), settings.FEEDS_PARSE_MAX_DEPTH
+    if depth > max_depth:
+        raise FeedUnreadable(f"{what} nests JSON {depth:,} levels deep; the limit is {max_depth}")
+    reader = JsonReader(text, what=what)
+    first, limit = reader.skip_space(), settings.FEEDS_PARSE_MAX_RECORDS
+    if first == "[" and lazy:
         value = JsonRecords(reader, max_items=limit, label="records")
-    elif kind == "array":
+    elif first == "[":
         value = list(reader.items(max_items=limit, label="records"))
-    elif kind == "object":
+    elif first == "{":
         value = reader.members(max_items=limit, label="records", lazy=lazy)
     else:
         value = reader.value()

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 
 from meetings.attendance import conference_provider
-from meetings.feeds.body import JsonRecords, json_reader, top_level_kind
+from meetings.feeds.body import JsonRecords, read_json
 from meetings.feeds.records import (
     EXTRA_CELLS,
     LIMITS,
@@ -43,21 +42,16 @@ UPDATED_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S.%f", "%Y-
 MAX_DAY_VALUES = 14  # a week has 7 days; a longer list is junk, not a schedule
 
 
-def load_feed_text(text: str | bytes) -> list | JsonRecords:
+def load_feed_text(text: str | bytes) -> JsonRecords:
     """The records of a Meeting Guide feed (a bare array, or one wrapped as
     `{"meetings": [...]}`); an HTML page, invalid or truncated JSON, anything
     but an array, or a body past the limits (meetings/feeds/body.py) is
-    `FeedUnreadable`. A bare array is checked whole now and decoded record by
+    `FeedUnreadable`. The array is checked whole now and decoded record by
     record as it is read."""
-    reader = json_reader(text, what="the feed")
-    kind, limit = top_level_kind(reader), settings.FEEDS_PARSE_MAX_RECORDS
-    if kind == "array":
-        records = JsonRecords(reader, max_items=limit, label="records")
-        reader.end()
-        return records
-    data = reader.members(max_items=limit, label="records") if kind == "object" else reader.value()
-    reader.end()
-    if isinstance(data, dict) and isinstance(data.get("meetings"), list):
+    data = read_json(text, what="the feed", lazy=("meetings",))
+    if isinstance(data, JsonRecords):
+        return data
+    if isinstance(data, dict) and isinstance(data.get("meetings"), JsonRecords):
         # Some exporters wrap the array; the meetings are still the meetings.
         return data["meetings"]
     raise FeedUnreadable(f"the feed is a JSON {_json_kind(data)}, not an array of meetings")
