@@ -25,6 +25,7 @@ body's."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import reduce
@@ -211,15 +212,10 @@ def language_condition(languages: Iterable[str]) -> Q:
     return reduce(or_, (has_word("language_text", language) for language in sorted(set(languages))))
 
 
-def _trimmed(word: str) -> str:
-    """The word without the signs around it ("(women)," -> "women"); signs
-    inside it stay ("12&12", "step-study", "a.a")."""
-    start, stop = 0, len(word)
-    while start < stop and not word[start].isalnum():
-        start += 1
-    while stop > start and not word[stop - 1].isalnum():
-        stop -= 1
-    return word[start:stop]
+# The signs around a word ("(women)," -> "women"): what is neither a letter
+# nor a digit (`str.isalnum`) at either end; signs inside it stay ("12&12",
+# "step-study", "a.a").
+SIGNS_AROUND_RE = re.compile(r"^[\W_]+|[\W_]+\Z")
 
 
 # The most words a keyword search looks for: each is one more condition on
@@ -235,7 +231,7 @@ def keyword_words(keywords: str) -> list[str]:
     for: it would keep only the texts that happen to hold that sign, and,
     having no trigram, make PostgreSQL read every row to check it (~200 ms
     at 1,000,000 meetings; bench/README.md, round 22)."""
-    return [word for word in dict.fromkeys(_trimmed(word) for word in fold(keywords).split()) if word]
+    return [word for word in dict.fromkeys(SIGNS_AROUND_RE.sub("", word) for word in fold(keywords).split()) if word]
 
 
 def keyword_conditions(keywords: str) -> list[Q]:
