@@ -160,14 +160,10 @@ def _digit_groups(digits: str) -> str:
     few as can be: Zoom's "894 1637 8139", "555 0100". Five or fewer stay whole."""
     if len(digits) <= 5:
         return digits
-    count = -(-len(digits) // 4)
-    threes = 4 * count - len(digits)
-    sizes = [3] * threes + [4] * (count - threes)
-    groups, start = [], 0
-    for size in sizes:
-        groups.append(digits[start:start + size])
-        start += size
-    return " ".join(groups)
+    # Fours but for as many threes as they fall short of the length: 11 digits are 3 4 4.
+    threes = 3 * (-len(digits) % 4)
+    return " ".join([digits[i:i + 3] for i in range(0, threes, 3)]
+                    + [digits[i:i + 4] for i in range(threes, len(digits), 4)])
 
 
 @dataclass(frozen=True)
