@@ -110,10 +110,10 @@ class ParsedFeed:
     repaired_keys: set[str] = field(default_factory=set)
     unlisted: int = 0
 
-    def _note(self, note: Note) -> None:
+    def _note(self, kind: str, key: str, field_name: str, reason: str) -> None:
         limit = settings.FEEDS_PARSE_MAX_ISSUES
         if len(self.notes) < limit:
-            self.notes.append(note)
+            self.notes.append(Note(kind, key[:200], field_name, reason[:MAX_REASON]))
             return
         self.unlisted += 1
         summary = Note("repaired", "", "", f"{self.unlisted:,} more rejected, repaired or skipped records not listed")
@@ -124,20 +124,20 @@ class ParsedFeed:
 
     def reject(self, key: str, error: RecordRejected) -> None:
         self.rejected_count += 1
-        self._note(Note("rejected", key[:200], error.field, error.reason[:MAX_REASON]))
+        self._note("rejected", key, error.field, error.reason)
 
     def repair(self, key: str, field_name: str, reason: str) -> None:
         self.repaired_keys.add(key[:200])
-        self._note(Note("repaired", key[:200], field_name, reason[:MAX_REASON]))
+        self._note("repaired", key, field_name, reason)
 
     def annotate(self, key: str, field_name: str, reason: str) -> None:
         """One more note on a record already counted as repaired."""
-        self._note(Note("repaired", key[:200], field_name, reason[:MAX_REASON]))
+        self._note("repaired", key, field_name, reason)
 
     def skip(self, key: str, reason: str) -> None:
         """A record read but left alone: nothing of it is written."""
         self.skipped_count += 1
-        self._note(Note("skipped", key[:200], "", reason[:MAX_REASON]))
+        self._note("skipped", key, "", reason)
 
 
 # A key given to two records ------------------------------------------------------
@@ -350,11 +350,9 @@ def limit_text(text: str, *, field_name: str, limit: int, repair) -> str:
 def read_notes(value, *, field_name: str, repair, limit: int) -> str:
     """A notes field: plain text (HTML removed with a note), at most `limit`
     characters (`notes_limit()`, read once per feed)."""
-    text = text_of(value, field_name=field_name, repair=repair)
-    if len(text) > limit:
-        # Cut before the HTML pass so a 5 MB field costs no more than a short one.
-        repair(field_name, f"{field_name} is {len(text):,} characters; shortened to {limit:,}")
-        text = text[:limit]
+    # Cut before the HTML pass so a 5 MB field costs no more than a short one.
+    text = limit_text(text_of(value, field_name=field_name, repair=repair), field_name=field_name, limit=limit,
+                      repair=repair)
     text, had_html = read_text(text)
     if had_html:
         repair(field_name, f"HTML removed from {field_name}")
