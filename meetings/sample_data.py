@@ -374,18 +374,15 @@ def _meetings_by_body(*, rows: list[dict], fellowships: dict[str, Fellowship], b
         unknown = [code for code in codes if (fellowship.pk, code) not in type_codes]
         if unknown:
             raise SampleDataError(f"{what}: unknown {fellowship.slug} type codes: {', '.join(map(str, unknown))}")
-        place = places[location_key] if location_key else None
-        place_fields = {name: getattr(place, name) for name in (
-            "place_key", "location_name", "address", "city", "state", "postal_code", "country", "formatted_address",
-            "latitude", "longitude", "approximate", "location_notes", "regions", "file_regions")} if place else {}
-        meeting = SampleMeeting(
+        # The meeting is its place (a place alone, or none) with the meeting's own fields.
+        meeting = dataclasses.replace(
+            places[location_key] if location_key else SampleMeeting(key="", slug_hint="", name="", day=None, time=None),
             key=_required(row, "source_key", what), slug_hint=slug, name=_required(row, "name", what), day=day,
             time=time, end_time=_time(row, "end_time", what), timezone=_zone(row, "timezone", what, required=False),
-            type_tokens=list(codes), published=bool(row.get("published", True)),
+            type_tokens=list(codes), published=bool(row.get("published", True)), hash_cache="",
             **{name: _text(row, name, what) for name in (
                 "notes", "conference_url", "conference_url_notes", "conference_phone", "conference_phone_notes",
                 "group", "group_notes", "url")},
-            **place_fields,
         )
         grouped.setdefault(body.slug, (body, []))[1].append(meeting)
     return grouped
@@ -431,13 +428,10 @@ def _adopt_legacy_rows(*, by_body: dict, sources: dict[str, FeedSource], places:
             meeting.source, meeting.feed_source, meeting.source_key = source.meeting_source, source, fm.key
             meeting.content_hash = ""  # applied again once, with curated fields locked
             place = places.get(fm.place_key)
-            meeting.feed_values = {
-                **locks.current_values(Meeting(**{n: getattr(fm, n) for n in (
-                    "name", "day", "time", "end_time", "notes", "conference_url", "conference_url_notes",
-                    "conference_phone", "conference_phone_notes", "group", "group_notes", "url", "published")},
-                    timezone=meeting.timezone), fm.type_tokens),
-                "location": _place_key(place) if place else "",
-            }
+            # The feed fields as the file gives them (the zone as stored).
+            as_fed = {n: getattr(fm, n) for n in locks.FEED_FIELDS if n not in ("types", "timezone")}
+            meeting.feed_values = {**locks.current_values(Meeting(**as_fed, timezone=meeting.timezone), fm.type_tokens),
+                                   "location": _place_key(place) if place else ""}
             adopted.append(meeting)
     if not adopted:
         return
