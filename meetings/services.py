@@ -31,7 +31,7 @@ from meetings.history import (RevertError, history_bulk_record, record_type_code
                               revert_schedule_problem)
 from meetings.keywords import (FELLOWSHIP_SOURCE, language_named, meeting_languages, search_text,
                                type_search_names_read, type_text_sources_read, word_text)
-from meetings.models import DirectoryVersion, FeedSource, Location, Meeting, address_as_read
+from meetings.models import ADDRESS_PARTS, DirectoryVersion, FeedSource, Location, Meeting, address_as_read
 from meetings.schedule import is_schedule
 
 # How a meeting whose place could not be geocoded is flagged for review; the
@@ -61,13 +61,12 @@ def location_apply_place(*, location: Location, found: Place | GeocodingError) -
         location.geocode_status = Location.GeocodeStatus.FAILED
         location.geocode_error = str(found)[:300]
         return False
-    place = found
-    location.latitude = round(place.latitude, 6)
-    location.longitude = round(place.longitude, 6)
+    location.latitude = round(found.latitude, 6)
+    location.longitude = round(found.longitude, 6)
     location.geocode_status = Location.GeocodeStatus.OK
     location.geocode_error = ""
-    if not location.timezone and place.timezone:
-        location.timezone = place.timezone
+    if not location.timezone and found.timezone:
+        location.timezone = found.timezone
     return True
 
 
@@ -704,9 +703,5 @@ def history_revert(*, record, user=None):
         if feed_fields and current.feed_source_id:
             meeting_lock_fields(meeting=current, fields=feed_fields)
         return current
-    return location_save(
-        location=current,
-        address_changed=any(n in fields for n in ("address", "city", "state", "postal_code", "country",
-                                                  "formatted_address")),
-        coordinates_changed=any(n in fields for n in ("latitude", "longitude")),
-    )
+    return location_save(location=current, address_changed=bool({*ADDRESS_PARTS, "formatted_address"} & set(fields)),
+                         coordinates_changed=bool(set(PIN) & set(fields)))
