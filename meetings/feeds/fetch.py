@@ -139,15 +139,10 @@ def address_refusal(address: Address, *, allow_private: bool) -> str | None:
 
 
 def resolve(host: str, port: int) -> list[Address]:
-    """The addresses `host` has, from one lookup. Tests replace this to
-    answer for made-up names."""
+    """The addresses `host` has, from one lookup, each once in the order
+    given. Tests replace this to answer for made-up names."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    addresses: list[Address] = []
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if address not in addresses:
-            addresses.append(address)
-    return addresses
+    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
 
 
 def checked_addresses(host: str, port: int, *, allow_private: bool) -> list[Address]:
@@ -413,20 +408,16 @@ def _decode(body: bytes, content_type: str) -> str:
         return body.decode("utf-8", errors="replace")
 
 
-def _content_encoding(response: http.client.HTTPResponse) -> str:
-    encoding = (response.getheader("Content-Encoding") or "identity").strip().lower()
-    if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
-        raise FetchError(f"Content-Encoding {encoding!r} is not supported (gzip and deflate are)")
-    return encoding
-
-
 def _read_limited(response: http.client.HTTPResponse, max_bytes: int) -> bytes:
     length = response.getheader("Content-Length")
     if length and not (length.isascii() and length.isdigit()):
         length = None  # not a length (http.client reads such a body to its end too)
     if length and int(length) > max_bytes:
         raise FetchError(f"feed is {int(length)} bytes; the limit is {max_bytes}")
-    body = _Body(encoding=_content_encoding(response), max_bytes=max_bytes)
+    encoding = (response.getheader("Content-Encoding") or "identity").strip().lower()
+    if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
+        raise FetchError(f"Content-Encoding {encoding!r} is not supported (gzip and deflate are)")
+    body = _Body(encoding=encoding, max_bytes=max_bytes)
     while True:
         try:
             chunk = response.read1(64 * 1024)
