@@ -201,12 +201,6 @@ def json_depth(text: str) -> int:
     return max(accumulate(map(BRACKET_DEPTH.__getitem__, brackets)), default=0)
 
 
-def _unreadable(error: json.JSONDecodeError, text: str, what: str) -> FeedUnreadable:
-    if error.pos >= len(text.rstrip()) - 1:
-        return FeedUnreadable(f"{what}'s JSON ends early (truncated body?): {error.msg}")
-    return FeedUnreadable(f"{what} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")
-
-
 class JsonReader:
     """One JSON text, read value by value from a position."""
 
@@ -223,7 +217,10 @@ class JsonReader:
         try:
             value, self.pos = DECODER.raw_decode(self.text, self.pos)
         except json.JSONDecodeError as error:
-            raise _unreadable(error, self.text, self.what) from error
+            if error.pos >= len(self.text.rstrip()) - 1:
+                raise FeedUnreadable(f"{self.what}'s JSON ends early (truncated body?): {error.msg}") from error
+            raise FeedUnreadable(f"{self.what} is not valid JSON: {error.msg} at line {error.lineno} "
+                                 f"column {error.colno}") from error
         except RecursionError as error:  # only if the depth limit is set past Python's own
             raise FeedUnreadable(f"{self.what} is nested too deeply to read") from error
         return value
