@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _, gettext_lazy
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetingfinder.public_messages import model_field_refusal
 from meetings.feeds.locks import FEED_FIELDS, PLACE, decode
-from meetings.feeds.records import LIMITS, MAX_TYPES, notes_limit
+from meetings.feeds.records import LIMITS, MAX_TYPES, SURROGATE_RE, notes_limit
 from meetings.curation import change_request_is_theirs
 from meetings.history import attributed, encode_value
 from meetings.models import ChangeRequest, Location, Meeting
@@ -140,11 +140,8 @@ def unstorable_text(text: str) -> str | None:
     of any text the API's change requests take (api/change_views.py)."""
     if "\x00" in text:
         return _("Text cannot contain NUL characters.")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        return _("Text cannot contain lone surrogate characters (U+%(code)s).") % {
-            "code": f"{ord(error.object[error.start]):04X}"}
+    if surrogate := SURROGATE_RE.search(text):
+        return _("Text cannot contain lone surrogate characters (U+%(code)s).") % {"code": f"{ord(surrogate[0]):04X}"}
     return None
 
 
@@ -174,9 +171,7 @@ def proposed_values_clean(*, proposed, fellowship: Fellowship) -> dict:
         errors["proposed"] = [_("Unknown field(s): %(unknown)s. Fields you can propose: %(proposable)s.") % {
             "unknown": _named(unknown), "proposable": ", ".join(PROPOSABLE)}]
     cleaned = {}
-    for name in PROPOSABLE:
-        if name not in proposed:
-            continue
+    for name in [name for name in PROPOSABLE if name in proposed]:
         value = proposed[name]
         try:
             if name == "types":
