@@ -124,15 +124,10 @@ def when(row: dict, *, viewer_zone: ZoneInfo, now: dt.datetime) -> When:
     if own.utcoffset() != local.utcoffset():
         own_text = f"{DAY_NAMES[schedule.sunday_zero_weekday(own.date())]} {clock_time(own)} {own.tzname()}"
     minutes = round((start - now).total_seconds() / 60)
-    if row.get("in_progress"):
-        label = str(_("In progress"))
-    elif minutes <= 90:
-        label = _("Starts in %(minutes)d min") % {"minutes": max(minutes, 0)}
-    else:
-        label = ""
+    label = _("Starts in %(minutes)d min") % {"minutes": max(minutes, 0)} if minutes <= 90 else ""
     today = now.astimezone(viewer_zone).date()
     if row.get("in_progress"):
-        heading = str(_("In progress"))
+        label = heading = str(_("In progress"))
     elif minutes <= 60:
         heading = str(_("Starting soon"))
     elif local.date() == today:
