@@ -244,15 +244,14 @@ def _conference_url(fields: Fields) -> str:
     return url
 
 
-def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int | None = None,
-                           fellowship: str = "") -> list[FeedMeeting]:
+def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int, fellowship: str) -> list[FeedMeeting]:
     """One feed record as meetings (one per weekday); `repair(field, reason)`
     collects notes; `fellowship` is the importing source's slug. Raises
     `RecordRejected`. Strings must already be clean (`records.clean_record`)."""
     if not isinstance(raw, dict):
         kind = _json_kind(raw)
         raise RecordRejected("", f"record is {'an' if kind[0] in 'aeiou' else 'a'} {kind}, not an object")
-    fields = Fields(raw, repair, notes_limit=notes_limit or records_notes_limit())
+    fields = Fields(raw, repair, notes_limit=notes_limit)
     if raw.get(EXTRA_CELLS):
         repair("", f"the row has {raw[EXTRA_CELLS]} cells more than the header names; they were ignored")
     name = fields.text("name", limit=LIMITS["name"], required=True)
