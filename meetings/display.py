@@ -57,13 +57,10 @@ def closed_means(fellowship_slug: str) -> str:
     return str(CLOSED_MEANS.get(fellowship_slug, CLOSED_MEANS_ANY))
 
 
-def uses_12_hour_clock(language: str | None = None) -> bool:
-    """English readers get 7:00 PM; Spanish (and others) 19:00."""
-    return (language or get_language() or "en").startswith("en")
-
-
 def clock_time(value: dt.time | dt.datetime, language: str | None = None) -> str:
-    return dateformat.time_format(value, "g:i A" if uses_12_hour_clock(language) else "H:i")
+    """English readers get 7:00 PM; Spanish (and others) 19:00."""
+    twelve_hour = (language or get_language() or "en").startswith("en")
+    return dateformat.time_format(value, "g:i A" if twelve_hour else "H:i")
 
 
 def fellowship_name(fellowship: Fellowship) -> str:
