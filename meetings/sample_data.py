@@ -36,6 +36,7 @@ from meetings.feeds import locks
 from meetings.feeds.importer import feed_import, feed_location, feed_places_apply, feed_plan
 from meetings.feeds.records import FeedMeeting, ParsedFeed
 from meetings.models import FeedFormat, FeedSource, ImportRun, Location, Meeting, Region
+from meetings.publish.meeting_guide import region_path
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "fixtures" / "orange_county.json"
 # The places of the sample's feed sources, shared by all of them.
@@ -286,30 +287,12 @@ def _stored_places() -> dict[str, dict]:
             for key, said in Location.objects.filter(source=PLACES).values_list("source_key", "feed_values")}
 
 
-def _region_names(region: Region, by_pk: dict[int, Region]) -> list[str]:
-    """The region's path of names from the top ("Orange County", "Irvine"),
-    as a feed gives it; the importer finds the stored regions by it."""
-    names = [region.name]
-    while region.parent_id is not None and region.parent_id in by_pk:
-        region = by_pk[region.parent_id]
-        names.insert(0, region.name)
-    return names
-
-
-def _file_region_names(slug: str, rows_by_slug: dict[str, dict]) -> list[str]:
-    """The region's path of names from the top as the file gives it."""
-    names = []
-    while slug:
-        names.insert(0, rows_by_slug[slug]["name"])
-        slug = rows_by_slug[slug].get("parent")
-    return names
-
-
 def _places(*, rows: list[dict], regions: dict[str, Region], region_rows: list[dict]) -> dict[str, SampleMeeting]:
     """Every location of the file checked, as a feed place keyed by its key."""
     _unique(rows, "key", "locations")
-    regions_by_pk = {region.pk: region for region in regions.values()}
-    region_rows_by_slug = {row["slug"]: row for row in region_rows}
+    # A place's region path as stored (the importer finds the stored regions by it) and as the file gives it.
+    stored_regions = {region.pk: (region.name, region.parent_id) for region in regions.values()}
+    file_regions = {row["slug"]: (row["name"], row.get("parent")) for row in region_rows}
     places: dict[str, SampleMeeting] = {}
     for row in rows:
         key = _required(row, "key", "location")
@@ -329,8 +312,8 @@ def _places(*, rows: list[dict], regions: dict[str, Region], region_rows: list[d
             postal_code=_text(row, "postal_code", what), country=_text(row, "country", what) or "US",
             formatted_address=_required(row, "formatted_address", what), latitude=latitude, longitude=longitude,
             approximate=bool(row.get("approximate", False)), location_notes=_text(row, "notes", what),
-            regions=_region_names(regions[region_slug], regions_by_pk) if region_slug else [],
-            file_regions=_file_region_names(region_slug, region_rows_by_slug) if region_slug else [],
+            regions=region_path(regions[region_slug].pk, regions=stored_regions) if region_slug else [],
+            file_regions=region_path(region_slug, regions=file_regions) if region_slug else [],
         )
     return places
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
 
@@ -58,6 +58,19 @@ class _Lookups:
     region_paths: dict[int, list[str]]
 
 
+def region_path(key: Hashable, *, regions: Mapping[Hashable, tuple[str, Hashable]]) -> list[str]:
+    """The region `key`'s path of names from the top ("Orange County",
+    "Irvine"), as a feed gives it, from every region's (name, parent key): a
+    parent not among them ends it, and so does a cycle typed in the admin
+    (it must not hang the feed)."""
+    path, cursor, seen = [], key, set()
+    while cursor in regions and cursor not in seen:
+        seen.add(cursor)
+        name, cursor = regions[cursor]
+        path.insert(0, name)
+    return path
+
+
 def _lookups() -> _Lookups:
     vocabulary = list(MeetingType.objects.values_list("pk", "fellowship__slug", "code", "kind", "language"))
     type_codes = {pk: meeting_guide_equivalents(fellowship=fellowship, code=code)
@@ -69,14 +82,7 @@ def _lookups() -> _Lookups:
         for body in ServiceBody.objects.values("id", "name", "website", "email", "phone", "location")
     }
     regions = {pk: (name, parent) for pk, name, parent in Region.objects.values_list("pk", "name", "parent_id")}
-    paths: dict[int, list[str]] = {}
-    for pk in regions:
-        path, cursor, seen = [], pk, set()
-        while cursor is not None and cursor not in seen:  # a cycle typed in the admin must not hang the feed
-            seen.add(cursor)
-            name, cursor = regions[cursor]
-            path.append(name)
-        paths[pk] = path[::-1]
+    paths = {pk: region_path(pk, regions=regions) for pk in regions}
     return _Lookups(type_codes, own_codes, languages, service_bodies, paths)
 
 
