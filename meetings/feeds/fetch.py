@@ -229,12 +229,11 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
     site in the Host header (and in TLS, in the subclass) and is never looked
     up again."""
 
-    def __init__(self, host: str, port: int, *, address: Address, deadline: _Deadline,
-                 connect_timeout: float, read_timeout: float):
-        super().__init__(host, port, timeout=connect_timeout)
+    def __init__(self, host: str, port: int, *, address: Address, deadline: _Deadline):
+        super().__init__(host, port, timeout=settings.FEEDS_CONNECT_TIMEOUT_SECONDS)
         self.address = address
         self.deadline = deadline
-        self.read_timeout = read_timeout
+        self.read_timeout = settings.FEEDS_READ_TIMEOUT_SECONDS
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_INET6 if self.address.version == 6 else socket.AF_INET, socket.SOCK_STREAM)
@@ -277,12 +276,10 @@ def _connect(*, scheme: str, host: str, port: int, addresses: list[Address],
     """A connection to the first of the checked addresses that answers."""
     last_error: OSError | None = None
     for address in addresses:
-        common = {"address": address, "deadline": deadline, "connect_timeout": settings.FEEDS_CONNECT_TIMEOUT_SECONDS,
-                  "read_timeout": settings.FEEDS_READ_TIMEOUT_SECONDS}
         if scheme == "https":
-            connection = PinnedHTTPSConnection(host, port, context=tls_context(), **common)
+            connection = PinnedHTTPSConnection(host, port, context=tls_context(), address=address, deadline=deadline)
         else:
-            connection = PinnedHTTPConnection(host, port, **common)
+            connection = PinnedHTTPConnection(host, port, address=address, deadline=deadline)
         try:
             connection.connect()
         except ssl.SSLCertVerificationError as error:
