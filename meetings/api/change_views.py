@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import get_language, gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -383,41 +383,38 @@ def _change(record, previous, kind: str, places: dict, *, withdrawal: bool) -> d
             "slug": None, "action": "deleted", "changes": {}, "location": None}
 
 
+@extend_schema_view(get=extend_schema(
+    summary="Changes since a moment, for mirrors",
+    operation_id="changes_list",
+    description="Every change the public could see to a meeting or a location at or after `since` (all "
+                "when absent), oldest first: what changed, old and new values, and what made it (a curator, "
+                "an import run, an approved change request). Like BMLT's GetChanges.\n\n"
+                "The feed withholds what search withholds. A meeting that is not public (never published, "
+                "unpublished, removed from its feed, a second source's copy of a meeting listed once) shows "
+                "nothing, nor do its changes while so. A meeting that becomes public shows as `created`, "
+                "every field new, with its location whole (`location`); one that stops being public shows "
+                "as `deleted`, with its slug and nothing else: a mirror removes it. A location's own "
+                "changes show only while a public meeting is there (at the time of the change): a place "
+                "that serves only meetings the public cannot see is never shown, nor its values from "
+                "before a public meeting came, and one its last public meeting leaves (gone, or moved) "
+                "shows as `deleted`, with its id and nothing else, right after that meeting's change: a "
+                "mirror removes it. Curators' notes and geocoding status are never shown.",
+    parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601 date or date-time."),
+                OpenApiParameter(AFTER, OpenApiTypes.STR, description=(
+                    "The changes after this one (time,kind,id), as `next` links give it: a page deep in the "
+                    "history costs what the first does; after a meeting change, the place it withdrew comes "
+                    "first. `count` is then of the changes after it. A page "
+                    f"reads at most {READ_PER_RESULT} times its size and offset of each kind's changes, public or "
+                    "not: past a longer stretch the public may not see, it comes back short or empty, with "
+                    "`count_capped` true and `next` leading on from where it stopped, sealed (a position only "
+                    "this server reads, naming no change the public may not see)."))],
+    responses={200: ChangeSerializer(many=True), 400: OpenApiResponse(OpenApiTypes.OBJECT)},
+))
 class ChangesView(generics.ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = ChangeSerializer
     pagination_class = ChangePagination
     filter_backends: list = []
-
-    @extend_schema(
-        summary="Changes since a moment, for mirrors",
-        operation_id="changes_list",
-        description="Every change the public could see to a meeting or a location at or after `since` (all "
-                    "when absent), oldest first: what changed, old and new values, and what made it (a curator, "
-                    "an import run, an approved change request). Like BMLT's GetChanges.\n\n"
-                    "The feed withholds what search withholds. A meeting that is not public (never published, "
-                    "unpublished, removed from its feed, a second source's copy of a meeting listed once) shows "
-                    "nothing, nor do its changes while so. A meeting that becomes public shows as `created`, "
-                    "every field new, with its location whole (`location`); one that stops being public shows "
-                    "as `deleted`, with its slug and nothing else: a mirror removes it. A location's own "
-                    "changes show only while a public meeting is there (at the time of the change): a place "
-                    "that serves only meetings the public cannot see is never shown, nor its values from "
-                    "before a public meeting came, and one its last public meeting leaves (gone, or moved) "
-                    "shows as `deleted`, with its id and nothing else, right after that meeting's change: a "
-                    "mirror removes it. Curators' notes and geocoding status are never shown.",
-        parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601 date or date-time."),
-                    OpenApiParameter(AFTER, OpenApiTypes.STR, description=(
-                        "The changes after this one (time,kind,id), as `next` links give it: a page deep in the "
-                        "history costs what the first does; after a meeting change, the place it withdrew comes "
-                        "first. `count` is then of the changes after it. A page "
-                        f"reads at most {READ_PER_RESULT} times its size and offset of each kind's changes, public or "
-                        "not: past a longer stretch the public may not see, it comes back short or empty, with "
-                        "`count_capped` true and `next` leading on from where it stopped, sealed (a position only "
-                        "this server reads, naming no change the public may not see)."))],
-        responses={200: ChangeSerializer(many=True), 400: OpenApiResponse(OpenApiTypes.OBJECT)},
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> PublicChanges:
         since = self.request.query_params.get("since")
