@@ -162,3 +162,19 @@ def test_the_development_server_reads_the_gazetteer_before_its_first_request(tmp
         server.wait(timeout=15)
     # Listening, before anyone asked anything: the cities are already read.
     assert "offline gazetteer:" in server.stderr.read().decode()
+
+
+def test_what_the_app_loads_is_set_aside_from_the_garbage_collector(settings):
+    """meetingfinder/wsgi.py freezes what loading the app made (gc.freeze):
+    else every full collection, and the one each process makes as it exits,
+    walks those two million objects again (about a second of CPU for each
+    gunicorn worker that quits)."""
+    import gc
+    import importlib
+
+    import meetingfinder.wsgi
+
+    settings.LOGGING_CONFIG = None  # loaded again, the app leaves this process's logging as it is
+    before = gc.get_freeze_count()
+    importlib.reload(meetingfinder.wsgi)
+    assert gc.get_freeze_count() > before
