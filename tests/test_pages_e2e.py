@@ -110,16 +110,16 @@ def no_sideways_scroll(page) -> bool:
 
 
 def wait_for_popup(page) -> None:
-    """Until a map popup has faded in (and the map panned to show it)."""
+    """Until a map popup has faded in."""
     page.wait_for_function("() => { const p = document.querySelector('.leaflet-popup');"
                            " return p && getComputedStyle(p).opacity === '1'; }")
-    page.wait_for_timeout(400)
 
 
 def shoot(page, name: str) -> None:
     target = os.environ.get("MEETINGFINDER_SCREENSHOTS")
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(400)  # a map ends its pan to a popup just opened
         page.screenshot(path=str(Path(target) / f"{name}.png"))
 
 
