@@ -49,12 +49,17 @@ INSTANTS = {
 SEARCHES = {
     "api in_progress": ("/api/v1/meetings/", {"in_progress": "true"}),
     "api in_progress near=10001": ("/api/v1/meetings/", {"in_progress": "true", "near": "10001"}),
+    "api in_progress near=10001 10mi": ("/api/v1/meetings/", {"in_progress": "true", "near": "10001",
+                                                               "radius": "10"}),
     "api in_progress lat/lng 25mi": ("/api/v1/meetings/",
                                      {"in_progress": "true", "lat": "41.8781", "lng": "-87.6298", "radius": "25"}),
     "api in_progress online": ("/api/v1/meetings/", {"in_progress": "true", "attendance": "online"}),
     "api in_progress aa": ("/api/v1/meetings/", {"in_progress": "true", "fellowship": "aa"}),
     "api starting_within=60": ("/api/v1/meetings/", {"starting_within": "60"}),
     "api starting_within=60 near": ("/api/v1/meetings/", {"starting_within": "60", "near": "10001"}),
+    "api starting_within=60 near 10mi": ("/api/v1/meetings/", {"starting_within": "60", "near": "10001",
+                                                               "radius": "10"}),
+    "api starting_within=60 online": ("/api/v1/meetings/", {"starting_within": "60", "attendance": "online"}),
     "page in_progress": ("/", {"in_progress": "true"}),
     "page in_progress near=10001": ("/", {"in_progress": "true", "near": "10001"}),
     "page in_progress online": ("/", {"in_progress": "true", "attendance": "online"}),
@@ -66,7 +71,7 @@ def main() -> None:
     client = Client()
     print(f"{options.tree}: database {connection.settings_dict['NAME']}, {options.rounds} rounds "
           "(medians of all but the first)")
-    print(f"{'search':32} {'instant':13} {'ms':>8} {'cpu ms':>7} {'stmts':>5} {'sql ms':>7} {'found':>13}")
+    print(f"{'search':34} {'instant':13} {'ms':>8} {'cpu ms':>7} {'stmts':>5} {'sql ms':>7} {'found':>13}")
     for label, instant in INSTANTS.items():
         clock.now = lambda instant=instant: instant
         for name, (path, query) in SEARCHES.items():
@@ -86,7 +91,7 @@ def main() -> None:
                 m["slug"] for m in response.json()["results"]).encode()).to_bytes(4).hex()
                 if path.startswith("/api/") else str(response.content.count(b'href="/meetings/')))
             sql_ms = sum(float(q["time"]) for q in captured.captured_queries) * 1000
-            print(f"{name:32} {label:13} {statistics.median(times[1:] or times):>8.1f} "
+            print(f"{name:34} {label:13} {statistics.median(times[1:] or times):>8.1f} "
                   f"{statistics.median(cpu[1:] or cpu):>7.1f} "
                   f"{len(captured.captured_queries):>5} {sql_ms:>7.1f} {found:>13}", flush=True)
             if options.explain:

@@ -193,9 +193,20 @@ def pg_within(centre: tuple[float, float, float], radius_m: float) -> MeetingEar
     return MeetingEarthSQL(f"({box.sql} AND {radius.sql})", (*box.params, *radius.params), BOOLEAN)
 
 
+class IndexOrder(MeetingEarthSQL):
+    """The GiST index's order (`<->`): a statement ordered by it is read
+    under `nearest_first_plan` (`walks_the_index`)."""
+
+
 def pg_knn(cube: str) -> MeetingEarthSQL:
     """Orders nearest first from the same GiST index scan (`<->`)."""
-    return MeetingEarthSQL("({earth} <-> %s::cube)", (cube,), FLOAT)
+    return IndexOrder("({earth} <-> %s::cube)", (cube,), FLOAT)
+
+
+def walks_the_index(meetings) -> bool:
+    """Whether the query set `meetings` is ordered nearest first by the GiST
+    index (pg_knn), so read under `nearest_first_plan`."""
+    return any(isinstance(getattr(key, "expression", None), IndexOrder) for key in meetings.query.order_by)
 
 
 @contextmanager

@@ -278,17 +278,23 @@ class ZoneTurns:
     times: tuple[tuple[int, int | None], ...] = ()
 
 
+def weekly_time(*, day: int, time: dt.time, end_time: dt.time | None) -> tuple[int, int | None]:
+    """A weekly time as `ZoneTurns.times` holds it: (start, end)."""
+    return day * MINUTES_PER_DAY + time.hour * 60 + time.minute, (None if end_time is None
+                                                                    else end_time.hour * 60 + end_time.minute)
+
+
 def zone_turns(wall_times) -> ZoneTurns:
     """The turns of a zone's meetings, from their (day, time, end_time)."""
     starts, turns, longest, times = set(), {day * MINUTES_PER_DAY for day in range(7)}, 0, set()
     for day, time, end_time in wall_times:
-        start = day * MINUTES_PER_DAY + time.hour * 60 + time.minute
+        start, end_minute = weekly_time(day=day, time=time, end_time=end_time)
         length = wall_duration_minutes(time=time, end_time=end_time)
         end = start + length
         starts.add(start)
         turns.update(minute % MINUTES_PER_WEEK for minute in (start, start + 1, end, end + 1))
         longest = max(longest, length)
-        times.add((start, None if end_time is None else end_time.hour * 60 + end_time.minute))
+        times.add((start, end_minute))
     return ZoneTurns(turns=tuple(sorted(turns)), starts=tuple(sorted(starts)), longest=longest,
                      times=tuple(sorted(times, key=lambda t: (t[0], -1 if t[1] is None else t[1]))))
 

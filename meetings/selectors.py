@@ -7,7 +7,9 @@ the search calendar and the BMLT interface all call it with a validated
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, reduce
 from operator import or_
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import F, Q, QuerySet, SmallIntegerField, Value
+from django.db.models import Count, F, Q, QuerySet, SmallIntegerField, Value
 from django.db.models.functions import Cast
 
 from fellowships.models import Fellowship
@@ -165,6 +167,26 @@ def clock_turns(*, using: str) -> dict[str, schedule.ZoneTurns]:
     return kept_per_version("clock_turns", using=using, read=read, shared=True)
 
 
+def clock_counts(*, using: str) -> dict[str, dict[tuple[int, int | None], int]]:
+    """Per zone of `clock_turns`, how many meetings, published or not, have
+    each of its weekly times (`ZoneTurns.times`): what the (zone, day, time,
+    end) index reads for the time. Read once per directory version for every
+    process, by the first search that chooses its plan by them
+    (`_meetings_at_clock_times`) and apart from the turns, which every
+    answer reads: counting reads every meeting (about 0.3 s at 1,000,000,
+    against 0.1 s for the turns' probes; bench/README.md, round 39)."""
+
+    def read() -> dict[str, dict[tuple[int, int | None], int]]:
+        counts: dict[str, dict[tuple[int, int | None], int]] = {}
+        rows = (Meeting.objects.using(using).order_by().filter(day__isnull=False, time__isnull=False)
+                .values_list("timezone", "day", "time", "end_time").annotate(Count("pk")))
+        for name, day, time, end_time, count in rows:
+            counts.setdefault(name, {})[schedule.weekly_time(day=day, time=time, end_time=end_time)] = count
+        return counts
+
+    return kept_per_version("clock_counts", using=using, read=read, shared=True)
+
+
 def zones_in_use(*, using: str) -> list[str]:
     """The valid IANA zones of the meetings with a weekly time in the database
     `using`, sorted: a clock search builds its clauses for these, not for all
@@ -180,12 +202,25 @@ def _published_meetings() -> QuerySet[Meeting]:
     return Meeting.objects.published()
 
 
+# Near a place, a search that asks the clock (`in_progress`, a window of
+# starts) whose weekly times at most this many meetings of the directory have
+# reads them through the (zone, day, time, end) index and sorts those within
+# the radius: about 10 ms a thousand at 1,000,000 on a loaded machine. Above
+# it, the KNN scan finds a page of them near in 12-55 ms, where with fewer it
+# walked the whole radius (0.1-0.5 s within 10 mi, 0.35-2.1 s within 500 km;
+# bench/README.md, round 39).
+CLOCK_PLAN_MAX_MEETINGS = 10_000
+
+
 def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: MeetingFilters) -> QuerySet[Meeting]:
     """Published meetings matching `filters`:
     soonest first when asked (`soonest_first`), else nearest first when a
     point is given, else soonest first with `starting_within` or
     `start_windows`, else by weekday and time. Soonest first, meetings
-    starting at the same instant come nearer first."""
+    starting at the same instant come nearer first. Nearest first on
+    PostgreSQL, the plan is chosen here: the KNN scan of the GiST index
+    (read under geo.nearest_first_plan), unless the search asks the clock
+    and few meetings have the weekly times it names (CLOCK_PLAN_MAX_MEETINGS)."""
     f = filters
     # Conditions are gathered and applied in one filter(): each filter() call
     # clones the query, which is most of the cost of building a search.
@@ -224,15 +259,18 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     where.extend(keyword_conditions(f.keyword))
     if f.times_of_day:
         where.append(reduce(or_, (_wall_time_range(*TIMES_OF_DAY[name]) for name in f.times_of_day)))
-    nearest_first = None
-    if point is not None:
-        # Without a radius the widest one applies: it bounds the index scan.
-        within, nearest_first = near(point, radius_m=radius_m if radius_m is not None else
-                                     settings.MEETINGS_MAX_RADIUS_KM * 1000, vendor=connections[qs.db].vendor)
-        where.extend(within)
-    qs = qs.filter(*where)
     now = f.now or dt.datetime.now(dt.timezone.utc)
     windows = _start_windows(f, now=now)
+    nearest_first = None
+    if point is not None:
+        vendor = connections[qs.db].vendor
+        walk_index = (vendor != "postgresql" or f.soonest_first or not (f.in_progress or windows is not None)
+                      or _meetings_at_clock_times(f, now=now, windows=windows, using=qs.db) > CLOCK_PLAN_MAX_MEETINGS)
+        # Without a radius the widest one applies: it bounds the index scan.
+        within, nearest_first = near(point, radius_m=radius_m if radius_m is not None else
+                                     settings.MEETINGS_MAX_RADIUS_KM * 1000, vendor=vendor, walk_index=walk_index)
+        where.extend(within)
+    qs = qs.filter(*where)
     if windows is not None:
         # Listed by next start without a window asked: ordered, none left out
         # (those with no next start, by appointment, come last).
@@ -253,6 +291,30 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     # meetings; bench/README.md, round 37).
     nulls = {"nulls_first": True} if f.in_progress else {"nulls_last": True}
     return qs.order_by(F("day").asc(**nulls), F("time").asc(**nulls), "name", "id")
+
+
+def _meetings_at_clock_times(f: MeetingFilters, *, now: dt.datetime,
+                             windows: list[tuple[dt.datetime, dt.datetime]] | None, using: str) -> int:
+    """How many meetings of the directory, published or not, have a weekly
+    time under way (`in_progress`) or starting in `windows`, of the fewer
+    when both are asked, from the clock's facts: no meeting is read."""
+    turns, counts = clock_turns(using=using), clock_counts(using=using)
+    found = []
+    if f.in_progress:
+        found.append(sum(counts.get(name, {}).get(schedule.weekly_time(day=day, time=time, end_time=end_time), 0)
+                         for name, zone in turns.items()
+                         for day, time, end_time in schedule.under_way(zone, timezone=name, now=now)))
+    if windows is not None:
+        starting = 0
+        for name, zone in turns.items():
+            for start, stop in windows:
+                for segment in schedule.starting_segments(timezone=name, start=start, stop=stop):
+                    week_minute = segment.day * schedule.MINUTES_PER_DAY
+                    first, last = (bisect.bisect_left(zone.times, week_minute + minute, key=lambda t: t[0])
+                                   for minute in (segment.start_minute, segment.end_minute))
+                    starting += sum(counts.get(name, {}).get(weekly, 0) for weekly in zone.times[first:last])
+        found.append(starting)
+    return min(found)
 
 
 def _by_next_start(*, point: geo.Point | None, filters: MeetingFilters) -> bool:
@@ -310,7 +372,8 @@ def search_page(search: MeetingSearch, *, window: slice, meetings: QuerySet[Meet
     # whose matches PostgreSQL underestimated joined them all before sorting;
     # bench/README.md, round 20). Nearest first, the index scan that yields
     # the ids stops after the window (no join between the scan and its LIMIT).
-    with geo.nearest_first_plan(using=meetings.db) as run_on:
+    with (geo.nearest_first_plan(using=meetings.db) if geo.walks_the_index(meetings)
+          else nullcontext(meetings.db)) as run_on:
         return meeting_rows_of_page(meetings.values_list("id", flat=True)[window], run_on=run_on, **shown)
 
 

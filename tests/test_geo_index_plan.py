@@ -9,6 +9,7 @@ The data is fixtures/directory.py's generator, bulk-loaded with COPY."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import random
@@ -514,3 +515,119 @@ def test_the_clocks_facts_are_read_one_probe_per_weekly_time(hundred_thousand):
     assert all(n.get("Index Name") == "meeting_tz_day_time_end" for n in read), read
     rows = sum(n.get("Actual Rows", 0) * n.get("Actual Loops", 1) for n in read)
     assert rows <= 2 * len(distinct), (rows, len(distinct))  # of 100,000
+
+
+# Wednesday 00:10 in New York, when few meetings are under way or start soon
+# (in the directory's evening zones most have ended), and Tuesday 19:30 there,
+# its busiest hour.
+QUIET = dt.datetime(2027, 1, 13, 5, 10, tzinfo=dt.timezone.utc)
+BUSY = dt.datetime(2027, 1, 13, 0, 30, tzinfo=dt.timezone.utc)
+
+
+def near_clock_searches() -> list[dict[str, str]]:
+    """Searches near a place (a dense metro, a rural ZIP) that ask the clock, within 10 and 300 miles."""
+    rng = random.Random(7)
+    places = directory.dense_points(rng, 1) + directory.rural_points(rng, 1)
+    return [{"lat": str(lat), "lng": str(lng), "radius": radius, **asked}
+            for lat, lng in places for radius in ("10", "300")
+            for asked in ({"in_progress": "true"}, {"starting_within": "60"},
+                          {"in_progress": "true", "fellowship": "aa"})]
+
+
+def page_read(client, query: dict[str, str]) -> tuple[list[str], list[dict]]:
+    """The statements of the API's first page for `query`, and the plan of its page's, as it was read."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/api/v1/meetings/", query).status_code == 200
+    statements = [q["sql"] for q in captured]
+    (page,) = [sql for sql in statements if "meetings_location" in sql]
+    knn = any("enable_bitmapscan" in sql for sql in statements)
+    with geo.nearest_first_plan(using="default") if knn else contextlib.nullcontext("default") as alias:
+        with connections[alias].cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {page}")
+            plan = cursor.fetchone()[0]
+    return statements, nodes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+
+
+def at_clock_times(query: dict[str, str], now: dt.datetime) -> int:
+    """How many meetings, published or not, have a weekly time the search's clock conditions name."""
+    from meetings import selectors
+    from meetings.models import Meeting
+
+    meetings = Meeting.objects.all()
+    if "in_progress" in query:
+        meetings = meetings.in_progress(now=now, turns=selectors.clock_turns(using="default"))
+    if "starting_within" in query:
+        meetings = meetings.starting_within(now=now, minutes=int(query["starting_within"]),
+                                            zones=selectors.zones_in_use(using="default"))
+    return meetings.count()
+
+
+def test_near_a_place_few_at_the_clocks_times_are_read_through_them(hundred_thousand, client, frozen_now):
+    """Near a place, what is under way or starts soon was read nearest first
+    from the GiST index, bitmap scans off, which walks the whole radius
+    when few meetings near are under way: at 1,000,000 meetings at 00:10 in
+    New York 1.1 s within 10 miles and 4.9 s within 500 km, `starting_within`
+    3.7 s (bench/README.md, rounds 37 and 39). When the clock's facts count few
+    meetings of the whole directory at those weekly times, the page reads
+    them through the (zone, day, time, end) index and sorts them by
+    distance: the radius is never walked."""
+    frozen_now(QUIET)
+    for query in near_clock_searches():
+        statements, plan = page_read(client, query)
+        assert not [sql for sql in statements if "enable_bitmapscan" in sql], (query, statements)
+        names = {n.get("Index Name") for n in plan}
+        assert "meeting_tz_day_time_end" in names and INDEX not in names, (query, plan)
+        # Every meeting at those times, once, and the page's 25 again by key.
+        assert rows_read(plan) <= at_clock_times(query, QUIET) + 26, (query, rows_read(plan))
+
+
+def test_near_a_place_many_at_the_clocks_times_keep_the_knn_scan(hundred_thousand, client, frozen_now, monkeypatch,
+                                                                  settings):
+    """When more meetings than selectors.CLOCK_PLAN_MAX_MEETINGS are at
+    those times, the nearest ones under way are found soon by the KNN scan
+    (43 ms at 1,000,000 at 19:30 in New York, against 3.0 s for reading
+    them all): the plan is chosen by that count alone."""
+    from meetings import selectors
+
+    settings.CACHE_ANSWERS = False  # the same answer, read again by each plan
+    frozen_now(BUSY)
+    for query in near_clock_searches()[:3]:
+        at_times = at_clock_times(query, BUSY)
+        for most, knn in ((at_times - 1, True), (at_times, False)):
+            monkeypatch.setattr(selectors, "CLOCK_PLAN_MAX_MEETINGS", most)
+            statements, plan = page_read(client, query)
+            assert any("enable_bitmapscan" in sql for sql in statements) == knn, (query, most, statements)
+            scans = [n for n in plan if n.get("Index Name") == INDEX and "<->" in str(n.get("Order By"))]
+            assert bool(scans) == knn, (query, most, plan)
+
+
+def test_both_plans_give_the_same_meetings_in_the_same_order(hundred_thousand, client, frozen_now, monkeypatch,
+                                                             settings):
+    """The plan changes how a page is read, never what it holds: at instants
+    through a day, each search gives the same meetings nearest first whichever
+    plan reads it (meetings at one spot, an equal distance, compared as a
+    group: the KNN scan gives them in index order, the other plan by id, as
+    SQLite does)."""
+    from meetings import selectors
+
+    settings.CACHE_ANSWERS = False  # the same answer, read again by each plan
+    compared = 0
+    for hours in range(0, 24, 3):
+        frozen_now(QUIET + dt.timedelta(hours=hours))
+        for query in near_clock_searches():
+            found = []
+            for most in (-1, 10**9):  # the KNN scan, then the clock's index
+                monkeypatch.setattr(selectors, "CLOCK_PLAN_MAX_MEETINGS", most)
+                rows = client.get("/api/v1/meetings/", {**query, "limit": "100"}).json()["results"]
+                centre = geo.earth_point(float(query["lat"]), float(query["lng"]))
+                found.append([(geo.earth_distance_m(geo.earth_point(r["latitude"], r["longitude"]), centre), r["slug"])
+                              for r in rows])
+            knn, clock = found
+            assert [d for d, _ in knn] == [d for d, _ in clock], (hours, query)
+            if len(knn) == 100:  # a group at one spot may straddle the page's end
+                knn, clock = ([x for x in each if x[0] < knn[-1][0]] for each in (knn, clock))
+            assert by_distance(knn) == by_distance(clock), (hours, query)
+            compared += len(knn)
+    assert compared > 2_000
