@@ -118,20 +118,26 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
             return self.annotate(starts_in=Value(0, output_field=IntegerField())).none()
         return self.filter(reduce(or_, found)).annotate(starts_in=starts_in)
 
-    def in_progress(self, *, now: dt.datetime, turns: dict[str, schedule.ZoneTurns]) -> MeetingQuerySet:
-        """Meetings under way at `now` (started, not yet ended), each in its own
-        zone, DST exact: `schedule.in_progress` decides for each weekly time
-        of the clock's facts (`turns`: selectors.clock_turns), and the
-        meetings are those at the times under way. No meeting is read to
-        decide: the conditions go with the search's own on the (zone, day,
-        time, end) index, where reading the recent starts and sending back the
-        ids under way took 0.8 s at 1,000,000 meetings (bench/README.md, round 37)."""
-        zones_by_time: dict[tuple, list[str]] = defaultdict(list)
-        for name, zone_turns in turns.items():
-            for weekly_time in schedule.under_way(zone_turns, timezone=name, now=now):
-                zones_by_time[weekly_time].append(name)
+    def in_progress(self, times: dict[tuple, list[str]]) -> MeetingQuerySet:
+        """Meetings under way: those at the weekly `times` under way, each in
+        the zones named (`times_under_way`). No meeting is read to decide: the
+        conditions go with the search's own on the (zone, day, time, end)
+        index, where reading the recent starts and sending back the ids under
+        way took 0.8 s at 1,000,000 meetings (bench/README.md, round 37)."""
         return self.filter(reduce(or_, (Q(timezone__in=names, day=day, time=time, end_time=end_time)
-                                        for (day, time, end_time), names in zones_by_time.items()), Q(pk__in=[])))
+                                        for (day, time, end_time), names in times.items()), Q(pk__in=[])))
+
+
+def times_under_way(*, now: dt.datetime, turns: dict[str, schedule.ZoneTurns]) -> dict[tuple, list[str]]:
+    """The weekly times (day, time, end_time) under way at `now` (started, not
+    yet ended), each in its own zone, DST exact, with the zones of `turns`
+    (selectors.clock_turns) where they are: `schedule.in_progress` decides
+    for each weekly time of the clock's facts."""
+    zones_by_time: dict[tuple, list[str]] = defaultdict(list)
+    for name, zone_turns in turns.items():
+        for weekly_time in schedule.under_way(zone_turns, timezone=name, now=now):
+            zones_by_time[weekly_time].append(name)
+    return zones_by_time
 
 
 MeetingManager = models.Manager.from_queryset(MeetingQuerySet)

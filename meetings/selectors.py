@@ -26,7 +26,7 @@ from meetings import geo, schedule
 from meetings.directory_version import kept_per_version
 from meetings.keywords import keyword_conditions, language_condition, type_code_conditions
 from meetings.models import Attendance, Meeting
-from meetings.querysets import near
+from meetings.querysets import near, times_under_way
 from meetings.rows import meeting_rows_of_page
 
 
@@ -261,11 +261,13 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         where.append(reduce(or_, (_wall_time_range(*TIMES_OF_DAY[name]) for name in f.times_of_day)))
     now = f.now or dt.datetime.now(dt.timezone.utc)
     windows = _start_windows(f, now=now)
+    under_way = times_under_way(now=now, turns=clock_turns(using=qs.db)) if f.in_progress else None
     nearest_first = None
     if point is not None:
         vendor = connections[qs.db].vendor
-        walk_index = (vendor != "postgresql" or f.soonest_first or not (f.in_progress or windows is not None)
-                      or _meetings_at_clock_times(f, now=now, windows=windows, using=qs.db) > CLOCK_PLAN_MAX_MEETINGS)
+        walk_index = (vendor != "postgresql" or f.soonest_first or (under_way is None and windows is None)
+                      or _meetings_at_clock_times(under_way=under_way, windows=windows, using=qs.db)
+                      > CLOCK_PLAN_MAX_MEETINGS)
         # Without a radius the widest one applies: it bounds the index scan.
         within, nearest_first = near(point, radius_m=radius_m if radius_m is not None else
                                      settings.MEETINGS_MAX_RADIUS_KM * 1000, vendor=vendor, walk_index=walk_index)
@@ -276,8 +278,8 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         # (those with no next start, by appointment, come last).
         qs = qs.starting_between(now=now, windows=windows, zones=zones_in_use(using=qs.db),
                                  keep_unscheduled=_orders_only(f))
-    if f.in_progress:
-        qs = qs.in_progress(now=now, turns=clock_turns(using=qs.db))
+    if under_way is not None:
+        qs = qs.in_progress(under_way)
     if _by_next_start(point=point, filters=f):  # a window of starts was asked: `starts_in` is annotated
         return qs.order_by(F("starts_in").asc(nulls_last=True), *nearest_first[:1] if nearest_first else (),
                            "name", "id")
@@ -293,17 +295,16 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     return qs.order_by(F("day").asc(**nulls), F("time").asc(**nulls), "name", "id")
 
 
-def _meetings_at_clock_times(f: MeetingFilters, *, now: dt.datetime,
+def _meetings_at_clock_times(*, under_way: dict[tuple, list[str]] | None,
                              windows: list[tuple[dt.datetime, dt.datetime]] | None, using: str) -> int:
     """How many meetings of the directory, published or not, have a weekly
-    time under way (`in_progress`) or starting in `windows`, of the fewer
-    when both are asked, from the clock's facts: no meeting is read."""
+    time under way (`under_way`: times_under_way) or starting in `windows`,
+    of the fewer when both are asked, from the clock's facts: no meeting is read."""
     turns, counts = clock_turns(using=using), clock_counts(using=using)
     found = []
-    if f.in_progress:
+    if under_way is not None:
         found.append(sum(counts.get(name, {}).get(schedule.weekly_time(day=day, time=time, end_time=end_time), 0)
-                         for name, zone in turns.items()
-                         for day, time, end_time in schedule.under_way(zone, timezone=name, now=now)))
+                         for (day, time, end_time), names in under_way.items() for name in names))
     if windows is not None:
         starting = 0
         for name, zone in turns.items():

@@ -21,6 +21,7 @@ from django.db import connection, connections
 from fixtures import directory
 from fellowships.models import Fellowship
 from meetings import geo
+from meetings.querysets import times_under_way
 from meetings.selectors import ATTENDANCE_MATCHES, MeetingFilters, meeting_search
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -557,7 +558,7 @@ def at_clock_times(query: dict[str, str], now: dt.datetime) -> int:
 
     meetings = Meeting.objects.all()
     if "in_progress" in query:
-        meetings = meetings.in_progress(now=now, turns=selectors.clock_turns(using="default"))
+        meetings = meetings.in_progress(times_under_way(now=now, turns=selectors.clock_turns(using="default")))
     if "starting_within" in query:
         meetings = meetings.starting_within(now=now, minutes=int(query["starting_within"]),
                                             zones=selectors.zones_in_use(using="default"))
