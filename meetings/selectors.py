@@ -179,7 +179,7 @@ def clock_counts(*, using: str) -> dict[str, dict[tuple[int, int | None], int]]:
     def read() -> dict[str, dict[tuple[int, int | None], int]]:
         counts: dict[str, dict[tuple[int, int | None], int]] = {}
         rows = (Meeting.objects.using(using).order_by().filter(day__isnull=False, time__isnull=False)
-                .values_list("timezone", "day", "time", "end_time").annotate(Count("pk")))
+                .values_list("timezone", "day", "time", "end_time").annotate(count=Count("*")))
         for name, day, time, end_time, count in rows:
             counts.setdefault(name, {})[schedule.weekly_time(day=day, time=time, end_time=end_time)] = count
         return counts
