@@ -206,9 +206,9 @@ def _published_meetings() -> QuerySet[Meeting]:
 # starts) whose weekly times at most this many meetings of the directory have
 # reads them through the (zone, day, time, end) index and sorts those within
 # the radius: about 10 ms a thousand at 1,000,000 on a loaded machine. Above
-# it, the KNN scan finds a page of them near in 12-55 ms, where with fewer it
-# walked the whole radius (0.1-0.5 s within 10 mi, 0.35-2.1 s within 500 km;
-# bench/README.md, round 39).
+# it, the KNN scan found a page of them near in 12-53 ms, where with fewer it
+# often walked the whole radius (up to 0.5 s within 10 mi, 2.3 s within
+# 500 km; bench/README.md, round 39).
 CLOCK_PLAN_MAX_MEETINGS = 10_000
 
 
