@@ -296,20 +296,18 @@ def record_key(raw, *, root: str) -> tuple[str, str]:
 
 
 def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: bool | None, repair,
-                 notes_limit: int | None = None, key: str = "") -> FeedMeeting:
-    """One `GetSearchResults` record, keyed (root server, id) unless `key`
-    is given. Strings must already be clean (`records.clean_record`).
-    Raises `RecordRejected`."""
+                 notes_limit: int, key: str) -> FeedMeeting:
+    """One `GetSearchResults` record, as the meeting keyed `key` (its
+    `record_key`, or one `records.KeyClaims` keyed apart). Strings must
+    already be clean (`records.clean_record`). Raises `RecordRejected`."""
     if not isinstance(raw, dict):
         raise RecordRejected("", f"record is a {type(raw).__name__}, not an object")
     raw = {k: legacy_value(v) if isinstance(v, str) else v for k, v in raw.items()}
     own_key, meeting_id = record_key(raw, root=root)
-    key = key or own_key
     if not own_key:
         value = raw.get("id_bigint")
         raise RecordRejected("id_bigint", "record has no id_bigint" if value in (None, "") else
                              f"id_bigint {shown(value, 40)} is not an id")
-    notes_limit = notes_limit or records_notes_limit()
     fields = Fields(raw, repair, notes_limit=notes_limit)
     name = fields.text("meeting_name", limit=LIMITS["name"], required=True)
     if not name:
@@ -404,18 +402,6 @@ def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: 
     )
 
 
-def _read_record(raw, *, key: str = "", **reading) -> tuple[list[FeedMeeting], RecordRejected | None,
-                                                             list[tuple[str, str]]]:
-    """A record's meeting or its rejection, and its repair notes, not yet reported."""
-    notes: list[tuple[str, str]] = []
-    try:
-        meeting = bmlt_meeting(raw, key=key, repair=lambda field_name, reason: notes.append((field_name, reason)),
-                               **reading)
-    except RecordRejected as error:
-        return [], error, notes
-    return [meeting], None, notes
-
-
 def parse_bmlt(meetings: list, *, formats: list[dict], root: str, default_closed: bool | None = None) -> ParsedFeed:
     """Every `GetSearchResults` record of a server, formats joined by id; an
     id given to two records is told apart as Meeting Guide's repeated slugs
@@ -433,8 +419,8 @@ def parse_bmlt(meetings: list, *, formats: list[dict], root: str, default_closed
         label = f"id {meeting_id}" if meeting_id else f"record {index + 1}"
         for field_name, reason in early:
             parsed.repair(label, field_name, reason)
-        parsed.meetings.extend(claims.read(key, lambda k: _read_record(raw, key=k, **reading), raw, parsed=parsed,
-                                           label=label, field_name="id_bigint", what="id") or [])
+        parsed.meetings.extend(claims.read(key, lambda k, repair: [bmlt_meeting(raw, key=k, repair=repair, **reading)],
+                                           raw, parsed=parsed, label=label, field_name="id_bigint", what="id") or [])
     return parsed
 
 

@@ -341,18 +341,6 @@ def _record_key(raw, repair) -> str:
     return key[:LIMITS["key"]]
 
 
-def _read_record(raw, key: str, notes_limit: int, fellowship: str) -> tuple[
-        list[FeedMeeting], RecordRejected | None, list[tuple[str, str]]]:
-    """A record's meetings or its rejection, and its repair notes, not yet reported."""
-    notes: list[tuple[str, str]] = []
-    try:
-        meetings = meeting_guide_meetings(raw, key=key, notes_limit=notes_limit, fellowship=fellowship,
-                                          repair=lambda field_name, reason: notes.append((field_name, reason)))
-    except RecordRejected as error:
-        return [], error, notes
-    return meetings, None, notes
-
-
 def parse_meeting_guide(records, *, fellowship: str = "") -> ParsedFeed:
     """Every record of a feed (a list, or the `JsonRecords` of a body):
     meetings, and a note for each rejected or repaired record. One bad record
@@ -381,8 +369,9 @@ def parse_meeting_guide(records, *, fellowship: str = "") -> ParsedFeed:
                 parsed.repair(label, "slug", REPEATED_RECORD)
                 continue
             parsed.repair(label, "slug", f"missing slug; keyed as {key}")
-        meetings = claims.read(key, lambda k: _read_record(raw, k, notes_limit, fellowship), raw, parsed=parsed,
-                               label=label, field_name="slug", what="slug")
+        meetings = claims.read(key, lambda k, repair: meeting_guide_meetings(
+            raw, key=k, repair=repair, notes_limit=notes_limit, fellowship=fellowship), raw, parsed=parsed,
+            label=label, field_name="slug", what="slug")
         if meetings is None:
             continue
         parsed.meetings.extend(meetings)

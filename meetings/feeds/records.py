@@ -165,8 +165,19 @@ def _said(meetings: list[FeedMeeting], error: RecordRejected | None, raw) -> str
     return ",".join(m.content_hash() for m in meetings)
 
 
-# What a parser reads a record as: its meetings or its rejection, and its repair notes.
-RecordRead = tuple[list[FeedMeeting], RecordRejected | None, list[tuple[str, str]]]
+# A parser's reading of a record under a key: read(key, repair) returns its
+# meetings, tells `repair(field, reason)` what it repaired, raises RecordRejected.
+RecordReader = Callable[[str, Callable[[str, str], None]], list[FeedMeeting]]
+
+
+def _read_record(read: RecordReader, key: str) -> tuple[list[FeedMeeting], RecordRejected | None,
+                                                         list[tuple[str, str]]]:
+    """A record's meetings or its rejection, and its repair notes, not yet reported."""
+    notes: list[tuple[str, str]] = []
+    try:
+        return read(key, lambda field_name, reason: notes.append((field_name, reason))), None, notes
+    except RecordRejected as error:
+        return [], error, notes
 
 
 class KeyClaims:
@@ -182,13 +193,13 @@ class KeyClaims:
     def __contains__(self, key: str) -> bool:
         return key in self.said
 
-    def read(self, key: str, read: Callable[[str], RecordRead], raw, *, parsed: ParsedFeed, label: str,
-             field_name: str, what: str) -> list[FeedMeeting] | None:
+    def read(self, key: str, read: RecordReader, raw, *, parsed: ParsedFeed, label: str, field_name: str,
+             what: str) -> list[FeedMeeting] | None:
         """A record's meetings, read under `key`, or under a key apart when
         another record took it (noted), and claimed there; its repair notes
         and its rejection written to `parsed`. None for a record rejected, or
         repeating one already read (noted). Every parser reads its records so."""
-        meetings, error, notes = read(key)
+        meetings, error, notes = _read_record(read, key)
         if key in self:
             derived = (None if self.said[key] == _said(meetings, error, raw)
                        else f"{key[:MAX_KEY - FINGERPRINT_LENGTH - 1]}~{record_fingerprint(raw)}")
@@ -197,7 +208,7 @@ class KeyClaims:
                 return None
             parsed.repair(label, field_name, f"duplicate {what}; this record keyed as {derived}")
             key = derived
-            meetings, error, notes = read(key)
+            meetings, error, notes = _read_record(read, key)
         if key:
             self.said[key] = _said(meetings, error, raw)
             parsed.seen_keys.add(key)
