@@ -17,6 +17,7 @@ from meetings.feeds.records import (
     FeedUnreadable,
     KeyClaims,
     ParsedFeed,
+    RecordFields,
     RecordRejected,
     add_minutes,
     clean_record,
@@ -26,11 +27,9 @@ from meetings.feeds.records import (
     link_problem,
     notes_limit as records_notes_limit,
     read_coordinate,
-    read_notes,
     read_time,
     read_timezone,
     shown,
-    text_of,
 )
 
 LEGACY_SEPARATOR = "#@-@#"
@@ -245,23 +244,6 @@ def _venue(venue: str, tokens: list[str]) -> str:
     return VENUE_IN_PERSON
 
 
-class Fields:
-    """One BMLT record's values as text (almost every value is a string;
-    numbers are read as written, anything else is ignored with a note)."""
-
-    def __init__(self, raw: dict, repair, *, notes_limit: int) -> None:
-        self.raw = raw
-        self.repair = repair
-        self.notes_limit = notes_limit
-
-    def text(self, name: str, *, limit: int = 0, required: bool = False) -> str:
-        text = text_of(self.raw.get(name), field_name=name, repair=self.repair, required=required)
-        return limit_text(text, field_name=name, limit=limit, repair=self.repair) if limit else text
-
-    def notes(self, name: str) -> str:
-        return read_notes(self.raw.get(name), field_name=name, repair=self.repair, limit=self.notes_limit)
-
-
 COORDINATE_RANGES = (("latitude", -90, 90), ("longitude", -180, 180))
 
 
@@ -308,7 +290,7 @@ def bmlt_meeting(raw: dict, *, root: str, formats: FormatTable, default_closed: 
         value = raw.get("id_bigint")
         raise RecordRejected("id_bigint", "record has no id_bigint" if value in (None, "") else
                              f"id_bigint {shown(value, 40)} is not an id")
-    fields = Fields(raw, repair, notes_limit=notes_limit)
+    fields = RecordFields(raw, repair, notes_limit=notes_limit)
     name = fields.text("meeting_name", limit=LIMITS["name"], required=True)
     if not name:
         raise RecordRejected("meeting_name", "the meeting has no name")

@@ -21,14 +21,13 @@ from meetings.feeds.records import (
     FeedUnreadable,
     KeyClaims,
     ParsedFeed,
+    RecordFields,
     RecordRejected,
     clean_record,
     limit_text,
-    link_problem,
     notes_limit as records_notes_limit,
     read_coordinate,
     read_day,
-    read_notes,
     read_time,
     read_timezone,
     record_fingerprint,
@@ -60,37 +59,6 @@ def load_feed_text(text: str | bytes) -> JsonRecords:
 def _json_kind(value) -> str:
     return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
         type(value), "number")
-
-
-class Fields:
-    """One raw record's fields read as text, with its repair notes."""
-
-    def __init__(self, raw: dict, repair, *, notes_limit: int) -> None:
-        self.raw = raw
-        self.repair = repair
-        self.notes_limit = notes_limit
-
-    def text(self, *names: str, limit: int, required: bool = False) -> str:
-        """The first of `names` that holds text, at most `limit` characters."""
-        for name in names:
-            text = text_of(self.raw.get(name), field_name=name, repair=self.repair, required=required)
-            if text:
-                return limit_text(text, field_name=name, limit=limit, repair=self.repair)
-        return ""
-
-    def notes(self, name: str) -> str:
-        return read_notes(self.raw.get(name), field_name=name, repair=self.repair, limit=self.notes_limit)
-
-    def link(self, *names: str) -> str:
-        """An http(s) link of at most 500 characters; anything else dropped."""
-        url = self.text(*names, limit=100_000)
-        if not url:
-            return ""
-        field_name = next(n for n in names if self.raw.get(n))
-        if problem := link_problem(url):
-            self.repair(field_name, f"{field_name} {problem}; dropped")
-            return ""
-        return url
 
 
 def _approximate(value, repair) -> bool:
@@ -158,7 +126,7 @@ def _type_tokens(raw: dict, repair, *, fellowship: str) -> list[str]:
     return _types(raw.get("types"), repair)
 
 
-def _days(raw: dict, fields: Fields) -> list[int | None]:
+def _days(raw: dict, fields: RecordFields) -> list[int | None]:
     """The record's weekdays; [None] for a meeting by appointment (no day, no
     time; a day without a time is made one by the caller, with a note)."""
     value = raw.get("day")
@@ -199,7 +167,7 @@ def _updated(value, repair) -> None:
     repair("updated", f"updated {shown(text)} is not a date; ignored")
 
 
-def _regions(raw: dict, fields: Fields) -> list[str]:
+def _regions(raw: dict, fields: RecordFields) -> list[str]:
     regions = raw.get("regions")
     if isinstance(regions, list) and regions:
         names = []
@@ -237,7 +205,7 @@ def _coordinates(raw: dict, repair) -> tuple[float | None, float | None]:
     return lat, lng
 
 
-def _conference_url(fields: Fields) -> str:
+def _conference_url(fields: RecordFields) -> str:
     url = fields.link("conference_url", "video_conference_url")
     if url and not conference_provider(url):
         fields.repair("conference_url", "conference_url host is not a recognised provider: kept, not counted as online")
@@ -251,7 +219,7 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int, fel
     if not isinstance(raw, dict):
         kind = _json_kind(raw)
         raise RecordRejected("", f"record is {'an' if kind[0] in 'aeiou' else 'a'} {kind}, not an object")
-    fields = Fields(raw, repair, notes_limit=notes_limit)
+    fields = RecordFields(raw, repair, notes_limit=notes_limit)
     if raw.get(EXTRA_CELLS):
         repair("", f"the row has {raw[EXTRA_CELLS]} cells more than the header names; they were ignored")
     name = fields.text("name", limit=LIMITS["name"], required=True)

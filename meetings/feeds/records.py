@@ -370,6 +370,38 @@ def read_notes(value, *, field_name: str, repair, limit: int) -> str:
     return text
 
 
+class RecordFields:
+    """One raw record's fields read as text, with its repair notes: strings
+    stripped, numbers as written, anything else ignored with a note."""
+
+    def __init__(self, raw: dict, repair, *, notes_limit: int) -> None:
+        self.raw = raw
+        self.repair = repair
+        self.notes_limit = notes_limit
+
+    def text(self, *names: str, limit: int = 0, required: bool = False) -> str:
+        """The first of `names` that holds text, at most `limit` characters when given."""
+        for name in names:
+            text = text_of(self.raw.get(name), field_name=name, repair=self.repair, required=required)
+            if text:
+                return limit_text(text, field_name=name, limit=limit, repair=self.repair) if limit else text
+        return ""
+
+    def notes(self, name: str) -> str:
+        return read_notes(self.raw.get(name), field_name=name, repair=self.repair, limit=self.notes_limit)
+
+    def link(self, *names: str) -> str:
+        """An http(s) link of at most 500 characters; anything else dropped."""
+        url = self.text(*names, limit=100_000)
+        if not url:
+            return ""
+        field_name = next(n for n in names if self.raw.get(n))
+        if problem := link_problem(url):
+            self.repair(field_name, f"{field_name} {problem}; dropped")
+            return ""
+        return url
+
+
 def storable_text(text: str) -> str:
     """Text a database column accepts (PostgreSQL refuses NUL, UTF-8 lone
     surrogates): those become U+FFFD. For keeping a held feed's body."""
