@@ -17,6 +17,7 @@ from meetings import geo, schedule
 from meetings.bmlt_server.formats import FormatTable
 from meetings.keywords import published_type_ids
 from meetings.models import Meeting, Region
+from meetings.publish.meeting_guide import region_path
 
 # The fields of a meeting record, in a root server's order.
 MEETING_KEYS = (
@@ -80,14 +81,8 @@ def _number(value: float | None) -> str:
 def _county(region_id: int | None, regions: dict[int, tuple[str, int | None]]) -> str:
     """The top of a location's region path when it has two levels or more
     (Orange County > Irvine): BMLT's sub-province; a city alone is the city."""
-    if region_id is None or region_id not in regions:
-        return ""
-    path, cursor, seen = [], region_id, set()
-    while cursor is not None and cursor in regions and cursor not in seen:
-        seen.add(cursor)
-        name, cursor = regions[cursor]
-        path.append(name)
-    return path[-1] if len(path) >= 2 else ""
+    path = region_path(region_id, regions=regions)
+    return path[0] if len(path) >= 2 else ""
 
 
 def meeting_records(*, ids: list[int], distances: dict[int, float], table: FormatTable, root: str,
