@@ -32,7 +32,7 @@ from meetings.feeds.locks import FEED_FIELDS, PLACE, decode
 from meetings.feeds.records import LIMITS, MAX_TYPES, SURROGATE_RE, notes_limit
 from meetings.curation import change_request_is_theirs
 from meetings.history import attributed, encode_value
-from meetings.models import ChangeRequest, Location, Meeting
+from meetings.models import ChangeRequest, Location, Meeting, unused_slug
 from meetings.schedule import is_schedule, is_valid_zone, is_whole_minute
 from meetings.services import location_save, meeting_lock_fields, meeting_save
 
@@ -287,15 +287,6 @@ def proposed_beside_current(change_request: ChangeRequest) -> list[tuple[str, ob
     return rows
 
 
-def _unique_slug(name: str) -> str:
-    base = slugify(name)[:50].strip("-") or "meeting"
-    slug, number = base, 1
-    while Meeting.objects.filter(slug=slug).exists():
-        number += 1
-        slug = f"{base}-{number}"
-    return slug
-
-
 def _pending(change_request: ChangeRequest) -> ChangeRequest:
     """The request read again, its row held to the decision's end; refused once decided."""
     change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
@@ -324,8 +315,9 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
     proposed = change_request.proposed
     with attributed(change_request=change_request):
         if meeting is None:
-            meeting = Meeting(fellowship=body.fellowship, service_body=body, slug=_unique_slug(proposed["name"]),
-                              source="change-request", name=proposed["name"])
+            slug = unused_slug(model=Meeting, base=slugify(proposed["name"])[:50].strip("-") or "meeting")
+            meeting = Meeting(fellowship=body.fellowship, service_body=body, slug=slug, source="change-request",
+                              name=proposed["name"])
         if {"day", "time"} & proposed.keys():
             # Checked when it was sent, against the meeting as it was then.
             day = decode("day", proposed["day"]) if "day" in proposed else meeting.day

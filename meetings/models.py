@@ -22,6 +22,15 @@ from fellowships.querysets import AnnouncedWritesQuerySet
 from meetings.querysets import BODY_BY_SERVICE, FeedSourceQuerySet, MeetingManager
 
 
+def unused_slug(*, model: type[models.Model], base: str) -> str:
+    """`base`, else `base-2`, `base-3` ...: the first no `model` row has as its slug."""
+    slug, number = base, 1
+    while model.objects.filter(slug=slug).exists():
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
+
+
 class Region(models.Model):
     """A place for browsing: Orange County > Irvine."""
 

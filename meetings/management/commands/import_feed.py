@@ -20,7 +20,7 @@ from meetings.feeds.claims import SourceBusy
 from meetings.feeds.fetch import FetchError
 from meetings.feeds.formats import PARSERS, guess_format
 from meetings.feeds.importer import CURATED_KEPT_NOTE, feed_import
-from meetings.models import FeedSource, ImportRun
+from meetings.models import FeedSource, ImportRun, unused_slug
 
 __all__ = ["Command", "guess_format"]
 
@@ -60,13 +60,9 @@ class Command(BaseCommand):
         if problem := service_body_fellowship_problem(service_body=service_body, fellowship=fellowship):
             raise CommandError(f"--service-body {service_body.slug} and --fellowship {fellowship.slug}: {problem}")
         name = given.rsplit("/", 1)[-1] or given
-        base = slugify(f"{service_body.slug}-{name}")[:70] or "feed"
-        slug, n = base, 1
-        while FeedSource.objects.filter(slug=slug).exists():
-            n += 1
-            slug = f"{base}-{n}"
         return FeedSource.objects.create(
-            slug=slug, name=name[:200], url=given, format=options["format"] or guess_format(given),
+            slug=unused_slug(model=FeedSource, base=slugify(f"{service_body.slug}-{name}")[:70] or "feed"),
+            name=name[:200], url=given, format=options["format"] or guess_format(given),
             fellowship=fellowship, service_body=service_body, enabled=False,
         )
 
