@@ -13,7 +13,8 @@ from meetingfinder.public_messages import PublicForm
 from meetings.display import language_name
 from meetings.keywords import UNSTATED_LANGUAGE
 from meetings.curation import feed_source_listings
-from meetings.models import FeedSource, Location, Meeting, Region
+from meetings.feeds.locks import PIN
+from meetings.models import ADDRESS_PARTS, FeedSource, Location, Meeting, Region
 from meetings.schedule import is_schedule, is_valid_zone, is_whole_minute
 from meetings.services import feed_source_move_problem
 
@@ -193,8 +194,7 @@ class RegionAdminForm(forms.ModelForm):
 
 
 # Fields whose change means the location must be looked up again.
-LOCATION_ADDRESS_FIELDS = ("address", "city", "state", "postal_code", "country", "formatted_address")
-LOCATION_COORDINATE_FIELDS = ("latitude", "longitude")
+LOCATION_ADDRESS_FIELDS = (*ADDRESS_PARTS, "formatted_address")
 
 
 class LocationAdminForm(forms.ModelForm):
@@ -219,9 +219,9 @@ class LocationAdminForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        given = [cleaned.get(name) is not None for name in LOCATION_COORDINATE_FIELDS]
+        given = [cleaned.get(name) is not None for name in PIN]
         # Both fields passed their own checks but only one was filled in.
-        if any(given) and not all(given) and not self.errors.keys() & set(LOCATION_COORDINATE_FIELDS):
+        if any(given) and not all(given) and not self.errors.keys() & set(PIN):
             raise ValidationError(
                 _("Give both latitude and longitude to place the location by hand, or clear both to geocode its "
                   "address."),
@@ -235,7 +235,7 @@ class LocationAdminForm(forms.ModelForm):
 
     @property
     def coordinates_changed(self) -> bool:
-        return any(name in self.changed_data for name in LOCATION_COORDINATE_FIELDS)
+        return any(name in self.changed_data for name in PIN)
 
 
 class CorrectionForm(PublicForm):
@@ -247,8 +247,7 @@ class CorrectionForm(PublicForm):
     description = forms.CharField(label=_("What is wrong?"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
     name = forms.CharField(label=_("Meeting name"), required=False, max_length=255)
     day = forms.TypedChoiceField(label=_("Day"), required=False, coerce=int, empty_value=None, choices=[
-        ("", _("(unchanged)")), *[(str(number), _(name)) for number, name in enumerate(
-            ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"))]])
+        ("", _("(unchanged)")), *[(str(number), name) for number, name in Meeting._meta.get_field("day").choices]])
     # type="time": a phone offers its time picker, and every browser sends
     # HH:MM. What else comes is told by the one rule for a proposed time
     # (change_requests), not by a length of Django's, in its "usted" Spanish.
