@@ -7,6 +7,8 @@ the directory's one search (`meeting_search`), and write rows (rows.py)."""
 from __future__ import annotations
 
 import json
+import operator
+from functools import reduce
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
@@ -91,12 +93,8 @@ def _search_ids(search: params.SearchRequest, table: FormatTable) -> tuple[list[
         qs = qs.filter(attendance__in=[a for v in search.venue_types.include for a in ATTENDANCES.get(v, ())])
     if search.venue_types.exclude:
         qs = qs.exclude(attendance__in=[a for v in search.venue_types.exclude for a in ATTENDANCES.get(v, ())])
-    wanted = [_has_format(formats[f]) for f in search.formats.include]
-    if wanted:
-        any_of = wanted[0]
-        for q in wanted[1:]:
-            any_of = any_of | q if search.formats_any else any_of & q
-        qs = qs.filter(any_of)
+    if wanted := [_has_format(formats[f]) for f in search.formats.include]:
+        qs = qs.filter(reduce(operator.or_ if search.formats_any else operator.and_, wanted))
     for f in search.formats.exclude:
         if f in formats:
             qs = qs.exclude(_has_format(formats[f]))
