@@ -54,11 +54,8 @@ def approve_selected(modeladmin, request: HttpRequest, queryset) -> None:
     for change_request in queryset.filter(status=ChangeRequest.Status.PENDING):
         try:
             change_request_approve(change_request=change_request, user=request.user)
-        except ChangeRequestOutOfScope as error:
+        except (ChangeRequestOutOfScope, ChangeRequestInvalid) as error:
             modeladmin.message_user(request, str(error), messages.ERROR)
-            continue
-        except ChangeRequestInvalid as error:
-            modeladmin.message_user(request, " ".join(m for ms in error.errors.values() for m in ms), messages.ERROR)
             continue
         approved += 1
     text = ngettext("%(count)d request approved and applied.", "%(count)d requests approved and applied.",
@@ -125,7 +122,7 @@ class ChangeRequestAdmin(CuratorScopedAdmin):
                 change_request_reject(change_request=obj, user=request.user, reason=obj.decision_note)
                 self.message_user(request, _("Rejected; the reason is recorded."), messages.SUCCESS)
         except ChangeRequestInvalid as error:
-            self.message_user(request, " ".join(m for ms in error.errors.values() for m in ms), messages.ERROR)
+            self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(request.path)
         except (ChangeRequestDecided, ChangeRequestOutOfScope) as error:
             self.message_user(request, str(error), messages.ERROR)

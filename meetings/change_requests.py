@@ -55,10 +55,11 @@ NAME_SHOWN = 40
 
 
 class ChangeRequestInvalid(Exception):
-    """Bad input: `errors` maps a field (or `proposed.<field>`) to messages."""
+    """Bad input: `errors` maps a field (or `proposed.<field>`) to messages;
+    its text is every message, in that order (what the admin shows)."""
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__(errors)
+        super().__init__(" ".join(message for messages in errors.values() for message in messages))
         self.errors = errors
 
 
