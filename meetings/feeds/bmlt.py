@@ -67,11 +67,15 @@ def load_json_text(text: str | bytes, *, what: str, margin: int = 0):
     return read_json(text, what=what, lazy=("meetings",), margin=margin)
 
 
+def _objects(value) -> list[dict]:
+    """The objects of a JSON array (a list of formats); [] for anything else."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def split_search_results(data) -> tuple[list | JsonRecords, list]:
     """(meetings, formats) from a bare array or `{"meetings", "formats"}`."""
     if isinstance(data, dict) and isinstance(data.get("meetings"), (list, JsonRecords)):
-        formats = data.get("formats")
-        return data["meetings"], [f for f in formats if isinstance(f, dict)] if isinstance(formats, list) else []
+        return data["meetings"], _objects(data.get("formats"))
     if isinstance(data, (list, JsonRecords)):
         return data, []
     raise FeedUnreadable("GetSearchResults returned neither an array nor {meetings, formats}")
@@ -123,22 +127,14 @@ def search_results_with_answers(*, results: str, formats: str, server_info: str 
 
 def search_results_read(data) -> tuple[list | JsonRecords, list, bool | None]:
     """(meetings, formats, default closed status) of search results as
-    `load_json_text` reads them: the formats kept beside them
-    (`answers_beside_results`), then those they carry."""
+    `load_json_text` reads them: the `GetFormats` formats kept beside them
+    by `search_results_with_answers`, then those they carry; the default
+    closed status of the `GetServerInfo` kept beside them (None when it is
+    not there)."""
     meetings, used_formats = split_search_results(data)
-    fetched_formats, default_closed = answers_beside_results(data)
-    return meetings, fetched_formats + used_formats, default_closed
-
-
-def answers_beside_results(data) -> tuple[list, bool | None]:
-    """The `GetFormats` formats and the `GetServerInfo` default closed status
-    kept in search results by `search_results_with_answers` ([] and None
-    when they are not there)."""
     if not isinstance(data, dict):
-        return [], None
-    formats = data.get("GetFormats")
-    formats = [f for f in formats if isinstance(f, dict)] if isinstance(formats, list) else []
-    return formats, default_closed_status(data.get("GetServerInfo"))
+        return meetings, used_formats, None
+    return meetings, _objects(data.get("GetFormats")) + used_formats, default_closed_status(data.get("GetServerInfo"))
 
 
 def legacy_value(value) -> str:
@@ -172,7 +168,7 @@ class FormatTable:
     """A server's formats: by server id and by key string, to world ids."""
 
     def __init__(self, formats: list[dict]) -> None:
-        formats = [f for f in formats if isinstance(f, dict)] if isinstance(formats, list) else []
+        formats = _objects(formats)
         self.by_id = {_scalar(f.get("id")): f for f in formats if _scalar(f.get("id"))}
         self.by_key = {_scalar(f.get("key_string")): f for f in formats if _scalar(f.get("key_string"))}
 
