@@ -103,15 +103,10 @@ def _city_index() -> dict[tuple[str, str], tuple[float, float, str, str]]:
     for record in zipcodes.list_all():
         if record["zip_code_type"] == "STANDARD" and record["lat"] and record["long"]:
             members[(_normalise_city(record["city"]), record["state"].upper())].append(record)
-    index = {}
-    for key, records in members.items():
-        index[key] = (
-            round(fmean(float(r["lat"]) for r in records), 5),
-            round(fmean(float(r["long"]) for r in records), 5),
-            records[0]["timezone"] or "",
-            records[0]["city"],
-        )
-    return index
+    return {key: (round(fmean(float(r["lat"]) for r in records), 5),
+                  round(fmean(float(r["long"]) for r in records), 5),
+                  records[0]["timezone"] or "", records[0]["city"])
+            for key, records in members.items()}
 
 
 def ready() -> None:
