@@ -31,6 +31,7 @@ from meetings.feeds.records import (
     read_timezone,
     shown,
 )
+from meetings.models import address_as_read
 
 LEGACY_SEPARATOR = "#@-@#"
 DURATION_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
@@ -211,12 +212,13 @@ def language_of_key(key: str) -> str:
 
 
 def formatted_address(*, street: str, city: str, state: str, postal_code: str, nation: str) -> str:
-    """One address line from BMLT's parts (already read as text): street,
-    city, "state postcode", nation."""
-    state_postcode = " ".join(p for p in (state, postal_code) if p)
+    """One address line from BMLT's parts (already read as text), joined as
+    every reader joins a place's parts (`models.address_as_read`); none
+    without a street or a city."""
     if not (street or city):
         return ""
-    return ", ".join(p for p in (street, city, state_postcode, nation) if p)[:LIMITS["formatted_address"]]
+    return address_as_read(formatted_address="", address=street, city=city, state=state, postal_code=postal_code,
+                           country=nation)[:LIMITS["formatted_address"]]
 
 
 def _regions(*, county: str, city: str) -> list[str]:
