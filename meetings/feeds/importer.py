@@ -97,17 +97,10 @@ class TypeResolver:
                 if isinstance(name, str):
                     self.by_name.setdefault(name.strip().lower(), t)
 
-    def resolve(self, tokens: list[str]) -> tuple[list[MeetingType], list[str]]:
-        found: list[MeetingType] = []
-        unknown: list[str] = []
-        for token in tokens:
-            hits = self._lookup(token)
-            if not hits:
-                unknown.append(token)
-            for hit in hits:
-                if hit not in found:
-                    found.append(hit)
-        return found, unknown
+    def resolve(self, tokens: list[str]) -> list[MeetingType]:
+        """The types `tokens` name, each once, in order (the codes the
+        vocabulary lacks are counted per record, in advance: `unknown_by_record`)."""
+        return list(dict.fromkeys(hit for token in tokens for hit in self._lookup(token)))
 
     def unknown_by_record(self, meetings: list[FeedMeeting]) -> dict[str, int]:
         """The codes the vocabulary lacks, with how many of the feed's records
@@ -779,7 +772,7 @@ class Applier:
 
     def _feed_values(self, fm: FeedMeeting, zone: str) -> tuple[list[MeetingType], dict]:
         """The meeting's types and feed values."""
-        types, _ = self.types.resolve(fm.type_tokens)  # the codes it lacks are counted per record, in advance
+        types = self.types.resolve(fm.type_tokens)
         values = {
             "name": fm.name, "day": fm.day, "time": locks.encode("time", fm.time),
             "end_time": locks.encode("end_time", fm.end_time), "timezone": zone,
