@@ -652,12 +652,8 @@ class Applier:
         self.kept_notes: list[ImportIssue] = []
         self.kept_unlisted = 0
 
-    def _zone(self, fm: FeedMeeting, location: Location | None) -> str:
-        if fm.timezone:
-            return fm.timezone
-        if location is not None and location.timezone:
-            return location.timezone
-        return self.source.service_body.timezone
+    def _zone(self, fm: FeedMeeting, location: Location | WrittenPlace | None) -> str:
+        return fm.timezone or getattr(location, "timezone", "") or self.source.service_body.timezone
 
     def _place(self, fm: FeedMeeting, current: Location | None = None, last_signature: str | None = None,
                place_locked: bool = False) -> tuple[Location | WrittenPlace | None, str, str]:
