@@ -89,16 +89,12 @@ def _lookups() -> _Lookups:
 def _place(row: dict, timezone: str) -> dict:
     """Address fields, coordinates and `approximate` of a record."""
     if row["location_id"] is not None:
+        parts = {part: row[f"location__{part}"] for part in ADDRESS_PARTS}
         place = {
             "location": row["location__name"],
             "location_notes": row["location__notes"],
-            "address": row["location__address"],
-            "city": row["location__city"],
-            "state": row["location__state"],
-            "postal_code": row["location__postal_code"],
-            "country": row["location__country"],
-            "formatted_address": address_as_read(formatted_address=row["location__formatted_address"],
-                                                 **{part: row[f"location__{part}"] for part in ADDRESS_PARTS}),
+            **parts,
+            "formatted_address": address_as_read(formatted_address=row["location__formatted_address"], **parts),
         }
         latitude, longitude = row["location__latitude"], row["location__longitude"]
         if latitude is not None and longitude is not None:
