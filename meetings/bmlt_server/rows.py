@@ -85,8 +85,7 @@ def _county(region_id: int | None, regions: dict[int, tuple[str, int | None]]) -
     return path[0] if len(path) >= 2 else ""
 
 
-def meeting_records(*, ids: list[int], distances: dict[int, float], table: FormatTable, root: str,
-                    lang: str = "en") -> list[dict]:
+def meeting_records(*, ids: list[int], distances: dict[int, float], table: FormatTable, root: str) -> list[dict]:
     """The meetings `ids`, in that order, as `GetSearchResults` records: two
     queries (the rows, their type links) plus the regions."""
     rows = {row["id"]: row for row in Meeting.objects.filter(pk__in=ids).values(*ROW_FIELDS)}
@@ -96,7 +95,7 @@ def meeting_records(*, ids: list[int], distances: dict[int, float], table: Forma
         type_ids[meeting_id].append(type_id)
     regions = {pk: (name, parent) for pk, name, parent in Region.objects.values_list("pk", "name", "parent_id")}
     return [meeting_record(row=rows[pk], type_ids=type_ids.get(pk, ()), distance_m=distances.get(pk), table=table,
-                           root=root, regions=regions, lang=lang) for pk in ids if pk in rows]
+                           root=root, regions=regions) for pk in ids if pk in rows]
 
 
 def meeting_formats(*, row: dict, type_ids: Iterable[int], table: FormatTable) -> list:
@@ -117,7 +116,7 @@ def meeting_formats(*, row: dict, type_ids: Iterable[int], table: FormatTable) -
 
 
 def meeting_record(*, row: dict, type_ids: Iterable[int], distance_m: float | None, table: FormatTable, root: str,
-                   regions: dict, lang: str = "en") -> dict:
+                   regions: dict) -> dict:
     formats = meeting_formats(row=row, type_ids=type_ids, table=table)
     placed = row["location_id"] is not None
     record = dict.fromkeys(MEETING_KEYS, "")
@@ -131,7 +130,7 @@ def meeting_record(*, row: dict, type_ids: Iterable[int], distance_m: float | No
         duration_time=duration(time=row["time"], end_time=row["end_time"]) if row["time"] else "",
         time_zone=schedule.published_zone(row["timezone"]),
         formats=",".join(f.key_string for f in formats),
-        lang_enum=lang,
+        lang_enum="en",
         longitude=_number(row["longitude"]),
         latitude=_number(row["latitude"]),
         comments=row["notes"],
