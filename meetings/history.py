@@ -104,8 +104,7 @@ def _type_codes_of(meeting_ids: list[int]) -> dict[int, list[str]]:
 
 
 def history_bulk_record(*, instances: Iterable[models.Model], history_type: str = "~", user=None, reason: str = "",
-                        date: dt.datetime | None = None, type_codes: dict[int, list[str]] | None = None,
-                        batch_size: int = 500) -> int:
+                        date: dt.datetime | None = None, type_codes: dict[int, list[str]] | None = None) -> int:
     """Record the current state of saved `instances` (meetings or locations,
     all of one model) as one historical row each, in bulk. `type_codes`
     (meeting id -> codes) saves reading them back."""
@@ -130,7 +129,7 @@ def history_bulk_record(*, instances: Iterable[models.Model], history_type: str 
         if model is Meeting:
             row.type_codes = type_codes.get(obj.pk, [])
         rows.append(row)
-    History.objects.bulk_create(rows, batch_size=batch_size)
+    History.objects.bulk_create(rows, batch_size=500)
     return len(rows)
 
 
