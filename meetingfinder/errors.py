@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import TooManyFieldsSent
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
@@ -100,8 +100,8 @@ def api_exception_handler(exc, context):
         logger.warning("database unavailable: %s", exc)
         return Response({"detail": MESSAGES[503]}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
                         headers={"Retry-After": _retry_after(), "Cache-Control": "no-store"})
-    if isinstance(exc, TooManyFieldsSent):  # the form DRF's parsers read
-        return too_many_parameters(in_form=True, api=True)
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):  # the form DRF's parsers read
+        return too_many_parameters(in_form=True, api=True, files=isinstance(exc, TooManyFilesSent))
     return drf_exception_handler(exc, context)
 
 
@@ -123,9 +123,15 @@ def _bad_parameter(key: str, message: str, *, api: bool) -> HttpResponse:
         f"{key}: {message}", content_type="text/plain; charset=utf-8")
 
 
-def too_many_parameters(*, in_form: bool, api: bool) -> HttpResponse:
+def too_many_parameters(*, in_form: bool, api: bool, files: bool = False) -> HttpResponse:
     """The 400 for a query, or a posted form, of more parameters than
-    DATA_UPLOAD_MAX_NUMBER_FIELDS (Django's TooManyFieldsSent), naming which."""
+    DATA_UPLOAD_MAX_NUMBER_FIELDS (Django's TooManyFieldsSent), or a form of
+    more files than DATA_UPLOAD_MAX_NUMBER_FILES (TooManyFilesSent), naming which."""
+    if files:
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return _bad_parameter("form", ngettext("The form has more than %(count)d file.",
+                                               "The form has more than %(count)d files.", limit) % {"count": limit},
+                              api=api)
     limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
     if in_form:
         return _bad_parameter("form", ngettext("The form has more than %(count)d field.",
@@ -202,6 +208,8 @@ class ErrorsMiddleware:
                 request.POST  # parsed for a POST of a form (urlencoded or multipart) alone
             except TooManyFieldsSent:
                 return lambda: too_many_parameters(in_form=True, api=False)
+            except TooManyFilesSent:
+                return lambda: too_many_parameters(in_form=True, api=False, files=True)
             except UnreadablePostError:  # the client left mid-body: the CSRF check's 403, as before
                 pass
         return None

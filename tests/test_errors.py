@@ -168,6 +168,27 @@ def test_an_api_form_of_too_many_fields_is_a_json_400_naming_the_form(db, client
     assert assert_json_error(spanish, 400) == {"form": [f"El formulario tiene más de {limit} campos."]}
 
 
+@pytest.mark.parametrize("path", ["/meetings/{slug}/", "/api/v1/change-requests/"])
+def test_a_form_of_too_many_files_is_a_400_naming_the_form(vocabularies, client, debug, path):
+    """Past DATA_UPLOAD_MAX_NUMBER_FILES (100) Django refuses a multipart form
+    with its bare "Bad Request (400)" page, or DRF's {"detail": "Bad request."}."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    path = path.format(slug=make_meeting(name="Early Birds").slug)
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+
+    def said(**headers) -> str:
+        files = {"f": [SimpleUploadedFile(f"{n}.txt", b"x") for n in range(limit + 1)]}
+        response = client.post(path, files, **headers)
+        if path.startswith("/api/"):
+            return assert_json_error(response, 400)["form"][0]
+        assert response.status_code == 400
+        return response.content.decode().removeprefix("form: ")
+
+    assert said() == f"The form has more than {limit} files."
+    assert said(HTTP_ACCEPT_LANGUAGE="es") == f"El formulario tiene más de {limit} archivos."
+
+
 @pytest.fixture
 def broken_search(monkeypatch):
     def fail(*args, **kwargs):
