@@ -150,11 +150,14 @@ def shared_cache(settings):
 
 
 WORKER = """
-import json, sys
+import datetime as dt, json, sys
 import django
 django.setup()
 from django.test import RequestFactory
+from meetings import clock
 from meetings.throttles import ChangeRequestThrottle
+instant = dt.datetime.fromisoformat(sys.argv[3])
+clock.now = lambda: instant  # the parent's stopped clock: one hour's window in both
 request = RequestFactory().post("/api/v1/change-requests/", REMOTE_ADDR=sys.argv[2])
 print(json.dumps([ChangeRequestThrottle().allow_request(request, None) for _ in range(int(sys.argv[1]))]))
 """
@@ -173,13 +176,13 @@ def test_the_window_is_the_api_clocks_hour(client, meeting, frozen_now):
     assert submit(client, meeting) == 202
 
 
-def test_two_workers_share_one_count_in_redis(shared_cache, clear_of_the_hours_turn):
+def test_two_workers_share_one_count_in_redis(shared_cache, clock_stopped):
     request = RequestFactory().post(SUBMIT, REMOTE_ADDR=shared_cache)
     here = [ChangeRequestThrottle().allow_request(request, None) for _ in range(6)]
-    # Another process: its own Django, its own connection to Redis, same settings.
+    # Another process: its own Django, its own connection to Redis, same settings, the clock stopped alike.
     env = {**os.environ, "CACHE_URL": REDIS_URL, "CHANGE_REQUESTS_RATE": "10/hour"}
-    worker = subprocess.run([sys.executable, "-c", WORKER, "10", shared_cache], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=120, check=False)
+    worker = subprocess.run([sys.executable, "-c", WORKER, "10", shared_cache, clock_stopped.isoformat()], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=120, check=False)
     assert worker.returncode == 0, worker.stderr
     there = json.loads(worker.stdout.strip().splitlines()[-1])
     assert here == [True] * 6 and there == [True] * 4 + [False] * 6
