@@ -4,6 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Python writes its bytecode caches (__pycache__, ignored by git) even where the
+# environment says not to (PYTHONDONTWRITEBYTECODE=1 on these machines): else
+# every process of a run, each test worker and each server or worker a test
+# starts, compiles the project again (the suite's CPU: about 300 s -> 280 s).
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: run test setup schema lock messages fuzz lint
 
