@@ -273,3 +273,54 @@ def test_the_clocks_facts_are_the_turns_of_every_weekly_meetings_times(vocabular
     assert len(times[LA]) == 5 and len(times[ny]) == 4
     assert selectors.clock_turns(using="default") == {zone: schedule.zone_turns(sorted(found, key=str))
                                                      for zone, found in times.items()}
+
+
+@pytest.mark.django_db
+def test_starts_in_agrees_with_the_schedule_on_random_meetings(vocabularies):
+    """DST-exact: in weeks with and without a clock change, every meeting
+    starting within the windows asked is found, with its minutes to
+    schedule.next_start, and no other; a week and two hours lists them all."""
+    rng = random.Random(7)
+    zones = [LA, "America/New_York", "America/Phoenix", "Europe/Berlin", "Australia/Sydney", "Asia/Kolkata",
+             "Australia/Lord_Howe"]
+    for n in range(150):
+        make_meeting(name=f"M{n}", day=rng.randrange(7), no_location=True, timezone=rng.choice(zones),
+                     time=dt.time(rng.randrange(24), rng.choice((0, 15, 30, 59))).isoformat(timespec="minutes"),
+                     conference_url="https://zoom.us/j/1")
+    make_meeting(name="By appointment", day=None, time=None, no_location=True, timezone=LA,
+                 conference_url="https://zoom.us/j/1")
+    meetings = list(Meeting.objects.all())
+    instants = [dt.datetime(2027, 3, 9, 17, 3, tzinfo=UTC), dt.datetime(2027, 3, 14, 9, 59, tzinfo=UTC),
+                dt.datetime(2027, 10, 31, 0, 30, tzinfo=UTC), dt.datetime(2027, 11, 3, 8, 0, tzinfo=UTC),
+                dt.datetime(2027, 1, 20, 12, 0, tzinfo=UTC), dt.datetime(2027, 4, 3, 15, 31, tzinfo=UTC)]
+    for now in instants:
+        for minutes in (120, 24 * 60, selectors.LONGEST_WEEK_MINUTES):
+            expected = {}
+            for m in meetings:
+                start = schedule.next_start(day=m.day, time=m.time, timezone=m.timezone, now=now)
+                if start is not None and start - now.replace(second=0) <= dt.timedelta(minutes=minutes):
+                    expected[m.pk] = int((start - now.replace(second=0)).total_seconds() // 60)
+            found = dict(Meeting.objects.starting_within(now=now, minutes=minutes, zones=zones)
+                         .values_list("pk", "starts_in"))
+            assert found == expected, (now, minutes)
+        assert len(found) == len(meetings) - 1  # all but the one by appointment
+
+
+@pytest.mark.django_db
+def test_a_week_of_starts_is_one_branch_per_zone_offset_where_no_clock_changes(vocabularies):
+    """The minutes to a start are one expression per group of zones whose
+    offset holds over the windows, not one per day and zone (a week in 48
+    zones built ~250 branches: 140 ms of Python per search at 100,000
+    meetings; bench/README.md, round 41); a zone whose clock changes keeps
+    its branch per stretch of wall time."""
+    now = dt.datetime(2027, 1, 20, 12, 0, tzinfo=UTC)  # no clock changes within a week anywhere asked
+    zones = [LA, "America/New_York", "America/Phoenix", "Europe/Berlin", "Asia/Kolkata"]
+    sql = str(Meeting.objects.starting_within(now=now, minutes=selectors.LONGEST_WEEK_MINUTES, zones=zones).query)
+    assert sql.count(" WHEN ") == len(zones)
+    # Berlin's clock goes forward on 28 March 2027: its week is cut where it changes.
+    now = dt.datetime(2027, 3, 24, 12, 0, tzinfo=UTC)
+    sql = str(Meeting.objects.starting_within(now=now, minutes=selectors.LONGEST_WEEK_MINUTES, zones=zones).query)
+    berlin = schedule.starting_segments(timezone="Europe/Berlin", start=now,
+                                        stop=now + dt.timedelta(minutes=selectors.LONGEST_WEEK_MINUTES + 1))
+    # Los Angeles and Phoenix keep the same clock from 14 March: one branch for both.
+    assert len(berlin) > 8 and sql.count(" WHEN ") == 3 + len(berlin)
