@@ -20,12 +20,12 @@ from meetings.feeds.records import (
     RecordFields,
     RecordRejected,
     add_minutes,
-    clean_record,
     conference_link_in,
     coordinate_problem,
     limit_text,
     link_problem,
     notes_limit as records_notes_limit,
+    opened_record,
     read_coordinate,
     read_time,
     read_timezone,
@@ -391,14 +391,13 @@ def parse_bmlt(meetings: list, *, formats: list[dict], root: str, default_closed
     parsed = ParsedFeed(records=len(meetings))
     needs_cleaning = getattr(meetings, "needs_cleaning", True)
     claims = KeyClaims()
-    for index, raw in enumerate(meetings):
-        early: list[tuple[str, str]] = []
-        if needs_cleaning:
-            raw = clean_record(raw, lambda field_name, reason: early.append((field_name, reason)))
+
+    def read_key(raw, repair) -> tuple[str, str]:
         key, meeting_id = record_key(raw, root=root)
-        label = f"id {meeting_id}" if meeting_id else f"record {index + 1}"
-        for field_name, reason in early:
-            parsed.repair(label, field_name, reason)
+        return key, meeting_id and f"id {meeting_id}"
+
+    for index, raw in enumerate(meetings):
+        raw, key, label = opened_record(raw, index, clean=needs_cleaning, parsed=parsed, read_key=read_key)
         parsed.meetings.extend(claims.read(key, lambda k, repair: [bmlt_meeting(raw, key=k, repair=repair, **reading)],
                                            raw, parsed=parsed, label=label, field_name="id_bigint", what="id") or [])
     return parsed

@@ -23,9 +23,9 @@ from meetings.feeds.records import (
     ParsedFeed,
     RecordFields,
     RecordRejected,
-    clean_record,
     limit_text,
     notes_limit as records_notes_limit,
+    opened_record,
     read_coordinate,
     read_day,
     read_time,
@@ -295,18 +295,18 @@ def meeting_guide_meetings(raw: dict, *, key: str, repair, notes_limit: int, fel
     ]
 
 
-def _record_key(raw, repair) -> str:
-    """The feed's slug as our key ("" when it has none usable)."""
+def _record_key(raw, repair) -> tuple[str, str]:
+    """The feed's slug as our key, twice (key and name; "" when it has none usable)."""
     slug = raw.get("slug") if isinstance(raw, dict) else None
     if slug is None or slug == "" or isinstance(slug, bool):
-        return ""
+        return "", ""
     if isinstance(slug, float) or not isinstance(slug, (str, int)):
         repair("slug", f"slug {shown(slug)} is not text or a whole number; keyed on the content")
-        return ""
+        return "", ""
     key = str(slug).strip()
     if len(key) > LIMITS["key"]:
         repair("slug", f"slug is {len(key):,} characters; its first {LIMITS['key']} are the key")
-    return key[:LIMITS["key"]]
+    return key[:LIMITS["key"]], key[:LIMITS["key"]]
 
 
 def parse_meeting_guide(records, *, fellowship: str = "") -> ParsedFeed:
@@ -322,14 +322,7 @@ def parse_meeting_guide(records, *, fellowship: str = "") -> ParsedFeed:
     # The keys made for a multi-day record's days: key -> (record label, meeting).
     day_keys: dict[str, tuple[str, FeedMeeting]] = {}
     for index, raw in enumerate(records):
-        early: list[tuple[str, str]] = []
-        if needs_cleaning:
-            raw = clean_record(raw, lambda field_name, reason: early.append((field_name, reason)))
-        key = _record_key(raw, lambda field_name, reason: early.append((field_name, reason)))
-        label = key or f"record {index + 1}"
-        for field_name, reason in early:
-            parsed.repair(label, field_name, reason)
-
+        raw, key, label = opened_record(raw, index, clean=needs_cleaning, parsed=parsed, read_key=_record_key)
         if not key:
             # No slug: key on the content, so the same record matches next time.
             key = f"{NO_SLUG}{record_fingerprint(raw)}"

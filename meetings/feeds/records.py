@@ -220,6 +220,25 @@ class KeyClaims:
         return meetings
 
 
+def opened_record(raw, index: int, *, clean: bool, parsed: ParsedFeed, read_key) -> tuple[object, str, str]:
+    """(raw, key, label) of a feed's record `index`: cleaned unless its body
+    was (`clean_record`), keyed by `read_key(raw, repair)` -> (key, name),
+    labelled by the name or its place; what either repaired is noted under
+    the label, which only the key gives. Every parser opens its records so."""
+    early: list[tuple[str, str]] = []
+
+    def repair(field_name: str, reason: str) -> None:
+        early.append((field_name, reason))
+
+    if clean:
+        raw = clean_record(raw, repair)
+    key, name = read_key(raw, repair)
+    label = name or f"record {index + 1}"
+    for field_name, reason in early:
+        parsed.repair(label, field_name, reason)
+    return raw, key, label
+
+
 # A Meeting Guide record without a slug is keyed "noslug-" and its fingerprint.
 NO_SLUG = "noslug-"
 # Keys made from content: a record without a slug, or another record under
