@@ -21,7 +21,7 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
-from django.utils.translation import gettext as _, gettext_lazy, ngettext
+from django.utils.translation import gettext as _, gettext_lazy, ngettext, ngettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from meetings import curation, history, quality
@@ -96,43 +96,47 @@ def feed_value_text(field: str, value, meeting: Meeting) -> str:
     return _("(a place not stored yet: releasing puts the meeting there at the next import)")
 
 
-@admin.action(description=gettext_lazy("Publish selected meetings"), permissions=["change"])
-def publish(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
-    selected = queryset.count()
-    changed = meetings_set_published(meetings=queryset, published=True)
-    modeladmin.report_bulk_change(request, changed=changed, selected=selected, done=ngettext(
-        "%(count)d meeting published.", "%(count)d meetings published.", changed),
-                                  unchanged_because=_("already published"))
+def bulk_action(name: str, *, description: str, change, done: str, unchanged_because: str):
+    """The action `name` on the selected meetings: one service call,
+    `change(meetings, request)`, returning how many it changed, reported by
+    `MeetingAdmin.report_bulk_change` (`done` an ngettext_lazy on "count")."""
+    @admin.action(description=description, permissions=["change"])
+    def action(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
+        selected = queryset.count()
+        modeladmin.report_bulk_change(request, changed=change(queryset, request), selected=selected, done=done,
+                                      unchanged_because=unchanged_because)
+
+    action.__name__ = name
+    return action
 
 
-@admin.action(description=gettext_lazy("Unpublish selected meetings"), permissions=["change"])
-def unpublish(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
-    selected = queryset.count()
-    changed = meetings_set_published(meetings=queryset, published=False)
-    modeladmin.report_bulk_change(request, changed=changed, selected=selected, done=ngettext(
-        "%(count)d meeting unpublished.", "%(count)d meetings unpublished.", changed),
-                                  unchanged_because=_("already unpublished"))
-
-
-@admin.action(description=gettext_lazy("Mark selected meetings temporarily closed"), permissions=["change"])
-def mark_temporarily_closed(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
-    selected = queryset.count()
-    changed = meetings_set_temporarily_closed(meetings=queryset, closed=True)
-    modeladmin.report_bulk_change(
-        request, changed=changed, selected=selected,
-        done=ngettext("%(count)d meeting marked temporarily closed.", "%(count)d meetings marked temporarily closed.",
-                      changed),
-        unchanged_because=_("already closed, or their fellowship has no temporarily-closed type"),
-    )
-
-
-@admin.action(description=gettext_lazy("Reopen selected meetings"), permissions=["change"])
-def reopen(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
-    selected = queryset.count()
-    changed = meetings_set_temporarily_closed(meetings=queryset, closed=False)
-    modeladmin.report_bulk_change(request, changed=changed, selected=selected, done=ngettext(
-        "%(count)d meeting reopened.", "%(count)d meetings reopened.", changed),
-                                  unchanged_because=_("not temporarily closed"))
+publish = bulk_action(
+    "publish", description=gettext_lazy("Publish selected meetings"),
+    change=lambda meetings, request: meetings_set_published(meetings=meetings, published=True),
+    done=ngettext_lazy("%(count)d meeting published.", "%(count)d meetings published.", "count"),
+    unchanged_because=gettext_lazy("already published"))
+unpublish = bulk_action(
+    "unpublish", description=gettext_lazy("Unpublish selected meetings"),
+    change=lambda meetings, request: meetings_set_published(meetings=meetings, published=False),
+    done=ngettext_lazy("%(count)d meeting unpublished.", "%(count)d meetings unpublished.", "count"),
+    unchanged_because=gettext_lazy("already unpublished"))
+mark_temporarily_closed = bulk_action(
+    "mark_temporarily_closed", description=gettext_lazy("Mark selected meetings temporarily closed"),
+    change=lambda meetings, request: meetings_set_temporarily_closed(meetings=meetings, closed=True),
+    done=ngettext_lazy("%(count)d meeting marked temporarily closed.",
+                       "%(count)d meetings marked temporarily closed.", "count"),
+    unchanged_because=gettext_lazy("already closed, or their fellowship has no temporarily-closed type"))
+reopen = bulk_action(
+    "reopen", description=gettext_lazy("Reopen selected meetings"),
+    change=lambda meetings, request: meetings_set_temporarily_closed(meetings=meetings, closed=False),
+    done=ngettext_lazy("%(count)d meeting reopened.", "%(count)d meetings reopened.", "count"),
+    unchanged_because=gettext_lazy("not temporarily closed"))
+# Also the change form's "Not a copy: show it", for one meeting (MeetingAdmin.not_a_copy_view).
+not_a_copy = bulk_action(
+    "not_a_copy", description=gettext_lazy("Not a copy: show selected meetings"),
+    change=lambda meetings, request: meetings_not_copies(meetings=meetings, user=request.user),
+    done=ngettext_lazy("%(count)d meeting shown: not a copy.", "%(count)d meetings shown: not copies.", "count"),
+    unchanged_because=gettext_lazy("not hidden as a copy"))
 
 
 @admin.action(description=gettext_lazy("Give curated fields back to the feed"), permissions=["change"])
@@ -146,13 +150,6 @@ def release_curated_fields(modeladmin: MeetingAdmin, request: HttpRequest, query
     modeladmin.message_user(request, ngettext("%(count)d curated field released.", "%(count)d curated fields released.",
                                               released) % {"count": released},
                             messages.SUCCESS if released else messages.WARNING)
-
-
-@admin.action(description=gettext_lazy("Not a copy: show selected meetings"), permissions=["change"])
-def not_a_copy(modeladmin: MeetingAdmin, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
-    selected = queryset.count()
-    changed = meetings_not_copies(meetings=queryset, user=request.user)
-    modeladmin.report_not_copies(request, changed=changed, selected=selected)
 
 
 def history_changes_shown(model, changes: list[dict[str, dict]]) -> list[list[dict]]:
@@ -512,8 +509,7 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         meeting). GET: both meetings named, nothing changed; POST: do it."""
         meeting = self._meeting_to_change(request, object_id)
         if request.method == "POST":
-            changed = meetings_not_copies(meetings=Meeting.objects.filter(pk=meeting.pk), user=request.user)
-            self.report_not_copies(request, changed=changed, selected=1)
+            not_a_copy(self, request, Meeting.objects.filter(pk=meeting.pk))
             return HttpResponseRedirect(reverse("admin:meetings_meeting_change", args=[meeting.pk]))
         kept = None
         if meeting.duplicate_of_id:
@@ -594,14 +590,9 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Meeting]) -> None:
         meetings_delete(meetings=queryset, user=request.user)
 
-    def report_not_copies(self, request: HttpRequest, *, changed: int, selected: int) -> None:
-        self.report_bulk_change(request, changed=changed, selected=selected, done=ngettext(
-            "%(count)d meeting shown: not a copy.", "%(count)d meetings shown: not copies.", changed),
-                                unchanged_because=_("not hidden as a copy"))
-
     def report_bulk_change(self, request: HttpRequest, *, changed: int, selected: int, done: str,
                            unchanged_because: str) -> None:
-        # `done` is the action's own sentence (ngettext), so each language words it whole.
+        # `done` is the action's own sentence (ngettext_lazy on "count"), so each language words it whole.
         text = done % {"count": changed}
         unchanged = selected - changed
         if unchanged:
