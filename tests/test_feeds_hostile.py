@@ -553,6 +553,14 @@ def test_gzip_body_is_decompressed_and_a_bomb_stops_at_the_limit(settings):
     assert decode_body(gzip.compress(b" " * 1000)) == " " * 1000
 
 
+def test_gzip_body_with_data_after_its_end_is_unreadable_as_a_fetched_one():
+    """One rule for a gzip body fetched (Content-Encoding) and given: zero
+    padding after its end is allowed, anything else is not silently dropped."""
+    assert decode_body(gzip.compress(b"[1]") + b"\0\0") == "[1]"
+    with pytest.raises(FeedUnreadable, match="the feed is gzip-compressed and has data after its end"):
+        decode_body(gzip.compress(b"[1]") + b"<html>")
+
+
 def test_json_depth_ignores_brackets_inside_strings():
     assert json_depth('[{"a": "[[[[{{{{", "b": [1, [2]]}]') == 4
     assert json_depth('["\\"[[["]') == 1

@@ -61,33 +61,47 @@ def size_text(count: int) -> str:
 
 # Bytes and text ---------------------------------------------------------------
 
-def _gunzip(data: bytes, *, what: str) -> bytes:
-    """A gzip body, decompressed at most to the size limit (a gzip bomb stops there)."""
-    limit = max_bytes()
-    output, total = [], 0
-    while data:
-        decompressor = zlib.decompressobj(wbits=31)
+class Inflater:
+    """A gzip or zlib/raw deflate stream (by `wbits`) inflated chunk by chunk,
+    `feed` then `finish`, never to more than `limit` bytes: a small body that
+    inflates to gigabytes (a gzip bomb) stops there, memory bounded. Errors
+    name the body (`what`) and the limit's `setting`; past the limit the
+    fetcher raises its own `too_large` (fetching again will not help)."""
+
+    def __init__(self, *, wbits: int, what: str, limit: int, setting: str, too_large=FeedUnreadable):
+        self.kind = "gzip" if wbits > zlib.MAX_WBITS else "deflate"
+        self._wbits, self._what, self._limit, self._setting, self._too_large = wbits, what, limit, setting, too_large
+        self._zlib = zlib.decompressobj(wbits)
+        self._size = 0
+
+    def feed(self, data: bytes) -> bytes:
+        out = bytearray()
         try:
             while data:
-                chunk = decompressor.decompress(data, limit + 1 - total)
-                output.append(chunk)
-                total += len(chunk)
-                if total > limit:
-                    raise FeedUnreadable(f"{what} is gzip-compressed and expands to more than {size_text(limit)}, "
-                                         "the limit (a gzip bomb?)")
-                data = decompressor.unconsumed_tail
-                if decompressor.eof:
-                    break
-                if not chunk and not data:
-                    break
+                piece = self._zlib.decompress(data, self._limit - self._size + 1)
+                self._size += len(piece)
+                if self._size > self._limit:
+                    raise self._too_large(f"{self._what} is {self.kind}-compressed and expands to more than "
+                                          f"{size_text(self._limit)}, the limit ({self._setting}; a {self.kind} bomb?)")
+                out += piece
+                if not self._zlib.eof:
+                    data = self._zlib.unconsumed_tail
+                    continue
+                data = self._zlib.unused_data
+                if data and self.kind == "gzip" and GZIP_MAGIC.startswith(data[:2]):
+                    # Several gzip members one after another make one file (RFC 1952), as `cat a.gz b.gz` makes.
+                    self._zlib = zlib.decompressobj(self._wbits)
+                elif data.strip(b"\0"):
+                    raise FeedUnreadable(f"{self._what} is {self.kind}-compressed and has data after its end")
+                else:
+                    data = b""  # the end, or the zero padding some servers add
         except zlib.error as error:
-            raise FeedUnreadable(f"{what} is gzip-compressed but damaged: {error}") from error
-        if not decompressor.eof:
-            raise FeedUnreadable(f"{what} is gzip-compressed but ends early (truncated download?)")
-        data = decompressor.unused_data  # a further gzip member, as `cat a.gz b.gz` makes
-        if data and not data.startswith(GZIP_MAGIC):
-            break
-    return b"".join(output)
+            raise FeedUnreadable(f"{self._what} is {self.kind}-compressed but damaged: {error}") from error
+        return bytes(out)
+
+    def finish(self) -> None:
+        if not self._zlib.eof:
+            raise FeedUnreadable(f"{self._what} is {self.kind}-compressed but ends early (truncated download?)")
 
 
 def _codec_without_bom(head: bytes) -> str:
@@ -113,7 +127,10 @@ def decode_body(data: bytes, *, what: str = "the feed", _gzipped: bool = False) 
     if data.startswith(GZIP_MAGIC):
         if _gzipped:
             raise FeedUnreadable(f"{what} is gzip-compressed twice")
-        return decode_body(_gunzip(data, what=what), what=what, _gzipped=True)
+        inflater = Inflater(wbits=16 + zlib.MAX_WBITS, what=what, limit=limit, setting="FEEDS_PARSE_MAX_BYTES")
+        data = inflater.feed(data)
+        inflater.finish()
+        return decode_body(data, what=what, _gzipped=True)
     for magic, kind in BINARY_MAGIC.items():
         if data.startswith(magic):
             raise FeedUnreadable(f"{what} is {kind}, not a feed")

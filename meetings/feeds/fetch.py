@@ -41,7 +41,7 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
-from meetings.feeds.body import GZIP_MAGIC, decode_body
+from meetings.feeds.body import GZIP_MAGIC, Inflater, decode_body
 from meetings.feeds.records import FeedUnreadable
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -300,56 +300,18 @@ def _connect(*, scheme: str, host: str, port: int, addresses: list[Address],
 
 # Bodies ----------------------------------------------------------------------
 
-class _Inflater:
-    """A gzip or zlib/deflate stream inflated chunk by chunk, never to more
-    than `max_bytes`: a small body that inflates to gigabytes (a gzip bomb)
-    stops at the limit, memory bounded."""
-
-    def __init__(self, *, wbits: int, name: str, max_bytes: int):
-        self._wbits, self.name, self._max_bytes = wbits, name, max_bytes
-        self._zlib = zlib.decompressobj(wbits)
-        self._size = 0
-
-    def feed(self, data: bytes) -> bytes:
-        out = bytearray()
-        try:
-            while data:
-                piece = self._zlib.decompress(data, self._max_bytes - self._size + 1)
-                self._size += len(piece)
-                if self._size > self._max_bytes:
-                    raise FetchError(f"the {self.name} body inflates to more than the limit of {self._max_bytes} "
-                                     f"bytes (FEEDS_MAX_BYTES); refused")
-                out += piece
-                if not self._zlib.eof:
-                    data = self._zlib.unconsumed_tail
-                    continue
-                data = self._zlib.unused_data
-                if data and self.name == "gzip" and GZIP_MAGIC.startswith(data[:2]):
-                    # Several gzip members one after another make one file (RFC 1952).
-                    self._zlib = zlib.decompressobj(self._wbits)
-                elif data.strip(b"\0"):
-                    raise FeedUnreadable(f"the {self.name} body has data after its end")
-                else:
-                    data = b""  # the end, or the zero padding some servers add
-        except zlib.error as error:
-            raise FeedUnreadable(f"the {self.name} body is corrupt: {error}") from error
-        return bytes(out)
-
-    def finish(self) -> None:
-        if not self._zlib.eof:
-            raise FeedUnreadable(f"truncated {self.name} body: the compressed stream ends early")
-
-
-def _inflater(encoding: str, start: bytes, max_bytes: int) -> _Inflater | None:
+def _inflater(encoding: str, start: bytes, max_bytes: int) -> Inflater | None:
     """How to decode a body sent with `Content-Encoding: encoding` that begins
     with `start` (at least two bytes unless the body is shorter)."""
     if encoding in ("gzip", "x-gzip") or (encoding == "identity" and start.startswith(GZIP_MAGIC)):
-        return _Inflater(wbits=16 + zlib.MAX_WBITS, name="gzip", max_bytes=max_bytes)
-    if encoding == "deflate":
+        wbits = 16 + zlib.MAX_WBITS
+    elif encoding == "deflate":
         # HTTP's deflate is a zlib stream (RFC 1950), but some servers send raw deflate.
         is_zlib = len(start) >= 2 and start[0] & 0x0F == 8 and int.from_bytes(start[:2], "big") % 31 == 0
-        return _Inflater(wbits=zlib.MAX_WBITS if is_zlib else -zlib.MAX_WBITS, name="deflate", max_bytes=max_bytes)
-    return None
+        wbits = zlib.MAX_WBITS if is_zlib else -zlib.MAX_WBITS
+    else:
+        return None
+    return Inflater(wbits=wbits, what="the feed", limit=max_bytes, setting="FEEDS_MAX_BYTES", too_large=FetchError)
 
 
 class _Body:
@@ -359,7 +321,7 @@ class _Body:
         self._encoding, self._max_bytes = encoding, max_bytes
         self._start = b""  # the first bytes, held until the decoding is chosen
         self._chosen = False
-        self._inflater: _Inflater | None = None
+        self._inflater: Inflater | None = None
         self.received = 0
         self._data = bytearray()
 
