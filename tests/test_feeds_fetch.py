@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from meetings.feeds import fetch
-from meetings.feeds.importer import NOT_MODIFIED_REASON, HeldRunSuperseded, import_run_approve, import_source
+from meetings.feeds.importer import NOT_MODIFIED_REASON, HeldRunSuperseded, feed_import, import_run_approve
 from meetings.feeds.records import FeedUnreadable
 from meetings.feeds.locks import PLACE
 from meetings.models import FeedSource, ImportRun, Location, Meeting
@@ -521,12 +521,12 @@ def test_a_304_to_a_plain_request_is_an_error(server, allow_local):
 def test_an_unchanged_feed_is_not_downloaded_again(server, allow_local, vocabularies):
     Handler.feed = json.dumps([feed_record(n) for n in range(3)]).encode()
     source = make_source(url=f"{server}/etag")
-    first = import_source(source=source)
+    first = feed_import(source_id=source.pk)
     assert (first.status, first.created) == (ImportRun.Status.SUCCEEDED, 3)
     source.refresh_from_db()
     assert (source.fetched_etag, source.fetched_last_modified) == (ETAG, LAST_MODIFIED)
 
-    second = import_source(source=source)
+    second = feed_import(source_id=source.pk)
     assert (second.status, second.reason) == (ImportRun.Status.SUCCEEDED, NOT_MODIFIED_REASON)
     assert (second.records, second.created, second.updated, second.removed) == (0, 0, 0, 0)
     assert Handler.requests[1][1]["If-None-Match"] == ETAG
@@ -537,8 +537,8 @@ def test_an_unchanged_feed_is_not_downloaded_again(server, allow_local, vocabula
 def test_a_held_feed_is_downloaded_again(server, allow_local, vocabularies):
     Handler.feed = b"<html>maintenance</html>"
     source = make_source(url=f"{server}/etag")
-    assert import_source(source=source).status == ImportRun.Status.HELD
-    assert import_source(source=source).status == ImportRun.Status.HELD
+    assert feed_import(source_id=source.pk).status == ImportRun.Status.HELD
+    assert feed_import(source_id=source.pk).status == ImportRun.Status.HELD
     assert [headers.get("If-None-Match") for _, headers in Handler.requests] == [None, None]
 
 
@@ -553,19 +553,19 @@ def test_a_held_run_superseded_by_a_304_cannot_roll_the_directory_back(server, a
     full = json.dumps([feed_record(n) for n in range(10)]).encode()
     source = make_source(url=f"{server}/versioned")
     Handler.feed = full
-    assert import_source(source=source).created == 10
+    assert feed_import(source_id=source.pk).created == 10
     Handler.feed = json.dumps([feed_record(n) for n in range(4)]).encode()
-    held = import_source(source=source)
+    held = feed_import(source_id=source.pk)
     assert held.status == ImportRun.Status.HELD
     Handler.feed = full
-    later = import_source(source=source)
+    later = feed_import(source_id=source.pk)
     assert (later.status, later.reason) == (ImportRun.Status.SUCCEEDED, NOT_MODIFIED_REASON)
     held.refresh_from_db()
     assert held.status == ImportRun.Status.FAILED and held.reason.startswith(f"superseded by run {later.pk} ")
     with pytest.raises(HeldRunSuperseded):
         import_run_approve(run=held)
     assert _published(source) == 10
-    assert import_source(source=source).reason == NOT_MODIFIED_REASON and _published(source) == 10
+    assert feed_import(source_id=source.pk).reason == NOT_MODIFIED_REASON and _published(source) == 10
 
 
 def test_an_approved_held_run_forgets_the_validators_of_the_feed_before_it(server, allow_local, vocabularies):
@@ -574,15 +574,15 @@ def test_an_approved_held_run_forgets_the_validators_of_the_feed_before_it(serve
     full = json.dumps([feed_record(n) for n in range(10)]).encode()
     source = make_source(url=f"{server}/versioned")
     Handler.feed = full
-    import_source(source=source)
+    feed_import(source_id=source.pk)
     Handler.feed = json.dumps([feed_record(n) for n in range(4)]).encode()
-    held = import_source(source=source)
+    held = feed_import(source_id=source.pk)
     approved = import_run_approve(run=held)
     assert (approved.status, approved.removed, _published(source)) == (ImportRun.Status.SUCCEEDED, 6, 4)
     source.refresh_from_db()
     assert (source.fetched_etag, source.fetched_last_modified) == ("", "")
     Handler.feed = full
-    back = import_source(source=source)
+    back = feed_import(source_id=source.pk)
     assert (back.status, back.restored, _published(source)) == (ImportRun.Status.SUCCEEDED, 6, 10)
     assert "If-None-Match" not in Handler.requests[-1][1]
 
@@ -595,17 +595,17 @@ def test_a_feed_whose_meeting_may_be_a_copy_again_is_downloaded_again(server, al
     run_feed(intergroup, [feed_record(1, name="Serenity Group")])
     Handler.feed = json.dumps([feed_record(1, name="Serenity", slug="d-77")]).encode()
     district = make_source("district", url=f"{server}/etag")
-    assert import_source(source=district).duplicates == 1
+    assert feed_import(source_id=district.pk).duplicates == 1
     kept, copy = Meeting.objects.get(feed_source=intergroup), Meeting.objects.get(feed_source=district)
     meetings_not_copies(meetings=Meeting.objects.filter(pk=copy.pk))
-    assert import_source(source=district).reason == NOT_MODIFIED_REASON
+    assert feed_import(source_id=district.pk).reason == NOT_MODIFIED_REASON
     meetings_not_copies_undo(meeting=copy, other=kept)
-    run = import_source(source=district)
+    run = feed_import(source_id=district.pk)
     assert (run.status, run.reason, run.duplicates) == (ImportRun.Status.SUCCEEDED, "", 1)
     assert "If-None-Match" not in Handler.requests[-1][1]
     copy.refresh_from_db()
     assert copy.duplicate_of == kept
-    assert import_source(source=district).reason == NOT_MODIFIED_REASON  # and conditional again after that
+    assert feed_import(source_id=district.pk).reason == NOT_MODIFIED_REASON  # and conditional again after that
 
 
 def test_a_released_place_the_feed_must_give_again_is_downloaded_again(server, allow_local, vocabularies,
@@ -617,28 +617,28 @@ def test_a_released_place_the_feed_must_give_again_is_downloaded_again(server, a
     grace = {"location": "Grace Church", "address": "1 Main St", "latitude": 33.7, "longitude": -117.8}
     Handler.feed = json.dumps([feed_record(1, **grace)]).encode()
     source = make_source(url=f"{server}/etag")
-    assert import_source(source=source).created == 1
+    assert feed_import(source_id=source.pk).created == 1
     meeting = Meeting.objects.get(feed_source=source)
     feed_place = meeting.location
     elsewhere = Location.objects.create(name="Elsewhere", address="7 Elm St", latitude=33.5, longitude=-117.5)
     admin_client.post(change_url(meeting), meeting_form_data(meeting, location=elsewhere.pk))
     feed_place.delete()  # a superuser tidied up the empty hall
-    assert import_source(source=source).reason == NOT_MODIFIED_REASON
+    assert feed_import(source_id=source.pk).reason == NOT_MODIFIED_REASON
     meeting.refresh_from_db()
     meeting_release_lock(meeting=meeting, field=PLACE)
-    run = import_source(source=source)
+    run = feed_import(source_id=source.pk)
     assert (run.status, run.reason, run.updated) == (ImportRun.Status.SUCCEEDED, "", 1)
     assert "If-None-Match" not in Handler.requests[-1][1]
     meeting.refresh_from_db()
     assert (meeting.location.name, meeting.location.address) == ("Grace Church", "1 Main St")
-    assert import_source(source=source).reason == NOT_MODIFIED_REASON  # and conditional again after that
+    assert feed_import(source_id=source.pk).reason == NOT_MODIFIED_REASON  # and conditional again after that
 
 
 def test_validators_of_another_url_are_not_sent(server, allow_local, vocabularies):
     source = make_source(url=f"{server}/etag?new", fetched_url=f"{server}/etag", fetched_etag=ETAG,
                          fetched_last_modified=LAST_MODIFIED)
     Handler.feed = json.dumps([feed_record(1)]).encode()
-    assert import_source(source=source).created == 1
+    assert feed_import(source_id=source.pk).created == 1
     assert "If-None-Match" not in Handler.requests[0][1]
 
 

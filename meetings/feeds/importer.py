@@ -1292,13 +1292,6 @@ def feed_places_apply(*, namespace: str, places: list[FeedMeeting]) -> None:
 
 # The older entry points, kept for their callers: each is one `feed_import`.
 
-def import_source(*, source: FeedSource, geocoder=None, progress: Progress | None = None,
-                  local_file_allowed: bool = False) -> ImportRun:
-    """Fetch and apply one source now."""
-    return feed_import(source_id=source.pk, geocoder=geocoder, progress=progress,
-                       local_file_allowed=local_file_allowed)
-
-
 def import_feed_text(*, source: FeedSource, text: str, run: ImportRun | None = None, geocoder=None,
                      allow_shrink: bool = False, progress: Progress | None = None, bmlt_formats: list | None = None,
                      default_closed: bool | None = None) -> ImportRun:
