@@ -13,7 +13,6 @@ Both decisions mail the sender when they left an address.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from django.conf import settings
@@ -298,7 +297,7 @@ def _pending(change_request: ChangeRequest) -> ChangeRequest:
 
 
 @transaction.atomic
-def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datetime | None = None) -> Meeting:
+def change_request_approve(*, change_request: ChangeRequest, user) -> Meeting:
     """Apply the proposed values; they become curated fields of the meeting."""
     change_request = _pending(change_request)
     if change_request.meeting_id is not None:
@@ -354,14 +353,14 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
         if "types" in proposed:
             types = list(MeetingType.objects.filter(fellowship_id=meeting.fellowship_id, code__in=proposed["types"]))
         meeting._history_user = user
-        meeting = meeting_save(meeting=meeting, types=types, now=now)
+        meeting = meeting_save(meeting=meeting, types=types)
         curated = [name for name in proposed if name in FEED_FIELDS] + ([PLACE] if placed else [])
         if curated:
             meeting_lock_fields(meeting=meeting, fields=curated)
     change_request.meeting = meeting
     change_request.status = ChangeRequest.Status.APPROVED
     change_request.decided_by = user
-    change_request.decided_at = now or timezone.now()
+    change_request.decided_at = timezone.now()
     change_request.applied = sorted(proposed)
     change_request.save()
     transaction.on_commit(lambda: change_request_notify(change_request=change_request))
@@ -369,8 +368,7 @@ def change_request_approve(*, change_request: ChangeRequest, user, now: dt.datet
 
 
 @transaction.atomic
-def change_request_reject(*, change_request: ChangeRequest, user, reason: str,
-                          now: dt.datetime | None = None) -> ChangeRequest:
+def change_request_reject(*, change_request: ChangeRequest, user, reason: str) -> ChangeRequest:
     # Decided first: a decided request's reason is no longer asked (its form shows it read-only).
     change_request = _pending(change_request)
     reason = (reason or "").strip()
@@ -379,7 +377,7 @@ def change_request_reject(*, change_request: ChangeRequest, user, reason: str,
     change_request.status = ChangeRequest.Status.REJECTED
     change_request.decision_note = reason
     change_request.decided_by = user
-    change_request.decided_at = now or timezone.now()
+    change_request.decided_at = timezone.now()
     change_request.save()
     transaction.on_commit(lambda: change_request_notify(change_request=change_request))
     return change_request

@@ -421,7 +421,7 @@ def meetings_not_copies_undo(*, meeting: Meeting, other: Meeting, user=None) -> 
 
 
 @transaction.atomic
-def meetings_set_published(*, meetings: QuerySet[Meeting], published: bool, user=None) -> int:
+def meetings_set_published(*, meetings: QuerySet[Meeting], published: bool) -> int:
     """Publish or unpublish `meetings`; the copies hidden behind those
     unpublished are shown again. Returns how many changed."""
     changing = list(meetings.exclude(published=published))
@@ -430,8 +430,8 @@ def meetings_set_published(*, meetings: QuerySet[Meeting], published: bool, user
         meeting.published, meeting.updated = published, now
     Meeting.objects.bulk_update(changing, ["published", "updated"], batch_size=500)
     # A queryset write skips save(): its history is recorded here.
-    history_bulk_record(instances=changing, user=user, date=now)
-    duplicates_show_again(kept=[m.pk for m in changing], date=now, user=user)
+    history_bulk_record(instances=changing, date=now)
+    duplicates_show_again(kept=[m.pk for m in changing], date=now)
     return len(changing)
 
 

@@ -74,12 +74,10 @@ Progress = Callable[[int, int], None]
 # Parsing -------------------------------------------------------------------
 
 
-def parse_feed_text(*, text: str, format: str, root: str = "", bmlt_formats: list | None = None,
-                    default_closed: bool | None = None) -> ParsedFeed:
+def parse_feed_text(*, text: str, format: str) -> ParsedFeed:
     """Raw feed text in one of the formats as a `ParsedFeed`; raises
     `FeedUnreadable` for an HTML page, invalid or truncated JSON."""
-    document = FeedDocument(text=text, options={"bmlt_formats": bmlt_formats, "default_closed": default_closed})
-    return parser_for(format).parse(document=document, root=root)
+    return parser_for(format).parse(document=FeedDocument(text=text), root="")
 
 
 # Types ---------------------------------------------------------------------
@@ -1305,7 +1303,7 @@ def import_feed_text(*, source: FeedSource, text: str, run: ImportRun | None = N
 
 def import_records(*, records: list, source: FeedSource | None = None, fellowship: Fellowship | None = None,
                    service_body: ServiceBody | None = None, format: str = FeedFormat.MEETING_GUIDE,
-                   geocoder=None, allow_shrink: bool = False, bmlt_formats: list | None = None) -> ImportRun:
+                   allow_shrink: bool = False, bmlt_formats: list | None = None) -> ImportRun:
     """Apply decoded records: Meeting Guide dicts, or BMLT records."""
     if source is None:
         if fellowship is None or service_body is None:
@@ -1315,17 +1313,16 @@ def import_records(*, records: list, source: FeedSource | None = None, fellowshi
                 "name": f"Records for {service_body.name}"[:200], "format": format, "fellowship": fellowship,
                 "service_body": service_body})
     document = FeedDocument(records=records, options={"bmlt_formats": bmlt_formats})
-    return feed_import(source_id=source.pk, document=document, format=format, geocoder=geocoder,
-                       allow_shrink=allow_shrink)
+    return feed_import(source_id=source.pk, document=document, format=format, allow_shrink=allow_shrink)
 
 
-def import_run_approve(*, run: ImportRun, geocoder=None) -> ImportRun:
+def import_run_approve(*, run: ImportRun) -> ImportRun:
     """An admin's approval of a held run: apply its feed, shrink guard off.
     Raises `HeldRunSuperseded` when a later run of the source succeeded or
     was held (the held run is marked so), ValueError for a run not held."""
     if run.status != ImportRun.Status.HELD:
         _approvable(run)  # says why at once; a held run is checked under the source's claim
-    return feed_import(source_id=run.source_id, held_run_id=run.pk, geocoder=geocoder)
+    return feed_import(source_id=run.source_id, held_run_id=run.pk)
 
 
 def import_run_meetings(*, run: ImportRun) -> dict[str, QuerySet[Meeting]]:
