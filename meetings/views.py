@@ -210,7 +210,7 @@ def _home(request):
         "offset": offset,
         "online_elsewhere_url": _online_elsewhere_url(asked) if has_place else "",
         "suggested_near": suggested_near,
-        "suggested_near_url": _near_url(asked, suggested_near) if suggested_near else "",
+        "suggested_near_url": _elsewhere_url(asked, near=[suggested_near]) if suggested_near else "",
         # No page past the deepest one read (`_offset`): it would open on the first again.
         "next_url": (_page_url(asked, offset + SEARCH_PAGE_SIZE)
                      if more and offset + SEARCH_PAGE_SIZE <= settings.MEETINGS_MAX_OFFSET else ""),
@@ -270,19 +270,17 @@ def _online_elsewhere_url(asked: QueryDict) -> str:
     attendance = asked.getlist("attendance")
     if attendance and "online" not in attendance:
         return ""
+    return _elsewhere_url(asked, attendance=["online"])
+
+
+def _elsewhere_url(asked: QueryDict, **values: list[str]) -> str:
+    """The same search from its first page, without its place, with `values`
+    (online meetings; near a city spelt like the one not known)."""
     elsewhere = asked.copy()
     for name in (*PLACE_PARAMETERS, "offset"):
         elsewhere.pop(name, None)
-    elsewhere.setlist("attendance", ["online"])
-    return _search_link(elsewhere)
-
-
-def _near_url(asked: QueryDict, near: str) -> str:
-    """The same search near another place (a city spelt like the one not known)."""
-    elsewhere = asked.copy()
-    for name in (*PLACE_PARAMETERS, "offset"):
-        elsewhere.pop(name, None)
-    elsewhere["near"] = near
+    for name, listed in values.items():
+        elsewhere.setlist(name, listed)
     return _search_link(elsewhere)
 
 
