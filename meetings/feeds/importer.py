@@ -1290,15 +1290,11 @@ def feed_places_apply(*, namespace: str, places: list[FeedMeeting]) -> None:
 
 # The older entry points, kept for their callers: each is one `feed_import`.
 
-def import_feed_text(*, source: FeedSource, text: str, run: ImportRun | None = None, geocoder=None,
-                     allow_shrink: bool = False, progress: Progress | None = None, bmlt_formats: list | None = None,
-                     default_closed: bool | None = None) -> ImportRun:
+def import_feed_text(*, source: FeedSource, text: str, geocoder=None, allow_shrink: bool = False,
+                     bmlt_formats: list | None = None, default_closed: bool | None = None) -> ImportRun:
     """Parse `text` in the source's format and apply it."""
     document = FeedDocument(text=text, options={"bmlt_formats": bmlt_formats, "default_closed": default_closed})
-    if run is not None and run.status == ImportRun.Status.HELD:
-        return feed_import(source_id=source.pk, held_run_id=run.pk, geocoder=geocoder, progress=progress)
-    return feed_import(source_id=source.pk, document=document, geocoder=geocoder, allow_shrink=allow_shrink,
-                       progress=progress)
+    return feed_import(source_id=source.pk, document=document, geocoder=geocoder, allow_shrink=allow_shrink)
 
 
 def import_records(*, records: list, source: FeedSource | None = None, fellowship: Fellowship | None = None,
