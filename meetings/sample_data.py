@@ -213,16 +213,26 @@ def _unique(rows: list[dict], key: str, kind: str) -> None:
 
 def _create_or_keep(model: type[models.Model], *, existing: models.Model | None, lookup: dict, values: dict,
                     tally: Tally) -> models.Model:
-    """Create the row if it is missing; an existing row is never written
-    (whoever changed it meant it), only counted as unchanged or as kept when
-    its values differ from the file's (foreign keys compared by id)."""
+    """The row, made (unsaved: `_create_missing` writes it) if it is missing;
+    an existing row is never written (whoever changed it meant it), only
+    counted as unchanged or as kept when its values differ from the file's
+    (foreign keys compared by id)."""
     if existing is None:
         tally.count("created")
-        return model.objects.create(**lookup, **values)
+        return model(**lookup, **values)
     differs = any(getattr(existing, model._meta.get_field(name).attname) != (
         value.pk if isinstance(value, models.Model) else value) for name, value in values.items())
     tally.count("kept" if differs else "unchanged")
     return existing
+
+
+def _create_missing(model: type[models.Model], rows: list[models.Model]) -> None:
+    """Write the rows `_create_or_keep` made, a generation at a time (a row's
+    parent is listed before it): one statement each, not one per row."""
+    new = [row for row in rows if row.pk is None]
+    while new:
+        model.objects.bulk_create([row for row in new if row.parent is None or row.parent.pk is not None])
+        new = [row for row in new if row.pk is None]
 
 
 # --- the four lists --------------------------------------------------------
@@ -251,6 +261,7 @@ def _service_bodies_create_missing(*, rows: list[dict], fellowships: dict[str, F
         }
         bodies[slug] = _create_or_keep(ServiceBody, existing=stored.get(slug), lookup={"slug": slug},
                                        values=values, tally=tally)
+    _create_missing(ServiceBody, list(bodies.values()))
     return bodies
 
 
@@ -267,6 +278,7 @@ def _regions_create_missing(*, rows: list[dict], tally: Tally) -> dict[str, Regi
                   "parent": regions[parent_slug] if parent_slug else None}
         regions[slug] = _create_or_keep(Region, existing=stored.get(slug), lookup={"slug": slug}, values=values,
                                         tally=tally)
+    _create_missing(Region, list(regions.values()))
     return regions
 
 
