@@ -12,7 +12,7 @@ from fellowships.models import Fellowship, ServiceBody
 from django.urls import reverse
 
 from meetings.feeds.importer import HeldRunSuperseded, feed_import, import_feed_text, import_records, import_run_approve
-from meetings.models import ImportRun, Meeting
+from meetings.models import ImportRun, Meeting, Region
 from meetings.services import meeting_lock_fields, meeting_release_lock, meeting_save
 from tests.factories import BMLT_FORMATS, bmlt_record, feed_record, make_source, message_texts, run_feed
 
@@ -92,6 +92,26 @@ def test_a_changed_re_import_costs_the_same_statements_for_any_number_of_meeting
 
     few, more = statements(3), statements(12)
     assert len(more) == len(few), [sql for sql in more if "fellowships_fellowship" in sql][:3]
+
+
+def test_region_paths_find_the_stored_regions_at_once_and_make_the_missing_ones(source):
+    """A place is filed under the region at the end of its record's path: the
+    stored region of that name under the same parent (the oldest of two), else
+    one made with a slug of the path. The stored regions are read at once,
+    not once for each region the feed names (the sample data names 29)."""
+    california = Region.objects.create(slug="ca", name="California")
+    Region.objects.create(slug="ca-later", name="California")
+    Region.objects.create(slug="nv-irvine", name="Irvine", parent=Region.objects.create(slug="nv", name="Nevada"))
+    cities = [Region.objects.create(slug=f"city-{n}", name=f"City {n}", parent=california) for n in range(5)]
+    records = [feed_record(n, regions=["California", f"City {n}"]) for n in range(5)]
+    with CaptureQueriesContext(connection) as queries:
+        run = run_feed(source, [*records, feed_record(5, regions=["California", "Irvine"])])
+    assert run.created == 6
+    placed = {m.source_key: m.location.region for m in Meeting.objects.select_related("location__region")}
+    assert [placed[f"m{n}"] for n in range(5)] == cities
+    assert (placed["m5"].slug, placed["m5"].name, placed["m5"].parent) == ("california-irvine", "Irvine", california)
+    reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT') and 'FROM "meetings_region"' in q["sql"]]
+    assert len(reads) == 2, reads  # the stored regions of the feed's names; the slug of the one made
 
 
 def test_vanished_meeting_is_removed_not_deleted_and_restored(source):

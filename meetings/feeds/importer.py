@@ -39,7 +39,7 @@ import datetime as dt
 import hashlib
 import json
 import time as monotonic
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import chain
@@ -237,23 +237,6 @@ def geocode_new_places(*, meetings: list[FeedMeeting], known_keys: set[str], geo
     return answers
 
 
-def _region_path(names: list[str], cache: dict[tuple[str, ...], Region]) -> Region | None:
-    """The region at the end of a feed's path of names: an existing one with
-    that name under the same parent, else one made with a slug of the path."""
-    parent = None
-    for depth in range(1, len(names) + 1):
-        path = tuple(names[:depth])
-        if path not in cache:
-            region = Region.objects.filter(name=path[-1][:100], parent=parent).order_by("pk").first()
-            if region is None:
-                slug = slugify("-".join(path))[:100] or f"region-{depth}"
-                region, _ = Region.objects.get_or_create(slug=slug, defaults={"name": path[-1][:100],
-                                                                             "parent": parent})
-            cache[path] = region
-        parent = cache[path]
-    return parent
-
-
 # Keys per `__in` lookup: PostgreSQL takes at most 65,535 parameters a statement.
 LOOKUP_BATCH = 500
 
@@ -295,17 +278,45 @@ class Places:
         self.pending: list[Location] = []
         self.by_pk: dict[int, Location] = {}
         self.updated: dict[int, Location] = {}
-        self.regions: dict[tuple[str, ...], Region] = {}
+        # (name, parent id) -> the region, stored or made by the run: the
+        # stored ones of `region_names`, read when a place is first made, at
+        # once for the names the records preloaded give (`region_names_due`).
+        self.regions: dict[tuple[str, int | None], Region] = {}
+        self.region_names: set[str] = set()
+        self.region_names_due: set[str] = set()
 
-    def preload(self, keys: set[str]) -> None:
-        wanted = sorted(keys - set(self.by_key))
+    def preload(self, meetings: Iterable[FeedMeeting]) -> None:
+        """Read the stored places of `meetings` at once (their regions when first needed)."""
+        meetings = list(meetings)
+        wanted = sorted({key for fm in meetings if (key := _location_signature(fm))} - set(self.by_key))
         for keys in _batches(wanted, LOOKUP_BATCH):
             for location in Location.objects.filter(source=self.namespace, source_key__in=keys):
                 self.by_key[location.source_key] = self.by_pk.setdefault(location.pk, location)
+        self.region_names_due.update(name[:100] for fm in meetings for name in fm.regions)
+
+    def _region(self, names: list[str]) -> Region | None:
+        """The region at the end of a feed's path of names: an existing one
+        with that name under the same parent (the oldest), else one made
+        with a slug of the path."""
+        wanted = sorted((self.region_names_due | {name[:100] for name in names}) - self.region_names)
+        for batch in _batches(wanted, LOOKUP_BATCH):
+            for region in Region.objects.filter(name__in=batch).order_by("pk"):
+                self.regions.setdefault((region.name, region.parent_id), region)
+        self.region_names.update(wanted)
+        self.region_names_due = set()
+        parent = None
+        for depth, name in enumerate(names, 1):
+            key = (name[:100], parent.pk if parent else None)
+            if key not in self.regions:
+                slug = slugify("-".join(names[:depth]))[:100] or f"region-{depth}"
+                self.regions[key], _ = Region.objects.get_or_create(slug=slug, defaults={"name": name[:100],
+                                                                                        "parent": parent})
+            parent = self.regions[key]
+        return parent
 
     def _from_feed(self, fm: FeedMeeting) -> Location:
         location = feed_location(fm)
-        location.region = _region_path(fm.regions, self.regions) if fm.regions else None
+        location.region = self._region(fm.regions) if fm.regions else None
         if _needs_geocoding(fm):
             query = location_query(location)
             found = self.geocoded.get(query)
@@ -818,8 +829,7 @@ class Applier:
         total = len(parsed.meetings)
         self.done = plan.unchanged
         self.run.duplicates = 0
-        self.places.preload({key for fm in chain(plan.create, (fm for fm, _ in plan.update))
-                             if (key := _location_signature(fm))})
+        self.places.preload(chain(plan.create, (fm for fm, _ in plan.update)))
         self.described_anew = self._described_anew(plan) if plan.update else {}
         if plan.create and self.described_anew:
             self._settle_described_anew(plan)
@@ -1280,7 +1290,7 @@ def feed_places_apply(*, namespace: str, places: list[FeedMeeting]) -> None:
     with transaction.atomic():
         stored = Places(namespace=namespace, geocoded={})
         keyed = [(key, fm) for fm in places if (key := _location_signature(fm))]
-        stored.preload({key for key, _ in keyed})
+        stored.preload(places)
         for key, fm in keyed:
             stored.location(fm, key)
         names = type_search_names_read()
