@@ -44,6 +44,8 @@ MEETING_TEXT = ("name", "group", "notes")
 
 def fold(text: str) -> str:
     """Text without accents (decomposed, combining marks dropped), lower-cased."""
+    if text.isascii():  # most of a directory's words: nothing to decompose
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
