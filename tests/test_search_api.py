@@ -7,6 +7,8 @@ import datetime as dt
 import pytest
 from django.test import override_settings
 
+from fellowships.services import vocabularies_sync
+from meetings import clock
 from meetings.geo import from_metres, great_circle_m
 from meetings.models import Meeting, Region
 from meetings.selectors import MeetingFilters, meeting_search
@@ -26,9 +28,24 @@ def at(lat: float, lng: float, **fields):
     return LocationFactory(latitude=lat, longitude=lng, **fields)
 
 
+# Rows read by every test of a class are made once for it (conftest's
+# `shared_rows`), class by class: a block stays open until its scope ends,
+# and a later class's rows must not be made inside it.
+
+@pytest.fixture(scope="class")
+def newport_rows(shared_rows):
+    with shared_rows():
+        vocabularies_sync()
+        yield newport_make()
+
+
 @pytest.fixture
-def newport(vocabularies):
+def newport(newport_rows, read_again):
     """Meetings at known distances from Newport Beach."""
+    return read_again(newport_rows)
+
+
+def newport_make() -> dict:
     return {
         "near": make_meeting(name="Near", location=at(33.6300, -117.8700), types=("O",)),  # ~0.1 mi
         "mid": make_meeting(name="Mid", location=at(33.6846, -117.8265), types=("C",)),  # Irvine, ~4.5 mi
@@ -394,21 +411,32 @@ class TestStartingWithin:
         assert names(client.get(URL, {"near": "92660", "starting_within": 60})) == ["Near later", "Far soon"]
 
 
+WEDNESDAY_9AM_LA = dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="class")
+def around_newport_rows(shared_rows):
+    with shared_rows():
+        with clock.held_at(WEDNESDAY_9AM_LA):
+            vocabularies_sync()
+            la = {"timezone": "America/Los_Angeles"}
+            make_meeting(name="Near tomorrow", day=4, time="08:00", location=at(33.6300, -117.8700), **la)
+            make_meeting(name="Far soon", day=3, time="09:10", location=at(33.7000, -117.9000), **la)
+            make_meeting(name="Near later", day=3, time="19:00", location=at(33.6310, -117.8690), **la)
+            make_meeting(name="Mid later", day=3, time="19:00", location=at(33.6846, -117.8265), **la)
+            make_meeting(name="Near past", day=3, time="07:00", location=at(33.6305, -117.8695), **la)
+            make_meeting(name="Outside", day=3, time="09:05", location=at(34.0522, -118.2437), **la)
+        yield
+
+
 @pytest.mark.django_db
 class TestOrder:
     """`order`: nearest first near a place by default; `soonest` lists by next
     start from now, near a place too, nearer first at the same instant."""
 
     @pytest.fixture
-    def around_newport(self, vocabularies, frozen_now):
-        frozen_now(dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc))  # Wednesday 09:00 in LA
-        la = {"timezone": "America/Los_Angeles"}
-        make_meeting(name="Near tomorrow", day=4, time="08:00", location=at(33.6300, -117.8700), **la)
-        make_meeting(name="Far soon", day=3, time="09:10", location=at(33.7000, -117.9000), **la)
-        make_meeting(name="Near later", day=3, time="19:00", location=at(33.6310, -117.8690), **la)
-        make_meeting(name="Mid later", day=3, time="19:00", location=at(33.6846, -117.8265), **la)
-        make_meeting(name="Near past", day=3, time="07:00", location=at(33.6305, -117.8695), **la)
-        make_meeting(name="Outside", day=3, time="09:05", location=at(34.0522, -118.2437), **la)
+    def around_newport(self, around_newport_rows, db, frozen_now):
+        frozen_now(WEDNESDAY_9AM_LA)
 
     def test_soonest_near_a_place(self, around_newport, client):
         response = client.get(URL, {"near": "92660", "radius": 10, "order": "soonest"})
@@ -460,10 +488,22 @@ class TestOrder:
 MONDAY_2330_NEW_YORK = dt.datetime(2026, 12, 1, 4, 30, tzinfo=dt.timezone.utc)
 
 
+@pytest.fixture(scope="class")
+def near_midnight_in_new_york_rows(shared_rows):
+    with shared_rows():
+        with clock.held_at(MONDAY_2330_NEW_YORK):
+            vocabularies_sync()
+            near_midnight_in_new_york_make()
+        yield
+
+
 @pytest.fixture
-def near_midnight_in_new_york(vocabularies, frozen_now):
+def near_midnight_in_new_york(near_midnight_in_new_york_rows, db, frozen_now):
     """Online meetings in five zones around a New York viewer's midnight."""
     frozen_now(MONDAY_2330_NEW_YORK)
+
+
+def near_midnight_in_new_york_make() -> None:
     online = {"location": at(33.7, -117.8, approximate=True), "conference_url": "https://zoom.us/j/1"}
     make_meeting(name="New York Monday 20:00", day=1, time="20:00", timezone="America/New_York", **online)
     make_meeting(name="Honolulu Monday 18:40", day=1, time="18:40", timezone="Pacific/Honolulu", **online)
