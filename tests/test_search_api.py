@@ -39,6 +39,16 @@ def newport_rows(shared_rows):
         yield newport_make()
 
 
+def made_once(shared_rows, make, *, at: dt.datetime):
+    """A class-scoped fixture's body: `make()`'s rows made at the instant
+    its tests stop the clock, in a block of shared rows."""
+    with shared_rows():
+        with clock.held_at(at):
+            vocabularies_sync()
+            made = make()
+        yield made
+
+
 @pytest.fixture
 def newport(newport_rows, read_again):
     """Meetings at known distances from Newport Beach."""
@@ -416,17 +426,17 @@ WEDNESDAY_9AM_LA = dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc)
 
 @pytest.fixture(scope="class")
 def around_newport_rows(shared_rows):
-    with shared_rows():
-        with clock.held_at(WEDNESDAY_9AM_LA):
-            vocabularies_sync()
-            la = {"timezone": "America/Los_Angeles"}
-            make_meeting(name="Near tomorrow", day=4, time="08:00", location=at(33.6300, -117.8700), **la)
-            make_meeting(name="Far soon", day=3, time="09:10", location=at(33.7000, -117.9000), **la)
-            make_meeting(name="Near later", day=3, time="19:00", location=at(33.6310, -117.8690), **la)
-            make_meeting(name="Mid later", day=3, time="19:00", location=at(33.6846, -117.8265), **la)
-            make_meeting(name="Near past", day=3, time="07:00", location=at(33.6305, -117.8695), **la)
-            make_meeting(name="Outside", day=3, time="09:05", location=at(34.0522, -118.2437), **la)
-        yield
+    yield from made_once(shared_rows, around_newport_make, at=WEDNESDAY_9AM_LA)
+
+
+def around_newport_make() -> None:
+    la = {"timezone": "America/Los_Angeles"}
+    make_meeting(name="Near tomorrow", day=4, time="08:00", location=at(33.6300, -117.8700), **la)
+    make_meeting(name="Far soon", day=3, time="09:10", location=at(33.7000, -117.9000), **la)
+    make_meeting(name="Near later", day=3, time="19:00", location=at(33.6310, -117.8690), **la)
+    make_meeting(name="Mid later", day=3, time="19:00", location=at(33.6846, -117.8265), **la)
+    make_meeting(name="Near past", day=3, time="07:00", location=at(33.6305, -117.8695), **la)
+    make_meeting(name="Outside", day=3, time="09:05", location=at(34.0522, -118.2437), **la)
 
 
 @pytest.mark.django_db
@@ -490,11 +500,7 @@ MONDAY_2330_NEW_YORK = dt.datetime(2026, 12, 1, 4, 30, tzinfo=dt.timezone.utc)
 
 @pytest.fixture(scope="class")
 def near_midnight_in_new_york_rows(shared_rows):
-    with shared_rows():
-        with clock.held_at(MONDAY_2330_NEW_YORK):
-            vocabularies_sync()
-            near_midnight_in_new_york_make()
-        yield
+    yield from made_once(shared_rows, near_midnight_in_new_york_make, at=MONDAY_2330_NEW_YORK)
 
 
 @pytest.fixture
