@@ -1,8 +1,9 @@
 """Instructions per public request in this process, under callgrind (issues 11 and 14).
 
 A search by lat/lng (random populated points, radius 25 mi, a weekday,
-open/closed, attendance), near a ZIP (radius 10, a weekday), both with the
-answer cache off, or one search kept in the cache asked again and again
+open/closed, attendance), near a ZIP (radius 10, a weekday), by next start
+(`soonest`: a weekday, open/closed), the search page opening on now (`page`:
+open/closed), all with the answer cache off, or one search kept in the cache asked again and again
 (`hit`), through Django's test Client with production settings and the clock
 held still. Instructions are counted, not time: the same code gives the
 same count on a busy machine, to a fraction of a percent.
@@ -28,7 +29,7 @@ from pathlib import Path
 import in_process
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("kind", choices=("latlng", "zip", "hit"))
+parser.add_argument("kind", choices=("latlng", "zip", "hit", "soonest", "page"))
 parser.add_argument("--requests", type=int, default=100)
 parser.add_argument("--tree", default=str(Path(__file__).resolve().parent.parent))
 args = parser.parse_args()
@@ -64,6 +65,10 @@ def path(i: int) -> str:
                 f"&attendance={rng.choice(['in_person', 'in_person', 'in_person', 'online', 'hybrid'])}")
     if args.kind == "zip":
         return f"/api/v1/meetings/?near={zips[i % len(zips)]}&radius=10&day={rng.randrange(7)}"
+    if args.kind == "soonest":
+        return f"/api/v1/meetings/?order=soonest&open={rng.choice(['open', 'closed'])}&day={rng.randrange(7)}"
+    if args.kind == "page":
+        return f"/?open={rng.choice(['open', 'closed'])}"
     return "/api/v1/meetings/?near=92612&radius=10&day=3"
 
 
