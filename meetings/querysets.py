@@ -65,18 +65,15 @@ def near(point: geo.Point, *, radius_m: float, vendor: str, walk_index: bool = T
 
 
 def _zone_groups(*, windows: Sequence[tuple[dt.datetime, dt.datetime]],
-                 zones: list[str] | None) -> list[tuple[list[str], tuple[schedule.WallSegment, ...]]]:
-    """(zones, their stretches of wall time) in which a meeting starts within
-    one of the UTC `windows` [start, stop) (`zones`: by default all); zones
-    whose clocks agree over the windows share one."""
-    zones = sorted(schedule.known_zone_names()) if zones is None else zones
+                 zones: list[str] | None) -> dict[tuple[schedule.WallSegment, ...], list[str]]:
+    """The stretches of wall time in which a meeting starts within one of the
+    UTC `windows` [start, stop), with the zones (by default all) whose clocks
+    agree on them over the windows."""
     by_segments: dict[tuple[schedule.WallSegment, ...], list[str]] = defaultdict(list)
-    for name in zones:
-        segments = tuple(segment for start, stop in windows
-                         for segment in schedule.starting_segments(timezone=name, start=start, stop=stop))
-        if segments:
-            by_segments[segments].append(name)
-    return [(names, segments) for segments, names in by_segments.items()]
+    for name in sorted(schedule.known_zone_names()) if zones is None else zones:
+        by_segments[tuple(segment for start, stop in windows
+                          for segment in schedule.starting_segments(timezone=name, start=start, stop=stop))].append(name)
+    return by_segments
 
 
 # A meeting's start as minutes into the week of its wall clock.
@@ -110,7 +107,7 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
         now = now.astimezone(schedule.UTC).replace(second=0, microsecond=0)
         found, branches = [], []
         whole_week = any(stop - start >= dt.timedelta(minutes=schedule.MINUTES_PER_WEEK) for start, stop in windows)
-        for names, segments in _zone_groups(windows=windows, zones=zones):
+        for segments, names in _zone_groups(windows=windows, zones=zones).items():
             in_zones = Q(timezone__in=names)
             if len({segment.utc_offset_minutes for segment in segments}) == 1:
                 # One offset throughout: a start is so many minutes of wall
