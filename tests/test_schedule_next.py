@@ -304,6 +304,17 @@ def test_starts_in_agrees_with_the_schedule_on_random_meetings(vocabularies):
                          .values_list("pk", "starts_in"))
             assert found == expected, (now, minutes)
         assert len(found) == len(meetings) - 1  # all but the one by appointment
+        # Windows that start later than now (a date asked, `starts_on`): two of them, a day each, in Berlin's days.
+        days = [schedule.local_date_window(date=now.date() + dt.timedelta(days=k), tz=schedule.zone("Europe/Berlin"))
+                for k in (2, 4)]
+        expected = {}
+        for m in meetings:
+            start = schedule.next_start(day=m.day, time=m.time, timezone=m.timezone, now=now)
+            if start is not None and any(begin <= start < end for begin, end in days):
+                expected[m.pk] = int((start - now.replace(second=0)).total_seconds() // 60)
+        found = dict(Meeting.objects.starting_between(now=now, windows=days[::-1], zones=zones)  # later one first
+                     .values_list("pk", "starts_in"))
+        assert found == expected and found, now
 
 
 @pytest.mark.django_db
