@@ -76,9 +76,9 @@ def _zone_groups(*, windows: Sequence[tuple[dt.datetime, dt.datetime]],
     return by_segments
 
 
-# A meeting's start as minutes into the week of its wall clock.
-WEEK_MINUTE = ExpressionWrapper(F("day") * schedule.MINUTES_PER_DAY + ExtractHour("time") * 60
-                                + ExtractMinute("time"), output_field=IntegerField())
+# A meeting's start as minutes into the day, and into the week, of its wall clock.
+DAY_MINUTE = ExtractHour("time") * 60 + ExtractMinute("time")
+WEEK_MINUTE = ExpressionWrapper(F("day") * schedule.MINUTES_PER_DAY + DAY_MINUTE, output_field=IntegerField())
 
 
 class MeetingQuerySet(AnnouncedWritesQuerySet):
@@ -125,8 +125,8 @@ class MeetingQuerySet(AnnouncedWritesQuerySet):
             else:
                 # Minutes from now to the start: to the wall midnight of its date, then into its day.
                 branches.extend(When(in_zones & _wall_segment_q(segment),
-                                     then=Value(int((segment.midnight - now).total_seconds()) // 60)
-                                     + ExtractHour("time") * 60 + ExtractMinute("time")) for segment in segments)
+                                     then=Value(int((segment.midnight - now).total_seconds()) // 60) + DAY_MINUTE)
+                                for segment in segments)
             found.extend(in_zones & _wall_segment_q(segment) for segment in segments)
         starts_in = Case(*branches, default=None, output_field=IntegerField()) if branches \
             else Cast(Value(None), IntegerField())  # typed: PostgreSQL orders by no bare NULL
