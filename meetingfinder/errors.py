@@ -18,6 +18,7 @@ from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, JsonResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _, gettext_lazy, ngettext
@@ -196,8 +197,8 @@ class ErrorsMiddleware:
     @staticmethod
     def _too_many_parameters(request, *, api: bool) -> Callable[[], HttpResponse] | None:
         """A query, or a form posted to a page or the admin, of more parameters
-        than DATA_UPLOAD_MAX_NUMBER_FIELDS, which Django refuses with its bare
-        HTML page, naming nothing. An API view's form is read by DRF's parsers,
+        than DATA_UPLOAD_MAX_NUMBER_FIELDS, or a multipart form that cannot be
+        read, which Django refuses with its bare HTML page, naming nothing. An API view's form is read by DRF's parsers,
         which say what else is wrong with it (api_exception_handler)."""
         try:
             request.GET
@@ -210,6 +211,10 @@ class ErrorsMiddleware:
                 return lambda: too_many_parameters(in_form=True, api=False)
             except TooManyFilesSent:
                 return lambda: too_many_parameters(in_form=True, api=False, files=True)
+            except MultiPartParserError:  # no boundary to split it by, a part that does not decode...
+                return lambda: _bad_parameter("form", _(
+                    "The form cannot be read as multipart: its boundary, its length or one of its parts is broken."),
+                    api=False)
             except UnreadablePostError:  # the client left mid-body: the CSRF check's 403, as before
                 pass
         return None

@@ -189,6 +189,34 @@ def test_a_form_of_too_many_files_is_a_400_naming_the_form(vocabularies, client,
     assert said(HTTP_ACCEPT_LANGUAGE="es") == f"El formulario tiene más de {limit} archivos."
 
 
+BROKEN_BASE64_PART = (b"--abc\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n"
+                      b"Content-Transfer-Encoding: base64\r\n\r\nabc\r\n--abc--\r\n")  # 3 of 4 characters
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("multipart/form-data", b"--x\r\nnot a form"),
+    ("multipart/form-data; boundary=", b"--x\r\nnot a form"),
+    ('multipart/form-data; boundary=""', b"--x\r\nnot a form"),
+    ("multipart/form-data; boundary=abc", BROKEN_BASE64_PART),
+], ids=["no boundary", "empty boundary", "quoted empty boundary", "broken base64 part"])
+@pytest.mark.parametrize("path", ["/meetings/{slug}/", "/i18n/setlang/", "/admin/login/"])
+def test_a_broken_multipart_form_on_a_page_is_a_400_naming_the_form(vocabularies, client, debug, path,
+                                                                    content_type, body):
+    """Found by the review of 2 December: a form posted as multipart that
+    cannot be split into its parts (no boundary, a part that does not decode)
+    got Django's bare "Bad Request (400)" page, naming nothing."""
+    path = path.format(slug=make_meeting(name="Early Birds").slug)
+
+    def said(**headers) -> str:
+        response = client.generic("POST", path, body, content_type=content_type, **headers)
+        assert response.status_code == 400 and response["Content-Type"] == "text/plain; charset=utf-8"
+        return response.content.decode()
+
+    assert said() == "form: The form cannot be read as multipart: its boundary, its length or one of its parts is broken."
+    assert said(HTTP_ACCEPT_LANGUAGE="es") == ("form: El formulario no se puede leer como multipart: su separador, "
+                                               "su longitud o una de sus partes no es válida.")
+
+
 @pytest.fixture
 def broken_search(monkeypatch):
     def fail(*args, **kwargs):
