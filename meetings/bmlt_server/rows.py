@@ -67,10 +67,8 @@ SERVER_VERSION = "4.2.6"  # the BMLT version whose client interface this one fol
 
 
 def duration(*, time: dt.time, end_time: dt.time | None) -> str:
-    """`HH:MM:SS` from the start to the end, across midnight; the default hour without an end."""
-    minutes = schedule.DEFAULT_DURATION_MINUTES
-    if end_time is not None and end_time != time:
-        minutes = ((end_time.hour * 60 + end_time.minute) - (time.hour * 60 + time.minute)) % (24 * 60)
+    """`HH:MM:SS` from the start to the end on the wall clock (schedule.wall_duration_minutes)."""
+    minutes = schedule.wall_duration_minutes(time=time, end_time=end_time)
     return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
 
 
