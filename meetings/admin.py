@@ -26,6 +26,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from meetings import curation, history, quality
 from meetings.admin_change_requests import field_label, shown_value  # (also registers ChangeRequest)
+from meetings.admin_quality import quality_context
 from meetings.admin_scope import CuratorScopedAdmin, ServiceBodyTreeFilter
 from meetings.feeds.locks import LOCATION_FEED_FIELDS, MEETING_LOCKABLE_FIELDS, PLACE
 from meetings.keywords import keyword_conditions
@@ -559,8 +560,6 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         })
 
     def quality_view(self, request: HttpRequest, body_id: int):
-        from meetings.admin_quality import quality_context
-
         body = curation.service_bodies_curated_by(user=request.user).filter(pk=body_id).first()
         if body is None or not self.has_view_permission(request):
             raise Http404

@@ -38,7 +38,9 @@ from django.db.models import F
 from django.db.models.signals import m2m_changed, pre_delete, pre_save
 from django.utils import timezone
 
+from fellowships.models import Fellowship, MeetingType, ServiceBody
 from fellowships.querysets import pre_queryset_write
+from meetings.models import DirectoryVersion, Location, Meeting, Region
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -64,8 +66,6 @@ class Version:
 
 def directory_changed(*, using: str | None = None) -> None:
     """Bump the version, in the current transaction of `using` (the primary)."""
-    from meetings.models import DirectoryVersion
-
     using = using or router.db_for_write(DirectoryVersion)
     bumped = DirectoryVersion.objects.using(using).filter(pk=1).update(
         version=F("version") + 1, changed_at=timezone.now())
@@ -94,8 +94,6 @@ def answering_at(version: Version, *, using: str) -> Iterator[None]:
 
 def directory_version(*, using: str | None = None) -> Version:
     """The version as the database `using` (a replica when reading there) has it."""
-    from meetings.models import DirectoryVersion
-
     using = using or router.db_for_read(DirectoryVersion)
     answering = _answering.get()
     if answering is not None and answering[0] == using:
@@ -208,9 +206,6 @@ def _on_types_changed(sender, action: str, using=None, **kwargs) -> None:
 def connect_signals() -> None:
     """The models whose rows a public answer shows (meetings/rows.py, the
     feed, calendars, BMLT): their saves, deletes and type changes."""
-    from fellowships.models import Fellowship, MeetingType, ServiceBody
-    from meetings.models import Location, Meeting, Region
-
     for model in (Meeting, Location, Region, Fellowship, MeetingType, ServiceBody, Meeting.types.through):
         uid = f"directory_version.{model._meta.label}"
         pre_save.connect(_on_write, sender=model, dispatch_uid=f"{uid}.save")

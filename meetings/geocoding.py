@@ -24,6 +24,8 @@ from geopy.geocoders.base import Geocoder
 from geopy.location import Location as GeopyLocation
 from geopy.point import Point as GeopyPoint
 
+from meetings.models import GeocodeCacheEntry
+
 logger = logging.getLogger(__name__)
 
 ZIP_RE = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
@@ -227,8 +229,6 @@ def _geocode_function(name: str):
 def geocode(query: str, *, geocoder=None) -> Place:
     """Find a place. `geocoder` (a callable like geopy's `geocode`) overrides
     the configured one, for tests and callers with their own."""
-    from meetings.models import GeocodeCacheEntry
-
     provider = settings.GEOCODER
     key = re.sub(r"\s+", " ", query.strip().lower())[:300]
     if not key:

@@ -34,6 +34,7 @@ from operator import or_
 from django.conf import settings
 from django.db.models import Q
 
+from fellowships.models import Fellowship, MeetingType
 from meetings.models import ADDRESS_PARTS, address_as_read
 
 # What a meeting's search text is made of, in order: its own fields, its
@@ -68,8 +69,6 @@ def type_search_names(types: Iterable[tuple[int, str, Mapping[str, str] | None]]
 
 def type_search_names_read(*, using: str = "default") -> dict[int, str]:
     """`type_search_names` of the vocabularies as stored (one small query)."""
-    from fellowships.models import MeetingType
-
     return type_search_names(MeetingType.objects.using(using).values_list("id", "name", "translations"))
 
 
@@ -92,8 +91,6 @@ def _deriving(meaning: str) -> str:
     closed, temporarily closed); "" for one it derives nothing from (who the
     meeting is for): marking such a type must not make every meeting that
     has it be read again."""
-    from fellowships.models import MeetingType
-
     derives = (MeetingType.Meaning.OPEN, MeetingType.Meaning.CLOSED, MeetingType.Meaning.TEMPORARILY_CLOSED)
     return meaning if meaning in derives else ""
 
@@ -106,8 +103,6 @@ def type_text_sources_read(*, using: str = "default") -> dict[str, list[str]]:
     """`type_text_sources` of the stored types, and for each fellowship
     ("fellowship:<id>") the default open/closed its meetings take where
     their types say neither."""
-    from fellowships.models import Fellowship, MeetingType
-
     return {**type_text_sources(MeetingType.objects.using(using).values_list(
         "id", "name", "translations", "kind", "language", "meaning")),
         **{f"{FELLOWSHIP_SOURCE}{pk}": [default] for pk, default in

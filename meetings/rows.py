@@ -23,6 +23,7 @@ from django.db import connections
 from django.db.models import BooleanField, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 
+from fellowships.models import MeetingType
 from meetings import geo, schedule
 from meetings.directory_version import kept_per_version
 from meetings.models import ADDRESS_PARTS, Meeting, address_as_read
@@ -120,8 +121,6 @@ def type_codes(*, using: str, type_ids: Collection[int] = ()) -> dict[int, str]:
     which must be known (else read again). Rows name their types from it
     rather than joining the type table, which cost ~0.4 ms a page of rows
     (bench/README.md, round 14)."""
-    from fellowships.models import MeetingType
-
     def read() -> dict[int, str]:
         return dict(MeetingType.objects.using(using).values_list("id", "code"))
 
