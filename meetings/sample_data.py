@@ -424,8 +424,7 @@ def _adopt_legacy_rows(*, by_body: dict, sources: dict[str, FeedSource], places:
             meeting.content_hash = ""  # applied again once, with curated fields locked
             place = places.get(fm.place_key)
             # The feed fields as the file gives them (the zone as stored).
-            as_fed = {n: getattr(fm, n) for n in locks.FEED_FIELDS if n not in ("types", "timezone")}
-            meeting.feed_values = {**locks.current_values(Meeting(**as_fed, timezone=meeting.timezone), fm.type_tokens),
+            meeting.feed_values = {**locks.current_values(fm, fm.type_tokens), "timezone": meeting.timezone,
                                    "location": _place_key(place) if place else ""}
             adopted.append(meeting)
     if not adopted:

@@ -776,17 +776,9 @@ class Applier:
                     self._stored_place(fm, meeting)  # its place is found again, as settled, by the update pass
 
     def _feed_values(self, fm: FeedMeeting, zone: str) -> tuple[list[MeetingType], dict]:
-        """The meeting's types and feed values."""
+        """The meeting's types and feed values (in the zone the importer chose for it)."""
         types = self.types.resolve(fm.type_tokens)
-        values = {
-            "name": fm.name, "day": fm.day, "time": locks.encode("time", fm.time),
-            "end_time": locks.encode("end_time", fm.end_time), "timezone": zone,
-            "notes": fm.notes, "conference_url": fm.conference_url, "conference_url_notes": fm.conference_url_notes,
-            "conference_phone": fm.conference_phone, "conference_phone_notes": fm.conference_phone_notes,
-            "group": fm.group, "group_notes": fm.group_notes, "url": fm.url, "published": fm.published,
-            "types": locks.encode("types", [t.code for t in types]),
-        }
-        return types, values
+        return types, {**locks.current_values(fm, [t.code for t in types]), "timezone": zone}
 
     def _slugs(self, hints: list[tuple[str, str]]) -> list[str]:
         """Our slugs for new meetings: the feed's, unless another meeting has

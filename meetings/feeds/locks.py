@@ -19,6 +19,7 @@ import datetime as dt
 from django.db import models
 
 from meetings import schedule
+from meetings.feeds.records import FeedMeeting
 
 # The meeting fields a feed sets, in the encoding kept in `feed_values`.
 FEED_FIELDS = (
@@ -63,7 +64,9 @@ def decode(field_name: str, value):
     return value
 
 
-def current_values(meeting: models.Model, type_codes: list[str]) -> dict:
+def current_values(meeting: models.Model | FeedMeeting, type_codes: list[str]) -> dict:
+    """The feed fields of a meeting, or of a feed's record of one (the same
+    names), as `feed_values` keeps them."""
     values = {name: encode(name, getattr(meeting, name)) for name in FEED_FIELDS if name != "types"}
     values["types"] = encode("types", type_codes)
     return values
