@@ -37,11 +37,8 @@ from meetings.services import location_save, meeting_lock_fields, meeting_save
 
 logger = logging.getLogger(__name__)
 
-# What the public may propose: the meeting's own listing fields...
-MEETING_FIELDS = (
-    "name", "day", "time", "end_time", "timezone", "notes", "conference_url", "conference_url_notes",
-    "conference_phone", "conference_phone_notes", "group", "group_notes", "url", "types",
-)
+# What the public may propose: the meeting's own listing fields (a feed's, but whether it is published)...
+MEETING_FIELDS = tuple(name for name in FEED_FIELDS if name != "published")
 # ...and its place, under names of their own (a request's `name` is the meeting's).
 LOCATION_FIELDS = {"location_name": "name", "address": "address", "city": "city", "state": "state",
                    "postal_code": "postal_code"}
