@@ -248,7 +248,7 @@ def _kept_without_a_field(asked: QueryDict) -> list[tuple[str, str, str]]:
                         ("time_before", _("starting before %(time)s"))):
         time = read_parameter(asked, name)
         if time is not None:
-            kept.append((name, time.strftime("%H:%M"), words % {"time": display.clock_time(time)}))
+            kept.append((name, schedule.hh_mm(time), words % {"time": display.clock_time(time)}))
     slugs = read_parameter(asked, "service_body")
     if slugs:
         for slug, body in ServiceBody.objects.filter(slug__in=slugs).order_by("name").values_list("slug", "name"):
