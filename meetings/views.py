@@ -9,6 +9,7 @@ meetings left out unless asked for, and the radius only with a place."""
 from __future__ import annotations
 
 import datetime as dt
+from itertools import groupby
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -347,13 +348,8 @@ def _result(row: dict, *, viewer_zone, now: dt.datetime, unit: str, types: dict)
 
 
 def _grouped(results: list[dict]) -> list[tuple[str, list[dict]]]:
-    groups: list[tuple[str, list[dict]]] = []
-    for result in results:
-        heading = result["when"].heading
-        if not groups or groups[-1][0] != heading:
-            groups.append((heading, []))
-        groups[-1][1].append(result)
-    return groups
+    """Runs of results under the same heading (in progress, starting soon, ...), in order."""
+    return [(heading, list(run)) for heading, run in groupby(results, key=lambda result: result["when"].heading)]
 
 
 # A title names the search: the first words of a long keyword are enough.
