@@ -12,6 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext, ngettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -20,7 +21,7 @@ from rest_framework.views import APIView
 
 from meetings import calendars, clock
 from meetings.public_answers import public_answer
-from meetings.api.views import SEARCH_PARAMETERS
+from meetings.api.views import SEARCH_PARAMETERS, parsed_search
 from meetings.filters import ParameterError, SearchInvalid, choice, search_parse
 from meetings.models import Meeting
 from meetings.publish.meeting_guide import meeting_guide_json
@@ -81,8 +82,11 @@ CALENDAR_LANGUAGE = OpenApiParameter(
 
 
 def calendar_language(request) -> str:
-    """The `lang` a calendar is asked in; a ParameterError for one the site has not."""
-    return choice(CALENDAR_LANGUAGES)(request.query_params.get("lang", "").strip().lower() or "en")
+    """The `lang` a calendar is asked in; a 400 naming `lang` for one the site has not."""
+    try:
+        return choice(CALENDAR_LANGUAGES)(request.query_params.get("lang", "").strip().lower() or "en")
+    except ParameterError as error:
+        raise ValidationError({"lang": [str(error)]}) from None
 
 
 # tsml-ui and other sites fetch the feed from visitors' browsers.
@@ -152,10 +156,7 @@ class MeetingCalendarView(PublishView):
         responses={(200, "text/calendar"): OpenApiTypes.STR, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
     )
     def get(self, request, version: str, slug: str):
-        try:
-            language = calendar_language(request)
-        except ParameterError as error:
-            return Response({"lang": [str(error)]}, status=400)
+        language = calendar_language(request)
         now = clock.now()
         rows = meeting_rows(Meeting.objects.published().filter(slug=slug), now=now)
         if not rows:
@@ -184,14 +185,8 @@ class SearchCalendarView(PublishView):
         responses={(200, "text/calendar"): OpenApiTypes.STR, 400: OpenApiTypes.OBJECT},
     )
     def get(self, request, version: str):
-        try:
-            language = calendar_language(request)
-        except ParameterError as error:
-            return Response({"lang": [str(error)]}, status=400)
-        try:
-            search = search_parse(request.query_params)
-        except SearchInvalid as invalid:
-            return Response(invalid.errors, status=400)
+        language = calendar_language(request)
+        search = parsed_search(request.query_params)
         rows = search_page(search, window=slice(0, CALENDAR_MAX_EVENTS + 1))
         if len(rows) > CALENDAR_MAX_EVENTS:
             return Response({"detail": ngettext(
