@@ -134,7 +134,28 @@ class FeedSourceAdminForm(forms.ModelForm):
         return cleaned
 
 
-class ServiceBodyAdminForm(forms.ModelForm):
+class TreeAdminForm(forms.ModelForm):
+    """A row of a tree (service bodies, regions), whose parent may not be
+    itself or below it: every walk down a tree (`selectors.tree_ids`, the
+    regions' API) trusts there is no loop."""
+
+    parent_loop_message = ""
+
+    def clean_parent(self):
+        """The parent, unless walking up from it reaches this row."""
+        parent = self.cleaned_data.get("parent")
+        ancestor, seen = parent, set()
+        while ancestor is not None and self.instance.pk and ancestor.pk not in seen:
+            if ancestor.pk == self.instance.pk:
+                raise forms.ValidationError(self.parent_loop_message, code="parent_loop")
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+        return parent
+
+
+class ServiceBodyAdminForm(TreeAdminForm):
+    parent_loop_message = _("A service body cannot sit under itself or one of its own children.")
+
     class Meta:
         model = ServiceBody
         fields = "__all__"
@@ -159,38 +180,13 @@ class ServiceBodyAdminForm(forms.ModelForm):
                                         code="required")
         return name
 
-    def clean_parent(self) -> ServiceBody | None:
-        parent = self.cleaned_data.get("parent")
-        if parent_makes_loop(node=self.instance, parent=parent):
-            raise forms.ValidationError(_("A service body cannot sit under itself or one of its own children."),
-                                        code="parent_loop")
-        return parent
 
+class RegionAdminForm(TreeAdminForm):
+    parent_loop_message = _("A region cannot sit under itself or one of its own subregions.")
 
-def parent_makes_loop(*, node: ServiceBody | Region, parent: ServiceBody | Region | None) -> bool:
-    """Whether putting `node` under `parent` would make a loop in its tree
-    (service bodies, regions): walking up from `parent` reaches `node`. Every
-    walk down a tree (`selectors.tree_ids`, the regions' API) trusts there is none."""
-    ancestor, seen = parent, set()
-    while ancestor is not None and node.pk and ancestor.pk not in seen:
-        if ancestor.pk == node.pk:
-            return True
-        seen.add(ancestor.pk)
-        ancestor = ancestor.parent
-    return False
-
-
-class RegionAdminForm(forms.ModelForm):
     class Meta:
         model = Region
         fields = "__all__"
-
-    def clean_parent(self) -> Region | None:
-        parent = self.cleaned_data.get("parent")
-        if parent_makes_loop(node=self.instance, parent=parent):
-            raise forms.ValidationError(_("A region cannot sit under itself or one of its own subregions."),
-                                        code="parent_loop")
-        return parent
 
 
 # Fields whose change means the location must be looked up again.
