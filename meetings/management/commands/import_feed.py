@@ -22,8 +22,6 @@ from meetings.feeds.formats import PARSERS, guess_format
 from meetings.feeds.importer import CURATED_KEPT_NOTE, feed_import
 from meetings.models import FeedSource, ImportRun, unused_slug
 
-__all__ = ["Command", "guess_format"]
-
 
 class Command(BaseCommand):
     help = "Import one meeting feed now and print its counts."
