@@ -2,7 +2,7 @@
 that serves nearest-first search on each database.
 
 Distances are great-circle distances on a sphere of PostgreSQL earthdistance's
-radius, so the SQLite and PostgreSQL paths agree to the centimetre.
+radius, computed with its arithmetic, so the SQLite and PostgreSQL paths agree.
 """
 
 from __future__ import annotations
@@ -38,15 +38,6 @@ def from_metres(metres: float, unit: Unit) -> float:
     return metres / METRES_PER_UNIT[unit]
 
 
-def great_circle_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Haversine distance in metres."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlmb = math.radians(lng2 - lng1)
-    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
-
-
 # earthdistance's arithmetic in Python, operation for operation, so a
 # distance computed here equals PostgreSQL's bit for bit (same libm): a row's
 # distance is computed here (meetings/rows.py), not in SQL.
@@ -65,6 +56,11 @@ def earth_distance_m(a: tuple[float, float, float], b: tuple[float, float, float
     if chord / (2 * EARTH_RADIUS_M) > 1:
         return math.pi * EARTH_RADIUS_M
     return 2 * EARTH_RADIUS_M * math.asin(chord / (2 * EARTH_RADIUS_M))
+
+
+def great_circle_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """The distance in metres between two points, as PostgreSQL's earth_distance gives it."""
+    return earth_distance_m(earth_point(lat1, lng1), earth_point(lat2, lng2))
 
 
 def cube_literal(point: tuple[float, float, float]) -> str:
