@@ -23,7 +23,9 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -128,9 +130,12 @@ def sample_data_load(*, path: Path = DEFAULT_PATH) -> LoadReport:
     report = LoadReport(path=Path(path))
     with transaction.atomic():
         fellowships = vocabularies_sync()
-        bodies = _service_bodies_create_missing(rows=lists["service_bodies"], fellowships=fellowships,
-                                                tally=report.service_bodies)
-        regions = _regions_create_missing(rows=lists["regions"], tally=report.regions)
+        bodies = _tree_create_missing(ServiceBody, rows=lists["service_bodies"], kind="service body",
+                                      kinds="service bodies", tally=report.service_bodies,
+                                      values=partial(_service_body_values, fellowships=fellowships))
+        regions = _tree_create_missing(Region, rows=lists["regions"], kind="region", kinds="regions",
+                                       tally=report.regions,
+                                       values=lambda row, what: {"name": _required(row, "name", what)})
         places = _places(rows=lists["locations"], regions=regions, region_rows=lists["regions"])
         by_body = _meetings_by_body(rows=lists["meetings"], fellowships=fellowships, bodies=bodies, places=places)
         sources = _sample_sources(bodies=[body for body, _ in by_body.values()])
@@ -237,49 +242,41 @@ def _create_missing(model: type[models.Model], rows: list[models.Model]) -> None
 
 # --- the four lists --------------------------------------------------------
 
-def _service_bodies_create_missing(*, rows: list[dict], fellowships: dict[str, Fellowship],
-                                   tally: Tally) -> dict[str, ServiceBody]:
-    _unique(rows, "slug", "service bodies")
-    stored = ServiceBody.objects.in_bulk([row.get("slug") for row in rows], field_name="slug")
-    bodies: dict[str, ServiceBody] = {}
+def _tree_create_missing(model: type[ServiceBody | Region], *, rows: list[dict], kind: str, kinds: str,
+                         tally: Tally, values: Callable[[dict, str], dict]) -> dict[str, models.Model]:
+    """The rows of a tree (service bodies, regions) by slug, each parent
+    listed before it: stored ones kept, missing ones made (`_create_or_keep`)
+    from `values(row, what)`, their fields but the parent."""
+    _unique(rows, "slug", kinds)
+    stored = model.objects.in_bulk([row.get("slug") for row in rows], field_name="slug")
+    found: dict[str, models.Model] = {}
     for row in rows:
-        slug = _required(row, "slug", "service body")
-        what = f"service body {slug!r}"
-        fellowship = fellowships.get(_required(row, "fellowship", what))
-        if fellowship is None:
-            raise SampleDataError(f"{what}: unknown fellowship {row['fellowship']!r}")
+        slug = _required(row, "slug", kind)
+        what = f"{kind} {slug!r}"
         parent_slug = row.get("parent")
-        if parent_slug and parent_slug not in bodies:
+        if parent_slug and parent_slug not in found:
             raise SampleDataError(f"{what}: parent {parent_slug!r} must be listed before it")
-        values = {
-            "name": _required(row, "name", what), "fellowship": fellowship,
-            "parent": bodies[parent_slug] if parent_slug else None,
-            "timezone": _zone(row, "timezone", what, required=True),
-            "default_language": _text(row, "default_language", what) or "en",
-            "website": _text(row, "website", what), "email": _text(row, "email", what),
-            "phone": _text(row, "phone", what), "location": _text(row, "location", what),
-        }
-        bodies[slug] = _create_or_keep(ServiceBody, existing=stored.get(slug), lookup={"slug": slug},
-                                       values=values, tally=tally)
-    _create_missing(ServiceBody, list(bodies.values()))
-    return bodies
+        found[slug] = _create_or_keep(model, existing=stored.get(slug), lookup={"slug": slug}, tally=tally, values={
+            **values(row, what), "parent": found[parent_slug] if parent_slug else None})
+    _create_missing(model, list(found.values()))
+    return found
 
 
-def _regions_create_missing(*, rows: list[dict], tally: Tally) -> dict[str, Region]:
-    _unique(rows, "slug", "regions")
-    stored = Region.objects.in_bulk([row.get("slug") for row in rows], field_name="slug")
-    regions: dict[str, Region] = {}
-    for row in rows:
-        slug = _required(row, "slug", "region")
-        parent_slug = row.get("parent")
-        if parent_slug and parent_slug not in regions:
-            raise SampleDataError(f"region {slug!r}: parent {parent_slug!r} must be listed before it")
-        values = {"name": _required(row, "name", f"region {slug!r}"),
-                  "parent": regions[parent_slug] if parent_slug else None}
-        regions[slug] = _create_or_keep(Region, existing=stored.get(slug), lookup={"slug": slug}, values=values,
-                                        tally=tally)
-    _create_missing(Region, list(regions.values()))
-    return regions
+def _fellowship(row: dict, what: str, fellowships: dict[str, Fellowship]) -> Fellowship:
+    fellowship = fellowships.get(_required(row, "fellowship", what))
+    if fellowship is None:
+        raise SampleDataError(f"{what}: unknown fellowship {row['fellowship']!r}")
+    return fellowship
+
+
+def _service_body_values(row: dict, what: str, *, fellowships: dict[str, Fellowship]) -> dict:
+    return {
+        "name": _required(row, "name", what), "fellowship": _fellowship(row, what, fellowships),
+        "timezone": _zone(row, "timezone", what, required=True),
+        "default_language": _text(row, "default_language", what) or "en",
+        "website": _text(row, "website", what), "email": _text(row, "email", what),
+        "phone": _text(row, "phone", what), "location": _text(row, "location", what),
+    }
 
 
 # --- places and meetings: the sample as a feed ------------------------------
@@ -346,9 +343,7 @@ def _meetings_by_body(*, rows: list[dict], fellowships: dict[str, Fellowship], b
         what = f"meeting {slug!r}"
         if len(slug) > Meeting._meta.get_field("slug").max_length:
             raise SampleDataError(f"{what}: slug is too long")
-        fellowship = fellowships.get(_required(row, "fellowship", what))
-        if fellowship is None:
-            raise SampleDataError(f"{what}: unknown fellowship {row['fellowship']!r}")
+        fellowship = _fellowship(row, what, fellowships)
         body = known_bodies.get(_required(row, "service_body", what))
         if body is None:
             raise SampleDataError(f"{what}: unknown service body {row['service_body']!r}")
