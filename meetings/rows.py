@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -180,15 +180,22 @@ def page_statement(ids: QuerySet) -> tuple[str, tuple, tuple[str, ...]]:
     return PAGE_SQL.format(ids=ids_sql, rows=rows_sql), tuple(ids_params), names
 
 
+def meeting_type_ids(meeting_ids: Iterable[int], *, using: str | None = None) -> dict[int, list[int]]:
+    """{meeting id: its type ids} of `meeting_ids`, in one query on the
+    database `using` (None: the router's); a meeting without types is not in it."""
+    found: dict[int, list[int]] = defaultdict(list)
+    through = Meeting.types.through.objects.using(using).filter(meeting_id__in=list(meeting_ids))
+    for meeting_id, type_id in through.values_list("meeting_id", "meetingtype_id"):
+        found[meeting_id].append(type_id)
+    return found
+
+
 def _values(rows: QuerySet | list[dict], *, using: str) -> list[dict]:
     """The rows' values, each with its type ids (read in a second query
     where the rows' own did not)."""
     values = list(rows)
     if values and "type_ids" not in values[0]:
-        found: dict[int, list[int]] = defaultdict(list)
-        through = Meeting.types.through.objects.using(using).filter(meeting_id__in=[row["id"] for row in values])
-        for meeting_id, type_id in through.values_list("meeting_id", "meetingtype_id"):
-            found[meeting_id].append(type_id)
+        found = meeting_type_ids([row["id"] for row in values], using=using)
         for value in values:
             value["type_ids"] = found.get(value["id"], ())
     return values

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from meetings.bmlt_server.formats import FormatTable
 from meetings.keywords import published_type_ids
 from meetings.models import Meeting, Region
 from meetings.publish.meeting_guide import region_path
+from meetings.rows import meeting_type_ids
 
 # The fields of a meeting record, in a root server's order.
 MEETING_KEYS = (
@@ -87,10 +87,7 @@ def meeting_records(*, ids: list[int], distances: dict[int, float], table: Forma
     """The meetings `ids`, in that order, as `GetSearchResults` records: two
     queries (the rows, their type links) plus the regions."""
     rows = {row["id"]: row for row in Meeting.objects.filter(pk__in=ids).values(*ROW_FIELDS)}
-    type_ids: dict[int, list[int]] = defaultdict(list)
-    for meeting_id, type_id in Meeting.types.through.objects.filter(meeting_id__in=ids).values_list(
-            "meeting_id", "meetingtype_id"):
-        type_ids[meeting_id].append(type_id)
+    type_ids = meeting_type_ids(ids)
     regions = {pk: (name, parent) for pk, name, parent in Region.objects.values_list("pk", "name", "parent_id")}
     return [meeting_record(row=rows[pk], type_ids=type_ids.get(pk, ()), distance_m=distances.get(pk), table=table,
                            root=root, regions=regions) for pk in ids if pk in rows]

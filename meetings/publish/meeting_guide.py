@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
@@ -31,6 +30,7 @@ from meetings.attendance import conference_provider, consumer_url, dialled_phone
 from meetings.keywords import language_types, published_type_ids
 from meetings.models import ADDRESS_PARTS, Meeting, Region, address_as_read
 from meetings.publish.places import zone_place
+from meetings.rows import meeting_type_ids
 
 DEFAULT_CHUNK_SIZE = 2000
 UPDATED_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -187,14 +187,9 @@ def meeting_guide_record(*, row: dict, type_ids: Iterable[int], lookups: _Lookup
 def meeting_guide_records(*, meetings: QuerySet[Meeting], chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[dict]:
     """The records of `meetings`, in its order, a chunk of rows at a time."""
     lookups = _lookups()
-    through = Meeting.types.through
     rows = meetings.values(*ROW_FIELDS).iterator(chunk_size=chunk_size)
     while chunk := list(islice(rows, chunk_size)):
-        type_ids: dict[int, list[int]] = defaultdict(list)
-        for meeting_id, type_id in through.objects.filter(meeting_id__in=[r["id"] for r in chunk]).values_list(
-            "meeting_id", "meetingtype_id"
-        ):
-            type_ids[meeting_id].append(type_id)
+        type_ids = meeting_type_ids([r["id"] for r in chunk])
         for row in chunk:
             yield meeting_guide_record(row=row, type_ids=type_ids.get(row["id"], ()), lookups=lookups)
 
