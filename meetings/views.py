@@ -526,8 +526,7 @@ def _meeting_page(request, slug: str, *, not_sent: str = ""):
     door = location is not None and has_door(attendance=meeting.attendance, latitude=location.latitude,
                                              approximate=location.approximate)
     now = clock.now()
-    viewer_zone_name = request.GET.get("tz", "")
-    viewer_zone = schedule.zone(viewer_zone_name) if schedule.is_valid_zone(viewer_zone_name) else None
+    viewer_zone = schedule.viewer_zone(request.GET.get("tz", ""))
     upcoming = schedule.next_occurrence(day=meeting.day, time=meeting.time, end_time=meeting.end_time,
                                         timezone=meeting.timezone, now=now)
     own_when = viewer_when = ""
