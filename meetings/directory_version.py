@@ -48,7 +48,31 @@ log = logging.getLogger(__name__)
 BASE_DIR = Path(__file__).resolve().parent.parent
 # After the shared cache fails, this many seconds without asking it.
 CACHE_RETRY_SECONDS = 5.0
-_cache_down_until = 0.0
+
+
+@dataclass
+class SharedCacheGuard:
+    """The shared cache (Redis in production) asked through `call`: `ask()`,
+    or `otherwise` while the cache is down. A failure is logged (`failing`,
+    `%s` the error), then the cache is left alone for `retry_seconds`, so no
+    request waits on a cache that is down."""
+
+    retry_seconds: float
+    log: logging.Logger
+    down_until: float = 0.0
+
+    def call(self, ask: Callable[[], T], *, otherwise: T, failing: str) -> T:
+        if time.monotonic() < self.down_until:
+            return otherwise
+        try:
+            return ask()
+        except Exception as error:  # any backend error: Redis down, a timeout
+            self.log.warning(failing, error)
+            self.down_until = time.monotonic() + self.retry_seconds
+            return otherwise
+
+
+_shared_cache = SharedCacheGuard(retry_seconds=CACHE_RETRY_SECONDS, log=log)
 
 
 @dataclass(frozen=True)
@@ -129,28 +153,14 @@ def code_state() -> tuple[str, dt.datetime]:
 
 
 def cache_get(key: str):
-    """The shared cache's value (Redis in production), or None: missing, or
-    the cache down (logged, then left alone for a few seconds)."""
-    global _cache_down_until
-    if time.monotonic() < _cache_down_until:
-        return None
-    try:
-        return cache.get(key)
-    except Exception as error:  # any backend error: the value is computed instead
-        log.warning("cache unavailable (%s): answering without it", error)
-        _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
-        return None
+    """The shared cache's value, or None: missing, or the cache down (the value is computed instead)."""
+    return _shared_cache.call(lambda: cache.get(key), otherwise=None,
+                              failing="cache unavailable (%s): answering without it")
 
 
 def cache_set(key: str, value, timeout: int) -> None:
-    global _cache_down_until
-    if time.monotonic() < _cache_down_until:
-        return
-    try:
-        cache.set(key, value, timeout)
-    except Exception as error:
-        log.warning("cache unavailable (%s): not kept", error)
-        _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
+    _shared_cache.call(lambda: cache.set(key, value, timeout), otherwise=None,
+                       failing="cache unavailable (%s): not kept")
 
 
 # Small derived tables kept per database and directory version in this

@@ -32,26 +32,22 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from meetingfinder.client_address import counted_client
 from meetings import clock
+from meetings.directory_version import SharedCacheGuard
 
 log = logging.getLogger(__name__)
 
 # After the shared cache fails, this many seconds counting in the worker alone.
 SHARED_CACHE_RETRY_SECONDS = 5.0
-_shared_cache_down_until = 0.0
+_shared_cache = SharedCacheGuard(retry_seconds=SHARED_CACHE_RETRY_SECONDS, log=log)
 _local_counts = LocMemCache("change-request-throttle", {})
 
 
 def _window_count(shared_cache, *, key: str, lifetime: int, by: int = 1) -> int:
     """The window's count with `by` added: the shared cache's count, or this
     worker's while the shared cache is down."""
-    global _shared_cache_down_until
-    if time.monotonic() >= _shared_cache_down_until:
-        try:
-            return _count_in(shared_cache, key=key, lifetime=lifetime, by=by)
-        except Exception as error:  # any backend error: Redis down, a timeout
-            log.warning("shared cache unavailable (%s): clients counted in this worker", error)
-            _shared_cache_down_until = time.monotonic() + SHARED_CACHE_RETRY_SECONDS
-    return _count_in(_local_counts, key=key, lifetime=lifetime, by=by)
+    count = _shared_cache.call(lambda: _count_in(shared_cache, key=key, lifetime=lifetime, by=by), otherwise=None,
+                               failing="shared cache unavailable (%s): clients counted in this worker")
+    return count if count is not None else _count_in(_local_counts, key=key, lifetime=lifetime, by=by)
 
 
 def _count_in(cache, *, key: str, lifetime: int, by: int) -> int:

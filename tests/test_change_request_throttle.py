@@ -220,7 +220,7 @@ def cache_down(settings, monkeypatch):
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     settings.CACHES = {"default": cache_settings(f"redis://127.0.0.1:{port}/9")}
-    monkeypatch.setattr(throttles, "_shared_cache_down_until", 0.0)
+    monkeypatch.setattr(throttles._shared_cache, "down_until", 0.0)
     monkeypatch.setattr(throttles, "_local_counts", throttles.LocMemCache("throttle-test", {}))
 
 

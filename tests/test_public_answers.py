@@ -508,7 +508,7 @@ def test_a_cache_that_is_down_does_not_take_search_down(writes_directory, client
 
     settings.CACHES = {"default": cache_settings(f"redis://127.0.0.1:{_closed_port()}/9")}
     monkeypatch.setattr(caching, "cache", caches["default"])
-    monkeypatch.setattr(caching, "_cache_down_until", 0.0)
+    monkeypatch.setattr(caching._shared_cache, "down_until", 0.0)
     with pytest.raises(Exception):
         caches["default"].get("anything")  # the cache really is down
     started = time.monotonic()
