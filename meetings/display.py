@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.conf.locale import LANG_INFO
-from django.utils import dateformat
 from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext as _, gettext_lazy, pgettext
 
@@ -53,14 +53,64 @@ CLOSED_MEANS = {
 CLOSED_MEANS_ANY = gettext_lazy("Closed: only for people who share the problem the fellowship is about.")
 
 
-def closed_means(fellowship_slug: str) -> str:
-    return str(CLOSED_MEANS.get(fellowship_slug, CLOSED_MEANS_ANY))
+def closed_means(fellowship_slug: str, shown: Words | None = None) -> str:
+    shown = shown or words()
+    return shown.closed_means.get(fellowship_slug, shown.closed_means_any)
 
 
-def clock_time(value: dt.time | dt.datetime, language: str | None = None) -> str:
-    """English readers get 7:00 PM; Spanish (and others) 19:00."""
-    twelve_hour = (language or get_language() or "en").startswith("en")
-    return dateformat.time_format(value, "g:i A" if twelve_hour else "H:i")
+@dataclass(frozen=True)
+class Words:
+    """The words of a row (display.when, open/closed, attendance) and the
+    clock's in one language, translated once per process: a page of rows
+    read each several times, and a translation costs more than the rest of
+    a row's words."""
+
+    twelve_hour: bool
+    am: str
+    pm: str
+    days: tuple[str, ...]
+    day_headings: tuple[str, ...]     # "jueves" starts a heading: "Jueves"
+    by_appointment: str
+    in_progress: str
+    starts_in: str
+    starting_soon: str
+    later_today: str
+    tomorrow: str
+    open: str
+    closed: str
+    open_means: str
+    closed_means: dict[str, str]
+    closed_means_any: str
+    attendance: dict[str, str]
+    phone: str
+
+
+def words() -> Words:
+    """The Words of the active language."""
+    return _words(get_language())
+
+
+@lru_cache(maxsize=16)
+def _words(language: str | None) -> Words:  # translated in `language`, the active one (words())
+    days = tuple(map(str, DAY_NAMES))
+    return Words(
+        twelve_hour=(language or "en").startswith("en"), am=_("AM"), pm=_("PM"), days=days,
+        day_headings=tuple(map(capfirst, days)), by_appointment=_("By appointment"), in_progress=_("In progress"),
+        starts_in=_("Starts in %(minutes)d min"), starting_soon=_("Starting soon"), later_today=_("Later today"),
+        tomorrow=_("Tomorrow"), open=_("Open"), closed=_("Closed"), open_means=str(OPEN_MEANS),
+        closed_means={slug: str(means) for slug, means in CLOSED_MEANS.items()},
+        closed_means_any=str(CLOSED_MEANS_ANY),
+        attendance={option: str(name) for option, name in ATTENDANCE_NAMES.items()},
+        phone=pgettext("join by", "Phone"))
+
+
+def clock_time(value: dt.time | dt.datetime, shown: Words | None = None) -> str:
+    """English readers get 7:00 PM; Spanish (and others) 19:00 (Django's
+    time formats g:i A and H:i)."""
+    shown = shown or words()
+    if not shown.twelve_hour:
+        return f"{value.hour:02d}:{value.minute:02d}"
+    return f"{value.hour % 12 or 12}:{value.minute:02d} {shown.pm if value.hour > 11 else shown.am}"
 
 
 def fellowship_name(fellowship: Fellowship) -> str:
@@ -111,39 +161,42 @@ class When:
 
 
 def when(row: dict, *, viewer_zone: ZoneInfo, now: dt.datetime) -> When:
+    shown = words()
     if not row["next_start"] or row["day"] is None:
-        return When(str(_("By appointment")), "", "", str(_("By appointment")), "")
+        return When(shown.by_appointment, "", "", shown.by_appointment, "")
     start = dt.datetime.fromisoformat(row["next_start"].replace("Z", "+00:00"))
     local = start.astimezone(viewer_zone)
-    text = f"{DAY_NAMES[schedule.sunday_zero_weekday(local.date())]} {clock_time(local)} {local.tzname()}"
+    local_day = schedule.sunday_zero_weekday(local.date())
+    text = f"{shown.days[local_day]} {clock_time(local, shown)} {local.tzname()}"
     own = start.astimezone(schedule.zone(row["timezone"]))
     own_text = ""
     if own.utcoffset() != local.utcoffset():
-        own_text = f"{DAY_NAMES[schedule.sunday_zero_weekday(own.date())]} {clock_time(own)} {own.tzname()}"
+        own_text = f"{shown.days[schedule.sunday_zero_weekday(own.date())]} {clock_time(own, shown)} {own.tzname()}"
     minutes = round((start - now).total_seconds() / 60)
-    label = _("Starts in %(minutes)d min") % {"minutes": max(minutes, 0)} if minutes <= 90 else ""
+    label = shown.starts_in % {"minutes": max(minutes, 0)} if minutes <= 90 else ""
     today = now.astimezone(viewer_zone).date()
     if row.get("in_progress"):
-        label = heading = str(_("In progress"))
+        label = heading = shown.in_progress
     elif minutes <= 60:
-        heading = str(_("Starting soon"))
+        heading = shown.starting_soon
     elif local.date() == today:
-        heading = str(_("Later today"))
+        heading = shown.later_today
     elif local.date() == today + dt.timedelta(days=1):
-        heading = str(_("Tomorrow"))
+        heading = shown.tomorrow
     else:
-        heading = capfirst(str(DAY_NAMES[schedule.sunday_zero_weekday(local.date())]))  # "jueves" starts a heading
+        heading = shown.day_headings[local_day]
     return When(text, own_text, label, heading, row["next_start"])
 
 
 def attendance_text(row: dict) -> str:
     """"In person", "Online · Zoom", "Hybrid · Zoom · Phone"."""
-    parts = [str(ATTENDANCE_NAMES.get(row["attendance_option"], row["attendance_option"]))]
+    shown = words()
+    parts = [shown.attendance.get(row["attendance_option"], row["attendance_option"])]
     if row["attendance_option"] in ("online", "hybrid"):
         if row.get("conference_provider"):
             parts.append(row["conference_provider"])
         if row.get("conference_phone"):
-            parts.append(pgettext("join by", "Phone"))
+            parts.append(shown.phone)
     return " · ".join(parts)
 
 
@@ -176,10 +229,11 @@ def dial_in(phone: str) -> DialIn:
 
 def open_closed_text(row: dict) -> tuple[str, str]:
     """("Open", explanation) or ("Closed", explanation); ("", "") when unstated."""
+    shown = words()
     if row["open_closed"] == "open":
-        return str(_("Open")), str(OPEN_MEANS)
+        return shown.open, shown.open_means
     if row["open_closed"] == "closed":
-        return str(_("Closed")), closed_means(row["fellowship"])
+        return shown.closed, closed_means(row["fellowship"], shown)
     return "", ""
 
 
