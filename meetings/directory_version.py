@@ -164,11 +164,12 @@ def cache_set(key: str, value, timeout: int) -> None:
 
 
 # Small derived tables kept per database and directory version in this
-# process (rows' type names, the zones in use), and some in the shared cache:
+# process (rows' type names, the zones in use, the page's type names per
+# language: a few a database), and some in the shared cache:
 # every write that could change them bumps the version, so an entry is never
 # stale on any process.
 _kept: dict[tuple[str, str, str], object] = {}
-_KEPT_MAX = 16
+_KEPT_MAX = 32
 
 
 def kept_per_version(name: str, *, using: str, read: Callable[[], T],

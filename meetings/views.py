@@ -184,7 +184,7 @@ def _home(request):
                 now_query["in_progress"] = "true"
                 in_progress = search_page(search_parse(now_query, now=now), window=slice(0, SEARCH_PAGE_SIZE))
         viewer_zone = schedule.zone(zone_name)
-        types = _types_by_code({code for row in [*rows, *in_progress] for code in row["types"]})
+        types = _types_by_code({(row["fellowship"], code) for row in [*rows, *in_progress] for code in row["types"]})
         in_progress = [_result(row, viewer_zone=viewer_zone, now=now, unit=unit, types=types) for row in in_progress]
         results = [_result(row, viewer_zone=viewer_zone, now=now, unit=unit, types=types) for row in rows]
     groups = _grouped(results) if soonest_first else [("", results)] if results else []
@@ -316,18 +316,31 @@ def _page_url(asked: QueryDict, offset: int) -> str:
 
 
 def _type_names() -> tuple[str, dict[str, str]]:
-    """The page's language, and the types' names in it by English name (`display.names_by_english`)."""
+    """The page's language, and the types' names in it by English name
+    (`display.names_by_english`), read once per directory version."""
     language = (get_language() or "en").split("-")[0]
-    return language, (display.names_by_english(MeetingType.objects.exclude(translations={}), language)
-                      if language != "en" else {})
+    if language == "en":
+        return language, {}
+    using = MeetingType.objects.all().db
+    return language, kept_per_version(f"names_by_english:{language}", using=using, read=lambda: (
+        display.names_by_english(MeetingType.objects.using(using).exclude(translations={}), language)))
 
 
-def _types_by_code(codes: set[str]) -> dict[tuple[str, str], str]:
-    """(fellowship slug, code) -> the type's name in the page's language."""
+def _types_by_code(wanted: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    """(fellowship slug, code) -> the type's name in the page's language (None:
+    open and closed, which have words of their own), for every type: read once
+    per directory version; `wanted`, the pairs of the rows read since the
+    version was, each of which must be there (else read again)."""
     language, english = _type_names()
-    found = list(MeetingType.objects.filter(code__in=codes).select_related("fellowship"))
-    return {(t.fellowship.slug, t.code): display.type_name(t, language=language, names_by_english=english)
-            if t.meaning not in display.OPEN_OR_CLOSED else None for t in found}
+    using = MeetingType.objects.all().db
+
+    def read() -> dict[tuple[str, str], str | None]:
+        return {(t.fellowship.slug, t.code): display.type_name(t, language=language, names_by_english=english)
+                if t.meaning not in display.OPEN_OR_CLOSED else None
+                for t in MeetingType.objects.using(using).select_related("fellowship")}
+
+    return kept_per_version(f"types_by_code:{language}", using=using, read=read,
+                            still_good=lambda names: wanted <= names.keys())
 
 
 def _result(row: dict, *, viewer_zone, now: dt.datetime, unit: str, types: dict) -> dict:

@@ -412,6 +412,29 @@ class TestRows:
         assert "In person" in item and ">Open</abbr>" in item and "Women" in item
         assert '<span class="types">Women</span>' in item  # open is said once, not again as a type
 
+    def test_the_rows_types_are_named_from_a_read_once_per_directory_version(self, week, client):
+        """The types' names in the page's language are read once per version
+        (not a query a page), and a type renamed shows at once."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from fellowships.models import MeetingType
+
+        def types_of_later_today() -> tuple[str, int]:
+            with CaptureQueriesContext(connection) as queries:
+                html = client.get("/").content.decode()
+            item = html.split(">Later today</a>", 1)[1].split("</li>", 1)[0]
+            reads = sum('FROM "fellowships_meetingtype"' in q["sql"] and "EXISTS" not in q["sql"]
+                        for q in queries.captured_queries)
+            return item.split('<span class="types">', 1)[1].split("</span>", 1)[0], reads
+
+        assert types_of_later_today()[0] == "Women"
+        assert types_of_later_today() == ("Women", 0)
+        women = MeetingType.objects.get(fellowship__slug="aa", code="W")
+        women.name = "Women only"
+        women.save()
+        assert types_of_later_today()[0] == "Women only"
+
     def test_near_a_place_nearest_first_with_distance(self, vocabularies, client):
         make_meeting(name="Far Tuesday", day=2, types=("O",),
                      location=LocationFactory(latitude=33.75, longitude=-117.85))
