@@ -116,6 +116,18 @@ def answering_at(version: Version, *, using: str) -> Iterator[None]:
         _answering.reset(token)
 
 
+@contextmanager
+def at_one_version(*, using: str | None = None) -> Iterator[None]:
+    """Within (a page for people), what asks the version of the database
+    `using` (the read router's) sees one, read here once: a search page
+    keeps several tables per version (kept_per_version), a read of the row each."""
+    from meetings.models import DirectoryVersion
+
+    using = using or router.db_for_read(DirectoryVersion)
+    with answering_at(directory_version(using=using), using=using):
+        yield
+
+
 def directory_version(*, using: str | None = None) -> Version:
     """The version as the database `using` (a replica when reading there) has it."""
     using = using or router.db_for_read(DirectoryVersion)

@@ -32,7 +32,7 @@ from meetings.attendance import conference_provider, consumer_url, has_door, pho
 from meetings.change_requests import ChangeRequestInvalid, change_request_submit
 from meetings.filters import PARAMETERS, STARTS_ON, SearchInvalid, read_parameter, search_parse, whole_number
 from meetings.forms import CorrectionForm
-from meetings.directory_version import kept_per_version
+from meetings.directory_version import at_one_version, kept_per_version
 from meetings.keywords import fold
 from meetings.models import Meeting, Region
 from meetings.querysets import PUBLISHED
@@ -128,6 +128,7 @@ def home(request):
     return within_compute_budget(request, lambda: _home(request), refused=lambda budget: _busy(request, budget))
 
 
+@at_one_version()
 def _home(request):
     asked = _asked(request)
     zone_name = _viewer_zone_name(asked)

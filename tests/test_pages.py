@@ -412,6 +412,18 @@ class TestRows:
         assert "In person" in item and ">Open</abbr>" in item and "Women" in item
         assert '<span class="types">Women</span>' in item  # open is said once, not again as a type
 
+    def test_a_page_reads_the_directory_version_once(self, week, client):
+        """Its tables kept per version (types, zones, the clock's turns) are
+        read at the one version the page reads first."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        client.get("/")
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get("/").content.decode()
+        assert names_in_order(html)[:2] == ["Under way", "Soon online"]
+        assert sum('FROM "meetings_directoryversion"' in q["sql"] for q in queries.captured_queries) == 1
+
     def test_the_rows_types_are_named_from_a_read_once_per_directory_version(self, week, client):
         """The types' names in the page's language are read once per version
         (not a query a page), and a type renamed shows at once."""
