@@ -265,6 +265,8 @@ def _too_many_values(limit: int) -> list[str]:
 
 
 def _read(query, parameter: Parameter, errors: dict[str, list[str]]) -> Any:
+    if parameter.name not in query:  # most are absent: a QueryDict's getlist of one raises and catches a KeyError
+        return [] if parameter.many else None
     if not parameter.many:
         given = query.getlist(parameter.name) if hasattr(query, "getlist") else [query.get(parameter.name)]
         text = str(given[-1]).strip() if given and given[-1] is not None else ""
