@@ -402,9 +402,8 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
     days = [("today", _("Today (%(day)s)") % {"day": display.DAY_NAMES[today]}),
             ("tomorrow", _("Tomorrow (%(day)s)") % {"day": display.DAY_NAMES[(today + 1) % 7]})]
     days += [(str((today + n) % 7), str(display.DAY_NAMES[(today + n) % 7])) for n in range(2, 7)]
-    fellowships = list(Fellowship.objects.all())
     chosen_fellowships = asked.getlist("fellowship")
-    used_types, spoken = _types_and_languages_in_use()
+    used_types, spoken, fellowships, regions = _in_the_directory()
     if chosen_fellowships:
         used_types = [t for t in used_types if t.fellowship.slug in chosen_fellowships]
     # One box per code: a code is read in each meeting's own fellowship, so
@@ -435,8 +434,6 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
     types = sorted((("|".join(sorted(codes)), label, any(set(wanted) <= set(codes) for wanted in asked_codes))
                     for label, codes in codes_by_label.items()), key=lambda box: box[1].lower())
     languages = sorted(((code, display.language_name(code)) for code in spoken if code), key=lambda pair: pair[1])
-    regions = [(r.slug, r.name if r.parent_id is None else f"{r.parent.name} › {r.name}")
-               for r in Region.objects.select_related("parent").order_by("name")]
     closed_lines = [display.closed_means(f.slug) for f in fellowships
                     if not chosen_fellowships or f.slug in chosen_fellowships]
     return {
@@ -446,30 +443,35 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
         "times_of_day": display.times_of_day(),
         "types": types,
         "languages": languages,
-        "regions": sorted(regions, key=lambda pair: pair[1]),
+        "regions": regions,
         "open_means": display.OPEN_MEANS,
         "closed_means": closed_lines,
         "chosen": {key: asked.getlist(key) for key in asked},
     }
 
 
-def _types_and_languages_in_use() -> tuple[list[MeetingType], frozenset[str]]:
-    """The format and feature types of published meetings, but open and
-    closed (their fellowship read with them), and the languages they are held in: read once per
-    directory version (a page's filters at a million meetings would
-    otherwise join every meeting's types)."""
+def _in_the_directory() -> tuple[list[MeetingType], frozenset[str], list[Fellowship], list[tuple[str, str]]]:
+    """What the filters offer that the directory decides, read once per
+    directory version: the format and feature types of published meetings,
+    but open and closed (their fellowship read with them), the languages
+    they are held in (a page's filters at a million meetings would otherwise
+    join every meeting's types), the fellowships, and the regions as (slug,
+    name) by name."""
     using = MeetingType.objects.all().db  # where public reads go
 
-    def read() -> tuple[list[MeetingType], frozenset[str]]:
+    def read() -> tuple[list[MeetingType], frozenset[str], list[Fellowship], list[tuple[str, str]]]:
         published = Meeting.objects.using(using).filter(PUBLISHED, types=OuterRef("pk"))
         in_use = MeetingType.objects.using(using).filter(Exists(published))
         used = list(in_use.filter(kind__in=("format", "feature")).exclude(meaning__in=display.OPEN_OR_CLOSED)
                     .select_related("fellowship").order_by("code", "fellowship__slug"))
         spoken = set(in_use.filter(kind="language").values_list("language", flat=True))
         spoken |= set(ServiceBody.objects.using(using).values_list("default_language", flat=True))
-        return used, frozenset(spoken)
+        regions = [(r.slug, r.name if r.parent_id is None else f"{r.parent.name} › {r.name}")
+                   for r in Region.objects.using(using).select_related("parent").order_by("name")]
+        return (used, frozenset(spoken), list(Fellowship.objects.using(using).all()),
+                sorted(regions, key=lambda pair: pair[1]))
 
-    return kept_per_version("page_types_and_languages", using=using, read=read)
+    return kept_per_version("page_choices", using=using, read=read)
 
 
 @counts_its_own_compute  # its refusal is the wait page

@@ -274,6 +274,25 @@ class TestFilters:
         make_meeting(name="Reunion", day=3, time="20:00", timezone="America/Los_Angeles", types=("S",))
         assert "es" in languages(client.get("/").content.decode())
 
+    def test_the_fellowships_and_regions_offered_are_read_once_per_directory_version(self, week, client):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from tests.factories import RegionFactory
+
+        def offered() -> tuple[list[str], int]:
+            with CaptureQueriesContext(connection) as queries:
+                html = client.get("/").content.decode()
+            regions = html.split('<select id="region"', 1)[1].split("</select>", 1)[0]
+            reads = sum('FROM "meetings_region"' in q["sql"] or 'FROM "fellowships_fellowship"' in q["sql"]
+                        for q in queries.captured_queries)
+            return re.findall(r'<option value="([\w-]+)"', regions), reads
+
+        client.get("/")
+        assert offered()[1] == 0
+        RegionFactory(name="Irvine", slug="irvine")
+        assert offered()[0] == ["irvine"]
+
     def test_language_region_and_keyword_filters_are_offered(self, week, client):
         html = client.get("/").content.decode()
         assert "Evening <small>5:00 PM–9:00 PM</small>" in html and "Night <small>9:00 PM–4:00 AM</small>" in html
