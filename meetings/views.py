@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import render
+from django.template.defaultfilters import stringformat
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
@@ -357,9 +358,12 @@ def _result(row: dict, *, viewer_zone, now: dt.datetime, unit: str, types: dict)
         "distance": display.distance_text(row, unit),
         "place": row["city"] or row["formatted_address"],
         "types": [name for name in (types.get((row["fellowship"], code), code) for code in row["types"]) if name],
-        # A pin only where there is a door to go to.
-        "pin": has_door(attendance=row["attendance_option"], latitude=row["latitude"],
-                        approximate=row["approximate"]),
+        "fellowship": row["fellowship"].upper(),
+        # A pin only where there is a door to go to, at its position as the
+        # page's script reads it (Django's stringformat:"f", called here: a
+        # filter in the template costs more than the rest of the field).
+        "pin": {"lat": stringformat(row["latitude"], "f"), "lng": stringformat(row["longitude"], "f")} if has_door(
+            attendance=row["attendance_option"], latitude=row["latitude"], approximate=row["approximate"]) else None,
     }
 
 
