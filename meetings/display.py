@@ -160,8 +160,9 @@ class When:
     start_utc: str            # ISO instant, for scripts that rewrite it in the browser's zone
 
 
-def when(row: dict, *, viewer_zone: ZoneInfo, now: dt.datetime) -> When:
-    shown = words()
+def when(row: dict, *, viewer_zone: ZoneInfo, now: dt.datetime, shown: Words | None = None) -> When:
+    """`shown`: the active language's words (words()), when the caller has them (a page of rows)."""
+    shown = shown or words()
     if not row["next_start"] or row["day"] is None:
         return When(shown.by_appointment, "", "", shown.by_appointment, "")
     start = dt.datetime.fromisoformat(row["next_start"].replace("Z", "+00:00"))
@@ -188,9 +189,9 @@ def when(row: dict, *, viewer_zone: ZoneInfo, now: dt.datetime) -> When:
     return When(text, own_text, label, heading, row["next_start"])
 
 
-def attendance_text(row: dict) -> str:
+def attendance_text(row: dict, shown: Words | None = None) -> str:
     """"In person", "Online · Zoom", "Hybrid · Zoom · Phone"."""
-    shown = words()
+    shown = shown or words()
     parts = [shown.attendance.get(row["attendance_option"], row["attendance_option"])]
     if row["attendance_option"] in ("online", "hybrid"):
         if row.get("conference_provider"):
@@ -227,9 +228,9 @@ def dial_in(phone: str) -> DialIn:
     return DialIn(number, ", ".join(readable))
 
 
-def open_closed_text(row: dict) -> tuple[str, str]:
+def open_closed_text(row: dict, shown: Words | None = None) -> tuple[str, str]:
     """("Open", explanation) or ("Closed", explanation); ("", "") when unstated."""
-    shown = words()
+    shown = shown or words()
     if row["open_closed"] == "open":
         return shown.open, shown.open_means
     if row["open_closed"] == "closed":

@@ -185,10 +185,11 @@ def _home(request):
                 now_query.pop("starts_on", None)
                 now_query["in_progress"] = "true"
                 in_progress = search_page(search_parse(now_query, now=now), window=slice(0, SEARCH_PAGE_SIZE))
-        viewer_zone = schedule.zone(zone_name)
+        viewer_zone, shown = schedule.zone(zone_name), display.words()
         types = _types_by_code({(row["fellowship"], code) for row in [*rows, *in_progress] for code in row["types"]})
-        in_progress = [_result(row, viewer_zone=viewer_zone, now=now, unit=unit, types=types) for row in in_progress]
-        results = [_result(row, viewer_zone=viewer_zone, now=now, unit=unit, types=types) for row in rows]
+        in_progress = [_result(row, viewer_zone=viewer_zone, now=now, unit=unit, types=types, shown=shown)
+                       for row in in_progress]
+        results = [_result(row, viewer_zone=viewer_zone, now=now, unit=unit, types=types, shown=shown) for row in rows]
     groups = _grouped(results) if soonest_first else [("", results)] if results else []
     # A link's distance is shown chosen, one of the choices or not, so the
     # next search asks it again; one the search refuses is not kept.
@@ -345,14 +346,14 @@ def _types_by_code(wanted: set[tuple[str, str]]) -> dict[tuple[str, str], str | 
                             still_good=lambda names: wanted <= names.keys())
 
 
-def _result(row: dict, *, viewer_zone, now: dt.datetime, unit: str, types: dict) -> dict:
-    open_closed, open_closed_means = display.open_closed_text(row)
+def _result(row: dict, *, viewer_zone, now: dt.datetime, unit: str, types: dict, shown: display.Words) -> dict:
+    open_closed, open_closed_means = display.open_closed_text(row, shown)
     return {
         "row": row,
         # Its fields as a dict: the template reads a dict's keys without the
         # exception each of a dataclass's attributes costs (five a row).
-        "when": vars(display.when(row, viewer_zone=viewer_zone, now=now)),
-        "attendance": display.attendance_text(row),
+        "when": vars(display.when(row, viewer_zone=viewer_zone, now=now, shown=shown)),
+        "attendance": display.attendance_text(row, shown),
         "open_closed": open_closed,
         "open_closed_means": open_closed_means,
         "distance": display.distance_text(row, unit),
