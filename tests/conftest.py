@@ -315,7 +315,7 @@ ONE_WORKER = {
 }
 
 # The units left (tests, or groups of ONE_WORKER) from which a worker is sent
-# one only when it is about to run out: a few more than the sample's readers (31).
+# one only when it is about to run out: a few more than the sample's readers (24).
 LAST_UNITS = 40
 
 

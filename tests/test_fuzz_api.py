@@ -35,11 +35,12 @@ MINIMUM_REQUESTS = int(os.environ.get("FUZZ_MINIMUM_REQUESTS", "1000"))
 # The operations are fuzzed in shards (every SHARDS-th operation), so the
 # suite's workers (pytest-xdist) share them out; each operation's cases are
 # seeded by the operation alone, so they are the same however they are split.
-# One operation a shard while there are 15: the shards run last (they read
-# the session's sample), and two operations take 4 s each where most take 1 s
-# (the calendar of every meeting, the changes): in five shards of three, one
-# worker was left with the two longest, 6-8 s, while the other had finished.
-SHARDS = 15
+# Eight: the shards run last (they read the session's sample), where a long
+# one leaves the other worker idle; two operations take 4 s each where most
+# take 1 s (the calendar of every meeting, the changes), and in five shards of
+# three the shards took 3-7 s; in eight, 1-6 s (each shard costs a quarter of
+# a second more: fifteen, one operation each, cost 2.7 s of CPU more than five).
+SHARDS = 8
 
 
 class CountingApp:
