@@ -314,10 +314,6 @@ ONE_WORKER = {
     "tests/test_errors.py::": "served_schema",
 }
 
-# The units left (tests, or groups of ONE_WORKER) from which a worker is sent
-# one only when it is about to run out: a few more than the sample's readers (24).
-LAST_UNITS = 40
-
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
@@ -331,22 +327,6 @@ def pytest_xdist_make_scheduler(config, log):
                 if nodeid.startswith(prefix):
                     return group
             return super()._split_scope(nodeid)
-
-        def _reschedule(self, node) -> None:
-            """As xdist's (a worker is sent the next unit once it holds two
-            tests or fewer), but among the last units (LAST_UNITS) only once
-            it holds one, the test it cannot start before it knows the next:
-            these are the sample's readers, the fuzz shards among them, and
-            a worker holding two more took the long ones while the other
-            finished with nothing left to run."""
-            if node.shutting_down:
-                return
-            if not self.workqueue:
-                node.shutdown()
-                return
-            held = 1 if len(self.workqueue) <= LAST_UNITS else 2
-            if self._pending_of(self.assigned_work[node]) <= held:
-                self._assign_work_unit(node)
 
     return OneWorkerPerGroup(config, log)
 
