@@ -161,6 +161,8 @@ class ErrorsMiddleware:
             return unavailable_response(request, api=api)
         if api and response.status_code >= 400 and not _is_json(response):
             return in_request_language(request, lambda language: self._as_json(response))
+        if response.status_code == 405 and not response.content and response.has_header("Allow"):  # a page's bare one
+            return in_request_language(request, lambda language: self._saying_allow(response))
         return response
 
     def _refusal(self, request, *, api: bool) -> Callable[[], HttpResponse] | None:
@@ -218,6 +220,14 @@ class ErrorsMiddleware:
             except UnreadablePostError:  # the client left mid-body: the CSRF check's 403, as before
                 pass
         return None
+
+    @staticmethod
+    def _saying_allow(response) -> HttpResponse:
+        """A page's bare 405, saying which methods the address answers (its Allow header, kept)."""
+        answer = HttpResponse(f"{MESSAGES[405]} " + _("This address answers %(methods)s.") % {
+            "methods": response["Allow"]}, status=405, content_type="text/plain; charset=utf-8")
+        answer["Allow"] = response["Allow"]
+        return answer
 
     @staticmethod
     def _as_json(response) -> HttpResponse:

@@ -89,6 +89,19 @@ def test_a_method_not_allowed_is_json_with_allow(db, client, debug):
     assert "GET" in response["Allow"]
 
 
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_a_method_a_page_does_not_answer_says_which_it_does(db, client, debug, method):
+    """Found by the review of 2 December: a POST (or PUT, DELETE) to the search
+    page was a 405 with an empty body, saying nothing."""
+    response = getattr(client, method)("/")
+    assert response.status_code == 405 and response["Allow"] == "GET, HEAD"
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == "Method not allowed. This address answers GET, HEAD."
+    spanish = getattr(client, method)("/", HTTP_ACCEPT_LANGUAGE="es")
+    assert spanish.status_code == 405 and spanish["Content-Language"] == "es"
+    assert spanish.content.decode() == "Método no permitido. Esta dirección responde a GET, HEAD."
+
+
 def test_an_unsatisfiable_accept_header_is_json_406(db, client, debug):
     assert_json_error(client.get("/api/v1/fellowships/", HTTP_ACCEPT="application/xml"), 406)
 
