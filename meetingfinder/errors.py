@@ -168,7 +168,7 @@ class ErrorsMiddleware:
     def _refusal(self, request, *, api: bool) -> Callable[[], HttpResponse] | None:
         """What is wrong with the request before any view sees it, as the maker
         of its answer (a multipart form cannot be read twice), or None."""
-        return ((self._body_too_large(request) if api else None) or self._too_many_parameters(request, api=api)
+        return ((self._body_too_large(request) if api else None) or self._unreadable_parameters(request, api=api)
                 or self._nul_characters(request, api=api))
 
     @staticmethod
@@ -197,11 +197,12 @@ class ErrorsMiddleware:
         return None
 
     @staticmethod
-    def _too_many_parameters(request, *, api: bool) -> Callable[[], HttpResponse] | None:
+    def _unreadable_parameters(request, *, api: bool) -> Callable[[], HttpResponse] | None:
         """A query, or a form posted to a page or the admin, of more parameters
         than DATA_UPLOAD_MAX_NUMBER_FIELDS, or a multipart form that cannot be
-        read, which Django refuses with its bare HTML page, naming nothing. An API view's form is read by DRF's parsers,
-        which say what else is wrong with it (api_exception_handler)."""
+        read, which Django refuses with its bare HTML page, naming nothing. An
+        API view's form is read by DRF's parsers, which say what else is wrong
+        with it (api_exception_handler)."""
         try:
             request.GET
         except TooManyFieldsSent:
