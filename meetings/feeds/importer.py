@@ -1,35 +1,15 @@
-"""Importing a feed into the directory, safely: one service, `feed_import`.
-
-    feed_import(*, source_id, ...) -> ImportRun
-
-1. **Claim** the source (`meetings.feeds.claims`): one run per source at a
-   time, whoever starts it (Celery, the `import_feed` command, the admin);
-   runs left "running" by a dead process are marked failed. The beat's
-   tasks name the source's due time: a source already imported since then
-   is not imported again (a task delivered twice imports once).
-2. **Fetch** the feed: an uploaded file, or an http(s) URL through its
-   format's parser. A local path is refused unless the caller is the
-   command line (`local_file_allowed`): curators never name server files.
-3. **Parse** with the parser the format registry names (`meetings.feeds.formats`).
-4. **Plan** what changes, and **hold** the run (shrink guard) before any write.
-5. **Geocode** the new places outside any transaction, so the geocode cache
-   is committed as it goes and a long geocoding pass never holds a lock.
-6. **Apply** in one transaction: it applies whole or not at all.
-
-The older entry points at the end of the module are thin wrappers of
-`feed_import`; `import_run_meetings(run=...)` reads back what a run wrote.
+"""Importing a feed into the directory, safely: one service, `feed_import`
+(claim, fetch, parse, plan and shrink guard, geocode, apply: README.md, "The
+import path" and "What keeps data safe"). The older entry points at the end
+of the module are thin wrappers of it; `import_run_meetings(run=...)` reads
+back what a run wrote.
 
 Meetings match by (source, the feed's key), or for a record keyed on its
-content by what it shares with the meeting it was; unchanged records (same content
-hash) cost no write; meetings gone from the feed are marked removed, restored
-when they return; fields a curator changed on a meeting (its location
-included) or its location are left alone (`meetings.feeds.locks`), a hall a
-curator changed is described anew only as a whole (`Applier._place`), and the
-run notes the meetings that kept a curator's value over a new one from the
-feed; the same meeting from two sources is shown once
-(`meetings.feeds.duplicates`). A source writes only its service body's
-listings (`meetings.curation.feed_source_body_ids`): a meeting a person
-moved to another body is left alone, its record noted as skipped.
+content by what it shares with the meeting it was; fields a curator changed
+on a meeting or its location are left alone (`meetings.feeds.locks`), a hall
+a curator changed is described anew only as a whole (`Applier._place`); a
+source writes only its service body's listings
+(`meetings.curation.feed_source_body_ids`).
 """
 
 from __future__ import annotations
@@ -96,16 +76,13 @@ class TypeResolver:
                     self.by_name.setdefault(name.strip().lower(), t)
 
     def resolve(self, tokens: list[str]) -> list[MeetingType]:
-        """The types `tokens` name, each once, in order (the codes the
-        vocabulary lacks are counted per record, in advance: `unknown_by_record`)."""
+        """The types `tokens` name, each once, in order."""
         return list(dict.fromkeys(hit for token in tokens for hit in self._lookup(token)))
 
     def unknown_by_record(self, meetings: list[FeedMeeting]) -> dict[str, int]:
         """The codes the vocabulary lacks, with how many of the feed's records
-        use each: a record meeting on several days ("slug@1", "slug@2") is
-        one, and meetings unchanged since the last run count as any other.
-        Each distinct token is looked up once, so an unchanged re-import
-        pays a dict lookup per token."""
+        use each (a record meeting on several days, "slug@1", "slug@2", is
+        one). Each distinct token is looked up once."""
         known: dict[str, bool] = {}
         counted: set[str] = set()
         unknown: dict[str, int] = {}
@@ -242,7 +219,6 @@ LOOKUP_BATCH = 500
 
 
 def _batches(items: list, size: int) -> Iterator[list]:
-    """`items` in consecutive slices of at most `size`."""
     size = max(1, size)
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -804,20 +780,12 @@ class Applier:
             self.progress(self.done, total)
 
     def apply(self, *, parsed: ParsedFeed, plan: Plan) -> None:
-        """Apply the plan; called inside the run's one transaction.
-
-        Every record's place is found first, in feed order (a place two
-        records describe ends as the later one says, for both), the curated
-        halls the stored meetings describe anew settled before any new
-        record is placed (`_settle_described_anew`): the places
-        the run makes are written FEEDS_APPLY_CHUNK records at a time, the
-        stored ones it describes anew at the end. Then the meetings are
-        built, written and let go of FEEDS_APPLY_CHUNK at a time, each chunk
-        reading its places back as stored, so a large feed never holds a
-        model instance per meeting or per new place at once: what lives for
+        """Apply the plan; called inside the run's one transaction. Every
+        record's place first, in feed order (a place two records describe
+        ends as the later one says), then the meetings FEEDS_APPLY_CHUNK at
+        a time, each chunk reading its places back as stored: what lives for
         the whole run is one (place id, key, zone) per record, a
-        `WrittenPlace` per new place, the stored places the feed names and
-        the ids written."""
+        `WrittenPlace` per new place and the stored places the feed names."""
         total = len(parsed.meetings)
         self.done = plan.unchanged
         self.run.duplicates = 0
@@ -1058,8 +1026,6 @@ def _record_notes(run: ImportRun, parsed: ParsedFeed) -> None:
     (ParsedFeed keeps no more), the rest only counted, so a junk feed cannot
     fill the database."""
     run.records = parsed.records
-    # Exact counts: parsed.notes keeps only the first FEEDS_PARSE_MAX_ISSUES
-    # (and a line saying how many more); those left out are counted here.
     run.rejected = parsed.rejected_count
     run.repaired = len(parsed.repaired_keys)
     run.skipped = parsed.skipped_count
