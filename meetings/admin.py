@@ -219,6 +219,16 @@ class HistoryColumns:
             record.history_delta_changes = shown
             record.made_by = history.record_attribution(record).describe(users=users)
 
+    def _object_to_change(self, request: HttpRequest, object_id: str):
+        """What a page linked from the change form acts on: outside the
+        curator's scope it is not found; without the change permission, refused."""
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        return obj
+
     @admin.display(description=gettext_lazy("Revert"))
     def revert_link(self, record) -> str:
         if record.history_type == "+":
@@ -229,9 +239,7 @@ class HistoryColumns:
 
     def history_revert_view(self, request: HttpRequest, object_id: str, history_id: int):
         """GET: what the revert would do; POST: do it."""
-        obj = self.get_object(request, object_id)
-        if obj is None or not self.has_change_permission(request, obj):
-            raise Http404 if obj is None else PermissionDenied
+        obj = self._object_to_change(request, object_id)
         record = self.model.history.filter(id=obj.pk, history_id=history_id).first()
         if record is None:
             raise Http404
@@ -451,17 +459,6 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
             *super().get_urls(),
         ]
 
-    def _meeting_to_change(self, request: HttpRequest, object_id: str) -> Meeting:
-        """The meeting a change-form link's page acts on: outside the
-        curator's service bodies it is not found; without the change
-        permission, refused."""
-        meeting = self.get_object(request, object_id)
-        if meeting is None:
-            raise Http404
-        if not self.has_change_permission(request, meeting):
-            raise PermissionDenied
-        return meeting
-
     def _confirmation_page(self, request: HttpRequest, *, meeting: Meeting, template: str, title: str, **context):
         """A change-form link's page: GET names what its POST will do and
         changes nothing; its own form (with its CSRF token) confirms, and
@@ -476,7 +473,7 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         """The change form's "Release" for one curated field. GET: the field
         and the feed's value it takes (for the location, the feed's place),
         nothing changed; POST: release it."""
-        meeting = self._meeting_to_change(request, object_id)
+        meeting = self._object_to_change(request, object_id)
         if field not in MEETING_LOCKABLE_FIELDS:
             raise Http404
         label = field_label(Meeting, field)
@@ -508,7 +505,7 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
     def not_a_copy_view(self, request: HttpRequest, object_id: str):
         """The change form's "Not a copy: show it" (the action's, for one
         meeting). GET: both meetings named, nothing changed; POST: do it."""
-        meeting = self._meeting_to_change(request, object_id)
+        meeting = self._object_to_change(request, object_id)
         if request.method == "POST":
             not_a_copy(self, request, Meeting.objects.filter(pk=meeting.pk))
             return HttpResponseRedirect(reverse("admin:meetings_meeting_change", args=[meeting.pk]))
@@ -524,10 +521,10 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
         """A meeting's "May be copies again", for one meeting a curator said
         it is not a copy of. Only whoever could have said it: the meeting
         acted on is one they may change (as the copy is for "Not a copy",
-        `_meeting_to_change`), the other one they may see (as the meeting
+        `_object_to_change`), the other one they may see (as the meeting
         shown instead always is). GET: both named, nothing changed; POST:
         take the word back (`meetings_not_copies_undo`)."""
-        meeting = self._meeting_to_change(request, object_id)
+        meeting = self._object_to_change(request, object_id)
         other = curation.meetings_seen_by(user=request.user).select_related("service_body").filter(
             pk=other_id).first()
         if other is None:
