@@ -1,28 +1,8 @@
-"""Who may curate what: a curator belongs to service bodies (through
-`ServiceBody.curators`) and keeps their listings and those of every body
-below them. A superuser keeps everything.
-
-What a curator reaches:
-- meetings of their bodies;
-- locations used by those meetings, or that they added themselves (so a new
-  hall can be made before the meeting that uses it). A hall shared with
-  another body's meetings is reachable by both bodies' curators: it is one
-  building, and moving its pin is right for everyone meeting there;
-- feed sources of their bodies and those sources' import runs; a feed
-  source in turn writes only the listings of its own body and those below it
-  (`feed_source_body_ids`), so whoever controls a feed reaches no more
-  through it than in the admin; given to another body, it takes those
-  listings with it (`services.feed_source_save`);
-- change requests about their bodies' meetings (wherever the meeting was
-  when the request was sent), and new-meeting requests sent to their bodies.
-
-Beside a meeting of theirs, a curator sees named the meetings of their
-bodies and those the public sees (`meetings_seen_by`): the meetings it is
-told apart from ("not a copy"), say; another body's listing the public does
-not see is counted, not named.
-
-Every admin list, form choice, autocomplete and action goes through these
-selectors (meetings/admin_scope.py), so one rule decides everywhere.
+"""Who may curate what (README.md, "Curators"): a curator belongs to service
+bodies (`ServiceBody.curators`) and keeps their listings and those of every
+body below them; a superuser keeps everything. Every admin list, form
+choice, autocomplete and action goes through these selectors
+(meetings/admin_scope.py), so one rule decides everywhere.
 """
 
 from __future__ import annotations
@@ -124,6 +104,9 @@ def meetings_seen_by(*, user, queryset: QuerySet[Meeting] | None = None) -> Quer
 
 
 def locations_curated_by(*, user, queryset: QuerySet[Location] | None = None) -> QuerySet[Location]:
+    """The locations their bodies' meetings use, and those they added (a new
+    hall is made before its meeting); a hall shared with another body's
+    meetings is both bodies' curators': it is one building."""
     queryset = Location.objects.all() if queryset is None else queryset
     if not _can_curate(user=user):
         # Not only "no bodies": an anonymous user's id is None, and
