@@ -9,13 +9,10 @@ the values before and after (django-simple-history's tables, migration 0004).
   bulk, attributed the same way.
 - A meeting's historical row carries its type codes (`type_codes`), since
   the types are a many-to-many the row would not hold.
-- `history_changes(...)` pairs each row with the one before it, for the
-  admin and the `/api/v1/changes/` feed. Undoing a change is a write:
+- `previous_records(...)` pairs each row with the one before it, for the
+  admin and the `/api/v1/changes/` feed; what the public may learn of a
+  change is `public_change(...)`. Undoing a change is a write:
   `meetings.services.history_revert(...)`.
-- What the public may learn of a change (`public_change(...)`, the feed's
-  rule) is what it could see before and after it: a meeting while it was
-  public (`querysets.PUBLISHED`, as search shows it), a place while it
-  served such a meeting.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
-"""Writes: every change to meetings and locations goes through here, so the
-derived fields (open/closed, attendance, provider, copied coordinates, search
-text) never drift from what they derive from. The importer
-(`meetings.feeds.service`), the sample data (an import of its own),
-change-request approval, the admin and history reverts all write through
-these functions."""
+"""Writes: every change to meetings and locations goes through here (the
+importer, the sample data, change-request approval, the admin, history
+reverts), so the derived fields (open/closed, attendance, provider, copied
+coordinates, search text) never drift from what they derive from."""
 
 from __future__ import annotations
 
@@ -185,11 +183,8 @@ def meetings_migrated(sender, using: str = "default", plan=None, **kwargs) -> No
 
 def type_texts_follow(*, using: str = "default") -> int:
     """Derive anew the meetings whose types or fellowship give them something
-    else than they were written with (`keywords.type_text_sources_read`: a
-    type's search names, which borrow the translations of another
-    vocabulary's type of the same English name, its language and its
-    meaning; a fellowship's default open/closed), kept with the directory's
-    version; keep the new. Returns how many changed."""
+    else than they were written with (`keywords.type_text_sources_read`, kept
+    with the directory's version); keep the new. Returns how many changed."""
     sources = type_text_sources_read(using=using)
     kept = DirectoryVersion.objects.using(using).filter(pk=1).values_list("type_text_sources", flat=True).first() or {}
     changed = [key for key, source in sources.items() if kept.get(key) != source]
@@ -325,15 +320,11 @@ def meeting_save(*, meeting: Meeting, types: Iterable[MeetingType] | None = None
 def duplicates_show_again(*, kept: Iterable[int], date: dt.datetime, user=None,
                           deleting: bool = False) -> list[int]:
     """Show again the copies (`Meeting.duplicate_of`, meetings/feeds/duplicates.py)
-    hidden behind those of the `kept` meetings that are not public now
-    (unpublished, removed from their feed, themselves marked a copy), and
+    hidden behind those of the `kept` meetings that are not public now, and
     record their history: a meeting is only ever hidden behind one the public
-    sees, or it would leave the directory with it. Every write that can take
-    a meeting out of the public listing calls this with the meetings it
-    wrote: `meeting_save`, `meetings_set_published`, `meetings_delete` and
-    the importer's updates and removals. `deleting`: the kept meetings are
-    about to be deleted, so all their copies are shown, save those deleted
-    with them. Returns the ids of the copies shown again."""
+    sees, or it would leave the directory with it. `deleting`: the kept
+    meetings are about to be deleted, so all their copies are shown, save
+    those deleted with them. Returns the ids of the copies shown again."""
     kept = list(kept)
     leaving = set(kept) if deleting else set()
     still_public = Meeting.objects.published().filter(pk=OuterRef("duplicate_of_id"))
@@ -362,14 +353,11 @@ def meetings_delete(*, meetings: QuerySet[Meeting], user=None) -> None:
 
 @transaction.atomic
 def meetings_not_copies(*, meetings: QuerySet[Meeting], user=None) -> int:
-    """A curator's word that `meetings`, hidden as copies of other listings
-    (`Meeting.duplicate_of`), are meetings of their own: each is shown, with
-    its history recorded, and the pair is kept (`Meeting.not_copy_of`, both
-    ways), so no import hides either behind the other again
-    (`meetings.feeds.duplicates.mark_duplicates`) unless it is taken back
-    (`meetings_not_copies_undo`); a third listing of the
-    same meeting may still be hidden behind one of them. Returns how many
-    were shown."""
+    """A curator's word that `meetings`, hidden as copies of other listings,
+    are meetings of their own: each is shown, with its history recorded, and
+    the pair is kept (`Meeting.not_copy_of`, both ways), so no import hides
+    either behind the other again unless it is taken back
+    (`meetings_not_copies_undo`). Returns how many were shown."""
     copies = list(meetings.filter(duplicate_of__isnull=False))
     Pair = Meeting.not_copy_of.through
     pairs = [(hidden.pk, hidden.duplicate_of_id) for hidden in copies]
@@ -522,14 +510,12 @@ def feed_source_move_problem(*, source: FeedSource, service_body: ServiceBody) -
 @transaction.atomic
 def feed_source_save(*, source: FeedSource, user=None) -> int:
     """Save a feed source. Given to another service body, it hands its
-    listings over in the same transaction: the meetings it imported that are
-    still in its old body or below it move to the new body
-    (`feed_source_handover`), with their history attributed to `user`, so
-    its next import updates them rather than skipping each as another
-    body's, and the new body's curators keep them. One a person moved to
-    another body on purpose stays there. Refused with a ValidationError
-    (`feed_source_move_problem`), or `SourceBusy` when a run claimed the
-    source meanwhile: nothing is saved then. Returns how many meetings moved."""
+    listings over in the same transaction (`feed_source_handover`), with
+    their history attributed to `user`, so its next import updates them
+    rather than skipping each as another body's. Refused with a
+    ValidationError (`feed_source_move_problem`), or `SourceBusy` when a run
+    claimed the source meanwhile: nothing is saved then. Returns how many
+    meetings moved."""
     stored_body = None if source.pk is None else FeedSource.objects.select_for_update().filter(
         pk=source.pk).values_list("service_body_id", flat=True).first()
     if stored_body is None or stored_body == source.service_body_id:
@@ -562,12 +548,11 @@ def meeting_lock_fields(*, meeting: Meeting, fields: list[str]) -> Meeting:
 
 def meeting_feed_place(meeting: Meeting, *, locations: QuerySet[Location] | None = None) -> Location | None:
     """The stored location of the place the meeting's feed gave it last
-    (`feed_values["location"]`, the place's key among the feed's places), or
-    None when the feed gave no place or that place was never stored (the
-    feed described it anew since, or the lock came first). A place key is
-    unique within its namespace: the meeting's source, else a namespace
-    several sources share (the sample data's). `locations`: where to look
-    (a data migration gives its historical model's)."""
+    (`feed_values["location"]`), or None when the feed gave no place or that
+    place was never stored. A place key is unique within its namespace: the
+    meeting's source, else a namespace several sources share (the sample
+    data's). `locations`: where to look (a data migration gives its
+    historical model's)."""
     key = (meeting.feed_values or {}).get(PLACE)
     if not key:
         return None
