@@ -1,22 +1,8 @@
-"""Reading a feed body within bounds: bytes or text to text, and JSON to
-values, with the size, nesting and record count limited before anything
-large is built.
-
-Whatever a server or an uploaded file sends (UTF-16 or UTF-32 with or without
-a byte-order mark, gzip, a binary file, 100,000 nested brackets, a 50 MB
-array), the answer is text and values, or `FeedUnreadable` with a reason an
-admin can act on; never another exception.
-
-- Bytes: gzip (magic bytes) is decompressed up to the size limit; a BOM or
-  the NUL pattern of the first bytes picks UTF-8, UTF-16 or UTF-32 (RFC 4627
-  section 3); anything else must be UTF-8.
-- Text that was bytes decoded the wrong way (UTF-16 read as UTF-8, gzip read
-  as text) is recovered when no character was lost, else unreadable.
-- JSON: the nesting depth is checked with a scan of the brackets before the
-  (recursive) decoder runs; a top-level array is read one element at a time,
-  so a feed of junk stops at the record limit instead of filling memory;
-  integers of more than 18 digits are read as floats (every field reader
-  refuses them) instead of raising past Python's digit limit.
+"""Reading a feed body within bounds (README.md, "Hostile feeds"): bytes or
+text to text, and JSON to values, with the size, nesting and record count
+limited before anything large is built. Whatever a server or an uploaded
+file sends, the answer is text and values, or `FeedUnreadable` with a reason
+an admin can act on; never another exception.
 """
 
 from __future__ import annotations

@@ -1,29 +1,10 @@
-"""Fetching a feed safely. A feed URL is typed by a curator, so the server
-must not become a way to reach the inside, nor be held by a slow or hostile
-feed server:
-
-- http(s) only. Local paths and `file://` are refused here: only the command
-  line reads files, with `read_file`.
-- The host is looked up once and every address it has must be globally
-  reachable: the `ipaddress` properties (`is_global`, `is_private`,
-  `is_link_local`, ...), which follow IANA's special-purpose address
-  registries; IPv6 forms that carry an IPv4 address (IPv4-mapped, 6to4,
-  Teredo, NAT64) are judged by that address too. The connection then goes to
-  the address that was checked, with the host name in the Host header and in
-  TLS (SNI, certificate check): a second DNS answer cannot send it elsewhere
-  (DNS rebinding). Every redirect hop is checked the same way.
-  `FEEDS_ALLOW_PRIVATE_ADDRESSES` lets loopback and the private-use networks
-  through (tests, intranets); link-local (cloud metadata), multicast and the
-  other special ranges stay refused.
-- Connect and read timeouts, and an overall deadline for the whole fetch,
-  redirects included (`FEEDS_TOTAL_TIMEOUT_SECONDS`): a server sending one
-  byte every few seconds is cut off.
-- `FEEDS_MAX_BYTES` bounds the body as received and as decoded: gzip and
-  deflate (`Content-Encoding`) are inflated here, never past the limit. A
-  body that is itself a gzip file (a `.json.gz` served without the header)
-  is recognised by its magic bytes and inflated the same way.
-- Conditional GET: given the ETag / Last-Modified of the last download, a
-  304 answer comes back as `Fetched(not_modified=True)` with no body.
+"""Fetching a feed safely (README.md, "What keeps data safe"). A feed URL is
+typed by a curator, so the server must not become a way to reach the inside:
+every address of the host must be globally reachable (`address_refusal`), and
+the connection goes to the address that was checked, so a second DNS answer
+cannot send it elsewhere (DNS rebinding); nor be held by a slow or hostile
+feed server: timeouts, an overall deadline, and `FEEDS_MAX_BYTES` on the body
+as received and as inflated.
 """
 
 from __future__ import annotations
