@@ -59,12 +59,9 @@ def server_info_url(*, root: str) -> str:
 
 
 def load_json_text(text: str | bytes, *, what: str, margin: int = 0):
-    """A `GetSearchResults` answer as JSON values; an HTML page, invalid or
-    truncated JSON, or a body past the limits (meetings/feeds/body.py; a
-    held run's text of a root server's answers with `ANSWERS_JOIN_MARGIN`) is
-    `FeedUnreadable`. Meeting records (a bare array, or `meetings` in an
-    object) are `JsonRecords`: checked now, decoded one at a time as they
-    are read."""
+    """A `GetSearchResults` answer as JSON values (`body.read_json`: its
+    meeting records, a bare array or `meetings` in an object, as `JsonRecords`);
+    `margin`: `ANSWERS_JOIN_MARGIN` for a held run's joined answers."""
     return read_json(text, what=what, lazy=("meetings",), margin=margin)
 
 
@@ -93,15 +90,11 @@ WHITESPACE = " \t\r\n"
 
 
 def search_results_with_answers(*, results: str, formats: str, server_info: str | None) -> tuple[str, dict]:
-    """A root server's three answers as one feed: `GetSearchResults` (a bare
-    array or `{"meetings", "formats"}`) as one object with `GetFormats` and
-    `GetServerInfo` as members (`GetServerInfo` None or not JSON: left out,
-    as older servers have none). Each answer is read once, and joined as the text it was
-    fetched as: records are not decoded and encoded again. The size limit is
-    on the answers together as fetched, not on the joined text, which is a
-    few characters longer (`ANSWERS_JOIN_MARGIN`). Returns the joined text (a
-    held run's payload) and its values, as `load_json_text` reads that text;
-    `FeedUnreadable` as `load_json_text`."""
+    """A root server's three answers as one feed: `GetSearchResults` as one
+    object with `GetFormats` and `GetServerInfo` as members (`GetServerInfo`
+    None or not JSON: left out, as older servers have none), each read once
+    and joined as the text it was fetched as. Returns the joined text (a held
+    run's payload) and its values, as `load_json_text` reads that text."""
     answers = {"GetFormats": feed_text(formats, what="GetFormats")}
     values = {"GetFormats": read_json(answers["GetFormats"], what="GetFormats")}
     if server_info is not None:

@@ -161,11 +161,9 @@ def mark_duplicates(*, meetings: Iterable[tuple[Meeting, Iterable[MeetingType]]]
     """Point each of `meetings` (just imported from `source`, each with the
     types it has) at the same meeting from another source, if there is one;
     the other source's row, there first, stays the one shown. Only a public
-    meeting hides another: a curator's draft or a listing kept unpublished
-    would hide the real one with it (and one that stops being public shows
-    its copies again: `meetings.services.duplicates_show_again`). Nor does
-    one a curator said is another meeting than this one
-    (`meetings.services.meetings_not_copies`). Returns how many were marked."""
+    meeting hides another (a curator's draft would hide the real one with
+    it), and never one a curator said is another meeting than this one.
+    Returns how many were marked."""
     listed = [(m, list(types)) for m, types in meetings
               if m.day is not None and m.time is not None and m.latitude is not None]
     if not listed:

@@ -43,10 +43,8 @@ MAX_DAY_VALUES = 14  # a week has 7 days; a longer list is junk, not a schedule
 
 def load_feed_text(text: str | bytes) -> JsonRecords:
     """The records of a Meeting Guide feed (a bare array, or one wrapped as
-    `{"meetings": [...]}`); an HTML page, invalid or truncated JSON, anything
-    but an array, or a body past the limits (meetings/feeds/body.py) is
-    `FeedUnreadable`. The array is checked whole now and decoded record by
-    record as it is read."""
+    `{"meetings": [...]}`), as `body.read_json` reads them; anything but an
+    array is `FeedUnreadable`."""
     data = read_json(text, what="the feed", lazy=("meetings",))
     if isinstance(data, JsonRecords):
         return data
