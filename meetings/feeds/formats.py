@@ -40,8 +40,6 @@ class FeedParser:
     """One format. Subclasses override `parse_text` and `parse_records`, and
     `fetch` or `claims` when the format needs it."""
 
-    label = ""
-
     def fetch(self, *, url: str, bmlt_service_body_ids: str = "", etag: str = "",  # noqa: ARG002
               last_modified: str = "") -> FeedDocument:
         """GET the feed, conditionally when the last import's validators are given."""
@@ -67,8 +65,6 @@ class FeedParser:
 
 
 class MeetingGuideParser(FeedParser):
-    label = "Meeting Guide JSON"
-
     def parse_text(self, *, text: str, root: str, options: dict) -> ParsedFeed:  # noqa: ARG002
         return parse_meeting_guide(load_feed_text(text), fellowship=options.get("fellowship") or "")
 
@@ -78,8 +74,6 @@ class MeetingGuideParser(FeedParser):
 
 class CsvParser(MeetingGuideParser):
     # Rows become Meeting Guide records, so decoded records read as Meeting Guide's.
-    label = "CSV"
-
     def parse_text(self, *, text: str, root: str, options: dict) -> ParsedFeed:  # noqa: ARG002
         return parse_csv(text, fellowship=options.get("fellowship") or "")
 
@@ -88,8 +82,6 @@ class CsvParser(MeetingGuideParser):
 
 
 class BmltParser(FeedParser):
-    label = "BMLT"
-
     def fetch(self, *, url: str, bmlt_service_body_ids: str = "", etag: str = "",
               last_modified: str = "") -> FeedDocument:
         if "/client_interface/" in url:
