@@ -99,11 +99,8 @@ def _open_to_all_origins(response):
     return response
 
 
-_NARROWING_PARAMETERS = [
-    OpenApiParameter("fellowship", OpenApiTypes.STR, description="Fellowship slugs, comma-separated or repeated."),
-    OpenApiParameter("service_body", OpenApiTypes.STR, description="Service body slugs; bodies below included."),
-    OpenApiParameter("region", OpenApiTypes.STR, description="Region slugs; sub-regions included."),
-]
+# Read by the search (`search_parse`): declared as the search declares them.
+_NARROWING_PARAMETERS = [parameter for parameter in SEARCH_PARAMETERS if parameter.name in FEED_PARAMETERS]
 
 
 # The feed is a bare array of Meeting Guide records (its specification's, not ours to restate).
