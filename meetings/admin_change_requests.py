@@ -73,8 +73,7 @@ class ChangeRequestAdmin(CuratorScopedAdmin):
     actions = (approve_selected,)
     fields = ("meeting_link", "service_body", "description", "proposed_values", "contact_email", "language", "status",
               "created", "decided_by", "decided_at", "applied", "decision_note")
-    readonly_fields = ("meeting_link", "service_body", "description", "proposed_values", "contact_email", "language",
-                       "status", "created", "decided_by", "decided_at", "applied")
+    readonly_fields = tuple(name for name in fields if name != "decision_note")
     # What waits for a curator first, oldest first: by the status's stored
     # word, "approved" sorted before "pending" and buried the queue.
     ordering = (Case(When(status=ChangeRequest.Status.PENDING, then=Value(0)), default=Value(1),
