@@ -203,13 +203,10 @@ class HistoryColumns:
         return _("A recorded version of %(object)s") % {"object": obj}
 
     def set_history_delta_changes(self, request: HttpRequest, historical_records, foreign_keys_are_objs=True):
-        """What each change made, as the revert page and the changes feed
-        read it (`history.record_diff` against the row before it, on this
-        page or not; derived types included, timestamps left out), in the
-        curator's words. simple-history's own listed raw values ("False",
-        "0" for Sunday, times with seconds) and every save's timestamp.
-        And who made each (`made_by`), the page's accounts read in one query,
-        where a history_list_display column read each row's by itself."""
+        """What each change made (`history.record_diff` against the row
+        before it, as the revert page and the changes feed read it), in the
+        curator's words, not simple-history's raw values ("False", "0" for
+        Sunday); and who made each (`made_by`), the page's accounts in one query."""
         records = list(historical_records)
         previous = history.previous_records(records)
         diffs = [history.record_diff(record, previous[record.history_id]) if previous.get(record.history_id) else {}
@@ -276,11 +273,9 @@ class HistoryColumns:
         })
 
     def history_form_view(self, request: HttpRequest, object_id: str, version_id: str, extra_context=None):
-        """simple-history's view of an old version, to read: its form would
-        save every field of that version back at once (its revert, which
-        SIMPLE_HISTORY_REVERT_DISABLED only hides), past curated fields and
-        without saying it reverted. "Revert this change…" sets back what one
-        change made (history_revert_view)."""
+        """simple-history's view of an old version, to read only: its form
+        would save every field of that version back at once, past curated
+        fields (SIMPLE_HISTORY_REVERT_DISABLED only hides it)."""
         if request.method != "GET":
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
@@ -519,10 +514,8 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
 
     def not_a_copy_undo_view(self, request: HttpRequest, object_id: str, other_id: int):
         """A meeting's "May be copies again", for one meeting a curator said
-        it is not a copy of. Only whoever could have said it: the meeting
-        acted on is one they may change (as the copy is for "Not a copy",
-        `_object_to_change`), the other one they may see (as the meeting
-        shown instead always is). GET: both named, nothing changed; POST:
+        it is not a copy of, by whoever could have said it: one they may
+        change and one they may see. GET: both named, nothing changed; POST:
         take the word back (`meetings_not_copies_undo`)."""
         meeting = self._object_to_change(request, object_id)
         other = curation.meetings_seen_by(user=request.user).select_related("service_body").filter(

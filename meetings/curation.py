@@ -155,11 +155,8 @@ def feed_sources_curated_by(*, user, queryset: QuerySet[FeedSource] | None = Non
 
 def feed_source_body_ids(*, source: FeedSource) -> frozenset[int]:
     """The service bodies whose meetings `source`'s imports may write or
-    remove: its body and every body below it, the listings each of its
-    curators keeps (`curated_body_ids`; a curator of a body above keeps
-    more, one of a body below cannot see the source). A meeting a person
-    moved to another body is that body's now, as a change request about it
-    is (`change_requests_curated_by`)."""
+    remove: its body and every body below it, what each of its curators
+    keeps. A meeting a person moved to another body is that body's now."""
     return service_body_tree_ids(root_ids=[source.service_body_id])
 
 

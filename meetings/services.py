@@ -380,12 +380,9 @@ NOT_A_COPY_TAKEN_BACK = "not a copy of meeting {other}: taken back"
 @transaction.atomic
 def meetings_not_copies_undo(*, meeting: Meeting, other: Meeting, user=None) -> bool:
     """Take back a curator's word that `meeting` and `other` are two meetings
-    (`meetings_not_copies`): the pair is removed, both ways, and each
-    meeting's history records it, attributed to `user`. Nothing is hidden
-    here: the next import of either meeting's feed decides again by its usual
-    rules (`meetings.feeds.duplicates.mark_duplicates`), so both records are
-    applied then even if unchanged, and both feeds downloaded in full.
-    Returns False when the pair is not there (taken back already)."""
+    (`meetings_not_copies`), with each meeting's history. Nothing is hidden
+    here: the next import of either feed decides again, its records applied
+    even if unchanged. Returns False when the pair is not there (taken back already)."""
     Pair = Meeting.not_copy_of.through
     pair = Pair.objects.filter(Q(from_meeting_id=meeting.pk, to_meeting_id=other.pk)
                                | Q(from_meeting_id=other.pk, to_meeting_id=meeting.pk))
@@ -487,10 +484,8 @@ def feed_source_handover(*, source: FeedSource, service_body: ServiceBody) -> Qu
 def feed_source_move_problem(*, source: FeedSource, service_body: ServiceBody) -> str:
     """Why `source` cannot be given to `service_body` now, or "" when it can
     (or keeps its body): its meetings would go with it, and a body keeps one
-    fellowship's (the source's fellowship may have changed since they were
-    imported); a run of its import in progress read the old body and would
-    go on writing that body's listings. The admin's form says it; the save
-    refuses by it (`feed_source_save`)."""
+    fellowship's; a run of its import in progress would go on writing the
+    old body's listings."""
     if source.pk is None:
         return ""
     if FeedSource.objects.filter(pk=source.pk, service_body=service_body).exists():
@@ -566,12 +561,9 @@ SCHEDULE = ("day", "time")
 
 @transaction.atomic
 def meeting_release_lock(*, meeting: Meeting, field: str) -> Meeting:
-    """Give a curated field back to the feed: it takes the feed's latest value now.
-    The place (`locks.PLACE`) goes back to the feed's place; when that place
-    is not stored, the meeting stays where it is until the next import, which
-    places it where the feed says (its record counts as changed). A day or
-    time that would stand beside no partner brings the feed's other half back
-    with it (`schedule.is_schedule`)."""
+    """Give a curated field back to the feed: it takes the feed's latest value
+    now (`_released_in_memory`). A place the feed gave that is not stored yet
+    is taken at the next import, the record counting as changed."""
     _, types = _released_in_memory(meeting=meeting, field=field)
     meeting = meeting_save(meeting=meeting, types=types)
     if meeting.feed_source_id and not meeting.content_hash:  # its record is to be applied again
@@ -648,12 +640,10 @@ def location_lock_fields(*, location: Location, fields: list[str]) -> Location:
 
 @transaction.atomic
 def history_revert(*, record, user=None):
-    """Undo one change: the fields it changed go back to their values before
-    it (exactly `history.revert_changes`, what the preview shows), through
-    the write services (derived fields follow). On an imported meeting the
-    reverted feed fields become curated, or the next import would change
-    them again. Refused when it would leave a meeting half a schedule (a day
-    without a time, or a time without a day). Returns the saved meeting or location."""
+    """Undo one change (exactly `history.revert_changes`, what the preview
+    shows), through the write services. On an imported meeting the reverted
+    feed fields become curated, or the next import would change them again.
+    Returns the saved meeting or location."""
     previous = record.prev_record
     if record.history_type == "+" or previous is None:
         raise RevertError(_("This is the record's creation; unpublish the meeting instead of reverting it."))

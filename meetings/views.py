@@ -482,13 +482,10 @@ def _in_the_directory() -> tuple[list[MeetingType], frozenset[str], list[Fellows
 @counts_its_own_compute  # its refusal is the wait page
 @require_http_methods(["GET", "HEAD", "POST"])
 def meeting_page(request, slug: str):
-    """A published meeting: when (its zone and the viewer's), where with a map
-    and directions, join and dial, types in words, calendar, share, and the
-    correction form (same rules and throttle as the API). Made afresh for
-    each reader: on the client's computing budget, as the search page is;
-    a correction sent (POST) is counted too but turned away by the budget
-    only once its own throttle refuses it, so what a person wrote within
-    the throttle's limit is never lost."""
+    """A published meeting, with the correction form (same rules and throttle
+    as the API). On the client's computing budget, as the search page is; a
+    correction sent (POST) is turned away by the budget only once its own
+    throttle refuses it, so what a person wrote within its limit is never lost."""
     return within_compute_budget(request, lambda: _meeting_page(request, slug),
                                  refused=lambda budget: _busy(request, budget),
                                  refuses=request.method in QUESTIONS)
@@ -496,13 +493,11 @@ def meeting_page(request, slug: str):
 
 def csrf_failure(request, reason: str = ""):
     """CSRF_FAILURE_VIEW. A correction sent from a meeting page without a
-    valid security cookie (the page left open while the cookie changed,
-    cookies cleared or refused) comes back as it was typed, not sent, with a
-    fresh cookie and a note to send it again: nothing typed is lost, and the
-    page is in the person's language (it is on the computing budget, as the
-    page is). Any other refusal is Django's own page. A post forged by
-    another site gets the same: its text shown, sent only if the person
-    presses the button, as a link to the page could ask them to."""
+    valid security cookie (the page left open, cookies cleared or refused)
+    comes back as it was typed, not sent, with a fresh cookie and a note to
+    send it again: nothing typed is lost. A post forged by another site is
+    only shown, sent if the person presses the button. Any other refusal is
+    Django's own page."""
     match = request.resolver_match  # the view the refused request was for
     if request.method != "POST" or match is None or match.url_name != "meeting-page":
         return django_csrf_failure(request, reason=reason)

@@ -241,10 +241,9 @@ class WrittenPlace:
 
 class Places:
     """The locations of one run, found by (namespace, the feed's place key),
-    so a place is stored once and reused by later runs; new ones geocoded
-    from the answers gathered before the transaction. A location a curator
-    changed keeps what they changed (`update_curated`). New places are
-    written as the run goes (`write_new`), then known by `WrittenPlace`."""
+    so a place is stored once and reused by later runs; new ones are geocoded
+    from the answers gathered before the transaction and written as the run
+    goes (`write_new`), then known by `WrittenPlace`."""
 
     def __init__(self, *, namespace: str, geocoded: Geocoded, geocoder=None) -> None:
         self.namespace = namespace
@@ -438,13 +437,9 @@ def _key_stem(key: str) -> str:
 
 def feed_plan(*, source: FeedSource, parsed: ParsedFeed) -> Plan:
     """What applying `parsed` to the source's meetings would do (reads only).
-
-    The source writes only its body's listings (`feed_source_body_ids`): a
-    meeting a person moved to another body keeps its link to the record, so
-    the record is left alone (`plan.left_alone`) rather than made again as a
-    new meeting of the source's body on every run, and the meeting is never
-    removed by this feed, nor counted by its shrink guard. Moved back, it
-    takes the feed again."""
+    A record whose meeting a person moved to a body the source does not keep
+    (`feed_source_body_ids`) is left alone (`plan.left_alone`): not made
+    again, never removed by this feed, nor counted by its shrink guard."""
     plan = Plan()
     ours = feed_source_body_ids(source=source)
     existing = {
@@ -734,13 +729,10 @@ class Applier:
                            place_locked=locks.PLACE in meeting.locked_fields)
 
     def _settle_described_anew(self, plan: Plan) -> None:
-        """Describe anew, before any new record is placed, the curated halls
-        this run describes anew (`_described_anew`), by their meetings'
-        records as the update pass would: a new meeting the feed gives at a
-        hall's new description is then placed at that hall, which has taken
-        the feed's key for it, rather than at a second location for the same
-        building made under that key first (new records are placed before
-        the stored ones)."""
+        """Describe anew the curated halls this run describes anew
+        (`_described_anew`), by their meetings' records, before any new
+        record is placed: a new meeting at a hall's new description is then
+        placed at that hall, not at a second location made under its key."""
         keys = set(self.described_anew.values())
         records = [(fm, pk) for fm, pk in plan.update if _location_signature(fm) in keys]
         for chunk in _batches(records, LOOKUP_BATCH):
