@@ -1,15 +1,9 @@
-"""Corrections and new meetings sent by the public, and a curator's decision.
-
-- `change_request_submit(...)`: validate and queue a request. Proposed values
-  are checked field by field as the model would check them (its own field
-  validation, plus the directory's rules: IANA zones, the fellowship's type
-  codes); unknown fields are refused, so nothing unexpected is ever applied.
-- `change_request_approve(...)`: apply the values through the write services,
-  recorded in history as made by the request (and the approving curator),
-  and lock them as curated fields so the next import keeps them.
-- `change_request_reject(...)`: record why.
-Both decisions mail the sender when they left an address.
-"""
+"""Corrections and new meetings sent by the public, and a curator's decision:
+`change_request_submit` validates (each proposed value as its model field
+would, plus the directory's rules; unknown fields refused) and queues;
+`change_request_approve` applies through the write services, attributed to
+the request, the values becoming curated fields so the next import keeps
+them; `change_request_reject` records why. Both mail the sender."""
 
 from __future__ import annotations
 

@@ -413,10 +413,8 @@ def current_values(obj) -> dict:
 def revert_changes(*, record, current) -> dict[str, dict]:
     """{field: {"now": ..., "restored": ...}} of exactly what reverting
     `record` would change on `current`: the fields that change set that a
-    revert may set back (not derived ones, such as a meeting's copy of its
-    location's pin, which can differ between two rows of a meeting without
-    that change having made it), and whose value now is not already the one
-    from before the change. The preview shows this and the revert applies it."""
+    revert may set back (not derived ones), whose value now is not already
+    the one from before. The preview shows this and the revert applies it."""
     previous = record.prev_record
     if previous is None:
         return {}
@@ -436,10 +434,8 @@ def revert_changes(*, record, current) -> dict[str, dict]:
 
 def revert_schedule_problem(*, record, changes: dict[str, dict], current) -> str:
     """Why reverting `record` (its `revert_changes`) would leave a meeting a
-    day without a time or a time without a day, or "" when it would not. A
-    revert sets back what one change made, so it can restore half of a
-    schedule (a day changed while the time was cleared since); the form's
-    rule (`schedule.is_schedule`) holds for it too."""
+    day without a time or a time without a day, or "" when it would not: a
+    revert sets back what one change made, so it can restore half a schedule."""
     if not isinstance(current, Meeting) or not {"day", "time"} & changes.keys():
         return ""
     previous = record.prev_record

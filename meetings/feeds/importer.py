@@ -519,12 +519,10 @@ def _grouped(identities: dict[str, dict], shared: tuple[str, ...]) -> dict[tuple
 
 def _match_content_keyed(plan: Plan, gone: dict[str, int], not_ours: set[int]) -> None:
     """A record without a slug is keyed on its content, so any change to it
-    (a new time, a new note, a feed's fresh `updated` stamp) gives it a new
-    key. Such a record is matched to the stored meeting that left under its
-    old key when what they share says they are the same meeting, so the
-    change updates it: its slug, history and curated fields stay, instead
-    of one meeting retired and another made. A record matched so to a
-    meeting of another body's (`not_ours`) is left alone, as under its key."""
+    gives it a new key: it is matched to the stored meeting that left under
+    its old key when what they share says they are one meeting (`_SAME_MEETING`),
+    so its slug, history and curated fields stay; one of another body's
+    (`not_ours`) is left alone, as under its key."""
     stored = {key: pk for key, pk in gone.items() if content_key_stem(key) is not None}
     fresh = [fm for fm in plan.create if content_key_stem(fm.key) is not None]
     if not stored or not fresh:
@@ -985,11 +983,9 @@ class HeldRunSuperseded(ValueError):
 
 
 def held_runs_supersede(*, run: ImportRun) -> int:
-    """The held runs of `run`'s source before it end failed, superseded:
-    `run` succeeded (its feed, or the same feed unchanged, HTTP 304, is now
-    the directory) or was held itself (the newer feed is the one to judge).
-    Approving one of them would apply a feed older than the directory's.
-    Their payloads go. Returns how many."""
+    """The held runs of `run`'s source before it end failed, superseded (their
+    payloads go): `run` succeeded or was held itself, and approving one of
+    them would apply a feed older than the directory's. Returns how many."""
     return ImportRun.objects.filter(source_id=run.source_id, status=ImportRun.Status.HELD, pk__lt=run.pk).update(
         status=ImportRun.Status.FAILED, payload="", payload_reading={}, would_remove=[], would_unpublish=[],
         reason=f"{SUPERSEDED} {run.pk} of {run.started:%Y-%m-%d %H:%M} ({run.status}): its source was imported "
@@ -1232,10 +1228,8 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
 
 def feed_places_apply(*, namespace: str, places: list[FeedMeeting]) -> None:
     """Store places a feed lists beside its meetings (halls no meeting uses
-    yet, as the sample data has), by the same rules as a meeting's place:
-    found by key, described anew except for what a curator changed, and the
-    meetings there follow a moved pin. Each place is a `FeedMeeting` of which
-    only the place fields (and `place_key`) are read."""
+    yet, as the sample data has), by the same rules as a meeting's place;
+    each is a `FeedMeeting` of which only the place fields are read."""
     now = timezone.now()
     with transaction.atomic():
         stored = Places(namespace=namespace, geocoded={})
@@ -1282,13 +1276,10 @@ def import_run_approve(*, run: ImportRun) -> ImportRun:
 
 
 def import_run_meetings(*, run: ImportRun) -> dict[str, QuerySet[Meeting]]:
-    """The meetings `run` wrote, read back from what it recorded (nothing is
-    stored twice): "added", "changed" and "removed" from the history rows
-    attributed to it, "held" from its notes on records it left alone, by
-    the feed's key (a curator's value kept over the feed's, or the meeting
-    another service body's now). A meeting deleted since is in none; a held
-    run, which writes nothing, has only those it would take out of the
-    listing ("would_remove", "would_unpublish")."""
+    """The meetings `run` wrote, read back from what it recorded: "added",
+    "changed" and "removed" from the history rows attributed to it, "held"
+    from its notes on records it left alone; a held run, which writes
+    nothing, has those it would take out ("would_remove", "would_unpublish")."""
     if run.status == ImportRun.Status.HELD:
         return {kind: Meeting.objects.filter(pk__in=_held_ids(run, kind)) for kind in ("would_remove", "would_unpublish")}
     rows = Meeting.history.filter(import_run_id=run.pk)
