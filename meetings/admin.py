@@ -1,10 +1,6 @@
 """Where curators keep the listings right. Every save goes through
 `meetings.services`, so what the admin stores is what an import would store:
-open/closed, attendance, provider and the meetings' copied coordinates are
-derived there, never typed in here.
-
-Other modules (the feed importer) register their own admin classes; nothing
-here registers models it does not name.
+the derived fields are derived there, never typed in here.
 """
 
 from __future__ import annotations
@@ -387,11 +383,8 @@ class MeetingAdmin(HistoryColumns, CuratorScopedAdmin, SimpleHistoryAdmin):
     @admin.display(description=gettext_lazy("copy of"))
     def copy_of(self, meeting: Meeting) -> str:
         """Whether an import hid it as another source's copy of a meeting
-        shown instead, with a link to the page that says it is not (a link,
-        not a button submitting the change form, which would drop the
-        curator's unsaved edits). The meetings a curator said it is not a
-        copy of are listed below the fields (`told_apart`: which of them to
-        name depends on the viewer, whom a field's display does not know)."""
+        shown instead, with a link to the page that says it is not (a link:
+        a button submitting the change form would drop unsaved edits)."""
         if not meeting.pk or not meeting.duplicate_of_id:
             return "-" if not meeting.pk else _("Not hidden as a copy.")
         kept = Meeting.objects.select_related("service_body").get(pk=meeting.duplicate_of_id)

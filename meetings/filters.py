@@ -445,14 +445,10 @@ SPELT_LIKE_CUTOFF = 0.8
 
 def _city_spelt_like(near: str) -> str:
     """The city where the directory has public meetings whose name is spelt
-    most like `near`, as "City, ST", or "". A ZIP code, or a name like none
-    of them, has none.
-
-    Compared are the names of the places beginning with its first letter,
-    failing that its second ("Rivine" for Irvine), then those beginning
-    with a key beside the first and the second as typed ("Urvine"): every city with public meetings, counted, cost
-    1.0-1.4 s at 1,000,000 meetings, paid after each write (bench/README.md,
-    round 33)."""
+    most like `near`, as "City, ST", or "" (a ZIP code, or a name like none).
+    Compared are the names beginning with its first letter, failing that its
+    second ("Rivine"), then a key beside the first ("Urvine"): every city
+    with public meetings cost 1.0-1.4 s at 1,000,000 (bench/README.md, round 33)."""
     words = fold(near).replace(",", " ").split()
     if not words or any(c.isdigit() for c in near):
         return ""

@@ -505,12 +505,10 @@ def feed_source_move_problem(*, source: FeedSource, service_body: ServiceBody) -
 @transaction.atomic
 def feed_source_save(*, source: FeedSource, user=None) -> int:
     """Save a feed source. Given to another service body, it hands its
-    listings over in the same transaction (`feed_source_handover`), with
-    their history attributed to `user`, so its next import updates them
-    rather than skipping each as another body's. Refused with a
+    listings over in the same transaction (`feed_source_handover`), their
+    history attributed to `user`; refused (nothing saved) with a
     ValidationError (`feed_source_move_problem`), or `SourceBusy` when a run
-    claimed the source meanwhile: nothing is saved then. Returns how many
-    meetings moved."""
+    claimed the source meanwhile. Returns how many meetings moved."""
     stored_body = None if source.pk is None else FeedSource.objects.select_for_update().filter(
         pk=source.pk).values_list("service_body_id", flat=True).first()
     if stored_body is None or stored_body == source.service_body_id:

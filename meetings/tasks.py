@@ -1,10 +1,7 @@
 """Celery tasks for feed imports: thin; they take ids and call the import
 service (`meetings.feeds.importer.feed_import`), which holds the one-run-per-
-source claim itself and, for the beat's tasks, imports once per due time.
-Tasks are acknowledged when they end (settings: CELERY_TASK_ACKS_LATE), so
-one whose worker died is delivered again; running one twice is harmless.
-Time limits are the settings' (CELERY_TASK_TIME_LIMIT,
-CELERY_TASK_SOFT_TIME_LIMIT), the same the claim's staleness uses."""
+source claim itself and, for the beat's tasks, imports once per due time, so
+a task delivered again (CELERY_TASK_ACKS_LATE: its worker died) is harmless."""
 
 from __future__ import annotations
 

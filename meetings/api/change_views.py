@@ -143,13 +143,10 @@ READ_PER_RESULT = 10
 
 class ChangePagination(CappedCountPagination):
     """Pages of 100, at most 500, counted as the meeting search counts (at
-    most MEETINGS_COUNT_CAP changes, or as far as the page, with
-    `count_capped`): counting the whole union of both history tables grew with
-    history for ever. Any offset a mirror reaches stays readable, but `next`
-    leads on from the page's last change (`after`), not by offset: a page
-    deep in the history costs what the first does, where an offset is read
-    and skipped row by row (a mirror's first copy of a long history cost the
-    square of its length). Each page reads a bounded stretch: READ_PER_RESULT."""
+    most MEETINGS_COUNT_CAP, with `count_capped`). `next` leads on from the
+    page's last change (`after`), not by offset: a page deep in the history
+    costs what the first does, where an offset is read and skipped row by
+    row. Each page reads a bounded stretch: READ_PER_RESULT."""
 
     default_limit = 100
     max_limit = 500

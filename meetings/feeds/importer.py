@@ -1161,12 +1161,9 @@ def feed_import(*, source_id: int, document: FeedDocument | None = None, parsed:
     `local_file_allowed` lets a source name a file on this machine (the
     command line only); `location_namespace` shares stored places between
     sources (the sample data's several sources); `due_at` (when the
-    scheduler found the source due) makes the import once per due time:
-    `SourceUpToDate` when a run already ended since then, checked under the
-    claim so that a task delivered twice imports once; when runs for it died
-    with their worker FEEDS_KILLED_RUNS_LIMIT times, the run ends failed,
-    saying so, so that the source is next due an interval later. Raises
-    `SourceBusy` when another run of the source is in progress, and `TransientFetchError`
+    scheduler found the source due) makes the import once per due time
+    (`SourceUpToDate`, checked under the claim). Raises `SourceBusy` when
+    another run of the source is in progress, and `TransientFetchError`
     (after recording the run as failed) when a retry may help. Every other
     problem ends the run held or failed, with its reason."""
     with source_claimed(source_id=source_id):
