@@ -38,10 +38,6 @@ WITH_BODY = {
 }
 
 
-def _reference(component: str) -> dict:
-    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}}
-
-
 # Parameters whose blank value is a 400; every other (the search's, django-filter's)
 # reads a blank value as not given.
 BLANK_REFUSED = {"limit", "offset", "since", "after"}
@@ -74,7 +70,7 @@ def document_errors(result, generator, request, public):
             for code, (component, description) in errors.items():
                 documented = responses.setdefault(code, {"description": description})
                 # An operation's own words stay; the body is always the shared shape.
-                documented["content"] = _reference(component)
+                documented["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}}
                 if code in ("429", "503"):
                     documented["headers"] = RETRY_AFTER
     return result

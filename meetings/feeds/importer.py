@@ -630,9 +630,6 @@ class Applier:
         self.kept_notes: list[ImportIssue] = []
         self.kept_unlisted = 0
 
-    def _zone(self, fm: FeedMeeting, location: Location | WrittenPlace | None) -> str:
-        return fm.timezone or getattr(location, "timezone", "") or self.source.service_body.timezone
-
     def _place(self, fm: FeedMeeting, current: Location | None = None, last_signature: str | None = None,
                place_locked: bool = False) -> tuple[Location | WrittenPlace | None, str, str]:
         """The meeting's place, the feed's key for it and the meeting's zone.
@@ -671,7 +668,8 @@ class Applier:
         else:
             location = self.places.location(fm, signature)
         # The zone as the place is now: a later record may describe the place anew.
-        return location, signature or "", self._zone(fm, location)
+        zone = fm.timezone or getattr(location, "timezone", "") or self.source.service_body.timezone
+        return location, signature or "", zone
 
     def _redescribes(self, current: Location, fm: FeedMeeting, signature: str) -> Location | None:
         """The place as `fm` describes it when that is the curator's hall
