@@ -458,10 +458,8 @@ class FeedSource(models.Model):
 
     def save(self, *args, handed_over: bool = False, **kwargs) -> None:
         """Given another service body, a source takes its listings with it
-        in the same transaction (`services.feed_source_save`, the one path,
-        says `handed_over`): a plain save that gave it one would leave them
-        in the old body, unreached by the new body's curators and skipped by
-        its imports."""
+        (`services.feed_source_save`, the one path, says `handed_over`): a
+        plain save would leave them in the old body, skipped by its imports."""
         update_fields = kwargs.get("update_fields")
         body_written = update_fields is None or "service_body" in update_fields or "service_body_id" in update_fields
         if body_written and not (self._state.adding or handed_over) and FeedSource.objects.filter(
@@ -609,10 +607,8 @@ class ChangeRequest(models.Model):
 
 
 class DirectoryVersion(models.Model):
-    """One row: the version of everything the public read path shows,
-    bumped in the same transaction as every write to it
-    (meetings/directory_version.py). Cached answers and ETags are keyed by it,
-    so readers see a committed write at once, in every process."""
+    """One row: the version of everything the public read path shows, bumped
+    in the same transaction as every write to it (meetings/directory_version.py)."""
 
     version = models.BigIntegerField(default=0)
     changed_at = models.DateTimeField(default=now)

@@ -1,20 +1,13 @@
 """Loading the sample directory (`fixtures/orange_county.json`, written by
 `fixtures/generate_orange_county.py`, whose docstring describes the shape).
 
-Service bodies and regions are matched by slug; the file makes those the
-database lacks and never changes one that is there: they carry no record of
-what the sample last wrote, so a value that differs from the file is taken as
-a person's (a curator's rename, a superuser's website) and kept, and counted
-as such. The places and meetings are a feed of their own: one feed source per
-service body of the file (`sample-<body slug>`, disabled: nothing fetches
-them), imported through the import service (`meetings.feeds.importer`) with
-the file's location keys as place keys, shared by those sources. So the
-sample gets what every feed gets: an unchanged meeting costs no write (a
-second load writes nothing), and what a curator changed on a meeting or its
-place (a note, a pin placed by hand) is a curated field the next load keeps.
-A meeting dropped from the file is left as it is and counted.
-
-The whole file is checked before anything is written: bad data changes nothing.
+Service bodies and regions the database lacks are made; one that is there is
+never changed (`_create_or_keep`). The places and meetings are a feed of their
+own (one disabled feed source per service body, `sample-<body slug>`, the
+file's location keys their shared place keys), imported through
+`meetings.feeds.importer`: a second load writes nothing, and what a curator
+changed is a curated field the next load keeps; a meeting dropped from the
+file is left as it is. The whole file is checked before anything is written.
 """
 
 from __future__ import annotations
