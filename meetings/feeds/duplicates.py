@@ -8,10 +8,7 @@ in two rooms, an English and a Spanish one), and hiding one as the other's
 copy takes a real meeting out of the directory, for the people it is for
 the one they need. Showing one meeting twice costs a reader a glance; so
 when unsure, two meetings are shown. A curator who finds two meetings taken
-for one says so in the admin ("Not a copy: show it",
-`meetings.services.meetings_not_copies`), and no import hides either behind
-the other again, unless the word is taken back
-(`meetings.services.meetings_not_copies_undo`)."""
+for one says so (`meetings.services.meetings_not_copies`)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,8 @@
-"""The feed formats the importer reads, as a registry `{format: parser}`.
-
-A parser knows how to fetch its format (most are one GET; BMLT asks a root
-server three questions), how to turn the feed into a `ParsedFeed`, and which
-locations look like its feeds (for `import_feed` without `--format`). The
-importer and the command only ever look a parser up here, so adding a format
-is one module with its parser and one line in `PARSERS` (and its value in
-`FeedFormat`).
+"""The feed formats the importer reads, as a registry `{format: parser}`: a
+parser fetches its format, turns the feed into a `ParsedFeed` and says which
+locations look like its feeds (`import_feed` without `--format`). The importer
+and the command only look a parser up here, so adding a format is one module
+with its parser and one line in `PARSERS` (and its value in `FeedFormat`).
 """
 
 from __future__ import annotations

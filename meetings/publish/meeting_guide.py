@@ -6,10 +6,6 @@ What Meeting Guide cannot say travels in fields its consumers ignore:
 `fellowship` (our slug) and `fellowship_types` (the meeting's codes in its
 own fellowship's vocabulary), which our importer reads back, so NA's and
 Al-Anon's meanings survive export and import.
-
-Rows are read with `.values()` in chunks; each chunk's type links are fetched
-in one query, and the small tables (types, service bodies, regions) are read
-once per export. Nothing holds more than one chunk of meetings.
 """
 
 from __future__ import annotations
