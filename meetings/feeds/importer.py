@@ -1251,8 +1251,6 @@ def import_records(*, records: list, source: FeedSource | None = None, fellowshi
                    allow_shrink: bool = False, bmlt_formats: list | None = None) -> ImportRun:
     """Apply decoded records: Meeting Guide dicts, or BMLT records."""
     if source is None:
-        if fellowship is None or service_body is None:
-            raise ValueError("import_records needs a source, or a fellowship and a service body")
         source, _ = FeedSource.objects.get_or_create(
             slug=f"records-{service_body.slug}"[:80], defaults={
                 "name": f"Records for {service_body.name}"[:200], "format": format, "fellowship": fellowship,
