@@ -6,6 +6,7 @@ duplicate slugs."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import suppress
 
 
 from meetings.attendance import conference_provider
@@ -150,18 +151,14 @@ def _updated(value, repair) -> None:
     if not text or len(text) > 40:
         repair("updated", f"updated {shown(value)} is not a date; ignored")
         return
-    try:
+    with suppress(ValueError):
         dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         return
-    except ValueError:
-        pass
     candidate = text.replace("Z", "").replace("T", " ") if "T" in text else text
     for fmt in UPDATED_FORMATS:
-        try:
+        with suppress(ValueError):
             dt.datetime.strptime(candidate, fmt)
             return
-        except ValueError:
-            continue
     repair("updated", f"updated {shown(text)} is not a date; ignored")
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import importlib.resources
 import re
 import zoneinfo
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -54,10 +55,8 @@ def _table_directories() -> list[Path]:
     """The system's zone data first, then the `tzdata` package's (slim
     containers have no /usr/share/zoneinfo; zoneinfo falls back the same way)."""
     directories = [Path(directory) for directory in zoneinfo.TZPATH]
-    try:
+    with suppress(ModuleNotFoundError):
         directories.append(Path(str(importlib.resources.files("tzdata").joinpath("zoneinfo"))))
-    except ModuleNotFoundError:
-        pass
     return directories
 
 
