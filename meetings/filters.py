@@ -29,6 +29,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -165,11 +166,9 @@ def search_keywords(text: str) -> str:
 
 
 def _time(text: str) -> dt.time:
-    try:
+    with suppress(ValueError):
         if len(text) in (5, 8) and text[2] == ":":
             return dt.time.fromisoformat(text)
-    except ValueError:
-        pass
     raise ParameterError(_("Use HH:MM, e.g. 18:30."))
 
 
