@@ -329,13 +329,10 @@ class PublicChange:
 def public_change(*, record, previous) -> PublicChange | None:
     """What the public may learn from `record` (annotated by
     `meeting_rows_as_public` or `location_rows_as_public`) after `previous`,
-    or None when nothing: the difference between what it could see before
-    and after. Shown after only, the whole of it is new, as though made
-    (a mirror that never saw it gets it whole); a meeting shown before only
-    is gone, with nothing of it but the slug the public knew. A meeting that
-    leaves its place (gone, or moved) with no public meeting there at the
-    end of the instant takes the place from the public too (`place_left`):
-    it may be someone's home."""
+    or None when nothing. Shown after only, the whole of it is new; a meeting
+    shown before only is gone, with nothing of it but its slug; a meeting
+    that leaves its place with no public meeting there takes the place from
+    the public too (`place_left`): it may be someone's home."""
     shown, shown_before = bool(record.shown), bool(record.shown_before) and previous is not None
     is_meeting = isinstance(record, Meeting.history.model)
     place_left = record.place_left if is_meeting and shown_before else None

@@ -274,11 +274,9 @@ def meeting_take_feed(*, meeting: Meeting, values: dict, types: list[MeetingType
                       place_key: str, names: Mapping[int, str],
                       current_types: list[MeetingType] | None = None) -> list[MeetingType]:
     """Give a meeting what its feed says now (not saved; the importer writes
-    in bulk). `values` are the feed's fields in the encoding of
-    `meetings.feeds.locks`. For a stored meeting (`current_types` given), a
-    field a curator changed since the feed last wrote it becomes curated and
-    keeps its value. Derived fields and the geocoding flag follow. Returns
-    the types the meeting ends with."""
+    in bulk), `values` encoded as `meetings.feeds.locks` keeps them. For a
+    stored meeting (`current_types` given), a field a curator changed since
+    the feed last wrote it becomes curated. Returns the types it ends with."""
     if current_types is not None:
         current = current_values(meeting, [t.code for t in current_types])
         meeting.locked_fields = sorted(set(meeting.locked_fields) | set(newly_curated(obj=meeting, current=current)))

@@ -456,12 +456,10 @@ def _form_choices(asked: QueryDict, *, zone_name: str, now: dt.datetime) -> dict
 
 
 def _in_the_directory() -> tuple[list[MeetingType], frozenset[str], list[Fellowship], list[tuple[str, str]]]:
-    """What the filters offer that the directory decides, read once per
-    directory version: the format and feature types of published meetings,
-    but open and closed (their fellowship read with them), the languages
-    they are held in (a page's filters at a million meetings would otherwise
-    join every meeting's types), the fellowships, and the regions as (slug,
-    name) by name."""
+    """What the filters offer that the directory decides (the types and
+    languages of published meetings, the fellowships, the regions), read once
+    per directory version: at a million meetings a page would otherwise join
+    every meeting's types."""
     using = MeetingType.objects.all().db  # where public reads go
 
     def read() -> tuple[list[MeetingType], frozenset[str], list[Fellowship], list[tuple[str, str]]]:

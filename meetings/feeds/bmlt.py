@@ -121,10 +121,8 @@ def search_results_with_answers(*, results: str, formats: str, server_info: str 
 
 def search_results_read(data) -> tuple[list | JsonRecords, list, bool | None]:
     """(meetings, formats, default closed status) of search results as
-    `load_json_text` reads them: the `GetFormats` formats kept beside them
-    by `search_results_with_answers`, then those they carry; the default
-    closed status of the `GetServerInfo` kept beside them (None when it is
-    not there)."""
+    `load_json_text` reads them, with the `GetFormats` and `GetServerInfo`
+    kept beside them (`search_results_with_answers`)."""
     meetings, used_formats = split_search_results(data)
     if not isinstance(data, dict):
         return meetings, used_formats, None
