@@ -127,9 +127,7 @@ class WhoFor:
         """Whether the two listings each state one of these and state it
         differently (men and women, English and Spanish, open and closed, a
         women's meeting and a young women's). What one leaves unsaid is no
-        contradiction: sources describe one meeting with more or fewer codes
-        (a BMLT server sends a format or two, a code with no BMLT twin is
-        lost on the way), and the names still have to agree."""
+        contradiction: sources describe one meeting with more or fewer codes."""
         return any(mine and theirs and mine != theirs for mine, theirs in (
             (self.open_closed, other.open_closed), (self.audience, other.audience),
             (self.languages, other.languages)))

@@ -106,13 +106,11 @@ def _types(value, repair) -> list[str]:
 
 
 def _type_tokens(raw: dict, repair, *, fellowship: str) -> list[str]:
-    """The record's type codes. A directory like ours also sends them in the
-    meeting's own fellowship's vocabulary (`fellowship`, `fellowship_types`,
-    even when empty): those say what the spec codes in `types` cannot
-    (Al-Anon's Alateen, NA's Basic Text), so they are read instead when that
-    fellowship is the source's (`fellowship`, its slug). Another fellowship's
-    codes mean other things in the source's vocabulary (Al-Anon's Y is
-    Alateen, AA's Young People): its `types` are read then."""
+    """The record's type codes: a directory like ours also sends them in the
+    meeting's own fellowship's vocabulary (`fellowship_types`, even when
+    empty), read instead of the spec's `types` when that fellowship is the
+    source's (`fellowship`, its slug); another fellowship's codes mean other
+    things in the source's vocabulary (Al-Anon's Y is Alateen, AA's Young People)."""
     named = raw.get("fellowship")
     own_codes = isinstance(raw.get("fellowship_types"), list)
     if not isinstance(named, str) or not named.strip() or not fellowship:
