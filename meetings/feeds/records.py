@@ -424,8 +424,6 @@ class RecordFields:
 def storable_text(text: str) -> str:
     """Text a database column accepts (PostgreSQL refuses NUL, UTF-8 lone
     surrogates): those become U+FFFD. For keeping a held feed's body."""
-    if not isinstance(text, str):
-        return ""
     if "\x00" not in text and not SURROGATE_RE.search(text):
         return text
     return SURROGATE_RE.sub("\ufffd", text.replace("\x00", "\ufffd"))
