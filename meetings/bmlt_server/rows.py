@@ -168,7 +168,7 @@ def service_body_records() -> list[dict]:
     } for b in bodies]
 
 
-def server_info(*, root: str, languages: Iterable[str]) -> list[dict]:
+def server_info(*, languages: Iterable[str]) -> list[dict]:
     """`GetServerInfo`: the keys of the recorded answer, with this directory's values."""
     center = settings.BMLT_SERVER_CENTER
     return [{

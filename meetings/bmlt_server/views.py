@@ -184,7 +184,7 @@ SWITCHERS = {
     "GetFieldKeys": lambda request: [{"key": key, "description": rows.FIELD_DESCRIPTIONS[key]}
                                      for key in rows.AVAILABLE_KEYS],
     "GetFieldValues": get_field_values,
-    "GetServerInfo": lambda request: rows.server_info(root=_root(request), languages=format_table().languages()),
+    "GetServerInfo": lambda request: rows.server_info(languages=format_table().languages()),
 }
 
 
