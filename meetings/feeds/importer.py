@@ -684,11 +684,9 @@ class Applier:
     def _described_anew(self, plan: Plan) -> dict[int, str]:
         """{location id: new place key} for each stored place a curator
         changed that this run may describe anew: all of the feed's meetings
-        there (placed there by the feed, not removed, in this source or
-        another sharing the place) leave its description in this run, and
-        for one and the same new description. One meeting of a shared hall
-        moving across town leaves the hall to the others as it is.
-        Reads only, a batch at a time."""
+        there, in any source, leave its description for one and the same new
+        one (one meeting of a shared hall moving across town leaves the hall
+        to the others as it is). Reads only."""
         leaving: dict[int, dict[int, str | None]] = {}  # location id -> {meeting id: its new place key}
         for chunk in _batches(plan.update, LOOKUP_BATCH):
             signatures = {pk: _location_signature(fm) for fm, pk in chunk}
