@@ -26,7 +26,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from playwright.sync_api import expect
+
+from meetings import clock
 
 CHROMIUM = "/usr/bin/chromium"
 # No name but the live server's (localhost) resolves: map tiles and anything
@@ -44,7 +47,11 @@ AXE_PATH = "/axe-e2e/axe.min.js"
 IRVINE = {"latitude": 33.6846, "longitude": -117.8265}
 
 # The live server's near searches read through the nearest-first connection too (meetingfinder/replicas.py).
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases="__all__")]
+# A test that only reads shares the module's sample (`site`); one that writes
+# (a correction sent, a meeting edited) commits, and has a sample of its own.
+READS = pytest.mark.django_db(databases="__all__")
+WRITES = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +64,35 @@ def axe_script(tmp_path_factory) -> Path:
     return where / "node_modules" / "axe-core" / "axe.min.js"
 
 
+@pytest.fixture(scope="module")
+def site(django_db_setup, django_db_blocker) -> str:
+    """The live server's address, over the sample loaded and committed once
+    for the module's readers on a worker, the clock stopped, and flushed
+    after the last of them (loaded and flushed for each, the sample cost a
+    second of CPU per test). A reader runs in a transaction (`READS`) the
+    server does not need: a thread with its own connection (SQLite's in
+    memory shared), it reads what was committed. pytest-django runs the
+    transactional tests (`WRITES`) after all others, so no writer's flush
+    falls among the readers."""
+    from pytest_django.live_server_helper import LiveServer
+
+    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(clock, "now", lambda: TUESDAY_EVENING)
+        call_command("load_sample_data", verbosity=0)
+        server = LiveServer(os.environ.get("DJANGO_LIVE_SERVER_ADDRESS", "localhost"))
+        try:
+            yield server.url
+        finally:
+            server.stop()
+            for alias in connections:
+                if not connections[alias].settings_dict["TEST"].get("MIRROR"):  # a mirror reads its primary
+                    call_command("flush", verbosity=0, interactive=False, database=alias)
+
+
 @pytest.fixture
-def site(live_server, frozen_now):
+def fresh_site(live_server, frozen_now) -> str:
+    """For a test that writes (`WRITES`): pytest-django's live server over
+    the sample loaded for it alone, flushed after it."""
     frozen_now(TUESDAY_EVENING)
     call_command("load_sample_data", verbosity=0)
     return live_server.url
@@ -121,13 +155,14 @@ def shoot(page, name: str) -> None:
         page.screenshot(path=str(Path(target) / f"{name}.png"))
 
 
+@WRITES
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
-def test_search_flows(site, browser, viewport):
+def test_search_flows(fresh_site, browser, viewport):
     size = "phone" if viewport is PHONE else "desktop"
     context, page = open_context(browser, viewport=viewport)
     try:
         # No input: meetings under way and starting soon, labelled.
-        page.goto(site + "/")
+        page.goto(fresh_site + "/")
         assert page.title() == "Meetings starting soon · meetingfinder"
         headings = page.locator("#list h3").all_inner_texts()
         assert headings[:2] == ["In progress", "Starting soon"], headings
@@ -162,7 +197,7 @@ def test_search_flows(site, browser, viewport):
         shoot(page, f"results-list-{size}-en")
 
         # Filters: AA, open, Tuesday (today), evening.
-        page.goto(site + "/")
+        page.goto(fresh_site + "/")
         page.click("details.filters summary")
         page.select_option("#fellowship", "aa")
         page.select_option("#open", "open")
@@ -195,7 +230,7 @@ def test_search_flows(site, browser, viewport):
         expect(page.locator("#list a.name")).to_have_text(["Women's Step Study"])
 
         # A meeting: calendar file, share link.
-        page.goto(site + "/?q=Grupo+Esperanza")
+        page.goto(fresh_site + "/?q=Grupo+Esperanza")
         page.locator("#list a.name").first.click()
         page.wait_for_load_state()
         assert page.locator("h1").inner_text() == "Grupo Esperanza"
@@ -238,10 +273,10 @@ def test_search_flows(site, browser, viewport):
         assert "Añadir al calendario" in page.content()
         assert "martes 19:00" in page.locator(".facts").inner_text()
         shoot(page, f"meeting-{size}-es")
-        page.goto(site + "/")
+        page.goto(fresh_site + "/")
         assert page.locator("h1").inner_text() == "Buscar una reunión"
         shoot(page, f"home-{size}-es")
-        page.goto(site + "/?near=Irvine")
+        page.goto(fresh_site + "/?near=Irvine")
         shoot(page, f"results-list-{size}-es")
         page.click("#view-switch [data-view=map]")
         # On a phone's map pins a street apart overlap: the pin itself is told it was clicked.
@@ -267,6 +302,7 @@ MAP_PLACES_OF_THE_LIST = """() => [...new Set([...document.querySelectorAll('#li
     .map(m => m.dataset.lat + ',' + m.dataset.lng))].length"""
 
 
+@READS
 def test_searches_update_the_page_in_place(site, browser):
     """With JavaScript a search, the next page and Back replace the form and
     the results from the server's own page without reloading it (a mark left
@@ -353,6 +389,7 @@ def test_searches_update_the_page_in_place(site, browser):
         context.close()
 
 
+@READS
 def test_a_failed_fetch_falls_back_to_a_normal_search(site, browser):
     context, page = open_context(browser, viewport=PHONE)
     try:
@@ -374,6 +411,7 @@ def test_a_failed_fetch_falls_back_to_a_normal_search(site, browser):
         context.close()
 
 
+@READS
 def test_near_me_with_a_granted_position(site, browser):
     context, page = open_context(browser, viewport=PHONE, geolocation=IRVINE)
     try:
@@ -392,6 +430,7 @@ def test_near_me_with_a_granted_position(site, browser):
         context.close()
 
 
+@READS
 def test_the_browsers_own_zone(site, browser):
     context, page = open_context(browser, viewport=PHONE, zone="America/New_York")
     try:
@@ -408,6 +447,7 @@ def test_the_browsers_own_zone(site, browser):
         context.close()
 
 
+@READS
 def test_map_pins_when_leaflets_stylesheet_arrives_after_its_script(site, browser):
     """On a slow connection Leaflet's script can run before its stylesheet
     has loaded: Leaflet then guessed its images' folder from the link as
@@ -433,6 +473,7 @@ def test_map_pins_when_leaflets_stylesheet_arrives_after_its_script(site, browse
         context.close()
 
 
+@READS
 def test_the_meeting_page_fits_a_360_px_phone(site, browser):
     context, page = open_context(browser, viewport={"width": 360, "height": 740})
     try:
@@ -457,6 +498,7 @@ def test_the_meeting_page_fits_a_360_px_phone(site, browser):
         context.close()
 
 
+@READS
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_a_links_minutes_and_unit_stay_asked(site, browser, javascript):
     """A shared link's starting_within and in_progress, which no field of the
@@ -493,6 +535,7 @@ def lands_at_the_results(page) -> None:
     expect(page.locator("#results-heading")).to_be_in_viewport()
 
 
+@READS
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_search_and_filters_without_javascript(site, browser, viewport):
     context, page = open_context(browser, viewport=viewport, javascript=False)
@@ -542,6 +585,7 @@ def test_search_and_filters_without_javascript(site, browser, viewport):
 
 # One test per language and width: xdist shares them between its workers
 # (as one test, 125 s on a loaded machine, the last worker ran alone).
+@READS
 @pytest.mark.parametrize("locale", ["en-US", "es-ES"], ids=["en", "es"])
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_accessibility_with_axe(site, browser, axe_script, locale, viewport):
@@ -577,6 +621,7 @@ def test_accessibility_with_axe(site, browser, axe_script, locale, viewport):
     assert serious == []
 
 
+@READS
 def test_the_wait_page_past_a_clients_budget_is_accessible(site, browser, axe_script, settings, clock_stopped):
     """Past the computing budget (meetings/throttles.py) the search page says
     to wait, in the person's language, with a way to try again; no critical
@@ -612,7 +657,8 @@ def test_the_wait_page_past_a_clients_budget_is_accessible(site, browser, axe_sc
     assert serious == []
 
 
-def test_a_correction_refused_for_its_cookie_comes_back_to_send_again(site, browser, axe_script):
+@WRITES
+def test_a_correction_refused_for_its_cookie_comes_back_to_send_again(fresh_site, browser, axe_script):
     """The page was left open while its security cookie went (here: cleared):
     pressing Send shows the page again with the correction as typed and a
     note in the person's language, no critical or serious axe-core violation
@@ -625,10 +671,10 @@ def test_a_correction_refused_for_its_cookie_comes_back_to_send_again(site, brow
     for locale, note, thanks in (("en-US", "Not sent yet", "Thank you"), ("es-ES", "Todavía no se ha enviado",
                                                                           "Gracias")):
         context, page = open_context(browser, viewport=PHONE, locale=locale)
-        page.route(site + AXE_PATH, lambda route: route.fulfill(
+        page.route(fresh_site + AXE_PATH, lambda route: route.fulfill(
             status=200, body=axe_script.read_bytes(), content_type="application/javascript"))
         try:
-            page.goto(site + "/meetings/aa-nooner-costa-mesa-mon/")
+            page.goto(fresh_site + "/meetings/aa-nooner-costa-mesa-mon/")
             typed = f"The hall moved upstairs ({locale})"
             page.fill("textarea[name=description]", typed)
             context.clear_cookies()
@@ -640,7 +686,7 @@ def test_a_correction_refused_for_its_cookie_comes_back_to_send_again(site, brow
             expect(page.locator("form.correction .errorlist").first).to_be_in_viewport()
             assert page.locator("textarea[name=description]").input_value() == typed
             assert no_sideways_scroll(page)
-            page.add_script_tag(url=site + AXE_PATH)
+            page.add_script_tag(url=fresh_site + AXE_PATH)
             found = page.evaluate("async () => (await axe.run()).violations.map(v => ({id: v.id, impact: v.impact}))")
             serious += [f"{locale}: {json.dumps(v)}" for v in found if v["impact"] in ("critical", "serious")]
             with page.expect_navigation() as sent:
@@ -654,8 +700,9 @@ def test_a_correction_refused_for_its_cookie_comes_back_to_send_again(site, brow
     assert serious == []
 
 
+@WRITES
 @pytest.mark.parametrize("locale, viewport", [("en-US", PHONE), ("es-ES", DESKTOP)], ids=["en-phone", "es-desktop"])
-def test_a_curator_edits_a_meetings_time_as_the_wall_clock_where_it_meets(site, browser, locale, viewport):
+def test_a_curator_edits_a_meetings_time_as_the_wall_clock_where_it_meets(fresh_site, browser, locale, viewport):
     """A meeting's time is the wall clock where it meets, not an instant: the
     admin's time widget told a curator in Los Angeles "You are 8 hours behind
     server time" beside it and offered "Now" (the server's UTC time), which
@@ -669,12 +716,12 @@ def test_a_curator_edits_a_meetings_time_as_the_wall_clock_where_it_meets(site, 
     meeting = Meeting.objects.get(slug="aa-nooner-costa-mesa-mon")
     context, page = open_context(browser, viewport=viewport, locale=locale)
     try:
-        page.goto(site + "/admin/login/?next=/admin/")
+        page.goto(fresh_site + "/admin/login/?next=/admin/")
         page.fill("#id_username", "curator")
         page.fill("#id_password", "not-a-real-password")
         with page.expect_navigation():
             page.click("input[type=submit]")
-        page.goto(site + f"/admin/meetings/meeting/{meeting.pk}/change/")
+        page.goto(fresh_site + f"/admin/meetings/meeting/{meeting.pk}/change/")
         schedule = page.locator("fieldset", has=page.locator("#id_time"))
         expect(schedule.locator(".timezonewarning")).to_have_count(0)
         expect(schedule.locator(".datetimeshortcuts")).to_have_count(0)  # no "Now", no clock of the server's
@@ -691,6 +738,7 @@ def test_a_curator_edits_a_meetings_time_as_the_wall_clock_where_it_meets(site, 
         context.close()
 
 
+@READS
 def test_a_link_to_a_meeting_no_longer_listed_leads_on(site, browser, axe_script):
     """A shared link, a calendar entry or a bookmark to a meeting taken off
     the list (or a link cut short) was Django's bare "Not Found" page, in
@@ -720,6 +768,7 @@ def test_a_link_to_a_meeting_no_longer_listed_leads_on(site, browser, axe_script
     assert serious == []
 
 
+@READS
 @pytest.mark.parametrize("locale, finding, failed", [
     ("en-US", "Finding where you are…", "Your position could not be read"),
     ("es-ES", "Buscando dónde estás…", "No se pudo saber dónde estás")], ids=["en", "es"])
@@ -750,6 +799,7 @@ def test_near_me_says_when_the_position_cannot_be_read(site, browser, locale, fi
         context.close()
 
 
+@READS
 def test_find_another_meeting_goes_back_to_the_search_without_javascript(site, browser):
     """Without JavaScript "Find another meeting" was the empty search page:
     the place and filters the person had chosen were gone. It is the search
