@@ -22,6 +22,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import BooleanField, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
+from psycopg.pq import Format
 
 from fellowships.models import MeetingType
 from meetings import geo, schedule
@@ -129,13 +130,13 @@ def type_codes(*, using: str, type_ids: Collection[int] = ()) -> dict[int, str]:
                             still_good=lambda types: all(i in types for i in type_ids))
 
 
-# A page of a nearest-first search is one statement on PostgreSQL: the
-# page's ids in their order, from the search's own query, as the table
-# "page", under the rows of the meetings it names. The rows' part is
-# compiled from the ORM's query once per process and database, since building
-# and compiling the row's thirty paths is most of a page's time in Python
-# (bench/README.md); it takes no parameter, the page's query brings its own.
-# PostgreSQL's driver returns the same Python values as the ORM (no converters apply).
+# A page of a nearest-first search is one statement on PostgreSQL: the page's ids in their order,
+# from the search's own query, as the table "page", under the rows of the meetings it names. The
+# rows' part is compiled from the ORM's query once per process and database, since building and
+# compiling the row's thirty paths is most of a page's time in Python (bench/README.md); it takes
+# no parameter, the page's query brings its own. PostgreSQL's driver returns the same Python values
+# as the ORM (no converters apply), read in binary by its C loaders, where Django's loader of a
+# text timestamp is Python (bench/README.md, round 43).
 PAGE_SQL = ('WITH "page" AS MATERIALIZED (SELECT "id", "position" FROM unnest(ARRAY({ids})) '
             'WITH ORDINALITY AS "page"("id", "position")) {rows}')
 IN_PAGE_SQL = '"meetings_meeting"."id" IN (SELECT "id" FROM "page")'
@@ -169,6 +170,7 @@ def _page_values(ids: QuerySet, *, run_on: str) -> list[dict]:
     except EmptyResultSet:  # a condition no meeting can meet (in_progress with none under way)
         return []
     with connections[run_on].cursor() as cursor:
+        cursor.cursor.format = Format.BINARY
         cursor.execute(sql, params)
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
