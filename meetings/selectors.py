@@ -81,9 +81,11 @@ class MeetingSearch:
 
 
 WEEK_MINUTES = 7 * 24 * 60
-# The type of a one-weekday condition (meeting_search), made once: a Field
-# costs more to make than the condition.
-SMALLINT = SmallIntegerField()
+# The condition of one weekday (meeting_search), each made once: the same for every search.
+# Typed smallint like the column: btree_gist compares int2 only with int2, so `day = 2`
+# (an int4) would stay a filter, while `day = 2::smallint` is a condition of the
+# (earth, day) GiST scan (migration 0005) and skips the other weekdays inside the index.
+ONE_WEEKDAY = tuple(Q(day=Cast(Value(day), SmallIntegerField())) for day in range(7))
 # Every weekly meeting's next start is within a week of wall time; in real
 # time a week can be longer by the clocks going back (an hour, two in
 # Antarctica/Troll), so this window orders by next start and leaves none out.
@@ -228,11 +230,7 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     if f.fellowships:
         where.append(Q(fellowship__in=[x.pk for x in f.fellowships]))
     if len(f.days) == 1:
-        # Typed smallint like the column: btree_gist compares int2 only with
-        # int2, so `day = 2` (an int4) would stay a filter, while
-        # `day = 2::smallint` is a condition of the (earth, day) GiST scan
-        # (migration 0005) and skips the other weekdays inside the index.
-        where.append(Q(day=Cast(Value(f.days[0]), SMALLINT)))
+        where.append(ONE_WEEKDAY[f.days[0]])
     elif f.days:
         where.append(Q(day__in=f.days))
     if f.time_after or f.time_before:
