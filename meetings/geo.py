@@ -145,11 +145,6 @@ class MeetingEarthSQL(Func):
                 self.params)
 
 
-def pg_within_box(cube: str, radius_m: float) -> MeetingEarthSQL:
-    """The earth_box of `radius_m` around `cube` holds the meeting (the index condition)."""
-    return MeetingEarthSQL("earth_box(%s::cube, %s::float8) @> {earth}", (cube, radius_m), BOOLEAN)
-
-
 # earth_distance(ll_to_earth(latitude, longitude), centre) with earthdistance's
 # arithmetic written out, operation for operation (ll_to_earth's axes,
 # cube_distance's sum of squares, sec_to_gc), so it equals the function's
@@ -165,6 +160,8 @@ _AXES = (f"({_EARTH} * cos(radians({{latitude}})) * cos(radians({{longitude}})))
          f"({_EARTH} * sin(radians({{latitude}})))")
 _CHORD = " + ".join(f"({axis} - %s::float8) * ({axis} - %s::float8)" for axis in _AXES)
 PG_DISTANCE_SQL = f"(2 * {_EARTH} * asin(LEAST(sqrt({_CHORD}) / (2 * {_EARTH}), 1)))"
+PG_WITHIN_RADIUS_SQL = f"{PG_DISTANCE_SQL} <= %s::float8"
+PG_WITHIN_SQL = f"(earth_box(%s::cube, %s::float8) @> {{earth}} AND {PG_WITHIN_RADIUS_SQL})"
 
 
 def _centre_params(centre: tuple[float, float, float]) -> tuple[float, ...]:
@@ -177,16 +174,15 @@ def pg_distance_m(centre: tuple[float, float, float]) -> MeetingEarthSQL:
 
 
 def pg_within_radius(centre: tuple[float, float, float], radius_m: float) -> MeetingEarthSQL:
-    return MeetingEarthSQL(f"{PG_DISTANCE_SQL} <= %s::float8", (*_centre_params(centre), radius_m), BOOLEAN)
+    return MeetingEarthSQL(PG_WITHIN_RADIUS_SQL, (*_centre_params(centre), radius_m), BOOLEAN)
 
 
-def pg_within(centre: tuple[float, float, float], radius_m: float) -> MeetingEarthSQL:
-    """The meeting is within `radius_m` of `centre`: inside the earth_box (the
-    index condition, pg_within_box) and within the radius (pg_within_radius),
-    as one condition of the query (one node to build and compile, not two;
-    PostgreSQL flattens the AND, so the plan is the same)."""
-    box, radius = pg_within_box(cube_literal(centre), radius_m), pg_within_radius(centre, radius_m)
-    return MeetingEarthSQL(f"({box.sql} AND {radius.sql})", (*box.params, *radius.params), BOOLEAN)
+def pg_within(centre: tuple[float, float, float], cube: str, radius_m: float) -> MeetingEarthSQL:
+    """The meeting is within `radius_m` of `centre` (`cube`: its cube_literal):
+    inside the earth_box (the index condition) and within the radius
+    (pg_within_radius), as one condition of the query, its SQL written once
+    (one node to build and compile, not two; PostgreSQL flattens the AND, so the plan is the same)."""
+    return MeetingEarthSQL(PG_WITHIN_SQL, (cube, radius_m, *_centre_params(centre), radius_m), BOOLEAN)
 
 
 class IndexOrder(MeetingEarthSQL):

@@ -53,7 +53,7 @@ def near(point: geo.Point, *, radius_m: float, vendor: str, walk_index: bool = T
             return (geo.pg_within_radius(centre, radius_m),), (geo.pg_distance_m(centre).asc(), "id")
         cube = geo.cube_literal(centre)
         # Rows without coordinates are outside every box (ll_to_earth of NULL is NULL).
-        return (geo.pg_within(centre, radius_m),), (geo.pg_knn(cube).asc(),)
+        return (geo.pg_within(centre, cube, radius_m),), (geo.pg_knn(cube).asc(),)
     box = geo.bounding_box(point, radius_m)
     longitudes = reduce(or_, (Q(longitude__gte=west, longitude__lte=east) for west, east in box.longitude_ranges))
     distance = Func(F("latitude"), F("longitude"), Value(point.latitude), Value(point.longitude),
