@@ -22,7 +22,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import BooleanField, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
-from psycopg.pq import Format
+from psycopg import ClientCursor, pq
 
 from fellowships.models import MeetingType
 from meetings import geo, schedule
@@ -170,7 +170,8 @@ def _page_values(ids: QuerySet, *, run_on: str) -> list[dict]:
     except EmptyResultSet:  # a condition no meeting can meet (in_progress with none under way)
         return []
     with connections[run_on].cursor() as cursor:
-        cursor.cursor.format = Format.BINARY
+        if not isinstance(cursor.cursor, ClientCursor):  # binding in the client (a pooler's setting) reads text
+            cursor.cursor.format = pq.Format.BINARY
         cursor.execute(sql, params)
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 

@@ -132,6 +132,21 @@ def test_a_pages_one_statement_gives_the_rows_the_orm_gives(sample):
     assert {type(row["updated"]) for row in by_page} == {str} and by_page[0]["updated"].endswith("Z")
 
 
+@pytest.mark.postgres
+def test_behind_a_pooler_a_pages_statement_binds_and_reads_as_text(sample, monkeypatch):
+    """With DATABASE_PREPARE_THRESHOLD empty (a pooler in transaction mode)
+    Django binds parameters in the client, whose cursors read no binary."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL: SQLite has no client-side binding")
+    from django.db.backends.postgresql.base import Cursor as ClientBindingCursor
+
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "cursor_factory", ClientBindingCursor)
+    meetings = Meeting.objects.published().order_by("id")
+    by_page = meeting_rows_of_page(meetings.values_list("id", flat=True)[:50], run_on=meetings.db, now=NOW)
+    assert by_page == meeting_rows(meetings[:50], now=NOW) and len(by_page) == 50
+
+
 def test_a_missing_meeting_is_a_404_in_json(sample, client):
     response = client.get("/api/v1/meetings/no-such-meeting/")
     assert response.status_code == 404
