@@ -268,6 +268,10 @@ CACHE_ANSWER_MAX_BYTES = env.int("CACHE_ANSWER_MAX_BYTES", default=4 * 1024 * 10
 # ~62 MB and takes seconds to make, so it is kept too (bench/README.md).
 CACHE_FEED_MAX_BYTES = env.int("CACHE_FEED_MAX_BYTES", default=128 * 1024 * 1024)
 CACHE_ANSWERS = env.bool("CACHE_ANSWERS", default=True)
+# Each process keeps what it read from or wrote to the cache lately, up to
+# this many bytes (0: none), so an answer asked again on one worker skips
+# Redis (meetingfinder/near_cache.py; never stale: the key names the version).
+CACHE_NEAR_BYTES = env.int("CACHE_NEAR_BYTES", default=32 * 1024 * 1024)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from fellowships.models import Fellowship, MeetingType, ServiceBody
 from fellowships.querysets import pre_queryset_write
+from meetingfinder.near_cache import NearCache
 from meetings.models import DirectoryVersion, Location, Meeting, Region
 
 T = TypeVar("T")
@@ -73,6 +74,7 @@ class SharedCacheGuard:
 
 
 _shared_cache = SharedCacheGuard(retry_seconds=CACHE_RETRY_SECONDS, log=log)
+_near = NearCache()  # what this process read from or wrote to the shared cache lately
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,6 @@ def at_one_version(*, using: str | None = None) -> Iterator[None]:
     """Within (a page for people), what asks the version of the database
     `using` (the read router's) sees one, read here once: a search page
     keeps several tables per version (kept_per_version), a read of the row each."""
-    from meetings.models import DirectoryVersion
-
     using = using or router.db_for_read(DirectoryVersion)
     with answering_at(directory_version(using=using), using=using):
         yield
@@ -165,21 +165,20 @@ def code_state() -> tuple[str, dt.datetime]:
 
 
 def cache_get(key: str):
-    """The shared cache's value, or None: missing, or the cache down (the value is computed instead)."""
-    return _shared_cache.call(lambda: cache.get(key), otherwise=None,
-                              failing="cache unavailable (%s): answering without it")
+    """The value kept in this process (near_cache.py) or the shared cache, or None: missing, or the cache down."""
+    return _near.get(key, lambda: _shared_cache.call(lambda: cache.get(key), otherwise=None,
+                                                     failing="cache unavailable (%s): answering without it"))
 
 
 def cache_set(key: str, value, timeout: int) -> None:
+    _near.keep(key, value)
     _shared_cache.call(lambda: cache.set(key, value, timeout), otherwise=None,
                        failing="cache unavailable (%s): not kept")
 
 
-# Small derived tables kept per database and directory version in this
-# process (rows' type names, the zones in use, the page's type names per
-# language: a few a database), and some in the shared cache:
-# every write that could change them bumps the version, so an entry is never
-# stale on any process.
+# Small derived tables kept per database and directory version in this process (rows' type names,
+# the zones in use, the page's type names per language: a few a database), and some in the shared
+# cache: every write that could change them bumps the version, so an entry is never stale anywhere.
 _kept: dict[tuple[str, str, str], object] = {}
 _KEPT_MAX = 32
 

@@ -334,13 +334,14 @@ def pytest_xdist_make_scheduler(config, log):
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty shared cache (answers, throttles), and
-    nothing kept in this process per directory version: tests that share rows
+    nothing kept in this process per directory version or near the cache: tests that share rows
     (`shared_rows`) share a version too."""
     from meetings import directory_version, public_answers
 
     def empty():
         cache.clear()
         directory_version._kept.clear()
+        directory_version._near.clear()
         public_answers._spans.clear()
 
     empty()
