@@ -183,7 +183,8 @@ def _served(request, answering: Answering) -> HttpResponse | None:
     kept = cache_get(answering.key) if settings.CACHE_ANSWERS else None
     if kept is None:
         return None
-    dated = parse_http_date_safe(request.headers.get("If-Modified-Since") or "")
+    # Most requests send none: parsing an empty date raises and catches inside Django.
+    dated = parse_http_date_safe(since) if (since := request.headers.get("If-Modified-Since")) else None
     if if_none_match is None and dated is not None and int(answering.shown["last_modified"].timestamp()) < dated:
         return _public_headers(HttpResponseNotModified(), **answering.shown)
     headers, body = kept
