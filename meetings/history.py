@@ -334,7 +334,7 @@ def public_change(*, record, previous) -> PublicChange | None:
     that leaves its place with no public meeting there takes the place from
     the public too (`place_left`): it may be someone's home."""
     shown, shown_before = bool(record.shown), bool(record.shown_before) and previous is not None
-    is_meeting = isinstance(record, Meeting.history.model)
+    is_meeting = record.instance_type is Meeting  # not Meeting.history: a manager class made anew each time
     place_left = record.place_left if is_meeting and shown_before else None
     if not shown:
         if not (is_meeting and shown_before):
