@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache
 
 from django.contrib.auth import get_user_model
 from django.db import models
@@ -139,9 +140,10 @@ def encode_value(value):
     return value.isoformat() if isinstance(value, dt.date) else value  # a datetime is a date too
 
 
-def _shown_fields(History) -> list[tuple[str, str]]:
+@cache  # per model, not per record: a page of changes asked it twice a change
+def _shown_fields(History) -> tuple[tuple[str, str], ...]:
     """(name shown, attribute) of each field a change lists."""
-    return [(f.name, f.attname) for f in History.tracked_fields if f.name not in NOT_SHOWN]
+    return tuple((f.name, f.attname) for f in History.tracked_fields if f.name not in NOT_SHOWN)
 
 
 def shows_change(model: type[models.Model], *, fields: Iterable[str]) -> bool:
