@@ -431,9 +431,7 @@ class ChangesView(generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
-        ids = {"meeting": [], "location": []}
-        for _, kind, history_id, _ in page:
-            ids[kind].append(history_id)
+        ids = {kind: [history_id for _, of, history_id, _ in page if of == kind] for kind in KINDS}
         meetings = history.meeting_rows_as_public(Meeting.history.all()).in_bulk(ids["meeting"],
                                                                                   field_name="history_id")
         # The page's location rows and the places its meetings bring whole, in one read.
