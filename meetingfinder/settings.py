@@ -271,7 +271,9 @@ CACHE_ANSWERS = env.bool("CACHE_ANSWERS", default=True)
 # Each process keeps what it read from or wrote to the cache lately, up to
 # this many bytes (0: none), so an answer asked again on one worker skips
 # Redis (meetingfinder/near_cache.py; never stale: the key names the version).
-CACHE_NEAR_BYTES = env.int("CACHE_NEAR_BYTES", default=32 * 1024 * 1024)
+# The traffic mix at 100,000 meetings asks ~9,000 answers of ~8.5 KB (~78 MB
+# in Redis); with 32 MB a worker kept a third of them (bench/README.md, round 44).
+CACHE_NEAR_BYTES = env.int("CACHE_NEAR_BYTES", default=128 * 1024 * 1024)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
