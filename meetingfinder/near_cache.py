@@ -45,7 +45,7 @@ class NearCache:
 
     def keep(self, key: str, value) -> None:
         limit = settings.CACHE_NEAR_BYTES
-        if not limit or (size := len(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))) > limit // 8:
+        if not limit or (size := _pickled_size(value, at_most=limit // 8)) is None:
             return
         with self._lock:
             _, replaced = self._values.pop(key, (None, 0))
@@ -59,3 +59,33 @@ class NearCache:
         with self._lock:
             self._values.clear()
             self._bytes = 0
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _ByteCount:
+    """A file that only counts what is written to it, up to `at_most`."""
+
+    def __init__(self, at_most: int) -> None:
+        self.size, self.at_most = 0, at_most
+
+    def write(self, data) -> int:
+        self.size += len(data)
+        if self.size > self.at_most:
+            raise _TooLarge
+        return len(data)
+
+
+def _pickled_size(value, *, at_most: int) -> int | None:
+    """The size of `value` pickled, as the shared cache holds it, or None past
+    `at_most`: counted as written, not built, since pickle hands a large bytes
+    object to its file whole (the feed's 62 MB: 0.06 ms, where building the
+    pickle took 45 ms and its size in memory)."""
+    counted = _ByteCount(at_most)
+    try:
+        pickle.Pickler(counted, pickle.HIGHEST_PROTOCOL).dump(value)
+    except _TooLarge:
+        return None
+    return counted.size
