@@ -196,12 +196,45 @@ def zones_in_use(*, using: str) -> list[str]:
     return sorted(clock_turns(using=using))
 
 
-@lru_cache(maxsize=1)
-def _published_meetings() -> QuerySet[Meeting]:
-    """What every search starts from, built once per process: its three
-    conditions were a third of the lookups each search built. A search adds
-    its own to a clone (filter()); it is never read itself."""
-    return Meeting.objects.published()
+@lru_cache(maxsize=256)
+def _matching(f: MeetingFilters, *, near: bool) -> QuerySet[Meeting]:
+    """The published meetings matching what `f` asks that the place and the
+    clock do not change, built once per process for each such question
+    (`near`: the search is near a place): resolving each condition against
+    the query was most of the cost of building a search (bench/README.md,
+    round 45). A search adds its place and clock to a clone (filter()); this
+    is never read itself."""
+    where: list[Q] = []
+    if f.fellowships:
+        where.append(Q(fellowship__in=[x.pk for x in f.fellowships]))
+    if len(f.days) == 1:
+        where.append(ONE_WEEKDAY[f.days[0]])
+    elif f.days:
+        where.append(Q(day__in=f.days))
+    if f.time_after or f.time_before:
+        where.append(_wall_time_range(f.time_after, f.time_before))
+    if f.open_closed:
+        where.append(Q(open_closed=f.open_closed))
+    attendance = {a for wanted in f.attendance for a in ATTENDANCE_MATCHES[wanted]}
+    if near:
+        # An online-only meeting's pin is a city, not a place to go: a search
+        # near a place lists meetings one can go to (search online meetings
+        # without a place). One condition with the attendance asked for.
+        attendance = (attendance or set(Attendance.values)) - {Attendance.ONLINE}
+    if attendance:
+        where.append(Q(attendance__in=sorted(attendance)))
+    # Every code is required, and one of the languages: conditions on the meeting's own row.
+    where.extend(type_code_conditions(f.type_codes))
+    if f.languages:
+        where.append(language_condition(f.languages))
+    if f.region_ids:
+        where.append(Q(location__region__in=f.region_ids))
+    if f.service_body_ids:
+        where.append(Q(service_body__in=f.service_body_ids))
+    where.extend(keyword_conditions(f.keyword))
+    if f.times_of_day:
+        where.append(reduce(or_, (_wall_time_range(*TIMES_OF_DAY[name]) for name in f.times_of_day)))
+    return Meeting.objects.published().filter(*where)
 
 
 # Near a place, a search that asks the clock (`in_progress`, a window of
@@ -224,53 +257,23 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     (read under geo.nearest_first_plan), unless the search asks the clock
     and few meetings have the weekly times it names (CLOCK_PLAN_MAX_MEETINGS)."""
     f = filters
-    # Conditions are gathered and applied in one filter(): each filter() call
-    # clones the query, which is most of the cost of building a search.
     where: list[Q] = []
-    if f.fellowships:
-        where.append(Q(fellowship__in=[x.pk for x in f.fellowships]))
-    if len(f.days) == 1:
-        where.append(ONE_WEEKDAY[f.days[0]])
-    elif f.days:
-        where.append(Q(day__in=f.days))
-    if f.time_after or f.time_before:
-        where.append(_wall_time_range(f.time_after, f.time_before))
-    if f.open_closed:
-        where.append(Q(open_closed=f.open_closed))
-    attendance = {a for wanted in f.attendance for a in ATTENDANCE_MATCHES[wanted]}
-    if point is not None:
-        # An online-only meeting's pin is a city, not a place to go: a search
-        # near a place lists meetings one can go to (search online meetings
-        # without a place). One condition with the attendance asked for.
-        attendance = (attendance or set(Attendance.values)) - {Attendance.ONLINE}
-    if attendance:
-        where.append(Q(attendance__in=sorted(attendance)))
-    qs = _published_meetings()
-    # Every code is required, and one of the languages: conditions on the meeting's own row.
-    where.extend(type_code_conditions(f.type_codes))
-    if f.languages:
-        where.append(language_condition(f.languages))
-    if f.region_ids:
-        where.append(Q(location__region__in=f.region_ids))
-    if f.service_body_ids:
-        where.append(Q(service_body__in=f.service_body_ids))
-    where.extend(keyword_conditions(f.keyword))
-    if f.times_of_day:
-        where.append(reduce(or_, (_wall_time_range(*TIMES_OF_DAY[name]) for name in f.times_of_day)))
     now = f.now or dt.datetime.now(dt.timezone.utc)
     windows = _start_windows(f, now=now)
-    under_way = times_under_way(now=now, turns=clock_turns(using=qs.db)) if f.in_progress else None
+    using = Meeting.objects.db
+    under_way = times_under_way(now=now, turns=clock_turns(using=using)) if f.in_progress else None
     nearest_first = None
     if point is not None:
-        vendor = connections[qs.db].vendor
+        vendor = connections[using].vendor
         walk_index = (vendor != "postgresql" or f.soonest_first or (under_way is None and windows is None)
-                      or _meetings_at_clock_times(under_way=under_way, windows=windows, using=qs.db)
+                      or _meetings_at_clock_times(under_way=under_way, windows=windows, using=using)
                       > CLOCK_PLAN_MAX_MEETINGS)
         # Without a radius the widest one applies: it bounds the index scan.
         within, nearest_first = near(point, radius_m=radius_m if radius_m is not None else
                                      settings.MEETINGS_MAX_RADIUS_KM * 1000, vendor=vendor, walk_index=walk_index)
         where.extend(within)
-    qs = qs.filter(*where)
+    qs = _matching(replace(f, starting_within=None, in_progress=False, start_windows=(), soonest_first=False),
+                   near=point is not None).filter(*where)
     if windows is not None:
         # Listed by next start without a window asked: ordered, none left out
         # (those with no next start, by appointment, come last).
