@@ -1,9 +1,9 @@
 """A meeting as every reader gets it: the one row.
 
 The API's list and detail, the search page and the calendar files all show a
-meeting through `meeting_rows`: one `.values()` query for a page of meetings
-(with their type ids, in the same query on PostgreSQL), then plain dicts of
-JSON types. `ROW_FIELDS` is the row's field list, the only one: the API's
+meeting through `meeting_rows`: one `.values_list()` query for a page of
+meetings (with their type ids, in the same query on PostgreSQL), then plain
+dicts of JSON types. `ROW_FIELDS` is the row's field list, the only one: the API's
 OpenAPI schema is generated from it (meetings/api/serializers.py), and
 tests/test_rows.py checks real responses against that schema.
 """
@@ -35,7 +35,7 @@ class RowField:
     """One field of the row: where its value comes from and what it is."""
 
     name: str
-    # The `.values()` path it is read from; None for fields computed per request.
+    # The `.values_list()` path it is read from; None for fields computed per request.
     path: str | None
     # OpenAPI type: string, integer, number, boolean, date-time, time, strings.
     kind: str
@@ -98,21 +98,23 @@ ROW_FIELDS: tuple[RowField, ...] = (
              description="Distance from the searched place in the requested units (searches near a place)."),
 )
 
-_READ = tuple((f.name, f.path) for f in ROW_FIELDS if f.path is not None)
+# A row is read as (id, *the paths of these fields, type ids), then made a dict of them by name.
+_READ = tuple(f for f in ROW_FIELDS if f.path is not None)
+_READ_NAMES = tuple(f.name for f in _READ)
 # Fields of the location that read as "" when a meeting has none.
 _LOCATION_TEXT = tuple(f.name for f in ROW_FIELDS if f.path and f.path.startswith("location__") and f.kind == "string"
                        and not f.nullable)
 
 
 def _row_values(meetings: QuerySet[Meeting]) -> QuerySet:
-    """The `.values()` query of these meetings' rows; on PostgreSQL each row
-    carries its type ids (an ARRAY subquery evaluated only for the rows
+    """The `.values_list()` query of these meetings' rows; on PostgreSQL each
+    row ends with its type ids (an ARRAY subquery evaluated only for the rows
     read), so a page is one query."""
-    paths = ["id", *(path for _, path in _READ)]
+    paths = ["id", *(f.path for f in _READ)]
     if connections[meetings.db].vendor == "postgresql":
         ids = Meeting.types.through.objects.filter(meeting_id=OuterRef("pk")).values("meetingtype_id")
-        return meetings.values(*paths, type_ids=ArraySubquery(ids))
-    return meetings.values(*paths)
+        return meetings.annotate(type_ids=ArraySubquery(ids)).values_list(*paths, "type_ids")
+    return meetings.values_list(*paths)
 
 
 def type_codes(*, using: str, type_ids: Collection[int] = ()) -> dict[int, str]:
@@ -156,15 +158,15 @@ def _page_rows_statement(using: str) -> tuple[str, tuple[str, ...]]:
     return sql, (*rows.query.values_select, *rows.query.annotation_select)
 
 
-def _page_values(ids: QuerySet, *, run_on: str) -> list[dict]:
-    """The `.values()` of the meetings `ids` names (a sliced, ordered
+def _page_values(ids: QuerySet, *, run_on: str) -> list[tuple]:
+    """The `.values_list()` of the meetings `ids` names (a sliced, ordered
     `values_list("id", flat=True)`), in its order; PostgreSQL's one statement
     runs on the connection `run_on` (geo.nearest_first_plan)."""
     using = ids.db
     if connections[using].vendor != "postgresql":
         order = {pk: n for n, pk in enumerate(ids)}
         found = _row_values(Meeting.objects.using(using).order_by().filter(pk__in=list(order)))
-        return sorted(found, key=lambda value: order[value["id"]])
+        return sorted(found, key=lambda value: order[value[0]])
     try:
         sql, params, names = page_statement(ids)
     except EmptyResultSet:  # a condition no meeting can meet (in_progress with none under way)
@@ -173,7 +175,7 @@ def _page_values(ids: QuerySet, *, run_on: str) -> list[dict]:
         if not isinstance(cursor.cursor, ClientCursor):  # binding in the client (a pooler's setting) reads text
             cursor.cursor.format = pq.Format.BINARY
         cursor.execute(sql, params)
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 def page_statement(ids: QuerySet) -> tuple[str, tuple, tuple[str, ...]]:
@@ -193,14 +195,13 @@ def meeting_type_ids(meeting_ids: Iterable[int], *, using: str | None = None) ->
     return found
 
 
-def _values(rows: QuerySet | list[dict], *, using: str) -> list[dict]:
-    """The rows' values, each with its type ids (read in a second query
-    where the rows' own did not)."""
+def _values(rows: QuerySet | list[tuple], *, using: str) -> list[tuple]:
+    """The rows' values, each ending with its type ids (read in a second
+    query where the rows' own did not)."""
     values = list(rows)
-    if values and "type_ids" not in values[0]:
-        found = meeting_type_ids([row["id"] for row in values], using=using)
-        for value in values:
-            value["type_ids"] = found.get(value["id"], ())
+    if values and len(values[0]) == 1 + len(_READ):
+        found = meeting_type_ids([value[0] for value in values], using=using)
+        values = [(*value, found.get(value[0], ())) for value in values]
     return values
 
 
@@ -236,16 +237,17 @@ def meeting_rows_of_page(ids: QuerySet, *, run_on: str, now: dt.datetime, unit: 
                  centre=centre)
 
 
-def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: geo.Unit,
+def _rows(rows: QuerySet | list[tuple], *, using: str, now: dt.datetime, unit: geo.Unit,
           viewer_zone: ZoneInfo | None, centre: geo.Point | None) -> list[dict]:
     values = _values(rows, using=using)
-    codes = type_codes(using=using, type_ids={i for value in values for i in value["type_ids"]}) if values else {}
+    codes = type_codes(using=using, type_ids={i for value in values for i in value[-1]}) if values else {}
     centre_earth = geo.earth_point(centre.latitude, centre.longitude) if centre is not None else None
     # Meetings of a page share a few slots (a weekday, peak hours, one zone).
     timings: dict[tuple, dict] = {}
     rows = []
     for value in values:
-        row = {name: value[path] for name, path in _READ}
+        row = dict(zip(_READ_NAMES, value[1:]))
+        slot = (row["day"], row["time"], row["end_time"], row["timezone"])
         for name in _LOCATION_TEXT:
             if row[name] is None:  # no location
                 row[name] = ""
@@ -256,12 +258,11 @@ def _rows(rows: QuerySet | list[dict], *, using: str, now: dt.datetime, unit: ge
             row["formatted_address"] = address_as_read(formatted_address="",
                                                        **{part: row[part] for part in ADDRESS_PARTS})
         # Sorted here, not in SQL: the same order whatever the database's collation.
-        row["types"] = sorted(codes[type_id] for type_id in value["type_ids"])
+        row["types"] = sorted(codes[type_id] for type_id in value[-1])
         row["open_closed"] = row["open_closed"] or None
         row["time"] = schedule.hh_mm(row["time"])
         row["end_time"] = schedule.hh_mm(row["end_time"])
         row["updated"] = schedule.utc_text(row["updated"])
-        slot = (value["day"], value["time"], value["end_time"], value["timezone"])
         if slot not in timings:
             timings[slot] = _timing(*slot, now=now, viewer_zone=viewer_zone)
         row.update(timings[slot])
