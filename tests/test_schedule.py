@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from meetings.schedule import (local_date_window, next_start, starting_segments, unchanged_span, zone,
+from meetings.schedule import (local_date_window, next_start, starting_segments, unchanged_span, utc_text, zone,
                                zone_turns)
 
 UTC = dt.timezone.utc
@@ -149,3 +149,13 @@ def test_a_span_never_crosses_a_change_of_offset():
     # After it, a span starts there. Near a change, wall times an offset apart turn too (a
     # wall time the change skips resolves an hour later): 11:00 PDT, an hour before noon.
     assert unchanged_span(now=_at(2025, 3, 9, 11, 0), zones=zones) == (_at(2025, 3, 9, 10, 0), _at(2025, 3, 9, 18, 0))
+
+
+@pytest.mark.parametrize(("instant", "text"), [
+    (dt.datetime(2026, 12, 2, 18, 3, tzinfo=UTC), "2026-12-02T18:03:00Z"),
+    # Another zone is written in UTC; a fraction of a second is kept, as isoformat() keeps it.
+    (dt.datetime(2026, 12, 2, 10, 3, 30, 5, tzinfo=zone("America/Los_Angeles")), "2026-12-02T18:03:30.000005Z"),
+    (dt.datetime(987, 1, 2, 0, 0, tzinfo=zone("UTC")), "0987-01-02T00:00:00Z"),
+])
+def test_an_instant_is_written_in_utc_with_a_z(instant, text):
+    assert utc_text(instant) == text
