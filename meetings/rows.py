@@ -102,8 +102,8 @@ ROW_FIELDS: tuple[RowField, ...] = (
 _READ = tuple(f for f in ROW_FIELDS if f.path is not None)
 _READ_NAMES = tuple(f.name for f in _READ)
 # Fields of the location that read as "" when a meeting has none.
-_LOCATION_TEXT = tuple(f.name for f in ROW_FIELDS if f.path and f.path.startswith("location__") and f.kind == "string"
-                       and not f.nullable)
+_NO_LOCATION = {f.name: "" for f in ROW_FIELDS if f.path and f.path.startswith("location__") and f.kind == "string"
+                and not f.nullable}
 
 
 def _row_values(meetings: QuerySet[Meeting]) -> QuerySet:
@@ -206,10 +206,12 @@ def _values(rows: QuerySet | list[tuple], *, using: str) -> list[tuple]:
 
 
 def _timing(day, time, end_time, zone: str, *, now: dt.datetime, viewer_zone: ZoneInfo | None) -> dict:
-    """The fields that depend on the meeting's slot and the clock."""
+    """The fields that depend on the meeting's slot (and the clock)."""
     upcoming = schedule.next_occurrence(day=day, time=time, end_time=end_time, timezone=zone, now=now)
     local = upcoming[0].astimezone(viewer_zone) if upcoming and viewer_zone else None
     return {
+        "time": schedule.hh_mm(time),
+        "end_time": schedule.hh_mm(end_time),
         "timezone": schedule.published_zone(zone),
         "next_start": schedule.utc_text(upcoming[0]) if upcoming else None,
         "next_end": schedule.utc_text(upcoming[1]) if upcoming else None,
@@ -248,9 +250,8 @@ def _rows(rows: QuerySet | list[tuple], *, using: str, now: dt.datetime, unit: g
     for value in values:
         row = dict(zip(_READ_NAMES, value[1:]))
         slot = (row["day"], row["time"], row["end_time"], row["timezone"])
-        for name in _LOCATION_TEXT:
-            if row[name] is None:  # no location
-                row[name] = ""
+        if row["location"] is None:  # no location (its text is never null)
+            row.update(_NO_LOCATION)
         row["approximate"] = row["approximate"] is not False
         # Many feeds send only the parts: every reader of the row reads the address whole
         # (models.address_as_read; one given whole is as given, read without a call per row).
@@ -258,10 +259,8 @@ def _rows(rows: QuerySet | list[tuple], *, using: str, now: dt.datetime, unit: g
             row["formatted_address"] = address_as_read(formatted_address="",
                                                        **{part: row[part] for part in ADDRESS_PARTS})
         # Sorted here, not in SQL: the same order whatever the database's collation.
-        row["types"] = sorted(codes[type_id] for type_id in value[-1])
+        row["types"] = sorted([codes[type_id] for type_id in value[-1]])
         row["open_closed"] = row["open_closed"] or None
-        row["time"] = schedule.hh_mm(row["time"])
-        row["end_time"] = schedule.hh_mm(row["end_time"])
         row["updated"] = schedule.utc_text(row["updated"])
         if slot not in timings:
             timings[slot] = _timing(*slot, now=now, viewer_zone=viewer_zone)
