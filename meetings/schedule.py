@@ -64,7 +64,10 @@ def published_zone(name: str) -> str:
 
 def resolve_wall_time(local: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     """The UTC instant of a naive wall-clock datetime in `tz` (fold=0, RFC 5545)."""
-    return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    # Built whole (fold 0 by default) rather than by replace(tzinfo=, fold=), whose
+    # keywords cost twice as much as the rest: every occurrence not yet remembered resolves two.
+    return dt.datetime(local.year, local.month, local.day, local.hour, local.minute, local.second, local.microsecond,
+                       tz).astimezone(UTC)
 
 
 def next_start(*, day: int | None, time: dt.time | None, timezone: str, now: dt.datetime) -> dt.datetime | None:
