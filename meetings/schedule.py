@@ -225,14 +225,18 @@ _WEEK = dt.timedelta(days=7)
 
 
 @lru_cache(maxsize=256)
-def _clock_in(timezone: str, now: dt.datetime) -> tuple[ZoneInfo, dt.date, dt.datetime] | None:
-    """The clock in `timezone` at `now`: the zone, its date, and `now` to the
-    minute; None for a name that is not a zone. Asked for each meeting of a
-    page, with the page's `now`."""
+def _clock_in(timezone: str, now: dt.datetime) -> tuple[ZoneInfo, dt.datetime, tuple[dt.date, ...],
+                                                         tuple[dt.date, ...]] | None:
+    """The clock in `timezone` at `now`: the zone, `now` to the minute, and for
+    each weekday (Sunday = 0) its local date on or after today and its date on
+    or before today; None for a name that is not a zone. Asked for each
+    meeting of a page, with the page's `now`."""
     if not is_valid_zone(timezone):
         return None
     tz = zone(timezone)
-    return tz, now.astimezone(tz).date(), now.replace(second=0, microsecond=0)
+    today = now.astimezone(tz).date()
+    ahead = tuple(first_date_on_or_after(day=day, date=today) for day in range(7))
+    return tz, now.replace(second=0, microsecond=0), ahead, tuple(d if d == today else d - _WEEK for d in ahead)
 
 
 def next_occurrence(*, day: int | None, time: dt.time | None, end_time: dt.time | None, timezone: str,
@@ -242,8 +246,8 @@ def next_occurrence(*, day: int | None, time: dt.time | None, end_time: dt.time 
     found = _clock_in(timezone, now) if day is not None and time is not None else None
     if found is None:
         return None
-    tz, local_today, minute = found
-    date = first_date_on_or_after(day=day, date=local_today)
+    tz, minute, ahead, _ = found
+    date = ahead[day % 7]
     for _ in range(3):
         start, end = occurrence(date, time, end_time, tz)
         if start >= minute:
@@ -260,8 +264,8 @@ def current_occurrence(*, day: int | None, time: dt.time | None, end_time: dt.ti
     found = _clock_in(timezone, now) if day is not None and time is not None else None
     if found is None:
         return None
-    tz, local_today, _ = found
-    date = local_today - dt.timedelta(days=(sunday_zero_weekday(local_today) - day) % 7)
+    tz, _, _, back = found
+    date = back[day % 7]
     for _ in range(2):
         start, end = occurrence(date, time, end_time, tz)
         if start <= now < end:
