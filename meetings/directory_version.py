@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -82,7 +82,7 @@ class Version:
     number: int
     changed_at: dt.datetime | None
 
-    @property
+    @cached_property  # a public answer's key and span both name it
     def token(self) -> str:
         """Names this state of the directory; the time makes a restored
         database (an older number again) name its state anew at its first write."""

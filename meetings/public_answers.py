@@ -41,7 +41,7 @@ from functools import lru_cache, wraps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, OperationalError
 from django.http import HttpResponse, HttpResponseNotModified
-from django.urls import Resolver404, get_resolver, get_urlconf
+from django.urls import Resolver404, get_resolver
 from django.utils.cache import cc_delim_re, patch_vary_headers
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 
@@ -65,7 +65,7 @@ def answer_key(request, *, version_token: str, since: dt.datetime | None, negoti
     names the parameters it reads (`params`) is keyed on those alone: a
     cache-buster (`?_=1700000000`) gets the kept answer, not a new one."""
     query = sorted((name, values) for name, values in request.GET.lists() if params is None or name in params)
-    accept = request.headers.get("Accept", "") if negotiates else ""
+    accept = request.META.get("HTTP_ACCEPT", "") if negotiates else ""
     url = f"{request.scheme}://{request.get_host()}{request.path}?{query!r} {accept}"
     digest = hashlib.sha256(url.encode()).hexdigest()[:40]
     return f"answer:{code_state()[0]}:{version_token}:{int(since.timestamp()) if since else '-'}:{digest}"
@@ -76,7 +76,7 @@ _spans: dict[tuple, tuple[dt.datetime, dt.datetime]] = {}
 _SPANS_MAX = 256
 
 
-def clock_span(request, *, now: dt.datetime, version_token: str, using: str) -> tuple[dt.datetime, dt.datetime]:
+def clock_span(request, *, now: dt.datetime, version: Version, using: str) -> tuple[dt.datetime, dt.datetime]:
     """[since, until) around `now` in which an answer to `request` that shows
     the clock stays the same (schedule.unchanged_span over the directory's
     meetings). The search parameters that move with the clock, read as the
@@ -87,21 +87,26 @@ def clock_span(request, *, now: dt.datetime, version_token: str, using: str) -> 
     leads = (starting_within,) if starting_within else ()
     day_zones = (viewer_zone,) if viewer_zone else ()
     minute = now.replace(second=0, microsecond=0)
-    memo = (version_token, using, minute, leads, day_zones)
+    memo = (version.token, using, minute, leads, day_zones)
     span = _spans.get(memo)
     if span is None:
-        span = schedule.unchanged_span(now=now, zones=selectors.clock_turns(using=using), leads=leads,
-                                       day_zones=day_zones)
+        with answering_at(version, using=using):
+            zones = selectors.clock_turns(using=using)
+        span = schedule.unchanged_span(now=now, zones=zones, leads=leads, day_zones=day_zones)
         while len(_spans) >= _SPANS_MAX:
             _spans.pop(next(iter(_spans)))
         _spans[memo] = span
     return span
 
 
-def _public_headers(response, *, etag: str, last_modified: dt.datetime, max_age: int,
+# Formats the seconds of a Last-Modified: answers share a handful (a version, a span).
+_http_date = lru_cache(maxsize=64)(http_date)
+
+
+def _public_headers(response, *, etag: str, last_modified: int, max_age: int,
                     negotiates: bool, extra: dict[str, str]) -> HttpResponse:
     response["ETag"] = etag
-    response["Last-Modified"] = http_date(int(last_modified.timestamp()))
+    response["Last-Modified"] = _http_date(last_modified)
     response["Cache-Control"] = f"public, max-age={max_age}"
     if negotiates:
         patch_vary_headers(response, ("Accept",))
@@ -152,12 +157,11 @@ def _answering(request, options: dict, *, alias: str) -> Answering:
     now = clock.now()
     since = until = None
     if options["clock_dependent"]:
-        with answering_at(version, using=alias):
-            since, until = clock_span(request, now=now, version_token=version.token, using=alias)
+        since, until = clock_span(request, now=now, version=version, using=alias)
     key = answer_key(request, version_token=version.token, since=since, negotiates=options["negotiates"],
                      params=options["params"])
     etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:24]}"'  # unique to the answer, as its key
-    last_modified = max(t for t in (version.changed_at, since, code_state()[1]) if t)
+    last_modified = int(max(t for t in (version.changed_at, since, code_state()[1]) if t).timestamp())
     max_age = options["max_age"] or settings.CACHE_PUBLIC_MAX_AGE
     timeout = settings.CACHE_ANSWER_SECONDS
     if options["clock_dependent"]:
@@ -176,7 +180,8 @@ def _served(request, answering: Answering) -> HttpResponse | None:
     "*" names none in particular), a date only a kept one (a 200). Dates
     count whole seconds and a second can hold two changes, so a copy dated
     within the second of the last change gets the answer, not a 304."""
-    if_none_match = request.headers.get("If-None-Match")
+    # Read from META, as Django's own conditional responses do: request.headers builds a dict of them all.
+    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
     if if_none_match is not None and answering.shown["etag"] in (
             tag.removeprefix("W/") for tag in parse_etags(if_none_match)):
         return _public_headers(HttpResponseNotModified(), **answering.shown)
@@ -184,8 +189,8 @@ def _served(request, answering: Answering) -> HttpResponse | None:
     if kept is None:
         return None
     # Most requests send none: parsing an empty date raises and catches inside Django.
-    dated = parse_http_date_safe(since) if (since := request.headers.get("If-Modified-Since")) else None
-    if if_none_match is None and dated is not None and int(answering.shown["last_modified"].timestamp()) < dated:
+    dated = parse_http_date_safe(since) if (since := request.META.get("HTTP_IF_MODIFIED_SINCE")) else None
+    if if_none_match is None and dated is not None and answering.shown["last_modified"] < dated:
         return _public_headers(HttpResponseNotModified(), **answering.shown)
     headers, body = kept
     response = HttpResponse(body, headers=headers)
@@ -223,7 +228,7 @@ def _made(view, request, args, kwargs, answering: Answering):
 
 def _browser_asks_for_html(request, options: dict) -> bool:
     """A browser asking the API for HTML gets the browsable API: per user, not kept."""
-    return options["negotiates"] and "text/html" in request.headers.get("Accept", "")
+    return options["negotiates"] and "text/html" in request.META.get("HTTP_ACCEPT", "")
 
 
 def _on_a_replica(answer, alias: str | None = None):
@@ -329,7 +334,7 @@ def _language_free(response):
 def _public_options(request) -> dict | None:
     if request.method not in ("GET", "HEAD"):
         return None
-    options = _path_options(get_resolver(get_urlconf()), request.path_info)
+    options = _path_options(get_resolver(), request.path_info)
     if options is None or _browser_asks_for_html(request, options):
         return None
     return options

@@ -667,7 +667,7 @@ def test_an_answer_that_shows_the_clock_is_the_same_throughout_its_span(settings
     for _ in range(20):
         now = base + dt.timedelta(seconds=rng.randrange(14 * 86400))
         for url in CLOCK_URLS:
-            since, until = clock_span(rf.get(url), now=now, version_token=version.token, using="default")
+            since, until = clock_span(rf.get(url), now=now, version=version, using="default")
             assert since <= now < until
             answers = []
             for instant in (since, now, until - dt.timedelta(seconds=1)):
@@ -724,10 +724,9 @@ def test_the_span_reads_starting_within_as_the_search_does(writes_directory, rf,
     # 00:30 UTC on Wednesday 15 January (no change of offset near): the meeting (19:00 in Los
     # Angeles) starts at 03:00 UTC, is within the hour from 02:00.
     now = dt.datetime(2025, 1, 15, 0, 30, tzinfo=dt.timezone.utc)
-    version = directory_version().token
-    span = clock_span(rf.get(f"/api/v1/meetings/?{query}"), now=now, version_token=version, using="default")
-    plain = clock_span(rf.get("/api/v1/meetings/?starting_within=60"), now=now, version_token=version,
-                       using="default")
+    version = directory_version()
+    span = clock_span(rf.get(f"/api/v1/meetings/?{query}"), now=now, version=version, using="default")
+    plain = clock_span(rf.get("/api/v1/meetings/?starting_within=60"), now=now, version=version, using="default")
     assert span == plain
     assert plain[1] == dt.datetime(2025, 1, 15, 2, 0, tzinfo=dt.timezone.utc)
 
