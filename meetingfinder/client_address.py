@@ -2,6 +2,7 @@
 login lockouts."""
 
 import ipaddress
+from functools import lru_cache
 
 from django.http import HttpRequest
 from rest_framework.throttling import BaseThrottle
@@ -15,6 +16,7 @@ def client_address(request: HttpRequest) -> str:
     return BaseThrottle().get_ident(request)
 
 
+@lru_cache(maxsize=4096)  # each computed answer asks it; a client asks many
 def client_network(address: str) -> str:
     """Whom a limit is counted for: an IPv4 address, or an IPv6 address's
     /64, the block one home or phone is given (a client can take any address

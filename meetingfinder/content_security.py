@@ -23,6 +23,6 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         # Django's debug pages (404 and 500 with DEBUG on) are styled inline.
-        if not (settings.DEBUG and response.status_code in (404, 500)):
+        if not (response.status_code in (404, 500) and settings.DEBUG):
             response.headers.setdefault(HEADER, self.policy)
         return response

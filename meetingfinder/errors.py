@@ -191,7 +191,7 @@ class ErrorsMiddleware:
             return lambda: JsonResponse({"detail": str(MESSAGES[404])}, status=404) if api else HttpResponseNotFound(
                 str(MESSAGES[404]), content_type="text/plain; charset=utf-8")
         for name, values in request.GET.lists():
-            if "\x00" in name or any("\x00" in value for value in values):
+            if "\x00" in name or "\x00" in "".join(values):
                 return lambda: _bad_parameter(name.replace("\x00", "") or "query",
                                               _("Parameters cannot contain NUL characters."), api=api)
         return None
