@@ -99,8 +99,13 @@ def directory_changed(*, using: str | None = None) -> None:
         DirectoryVersion.objects.using(using).get_or_create(pk=1, defaults={"version": 1})
 
 
-# Read by every public request: named SQL, a tenth of the ORM's cost to build.
+# Read by every public request: named SQL, a tenth of the ORM's cost to build. On PostgreSQL the
+# time comes as whole microseconds since the epoch, an integer psycopg loads in C: a timestamptz
+# goes through Django's loader, in Python (a thirtieth of a kept answer's instructions).
 VERSION_SQL = 'SELECT "version", "changed_at" FROM "meetings_directoryversion" WHERE "id" = 1'
+VERSION_SQL_POSTGRESQL = ('SELECT "version", (EXTRACT(EPOCH FROM "changed_at") * 1000000)::bigint '
+                          'FROM "meetings_directoryversion" WHERE "id" = 1')
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 # The version a public answer is made at (meetings/public_answers.py): the
@@ -138,13 +143,16 @@ def directory_version(*, using: str | None = None) -> Version:
 
 
 def _version_read(using: str) -> Version:
-    with connections[using].cursor() as cursor:
-        cursor.execute(VERSION_SQL)
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(VERSION_SQL_POSTGRESQL if connection.vendor == "postgresql" else VERSION_SQL)
         row = cursor.fetchone()
     if row is None:
         return Version(0, None)
     number, changed_at = row
-    if changed_at is not None and timezone.is_naive(changed_at):  # SQLite's driver reads UTC without its zone
+    if isinstance(changed_at, int):
+        changed_at = EPOCH + dt.timedelta(microseconds=changed_at)
+    elif changed_at is not None and timezone.is_naive(changed_at):  # SQLite's driver reads UTC without its zone
         changed_at = changed_at.replace(tzinfo=dt.timezone.utc)
     return Version(number, changed_at)
 

@@ -95,6 +95,23 @@ def test_a_rolled_back_write_bumps_nothing(writes_directory):
     assert directory_version() == before
 
 
+@pytest.mark.parametrize("changed_at", [
+    dt.datetime(2026, 12, 2, 8, 29, 46, 598972, tzinfo=dt.timezone.utc),
+    dt.datetime(2025, 3, 4, 18, 30, 20, 999999, tzinfo=dt.timezone.utc),
+    dt.datetime(2038, 1, 19, 3, 14, 8, 1, tzinfo=dt.timezone.utc),
+    dt.datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=dt.timezone.utc),
+])
+def test_the_version_names_the_instant_of_its_row_to_the_microsecond(writes_directory, changed_at):
+    """Its time is in every key, ETag and Last-Modified: read as the row
+    has it (on PostgreSQL as microseconds since the epoch), in UTC."""
+    from meetings.models import DirectoryVersion
+
+    DirectoryVersion.objects.filter(pk=1).update(changed_at=changed_at)
+    version = directory_version()
+    assert version.changed_at == changed_at == DirectoryVersion.objects.get(pk=1).changed_at
+    assert version.changed_at.utcoffset() == dt.timedelta(0)
+
+
 def test_a_hit_reads_nothing_but_the_version(writes_directory, client):
     client.get("/api/v1/meetings/", {"q": "before"})
     with CaptureQueriesContext(connection) as captured:
