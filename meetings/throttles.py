@@ -51,13 +51,14 @@ def _window_count(shared_cache, *, key: str, lifetime: int, by: int = 1) -> int:
 
 
 def _count_in(cache, *, key: str, lifetime: int, by: int) -> int:
-    # One atomic increment: parallel requests cannot all read "9 of 10".
-    cache.add(key, 0, timeout=lifetime)
+    # One atomic increment: parallel requests cannot all read "9 of 10"; one
+    # round trip once the window's key exists (its first request adds it).
     try:
         return cache.incr(key, by)
-    except ValueError:  # the window's key expired between add and incr
-        cache.add(key, by, timeout=lifetime)
-        return by
+    except ValueError:  # the window's first request, or its key just expired
+        if cache.add(key, by, timeout=lifetime):
+            return by
+        return cache.incr(key, by)  # another request added it first
 
 
 class ChangeRequestThrottle(SimpleRateThrottle):

@@ -90,6 +90,30 @@ def test_the_count_is_shared_by_the_workers(settings, client):
     assert client.get(SEARCH.format(radius=12)).status_code == 429
 
 
+def test_a_count_another_request_starts_first_is_added_to():
+    """The window's first requests race to start its count: the one whose
+    start comes second adds to the other's, as every later one does, in one
+    increment of the cache once the count exists."""
+    from django.core.cache.backends.locmem import LocMemCache
+
+    shared = LocMemCache("compute-budget-race", {})
+    increments = []
+    real_incr = shared.incr
+
+    def incr(key, delta=1, version=None):
+        increments.append(key)
+        try:
+            return real_incr(key, delta)
+        finally:
+            if len(increments) == 1:  # no count yet: another request starts it before this one can
+                shared.add(key, 5)
+
+    shared.incr = incr
+    assert throttles._count_in(shared, key="compute:192.0.2.7:1", lifetime=60, by=2) == 7
+    assert throttles._count_in(shared, key="compute:192.0.2.7:1", lifetime=60, by=1) == 8
+    assert len(increments) == 3
+
+
 def test_the_default_budget_leaves_people_searching_alone(settings, client):
     settings.PUBLIC_COMPUTE_SECONDS_PER_MINUTE = 10.0  # production's default (meetingfinder/settings.py)
     codes = {client.get(SEARCH.format(radius=radius)).status_code for radius in range(1, 61)}
