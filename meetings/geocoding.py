@@ -111,6 +111,18 @@ def _city_index() -> dict[tuple[str, str], tuple[float, float, str, str]]:
             for key, records in members.items()}
 
 
+@lru_cache(maxsize=1)
+def _zip_index() -> dict[str, list[dict]]:
+    """ZIP code -> its records, for `zipcodes.matching` to scan: by itself it
+    scans all 42,789 for each code (1.5 M instructions, a sixth of a search
+    near a ZIP code: bench/instructions.py zip). The records are the ones the
+    library keeps (`list_all` hands out its own list): the index adds ~5 MB."""
+    index: dict[str, list[dict]] = defaultdict(list)
+    for record in zipcodes.list_all():
+        index[record["zip_code"]].append(record)
+    return dict(index)
+
+
 def ready() -> None:
     """Read what the configured geocoder answers from before anyone asks: the
     offline gazetteer's cities and ZIP codes take about a second, which the
@@ -119,8 +131,9 @@ def ready() -> None:
     before it listens, gunicorn once before forking its workers)."""
     if settings.GEOCODER == "offline":
         started = time.monotonic()
-        cities = len(_city_index())
-        logger.info("offline gazetteer: %d cities read in %.1f s", cities, time.monotonic() - started)
+        cities, codes = len(_city_index()), len(_zip_index())
+        logger.info("offline gazetteer: %d cities and %d ZIP codes read in %.1f s", cities, codes,
+                    time.monotonic() - started)
 
 
 class OfflineGazetteer(Geocoder):
@@ -136,7 +149,8 @@ class OfflineGazetteer(Geocoder):
             return None
         zip_match = ZIP_RE.search(query)
         if zip_match:
-            records = [r for r in zipcodes.matching(zip_match.group(1)) if r["lat"] and r["long"]]
+            code = zip_match.group(1)
+            records = [r for r in zipcodes.matching(code, zips=_zip_index().get(code, [])) if r["lat"] and r["long"]]
             if records:
                 r = records[0]
                 point = GeopyPoint(float(r["lat"]), float(r["long"]))

@@ -50,6 +50,17 @@ def test_unknown_places_raise(db, query):
         geocode(query)
 
 
+def test_the_gazetteer_finds_a_zip_codes_records_as_the_library_does():
+    """Its index only narrows what zipcodes.matching scans: the same records, none for a code not issued."""
+    import zipcodes
+
+    from meetings.geocoding import _zip_index
+
+    codes = [record["zip_code"] for record in zipcodes.list_all()[::211]] + ["00000", "00001", "99999"]
+    for code in codes:
+        assert zipcodes.matching(code, zips=_zip_index().get(code, [])) == zipcodes.matching(code), code
+
+
 @override_settings(GEOCODER="nominatim")
 def test_online_geocoder_answers_are_cached(db, monkeypatch):
     calls = []
