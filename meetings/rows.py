@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -20,14 +20,14 @@ from zoneinfo import ZoneInfo
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import BooleanField, OuterRef, QuerySet
+from django.db.models import BooleanField, OuterRef, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from psycopg import ClientCursor, pq
 
-from fellowships.models import MeetingType
+from fellowships.models import Fellowship, MeetingType, ServiceBody
 from meetings import geo, schedule
 from meetings.directory_version import kept_per_version
-from meetings.models import ADDRESS_PARTS, Meeting, address_as_read
+from meetings.models import ADDRESS_PARTS, Meeting, Region, address_as_read
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,17 @@ class RowField:
     kind: str
     nullable: bool = False
     description: str = ""
+    # The small table whose slug names the id read at `path` (row_names).
+    named_by: type | None = None
 
 
 ROW_FIELDS: tuple[RowField, ...] = (
     RowField("slug", "slug", "string", description="Stable identifier of the meeting."),
     RowField("name", "name", "string"),
-    RowField("fellowship", "fellowship__slug", "string", description="Fellowship slug (aa, na, al-anon)."),
-    RowField("service_body", "service_body__slug", "string", description="Slug of the service body listing it."),
+    RowField("fellowship", "fellowship_id", "string", named_by=Fellowship,
+             description="Fellowship slug (aa, na, al-anon)."),
+    RowField("service_body", "service_body_id", "string", named_by=ServiceBody,
+             description="Slug of the service body listing it."),
     RowField("day", "day", "integer", nullable=True,
              description="Weekday in the meeting's zone, Sunday = 0; null: by appointment."),
     RowField("time", "time", "time", nullable=True, description="Local start time, HH:MM."),
@@ -72,7 +76,7 @@ ROW_FIELDS: tuple[RowField, ...] = (
     RowField("longitude", "longitude", "number", nullable=True),
     RowField("approximate", "location__approximate", "boolean",
              description="The position is only an area (a city for online meetings), not a door."),
-    RowField("region", "location__region__slug", "string", nullable=True),
+    RowField("region", "location__region_id", "string", nullable=True, named_by=Region),
     RowField("notes", "notes", "string"),
     RowField("conference_url", "conference_url", "string"),
     RowField("conference_url_notes", "conference_url_notes", "string"),
@@ -101,6 +105,7 @@ ROW_FIELDS: tuple[RowField, ...] = (
 # A row is read as (id, *the paths of these fields, type ids), then made a dict of them by name.
 _READ = tuple(f for f in ROW_FIELDS if f.path is not None)
 _READ_NAMES = tuple(f.name for f in _READ)
+_NAMED = tuple((f.name, f.named_by) for f in ROW_FIELDS if f.named_by is not None)
 # Fields of the location that read as "" when a meeting has none.
 _NO_LOCATION = {f.name: "" for f in ROW_FIELDS if f.path and f.path.startswith("location__") and f.kind == "string"
                 and not f.nullable}
@@ -117,19 +122,25 @@ def _row_values(meetings: QuerySet[Meeting]) -> QuerySet:
     return meetings.values_list(*paths)
 
 
-def type_codes(*, using: str, type_ids: Collection[int] = ()) -> dict[int, str]:
-    """Every meeting type's code by id, kept per directory version: every
-    write to the types bumps it, so a code changed by any process shows at
-    once. `type_ids`: ids the caller read since the version was, each of
-    which must be known (else read again). Rows name their types from it
-    rather than joining the type table, which cost ~0.4 ms a page of rows
-    (bench/README.md, round 14)."""
-    def read() -> dict[int, str]:
-        return dict(MeetingType.objects.using(using).values_list("id", "code"))
+def row_names(*, using: str, again: bool = False) -> dict[str, dict[int | None, str | None]]:
+    """What rows name by id, kept per directory version: each type's code
+    ("types") and, by the row field naming it, each fellowship's, service
+    body's and region's slug (None names none). Every write to these tables
+    bumps the version, so a name changed by any process shows at once.
+    `again`: a row read since the version was names an id not kept (read
+    again). Read in one query, where joining them cost every page's
+    statement ~0.4 ms for the types (bench/README.md, round 14) and ~0.1 ms
+    for the three others (round 45)."""
+    def read() -> dict[str, dict[int | None, str | None]]:
+        tables = (("types", MeetingType, "code"), *((name, model, "slug") for name, model in _NAMED))
+        names: dict[str, dict[int | None, str | None]] = {name: {None: None} for name, _, _ in tables}
+        first, *others = (model.objects.using(using).order_by().annotate(table=Value(name)).values_list(
+            "id", field, "table") for name, model, field in tables)
+        for pk, text, table in first.union(*others, all=True):
+            names[table][pk] = text
+        return names
 
-    return kept_per_version("type_codes", using=using, read=read,
-                            # A type written since the version was read: read again.
-                            still_good=lambda types: all(i in types for i in type_ids))
+    return kept_per_version("row_names", using=using, read=read, still_good=lambda _: not again)
 
 
 # A page of a nearest-first search is one statement on PostgreSQL: the page's ids in their order,
@@ -242,13 +253,24 @@ def meeting_rows_of_page(ids: QuerySet, *, run_on: str, now: dt.datetime, unit: 
 def _rows(rows: QuerySet | list[tuple], *, using: str, now: dt.datetime, unit: geo.Unit,
           viewer_zone: ZoneInfo | None, centre: geo.Point | None) -> list[dict]:
     values = _values(rows, using=using)
-    codes = type_codes(using=using, type_ids={i for value in values for i in value[-1]}) if values else {}
+    try:
+        return _named_rows(values, names=row_names(using=using) if values else {}, now=now, unit=unit,
+                           viewer_zone=viewer_zone, centre=centre)
+    except KeyError:  # a row written since the version was read names one not kept
+        return _named_rows(values, names=row_names(using=using, again=True), now=now, unit=unit,
+                           viewer_zone=viewer_zone, centre=centre)
+
+
+def _named_rows(values: list[tuple], *, names: dict, now: dt.datetime, unit: geo.Unit,
+                viewer_zone: ZoneInfo | None, centre: geo.Point | None) -> list[dict]:
     centre_earth = geo.earth_point(centre.latitude, centre.longitude) if centre is not None else None
     # Meetings of a page share a few slots (a weekday, peak hours, one zone).
     timings: dict[tuple, dict] = {}
     rows = []
     for value in values:
         row = dict(zip(_READ_NAMES, value[1:]))
+        for name, _ in _NAMED:
+            row[name] = names[name][row[name]]
         slot = (row["day"], row["time"], row["end_time"], row["timezone"])
         if row["location"] is None:  # no location (its text is never null)
             row.update(_NO_LOCATION)
@@ -259,7 +281,7 @@ def _rows(rows: QuerySet | list[tuple], *, using: str, now: dt.datetime, unit: g
             row["formatted_address"] = address_as_read(formatted_address="",
                                                        **{part: row[part] for part in ADDRESS_PARTS})
         # Sorted here, not in SQL: the same order whatever the database's collation.
-        row["types"] = sorted([codes[type_id] for type_id in value[-1]])
+        row["types"] = sorted([names["types"][type_id] for type_id in value[-1]])
         row["open_closed"] = row["open_closed"] or None
         row["updated"] = schedule.utc_text(row["updated"])
         if slot not in timings:

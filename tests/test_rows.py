@@ -15,7 +15,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from meetings import clock
 from fellowships.models import MeetingType
-from meetings.models import Meeting
+from meetings.models import Meeting, Region
 from meetings.geo import Point
 from meetings.rows import ROW_FIELDS, meeting_rows, meeting_rows_of_page
 
@@ -165,6 +165,36 @@ def test_type_names_are_read_once_per_directory_version(sample, client, type_nam
         renamed = client.get(f"/api/v1/meetings/{slug}/").json()["types"]
     assert codes[0] + "-NEW" in renamed
     assert [q for q in captured if "fellowships_meetingtype" in q["sql"]]
+
+
+def test_slugs_of_fellowships_service_bodies_and_regions_are_read_once_per_directory_version(sample, settings,
+                                                                                           client):
+    settings.CACHE_ANSWERS = False  # each answer computed
+    slug = Meeting.objects.published().filter(location__region__isnull=False).values_list("slug", flat=True)[0]
+    client.get(f"/api/v1/meetings/{slug}/")
+    with CaptureQueriesContext(connection) as captured:
+        row = client.get(f"/api/v1/meetings/{slug}/").json()
+    assert row["fellowship"] and row["service_body"] and row["region"]
+    assert not [q for q in captured for table in ("fellowships_fellowship", "fellowships_servicebody", "meetings_region")
+                if table in q["sql"]]
+    # A bulk rename (no save(), no signal of its own) bumps the version: read again, shown at once.
+    Region.objects.filter(slug=row["region"]).update(slug=row["region"] + "-new")
+    assert client.get(f"/api/v1/meetings/{slug}/").json()["region"] == row["region"] + "-new"
+
+
+def test_a_service_body_written_since_the_version_was_read_is_named(sample):
+    """A page read at a version may show a meeting written since (read
+    committed): the slugs kept for that version do not know its new service
+    body, so they are read again."""
+    from meetings.directory_version import answering_at, directory_version
+    from tests.factories import ServiceBodyFactory, make_meeting
+
+    now = dt.datetime(2026, 12, 2, 18, tzinfo=dt.timezone.utc)
+    with answering_at(directory_version(using="default"), using="default"):
+        assert meeting_rows(Meeting.objects.published().order_by("pk")[:3], now=now)
+        body = ServiceBodyFactory(slug="opened-since")
+        meeting = make_meeting(name="Since", service_body=body, fellowship=body.fellowship.slug)
+        assert meeting_rows(Meeting.objects.filter(pk=meeting.pk), now=now)[0]["service_body"] == "opened-since"
 
 
 def test_an_address_sent_in_parts_is_the_rows_formatted_address(vocabularies, client):
