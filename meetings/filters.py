@@ -45,7 +45,9 @@ from meetings.keywords import MAX_KEYWORD_WORDS, fold, keyword_words
 from meetings.geocoding import GeocodingError, geocode, trailing_states
 from meetings.models import Location, Meeting, Region
 from meetings.querysets import PUBLISHED
-from meetings.selectors import ATTENDANCE_MATCHES, TIMES_OF_DAY, WEEK_MINUTES, MeetingFilters, MeetingSearch, tree_ids
+from meetings.directory_version import kept_per_version
+from meetings.selectors import (ATTENDANCE_MATCHES, TIMES_OF_DAY, WEEK_MINUTES, MeetingFilters, MeetingSearch,
+                               tree_children, tree_ids)
 
 MAX_STARTING_WITHIN = WEEK_MINUTES
 # order: nearest first (the default near a place) or by next start from now.
@@ -540,15 +542,37 @@ UNKNOWN_SLUGS = {
 }
 
 
+def _kept(name: str, read: Callable[[str], Any], wanted) -> Any:
+    """`read(using)`, what a search may name, kept per directory version of the
+    database searches read (a write to these tables makes a new one): each
+    name was a query or more on every search that gave it. Read again when
+    one of `wanted` is not in it: a name written where no signal told is not
+    refused for what was kept before it."""
+    using = router.db_for_read(Meeting)
+    kept = kept_per_version(f"search_names:{name}", using=using, read=lambda: read(using))
+    if any(value not in kept for value in wanted):
+        kept = kept_per_version(f"search_names:{name}", using=using, read=lambda: read(using),
+                                still_good=lambda _: False)
+    return kept
+
+
 def _by_slug(data: dict, name: str, model, errors: dict) -> tuple:
     """The rows of `model` whose slugs parameter `name` lists; unknown slugs are an error."""
-    wanted = data[name]
+    wanted = set(data[name])
     if not wanted:
         return ()
-    found = tuple(model.objects.filter(slug__in=wanted))
-    unknown = sorted(set(wanted) - {x.slug for x in found})
+    rows = _kept(name, lambda using: {x.slug: x for x in model.objects.using(using)}, wanted)
+    unknown = sorted(wanted - rows.keys())
     if unknown:
         errors[name] = [str(UNKNOWN_SLUGS[name]) % {"slugs": ", ".join(unknown)}]
+    return tuple(x for slug, x in rows.items() if slug in wanted)
+
+
+def _type_fellowships(using: str) -> dict[str, set[int]]:
+    """{type code: ids of the fellowships that have it}."""
+    found: dict[str, set[int]] = {}
+    for code, fellowship_id in MeetingType.objects.using(using).values_list("code", "fellowship_id"):
+        found.setdefault(code, set()).add(fellowship_id)
     return found
 
 
@@ -564,12 +588,11 @@ def _check_type_codes(data: dict, fellowships: tuple[Fellowship, ...], errors: d
     # A code no fellowship has is a mistake wherever it is; one of another
     # fellowship than those asked for, only where no code beside it is theirs
     # (D|DISC with fellowship=na: NA's DISC).
-    known = MeetingType.objects.filter(code__in=codes).values_list("code", "fellowship_id")
-    anywhere = {code for code, _ in known}
-    theirs = {code for code, fellowship_id in known
-              if not fellowships or fellowship_id in {f.pk for f in fellowships}}
+    known = _kept("type", _type_fellowships, codes)
+    asked = {f.pk for f in fellowships}
+    theirs = {code for code in codes if code in known and (not fellowships or known[code] & asked)}
     missing = sorted({code for alternatives in data["type"] for code in alternatives
-                      if code not in anywhere or not theirs.intersection(alternatives)})
+                      if code not in known or not theirs.intersection(alternatives)})
     if missing:
         said = {"codes": ", ".join(missing), "fellowships": ", ".join(f.slug for f in fellowships)}
         if fellowships:
@@ -580,15 +603,17 @@ def _check_type_codes(data: dict, fellowships: tuple[Fellowship, ...], errors: d
         errors["type"] = [message % said]
 
 
+def _spoken(using: str) -> set[str]:
+    """The languages of the language types and the service bodies' defaults."""
+    return {*MeetingType.objects.using(using).filter(kind="language").values_list("language", flat=True),
+            *ServiceBody.objects.using(using).values_list("default_language", flat=True)}
+
+
 def _check_languages(data: dict, errors: dict) -> None:
     languages = data["language"]
     if not languages:
         return
-    spoken = set(MeetingType.objects.filter(kind="language", language__in=languages)
-                 .values_list("language", flat=True))
-    spoken |= set(ServiceBody.objects.filter(default_language__in=languages).values_list("default_language",
-                                                                                         flat=True))
-    missing = sorted(set(languages) - spoken)
+    missing = sorted(set(languages) - _kept("language", _spoken, languages))
     if missing:
         errors["language"] = [_("Unknown language: %(codes)s (use ISO 639-1 codes such as en, es).")
                               % {"codes": ", ".join(missing)}]
@@ -596,4 +621,7 @@ def _check_languages(data: dict, errors: dict) -> None:
 
 def _tree_ids(data: dict, name: str, model, errors: dict) -> tuple[int, ...]:
     found = _by_slug(data, name, model, errors)
-    return tree_ids(model, root_ids=[x.pk for x in found]) if found else ()
+    if not found:
+        return ()
+    children = _kept(f"{name} tree", lambda using: tree_children(model, using=using), ())
+    return tree_ids(model, root_ids=[x.pk for x in found], children=children)

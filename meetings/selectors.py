@@ -112,15 +112,26 @@ def _wall_time_range(after: dt.time | None, before: dt.time | None) -> Q:
     return condition
 
 
-def tree_ids(model, *, root_ids) -> tuple[int, ...]:
+def tree_ids(model, *, root_ids, children: dict[int, list[int]] | None = None) -> tuple[int, ...]:
     """Ids of the given rows and everything below them in a `parent` tree
-    (regions, service bodies: small trees, one query per level), sorted."""
+    (regions, service bodies: small trees), sorted. `children`: the tree's
+    (`tree_children`), read here when not given."""
+    if children is None:
+        children = tree_children(model)
     ids = set(root_ids)
-    frontier = set(ids)
+    frontier = list(ids)
     while frontier:
-        frontier = set(model.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - ids
-        ids |= frontier
+        frontier = [child for parent in frontier for child in children.get(parent, ()) if child not in ids]
+        ids.update(frontier)
     return tuple(sorted(ids))
+
+
+def tree_children(model, *, using: str | None = None) -> dict[int, list[int]]:
+    """{id: ids of the rows right below it} of a `parent` tree, in one query."""
+    children: dict[int, list[int]] = {}
+    for pk, parent_id in model.objects.using(using).filter(parent__isnull=False).values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    return children
 
 
 # The distinct weekly times of every meeting, one probe of their index per

@@ -84,12 +84,70 @@ def test_a_geo_page_is_its_ids_then_its_rows(directory, client, type_names_read)
 def test_any_number_of_type_codes_costs_the_same_statements(directory, client, query, type_names_read):
     """Each code used to add its own subquery (issue 12: 200 codes took 30 s)."""
     type_names_read()
+    client.get(URL, {**query, "type": "C"})  # the codes, read once per directory version
     one, few = statements(client, {**query, "type": "O"}), statements(client, {**query, "type": "O,D"})
     assert [m["name"] for m in few[0]["results"]] == [m["name"] for m in one[0]["results"] if "D" in m["types"]]
     assert len(one[1]) == len(few[1])
     search = next(s for s in few[1] if 'FROM "meetings_meeting" ' in s)
     assert search.count("meetings_meeting_types") == next(
         s for s in one[1] if 'FROM "meetings_meeting" ' in s).count("meetings_meeting_types")
+
+
+@pytest.mark.django_db
+def test_the_names_a_search_asks_for_cost_no_statement_once_read(directory, client, type_names_read, settings):
+    """fellowship, type, language, region and service_body are checked against
+    what is kept per directory version: after the first search of a version,
+    a search naming them all runs the statements of one naming none."""
+    from fellowships.models import ServiceBody
+    from tests.factories import RegionFactory
+
+    county = RegionFactory(name="Orange County")
+    RegionFactory(name="Newport Beach", parent=county)
+    body = ServiceBody.objects.get()
+    settings.CACHE_ANSWERS = False  # each search computed
+    type_names_read()
+    named = {**NEWPORT, "fellowship": "aa", "type": "O", "language": "en", "region": county.slug,
+             "service_body": body.slug}
+    assert client.get(URL, named).status_code == 200  # what this version's first search reads
+    names = ('FROM "fellowships_fellowship"', 'FROM "fellowships_meetingtype"', 'FROM "meetings_region"',
+             'FROM "fellowships_servicebody"')
+    sql = statements(client, named)[1]
+    assert not [s for s in sql if any(name in s for name in names)], sql
+
+
+@pytest.mark.django_db
+def test_a_name_written_without_a_new_version_is_read_when_asked_for(directory, client, type_names_read):
+    """A region written where no signal told (a raw INSERT) is not in what was
+    kept: a name not found there is looked for again before it is refused."""
+    type_names_read()
+    assert client.get(URL, {**NEWPORT, "region": "nowhere"}).status_code == 400
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO meetings_region (slug, name) VALUES ('laguna', 'Laguna')")
+    response = client.get(URL, {**NEWPORT, "region": "laguna"})
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_names_changed_by_a_bulk_write_are_read_at_once(directory, client, type_names_read):
+    """What is kept goes with the directory version, which every write bumps,
+    a queryset's update() too: a renamed slug and a region moved under
+    another are what the next search reads."""
+    from fellowships.models import ServiceBody
+    from meetings.models import Region
+    from tests.factories import RegionFactory
+
+    county, city = RegionFactory(name="Orange County"), RegionFactory(name="Irvine")
+    make_meeting(name="In Irvine", day=2, location=LocationFactory(latitude=33.68, longitude=-117.82, region=city))
+    body = ServiceBody.objects.get(meetings__name="In Irvine")
+    type_names_read()
+    assert client.get(URL, {**NEWPORT, "region": county.slug}).json()["results"] == []
+    assert client.get(URL, {**NEWPORT, "service_body": body.slug}).status_code == 200
+    Region.objects.filter(pk=city.pk).update(parent=county)
+    ServiceBody.objects.filter(pk=body.pk).update(slug="renamed")
+    assert [m["name"] for m in client.get(URL, {**NEWPORT, "region": county.slug}).json()["results"]] == ["In Irvine"]
+    assert client.get(URL, {**NEWPORT, "service_body": body.slug}).status_code == 400
+    assert client.get(URL, {**NEWPORT, "service_body": "renamed"}).status_code == 200
 
 
 @pytest.fixture
