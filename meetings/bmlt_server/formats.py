@@ -15,8 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db import router
+
 from fellowships.models import MeetingType
 from fellowships.vocabularies import bmlt_world_id
+from meetings.directory_version import kept_per_version
 from meetings.keywords import language_named, language_types
 
 # NA first: BMLT is NA's format, its keys win a clash.
@@ -57,9 +60,16 @@ class FormatTable:
 
 
 def format_table() -> FormatTable:
-    """Every type of every fellowship as a server format (one query)."""
+    """Every type of every fellowship as a server format, kept per directory
+    version (every write to the types makes a new one): building it was about
+    4-5 ms of each search (bench/README.md, round 46). Read only."""
+    using = router.db_for_read(MeetingType)
+    return kept_per_version("bmlt_format_table", using=using, read=lambda: _format_table(using))
+
+
+def _format_table(using: str) -> FormatTable:
     types = sorted(
-        MeetingType.objects.values_list("pk", "fellowship_id", "fellowship__slug", "code", "name", "kind", "meaning",
+        MeetingType.objects.using(using).values_list("pk", "fellowship_id", "fellowship__slug", "code", "name", "kind", "meaning",
                                         "language", "translations"),
         key=lambda t: (FELLOWSHIP_ORDER.get(t[2], 9), t[2], t[3]),
     )

@@ -15,8 +15,8 @@ from fellowships.models import ServiceBody
 from meetings import geo, schedule
 from meetings.bmlt_server.formats import FormatTable
 from meetings.keywords import published_type_ids
-from meetings.models import Meeting, Region
-from meetings.publish.meeting_guide import region_path
+from meetings.models import Meeting
+from meetings.publish.meeting_guide import region_paths
 from meetings.rows import meeting_type_ids
 
 # The fields of a meeting record, in a root server's order.
@@ -76,21 +76,21 @@ def _number(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
-def _county(region_id: int | None, regions: dict[int, tuple[str, int | None]]) -> str:
+def _county(region_id: int | None, paths: dict[int, list[str]]) -> str:
     """The top of a location's region path when it has two levels or more
     (Orange County > Irvine): BMLT's sub-province; a city alone is the city."""
-    path = region_path(region_id, regions=regions)
+    path = paths.get(region_id, ())
     return path[0] if len(path) >= 2 else ""
 
 
 def meeting_records(*, ids: list[int], distances: dict[int, float], table: FormatTable, root: str) -> list[dict]:
     """The meetings `ids`, in that order, as `GetSearchResults` records: two
-    queries (the rows, their type links) plus the regions."""
+    queries (the rows, their type links) plus what is kept per directory version."""
     rows = {row["id"]: row for row in Meeting.objects.filter(pk__in=ids).values(*ROW_FIELDS)}
     type_ids = meeting_type_ids(ids)
-    regions = {pk: (name, parent) for pk, name, parent in Region.objects.values_list("pk", "name", "parent_id")}
+    paths = region_paths()
     return [meeting_record(row=rows[pk], type_ids=type_ids.get(pk, ()), distance_m=distances.get(pk), table=table,
-                           root=root, regions=regions) for pk in ids if pk in rows]
+                           root=root, region_paths=paths) for pk in ids if pk in rows]
 
 
 def meeting_formats(*, row: dict, type_ids: Iterable[int], table: FormatTable) -> list:
@@ -111,7 +111,7 @@ def meeting_formats(*, row: dict, type_ids: Iterable[int], table: FormatTable) -
 
 
 def meeting_record(*, row: dict, type_ids: Iterable[int], distance_m: float | None, table: FormatTable, root: str,
-                   regions: dict) -> dict:
+                   region_paths: dict[int, list[str]]) -> dict:
     formats = meeting_formats(row=row, type_ids=type_ids, table=table)
     placed = row["location_id"] is not None
     record = dict.fromkeys(MEETING_KEYS, "")
@@ -141,7 +141,7 @@ def meeting_record(*, row: dict, type_ids: Iterable[int], distance_m: float | No
         record.update(
             location_nation=row["location__country"], location_postal_code_1=row["location__postal_code"],
             location_province=row["location__state"], location_municipality=row["location__city"],
-            location_sub_province=_county(row["location__region_id"], regions),
+            location_sub_province=_county(row["location__region_id"], region_paths),
             location_street=row["location__address"], location_info=row["location__notes"],
             location_text=row["location__name"],
         )

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from itertools import islice
 
 from django.conf import settings
+from django.db import router
 from django.db.models import QuerySet
 
 from fellowships.models import MeetingType, ServiceBody
 from fellowships.vocabularies import meeting_guide_equivalents
 from meetings import schedule
+from meetings.directory_version import kept_per_version
 from meetings.attendance import conference_provider, consumer_url, dialled_phone, phone_is_usable
 from meetings.keywords import language_types, published_type_ids
 from meetings.models import ADDRESS_PARTS, Meeting, Region, address_as_read
@@ -77,9 +79,19 @@ def _lookups() -> _Lookups:
         body["id"]: body
         for body in ServiceBody.objects.values("id", "name", "website", "email", "phone", "location")
     }
-    regions = {pk: (name, parent) for pk, name, parent in Region.objects.values_list("pk", "name", "parent_id")}
-    paths = {pk: region_path(pk, regions=regions) for pk in regions}
-    return _Lookups(type_codes, own_codes, languages, service_bodies, paths)
+    return _Lookups(type_codes, own_codes, languages, service_bodies, region_paths())
+
+
+def region_paths() -> dict[int, list[str]]:
+    """Every region's `region_path` by id, kept per directory version (every
+    write to the regions makes a new one). Read only."""
+    def read() -> dict[int, list[str]]:
+        regions = {pk: (name, parent) for pk, name, parent in
+                   Region.objects.using(using).values_list("pk", "name", "parent_id")}
+        return {pk: region_path(pk, regions=regions) for pk in regions}
+
+    using = router.db_for_read(Region)
+    return kept_per_version("region_paths", using=using, read=read)
 
 
 def _place(row: dict, timezone: str) -> dict:
