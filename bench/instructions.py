@@ -3,7 +3,9 @@
 A search by lat/lng (random populated points, radius 25 mi, a weekday,
 open/closed, attendance), near a ZIP (radius 10, a weekday), by next start
 (`soonest`: a weekday, open/closed), the search page opening on now (`page`:
-open/closed), all with the answer cache off, or one search kept in the cache asked again and again
+open/closed), the lat/lng search naming a fellowship and a type (`names`), BMLT's
+GetSearchResults near a point (`bmlt`: nearest 10, a weekday), one meeting's
+calendar (`ics`), all with the answer cache off, or one search kept in the cache asked again and again
 (`hit`), through Django's test Client with production settings and the clock
 held still. Instructions are counted, not time: the same code gives the
 same count on a busy machine, to a fraction of a percent.
@@ -29,7 +31,7 @@ from pathlib import Path
 import in_process
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("kind", choices=("latlng", "zip", "hit", "soonest", "page"))
+parser.add_argument("kind", choices=("latlng", "zip", "hit", "soonest", "page", "names", "bmlt", "ics"))
 parser.add_argument("--requests", type=int, default=100)
 parser.add_argument("--tree", default=str(Path(__file__).resolve().parent.parent))
 args = parser.parse_args()
@@ -53,13 +55,18 @@ with psycopg.connect(os.environ["DATABASE_URL"]) as connection:
     zips = [row[0] for row in connection.execute(
         "SELECT DISTINCT postal_code FROM meetings_location WHERE country = 'US' AND postal_code ~ '^[0-9]{5}$' "
         "AND NOT approximate ORDER BY 1")]
+    slugs = [row[0] for row in connection.execute(
+        "SELECT slug FROM meetings_meeting WHERE published AND day IS NOT NULL ORDER BY id LIMIT 400")]
 zips = random.Random(8).sample(zips, 400)
 
 
 def path(i: int) -> str:
     rng = random.Random(i)
-    if args.kind == "latlng":
+    if args.kind in ("latlng", "names"):
         lat, lng = points[i % len(points)]
+        if args.kind == "names":
+            return (f"/api/v1/meetings/?lat={lat:.5f}&lng={lng:.5f}&radius=25&units=mi&day={rng.randrange(7)}"
+                    "&fellowship=aa&type=D")
         return (f"/api/v1/meetings/?lat={lat:.5f}&lng={lng:.5f}&radius=25&units=mi&day={rng.randrange(7)}"
                 f"&open={rng.choice(['open', 'open', 'closed'])}"
                 f"&attendance={rng.choice(['in_person', 'in_person', 'in_person', 'online', 'hybrid'])}")
@@ -67,6 +74,12 @@ def path(i: int) -> str:
         return f"/api/v1/meetings/?near={zips[i % len(zips)]}&radius=10&day={rng.randrange(7)}"
     if args.kind == "soonest":
         return f"/api/v1/meetings/?order=soonest&open={rng.choice(['open', 'closed'])}&day={rng.randrange(7)}"
+    if args.kind == "bmlt":
+        lat, lng = points[i % len(points)]
+        return (f"/client_interface/json/?switcher=GetSearchResults&lat_val={lat:.5f}&long_val={lng:.5f}"
+                f"&geo_width=-10&weekdays={rng.randrange(7) + 1}")
+    if args.kind == "ics":
+        return f"/api/v1/meetings/{slugs[i % len(slugs)]}/calendar.ics"
     if args.kind == "page":
         return f"/?open={rng.choice(['open', 'closed'])}"
     return "/api/v1/meetings/?near=92612&radius=10&day=3"
