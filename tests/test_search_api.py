@@ -413,6 +413,30 @@ class TestStartingWithin:
         make_meeting(name="Berlin", day=3, time="18:20", timezone="Europe/Berlin")
         assert names(client.get(URL, {"starting_within": 60})) == ["Berlin", "LA"]
 
+    def test_the_clock_conditions_are_built_once_a_minute_for_a_question(self, vocabularies, client, frozen_now,
+                                                                          monkeypatch, settings):
+        """Built, they were most of a search page's Python (bench/README.md,
+        round 46): the searches asking the same in the same minute start from
+        one built query, each adding its own place."""
+        from meetings import selectors
+        from meetings.querysets import MeetingQuerySet
+
+        selectors._matching_between.cache_clear()  # what other tests built
+        built, real = [], MeetingQuerySet.starting_between
+        monkeypatch.setattr(MeetingQuerySet, "starting_between",
+                            lambda self, **kwargs: built.append(kwargs["now"]) or real(self, **kwargs))
+        settings.CACHE_ANSWERS = False
+        make_meeting(name="Near", day=3, time="09:40", timezone="America/Los_Angeles", location=at(33.63, -117.87))
+        make_meeting(name="Far", day=3, time="09:30", timezone="America/Los_Angeles", location=at(34.05, -118.24))
+        frozen_now(dt.datetime(2026, 12, 2, 17, 0, 5, tzinfo=dt.timezone.utc))  # 09:00:05 in LA
+        assert names(client.get(URL, {"starting_within": 60, "lat": 33.63, "lng": -117.87, "radius": 5})) == ["Near"]
+        frozen_now(dt.datetime(2026, 12, 2, 17, 0, 55, tzinfo=dt.timezone.utc))
+        assert names(client.get(URL, {"starting_within": 60, "lat": 34.05, "lng": -118.24, "radius": 5})) == ["Far"]
+        assert len(built) == 1
+        frozen_now(dt.datetime(2026, 12, 2, 17, 1, 0, tzinfo=dt.timezone.utc))
+        assert names(client.get(URL, {"starting_within": 60, "lat": 33.63, "lng": -117.87, "radius": 5})) == ["Near"]
+        assert len(built) == 2
+
     def test_with_a_place_results_stay_nearest_first(self, vocabularies, client, frozen_now):
         frozen_now(dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc))  # 09:00 in LA
         make_meeting(name="Far soon", day=3, time="09:10", timezone="America/Los_Angeles", location=at(33.9, -117.9))
