@@ -140,6 +140,6 @@ def meetings_calendar(*, rows: Iterable[dict], name: str, page_url_for: Callable
 @lru_cache(maxsize=256)
 def _vtimezone(tzid: str, first: dt.date, last: dt.date) -> icalendar.Timezone:
     """The zone's VTIMEZONE over [first, last]: building one walks those years
-    of its offsets (~15 ms), which the library asks its callers to keep. Shared
+    of its offsets (~10 ms), which the library asks its callers to keep. Shared
     by every calendar that day: read only."""
     return icalendar.Timezone.from_tzid(tzid, first_date=first, last_date=last)

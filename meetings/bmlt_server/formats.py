@@ -69,8 +69,8 @@ def format_table() -> FormatTable:
 
 def _format_table(using: str) -> FormatTable:
     types = sorted(
-        MeetingType.objects.using(using).values_list("pk", "fellowship_id", "fellowship__slug", "code", "name", "kind", "meaning",
-                                        "language", "translations"),
+        MeetingType.objects.using(using).values_list("pk", "fellowship_id", "fellowship__slug", "code", "name", "kind",
+                                                     "meaning", "language", "translations"),
         key=lambda t: (FELLOWSHIP_ORDER.get(t[2], 9), t[2], t[3]),
     )
     formats: dict[str, ServerFormat] = {}
