@@ -83,6 +83,7 @@ class Words:
     closed_means_any: str
     attendance: dict[str, str]
     phone: str
+    where_it_meets: str
 
 
 def words() -> Words:
@@ -101,7 +102,7 @@ def _words(language: str | None) -> Words:  # translated in `language`, the acti
         closed_means={slug: str(means) for slug, means in CLOSED_MEANS.items()},
         closed_means_any=str(CLOSED_MEANS_ANY),
         attendance={option: str(name) for option, name in ATTENDANCE_NAMES.items()},
-        phone=pgettext("join by", "Phone"))
+        phone=pgettext("join by", "Phone"), where_it_meets=_("%(when)s where it meets"))
 
 
 def clock_time(value: dt.time | dt.datetime, shown: Words | None = None) -> str:
@@ -154,7 +155,7 @@ class When:
     """A meeting's next start as a person reads it."""
 
     text: str                 # "Tuesday 7:00 PM PDT" in the viewer's zone
-    own_zone_text: str        # the same in the meeting's zone when its clock differs, else ""
+    own_zone_text: str        # "7:00 PM PST where it meets" when the meeting's clock differs, else ""
     soon_label: str           # "In progress", "Starts in 25 min", ""
     heading: str              # "Starting soon", "Later today", "Tomorrow", "Thursday"
     start_utc: str            # ISO instant, for scripts that rewrite it in the browser's zone
@@ -172,7 +173,8 @@ def when(row: dict, *, viewer_zone: ZoneInfo, now: dt.datetime, shown: Words | N
     own = start.astimezone(schedule.zone(row["timezone"]))
     own_text = ""
     if own.utcoffset() != local.utcoffset():
-        own_text = f"{shown.days[schedule.sunday_zero_weekday(own.date())]} {clock_time(own, shown)} {own.tzname()}"
+        own_text = shown.where_it_meets % {
+            "when": f"{shown.days[schedule.sunday_zero_weekday(own.date())]} {clock_time(own, shown)} {own.tzname()}"}
     minutes = round((start - now).total_seconds() / 60)
     label = shown.starts_in % {"minutes": max(minutes, 0)} if minutes <= 90 else ""
     today = now.astimezone(viewer_zone).date()

@@ -33,12 +33,12 @@ def test_the_words_follow_the_active_language():
     for _ in range(2):  # the second time from what each language kept
         with translation.override("es"):
             assert display.when(row, viewer_zone=zone, now=now) == display.When(
-                "miércoles 19:00 PST", "miércoles 22:00 EST", "", "Más tarde hoy", "2026-12-03T03:00:00Z")
+                "miércoles 19:00 PST", "miércoles 22:00 EST donde se reúne", "", "Más tarde hoy", "2026-12-03T03:00:00Z")
             assert display.open_closed_text(row)[0] == "Cerrada"
             assert display.attendance_text(row) == "Híbrida: presencial y en línea · Zoom · Teléfono"
         with translation.override("en"):
             assert display.when(row, viewer_zone=zone, now=now) == display.When(
-                "Wednesday 7:00 PM PST", "Wednesday 10:00 PM EST", "", "Later today", "2026-12-03T03:00:00Z")
+                "Wednesday 7:00 PM PST", "Wednesday 10:00 PM EST where it meets", "", "Later today", "2026-12-03T03:00:00Z")
             assert display.open_closed_text(row) == (
                 "Closed", "Closed (NA): only for people who have a drug problem or think they may have one.")
             assert display.attendance_text(row) == "Hybrid: in person and online · Zoom · Phone"
