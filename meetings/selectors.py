@@ -249,15 +249,21 @@ def _matching(f: MeetingFilters, *, near: bool) -> QuerySet[Meeting]:
 
 
 @lru_cache(maxsize=64)
-def _matching_between(f: MeetingFilters, *, near: bool, now: dt.datetime, windows: tuple, zones: tuple[str, ...],
-                      keep_unscheduled: bool) -> QuerySet[Meeting]:
+def _matching_at(f: MeetingFilters, *, near: bool, now: dt.datetime, windows: tuple | None, zones: tuple[str, ...],
+                 keep_unscheduled: bool, under_way: tuple | None) -> QuerySet[Meeting]:
     """`_matching` of the meetings whose next start from `now` lies in one of
     `windows` (MeetingQuerySet.starting_between, which reads both to the
-    minute), built once per process for each question and minute: one
-    condition per group of zones, resolved against the query, was most of a
-    search page's Python (bench/README.md, round 46). Never read itself."""
-    return _matching(f, near=near).starting_between(now=now, windows=list(windows), zones=list(zones),
-                                                     keep_unscheduled=keep_unscheduled)
+    minute) and of those at the weekly times `under_way` ((time, zones) pairs
+    of times_under_way), built once per process for each question and
+    minute: one condition per group of zones or per weekly time, resolved
+    against the query, was most of a search page's Python (bench/README.md,
+    round 46). Never read itself."""
+    qs = _matching(f, near=near)
+    if windows is not None:
+        qs = qs.starting_between(now=now, windows=list(windows), zones=list(zones), keep_unscheduled=keep_unscheduled)
+    if under_way is not None:
+        qs = qs.in_progress(dict(under_way))
+    return qs
 
 
 def _to_the_minute(instant: dt.datetime) -> dt.datetime:
@@ -300,17 +306,18 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
                                      settings.MEETINGS_MAX_RADIUS_KM * 1000, vendor=vendor, walk_index=walk_index)
         where.extend(within)
     asked = replace(f, starting_within=None, in_progress=False, start_windows=(), soonest_first=False)
-    if windows is None:
+    if windows is None and under_way is None:
         qs = _matching(asked, near=point is not None)
     else:
         # Listed by next start without a window asked: ordered, none left out
         # (those with no next start, by appointment, come last).
-        qs = _matching_between(asked, near=point is not None, now=_to_the_minute(now),
-                               windows=tuple((_to_the_minute(start), _to_the_minute(stop)) for start, stop in windows),
-                               zones=tuple(zones_in_use(using=using)), keep_unscheduled=_orders_only(f))
+        qs = _matching_at(
+            asked, near=point is not None, now=_to_the_minute(now),
+            windows=None if windows is None else tuple((_to_the_minute(start), _to_the_minute(stop))
+                                                       for start, stop in windows),
+            zones=() if windows is None else tuple(zones_in_use(using=using)), keep_unscheduled=_orders_only(f),
+            under_way=None if under_way is None else tuple((time, tuple(names)) for time, names in under_way.items()))
     qs = qs.filter(*where)
-    if under_way is not None:
-        qs = qs.in_progress(under_way)
     if _by_next_start(point=point, filters=f):  # a window of starts was asked: `starts_in` is annotated
         return qs.order_by(F("starts_in").asc(nulls_last=True), *nearest_first[:1] if nearest_first else (),
                            "name", "id")

@@ -421,7 +421,7 @@ class TestStartingWithin:
         from meetings import selectors
         from meetings.querysets import MeetingQuerySet
 
-        selectors._matching_between.cache_clear()  # what other tests built
+        selectors._matching_at.cache_clear()  # what other tests built
         built, real = [], MeetingQuerySet.starting_between
         monkeypatch.setattr(MeetingQuerySet, "starting_between",
                             lambda self, **kwargs: built.append(kwargs["now"]) or real(self, **kwargs))
@@ -435,6 +435,26 @@ class TestStartingWithin:
         assert len(built) == 1
         frozen_now(dt.datetime(2026, 12, 2, 17, 1, 0, tzinfo=dt.timezone.utc))
         assert names(client.get(URL, {"starting_within": 60, "lat": 33.63, "lng": -117.87, "radius": 5})) == ["Near"]
+        assert len(built) == 2
+
+    def test_what_is_under_way_is_built_once_a_minute_for_a_question(self, vocabularies, client, frozen_now,
+                                                                      monkeypatch, settings):
+        from meetings import selectors
+        from meetings.querysets import MeetingQuerySet
+
+        selectors._matching_at.cache_clear()  # what other tests built
+        built, real = [], MeetingQuerySet.in_progress
+        monkeypatch.setattr(MeetingQuerySet, "in_progress", lambda self, times: built.append(times) or real(self, times))
+        settings.CACHE_ANSWERS = False
+        make_meeting(name="Near", day=3, time="08:30", timezone="America/Los_Angeles", location=at(33.63, -117.87))
+        make_meeting(name="Far", day=3, time="08:45", timezone="America/Los_Angeles", location=at(34.05, -118.24))
+        frozen_now(dt.datetime(2026, 12, 2, 17, 0, 5, tzinfo=dt.timezone.utc))  # 09:00:05 in LA
+        assert names(client.get(URL, {"in_progress": "true", "lat": 33.63, "lng": -117.87, "radius": 5})) == ["Near"]
+        frozen_now(dt.datetime(2026, 12, 2, 17, 0, 55, tzinfo=dt.timezone.utc))
+        assert names(client.get(URL, {"in_progress": "true", "lat": 34.05, "lng": -118.24, "radius": 5})) == ["Far"]
+        assert len(built) == 1
+        frozen_now(dt.datetime(2026, 12, 2, 17, 30, 0, tzinfo=dt.timezone.utc))  # 09:30: Near has ended
+        assert names(client.get(URL, {"in_progress": "true", "lat": 33.63, "lng": -117.87, "radius": 5})) == []
         assert len(built) == 2
 
     def test_with_a_place_results_stay_nearest_first(self, vocabularies, client, frozen_now):
