@@ -114,8 +114,8 @@ def _wall_time_range(after: dt.time | None, before: dt.time | None) -> Q:
 
 def tree_ids(model, *, root_ids, children: dict[int, list[int]] | None = None) -> tuple[int, ...]:
     """Ids of the given rows and everything below them in a `parent` tree
-    (regions, service bodies: small trees), sorted. `children`: the tree's
-    (`tree_children`), read here when not given."""
+    (regions, service bodies: small trees), sorted. `children`: the ids
+    below each id (`tree_children`), read here when not given."""
     if children is None:
         children = tree_children(model)
     ids = set(root_ids)
@@ -249,13 +249,13 @@ def _matching(f: MeetingFilters, *, near: bool) -> QuerySet[Meeting]:
 
 
 @lru_cache(maxsize=64)
-def _matching_at(f: MeetingFilters, *, near: bool, now: dt.datetime, windows: tuple | None, zones: tuple[str, ...],
+def _matching_at(f: MeetingFilters, *, near: bool, now: dt.datetime | None, windows: tuple | None, zones: tuple[str, ...],
                  keep_unscheduled: bool, under_way: tuple | None) -> QuerySet[Meeting]:
     """`_matching` of the meetings whose next start from `now` lies in one of
     `windows` (MeetingQuerySet.starting_between, which reads both to the
     minute) and of those at the weekly times `under_way` ((time, zones) pairs
-    of times_under_way), built once per process for each question and
-    minute: one condition per group of zones or per weekly time, resolved
+    of times_under_way; `now` is None without windows: what is under way is
+    its key), built once per process for each question and minute: one condition per group of zones or per weekly time, resolved
     against the query, was most of a search page's Python (bench/README.md,
     round 46). Never read itself."""
     qs = _matching(f, near=near)
@@ -312,7 +312,7 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
         # Listed by next start without a window asked: ordered, none left out
         # (those with no next start, by appointment, come last).
         qs = _matching_at(
-            asked, near=point is not None, now=_to_the_minute(now),
+            asked, near=point is not None, now=None if windows is None else _to_the_minute(now),
             windows=None if windows is None else tuple((_to_the_minute(start), _to_the_minute(stop))
                                                        for start, stop in windows),
             zones=() if windows is None else tuple(zones_in_use(using=using)), keep_unscheduled=_orders_only(f),

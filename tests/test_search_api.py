@@ -452,6 +452,8 @@ class TestStartingWithin:
         assert names(client.get(URL, {"in_progress": "true", "lat": 33.63, "lng": -117.87, "radius": 5})) == ["Near"]
         frozen_now(dt.datetime(2026, 12, 2, 17, 0, 55, tzinfo=dt.timezone.utc))
         assert names(client.get(URL, {"in_progress": "true", "lat": 34.05, "lng": -118.24, "radius": 5})) == ["Far"]
+        frozen_now(dt.datetime(2026, 12, 2, 17, 5, 0, tzinfo=dt.timezone.utc))  # minutes later, the same under way
+        assert names(client.get(URL, {"in_progress": "true", "lat": 33.63, "lng": -117.87, "radius": 5})) == ["Near"]
         assert len(built) == 1
         frozen_now(dt.datetime(2026, 12, 2, 17, 30, 0, tzinfo=dt.timezone.utc))  # 09:30: Near has ended
         assert names(client.get(URL, {"in_progress": "true", "lat": 33.63, "lng": -117.87, "radius": 5})) == []
