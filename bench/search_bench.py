@@ -43,8 +43,9 @@ from meetings.api.pagination import CappedCountPagination  # noqa: E402
 from meetings.api.views import MeetingViewSet  # noqa: E402
 from meetings.filters import search_parse  # noqa: E402
 from meetings.models import Location, Meeting  # noqa: E402
-from meetings.rows import page_statement  # noqa: E402
-from meetings.selectors import MeetingFilters, meeting_search  # noqa: E402
+from meetings.querysets import near  # noqa: E402
+from meetings.rows import IdsStatement, page_statement  # noqa: E402
+from meetings.selectors import MeetingFilters, ids_statement, meeting_search  # noqa: E402
 
 RADIUS_MI = 25
 RADIUS_M = geo.to_metres(RADIUS_MI, "mi")
@@ -70,8 +71,8 @@ def search_filters(rng: random.Random) -> MeetingFilters:
 # --- the queries ---------------------------------------------------------------
 
 def indexed_search(point: geo.Point, filters: MeetingFilters):
-    """The app's search, exactly as the API runs it."""
-    return meeting_search(point=point, radius_m=RADIUS_M, filters=filters)[:25]
+    """The app's search, exactly as the API runs it: the statement of its first 25 ids."""
+    return ids_statement(meeting_search(point=point, radius_m=RADIUS_M, filters=filters), window=slice(0, 25))
 
 
 # The planner setting the app reads every nearest-first search under
@@ -82,7 +83,7 @@ APP_SETTINGS = ("SET enable_bitmapscan = off",)
 def full_scan_search(point: geo.Point, filters: MeetingFilters):
     """BMLT's way: the distance of every row passing the filters, ordered by it;
     neither the box nor the KNN order can use the GiST index."""
-    qs = meeting_search(point=None, radius_m=None, filters=filters).filter(
+    qs = meeting_search(point=None, radius_m=None, filters=filters).meetings.filter(
         latitude__isnull=False, longitude__isnull=False)
     centre = geo.earth_point(point.latitude, point.longitude)
     qs = qs.annotate(distance_m=geo.pg_distance_m(centre)).filter(geo.pg_within_radius(centre, RADIUS_M))
@@ -142,8 +143,8 @@ def time_page_statement(points, rng) -> dict:
     """The database time of the one statement the API runs for a page (25
     rows and one of lookahead: meetings/selectors.py search_page, its ids
     nearest first under its rows), under the app's planner setting."""
-    return time_query(lambda point, filters: page_statement(
-        meeting_search(point=point, radius_m=RADIUS_M, filters=filters).values_list("id", flat=True)[:26])[:2],
+    return time_query(lambda point, filters: page_statement(IdsStatement(*ids_statement(
+        meeting_search(point=point, radius_m=RADIUS_M, filters=filters), window=slice(0, 26)), using="default"))[:2],
         points, rng, settings=APP_SETTINGS)
 
 
@@ -152,12 +153,12 @@ def count_costs(points, rng) -> dict:
     exact, capped, search = [], [], []
     for lat, lng in points:
         filters = search_filters(rng)
-        qs = meeting_search(point=geo.Point(lat, lng), radius_m=RADIUS_M, filters=filters)
-        sql, params = qs.order_by().query.sql_with_params()
+        found = meeting_search(point=geo.Point(lat, lng), radius_m=RADIUS_M, filters=filters)
+        sql, params = ids_statement(found, window=slice(0, None))
         exact.append(explain(f"SELECT COUNT(*) FROM ({sql}) AS matches", params)["Execution Time"])
-        sql, params = qs.order_by()[: _count_cap() + 1].query.sql_with_params()
+        sql, params = ids_statement(found, window=slice(0, _count_cap() + 1))
         capped.append(explain(f"SELECT COUNT(*) FROM ({sql}) AS matches", params)["Execution Time"])
-        sql, params = qs[:25].query.sql_with_params()
+        sql, params = ids_statement(found, window=slice(0, 25))
         search.append(explain(sql, params, settings=APP_SETTINGS)["Execution Time"])
     return {"exact_count": percentiles(exact), "capped_count": percentiles(capped), "search": percentiles(search),
             "cap": _count_cap()}
@@ -212,7 +213,10 @@ class ReferenceMeetingList(generics.ListAPIView):
     def get_queryset(self):
         search = search_parse(self.request.query_params)
         centre = geo.earth_point(search.point.latitude, search.point.longitude)
-        return meeting_search(point=search.point, radius_m=search.radius_m, filters=search.filters).annotate(
+        found = meeting_search(point=search.point, radius_m=search.radius_m, filters=search.filters)
+        # The same search as the ORM's query: its conditions, the place's, nearest first.
+        within, order = near(search.point, radius_m=found.nearest.radius_m, vendor="postgresql")
+        return found.meetings.filter(*within).order_by(*order).annotate(
             distance_m=geo.pg_distance_m(centre)).with_listing_relations().using(self.run_on)
 
     def list(self, request, *args, **kwargs):

@@ -164,17 +164,35 @@ PG_WITHIN_RADIUS_SQL = f"{PG_DISTANCE_SQL} <= %s::float8"
 PG_WITHIN_SQL = f"(earth_box(%s::cube, %s::float8) @> {{earth}} AND {PG_WITHIN_RADIUS_SQL})"
 
 
+PG_KNN_SQL = "({earth} <-> %s::cube)"
+
+
 def _centre_params(centre: tuple[float, float, float]) -> tuple[float, ...]:
     return tuple(axis for axis in centre for _ in range(2))
 
 
+# Each piece of the near search as (SQL, its parameters), made in one place
+# for the ORM's expressions below and for NEAREST_FIRST_SQL.
+
+def _distance(centre: tuple[float, float, float]) -> tuple[str, tuple]:
+    return PG_DISTANCE_SQL, _centre_params(centre)
+
+
+def _within_radius(centre: tuple[float, float, float], radius_m: float) -> tuple[str, tuple]:
+    return PG_WITHIN_RADIUS_SQL, (*_centre_params(centre), radius_m)
+
+
+def _within(centre: tuple[float, float, float], cube: str, radius_m: float) -> tuple[str, tuple]:
+    return PG_WITHIN_SQL, (cube, radius_m, *_centre_params(centre), radius_m)
+
+
 def pg_distance_m(centre: tuple[float, float, float]) -> MeetingEarthSQL:
     """The meeting's great-circle distance from `centre` (earth_point), in metres."""
-    return MeetingEarthSQL(PG_DISTANCE_SQL, _centre_params(centre), FLOAT)
+    return MeetingEarthSQL(*_distance(centre), FLOAT)
 
 
 def pg_within_radius(centre: tuple[float, float, float], radius_m: float) -> MeetingEarthSQL:
-    return MeetingEarthSQL(PG_WITHIN_RADIUS_SQL, (*_centre_params(centre), radius_m), BOOLEAN)
+    return MeetingEarthSQL(*_within_radius(centre, radius_m), BOOLEAN)
 
 
 def pg_within(centre: tuple[float, float, float], cube: str, radius_m: float) -> MeetingEarthSQL:
@@ -182,23 +200,48 @@ def pg_within(centre: tuple[float, float, float], cube: str, radius_m: float) ->
     inside the earth_box (the index condition) and within the radius
     (pg_within_radius), as one condition of the query, its SQL written once
     (one node to build and compile, not two; PostgreSQL flattens the AND, so the plan is the same)."""
-    return MeetingEarthSQL(PG_WITHIN_SQL, (cube, radius_m, *_centre_params(centre), radius_m), BOOLEAN)
-
-
-class IndexOrder(MeetingEarthSQL):
-    """The GiST index's order (`<->`): a statement ordered by it is read
-    under `nearest_first_plan` (`walks_the_index`)."""
+    return MeetingEarthSQL(*_within(centre, cube, radius_m), BOOLEAN)
 
 
 def pg_knn(cube: str) -> MeetingEarthSQL:
     """Orders nearest first from the same GiST index scan (`<->`)."""
-    return IndexOrder("({earth} <-> %s::cube)", (cube,), FLOAT)
+    return MeetingEarthSQL(PG_KNN_SQL, (cube,), FLOAT)
 
 
-def walks_the_index(meetings) -> bool:
-    """Whether the query set `meetings` is ordered nearest first by the GiST
-    index (pg_knn), so read under `nearest_first_plan`."""
-    return any(isinstance(getattr(key, "expression", None), IndexOrder) for key in meetings.query.order_by)
+# PostgreSQL's nearest-first search, its statement written once: of the
+# meetings of a search's other conditions ({matching}: that query compiled,
+# giving "id", "latitude" and "longitude"), those within the radius of a
+# place, nearest first, a window of them ({columns} of each). PostgreSQL
+# pulls the subquery up into one plan, so its conditions go with the GiST
+# scan (a weekday inside the (earth, day) index, migration 0005); the place
+# and the window are the statement's own parameters, after the subquery's.
+# Nearest first is the KNN scan (`<->`) within the earth_box; else (the
+# clock plan, selectors.CLOCK_PLAN_MAX_MEETINGS) the radius as a condition no
+# index serves and the great-circle order, ties by id. Read it under
+# `nearest_first_plan`.
+NEAREST_FIRST_SQL = 'SELECT {columns} FROM ({matching}) "matching" WHERE {within} ORDER BY {order} LIMIT %s OFFSET %s'
+# The subquery's columns, as the pieces above name the meeting's.
+_MATCHING_COLUMNS = {"earth": 'll_to_earth("latitude", "longitude")', "latitude": '"latitude"',
+                     "longitude": '"longitude"'}
+
+
+def nearest_first_sql(matching: str, matching_params: tuple, *, point: Point, radius_m: float, walk_index: bool,
+                      window: slice, columns: str = '"id"') -> tuple[str, tuple]:
+    """NEAREST_FIRST_SQL and its parameters: `window` (its stop None: to the
+    end) of the meetings of the compiled query `matching` within `radius_m`
+    of `point`, nearest first."""
+    centre = earth_point(point.latitude, point.longitude)
+    if walk_index:
+        cube = cube_literal(centre)
+        (within, within_params), (order, order_params) = _within(centre, cube, radius_m), (PG_KNN_SQL, (cube,))
+    else:
+        (within, within_params), (order, order_params) = _within_radius(centre, radius_m), _distance(centre)
+        order += ', "id"'
+    offset = window.start or 0
+    limit = None if window.stop is None else max(window.stop - offset, 0)
+    sql = NEAREST_FIRST_SQL.format(columns=columns, matching=matching, within=within.format(**_MATCHING_COLUMNS),
+                                   order=order.format(**_MATCHING_COLUMNS))
+    return sql, (*matching_params, *within_params, *order_params, limit, offset)
 
 
 @contextmanager

@@ -169,11 +169,21 @@ def _page_rows_statement(using: str) -> tuple[str, tuple[str, ...]]:
     return sql, (*rows.query.values_select, *rows.query.annotation_select)
 
 
-def _page_values(ids: QuerySet, *, run_on: str) -> list[tuple]:
+@dataclass(frozen=True)
+class IdsStatement:
+    """PostgreSQL: a statement giving meeting ids in an order, one column
+    (selectors.ids_statement), for the database `using`."""
+
+    sql: str
+    params: tuple
+    using: str
+
+
+def _page_values(ids: QuerySet | IdsStatement, *, run_on: str) -> list[tuple]:
     """The `.values_list()` of the meetings `ids` names (a sliced, ordered
-    `values_list("id", flat=True)`), in its order; PostgreSQL's one statement
-    runs on the connection `run_on` (geo.nearest_first_plan)."""
-    using = ids.db
+    `values_list("id", flat=True)`, or a statement of them), in its order;
+    PostgreSQL's one statement runs on the connection `run_on` (geo.nearest_first_plan)."""
+    using = ids.using if isinstance(ids, IdsStatement) else ids.db
     if connections[using].vendor != "postgresql":
         order = {pk: n for n, pk in enumerate(ids)}
         found = _row_values(Meeting.objects.using(using).order_by().filter(pk__in=list(order)))
@@ -189,10 +199,13 @@ def _page_values(ids: QuerySet, *, run_on: str) -> list[tuple]:
         return cursor.fetchall()
 
 
-def page_statement(ids: QuerySet) -> tuple[str, tuple, tuple[str, ...]]:
+def page_statement(ids: QuerySet | IdsStatement) -> tuple[str, tuple, tuple[str, ...]]:
     """PostgreSQL: the one statement of a page's rows, its parameters, and its columns' names."""
-    ids_sql, ids_params = ids.query.get_compiler(using=ids.db).as_sql()
-    rows_sql, names = _page_rows_statement(ids.db)
+    if isinstance(ids, IdsStatement):
+        ids_sql, ids_params, using = ids.sql, ids.params, ids.using
+    else:
+        (ids_sql, ids_params), using = ids.query.get_compiler(using=ids.db).as_sql(), ids.db
+    rows_sql, names = _page_rows_statement(using)
     return PAGE_SQL.format(ids=ids_sql, rows=rows_sql), tuple(ids_params), names
 
 
@@ -241,13 +254,13 @@ def meeting_rows(meetings: QuerySet[Meeting], *, now: dt.datetime, unit: geo.Uni
                  centre=centre)
 
 
-def meeting_rows_of_page(ids: QuerySet, *, run_on: str, now: dt.datetime, unit: geo.Unit = "mi",
+def meeting_rows_of_page(ids: QuerySet | IdsStatement, *, run_on: str, now: dt.datetime, unit: geo.Unit = "mi",
                          viewer_zone: ZoneInfo | None = None, centre: geo.Point | None = None) -> list[dict]:
     """The rows of the meetings `ids` names (a sliced, ordered
-    `values_list("id", flat=True)`), in its order: one statement on
-    PostgreSQL, run on the connection `run_on` (geo.nearest_first_plan)."""
-    return _rows(_page_values(ids, run_on=run_on), using=ids.db, now=now, unit=unit, viewer_zone=viewer_zone,
-                 centre=centre)
+    `values_list("id", flat=True)`, or a statement of them), in its order:
+    one statement on PostgreSQL, run on the connection `run_on` (geo.nearest_first_plan)."""
+    return _rows(_page_values(ids, run_on=run_on), using=ids.using if isinstance(ids, IdsStatement) else ids.db,
+                 now=now, unit=unit, viewer_zone=viewer_zone, centre=centre)
 
 
 def _rows(rows: QuerySet | list[tuple], *, using: str, now: dt.datetime, unit: geo.Unit,

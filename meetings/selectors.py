@@ -17,6 +17,7 @@ from operator import or_
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Count, F, Q, QuerySet, SmallIntegerField, Value
 from django.db.models.functions import Cast
@@ -27,7 +28,7 @@ from meetings.directory_version import kept_per_version
 from meetings.keywords import keyword_conditions, language_condition, type_code_conditions
 from meetings.models import Attendance, Meeting
 from meetings.querysets import near, times_under_way
-from meetings.rows import meeting_rows_of_page
+from meetings.rows import IdsStatement, meeting_rows_of_page
 
 
 @dataclass(frozen=True)
@@ -280,7 +281,29 @@ def _to_the_minute(instant: dt.datetime) -> dt.datetime:
 CLOCK_PLAN_MAX_MEETINGS = 10_000
 
 
-def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: MeetingFilters) -> QuerySet[Meeting]:
+@dataclass(frozen=True)
+class Nearest:
+    """Where a search on PostgreSQL lists meetings nearest first: its
+    statement is geo.NEAREST_FIRST_SQL around the search's other conditions
+    (`ids_statement`). `walk_index`: the KNN scan of the GiST index (read
+    under geo.nearest_first_plan); else the clock plan."""
+
+    point: geo.Point
+    radius_m: float
+    walk_index: bool
+
+
+@dataclass(frozen=True)
+class Found:
+    """A search's meetings: `meetings` in the search's order, or, when
+    `nearest` is given, `meetings` (unordered, the place not applied) read
+    nearest first around it by `ids_statement`."""
+
+    meetings: QuerySet[Meeting]
+    nearest: Nearest | None = None
+
+
+def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: MeetingFilters) -> Found:
     """Published meetings matching `filters`:
     soonest first when asked (`soonest_first`), else nearest first when a
     point is given, else soonest first with `starting_within` or
@@ -288,23 +311,28 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     starting at the same instant come nearer first. Nearest first on
     PostgreSQL, the plan is chosen here: the KNN scan of the GiST index
     (read under geo.nearest_first_plan), unless the search asks the clock
-    and few meetings have the weekly times it names (CLOCK_PLAN_MAX_MEETINGS)."""
+    and few meetings have the weekly times it names (CLOCK_PLAN_MAX_MEETINGS),
+    and the place is applied by the one near statement (`Found.nearest`,
+    read by `ids_statement`)."""
     f = filters
     where: list[Q] = []
     now = f.now or dt.datetime.now(dt.timezone.utc)
     windows = _start_windows(f, now=now)
     using = Meeting.objects.db
     under_way = times_under_way(now=now, turns=clock_turns(using=using)) if f.in_progress else None
-    nearest_first = None
+    nearest_first = nearest = None
     if point is not None:
         vendor = connections[using].vendor
         walk_index = (vendor != "postgresql" or f.soonest_first or (under_way is None and windows is None)
                       or _meetings_at_clock_times(under_way=under_way, windows=windows, using=using)
                       > CLOCK_PLAN_MAX_MEETINGS)
         # Without a radius the widest one applies: it bounds the index scan.
-        within, nearest_first = near(point, radius_m=radius_m if radius_m is not None else
-                                     settings.MEETINGS_MAX_RADIUS_KM * 1000, vendor=vendor, walk_index=walk_index)
-        where.extend(within)
+        radius = radius_m if radius_m is not None else settings.MEETINGS_MAX_RADIUS_KM * 1000
+        if vendor == "postgresql" and not _by_next_start(point=point, filters=f):
+            nearest = Nearest(point=point, radius_m=radius, walk_index=walk_index)
+        else:
+            within, nearest_first = near(point, radius_m=radius, vendor=vendor, walk_index=walk_index)
+            where.extend(within)
     asked = replace(f, starting_within=None, in_progress=False, start_windows=(), soonest_first=False)
     if windows is None and under_way is None:
         qs = _matching(asked, near=point is not None)
@@ -317,12 +345,14 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
                                                        for start, stop in windows),
             zones=() if windows is None else tuple(zones_in_use(using=using)), keep_unscheduled=_orders_only(f),
             under_way=None if under_way is None else tuple((time, tuple(names)) for time, names in under_way.items()))
+    if nearest is not None:  # the query kept for the question, whose SQL is kept with it (ids_statement)
+        return Found(qs, nearest)
     qs = qs.filter(*where)
     if _by_next_start(point=point, filters=f):  # a window of starts was asked: `starts_in` is annotated
-        return qs.order_by(F("starts_in").asc(nulls_last=True), *nearest_first[:1] if nearest_first else (),
-                           "name", "id")
+        return Found(qs.order_by(F("starts_in").asc(nulls_last=True), *nearest_first[:1] if nearest_first else (),
+                                 "name", "id"))
     if nearest_first is not None:
-        return qs.order_by(*nearest_first)
+        return Found(qs.order_by(*nearest_first))
     # By appointment (no day, no time) last on every database, as PostgreSQL's index sorts NULL.
     # What is under way has a day and a time, so NULL may sort first: an order
     # no index holds, so PostgreSQL reads the meetings under way through their
@@ -330,7 +360,45 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     # all start about now, which its estimate cannot know: 3 s at 1,000,000
     # meetings; bench/README.md, round 37).
     nulls = {"nulls_first": True} if f.in_progress else {"nulls_last": True}
-    return qs.order_by(F("day").asc(**nulls), F("time").asc(**nulls), "name", "id")
+    return Found(qs.order_by(F("day").asc(**nulls), F("time").asc(**nulls), "name", "id"))
+
+
+def ids_statement(found: Found, *, window: slice, meetings: QuerySet[Meeting] | None = None,
+                  columns: str = '"id"') -> tuple[str, tuple] | None:
+    """PostgreSQL, nearest first (`found.nearest`): the statement of the
+    `columns` of `window` of the search's meetings, or of `meetings` (those
+    of the search, narrowed further), nearest first (geo.nearest_first_sql).
+    None: no meeting can match. The SQL of the search's own conditions is
+    kept with their query (`_matching`, `_matching_at`), so a search near a
+    new place compiles nothing but its place: building and compiling the
+    whole query was a sixth of a search's instructions (bench/README.md,
+    round 47)."""
+    assert found.nearest is not None
+    if meetings is None:
+        matching = _kept_matching_sql(found.meetings, found.meetings.db)
+    else:
+        matching = _matching_sql(meetings, meetings.db)
+    if matching is None:
+        return None
+    near = found.nearest
+    return geo.nearest_first_sql(*matching, point=near.point, radius_m=near.radius_m, walk_index=near.walk_index,
+                                 window=window, columns=columns)
+
+
+def _matching_sql(meetings: QuerySet[Meeting], using: str) -> tuple[str, tuple] | None:
+    """The SQL and parameters of `meetings` as geo.NEAREST_FIRST_SQL reads
+    them; None: a condition no meeting can meet (in_progress with none under way)."""
+    try:
+        sql, params = (meetings.order_by().values_list("id", "latitude", "longitude")
+                       .query.get_compiler(using=using).as_sql())
+    except EmptyResultSet:
+        return None
+    return sql, tuple(params)
+
+
+# Per query kept by _matching or _matching_at (the same object for the same
+# question): of every kept one, and more, as they are replaced.
+_kept_matching_sql = lru_cache(maxsize=512)(_matching_sql)
 
 
 def _meetings_at_clock_times(*, under_way: dict[tuple, list[str]] | None,
@@ -389,9 +457,9 @@ def _start_windows(f: MeetingFilters, *, now: dt.datetime) -> list[tuple[dt.date
     return windows
 
 
-def search_page(search: MeetingSearch, *, window: slice, meetings: QuerySet[Meeting] | None = None) -> list[dict]:
+def search_page(search: MeetingSearch, *, window: slice, found: Found | None = None) -> list[dict]:
     """The rows of one window of a search (meetings/rows.py), in its order.
-    `meetings`: the search's query when already built (`search_query`)."""
+    `found`: the search's meetings when already built (`search_query`)."""
     shown = {"now": search.now or dt.datetime.now(dt.timezone.utc), "unit": search.unit,
              "viewer_zone": search.viewer_zone, "centre": search.point}
     if search.point is None or search.filters.soonest_first:
@@ -399,21 +467,42 @@ def search_page(search: MeetingSearch, *, window: slice, meetings: QuerySet[Meet
         # when they fill the window they are its rows, read through the
         # (zone, day, time) index instead of ordering a whole week's meetings.
         for minutes in _narrower_windows(search, window=window):
-            narrowed = search_query(replace(search, filters=replace(search.filters, starting_within=minutes)))
+            narrowed = search_query(replace(search, filters=replace(search.filters, starting_within=minutes))).meetings
             rows = meeting_rows_of_page(narrowed.values_list("id", flat=True)[window], run_on=narrowed.db, **shown)
             if len(rows) == window.stop - window.start:
                 return rows
-        meetings = search_query(search) if meetings is None else meetings
+    found = search_query(search) if found is None else found
+    meetings = found.meetings
+    if found.nearest is None:
         return meeting_rows_of_page(meetings.values_list("id", flat=True)[window], run_on=meetings.db, **shown)
-    meetings = search_query(search) if meetings is None else meetings
     # Every window is its ids alone, then their rows by key, in one statement:
     # venues and the rest are joined for the window's rows only (a listing
     # whose matches PostgreSQL underestimated joined them all before sorting;
     # bench/README.md, round 20). Nearest first, the index scan that yields
     # the ids stops after the window (no join between the scan and its LIMIT).
-    with (geo.nearest_first_plan(using=meetings.db) if geo.walks_the_index(meetings)
-          else nullcontext(meetings.db)) as run_on:
-        return meeting_rows_of_page(meetings.values_list("id", flat=True)[window], run_on=run_on, **shown)
+    statement = ids_statement(found, window=window)
+    if statement is None:
+        return []
+    with _nearest_first_plan(found) as run_on:
+        return meeting_rows_of_page(IdsStatement(*statement, using=meetings.db), run_on=run_on, **shown)
+
+
+def nearest_first_values(found: Found, *, window: slice, meetings: QuerySet[Meeting] | None = None,
+                         columns: str = '"id"') -> list[tuple]:
+    """The rows of `ids_statement` (the same arguments), read under its plan."""
+    statement = ids_statement(found, window=window, meetings=meetings, columns=columns)
+    if statement is None:
+        return []
+    with _nearest_first_plan(found) as run_on, connections[run_on].cursor() as cursor:
+        cursor.execute(*statement)
+        return cursor.fetchall()
+
+
+def _nearest_first_plan(found: Found):
+    """The connection a nearest-first statement runs on: under
+    geo.nearest_first_plan for the KNN scan, as it is for the clock plan."""
+    using = found.meetings.db
+    return geo.nearest_first_plan(using=using) if found.nearest.walk_index else nullcontext(using)
 
 
 # Soonest first, the windows (minutes from now) tried before the search's own.
@@ -432,7 +521,7 @@ def _narrower_windows(search: MeetingSearch, *, window: slice) -> tuple[int, ...
     return tuple(minutes for minutes in SOONEST_FIRST_WINDOWS if minutes < widest)
 
 
-def search_query(search: MeetingSearch) -> QuerySet[Meeting]:
+def search_query(search: MeetingSearch) -> Found:
     return meeting_search(point=search.point, radius_m=search.radius_m, filters=search.filters)
 
 
@@ -443,13 +532,15 @@ class SearchResults:
     def __init__(self, search: MeetingSearch):
         self.search = search
         # Built once for the count and the window (a clock search builds a clause per zone).
-        self.meetings = search_query(search)
+        self.found = search_query(search)
         # A nearest-first search is read with one row of lookahead instead of a count.
         self.counts_by_lookahead = search.point is not None
 
     def __getitem__(self, window: slice) -> list[dict]:
-        return search_page(self.search, window=window, meetings=self.meetings)
+        return search_page(self.search, window=window, found=self.found)
 
     def count_up_to(self, cap: int) -> int:
         """How many meetings match, counting no further than `cap`."""
-        return self.meetings.order_by()[:cap].count()
+        if self.found.nearest is None:
+            return self.found.meetings.order_by()[:cap].count()
+        return len(nearest_first_values(self.found, window=slice(0, cap)))

@@ -22,7 +22,8 @@ from fixtures import directory
 from fellowships.models import Fellowship
 from meetings import geo
 from meetings.querysets import times_under_way
-from meetings.selectors import ATTENDANCE_MATCHES, MeetingFilters, meeting_search
+from meetings.rows import IdsStatement, page_statement
+from meetings.selectors import ATTENDANCE_MATCHES, MeetingFilters, ids_statement, meeting_search, nearest_first_values
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -37,10 +38,15 @@ def postgresql_only():
         pytest.skip("the GiST/earthdistance plan exists only on PostgreSQL: run with DATABASE_URL=postgres://...")
 
 
-def plan_for(qs) -> dict:
-    """The plan PostgreSQL runs the search with: inside the planner setting
+def near_statement(point: geo.Point, filters: MeetingFilters, *, window: slice = slice(0, 25)) -> tuple[str, tuple]:
+    """The statement of a nearest-first search's ids, as selectors.search_page reads them."""
+    return ids_statement(meeting_search(point=point, radius_m=RADIUS_M, filters=filters), window=window)
+
+
+def plan_for(statement: tuple[str, tuple]) -> dict:
+    """The plan PostgreSQL runs the statement with: inside the planner setting
     that selectors.search_page applies when it reads a nearest-first search."""
-    sql, params = qs.query.sql_with_params()
+    sql, params = statement
     with geo.nearest_first_plan(using="default") as alias, connections[alias].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
@@ -77,9 +83,9 @@ def hundred_thousand(shared_rows):
 
 def test_index_serves_radius_search_with_filters(hundred_thousand):
     for label, point, filters in searches():
-        for qs in (meeting_search(point=point, radius_m=RADIUS_M, filters=filters)[:25],
-                   meeting_search(point=point, radius_m=RADIUS_M, filters=filters).with_listing_relations()[:25]):
-            plan = nodes(plan_for(qs))
+        ids = near_statement(point, filters)
+        for statement in (ids, page_statement(IdsStatement(*ids, using="default"))[:2]):  # its ids, the page's rows
+            plan = nodes(plan_for(statement))
             on_meetings = [n for n in plan if n.get("Relation Name") == "meetings_meeting"]
             assert not [n for n in on_meetings if n["Node Type"] == "Seq Scan"], (label, plan)
             assert any(n.get("Index Name") == INDEX for n in plan), (label, plan)
@@ -87,7 +93,7 @@ def test_index_serves_radius_search_with_filters(hundred_thousand):
 
 def test_nearest_first_search_is_a_knn_index_scan(hundred_thousand):
     for label, point, filters in searches():
-        plan = nodes(plan_for(meeting_search(point=point, radius_m=RADIUS_M, filters=filters)[:25]))
+        plan = nodes(plan_for(near_statement(point, filters)))
         knn = [n for n in plan if n.get("Index Name") == INDEX and n["Node Type"] == "Index Scan"
                and "<->" in " ".join(n.get("Order By", []) if isinstance(n.get("Order By"), list)
                                      else [n.get("Order By", "")])]
@@ -101,7 +107,7 @@ def test_one_weekday_is_a_condition_of_the_knn_scan(hundred_thousand):
     for label, point, filters in searches():
         if len(filters.days) != 1:
             continue
-        plan = nodes(plan_for(meeting_search(point=point, radius_m=RADIUS_M, filters=filters)[:25]))
+        plan = nodes(plan_for(near_statement(point, filters)))
         (scan,) = [n for n in plan if n.get("Index Name") == INDEX]
         assert f"(day = '{filters.days[0]}'::smallint)" in scan["Index Cond"], (label, scan)
         assert "day" not in scan.get("Filter", ""), (label, scan)
@@ -119,7 +125,7 @@ def listing_plan(query: dict[str, str], *, analyze: bool = False) -> list[dict]:
     from meetings.filters import search_parse
     from meetings.selectors import search_query
 
-    qs = search_query(search_parse(QueryDict(mutable=True) | query)).values_list("id", flat=True)[:26]
+    qs = search_query(search_parse(QueryDict(mutable=True) | query)).meetings.values_list("id", flat=True)[:26]
     sql, params = qs.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN ({'ANALYZE, ' if analyze else ''}FORMAT JSON) {sql}", params)
@@ -180,8 +186,7 @@ def test_a_keyword_near_a_place_keeps_the_knn_scan(hundred_thousand):
     scan of every meeting or venue for the word (the nearest-first plan has
     no bitmap scans, which the trigram indexes need)."""
     for label, point, filters in searches()[:4]:
-        qs = meeting_search(point=point, radius_m=RADIUS_M, filters=replace(filters, keyword="serenity hall"))[:25]
-        plan = nodes(plan_for(qs))
+        plan = nodes(plan_for(near_statement(point, replace(filters, keyword="serenity hall"))))
         assert any(n.get("Index Name") == INDEX for n in plan), (label, plan)
         assert not [n for n in plan if n["Node Type"] == "Seq Scan"
                     and n.get("Relation Name") in ("meetings_meeting", "meetings_location")], (label, plan)
@@ -226,9 +231,11 @@ def test_postgresql_order_equals_exact_great_circle_order(vocabularies):
                                  attendance=("in_person",) if n % 2 else (), fellowships=(aa,) if n % 4 == 0 else ())
         expected = expected_nearest(generated, point, filters, {aa.pk} if filters.fellowships else set())
         # Only this test's rows: other tests of the module may have loaded more.
-        qs = meeting_search(point=point, radius_m=RADIUS_M, filters=filters).filter(pk__gte=generated.meetings[0]["id"])
+        found = meeting_search(point=point, radius_m=RADIUS_M, filters=filters)
         centre = geo.earth_point(lat, lng)
-        got = [(geo.earth_distance_m(geo.earth_point(m.latitude, m.longitude), centre), m.pk) for m in qs[:100]]
+        got = [(geo.earth_distance_m(geo.earth_point(latitude, longitude), centre), pk) for pk, latitude, longitude
+               in nearest_first_values(found, window=slice(0, 100), columns='"id", "latitude", "longitude"',
+                                       meetings=found.meetings.filter(pk__gte=generated.meetings[0]["id"]))]
         expected = expected[:100]
         # Meetings within a centimetre of the radius may fall either side of it on either path.
         if len(got) != len(expected):
@@ -258,6 +265,36 @@ def test_reading_a_search_page_plans_it_as_a_knn_scan(vocabularies):
     setting = [i for i, sql in enumerate(statements) if "'enable_bitmapscan', 'off'" in sql or "enable_bitmapscan = off" in sql]
     search_at = [i for i, sql in enumerate(statements) if "<->" in sql]
     assert setting and search_at and setting[0] < search_at[0], statements
+
+
+def test_a_near_search_at_another_place_compiles_no_query_of_meetings(vocabularies, client, settings, monkeypatch):
+    """Building and compiling the whole query was a sixth of a near search's
+    instructions (bench/README.md, round 47): what a search asks besides its
+    place is compiled once for the question and kept with it, and the place
+    is the parameters of the one near statement (geo.NEAREST_FIRST_SQL)."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from meetings.models import Meeting
+    from tests.factories import LocationFactory, make_meeting
+
+    settings.CACHE_ANSWERS = False
+    for n, (lat, lng) in enumerate([(40.72, -74.0), (40.75, -73.98), (40.70, -73.95)]):
+        make_meeting(name=f"Meeting {n}", day=3, location=LocationFactory(latitude=lat, longitude=lng))
+    compiled, real = [], SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *args, **kwargs: compiled.append(self.query.model)
+                        or real(self, *args, **kwargs))
+    asked = {"day": "3", "radius": "25", "attendance": "in_person"}
+
+    def names(lat: float, lng: float) -> list[str]:
+        answer = client.get("/api/v1/meetings/", {"lat": lat, "lng": lng, **asked})
+        assert answer.status_code == 200, answer.content
+        return [row["name"] for row in answer.json()["results"]]
+
+    assert names(40.72, -74.0) == ["Meeting 0", "Meeting 1", "Meeting 2"]
+    assert Meeting in compiled  # the question's first search
+    compiled.clear()
+    assert names(40.70, -73.95) == ["Meeting 2", "Meeting 0", "Meeting 1"]
+    assert Meeting not in compiled, compiled
 
 
 def test_written_out_distance_equals_earthdistance_bit_for_bit(vocabularies):
@@ -294,11 +331,9 @@ def test_a_near_search_calls_no_earthdistance_function_per_row(vocabularies):
     SQL function PostgreSQL calls for every row the index scan passes, cost
     ~0.45 ms of a ~2 ms page at 100,000 meetings (bench/README.md, round 13).
     ll_to_earth stays where it is the index's expression (box and `<->`)."""
-    qs = meeting_search(point=geo.Point(40.72, -74.0), radius_m=RADIUS_M, filters=MeetingFilters(days=(2,)))
-    sql, _ = qs.query.sql_with_params()
-    where = sql.split(" WHERE ", 1)[1].split(" ORDER BY ", 1)[0]
-    assert "earth_distance(" not in where and "sec_to_gc(" not in where, where
-    assert "earth_box(" in where  # the index condition
+    sql, _ = near_statement(geo.Point(40.72, -74.0), MeetingFilters(days=(2,)))
+    assert "earth_distance(" not in sql and "sec_to_gc(" not in sql, sql
+    assert "earth_box(" in sql  # the index condition
 
 
 def test_a_listings_rows_are_joined_for_its_page_alone(hundred_thousand, client):

@@ -244,7 +244,7 @@ class TestFilters:
         from meetings.filters import search_parse
         from meetings.selectors import search_query
 
-        sql, _ = search_query(search_parse(QueryDict(mutable=True) | query)).query.sql_with_params()
+        sql, _ = search_query(search_parse(QueryDict(mutable=True) | query)).meetings.query.sql_with_params()
         assert "meetings_meeting_types" not in sql
         assert "fellowships_meetingtype" not in sql
 
@@ -255,7 +255,7 @@ class TestFilters:
         from meetings.selectors import search_query
 
         def sql(words: str) -> str:
-            return str(search_query(search_parse(QueryDict(mutable=True) | {"q": words})).query)
+            return str(search_query(search_parse(QueryDict(mutable=True) | {"q": words})).meetings.query)
 
         assert sql("serenity serenity serenity") == sql("serenity")
         assert sql("serenity hall serenity") == sql("serenity hall")
@@ -278,7 +278,7 @@ class TestFilters:
         assert len(names(client.get(URL))) == 3
 
         def sql(words: str) -> str:
-            return str(search_query(search_parse(QueryDict(mutable=True) | {"q": words})).query)
+            return str(search_query(search_parse(QueryDict(mutable=True) | {"q": words})).meetings.query)
 
         assert sql("%%%") == sql("")
         assert sql("step - study &") == sql("step study")
@@ -402,7 +402,7 @@ class TestStartingWithin:
         make_meeting(name="NY", day=3, time="12:30", timezone="America/New_York")
         now = dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.timezone.utc)
         search = meeting_search(point=None, radius_m=None, filters=MeetingFilters(starting_within=10080, now=now))
-        sql = str(search.query)
+        sql = str(search.meetings.query)
         assert "America/Los_Angeles" in sql and "America/New_York" in sql
         assert "Pacific/Auckland" not in sql and "Europe/Berlin" not in sql
 
@@ -919,7 +919,7 @@ class TestSoonestFirstPages:
         search = search_parse(query, now=self.NOW)
         shown = {"now": self.NOW, "unit": search.unit, "viewer_zone": search.viewer_zone, "centre": search.point}
         for window in (slice(0, 5), slice(0, 26), slice(20, 45), slice(100, 151)):
-            whole = [row["slug"] for row in meeting_rows(search_query(search)[window], **shown)]
+            whole = [row["slug"] for row in meeting_rows(search_query(search).meetings[window], **shown)]
             assert [row["slug"] for row in search_page(search, window=window)] == whole, (query, window)
 
     def test_a_page_that_the_next_two_hours_fill_is_read_from_them(self, spread, monkeypatch):

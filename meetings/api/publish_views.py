@@ -138,7 +138,7 @@ class MeetingGuideFeedView(PublishView):
             search = search_parse(query)
         except SearchInvalid as invalid:
             return _open_to_all_origins(Response(invalid.errors, status=400))
-        meetings = meeting_search(point=None, radius_m=None, filters=search.filters)
+        meetings = meeting_search(point=None, radius_m=None, filters=search.filters).meetings
         response = StreamingHttpResponse(meeting_guide_json(meetings=meetings), content_type="application/json")
         return _open_to_all_origins(response)
 

@@ -23,7 +23,7 @@ from meetings.bmlt_server import params, rows
 from meetings.bmlt_server.formats import FormatTable, ServerFormat, format_record, format_table
 from meetings.keywords import has_word, is_published_language
 from meetings.models import Meeting
-from meetings.selectors import MeetingFilters, meeting_search, tree_ids
+from meetings.selectors import MeetingFilters, meeting_search, nearest_first_values, tree_ids
 
 NUMERIC_SORT_KEYS = {"id_bigint", "service_body_bigint", "weekday_tinyint", "venue_type", "latitude", "longitude",
                      "distance_in_km", "distance_in_miles"}
@@ -83,7 +83,8 @@ def _search_ids(search: params.SearchRequest, table: FormatTable) -> tuple[list[
     filters = MeetingFilters(days=days, service_body_ids=bodies, keyword=search.search_string,
                              time_after=after, time_before=search.starts_before)
     radius_m = search.radius_km * 1000 if search.radius_km is not None else None
-    qs = meeting_search(point=search.point, radius_m=radius_m, filters=filters)
+    found = meeting_search(point=search.point, radius_m=radius_m, filters=filters)
+    qs = found.meetings
     # What MeetingFilters cannot say in BMLT's words narrows the search's own result.
     if search.weekdays.exclude:
         qs = qs.exclude(day__in=[d - 1 for d in search.weekdays.exclude])
@@ -103,11 +104,14 @@ def _search_ids(search: params.SearchRequest, table: FormatTable) -> tuple[list[
         return list(qs.values_list("id", flat=True)[:limit]), {}
     # Nearest first as selectors.search_page reads it: the ids under the KNN
     # plan, distances with earthdistance's arithmetic (meetings/geo.py).
-    with geo.nearest_first_plan(using=qs.db) as run_on:
-        found = list(qs.using(run_on).values_list("id", "latitude", "longitude")[:limit])
+    if found.nearest is None:
+        nearest = list(qs.values_list("id", "latitude", "longitude")[:limit])
+    else:
+        nearest = nearest_first_values(found, window=slice(0, limit), meetings=None if qs is found.meetings else qs,
+                                       columns='"id", "latitude", "longitude"')
     centre = geo.earth_point(search.point.latitude, search.point.longitude)
-    return [pk for pk, _, _ in found], {
-        pk: geo.earth_distance_m(geo.earth_point(latitude, longitude), centre) for pk, latitude, longitude in found}
+    return [pk for pk, _, _ in nearest], {
+        pk: geo.earth_distance_m(geo.earth_point(latitude, longitude), centre) for pk, latitude, longitude in nearest}
 
 
 def _sort_value(record: dict, key: str):
