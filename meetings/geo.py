@@ -214,12 +214,13 @@ def pg_knn(cube: str) -> MeetingEarthSQL:
 # place, nearest first, a window of them ({columns} of each). PostgreSQL
 # pulls the subquery up into one plan, so its conditions go with the GiST
 # scan (a weekday inside the (earth, day) index, migration 0005); the place
-# and the window are the statement's own parameters, after the subquery's.
+# is the statement's own parameters, after the subquery's; the window is
+# written in, as Django writes a slice.
 # Nearest first is the KNN scan (`<->`) within the earth_box; else (the
 # clock plan, selectors.CLOCK_PLAN_MAX_MEETINGS) the radius as a condition no
 # index serves and the great-circle order, ties by id. Read it under
 # `nearest_first_plan`.
-NEAREST_FIRST_SQL = 'SELECT {columns} FROM ({matching}) "matching" WHERE {within} ORDER BY {order} LIMIT %s OFFSET %s'
+NEAREST_FIRST_SQL = 'SELECT {columns} FROM ({matching}) "matching" WHERE {within} ORDER BY {order}{window}'
 # The subquery's columns, as the pieces above name the meeting's.
 _MATCHING_COLUMNS = {"earth": 'll_to_earth("latitude", "longitude")', "latitude": '"latitude"',
                      "longitude": '"longitude"'}
@@ -237,11 +238,12 @@ def nearest_first_sql(matching: str, matching_params: tuple, *, point: Point, ra
     else:
         (within, within_params), (order, order_params) = _within_radius(centre, radius_m), _distance(centre)
         order += ', "id"'
-    offset = window.start or 0
-    limit = None if window.stop is None else max(window.stop - offset, 0)
+    # A prepared statement's generic plan is then chosen knowing how many rows it reads.
+    offset = int(window.start or 0)
+    limit = "" if window.stop is None else f" LIMIT {max(int(window.stop) - offset, 0)}"
     sql = NEAREST_FIRST_SQL.format(columns=columns, matching=matching, within=within.format(**_MATCHING_COLUMNS),
-                                   order=order.format(**_MATCHING_COLUMNS))
-    return sql, (*matching_params, *within_params, *order_params, limit, offset)
+                                   order=order.format(**_MATCHING_COLUMNS), window=f"{limit} OFFSET {offset}")
+    return sql, (*matching_params, *within_params, *order_params)
 
 
 @contextmanager

@@ -102,6 +102,44 @@ def test_nearest_first_search_is_a_knn_index_scan(hundred_thousand):
         assert not [n for n in plan if n["Node Type"] == "Sort"], (label, plan)
 
 
+def test_a_prepared_near_statement_is_planned_once_as_the_knn_scan(hundred_thousand):
+    """The knn connection keeps one plan of a statement it has prepared
+    (settings.py: plan_cache_mode=auto there) once that plan costs no more
+    than planning for each search's values: it must, and be the KNN scan.
+    With the window as a parameter, PostgreSQL planned every search again
+    (0.6-0.8 ms more a search at 100,000 meetings; bench/README.md, round 47)."""
+    import itertools
+    import re
+
+    from django.db import transaction
+    from psycopg.sql import Literal
+
+    for label, point, filters in searches():
+        sql, params = near_statement(point, filters)
+        numbered = re.sub(r"(?<!%)%s", lambda _, n=itertools.count(1): f"${next(n)}", sql).replace("%%", "%")
+        types = [next(name for kind, name in ((float, "float8"), (int, "bigint"), (str, "text"))
+                      if isinstance(value, kind)) for value in params]
+        values = ", ".join(f"{Literal(value).as_string(connection.connection)}::{t}" for value, t in zip(params, types))
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute("SET LOCAL plan_cache_mode = auto")
+            cursor.execute(f"PREPARE near({', '.join(types)}) AS {numbered}")
+            try:
+                for _ in range(8):
+                    cursor.execute(f"EXECUTE near({values})")
+                cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'near'")
+                generic, custom = cursor.fetchone()
+                cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+                cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE near({values})")
+                plan = cursor.fetchone()[0]
+            finally:
+                cursor.execute("DEALLOCATE near")
+        assert (generic, custom) == (3, 5), label  # planned for the first five runs' values, then kept
+        plan = nodes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+        assert [n for n in plan if n.get("Index Name") == INDEX and "<->" in str(n.get("Order By", ""))], (label, plan)
+        assert not [n for n in plan if n["Node Type"] == "Sort"], (label, plan)
+
+
 def test_one_weekday_is_a_condition_of_the_knn_scan(hundred_thousand):
     """The other weekdays are skipped inside the index, not fetched and filtered."""
     for label, point, filters in searches():
