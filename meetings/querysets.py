@@ -29,28 +29,17 @@ def _wall_segment_q(segment: schedule.WallSegment) -> Q:
 PUBLISHED = Q(published=True, removed=False, duplicate_of__isnull=True)
 
 
-def near(point: geo.Point, *, radius_m: float, vendor: str, walk_index: bool = True) -> tuple[tuple, tuple]:
+def near(point: geo.Point, *, radius_m: float, vendor: str) -> tuple[tuple, tuple]:
     """(conditions, order) of the meetings with coordinates within `radius_m`
-    of `point`, nearest first, on a database of `vendor`; a search applies
-    them with its other conditions in one filter(), each of which clones the
-    query (selectors.meeting_search).
-
-    PostgreSQL: the earth_box is the GiST index condition that bounds the scan
-    (a rural search stops at the radius); `<->` makes the same index scan
-    return rows nearest first, so a page of 25 reads about 25 rows that pass
-    the other filters. The order has one key: PostgreSQL 15 cannot serve
-    (`<->`, id) from a GiST scan, so rows at the very same spot come in index
-    order, which is stable between requests. The point is a parameter as its
-    earth cube, so no plan computes anything from it per row. Read it under
-    `geo.nearest_first_plan` (selectors.search_page). `walk_index=False`:
-    for a search whose other conditions' index reads few meetings, the
-    radius as a condition no index serves and the great-circle order, ties
-    by id, which no index holds. Elsewhere: a latitude and longitude box,
-    then the great-circle distance."""
+    of `point`, nearest first, on a database of `vendor`, as the ORM's
+    conditions: on SQLite, and on PostgreSQL for the order by next start near
+    a place, whose ties come nearer first (selectors.meeting_search; a
+    nearest-first search there is geo.NEAREST_FIRST_SQL). PostgreSQL: within
+    the earth_box, the GiST index's condition, and by `<->`, its order.
+    Elsewhere: a latitude and longitude box, then the great-circle distance,
+    ties by id."""
     if vendor == "postgresql":
         centre = geo.earth_point(point.latitude, point.longitude)
-        if not walk_index:
-            return (geo.pg_within_radius(centre, radius_m),), (geo.pg_distance_m(centre).asc(), "id")
         cube = geo.cube_literal(centre)
         # Rows without coordinates are outside every box (ll_to_earth of NULL is NULL).
         return (geo.pg_within(centre, cube, radius_m),), (geo.pg_knn(cube).asc(),)

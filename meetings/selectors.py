@@ -323,15 +323,15 @@ def meeting_search(*, point: geo.Point | None, radius_m: float | None, filters: 
     nearest_first = nearest = None
     if point is not None:
         vendor = connections[using].vendor
-        walk_index = (vendor != "postgresql" or f.soonest_first or (under_way is None and windows is None)
-                      or _meetings_at_clock_times(under_way=under_way, windows=windows, using=using)
-                      > CLOCK_PLAN_MAX_MEETINGS)
         # Without a radius the widest one applies: it bounds the index scan.
         radius = radius_m if radius_m is not None else settings.MEETINGS_MAX_RADIUS_KM * 1000
         if vendor == "postgresql" and not _by_next_start(point=point, filters=f):
+            walk_index = ((under_way is None and windows is None)
+                          or _meetings_at_clock_times(under_way=under_way, windows=windows, using=using)
+                          > CLOCK_PLAN_MAX_MEETINGS)
             nearest = Nearest(point=point, radius_m=radius, walk_index=walk_index)
         else:
-            within, nearest_first = near(point, radius_m=radius, vendor=vendor, walk_index=walk_index)
+            within, nearest_first = near(point, radius_m=radius, vendor=vendor)
             where.extend(within)
     asked = replace(f, starting_within=None, in_progress=False, start_windows=(), soonest_first=False)
     if windows is None and under_way is None:
@@ -397,8 +397,8 @@ def _matching_sql(meetings: QuerySet[Meeting], using: str) -> tuple[str, tuple] 
 
 
 # Per query kept by _matching or _matching_at (the same object for the same
-# question): of every kept one, and more, as they are replaced.
-_kept_matching_sql = lru_cache(maxsize=512)(_matching_sql)
+# question) and database: room for all of them (320) on a primary and a replica.
+_kept_matching_sql = lru_cache(maxsize=640)(_matching_sql)
 
 
 def _meetings_at_clock_times(*, under_way: dict[tuple, list[str]] | None,
