@@ -13,6 +13,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, reduce
 from operator import or_
+from weakref import WeakKeyDictionary
 
 from zoneinfo import ZoneInfo
 
@@ -396,9 +397,18 @@ def _matching_sql(meetings: QuerySet[Meeting], using: str) -> tuple[str, tuple] 
     return sql, tuple(params)
 
 
-# Per query kept by _matching or _matching_at (the same object for the same
-# question) and database: room for all of them (320) on a primary and a replica.
-_kept_matching_sql = lru_cache(maxsize=640)(_matching_sql)
+# The SQL of each query kept by _matching or _matching_at (the same object for
+# the same question), per database, for as long as that query is kept: held
+# weakly, so a query its cache drops takes its SQL with it. (A cache of its
+# own kept the queries too: a clock search's, dropped each minute, ~240 KB each.)
+_KEPT_SQL: WeakKeyDictionary[QuerySet[Meeting], dict[str, tuple[str, tuple] | None]] = WeakKeyDictionary()
+
+
+def _kept_matching_sql(meetings: QuerySet[Meeting], using: str) -> tuple[str, tuple] | None:
+    by_database = _KEPT_SQL.setdefault(meetings, {})
+    if using not in by_database:
+        by_database[using] = _matching_sql(meetings, using)
+    return by_database[using]
 
 
 def _meetings_at_clock_times(*, under_way: dict[tuple, list[str]] | None,
@@ -500,7 +510,7 @@ def nearest_first_values(found: Found, *, window: slice, meetings: QuerySet[Meet
 
 def _nearest_first_plan(found: Found):
     """The connection a nearest-first statement runs on: under
-    geo.nearest_first_plan for the KNN scan, as it is for the clock plan."""
+    geo.nearest_first_plan for the KNN scan; the search's own for the clock plan."""
     using = found.meetings.db
     return geo.nearest_first_plan(using=using) if found.nearest.walk_index else nullcontext(using)
 

@@ -335,6 +335,25 @@ def test_a_near_search_at_another_place_compiles_no_query_of_meetings(vocabulari
     assert Meeting not in compiled, compiled
 
 
+def test_the_kept_sql_of_a_search_goes_with_its_kept_query(vocabularies):
+    """A clock search's kept query is dropped when its minute passes
+    (`_matching_at`); its SQL must go with it, not stay held by a cache of
+    its own (about 240 KB each, hundreds of them)."""
+    import gc
+
+    from meetings import selectors
+
+    for minute in range(3):
+        now = dt.datetime(2026, 12, 2, 18, minute, tzinfo=dt.timezone.utc)
+        for filters in (MeetingFilters(in_progress=True, now=now), MeetingFilters(starting_within=60, now=now)):
+            near_statement(geo.Point(40.72, -74.0), filters)
+    assert len(selectors._KEPT_SQL) > 0
+    selectors._matching_at.cache_clear()
+    selectors._matching.cache_clear()
+    gc.collect()
+    assert len(selectors._KEPT_SQL) == 0
+
+
 def test_written_out_distance_equals_earthdistance_bit_for_bit(vocabularies):
     """geo.PG_DISTANCE_SQL is earth_distance(ll_to_earth(...), centre) written
     out: the same value to the last bit as the function, and as Python's
